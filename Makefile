@@ -1,0 +1,64 @@
+# Parley developer commands. `make run` and `make test` work on a fresh machine: they create
+# the virtual environment and install what they need on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PORTAL_INSTANCE_DIR ?= $(CURDIR)/instance
+
+.PHONY: run test lint format bench browser-deps clean
+
+# Installs are keyed on pyproject.toml: editing it reinstalls on the next run.
+$(BIN)/.installed-run: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-test: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(BIN)/.installed-run
+
+## run: serve the portal on http://$(HOST):$(PORT) from SQLite, with demo data made on first use
+run: $(BIN)/.installed-run
+	@test -f "$(PORTAL_INSTANCE_DIR)/secrets.json" || \
+		$(BIN)/portal init --demo --credentials-out "$(PORTAL_INSTANCE_DIR)/demo-credentials.json"
+	@echo "Demo staff accounts: $(PORTAL_INSTANCE_DIR)/demo-credentials.json"
+	PORTAL_COOKIE_SECURE=false $(BIN)/portal serve --host $(HOST) --port $(PORT)
+
+## test: lint, the browser module's Node tests, then the whole pytest suite
+test: $(BIN)/.installed-test browser-deps lint
+	node --test tests/js/
+	$(BIN)/python -m pytest
+
+## lint: ruff's checks and formatting, read-only
+lint: $(BIN)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## format: rewrite the Python sources in the project's format
+format: $(BIN)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: print the figures of the benchmarks in bench/
+bench: $(BIN)/.installed-test
+	$(BIN)/python -m bench
+
+# Browser tests drive Debian's Chromium and the Node tests need Node.js; both come from apt when
+# this runs as root and they are missing. Playwright's own browser download is never used.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq chromium nodejs >/dev/null; \
+		else \
+			echo "Chromium or Node.js missing: install the Debian packages 'chromium' and 'nodejs'." >&2; \
+		fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache

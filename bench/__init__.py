@@ -1,0 +1,1 @@
+"""Benchmarks that print figures. They assert nothing: the test suite checks behaviour."""

@@ -1,0 +1,11 @@
+"""Run every benchmark in ``bench/`` and print its figures: ``python -m bench``."""
+
+from bench import crypto_costs
+
+
+def main() -> None:
+    crypto_costs.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""What the cryptographic core costs on this machine.
+
+The figures feed two decisions: the key-derivation parameters (a codename derivation or a staff
+sign-in must stay well under a second, and Argon2's memory bounds how many sign-ins can run at
+once), and whether attachments stay in bounded memory at any size. Run with ``python -m bench``.
+"""
+
+import io
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+
+import crypto
+
+
+def _median_seconds(action: Callable[[], object], repeats: int) -> float:
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _PatternReader(io.RawIOBase):
+    """A readable file of ``size`` bytes that exists only as it is read."""
+
+    def __init__(self, size: int) -> None:
+        self._remaining = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        count = min(len(buffer), self._remaining)
+        buffer[:count] = b"\xa5" * count
+        self._remaining -= count
+        return count
+
+
+class _CountingSink(io.RawIOBase):
+    """A writable file that keeps only the number of bytes written to it."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.size += len(data)
+        return len(data)
+
+
+def _key_derivations() -> None:
+    codename = crypto.generate_codename("en")
+    seconds = _median_seconds(lambda: crypto.derive_codename_secrets(codename), 5)
+    print(
+        f"codename derivation (PBKDF2-HMAC-SHA256, {crypto.PBKDF2_ITERATIONS} iterations,"
+        f" {crypto.CODENAME_BITS}-bit codename): {seconds * 1000:.0f} ms"
+    )
+
+    params = crypto.Argon2Params()
+    blob = crypto.wrap_private_key(crypto.generate_private_key(), "correct horse battery", params)
+    seconds = _median_seconds(lambda: crypto.unwrap_private_key(blob, "correct horse battery"), 5)
+    print(
+        f"personal key unwrap (Argon2id {params.memory_kib // 1024} MiB, {params.iterations}"
+        f" iterations, {params.lanes} lanes): {seconds * 1000:.0f} ms"
+    )
+
+    login_hash = crypto.hash_password("correct horse battery")
+    seconds = _median_seconds(
+        lambda: crypto.verify_password(login_hash, "correct horse battery"), 5
+    )
+    parameters = login_hash.split("$")[3]
+    print(f"login hash verification (Argon2id, {parameters}): {seconds * 1000:.0f} ms")
+
+
+def _envelopes() -> None:
+    recipients = [crypto.generate_private_key() for _ in range(3)]
+    public_keys = [crypto.public_key_bytes(key) for key in recipients]
+    for size in (4 * 1024, 1024 * 1024):
+        plaintext = b"x" * size
+        envelope = crypto.seal_envelope(plaintext, public_keys, "bench")
+        seal = _median_seconds(lambda p=plaintext: crypto.seal_envelope(p, public_keys, "bench"), 9)
+        opened = _median_seconds(
+            lambda e=envelope: crypto.open_envelope(e, recipients[2], "bench"), 9
+        )
+        print(
+            f"envelope, {size // 1024} KiB to 3 recipients: seal {seal * 1000:.2f} ms,"
+            f" open {opened * 1000:.2f} ms, {len(envelope)} bytes stored"
+        )
+
+
+def _stream(size_mib: int) -> None:
+    """Encrypt a generated file to disk and decrypt it back into a counting sink.
+
+    Runs before anything else allocates much, because peak RSS is a high-water mark: growth
+    measured here is what the file cost, and it should be near zero at any size.
+    """
+    key = crypto.new_file_key()
+    size = size_mib * 1024 * 1024
+    rss_before = _peak_rss_mib()
+    with tempfile.TemporaryFile() as ciphertext:
+        started = time.perf_counter()
+        written = crypto.encrypt_file(_PatternReader(size), ciphertext, key)
+        encrypt_seconds = time.perf_counter() - started
+        ciphertext.seek(0)
+        sink = _CountingSink()
+        started = time.perf_counter()
+        crypto.decrypt_file(ciphertext, sink, key)
+        decrypt_seconds = time.perf_counter() - started
+    if sink.size != size:
+        raise RuntimeError(f"decrypted {sink.size} bytes of {size}: the benchmark is broken")
+    print(
+        f"STREAM {size_mib} MiB: encrypt {size_mib / encrypt_seconds:.0f} MiB/s,"
+        f" decrypt {size_mib / decrypt_seconds:.0f} MiB/s, {written - size} bytes of overhead,"
+        f" peak RSS grew {_peak_rss_mib() - rss_before:.1f} MiB"
+    )
+
+
+def main() -> None:
+    print(f"peak RSS at start: {_peak_rss_mib():.0f} MiB")
+    _stream(512)
+    _key_derivations()
+    _envelopes()
+
+
+if __name__ == "__main__":
+    main()

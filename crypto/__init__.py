@@ -1,0 +1,140 @@
+"""Parley's cryptography: the only code in the product that calls cryptographic primitives.
+
+Everything a person writes is encrypted before it is stored, to keys the server does not hold
+in the clear. This package defines the byte formats and their Python implementation; the browser
+module ``portal/static/js/parley-crypto.mjs`` implements the same formats with WebCrypto, and both
+are checked against the known-answer vectors in ``tests/vectors/``.
+
+Formats (each module's docstring specifies its format byte for byte):
+
+- ``crypto.hpke`` -- single-shot HPKE (RFC 9180): DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+  AES-256-GCM.
+- ``crypto.keys`` -- X25519 key pairs, key ids, fingerprints, the recovery key text form.
+- ``crypto.envelope`` -- envelope v1 ("PRLE"): submissions, messages, notes and desk-key grants,
+  to up to 16 recipients, padded to size buckets.
+- ``crypto.stream`` -- STREAM v1 ("PRLS"): attachments in 64 KiB chunks, in bounded memory.
+- ``crypto.passphrase`` -- passphrase-wrapped private key v1 ("PRLK"): Argon2id + AES-256-GCM.
+- ``crypto.symmetric`` -- box v1 ("PRLB"): small secrets under a symmetric key and a purpose.
+- ``crypto.codename`` -- submitter codenames and what they derive to (PBKDF2, HKDF, X25519).
+- ``crypto.passwords`` -- Argon2id login password hashes.
+- ``crypto.totp`` -- RFC 6238 one-time codes for the staff second factor.
+- ``crypto.audit`` -- the link hash of the tamper-evident audit trail.
+
+Every failure to open, unwrap or parse raises :class:`DecryptionError`; nothing partial is ever
+returned (STREAM decryption documents the one exception: output of a file that then fails its
+final check must be discarded).
+"""
+
+from crypto.audit import AUDIT_GENESIS_HASH, audit_digest
+from crypto.codename import (
+    CODENAME_BITS,
+    CODENAME_WORDS,
+    LANGUAGES,
+    PBKDF2_ITERATIONS,
+    CodenameSecrets,
+    derive_codename_secrets,
+    generate_codename,
+    lookup_hash,
+    normalise_codename,
+)
+from crypto.envelope import (
+    MAX_PLAINTEXT,
+    EnvelopeInfo,
+    context_digest,
+    inspect_envelope,
+    open_envelope,
+    seal_envelope,
+)
+from crypto.errors import CodenameError, CryptoError, DecryptionError, RecoveryKeyError
+from crypto.keys import (
+    PrivateKey,
+    PublicKey,
+    export_recovery_key,
+    fingerprint,
+    generate_private_key,
+    import_recovery_key,
+    key_id,
+    load_private_key,
+    load_public_key,
+    private_key_bytes,
+    public_key_bytes,
+)
+from crypto.passphrase import Argon2Params, unwrap_private_key, wrap_private_key
+from crypto.passwords import hash_password, password_needs_rehash, verify_password
+from crypto.stream import (
+    CHUNK_SIZE,
+    StreamDecryptor,
+    StreamEncryptor,
+    decrypt_file,
+    encrypt_file,
+    encrypted_size,
+    new_file_key,
+)
+from crypto.symmetric import new_symmetric_key, open_box, seal_box
+from crypto.tokens import random_token
+from crypto.totp import (
+    new_totp_secret,
+    totp_code,
+    totp_provisioning_uri,
+    totp_secret_base32,
+    totp_secret_from_base32,
+    verify_totp,
+)
+
+__all__ = [
+    "AUDIT_GENESIS_HASH",
+    "CHUNK_SIZE",
+    "CODENAME_BITS",
+    "CODENAME_WORDS",
+    "LANGUAGES",
+    "MAX_PLAINTEXT",
+    "PBKDF2_ITERATIONS",
+    "Argon2Params",
+    "CodenameError",
+    "CodenameSecrets",
+    "CryptoError",
+    "DecryptionError",
+    "EnvelopeInfo",
+    "PrivateKey",
+    "PublicKey",
+    "RecoveryKeyError",
+    "StreamDecryptor",
+    "StreamEncryptor",
+    "audit_digest",
+    "context_digest",
+    "decrypt_file",
+    "derive_codename_secrets",
+    "encrypt_file",
+    "encrypted_size",
+    "export_recovery_key",
+    "fingerprint",
+    "generate_codename",
+    "generate_private_key",
+    "hash_password",
+    "import_recovery_key",
+    "inspect_envelope",
+    "key_id",
+    "load_private_key",
+    "load_public_key",
+    "lookup_hash",
+    "new_file_key",
+    "new_symmetric_key",
+    "new_totp_secret",
+    "normalise_codename",
+    "open_box",
+    "open_envelope",
+    "password_needs_rehash",
+    "private_key_bytes",
+    "public_key_bytes",
+    "random_token",
+    "seal_box",
+    "seal_envelope",
+    "totp_code",
+    "totp_provisioning_uri",
+    "totp_secret_base32",
+    "totp_secret_from_base32",
+    "unwrap_private_key",
+    "verify_password",
+    "verify_totp",
+    "wrap_private_key",
+]

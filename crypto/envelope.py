@@ -1,0 +1,231 @@
+"""Envelope v1: one message encrypted to up to 16 recipients.
+
+Used for everything a person writes (submissions, messages, notes) and for granting a desk key to
+a new member. The browser module produces and reads the same bytes.
+
+Layout (integers big-endian, ``||`` is concatenation)::
+
+    offset  size   field
+    0       4      magic "PRLE"
+    4       1      version = 0x01
+    5       1      flags = 0x00 (reserved; any other value is rejected)
+    6       32     context_digest = SHA-256("parley context v1" || 0x00 || context, UTF-8)
+    38      1      n = number of recipients, 1..16
+    39      96*n   recipient slots, each key_id (16) || wrap (80)
+    39+96n  12     payload nonce (random)
+    51+96n  ...    payload = AES-256-GCM(data_key, nonce, padded, aad = bytes[0 : 51+96n])
+
+``data_key`` is 32 random bytes made for this envelope alone. ``wrap`` is the single-shot HPKE
+seal (see ``crypto.hpke``) of the data key to the recipient's X25519 key, with::
+
+    info = "parley envelope v1" || 0x00 || context_digest || key_id
+
+so that a wrap cannot be moved to another context or slot. It is 80 bytes: enc (32) || encrypted
+data key (32) || tag (16).
+
+``padded`` is ``u32 L || plaintext (L bytes) || zero bytes`` and has the size ``bucket(4 + L)``:
+the smallest power of two that is at least max(x, 1024) while that is at most 65536, and above
+65536 the smallest multiple of 65536 that is at least x. Padding hides the exact length of what
+someone wrote; only the bucket shows. Plaintexts are at most ``MAX_PLAINTEXT`` (16 MiB).
+
+The context names what the envelope is for (for example a dialogue and a kind of record); an
+envelope opened under another context fails, so a ciphertext cannot be replayed into a different
+place. Opening parses strictly, checks the context, finds the slot whose key id is that of the
+caller's key, opens the wrap, opens the payload, then checks L and that every padding byte is zero.
+Any failure raises ``DecryptionError`` and no partial plaintext is ever returned.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from crypto.errors import CryptoError, DecryptionError
+from crypto.hpke import hpke_open, hpke_seal
+from crypto.keys import (
+    KEY_ID_SIZE,
+    PrivateKey,
+    PublicKey,
+    key_id,
+    load_public_key,
+    public_key_bytes,
+)
+
+MAGIC = b"PRLE"
+VERSION = 1
+FLAGS = 0
+MAX_RECIPIENTS = 16
+MAX_PLAINTEXT = 16 * 1024 * 1024
+
+DIGEST_SIZE = 32
+WRAP_SIZE = 80
+SLOT_SIZE = KEY_ID_SIZE + WRAP_SIZE
+NONCE_SIZE = 12
+TAG_SIZE = 16
+LENGTH_PREFIX_SIZE = 4
+SMALLEST_BUCKET = 1024
+LARGE_BUCKET_STEP = 65536
+
+_FIXED_HEADER_SIZE = 4 + 1 + 1 + DIGEST_SIZE + 1
+_CONTEXT_LABEL = b"parley context v1\x00"
+_WRAP_INFO_LABEL = b"parley envelope v1\x00"
+
+
+@dataclass(frozen=True)
+class EnvelopeInfo:
+    """What can be learnt from an envelope without any key.
+
+    ``payload_length`` counts the encrypted payload including its 16-byte tag, i.e. every byte
+    after the payload nonce.
+    """
+
+    version: int
+    context_digest: bytes
+    key_ids: tuple[bytes, ...]
+    payload_length: int
+
+
+@dataclass(frozen=True)
+class _ParsedEnvelope:
+    info: EnvelopeInfo
+    wraps: tuple[bytes, ...]
+    authenticated_header: bytes
+    nonce: bytes
+    payload: bytes
+
+
+def context_digest(context: str) -> bytes:
+    """The 32-byte digest an envelope carries to name its context."""
+    return hashlib.sha256(_CONTEXT_LABEL + context.encode("utf-8")).digest()
+
+
+def bucket_size(size: int) -> int:
+    """Padded size for ``size`` bytes (length prefix included): the bucket that holds it."""
+    if size <= LARGE_BUCKET_STEP:
+        return max(SMALLEST_BUCKET, 1 << (size - 1).bit_length())
+    return -(-size // LARGE_BUCKET_STEP) * LARGE_BUCKET_STEP
+
+
+_LARGEST_BUCKET = bucket_size(LENGTH_PREFIX_SIZE + MAX_PLAINTEXT)
+
+
+def _is_bucket_size(size: int) -> bool:
+    return size <= _LARGEST_BUCKET and bucket_size(size) == size
+
+
+def _wrap_info(digest: bytes, recipient_key_id: bytes) -> bytes:
+    return _WRAP_INFO_LABEL + digest + recipient_key_id
+
+
+def _pad(plaintext: bytes) -> bytes:
+    size = bucket_size(LENGTH_PREFIX_SIZE + len(plaintext))
+    prefixed = len(plaintext).to_bytes(LENGTH_PREFIX_SIZE, "big") + plaintext
+    return prefixed + bytes(size - len(prefixed))
+
+
+def _unpad(padded: bytes) -> bytes:
+    length = int.from_bytes(padded[:LENGTH_PREFIX_SIZE], "big")
+    end = LENGTH_PREFIX_SIZE + length
+    if length > MAX_PLAINTEXT or end > len(padded):
+        raise DecryptionError("envelope payload declares a wrong length")
+    padding = padded[end:]
+    if padding.count(0) != len(padding):
+        raise DecryptionError("envelope padding is not zero")
+    return padded[LENGTH_PREFIX_SIZE:end]
+
+
+def _recipient_public_keys(recipients: Sequence[PublicKey | bytes]) -> list[PublicKey]:
+    keys = [r if isinstance(r, PublicKey) else load_public_key(r) for r in recipients]
+    if not 1 <= len(keys) <= MAX_RECIPIENTS:
+        raise CryptoError(f"an envelope has 1 to {MAX_RECIPIENTS} recipients, not {len(keys)}")
+    if len({key_id(k) for k in keys}) != len(keys):
+        raise CryptoError("the same recipient key is listed twice")
+    return keys
+
+
+def seal_envelope(plaintext: bytes, recipients: Sequence[PublicKey | bytes], context: str) -> bytes:
+    """Encrypt ``plaintext`` so that each recipient's private key opens it under ``context``.
+
+    Raises ``CryptoError`` for more than ``MAX_PLAINTEXT`` bytes, for 0 or more than 16
+    recipients, for a recipient listed twice or for an unusable public key.
+    """
+    if len(plaintext) > MAX_PLAINTEXT:
+        raise CryptoError(f"an envelope holds at most {MAX_PLAINTEXT} bytes")
+    keys = _recipient_public_keys(recipients)
+    digest = context_digest(context)
+    data_key = secrets.token_bytes(32)
+    slots = []
+    for key in keys:
+        recipient_key_id = key_id(key)
+        slots.append(
+            recipient_key_id + hpke_seal(key, data_key, _wrap_info(digest, recipient_key_id))
+        )
+    nonce = secrets.token_bytes(NONCE_SIZE)
+    header = MAGIC + bytes([VERSION, FLAGS]) + digest + bytes([len(keys)]) + b"".join(slots) + nonce
+    return header + AESGCM(data_key).encrypt(nonce, _pad(bytes(plaintext)), header)
+
+
+def _parse(envelope: bytes) -> _ParsedEnvelope:
+    envelope = bytes(envelope)
+    if len(envelope) < _FIXED_HEADER_SIZE:
+        raise DecryptionError("envelope is too short")
+    if envelope[0:4] != MAGIC or envelope[4] != VERSION or envelope[5] != FLAGS:
+        raise DecryptionError("not a version 1 envelope")
+    digest = envelope[6 : 6 + DIGEST_SIZE]
+    count = envelope[_FIXED_HEADER_SIZE - 1]
+    if not 1 <= count <= MAX_RECIPIENTS:
+        raise DecryptionError("envelope has a wrong number of recipients")
+    nonce_offset = _FIXED_HEADER_SIZE + SLOT_SIZE * count
+    payload_offset = nonce_offset + NONCE_SIZE
+    payload = envelope[payload_offset:]
+    if len(payload) < TAG_SIZE or not _is_bucket_size(len(payload) - TAG_SIZE):
+        raise DecryptionError("envelope payload has a wrong size")
+    slots = [
+        envelope[o : o + SLOT_SIZE] for o in range(_FIXED_HEADER_SIZE, nonce_offset, SLOT_SIZE)
+    ]
+    key_ids = tuple(slot[:KEY_ID_SIZE] for slot in slots)
+    if len(set(key_ids)) != count:
+        raise DecryptionError("envelope lists a recipient twice")
+    return _ParsedEnvelope(
+        info=EnvelopeInfo(VERSION, digest, key_ids, len(payload)),
+        wraps=tuple(slot[KEY_ID_SIZE:] for slot in slots),
+        authenticated_header=envelope[:payload_offset],
+        nonce=envelope[nonce_offset:payload_offset],
+        payload=payload,
+    )
+
+
+def inspect_envelope(envelope: bytes) -> EnvelopeInfo:
+    """Parse an envelope without decrypting it, so the server can check where it is going.
+
+    The server cannot read what a browser encrypted, but it can check that the envelope is well
+    formed, names the expected context (compare with :func:`context_digest`) and is addressed to
+    the expected key ids. Raises ``DecryptionError`` for anything malformed.
+    """
+    return _parse(envelope).info
+
+
+def open_envelope(envelope: bytes, private_key: PrivateKey, context: str) -> bytes:
+    """Decrypt an envelope addressed to ``private_key`` under ``context``.
+
+    Raises ``DecryptionError`` if the envelope is malformed, was sealed for another context, has
+    no slot for this key or fails any authentication or padding check.
+    """
+    parsed = _parse(envelope)
+    digest = context_digest(context)
+    if not hmac.compare_digest(parsed.info.context_digest, digest):
+        raise DecryptionError("envelope belongs to another context")
+    own_key_id = key_id(public_key_bytes(private_key))
+    if own_key_id not in parsed.info.key_ids:
+        raise DecryptionError("envelope is not addressed to this key")
+    wrap = parsed.wraps[parsed.info.key_ids.index(own_key_id)]
+    data_key = hpke_open(private_key, wrap, _wrap_info(digest, own_key_id))
+    try:
+        padded = AESGCM(data_key).decrypt(parsed.nonce, parsed.payload, parsed.authenticated_header)
+    except InvalidTag as error:
+        raise DecryptionError("envelope payload did not authenticate") from error
+    return _unpad(padded)

@@ -1,0 +1,128 @@
+"""X25519 key pairs, key ids, fingerprints and the recovery key text form.
+
+Every asymmetric key in Parley -- desk keys, staff personal keys, the instance recovery key and
+submitters' codename keys -- is an X25519 key pair. Public keys travel and are stored as their raw
+32 bytes.
+
+Key id (16 bytes), used in envelopes to say which slot belongs to which recipient::
+
+    key_id(pk) = SHA-256("parley key id v1" || 0x00 || pk)[0:16]
+
+Fingerprint, for people comparing a key on a page with the one printed by the command line::
+
+    SHA-256("parley fingerprint v1" || 0x00 || pk)[0:20]
+    as 40 upper-case hex digits in 10 groups of 4 separated by single spaces
+
+The two use different labels so that a fingerprint shown in public says nothing about which key
+ids appear in stored envelopes.
+
+Recovery key text form, printed once when an instance is set up and typed back in by an operator
+when every desk member has lost access::
+
+    "parley-recovery-v1:" || base64url without padding (32-byte private key) || ":"
+        || first 8 lower-case hex digits of SHA-256(private key)
+
+The checksum catches a mistyped character before the key is used to attempt any decryption.
+"""
+
+import base64
+import hashlib
+import re
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from crypto.errors import CryptoError, RecoveryKeyError
+
+PrivateKey = X25519PrivateKey
+PublicKey = X25519PublicKey
+
+KEY_SIZE = 32
+KEY_ID_SIZE = 16
+RECOVERY_KEY_PREFIX = "parley-recovery-v1:"
+
+_KEY_ID_LABEL = b"parley key id v1\x00"
+_FINGERPRINT_LABEL = b"parley fingerprint v1\x00"
+_RECOVERY_KEY_PATTERN = re.compile(r"([A-Za-z0-9_-]{43}):([0-9a-f]{8})")
+
+
+def generate_private_key() -> PrivateKey:
+    """Make a new random X25519 private key."""
+    return X25519PrivateKey.generate()
+
+
+def public_key_bytes(key: PublicKey | PrivateKey) -> bytes:
+    """Raw 32 bytes of a public key, or of the public half of a private key."""
+    if isinstance(key, X25519PrivateKey):
+        key = key.public_key()
+    return key.public_bytes_raw()
+
+
+def private_key_bytes(private_key: PrivateKey) -> bytes:
+    """Raw 32 bytes of a private key, for wrapping it under another key."""
+    return private_key.private_bytes_raw()
+
+
+def load_public_key(raw: bytes) -> PublicKey:
+    """Public key from its raw 32 bytes; ``CryptoError`` for any other length."""
+    if len(raw) != KEY_SIZE:
+        raise CryptoError(f"an X25519 public key is {KEY_SIZE} bytes, not {len(raw)}")
+    return X25519PublicKey.from_public_bytes(bytes(raw))
+
+
+def load_private_key(raw: bytes) -> PrivateKey:
+    """Private key from its raw 32 bytes; ``CryptoError`` for any other length."""
+    if len(raw) != KEY_SIZE:
+        raise CryptoError(f"an X25519 private key is {KEY_SIZE} bytes, not {len(raw)}")
+    return X25519PrivateKey.from_private_bytes(bytes(raw))
+
+
+def _raw_public(public: PublicKey | bytes) -> bytes:
+    if isinstance(public, X25519PublicKey):
+        return public.public_bytes_raw()
+    return public_key_bytes(load_public_key(public))
+
+
+def key_id(public: PublicKey | bytes) -> bytes:
+    """The 16-byte id naming a recipient's slot in an envelope."""
+    return hashlib.sha256(_KEY_ID_LABEL + _raw_public(public)).digest()[:KEY_ID_SIZE]
+
+
+def fingerprint(public: PublicKey | bytes) -> str:
+    """The key's fingerprint as people read it aloud: ``"ABCD EF01 ..."`` (10 groups of 4)."""
+    digits = hashlib.sha256(_FINGERPRINT_LABEL + _raw_public(public)).hexdigest()[:40].upper()
+    return " ".join(digits[i : i + 4] for i in range(0, 40, 4))
+
+
+def _recovery_checksum(raw_private: bytes) -> str:
+    return hashlib.sha256(raw_private).hexdigest()[:8]
+
+
+def export_recovery_key(private_key: PrivateKey) -> str:
+    """The recovery key as the one line of text handed to the operator."""
+    raw = private_key_bytes(private_key)
+    encoded = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return f"{RECOVERY_KEY_PREFIX}{encoded}:{_recovery_checksum(raw)}"
+
+
+def import_recovery_key(text: str) -> PrivateKey:
+    """Read back a recovery key typed or pasted by the operator.
+
+    Surrounding whitespace is ignored. Raises ``RecoveryKeyError`` (a ``CryptoError`` and a
+    ``ValueError``) saying whether the prefix, the shape or the checksum is wrong; the message
+    never repeats the key.
+    """
+    text = text.strip()
+    if not text.startswith(RECOVERY_KEY_PREFIX):
+        raise RecoveryKeyError(f"a recovery key starts with {RECOVERY_KEY_PREFIX!r}")
+    match = _RECOVERY_KEY_PATTERN.fullmatch(text[len(RECOVERY_KEY_PREFIX) :])
+    if match is None:
+        raise RecoveryKeyError(
+            "a recovery key is the prefix, 43 base64url characters, a colon and 8 hex digits"
+        )
+    encoded, checksum = match.groups()
+    raw = base64.urlsafe_b64decode(encoded + "=")
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != encoded:
+        raise RecoveryKeyError("the recovery key is not canonical base64url; check the last letter")
+    if _recovery_checksum(raw) != checksum:
+        raise RecoveryKeyError("the recovery key checksum does not match; check for a typing error")
+    return load_private_key(raw)

@@ -1,0 +1,218 @@
+"""STREAM v1: attachments of any size, encrypted and decrypted in bounded memory.
+
+Layout (integers big-endian)::
+
+    header (16 bytes) = "PRLS" (4) || version 0x01 (1) || chunk_size u32 = 65536 (4)
+                        || nonce_prefix (7, random per file)
+    chunk i           = AES-256-GCM(file_key, nonce_i, plaintext_i, aad = header)
+    nonce_i           = nonce_prefix (7) || i as u32 (4) || last (1: 0x01 for the final chunk,
+                        0x00 for every other)
+
+``file_key`` is 32 random bytes per file; it travels inside the submission envelope. Every chunk
+but the last carries exactly 65536 plaintext bytes (65552 ciphertext bytes); the last carries 0 to
+65536. A file of n bytes therefore has max(1, ceil(n / 65536)) chunks -- in particular an empty
+file is one empty final chunk (16 bytes), and a file of exactly 65536 bytes is one full final
+chunk. Its encrypted size is given by :func:`encrypted_size`.
+
+Because the chunk number and the "final chunk" flag are part of each nonce, dropping, reordering,
+duplicating or appending chunks, or cutting the file short, makes decryption fail with
+``DecryptionError``. More than 2^32 chunks (256 TiB) are refused.
+
+Decryption hands out the plaintext of each chunk as soon as that chunk has authenticated, so
+memory stays bounded, but only the final check proves the file is complete: whoever consumes the
+output must discard everything it received if :meth:`StreamDecryptor.finalize` (or
+:func:`decrypt_file`) raises.
+"""
+
+import itertools
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from crypto.errors import CryptoError, DecryptionError
+
+MAGIC = b"PRLS"
+VERSION = 1
+CHUNK_SIZE = 65536
+KEY_SIZE = 32
+NONCE_PREFIX_SIZE = 7
+HEADER_SIZE = 4 + 1 + 4 + NONCE_PREFIX_SIZE
+TAG_SIZE = 16
+ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
+MAX_CHUNKS = 2**32
+
+
+def new_file_key() -> bytes:
+    """A fresh random key for one file."""
+    return secrets.token_bytes(KEY_SIZE)
+
+
+def encrypted_size(plaintext_size: int) -> int:
+    """Size of the STREAM ciphertext (header included) for a plaintext of this size."""
+    chunks = max(1, -(-plaintext_size // CHUNK_SIZE))
+    return HEADER_SIZE + plaintext_size + chunks * TAG_SIZE
+
+
+def _chunk_nonce(nonce_prefix: bytes, index: int, last: bool) -> bytes:
+    return nonce_prefix + index.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
+
+
+class StreamEncryptor:
+    """Encrypts one file incrementally.
+
+    Write :attr:`header` first, then everything :meth:`update` returns, then what
+    :meth:`finalize` returns; together that is the whole encrypted file. A full chunk is held back
+    until more data arrives, because only then is it known not to be the last.
+    """
+
+    def __init__(self, key: bytes, *, nonce_prefix: bytes | None = None) -> None:
+        if len(key) != KEY_SIZE:
+            raise CryptoError(f"a file key is {KEY_SIZE} bytes")
+        if nonce_prefix is None:
+            nonce_prefix = secrets.token_bytes(NONCE_PREFIX_SIZE)
+        if len(nonce_prefix) != NONCE_PREFIX_SIZE:
+            raise CryptoError(f"a nonce prefix is {NONCE_PREFIX_SIZE} bytes")
+        self._aead = AESGCM(bytes(key))
+        self._nonce_prefix = bytes(nonce_prefix)
+        self.header = MAGIC + bytes([VERSION]) + CHUNK_SIZE.to_bytes(4, "big") + self._nonce_prefix
+        self._buffer = bytearray()
+        self._next_index = 0
+        self._finished = False
+
+    def _seal_chunk(self, plaintext: bytes | bytearray, last: bool) -> bytes:
+        if self._next_index >= MAX_CHUNKS:
+            raise CryptoError("a file may have at most 2^32 chunks")
+        nonce = _chunk_nonce(self._nonce_prefix, self._next_index, last)
+        self._next_index += 1
+        return self._aead.encrypt(nonce, plaintext, self.header)
+
+    def update(self, data: bytes) -> bytes:
+        """Take more plaintext; return the encrypted chunks that are now complete."""
+        if self._finished:
+            raise CryptoError("this file has already been finalised")
+        self._buffer += data
+        sealed = []
+        offset = 0
+        while len(self._buffer) - offset > CHUNK_SIZE:
+            chunk = self._buffer[offset : offset + CHUNK_SIZE]
+            sealed.append(self._seal_chunk(chunk, last=False))
+            offset += CHUNK_SIZE
+        del self._buffer[:offset]
+        return b"".join(sealed)
+
+    def finalize(self) -> bytes:
+        """Encrypt what is left as the final chunk and return it."""
+        if self._finished:
+            raise CryptoError("this file has already been finalised")
+        self._finished = True
+        final_chunk = self._seal_chunk(bytes(self._buffer), last=True)
+        self._buffer.clear()
+        return final_chunk
+
+
+class StreamDecryptor:
+    """Decrypts one file incrementally; feed it the whole encrypted file, header first.
+
+    :meth:`update` returns plaintext only of chunks that authenticated. The file is proven complete
+    and untruncated only when :meth:`finalize` returns; if it (or any update) raises
+    ``DecryptionError``, discard all plaintext received so far and this decryptor. Once finalised,
+    it accepts nothing more.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_SIZE:
+            raise DecryptionError(f"a file key is {KEY_SIZE} bytes")
+        self._aead = AESGCM(bytes(key))
+        self._header = b""
+        self._buffer = bytearray()
+        self._next_index = 0
+        self._finished = False
+
+    def _read_header(self) -> None:
+        header = bytes(self._buffer[:HEADER_SIZE])
+        if (
+            header[0:4] != MAGIC
+            or header[4] != VERSION
+            or int.from_bytes(header[5:9], "big") != CHUNK_SIZE
+        ):
+            raise DecryptionError("not a version 1 encrypted file")
+        del self._buffer[:HEADER_SIZE]
+        self._header = header
+
+    def _open_chunk(self, chunk: bytes | bytearray, last: bool) -> bytes:
+        if self._next_index >= MAX_CHUNKS:
+            raise DecryptionError("encrypted file has too many chunks")
+        nonce = _chunk_nonce(self._header[9:HEADER_SIZE], self._next_index, last)
+        self._next_index += 1
+        try:
+            return self._aead.decrypt(nonce, chunk, self._header)
+        except InvalidTag as error:
+            raise DecryptionError("encrypted file chunk did not authenticate") from error
+
+    def update(self, data: bytes) -> bytes:
+        """Take more ciphertext; return plaintext of the chunks that authenticated."""
+        if self._finished:
+            raise DecryptionError("this file has already been finalised")
+        self._buffer += data
+        return self._open_complete_chunks()
+
+    def _open_complete_chunks(self) -> bytes:
+        if not self._header:
+            if len(self._buffer) < HEADER_SIZE:
+                return b""
+            self._read_header()
+        opened = []
+        offset = 0
+        while len(self._buffer) - offset > ENCRYPTED_CHUNK_SIZE:
+            chunk = self._buffer[offset : offset + ENCRYPTED_CHUNK_SIZE]
+            opened.append(self._open_chunk(chunk, last=False))
+            offset += ENCRYPTED_CHUNK_SIZE
+        del self._buffer[:offset]
+        return b"".join(opened)
+
+    def finalize(self) -> bytes:
+        """Open the final chunk; raises ``DecryptionError`` if the file is incomplete."""
+        self._finished = True
+        if not self._header:
+            raise DecryptionError("encrypted file is truncated")
+        final_chunk = bytes(self._buffer)
+        self._buffer.clear()
+        return self._open_chunk(final_chunk, last=True)
+
+
+def _transformed(
+    src: BinaryIO, read_size: int, update: Callable[[bytes], bytes], finalize: Callable[[], bytes]
+) -> Iterator[bytes]:
+    while data := src.read(read_size):
+        yield update(data)
+    yield finalize()
+
+
+def _write_all(dst: BinaryIO, pieces: Iterable[bytes]) -> int:
+    written = 0
+    for piece in pieces:
+        dst.write(piece)
+        written += len(piece)
+    return written
+
+
+def encrypt_file(src: BinaryIO, dst: BinaryIO, key: bytes) -> int:
+    """Encrypt everything readable from ``src`` into ``dst``; return the bytes written."""
+    encryptor = StreamEncryptor(key)
+    chunks = _transformed(src, CHUNK_SIZE, encryptor.update, encryptor.finalize)
+    return _write_all(dst, itertools.chain([encryptor.header], chunks))
+
+
+def decrypt_file(src: BinaryIO, dst: BinaryIO, key: bytes) -> int:
+    """Decrypt ``src`` into ``dst``; return the plaintext bytes written.
+
+    If this raises ``DecryptionError``, ``dst`` may hold the start of a file that was cut short or
+    tampered with: delete it.
+    """
+    decryptor = StreamDecryptor(key)
+    return _write_all(
+        dst, _transformed(src, ENCRYPTED_CHUNK_SIZE, decryptor.update, decryptor.finalize)
+    )

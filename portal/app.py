@@ -1,0 +1,89 @@
+"""The application factory.
+
+One function builds the whole application from validated settings, so that the server, the tests
+and any other WSGI host get exactly the same thing: secrets from the instance folder, a database
+at the newest schema revision, CSRF protection, translations and the security headers.
+"""
+
+import mimetypes
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_wtf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from portal import db, i18n, schema, security, timefmt
+from portal.blueprints import admin, public, staff, submitter
+from portal.errors import OperatorError
+from portal.instance import InstanceFolder, InstanceSecrets
+from portal.labels import label
+from portal.privacy import ForgetClientDetails
+from portal.settings import Settings, load_settings
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+QUICK_EXIT_URL = "https://www.wikipedia.org/"
+
+# The browser crypto module is an ES module; browsers refuse to run one served as anything but
+# JavaScript, and Python's table does not know ``.mjs`` on every platform.
+mimetypes.add_type("text/javascript", ".mjs")
+
+
+class SchemaOutOfDateError(OperatorError):
+    """The database is not at the schema revision this release expects."""
+
+
+def check_instance_ready(settings: Settings, database: db.Database) -> InstanceSecrets:
+    """Load the instance secrets and check the schema; raise an ``OperatorError`` if not ready."""
+    secrets = InstanceFolder(settings.instance_dir).load_secrets()
+    found = schema.database_state(database).revision
+    expected = schema.head_revision()
+    if found is None:
+        raise SchemaOutOfDateError("the database has no Parley schema; run `portal init` first")
+    if found != expected:
+        raise SchemaOutOfDateError(
+            f"the database schema is at revision {found}, this release needs {expected}; "
+            "run `portal migrate`"
+        )
+    return secrets
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the portal for ``settings`` (default: read from the environment)."""
+    settings = load_settings() if settings is None else settings
+    database = db.Database(settings.database_url)
+    secrets = check_instance_ready(settings, database)
+
+    app = Flask(
+        "portal",
+        template_folder=str(TEMPLATES_DIR),
+        instance_path=str(settings.instance_dir),
+    )
+    app.config.update(
+        SECRET_KEY=secrets.flask_secret_key,
+        WTF_CSRF_ENABLED=True,
+        # Flask-WTF's "strict" mode demands a Referer header on HTTPS, which our no-referrer
+        # policy never sends; the token and the SameSite=Strict cookie carry the protection.
+        WTF_CSRF_SSL_STRICT=False,
+    )
+    app.wsgi_app = ForgetClientDetails(app.wsgi_app)
+    app.extensions["parley.settings"] = settings
+    app.extensions["parley.secrets"] = secrets
+
+    db.init_app(app, database)
+    CSRFProtect(app)
+    i18n.init_app(app)
+    timefmt.init_app(app)
+    security.init_app(app, settings)
+    app.add_template_filter(label)
+    app.context_processor(lambda: {"quick_exit_url": QUICK_EXIT_URL})
+    app.register_error_handler(HTTPException, _render_error)
+
+    for blueprint in (public.blueprint, submitter.blueprint, staff.blueprint, admin.blueprint):
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _render_error(error: HTTPException) -> tuple[str, int]:
+    """Every error page in the site's layout, with its headers, and without technical detail."""
+    status = error.code or 500
+    return render_template("errors/error.html", status=status), status

@@ -1,0 +1,49 @@
+"""The data model: SQLAlchemy 2 typed models over one shared metadata.
+
+Importing this package registers every table on ``Base.metadata``, which migrations and the
+schema comparison test rely on.
+"""
+
+from portal.models.audit import AuditEvent
+from portal.models.base import Base, utc_now
+from portal.models.dialogue import Dialogue, DialogueSession
+from portal.models.enums import (
+    DialogueKind,
+    DialogueStatus,
+    PartnerKind,
+    ReviewMode,
+    RiskLevel,
+    SessionPlace,
+    SessionState,
+    StaffRole,
+    SubmissionKind,
+    SubmissionState,
+)
+from portal.models.keys import DeskKey, DeskKeyGrant, RecoveryKey
+from portal.models.staff import DeskMembership, StaffUser
+from portal.models.submission import Submission, Submitter
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "DeskKey",
+    "DeskKeyGrant",
+    "DeskMembership",
+    "Dialogue",
+    "DialogueKind",
+    "DialogueSession",
+    "DialogueStatus",
+    "PartnerKind",
+    "RecoveryKey",
+    "ReviewMode",
+    "RiskLevel",
+    "SessionPlace",
+    "SessionState",
+    "StaffRole",
+    "StaffUser",
+    "Submission",
+    "SubmissionKind",
+    "SubmissionState",
+    "Submitter",
+    "utc_now",
+]

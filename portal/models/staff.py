@@ -1,0 +1,59 @@
+"""Staff accounts and their membership of dialogue desks."""
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, string_enum, utc_now
+from portal.models.dialogue import Dialogue
+from portal.models.enums import StaffRole
+
+
+class StaffUser(Base):
+    """An EEAS or Member State staff account.
+
+    Nothing here opens content by itself: the personal private key is stored only wrapped under
+    a key derived from the passphrase, and the TOTP secret only sealed under the instance's
+    at-rest key, which lives outside the database.
+    """
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[StaffRole] = mapped_column(string_enum(StaffRole, "role"))
+    login_hash: Mapped[str] = mapped_column(String(255))
+    personal_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    personal_private_key_wrapped: Mapped[bytes] = mapped_column(LargeBinary(128))
+    totp_secret_sealed: Mapped[bytes] = mapped_column(LargeBinary(128))
+    last_totp_step: Mapped[int | None] = mapped_column(BigInteger())
+    must_change_passphrase: Mapped[bool]
+    active: Mapped[bool]
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    memberships: Mapped[list["DeskMembership"]] = relationship(
+        back_populates="staff_user", foreign_keys="DeskMembership.staff_user_id"
+    )
+
+
+class DeskMembership(Base):
+    """A staff member's place on a dialogue's desk: the need-to-know for its content.
+
+    ``granted_by`` is empty when the membership was made by the instance set-up itself.
+    """
+
+    __tablename__ = "desk_memberships"
+    __table_args__ = (UniqueConstraint("dialogue_id", "staff_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"))
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    dialogue: Mapped[Dialogue] = relationship()
+    staff_user: Mapped[StaffUser] = relationship(
+        back_populates="memberships", foreign_keys=[staff_user_id]
+    )

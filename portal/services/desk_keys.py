@@ -1,0 +1,158 @@
+"""Desk keys and the grants that let a desk member, or the recovery key, open them.
+
+A grant is an envelope (``crypto.seal_envelope``) holding the desk key's raw 32-byte private half,
+sealed to one recipient under the context::
+
+    "parley desk key grant v1|dialogue:<slug>|desk key:<key id in hex>"
+
+so that a grant copied to another dialogue's or another key's row does not open. Granting needs
+the unwrapped desk key: only someone who can already open it (or the set-up that made it) can
+let somebody else in, and the cryptography, not only this code, enforces need-to-know.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import (
+    DeskKey,
+    DeskKeyGrant,
+    DeskMembership,
+    Dialogue,
+    RecoveryKey,
+    StaffRole,
+    StaffUser,
+)
+from portal.services.audit import AuditAction, record_event
+
+ROLES_WITHOUT_CONTENT_ACCESS = frozenset({StaffRole.OBSERVER})
+
+
+class GrantRefusedError(ValueError):
+    """A desk key grant that must not be made; the message says why."""
+
+
+def desk_key_grant_context(dialogue_slug: str, desk_key_id: bytes) -> str:
+    """The envelope context binding a grant to its dialogue and desk key."""
+    return f"parley desk key grant v1|dialogue:{dialogue_slug}|desk key:{desk_key_id.hex()}"
+
+
+def create_desk_key(
+    session: Session,
+    dialogue: Dialogue,
+    recovery_key: RecoveryKey,
+    *,
+    actor: StaffUser | None = None,
+) -> tuple[DeskKey, crypto.PrivateKey]:
+    """Make a new desk key for ``dialogue``, granted at once to the recovery key.
+
+    The private half is returned so that the caller can grant it to the first desk members
+    before it is forgotten.
+    """
+    private_key = crypto.generate_private_key()
+    public_key = crypto.public_key_bytes(private_key)
+    desk_key = DeskKey(dialogue=dialogue, public_key=public_key, key_id=crypto.key_id(public_key))
+    session.add(desk_key)
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.DESK_KEY_CREATED,
+        object_type="desk_key",
+        object_id=desk_key.id,
+        actor=actor,
+        dialogue=dialogue,
+        details={"key_id": desk_key.key_id.hex()},
+    )
+    grant = DeskKeyGrant(
+        desk_key=desk_key,
+        recovery_key=recovery_key,
+        envelope=_seal_desk_key(desk_key, private_key, recovery_key.public_key),
+    )
+    session.add(grant)
+    session.flush()
+    _record_grant(session, grant, actor, recipient={"recovery_key_id": recovery_key.id})
+    return desk_key, private_key
+
+
+def grant_desk_access(
+    session: Session,
+    *,
+    desk_key: DeskKey,
+    desk_private_key: crypto.PrivateKey,
+    member: StaffUser,
+    granted_by: StaffUser | None,
+) -> DeskKeyGrant:
+    """Make ``member`` a desk member of the key's dialogue and seal the desk key to them.
+
+    ``granted_by`` is ``None`` only for the instance set-up itself.
+    """
+    if crypto.public_key_bytes(desk_private_key) != desk_key.public_key:
+        raise GrantRefusedError("the key supplied is not this desk key")
+    if not member.active:
+        raise GrantRefusedError("a deactivated account cannot join a desk")
+    if member.role in ROLES_WITHOUT_CONTENT_ACCESS:
+        raise GrantRefusedError(f"the {member.role} role never reads submissions")
+    dialogue = desk_key.dialogue
+    existing_grant = session.scalars(
+        select(DeskKeyGrant).where(
+            DeskKeyGrant.desk_key_id == desk_key.id,
+            DeskKeyGrant.recipient_staff_user_id == member.id,
+        )
+    ).first()
+    if existing_grant is not None:
+        raise GrantRefusedError("this staff member already holds this desk key")
+    membership = session.scalars(
+        select(DeskMembership).where(
+            DeskMembership.dialogue_id == dialogue.id, DeskMembership.staff_user_id == member.id
+        )
+    ).first()
+    if membership is None:
+        session.add(
+            DeskMembership(dialogue=dialogue, staff_user=member, granted_by_id=_id(granted_by))
+        )
+    grant = DeskKeyGrant(
+        desk_key=desk_key,
+        recipient_staff_user=member,
+        envelope=_seal_desk_key(desk_key, desk_private_key, member.personal_public_key),
+    )
+    session.add(grant)
+    session.flush()
+    _record_grant(session, grant, granted_by, recipient={"staff_user_id": member.id})
+    return grant
+
+
+def open_desk_key_grant(
+    grant: DeskKeyGrant, recipient_private_key: crypto.PrivateKey
+) -> crypto.PrivateKey:
+    """The desk private key inside ``grant``; ``crypto.DecryptionError`` if it does not open
+    with ``recipient_private_key`` or holds a key other than the desk key it claims."""
+    desk_key = grant.desk_key
+    context = desk_key_grant_context(desk_key.dialogue.slug, desk_key.key_id)
+    raw = crypto.open_envelope(grant.envelope, recipient_private_key, context)
+    private_key = crypto.load_private_key(raw)
+    if crypto.public_key_bytes(private_key) != desk_key.public_key:
+        raise crypto.DecryptionError("the grant holds a different key")
+    return private_key
+
+
+def _seal_desk_key(desk_key: DeskKey, private_key: crypto.PrivateKey, recipient: bytes) -> bytes:
+    context = desk_key_grant_context(desk_key.dialogue.slug, desk_key.key_id)
+    return crypto.seal_envelope(crypto.private_key_bytes(private_key), [recipient], context)
+
+
+def _record_grant(
+    session: Session, grant: DeskKeyGrant, actor: StaffUser | None, recipient: dict[str, int]
+) -> None:
+    record_event(
+        session,
+        action=AuditAction.DESK_KEY_GRANTED,
+        object_type="desk_key_grant",
+        object_id=grant.id,
+        actor=actor,
+        dialogue=grant.desk_key.dialogue,
+        details={"key_id": grant.desk_key.key_id.hex(), **recipient},
+    )
+
+
+def _id(user: StaffUser | None) -> int | None:
+    return None if user is None else user.id

@@ -1,0 +1,124 @@
+"""Dialogues and their sessions, as the administration and the demo set-up create them."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import (
+    DeskKey,
+    Dialogue,
+    DialogueKind,
+    DialogueSession,
+    DialogueStatus,
+    PartnerKind,
+    RecoveryKey,
+    ReviewMode,
+    SessionPlace,
+    SessionState,
+    StaffUser,
+)
+from portal.services.audit import AuditAction, record_event
+from portal.services.desk_keys import create_desk_key
+
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_SLUG_LENGTH = 64
+
+
+class DialogueDetailsError(ValueError):
+    """Details for a dialogue or session that cannot be accepted; the message says why."""
+
+
+@dataclass(frozen=True)
+class NewDialogue:
+    """A created dialogue with its first desk key, whose private half the caller grants onward."""
+
+    dialogue: Dialogue
+    desk_key: DeskKey
+    desk_private_key: crypto.PrivateKey
+
+
+def create_dialogue(
+    session: Session,
+    *,
+    slug: str,
+    partner: str,
+    partner_kind: PartnerKind,
+    kind: DialogueKind,
+    recovery_key: RecoveryKey,
+    status: DialogueStatus = DialogueStatus.ACTIVE,
+    review_mode: ReviewMode = ReviewMode.ONLINE,
+    actor: StaffUser | None = None,
+) -> NewDialogue:
+    """Create a dialogue and its desk key (granted to the recovery key)."""
+    if len(slug) > MAX_SLUG_LENGTH or not SLUG_PATTERN.fullmatch(slug):
+        raise DialogueDetailsError(
+            "a dialogue's short name uses lower-case letters, digits and single hyphens"
+        )
+    if not partner.strip():
+        raise DialogueDetailsError("a dialogue needs a partner name")
+    dialogue = Dialogue(
+        slug=slug,
+        partner=partner.strip(),
+        partner_kind=partner_kind,
+        kind=kind,
+        status=status,
+        review_mode=review_mode,
+    )
+    session.add(dialogue)
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.DIALOGUE_CREATED,
+        object_type="dialogue",
+        object_id=dialogue.id,
+        actor=actor,
+        dialogue=dialogue,
+        details={"slug": slug, "kind": str(kind), "status": str(status)},
+    )
+    desk_key, desk_private_key = create_desk_key(session, dialogue, recovery_key, actor=actor)
+    return NewDialogue(dialogue=dialogue, desk_key=desk_key, desk_private_key=desk_private_key)
+
+
+def schedule_session(
+    session: Session,
+    dialogue: Dialogue,
+    *,
+    date: dt.date,
+    place: SessionPlace,
+    state: SessionState,
+    consultation_opens_at: dt.datetime | None,
+    consultation_closes_at: dt.datetime | None,
+    actor: StaffUser | None = None,
+) -> DialogueSession:
+    """Add a session to ``dialogue``; a consultation window has both ends, opening first."""
+    if (consultation_opens_at is None) != (consultation_closes_at is None):
+        raise DialogueDetailsError("a consultation window needs both its opening and its close")
+    if (
+        consultation_opens_at is not None
+        and consultation_closes_at is not None
+        and consultation_opens_at >= consultation_closes_at
+    ):
+        raise DialogueDetailsError("a consultation must open before it closes")
+    dialogue_session = DialogueSession(
+        dialogue=dialogue,
+        date=date,
+        place=place,
+        state=state,
+        consultation_opens_at=consultation_opens_at,
+        consultation_closes_at=consultation_closes_at,
+    )
+    session.add(dialogue_session)
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.SESSION_SCHEDULED,
+        object_type="dialogue_session",
+        object_id=dialogue_session.id,
+        actor=actor,
+        dialogue=dialogue,
+        details={"date": date.isoformat(), "place": str(place), "state": str(state)},
+    )
+    return dialogue_session

@@ -1,0 +1,147 @@
+"""Configuration, read once from environment variables at start-up.
+
+Every setting has a safe default, so a bare ``portal init && portal serve`` works on a laptop.
+A setting that is present but malformed stops start-up with one line naming the variable and
+what it should look like (exit status 2); a guessed fallback could put data somewhere the operator
+did not intend. Values are never echoed back in those messages because a database URL may carry
+a password.
+
+| Variable | Default | Meaning |
+|---|---|---|
+| `PORTAL_INSTANCE_DIR` | `./instance` | folder for secrets, encrypted storage, SQLite file |
+| `PORTAL_DATABASE_URL` | `sqlite:///<instance dir>/parley.sqlite3` | the database |
+| `PORTAL_COOKIE_SECURE` | `true` | HTTPS-only cookies and HSTS |
+
+- ``PORTAL_INSTANCE_DIR`` is relative to the working directory at start-up. ``portal init``
+  creates it (mode 0700) with ``secrets.json`` (mode 0600: Flask secret key, codename lookup
+  pepper, at-rest key for TOTP secrets) and ``storage/``. It must be writable.
+- ``PORTAL_DATABASE_URL`` is ``sqlite:///path/to/file`` or
+  ``postgresql+psycopg://user:password@host:5432/name`` (``postgresql://`` is read as psycopg).
+- ``PORTAL_COOKIE_SECURE``: set ``false`` only for a plain-http run on 127.0.0.1 (``make run``
+  does). Accepts true/false, yes/no, on/off, 1/0.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from portal.errors import ConfigurationError
+
+INSTANCE_DIR_VARIABLE = "PORTAL_INSTANCE_DIR"
+DATABASE_URL_VARIABLE = "PORTAL_DATABASE_URL"
+COOKIE_SECURE_VARIABLE = "PORTAL_COOKIE_SECURE"
+
+DEFAULT_INSTANCE_DIR_NAME = "instance"
+DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
+
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0"})
+_URL_SHAPES = "sqlite:///path/to/file or postgresql+psycopg://user@host:5432/name"
+
+
+class SettingsError(ConfigurationError):
+    """An environment variable is present but unusable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one portal process."""
+
+    instance_dir: Path
+    database_url: str
+    cookie_secure: bool
+
+
+def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Read and check the settings; ``SettingsError`` names the first bad variable."""
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    instance_dir = _instance_dir(environ, cwd)
+    return Settings(
+        instance_dir=instance_dir,
+        database_url=_database_url(environ, instance_dir),
+        cookie_secure=_cookie_secure(environ),
+    )
+
+
+def _present(environ: Mapping[str, str], name: str) -> str | None:
+    """The variable's value, ``None`` when unset; set-but-blank is an error, not a default."""
+    value = environ.get(name)
+    if value is None:
+        return None
+    if not value.strip():
+        raise SettingsError(f"{name} is set but empty; unset it to use the default")
+    return value.strip()
+
+
+def _instance_dir(environ: Mapping[str, str], cwd: Path) -> Path:
+    value = _present(environ, INSTANCE_DIR_VARIABLE)
+    path = cwd / DEFAULT_INSTANCE_DIR_NAME if value is None else cwd / Path(value).expanduser()
+    path = Path(os.path.abspath(path))
+    _require_writable_folder(path)
+    return path
+
+
+def _require_writable_folder(path: Path) -> None:
+    """The instance folder must exist and be writable, or be creatable where it is named."""
+    if path.exists():
+        if not path.is_dir():
+            raise SettingsError(f"{INSTANCE_DIR_VARIABLE}: {path} exists and is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise SettingsError(f"{INSTANCE_DIR_VARIABLE}: the folder {path} is not writable")
+        return
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise SettingsError(
+            f"{INSTANCE_DIR_VARIABLE}: {path} cannot be created because {ancestor} is not a folder"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"{INSTANCE_DIR_VARIABLE}: {path} cannot be created because {ancestor} is not writable"
+        )
+
+
+def _database_url(environ: Mapping[str, str], instance_dir: Path) -> str:
+    value = _present(environ, DATABASE_URL_VARIABLE)
+    if value is None:
+        default_file = instance_dir / DEFAULT_SQLITE_FILE_NAME
+        return URL.create("sqlite", database=str(default_file)).render_as_string()
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise SettingsError(
+            f"{DATABASE_URL_VARIABLE} is not a database URL; expected {_URL_SHAPES}"
+        ) from None
+    if url.drivername in {"sqlite", "sqlite+pysqlite"}:
+        if not url.database or url.database == ":memory:":
+            raise SettingsError(
+                f"{DATABASE_URL_VARIABLE} must name a SQLite file, not an in-memory database"
+            )
+    elif url.drivername in {"postgresql", "postgresql+psycopg"}:
+        if not url.database:
+            raise SettingsError(f"{DATABASE_URL_VARIABLE} must name the PostgreSQL database")
+        url = url.set(drivername="postgresql+psycopg")
+    else:
+        raise SettingsError(
+            f"{DATABASE_URL_VARIABLE} uses the unsupported driver {url.drivername!r}; "
+            f"expected {_URL_SHAPES}"
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def _cookie_secure(environ: Mapping[str, str]) -> bool:
+    value = _present(environ, COOKIE_SECURE_VARIABLE)
+    if value is None:
+        return True
+    word = value.lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise SettingsError(f"{COOKIE_SECURE_VARIABLE} must be true or false")

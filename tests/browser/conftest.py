@@ -1,0 +1,82 @@
+"""Fixtures that run the browser encryption module inside headless Chromium.
+
+The tests drive Debian's Chromium (``/usr/bin/chromium``) through Playwright for Python; they never
+download a browser. Without Chromium or Playwright they are skipped with the reason, except when
+``CI=true``: there they fail, because CI must not go green by testing less.
+
+The module is loaded from the demo portal itself (``portal_server``), on its front page, so it runs
+under the portal's own Content-Security-Policy: same-origin script files only, no inline script,
+no ``eval``.
+"""
+
+import os
+from collections.abc import Iterator
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
+MODULE_PATH = "/static/js/parley-crypto.mjs"
+
+# Run in the page once the front page has loaded: the module, plus hex helpers, which is how the
+# tests pass bytes between Python and the page.
+PAGE_SETUP = f"""async () => {{
+  window.parley = await import('{MODULE_PATH}');
+  window.fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+  window.toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}}"""
+
+
+def _missing_browser_tooling() -> str | None:
+    """Why the browser tests cannot run here, or ``None`` when they can."""
+    if find_spec("playwright") is None:
+        return "Playwright for Python is not installed"
+    if not CHROMIUM.exists():
+        return f"Chromium is not installed at {CHROMIUM}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Headless Chromium, launched once per session."""
+    missing = _missing_browser_tooling()
+    if missing is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {missing}: browser tests must run in CI")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def crypto_page(chromium: Any, portal_server: str) -> Iterator[Any]:
+    """A fresh page with the module loaded as ``window.parley`` and ``fromHex``/``toHex``."""
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.goto(portal_server + "/")
+        page.evaluate(PAGE_SETUP)
+        yield page
+    finally:
+        context.close()

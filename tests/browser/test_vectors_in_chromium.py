@@ -1,0 +1,158 @@
+"""The shared known-answer vectors, checked by the browser module inside Chromium.
+
+The Node tests check the same vectors; running them again here proves the module behaves the same
+on the WebCrypto implementation submitters actually use.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors"
+
+
+def read_vectors(name: str) -> Any:
+    return json.loads((VECTOR_DIR / name).read_text(encoding="utf-8"))
+
+
+def test_module_loads_under_a_policy_that_blocks_inline_script(crypto_page: Any) -> None:
+    """The page's policy allows only same-origin script files, and the module still loaded."""
+    blocked_by = crypto_page.evaluate(
+        """() => new Promise((resolve) => {
+          document.addEventListener(
+            'securitypolicyviolation', (event) => resolve(event.effectiveDirective), { once: true },
+          );
+          const script = document.createElement('script');
+          script.textContent = 'window.inlineScriptRan = true';
+          document.head.append(script);
+          setTimeout(() => resolve(window.inlineScriptRan ? 'ran' : 'no report'), 5000);
+        })"""
+    )
+    assert blocked_by == "script-src-elem"
+    assert crypto_page.evaluate("() => typeof parley.sealEnvelope") == "function"
+
+
+def test_rfc9180_vector(crypto_page: Any) -> None:
+    vector = read_vectors("rfc9180-x25519-sha256-aes256gcm.json")
+    result = crypto_page.evaluate(
+        """async (v) => {
+          const recipient = await parley.hpkeDeriveKeyPair(fromHex(v.ikmR));
+          const ephemeral = await parley.hpkeDeriveKeyPair(fromHex(v.ikmE));
+          const schedule = await parley.hpkeKeySchedule(fromHex(v.shared_secret), fromHex(v.info));
+          const context = await parley.hpkeSetupBaseS(fromHex(v.pkRm), fromHex(v.info), {
+            ephemeralPrivate: fromHex(v.skEm),
+          });
+          const ciphertexts = [];
+          for (const e of v.encryptions) {
+            ciphertexts.push(toHex(await context.seal(fromHex(e.aad), fromHex(e.pt))));
+          }
+          const [first] = v.encryptions;
+          const opened = await parley.hpkeOpen(
+            fromHex(v.skRm), fromHex(v.enc), fromHex(v.info), fromHex(first.aad), fromHex(first.ct),
+          );
+          return {
+            skRm: toHex(recipient.privateKey), pkRm: toHex(recipient.publicKey),
+            skEm: toHex(ephemeral.privateKey), pkEm: toHex(ephemeral.publicKey),
+            key: toHex(schedule.key), base_nonce: toHex(schedule.baseNonce),
+            enc: toHex(context.enc), shared_secret: toHex(context.sharedSecret),
+            ciphertexts, opened: toHex(opened),
+          };
+        }""",
+        vector,
+    )
+    for field in ("skRm", "pkRm", "skEm", "pkEm", "key", "base_nonce", "enc", "shared_secret"):
+        assert result[field] == vector[field], field
+    assert len(vector["encryptions"]) == 257
+    assert result["ciphertexts"] == [encryption["ct"] for encryption in vector["encryptions"]]
+    assert result["opened"] == vector["encryptions"][0]["pt"]
+
+
+def test_envelope_vectors(crypto_page: Any) -> None:
+    vectors = read_vectors("envelope-v1.json")
+    result = crypto_page.evaluate(
+        """async (vectors) => {
+          const outcome = { opened: 0, rejected: 0, problems: [] };
+          for (const c of vectors.cases) {
+            for (const key of c.recipient_private_keys) {
+              const envelope = fromHex(c.envelope);
+              const plaintext = await parley.openEnvelope(envelope, fromHex(key), c.context);
+              if (toHex(plaintext) === c.plaintext) outcome.opened += 1;
+              else outcome.problems.push(`wrong plaintext: ${c.description}`);
+            }
+          }
+          for (const t of vectors.tamper) {
+            try {
+              await parley.openEnvelope(fromHex(t.envelope), fromHex(t.private_key), t.context);
+              outcome.problems.push(`opened: ${t.description}`);
+            } catch (error) {
+              if (error instanceof parley.DecryptionError) outcome.rejected += 1;
+              else outcome.problems.push(`${error.name} for: ${t.description}`);
+            }
+          }
+          return outcome;
+        }""",
+        vectors,
+    )
+    assert result["problems"] == []
+    expected_openings = sum(len(case["recipient_private_keys"]) for case in vectors["cases"])
+    assert result["opened"] == expected_openings > 0
+    assert result["rejected"] == len(vectors["tamper"]) > 0
+
+
+def test_stream_vectors(crypto_page: Any) -> None:
+    vectors = read_vectors("stream-v1.json")
+    results = crypto_page.evaluate(
+        """async (cases) => {
+          const results = [];
+          for (const c of cases) {
+            const plaintext = c.plaintext === undefined
+              ? Uint8Array.from({ length: c.plaintext_pattern.length }, (_, i) => i % 251)
+              : fromHex(c.plaintext);
+            const key = fromHex(c.key);
+            const options = { noncePrefix: fromHex(c.nonce_prefix) };
+            const ciphertext = await parley.encryptBlob(new Blob([plaintext]), key, options);
+            const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext));
+            const decrypted = await parley.decryptStream(ciphertext, key);
+            results.push({
+              sha256: toHex(digest),
+              ciphertext: ciphertext.length < 2048 ? toHex(ciphertext) : null,
+              roundTrip: toHex(decrypted) === toHex(plaintext),
+            });
+          }
+          return results;
+        }""",
+        vectors["cases"],
+    )
+    assert len(results) == len(vectors["cases"]) > 0
+    for case, result in zip(vectors["cases"], results, strict=True):
+        assert result["sha256"] == case["ciphertext_sha256"], case["description"]
+        assert result["ciphertext"] == case.get("ciphertext"), case["description"]
+        assert result["roundTrip"], case["description"]
+
+
+def test_codename_vectors(crypto_page: Any) -> None:
+    vectors = read_vectors("codename-v1.json")
+    results = crypto_page.evaluate(
+        """async (cases) => {
+          const results = [];
+          for (const c of cases) {
+            const secrets = await parley.deriveCodenameSecrets(c.codename);
+            results.push({
+              canonical: parley.normaliseCodename(c.codename),
+              login_secret: toHex(secrets.loginSecret),
+              key_seed: toHex(secrets.keySeed),
+              public_key: toHex(secrets.publicKey),
+            });
+          }
+          return results;
+        }""",
+        vectors["cases"],
+    )
+    assert len(results) == len(vectors["cases"]) > 0
+    for case, result in zip(vectors["cases"], results, strict=True):
+        for field in ("canonical", "login_secret", "key_seed", "public_key"):
+            assert result[field] == case[field], (case["description"], field)

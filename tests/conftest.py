@@ -1,0 +1,202 @@
+"""Fixtures shared by every test suite.
+
+Databases: ``database_url`` runs a test on SQLite (a file in the test's temporary folder) and on
+PostgreSQL when ``PORTAL_TEST_POSTGRES_URL`` names a server (for example
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each PostgreSQL use gets its own
+throw-away database, created on that server and dropped afterwards, so parallel runs never
+collide. With ``CI=true`` a missing server URL fails the PostgreSQL tests instead of skipping
+them: CI must not go green by testing less.
+
+Demo instances (made with ``portal init --demo``, which costs a few seconds of Argon2) are
+session-scoped and shared by tests that only read them.
+"""
+
+import logging
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from portal import create_app
+from portal.cli import main
+from portal.settings import (
+    COOKIE_SECURE_VARIABLE,
+    DATABASE_URL_VARIABLE,
+    INSTANCE_DIR_VARIABLE,
+    Settings,
+    load_settings,
+)
+
+POSTGRES_URL_VARIABLE = "PORTAL_TEST_POSTGRES_URL"
+RECOVERY_KEY_LINE = re.compile(r"^\s*(parley-recovery-v1:\S+)\s*$", re.MULTILINE)
+
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+
+
+@contextmanager
+def throwaway_postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for the duration of the block."""
+    server_url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not server_url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {POSTGRES_URL_VARIABLE} is not set")
+        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
+    name = f"parley_test_{uuid.uuid4().hex[:16]}"
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+@contextmanager
+def database_for(backend: str, folder: Path) -> Iterator[str]:
+    """A database URL for ``backend``: a SQLite file in ``folder`` or a throw-away PostgreSQL."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'test.sqlite3'}"
+        return
+    with throwaway_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend in turn."""
+    with database_for(request.param, tmp_path) as url:
+        yield url
+
+
+def portal_environment(
+    instance_dir: Path, database_url: str | None = None, *, cookie_secure: bool = False
+) -> dict[str, str | None]:
+    """The portal's environment variables for a test instance (``None`` unsets a variable)."""
+    return {
+        INSTANCE_DIR_VARIABLE: str(instance_dir),
+        DATABASE_URL_VARIABLE: database_url,
+        COOKIE_SECURE_VARIABLE: "true" if cookie_secure else "false",
+    }
+
+
+def settings_from(environment: dict[str, str | None]) -> Settings:
+    """The settings the portal reads from ``environment``."""
+    return load_settings({key: value for key, value in environment.items() if value is not None})
+
+
+def run_portal(environment: dict[str, str | None], *arguments: str) -> Any:
+    """Run the ``portal`` command in-process; returns click's result (output, stderr, code)."""
+    return CliRunner().invoke(main, list(arguments), env=environment, catch_exceptions=False)
+
+
+def recovery_key_from(output: str) -> str:
+    """The recovery key ``portal init`` printed."""
+    match = RECOVERY_KEY_LINE.search(output)
+    assert match is not None, "portal init printed no recovery key"
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class DemoInstance:
+    """An instance made by ``portal init --demo``, with what the operator was handed."""
+
+    settings: Settings
+    environment: dict[str, str | None]
+    credentials_file: Path
+    recovery_key: str
+    init_output: str
+
+
+def create_demo_instance(folder: Path, database_url: str | None = None) -> DemoInstance:
+    """Run ``portal init --demo --credentials-out`` for an instance inside ``folder``."""
+    environment = portal_environment(folder / "instance", database_url)
+    credentials_file = folder / "credentials.json"
+    result = run_portal(environment, "init", "--demo", "--credentials-out", str(credentials_file))
+    assert result.exit_code == 0, result.output
+    return DemoInstance(
+        settings=settings_from(environment),
+        environment=environment,
+        credentials_file=credentials_file,
+        recovery_key=recovery_key_from(result.stdout),
+        init_output=result.stdout,
+    )
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def demo_instance(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoInstance]:
+    """A demo instance on each backend, shared by the tests that only read it."""
+    folder = tmp_path_factory.mktemp(f"demo-{request.param}")
+    with database_for(request.param, folder) as url:
+        yield create_demo_instance(folder, url)
+
+
+@pytest.fixture(scope="session")
+def demo_app(demo_instance: DemoInstance) -> Flask:
+    """The portal application over the shared demo instance."""
+    return create_app(demo_instance.settings)
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its access log, and without the client address in errors."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        logging.getLogger("portal.test_server").log(
+            logging.ERROR if type == "error" else logging.INFO, message, *args
+        )
+
+
+@pytest.fixture(scope="session")
+def portal_server_instance(tmp_path_factory: pytest.TempPathFactory) -> DemoInstance:
+    """The SQLite demo instance that ``portal_server`` serves (its credentials file included)."""
+    return create_demo_instance(tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture(scope="session")
+def portal_server(portal_server_instance: DemoInstance) -> Iterator[str]:
+    """The demo portal on 127.0.0.1 at an ephemeral port, in a background thread; its base URL."""
+    app = create_app(portal_server_instance.settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="portal-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many PostgreSQL and browser tests ran, so a log shows they were not skipped."""
+    for marker, name in (("postgres", "PostgreSQL"), ("browser", "browser (Chromium)")):
+        counts: dict[str, int] = {}
+        for outcome in ("passed", "failed", "error", "skipped"):
+            # A test reports once per phase; count its call, or the setup that stopped it.
+            counts[outcome] = sum(
+                1
+                for report in terminalreporter.stats.get(outcome, [])
+                if marker in report.keywords
+                and (report.when == "call" or (report.when == "setup" and outcome != "passed"))
+            )
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count)
+        terminalreporter.write_line(f"{name} tests: {summary or 'none ran'}")

@@ -1,0 +1,305 @@
+"""STREAM v1: known answers, round trips, bounded memory and every way to damage a file."""
+
+import hashlib
+import io
+import tracemalloc
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crypto.errors import CryptoError, DecryptionError
+from crypto.stream import (
+    CHUNK_SIZE,
+    ENCRYPTED_CHUNK_SIZE,
+    HEADER_SIZE,
+    MAX_CHUNKS,
+    StreamDecryptor,
+    StreamEncryptor,
+    decrypt_file,
+    encrypt_file,
+    encrypted_size,
+    new_file_key,
+)
+from tests.vectors.vector_files import load_vectors, pattern
+
+VECTORS = load_vectors("stream-v1.json")
+KEY = new_file_key()
+
+
+def encrypt(plaintext: bytes, key: bytes = KEY, nonce_prefix: bytes | None = None) -> bytes:
+    encryptor = StreamEncryptor(key, nonce_prefix=nonce_prefix)
+    return encryptor.header + encryptor.update(plaintext) + encryptor.finalize()
+
+
+def decrypt(ciphertext: bytes, key: bytes = KEY) -> bytes:
+    decryptor = StreamDecryptor(key)
+    return decryptor.update(ciphertext) + decryptor.finalize()
+
+
+def chunks_of(ciphertext: bytes) -> tuple[bytes, list[bytes]]:
+    body = ciphertext[HEADER_SIZE:]
+    step = ENCRYPTED_CHUNK_SIZE
+    return ciphertext[:HEADER_SIZE], [body[i : i + step] for i in range(0, len(body), step)]
+
+
+def forge(header: bytes, plaintext_chunks: list[bytes], key: bytes = KEY) -> bytes:
+    """A file whose chunks authenticate under ``header``, whatever the header says."""
+    aead = AESGCM(key)
+    chunks = []
+    for index, plaintext in enumerate(plaintext_chunks):
+        last = b"\x01" if index == len(plaintext_chunks) - 1 else b"\x00"
+        nonce = header[9:16] + index.to_bytes(4, "big") + last
+        chunks.append(aead.encrypt(nonce, plaintext, header))
+    return header + b"".join(chunks)
+
+
+def refused(ciphertext: bytes, key: bytes = KEY) -> None:
+    with pytest.raises(DecryptionError):
+        decrypt(ciphertext, key)
+
+
+THREE_CHUNKS = encrypt(pattern(2 * CHUNK_SIZE + 1000))
+
+
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda case: case["description"])
+def test_vector_encrypts_byte_for_byte_and_decrypts(case):
+    if "plaintext" in case:
+        plaintext = bytes.fromhex(case["plaintext"])
+    else:
+        plaintext = pattern(case["plaintext_pattern"]["length"])
+    key = bytes.fromhex(case["key"])
+    ciphertext = encrypt(plaintext, key, bytes.fromhex(case["nonce_prefix"]))
+    assert hashlib.sha256(ciphertext).hexdigest() == case["ciphertext_sha256"]
+    if "ciphertext" in case:
+        assert ciphertext.hex() == case["ciphertext"]
+    assert len(ciphertext) == encrypted_size(len(plaintext))
+    assert decrypt(ciphertext, key) == plaintext
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    size=st.integers(0, 3 * CHUNK_SIZE + 17),
+    piece=st.integers(1, 2 * CHUNK_SIZE),
+    feed=st.integers(1, 2 * ENCRYPTED_CHUNK_SIZE),
+)
+def test_round_trip_whatever_the_piece_sizes(size, piece, feed):
+    plaintext = pattern(size)
+    encryptor = StreamEncryptor(KEY)
+    parts = [encryptor.header]
+    parts += [encryptor.update(plaintext[i : i + piece]) for i in range(0, size, piece)]
+    ciphertext = b"".join(parts) + encryptor.finalize()
+    assert len(ciphertext) == encrypted_size(size)
+    decryptor = StreamDecryptor(KEY)
+    opened = [decryptor.update(ciphertext[i : i + feed]) for i in range(0, len(ciphertext), feed)]
+    assert b"".join(opened) + decryptor.finalize() == plaintext
+
+
+@pytest.mark.parametrize(
+    ("size", "chunks"), [(0, 1), (1, 1), (CHUNK_SIZE, 1), (CHUNK_SIZE + 1, 2), (3 * CHUNK_SIZE, 3)]
+)
+def test_encrypted_size_counts_one_chunk_per_started_block(size, chunks):
+    assert encrypted_size(size) == HEADER_SIZE + size + 16 * chunks == len(encrypt(bytes(size)))
+
+
+def test_file_helpers_report_bytes_written():
+    plaintext = pattern(CHUNK_SIZE * 2 + 5)
+    encrypted, decrypted = io.BytesIO(), io.BytesIO()
+    assert encrypt_file(io.BytesIO(plaintext), encrypted, KEY) == len(encrypted.getvalue())
+    assert len(encrypted.getvalue()) == encrypted_size(len(plaintext))
+    encrypted.seek(0)
+    assert decrypt_file(encrypted, decrypted, KEY) == len(plaintext)
+    assert decrypted.getvalue() == plaintext
+
+
+class RepeatingReader(io.RawIOBase):
+    """``size`` bytes of a repeating block, produced on demand (nothing held in memory)."""
+
+    BLOCK = bytes(range(256)) * 1024
+
+    def __init__(self, size: int) -> None:
+        self.remaining = size
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        start = self.position % len(self.BLOCK)
+        count = min(size, self.remaining, len(self.BLOCK) - start)
+        self.remaining -= count
+        self.position += count
+        return self.BLOCK[start : start + count]
+
+
+class EncryptingReader(io.RawIOBase):
+    """The ciphertext of a plaintext reader, produced on demand."""
+
+    def __init__(self, source: io.RawIOBase) -> None:
+        self.source = source
+        self.encryptor = StreamEncryptor(KEY)
+        self.pending = self.encryptor.header
+        self.finished = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while len(self.pending) < size and not self.finished:
+            data = self.source.read(CHUNK_SIZE)
+            self.pending += self.encryptor.update(data) if data else self.encryptor.finalize()
+            self.finished = not data
+        piece, self.pending = self.pending[:size], self.pending[size:]
+        return piece
+
+
+class HashingSink(io.RawIOBase):
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+def test_64_mib_encrypts_and_decrypts_in_bounded_memory():
+    size = 64 * 1024 * 1024
+    expected, reader = hashlib.sha256(), RepeatingReader(size)
+    while data := reader.read(CHUNK_SIZE):
+        expected.update(data)
+    tracemalloc.start()
+    try:
+        encrypted = HashingSink()
+        assert encrypt_file(RepeatingReader(size), encrypted, KEY) == encrypted_size(size)
+        decrypted = HashingSink()
+        assert decrypt_file(EncryptingReader(RepeatingReader(size)), decrypted, KEY) == size
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert decrypted.digest.hexdigest() == expected.hexdigest()
+    assert peak < 4 * 1024 * 1024
+
+
+def test_truncation_at_every_chunk_boundary_is_refused():
+    header, chunks = chunks_of(THREE_CHUNKS)
+    for kept in range(len(chunks)):
+        refused(header + b"".join(chunks[:kept]))
+
+
+@pytest.mark.parametrize("cut", [1, 15, 16, 17, 500, ENCRYPTED_CHUNK_SIZE - 1])
+def test_truncation_inside_a_chunk_is_refused(cut):
+    refused(THREE_CHUNKS[: HEADER_SIZE + ENCRYPTED_CHUNK_SIZE + cut])
+    refused(THREE_CHUNKS[:-cut])
+
+
+@pytest.mark.parametrize("length", range(HEADER_SIZE + 16))
+def test_too_short_to_hold_a_header_and_a_chunk_is_refused(length):
+    refused(THREE_CHUNKS[:length])
+
+
+def test_reordered_chunks_are_refused():
+    header, chunks = chunks_of(THREE_CHUNKS)
+    refused(header + chunks[1] + chunks[0] + chunks[2])
+
+
+def test_duplicated_chunk_is_refused():
+    header, chunks = chunks_of(THREE_CHUNKS)
+    refused(header + chunks[0] + chunks[0] + chunks[1] + chunks[2])
+
+
+def test_appended_valid_chunk_is_refused():
+    nonce_prefix = THREE_CHUNKS[9:HEADER_SIZE]
+    longer = encrypt(pattern(3 * CHUNK_SIZE + 10), nonce_prefix=nonce_prefix)
+    assert longer[: 2 * ENCRYPTED_CHUNK_SIZE] == THREE_CHUNKS[: 2 * ENCRYPTED_CHUNK_SIZE]
+    _, extra_chunks = chunks_of(longer)
+    refused(THREE_CHUNKS + extra_chunks[3])
+    refused(THREE_CHUNKS + b"\x00")
+
+
+def test_wrong_key_is_refused():
+    refused(THREE_CHUNKS, key=new_file_key())
+
+
+@settings(max_examples=60, deadline=None)
+@given(position=st.integers(0, len(THREE_CHUNKS) - 1))
+def test_any_flipped_byte_is_refused(position):
+    refused(
+        THREE_CHUNKS[:position] + bytes([THREE_CHUNKS[position] ^ 1]) + THREE_CHUNKS[position + 1 :]
+    )
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"PRLX\x01" + CHUNK_SIZE.to_bytes(4, "big") + bytes(7),
+        b"PRLS\x02" + CHUNK_SIZE.to_bytes(4, "big") + bytes(7),
+        b"PRLS\x01" + (4096).to_bytes(4, "big") + bytes(7),
+    ],
+    ids=["magic", "version 2", "chunk size 4096"],
+)
+def test_bad_headers_are_refused_even_when_the_chunks_authenticate(header):
+    refused(forge(header, [b"hello"]))
+
+
+def test_a_file_of_whole_chunks_may_also_end_with_an_empty_chunk():
+    header = StreamEncryptor(KEY).header
+    assert decrypt(forge(header, [pattern(CHUNK_SIZE), b""])) == pattern(CHUNK_SIZE)
+    refused(forge(header, [pattern(CHUNK_SIZE - 1), b"x"]))
+
+
+def test_counter_overflow_is_refused():
+    encryptor = StreamEncryptor(KEY)
+    encryptor._next_index = MAX_CHUNKS - 1
+    assert len(encryptor.update(bytes(CHUNK_SIZE + 1))) == ENCRYPTED_CHUNK_SIZE
+    with pytest.raises(CryptoError):
+        encryptor.finalize()
+    decryptor = StreamDecryptor(KEY)
+    decryptor.update(THREE_CHUNKS[:HEADER_SIZE])
+    decryptor._next_index = MAX_CHUNKS
+    with pytest.raises(DecryptionError):
+        decryptor.update(THREE_CHUNKS[HEADER_SIZE:])
+
+
+def test_nothing_is_accepted_after_the_final_chunk():
+    two_chunks = encrypt(pattern(2 * CHUNK_SIZE))
+    longer = encrypt(pattern(4 * CHUNK_SIZE), nonce_prefix=two_chunks[9:HEADER_SIZE])
+    _, longer_chunks = chunks_of(longer)
+    decryptor = StreamDecryptor(KEY)
+    assert decryptor.update(two_chunks) + decryptor.finalize() == pattern(2 * CHUNK_SIZE)
+    with pytest.raises(DecryptionError):
+        decryptor.update(longer_chunks[2] + longer_chunks[3])
+    with pytest.raises(DecryptionError):
+        decryptor.finalize()
+
+
+def test_finalised_objects_cannot_be_reused():
+    encryptor = StreamEncryptor(KEY)
+    encryptor.finalize()
+    with pytest.raises(CryptoError):
+        encryptor.update(b"more")
+    with pytest.raises(CryptoError):
+        encryptor.finalize()
+    decryptor = StreamDecryptor(KEY)
+    decryptor.update(encrypt(b"done"))
+    assert decryptor.finalize() == b"done"
+    with pytest.raises(DecryptionError):
+        decryptor.finalize()
+
+
+@pytest.mark.parametrize(
+    ("key", "nonce_prefix"), [(bytes(31), None), (bytes(33), None), (bytes(32), bytes(6))]
+)
+def test_encryptor_refuses_bad_key_or_nonce_prefix(key, nonce_prefix):
+    with pytest.raises(CryptoError):
+        StreamEncryptor(key, nonce_prefix=nonce_prefix)
+
+
+def test_decryptor_refuses_a_key_of_the_wrong_length():
+    with pytest.raises(DecryptionError):
+        StreamDecryptor(bytes(16))

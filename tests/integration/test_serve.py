@@ -1,0 +1,141 @@
+"""`portal serve`: refuses an uninitialised instance; its logs never name the visitor."""
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from portal.server import RedactClientDetails
+from tests.conftest import portal_environment, run_portal
+
+CLIENT_ADDRESS = "127.0.0.77"
+MALFORMED_CLIENT_ADDRESS = "127.0.0.78"
+FORWARDED_ADDRESS = "203.0.113.77"
+USER_AGENT = "ParleyCanaryAgent/9.9"
+REFERRER = "https://referrer-canary.invalid/page"
+QUERY = "query-canary=1"
+
+
+def _environment(instance_dir: Path) -> dict[str, str]:
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("PORTAL_")}
+    portal = portal_environment(instance_dir)
+    return {**inherited, **{key: value for key, value in portal.items() if value is not None}}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _request_from(source: str, port: int, payload: bytes) -> bytes:
+    """Send raw bytes from a chosen loopback address and return the raw reply."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0)) as s:
+        s.sendall(payload)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "portal serve exited early"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise AssertionError("portal serve did not come up")
+
+
+def test_serve_refuses_an_uninitialised_instance(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "portal", "serve"],
+        env=_environment(tmp_path / "instance"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "portal init" in lines[0]
+
+
+def test_logs_never_contain_client_address_agent_referrer_or_query(tmp_path: Path) -> None:
+    instance_dir = tmp_path / "instance"
+    assert run_portal(portal_environment(instance_dir), "init").exit_code == 0
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "1"],
+            env=_environment(instance_dir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_up(port, server)
+            request = (
+                f"GET /?{QUERY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {USER_AGENT}\r\n"
+                f"Referer: {REFERRER}\r\nX-Forwarded-For: {FORWARDED_ADDRESS}\r\n"
+                "Connection: close\r\n\r\n"
+            )
+            reply = _request_from(CLIENT_ADDRESS, port, request.encode("ascii"))
+            assert reply.startswith(b"HTTP/1.1 200")
+            malformed = b"NOT A REQUEST\r\n\r\n"
+            assert _request_from(MALFORMED_CLIENT_ADDRESS, port, malformed).startswith(
+                b"HTTP/1.1 400"
+            )
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+    logs = log_path.read_text(encoding="utf-8")
+    assert '"GET / HTTP/1.1" 200' in logs
+    assert "Invalid request" in logs
+    for secret in (
+        CLIENT_ADDRESS,
+        MALFORMED_CLIENT_ADDRESS,
+        FORWARDED_ADDRESS,
+        USER_AGENT,
+        REFERRER,
+        QUERY,
+    ):
+        assert secret not in logs, secret
+
+
+def test_error_log_drops_query_strings_and_client_addresses() -> None:
+    redact = RedactClientDetails()
+    failed = logging.LogRecord(
+        "gunicorn.error",
+        logging.ERROR,
+        __file__,
+        1,
+        "Error handling request %s",
+        (f"/x?{QUERY}",),
+        None,
+    )
+    invalid = logging.LogRecord(
+        "gunicorn.error",
+        logging.WARNING,
+        __file__,
+        1,
+        f"Invalid request from ip={CLIENT_ADDRESS}: x",
+        (),
+        None,
+    )
+
+    assert redact.filter(failed) and redact.filter(invalid)
+    assert failed.getMessage() == "Error handling request /x"
+    assert CLIENT_ADDRESS not in invalid.getMessage()

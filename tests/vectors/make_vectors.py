@@ -1,0 +1,279 @@
+"""Write the known-answer vector files that the Python and browser crypto tests both read.
+
+The files in this folder are a contract between the two implementations, so they are produced
+ONCE and afterwards only read. Run from the repository root::
+
+    .venv/bin/python -m tests.vectors.make_vectors            # refuses to overwrite
+    .venv/bin/python -m tests.vectors.make_vectors --force    # rewrite (say why to the team)
+
+Existing files are never overwritten without ``--force``. Everything that the formats let us fix
+is derived from fixed labels (keys, nonce prefixes, the pepper). HPKE's ephemeral key and the
+envelope's data key and nonce are random, so envelope vectors are "open this exact envelope" known
+answers rather than "seal to these exact bytes". All byte strings are lower-case hex.
+"""
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from cryptography_vectors import open_vector_file
+
+from crypto.codename import derive_codename_secrets, lookup_hash, normalise_codename, wordlist
+from crypto.envelope import seal_envelope
+from crypto.keys import PrivateKey, load_private_key, private_key_bytes
+from crypto.stream import StreamEncryptor
+from tests.vectors.envelope_forgery import forge_envelope, padded_payload
+from tests.vectors.vector_files import VECTOR_DIR, pattern
+
+HPKE_SOURCE = "cryptography_vectors (pyca/cryptography test vectors) HPKE/test-vectors.json"
+TOTP_SOURCE = "cryptography_vectors (pyca/cryptography test vectors) twofactor/rfc-6238.txt"
+INLINE_CIPHERTEXT_LIMIT = 2048
+
+
+def fixed_bytes(label: str, size: int = 32) -> bytes:
+    """Deterministic test bytes named by a label, so the generator needs no stored randomness."""
+    return hashlib.sha256(f"parley test vector: {label}".encode()).digest()[:size]
+
+
+def fixed_key(label: str) -> PrivateKey:
+    return load_private_key(fixed_bytes(f"key {label}"))
+
+
+def rfc9180_vector() -> dict[str, Any]:
+    with open_vector_file("HPKE/test-vectors.json", "r") as source:
+        entries = json.load(source)
+    (entry,) = [
+        e
+        for e in entries
+        if (e["mode"], e["kem_id"], e["kdf_id"], e["aead_id"]) == (0, 0x20, 0x01, 0x02)
+    ]
+    return {"source": HPKE_SOURCE, **entry}
+
+
+def rfc6238_vector() -> dict[str, Any]:
+    with open_vector_file("twofactor/rfc-6238.txt", "r") as source:
+        text = source.read()
+    cases, seeds = [], {}
+    for block in text.split("COUNT")[1:]:
+        fields = dict(re.findall(r"^(\w+) = (\S+)$", block, re.MULTILINE))
+        seeds[fields["MODE"]] = fields["SECRET"].encode("ascii").hex()
+        cases.append(
+            {"time": int(fields["TIME"]), "algorithm": fields["MODE"], "totp": fields["TOTP"]}
+        )
+    return {"source": TOTP_SOURCE, "digits": 8, "time_step": 30, "seeds": seeds, "cases": cases}
+
+
+def envelope_case(
+    description: str, keys: list[PrivateKey], context: str, plaintext: bytes
+) -> dict[str, Any]:
+    envelope = seal_envelope(plaintext, [k.public_key() for k in keys], context)
+    return {
+        "description": description,
+        "recipient_private_keys": [private_key_bytes(k).hex() for k in keys],
+        "context": context,
+        "plaintext": plaintext.hex(),
+        "envelope": envelope.hex(),
+    }
+
+
+def flipped(data: bytes, index: int) -> bytes:
+    return data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1 :]
+
+
+def envelope_vectors() -> dict[str, Any]:
+    alice, bob, carol = fixed_key("alice"), fixed_key("bob"), fixed_key("carol")
+    outsider = fixed_key("outsider")
+    context = "dialogue 1 / submission"
+    other_context = "dialogue 2 / submission"
+    utf8_text = "Défenseure des droits — правозащитница — 人权捍卫者 ✊".encode()
+    cases = [
+        envelope_case("empty plaintext", [alice], context, b""),
+        envelope_case("short text", [alice], context, b"Hello, desk."),
+        envelope_case("UTF-8 text, UTF-8 context", [alice], "dialogue é / note", utf8_text),
+        envelope_case("1020 bytes: fills the 1024-byte bucket", [alice], context, pattern(1020)),
+        envelope_case("1021 bytes: first of the 2048-byte bucket", [alice], context, pattern(1021)),
+        envelope_case("70000 bytes: above 65536, bucket 131072", [alice], context, pattern(70000)),
+        envelope_case(
+            "3 recipients, each key opens", [alice, bob, carol], context, b"To all three"
+        ),
+    ]
+    base = bytes.fromhex(cases[1]["envelope"])
+    payload_offset = 39 + 96 + 12
+    alice_pub = alice.public_key()
+
+    def tamper(description: str, envelope: bytes, key: PrivateKey = alice, ctx: str = context):
+        return {
+            "description": description,
+            "private_key": private_key_bytes(key).hex(),
+            "context": ctx,
+            "envelope": envelope.hex(),
+        }
+
+    def forged(description: str, padded: bytes, recipients=(alice_pub,), **header: Any):
+        return tamper(
+            f"{description} (authenticates)", forge_envelope(recipients, context, padded, **header)
+        )
+
+    good_padding = padded_payload(b"forged", 1024)
+    tampers = [
+        tamper("wrong context", base, ctx=other_context),
+        tamper("key that is not a recipient", base, key=outsider),
+        tamper("flipped magic byte", flipped(base, 0)),
+        tamper("flipped flags byte", flipped(base, 5)),
+        tamper("flipped context digest byte", flipped(base, 6)),
+        tamper("flipped recipient count byte", flipped(base, 38)),
+        tamper("flipped key id byte", flipped(base, 39)),
+        tamper("flipped byte in the wrap's enc", flipped(base, 39 + 16)),
+        tamper("flipped byte in the wrapped key", flipped(base, 39 + 16 + 40)),
+        tamper("flipped payload nonce byte", flipped(base, 39 + 96)),
+        tamper("flipped first payload byte", flipped(base, payload_offset)),
+        tamper("flipped last byte (payload tag)", flipped(base, len(base) - 1)),
+        tamper("truncated by one byte", base[:-1]),
+        tamper("truncated to 38 bytes", base[:38]),
+        tamper("truncated after the payload nonce", base[:payload_offset]),
+        tamper("extended by one zero byte", base + b"\x00"),
+        tamper("extended by 16 bytes", base + bytes(16)),
+        tamper("version byte set to 2", base[:4] + b"\x02" + base[5:]),
+        forged("version 2", good_padding, version=2),
+        forged("flags 0x01", good_padding, flags=1),
+        forged("magic PRLX", good_padding, magic=b"PRLX"),
+        forged("zero recipients", good_padding, recipients=()),
+        forged(
+            "17 recipients",
+            good_padding,
+            recipients=(alice_pub, *[fixed_key(f"extra {i}").public_key() for i in range(16)]),
+        ),
+        forged("same key id twice", good_padding, recipients=(alice_pub, alice_pub)),
+        tamper(
+            "header names another context, wraps bound to this one (authenticates)",
+            forge_envelope([alice_pub], other_context, good_padding, wrap_context=context),
+        ),
+        forged("non-zero padding byte", padded_payload(b"forged", 1024, padding_byte=1)),
+        forged(
+            "declared length beyond the padded data",
+            padded_payload(b"x", 1024, declared_length=1021),
+        ),
+        forged("padded size 1500 is not a bucket", padded_payload(b"forged", 1500)),
+        forged("padded size 512 is below the smallest bucket", padded_payload(b"forged", 512)),
+        forged("padded size 98304 is not a bucket", padded_payload(b"forged", 98304)),
+    ]
+    return {"format": "Parley envelope v1", "cases": cases, "tamper": tampers}
+
+
+def stream_case(description: str, length: int) -> dict[str, Any]:
+    key = fixed_bytes(f"file key {length}")
+    nonce_prefix = fixed_bytes(f"nonce prefix {length}", 7)
+    plaintext = pattern(length)
+    encryptor = StreamEncryptor(key, nonce_prefix=nonce_prefix)
+    ciphertext = encryptor.header + encryptor.update(plaintext) + encryptor.finalize()
+    case: dict[str, Any] = {
+        "description": description,
+        "key": key.hex(),
+        "nonce_prefix": nonce_prefix.hex(),
+    }
+    if length < INLINE_CIPHERTEXT_LIMIT:
+        case["plaintext"] = plaintext.hex()
+    else:
+        case["plaintext_pattern"] = {"length": length}
+    case["ciphertext_sha256"] = hashlib.sha256(ciphertext).hexdigest()
+    if len(ciphertext) < INLINE_CIPHERTEXT_LIMIT:
+        case["ciphertext"] = ciphertext.hex()
+    return case
+
+
+def stream_vectors() -> dict[str, Any]:
+    cases = [
+        stream_case("empty file: one empty final chunk", 0),
+        stream_case("one byte", 1),
+        stream_case("one byte short of a chunk", 65535),
+        stream_case("exactly one chunk: a single full final chunk", 65536),
+        stream_case("one full chunk and a final chunk of one byte", 65537),
+        stream_case("three full chunks and a final chunk of 3392 bytes", 200000),
+    ]
+    return {
+        "format": "Parley STREAM v1",
+        "chunk_size": 65536,
+        "pattern": "byte i = i % 251",
+        "cases": cases,
+    }
+
+
+def codename_case(description: str, typed: str, pepper: bytes) -> dict[str, Any]:
+    secrets_ = derive_codename_secrets(typed)
+    return {
+        "description": description,
+        "codename": typed,
+        "canonical": normalise_codename(typed),
+        "login_secret": secrets_.login_secret.hex(),
+        "key_seed": secrets_.key_seed.hex(),
+        "public_key": secrets_.public_key_bytes().hex(),
+        "pepper": pepper.hex(),
+        "lookup_hash": lookup_hash(pepper, secrets_.login_secret).hex(),
+    }
+
+
+def words(language: str, indices: list[int]) -> list[str]:
+    """Words in their composed (NFC) form, as a keyboard would type them."""
+    return [unicodedata.normalize("NFC", wordlist(language)[i]) for i in indices]
+
+
+def codename_vectors() -> dict[str, Any]:
+    pepper = fixed_bytes("pepper")
+    en = words("en", [0, 2047, 1, 1000, 123, 456, 789, 1500])
+    fr = [w for w in words("fr", list(range(2048))) if w != unicodedata.normalize("NFKD", w)][:4]
+    fr += words("fr", [3, 700, 1400, 2000])
+    ru = words("ru", [5, 300, 600, 900, 1200, 1500, 1800, 2040])
+    ru_with_short_i = [w for w in words("ru", list(range(2048))) if "й" in w][:1]
+    cases = [
+        codename_case("English, canonical", " ".join(en), pepper),
+        codename_case(
+            "English, odd case, hyphens, dots, tabs, outer spaces",
+            f"  {en[0].upper()}-{en[1].title()}--{en[2]}.{en[3]}\t{en[4]} - {en[5]}"
+            f"\n{en[6]}...{en[7]}  ",
+            pepper,
+        ),
+        codename_case(
+            "French with accents typed composed (NFC), capitalised",
+            " ".join(w.capitalize() for w in fr),
+            pepper,
+        ),
+        codename_case(
+            "Russian, upper case, composed letters",
+            "-".join(w.upper() for w in ru[:7] + ru_with_short_i),
+            pepper,
+        ),
+        codename_case("Spanish", " ".join(words("es", [10, 20, 30, 40, 50, 60, 70, 80])), pepper),
+    ]
+    return {"format": "Parley codename v1", "pbkdf2_iterations": 600000, "cases": cases}
+
+
+def write_json(path: Path, content: dict[str, Any]) -> None:
+    path.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="overwrite existing vector files")
+    force = parser.parse_args().force
+    generators = {
+        "rfc9180-x25519-sha256-aes256gcm.json": rfc9180_vector,
+        "envelope-v1.json": envelope_vectors,
+        "stream-v1.json": stream_vectors,
+        "codename-v1.json": codename_vectors,
+        "rfc6238.json": rfc6238_vector,
+    }
+    existing = [name for name in generators if (VECTOR_DIR / name).exists()]
+    if existing and not force:
+        sys.exit(f"vector files already exist ({', '.join(existing)}); use --force to rewrite")
+    for name, generate in generators.items():
+        write_json(VECTOR_DIR / name, generate())
+
+
+if __name__ == "__main__":
+    main()
