@@ -8,9 +8,16 @@ the submitter's language, so a codename carries 8 x 11 = 88 bits of entropy. The
 in ``crypto/wordlists/{en,fr,es,it,pt,cs,ru,tr}.txt``.
 
 Canonical form, so that case, accents typed composed or decomposed, and separators do not matter:
-apply Unicode NFKD, then casefold, then split on every run of whitespace (``str.isspace``),
-hyphens "-" or dots ".", and join the words with one ASCII space. A codename is accepted only if it
-has exactly 8 words and one list holds all 8 (lists compared in the same NFKD, casefolded form).
+apply Unicode NFKD, then casefold, then replace every dotless i (U+0131) with "i" and delete every
+U+0307 COMBINING DOT ABOVE, then split on every run of whitespace (``str.isspace``), hyphens "-" or
+dots ".", and join the words with one ASCII space. The two Turkish rules are there because
+casefolding alone maps the capital "I" to "i", never to dotless i, and the Turkish capital "İ"
+(U+0130) to "i" + U+0307: with them a Turkish word typed in lower case, in capitals with a plain
+"I", or in capitals on a Turkish keyboard ("İ" for the capital of "i") is one word. No shipped
+list holds U+0307 after NFKD, and no two Turkish words differ only by dotless and dotted i, so no
+words merge. A codename is accepted only if it has exactly 8 words and one list holds all 8, the
+lists being compared in the same canonical form (so Turkish words appear there with "i" for
+dotless i).
 
 Derivation (the browser module does exactly the same, so with JavaScript the codename never leaves
 the submitter's device)::
@@ -53,19 +60,31 @@ _PBKDF2_SALT = b"parley codename v1"
 _LOGIN_SECRET_INFO = b"parley login secret v1"
 _KEY_SEED_INFO = b"parley submitter key v1"
 _SEPARATORS = re.compile(r"[\s\-.]+")
+# Applied after NFKD and casefold: dotless i becomes i, and the dot above that Turkish capital
+# dotted I leaves behind after decomposition is dropped.
+_TURKISH_I = str.maketrans({"\u0131": "i", "\u0307": None})
 
 
 def _canonical_text(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).casefold()
+    return unicodedata.normalize("NFKD", text).casefold().translate(_TURKISH_I)
+
+
+@functools.cache
+def display_wordlist(language: str) -> tuple[str, ...]:
+    """The 2048 words of one language's list as written (NFC), for showing a new codename."""
+    if language not in LANGUAGES:
+        raise CodenameError(f"there is no codename word list for language {language!r}")
+    path = importlib.resources.files("crypto") / "wordlists" / f"{language}.txt"
+    words = tuple(unicodedata.normalize("NFC", line) for line in path.read_text("utf-8").split())
+    if len(words) != WORDLIST_SIZE:
+        raise CryptoError(f"the {language} word list is damaged: it must hold 2048 words")
+    return words
 
 
 @functools.cache
 def wordlist(language: str) -> tuple[str, ...]:
-    """The 2048 words of one language's list, in canonical (NFKD, casefolded) form."""
-    if language not in LANGUAGES:
-        raise CodenameError(f"there is no codename word list for language {language!r}")
-    path = importlib.resources.files("crypto") / "wordlists" / f"{language}.txt"
-    words = tuple(_canonical_text(line) for line in path.read_text("utf-8").split())
+    """The 2048 words of one language's list, in canonical form (see the module docstring)."""
+    words = tuple(_canonical_text(word) for word in display_wordlist(language))
     if len(set(words)) != WORDLIST_SIZE:
         raise CryptoError(f"the {language} word list is damaged: it must hold 2048 distinct words")
     return words
@@ -81,8 +100,12 @@ def _languages_by_word() -> dict[str, frozenset[str]]:
 
 
 def generate_codename(language: str = "en") -> str:
-    """A new random codename in canonical form, from the list of ``language``."""
-    words = wordlist(language)
+    """A new random codename from the list of ``language``, spelled as the list spells it.
+
+    This is the form to show the submitter (Turkish keeps its dotless i, French its accents);
+    :func:`normalise_codename` turns it, or any way of retyping it, into the canonical form.
+    """
+    words = display_wordlist(language)
     return " ".join(words[secrets.randbelow(WORDLIST_SIZE)] for _ in range(CODENAME_WORDS))
 
 

@@ -100,7 +100,12 @@ def _write_credentials(path: Path, accounts: tuple[DemoAccount, ...], *, replace
 def _refuse_to_clobber(folder: InstanceFolder, database: Database, request: InitRequest) -> None:
     """Raise before any change if something exists that only --force may replace."""
     target = request.credentials_out
-    if target is not None and not target.parent.is_dir():
+    # The instance folder is made before the credentials are written, so it may hold them.
+    if (
+        target is not None
+        and not target.parent.is_dir()
+        and target.parent.resolve() != folder.path.resolve()
+    ):
         raise OperatorError(f"cannot write {target}: the folder {target.parent} does not exist")
     state = schema.database_state(database)
     if state.has_tables and state.revision is None:

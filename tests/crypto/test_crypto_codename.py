@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import importlib.resources
 import itertools
 import math
 import re
@@ -15,8 +16,10 @@ from crypto.codename import (
     CODENAME_WORDS,
     LANGUAGES,
     PBKDF2_ITERATIONS,
+    WORDLIST_SIZE,
     CodenameSecrets,
     derive_codename_secrets,
+    display_wordlist,
     generate_codename,
     lookup_hash,
     normalise_codename,
@@ -29,6 +32,20 @@ from tests.vectors.vector_files import load_vectors
 VECTORS = load_vectors("codename-v1.json")
 EN = wordlist("en")
 EIGHT = " ".join(EN[i] for i in (0, 1, 2, 3, 4, 5, 6, 7))
+# Turkish words with dotless i (U+0131), as a keyboard types them (NFC); four of them also hold a
+# dotted i. The dotless i is the point here, hence the noqa for ruff's look-alike check.
+TURKISH = "kıdemli ısıtıcı binbaşı tıbbi bıçak altın açıkgöz sıhhi"  # noqa: RUF001
+
+
+def shipped_words(language: str) -> list[str]:
+    """The words of a list exactly as the file ships them."""
+    path = importlib.resources.files("crypto") / "wordlists" / f"{language}.txt"
+    return path.read_text("utf-8").split()
+
+
+def turkish_capitals(text: str) -> str:
+    """``text`` in capitals as a Turkish keyboard types them: i becomes İ, dotless i becomes I."""
+    return text.replace("i", "\u0130").replace("\u0131", "I").upper()
 
 
 def test_codename_carries_88_bits():
@@ -45,17 +62,46 @@ def test_each_list_has_2048_distinct_separator_free_words(language):
     assert not any(re.search(r"[\s.-]", w) for w in words)
 
 
+def test_no_two_words_of_a_shipped_list_share_a_canonical_form():
+    """Each word, typed as shipped, in capitals or in Turkish capitals, has one canonical form.
+
+    That form has i for dotless i and no dot above, so dotless or dotted, small or capital, an i
+    cannot tell words apart: each list still holds 2048 distinct words compared that way.
+    """
+    for language in LANGUAGES:
+        canonical = []
+        for word in shipped_words(language):
+            forms = {
+                normalise_codename(" ".join([typed] * CODENAME_WORDS))
+                for typed in (word, word.upper(), turkish_capitals(word))
+            }
+            assert len(forms) == 1, (language, word)
+            canonical.append(forms.pop().split(" ")[0])
+        assert not any("\u0131" in word or "\u0307" in word for word in canonical), language
+        assert len(set(canonical)) == WORDLIST_SIZE, language
+        assert set(canonical) == set(wordlist(language)), language
+
+
 def test_english_words_are_identified_by_their_first_four_letters():
     assert len({word[:4] for word in EN}) == 2048
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_generation_uses_the_language_list_and_is_canonical(language):
+def test_generation_uses_the_language_list_as_spelled_and_normalises(language):
     codename = generate_codename(language)
     words = codename.split(" ")
     assert len(words) == CODENAME_WORDS
-    assert set(words) <= set(wordlist(language))
-    assert normalise_codename(codename) == codename
+    assert set(words) <= set(display_wordlist(language))
+    assert set(normalise_codename(codename).split(" ")) <= set(wordlist(language))
+
+
+def test_turkish_codenames_are_shown_with_their_dotless_i(monkeypatch):
+    dotless = [i for i, word in enumerate(display_wordlist("tr")) if "\u0131" in word][:8]
+    draws = iter(dotless)
+    monkeypatch.setattr(crypto.codename.secrets, "randbelow", lambda bound: next(draws))
+    codename = generate_codename("tr")
+    assert codename.count("\u0131") >= 8
+    assert "\u0131" not in normalise_codename(codename)
 
 
 def test_generation_draws_each_word_uniformly_with_randbelow(monkeypatch):
@@ -68,7 +114,7 @@ def test_generation_draws_each_word_uniformly_with_randbelow(monkeypatch):
 
     monkeypatch.setattr(crypto.codename.secrets, "randbelow", randbelow)
     assert generate_codename("fr").split(" ") == [
-        wordlist("fr")[i] for i in (0, 2047, 5, 6, 7, 8, 9, 10)
+        display_wordlist("fr")[i] for i in (0, 2047, 5, 6, 7, 8, 9, 10)
     ]
     assert bounds == [2048] * 8
 
@@ -100,6 +146,20 @@ def test_composed_and_decomposed_accents_are_the_same_codename():
     composed = " ".join(unicodedata.normalize("NFC", w).upper() for w in words)
     assert normalise_codename(composed) == " ".join(words)
     assert normalise_codename(unicodedata.normalize("NFD", composed)) == " ".join(words)
+
+
+def test_turkish_codename_in_capitals_is_the_same_codename():
+    upper = TURKISH.upper()
+    turkish_upper = turkish_capitals(TURKISH)
+    assert "I" in upper and "\u0130" not in upper
+    assert "I" in turkish_upper and "\u0130" in turkish_upper
+    expected = unicodedata.normalize("NFKD", TURKISH).replace("\u0131", "i")
+    typed_forms = (TURKISH, upper, turkish_upper)
+    assert [normalise_codename(typed) for typed in typed_forms] == [expected] * 3
+    assert set(expected.split(" ")) <= set(wordlist("tr"))
+    derived = [derive_codename_secrets(typed) for typed in typed_forms]
+    assert derived[0].login_secret == derived[1].login_secret == derived[2].login_secret
+    assert derived[0].key_seed == derived[1].key_seed == derived[2].key_seed
 
 
 def test_words_shared_by_two_lists_form_a_valid_codename():

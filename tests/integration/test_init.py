@@ -192,6 +192,39 @@ def test_init_refuses_an_existing_credentials_file(tmp_path: Path) -> None:
     assert not (tmp_path / "instance").exists()
 
 
+def test_credentials_may_go_into_the_instance_folder_that_init_creates(tmp_path: Path) -> None:
+    instance_dir = tmp_path / "instance"
+    credentials_file = instance_dir / "demo-credentials.json"
+
+    result = run_portal(
+        portal_environment(instance_dir),
+        "init",
+        "--demo",
+        "--credentials-out",
+        str(credentials_file),
+    )
+
+    assert result.exit_code == 0, result.output
+    assert {account["role"] for account in json.loads(credentials_file.read_text())} == ROLES
+    assert _mode(credentials_file) == 0o600
+
+
+def test_credentials_folder_must_exist_elsewhere(tmp_path: Path) -> None:
+    credentials_file = tmp_path / "missing" / "credentials.json"
+
+    result = run_portal(
+        portal_environment(tmp_path / "instance"),
+        "init",
+        "--demo",
+        "--credentials-out",
+        str(credentials_file),
+    )
+
+    assert result.exit_code != 0
+    assert "does not exist" in _one_line_error(result)
+    assert not (tmp_path / "instance").exists()
+
+
 def test_credentials_out_needs_demo(tmp_path: Path) -> None:
     environment = portal_environment(tmp_path / "instance")
 

@@ -14,6 +14,15 @@ import { readVectors, toHex } from './support.mjs';
 
 const vectors = readVectors('codename-v1.json');
 const WORDS = 'abandon ability able about above absent absorb abstract';
+// Turkish words with dotless ı (four also with a dotted i), typed composed, and their canonical
+// form: NFKD, with i for ı.
+const TURKISH = 'kıdemli ısıtıcı binbaşı tıbbi bıçak altın açıkgöz sıhhi';
+const TURKISH_CANONICAL = 'kidemli isitici binbaşi tibbi biçak altin açikgöz sihhi'.normalize('NFKD');
+
+/** Capitals as a Turkish keyboard types them: i becomes İ, ı becomes I. */
+function turkishCapitals(text) {
+  return text.replaceAll('i', '\u0130').replaceAll('\u0131', 'I').toUpperCase();
+}
 
 test('every vector codename normalises to its canonical form', () => {
   for (const vector of vectors.cases) {
@@ -63,6 +72,25 @@ test('case folding matches full Unicode case folding, not just lower-casing', ()
   for (const [typed, canonical] of expectations) {
     assert.equal(normaliseCodename(typed), canonical.normalize('NFKD'), typed);
   }
+});
+
+test('Turkish words typed in capitals, plain or Turkish, are the same codename', () => {
+  const upper = TURKISH.toUpperCase();
+  const turkishUpper = turkishCapitals(TURKISH);
+  assert.ok(upper.includes('I') && !upper.includes('\u0130'));
+  assert.ok(turkishUpper.includes('I') && turkishUpper.includes('\u0130'));
+  for (const typed of [TURKISH, upper, turkishUpper, turkishUpper.normalize('NFD')]) {
+    assert.equal(normaliseCodename(typed), TURKISH_CANONICAL, typed);
+  }
+});
+
+test('a Turkish codename in Turkish capitals derives the same secrets', async () => {
+  const [lower, capitals] = await Promise.all([
+    deriveCodenameSecrets(TURKISH),
+    deriveCodenameSecrets(turkishCapitals(TURKISH)),
+  ]);
+  assert.equal(toHex(capitals.loginSecret), toHex(lower.loginSecret));
+  assert.equal(toHex(capitals.keySeed), toHex(lower.keySeed));
 });
 
 test('only whitespace as Python defines it separates words (not U+FEFF)', () => {

@@ -832,11 +832,16 @@ export async function decryptStream(ciphertext, key) {
 // it into a login secret (all the server receives) and the seed of the submitter's own X25519
 // key, so the server never sees the codename or that key:
 //
-//   canonical    = NFKD, case-folded, words split on runs of whitespace, hyphens or dots,
-//                  joined by single spaces
+//   canonical    = NFKD, case-folded, dotless i (U+0131) replaced by i and every U+0307
+//                  COMBINING DOT ABOVE deleted, words split on runs of whitespace, hyphens or
+//                  dots, joined by single spaces
 //   master       = PBKDF2-HMAC-SHA256(canonical, salt "parley codename v1", 600000, 32 bytes)
 //   login_secret = HKDF-SHA256(master, salt empty, info "parley login secret v1", 32 bytes)
 //   key_seed     = HKDF-SHA256(master, salt empty, info "parley submitter key v1", 32 bytes)
+//
+// The two Turkish rules make "kıdemli", "KIDEMLI" and "KIDEMLİ" (Turkish keyboard: İ is U+0130,
+// which NFKD turns into I + U+0307) one word: case folding alone maps I to i, never to ı. No
+// shipped list holds U+0307 after NFKD and no two Turkish words differ only by ı and i.
 //
 // Whether the words are in a shipped list is checked by the server; here only the count is.
 // ---------------------------------------------------------------------------------------------
@@ -883,6 +888,13 @@ function caseFold(text) {
   return text.toLowerCase().replace(FOLD_PATTERN, foldLetter);
 }
 
+const DOTLESS_I_OR_DOT_ABOVE = /[\u0131\u0307]/gu;
+
+/** Dotless i becomes i and U+0307 COMBINING DOT ABOVE goes, after NFKD and case folding. */
+function foldTurkishI(text) {
+  return text.replace(DOTLESS_I_OR_DOT_ABOVE, (letter) => (letter === '\u0131' ? 'i' : ''));
+}
+
 /**
  * Runs of whitespace, hyphens or dots, which separate the words of a codename.
  *
@@ -895,8 +907,9 @@ const WORD_SEPARATORS =
 /**
  * The canonical form of a codename as typed: what the derivation is computed over.
  *
- * Case, accents typed as separate marks, and the spacing, hyphens or dots between words do not
- * matter, so a submitter can type their codename however it comes to them.
+ * Case (Turkish capitals İ and I included), accents typed as separate marks, and the spacing,
+ * hyphens or dots between words do not matter, so a submitter can type their codename however it
+ * comes to them.
  *
  * @param {string} text the codename as typed
  * @returns {string} eight words joined by single spaces
@@ -904,7 +917,7 @@ const WORD_SEPARATORS =
  */
 export function normaliseCodename(text) {
   if (typeof text !== 'string') throw new CodenameError('Please type your codename.');
-  const words = caseFold(text.normalize('NFKD'))
+  const words = foldTurkishI(caseFold(text.normalize('NFKD')))
     .split(WORD_SEPARATORS)
     .filter((word) => word.length > 0);
   if (words.length !== CODENAME_WORDS) {
