@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from portal import schema
 from portal.app import check_instance_ready
+from portal.cli_dialogues import dialogue_group, session_group
 from portal.db import Database
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder
@@ -30,12 +31,24 @@ class _OperatorFailure(click.ClickException):
         self.exit_code = error.exit_code
 
 
+class _OneLineUsageError(click.ClickException):
+    """A usage mistake told in one line, with where to read the command's help."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError) -> None:
+        command = error.ctx.command_path if error.ctx is not None else "portal"
+        super().__init__(f"{error.format_message()} (see `{command} --help`)")
+
+
 class _PortalGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except OperatorError as error:
             raise _OperatorFailure(error) from None
+        except click.UsageError as error:
+            raise _OneLineUsageError(error) from None
 
 
 @click.group(cls=_PortalGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,7 +57,7 @@ def main() -> None:
 
     Configuration comes from environment variables: PORTAL_INSTANCE_DIR (default ./instance),
     PORTAL_DATABASE_URL (default SQLite in the instance folder), PORTAL_COOKIE_SECURE (default
-    true).
+    true), PORTAL_ONION_ADDRESS (default none).
     """
 
 
@@ -90,6 +103,10 @@ def serve(host: str, port: int, workers: int) -> None:
     finally:
         database.dispose()
     run_server(settings, host=host, port=port, workers=workers)
+
+
+main.add_command(dialogue_group)
+main.add_command(session_group)
 
 
 @main.command()

@@ -1,11 +1,20 @@
-"""Response headers that every page carries, and the session cookie's flags.
+"""Response headers that every page carries, and the session cookie's flags and lifetime.
 
 The policy is strict because a single third-party request, inline script or leaked referrer can
 expose a defender: the browser loads nothing that is not ours, runs no inline code, sends no
 referrer, keeps no copy of any page, and refuses to be framed.
+
+The session cookie is a browser-session cookie (never written with an expiry date, so the
+browser does not keep it on disk past closing) and is honoured for at most
+:data:`SESSION_IDLE_LIFETIME` after the last request that used it: a device seized or borrowed
+after a short absence must not still be signed in. It holds the CSRF token and, for signed-in
+people, an opaque reference; never a codename, a login secret or anything derived from them,
+which exist only for the length of one request.
 """
 
-from flask import Flask, Response
+import datetime as dt
+
+from flask import Flask, Response, request, session
 
 from portal.settings import Settings
 
@@ -42,6 +51,9 @@ PERMISSIONS_POLICY = ", ".join(
     )
 )
 STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
+SESSION_IDLE_LIFETIME = dt.timedelta(minutes=30)
+# Pages people reach without an account: where Tor Browser is offered the onion service.
+ONION_LOCATION_BLUEPRINTS = frozenset({"public", "submitter"})
 
 _ALWAYS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -62,7 +74,12 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         PREFERRED_URL_SCHEME="https" if settings.cookie_secure else "http",
+        # Flask checks a session cookie's signature age against this on every request, whether
+        # or not the session is "permanent"; sessions are never made permanent, so the cookie
+        # itself carries no expiry and lives only in the browser's memory.
+        PERMANENT_SESSION_LIFETIME=SESSION_IDLE_LIFETIME,
     )
+    app.before_request(_restart_idle_clock)
     headers = dict(_ALWAYS)
     if settings.cookie_secure:
         headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
@@ -72,3 +89,24 @@ def init_app(app: Flask, settings: Settings) -> None:
         return response
 
     app.after_request(add_security_headers)
+    if settings.onion_origin is not None:
+        _announce_onion_service(app, settings.onion_origin)
+
+
+def _restart_idle_clock() -> None:
+    """Re-sign a non-empty session on every request, so its lifetime counts from the last use
+    rather than from the first: someone moving through the inbox stays signed in, while a
+    session left alone lapses :data:`SESSION_IDLE_LIFETIME` after its last request."""
+    if session:
+        session.modified = True
+
+
+def _announce_onion_service(app: Flask, onion_origin: str) -> None:
+    """Tell Tor Browser, on public and submitter pages, where the same page is as an onion."""
+
+    def add_onion_location(response: Response) -> Response:
+        if request.blueprint in ONION_LOCATION_BLUEPRINTS and response.mimetype == "text/html":
+            response.headers["Onion-Location"] = onion_origin + request.path
+        return response
+
+    app.after_request(add_onion_location)

@@ -11,6 +11,7 @@ a password.
 | `PORTAL_INSTANCE_DIR` | `./instance` | folder for secrets, encrypted storage, SQLite file |
 | `PORTAL_DATABASE_URL` | `sqlite:///<instance dir>/parley.sqlite3` | the database |
 | `PORTAL_COOKIE_SECURE` | `true` | HTTPS-only cookies and HSTS |
+| `PORTAL_ONION_ADDRESS` | unset | the portal's v3 onion service, announced to Tor Browser |
 
 - ``PORTAL_INSTANCE_DIR`` is relative to the working directory at start-up. ``portal init``
   creates it (mode 0700) with ``secrets.json`` (mode 0600: Flask secret key, codename lookup
@@ -19,9 +20,16 @@ a password.
   ``postgresql+psycopg://user:password@host:5432/name`` (``postgresql://`` is read as psycopg).
 - ``PORTAL_COOKIE_SECURE``: set ``false`` only for a plain-http run on 127.0.0.1 (``make run``
   does). Accepts true/false, yes/no, on/off, 1/0.
+- ``PORTAL_ONION_ADDRESS``: the host name of the portal's own v3 onion service (56 base32
+  characters, the last one ``d``, then ``.onion``), optionally written with ``http://`` and a
+  trailing slash. When set, public and submitter pages carry an ``Onion-Location`` header (onion
+  origin plus the page's path) so Tor Browser offers the onion service, and session pages show
+  the address. Onion services are reached over plain http: Tor itself authenticates and
+  encrypts the connection. Unset, no header is sent.
 """
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +42,7 @@ from portal.errors import ConfigurationError
 INSTANCE_DIR_VARIABLE = "PORTAL_INSTANCE_DIR"
 DATABASE_URL_VARIABLE = "PORTAL_DATABASE_URL"
 COOKIE_SECURE_VARIABLE = "PORTAL_COOKIE_SECURE"
+ONION_ADDRESS_VARIABLE = "PORTAL_ONION_ADDRESS"
 
 DEFAULT_INSTANCE_DIR_NAME = "instance"
 DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
@@ -41,6 +50,9 @@ DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 _URL_SHAPES = "sqlite:///path/to/file or postgresql+psycopg://user@host:5432/name"
+# A v3 onion name encodes 35 bytes (key, checksum, version 3) as 56 base32 characters; the
+# version byte makes the last character "d".
+_ONION_V3_HOST = re.compile(r"(?:http://)?([a-z2-7]{55}d\.onion)/?")
 
 
 class SettingsError(ConfigurationError):
@@ -54,6 +66,7 @@ class Settings:
     instance_dir: Path
     database_url: str
     cookie_secure: bool
+    onion_origin: str | None = None
 
 
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -65,6 +78,7 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         instance_dir=instance_dir,
         database_url=_database_url(environ, instance_dir),
         cookie_secure=_cookie_secure(environ),
+        onion_origin=_onion_origin(environ),
     )
 
 
@@ -145,3 +159,17 @@ def _cookie_secure(environ: Mapping[str, str]) -> bool:
     if word in _FALSE_WORDS:
         return False
     raise SettingsError(f"{COOKIE_SECURE_VARIABLE} must be true or false")
+
+
+def _onion_origin(environ: Mapping[str, str]) -> str | None:
+    """``http://<name>.onion`` for a well-formed v3 onion address, ``None`` when unset."""
+    value = _present(environ, ONION_ADDRESS_VARIABLE)
+    if value is None:
+        return None
+    match = _ONION_V3_HOST.fullmatch(value.lower())
+    if match is None:
+        raise SettingsError(
+            f"{ONION_ADDRESS_VARIABLE} must be a v3 onion address: 56 base32 characters "
+            "then .onion, optionally after http://"
+        )
+    return f"http://{match.group(1)}"

@@ -11,6 +11,7 @@ Demo instances (made with ``portal init --demo``, which costs a few seconds of A
 session-scoped and shared by tests that only read them.
 """
 
+import datetime as dt
 import logging
 import os
 import re
@@ -27,11 +28,27 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from portal import create_app
+import crypto
+from portal import create_app, schema
 from portal.cli import main
+from portal.db import Database
+from portal.models import (
+    DeskKey,
+    Dialogue,
+    DialogueKind,
+    DialogueSession,
+    DialogueStatus,
+    PartnerKind,
+    RecoveryKey,
+    SessionPlace,
+    SessionState,
+)
+from portal.services.dialogues import create_dialogue, schedule_session
+from portal.services.recovery import create_recovery_key
 from portal.settings import (
     COOKIE_SECURE_VARIABLE,
     DATABASE_URL_VARIABLE,
@@ -200,3 +217,111 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             )
         summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count)
         terminalreporter.write_line(f"{name} tests: {summary or 'none ran'}")
+
+
+@dataclass(frozen=True)
+class PlainInstance:
+    """An instance made by plain ``portal init`` (no demo data, no staff: quick to make)."""
+
+    settings: Settings
+    environment: dict[str, str | None]
+    recovery_key: str
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def plain_instance(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlainInstance]:
+    """A fresh instance without demo data on each backend, shared by one test module."""
+    folder = tmp_path_factory.mktemp(f"plain-{request.param}")
+    with database_for(request.param, folder) as url:
+        environment = portal_environment(folder / "instance", url)
+        result = run_portal(environment, "init")
+        assert result.exit_code == 0, result.output
+        yield PlainInstance(
+            settings=settings_from(environment),
+            environment=environment,
+            recovery_key=recovery_key_from(result.stdout),
+        )
+
+
+@dataclass
+class ConsultationWorld:
+    """A migrated database with one dialogue whose consultation is open, for service tests.
+
+    ``dialogue`` has an open ``dialogue_session``; ``frozen_dialogue`` is frozen. The instance
+    folder holds the storage folder; ``pepper`` stands in for the instance's codename pepper.
+    """
+
+    session: Session
+    database_file: Path | None
+    instance_dir: Path
+    storage_dir: Path
+    pepper: bytes
+    now: dt.datetime
+    recovery_key: RecoveryKey
+    recovery_private_key: crypto.PrivateKey
+    dialogue: Dialogue
+    dialogue_session: DialogueSession
+    desk_key: DeskKey
+    desk_private_key: crypto.PrivateKey
+    frozen_dialogue: Dialogue
+
+
+@pytest.fixture
+def consultation_world(database_url: str, tmp_path: Path) -> Iterator[ConsultationWorld]:
+    """A fresh ``ConsultationWorld`` on each backend; the session is committed as tests choose."""
+    schema.upgrade_to_head(database_url)
+    database = Database(database_url)
+    instance_dir = tmp_path / "instance"
+    storage_dir = instance_dir / "storage"
+    storage_dir.mkdir(parents=True)
+    now = dt.datetime.now(dt.UTC)
+    session = database.session()
+    try:
+        recovery_key, recovery_private_key = create_recovery_key(session)
+        open_dialogue = create_dialogue(
+            session,
+            slug="valdoria",
+            partner="Republic of Valdoria",
+            partner_kind=PartnerKind.COUNTRY,
+            kind=DialogueKind.FORMAL,
+            recovery_key=recovery_key,
+        )
+        dialogue_session = schedule_session(
+            session,
+            open_dialogue.dialogue,
+            date=(now + dt.timedelta(days=60)).date(),
+            place=SessionPlace.BRUSSELS,
+            state=SessionState.CONSULTATION_OPEN,
+            consultation_opens_at=now - dt.timedelta(days=1),
+            consultation_closes_at=now + dt.timedelta(days=30),
+        )
+        frozen = create_dialogue(
+            session,
+            slug="marenland",
+            partner="Federation of Marenland",
+            partner_kind=PartnerKind.COUNTRY,
+            kind=DialogueKind.SUB_COMMITTEE,
+            status=DialogueStatus.FROZEN,
+            recovery_key=recovery_key,
+        )
+        session.commit()
+        yield ConsultationWorld(
+            session=session,
+            database_file=database.sqlite_file,
+            instance_dir=instance_dir,
+            storage_dir=storage_dir,
+            pepper=crypto.new_symmetric_key(),
+            now=now,
+            recovery_key=recovery_key,
+            recovery_private_key=recovery_private_key,
+            dialogue=open_dialogue.dialogue,
+            dialogue_session=dialogue_session,
+            desk_key=open_dialogue.desk_key,
+            desk_private_key=open_dialogue.desk_private_key,
+            frozen_dialogue=frozen.dialogue,
+        )
+    finally:
+        session.close()
+        database.dispose()

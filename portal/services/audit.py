@@ -44,8 +44,12 @@ class AuditAction(enum.StrEnum):
     STAFF_CREATED = "staff.created"
     DIALOGUE_CREATED = "dialogue.created"
     SESSION_SCHEDULED = "session.scheduled"
+    SESSION_STATE_CHANGED = "session.state_changed"
+    DIALOGUE_FROZEN = "dialogue.frozen"
+    DIALOGUE_UNFROZEN = "dialogue.unfrozen"
     DESK_KEY_CREATED = "desk_key.created"
     DESK_KEY_GRANTED = "desk_key.granted"
+    SUBMISSION_DELETED = "submission.deleted"
 
 
 @dataclass(frozen=True)

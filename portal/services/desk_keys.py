@@ -121,6 +121,19 @@ def grant_desk_access(
     return grant
 
 
+def current_desk_key(session: Session, dialogue: Dialogue) -> DeskKey | None:
+    """The desk key new submissions to ``dialogue`` are encrypted to: the newest not retired.
+
+    This is the key whose fingerprint is published for submitters to compare.
+    """
+    return session.scalars(
+        select(DeskKey)
+        .where(DeskKey.dialogue_id == dialogue.id, DeskKey.retired_at.is_(None))
+        .order_by(DeskKey.created_at.desc(), DeskKey.id.desc())
+        .limit(1)
+    ).first()
+
+
 def open_desk_key_grant(
     grant: DeskKeyGrant, recipient_private_key: crypto.PrivateKey
 ) -> crypto.PrivateKey:

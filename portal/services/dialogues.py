@@ -4,6 +4,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -25,6 +26,7 @@ from portal.services.desk_keys import create_desk_key
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG_LENGTH = 64
+MAX_PARTNER_LENGTH = 200
 
 
 class DialogueDetailsError(ValueError):
@@ -59,6 +61,10 @@ def create_dialogue(
         )
     if not partner.strip():
         raise DialogueDetailsError("a dialogue needs a partner name")
+    if len(partner.strip()) > MAX_PARTNER_LENGTH:
+        raise DialogueDetailsError(f"a partner name has at most {MAX_PARTNER_LENGTH} characters")
+    if session.scalars(select(Dialogue.id).where(Dialogue.slug == slug)).first() is not None:
+        raise DialogueDetailsError(f"a dialogue named {slug!r} already exists")
     dialogue = Dialogue(
         slug=slug,
         partner=partner.strip(),

@@ -1,6 +1,8 @@
 """What the public pages show: dialogues, their sessions and whether a consultation is open.
 
-Only plaintext metadata is read here; nothing about submissions or people.
+Only plaintext metadata and public keys are read here; nothing about submissions or people.
+Whether a consultation is open is decided by ``portal.services.sessions``, the same rule the
+forms obey, so a page never says "open" when a submission would be refused.
 """
 
 import datetime as dt
@@ -9,14 +11,20 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+import crypto
 from portal.models import (
     Dialogue,
     DialogueKind,
-    DialogueSession,
     DialogueStatus,
     PartnerKind,
+    ReviewMode,
     SessionPlace,
     SessionState,
+)
+from portal.services.desk_keys import current_desk_key
+from portal.services.sessions import (
+    consultation_accepts_submissions,
+    dialogue_accepts_reprisal_reports,
 )
 
 
@@ -24,6 +32,7 @@ from portal.models import (
 class SessionSummary:
     """One session as a visitor sees it."""
 
+    id: int
     date: dt.date
     place: SessionPlace
     state: SessionState
@@ -46,20 +55,23 @@ class DialogueSummary:
     open_consultation: SessionSummary | None
 
 
-def consultation_is_open(dialogue: Dialogue, session: DialogueSession, now: dt.datetime) -> bool:
-    """Whether civil society can send input for ``session`` at ``now``.
+@dataclass(frozen=True)
+class DeskKeySummary:
+    """The public half of a dialogue's current desk key, as people compare it."""
 
-    All three must hold: the dialogue is not frozen, the desk has opened the consultation, and
-    ``now`` lies inside the announced window. The window alone is not enough (the desk may
-    close early), and neither is the state alone (the window is what was announced).
-    """
-    return (
-        dialogue.status is DialogueStatus.ACTIVE
-        and session.state is SessionState.CONSULTATION_OPEN
-        and session.consultation_opens_at is not None
-        and session.consultation_closes_at is not None
-        and session.consultation_opens_at <= now < session.consultation_closes_at
-    )
+    fingerprint: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    """One session with what its page explains: who reads, how, and which key to check."""
+
+    dialogue: DialogueSummary
+    session: SessionSummary
+    review_mode: ReviewMode
+    desk_key: DeskKeySummary | None
+    accepts_reprisal_reports: bool
 
 
 def list_dialogues(session: Session, now: dt.datetime) -> list[DialogueSummary]:
@@ -78,16 +90,44 @@ def find_dialogue(session: Session, slug: str, now: dt.datetime) -> DialogueSumm
     return None if dialogue is None else _summarise(dialogue, now)
 
 
+def find_session_page(
+    session: Session, slug: str, session_id: int, now: dt.datetime
+) -> SessionPage | None:
+    """The session ``session_id`` of the dialogue ``slug``; ``None`` unless both exist and match."""
+    dialogue = session.scalars(
+        select(Dialogue).options(selectinload(Dialogue.sessions)).where(Dialogue.slug == slug)
+    ).first()
+    if dialogue is None:
+        return None
+    summary = _summarise(dialogue, now)
+    found = next((item for item in summary.sessions if item.id == session_id), None)
+    if found is None:
+        return None
+    desk_key = current_desk_key(session, dialogue)
+    return SessionPage(
+        dialogue=summary,
+        session=found,
+        review_mode=dialogue.review_mode,
+        desk_key=None
+        if desk_key is None
+        else DeskKeySummary(
+            fingerprint=crypto.fingerprint(desk_key.public_key), key_id=desk_key.key_id.hex()
+        ),
+        accepts_reprisal_reports=dialogue_accepts_reprisal_reports(dialogue),
+    )
+
+
 def _summarise(dialogue: Dialogue, now: dt.datetime) -> DialogueSummary:
     today = now.astimezone(dt.UTC).date()
     sessions = tuple(
         SessionSummary(
+            id=item.id,
             date=item.date,
             place=item.place,
             state=item.state,
             consultation_opens_at=item.consultation_opens_at,
             consultation_closes_at=item.consultation_closes_at,
-            consultation_open=consultation_is_open(dialogue, item, now),
+            consultation_open=consultation_accepts_submissions(item, now),
         )
         for item in sorted(dialogue.sessions, key=lambda item: item.date, reverse=True)
     )

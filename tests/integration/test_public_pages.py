@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import re
 import urllib.request
 from zoneinfo import ZoneInfo
 
@@ -62,7 +63,10 @@ def test_index_lists_every_dialogue_with_frozen_ones_marked(demo_app: Flask) -> 
         assert dialogue.partner in page
         row = page.split(f'id="dialogue-{dialogue.slug}"')[1].split("</tr>")[0]
         assert ("Frozen" in row) == (dialogue.status is DialogueStatus.FROZEN)
-    assert "<script" not in page and "style=" not in page
+    assert "style=" not in page
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts and all(' src="/static/js/' in tag for tag in scripts)
+    assert page.count("</script>") == len(scripts) and "></script>" in page
 
 
 def test_open_consultation_shows_its_close_in_utc_and_brussels_time(demo_app: Flask) -> None:
@@ -107,10 +111,10 @@ def test_healthz_is_minimal(demo_app: Flask) -> None:
     assert response.get_data(as_text=True) == "ok\n"
 
 
-def _every_page(app: Flask, slug: str) -> list[str]:
+def _every_page(app: Flask, slug: str, session_id: int) -> list[str]:
     """One URL per GET route in the application, plus a page that does not exist."""
     urls = ["/no-such-page"]
-    arguments = {"slug": slug, "filename": "css/parley.css"}
+    arguments = {"slug": slug, "session_id": session_id, "filename": "css/parley.css"}
     for rule in app.url_map.iter_rules():
         if rule.methods and "GET" in rule.methods:
             urls.append(rule.build({name: arguments[name] for name in rule.arguments})[1])
@@ -118,9 +122,9 @@ def _every_page(app: Flask, slug: str) -> list[str]:
 
 
 def test_every_response_carries_the_security_headers(demo_app: Flask) -> None:
-    dialogue, _ = _open_session(demo_app)
+    dialogue, dialogue_session = _open_session(demo_app)
     client = demo_app.test_client()
-    for url in _every_page(demo_app, dialogue.slug):
+    for url in _every_page(demo_app, dialogue.slug, dialogue_session.id):
         response = client.get(url)
         for name, value in EXPECTED_HEADERS.items():
             assert response.headers.get(name) == value, (url, name)

@@ -1,0 +1,301 @@
+"""``portal dialogue ...`` and ``portal session ...``: operators manage dialogues and sessions.
+
+Each command runs in one database transaction: a refusal (unknown name, bad date, a change the
+rules forbid) is reported as one line before anything is committed, so nothing is half-stored.
+The rules themselves live in ``portal.services.sessions`` and ``portal.services.dialogues``;
+this module only reads the operator's words and prints the outcome.
+
+Moments are read as ISO 8601 with an explicit offset (``2026-03-01T09:00+01:00``) or as UTC
+(``2026-03-01T08:00Z``); a moment without one is refused, because guessing the zone of a
+deadline announced to people in other countries is how a consultation closes an hour early.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.app import check_instance_ready
+from portal.db import Database
+from portal.errors import OperatorError
+from portal.models import (
+    Dialogue,
+    DialogueKind,
+    PartnerKind,
+    RecoveryKey,
+    ReviewMode,
+    SessionPlace,
+    SessionState,
+    utc_now,
+)
+from portal.services.desk_keys import current_desk_key
+from portal.services.dialogues import DialogueDetailsError, create_dialogue, schedule_session
+from portal.services.sessions import (
+    LATER_STAGES,
+    advance_session,
+    close_consultation,
+    consultation_accepts_submissions,
+    dialogue_by_slug,
+    freeze_dialogue,
+    open_consultation,
+    session_by_id,
+    unfreeze_dialogue,
+)
+from portal.settings import load_settings
+from portal.timefmt import iso_utc
+
+MOMENT_HELP = "ISO 8601 with an explicit offset (2026-03-01T09:00+01:00) or UTC (…T08:00Z)"
+
+
+class IsoDate(click.ParamType):
+    """A calendar date written ``YYYY-MM-DD``."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date written YYYY-MM-DD", param, ctx)
+
+
+class IsoMoment(click.ParamType):
+    """A moment in ISO 8601 that says its offset from UTC; returned as aware UTC."""
+
+    name = "MOMENT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date and time", param, ctx)
+        if moment.tzinfo is None:
+            self.fail(f"{value!r} has no offset; add Z for UTC or one like +01:00", param, ctx)
+        return moment.astimezone(dt.UTC)
+
+
+def _choice(enum_class: type[Any]) -> click.Choice:
+    return click.Choice([member.value for member in enum_class])
+
+
+@contextmanager
+def _operator_transaction() -> Iterator[Session]:
+    """One transaction on the configured instance, committed only if the block succeeds."""
+    settings = load_settings()
+    database = Database(settings.database_url)
+    try:
+        check_instance_ready(settings, database)
+        with database.session() as session, session.begin():
+            yield session
+    except DialogueDetailsError as error:
+        raise OperatorError(str(error)) from None
+    finally:
+        database.dispose()
+
+
+@click.group("dialogue")
+def dialogue_group() -> None:
+    """Create, list, freeze and unfreeze dialogues; print a desk key's fingerprint."""
+
+
+@dialogue_group.command("create")
+@click.option("--slug", required=True, help="Stable short name used in URLs: a-z, 0-9, hyphens.")
+@click.option("--partner", required=True, help="The partner country or regional group.")
+@click.option("--partner-kind", required=True, type=_choice(PartnerKind))
+@click.option("--kind", required=True, type=_choice(DialogueKind))
+@click.option(
+    "--review-mode",
+    type=_choice(ReviewMode),
+    default=ReviewMode.ONLINE.value,
+    show_default=True,
+    help="online: desk members decrypt on the server during their request; "
+    "offline: only exported bundles are decrypted, on an offline machine.",
+)
+def create_dialogue_command(
+    slug: str, partner: str, partner_kind: str, kind: str, review_mode: str
+) -> None:
+    """Create an active dialogue and its desk key (held by the recovery key until granted)."""
+    with _operator_transaction() as session:
+        recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
+        if recovery_key is None:
+            raise OperatorError("this instance has no recovery key; run `portal init` first")
+        new = create_dialogue(
+            session,
+            slug=slug,
+            partner=partner,
+            partner_kind=PartnerKind(partner_kind),
+            kind=DialogueKind(kind),
+            review_mode=ReviewMode(review_mode),
+            recovery_key=recovery_key,
+        )
+        fingerprint = crypto.fingerprint(new.desk_key.public_key)
+    click.echo(f"Dialogue {slug} created ({kind}, {review_mode} review).")
+    click.echo(f"Desk key fingerprint: {fingerprint}")
+
+
+@dialogue_group.command("list")
+def list_dialogues_command() -> None:
+    """Every dialogue: slug, status, review mode, kind, number of sessions and partner."""
+    with _operator_transaction() as session:
+        dialogues = list(session.scalars(select(Dialogue).order_by(Dialogue.slug)))
+        rows = [
+            (
+                d.slug,
+                str(d.status),
+                str(d.review_mode),
+                str(d.kind),
+                str(len(d.sessions)),
+                d.partner,
+            )
+            for d in dialogues
+        ]
+    _print_table(("slug", "status", "review", "kind", "sessions", "partner"), rows)
+
+
+@dialogue_group.command("freeze")
+@click.argument("slug")
+def freeze_command(slug: str) -> None:
+    """Freeze a dialogue: it accepts nothing, and any open consultation is closed."""
+    with _operator_transaction() as session:
+        closed = freeze_dialogue(session, dialogue_by_slug(session, slug))
+        closed_ids = [item.id for item in closed]
+    click.echo(f"Dialogue {slug} is frozen.")
+    for session_id in closed_ids:
+        click.echo(f"Closed the open consultation of session {session_id}.")
+
+
+@dialogue_group.command("unfreeze")
+@click.argument("slug")
+def unfreeze_command(slug: str) -> None:
+    """Make a frozen dialogue active again (its consultations stay closed)."""
+    with _operator_transaction() as session:
+        unfreeze_dialogue(session, dialogue_by_slug(session, slug))
+    click.echo(f"Dialogue {slug} is active.")
+
+
+@dialogue_group.command("fingerprint")
+@click.argument("slug")
+def fingerprint_command(slug: str) -> None:
+    """Print the current desk key's fingerprint and key id, to publish elsewhere.
+
+    Submitters compare the fingerprint on the session page with the one the EU Delegation or
+    the EEAS publishes through another channel; a mismatch means the page is not ours.
+    """
+    with _operator_transaction() as session:
+        desk_key = current_desk_key(session, dialogue_by_slug(session, slug))
+        if desk_key is None:
+            raise OperatorError(f"the dialogue {slug!r} has no current desk key")
+        fingerprint, key_id = crypto.fingerprint(desk_key.public_key), desk_key.key_id.hex()
+    click.echo(f"Dialogue:    {slug}")
+    click.echo(f"Fingerprint: {fingerprint}")
+    click.echo(f"Key id:      {key_id}")
+
+
+@click.group("session")
+def session_group() -> None:
+    """Schedule sessions, open and close their consultation, and move them on."""
+
+
+@session_group.command("create")
+@click.argument("slug")
+@click.option("--date", "date", required=True, type=IsoDate(), help="Day of the session.")
+@click.option("--place", required=True, type=_choice(SessionPlace))
+@click.option("--opens", type=IsoMoment(), help=f"Consultation opens: {MOMENT_HELP}.")
+@click.option("--closes", type=IsoMoment(), help=f"Consultation closes: {MOMENT_HELP}.")
+def create_session_command(
+    slug: str, date: dt.date, place: str, opens: dt.datetime | None, closes: dt.datetime | None
+) -> None:
+    """Schedule a planned session of the dialogue SLUG, with its window if it is known."""
+    with _operator_transaction() as session:
+        created = schedule_session(
+            session,
+            dialogue_by_slug(session, slug),
+            date=date,
+            place=SessionPlace(place),
+            state=SessionState.PLANNED,
+            consultation_opens_at=opens,
+            consultation_closes_at=closes,
+        )
+        session_id = created.id
+    click.echo(f"Session {session_id} of {slug} scheduled for {date.isoformat()} ({place}).")
+
+
+@session_group.command("list")
+@click.argument("slug")
+def list_sessions_command(slug: str) -> None:
+    """The sessions of the dialogue SLUG with their window (UTC) and whether input is accepted."""
+    now = utc_now()
+    with _operator_transaction() as session:
+        found = dialogue_by_slug(session, slug)
+        rows = [
+            (
+                str(item.id),
+                item.date.isoformat(),
+                str(item.place),
+                str(item.state),
+                _optional_moment(item.consultation_opens_at),
+                _optional_moment(item.consultation_closes_at),
+                "yes" if consultation_accepts_submissions(item, now) else "no",
+            )
+            for item in found.sessions
+        ]
+    _print_table(("id", "date", "place", "state", "opens", "closes", "accepting"), rows)
+
+
+@session_group.command("open")
+@click.argument("session_id", metavar="ID", type=int)
+@click.option("--closes", type=IsoMoment(), help=f"Set or move the close: {MOMENT_HELP}.")
+def open_command(session_id: int, closes: dt.datetime | None) -> None:
+    """Open the consultation of session ID (from now, unless an opening was announced)."""
+    with _operator_transaction() as session:
+        found = session_by_id(session, session_id)
+        open_consultation(session, found, now=utc_now(), closes_at=closes)
+        opens_text = _optional_moment(found.consultation_opens_at)
+        closes_text = _optional_moment(found.consultation_closes_at)
+    click.echo(f"Consultation of session {session_id} is open from {opens_text} to {closes_text}.")
+
+
+@session_group.command("close")
+@click.argument("session_id", metavar="ID", type=int)
+def close_command(session_id: int) -> None:
+    """Close the consultation of session ID now."""
+    with _operator_transaction() as session:
+        close_consultation(session, session_by_id(session, session_id))
+    click.echo(f"Consultation of session {session_id} is closed.")
+
+
+@session_group.command("advance")
+@click.argument("session_id", metavar="ID", type=int)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Choice(sorted(stage.value for stage in LATER_STAGES)),
+    help="The next stage after the consultation.",
+)
+def advance_command(session_id: int, target: str) -> None:
+    """Move session ID on to held, debriefed or follow_up."""
+    with _operator_transaction() as session:
+        advance_session(session, session_by_id(session, session_id), SessionState(target))
+    click.echo(f"Session {session_id} is now {target}.")
+
+
+def _optional_moment(moment: dt.datetime | None) -> str:
+    return "-" if moment is None else iso_utc(moment)
+
+
+def _print_table(headings: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Left-aligned columns separated by two spaces; the last column is not padded."""
+    widths = [max(len(cell) for cell in column) for column in zip(headings, *rows, strict=True)]
+    for row in (headings, *rows):
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]))
