@@ -113,6 +113,16 @@ def bucket_size(size: int) -> int:
 _LARGEST_BUCKET = bucket_size(LENGTH_PREFIX_SIZE + MAX_PLAINTEXT)
 
 
+def envelope_size(plaintext_size: int, recipient_count: int) -> int:
+    """Size in bytes of the envelope that seals ``plaintext_size`` bytes to that many recipients.
+
+    Lets a server set a limit on envelopes it is handed in terms of the plaintext it allows,
+    without knowing the layout: header, slots, nonce, the padded payload and its tag.
+    """
+    padded = bucket_size(LENGTH_PREFIX_SIZE + plaintext_size)
+    return _FIXED_HEADER_SIZE + SLOT_SIZE * recipient_count + NONCE_SIZE + padded + TAG_SIZE
+
+
 def _is_bucket_size(size: int) -> bool:
     return size <= _LARGEST_BUCKET and bucket_size(size) == size
 

@@ -18,14 +18,26 @@ from portal.models.enums import (
     StaffRole,
     SubmissionKind,
     SubmissionState,
+    Topic,
 )
 from portal.models.keys import DeskKey, DeskKeyGrant, RecoveryKey
 from portal.models.staff import DeskMembership, StaffUser
-from portal.models.submission import Submission, Submitter
+from portal.models.submission import (
+    Attachment,
+    ConsentChange,
+    DeletedSubmission,
+    FurtherInformation,
+    Submission,
+    Submitter,
+)
+from portal.models.throttle import SignInThrottle
 
 __all__ = [
+    "Attachment",
     "AuditEvent",
     "Base",
+    "ConsentChange",
+    "DeletedSubmission",
     "DeskKey",
     "DeskKeyGrant",
     "DeskMembership",
@@ -33,17 +45,20 @@ __all__ = [
     "DialogueKind",
     "DialogueSession",
     "DialogueStatus",
+    "FurtherInformation",
     "PartnerKind",
     "RecoveryKey",
     "ReviewMode",
     "RiskLevel",
     "SessionPlace",
     "SessionState",
+    "SignInThrottle",
     "StaffRole",
     "StaffUser",
     "Submission",
     "SubmissionKind",
     "SubmissionState",
     "Submitter",
+    "Topic",
     "utc_now",
 ]

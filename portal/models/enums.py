@@ -80,3 +80,34 @@ class RiskLevel(enum.StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+
+
+class Topic(enum.StrEnum):
+    """The agenda themes a submission can be tagged with, kept in plaintext for routing.
+
+    Drawn from the themes the EU guidelines on human-rights dialogues put on an agenda: general
+    developments, the partner-specific topics most often chosen, multilateral engagement, and the
+    additions the guidelines allow (good governance, rule of law, international humanitarian law).
+    Gender equality is a theme of its own so the agenda can be gender-responsive.
+    """
+
+    GENERAL_DEVELOPMENTS = "general_developments"
+    DEATH_PENALTY = "death_penalty"
+    TORTURE_AND_ILL_TREATMENT = "torture_and_ill_treatment"
+    HUMAN_RIGHTS_DEFENDERS = "human_rights_defenders"
+    FREEDOM_OF_EXPRESSION = "freedom_of_expression"
+    FREEDOM_OF_ASSEMBLY_AND_ASSOCIATION = "freedom_of_assembly_and_association"
+    FREEDOM_OF_RELIGION_OR_BELIEF = "freedom_of_religion_or_belief"
+    WOMEN_AND_GENDER_EQUALITY = "women_and_gender_equality"
+    CHILDREN = "children"
+    LGBTI = "lgbti"
+    MINORITIES_AND_INDIGENOUS_PEOPLES = "minorities_and_indigenous_peoples"
+    MIGRANTS_AND_REFUGEES = "migrants_and_refugees"
+    LABOUR_RIGHTS = "labour_rights"
+    BUSINESS_AND_HUMAN_RIGHTS = "business_and_human_rights"
+    ECONOMIC_SOCIAL_CULTURAL_RIGHTS = "economic_social_cultural_rights"
+    DETENTION_AND_FAIR_TRIAL = "detention_and_fair_trial"
+    MULTILATERAL_ENGAGEMENT = "multilateral_engagement"
+    GOOD_GOVERNANCE = "good_governance"
+    RULE_OF_LAW = "rule_of_law"
+    INTERNATIONAL_HUMANITARIAN_LAW = "international_humanitarian_law"

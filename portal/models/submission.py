@@ -1,13 +1,15 @@
-"""Submitters (pseudonyms) and the metadata of what they send.
+"""Submitters (pseudonyms), what they send, and what is left when they delete it.
 
-Everything a person wrote is inside ``Submission.envelope``; the other columns are the short
-plaintext list the triage workflow needs. Dates are kept to the day so that the timing of a
+Everything a person wrote is inside an envelope (``Submission.envelope``, further information,
+consent changes, attachment-keys records) or a STREAM file in the instance storage folder; the
+other columns are the short plaintext list the triage workflow needs, documented in
+``portal.services.submissions.payload``. Dates are kept to the day so that the timing of a
 submission cannot be matched against a network log.
 """
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, string_enum
@@ -31,7 +33,8 @@ class Submission(Base):
     """One submission's plaintext metadata and its envelope.
 
     ``session`` is empty for material not tied to a round, such as a reprisal report, which can
-    arrive at any time.
+    arrive at any time. Deleting a submission deletes every row that hangs from it (the ORM
+    cascades below), so that crypto-shredding cannot leave an envelope behind.
     """
 
     __tablename__ = "submissions"
@@ -47,8 +50,92 @@ class Submission(Base):
     desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
     submitter_id: Mapped[int] = mapped_column(ForeignKey("submitters.id"), index=True)
+    topic_tags: Mapped[list[str]] = mapped_column(JSON())
+    urgent: Mapped[bool]
 
     dialogue: Mapped[Dialogue] = relationship()
     session: Mapped[DialogueSession | None] = relationship()
     desk_key: Mapped[DeskKey] = relationship()
     submitter: Mapped[Submitter] = relationship()
+    further_information: Mapped[list["FurtherInformation"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="FurtherInformation.id"
+    )
+    consent_changes: Mapped[list["ConsentChange"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="ConsentChange.id"
+    )
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+
+class FurtherInformation(Base):
+    """An envelope the submitter added to a submission after sending it.
+
+    Sealed to the desk key that was current when it arrived, which may be newer than the
+    submission's own.
+    """
+
+    __tablename__ = "further_information"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
+    received_on: Mapped[dt.date] = mapped_column(Date())
+    envelope: Mapped[bytes] = mapped_column(LargeBinary())
+
+    submission: Mapped[Submission] = relationship(back_populates="further_information")
+    desk_key: Mapped[DeskKey] = relationship()
+
+
+class ConsentChange(Base):
+    """A change of consent for one named person, sealed; the row itself is the plaintext marker.
+
+    The server learns only that consent changed on this day for this submission -- not for whom,
+    nor to what -- and that is enough for routing to take the case off a handover list at once.
+    """
+
+    __tablename__ = "consent_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
+    received_on: Mapped[dt.date] = mapped_column(Date())
+    envelope: Mapped[bytes] = mapped_column(LargeBinary())
+
+    submission: Mapped[Submission] = relationship(back_populates="consent_changes")
+    desk_key: Mapped[DeskKey] = relationship()
+
+
+class Attachment(Base):
+    """One encrypted file: STREAM ciphertext in storage, its key and metadata in an envelope.
+
+    ``storage_name`` is random and says nothing about the file; its name, type and size are in
+    ``keys_envelope`` (the attachment-keys record), sealed to the submission's recipients.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    ciphertext_size: Mapped[int] = mapped_column(BigInteger())
+    keys_envelope: Mapped[bytes] = mapped_column(LargeBinary())
+
+    submission: Mapped[Submission] = relationship(back_populates="attachments")
+
+
+class DeletedSubmission(Base):
+    """What remains of a submission its author deleted: enough for the inbox to say so.
+
+    No dialogue, session, date of receipt or content: only whose it was, its public id, its kind
+    and the day it was deleted.
+    """
+
+    __tablename__ = "deleted_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)
+    submitter_id: Mapped[int] = mapped_column(ForeignKey("submitters.id"), index=True)
+    kind: Mapped[SubmissionKind] = mapped_column(string_enum(SubmissionKind, "kind"))
+    deleted_on: Mapped[dt.date] = mapped_column(Date())

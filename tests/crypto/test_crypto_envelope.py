@@ -14,6 +14,7 @@ from crypto.envelope import (
     EnvelopeInfo,
     bucket_size,
     context_digest,
+    envelope_size,
     inspect_envelope,
     open_envelope,
     seal_envelope,
@@ -206,3 +207,15 @@ def test_inspect_reports_context_recipients_and_size():
         key_ids=(key_id(OWN_KEY.public_key()), key_id(second)),
         payload_length=4096 + 16,
     )
+
+
+@pytest.mark.parametrize("plaintext_size", [0, 1020, 1021, 65532, 65533, 200_000])
+@pytest.mark.parametrize("recipient_count", [1, 2, 5])
+def test_envelope_size_predicts_the_sealed_length(
+    plaintext_size: int, recipient_count: int
+) -> None:
+    recipients = [generate_private_key().public_key() for _ in range(recipient_count)]
+
+    sealed = seal_envelope(bytes(plaintext_size), recipients, "size check")
+
+    assert len(sealed) == envelope_size(plaintext_size, recipient_count)

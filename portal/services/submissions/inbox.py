@@ -1,0 +1,283 @@
+"""The submitter's inbox: their own submissions, read back, added to, consent changed, deleted.
+
+Every function here takes a submission found by :func:`own_submission`, which is the one place
+that checks it belongs to the signed-in submitter; another person's public id is answered
+exactly like one that does not exist.
+
+Further information and consent changes are sealed like the submission (contexts in
+``contexts``) to the dialogue's *current* desk key, which may be newer than the one the
+submission was sealed to, and to the submitter. They are accepted whatever the submission's
+state and even for a frozen dialogue: a submitter must always be able to correct what they sent
+or take consent back.
+
+Deleting is crypto-shredding: every envelope row (the submission, further information, consent
+changes, attachment-keys records, which hold the only wrapped copies of the data and file keys)
+and every attachment file is deleted, in one transaction, the files once it commits (see
+``portal.storage`` about backups). What remains is a tombstone so the inbox can say the
+submission was deleted, and an audit event naming the submission's internal id and kind only.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import (
+    ConsentChange,
+    DeletedSubmission,
+    FurtherInformation,
+    Submission,
+    SubmissionKind,
+    SubmissionState,
+    Submitter,
+)
+from portal.services.audit import AuditAction, record_event
+from portal.services.submissions.contexts import (
+    SubmissionAddress,
+    attachment_keys_context,
+    consent_change_context,
+    further_information_context,
+    recipient_keys,
+    submission_context,
+)
+from portal.services.submissions.intake import (
+    MAX_ENVELOPE_BYTES,
+    SubmissionRefusedError,
+    check_envelope,
+    require_desk_key,
+)
+from portal.services.submissions.payload import (
+    decode_payload,
+    encode_payload,
+    validate_consent_change,
+    validate_further_information,
+)
+from portal.storage import EncryptedStorage
+
+KINDS_WITH_CONSENT = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
+
+
+class SubmissionNotFoundError(LookupError):
+    """No submission of this submitter has that public id."""
+
+    def __init__(self) -> None:
+        super().__init__("There is no such submission in your inbox.")
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One line of the inbox; a deleted submission has ``deleted_on`` and no state."""
+
+    public_id: str
+    kind: SubmissionKind
+    dialogue_slug: str | None
+    state: SubmissionState | None
+    received_on: dt.date | None
+    deleted_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class SealedRecord:
+    """An envelope and the context to open it under, for the browser to decrypt."""
+
+    context: str
+    envelope: bytes
+
+
+@dataclass(frozen=True)
+class SealedSubmission:
+    """Everything stored for one submission, still sealed."""
+
+    submission: SealedRecord
+    further_information: tuple[SealedRecord, ...]
+    consent_changes: tuple[SealedRecord, ...]
+    attachment_keys: tuple[SealedRecord, ...]
+
+
+@dataclass(frozen=True)
+class OpenedSubmission:
+    """One submission opened with the submitter's key, for one no-JavaScript response."""
+
+    payload: dict[str, Any]
+    further_information: tuple[dict[str, Any], ...]
+    consent_changes: tuple[dict[str, Any], ...]
+
+
+def list_inbox(session: Session, submitter: Submitter) -> list[InboxEntry]:
+    """The submitter's submissions and deleted submissions, newest first."""
+    entries = [
+        InboxEntry(s.public_id, s.kind, s.dialogue.slug, s.state, s.received_on, None)
+        for s in session.scalars(select(Submission).where(Submission.submitter_id == submitter.id))
+    ]
+    entries += [
+        InboxEntry(d.public_id, d.kind, None, None, None, d.deleted_on)
+        for d in session.scalars(
+            select(DeletedSubmission).where(DeletedSubmission.submitter_id == submitter.id)
+        )
+    ]
+    return sorted(entries, key=lambda e: e.received_on or e.deleted_on or dt.date.min, reverse=True)
+
+
+def own_submission(session: Session, submitter: Submitter, public_id: str) -> Submission:
+    """The submitter's submission with this public id; ``SubmissionNotFoundError`` otherwise."""
+    submission = session.scalars(
+        select(Submission).where(
+            Submission.public_id == public_id, Submission.submitter_id == submitter.id
+        )
+    ).first()
+    if submission is None:
+        raise SubmissionNotFoundError()
+    return submission
+
+
+def sealed_submission(submission: Submission) -> SealedSubmission:
+    """The envelopes of a submission with their contexts, for the browser to open."""
+    address = SubmissionAddress.of(submission)
+    return SealedSubmission(
+        submission=SealedRecord(submission_context(address), submission.envelope),
+        further_information=tuple(
+            SealedRecord(further_information_context(address), item.envelope)
+            for item in submission.further_information
+        ),
+        consent_changes=tuple(
+            SealedRecord(consent_change_context(address), item.envelope)
+            for item in submission.consent_changes
+        ),
+        attachment_keys=tuple(
+            SealedRecord(attachment_keys_context(address, item.public_id), item.keys_envelope)
+            for item in submission.attachments
+        ),
+    )
+
+
+def open_submission(submission: Submission, secrets: crypto.CodenameSecrets) -> OpenedSubmission:
+    """Open a submission with the codename's key; the plaintext lives in the return value only."""
+    sealed = sealed_submission(submission)
+    key = secrets.private_key()
+
+    def opened(record: SealedRecord) -> dict[str, Any]:
+        return decode_payload(crypto.open_envelope(record.envelope, key, record.context))
+
+    return OpenedSubmission(
+        payload=opened(sealed.submission),
+        further_information=tuple(opened(record) for record in sealed.further_information),
+        consent_changes=tuple(opened(record) for record in sealed.consent_changes),
+    )
+
+
+def add_sealed_further_information(
+    session: Session, submission: Submission, envelope: bytes, *, today: dt.date
+) -> FurtherInformation:
+    """Append further information a browser sealed, once its address is checked."""
+    address = SubmissionAddress.of(submission)
+    desk_key = require_desk_key(session, submission.dialogue)
+    check_envelope(
+        envelope,
+        context=further_information_context(address),
+        recipients=recipient_keys(desk_key, submission.submitter),
+        max_bytes=MAX_ENVELOPE_BYTES,
+    )
+    item = FurtherInformation(desk_key=desk_key, received_on=today, envelope=bytes(envelope))
+    submission.further_information.append(item)
+    session.flush()
+    return item
+
+
+def add_plain_further_information(
+    session: Session, submission: Submission, form: Mapping[str, Any], *, today: dt.date
+) -> FurtherInformation:
+    """Validate and seal further information posted without JavaScript."""
+    payload = validate_further_information(form)
+    desk_key = require_desk_key(session, submission.dialogue)
+    envelope = crypto.seal_envelope(
+        encode_payload(payload),
+        recipient_keys(desk_key, submission.submitter),
+        further_information_context(SubmissionAddress.of(submission)),
+    )
+    item = FurtherInformation(desk_key=desk_key, received_on=today, envelope=envelope)
+    submission.further_information.append(item)
+    session.flush()
+    return item
+
+
+def change_sealed_consent(
+    session: Session, submission: Submission, envelope: bytes, *, today: dt.date
+) -> ConsentChange:
+    """Record a consent change a browser sealed, once its address is checked."""
+    _require_consent_ladder(submission)
+    address = SubmissionAddress.of(submission)
+    desk_key = require_desk_key(session, submission.dialogue)
+    check_envelope(
+        envelope,
+        context=consent_change_context(address),
+        recipients=recipient_keys(desk_key, submission.submitter),
+        max_bytes=MAX_ENVELOPE_BYTES,
+    )
+    change = ConsentChange(desk_key=desk_key, received_on=today, envelope=bytes(envelope))
+    submission.consent_changes.append(change)
+    session.flush()
+    return change
+
+
+def change_plain_consent(
+    session: Session,
+    submission: Submission,
+    secrets: crypto.CodenameSecrets,
+    form: Mapping[str, Any],
+    *,
+    today: dt.date,
+) -> ConsentChange:
+    """Validate and seal a consent change posted without JavaScript.
+
+    The submission is opened with the codename's key (for this call only) so that the change
+    can be checked to name one of the people the submission names.
+    """
+    _require_consent_ladder(submission)
+    persons = open_submission(submission, secrets).payload["persons"]
+    payload = validate_consent_change(form, len(persons))
+    desk_key = require_desk_key(session, submission.dialogue)
+    envelope = crypto.seal_envelope(
+        encode_payload(payload),
+        recipient_keys(desk_key, submission.submitter),
+        consent_change_context(SubmissionAddress.of(submission)),
+    )
+    change = ConsentChange(desk_key=desk_key, received_on=today, envelope=envelope)
+    submission.consent_changes.append(change)
+    session.flush()
+    return change
+
+
+def delete_submission(
+    session: Session, storage: EncryptedStorage, submission: Submission, *, today: dt.date
+) -> DeletedSubmission:
+    """Crypto-shred a submission (see the module docstring) and leave its tombstone."""
+    for attachment in submission.attachments:
+        storage.delete_on_commit(session, attachment.storage_name)
+    tombstone = DeletedSubmission(
+        public_id=submission.public_id,
+        submitter_id=submission.submitter_id,
+        kind=submission.kind,
+        deleted_on=today,
+    )
+    record_event(
+        session,
+        action=AuditAction.SUBMISSION_DELETED,
+        object_type="submission",
+        object_id=submission.id,
+        dialogue=submission.dialogue,
+        details={"kind": str(submission.kind), "by": "submitter"},
+    )
+    session.delete(submission)
+    session.flush()
+    session.add(tombstone)
+    session.flush()
+    return tombstone
+
+
+def _require_consent_ladder(submission: Submission) -> None:
+    if submission.kind not in KINDS_WITH_CONSENT:
+        raise SubmissionRefusedError("only cases and reprisal reports name people with consent")

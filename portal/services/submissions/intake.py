@@ -1,0 +1,202 @@
+"""Receiving a submission: where it may go, and storing it sealed, from either path.
+
+With JavaScript the browser seals the submission; the server cannot read it but checks that the
+envelope parses, names the exact context this submission's address gives (see
+``contexts``), is addressed to exactly the dialogue's current desk key and the submitter's key,
+and is no larger than a submission may be. Without JavaScript the server validates the posted
+payload and seals it itself, to the same recipients under the same context; the plaintext lives
+only in this call's memory and is never written to the database, a file or a log.
+
+Each refusal is a ``SubmissionRefusedError`` whose message can be shown to the submitter as is.
+Nothing is stored before every check has passed, and everything is stored in the caller's
+transaction, so a refusal or a later failure leaves nothing behind once the caller rolls back.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import (
+    DeletedSubmission,
+    DeskKey,
+    Dialogue,
+    DialogueSession,
+    Submission,
+    SubmissionKind,
+    SubmissionState,
+    Submitter,
+)
+from portal.services.desk_keys import current_desk_key
+from portal.services.sessions import (
+    consultation_accepts_submissions,
+    dialogue_accepts_reprisal_reports,
+)
+from portal.services.submissions.contexts import (
+    SubmissionAddress,
+    is_public_id,
+    recipient_keys,
+    submission_context,
+)
+from portal.services.submissions.payload import (
+    RoutingMetadata,
+    encode_payload,
+    routing_metadata,
+    validate_submission,
+)
+
+# A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
+# padded payload fits the 1 MiB size bucket; that is far beyond any form filled in by hand.
+MAX_PAYLOAD_BYTES = 1024 * 1024 - 4
+RECIPIENT_COUNT = 2
+MAX_ENVELOPE_BYTES = crypto.envelope_size(MAX_PAYLOAD_BYTES, RECIPIENT_COUNT)
+
+
+class SubmissionRefusedError(ValueError):
+    """A submission that cannot be accepted; the message says why, for the submitter."""
+
+
+def submission_address(
+    session: Session,
+    *,
+    dialogue: Dialogue,
+    dialogue_session: DialogueSession | None,
+    kind: SubmissionKind,
+    public_id: str,
+    now: dt.datetime,
+) -> SubmissionAddress:
+    """Check that a ``kind`` submission may go to this dialogue and session at ``now``.
+
+    Reprisal reports belong to the dialogue (no session) and are accepted whenever it is active;
+    the other kinds belong to a session of the dialogue and are accepted only while its
+    consultation is open. The public id must be one the server issues and not yet used.
+    """
+    if kind is SubmissionKind.REPRISAL_REPORT:
+        if dialogue_session is not None:
+            raise SubmissionRefusedError("a reprisal report is sent to a dialogue, not a session")
+        if not dialogue_accepts_reprisal_reports(dialogue):
+            raise SubmissionRefusedError("this dialogue is frozen and accepts nothing for now")
+    else:
+        if dialogue_session is None or dialogue_session.dialogue_id != dialogue.id:
+            raise SubmissionRefusedError("choose a session of this dialogue to send this to")
+        if not consultation_accepts_submissions(dialogue_session, now):
+            raise SubmissionRefusedError("the consultation for this session is not open")
+    if not is_public_id(public_id) or _public_id_used(session, public_id):
+        raise SubmissionRefusedError(
+            "this form has already been sent or has expired; open the form again"
+        )
+    return SubmissionAddress(dialogue, dialogue_session, kind, public_id)
+
+
+def accept_sealed_submission(
+    session: Session,
+    *,
+    address: SubmissionAddress,
+    submitter: Submitter,
+    envelope: bytes,
+    routing: RoutingMetadata,
+    today: dt.date,
+) -> Submission:
+    """Store an envelope a browser sealed, once it is shown to be addressed as it must be."""
+    if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
+        raise SubmissionRefusedError("only a reprisal report can be marked urgent")
+    desk_key = require_desk_key(session, address.dialogue)
+    check_envelope(
+        envelope,
+        context=submission_context(address),
+        recipients=recipient_keys(desk_key, submitter),
+        max_bytes=MAX_ENVELOPE_BYTES,
+    )
+    return _store(session, address, submitter, desk_key, bytes(envelope), routing, today)
+
+
+def accept_plain_submission(
+    session: Session,
+    *,
+    address: SubmissionAddress,
+    submitter: Submitter,
+    form: Mapping[str, Any],
+    today: dt.date,
+) -> Submission:
+    """Validate a posted form's payload and store it sealed (no-JavaScript path).
+
+    Raises ``PayloadError`` with a message per field when the form is incomplete.
+    """
+    payload = validate_submission(form, address.kind)
+    plaintext = encode_payload(payload)
+    if len(plaintext) > MAX_PAYLOAD_BYTES:
+        raise SubmissionRefusedError("this submission is too long; shorten it or attach a file")
+    desk_key = require_desk_key(session, address.dialogue)
+    envelope = crypto.seal_envelope(
+        plaintext, recipient_keys(desk_key, submitter), submission_context(address)
+    )
+    routing = routing_metadata(payload)
+    return _store(session, address, submitter, desk_key, envelope, routing, today)
+
+
+def require_desk_key(session: Session, dialogue: Dialogue) -> DeskKey:
+    """The desk key new envelopes for ``dialogue`` are sealed to."""
+    desk_key = current_desk_key(session, dialogue)
+    if desk_key is None:
+        raise SubmissionRefusedError("this dialogue cannot receive anything yet")
+    return desk_key
+
+
+def check_envelope(
+    envelope: bytes, *, context: str, recipients: tuple[bytes, ...], max_bytes: int
+) -> None:
+    """Refuse an envelope that is too large, malformed, for another context or other keys.
+
+    The recipients must be exactly those given: a missing desk key would lose the submission to
+    the desk, and an extra one would hand it to someone the submitter did not choose.
+    """
+    if len(envelope) > max_bytes:
+        raise SubmissionRefusedError("this submission is too large")
+    try:
+        info = crypto.inspect_envelope(envelope)
+    except crypto.DecryptionError:
+        raise SubmissionRefusedError("this is not an encrypted submission we can accept") from None
+    if info.context_digest != crypto.context_digest(context):
+        raise SubmissionRefusedError(
+            "this submission was encrypted for another form; reload the form and send it again"
+        )
+    if set(info.key_ids) != {crypto.key_id(key) for key in recipients}:
+        raise SubmissionRefusedError(
+            "this submission was encrypted to the wrong keys; reload the form and send it again"
+        )
+
+
+def _public_id_used(session: Session, public_id: str) -> bool:
+    in_use = select(Submission.id).where(Submission.public_id == public_id)
+    deleted = select(DeletedSubmission.id).where(DeletedSubmission.public_id == public_id)
+    return session.scalars(in_use.union_all(deleted)).first() is not None
+
+
+def _store(
+    session: Session,
+    address: SubmissionAddress,
+    submitter: Submitter,
+    desk_key: DeskKey,
+    envelope: bytes,
+    routing: RoutingMetadata,
+    today: dt.date,
+) -> Submission:
+    submission = Submission(
+        public_id=address.public_id,
+        dialogue=address.dialogue,
+        session=address.dialogue_session,
+        kind=address.kind,
+        state=SubmissionState.RECEIVED,
+        received_on=today,
+        desk_key=desk_key,
+        envelope=envelope,
+        submitter=submitter,
+        topic_tags=[str(topic) for topic in routing.topic_tags],
+        urgent=routing.urgent,
+    )
+    session.add(submission)
+    session.flush()
+    return submission

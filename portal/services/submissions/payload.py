@@ -1,0 +1,357 @@
+"""What a submitter writes: the JSON inside a submission envelope, and its validation.
+
+The plaintext of every submission envelope is UTF-8 JSON, one object, produced by the browser
+(JavaScript path) or by the server from the posted form (no-JavaScript path). Version 1::
+
+    {"format": "parley-submission-v1",
+     "kind": "agenda_input" | "individual_case" | "reprisal_report" | "seminar_recommendations",
+     "topics": [Topic values],                 agenda themes, see portal.models.Topic
+     "contact_through_portal": bool,           the EU Delegation may write to the inbox
+     "share_with_member_states": bool,         the content may be shared with Member States
+     "women_hrd": bool,                        concerns a woman human-rights defender
+     "gender_specific_risk": bool,             the risk has a gender-specific dimension
+     ... the fields of the kind ...}
+
+    agenda_input:            situation (required), recommendations, gender_dimension, sources
+    individual_case:         persons (1 or more), place, situation (required), dates,
+                             relation_to_person (required), earlier_referrals
+    reprisal_report:         what_happened (required), when (required), by_whom,
+                             link_to_engagement (required), urgency ("standard" | "urgent"),
+                             persons (0 or more)
+    seminar_recommendations: seminar (required), recommendations (1 or more) of
+                             {"text" (required), "addressee" (required), "topic": Topic}
+
+    a person: {"name" (required),
+               "consent": {"level": "internal_only" | "raise_without_name" | "raise_by_name"
+                                    | "handover_list",
+                           "given_by": "person" | "family" | "representative",
+                           "risks_explained": true}}
+
+Consent is recorded only together with the statement that the risks were explained to whoever
+gave it, so ``risks_explained`` must be ``true``. Persons are addressed later (a consent change)
+by their position in ``persons``, counting from 0, never by name.
+
+A consent change envelope holds ``{"format": "parley-consent-change-v1", "person": index,
+"consent": {...as above}}``; further information holds ``{"format":
+"parley-further-information-v1", "text": ...}``.
+
+Plaintext the server keeps beside the envelope (``RoutingMetadata`` and the submission's own
+columns), and why; nothing else, and never a name or free text:
+
+- dialogue, session (none for a reprisal report), kind: where the submission goes and which
+  form it is; the URL of the form already says so.
+- state and the day it was received (not the time, so it cannot be matched to a network log):
+  the triage queue and the inbox show them.
+- topic tags from the fixed ``Topic`` vocabulary: to route a submission to agenda items and to
+  count input per theme without decrypting anything.
+- ``urgent`` (reprisal reports only): an urgent reprisal must jump the queue and show in the
+  content-free staff digest before anyone has opened it.
+- the existence and day of a consent change (a row, see ``ConsentChange``): a case must leave the
+  handover list at once, before a desk member has read what changed.
+
+The women-HRD and gender-risk flags, the sharing and contact choices and every consent level stay
+inside the envelope: they describe people, and they are read by the desk when it opens the case.
+On the JavaScript path the browser sends the routing metadata beside the envelope; the server
+checks its vocabulary but cannot check it against the sealed content, and the desk sees the truth
+when it opens the envelope.
+"""
+
+import enum
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from portal.models import SubmissionKind, Topic
+
+SUBMISSION_FORMAT = "parley-submission-v1"
+CONSENT_CHANGE_FORMAT = "parley-consent-change-v1"
+FURTHER_INFORMATION_FORMAT = "parley-further-information-v1"
+
+SHORT_TEXT_LIMIT = 200
+LONG_TEXT_LIMIT = 20_000
+MAX_PERSONS = 50
+MAX_RECOMMENDATIONS = 200
+
+_Choice = TypeVar("_Choice", bound=enum.StrEnum)
+
+
+class ConsentLevel(enum.StrEnum):
+    """How far the EU may go with a named person's case, from least to most exposure."""
+
+    INTERNAL_ONLY = "internal_only"
+    RAISE_WITHOUT_NAME = "raise_without_name"
+    RAISE_BY_NAME = "raise_by_name"
+    HANDOVER_LIST = "handover_list"
+
+
+class ConsentGiver(enum.StrEnum):
+    PERSON = "person"
+    FAMILY = "family"
+    REPRESENTATIVE = "representative"
+
+
+class Urgency(enum.StrEnum):
+    STANDARD = "standard"
+    URGENT = "urgent"
+
+
+class PayloadError(ValueError):
+    """A payload that fails validation; ``errors`` maps each field path to what is wrong.
+
+    Paths are the JSON keys joined with dots, list positions included (``persons.0.name``), so a
+    form can put each message next to its field. Messages never repeat what was typed.
+    """
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{path}: {message}" for path, message in errors.items()))
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True)
+class RoutingMetadata:
+    """The plaintext kept beside a submission envelope (see the module docstring)."""
+
+    topic_tags: tuple[Topic, ...]
+    urgent: bool
+
+
+class _Checker:
+    """Collects per-field errors while reading a JSON object, so all are reported at once."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def fail(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, message)
+
+    def text(
+        self, data: Mapping[str, Any], path: str, key: str, *, required: bool, limit: int
+    ) -> str:
+        value = data.get(key, "")
+        field = _join(path, key)
+        if not isinstance(value, str):
+            self.fail(field, "must be text")
+            return ""
+        value = value.strip()
+        if required and not value:
+            self.fail(field, "is required")
+        elif len(value) > limit:
+            self.fail(field, f"must be at most {limit} characters")
+        return value
+
+    def flag(self, data: Mapping[str, Any], key: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(key, "must be true or false")
+            return False
+        return value
+
+    def choice(
+        self, data: Mapping[str, Any], path: str, key: str, kind: type[_Choice]
+    ) -> _Choice | None:
+        value = data.get(key)
+        try:
+            return kind(value)
+        except ValueError:
+            self.fail(_join(path, key), f"must be one of: {', '.join(member for member in kind)}")
+            return None
+
+    def items(
+        self, data: Mapping[str, Any], key: str, *, minimum: int, maximum: int
+    ) -> list[tuple[str, Mapping[str, Any]]]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            self.fail(key, "must be a list")
+            return []
+        if len(value) < minimum:
+            self.fail(key, f"needs at least {minimum}")
+        if len(value) > maximum:
+            self.fail(key, f"may hold at most {maximum}")
+        rows = []
+        for position, item in enumerate(value[:maximum]):
+            if isinstance(item, Mapping):
+                rows.append((f"{key}.{position}", item))
+            else:
+                self.fail(f"{key}.{position}", "must be an object")
+        return rows
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _check_topics(checker: _Checker, data: Mapping[str, Any], *, required: bool) -> list[str]:
+    value = data.get("topics", [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        checker.fail("topics", "must be a list of agenda themes")
+        return []
+    unknown = [item for item in value if item not in Topic.__members__.values()]
+    if unknown:
+        checker.fail("topics", "holds a theme that is not on the list of agenda themes")
+    elif required and not value:
+        checker.fail("topics", "choose at least one agenda theme")
+    return sorted(set(value) - set(unknown))
+
+
+def _check_consent(checker: _Checker, data: Mapping[str, Any], path: str) -> dict[str, Any]:
+    consent = data.get("consent")
+    if not isinstance(consent, Mapping):
+        checker.fail(path, "say what the person agreed to, and who agreed")
+        return {}
+    level = checker.choice(consent, path, "level", ConsentLevel)
+    given_by = checker.choice(consent, path, "given_by", ConsentGiver)
+    if consent.get("risks_explained") is not True:
+        checker.fail(
+            _join(path, "risks_explained"),
+            "consent counts only once the risks were explained to whoever gave it",
+        )
+    return {"level": level, "given_by": given_by, "risks_explained": True}
+
+
+def _check_persons(checker: _Checker, data: Mapping[str, Any], *, minimum: int) -> list[dict]:
+    persons = []
+    for path, person in checker.items(data, "persons", minimum=minimum, maximum=MAX_PERSONS):
+        persons.append(
+            {
+                "name": checker.text(person, path, "name", required=True, limit=SHORT_TEXT_LIMIT),
+                "consent": _check_consent(checker, person, _join(path, "consent")),
+            }
+        )
+    return persons
+
+
+def _long(checker: _Checker, data: Mapping[str, Any], key: str, *, required: bool) -> str:
+    return checker.text(data, "", key, required=required, limit=LONG_TEXT_LIMIT)
+
+
+def _short(checker: _Checker, data: Mapping[str, Any], key: str, *, required: bool) -> str:
+    return checker.text(data, "", key, required=required, limit=SHORT_TEXT_LIMIT)
+
+
+def _agenda_input(checker: _Checker, data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "situation": _long(checker, data, "situation", required=True),
+        "recommendations": _long(checker, data, "recommendations", required=False),
+        "gender_dimension": _long(checker, data, "gender_dimension", required=False),
+        "sources": _long(checker, data, "sources", required=False),
+    }
+
+
+def _individual_case(checker: _Checker, data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "persons": _check_persons(checker, data, minimum=1),
+        "place": _short(checker, data, "place", required=False),
+        "situation": _long(checker, data, "situation", required=True),
+        "dates": _short(checker, data, "dates", required=False),
+        "relation_to_person": _short(checker, data, "relation_to_person", required=True),
+        "earlier_referrals": _long(checker, data, "earlier_referrals", required=False),
+    }
+
+
+def _reprisal_report(checker: _Checker, data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "what_happened": _long(checker, data, "what_happened", required=True),
+        "when": _short(checker, data, "when", required=True),
+        "by_whom": _short(checker, data, "by_whom", required=False),
+        "link_to_engagement": _long(checker, data, "link_to_engagement", required=True),
+        "urgency": checker.choice(data, "", "urgency", Urgency),
+        "persons": _check_persons(checker, data, minimum=0),
+    }
+
+
+def _seminar_recommendations(checker: _Checker, data: Mapping[str, Any]) -> dict[str, Any]:
+    recommendations = []
+    rows = checker.items(data, "recommendations", minimum=1, maximum=MAX_RECOMMENDATIONS)
+    for path, row in rows:
+        recommendations.append(
+            {
+                "text": checker.text(row, path, "text", required=True, limit=LONG_TEXT_LIMIT),
+                "addressee": checker.text(
+                    row, path, "addressee", required=True, limit=SHORT_TEXT_LIMIT
+                ),
+                "topic": checker.choice(row, path, "topic", Topic),
+            }
+        )
+    return {
+        "seminar": _short(checker, data, "seminar", required=True),
+        "recommendations": recommendations,
+    }
+
+
+_KIND_FIELDS: dict[SubmissionKind, Callable[[_Checker, Mapping[str, Any]], dict[str, Any]]] = {
+    SubmissionKind.AGENDA_INPUT: _agenda_input,
+    SubmissionKind.INDIVIDUAL_CASE: _individual_case,
+    SubmissionKind.REPRISAL_REPORT: _reprisal_report,
+    SubmissionKind.SEMINAR_RECOMMENDATIONS: _seminar_recommendations,
+}
+
+
+def validate_submission(data: Mapping[str, Any], kind: SubmissionKind) -> dict[str, Any]:
+    """The normalised payload of a ``kind`` submission, or ``PayloadError`` listing every fault.
+
+    ``format`` and ``kind`` are filled in here, so a form only supplies what the person typed.
+    Text is stripped of surrounding white space; topics are sorted and de-duplicated.
+    """
+    checker = _Checker()
+    payload: dict[str, Any] = {
+        "format": SUBMISSION_FORMAT,
+        "kind": str(kind),
+        "topics": _check_topics(checker, data, required=kind is SubmissionKind.AGENDA_INPUT),
+        "contact_through_portal": checker.flag(data, "contact_through_portal"),
+        "share_with_member_states": checker.flag(data, "share_with_member_states"),
+        "women_hrd": checker.flag(data, "women_hrd"),
+        "gender_specific_risk": checker.flag(data, "gender_specific_risk"),
+        **_KIND_FIELDS[kind](checker, data),
+    }
+    if checker.errors:
+        raise PayloadError(checker.errors)
+    return payload
+
+
+def validate_consent_change(data: Mapping[str, Any], person_count: int) -> dict[str, Any]:
+    """A consent change for person ``data["person"]`` of ``person_count``, normalised."""
+    checker = _Checker()
+    person = data.get("person")
+    if isinstance(person, bool) or not isinstance(person, int) or not 0 <= person < person_count:
+        checker.fail("person", "choose one of the people named in this submission")
+    consent = _check_consent(checker, data, "consent")
+    if checker.errors:
+        raise PayloadError(checker.errors)
+    return {"format": CONSENT_CHANGE_FORMAT, "person": person, "consent": consent}
+
+
+def validate_further_information(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Further information for a submission: one required text."""
+    checker = _Checker()
+    text = _long(checker, data, "text", required=True)
+    if checker.errors:
+        raise PayloadError(checker.errors)
+    return {"format": FURTHER_INFORMATION_FORMAT, "text": text}
+
+
+def routing_metadata(payload: Mapping[str, Any]) -> RoutingMetadata:
+    """The plaintext routing metadata of a validated submission payload."""
+    return RoutingMetadata(
+        topic_tags=tuple(Topic(topic) for topic in payload["topics"]),
+        urgent=payload.get("urgency") == Urgency.URGENT,
+    )
+
+
+def parse_routing_metadata(topics: Sequence[str], *, urgent: bool) -> RoutingMetadata:
+    """The routing metadata a browser sends beside its envelope, checked against the vocabulary."""
+    checker = _Checker()
+    tags = _check_topics(checker, {"topics": list(topics)}, required=False)
+    if checker.errors:
+        raise PayloadError(checker.errors)
+    return RoutingMetadata(topic_tags=tuple(Topic(tag) for tag in tags), urgent=urgent)
+
+
+def encode_payload(payload: Mapping[str, Any]) -> bytes:
+    """The bytes that go into an envelope: compact UTF-8 JSON."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_payload(plaintext: bytes) -> dict[str, Any]:
+    """A payload read back from an envelope this portal or its browser module sealed."""
+    return json.loads(plaintext.decode("utf-8"))

@@ -1,0 +1,185 @@
+"""Submitters: pseudonyms behind a codename, how they are registered and how they sign in.
+
+A submitter is a row holding ``crypto.lookup_hash(pepper, login secret)`` and the codename's
+public key; nothing else about them exists. With JavaScript the browser makes the codename,
+derives the login secret and key pair (``crypto.derive_codename_secrets`` in its module) and
+hands the server only the login secret and the public key: the server never sees the codename.
+Without JavaScript the server derives both for the length of one call and forgets them.
+
+Signing in computes the lookup hash for every attempt, known codename or not, and finds the row
+through the unique index on it, so an unknown codename costs the same work as a known one and
+the only answer a wrong one gets is one generic refusal.
+
+Failed attempts are limited without any IP address, by one leaky bucket shared by all workers
+(a row in ``sign_in_throttles``): each failure adds one, the level drains at
+``SignInLimit.leak_per_second``, and while one more failure would overflow ``capacity`` every
+sign-in is answered "try again later" before any lookup or key derivation is done. Why global and
+not per client or per account: without an address there is no client to key on, and a failed
+attempt names no account (a wrong codename hashes to a random value), so buckets per lookup-hash
+prefix would only split the same global limit into smaller pieces. The defaults allow about
+17,000 failures a day; against an 88-bit codename that makes online guessing hopeless. The limit
+this has: someone who floods the portal with wrong codenames can make sign-in answer "try again
+later" for everybody until the flood stops and the bucket drains (at most ``capacity /
+leak_per_second`` seconds after it); submitting without signing in keeps working. That trade -- an
+outage that can be waited out rather than a guess that can succeed -- is deliberate.
+
+Sign-in refusals are counted in the caller's transaction: the caller commits even when a
+sign-in is refused, or the failure is not counted.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import SignInThrottle, Submitter
+
+LOGIN_SECRET_SIZE = 32
+GLOBAL_BUCKET = "global"
+# A valid codename whose derivation stands in for a malformed one, so that a typing error takes
+# as long to refuse as a wrong codename.
+_TIMING_STAND_IN = crypto.generate_codename("en")
+
+
+class SubmitterError(ValueError):
+    """A refusal a submitter may be shown as it is."""
+
+
+class RegistrationRefusedError(SubmitterError):
+    """A new pseudonym that cannot be registered."""
+
+
+class SignInRefusedError(SubmitterError):
+    """The one answer to any codename that opens no inbox."""
+
+    def __init__(self) -> None:
+        super().__init__("This codename does not open an inbox. Check each word and try again.")
+
+
+class SignInThrottledError(SubmitterError):
+    """Too many failed sign-ins lately, from anyone; nothing was tried."""
+
+    def __init__(self) -> None:
+        super().__init__("Too many attempts to sign in right now. Please try again later.")
+
+
+@dataclass(frozen=True)
+class SignInLimit:
+    """The leaky bucket's size and how fast it drains."""
+
+    capacity: float = 100.0
+    leak_per_second: float = 0.2
+
+
+@dataclass(frozen=True)
+class NewCodename:
+    """A codename made on the server (no JavaScript), to be shown to its owner once."""
+
+    codename: str
+    submitter: Submitter
+    secrets: crypto.CodenameSecrets
+
+
+def register_submitter(
+    session: Session, pepper: bytes, *, login_secret: bytes, public_key: bytes, today: dt.date
+) -> Submitter:
+    """Register the pseudonym whose login secret and public key a browser derived."""
+    if len(login_secret) != LOGIN_SECRET_SIZE:
+        raise RegistrationRefusedError(f"a login secret is {LOGIN_SECRET_SIZE} bytes")
+    try:
+        crypto.load_public_key(public_key)
+    except crypto.CryptoError:
+        raise RegistrationRefusedError("the public key is not an X25519 public key") from None
+    digest = crypto.lookup_hash(pepper, login_secret)
+    if session.scalars(select(Submitter.id).where(Submitter.lookup_hash == digest)).first():
+        raise RegistrationRefusedError("this codename is already registered; sign in with it")
+    submitter = Submitter(lookup_hash=digest, public_key=bytes(public_key), created_on=today)
+    session.add(submitter)
+    session.flush()
+    return submitter
+
+
+def register_new_codename(
+    session: Session, pepper: bytes, *, language: str, today: dt.date
+) -> NewCodename:
+    """Make a codename in ``language`` on the server and register it (no-JavaScript path)."""
+    codename = crypto.generate_codename(language)
+    secrets = crypto.derive_codename_secrets(codename)
+    submitter = register_submitter(
+        session,
+        pepper,
+        login_secret=secrets.login_secret,
+        public_key=secrets.public_key_bytes(),
+        today=today,
+    )
+    return NewCodename(codename=codename, submitter=submitter, secrets=secrets)
+
+
+def sign_in(
+    session: Session,
+    pepper: bytes,
+    login_secret: bytes,
+    *,
+    now: dt.datetime,
+    limit: SignInLimit = SignInLimit(),
+) -> Submitter:
+    """The submitter whose login secret this is; ``SignInRefusedError`` for any other value."""
+    bucket = _drained_bucket(session, now, limit)
+    if bucket.level + 1 > limit.capacity:
+        raise SignInThrottledError()
+    digest = crypto.lookup_hash(pepper, login_secret)
+    submitter = session.scalars(select(Submitter).where(Submitter.lookup_hash == digest)).first()
+    if submitter is None:
+        bucket.level += 1
+        session.flush()
+        raise SignInRefusedError()
+    return submitter
+
+
+def sign_in_with_codename(
+    session: Session,
+    pepper: bytes,
+    codename: str,
+    *,
+    now: dt.datetime,
+    limit: SignInLimit = SignInLimit(),
+) -> tuple[Submitter, crypto.CodenameSecrets]:
+    """Sign in with a typed codename (no-JavaScript path); the secrets serve this call only.
+
+    The throttle is looked at before the slow derivation, so a flood of attempts is refused
+    without burning the server's processors; the bucket is locked only for the lookup itself.
+    """
+    bucket = session.get(SignInThrottle, GLOBAL_BUCKET)
+    if bucket is not None and _level(bucket, now, limit) + 1 > limit.capacity:
+        raise SignInThrottledError()
+    try:
+        secrets = crypto.derive_codename_secrets(codename)
+    except crypto.CodenameError:
+        crypto.derive_codename_secrets(_TIMING_STAND_IN)
+        _drained_bucket(session, now, limit).level += 1
+        session.flush()
+        raise SignInRefusedError() from None
+    return sign_in(session, pepper, secrets.login_secret, now=now, limit=limit), secrets
+
+
+def _level(bucket: SignInThrottle, now: dt.datetime, limit: SignInLimit) -> float:
+    """The bucket's level at ``now``, after the leak since its last update."""
+    elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
+    return max(0.0, bucket.level - elapsed * limit.leak_per_second)
+
+
+def _drained_bucket(session: Session, now: dt.datetime, limit: SignInLimit) -> SignInThrottle:
+    """The global bucket, locked until the transaction ends, with the leak applied.
+
+    Migration 0002 creates its row, so every database has exactly one.
+    """
+    bucket = session.get(
+        SignInThrottle, GLOBAL_BUCKET, with_for_update=True, populate_existing=True
+    )
+    if bucket is None:
+        raise RuntimeError("the sign-in throttle row is missing; run `portal migrate`")
+    bucket.level = _level(bucket, now, limit)
+    bucket.updated_at = max(now, bucket.updated_at)
+    return bucket

@@ -1,0 +1,803 @@
+"""Accepting submissions from both paths, the inbox, and crypto-shredding on deletion.
+
+Each test runs on a fresh database (SQLite and PostgreSQL) with one open consultation and one
+frozen dialogue (``consultation_world``). "Nothing half-stored" is checked by counting the rows
+of every table and listing the storage folder before and after a refusal.
+"""
+
+import base64
+import datetime as dt
+import io
+import secrets
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+import crypto
+from portal.models import (
+    AuditEvent,
+    Base,
+    SessionState,
+    Submission,
+    SubmissionKind,
+    SubmissionState,
+    Submitter,
+    Topic,
+)
+from portal.services.audit import AuditAction, verify_audit_chain
+from portal.services.desk_keys import create_desk_key
+from portal.services.submissions.attachments import (
+    AttachmentTooLargeError,
+    EncryptingUpload,
+    UploadBudget,
+    attach_file,
+)
+from portal.services.submissions.contexts import (
+    SubmissionAddress,
+    consent_change_context,
+    further_information_context,
+    new_public_id,
+    submission_context,
+)
+from portal.services.submissions.inbox import (
+    SubmissionNotFoundError,
+    add_plain_further_information,
+    add_sealed_further_information,
+    change_plain_consent,
+    change_sealed_consent,
+    delete_submission,
+    list_inbox,
+    open_submission,
+    own_submission,
+    sealed_submission,
+)
+from portal.services.submissions.intake import (
+    MAX_ENVELOPE_BYTES,
+    SubmissionRefusedError,
+    accept_plain_submission,
+    accept_sealed_submission,
+    submission_address,
+)
+from portal.services.submissions.payload import (
+    PayloadError,
+    RoutingMetadata,
+    decode_payload,
+    parse_routing_metadata,
+)
+from portal.services.submitters import NewCodename, register_new_codename, register_submitter
+from portal.storage import EncryptedStorage
+from tests.conftest import ConsultationWorld
+
+CANARY = "CANARY-7f3a9c-defender-name"
+
+
+def _case_form(name: str = "A. Defender") -> dict:
+    return {
+        "topics": ["human_rights_defenders", "detention_and_fair_trial"],
+        "contact_through_portal": True,
+        "women_hrd": True,
+        "persons": [
+            {
+                "name": name,
+                "consent": {
+                    "level": "raise_by_name",
+                    "given_by": "family",
+                    "risks_explained": True,
+                },
+            }
+        ],
+        "place": "Capital",
+        "situation": f"Detained since spring. {name}",
+        "relation_to_person": "colleague",
+    }
+
+
+def _browser_submitter(world: ConsultationWorld) -> tuple[Submitter, crypto.PrivateKey]:
+    private_key = crypto.generate_private_key()
+    submitter = register_submitter(
+        world.session,
+        world.pepper,
+        login_secret=secrets.token_bytes(32),
+        public_key=crypto.public_key_bytes(private_key),
+        today=world.now.date(),
+    )
+    return submitter, private_key
+
+
+def _codename_submitter(world: ConsultationWorld) -> NewCodename:
+    return register_new_codename(world.session, world.pepper, language="en", today=world.now.date())
+
+
+def _address(world: ConsultationWorld, kind=SubmissionKind.INDIVIDUAL_CASE) -> SubmissionAddress:
+    dialogue_session = None if kind is SubmissionKind.REPRISAL_REPORT else world.dialogue_session
+    return submission_address(
+        world.session,
+        dialogue=world.dialogue,
+        dialogue_session=dialogue_session,
+        kind=kind,
+        public_id=new_public_id(),
+        now=world.now,
+    )
+
+
+def _sealed(world: ConsultationWorld, submitter: Submitter, context: str, recipients=None) -> bytes:
+    keys = recipients or [world.desk_key.public_key, submitter.public_key]
+    return crypto.seal_envelope(b'{"format":"parley-submission-v1"}', keys, context)
+
+
+def _no_routing() -> RoutingMetadata:
+    return RoutingMetadata(topic_tags=(), urgent=False)
+
+
+def _row_counts(world: ConsultationWorld) -> dict[str, int]:
+    return {
+        name: world.session.scalar(select(func.count()).select_from(table))
+        for name, table in Base.metadata.tables.items()
+    }
+
+
+def _storage_files(world: ConsultationWorld) -> list[Path]:
+    return sorted(world.storage_dir.iterdir())
+
+
+def _refused_without_trace(world: ConsultationWorld, attempt, error=SubmissionRefusedError) -> str:
+    """Run ``attempt``, expect ``error``, roll back, and check no row or file was added."""
+    world.session.commit()
+    rows, files = _row_counts(world), _storage_files(world)
+    with pytest.raises(error) as refusal:
+        attempt()
+    world.session.rollback()
+    assert (_row_counts(world), _storage_files(world)) == (rows, files)
+    return str(refusal.value)
+
+
+# --- the JavaScript path -----------------------------------------------------------------------
+
+
+def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    submitter, submitter_key = _browser_submitter(world)
+    address = _address(world)
+    envelope = _sealed(world, submitter, submission_context(address))
+    routing = parse_routing_metadata(["rule_of_law"], urgent=False)
+
+    submission = accept_sealed_submission(
+        world.session,
+        address=address,
+        submitter=submitter,
+        envelope=envelope,
+        routing=routing,
+        today=world.now.date(),
+    )
+    world.session.commit()
+
+    assert (submission.state, submission.topic_tags) == (SubmissionState.RECEIVED, ["rule_of_law"])
+    assert submission.session_id == world.dialogue_session.id
+    context = submission_context(SubmissionAddress.of(submission))
+    for key in (world.desk_private_key, submitter_key):
+        assert crypto.open_envelope(submission.envelope, key, context).startswith(b"{")
+
+
+@pytest.mark.parametrize(
+    "wrong_context",
+    [
+        lambda a: submission_context(SubmissionAddress(a.dialogue, None, a.kind, a.public_id)),
+        lambda a: submission_context(
+            SubmissionAddress(
+                a.dialogue, a.dialogue_session, SubmissionKind.AGENDA_INPUT, a.public_id
+            )
+        ),
+        lambda a: submission_context(
+            SubmissionAddress(a.dialogue, a.dialogue_session, a.kind, new_public_id())
+        ),
+        lambda a: further_information_context(a),
+    ],
+    ids=["other session", "other kind", "other submission", "other record type"],
+)
+def test_an_envelope_for_another_context_is_refused(
+    consultation_world: ConsultationWorld, wrong_context
+) -> None:
+    world = consultation_world
+    submitter, _key = _browser_submitter(world)
+    address = _address(world)
+    envelope = _sealed(world, submitter, wrong_context(address))
+
+    message = _refused_without_trace(
+        world,
+        lambda: accept_sealed_submission(
+            world.session,
+            address=address,
+            submitter=submitter,
+            envelope=envelope,
+            routing=_no_routing(),
+            today=world.now.date(),
+        ),
+    )
+    assert "another form" in message
+
+
+def test_an_envelope_for_another_dialogue_is_refused(consultation_world: ConsultationWorld) -> None:
+    world = consultation_world
+    submitter, _key = _browser_submitter(world)
+    address = _address(world, SubmissionKind.REPRISAL_REPORT)
+    elsewhere = SubmissionAddress(world.frozen_dialogue, None, address.kind, address.public_id)
+    envelope = _sealed(world, submitter, submission_context(elsewhere))
+
+    _refused_without_trace(
+        world,
+        lambda: accept_sealed_submission(
+            world.session,
+            address=address,
+            submitter=submitter,
+            envelope=envelope,
+            routing=_no_routing(),
+            today=world.now.date(),
+        ),
+    )
+
+
+def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    submitter, _key = _browser_submitter(world)
+    address = _address(world)
+    context = submission_context(address)
+    old_desk_key = world.desk_key.public_key
+    new_desk_key, _private = create_desk_key(world.session, world.dialogue, world.recovery_key)
+    world.desk_key.retired_at = world.now
+    world.session.commit()
+    wrong_recipient_lists = [
+        [submitter.public_key],
+        [new_desk_key.public_key],
+        [old_desk_key, submitter.public_key],
+        [new_desk_key.public_key, submitter.public_key, world.recovery_key.public_key],
+    ]
+
+    for recipients in wrong_recipient_lists:
+        envelope = _sealed(world, submitter, context, recipients)
+        message = _refused_without_trace(
+            world,
+            lambda envelope=envelope: accept_sealed_submission(
+                world.session,
+                address=address,
+                submitter=submitter,
+                envelope=envelope,
+                routing=_no_routing(),
+                today=world.now.date(),
+            ),
+        )
+        assert "wrong keys" in message
+    right = _sealed(world, submitter, context, [new_desk_key.public_key, submitter.public_key])
+    stored = accept_sealed_submission(
+        world.session,
+        address=address,
+        submitter=submitter,
+        envelope=right,
+        routing=_no_routing(),
+        today=world.now.date(),
+    )
+    assert stored.desk_key_id == new_desk_key.id
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [b"", b"PRLE" + bytes(300), bytes(MAX_ENVELOPE_BYTES + 1)],
+    ids=["empty", "forged", "oversized"],
+)
+def test_what_is_not_an_acceptable_envelope_is_refused(
+    consultation_world: ConsultationWorld, envelope: bytes
+) -> None:
+    world = consultation_world
+    submitter, _key = _browser_submitter(world)
+    address = _address(world)
+
+    _refused_without_trace(
+        world,
+        lambda: accept_sealed_submission(
+            world.session,
+            address=address,
+            submitter=submitter,
+            envelope=envelope,
+            routing=_no_routing(),
+            today=world.now.date(),
+        ),
+    )
+
+
+def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None:
+    world = consultation_world
+    submitter, _key = _browser_submitter(world)
+    address = _address(world)
+    envelope = _sealed(world, submitter, submission_context(address))
+    accept_sealed_submission(
+        world.session,
+        address=address,
+        submitter=submitter,
+        envelope=envelope,
+        routing=_no_routing(),
+        today=world.now.date(),
+    )
+
+    for public_id in (address.public_id, "not-an-id"):
+        with pytest.raises(SubmissionRefusedError, match="already been sent"):
+            submission_address(
+                world.session,
+                dialogue=world.dialogue,
+                dialogue_session=world.dialogue_session,
+                kind=address.kind,
+                public_id=public_id,
+                now=world.now,
+            )
+
+
+def test_only_a_reprisal_report_is_marked_urgent(consultation_world: ConsultationWorld) -> None:
+    world = consultation_world
+    submitter, _key = _browser_submitter(world)
+    address = _address(world)
+
+    _refused_without_trace(
+        world,
+        lambda: accept_sealed_submission(
+            world.session,
+            address=address,
+            submitter=submitter,
+            envelope=_sealed(world, submitter, submission_context(address)),
+            routing=RoutingMetadata(topic_tags=(), urgent=True),
+            today=world.now.date(),
+        ),
+    )
+    with pytest.raises(PayloadError):
+        parse_routing_metadata(["not_a_theme"], urgent=False)
+
+
+# --- where a submission may go ------------------------------------------------------------------
+
+
+def _address_for(world: ConsultationWorld, kind, dialogue=None, dialogue_session=None, now=None):
+    return submission_address(
+        world.session,
+        dialogue=dialogue or world.dialogue,
+        dialogue_session=dialogue_session,
+        kind=kind,
+        public_id=new_public_id(),
+        now=now or world.now,
+    )
+
+
+def test_a_closed_consultation_accepts_nothing_but_reprisal_reports(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    after_close = world.dialogue_session.consultation_closes_at + dt.timedelta(seconds=1)
+
+    with pytest.raises(SubmissionRefusedError, match="not open"):
+        _address_for(world, SubmissionKind.AGENDA_INPUT, None, world.dialogue_session, after_close)
+    world.dialogue_session.state = SessionState.CONSULTATION_CLOSED
+    with pytest.raises(SubmissionRefusedError, match="not open"):
+        _address_for(world, SubmissionKind.SEMINAR_RECOMMENDATIONS, None, world.dialogue_session)
+    with pytest.raises(SubmissionRefusedError, match="choose a session"):
+        _address_for(world, SubmissionKind.INDIVIDUAL_CASE)
+    reprisal = _address_for(world, SubmissionKind.REPRISAL_REPORT, now=after_close)
+    assert reprisal.dialogue_session is None
+    with pytest.raises(SubmissionRefusedError, match="not a session"):
+        _address_for(world, SubmissionKind.REPRISAL_REPORT, None, world.dialogue_session)
+
+
+def test_a_frozen_dialogue_accepts_nothing(consultation_world: ConsultationWorld) -> None:
+    world = consultation_world
+
+    with pytest.raises(SubmissionRefusedError, match="frozen"):
+        _address_for(world, SubmissionKind.REPRISAL_REPORT, world.frozen_dialogue)
+    with pytest.raises(SubmissionRefusedError):
+        _address_for(world, SubmissionKind.AGENDA_INPUT, world.frozen_dialogue)
+
+
+# --- the no-JavaScript path ---------------------------------------------------------------------
+
+
+def test_a_plain_form_is_validated_field_by_field(consultation_world: ConsultationWorld) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    form = _case_form()
+    form["persons"][0]["consent"]["risks_explained"] = False
+    form["persons"].append({"name": "", "consent": {"level": "everything"}})
+    form["topics"] = ["not_a_theme"]
+    del form["situation"]
+    address = _address(world)
+
+    with pytest.raises(PayloadError) as refusal:
+        accept_plain_submission(
+            world.session,
+            address=address,
+            submitter=new.submitter,
+            form=form,
+            today=world.now.date(),
+        )
+
+    assert set(refusal.value.errors) == {
+        "topics",
+        "situation",
+        "persons.0.consent.risks_explained",
+        "persons.1.name",
+        "persons.1.consent.level",
+        "persons.1.consent.given_by",
+        "persons.1.consent.risks_explained",
+    }
+
+
+def test_seminar_recommendations_take_a_list_of_rows(consultation_world: ConsultationWorld) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    rows = [
+        {"text": f"Recommendation {n}", "addressee": "partner", "topic": "children"}
+        for n in range(30)
+    ]
+    form = {"seminar": "Civil-society seminar, spring", "recommendations": rows}
+
+    submission = accept_plain_submission(
+        world.session,
+        address=_address(world, SubmissionKind.SEMINAR_RECOMMENDATIONS),
+        submitter=new.submitter,
+        form=form,
+        today=world.now.date(),
+    )
+
+    payload = open_submission(submission, new.secrets).payload
+    assert [row["text"] for row in payload["recommendations"]] == [r["text"] for r in rows]
+    with pytest.raises(PayloadError) as refusal:
+        accept_plain_submission(
+            world.session,
+            address=_address(world, SubmissionKind.SEMINAR_RECOMMENDATIONS),
+            submitter=new.submitter,
+            form={"seminar": "x", "recommendations": [{"text": "t", "addressee": "a"}]},
+            today=world.now.date(),
+        )
+    assert set(refusal.value.errors) == {"recommendations.0.topic"}
+
+
+def test_an_urgent_reprisal_report_is_routed_as_urgent(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    form = {
+        "what_happened": "Passport confiscated after the last dialogue.",
+        "when": "last week",
+        "link_to_engagement": "spoke at the seminar",
+        "urgency": "urgent",
+        "topics": ["human_rights_defenders"],
+    }
+
+    submission = accept_plain_submission(
+        world.session,
+        address=_address(world, SubmissionKind.REPRISAL_REPORT),
+        submitter=new.submitter,
+        form=form,
+        today=world.now.date(),
+    )
+
+    assert (submission.urgent, submission.session_id) == (True, None)
+    assert submission.topic_tags == [Topic.HUMAN_RIGHTS_DEFENDERS.value]
+
+
+def _everything_stored(world: ConsultationWorld) -> bytes:
+    """Every value of every row of every table, and every file under the instance folder."""
+    pieces = []
+    for table in Base.metadata.sorted_tables:
+        for row in world.session.execute(select(table)):
+            pieces.extend(repr(value).encode() for value in row)
+            pieces.extend(value for value in row if isinstance(value, bytes))
+    for path in world.instance_dir.rglob("*"):
+        if path.is_file():
+            pieces.append(path.read_bytes())
+    if world.database_file is not None:
+        pieces.append(world.database_file.read_bytes())
+    return b"\n".join(pieces)
+
+
+def test_the_canary_typed_without_javascript_is_stored_nowhere(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    storage = EncryptedStorage(world.storage_dir)
+    submission = accept_plain_submission(
+        world.session,
+        address=_address(world),
+        submitter=new.submitter,
+        form=_case_form(name=CANARY),
+        today=world.now.date(),
+    )
+    upload = EncryptingUpload(world.session, storage, UploadBudget())
+    for _ in range(3):
+        upload.write((CANARY * 5000).encode())
+    attach_file(
+        world.session,
+        submission,
+        upload.finish(),
+        file_name=f"{CANARY}.txt",
+        content_type="text/plain",
+    )
+    add_plain_further_information(
+        world.session, submission, {"text": f"more about {CANARY}"}, today=world.now.date()
+    )
+    world.session.commit()
+
+    stored = _everything_stored(world)
+
+    assert len(_storage_files(world)) == 1
+    for form in (CANARY, CANARY.lower(), CANARY.encode("utf-16-le").decode("latin-1")):
+        assert form.encode("latin-1") not in stored
+    assert CANARY in open_submission(submission, new.secrets).payload["persons"][0]["name"]
+
+
+# --- attachments --------------------------------------------------------------------------------
+
+
+def test_an_attachment_is_encrypted_as_it_is_read_and_opens_with_its_sealed_key(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    storage = EncryptedStorage(world.storage_dir)
+    submission = accept_plain_submission(
+        world.session,
+        address=_address(world),
+        submitter=new.submitter,
+        form=_case_form(),
+        today=world.now.date(),
+    )
+    content = secrets.token_bytes(200_000)
+    upload = EncryptingUpload(world.session, storage, UploadBudget())
+    for offset in range(0, len(content), 8192):
+        upload.write(content[offset : offset + 8192])
+    attachment = attach_file(
+        world.session,
+        submission,
+        upload.finish(),
+        file_name="scan.pdf",
+        content_type="application/pdf",
+    )
+    assert _storage_files(world)[0].name.startswith(".partial-")
+    world.session.commit()
+
+    record = sealed_submission(submission).attachment_keys[0]
+    keys = decode_payload(
+        crypto.open_envelope(record.envelope, world.desk_private_key, record.context)
+    )
+    assert (keys["name"], keys["type"], keys["size"]) == (
+        "scan.pdf",
+        "application/pdf",
+        len(content),
+    )
+    assert attachment.ciphertext_size == crypto.encrypted_size(len(content))
+    plaintext = io.BytesIO()
+    with storage.open(attachment.storage_name) as encrypted:
+        crypto.decrypt_file(encrypted, plaintext, base64.b64decode(keys["key"]))
+    assert plaintext.getvalue() == content
+
+
+def test_attachments_over_the_limit_are_refused_mid_stream_leaving_nothing(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    storage = EncryptedStorage(world.storage_dir)
+    budget = UploadBudget(limit=300_000)
+
+    def oversized_submission() -> None:
+        submission = accept_plain_submission(
+            world.session,
+            address=_address(world),
+            submitter=new.submitter,
+            form=_case_form(),
+            today=world.now.date(),
+        )
+        first = EncryptingUpload(world.session, storage, budget)
+        first.write(bytes(200_000))
+        attach_file(world.session, submission, first.finish(), file_name="a", content_type="x/y")
+        second = EncryptingUpload(world.session, storage, budget)
+        second.write(bytes(65_536))
+        assert len(_storage_files(world)) == 2
+        second.write(bytes(65_536))
+
+    message = _refused_without_trace(world, oversized_submission, AttachmentTooLargeError)
+    assert "in all" in message
+    assert _storage_files(world) == []
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+
+
+def test_the_inbox_lists_reads_back_and_adds_further_information(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    submission = accept_plain_submission(
+        world.session,
+        address=_address(world),
+        submitter=new.submitter,
+        form=_case_form(),
+        today=world.now.date(),
+    )
+    other, _key = _browser_submitter(world)
+    world.session.commit()
+
+    entries = list_inbox(world.session, new.submitter)
+    assert [(e.public_id, e.state, e.dialogue_slug) for e in entries] == [
+        (submission.public_id, SubmissionState.RECEIVED, "valdoria")
+    ]
+    assert list_inbox(world.session, other) == []
+    with pytest.raises(SubmissionNotFoundError):
+        own_submission(world.session, other, submission.public_id)
+    mine = own_submission(world.session, new.submitter, submission.public_id)
+    add_plain_further_information(
+        world.session, mine, {"text": "He was moved."}, today=world.now.date()
+    )
+    sealed_info = crypto.seal_envelope(
+        b'{"format":"parley-further-information-v1","text":"And then released."}',
+        [world.desk_key.public_key, new.submitter.public_key],
+        further_information_context(SubmissionAddress.of(mine)),
+    )
+    add_sealed_further_information(world.session, mine, sealed_info, today=world.now.date())
+    with pytest.raises(SubmissionRefusedError):
+        add_sealed_further_information(
+            world.session, mine, _sealed(world, new.submitter, "elsewhere"), today=world.now.date()
+        )
+    with pytest.raises(PayloadError):
+        add_plain_further_information(world.session, mine, {"text": "  "}, today=world.now.date())
+
+    opened = open_submission(mine, new.secrets)
+    assert opened.payload["persons"][0]["name"] == "A. Defender"
+    assert [item["text"] for item in opened.further_information] == [
+        "He was moved.",
+        "And then released.",
+    ]
+
+
+def test_consent_is_changed_per_named_person(consultation_world: ConsultationWorld) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    case = accept_plain_submission(
+        world.session,
+        address=_address(world),
+        submitter=new.submitter,
+        form=_case_form(),
+        today=world.now.date(),
+    )
+    lower = {"level": "internal_only", "given_by": "person", "risks_explained": True}
+
+    change_plain_consent(
+        world.session, case, new.secrets, {"person": 0, "consent": lower}, today=world.now.date()
+    )
+    with pytest.raises(PayloadError) as refusal:
+        change_plain_consent(
+            world.session,
+            case,
+            new.secrets,
+            {"person": 1, "consent": lower},
+            today=world.now.date(),
+        )
+    assert set(refusal.value.errors) == {"person"}
+    sealed_change = crypto.seal_envelope(
+        b"{}",
+        [world.desk_key.public_key, new.submitter.public_key],
+        consent_change_context(SubmissionAddress.of(case)),
+    )
+    change_sealed_consent(world.session, case, sealed_change, today=world.now.date())
+
+    assert [change.received_on for change in case.consent_changes] == [world.now.date()] * 2
+    desk_view = crypto.open_envelope(
+        case.consent_changes[0].envelope,
+        world.desk_private_key,
+        consent_change_context(SubmissionAddress.of(case)),
+    )
+    assert decode_payload(desk_view)["consent"]["level"] == "internal_only"
+    agenda = accept_plain_submission(
+        world.session,
+        address=_address(world, SubmissionKind.AGENDA_INPUT),
+        submitter=new.submitter,
+        form={"topics": ["rule_of_law"], "situation": "s"},
+        today=world.now.date(),
+    )
+    with pytest.raises(SubmissionRefusedError, match="only cases"):
+        change_plain_consent(
+            world.session,
+            agenda,
+            new.secrets,
+            {"person": 0, "consent": lower},
+            today=world.now.date(),
+        )
+
+
+def test_deleting_a_submission_shreds_every_envelope_and_file(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    storage = EncryptedStorage(world.storage_dir)
+    case = accept_plain_submission(
+        world.session,
+        address=_address(world),
+        submitter=new.submitter,
+        form=_case_form(),
+        today=world.now.date(),
+    )
+    upload = EncryptingUpload(world.session, storage, UploadBudget())
+    upload.write(b"evidence")
+    attach_file(world.session, case, upload.finish(), file_name="e.txt", content_type="text/plain")
+    add_plain_further_information(world.session, case, {"text": "more"}, today=world.now.date())
+    lower = {"level": "internal_only", "given_by": "person", "risks_explained": True}
+    change_plain_consent(
+        world.session, case, new.secrets, {"person": 0, "consent": lower}, today=world.now.date()
+    )
+    world.session.commit()
+    assert len(_storage_files(world)) == 1
+    envelopes = [
+        case.envelope,
+        case.further_information[0].envelope,
+        case.consent_changes[0].envelope,
+        case.attachments[0].keys_envelope,
+    ]
+
+    delete_submission(world.session, storage, case, today=world.now.date())
+    assert len(_storage_files(world)) == 1
+    world.session.commit()
+
+    assert _storage_files(world) == []
+    counts = _row_counts(world)
+    assert [
+        counts[t] for t in ("submissions", "further_information", "consent_changes", "attachments")
+    ] == [0, 0, 0, 0]
+    stored = _everything_stored(world)
+    assert not any(envelope in stored for envelope in envelopes)
+    [entry] = list_inbox(world.session, new.submitter)
+    assert (entry.public_id, entry.kind, entry.state, entry.deleted_on) == (
+        case.public_id,
+        SubmissionKind.INDIVIDUAL_CASE,
+        None,
+        world.now.date(),
+    )
+    event = world.session.scalars(select(AuditEvent).order_by(AuditEvent.sequence.desc())).first()
+    assert (event.action, event.details) == (
+        AuditAction.SUBMISSION_DELETED.value,
+        {"kind": "individual_case", "by": "submitter"},
+    )
+    assert verify_audit_chain(world.session).intact
+    with pytest.raises(SubmissionRefusedError, match="already been sent"):
+        submission_address(
+            world.session,
+            dialogue=world.dialogue,
+            dialogue_session=world.dialogue_session,
+            kind=SubmissionKind.INDIVIDUAL_CASE,
+            public_id=case.public_id,
+            now=world.now,
+        )
+
+
+def test_a_failed_deletion_keeps_the_files(consultation_world: ConsultationWorld) -> None:
+    world = consultation_world
+    new = _codename_submitter(world)
+    storage = EncryptedStorage(world.storage_dir)
+    case = accept_plain_submission(
+        world.session,
+        address=_address(world),
+        submitter=new.submitter,
+        form=_case_form(),
+        today=world.now.date(),
+    )
+    upload = EncryptingUpload(world.session, storage, UploadBudget())
+    upload.write(b"evidence")
+    attach_file(world.session, case, upload.finish(), file_name="e.txt", content_type="text/plain")
+    world.session.commit()
+
+    delete_submission(world.session, storage, case, today=world.now.date())
+    world.session.rollback()
+
+    assert len(_storage_files(world)) == 1
+    assert world.session.scalar(select(func.count()).select_from(Submission)) == 1

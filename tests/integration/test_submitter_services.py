@@ -1,0 +1,144 @@
+"""Submitter pseudonyms: registration, sign-in by login secret and by codename, the limiter."""
+
+import datetime as dt
+import secrets
+
+import pytest
+from sqlalchemy import select
+
+import crypto
+from portal.models import SignInThrottle, Submitter
+from portal.services.submitters import (
+    RegistrationRefusedError,
+    SignInLimit,
+    SignInRefusedError,
+    SignInThrottledError,
+    register_new_codename,
+    register_submitter,
+    sign_in,
+    sign_in_with_codename,
+)
+from tests.conftest import ConsultationWorld
+
+
+def _browser_registration(world: ConsultationWorld) -> tuple[Submitter, bytes]:
+    """What the JavaScript path does: the browser derives; the server gets secret and key."""
+    login_secret = secrets.token_bytes(32)
+    public_key = crypto.public_key_bytes(crypto.generate_private_key())
+    submitter = register_submitter(
+        world.session,
+        world.pepper,
+        login_secret=login_secret,
+        public_key=public_key,
+        today=world.now.date(),
+    )
+    world.session.commit()
+    return submitter, login_secret
+
+
+def test_registration_stores_only_the_keyed_hash_and_the_public_key(
+    consultation_world: ConsultationWorld,
+) -> None:
+    submitter, login_secret = _browser_registration(consultation_world)
+
+    assert submitter.lookup_hash == crypto.lookup_hash(consultation_world.pepper, login_secret)
+    assert login_secret not in (submitter.lookup_hash, submitter.public_key)
+
+
+def test_registration_refuses_malformed_secrets_and_a_second_registration(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    _submitter, login_secret = _browser_registration(world)
+    public_key = crypto.public_key_bytes(crypto.generate_private_key())
+    today = world.now.date()
+
+    for secret, key in ((b"short", public_key), (secrets.token_bytes(32), b"short")):
+        with pytest.raises(RegistrationRefusedError):
+            register_submitter(
+                world.session, world.pepper, login_secret=secret, public_key=key, today=today
+            )
+    with pytest.raises(RegistrationRefusedError, match="already registered"):
+        register_submitter(
+            world.session,
+            world.pepper,
+            login_secret=login_secret,
+            public_key=public_key,
+            today=today,
+        )
+
+
+def test_sign_in_finds_the_submitter_by_login_secret_only(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    submitter, login_secret = _browser_registration(world)
+
+    assert sign_in(world.session, world.pepper, login_secret, now=world.now) is submitter
+    with pytest.raises(SignInRefusedError):
+        sign_in(world.session, world.pepper, secrets.token_bytes(32), now=world.now)
+    with pytest.raises(SignInRefusedError):
+        sign_in(world.session, crypto.new_symmetric_key(), login_secret, now=world.now)
+
+
+def test_sign_in_with_a_codename_as_typed_and_one_generic_refusal(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new = register_new_codename(world.session, world.pepper, language="en", today=world.now.date())
+    world.session.commit()
+    retyped = "-".join(new.codename.upper().split())
+
+    submitter, derived = sign_in_with_codename(world.session, world.pepper, retyped, now=world.now)
+
+    assert submitter is new.submitter
+    assert derived.public_key_bytes() == submitter.public_key
+    wrong = crypto.generate_codename("en")
+    malformed = "these are not the words of any codename at all"
+    messages = set()
+    for attempt in (wrong, malformed):
+        with pytest.raises(SignInRefusedError) as refusal:
+            sign_in_with_codename(world.session, world.pepper, attempt, now=world.now)
+        messages.add(str(refusal.value))
+    assert len(messages) == 1
+
+
+def test_failed_sign_ins_fill_a_shared_bucket_that_drains_over_time(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    _submitter, login_secret = _browser_registration(world)
+    limit = SignInLimit(capacity=3, leak_per_second=0.1)
+    for _ in range(3):
+        with pytest.raises(SignInRefusedError):
+            sign_in(
+                world.session, world.pepper, secrets.token_bytes(32), now=world.now, limit=limit
+            )
+        world.session.commit()
+
+    world.session.expunge_all()
+    with pytest.raises(SignInThrottledError):
+        sign_in(world.session, world.pepper, login_secret, now=world.now, limit=limit)
+    with pytest.raises(SignInThrottledError):
+        sign_in_with_codename(
+            world.session, world.pepper, crypto.generate_codename(), now=world.now, limit=limit
+        )
+    bucket = world.session.scalars(select(SignInThrottle)).one()
+    assert bucket.level == pytest.approx(3)
+
+    ten_seconds_later = world.now + dt.timedelta(seconds=10)
+    found = sign_in(world.session, world.pepper, login_secret, now=ten_seconds_later, limit=limit)
+    assert found.lookup_hash == crypto.lookup_hash(world.pepper, login_secret)
+
+
+def test_a_successful_sign_in_does_not_fill_the_bucket(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    _submitter, login_secret = _browser_registration(world)
+    limit = SignInLimit(capacity=1, leak_per_second=0.0)
+
+    for _ in range(3):
+        sign_in(world.session, world.pepper, login_secret, now=world.now, limit=limit)
+
+    assert world.session.scalars(select(SignInThrottle)).one().level == 0
