@@ -36,6 +36,7 @@ from crypto.codename import (
     generate_codename,
     lookup_hash,
     normalise_codename,
+    normalise_codename_word,
 )
 from crypto.envelope import (
     MAX_PLAINTEXT,
@@ -123,6 +124,7 @@ __all__ = [
     "new_symmetric_key",
     "new_totp_secret",
     "normalise_codename",
+    "normalise_codename_word",
     "open_box",
     "open_envelope",
     "password_needs_rehash",

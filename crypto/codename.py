@@ -129,6 +129,12 @@ def normalise_codename(text: str) -> str:
     return " ".join(words)
 
 
+def normalise_codename_word(text: str) -> str:
+    """The canonical form of one word of a codename as typed, to compare with the same word of
+    :func:`normalise_codename`'s result (a retyped word, checked on its own)."""
+    return _canonical_text(text).strip()
+
+
 @dataclass(frozen=True)
 class CodenameSecrets:
     """What a codename derives to. ``repr`` hides both values so they cannot reach a log."""

@@ -13,7 +13,7 @@ from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from portal import db, i18n, schema, security, timefmt
-from portal.blueprints import admin, public, staff, submitter
+from portal.blueprints import admin, forms, public, staff, submitter
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder, InstanceSecrets
 from portal.labels import label
@@ -78,7 +78,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.context_processor(lambda: {"quick_exit_url": QUICK_EXIT_URL})
     app.register_error_handler(HTTPException, _render_error)
 
-    for blueprint in (public.blueprint, submitter.blueprint, staff.blueprint, admin.blueprint):
+    for blueprint in (
+        public.blueprint,
+        forms.blueprint,
+        submitter.blueprint,
+        staff.blueprint,
+        admin.blueprint,
+    ):
         app.register_blueprint(blueprint)
     return app
 

@@ -8,8 +8,9 @@ The session cookie is a browser-session cookie (never written with an expiry dat
 browser does not keep it on disk past closing) and is honoured for at most
 :data:`SESSION_IDLE_LIFETIME` after the last request that used it: a device seized or borrowed
 after a short absence must not still be signed in. It holds the CSRF token and, for signed-in
-people, an opaque reference; never a codename, a login secret or anything derived from them,
-which exist only for the length of one request.
+people, an opaque reference (for a submitter's inbox, also the random key of the box that holds
+their private key on the server; see ``portal.services.submitter_sessions``); never a codename, a
+login secret or anything derived from them, which exist only for the length of one request.
 """
 
 import datetime as dt
@@ -53,7 +54,7 @@ PERMISSIONS_POLICY = ", ".join(
 STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 SESSION_IDLE_LIFETIME = dt.timedelta(minutes=30)
 # Pages people reach without an account: where Tor Browser is offered the onion service.
-ONION_LOCATION_BLUEPRINTS = frozenset({"public", "submitter"})
+ONION_LOCATION_BLUEPRINTS = frozenset({"public", "forms", "submitter"})
 
 _ALWAYS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

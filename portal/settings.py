@@ -12,6 +12,7 @@ a password.
 | `PORTAL_DATABASE_URL` | `sqlite:///<instance dir>/parley.sqlite3` | the database |
 | `PORTAL_COOKIE_SECURE` | `true` | HTTPS-only cookies and HSTS |
 | `PORTAL_ONION_ADDRESS` | unset | the portal's v3 onion service, announced to Tor Browser |
+| `PORTAL_MAX_UPLOAD_BYTES` | `524288000` (500 MiB) | the attachments of one submission, in all |
 
 - ``PORTAL_INSTANCE_DIR`` is relative to the working directory at start-up. ``portal init``
   creates it (mode 0700) with ``secrets.json`` (mode 0600: Flask secret key, codename lookup
@@ -26,6 +27,9 @@ a password.
   origin plus the page's path) so Tor Browser offers the onion service, and session pages show
   the address. Onion services are reached over plain http: Tor itself authenticates and
   encrypts the connection. Unset, no header is sent.
+- ``PORTAL_MAX_UPLOAD_BYTES``: a positive whole number of bytes: how much the files attached to
+  one submission may hold together (their size before encryption). A form whose files pass it
+  comes back with everything typed kept and the files dropped.
 """
 
 import os
@@ -43,9 +47,11 @@ INSTANCE_DIR_VARIABLE = "PORTAL_INSTANCE_DIR"
 DATABASE_URL_VARIABLE = "PORTAL_DATABASE_URL"
 COOKIE_SECURE_VARIABLE = "PORTAL_COOKIE_SECURE"
 ONION_ADDRESS_VARIABLE = "PORTAL_ONION_ADDRESS"
+MAX_UPLOAD_BYTES_VARIABLE = "PORTAL_MAX_UPLOAD_BYTES"
 
 DEFAULT_INSTANCE_DIR_NAME = "instance"
 DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
+DEFAULT_MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
@@ -67,6 +73,7 @@ class Settings:
     database_url: str
     cookie_secure: bool
     onion_origin: str | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
 
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -79,6 +86,7 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         database_url=_database_url(environ, instance_dir),
         cookie_secure=_cookie_secure(environ),
         onion_origin=_onion_origin(environ),
+        max_upload_bytes=_max_upload_bytes(environ),
     )
 
 
@@ -173,3 +181,12 @@ def _onion_origin(environ: Mapping[str, str]) -> str | None:
             "then .onion, optionally after http://"
         )
     return f"http://{match.group(1)}"
+
+
+def _max_upload_bytes(environ: Mapping[str, str]) -> int:
+    value = _present(environ, MAX_UPLOAD_BYTES_VARIABLE)
+    if value is None:
+        return DEFAULT_MAX_UPLOAD_BYTES
+    if not value.isascii() or not value.isdigit() or int(value) == 0:
+        raise SettingsError(f"{MAX_UPLOAD_BYTES_VARIABLE} must be a positive whole number of bytes")
+    return int(value)

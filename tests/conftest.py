@@ -17,7 +17,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -36,6 +36,7 @@ import crypto
 from portal import create_app, schema
 from portal.cli import main
 from portal.db import Database
+from portal.instance import InstanceFolder
 from portal.models import (
     DeskKey,
     Dialogue,
@@ -46,9 +47,15 @@ from portal.models import (
     RecoveryKey,
     SessionPlace,
     SessionState,
+    SubmissionKind,
+    utc_now,
 )
 from portal.services.dialogues import create_dialogue, schedule_session
 from portal.services.recovery import create_recovery_key
+from portal.services.sessions import consultation_accepts_submissions
+from portal.services.submissions.contexts import new_public_id
+from portal.services.submissions.intake import accept_plain_submission, submission_address
+from portal.services.submitters import register_new_codename
 from portal.settings import (
     COOKIE_SECURE_VARIABLE,
     DATABASE_URL_VARIABLE,
@@ -160,6 +167,16 @@ def demo_instance(
 ) -> Iterator[DemoInstance]:
     """A demo instance on each backend, shared by the tests that only read it."""
     folder = tmp_path_factory.mktemp(f"demo-{request.param}")
+    with database_for(request.param, folder) as url:
+        yield create_demo_instance(folder, url)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def writable_demo_instance(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoInstance]:
+    """A demo instance on each backend for one test module that stores things in it."""
+    folder = tmp_path_factory.mktemp(f"writable-demo-{request.param}")
     with database_for(request.param, folder) as url:
         yield create_demo_instance(folder, url)
 
@@ -325,3 +342,100 @@ def consultation_world(database_url: str, tmp_path: Path) -> Iterator[Consultati
     finally:
         session.close()
         database.dispose()
+
+
+# --- the submitter's inbox ---------------------------------------------------------------------
+
+INBOX_DIALOGUE_SLUG = "valdoria"
+
+
+@pytest.fixture(scope="module")
+def inbox_app(plain_instance: PlainInstance) -> Flask:
+    """The portal over a fresh instance whose dialogue ``valdoria`` has an open consultation."""
+    app = create_app(plain_instance.settings)
+    database = Database(plain_instance.settings.database_url)
+    now = utc_now()
+    try:
+        with database.session() as session:
+            created = create_dialogue(
+                session,
+                slug=INBOX_DIALOGUE_SLUG,
+                partner="Republic of Valdoria",
+                partner_kind=PartnerKind.COUNTRY,
+                kind=DialogueKind.FORMAL,
+                recovery_key=session.scalars(select(RecoveryKey)).one(),
+            )
+            schedule_session(
+                session,
+                created.dialogue,
+                date=(now + dt.timedelta(days=60)).date(),
+                place=SessionPlace.BRUSSELS,
+                state=SessionState.CONSULTATION_OPEN,
+                consultation_opens_at=now - dt.timedelta(days=1),
+                consultation_closes_at=now + dt.timedelta(days=30),
+            )
+            session.commit()
+    finally:
+        database.dispose()
+    return app
+
+
+@dataclass(frozen=True)
+class SentSubmission:
+    """A submission sent without JavaScript under a new codename, and what was sent."""
+
+    codename: str
+    public_id: str
+    form: dict[str, Any]
+
+
+@pytest.fixture
+def send_under_new_codename() -> Callable[..., SentSubmission]:
+    """Send a submission to ``valdoria`` through the intake service under a new codename.
+
+    Call it with an instance's ``Settings``, the ``SubmissionKind`` and the form as the
+    no-JavaScript path posts it; agenda input, cases and seminar recommendations go to the
+    dialogue's open consultation, reprisal reports to the dialogue.
+    """
+
+    def send(settings: Settings, kind: SubmissionKind, form: dict[str, Any]) -> SentSubmission:
+        database = Database(settings.database_url)
+        now = utc_now()
+        pepper = InstanceFolder(settings.instance_dir).load_secrets().codename_pepper
+        try:
+            with database.session() as session:
+                dialogue = session.scalars(
+                    select(Dialogue).where(Dialogue.slug == INBOX_DIALOGUE_SLUG)
+                ).one()
+                open_session = None
+                if kind is not SubmissionKind.REPRISAL_REPORT:
+                    open_session = next(
+                        item
+                        for item in session.scalars(
+                            select(DialogueSession).where(
+                                DialogueSession.dialogue_id == dialogue.id
+                            )
+                        )
+                        if consultation_accepts_submissions(item, now)
+                    )
+                new = register_new_codename(session, pepper, language="en", today=now.date())
+                submission = accept_plain_submission(
+                    session,
+                    address=submission_address(
+                        session,
+                        dialogue=dialogue,
+                        dialogue_session=open_session,
+                        kind=kind,
+                        public_id=new_public_id(),
+                        now=now,
+                    ),
+                    submitter=new.submitter,
+                    form=form,
+                    today=now.date(),
+                )
+                session.commit()
+                return SentSubmission(new.codename, submission.public_id, form)
+        finally:
+            database.dispose()
+
+    return send

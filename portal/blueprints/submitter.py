@@ -1,5 +1,313 @@
-"""Pages for submitters behind their codename: inbox, debriefs and follow-ups (under ``/inbox``)."""
+"""The submitter's inbox without JavaScript, under ``/inbox``: sign in with the codename, list
+and read back one's own submissions, add further information, change or withdraw consent per
+named person, delete a submission, sign out.
 
-from flask import Blueprint
+Signing in derives the codename's secrets on the server for that one request
+(``submitters.sign_in_with_codename``) and opens an inbox session whose key lives only in the
+session cookie and whose sealed private key lives only in the database
+(``portal.services.submitter_sessions``; SECURITY.md, "Submitter inbox sessions"). Every other
+page opens that session, uses the private key for its own request and forgets it. Every rule
+(whose submission it is, what a consent change must say, what deleting destroys) lives in the
+service layer; this module turns forms into service calls and service answers into pages.
+
+Another person's submission and one that does not exist are the same 404, and an ended session
+sends the person back to the sign-in page with a word saying why.
+"""
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, Concatenate, ParamSpec
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from portal.db import request_session
+from portal.instance import InstanceFolder
+from portal.models import Submission, utc_now
+from portal.services.submissions.contexts import is_public_id
+from portal.services.submissions.inbox import (
+    KINDS_WITH_CONSENT,
+    SubmissionNotFoundError,
+    add_plain_further_information,
+    change_plain_consent,
+    current_consents,
+    delete_submission,
+    list_inbox,
+    open_submission,
+    own_submission,
+)
+from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.payload import ConsentGiver, ConsentLevel, PayloadError
+from portal.services.submitter_sessions import (
+    SessionEndedError,
+    SessionTicket,
+    SignedInSubmitter,
+    end_session,
+    resume_session,
+    start_session,
+)
+from portal.services.submitters import (
+    SignInRefusedError,
+    SignInThrottledError,
+    sign_in_with_codename,
+)
+from portal.storage import EncryptedStorage
 
 blueprint = Blueprint("submitter", __name__, url_prefix="/inbox")
+
+# The key of the inbox session's ticket inside the signed session cookie.
+TICKET_COOKIE_ENTRY = "inbox"
+
+_Params = ParamSpec("_Params")
+
+
+def _consent_error_messages() -> dict[str, str]:
+    """What to say next to a consent form for each field the service found wrong."""
+    return {
+        "person": _("Choose one of the people named in this submission."),
+        "consent.level": _("Choose how far the EU may go with this person's case."),
+        "consent.given_by": _("Say who gave this consent."),
+        "consent.risks_explained": _(
+            "Consent counts only once the risks were explained to whoever gave it."
+        ),
+    }
+
+
+def inbox_session_required(
+    view: Callable[Concatenate[SignedInSubmitter, _Params], ResponseReturnValue],
+) -> Callable[_Params, ResponseReturnValue]:
+    """Open the request's inbox session and hand the signed-in submitter to ``view``.
+
+    Without a ticket the person is sent to sign in; with one that opens no live session (ended,
+    signed out, or a key that does not open its box) the ticket is dropped from the cookie and
+    the sign-in page says the session ended.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: _Params.args, **kwargs: _Params.kwargs) -> ResponseReturnValue:
+        ticket = SessionTicket.from_cookie(session.get(TICKET_COOKIE_ENTRY))
+        if ticket is None:
+            return redirect(url_for(".sign_in_form"))
+        database = request_session()
+        try:
+            signed_in = resume_session(database, ticket, now=utc_now())
+        except SessionEndedError:
+            database.commit()
+            session.pop(TICKET_COOKIE_ENTRY, None)
+            return redirect(url_for(".sign_in_form", ended=1))
+        database.commit()
+        return view(signed_in, *args, **kwargs)
+
+    return wrapper
+
+
+@blueprint.get("/sign-in")
+def sign_in_form() -> str:
+    """The codename form, with a word on why the person is here again, if there is one."""
+    notice = None
+    if request.args.get("ended"):
+        notice = _("Your inbox session has ended. Sign in again with your codename.")
+    elif request.args.get("signed_out"):
+        notice = _("You have signed out.")
+    return render_template("inbox/sign_in.html", notice=notice)
+
+
+@blueprint.post("/sign-in")
+def sign_in() -> ResponseReturnValue:
+    """Check the codename (on the server, for this request only) and open an inbox session.
+
+    A refusal is committed before it is answered: the failure counts towards the sign-in limit
+    only once it is stored (see ``portal.services.submitters``).
+    """
+    database = request_session()
+    pepper = current_app.extensions["parley.secrets"].codename_pepper
+    now = utc_now()
+    try:
+        submitter, secrets = sign_in_with_codename(
+            database, pepper, request.form.get("codename", ""), now=now
+        )
+    except SignInThrottledError:
+        database.commit()
+        error = _("Too many attempts to sign in right now. Please try again later.")
+        return render_template("inbox/sign_in.html", error=error), 429
+    except SignInRefusedError:
+        database.commit()
+        error = _("This codename does not open an inbox. Check each word and try again.")
+        return render_template("inbox/sign_in.html", error=error), 400
+    previous = SessionTicket.from_cookie(session.get(TICKET_COOKIE_ENTRY))
+    if previous is not None:
+        end_session(database, previous)
+    ticket = start_session(database, submitter, secrets, now=now)
+    database.commit()
+    session.clear()
+    session[TICKET_COOKIE_ENTRY] = ticket.to_cookie()
+    return redirect(url_for(".inbox"))
+
+
+@blueprint.post("/sign-out")
+def sign_out() -> ResponseReturnValue:
+    """Delete the inbox session's row and empty the cookie, whatever state the session is in."""
+    ticket = SessionTicket.from_cookie(session.get(TICKET_COOKIE_ENTRY))
+    if ticket is not None:
+        database = request_session()
+        end_session(database, ticket)
+        database.commit()
+    session.clear()
+    return redirect(url_for(".sign_in_form", signed_out=1))
+
+
+@blueprint.get("")
+@inbox_session_required
+def inbox(signed_in: SignedInSubmitter) -> str:
+    """Every own submission with its kind, state and dates, and deleted ones as tombstones."""
+    entries = list_inbox(request_session(), signed_in.submitter)
+    return render_template("inbox/index.html", entries=entries)
+
+
+@blueprint.get("/<public_id>")
+@inbox_session_required
+def submission(signed_in: SignedInSubmitter, public_id: str) -> str:
+    """One submission read back in full, with the forms that act on it."""
+    return _submission_page(signed_in, _own_or_404(signed_in, public_id))
+
+
+@blueprint.post("/<public_id>/further-information")
+@inbox_session_required
+def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
+    """Seal what the person adds to the submission's recipients, like the submission itself."""
+    database = request_session()
+    found = _own_or_404(signed_in, public_id)
+    text = request.form.get("text", "")
+    try:
+        add_plain_further_information(database, found, {"text": text}, today=utc_now().date())
+    except PayloadError:
+        database.rollback()
+        error = _("Write what you want to add, in at most 20,000 characters.")
+        return _submission_page(
+            signed_in, found, further_information_error=error, typed_text=text
+        ), 400
+    except SubmissionRefusedError:
+        database.rollback()
+        return _submission_page(signed_in, found, refusal=_refusal()), 400
+    database.commit()
+    return redirect(url_for(".submission", public_id=public_id, _anchor="further-information"))
+
+
+@blueprint.post("/<public_id>/consent")
+@inbox_session_required
+def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
+    """Record a new consent level (or its withdrawal) for one named person."""
+    database = request_session()
+    found = _own_or_404(signed_in, public_id)
+    form = _consent_form(request.form)
+    try:
+        change_plain_consent(database, found, signed_in, form, today=utc_now().date())
+    except PayloadError as error:
+        database.rollback()
+        messages = _consent_error_messages()
+        errors = [messages[path] for path in error.errors if path in messages]
+        return _submission_page(
+            signed_in, found, consent_errors={form["person"]: errors or [messages["person"]]}
+        ), 400
+    except SubmissionRefusedError:
+        database.rollback()
+        return _submission_page(signed_in, found, refusal=_refusal()), 400
+    database.commit()
+    return redirect(url_for(".submission", public_id=public_id, _anchor="consent"))
+
+
+@blueprint.post("/<public_id>/delete")
+@inbox_session_required
+def delete(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
+    """Crypto-shred the submission once the person has confirmed it cannot be undone."""
+    database = request_session()
+    found = _own_or_404(signed_in, public_id)
+    if request.form.get("understood") != "yes":
+        error = _("Tick the box to confirm that you understand deleting cannot be undone.")
+        return _submission_page(signed_in, found, delete_error=error), 400
+    settings = current_app.extensions["parley.settings"]
+    storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
+    delete_submission(database, storage, found, today=utc_now().date())
+    database.commit()
+    return redirect(url_for(".inbox"))
+
+
+def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
+    """The signed-in submitter's submission, or 404 without saying whether it exists."""
+    if not is_public_id(public_id):
+        abort(404)
+    try:
+        return own_submission(request_session(), signed_in.submitter, public_id)
+    except SubmissionNotFoundError:
+        abort(404)
+
+
+def _consent_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """The posted consent form in the shape ``change_plain_consent`` validates."""
+    person = form.get("person", "")
+    return {
+        "person": int(person) if person.isdigit() else -1,
+        "consent": {
+            "level": form.get("level"),
+            "given_by": form.get("given_by"),
+            "risks_explained": form.get("risks_explained") == "yes",
+        },
+    }
+
+
+def _refusal() -> str:
+    return _("This cannot be done for this submission. Nothing was changed.")
+
+
+def _submission_page(
+    signed_in: SignedInSubmitter,
+    found: Submission,
+    *,
+    further_information_error: str | None = None,
+    typed_text: str = "",
+    consent_errors: Mapping[int, list[str]] | None = None,
+    delete_error: str | None = None,
+    refusal: str | None = None,
+) -> str:
+    """The read-back page, opened with the submitter's key for this response only."""
+    opened = open_submission(found, signed_in)
+    persons = opened.payload.get("persons", [])
+    return render_template(
+        "inbox/submission.html",
+        submission=found,
+        payload=opened.payload,
+        further_information=list(
+            zip(
+                (item.received_on for item in found.further_information),
+                opened.further_information,
+                strict=True,
+            )
+        ),
+        consent_changes=list(
+            zip(
+                (item.received_on for item in found.consent_changes),
+                opened.consent_changes,
+                strict=True,
+            )
+        ),
+        persons=persons,
+        current_consents=current_consents(opened),
+        takes_consent=found.kind in KINDS_WITH_CONSENT,
+        consent_levels=list(ConsentLevel),
+        consent_givers=list(ConsentGiver),
+        further_information_error=further_information_error,
+        typed_text=typed_text,
+        consent_errors=consent_errors or {},
+        delete_error=delete_error,
+        refusal=refusal,
+    )

@@ -30,6 +30,7 @@ from portal.models.submission import (
     Submission,
     Submitter,
 )
+from portal.models.submitter_session import SubmitterSession
 from portal.models.throttle import SignInThrottle
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "SubmissionKind",
     "SubmissionState",
     "Submitter",
+    "SubmitterSession",
     "Topic",
     "utc_now",
 ]

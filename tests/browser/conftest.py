@@ -80,3 +80,14 @@ def crypto_page(chromium: Any, portal_server: str) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    """A fresh page in a context where no script runs: the portal must work without it."""
+    context = chromium.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()

@@ -114,7 +114,12 @@ def test_healthz_is_minimal(demo_app: Flask) -> None:
 def _every_page(app: Flask, slug: str, session_id: int) -> list[str]:
     """One URL per GET route in the application, plus a page that does not exist."""
     urls = ["/no-such-page"]
-    arguments = {"slug": slug, "session_id": session_id, "filename": "css/parley.css"}
+    arguments = {
+        "slug": slug,
+        "session_id": session_id,
+        "filename": "css/parley.css",
+        "public_id": "A" * 22,
+    }
     for rule in app.url_map.iter_rules():
         if rule.methods and "GET" in rule.methods:
             urls.append(rule.build({name: arguments[name] for name in rule.arguments})[1])

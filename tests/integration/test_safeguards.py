@@ -20,7 +20,13 @@ from tests.conftest import DemoInstance
 
 ONION_HOST = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
 MODULES = ("/static/js/quick-exit.mjs", "/static/js/local-time.mjs")
-PUBLIC_PAGES = ("/", "/dialogues/valdoria", "/dialogues/marenland")
+PUBLIC_PAGES = (
+    "/",
+    "/dialogues/valdoria",
+    "/dialogues/marenland",
+    "/dialogues/valdoria/reprisal-report",
+    "/inbox/sign-in",
+)
 
 
 @pytest.fixture(scope="module")

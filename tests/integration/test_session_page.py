@@ -5,7 +5,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Blueprint, Flask
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -133,39 +133,19 @@ def test_closed_consultation_still_accepts_reprisal_reports(demo_app: Flask) -> 
     assert forms.count("Not accepted now") == 3
 
 
-def test_no_form_is_linked_while_its_route_does_not_exist(demo_app: Flask) -> None:
+def test_each_accepted_form_is_linked(demo_app: Flask) -> None:
     dialogue, dialogue_session = _session_where(
         demo_app, DialogueSession.state == SessionState.CONSULTATION_OPEN
     )
 
     page = _page(demo_app, dialogue, dialogue_session)
 
-    assert "Accepted now" in page
-    assert "Open the form" not in page
-    assert "href" not in _section(page, "forms")
-
-
-def test_forms_are_linked_once_their_routes_exist(demo_instance: DemoInstance) -> None:
-    app = create_app(demo_instance.settings)
-    forms = Blueprint("forms", __name__)
-    for name in ("agenda_input", "individual_case", "seminar_recommendations"):
-        forms.add_url_rule(
-            f"/dialogues/<slug>/sessions/<int:session_id>/{name}", name, lambda **_: "form"
-        )
-    forms.add_url_rule("/dialogues/<slug>/reprisal-report", "reprisal_report", lambda **_: "form")
-    app.register_blueprint(forms)
-    dialogue, dialogue_session = _session_where(
-        app, DialogueSession.state == SessionState.CONSULTATION_OPEN
-    )
-
-    page = _page(app, dialogue, dialogue_session)
-
     base = f"/dialogues/{dialogue.slug}"
     for href in (
-        f"{base}/sessions/{dialogue_session.id}/agenda_input",
-        f"{base}/sessions/{dialogue_session.id}/individual_case",
+        f"{base}/sessions/{dialogue_session.id}/agenda-input",
+        f"{base}/sessions/{dialogue_session.id}/individual-case",
         f"{base}/reprisal-report",
-        f"{base}/sessions/{dialogue_session.id}/seminar_recommendations",
+        f"{base}/sessions/{dialogue_session.id}/seminar-recommendations",
     ):
         assert f'<a href="{href}">Open the form</a>' in page
 

@@ -20,7 +20,7 @@ submission was deleted, and an audit event naming the submission's internal id a
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,6 +51,7 @@ from portal.services.submissions.intake import (
     require_desk_key,
 )
 from portal.services.submissions.payload import (
+    PayloadError,
     decode_payload,
     encode_payload,
     validate_consent_change,
@@ -59,6 +60,14 @@ from portal.services.submissions.payload import (
 from portal.storage import EncryptedStorage
 
 KINDS_WITH_CONSENT = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
+
+
+class SubmitterKey(Protocol):
+    """What holds a submitter's private key for one request: the secrets a typed codename
+    derives to (``crypto.CodenameSecrets``) or an inbox session opened with its cookie
+    (``portal.services.submitter_sessions.SignedInSubmitter``)."""
+
+    def private_key(self) -> crypto.PrivateKey: ...
 
 
 class SubmissionNotFoundError(LookupError):
@@ -78,6 +87,8 @@ class InboxEntry:
     state: SubmissionState | None
     received_on: dt.date | None
     deleted_on: dt.date | None
+    dialogue_partner: str | None = None
+    session_date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,16 @@ class OpenedSubmission:
 def list_inbox(session: Session, submitter: Submitter) -> list[InboxEntry]:
     """The submitter's submissions and deleted submissions, newest first."""
     entries = [
-        InboxEntry(s.public_id, s.kind, s.dialogue.slug, s.state, s.received_on, None)
+        InboxEntry(
+            s.public_id,
+            s.kind,
+            s.dialogue.slug,
+            s.state,
+            s.received_on,
+            None,
+            dialogue_partner=s.dialogue.partner,
+            session_date=None if s.session is None else s.session.date,
+        )
         for s in session.scalars(select(Submission).where(Submission.submitter_id == submitter.id))
     ]
     entries += [
@@ -154,8 +174,8 @@ def sealed_submission(submission: Submission) -> SealedSubmission:
     )
 
 
-def open_submission(submission: Submission, secrets: crypto.CodenameSecrets) -> OpenedSubmission:
-    """Open a submission with the codename's key; the plaintext lives in the return value only."""
+def open_submission(submission: Submission, secrets: SubmitterKey) -> OpenedSubmission:
+    """Open a submission with the submitter's key; the plaintext lives in the return value only."""
     sealed = sealed_submission(submission)
     key = secrets.private_key()
 
@@ -167,6 +187,23 @@ def open_submission(submission: Submission, secrets: crypto.CodenameSecrets) -> 
         further_information=tuple(opened(record) for record in sealed.further_information),
         consent_changes=tuple(opened(record) for record in sealed.consent_changes),
     )
+
+
+def current_consents(opened: OpenedSubmission) -> tuple[dict[str, Any], ...]:
+    """Each named person's consent as it stands: the latest change for them, else as sent.
+
+    Changes apply in the order they arrived, so the last word of the submitter is what counts. A
+    browser seals its changes where the server cannot check them; one that does not name a
+    person of this submission with a valid consent is passed over rather than trusted.
+    """
+    consents = [person["consent"] for person in opened.payload.get("persons", [])]
+    for change in opened.consent_changes:
+        try:
+            valid = validate_consent_change(change, len(consents))
+        except PayloadError:
+            continue
+        consents[valid["person"]] = valid["consent"]
+    return tuple(consents)
 
 
 def add_sealed_further_information(
@@ -226,14 +263,14 @@ def change_sealed_consent(
 def change_plain_consent(
     session: Session,
     submission: Submission,
-    secrets: crypto.CodenameSecrets,
+    secrets: SubmitterKey,
     form: Mapping[str, Any],
     *,
     today: dt.date,
 ) -> ConsentChange:
     """Validate and seal a consent change posted without JavaScript.
 
-    The submission is opened with the codename's key (for this call only) so that the change
+    The submission is opened with the submitter's key (for this call only) so that the change
     can be checked to name one of the people the submission names.
     """
     _require_consent_ladder(submission)

@@ -1,0 +1,341 @@
+"""The four public forms without JavaScript: the browser posts over TLS, the server seals.
+
+Each form is one URL: GET shows it, POST receives it. A form is shown and received only while
+the service rules accept that kind of submission (``portal.services.sessions``): otherwise the
+page says why, with 404 for a dialogue or session that does not exist and 409 for one that does
+not accept this form now. The form carries a fresh public submission id, which the envelope's
+context binds (``submissions.contexts``), the desk key's fingerprint and who will read it.
+
+Receiving a form, in this order, so that nothing is half-stored and nothing typed is lost:
+
+1. the body is parsed with every file encrypted as it arrives (``forms_web.uploads``), then the
+   CSRF token is checked; this blueprint is exempt from ``CSRFProtect``'s early check only
+   because that check would parse the body first and spool large files to disk in clear;
+2. "add more rows" and any validation error (payload, attachments over the limit) roll back the
+   transaction, which deletes every staged file, and show the form again with all that was typed
+   (files excepted, and the page says so next to the file input);
+3. the codename: a new one is registered in the page's language, or a typed one is derived for
+   this request only; a wrong one is answered generically, counted, and the form comes back;
+4. the submission and its files are stored in one transaction and the codename is shown once,
+   in this response (``Cache-Control: no-store`` is set on every response), with a check that it
+   was written down (``forms_web.codename_check``) which needs nothing kept on the server.
+"""
+
+from dataclasses import dataclass
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from flask_babel import LazyString, get_locale, lazy_gettext
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+from wtforms.validators import ValidationError
+
+import crypto
+from portal.db import request_session
+from portal.forms_web import fields as form_fields
+from portal.forms_web import vocabulary
+from portal.forms_web.codename_check import (
+    CheckUnreadableError,
+    new_retype_check,
+    read_retype_check,
+    words_match,
+)
+from portal.forms_web.uploads import ATTACHMENTS_FIELD, PostedForm, read_posted_form
+from portal.instance import InstanceFolder
+from portal.models import DeskKey, Dialogue, DialogueSession, SubmissionKind, utc_now
+from portal.services.desk_keys import current_desk_key
+from portal.services.sessions import (
+    UnknownDialogueError,
+    UnknownSessionError,
+    consultation_accepts_submissions,
+    dialogue_accepts_reprisal_reports,
+    dialogue_by_slug,
+    session_by_id,
+)
+from portal.services.submissions.attachments import UploadBudget, attach_file
+from portal.services.submissions.contexts import new_public_id
+from portal.services.submissions.intake import (
+    SubmissionRefusedError,
+    accept_plain_submission,
+    submission_address,
+)
+from portal.services.submissions.payload import PayloadError, validate_submission
+from portal.services.submitters import (
+    SignInThrottledError,
+    SubmitterError,
+    register_new_codename,
+    sign_in_with_codename,
+)
+from portal.storage import EncryptedStorage
+
+blueprint = Blueprint("forms", __name__)
+
+FORM_METHODS = ("GET", "POST")
+ADD_ROWS_ACTION = "add_rows"
+EXISTING_CODENAME = "existing"
+# The body of the codename check holds two words and a token; nothing near this size.
+CHECK_BODY_LIMIT = 16 * 1024
+
+
+@blueprint.record_once
+def _check_csrf_after_parsing(state: BlueprintSetupState) -> None:
+    """Exempt these routes from the early CSRF check; each checks the token itself."""
+    state.app.extensions["csrf"].exempt(blueprint)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a form goes: the dialogue, its session (none for a reprisal report), its desk key."""
+
+    kind: SubmissionKind
+    dialogue: Dialogue
+    dialogue_session: DialogueSession | None
+    desk_key: DeskKey
+
+
+@blueprint.route("/dialogues/<slug>/sessions/<int:session_id>/agenda-input", methods=FORM_METHODS)
+def agenda_input(slug: str, session_id: int) -> ResponseReturnValue:
+    return _form_page(SubmissionKind.AGENDA_INPUT, slug, session_id)
+
+
+@blueprint.route(
+    "/dialogues/<slug>/sessions/<int:session_id>/individual-case", methods=FORM_METHODS
+)
+def individual_case(slug: str, session_id: int) -> ResponseReturnValue:
+    return _form_page(SubmissionKind.INDIVIDUAL_CASE, slug, session_id)
+
+
+@blueprint.route(
+    "/dialogues/<slug>/sessions/<int:session_id>/seminar-recommendations", methods=FORM_METHODS
+)
+def seminar_recommendations(slug: str, session_id: int) -> ResponseReturnValue:
+    return _form_page(SubmissionKind.SEMINAR_RECOMMENDATIONS, slug, session_id)
+
+
+@blueprint.route("/dialogues/<slug>/reprisal-report", methods=FORM_METHODS)
+def reprisal_report(slug: str) -> ResponseReturnValue:
+    return _form_page(SubmissionKind.REPRISAL_REPORT, slug, None)
+
+
+@blueprint.post("/codename-check")
+def codename_check() -> ResponseReturnValue:
+    """Compare two retyped words of a new codename with the ones its page's token holds."""
+    request.max_content_length = CHECK_BODY_LIMIT
+    _require_csrf_token(request.form)
+    try:
+        check, expected = read_retype_check(
+            request.form.get("token", ""), _at_rest_key(), utc_now()
+        )
+    except CheckUnreadableError:
+        return render_template("forms/codename_check.html", check=None, result="expired"), 400
+    typed = request.form.getlist("word")
+    result = "match" if words_match(expected, typed) else "mismatch"
+    return render_template("forms/codename_check.html", check=check, result=result)
+
+
+def _form_page(kind: SubmissionKind, slug: str, session_id: int | None) -> ResponseReturnValue:
+    session = request_session()
+    found = _find_destination(session, kind, slug, session_id)
+    if not isinstance(found, Destination):
+        return found
+    spec = form_fields.FORMS[kind]
+    if request.method == "GET":
+        return _render_form(found, form_fields.ReadForm(spec), new_public_id())
+    return _receive(session, found, spec)
+
+
+def _find_destination(
+    session: Session, kind: SubmissionKind, slug: str, session_id: int | None
+) -> Destination | ResponseReturnValue:
+    """The destination of a form, or the page saying why it does not accept one now."""
+    try:
+        dialogue = dialogue_by_slug(session, slug)
+        dialogue_session = None if session_id is None else session_by_id(session, session_id)
+    except (UnknownDialogueError, UnknownSessionError):
+        return render_template("forms/unavailable.html", reason="not_found"), 404
+    if dialogue_session is not None and dialogue_session.dialogue_id != dialogue.id:
+        return render_template("forms/unavailable.html", reason="not_found"), 404
+    desk_key = current_desk_key(session, dialogue)
+    if not dialogue_accepts_reprisal_reports(dialogue):
+        reason = "frozen"
+    elif dialogue_session is not None and not consultation_accepts_submissions(
+        dialogue_session, utc_now()
+    ):
+        reason = "consultation_closed"
+    elif desk_key is None:
+        reason = "no_desk_key"
+    else:
+        return Destination(kind, dialogue, dialogue_session, desk_key)
+    page = render_template("forms/unavailable.html", reason=reason, dialogue=dialogue)
+    return page, 409
+
+
+def _receive(
+    session: Session, destination: Destination, spec: form_fields.FormSpec
+) -> ResponseReturnValue:
+    settings = current_app.extensions["parley.settings"]
+    storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
+    posted = read_posted_form(session, storage, UploadBudget(settings.max_upload_bytes))
+    _require_csrf_token(posted.fields)
+    form = form_fields.ReadForm(spec, posted.fields)
+    public_id = form.value("public_id")
+    files_dropped = bool(posted.files) or posted.over_budget
+    if form.value("action") == ADD_ROWS_ACTION:
+        session.rollback()
+        form.add_rows()
+        return _render_form(destination, form, public_id, files_dropped=files_dropped)
+    _check_fields(form, posted, settings.max_upload_bytes)
+    if form.errors:
+        session.rollback()
+        return _render_form(destination, form, public_id, files_dropped=files_dropped), 400
+
+    now = utc_now()
+    pepper = current_app.extensions["parley.secrets"].codename_pepper
+    new_codename = None
+    if form.value("codename_choice") == EXISTING_CODENAME:
+        try:
+            submitter, _ = sign_in_with_codename(session, pepper, form.value("codename"), now=now)
+        except SubmitterError as refusal:
+            for received in posted.files:
+                storage.discard(session, received.encrypted.staged)
+            # The refusal is counted in this transaction (see ``services.submitters``).
+            session.commit()
+            form.errors["codename"] = _codename_refusal(refusal)
+            return _render_form(destination, form, public_id, files_dropped=files_dropped), 400
+    else:
+        new = register_new_codename(
+            session, pepper, language=_codename_language(), today=now.date()
+        )
+        submitter, new_codename = new.submitter, new.codename
+
+    try:
+        address = submission_address(
+            session,
+            dialogue=destination.dialogue,
+            dialogue_session=destination.dialogue_session,
+            kind=destination.kind,
+            public_id=public_id,
+            now=now,
+        )
+        submission = accept_plain_submission(
+            session,
+            address=address,
+            submitter=submitter,
+            form=form.payload_input(),
+            today=now.date(),
+        )
+    except SubmissionRefusedError:
+        session.rollback()
+        return _render_form(
+            destination, form, new_public_id(), files_dropped=files_dropped, not_sent=True
+        ), 409
+    for received in posted.files:
+        attach_file(
+            session,
+            submission,
+            received.encrypted,
+            file_name=received.file_name,
+            content_type=received.content_type,
+        )
+    session.commit()
+    if new_codename is None:
+        return render_template(
+            "forms/received.html",
+            back_url=_back_url(destination),
+            attachments=len(posted.files),
+        )
+    return render_template(
+        "forms/codename.html",
+        back_url=_back_url(destination),
+        attachments=len(posted.files),
+        words=new_codename.split(" "),
+        check=new_retype_check(new_codename, _at_rest_key(), now),
+    )
+
+
+def _check_fields(form: form_fields.ReadForm, posted: PostedForm, limit_bytes: int) -> None:
+    """Put every refusal of the typed fields and of the files next to its field."""
+    try:
+        validate_submission(form.payload_input(), form.spec.kind)
+    except PayloadError as error:
+        form.add_payload_errors(
+            {
+                path: vocabulary.field_message(path, message)
+                for path, message in error.errors.items()
+            }
+        )
+    if posted.over_budget:
+        form.errors[ATTACHMENTS_FIELD] = lazy_gettext(
+            "The files together are larger than %(limit)s, so none was kept. Choose fewer or "
+            "smaller files.",
+            limit=vocabulary.size_text(limit_bytes),
+        )
+
+
+def _render_form(
+    destination: Destination,
+    form: form_fields.ReadForm,
+    public_id: str,
+    *,
+    files_dropped: bool = False,
+    not_sent: bool = False,
+) -> str:
+    return render_template(
+        "forms/form.html",
+        destination=destination,
+        spec=form.spec,
+        form=form,
+        public_id=public_id,
+        fingerprint=crypto.fingerprint(destination.desk_key.public_key),
+        files_dropped=files_dropped,
+        not_sent=not_sent,
+        form_url=request.path,
+        back_url=_back_url(destination),
+        html_id=form_fields.html_id,
+        vocabulary=vocabulary,
+        flag_labels=form_fields.FLAG_LABELS,
+        upload_limit=vocabulary.size_text(
+            current_app.extensions["parley.settings"].max_upload_bytes
+        ),
+    )
+
+
+def _require_csrf_token(fields: MultiDict[str, str]) -> None:
+    """The CSRF check ``CSRFProtect`` would have made, on the body this blueprint parsed."""
+    if not current_app.config["WTF_CSRF_ENABLED"]:
+        return
+    try:
+        validate_csrf(fields.get("csrf_token"))
+    except ValidationError as error:
+        request_session().rollback()
+        raise CSRFError(error.args[0]) from None
+
+
+def _codename_refusal(refusal: SubmitterError) -> LazyString:
+    if isinstance(refusal, SignInThrottledError):
+        return lazy_gettext(
+            "Too many attempts to use a codename right now. Please try again later."
+        )
+    return lazy_gettext("This codename does not open an inbox. Check each word and try again.")
+
+
+def _codename_language() -> str:
+    """The page's language when a codename word list exists for it, else English."""
+    language = get_locale().language if get_locale() is not None else "en"
+    return language if language in crypto.LANGUAGES else "en"
+
+
+def _at_rest_key() -> bytes:
+    return current_app.extensions["parley.secrets"].at_rest_key
+
+
+def _back_url(destination: Destination) -> str:
+    if destination.dialogue_session is None:
+        return url_for("public.dialogue", slug=destination.dialogue.slug)
+    return url_for(
+        "public.session",
+        slug=destination.dialogue.slug,
+        session_id=destination.dialogue_session.id,
+    )

@@ -1,0 +1,184 @@
+"""Inbox sessions for submitters who sign in without JavaScript.
+
+Signing in with a codename without JavaScript derives the submitter's secrets on the server for
+that one request (``submitters.sign_in_with_codename``). So that the person can then move between
+inbox pages without retyping the codename, and without the server keeping anything that decrypts
+on its own, a session is split in two halves that are useless apart:
+
+- the **cookie half** (:class:`SessionTicket`): a random reference and a random 32-byte session
+  key, kept only in the person's signed Flask session cookie. Never the codename, the login
+  secret or the private key.
+- the **database half** (a ``SubmitterSession`` row): the submitter's private key and id sealed
+  with ``crypto.seal_box`` under the session key for :data:`SESSION_BOX_PURPOSE`, with the
+  reference, when the session began, when it was last used and when it ends regardless of use.
+
+Each request opens the box with the cookie's key, uses the private key for that request only
+(the returned :class:`SignedInSubmitter` lives as long as the request) and forgets it. A seized
+database alone opens nothing (the box key is only in the cookie); a seized cookie alone opens
+nothing (the box is only in the database). Both together, while the session lasts, open what the
+codename opens; that is what "signed in" means.
+
+The submitter's id is inside the box rather than in a column, so a seized database shows when
+*someone* had an inbox open, never whose inbox: times of day are exactly what could be matched
+against a network log (the same reason submissions keep only the day they arrived).
+
+A session ends at sign-out (its row is deleted), after :attr:`SessionLifetime.idle` without a
+request (the same span as the cookie's own idle limit, ``portal.security.SESSION_IDLE_LIFETIME``),
+or :attr:`SessionLifetime.absolute` after it began however busy it is, which bounds what a copied
+cookie can do. An ended session is refused and its row deleted when its cookie comes back; every
+new sign-in also deletes every ended row, so rows of people who never came back do not linger past
+the next person's sign-in. There is no separate periodic clean-up (``portal purge`` does not
+touch these rows).
+
+Every function works in the caller's transaction; the caller commits.
+"""
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import Submitter, SubmitterSession
+
+SESSION_BOX_PURPOSE = "submitter-session"
+REFERENCE_BYTES = 32
+_PRIVATE_KEY_SIZE = 32
+_SUBMITTER_ID_SIZE = 8
+
+
+class SessionEndedError(LookupError):
+    """The cookie names no live inbox session: unknown, ended, or not openable with its key."""
+
+
+@dataclass(frozen=True)
+class SessionLifetime:
+    """How long an inbox session lasts: since its last request, and at most since it began."""
+
+    idle: dt.timedelta = dt.timedelta(minutes=30)
+    absolute: dt.timedelta = dt.timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class SessionTicket:
+    """The cookie half of a session. ``repr`` hides the key so it cannot reach a log."""
+
+    reference: str
+    key: bytes = field(repr=False)
+
+    def to_cookie(self) -> dict[str, str]:
+        """The JSON-safe form kept in the signed session cookie."""
+        return {"reference": self.reference, "key": base64.urlsafe_b64encode(self.key).decode()}
+
+    @classmethod
+    def from_cookie(cls, value: object) -> "SessionTicket | None":
+        """The ticket in a cookie value, or ``None`` when it is missing or malformed."""
+        if not isinstance(value, Mapping):
+            return None
+        reference, key = value.get("reference"), value.get("key")
+        if not isinstance(reference, str) or not isinstance(key, str):
+            return None
+        try:
+            decoded = base64.b64decode(key.encode("ascii"), altchars=b"-_", validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            return None
+        return cls(reference=reference, key=decoded)
+
+
+@dataclass(frozen=True)
+class SignedInSubmitter:
+    """The submitter of one request and their private key, for that request only."""
+
+    submitter: Submitter
+    private_key_bytes: bytes = field(repr=False)
+
+    def private_key(self) -> crypto.PrivateKey:
+        """The submitter's X25519 private key (what ``inbox`` opens and seals with)."""
+        return crypto.load_private_key(self.private_key_bytes)
+
+
+def start_session(
+    session: Session,
+    submitter: Submitter,
+    secrets: crypto.CodenameSecrets,
+    *,
+    now: dt.datetime,
+    lifetime: SessionLifetime = SessionLifetime(),
+) -> SessionTicket:
+    """Open an inbox session for a submitter who just signed in with their codename."""
+    delete_ended_sessions(session, now=now, lifetime=lifetime)
+    key = crypto.new_symmetric_key()
+    private_key = crypto.private_key_bytes(secrets.private_key())
+    plaintext = private_key + submitter.id.to_bytes(_SUBMITTER_ID_SIZE, "big")
+    row = SubmitterSession(
+        reference=crypto.random_token(REFERENCE_BYTES),
+        sealed_key=crypto.seal_box(key, plaintext, SESSION_BOX_PURPOSE),
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + lifetime.absolute,
+    )
+    session.add(row)
+    session.flush()
+    return SessionTicket(reference=row.reference, key=key)
+
+
+def resume_session(
+    session: Session,
+    ticket: SessionTicket,
+    *,
+    now: dt.datetime,
+    lifetime: SessionLifetime = SessionLifetime(),
+) -> SignedInSubmitter:
+    """The signed-in submitter of a live session; ``SessionEndedError`` for anything else.
+
+    An ended session's row is deleted here. A box that does not open with the ticket's key is
+    refused but its row kept: the cookie that came with it may be a forgery, and the real
+    owner's session must survive it.
+    """
+    row = session.scalars(
+        select(SubmitterSession).where(SubmitterSession.reference == ticket.reference)
+    ).first()
+    if row is None:
+        raise SessionEndedError()
+    if _has_ended(row, now, lifetime):
+        session.delete(row)
+        session.flush()
+        raise SessionEndedError()
+    try:
+        plaintext = crypto.open_box(ticket.key, row.sealed_key, SESSION_BOX_PURPOSE)
+    except crypto.DecryptionError:
+        raise SessionEndedError() from None
+    private_key, submitter_id = plaintext[:_PRIVATE_KEY_SIZE], plaintext[_PRIVATE_KEY_SIZE:]
+    submitter = session.get(Submitter, int.from_bytes(submitter_id, "big"))
+    if submitter is None:
+        raise SessionEndedError()
+    row.last_used_at = max(now, row.last_used_at)
+    session.flush()
+    return SignedInSubmitter(submitter=submitter, private_key_bytes=private_key)
+
+
+def end_session(session: Session, ticket: SessionTicket) -> None:
+    """Sign out: delete the session's row, so that its cookie opens nothing any more."""
+    session.execute(delete(SubmitterSession).where(SubmitterSession.reference == ticket.reference))
+
+
+def delete_ended_sessions(
+    session: Session, *, now: dt.datetime, lifetime: SessionLifetime = SessionLifetime()
+) -> None:
+    """Delete every session that has ended, whoever's it was."""
+    session.execute(
+        delete(SubmitterSession).where(
+            or_(
+                SubmitterSession.expires_at <= now,
+                SubmitterSession.last_used_at <= now - lifetime.idle,
+            )
+        )
+    )
+
+
+def _has_ended(row: SubmitterSession, now: dt.datetime, lifetime: SessionLifetime) -> bool:
+    return now >= row.expires_at or now >= row.last_used_at + lifetime.idle

@@ -1,0 +1,114 @@
+"""Driving the no-JavaScript forms through the Flask test client, and reading what they stored.
+
+Shared by the ``test_forms_*`` modules: open a form and keep its CSRF token and public id, post
+it as a browser without JavaScript would (multipart), and open what was stored with the desk key
+(through the demo instance's recovery-key grant) or with the submitter's codename.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.db import app_database
+from portal.models import Base, DeskKeyGrant, Dialogue, DialogueSession, SessionState, Submission
+from portal.services.desk_keys import current_desk_key, open_desk_key_grant
+from portal.services.submissions.contexts import SubmissionAddress, submission_context
+from portal.services.submissions.payload import decode_payload
+from tests.conftest import DemoInstance
+
+HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+CODENAME_WORD = re.compile(r'<li lang="[^"]+">([^<]+)</li>')
+
+
+@dataclass
+class OpenedForm:
+    url: str
+    html: str
+    hidden: dict[str, str]
+
+
+def open_form(client: FlaskClient, url: str) -> OpenedForm:
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    html = response.get_data(as_text=True)
+    return OpenedForm(url, html, dict(HIDDEN.findall(html)))
+
+
+def post_form(
+    client: FlaskClient, form: OpenedForm, fields: dict[str, Any], **options: Any
+) -> tuple[int, str]:
+    response = client.post(
+        form.url, data={**form.hidden, **fields}, content_type="multipart/form-data", **options
+    )
+    return response.status_code, response.get_data(as_text=True)
+
+
+def codename_in(html: str) -> str:
+    words = CODENAME_WORD.findall(html)
+    assert len(words) == crypto.CODENAME_WORDS
+    return " ".join(words)
+
+
+def open_session_url(app: Flask, kind_path: str) -> str:
+    """The address of a session form of valdoria's open consultation."""
+    with Session(app_database(app).engine) as session:
+        session_id = session.scalars(
+            select(DialogueSession.id)
+            .join(Dialogue)
+            .where(
+                Dialogue.slug == "valdoria",
+                DialogueSession.state == SessionState.CONSULTATION_OPEN,
+            )
+        ).one()
+    return f"/dialogues/valdoria/sessions/{session_id}/{kind_path}"
+
+
+def row_counts(app: Flask) -> dict[str, int]:
+    with Session(app_database(app).engine) as session:
+        return {
+            name: session.scalar(select(func.count()).select_from(table))
+            for name, table in Base.metadata.tables.items()
+            if name != "sign_in_throttles"
+        }
+
+
+def storage_listing(instance: DemoInstance) -> set[str]:
+    return {path.name for path in Path(instance.settings.instance_dir, "storage").iterdir()}
+
+
+def stored_submission(app: Flask, public_id: str) -> Submission:
+    with Session(app_database(app).engine, expire_on_commit=False) as session:
+        submission = session.scalars(
+            select(Submission).where(Submission.public_id == public_id)
+        ).one()
+        SubmissionAddress.of(submission)
+        list(submission.attachments)
+        submission.submitter  # noqa: B018 - loaded while the session is open
+        return submission
+
+
+def desk_private_key(app: Flask, instance: DemoInstance, slug: str) -> crypto.PrivateKey:
+    """The dialogue's current desk key, opened from its grant to the instance recovery key."""
+    recovery = crypto.import_recovery_key(instance.recovery_key)
+    with Session(app_database(app).engine) as session:
+        dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == slug)).one()
+        desk_key = current_desk_key(session, dialogue)
+        assert desk_key is not None
+        grant = session.scalars(
+            select(DeskKeyGrant).where(
+                DeskKeyGrant.desk_key_id == desk_key.id, DeskKeyGrant.recovery_key_id.is_not(None)
+            )
+        ).one()
+        return open_desk_key_grant(grant, recovery)
+
+
+def open_payload(submission: Submission, key: crypto.PrivateKey) -> dict[str, Any]:
+    context = submission_context(SubmissionAddress.of(submission))
+    return decode_payload(crypto.open_envelope(submission.envelope, key, context))

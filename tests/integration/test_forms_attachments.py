@@ -1,0 +1,287 @@
+"""Attachments on the no-JavaScript path: encrypted as they are read, never on disk in clear.
+
+The canary test types one unique string into every text field of a form and into an attached
+file's content and name, and then looks for it everywhere the portal could have put it. The
+large-file test sends 20 MB through a request body generated on the fly (so the test client
+holds no copy), forbids every way of making a temporary file while the request runs, and bounds
+the peak Python memory of the request.
+"""
+
+import base64
+import dataclasses
+import hashlib
+import io
+import logging
+import tempfile
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal import create_app
+from portal.db import app_database
+from portal.models import Base
+from portal.services.submissions.contexts import SubmissionAddress, attachment_keys_context
+from portal.services.submissions.payload import decode_payload
+from portal.storage import EncryptedStorage
+from tests.conftest import DemoInstance
+from tests.integration.forms_client import (
+    OpenedForm,
+    codename_in,
+    desk_private_key,
+    open_form,
+    open_session_url,
+    post_form,
+    row_counts,
+    storage_listing,
+    stored_submission,
+)
+
+CANARY = "CANARY-0d5e1b-forms-no-js"
+LARGE_FILE_BYTES = 20 * 1024 * 1024
+PEAK_MEMORY_LIMIT = 8 * 1024 * 1024
+BOUNDARY = "parley-test-boundary-4f1c"
+# Bytes 0..250 repeated: enough for one 64 KiB read starting at any offset in the pattern.
+_PATTERN = bytes(range(251)) * 264
+
+
+@pytest.fixture(scope="module")
+def app(writable_demo_instance: DemoInstance) -> Flask:
+    return create_app(writable_demo_instance.settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as client:
+        yield client
+
+
+def _case_fields(marker: str) -> dict[str, str]:
+    return {
+        "situation": f"situation {marker}",
+        "place": f"place {marker}",
+        "dates": f"dates {marker}",
+        "relation_to_person": f"relation {marker}",
+        "earlier_referrals": f"referrals {marker}",
+        "persons.0.name": f"name {marker}",
+        "persons.0.consent.level": "internal_only",
+        "persons.0.consent.given_by": "person",
+        "persons.0.consent.risks_explained": "yes",
+    }
+
+
+def _opened_attachment(
+    app: Flask, instance: DemoInstance, public_id: str
+) -> tuple[dict[str, object], bytes]:
+    """The attachment-keys record and the decrypted content of a submission's only file."""
+    submission = stored_submission(app, public_id)
+    [attachment] = submission.attachments
+    context = attachment_keys_context(SubmissionAddress.of(submission), attachment.public_id)
+    desk_key = desk_private_key(app, instance, "valdoria")
+    record = decode_payload(crypto.open_envelope(attachment.keys_envelope, desk_key, context))
+    storage = EncryptedStorage(Path(instance.settings.instance_dir, "storage"))
+    plaintext = io.BytesIO()
+    with storage.open(attachment.storage_name) as encrypted:
+        crypto.decrypt_file(encrypted, plaintext, base64.b64decode(record["key"]))
+    return record, plaintext.getvalue()
+
+
+def _files_holding(folder: Path, needle: bytes, only: set[Path] | None = None) -> list[Path]:
+    return [
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and (only is None or path in only) and needle in path.read_bytes()
+    ]
+
+
+def _rows_holding(app: Flask, needle: str) -> list[str]:
+    found = []
+    with Session(app_database(app).engine) as session:
+        for name, table in Base.metadata.tables.items():
+            for row in session.execute(select(table)):
+                if any(
+                    needle.encode() in (v if isinstance(v, bytes) else str(v).encode()) for v in row
+                ):
+                    found.append(name)
+    return found
+
+
+def test_canary_typed_and_attached_appears_nowhere(
+    app: Flask,
+    client: FlaskClient,
+    writable_demo_instance: DemoInstance,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    temp_folder = Path(tempfile.gettempdir())
+    temp_before = set(temp_folder.rglob("*"))
+    form = open_form(client, open_session_url(app, "individual-case"))
+    content = (f"attachment content {CANARY}\n" * 40_000).encode()
+
+    status, html = post_form(
+        client,
+        form,
+        {**_case_fields(CANARY), "attachments": [(io.BytesIO(content), f"{CANARY}.txt")]},
+    )
+
+    assert status == 200
+    record, plaintext = _opened_attachment(app, writable_demo_instance, form.hidden["public_id"])
+    assert plaintext == content and record["name"] == f"{CANARY}.txt"
+    needle = CANARY.encode()
+    assert _files_holding(Path(writable_demo_instance.settings.instance_dir), needle) == []
+    assert _rows_holding(app, CANARY) == []
+    assert CANARY not in caplog.text
+    new_temp_files = set(temp_folder.rglob("*")) - temp_before
+    assert _files_holding(temp_folder, needle, only=new_temp_files) == []
+    assert codename_in(html)
+
+
+class _GeneratedMultipart(io.RawIOBase):
+    """A multipart body whose file part is generated as it is read: no copy anywhere."""
+
+    def __init__(self, form: OpenedForm, fields: dict[str, str], file_size: int) -> None:
+        head = b"".join(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+            for name, value in {**form.hidden, **fields}.items()
+        )
+        head += (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; '
+            f'filename="large.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        self._tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+        self._head = head
+        self.length = len(head) + file_size + len(self._tail)
+        self._file_size = file_size
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.length}[whence]
+        self._position = base + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def file_digest(self) -> bytes:
+        """The SHA-256 of the generated file, computed again chunk by chunk."""
+        digest = hashlib.sha256()
+        for start in range(0, self._file_size, 64 * 1024):
+            digest.update(self._file_bytes(start, min(64 * 1024, self._file_size - start)))
+        return digest.digest()
+
+    @staticmethod
+    def _file_bytes(start: int, size: int) -> bytes:
+        offset = start % 251
+        return _PATTERN[offset : offset + size]
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        size = min(len(buffer), 64 * 1024)
+        start, head, file_end = self._position, len(self._head), len(self._head) + self._file_size
+        if start < head:
+            data = self._head[start : start + size]
+        elif start < file_end:
+            data = self._file_bytes(start - head, min(size, file_end - start))
+        else:
+            data = self._tail[start - file_end : start - file_end + size]
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
+def _forbid_temporary_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a temporary file was made while the form was received")
+
+    for name in ("TemporaryFile", "SpooledTemporaryFile", "NamedTemporaryFile", "mkstemp"):
+        monkeypatch.setattr(tempfile, name, refuse)
+
+
+def test_large_attachment_streams_through_encryption_in_bounded_memory(
+    app: Flask,
+    client: FlaskClient,
+    writable_demo_instance: DemoInstance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    form = open_form(client, open_session_url(app, "individual-case"))
+    body = _GeneratedMultipart(
+        form, {**_case_fields("large"), "codename_choice": "new"}, LARGE_FILE_BYTES
+    )
+    _forbid_temporary_files(monkeypatch)
+
+    tracemalloc.start()
+    try:
+        response = client.post(
+            form.url,
+            input_stream=body,
+            content_length=body.length,
+            content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    monkeypatch.undo()
+
+    assert response.status_code == 200
+    assert peak < PEAK_MEMORY_LIMIT, peak
+    record, plaintext = _opened_attachment(app, writable_demo_instance, form.hidden["public_id"])
+    assert record["size"] == LARGE_FILE_BYTES
+    assert hashlib.sha256(plaintext).digest() == body.file_digest()
+
+
+def test_attachments_over_the_limit_are_refused_and_nothing_is_left(
+    writable_demo_instance: DemoInstance,
+) -> None:
+    settings = dataclasses.replace(writable_demo_instance.settings, max_upload_bytes=100_000)
+    small_app = create_app(settings)
+    client = small_app.test_client()
+    form = open_form(client, open_session_url(small_app, "individual-case"))
+    before, files_before = row_counts(small_app), storage_listing(writable_demo_instance)
+
+    status, html = post_form(
+        client,
+        form,
+        {
+            **_case_fields("over"),
+            "attachments": [
+                (io.BytesIO(b"a" * 60_000), "first.txt"),
+                (io.BytesIO(b"b" * 60_000), "second.txt"),
+            ],
+        },
+    )
+
+    assert status == 400
+    assert row_counts(small_app) == before
+    assert storage_listing(writable_demo_instance) == files_before
+    assert "The files together are larger than 98 KB" in html
+    assert 'id="field-attachments-error"' in html
+    assert 'value="name over"' in html
+
+
+def test_a_refused_form_drops_its_files_and_says_so(
+    app: Flask, client: FlaskClient, writable_demo_instance: DemoInstance
+) -> None:
+    form = open_form(client, open_session_url(app, "individual-case"))
+    files_before = storage_listing(writable_demo_instance)
+
+    status, html = post_form(
+        client,
+        form,
+        {"situation": "only this", "attachments": [(io.BytesIO(b"z" * 700_000), "kept.pdf")]},
+    )
+
+    assert status == 400
+    assert storage_listing(writable_demo_instance) == files_before
+    assert "The files you chose were not kept. Choose them again before you send." in html

@@ -1,0 +1,314 @@
+"""The submitter's inbox without JavaScript, through the Flask test client on both databases.
+
+Submissions are sent through the intake service under a new codename (``send_under_new_codename``);
+everything after that goes through the pages as a browser without JavaScript would use them.
+"""
+
+import base64
+import datetime as dt
+import re
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+import crypto
+from portal.db import app_database
+from portal.models import (
+    ConsentChange,
+    SignInThrottle,
+    Submission,
+    SubmissionKind,
+    SubmitterSession,
+)
+from portal.services.submitter_sessions import SessionLifetime
+from portal.services.submitters import SignInLimit
+from tests.conftest import SentSubmission
+
+CASE_FORM = {
+    "topics": ["human_rights_defenders", "detention_and_fair_trial"],
+    "contact_through_portal": True,
+    "women_hrd": True,
+    "persons": [
+        {
+            "name": "Amina Defender",
+            "consent": {"level": "raise_by_name", "given_by": "family", "risks_explained": True},
+        },
+        {
+            "name": "Boris Witness",
+            "consent": {"level": "handover_list", "given_by": "person", "risks_explained": True},
+        },
+    ],
+    "place": "Northern prison",
+    "situation": "Detained since March after speaking to the UN rapporteur.",
+    "dates": "March 2026 onwards",
+    "relation_to_person": "colleague",
+    "earlier_referrals": "Working Group on Arbitrary Detention, 2025",
+}
+REFUSED = "This codename does not open an inbox"
+ENDED = "Your inbox session has ended"
+
+Send = Callable[..., SentSubmission]
+
+
+@pytest.fixture
+def sent(inbox_app: Flask, send_under_new_codename: Send) -> SentSubmission:
+    """An individual case, sent under a codename of its own."""
+    return send_under_new_codename(
+        inbox_app.extensions["parley.settings"], SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+    )
+
+
+def _csrf_token(client: FlaskClient, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match is not None, url
+    return match.group(1)
+
+
+def _signed_in(app: Flask, codename: str) -> FlaskClient:
+    client = app.test_client()
+    token = _csrf_token(client, "/inbox/sign-in")
+    response = client.post("/inbox/sign-in", data={"codename": codename, "csrf_token": token})
+    assert response.status_code == 302 and response.location == "/inbox"
+    return client
+
+
+def _post(client: FlaskClient, page: str, action: str, data: dict) -> tuple[int, str]:
+    response = client.post(action, data={**data, "csrf_token": _csrf_token(client, page)})
+    return response.status_code, response.get_data(as_text=True)
+
+
+def _count(app: Flask, model: type) -> int:
+    with app_database(app).session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _cookie_session(app: Flask, client: FlaskClient) -> dict:
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    return app.session_interface.get_signing_serializer(app).loads(cookie.value)
+
+
+def test_signing_in_keeps_only_a_ticket_in_the_cookie(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    rows = _count(inbox_app, SubmitterSession)
+    client = _signed_in(inbox_app, sent.codename.upper())
+
+    cookie = _cookie_session(inbox_app, client)
+    assert set(cookie["inbox"]) == {"reference", "key"}
+    assert not any(word in str(cookie) for word in sent.codename.split())
+    assert _count(inbox_app, SubmitterSession) == rows + 1
+    page = client.get("/inbox")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    assert re.findall(r"<title>(.*?)</title>", page.get_data(as_text=True)) == ["Consultations"]
+
+
+def test_a_wrong_or_malformed_codename_gets_one_answer_and_counts(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = inbox_app.test_client()
+    with app_database(inbox_app).session() as session:
+        before = session.get(SignInThrottle, "global").level
+    wrong = " ".join(reversed(sent.codename.split()))
+    answers = set()
+    for attempt in (wrong, "not a codename"):
+        status, page = _post(client, "/inbox/sign-in", "/inbox/sign-in", {"codename": attempt})
+        assert status == 400 and REFUSED in page and attempt not in page
+        answers.add(re.sub(r'value="[^"]+"', "", page))
+    assert len(answers) == 1
+    with app_database(inbox_app).session() as session:
+        assert session.get(SignInThrottle, "global").level > before + 1.5
+    assert client.get("/inbox").location == "/inbox/sign-in"
+
+
+def test_a_full_bucket_says_try_again_later(inbox_app: Flask, sent: SentSubmission) -> None:
+    database = app_database(inbox_app)
+    with database.session() as session:
+        bucket = session.get(SignInThrottle, "global")
+        bucket.level, bucket.updated_at = SignInLimit().capacity, dt.datetime.now(dt.UTC)
+        session.commit()
+    try:
+        client = inbox_app.test_client()
+        status, page = _post(
+            client, "/inbox/sign-in", "/inbox/sign-in", {"codename": sent.codename}
+        )
+        assert status == 429 and "try again later" in page
+    finally:
+        with database.session() as session:
+            session.get(SignInThrottle, "global").level = 0.0
+            session.commit()
+
+
+def test_the_inbox_lists_the_submission_and_has_no_messages_yet(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    page = _signed_in(inbox_app, sent.codename).get("/inbox").get_data(as_text=True)
+
+    assert f'href="/inbox/{sent.public_id}">Individual case</a>' in page
+    assert "Republic of Valdoria" in page and "Received</td>" in page
+    assert "No messages or debrief notices have arrived yet" in page
+
+
+def test_read_back_shows_exactly_what_was_sent(inbox_app: Flask, sent: SentSubmission) -> None:
+    page = _signed_in(inbox_app, sent.codename).get(f"/inbox/{sent.public_id}")
+    text = page.get_data(as_text=True)
+
+    assert page.status_code == 200
+    for key in ("place", "situation", "dates", "relation_to_person", "earlier_referrals"):
+        assert f'<dd class="written">{sent.form[key]}</dd>' in text, key
+    for person in sent.form["persons"]:
+        assert f">{person['name']}</h3>" in text
+    assert "Detention and fair trial, Human-rights defenders" in text
+    assert "May be raised by name in the session (given by: Their family)" in text
+
+
+def test_further_information_and_consent_changes_round_trip(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+    page = f"/inbox/{sent.public_id}"
+
+    status, _ = _post(client, page, f"{page}/further-information", {"text": "He was moved."})
+    assert status == 302
+    status, text = _post(client, page, f"{page}/further-information", {"text": "   "})
+    assert status == 400 and "Write what you want to add" in text
+    withdraw = {"person": "1", "level": "internal_only", "given_by": "person"}
+    status, text = _post(client, page, f"{page}/consent", withdraw)
+    assert status == 400 and "risks were explained" in text
+    status, _ = _post(client, page, f"{page}/consent", {**withdraw, "risks_explained": "yes"})
+    assert status == 302
+    status, text = _post(client, page, f"{page}/consent", {**withdraw, "person": "7"})
+    assert status == 400 and "Choose one of the people" in text
+
+    text = client.get(page).get_data(as_text=True)
+    assert '<p class="written">He was moved.</p>' in text
+    assert "As it stands now: EU internal background only (withdraws consent)" in text
+    assert "Boris Witness: EU internal background only" in text
+    assert text.count("As it stands now: May be raised by name") == 1
+
+
+def test_deleting_needs_confirmation_then_leaves_a_tombstone(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+    page = f"/inbox/{sent.public_id}"
+
+    status, text = _post(client, page, f"{page}/delete", {})
+    assert status == 400 and "cannot be undone" in text
+    status, _ = _post(client, page, f"{page}/delete", {"understood": "yes"})
+    assert status == 302
+
+    with app_database(inbox_app).session() as session:
+        assert (
+            session.scalars(
+                select(Submission).where(Submission.public_id == sent.public_id)
+            ).first()
+            is None
+        )
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "You deleted this submission on" in inbox and f"/inbox/{sent.public_id}" not in inbox
+    assert client.get(page).status_code == 404
+
+
+def test_another_submitters_submission_is_not_found(
+    inbox_app: Flask, sent: SentSubmission, send_under_new_codename: Send
+) -> None:
+    other = send_under_new_codename(
+        inbox_app.extensions["parley.settings"], SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+    )
+    client = _signed_in(inbox_app, other.codename)
+    theirs, own = f"/inbox/{sent.public_id}", f"/inbox/{other.public_id}"
+    changes = _count(inbox_app, ConsentChange)
+
+    assert client.get(theirs).status_code == 404
+    assert client.get("/inbox/AAAAAAAAAAAAAAAAAAAAAA").status_code == 404
+    assert client.get("/inbox/not-an-id").status_code == 404
+    for action, data in (
+        ("further-information", {"text": "x"}),
+        ("consent", {"person": "0", "level": "internal_only", "given_by": "person"}),
+        ("delete", {"understood": "yes"}),
+    ):
+        assert _post(client, own, f"{theirs}/{action}", data)[0] == 404
+    assert _count(inbox_app, ConsentChange) == changes
+    assert _signed_in(inbox_app, sent.codename).get(theirs).status_code == 200
+
+
+def test_a_post_without_a_csrf_token_is_refused(inbox_app: Flask, sent: SentSubmission) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+
+    assert client.post("/inbox/sign-in", data={"codename": sent.codename}).status_code == 400
+    further = client.post(f"/inbox/{sent.public_id}/further-information", data={"text": "x"})
+    assert further.status_code == 400
+    assert client.post("/inbox/sign-out").status_code == 400
+
+
+def test_a_forged_or_missing_key_sends_back_to_sign_in(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+    with client.session_transaction() as cookie:
+        real = dict(cookie["inbox"])
+        forged_key = base64.urlsafe_b64encode(crypto.new_symmetric_key()).decode()
+        cookie["inbox"] = {**real, "key": forged_key}
+
+    response = client.get(f"/inbox/{sent.public_id}")
+    assert response.location == "/inbox/sign-in?ended=1"
+    assert ENDED in client.get(response.location).get_data(as_text=True)
+    with client.session_transaction() as cookie:
+        assert "inbox" not in cookie
+        cookie["inbox"] = {"reference": real["reference"]}
+    assert client.get("/inbox").location == "/inbox/sign-in"
+    with client.session_transaction() as cookie:
+        cookie["inbox"] = real
+    assert client.get("/inbox").status_code == 200
+
+
+def test_an_idle_or_expired_session_ends_and_its_row_goes(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    database = app_database(inbox_app)
+    long_ago = dt.datetime.now(dt.UTC) - SessionLifetime().absolute
+    for column in ("last_used_at", "expires_at"):
+        client = _signed_in(inbox_app, sent.codename)
+        reference = _cookie_session(inbox_app, client)["inbox"]["reference"]
+        with database.session() as session:
+            row = session.scalars(
+                select(SubmitterSession).where(SubmitterSession.reference == reference)
+            ).one()
+            setattr(row, column, long_ago)
+            session.commit()
+
+        assert client.get("/inbox").location == "/inbox/sign-in?ended=1", column
+        with database.session() as session:
+            assert (
+                session.scalars(
+                    select(SubmitterSession).where(SubmitterSession.reference == reference)
+                ).first()
+                is None
+            )
+
+
+def test_signing_out_deletes_the_row_and_empties_the_cookie(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+    reference = _cookie_session(inbox_app, client)["inbox"]["reference"]
+
+    status, _ = _post(client, "/inbox", "/inbox/sign-out", {})
+    assert status == 302
+
+    with app_database(inbox_app).session() as session:
+        assert (
+            session.scalars(
+                select(SubmitterSession).where(SubmitterSession.reference == reference)
+            ).first()
+            is None
+        )
+    with client.session_transaction() as cookie:
+        assert "inbox" not in cookie
+    assert client.get("/inbox").location == "/inbox/sign-in"
