@@ -1,10 +1,11 @@
 """Run every benchmark in ``bench/`` and print its figures: ``python -m bench``."""
 
-from bench import crypto_costs
+from bench import crypto_costs, upload_memory
 
 
 def main() -> None:
     crypto_costs.main()
+    upload_memory.main()
 
 
 if __name__ == "__main__":

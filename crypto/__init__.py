@@ -70,10 +70,12 @@ from crypto.stream import (
     decrypt_file,
     encrypt_file,
     encrypted_size,
+    is_stream_header,
     new_file_key,
+    plaintext_size_for,
 )
 from crypto.symmetric import new_symmetric_key, open_box, seal_box
-from crypto.tokens import random_token
+from crypto.tokens import random_token, token_digest, token_matches
 from crypto.totp import (
     new_totp_secret,
     totp_code,
@@ -116,6 +118,7 @@ __all__ = [
     "hash_password",
     "import_recovery_key",
     "inspect_envelope",
+    "is_stream_header",
     "key_id",
     "load_private_key",
     "load_public_key",
@@ -128,11 +131,14 @@ __all__ = [
     "open_box",
     "open_envelope",
     "password_needs_rehash",
+    "plaintext_size_for",
     "private_key_bytes",
     "public_key_bytes",
     "random_token",
     "seal_box",
     "seal_envelope",
+    "token_digest",
+    "token_matches",
     "totp_code",
     "totp_provisioning_uri",
     "totp_secret_base32",

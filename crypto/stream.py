@@ -56,6 +56,36 @@ def encrypted_size(plaintext_size: int) -> int:
     return HEADER_SIZE + plaintext_size + chunks * TAG_SIZE
 
 
+def plaintext_size_for(encrypted_size: int) -> int | None:
+    """The plaintext size of a STREAM file of ``encrypted_size`` bytes; ``None`` if none can be.
+
+    A server that receives ciphertext it cannot decrypt can still refuse a declared size that no
+    file could have: shorter than a header and one tag, ending in a partial tag, or more than
+    2^32 chunks. For sizes :func:`encrypted_size` produces, this is its inverse; it also accepts
+    whole chunks followed by an empty final chunk, which decryption accepts too.
+    """
+    body = encrypted_size - HEADER_SIZE
+    if body < TAG_SIZE:
+        return None
+    full_chunks, rest = divmod(body, ENCRYPTED_CHUNK_SIZE)
+    if full_chunks + (rest > 0) > MAX_CHUNKS or 0 < rest < TAG_SIZE:
+        return None
+    return full_chunks * CHUNK_SIZE + max(rest - TAG_SIZE, 0)
+
+
+def is_stream_header(header: bytes) -> bool:
+    """Whether ``header`` starts like a STREAM v1 file: magic, version and chunk size.
+
+    This says nothing about authenticity: only the file key can prove that, by decrypting.
+    """
+    return (
+        len(header) >= HEADER_SIZE
+        and header[0:4] == MAGIC
+        and header[4] == VERSION
+        and int.from_bytes(header[5:9], "big") == CHUNK_SIZE
+    )
+
+
 def _chunk_nonce(nonce_prefix: bytes, index: int, last: bool) -> bytes:
     return nonce_prefix + index.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
 
@@ -133,11 +163,7 @@ class StreamDecryptor:
 
     def _read_header(self) -> None:
         header = bytes(self._buffer[:HEADER_SIZE])
-        if (
-            header[0:4] != MAGIC
-            or header[4] != VERSION
-            or int.from_bytes(header[5:9], "big") != CHUNK_SIZE
-        ):
+        if not is_stream_header(header):
             raise DecryptionError("not a version 1 encrypted file")
         del self._buffer[:HEADER_SIZE]
         self._header = header

@@ -13,7 +13,7 @@ from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from portal import db, i18n, schema, security, timefmt
-from portal.blueprints import admin, forms, public, staff, submitter
+from portal.blueprints import admin, forms, forms_sealed, public, staff, submitter, uploads
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder, InstanceSecrets
 from portal.labels import label
@@ -81,9 +81,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (
         public.blueprint,
         forms.blueprint,
+        forms_sealed.blueprint,
         submitter.blueprint,
         staff.blueprint,
         admin.blueprint,
+        uploads.blueprint,
     ):
         app.register_blueprint(blueprint)
     return app

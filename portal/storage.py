@@ -11,8 +11,11 @@ file itself must appear and disappear together, so:
 - a file to delete is deleted only after the transaction that removed its row commits, so a
   failed deletion leaves both row and file in place.
 
-A crash between commit and rename leaves a ``.partial-`` file behind, holding only ciphertext;
-such files are never read and may be removed by the operator.
+A crash between commit and rename leaves a ``.partial-`` file behind, holding only ciphertext and
+never read. Resumable browser uploads (``portal.services.uploads``) also grow as ``.partial-``
+files while a row in ``uploads`` points at them; those must be left alone and are removed by
+``purge_expired_uploads`` once they expire. Any other ``.partial-`` file may be removed by the
+operator.
 
 Deleting a file is the crypto-shredding step for its ciphertext: overwriting in place is
 pointless on journalling file systems, SSDs and copy-on-write storage, so what destroys the

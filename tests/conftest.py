@@ -439,3 +439,29 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
             database.dispose()
 
     return send
+
+
+# --- resumable uploads of browser-encrypted attachments ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def uploads_app(plain_instance: PlainInstance) -> Flask:
+    """The portal over a fresh instance, for tests that send uploads through its API."""
+    return create_app(plain_instance.settings)
+
+
+def csrf_token_for(client: Any) -> str:
+    """A CSRF token valid for ``client``'s session, as a script would send in ``X-CSRFToken``.
+
+    Made in a request context of the client's application and planted in the client's session,
+    the way a page that renders ``csrf_token()`` would.
+    """
+    from flask import session as flask_session
+    from flask_wtf.csrf import generate_csrf
+
+    with client.application.test_request_context():
+        token = generate_csrf()
+        raw_token = flask_session["csrf_token"]
+    with client.session_transaction() as client_session:
+        client_session["csrf_token"] = raw_token
+    return token

@@ -21,6 +21,7 @@ Receiving a form, in this order, so that nothing is half-stored and nothing type
    was written down (``forms_web.codename_check``) which needs nothing kept on the server.
 """
 
+import json
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -55,7 +56,11 @@ from portal.services.sessions import (
     session_by_id,
 )
 from portal.services.submissions.attachments import UploadBudget, attach_file
-from portal.services.submissions.contexts import new_public_id
+from portal.services.submissions.contexts import (
+    SubmissionAddress,
+    new_public_id,
+    submission_context,
+)
 from portal.services.submissions.intake import (
     SubmissionRefusedError,
     accept_plain_submission,
@@ -63,6 +68,7 @@ from portal.services.submissions.intake import (
 )
 from portal.services.submissions.payload import PayloadError, validate_submission
 from portal.services.submitters import (
+    SignInRefusedError,
     SignInThrottledError,
     SubmitterError,
     register_new_codename,
@@ -202,7 +208,7 @@ def _receive(
                 storage.discard(session, received.encrypted.staged)
             # The refusal is counted in this transaction (see ``services.submitters``).
             session.commit()
-            form.errors["codename"] = _codename_refusal(refusal)
+            form.errors["codename"] = codename_refusal(refusal)
             return _render_form(destination, form, public_id, files_dropped=files_dropped), 400
     else:
         new = register_new_codename(
@@ -299,7 +305,42 @@ def _render_form(
         upload_limit=vocabulary.size_text(
             current_app.extensions["parley.settings"].max_upload_bytes
         ),
+        sealing=_sealing_data(destination, public_id),
     )
+
+
+def _sealing_data(destination: Destination, public_id: str) -> dict[str, str]:
+    """What the form's script needs to seal it in the browser (``forms_sealed``), as the
+    ``data-*`` attributes of the form: all of it public, none of it typed by the person."""
+    address = SubmissionAddress(
+        destination.dialogue, destination.dialogue_session, destination.kind, public_id
+    )
+    session = destination.dialogue_session
+    return {
+        "sealed-url": url_for("forms_sealed.receive_sealed_submission"),
+        "codename-words-url": url_for("forms_sealed.codename_words", language=_codename_language()),
+        "kind": str(destination.kind),
+        "dialogue": destination.dialogue.slug,
+        "session": "" if session is None else str(session.id),
+        "context": submission_context(address),
+        "desk-key": destination.desk_key.public_key.hex(),
+        "messages": json.dumps(_browser_messages(), ensure_ascii=False),
+    }
+
+
+def _browser_messages() -> dict[str, str]:
+    """The sentences the form's script shows: the field refusals, the one answer to a codename
+    that cannot be right, and what to do when the network failed."""
+    return {
+        **vocabulary.browser_messages(),
+        "codename": str(codename_refusal(SignInRefusedError())),
+        "not_sent": str(
+            lazy_gettext(
+                "This form could not be sent. Nothing was stored. Check your connection and "
+                "send it again."
+            )
+        ),
+    }
 
 
 def _require_csrf_token(fields: MultiDict[str, str]) -> None:
@@ -313,7 +354,8 @@ def _require_csrf_token(fields: MultiDict[str, str]) -> None:
         raise CSRFError(error.args[0]) from None
 
 
-def _codename_refusal(refusal: SubmitterError) -> LazyString:
+def codename_refusal(refusal: SubmitterError) -> LazyString:
+    """The one message a refused codename gets on either path, in the page's language."""
     if isinstance(refusal, SignInThrottledError):
         return lazy_gettext(
             "Too many attempts to use a codename right now. Please try again later."

@@ -80,27 +80,56 @@ _LIST_MINIMUM_MESSAGES: dict[str, LazyString] = {
 }
 
 
+_FILL_IN = lazy_gettext("Fill this in.")
+_RISKS_NOT_EXPLAINED = lazy_gettext(
+    "Consent counts only once the risks were explained to whoever gave it: confirm that they were."
+)
+_NO_TOPIC = lazy_gettext("Choose at least one agenda theme from the list.")
+_CHECK_FIELD = lazy_gettext("Check this field.")
+
+
+def _too_long(limit: str) -> LazyString:
+    return lazy_gettext("This is too long: at most %(limit)s characters.", limit=limit)
+
+
+def _too_many(limit: str) -> LazyString:
+    return lazy_gettext("There are too many rows: at most %(limit)s.", limit=limit)
+
+
 def field_message(path: str, message: str) -> LazyString:
     """The sentence a person reads beside the field at ``path`` that the payload refused."""
     last = path.rsplit(".", 1)[-1]
     if message == "is required":
-        return lazy_gettext("Fill this in.")
+        return _FILL_IN
     if match := _TOO_LONG.fullmatch(message):
-        return lazy_gettext("This is too long: at most %(limit)s characters.", limit=match[1])
+        return _too_long(match[1])
     if match := _TOO_MANY.fullmatch(message):
-        return lazy_gettext("There are too many rows: at most %(limit)s.", limit=match[1])
+        return _too_many(match[1])
     if message.startswith("needs at least") and last in _LIST_MINIMUM_MESSAGES:
         return _LIST_MINIMUM_MESSAGES[last]
     if message.startswith("must be one of") and last in _CHOICE_MESSAGES:
         return _CHOICE_MESSAGES[last]
     if last == "risks_explained":
-        return lazy_gettext(
-            "Consent counts only once the risks were explained to whoever gave it: "
-            "confirm that they were."
-        )
+        return _RISKS_NOT_EXPLAINED
     if last == "topics":
-        return lazy_gettext("Choose at least one agenda theme from the list.")
-    return lazy_gettext("Check this field.")
+        return _NO_TOPIC
+    return _CHECK_FIELD
+
+
+def browser_messages() -> dict[str, str]:
+    """The sentences of :func:`field_message` for the form's script, which checks the form in
+    the browser because the server cannot read a sealed submission; ``{limit}`` stands for the
+    number the script fills in."""
+    return {
+        "required": str(_FILL_IN),
+        "too_long": str(_too_long("{limit}")),
+        "too_many": str(_too_many("{limit}")),
+        "risks_explained": str(_RISKS_NOT_EXPLAINED),
+        "topics": str(_NO_TOPIC),
+        "other": str(_CHECK_FIELD),
+        **{f"minimum.{key}": str(text) for key, text in _LIST_MINIMUM_MESSAGES.items()},
+        **{f"choice.{key}": str(text) for key, text in _CHOICE_MESSAGES.items()},
+    }
 
 
 def size_text(size: int) -> LazyString:

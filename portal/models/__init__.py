@@ -32,6 +32,7 @@ from portal.models.submission import (
 )
 from portal.models.submitter_session import SubmitterSession
 from portal.models.throttle import SignInThrottle
+from portal.models.upload import Upload
 
 __all__ = [
     "Attachment",
@@ -62,5 +63,6 @@ __all__ = [
     "Submitter",
     "SubmitterSession",
     "Topic",
+    "Upload",
     "utc_now",
 ]

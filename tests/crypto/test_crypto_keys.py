@@ -18,7 +18,7 @@ from crypto.keys import (
     private_key_bytes,
     public_key_bytes,
 )
-from crypto.tokens import random_token
+from crypto.tokens import random_token, token_digest, token_matches
 
 
 def test_raw_bytes_round_trip():
@@ -92,3 +92,12 @@ def test_random_token_is_urlsafe_and_unique():
     tokens = {random_token(32) for _ in range(100)}
     assert len(tokens) == 100
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{43}", token) for token in tokens)
+
+
+def test_a_token_matches_only_its_own_digest():
+    token, other = random_token(32), random_token(32)
+    digest = token_digest(token)
+    assert len(digest) == 32
+    assert token_matches(token, digest)
+    assert not token_matches(other, digest)
+    assert not token_matches(token[:-1], digest)

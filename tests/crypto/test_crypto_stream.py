@@ -15,12 +15,15 @@ from crypto.stream import (
     ENCRYPTED_CHUNK_SIZE,
     HEADER_SIZE,
     MAX_CHUNKS,
+    TAG_SIZE,
     StreamDecryptor,
     StreamEncryptor,
     decrypt_file,
     encrypt_file,
     encrypted_size,
+    is_stream_header,
     new_file_key,
+    plaintext_size_for,
 )
 from tests.vectors.vector_files import load_vectors, pattern
 
@@ -303,3 +306,40 @@ def test_encryptor_refuses_bad_key_or_nonce_prefix(key, nonce_prefix):
 def test_decryptor_refuses_a_key_of_the_wrong_length():
     with pytest.raises(DecryptionError):
         StreamDecryptor(bytes(16))
+
+
+@given(st.integers(min_value=0, max_value=MAX_CHUNKS * CHUNK_SIZE))
+def test_plaintext_size_for_inverts_encrypted_size(size):
+    assert plaintext_size_for(encrypted_size(size)) == size
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 5])
+def test_plaintext_size_for_accepts_whole_chunks_then_an_empty_final_chunk(chunks):
+    header = StreamEncryptor(KEY).header
+    forged = forge(header, [pattern(CHUNK_SIZE)] * chunks + [b""])
+    assert plaintext_size_for(len(forged)) == chunks * CHUNK_SIZE
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        0,
+        HEADER_SIZE,
+        HEADER_SIZE + TAG_SIZE - 1,
+        HEADER_SIZE + ENCRYPTED_CHUNK_SIZE + 1,
+        HEADER_SIZE + 3 * ENCRYPTED_CHUNK_SIZE + TAG_SIZE - 1,
+        HEADER_SIZE + (MAX_CHUNKS + 1) * ENCRYPTED_CHUNK_SIZE,
+    ],
+)
+def test_plaintext_size_for_refuses_sizes_no_file_can_have(size):
+    assert plaintext_size_for(size) is None
+
+
+def test_stream_header_check_accepts_a_real_header_and_nothing_else():
+    header = StreamEncryptor(KEY).header
+    assert is_stream_header(header)
+    assert is_stream_header(header + b"chunk bytes follow")
+    assert not is_stream_header(header[:-1])
+    assert not is_stream_header(b"PRLS\x02" + header[5:])
+    assert not is_stream_header(b"PRLX" + header[4:])
+    assert not is_stream_header(header[:5] + (4096).to_bytes(4, "big") + header[9:])

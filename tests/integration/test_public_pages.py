@@ -119,6 +119,8 @@ def _every_page(app: Flask, slug: str, session_id: int) -> list[str]:
         "session_id": session_id,
         "filename": "css/parley.css",
         "public_id": "A" * 22,
+        "language": "en",
+        "upload_id": "A" * 22,
     }
     for rule in app.url_map.iter_rules():
         if rule.methods and "GET" in rule.methods:

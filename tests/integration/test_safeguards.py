@@ -20,6 +20,9 @@ from tests.conftest import DemoInstance
 
 ONION_HOST = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
 MODULES = ("/static/js/quick-exit.mjs", "/static/js/local-time.mjs")
+# Form pages add the module that seals the form in the browser (tests/browser/test_forms_js.py).
+FORM_MODULE = "/static/js/submit-form.mjs"
+FORM_PAGES = ("/dialogues/valdoria/reprisal-report",)
 PUBLIC_PAGES = (
     "/",
     "/dialogues/valdoria",
@@ -37,7 +40,7 @@ def onion_app(demo_instance: DemoInstance) -> Flask:
     )
 
 
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", (*MODULES, FORM_MODULE))
 def test_modules_are_served_as_javascript(demo_app: Flask, module: str) -> None:
     response = demo_app.test_client().get(module)
 
@@ -50,8 +53,9 @@ def test_every_public_page_loads_both_modules_and_no_inline_script(demo_app: Fla
     for url in (*PUBLIC_PAGES, "/no-such-page"):
         page = client.get(url).get_data(as_text=True)
         tags = re.findall(r"<script\b[^>]*>", page)
+        modules = (*MODULES, FORM_MODULE) if url in FORM_PAGES else MODULES
         assert sorted(tags) == sorted(
-            f'<script type="module" src="{module}">' for module in MODULES
+            f'<script type="module" src="{module}">' for module in modules
         ), url
         assert f'<a class="quick-exit" href="{QUICK_EXIT_URL}" rel="noreferrer"' in page, url
 

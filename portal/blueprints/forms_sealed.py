@@ -1,0 +1,232 @@
+"""The four public forms with JavaScript: the browser seals, the server checks and stores.
+
+Where JavaScript runs, ``static/js/submit-form.mjs`` builds the submission payload from the same
+form the no-JavaScript path posts, seals it to the desk key and the submitter's key, and sends
+only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` header)::
+
+    {"dialogue": slug, "session": session id or null (reprisal reports),
+     "kind": SubmissionKind, "public_id": the id the form was issued with,
+     "envelope": base64, "login_secret": base64 (32 bytes),
+     "new_submitter": bool, "public_key": base64 (32 bytes; new submitters only),
+     "topics": [Topic values], "urgent": bool}
+
+The codename and the plaintext never reach the server: a new submitter's codename is made and
+derived in the browser, which sends the login secret and public key; an existing one is derived
+there too and only its login secret signs in. ``topics`` and ``urgent`` are the plaintext
+routing metadata the server keeps (``payload.RoutingMetadata``); the server cannot check them
+against the sealed content, and the desk reads the truth when it opens the envelope.
+
+Answers are JSON: ``{"ok": true, "next": inbox sign-in address}``, or ``{"error": message}``
+with 400 (malformed request, envelope refused), 403 (codename refused, missing CSRF token), 404
+(no such dialogue or session), 409 (the form does not accept this now, or was already sent) or
+429 (too many codename attempts). A refusal stores nothing, except that a refused codename is
+counted towards the sign-in limit, as on the no-JavaScript path.
+
+Codename word lists are served here too (``/codename-words/<language>.txt``), so that the
+browser can draw a new codename from the same list the server would use.
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import Session
+
+import crypto
+from crypto.codename import display_wordlist
+from portal.blueprints.forms import codename_refusal
+from portal.db import request_session
+from portal.models import SubmissionKind, Submitter, utc_now
+from portal.services.sessions import (
+    UnknownDialogueError,
+    UnknownSessionError,
+    dialogue_by_slug,
+    session_by_id,
+)
+from portal.services.submissions.intake import (
+    MAX_ENVELOPE_BYTES,
+    SubmissionRefusedError,
+    accept_sealed_submission,
+    submission_address,
+)
+from portal.services.submissions.payload import PayloadError, parse_routing_metadata
+from portal.services.submitters import (
+    SignInThrottledError,
+    SubmitterError,
+    register_submitter,
+    sign_in,
+)
+
+blueprint = Blueprint("forms_sealed", __name__)
+
+# Base64 makes the envelope a third larger; the other fields are a few hundred bytes.
+REQUEST_BODY_LIMIT = MAX_ENVELOPE_BYTES * 4 // 3 + 64 * 1024
+
+
+class MalformedRequestError(ValueError):
+    """A request body that is not the JSON this endpoint takes; the message says what is off."""
+
+
+@dataclass(frozen=True)
+class SealedRequest:
+    """What the browser sent, checked for shape (not yet for meaning)."""
+
+    dialogue_slug: str
+    session_id: int | None
+    kind: SubmissionKind
+    public_id: str
+    envelope: bytes
+    login_secret: bytes
+    public_key: bytes | None  # None: an existing submitter, who signs in
+    topics: list[str]
+    urgent: bool
+
+
+@blueprint.errorhandler(CSRFError)
+def _csrf_refused(error: CSRFError) -> ResponseReturnValue:
+    """A missing or stale token: JSON like every other answer here, so the page can say so."""
+    return _refusal(gettext("This form has expired. Reload the page and send it again."), 403)
+
+
+@blueprint.post("/sealed-submissions")
+def receive_sealed_submission() -> ResponseReturnValue:
+    """Store one submission a browser sealed; see the module docstring for the exchange."""
+    request.max_content_length = REQUEST_BODY_LIMIT
+    try:
+        sealed = _read_request(request.get_json(silent=True))
+    except MalformedRequestError as error:
+        return _refusal(str(error), 400)
+    session = request_session()
+    now = utc_now()
+    try:
+        dialogue = dialogue_by_slug(session, sealed.dialogue_slug)
+        dialogue_session = (
+            None if sealed.session_id is None else session_by_id(session, sealed.session_id)
+        )
+    except (UnknownDialogueError, UnknownSessionError):
+        return _refusal(gettext("There is no such dialogue or session."), 404)
+    try:
+        routing = parse_routing_metadata(sealed.topics, urgent=sealed.urgent)
+        address = submission_address(
+            session,
+            dialogue=dialogue,
+            dialogue_session=dialogue_session,
+            kind=sealed.kind,
+            public_id=sealed.public_id,
+            now=now,
+        )
+    except PayloadError:
+        return _refusal(gettext("The agenda themes are not on the list."), 400)
+    except SubmissionRefusedError as refusal:
+        return _refusal(str(refusal), 409)
+
+    submitter = _submitter(session, sealed)
+    if not isinstance(submitter, Submitter):
+        return submitter
+    try:
+        accept_sealed_submission(
+            session,
+            address=address,
+            submitter=submitter,
+            envelope=sealed.envelope,
+            routing=routing,
+            today=now.date(),
+        )
+    except SubmissionRefusedError as refusal:
+        session.rollback()
+        return _refusal(str(refusal), 400)
+    session.commit()
+    return jsonify(ok=True, next=url_for("submitter.sign_in_form"))
+
+
+@blueprint.get("/codename-words/<language>.txt")
+def codename_words(language: str) -> ResponseReturnValue:
+    """One language's codename word list, one word a line, spelled as it is shown."""
+    if language not in crypto.LANGUAGES:
+        return _refusal(gettext("There is no word list for this language."), 404)
+    words = display_wordlist(language)
+    return Response("\n".join(words) + "\n", mimetype="text/plain")
+
+
+def _submitter(session: Session, sealed: SealedRequest) -> Submitter | ResponseReturnValue:
+    """Register the new pseudonym, or sign in the existing one, as the no-JavaScript path does.
+
+    A refused sign-in is committed so that it counts towards the sign-in limit.
+    """
+    pepper = current_app.extensions["parley.secrets"].codename_pepper
+    now = utc_now()
+    if sealed.public_key is not None:
+        try:
+            return register_submitter(
+                session,
+                pepper,
+                login_secret=sealed.login_secret,
+                public_key=sealed.public_key,
+                today=now.date(),
+            )
+        except SubmitterError as refusal:
+            session.rollback()
+            return _refusal(str(refusal), 400)
+    try:
+        return sign_in(session, pepper, sealed.login_secret, now=now)
+    except SubmitterError as refusal:
+        session.commit()
+        status = 429 if isinstance(refusal, SignInThrottledError) else 403
+        return _refusal(str(codename_refusal(refusal)), status)
+
+
+def _read_request(body: Any) -> SealedRequest:
+    if not isinstance(body, dict):
+        raise MalformedRequestError("the request is not a JSON object")
+    session_id = body.get("session")
+    if session_id is not None and (isinstance(session_id, bool) or not isinstance(session_id, int)):
+        raise MalformedRequestError("session must be a number or null")
+    try:
+        kind = SubmissionKind(body.get("kind"))
+    except ValueError:
+        raise MalformedRequestError("kind is not a kind of submission") from None
+    new_submitter = _flag(body, "new_submitter")
+    topics = body.get("topics", [])
+    if not isinstance(topics, list) or not all(isinstance(topic, str) for topic in topics):
+        raise MalformedRequestError("topics must be a list of agenda themes")
+    return SealedRequest(
+        dialogue_slug=_text(body, "dialogue"),
+        session_id=session_id,
+        kind=kind,
+        public_id=_text(body, "public_id"),
+        envelope=_base64(body, "envelope"),
+        login_secret=_base64(body, "login_secret"),
+        public_key=_base64(body, "public_key") if new_submitter else None,
+        topics=topics,
+        urgent=_flag(body, "urgent"),
+    )
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise MalformedRequestError(f"{key} must be text")
+    return value
+
+
+def _flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key)
+    if not isinstance(value, bool):
+        raise MalformedRequestError(f"{key} must be true or false")
+    return value
+
+
+def _base64(body: dict[str, Any], key: str) -> bytes:
+    try:
+        return base64.b64decode(_text(body, key), validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedRequestError(f"{key} must be base64") from None
+
+
+def _refusal(message: str, status: int) -> ResponseReturnValue:
+    return jsonify(error=message), status

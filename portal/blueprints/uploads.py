@@ -1,0 +1,148 @@
+"""The HTTP face of resumable uploads of browser-encrypted attachments (JSON, for scripts).
+
+Rules and their reasons are in ``portal.services.uploads``; this module reads requests and maps
+refusals to status codes. Every answer is JSON; every call after creation carries the upload
+token in the ``X-Upload-Token`` header, and every call that changes something carries the CSRF
+token in ``X-CSRFToken`` (checked by ``CSRFProtect`` before the view runs: the chunk body is
+``application/octet-stream``, which Werkzeug does not parse, so the check leaves it unread).
+
+    POST   /uploads                {"submission": public id, "size": ciphertext bytes}
+           201 {"upload", "token", "size", "received": 0, "expires", "max_chunk_bytes"}
+    GET    /uploads/<id>           (HEAD too) 200 {"size", "received", "complete"}
+    PUT    /uploads/<id>?offset=n  body: ciphertext bytes   200 {"received"}
+    POST   /uploads/<id>/complete  200 {"size", "received", "complete": true}
+    DELETE /uploads/<id>           204
+
+Refusals: 400 malformed or not a STREAM file, 404 unknown id, wrong token or expired, 409 a
+replayed chunk with other bytes or a gap (with "received"), 411 no Content-Length, 413 over a
+limit; each as {"error": message}.
+"""
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from portal.db import request_session
+from portal.instance import InstanceFolder
+from portal.models import Upload, utc_now
+from portal.services.uploads import (
+    MAX_CHUNK_BYTES,
+    UploadConflictError,
+    UploadError,
+    UploadNotFoundError,
+    UploadRefusedError,
+    UploadTooLargeError,
+    abandon_upload,
+    append_chunk,
+    complete_upload,
+    create_upload,
+    find_upload,
+)
+from portal.settings import Settings
+from portal.storage import EncryptedStorage
+
+blueprint = Blueprint("uploads", __name__, url_prefix="/uploads")
+
+TOKEN_HEADER = "X-Upload-Token"  # noqa: S105 - the name of a header, not a secret
+_STATUS_OF_ERROR: dict[type[UploadError], int] = {
+    UploadNotFoundError: 404,
+    UploadRefusedError: 400,
+    UploadTooLargeError: 413,
+    UploadConflictError: 409,
+}
+
+
+@blueprint.errorhandler(UploadError)
+def _refused(error: UploadError) -> tuple[Response, int]:
+    answer: dict[str, Any] = {"error": str(error)}
+    if isinstance(error, UploadConflictError):
+        answer["received"] = error.received_size
+    return jsonify(answer), _STATUS_OF_ERROR[type(error)]
+
+
+@blueprint.post("")
+def create() -> tuple[Response, int]:
+    request_body = request.get_json(silent=True)
+    if not isinstance(request_body, dict):
+        raise UploadRefusedError('send JSON: {"submission": public id, "size": bytes}')
+    submission_public_id = request_body.get("submission")
+    ciphertext_size = request_body.get("size")
+    if not isinstance(submission_public_id, str) or type(ciphertext_size) is not int:
+        raise UploadRefusedError('send JSON: {"submission": public id, "size": bytes}')
+    new = create_upload(
+        request_session(),
+        _storage(),
+        submission_public_id=submission_public_id,
+        ciphertext_size=ciphertext_size,
+        budget_bytes=_settings().max_upload_bytes,
+        now=utc_now(),
+    )
+    answer = {
+        "upload": new.upload.public_id,
+        "token": new.token,
+        "size": new.upload.ciphertext_size,
+        "received": new.upload.received_size,
+        "expires": new.upload.expires_at.isoformat(),
+        "max_chunk_bytes": MAX_CHUNK_BYTES,
+    }
+    return jsonify(answer), 201
+
+
+@blueprint.get("/<upload_id>")
+def status(upload_id: str) -> Response:
+    return jsonify(_state(_requested_upload(upload_id)))
+
+
+@blueprint.put("/<upload_id>")
+def chunk(upload_id: str) -> Response:
+    upload = _requested_upload(upload_id)
+    offset = request.args.get("offset", type=int)
+    if offset is None or offset < 0:
+        raise UploadRefusedError("say where this chunk goes: ?offset=<bytes received so far>")
+    length = request.content_length
+    if length is None:
+        return _length_required()
+    received = append_chunk(
+        request_session(), _storage(), upload, offset=offset, body=request.stream, length=length
+    )
+    return jsonify({"received": received})
+
+
+@blueprint.post("/<upload_id>/complete")
+def complete(upload_id: str) -> Response:
+    upload = _requested_upload(upload_id)
+    complete_upload(request_session(), _storage(), upload)
+    return jsonify(_state(upload))
+
+
+@blueprint.delete("/<upload_id>")
+def abandon(upload_id: str) -> tuple[str, int]:
+    abandon_upload(request_session(), _storage(), _requested_upload(upload_id))
+    return "", 204
+
+
+def _requested_upload(upload_id: str) -> Upload:
+    token = request.headers.get(TOKEN_HEADER, "")
+    return find_upload(request_session(), upload_id, token, utc_now())
+
+
+def _state(upload: Upload) -> dict[str, Any]:
+    return {
+        "size": upload.ciphertext_size,
+        "received": upload.received_size,
+        "complete": upload.complete,
+    }
+
+
+def _length_required() -> Response:
+    response = jsonify({"error": "send the chunk with a Content-Length"})
+    response.status_code = 411
+    return response
+
+
+def _settings() -> Settings:
+    return current_app.extensions["parley.settings"]
+
+
+def _storage() -> EncryptedStorage:
+    return EncryptedStorage(InstanceFolder(_settings().instance_dir).storage_dir)

@@ -1,0 +1,277 @@
+/**
+ * The public forms with JavaScript: sealed in the browser, so the server receives envelopes only.
+ *
+ * Progressive enhancement of `templates/forms/form.html`, which works without this module. On
+ * "Send", the module reads the form, checks it as the server would (`sealed-submission.mjs`),
+ * makes a new codename here or derives a typed one here, seals the payload to the desk key and
+ * the codename's key under the context the page names, and posts JSON to the form's
+ * `data-sealed-url` (see `portal/blueprints/forms_sealed.py`). The codename and what was typed
+ * never leave the page; a refusal is shown in the form, with everything typed still there.
+ *
+ * Files are not sealed here: when files are chosen the module steps aside and the form posts as
+ * it does without JavaScript (encrypted by the server as it arrives), until the browser's
+ * chunked upload takes them. "Add more rows" adds the rows in the page rather than posting what
+ * was typed.
+ */
+import { CodenameError, deriveCodenameSecrets, normaliseCodename, sealEnvelope } from './parley-crypto.mjs';
+import {
+  fieldOf,
+  generateCodename,
+  messageFor,
+  readForm,
+  retypePositions,
+  validateSubmission,
+} from './sealed-submission.mjs';
+
+const SEND_ACTION = 'send';
+const ADD_ROWS_ACTION = 'add_rows';
+/** The rows "Add more rows" adds to each list, and the most each list may have. */
+const ROW_LISTS = [
+  { name: 'persons', rowsField: 'person_rows', added: 3, maximum: 50 },
+  { name: 'recommendations', rowsField: 'recommendation_rows', added: 5, maximum: 200 },
+];
+const fillRandom = (array) => globalThis.crypto.getRandomValues(array);
+
+/** The element id of a field, as `forms_web.fields.html_id` makes it. */
+function htmlId(name) {
+  return `field-${name.replaceAll('.', '-')}`;
+}
+
+function toBase64(bytes) {
+  return btoa(Array.from(bytes, (byte) => String.fromCharCode(byte)).join(''));
+}
+
+function fromHex(hex) {
+  return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+}
+
+function textEntries(form) {
+  return [...new FormData(form).entries()].filter(([, value]) => typeof value === 'string');
+}
+
+function filesChosen(form) {
+  return [...form.querySelectorAll('input[type="file"]')].some((input) => input.files.length > 0);
+}
+
+/** Remove the errors a previous attempt put on the page. */
+function clearErrors(form) {
+  document.getElementById('error-summary')?.remove();
+  for (const message of form.querySelectorAll('.field-error-message')) message.remove();
+  for (const field of form.querySelectorAll('.has-error')) field.classList.remove('has-error');
+  for (const field of form.querySelectorAll('[aria-invalid]')) {
+    field.removeAttribute('aria-invalid');
+    field.removeAttribute('aria-describedby');
+  }
+}
+
+/** What a field is called in the error summary: its row's legend, its label or its legend. */
+function titleOf(element) {
+  const row = element.closest('fieldset.row');
+  if (row !== null) return row.querySelector('legend').textContent.trim();
+  const label = element.tagName === 'FIELDSET' ? element.querySelector('legend') : element.labels?.[0];
+  return label?.firstChild?.textContent.trim() ?? '';
+}
+
+/** Put one error next to its field, marked up as `templates/forms/fields.html` does. */
+function placeError(form, name, text) {
+  const element = document.getElementById(htmlId(name));
+  const errorId = `${htmlId(name)}-error`;
+  const message = document.getElementById('sealed-field-error').content.firstElementChild.cloneNode(true);
+  message.id = errorId;
+  message.querySelector('.message').textContent = text;
+  if (element.tagName === 'FIELDSET') element.querySelector('legend').after(message);
+  else if (element.type === 'checkbox') element.parentElement.prepend(message);
+  else element.before(message);
+  element.closest('.form-field, .choice')?.classList.add('has-error');
+  element.setAttribute('aria-describedby', errorId);
+  element.setAttribute('aria-invalid', 'true');
+  return element;
+}
+
+/** The summary at the top of the form, with a link to each field and an optional refusal. */
+function showSummary(form, fieldErrors, refusal) {
+  const summary = document.getElementById('sealed-error-summary').content.firstElementChild.cloneNode(true);
+  for (const [name, text] of fieldErrors) {
+    const element = placeError(form, name, text);
+    const link = document.createElement('a');
+    link.href = `#${element.id}`;
+    link.textContent = `${titleOf(element)}: ${text}`;
+    const item = document.createElement('li');
+    item.append(link);
+    summary.querySelector('ul').append(item);
+  }
+  if (refusal) {
+    const paragraph = summary.querySelector('.sealed-refusal');
+    paragraph.textContent = refusal;
+    paragraph.hidden = false;
+  }
+  document.getElementById('who-reads').before(summary);
+  summary.focus();
+}
+
+/** More empty rows in each list, up to its maximum, copied from the list's last row. */
+function addRows(form) {
+  for (const list of ROW_LISTS) {
+    const rowsInput = form.querySelector(`input[name="${list.rowsField}"]`);
+    if (rowsInput === null) continue;
+    const shown = Number(rowsInput.value);
+    const grown = Math.min(shown + list.added, list.maximum);
+    const rows = document.getElementById(htmlId(list.name)).querySelectorAll('fieldset.row');
+    const last = rows[rows.length - 1];
+    for (let row = shown; row < grown; row += 1) last.parentElement.append(copyRow(last, list.name, shown - 1, row));
+    rowsInput.value = String(grown);
+  }
+}
+
+function copyRow(template, list, from, to) {
+  const row = template.cloneNode(true);
+  const renumber = (text) =>
+    text.replaceAll(`${list}.${from}.`, `${list}.${to}.`).replaceAll(`${htmlId(list)}-${from}`, `${htmlId(list)}-${to}`);
+  for (const element of [row, ...row.querySelectorAll('*')]) {
+    for (const attribute of ['id', 'name', 'for', 'aria-describedby']) {
+      if (element.hasAttribute(attribute)) element.setAttribute(attribute, renumber(element.getAttribute(attribute)));
+    }
+  }
+  const legend = row.querySelector('legend');
+  legend.textContent = legend.textContent.replace(String(from + 1), String(to + 1));
+  for (const message of row.querySelectorAll('.field-error-message')) message.remove();
+  for (const field of row.querySelectorAll('input, textarea, select')) {
+    field.removeAttribute('aria-invalid');
+    if (field.type === 'radio' || field.type === 'checkbox') field.checked = false;
+    else field.value = '';
+  }
+  return row;
+}
+
+/** The codename's login secret and key: a new codename made here, or the one typed. */
+async function codenameSecrets(form) {
+  if (form.elements.codename_choice.value === 'existing') {
+    return { codename: null, secrets: await deriveCodenameSecrets(form.elements.codename.value) };
+  }
+  const response = await fetch(form.dataset.codenameWordsUrl, { credentials: 'same-origin' });
+  if (!response.ok) throw new Error('the codename word list could not be loaded');
+  const words = (await response.text()).split('\n').filter((word) => word.length > 0);
+  const codename = generateCodename(words, fillRandom);
+  return { codename, secrets: await deriveCodenameSecrets(codename) };
+}
+
+async function sendSealed(form, messages) {
+  clearErrors(form);
+  const kind = form.dataset.kind;
+  const fieldNames = [...form.elements].map((element) => element.name).filter(Boolean);
+  const { data, rowOfItem } = readForm(textEntries(form), fieldNames, kind);
+  const { payload, errors } = validateSubmission(data, kind);
+  const fieldErrors = Object.entries(errors).map(([path, message]) => [
+    fieldOf(path, rowOfItem),
+    messageFor(path, message, messages),
+  ]);
+  if (fieldErrors.length > 0) return showSummary(form, fieldErrors, null);
+
+  let chosen;
+  try {
+    chosen = await codenameSecrets(form);
+  } catch (error) {
+    if (!(error instanceof CodenameError)) throw error;
+    return showSummary(form, [['codename', messages.codename]], null);
+  }
+  const { codename, secrets } = chosen;
+  const envelope = await sealEnvelope(
+    JSON.stringify(payload),
+    [fromHex(form.dataset.deskKey), secrets.publicKey],
+    form.dataset.context,
+  );
+  const body = {
+    dialogue: form.dataset.dialogue,
+    session: form.dataset.session ? Number(form.dataset.session) : null,
+    kind,
+    public_id: form.elements.public_id.value,
+    envelope: toBase64(envelope),
+    login_secret: toBase64(secrets.loginSecret),
+    new_submitter: codename !== null,
+    topics: payload.topics,
+    urgent: payload.urgency === 'urgent',
+  };
+  if (codename !== null) body.public_key = toBase64(secrets.publicKey);
+  const response = await fetch(form.dataset.sealedUrl, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': form.elements.csrf_token.value },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) {
+    const codenameRefused = response.status === 403 && codename === null;
+    return showSummary(form, codenameRefused ? [['codename', answer.error]] : [], codenameRefused ? null : answer.error);
+  }
+  return codename === null ? showPage('sealed-received') : showCodename(codename);
+}
+
+/** Replace the page's content with one of the form's result templates. */
+function showPage(templateId) {
+  const main = document.getElementById('main');
+  main.replaceChildren(document.getElementById(templateId).content.cloneNode(true));
+  window.scrollTo(0, 0);
+  return main;
+}
+
+/** Show the new codename, which only this page knows, and check that it was written down. */
+function showCodename(codename) {
+  const page = showPage('sealed-codename');
+  const list = page.querySelector('#codename');
+  for (const word of codename.split(' ')) {
+    const item = document.createElement('li');
+    item.lang = list.dataset.lang;
+    item.textContent = word;
+    list.append(item);
+  }
+  const check = page.querySelector('form.retype-check');
+  const positions = retypePositions(fillRandom);
+  const inputs = [...check.querySelectorAll('input[name="word"]')];
+  check.querySelectorAll('label').forEach((label, index) => {
+    inputs[index].id = `retype-word-${positions[index]}`;
+    label.htmlFor = inputs[index].id;
+    label.textContent = label.dataset.wordLabel.replace('{number}', String(positions[index]));
+  });
+  const canonical = normaliseCodename(codename).split(' ');
+  check.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const retyped = [...canonical];
+    positions.forEach((position, index) => {
+      retyped[position - 1] = inputs[index].value;
+    });
+    let matches = false;
+    try {
+      matches = normaliseCodename(retyped.join(' ')) === canonical.join(' ');
+    } catch (error) {
+      if (!(error instanceof CodenameError)) throw error;
+    }
+    for (const result of page.querySelectorAll('.retype-result')) {
+      result.hidden = result.dataset.result !== (matches ? 'match' : 'mismatch');
+    }
+    check.hidden = matches;
+  });
+}
+
+/** Take over "Send" and "Add more rows"; leave the form alone when files are chosen. */
+function enhance(form) {
+  const messages = JSON.parse(form.dataset.messages);
+  const sendButton = form.querySelector(`button[value="${SEND_ACTION}"]`);
+  form.addEventListener('submit', (event) => {
+    if (filesChosen(form)) return;
+    event.preventDefault();
+    if (event.submitter?.value === ADD_ROWS_ACTION) {
+      addRows(form);
+      return;
+    }
+    sendButton.disabled = true;
+    sendSealed(form, messages)
+      .catch(() => showSummary(form, [], messages.not_sent))
+      .finally(() => {
+        sendButton.disabled = false;
+      });
+  });
+}
+
+for (const form of document.querySelectorAll('form.submission-form[data-sealed-url]')) {
+  enhance(form);
+}

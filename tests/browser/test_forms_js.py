@@ -1,0 +1,273 @@
+"""The four forms in Chromium with JavaScript: sealed in the page, envelopes only on the wire.
+
+Each form is filled in, sent, its new codename shown by the page and retyped; then the stored
+envelope is opened in Python with the desk key (through the demo instance's recovery-key grant)
+and compared with what was typed. One test records every request the page makes while a form
+full of canary strings is sent, and finds neither the canary nor the codename in any of them.
+The browser's own checks of a form are compared with the server's on the same inputs.
+"""
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+import crypto
+from portal import create_app
+from portal.models import SubmissionKind, Topic
+from portal.services.submissions.payload import PayloadError, validate_submission
+from tests.conftest import DemoInstance
+from tests.integration.forms_client import desk_private_key, open_payload, stored_submission
+
+pytestmark = pytest.mark.browser
+
+PAYLOAD_MODULE = "/static/js/sealed-submission.mjs"
+
+
+@pytest.fixture(scope="module")
+def served_app(portal_server_instance: DemoInstance) -> Flask:
+    """The served instance's application, for reading what the browser stored."""
+    return create_app(portal_server_instance.settings)
+
+
+@pytest.fixture
+def js_page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _open_form(page: Any, portal_server: str, link_to: str) -> str:
+    """Open the valdoria form whose address ends with ``link_to``; its public submission id."""
+    page.goto(portal_server + "/dialogues/valdoria")
+    hrefs = [
+        link.get_attribute("href")
+        for link in page.locator("a[href*='/dialogues/valdoria/sessions/']").all()
+    ]
+    for href in hrefs:
+        page.goto(portal_server + href)
+        if page.locator(f"a[href$='{link_to}']").count():
+            page.locator(f"a[href$='{link_to}']").first.click()
+            return page.locator("input[name='public_id']").input_value()
+    pytest.fail(f"no session of valdoria links to {link_to}")
+
+
+def _send_and_keep_codename(page: Any) -> str:
+    """Send, then retype the two words asked for; the codename the page showed."""
+    page.get_by_role("button", name="Send").click()
+    heading = page.get_by_role("heading", name="Received: this is your codename")
+    heading.wait_for(timeout=30_000)
+    words = page.locator("#codename li").all_inner_texts()
+    assert len(words) == crypto.CODENAME_WORDS
+    for field in page.locator("input[id^='retype-word-']").all():
+        position = int(re.search(r"\d+", field.get_attribute("id"))[0])
+        field.fill(words[position - 1])
+    page.get_by_role("button", name="Check").click()
+    assert page.get_by_role("heading", name="You have written it down").is_visible()
+    return " ".join(words)
+
+
+def _stored_payload(
+    app: Flask, instance: DemoInstance, public_id: str, codename: str
+) -> dict[str, Any]:
+    submission = stored_submission(app, public_id)
+    payload = open_payload(submission, desk_private_key(app, instance, "valdoria"))
+    own_key = crypto.derive_codename_secrets(codename).private_key()
+    assert open_payload(submission, own_key) == payload
+    return payload
+
+
+def _fill_individual_case(page: Any, text: str) -> None:
+    page.get_by_label("What happened to them").fill(f"{text} detained")
+    page.get_by_label("Where", exact=True).fill(f"{text} place")
+    page.get_by_label("When (dates").fill(f"{text} dates")
+    page.get_by_label("How you know the person").fill(f"{text} colleague")
+    page.get_by_label("Earlier referrals").fill(f"{text} referrals")
+    person = page.locator("#field-persons-1")
+    person.get_by_label("Name", exact=True).fill(f"{text} person")
+    person.get_by_label("raised with the government by name").check()
+    person.get_by_label("Their family").check()
+    person.get_by_label("The risks of being named were explained").check()
+    page.get_by_label("Human-rights defenders").check()
+    page.get_by_label("This concerns a woman human-rights defender").check()
+
+
+def test_individual_case_with_javascript(
+    js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
+) -> None:
+    public_id = _open_form(js_page, portal_server, "/individual-case")
+    _fill_individual_case(js_page, "Case")
+    codename = _send_and_keep_codename(js_page)
+    assert js_page.get_by_role("link", name="Sign in to your inbox").is_visible()
+
+    payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
+    assert payload == validate_submission(
+        {
+            "situation": "Case detained",
+            "place": "Case place",
+            "dates": "Case dates",
+            "relation_to_person": "Case colleague",
+            "earlier_referrals": "Case referrals",
+            "persons": [
+                {
+                    "name": "Case person",
+                    "consent": {
+                        "level": "raise_by_name",
+                        "given_by": "family",
+                        "risks_explained": True,
+                    },
+                }
+            ],
+            "topics": ["human_rights_defenders"],
+            "women_hrd": True,
+        },
+        SubmissionKind.INDIVIDUAL_CASE,
+    )
+    assert stored_submission(served_app, public_id).topic_tags == ["human_rights_defenders"]
+
+
+def test_reprisal_report_with_javascript_checks_fields_first(
+    js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
+) -> None:
+    public_id = _open_form(js_page, portal_server, "/reprisal-report")
+    sealed_posts: list[str] = []
+    js_page.on(
+        "request",
+        lambda request: sealed_posts.append(request.url) if request.method == "POST" else None,
+    )
+    js_page.locator("#field-what_happened").fill("Travel ban after the UN.")
+    js_page.locator("#field-when").fill("yesterday")
+    js_page.get_by_role("button", name="Send").click()
+    assert js_page.locator("#field-link_to_engagement").get_attribute("aria-invalid") == "true"
+    assert js_page.locator("#error-summary a[href='#field-link_to_engagement']").is_visible()
+    assert js_page.locator("#field-what_happened").input_value() == "Travel ban after the UN."
+    assert sealed_posts == []
+
+    js_page.get_by_label("How it is linked to engaging").fill("Side event at the Council.")
+    js_page.get_by_label("Urgent: someone is in danger now").check()
+    codename = _send_and_keep_codename(js_page)
+
+    payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
+    assert payload["urgency"] == "urgent" and payload["persons"] == []
+    assert payload["link_to_engagement"] == "Side event at the Council."
+    assert stored_submission(served_app, public_id).urgent
+
+
+def test_agenda_input_with_javascript(
+    js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
+) -> None:
+    public_id = _open_form(js_page, portal_server, "/agenda-input")
+    js_page.get_by_label("The situation as you see it").fill("  Shrinking civic space.  ")
+    js_page.get_by_label("Your sources").fill("Local monitors")
+    js_page.get_by_label("Rule of law").check()
+    js_page.get_by_label("Freedom of expression").check()
+    codename = _send_and_keep_codename(js_page)
+
+    payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
+    assert payload["situation"] == "Shrinking civic space."
+    assert payload["sources"] == "Local monitors"
+    assert payload["topics"] == ["freedom_of_expression", "rule_of_law"]
+
+
+def test_seminar_recommendations_with_javascript_and_rows_added_in_the_page(
+    js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
+) -> None:
+    public_id = _open_form(js_page, portal_server, "/seminar-recommendations")
+    js_page.get_by_label("The seminar (title, place, date)").fill("Seminar, Brussels")
+    first = js_page.locator("#field-recommendations-0")
+    first.get_by_label("Recommendation", exact=True).fill("Free the journalists.")
+    first.get_by_label("Addressed to").fill("Government")
+    first.get_by_label("Agenda theme").select_option("freedom_of_expression")
+    js_page.get_by_role("button", name="Add more rows").click()
+    added = js_page.locator("#field-recommendations-7")
+    assert js_page.locator("input[name='recommendation_rows']").input_value() == "10"
+    added.get_by_label("Recommendation", exact=True).fill("Ratify the protocol.")
+    added.get_by_label("Addressed to").fill("Parliament")
+    added.get_by_label("Agenda theme").select_option("multilateral_engagement")
+    codename = _send_and_keep_codename(js_page)
+
+    payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
+    assert payload["recommendations"] == [
+        {
+            "text": "Free the journalists.",
+            "addressee": "Government",
+            "topic": "freedom_of_expression",
+        },
+        {
+            "text": "Ratify the protocol.",
+            "addressee": "Parliament",
+            "topic": "multilateral_engagement",
+        },
+    ]
+
+
+def test_no_plaintext_or_codename_leaves_the_page(
+    js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
+) -> None:
+    """Every request while a form of canaries is sent: bodies, addresses and headers.
+
+    Single codename words are looked for as whole words in bodies and addresses; in headers the
+    whole codename is, because a browser's own header values (``same-origin``...) can hold a
+    word of the list without anything having leaked.
+    """
+    canary = "CANARY-7f3a9c"
+    requests: list[Any] = []
+    js_page.on("request", lambda request: requests.append(request))
+    public_id = _open_form(js_page, portal_server, "/individual-case")
+    _fill_individual_case(js_page, canary)
+    codename = _send_and_keep_codename(js_page)
+
+    assert any(request.url.endswith("/sealed-submissions") for request in requests)
+    for request in requests:
+        body = (request.post_data_buffer or b"").decode("utf-8", "replace")
+        headers = json.dumps(request.all_headers())
+        for text in (body, request.url, headers):
+            assert canary.lower() not in text.lower()
+            assert codename.lower() not in text.lower()
+        for word in codename.split(" "):
+            for text in (body, request.url):
+                assert not re.search(rf"\b{re.escape(word)}\b", text, re.IGNORECASE)
+    payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
+    assert payload["situation"] == f"{canary} detained"
+
+
+def test_browser_checks_agree_with_the_server(crypto_page: Any) -> None:
+    """The same inputs, checked by ``sealed-submission.mjs`` and by ``validate_submission``."""
+    crypto_page.evaluate(f"async () => {{ window.checks = await import('{PAYLOAD_MODULE}'); }}")
+    person = {"name": "A", "consent": {"level": "", "given_by": "family", "risks_explained": False}}
+    inputs = [
+        (SubmissionKind.AGENDA_INPUT, {"situation": "  ", "topics": []}),
+        (SubmissionKind.AGENDA_INPUT, {"situation": "ok", "topics": ["rule_of_law", "weather"]}),
+        (SubmissionKind.AGENDA_INPUT, {"situation": "x" * 20_001, "topics": ["children"]}),
+        (SubmissionKind.INDIVIDUAL_CASE, {"situation": "x", "relation_to_person": "y"}),
+        (SubmissionKind.INDIVIDUAL_CASE, {"situation": "x", "persons": [person, {}]}),
+        (SubmissionKind.REPRISAL_REPORT, {"what_happened": "x", "urgency": "soon"}),
+        (SubmissionKind.SEMINAR_RECOMMENDATIONS, {"seminar": "s", "recommendations": []}),
+        (
+            SubmissionKind.SEMINAR_RECOMMENDATIONS,
+            {"seminar": "s", "recommendations": [{"text": "t", "addressee": "", "topic": "x"}]},
+        ),
+    ]
+    for kind, data in inputs:
+        browser = crypto_page.evaluate(
+            "([data, kind]) => window.checks.validateSubmission(data, kind).errors",
+            [data, str(kind)],
+        )
+        with pytest.raises(PayloadError) as refused:
+            validate_submission(data, kind)
+        assert browser == refused.value.errors, (kind, data)
+    valid = {"situation": " fine ", "topics": ["rule_of_law", "children", "children"]}
+    browser_payload = crypto_page.evaluate(
+        "(data) => window.checks.validateSubmission(data, 'agenda_input')", valid
+    )
+    assert browser_payload == {
+        "payload": validate_submission(valid, SubmissionKind.AGENDA_INPUT),
+        "errors": {},
+    }
+    assert crypto_page.evaluate("() => window.checks.TOPICS") == [str(topic) for topic in Topic]

@@ -1,0 +1,390 @@
+"""The JavaScript path's endpoint: envelopes sealed by the browser, checked and stored.
+
+Python's ``crypto`` package stands in for the browser module: it reads what the form page hands
+the script (``data-*`` attributes), makes a codename, seals the payload and posts the JSON that
+``static/js/submit-form.mjs`` posts. Every refusal is checked to store nothing: the row counts
+of every table (the sign-in throttle aside) and the storage folder are compared.
+"""
+
+import base64
+import html
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+import crypto
+from crypto.codename import display_wordlist
+from portal import create_app
+from portal.models import SubmissionKind
+from portal.services.submissions.payload import encode_payload, validate_submission
+from tests.conftest import DemoInstance
+from tests.integration.forms_client import (
+    OpenedForm,
+    desk_private_key,
+    open_form,
+    open_payload,
+    open_session_url,
+    row_counts,
+    storage_listing,
+    stored_submission,
+)
+
+SEALED_URL = "/sealed-submissions"
+DATA_ATTRIBUTE = re.compile(r' data-([\w-]+)="([^"]*)"')
+
+FORMS: dict[SubmissionKind, tuple[str, dict[str, Any]]] = {
+    SubmissionKind.AGENDA_INPUT: (
+        "agenda-input",
+        {"situation": "Shrinking civic space.", "topics": ["freedom_of_expression"]},
+    ),
+    SubmissionKind.INDIVIDUAL_CASE: (
+        "individual-case",
+        {
+            "situation": "Held without charge.",
+            "relation_to_person": "colleague",
+            "persons": [
+                {
+                    "name": "Mira Okonkwo",
+                    "consent": {
+                        "level": "raise_by_name",
+                        "given_by": "family",
+                        "risks_explained": True,
+                    },
+                }
+            ],
+            "topics": ["human_rights_defenders"],
+            "women_hrd": True,
+        },
+    ),
+    SubmissionKind.REPRISAL_REPORT: (
+        "reprisal-report",
+        {
+            "what_happened": "Passport confiscated.",
+            "when": "last week",
+            "link_to_engagement": "Spoke at a side event.",
+            "urgency": "urgent",
+        },
+    ),
+    SubmissionKind.SEMINAR_RECOMMENDATIONS: (
+        "seminar-recommendations",
+        {
+            "seminar": "Civil society seminar",
+            "recommendations": [
+                {"text": "Free the journalists.", "addressee": "Government", "topic": "rule_of_law"}
+            ],
+        },
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def app(writable_demo_instance: DemoInstance) -> Flask:
+    return create_app(writable_demo_instance.settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as client:
+        yield client
+
+
+@dataclass
+class BrowserSubmission:
+    """What the stand-in browser sealed and is about to post."""
+
+    form: OpenedForm
+    payload: dict[str, Any]
+    codename: str
+    body: dict[str, Any]
+
+
+def _form_url(app: Flask, kind: SubmissionKind) -> str:
+    path = FORMS[kind][0]
+    if kind is SubmissionKind.REPRISAL_REPORT:
+        return "/dialogues/valdoria/reprisal-report"
+    return open_session_url(app, path)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def seal_in_browser(
+    client: FlaskClient,
+    url: str,
+    kind: SubmissionKind,
+    *,
+    codename: str | None = None,
+    recipients: Callable[[bytes, bytes], list[bytes]] = lambda desk, own: [desk, own],
+    context: Callable[[str], str] = lambda given: given,
+) -> BrowserSubmission:
+    """Do what the form's script does, from the form page at ``url``.
+
+    ``codename`` given: an existing submitter; else a new one. ``recipients`` and ``context``
+    let a test seal the envelope as a faulty or hostile browser would.
+    """
+    form = open_form(client, url)
+    data = {name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(form.html)}
+    new = codename is None
+    codename = crypto.generate_codename("en") if codename is None else codename
+    secrets = crypto.derive_codename_secrets(codename)
+    payload = validate_submission(FORMS[kind][1], kind)
+    envelope = crypto.seal_envelope(
+        encode_payload(payload),
+        recipients(bytes.fromhex(data["desk-key"]), secrets.public_key_bytes()),
+        context(data["context"]),
+    )
+    body: dict[str, Any] = {
+        "dialogue": data["dialogue"],
+        "session": int(data["session"]) if data["session"] else None,
+        "kind": data["kind"],
+        "public_id": form.hidden["public_id"],
+        "envelope": _b64(envelope),
+        "login_secret": _b64(secrets.login_secret),
+        "new_submitter": new,
+        "topics": payload["topics"],
+        "urgent": payload.get("urgency") == "urgent",
+    }
+    if new:
+        body["public_key"] = _b64(secrets.public_key_bytes())
+    return BrowserSubmission(form, payload, codename, body)
+
+
+def post_sealed(
+    client: FlaskClient, submission: BrowserSubmission, **headers: str
+) -> tuple[int, dict[str, Any]]:
+    token = {"X-CSRFToken": submission.form.hidden["csrf_token"], **headers}
+    response = client.post(SEALED_URL, json=submission.body, headers=token)
+    return response.status_code, response.get_json()
+
+
+def test_form_hands_the_script_its_public_sealing_data(app: Flask, client: FlaskClient) -> None:
+    url = open_session_url(app, "individual-case")
+    form = open_form(client, url)
+    data = dict(DATA_ATTRIBUTE.findall(form.html))
+    session_id = url.split("/")[4]
+    assert data["context"] == (
+        f"parley submission v1|dialogue:valdoria|session:{session_id}|kind:individual_case"
+        f"|submission:{form.hidden['public_id']}"
+    )
+    assert data["sealed-url"] == SEALED_URL and data["kind"] == "individual_case"
+    assert data["codename-words-url"] == "/codename-words/en.txt"
+    assert re.fullmatch(r"[0-9a-f]{64}", data["desk-key"])
+    assert '<script type="module" src="/static/js/submit-form.mjs">' in form.html
+
+
+@pytest.mark.parametrize("kind", list(SubmissionKind))
+def test_each_kind_is_stored_sealed_for_a_new_submitter(
+    app: Flask, client: FlaskClient, writable_demo_instance: DemoInstance, kind: SubmissionKind
+) -> None:
+    sent = seal_in_browser(client, _form_url(app, kind), kind)
+    before = row_counts(app)
+
+    status, answer = post_sealed(client, sent)
+
+    assert status == 200, answer
+    assert answer == {"ok": True, "next": "/inbox/sign-in"}
+    after = row_counts(app)
+    assert after["submissions"] == before["submissions"] + 1
+    assert after["submitters"] == before["submitters"] + 1
+    submission = stored_submission(app, sent.form.hidden["public_id"])
+    desk_key = desk_private_key(app, writable_demo_instance, "valdoria")
+    codename_key = crypto.derive_codename_secrets(sent.codename).private_key()
+    assert open_payload(submission, desk_key) == sent.payload
+    assert open_payload(submission, codename_key) == sent.payload
+    assert submission.topic_tags == sent.payload["topics"]
+    assert submission.urgent is (kind is SubmissionKind.REPRISAL_REPORT)
+
+
+def test_existing_submitter_signs_in_with_the_login_secret_only(
+    app: Flask, client: FlaskClient
+) -> None:
+    first = seal_in_browser(
+        client, _form_url(app, SubmissionKind.REPRISAL_REPORT), SubmissionKind.REPRISAL_REPORT
+    )
+    assert post_sealed(client, first)[0] == 200
+    kind = SubmissionKind.AGENDA_INPUT
+    second = seal_in_browser(client, _form_url(app, kind), kind, codename=first.codename.upper())
+    assert "public_key" not in second.body
+    before = row_counts(app)
+
+    status, answer = post_sealed(client, second)
+
+    assert status == 200, answer
+    assert row_counts(app)["submitters"] == before["submitters"]
+    assert (
+        stored_submission(app, first.form.hidden["public_id"]).submitter_id
+        == stored_submission(app, second.form.hidden["public_id"]).submitter_id
+    )
+
+
+def test_wrong_codename_gets_the_generic_refusal_and_stores_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    kind = SubmissionKind.INDIVIDUAL_CASE
+    sent = seal_in_browser(client, _form_url(app, kind), kind, codename=crypto.generate_codename())
+    before = row_counts(app)
+
+    status, answer = post_sealed(client, sent)
+
+    assert status == 403
+    assert answer == {
+        "error": "This codename does not open an inbox. Check each word and try again."
+    }
+    assert row_counts(app) == before
+
+
+def _closed_session_id(client: FlaskClient) -> int:
+    page = client.get("/dialogues/elbaria-local").get_data(as_text=True)
+    return int(re.search(r"/dialogues/elbaria-local/sessions/(\d+)", page)[1])
+
+
+def _other_key() -> bytes:
+    return crypto.public_key_bytes(crypto.generate_private_key())
+
+
+# Each refusal: the kind of form, how the stand-in browser goes wrong, the status expected.
+REFUSALS: dict[str, tuple[SubmissionKind, dict[str, Any], Callable[..., None], int]] = {
+    "forged envelope": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.update(envelope=_b64(b"PRLY" + bytes(400))),
+        400,
+    ),
+    "truncated envelope": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.update(
+            envelope=_b64(base64.b64decode(sent.body["envelope"])[:-20])
+        ),
+        400,
+    ),
+    "envelope not base64": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(envelope="not base64!"),
+        400,
+    ),
+    "another dialogue's context": (
+        SubmissionKind.REPRISAL_REPORT,
+        {"context": lambda given: given.replace("dialogue:valdoria", "dialogue:elbaria-local")},
+        lambda sent, client: None,
+        400,
+    ),
+    "desk missing from the recipients": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {"recipients": lambda desk, own: [_other_key(), own]},
+        lambda sent, client: None,
+        400,
+    ),
+    "only the submitter as recipient": (
+        SubmissionKind.REPRISAL_REPORT,
+        {"recipients": lambda desk, own: [own]},
+        lambda sent, client: None,
+        400,
+    ),
+    "closed consultation": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(
+            dialogue="elbaria-local", session=_closed_session_id(client)
+        ),
+        409,
+    ),
+    "frozen dialogue": (
+        SubmissionKind.REPRISAL_REPORT,
+        {},
+        lambda sent, client: sent.body.update(dialogue="marenland"),
+        409,
+    ),
+    "unknown dialogue": (
+        SubmissionKind.REPRISAL_REPORT,
+        {},
+        lambda sent, client: sent.body.update(dialogue="nowhere"),
+        404,
+    ),
+    "urgent agenda input": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(urgent=True),
+        400,
+    ),
+    "unknown topic": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(topics=["weather"]),
+        400,
+    ),
+    "login secret of the wrong size": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(login_secret=_b64(bytes(16))),
+        400,
+    ),
+    "missing field": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.pop("public_id"),
+        400,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_refusals_are_clear_and_store_nothing(
+    app: Flask, client: FlaskClient, writable_demo_instance: DemoInstance, case: str
+) -> None:
+    kind, sealing, spoil, expected_status = REFUSALS[case]
+    sent = seal_in_browser(client, _form_url(app, kind), kind, **sealing)
+    spoil(sent, client)
+    before, files_before = row_counts(app), storage_listing(writable_demo_instance)
+
+    status, answer = post_sealed(client, sent)
+
+    assert status == expected_status, answer
+    assert isinstance(answer["error"], str) and answer["error"]
+    assert row_counts(app) == before
+    assert storage_listing(writable_demo_instance) == files_before
+
+
+def test_replayed_public_id_is_refused(app: Flask, client: FlaskClient) -> None:
+    kind = SubmissionKind.SEMINAR_RECOMMENDATIONS
+    sent = seal_in_browser(client, _form_url(app, kind), kind)
+    assert post_sealed(client, sent)[0] == 200
+    before = row_counts(app)
+
+    status, answer = post_sealed(client, sent)
+
+    assert status == 409
+    assert "already been sent" in answer["error"]
+    assert row_counts(app) == before
+
+
+def test_missing_csrf_token_is_refused_in_json(
+    app: Flask, client: FlaskClient, writable_demo_instance: DemoInstance
+) -> None:
+    kind = SubmissionKind.REPRISAL_REPORT
+    sent = seal_in_browser(client, _form_url(app, kind), kind)
+    before, files_before = row_counts(app), storage_listing(writable_demo_instance)
+
+    response = client.post(SEALED_URL, json=sent.body)
+
+    assert response.status_code == 403
+    assert "expired" in response.get_json()["error"]
+    assert row_counts(app) == before
+    assert storage_listing(writable_demo_instance) == files_before
+
+
+def test_codename_word_lists_are_served_as_shown(client: FlaskClient) -> None:
+    for language in crypto.LANGUAGES:
+        response = client.get(f"/codename-words/{language}.txt")
+        assert response.status_code == 200
+        assert response.mimetype == "text/plain"
+        words = response.get_data(as_text=True).split("\n")[:-1]
+        assert tuple(words) == display_wordlist(language)
+    assert client.get("/codename-words/xx.txt").status_code == 404
