@@ -15,6 +15,7 @@ sends the person back to the sign-in page with a word saying why.
 """
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, ParamSpec
 
@@ -30,10 +31,12 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from portal.db import request_session
 from portal.instance import InstanceFolder
-from portal.models import Submission, utc_now
+from portal.labels import label
+from portal.models import Submission, Topic, utc_now
 from portal.services.submissions.contexts import is_public_id
 from portal.services.submissions.inbox import (
     KINDS_WITH_CONSENT,
@@ -45,10 +48,17 @@ from portal.services.submissions.inbox import (
     list_inbox,
     open_submission,
     own_submission,
+    sealing_target,
 )
 from portal.services.submissions.intake import SubmissionRefusedError
-from portal.services.submissions.payload import ConsentGiver, ConsentLevel, PayloadError
+from portal.services.submissions.payload import (
+    ConsentGiver,
+    ConsentLevel,
+    PayloadError,
+    Urgency,
+)
 from portal.services.submitter_sessions import (
+    KeyHeldByBrowserError,
     SessionEndedError,
     SessionTicket,
     SignedInSubmitter,
@@ -83,6 +93,36 @@ def _consent_error_messages() -> dict[str, str]:
     }
 
 
+def sign_in_refused_message() -> str:
+    """The one answer to any codename (or login secret) that opens no inbox, on both paths."""
+    return _("This codename does not open an inbox. Check each word and try again.")
+
+
+def sign_in_throttled_message() -> str:
+    """The answer while the sign-in limit is full, on both paths."""
+    return _("Too many attempts to sign in right now. Please try again later.")
+
+
+def current_ticket() -> SessionTicket | None:
+    """The inbox session ticket in this request's cookie, if it holds a well-formed one."""
+    return SessionTicket.from_cookie(session.get(TICKET_COOKIE_ENTRY))
+
+
+def replace_inbox_session(database: Session, start: Callable[[], SessionTicket]) -> None:
+    """End the cookie's previous inbox session, commit a new one and keep only its ticket.
+
+    The cookie is emptied first so that nothing of the signed-out state (not even its CSRF token)
+    carries over into the signed-in one.
+    """
+    previous = current_ticket()
+    if previous is not None:
+        end_session(database, previous)
+    ticket = start()
+    database.commit()
+    session.clear()
+    session[TICKET_COOKIE_ENTRY] = ticket.to_cookie()
+
+
 def inbox_session_required(
     view: Callable[Concatenate[SignedInSubmitter, _Params], ResponseReturnValue],
 ) -> Callable[_Params, ResponseReturnValue]:
@@ -95,7 +135,7 @@ def inbox_session_required(
 
     @functools.wraps(view)
     def wrapper(*args: _Params.args, **kwargs: _Params.kwargs) -> ResponseReturnValue:
-        ticket = SessionTicket.from_cookie(session.get(TICKET_COOKIE_ENTRY))
+        ticket = current_ticket()
         if ticket is None:
             return redirect(url_for(".sign_in_form"))
         database = request_session()
@@ -119,7 +159,7 @@ def sign_in_form() -> str:
         notice = _("Your inbox session has ended. Sign in again with your codename.")
     elif request.args.get("signed_out"):
         notice = _("You have signed out.")
-    return render_template("inbox/sign_in.html", notice=notice)
+    return _sign_in_page(notice=notice)
 
 
 @blueprint.post("/sign-in")
@@ -138,26 +178,18 @@ def sign_in() -> ResponseReturnValue:
         )
     except SignInThrottledError:
         database.commit()
-        error = _("Too many attempts to sign in right now. Please try again later.")
-        return render_template("inbox/sign_in.html", error=error), 429
+        return _sign_in_page(error=sign_in_throttled_message()), 429
     except SignInRefusedError:
         database.commit()
-        error = _("This codename does not open an inbox. Check each word and try again.")
-        return render_template("inbox/sign_in.html", error=error), 400
-    previous = SessionTicket.from_cookie(session.get(TICKET_COOKIE_ENTRY))
-    if previous is not None:
-        end_session(database, previous)
-    ticket = start_session(database, submitter, secrets, now=now)
-    database.commit()
-    session.clear()
-    session[TICKET_COOKIE_ENTRY] = ticket.to_cookie()
+        return _sign_in_page(error=sign_in_refused_message()), 400
+    replace_inbox_session(database, lambda: start_session(database, submitter, secrets, now=now))
     return redirect(url_for(".inbox"))
 
 
 @blueprint.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
     """Delete the inbox session's row and empty the cookie, whatever state the session is in."""
-    ticket = SessionTicket.from_cookie(session.get(TICKET_COOKIE_ENTRY))
+    ticket = current_ticket()
     if ticket is not None:
         database = request_session()
         end_session(database, ticket)
@@ -184,9 +216,16 @@ def submission(signed_in: SignedInSubmitter, public_id: str) -> str:
 @blueprint.post("/<public_id>/further-information")
 @inbox_session_required
 def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
-    """Seal what the person adds to the submission's recipients, like the submission itself."""
+    """Seal what the person adds to the submission's recipients, like the submission itself.
+
+    Only for sessions whose key the server holds: a person signed in with JavaScript seals in
+    the browser, and a plain post from such a session would hand the server plaintext it was
+    promised never to see.
+    """
     database = request_session()
     found = _own_or_404(signed_in, public_id)
+    if signed_in.key_held_by_browser:
+        return _submission_page(signed_in, found, refusal=_refusal()), 400
     text = request.form.get("text", "")
     try:
         add_plain_further_information(database, found, {"text": text}, today=utc_now().date())
@@ -219,7 +258,7 @@ def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseRetu
         return _submission_page(
             signed_in, found, consent_errors={form["person"]: errors or [messages["person"]]}
         ), 400
-    except SubmissionRefusedError:
+    except (SubmissionRefusedError, KeyHeldByBrowserError):
         database.rollback()
         return _submission_page(signed_in, found, refusal=_refusal()), 400
     database.commit()
@@ -240,6 +279,11 @@ def delete(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     delete_submission(database, storage, found, today=utc_now().date())
     database.commit()
     return redirect(url_for(".inbox"))
+
+
+def _sign_in_page(**context: str | None) -> str:
+    """The sign-in page; ``inbox-sign-in.mjs`` shows the refusal the server words."""
+    return render_template("inbox/sign_in.html", refused=sign_in_refused_message(), **context)
 
 
 def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
@@ -265,6 +309,30 @@ def _consent_form(form: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def sealed_page_data(found: Submission) -> dict[str, str]:
+    """The ``data-*`` attributes with which ``inbox.mjs`` reads back and seals in the page."""
+    target = sealing_target(request_session(), found)
+    desk_key, submitter_key = target.recipients
+    value_labels = {
+        str(value): str(label(value))
+        for vocabulary in (ConsentLevel, ConsentGiver, Topic, Urgency)
+        for value in vocabulary
+    }
+    return {
+        "kind": str(found.kind),
+        "sealed-url": url_for("submitter_sealed.sealed_envelopes", public_id=found.public_id),
+        "further-information-url": url_for(
+            "submitter_sealed.add_further_information", public_id=found.public_id
+        ),
+        "consent-url": url_for("submitter_sealed.change_consent", public_id=found.public_id),
+        "desk-key": desk_key.hex(),
+        "submitter-key": submitter_key.hex(),
+        "further-information-context": target.further_information_context,
+        "consent-change-context": target.consent_change_context,
+        "value-labels": json.dumps(value_labels),
+    }
+
+
 def _refusal() -> str:
     return _("This cannot be done for this submission. Nothing was changed.")
 
@@ -279,7 +347,22 @@ def _submission_page(
     delete_error: str | None = None,
     refusal: str | None = None,
 ) -> str:
-    """The read-back page, opened with the submitter's key for this response only."""
+    """The read-back page, opened with the submitter's key for this response only.
+
+    For a session whose key the browser holds, the page carries no plaintext: it names where the
+    envelopes are and what to seal to, and ``static/js/inbox.mjs`` opens and seals in the page.
+    """
+    if signed_in.key_held_by_browser:
+        return render_template(
+            "inbox/submission.html",
+            submission=found,
+            sealed_page=sealed_page_data(found),
+            takes_consent=found.kind in KINDS_WITH_CONSENT,
+            consent_levels=list(ConsentLevel),
+            consent_givers=list(ConsentGiver),
+            delete_error=delete_error,
+            refusal=refusal,
+        )
     opened = open_submission(found, signed_in)
     persons = opened.payload.get("persons", [])
     return render_template(

@@ -1,4 +1,4 @@
-"""Inbox sessions for submitters who sign in without JavaScript.
+"""Inbox sessions: a server-held key without JavaScript, a browser-held key with it.
 
 Signing in with a codename without JavaScript derives the submitter's secrets on the server for
 that one request (``submitters.sign_in_with_codename``). So that the person can then move between
@@ -30,6 +30,14 @@ new sign-in also deletes every ended row, so rows of people who never came back 
 the next person's sign-in. There is no separate periodic clean-up (``portal purge`` does not
 touch these rows).
 
+With JavaScript there is no private key for the server to hold: the browser derives the secrets
+from the typed codename, sends only the login secret, and keeps the key seed in the tab's
+``sessionStorage`` (``static/js/inbox-key.mjs``). :func:`start_browser_held_session` then seals
+only the submitter's id, and :class:`SignedInSubmitter` says so (``private_key_bytes`` is
+``None``): such a session can list, fetch envelopes, store envelopes the browser sealed and delete,
+but never open or seal plaintext on the server. The two kinds share the table, the cookie and the
+lifetimes; the box's length alone tells them apart, which reveals only which path was used.
+
 Every function works in the caller's transaction; the caller commits.
 """
 
@@ -47,12 +55,15 @@ from portal.models import Submitter, SubmitterSession
 
 SESSION_BOX_PURPOSE = "submitter-session"
 REFERENCE_BYTES = 32
-_PRIVATE_KEY_SIZE = 32
 _SUBMITTER_ID_SIZE = 8
 
 
 class SessionEndedError(LookupError):
     """The cookie names no live inbox session: unknown, ended, or not openable with its key."""
+
+
+class KeyHeldByBrowserError(LookupError):
+    """The session was opened with JavaScript: its private key exists only in the browser."""
 
 
 @dataclass(frozen=True)
@@ -91,13 +102,23 @@ class SessionTicket:
 
 @dataclass(frozen=True)
 class SignedInSubmitter:
-    """The submitter of one request and their private key, for that request only."""
+    """The submitter of one request and, without JavaScript, their private key for it only."""
 
     submitter: Submitter
-    private_key_bytes: bytes = field(repr=False)
+    private_key_bytes: bytes | None = field(repr=False)
+
+    @property
+    def key_held_by_browser(self) -> bool:
+        """Whether the browser holds the key, so everything is opened and sealed there."""
+        return self.private_key_bytes is None
 
     def private_key(self) -> crypto.PrivateKey:
-        """The submitter's X25519 private key (what ``inbox`` opens and seals with)."""
+        """The submitter's X25519 private key (what ``inbox`` opens and seals with).
+
+        ``KeyHeldByBrowserError`` for a session opened with JavaScript, which has none here.
+        """
+        if self.private_key_bytes is None:
+            raise KeyHeldByBrowserError()
         return crypto.load_private_key(self.private_key_bytes)
 
 
@@ -110,10 +131,31 @@ def start_session(
     lifetime: SessionLifetime = SessionLifetime(),
 ) -> SessionTicket:
     """Open an inbox session for a submitter who just signed in with their codename."""
+    private_key = crypto.private_key_bytes(secrets.private_key())
+    return _open_session(session, private_key + _id_bytes(submitter), now=now, lifetime=lifetime)
+
+
+def start_browser_held_session(
+    session: Session,
+    submitter: Submitter,
+    *,
+    now: dt.datetime,
+    lifetime: SessionLifetime = SessionLifetime(),
+) -> SessionTicket:
+    """Open an inbox session for a submitter whose browser signed in and keeps the key."""
+    return _open_session(session, _id_bytes(submitter), now=now, lifetime=lifetime)
+
+
+def _id_bytes(submitter: Submitter) -> bytes:
+    return submitter.id.to_bytes(_SUBMITTER_ID_SIZE, "big")
+
+
+def _open_session(
+    session: Session, plaintext: bytes, *, now: dt.datetime, lifetime: SessionLifetime
+) -> SessionTicket:
+    """Seal ``plaintext`` (key and id, or id alone) in a new row under a new cookie key."""
     delete_ended_sessions(session, now=now, lifetime=lifetime)
     key = crypto.new_symmetric_key()
-    private_key = crypto.private_key_bytes(secrets.private_key())
-    plaintext = private_key + submitter.id.to_bytes(_SUBMITTER_ID_SIZE, "big")
     row = SubmitterSession(
         reference=crypto.random_token(REFERENCE_BYTES),
         sealed_key=crypto.seal_box(key, plaintext, SESSION_BOX_PURPOSE),
@@ -152,8 +194,8 @@ def resume_session(
         plaintext = crypto.open_box(ticket.key, row.sealed_key, SESSION_BOX_PURPOSE)
     except crypto.DecryptionError:
         raise SessionEndedError() from None
-    private_key, submitter_id = plaintext[:_PRIVATE_KEY_SIZE], plaintext[_PRIVATE_KEY_SIZE:]
-    submitter = session.get(Submitter, int.from_bytes(submitter_id, "big"))
+    private_key = plaintext[:-_SUBMITTER_ID_SIZE] or None
+    submitter = session.get(Submitter, int.from_bytes(plaintext[-_SUBMITTER_ID_SIZE:], "big"))
     if submitter is None:
         raise SessionEndedError()
     row.last_used_at = max(now, row.last_used_at)

@@ -23,6 +23,8 @@ MODULES = ("/static/js/quick-exit.mjs", "/static/js/local-time.mjs")
 # Form pages add the module that seals the form in the browser (tests/browser/test_forms_js.py).
 FORM_MODULE = "/static/js/submit-form.mjs"
 FORM_PAGES = ("/dialogues/valdoria/reprisal-report",)
+# The inbox sign-in page adds the module that derives the codename in the browser.
+SIGN_IN_MODULE = "/static/js/inbox-sign-in.mjs"
 PUBLIC_PAGES = (
     "/",
     "/dialogues/valdoria",
@@ -40,7 +42,7 @@ def onion_app(demo_instance: DemoInstance) -> Flask:
     )
 
 
-@pytest.mark.parametrize("module", (*MODULES, FORM_MODULE))
+@pytest.mark.parametrize("module", (*MODULES, FORM_MODULE, SIGN_IN_MODULE))
 def test_modules_are_served_as_javascript(demo_app: Flask, module: str) -> None:
     response = demo_app.test_client().get(module)
 
@@ -54,6 +56,8 @@ def test_every_public_page_loads_both_modules_and_no_inline_script(demo_app: Fla
         page = client.get(url).get_data(as_text=True)
         tags = re.findall(r"<script\b[^>]*>", page)
         modules = (*MODULES, FORM_MODULE) if url in FORM_PAGES else MODULES
+        if url == "/inbox/sign-in":
+            modules = (*MODULES, SIGN_IN_MODULE)
         assert sorted(tags) == sorted(
             f'<script type="module" src="{module}">' for module in modules
         ), url

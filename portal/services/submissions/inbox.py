@@ -110,6 +110,15 @@ class SealedSubmission:
 
 
 @dataclass(frozen=True)
+class SealingTarget:
+    """What a browser seals further information and consent changes of a submission to."""
+
+    recipients: tuple[bytes, bytes]
+    further_information_context: str
+    consent_change_context: str
+
+
+@dataclass(frozen=True)
 class OpenedSubmission:
     """One submission opened with the submitter's key, for one no-JavaScript response."""
 
@@ -171,6 +180,22 @@ def sealed_submission(submission: Submission) -> SealedSubmission:
             SealedRecord(attachment_keys_context(address, item.public_id), item.keys_envelope)
             for item in submission.attachments
         ),
+    )
+
+
+def sealing_target(session: Session, submission: Submission) -> SealingTarget:
+    """The recipients and contexts that the sealed variants below check, for the browser to use.
+
+    Given out rather than rebuilt in the browser, so that the rule stays here: the *current*
+    desk key and the submitter, under this submission's contexts.
+    """
+    address = SubmissionAddress.of(submission)
+    return SealingTarget(
+        recipients=recipient_keys(
+            require_desk_key(session, submission.dialogue), submission.submitter
+        ),
+        further_information_context=further_information_context(address),
+        consent_change_context=consent_change_context(address),
     )
 
 

@@ -5,6 +5,8 @@
 // current history entry instead of adding one, so Back does not return here; and pressing
 // Escape twice within a second does the same from anywhere on the page. The neutral address is
 // read from the link itself, so it is configured in one place (the application factory).
+// Leaving also empties this tab's sessionStorage, which holds the inbox key seed after a sign-in
+// with JavaScript (see inbox-key.mjs): whoever opens the tab afterwards finds no key in it.
 
 export const DOUBLE_PRESS_WINDOW_MS = 1000;
 
@@ -24,13 +26,19 @@ export function createEscapeWatcher(leave) {
   };
 }
 
-/** Wires the link and the keyboard shortcut in `doc`; returns false if the page has no link. */
-export function installQuickExit(doc, location) {
+/**
+ * Wires the link and the keyboard shortcut in `doc`, which clear `storage` (the tab's
+ * sessionStorage) before leaving; returns false if the page has no link.
+ */
+export function installQuickExit(doc, location, storage) {
   const link = doc.querySelector('a.quick-exit');
   if (link === null) {
     return false;
   }
-  const leave = () => location.replace(link.href);
+  const leave = () => {
+    storage.clear();
+    location.replace(link.href);
+  };
   link.addEventListener('click', (event) => {
     event.preventDefault();
     leave();
@@ -40,5 +48,5 @@ export function installQuickExit(doc, location) {
 }
 
 if (typeof document !== 'undefined') {
-  installQuickExit(document, window.location);
+  installQuickExit(document, window.location, window.sessionStorage);
 }

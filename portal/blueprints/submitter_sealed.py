@@ -1,0 +1,234 @@
+"""The submitter's inbox with JavaScript: the browser holds the key, the server moves envelopes.
+
+Where JavaScript runs, ``static/js/inbox-sign-in.mjs`` derives the codename's secrets in the page
+and posts only the login secret; the session opened for it holds no private key
+(``submitter_sessions.start_browser_held_session``). The key seed stays in the tab's
+``sessionStorage``, and ``static/js/inbox.mjs`` fetches the envelopes, opens them, and seals what
+the person adds. The codename, the private key and the plaintext never reach the server.
+
+All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRFToken``::
+
+    POST /inbox/sign-in/login-secret          {"login_secret": base64 (32 bytes)}
+         -> {"next": inbox address}
+    GET  /inbox/<public_id>/sealed
+         -> {"submission": item, "further_information": [item], "consent_changes": [item]}
+            item = {"context": str, "envelope": base64, "received_on": ISO date}
+    POST /inbox/<public_id>/sealed-further-information   {"envelope": base64}
+    POST /inbox/<public_id>/sealed-consent                {"envelope": base64}
+         -> {"next": the submission's address}
+
+Refusals are ``{"error": message}``: 400 (malformed body, envelope refused, missing CSRF token),
+401 (no live inbox session), 404 (not this submitter's submission), 429 (sign-in limit full). A
+refused sign-in gives the same words as without JavaScript and counts towards the same limit; a
+refused envelope stores nothing. Deleting needs no key and stays the form post of ``submitter``.
+"""
+
+import base64
+import binascii
+import functools
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
+
+from flask import Blueprint, abort, current_app, jsonify, make_response, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from portal.blueprints.submitter import (
+    current_ticket,
+    replace_inbox_session,
+    sign_in_refused_message,
+    sign_in_throttled_message,
+)
+from portal.db import request_session
+from portal.models import Submission, utc_now
+from portal.services.submissions.contexts import is_public_id
+from portal.services.submissions.inbox import (
+    SealedRecord,
+    SubmissionNotFoundError,
+    add_sealed_further_information,
+    change_sealed_consent,
+    own_submission,
+    sealed_submission,
+)
+from portal.services.submissions.intake import MAX_ENVELOPE_BYTES, SubmissionRefusedError
+from portal.services.submitter_sessions import (
+    SessionEndedError,
+    SignedInSubmitter,
+    resume_session,
+    start_browser_held_session,
+)
+from portal.services.submitters import (
+    LOGIN_SECRET_SIZE,
+    SignInRefusedError,
+    SignInThrottledError,
+    sign_in,
+)
+
+blueprint = Blueprint("submitter_sealed", __name__, url_prefix="/inbox")
+
+# Base64 makes an envelope a third larger; the JSON around it is a few bytes.
+REQUEST_BODY_LIMIT = MAX_ENVELOPE_BYTES * 4 // 3 + 1024
+
+_Params = ParamSpec("_Params")
+
+
+class MalformedRequestError(ValueError):
+    """A body that is not the JSON the endpoint takes."""
+
+
+@blueprint.errorhandler(CSRFError)
+def _csrf_refused(error: CSRFError) -> ResponseReturnValue:
+    """A missing or stale token, answered in JSON so the page can say so."""
+    return _refusal(_("This page has expired. Reload it and try again."), 400)
+
+
+def json_session_required(
+    view: Callable[Concatenate[SignedInSubmitter, _Params], ResponseReturnValue],
+) -> Callable[_Params, ResponseReturnValue]:
+    """Open the request's inbox session for ``view``, or answer 401 in JSON.
+
+    Like ``submitter.inbox_session_required``, an ended session's row goes; the page then
+    sends the person to sign in again.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: _Params.args, **kwargs: _Params.kwargs) -> ResponseReturnValue:
+        ticket = current_ticket()
+        database = request_session()
+        try:
+            if ticket is None:
+                raise SessionEndedError()
+            signed_in = resume_session(database, ticket, now=utc_now())
+        except SessionEndedError:
+            database.commit()
+            message = _("Your inbox session has ended. Sign in again with your codename.")
+            return _refusal(message, 401)
+        database.commit()
+        return view(signed_in, *args, **kwargs)
+
+    return wrapper
+
+
+@blueprint.post("/sign-in/login-secret")
+def sign_in_with_login_secret() -> ResponseReturnValue:
+    """Sign in with the login secret a browser derived, opening a browser-held-key session."""
+    try:
+        login_secret = _base64_field(_json_body(), "login_secret")
+    except MalformedRequestError as error:
+        return _refusal(str(error), 400)
+    if len(login_secret) != LOGIN_SECRET_SIZE:
+        return _refusal(f"login_secret: {LOGIN_SECRET_SIZE} bytes expected", 400)
+    database = request_session()
+    pepper = current_app.extensions["parley.secrets"].codename_pepper
+    now = utc_now()
+    try:
+        submitter = sign_in(database, pepper, login_secret, now=now)
+    except SignInThrottledError:
+        database.commit()
+        return _refusal(sign_in_throttled_message(), 429)
+    except SignInRefusedError:
+        database.commit()
+        return _refusal(sign_in_refused_message(), 400)
+    replace_inbox_session(
+        database, lambda: start_browser_held_session(database, submitter, now=now)
+    )
+    return jsonify(next=url_for("submitter.inbox"))
+
+
+@blueprint.get("/<public_id>/sealed")
+@json_session_required
+def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
+    """Everything stored for one own submission, still sealed, for the page to open."""
+    found = _own_or_404(signed_in, public_id)
+    sealed = sealed_submission(found)
+    return jsonify(
+        submission=_item(sealed.submission, found.received_on.isoformat()),
+        further_information=[
+            _item(record, item.received_on.isoformat())
+            for record, item in zip(
+                sealed.further_information, found.further_information, strict=True
+            )
+        ],
+        consent_changes=[
+            _item(record, item.received_on.isoformat())
+            for record, item in zip(sealed.consent_changes, found.consent_changes, strict=True)
+        ],
+    )
+
+
+@blueprint.post("/<public_id>/sealed-further-information")
+@json_session_required
+def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
+    """Store further information the page sealed, once the service has checked its address."""
+    return _store_sealed(
+        signed_in, public_id, add_sealed_further_information, "further-information"
+    )
+
+
+@blueprint.post("/<public_id>/sealed-consent")
+@json_session_required
+def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
+    """Store a consent change the page sealed, once the service has checked its address."""
+    return _store_sealed(signed_in, public_id, change_sealed_consent, "consent")
+
+
+def _store_sealed(
+    signed_in: SignedInSubmitter,
+    public_id: str,
+    store: Callable[..., Any],
+    anchor: str,
+) -> ResponseReturnValue:
+    request.max_content_length = REQUEST_BODY_LIMIT
+    found = _own_or_404(signed_in, public_id)
+    try:
+        envelope = _base64_field(_json_body(), "envelope")
+    except MalformedRequestError as error:
+        return _refusal(str(error), 400)
+    database = request_session()
+    try:
+        store(database, found, envelope, today=utc_now().date())
+    except SubmissionRefusedError:
+        database.rollback()
+        return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
+    database.commit()
+    return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor=anchor))
+
+
+def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
+    """The signed-in submitter's submission, or a JSON 404 that does not say whether it exists."""
+    if is_public_id(public_id):
+        try:
+            return own_submission(request_session(), signed_in.submitter, public_id)
+        except SubmissionNotFoundError:
+            pass
+    abort(make_response(jsonify(error=_("There is no such submission in your inbox.")), 404))
+
+
+def _item(record: SealedRecord, received_on: str) -> dict[str, str]:
+    return {
+        "context": record.context,
+        "envelope": base64.b64encode(record.envelope).decode("ascii"),
+        "received_on": received_on,
+    }
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise MalformedRequestError("the request body is not a JSON object")
+    return body
+
+
+def _base64_field(body: dict[str, Any], name: str) -> bytes:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise MalformedRequestError(f"{name}: base64 text expected")
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise MalformedRequestError(f"{name}: base64 text expected") from None
+
+
+def _refusal(message: str, status: int) -> ResponseReturnValue:
+    return jsonify(error=message), status

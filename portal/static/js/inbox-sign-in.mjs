@@ -1,0 +1,69 @@
+/**
+ * Signing in to the inbox with JavaScript: the codename is derived here and never sent.
+ *
+ * Progressive enhancement of `templates/inbox/sign_in.html`, whose form posts the codename to
+ * the server when this module does not run. Here the typed codename becomes the login secret and
+ * key seed (`deriveCodenameSecrets`); only the login secret is posted, as JSON with the CSRF
+ * token in `X-CSRFToken`, to the form's `data-login-url`. On success the seed is kept in this
+ * tab (`inbox-key.mjs`) and the page moves to the inbox, whose session on the server holds no
+ * key. A refusal shows the server's words, the same with or without JavaScript.
+ */
+import { CodenameError, deriveCodenameSecrets } from './parley-crypto.mjs';
+import { rememberKeySeed } from './inbox-key.mjs';
+
+function toBase64(bytes) {
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/** Show `text` above the codename field, where the server puts its own refusal. */
+function showError(form, text) {
+  const input = form.elements.codename;
+  let message = document.getElementById('codename-error');
+  if (message === null) {
+    message = document.createElement('p');
+    message.className = 'field-error';
+    message.id = 'codename-error';
+    message.setAttribute('role', 'alert');
+    input.before(message);
+  }
+  message.textContent = text;
+  input.setAttribute('aria-invalid', 'true');
+  input.setAttribute('aria-describedby', message.id);
+  input.value = '';
+  input.focus();
+}
+
+async function signIn(form) {
+  let secrets;
+  try {
+    secrets = await deriveCodenameSecrets(form.elements.codename.value);
+  } catch (error) {
+    // Not eight words: no guess worth sending, and the same words as any refusal.
+    if (error instanceof CodenameError) return showError(form, form.dataset.refused);
+    throw error;
+  }
+  const response = await fetch(form.dataset.loginUrl, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': form.elements.csrf_token.value },
+    body: JSON.stringify({ login_secret: toBase64(secrets.loginSecret) }),
+  });
+  const answer = await response.json();
+  if (!response.ok) return showError(form, answer.error);
+  rememberKeySeed(window.sessionStorage, secrets.keySeed);
+  window.location.assign(answer.next);
+}
+
+const form = document.getElementById('sign-in');
+if (form !== null) {
+  const button = form.querySelector('button[type="submit"]');
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    signIn(form)
+      .catch(() => showError(form, form.dataset.failed))
+      .finally(() => {
+        button.disabled = false;
+      });
+  });
+}

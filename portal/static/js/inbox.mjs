@@ -1,0 +1,250 @@
+/**
+ * One submission read back in the browser, for an inbox session whose key this tab holds.
+ *
+ * The page (`templates/inbox/_sealed_submission.html`) carries no plaintext: this module fetches
+ * the envelopes from `data-sealed-url`, opens them with the key seed kept in this tab
+ * (`inbox-key.mjs`) and fills the page with `textContent` only, so nothing decrypted is ever
+ * parsed as HTML. Further information and consent changes are sealed here to the recipients and
+ * under the contexts the page names (the ones the server checks) and posted as JSON with the
+ * CSRF token in `X-CSRFToken`; the server stores envelopes only. Deleting stays a form post.
+ * The form for adding information exists only once this module has read the submission back
+ * with the key of this tab, so no plain post of what is typed can leave the page.
+ */
+import { openEnvelope, sealEnvelope } from './parley-crypto.mjs';
+import { recallKeySeed } from './inbox-key.mjs';
+import { CONSENT_GIVERS, CONSENT_LEVELS, LONG_TEXT_LIMIT } from './sealed-submission.mjs';
+
+const FURTHER_INFORMATION_FORMAT = 'parley-further-information-v1';
+const CONSENT_CHANGE_FORMAT = 'parley-consent-change-v1';
+
+function fromBase64(text) {
+  return Uint8Array.from(atob(text), (character) => character.charCodeAt(0));
+}
+
+function toBase64(bytes) {
+  return btoa(Array.from(bytes, (byte) => String.fromCharCode(byte)).join(''));
+}
+
+function fromHex(hex) {
+  return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+}
+
+function element(tag, text, className) {
+  const made = document.createElement(tag);
+  if (text !== undefined) made.textContent = text;
+  if (className !== undefined) made.className = className;
+  return made;
+}
+
+function longDate(isoDate) {
+  const format = { dateStyle: 'long', timeZone: 'UTC' };
+  return new Date(`${isoDate}T00:00:00Z`).toLocaleDateString(document.documentElement.lang, format);
+}
+
+async function openItem(item, seed) {
+  const plaintext = await openEnvelope(fromBase64(item.envelope), seed, item.context);
+  return JSON.parse(new TextDecoder().decode(plaintext));
+}
+
+/** Whether a consent change names a person of this submission with a valid consent. */
+function isValidChange(change, personCount) {
+  const consent = change?.consent;
+  return (
+    Number.isInteger(change?.person) &&
+    change.person >= 0 &&
+    change.person < personCount &&
+    CONSENT_LEVELS.includes(consent?.level) &&
+    CONSENT_GIVERS.includes(consent?.given_by) &&
+    consent?.risks_explained === true
+  );
+}
+
+/** Each person's consent as it stands: the latest valid change for them, else as sent. */
+function currentConsents(persons, changes) {
+  const consents = persons.map((person) => person.consent);
+  for (const change of changes) {
+    if (isValidChange(change, persons.length)) consents[change.person] = change.consent;
+  }
+  return consents;
+}
+
+class SealedPage {
+  constructor(root, seed) {
+    this.root = root;
+    this.seed = seed;
+    this.data = root.dataset;
+    this.messages = JSON.parse(root.dataset.messages);
+    this.values = JSON.parse(root.dataset.valueLabels);
+    this.fields = JSON.parse(root.dataset.fieldLabels);
+    this.recipients = [fromHex(root.dataset.deskKey), fromHex(root.dataset.submitterKey)];
+  }
+
+  valueLabel(value) {
+    return this.values[value] ?? value;
+  }
+
+  consentWords(consent) {
+    const giver = this.messages.given_by.replace('{giver}', this.valueLabel(consent.given_by));
+    return `${this.valueLabel(consent.level)} (${giver})`;
+  }
+
+  async load() {
+    const response = await fetch(this.data.sealedUrl, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error('the envelopes could not be fetched');
+    const sealed = await response.json();
+    const payload = await openItem(sealed.submission, this.seed);
+    const furtherInformation = await Promise.all(sealed.further_information.map((item) => openItem(item, this.seed)));
+    const changes = await Promise.all(sealed.consent_changes.map((item) => openItem(item, this.seed)));
+    this.showPayload(payload);
+    this.showPersons(payload.persons ?? [], changes);
+    this.showChanges(payload.persons ?? [], changes, sealed.consent_changes);
+    this.showFurtherInformation(furtherInformation, sealed.further_information);
+  }
+
+  showPayload(payload) {
+    const list = document.getElementById('read-back');
+    const add = (title, text, className) => list.append(element('dt', title), element('dd', text, className));
+    if (payload.topics?.length) add(this.messages.topics, payload.topics.map((topic) => this.valueLabel(topic)).join(', '));
+    for (const [name, title] of this.fields.text) if (payload[name]) add(title, payload[name], 'written');
+    if (payload.urgency) add(this.messages.urgency, this.valueLabel(payload.urgency));
+    for (const [name, title] of this.fields.choices) add(title, payload[name] ? this.messages.yes : this.messages.no);
+    const recommendations = document.getElementById('recommendations-read-back');
+    for (const row of payload.recommendations ?? []) {
+      const addressee = this.messages.addressed_to.replace('{addressee}', row.addressee);
+      const item = element('li');
+      item.append(element('p', row.text, 'written'), element('p', row.topic ? `${addressee} · ${this.valueLabel(row.topic)}` : addressee));
+      recommendations.append(item);
+      recommendations.hidden = false;
+    }
+  }
+
+  showPersons(persons, changes) {
+    const consents = currentConsents(persons, changes);
+    const container = document.getElementById('persons');
+    const template = document.getElementById('person-template');
+    persons.forEach((person, index) => {
+      const section = template.content.firstElementChild.cloneNode(true);
+      for (const named of section.querySelectorAll('[id], [for]')) {
+        for (const attribute of ['id', 'for']) {
+          if (named.hasAttribute(attribute)) named.setAttribute(attribute, named.getAttribute(attribute).replace('{index}', String(index)));
+        }
+      }
+      section.querySelector('.person-name').textContent = person.name;
+      section.querySelector('.consent-as-sent').textContent = this.messages.as_sent.replace('{consent}', this.consentWords(person.consent));
+      section.querySelector('.consent-as-now').textContent = this.messages.as_now.replace('{consent}', this.consentWords(consents[index]));
+      const form = section.querySelector('form.consent-form');
+      if (form !== null) this.enhanceConsentForm(form, index, consents[index]);
+      container.append(section);
+    });
+    document.getElementById('persons-section').hidden = persons.length === 0;
+  }
+
+  showChanges(persons, changes, items) {
+    const list = document.getElementById('consent-changes');
+    changes.forEach((change, index) => {
+      const words = isValidChange(change, persons.length)
+        ? `${persons[change.person].name}: ${this.consentWords(change.consent)}`
+        : this.messages.unknown_change;
+      list.append(element('li', `${longDate(items[index].received_on)}: ${words}`));
+    });
+    document.getElementById('consent-changes-section').hidden = changes.length === 0;
+  }
+
+  showFurtherInformation(added, items) {
+    const list = document.getElementById('further-information-list');
+    added.forEach((item, index) => {
+      const entry = element('li');
+      entry.append(element('p', this.messages.added_on.replace('{date}', longDate(items[index].received_on))), element('p', item.text, 'written'));
+      list.append(entry);
+    });
+  }
+
+  /** Seal `payload` under `context`, post it to `url`, and show the page the server names. */
+  async send(url, payload, context, csrfToken) {
+    const envelope = await sealEnvelope(JSON.stringify(payload), this.recipients, context);
+    const response = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken },
+      body: JSON.stringify({ envelope: toBase64(envelope) }),
+    });
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.error);
+    // The next page is this one at an anchor: moving to it only scrolls, so reload it too.
+    window.location.assign(answer.next);
+    window.location.reload();
+  }
+
+  enhanceConsentForm(form, index, consent) {
+    for (const input of form.querySelectorAll('input[type="radio"]')) {
+      input.checked = input.value === consent[input.name === 'level' ? 'level' : 'given_by'];
+    }
+    const error = form.querySelector('.field-error');
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const payload = {
+        format: CONSENT_CHANGE_FORMAT,
+        person: index,
+        consent: {
+          level: form.elements.level.value,
+          given_by: form.elements.given_by.value,
+          risks_explained: form.elements.risks_explained.checked,
+        },
+      };
+      this.send(this.data.consentUrl, payload, this.data.consentChangeContext, csrfToken()).catch((failure) => {
+        error.textContent = failure.message || this.messages.not_sent;
+        error.hidden = false;
+      });
+    });
+  }
+
+  /** Put the form for adding information in the page, sealing what is typed into it. */
+  addFurtherInformationForm() {
+    const template = document.getElementById('further-information-template');
+    const form = template.content.firstElementChild.cloneNode(true);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const text = form.elements.text.value.trim();
+      if (text.length === 0 || text.length > LONG_TEXT_LIMIT) return showFormError(form, this.messages.empty_text);
+      const payload = { format: FURTHER_INFORMATION_FORMAT, text };
+      return this.send(this.data.furtherInformationUrl, payload, this.data.furtherInformationContext, csrfToken()).catch(
+        (failure) => showFormError(form, failure.message || this.messages.not_sent),
+      );
+    });
+    document.getElementById('further-information-list').after(form);
+  }
+}
+
+function csrfToken() {
+  return document.querySelector('input[name="csrf_token"]').value;
+}
+
+function showFormError(form, text) {
+  let message = form.querySelector('.field-error');
+  if (message === null) {
+    message = element('p', undefined, 'field-error');
+    message.setAttribute('role', 'alert');
+    form.elements.text.before(message);
+  }
+  message.textContent = text;
+}
+
+const root = document.getElementById('sealed-submission');
+if (root !== null) {
+  const status = document.getElementById('sealed-status');
+  const seed = recallKeySeed(window.sessionStorage);
+  const page = seed === null ? null : new SealedPage(root, seed);
+  if (page === null) {
+    status.textContent = JSON.parse(root.dataset.messages).key_missing;
+  } else {
+    page
+      .load()
+      .then(() => {
+        page.addFurtherInformationForm();
+        status.hidden = true;
+      })
+      .catch(() => {
+        status.textContent = page.messages.not_loaded;
+      });
+  }
+}

@@ -1,0 +1,214 @@
+"""The inbox's JSON endpoints for JavaScript: a login secret in, envelopes out, envelopes in.
+
+The browser's part is played here by ``crypto``: it derives the secrets from the codename, opens
+what the server hands out and seals what it adds, exactly as ``inbox.mjs`` does in the page.
+"""
+
+import base64
+import datetime as dt
+import json
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+import crypto
+from portal.db import app_database
+from portal.models import (
+    ConsentChange,
+    FurtherInformation,
+    SignInThrottle,
+    SubmissionKind,
+    SubmitterSession,
+)
+from portal.services.submitter_sessions import SESSION_BOX_PURPOSE
+from portal.services.submitters import SignInLimit
+from tests.conftest import SentSubmission
+from tests.integration.test_inbox_pages import CASE_FORM, REFUSED, Send, _cookie_session
+
+LOGIN = "/inbox/sign-in/login-secret"
+
+
+@pytest.fixture
+def sent(inbox_app: Flask, send_under_new_codename: Send) -> SentSubmission:
+    return send_under_new_codename(
+        inbox_app.extensions["parley.settings"], SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+    )
+
+
+def _token(client: FlaskClient, url: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).get_data(as_text=True))
+    assert match is not None
+    return match.group(1)
+
+
+def _post_json(client: FlaskClient, url: str, body: dict, token: str | None) -> tuple[int, dict]:
+    headers = {} if token is None else {"X-CSRFToken": token}
+    response = client.post(url, json=body, headers=headers)
+    return response.status_code, response.get_json()
+
+
+def _login(client: FlaskClient, secret: bytes) -> tuple[int, dict]:
+    body = {"login_secret": base64.b64encode(secret).decode()}
+    return _post_json(client, LOGIN, body, _token(client, "/inbox/sign-in"))
+
+
+def _signed_in(app: Flask, codename: str) -> FlaskClient:
+    client = app.test_client()
+    status, answer = _login(client, crypto.derive_codename_secrets(codename).login_secret)
+    assert (status, answer) == (200, {"next": "/inbox"})
+    return client
+
+
+def _count(app: Flask, model: type) -> int:
+    with app_database(app).session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_login_secret_opens_a_session_whose_row_holds_no_key(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    secrets = crypto.derive_codename_secrets(sent.codename)
+    client = _signed_in(inbox_app, sent.codename)
+    assert client.get("/inbox").status_code == 200
+
+    ticket = _cookie_session(inbox_app, client)["inbox"]
+    with app_database(inbox_app).session() as session:
+        row = session.scalars(select(SubmitterSession)).one()
+        key = base64.urlsafe_b64decode(ticket["key"])
+        assert len(crypto.open_box(key, row.sealed_key, SESSION_BOX_PURPOSE)) == 8
+    private_key = crypto.private_key_bytes(secrets.private_key())
+    assert private_key not in row.sealed_key and secrets.login_secret not in row.sealed_key
+
+
+def test_a_wrong_login_secret_gets_the_one_answer_and_counts(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = inbox_app.test_client()
+    status, answer = _login(client, bytes(32))
+    assert status == 400 and answer["error"].startswith(REFUSED)
+    with app_database(inbox_app).session() as session:
+        assert session.get(SignInThrottle, "global").level == pytest.approx(1, abs=0.1)
+    assert _login(client, bytes(5))[0] == 400
+    assert client.get(f"/inbox/{sent.public_id}/sealed").status_code == 401
+
+
+def test_a_full_bucket_says_try_again_later(inbox_app: Flask, sent: SentSubmission) -> None:
+    database = app_database(inbox_app)
+    with database.session() as session:
+        bucket = session.get(SignInThrottle, "global")
+        bucket.level, bucket.updated_at = SignInLimit().capacity, dt.datetime.now(dt.UTC)
+        session.commit()
+    try:
+        secret = crypto.derive_codename_secrets(sent.codename).login_secret
+        status, answer = _login(inbox_app.test_client(), secret)
+        assert status == 429 and "Too many attempts" in answer["error"]
+    finally:
+        with database.session() as session:
+            session.get(SignInThrottle, "global").level = 0.0
+            session.commit()
+
+
+def test_a_missing_csrf_token_is_refused(inbox_app: Flask, sent: SentSubmission) -> None:
+    secret = crypto.derive_codename_secrets(sent.codename).login_secret
+    body = {"login_secret": base64.b64encode(secret).decode()}
+    sessions_before = _count(inbox_app, SubmitterSession)
+    status, answer = _post_json(inbox_app.test_client(), LOGIN, body, None)
+    assert status == 400 and "expired" in answer["error"]
+    assert _count(inbox_app, SubmitterSession) == sessions_before
+
+
+def test_the_page_carries_no_plaintext_and_the_envelopes_open_in_the_browser(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+    page = client.get(f"/inbox/{sent.public_id}").get_data(as_text=True)
+    assert 'id="sealed-submission"' in page
+    assert CASE_FORM["situation"] not in page and "Amina Defender" not in page
+
+    response = client.get(f"/inbox/{sent.public_id}/sealed")
+    assert CASE_FORM["situation"].encode() not in response.data
+    item = response.get_json()["submission"]
+    key = crypto.derive_codename_secrets(sent.codename).private_key()
+    opened = json.loads(
+        crypto.open_envelope(base64.b64decode(item["envelope"]), key, item["context"])
+    )
+    assert opened["situation"] == CASE_FORM["situation"]
+
+
+def test_another_submitters_envelopes_are_not_found(
+    inbox_app: Flask, sent: SentSubmission, send_under_new_codename: Send
+) -> None:
+    other = send_under_new_codename(
+        inbox_app.extensions["parley.settings"], SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+    )
+    client = _signed_in(inbox_app, other.codename)
+    assert client.get(f"/inbox/{sent.public_id}/sealed").status_code == 404
+    assert client.get(f"/inbox/{other.public_id}/sealed").status_code == 200
+    token = _token(client, f"/inbox/{other.public_id}")
+    url = f"/inbox/{sent.public_id}/sealed-further-information"
+    assert _post_json(client, url, {"envelope": "AAAA"}, token)[0] == 404
+
+
+def test_sealed_further_information_and_consent_are_checked_then_stored(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+    page_url = f"/inbox/{sent.public_id}"
+    page = client.get(page_url).get_data(as_text=True)
+    data = {name: value for name, value in re.findall(r'data-([a-z-]+)="([^"]*)"', page)}
+    recipients = [bytes.fromhex(data["desk-key"]), bytes.fromhex(data["submitter-key"])]
+    token = _token(client, page_url)
+
+    def post(path: str, payload: dict, recipients: list[bytes], context: str) -> int:
+        envelope = crypto.seal_envelope(json.dumps(payload).encode(), recipients, context)
+        body = {"envelope": base64.b64encode(envelope).decode()}
+        return _post_json(client, f"{page_url}/{path}", body, token)[0]
+
+    text = {"format": "parley-further-information-v1", "text": "Moved to another prison."}
+    context = data["further-information-context"]
+    assert (
+        post("sealed-further-information", text, recipients, data["consent-change-context"]) == 400
+    )
+    assert post("sealed-further-information", text, recipients[:1], context) == 400
+    assert (
+        post(
+            "sealed-further-information",
+            text,
+            [recipients[0], crypto.public_key_bytes(crypto.generate_private_key())],
+            context,
+        )
+        == 400
+    )
+    assert _count(inbox_app, FurtherInformation) == 0
+    assert post("sealed-further-information", text, recipients, context) == 200
+    assert _count(inbox_app, FurtherInformation) == 1
+
+    change = {
+        "format": "parley-consent-change-v1",
+        "person": 0,
+        "consent": {"level": "internal_only", "given_by": "family", "risks_explained": True},
+    }
+    assert post("sealed-consent", change, recipients, context) == 400
+    assert _count(inbox_app, ConsentChange) == 0
+    assert post("sealed-consent", change, recipients, data["consent-change-context"]) == 200
+    assert _count(inbox_app, ConsentChange) == 1
+    assert _post_json(client, f"{page_url}/sealed-consent", {"envelope": "AAAA"}, None)[0] == 400
+
+
+def test_a_browser_held_session_cannot_post_plain_further_information(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+    token = _token(client, f"/inbox/{sent.public_id}")
+    before = _count(inbox_app, FurtherInformation)
+
+    response = client.post(
+        f"/inbox/{sent.public_id}/further-information",
+        data={"text": "plain words", "csrf_token": token},
+    )
+
+    assert response.status_code == 400
+    assert _count(inbox_app, FurtherInformation) == before
