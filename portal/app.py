@@ -13,7 +13,16 @@ from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from portal import db, i18n, schema, security, timefmt
-from portal.blueprints import admin, forms, forms_sealed, public, staff, submitter, uploads
+from portal.blueprints import (
+    admin,
+    forms,
+    forms_sealed,
+    public,
+    staff,
+    submitter,
+    submitter_sealed,
+    uploads,
+)
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder, InstanceSecrets
 from portal.labels import label
@@ -83,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         forms.blueprint,
         forms_sealed.blueprint,
         submitter.blueprint,
+        submitter_sealed.blueprint,
         staff.blueprint,
         admin.blueprint,
         uploads.blueprint,

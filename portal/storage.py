@@ -14,8 +14,10 @@ file itself must appear and disappear together, so:
 A crash between commit and rename leaves a ``.partial-`` file behind, holding only ciphertext and
 never read. Resumable browser uploads (``portal.services.uploads``) also grow as ``.partial-``
 files while a row in ``uploads`` points at them; those must be left alone and are removed by
-``purge_expired_uploads`` once they expire. Any other ``.partial-`` file may be removed by the
-operator.
+``purge_expired_uploads`` once they expire, or published under their final name by
+:meth:`EncryptedStorage.publish_on_commit` when a submission claims them (the rename happens
+only once the claim commits, and a claim that fails leaves the upload's file where it was). Any
+other ``.partial-`` file may be removed by the operator.
 
 Deleting a file is the crypto-shredding step for its ciphertext: overwriting in place is
 pointless on journalling file systems, SSDs and copy-on-write storage, so what destroys the
@@ -57,6 +59,7 @@ class _TransactionFiles:
     """Files waiting for one session's transaction to end."""
 
     staged: list[StagedFile] = field(default_factory=list)
+    to_publish: list[str] = field(default_factory=list)
     to_delete: list[str] = field(default_factory=list)
     committed: bool = False
 
@@ -92,6 +95,15 @@ class EncryptedStorage:
         staged.handle.close()
         staged.partial_path.unlink(missing_ok=True)
         self._pending(session).staged.remove(staged)
+
+    def publish_on_commit(self, session: Session, name: str) -> None:
+        """Rename ``.partial-<name>``, written by someone else, to ``name`` on commit.
+
+        Unlike a staged file, it is left untouched if the transaction rolls back: it belongs to
+        an upload whose row survives the rollback and still points at it.
+        """
+        self.path(name)
+        self._pending(session).to_publish.append(name)
 
     def delete_on_commit(self, session: Session, name: str) -> None:
         """Delete the committed file ``name`` once ``session``'s transaction commits."""
@@ -139,5 +151,7 @@ class EncryptedStorage:
             else:
                 staged.partial_path.unlink(missing_ok=True)
         if pending.committed:
+            for name in pending.to_publish:
+                (self.root / f"{PARTIAL_PREFIX}{name}").rename(self.path(name))
             for name in pending.to_delete:
                 self.path(name).unlink(missing_ok=True)

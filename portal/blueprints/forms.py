@@ -58,6 +58,7 @@ from portal.services.sessions import (
 from portal.services.submissions.attachments import UploadBudget, attach_file
 from portal.services.submissions.contexts import (
     SubmissionAddress,
+    attachment_keys_context,
     new_public_id,
     submission_context,
 )
@@ -323,6 +324,9 @@ def _sealing_data(destination: Destination, public_id: str) -> dict[str, str]:
         "dialogue": destination.dialogue.slug,
         "session": "" if session is None else str(session.id),
         "context": submission_context(address),
+        "uploads-url": url_for("uploads.create"),
+        # The context of each file's keys, less the upload id that ends it (made in the browser).
+        "attachment-context-prefix": attachment_keys_context(address, ""),
         "desk-key": destination.desk_key.public_key.hex(),
         "messages": json.dumps(_browser_messages(), ensure_ascii=False),
     }
@@ -334,6 +338,12 @@ def _browser_messages() -> dict[str, str]:
     return {
         **vocabulary.browser_messages(),
         "codename": str(codename_refusal(SignInRefusedError())),
+        "image_not_cleaned": str(
+            lazy_gettext(
+                "The photo {name} could not be cleaned of hidden details, so nothing was sent. "
+                "Remove it, or save it again with another program, and send the form again."
+            )
+        ),
         "not_sent": str(
             lazy_gettext(
                 "This form could not be sent. Nothing was stored. Check your connection and "

@@ -8,7 +8,13 @@ only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` 
      "kind": SubmissionKind, "public_id": the id the form was issued with,
      "envelope": base64, "login_secret": base64 (32 bytes),
      "new_submitter": bool, "public_key": base64 (32 bytes; new submitters only),
-     "topics": [Topic values], "urgent": bool}
+     "topics": [Topic values], "urgent": bool,
+     "attachments": [{"upload": upload public id, "keys_envelope": base64}]  (optional)}
+
+Each attachment is a completed upload (``/uploads``) made for this ``public_id``, with the
+attachment-keys record the browser sealed for it; the server claims the uploads in the same
+transaction that stores the submission (``attachments.claim_uploads``), so either the
+submission and all its files are stored, or nothing is and the uploads stay as they were.
 
 The codename and the plaintext never reach the server: a new submitter's codename is made and
 derived in the browser, which sends the login secret and public key; an existing one is derived
@@ -41,12 +47,19 @@ import crypto
 from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
 from portal.db import request_session
+from portal.instance import InstanceFolder
 from portal.models import SubmissionKind, Submitter, utc_now
 from portal.services.sessions import (
     UnknownDialogueError,
     UnknownSessionError,
     dialogue_by_slug,
     session_by_id,
+)
+from portal.services.submissions.attachments import (
+    MAX_ATTACHMENTS,
+    MAX_KEYS_ENVELOPE_BYTES,
+    UploadClaim,
+    claim_uploads,
 )
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
@@ -61,11 +74,13 @@ from portal.services.submitters import (
     register_submitter,
     sign_in,
 )
+from portal.storage import EncryptedStorage
 
 blueprint = Blueprint("forms_sealed", __name__)
 
-# Base64 makes the envelope a third larger; the other fields are a few hundred bytes.
-REQUEST_BODY_LIMIT = MAX_ENVELOPE_BYTES * 4 // 3 + 64 * 1024
+# Base64 makes the envelopes a third larger; the other fields are a few hundred bytes.
+_ENVELOPES_LIMIT = MAX_ENVELOPE_BYTES + MAX_ATTACHMENTS * MAX_KEYS_ENVELOPE_BYTES
+REQUEST_BODY_LIMIT = _ENVELOPES_LIMIT * 4 // 3 + 64 * 1024
 
 
 class MalformedRequestError(ValueError):
@@ -85,6 +100,7 @@ class SealedRequest:
     public_key: bytes | None  # None: an existing submitter, who signs in
     topics: list[str]
     urgent: bool
+    attachments: list[UploadClaim]
 
 
 @blueprint.errorhandler(CSRFError)
@@ -129,7 +145,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
     if not isinstance(submitter, Submitter):
         return submitter
     try:
-        accept_sealed_submission(
+        submission = accept_sealed_submission(
             session,
             address=address,
             submitter=submitter,
@@ -137,6 +153,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
             routing=routing,
             today=now.date(),
         )
+        claim_uploads(session, _storage(), submission, sealed.attachments, now)
     except SubmissionRefusedError as refusal:
         session.rollback()
         return _refusal(str(refusal), 400)
@@ -204,7 +221,17 @@ def _read_request(body: Any) -> SealedRequest:
         public_key=_base64(body, "public_key") if new_submitter else None,
         topics=topics,
         urgent=_flag(body, "urgent"),
+        attachments=_attachments(body),
     )
+
+
+def _attachments(body: dict[str, Any]) -> list[UploadClaim]:
+    entries = body.get("attachments", [])
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise MalformedRequestError("attachments must be a list of uploads and their keys")
+    return [
+        UploadClaim(_text(entry, "upload"), _base64(entry, "keys_envelope")) for entry in entries
+    ]
 
 
 def _text(body: dict[str, Any], key: str) -> str:
@@ -226,6 +253,11 @@ def _base64(body: dict[str, Any], key: str) -> bytes:
         return base64.b64decode(_text(body, key), validate=True)
     except (binascii.Error, ValueError):
         raise MalformedRequestError(f"{key} must be base64") from None
+
+
+def _storage() -> EncryptedStorage:
+    settings = current_app.extensions["parley.settings"]
+    return EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
 
 
 def _refusal(message: str, status: int) -> ResponseReturnValue:

@@ -1,36 +1,47 @@
-"""Attachments sent without JavaScript: encrypted as they are read, never on disk in clear.
+"""Attachments of a submission, from either path; never on disk in clear.
 
-:class:`EncryptingUpload` takes a file's bytes as they arrive (a form parser's stream factory
-writes into it) and passes them straight through ``crypto.StreamEncryptor`` into a file staged
-in the storage folder (``portal.storage``), so plaintext exists only in the chunk being encrypted.
-An :class:`UploadBudget` shared by every file of one submission counts plaintext bytes as they
-come; the write that would cross the limit deletes the partial file at once and raises
-``AttachmentTooLargeError``. Then :func:`attach_file` seals the file's key, name, type and size
-in an attachment-keys record (see ``contexts``) to the submission's desk key and the submitter,
-and the file becomes visible when the caller's transaction commits.
+Without JavaScript, :class:`EncryptingUpload` takes a file's bytes as they arrive (a form
+parser's stream factory writes into it) and passes them straight through
+``crypto.StreamEncryptor`` into a file staged in the storage folder (``portal.storage``), so
+plaintext exists only in the chunk being encrypted. An :class:`UploadBudget` shared by every
+file of one submission counts plaintext bytes as they come; the write that would cross the limit
+deletes the partial file at once and raises ``AttachmentTooLargeError``. Then
+:func:`attach_file` seals the file's key, name, type and size in an attachment-keys record (see
+``contexts``) to the submission's desk key and the submitter, and the file becomes visible when
+the caller's transaction commits.
 
 The attachment-keys record is UTF-8 JSON::
 
     {"format": "parley-attachment-keys-v1", "key": base64 of the 32-byte file key,
      "name": file name as sent, "type": media type as sent, "size": plaintext bytes}
 
-Not built yet: the JavaScript path's resumable upload of browser-encrypted chunks.
+With JavaScript, the browser encrypts each file itself, sends the ciphertext through the
+resumable upload API (``portal.services.uploads``) and seals the attachment-keys record itself,
+under the context that names the upload's public id (which becomes the attachment's). When the
+submission arrives, :func:`claim_uploads` turns those uploads into attachments in the same
+transaction: each must be complete, live and made for this submission, and each record must be
+an envelope for its own context and the submission's two recipients. The upload rows go, and
+their files are renamed to their final names only once the transaction commits; any refusal or
+rollback leaves the uploads exactly as they were, so the browser can send again.
 """
 
 import base64
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.models import Attachment, Submission
+from portal.models import Attachment, Submission, Upload
 from portal.services.submissions.contexts import (
     SubmissionAddress,
     attachment_keys_context,
     new_public_id,
     recipient_keys,
 )
-from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.intake import SubmissionRefusedError, check_envelope
 from portal.services.submissions.payload import encode_payload
 from portal.storage import EncryptedStorage, StagedFile
 
@@ -38,6 +49,11 @@ ATTACHMENT_KEYS_FORMAT = "parley-attachment-keys-v1"
 DEFAULT_ATTACHMENTS_LIMIT = 500 * 1024 * 1024
 MAX_FILE_NAME_LENGTH = 255
 MAX_CONTENT_TYPE_LENGTH = 127
+MAX_ATTACHMENTS = 100
+# A record holds a key, a name of at most 255 characters (4 UTF-8 bytes each at worst), a media
+# type and a size: 4 KiB of JSON leaves room for all of it, escaped.
+MAX_KEYS_RECORD_BYTES = 4 * 1024 - 4
+MAX_KEYS_ENVELOPE_BYTES = crypto.envelope_size(MAX_KEYS_RECORD_BYTES, 2)
 
 
 class AttachmentTooLargeError(SubmissionRefusedError):
@@ -129,3 +145,90 @@ def attach_file(
     submission.attachments.append(attachment)
     session.flush()
     return attachment
+
+
+@dataclass(frozen=True)
+class UploadClaim:
+    """A browser's word that an upload is one of this submission's files, with its sealed keys."""
+
+    upload_public_id: str
+    keys_envelope: bytes
+
+
+def claim_uploads(
+    session: Session,
+    storage: EncryptedStorage,
+    submission: Submission,
+    claims: Sequence[UploadClaim],
+    now: dt.datetime,
+) -> list[Attachment]:
+    """Make the claimed uploads attachments of ``submission``, in the caller's transaction.
+
+    Refuses, before changing anything, an upload claimed twice, one that is unknown, expired,
+    unfinished or made for another submission (all four with one message: the browser can only
+    send the file again), and a keys envelope that is not for this attachment's context and the
+    submission's recipients. The upload rows are deleted with a check of how many went, so an
+    upload abandoned by a concurrent request cannot be attached without its file.
+    """
+    if len(claims) > MAX_ATTACHMENTS:
+        raise SubmissionRefusedError(f"a submission may carry at most {MAX_ATTACHMENTS} files")
+    public_ids = [claim.upload_public_id for claim in claims]
+    if len(set(public_ids)) != len(public_ids):
+        raise SubmissionRefusedError("the same file was attached twice; send the form again")
+    uploads = _claimable_uploads(session, submission.public_id, public_ids, now)
+    address = SubmissionAddress.of(submission)
+    recipients = recipient_keys(submission.desk_key, submission.submitter)
+    attachments = []
+    for claim in claims:
+        upload = uploads.get(claim.upload_public_id)
+        if upload is None:
+            raise SubmissionRefusedError(
+                "an attached file did not arrive in full or has expired; send the form again"
+            )
+        check_envelope(
+            claim.keys_envelope,
+            context=attachment_keys_context(address, upload.public_id),
+            recipients=recipients,
+            max_bytes=MAX_KEYS_ENVELOPE_BYTES,
+        )
+        attachments.append(
+            Attachment(
+                public_id=upload.public_id,
+                storage_name=upload.storage_name,
+                ciphertext_size=upload.ciphertext_size,
+                keys_envelope=bytes(claim.keys_envelope),
+            )
+        )
+    if not attachments:
+        return attachments
+    consumed = session.execute(
+        delete(Upload)
+        .where(Upload.id.in_([upload.id for upload in uploads.values()]), Upload.complete)
+        .execution_options(synchronize_session=False)
+    )
+    if consumed.rowcount != len(attachments):
+        raise SubmissionRefusedError(
+            "an attached file was removed while the form was sent; send the form again"
+        )
+    for attachment in attachments:
+        submission.attachments.append(attachment)
+        storage.publish_on_commit(session, attachment.storage_name)
+    session.flush()
+    return attachments
+
+
+def _claimable_uploads(
+    session: Session, submission_public_id: str, public_ids: list[str], now: dt.datetime
+) -> dict[str, Upload]:
+    """The complete, live uploads of this submission among ``public_ids``, by public id."""
+    if not public_ids:
+        return {}
+    uploads = session.scalars(
+        select(Upload).where(
+            Upload.public_id.in_(public_ids),
+            Upload.submission_public_id == submission_public_id,
+            Upload.complete,
+            Upload.expires_at > now,
+        )
+    )
+    return {upload.public_id: upload for upload in uploads}

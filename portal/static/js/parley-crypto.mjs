@@ -676,7 +676,7 @@ export async function openEnvelope(envelope, privateKey, context) {
 
 const STREAM_MAGIC = utf8('PRLS');
 const STREAM_VERSION = 1;
-const CHUNK_SIZE = 65536;
+export const CHUNK_SIZE = 65536;
 const NONCE_PREFIX_LENGTH = 7;
 const STREAM_HEADER_LENGTH = 16;
 const SEALED_CHUNK_LENGTH = CHUNK_SIZE + GCM_TAG_LENGTH;
@@ -700,7 +700,7 @@ function chunkCount(size) {
 }
 
 /** Size in bytes of the encrypted form of a `size`-byte file. */
-function encryptedSize(size) {
+export function encryptedSize(size) {
   return STREAM_HEADER_LENGTH + size + GCM_TAG_LENGTH * chunkCount(size);
 }
 

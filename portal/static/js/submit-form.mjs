@@ -8,9 +8,11 @@
  * `data-sealed-url` (see `portal/blueprints/forms_sealed.py`). The codename and what was typed
  * never leave the page; a refusal is shown in the form, with everything typed still there.
  *
- * Files are not sealed here: when files are chosen the module steps aside and the form posts as
- * it does without JavaScript (encrypted by the server as it arrives), until the browser's
- * chunked upload takes them. "Add more rows" adds the rows in the page rather than posting what
+ * Chosen files are encrypted here too: photos are first cleaned of hidden details
+ * (`image-metadata.mjs`; the form names the files that are not), then each file is encrypted under
+ * its own key and sent in resumable pieces before the submission (`attachment-upload.mjs`), with
+ * a progress bar per file and for all of them; the submission then names the uploads and carries
+ * each file's sealed keys. "Add more rows" adds the rows in the page rather than posting what
  * was typed.
  */
 import { CodenameError, deriveCodenameSecrets, normaliseCodename, sealEnvelope } from './parley-crypto.mjs';
@@ -22,6 +24,8 @@ import {
   retypePositions,
   validateSubmission,
 } from './sealed-submission.mjs';
+import { UploadRefusedError, sendAttachment } from './attachment-upload.mjs';
+import { ImageNotCleanedError, isCleaned, withoutMetadata } from './image-metadata.mjs';
 
 const SEND_ACTION = 'send';
 const ADD_ROWS_ACTION = 'add_rows';
@@ -49,8 +53,59 @@ function textEntries(form) {
   return [...new FormData(form).entries()].filter(([, value]) => typeof value === 'string');
 }
 
-function filesChosen(form) {
-  return [...form.querySelectorAll('input[type="file"]')].some((input) => input.files.length > 0);
+function chosenFiles(form) {
+  return [...form.querySelectorAll('input[type="file"]')].flatMap((input) => [...input.files]);
+}
+
+/** Bars for each file and for all of them, below the file input; `update(index, fraction)`. */
+function showProgress(form, files) {
+  const input = form.querySelector('input[type="file"]');
+  input.parentElement.querySelector('.upload-progress')?.remove();
+  const block = document.getElementById('sealed-upload-progress').content.firstElementChild.cloneNode(true);
+  const overallText = block.querySelector('.progress-text');
+  const rows = files.map((file, index) => {
+    const row = document.getElementById('sealed-upload-file').content.firstElementChild.cloneNode(true);
+    const label = row.querySelector('.progress-label');
+    label.id = `upload-progress-file-${index}`;
+    label.textContent = file.name;
+    row.querySelector('progress').setAttribute('aria-labelledby', label.id);
+    block.querySelector('.upload-files').append(row);
+    return row;
+  });
+  input.after(block);
+  const fractions = files.map(() => 0);
+  const percentText = (fraction) =>
+    overallText.dataset.sent.replace('{percent}', String(Math.floor(fraction * 100)));
+  return (index, fraction) => {
+    fractions[index] = fraction;
+    rows[index].querySelector('progress').value = fraction;
+    rows[index].querySelector('.progress-text').textContent = percentText(fraction);
+    const overall = fractions.reduce((total, part) => total + part, 0) / files.length;
+    block.querySelector('p progress').value = overall;
+    // Only a new figure is written: the line is a live region, and a screen reader may read
+    // out even an unchanged text that is set again.
+    if (overallText.textContent !== percentText(overall)) overallText.textContent = percentText(overall);
+  };
+}
+
+/** Encrypt and upload each chosen file, one after the other; the entries the submission names. */
+async function sendFiles(form, recipients) {
+  const files = chosenFiles(form);
+  if (files.length === 0) return [];
+  const update = showProgress(form, files);
+  const attachments = [];
+  for (const [index, file] of files.entries()) {
+    const entry = await sendAttachment(await withoutMetadata(file), {
+      submissionId: form.elements.public_id.value,
+      uploadsUrl: form.dataset.uploadsUrl,
+      csrfToken: form.elements.csrf_token.value,
+      recipients,
+      contextPrefix: form.dataset.attachmentContextPrefix,
+      onProgress: (sent, total) => update(index, sent / total),
+    });
+    attachments.push(entry);
+  }
+  return attachments;
 }
 
 /** Remove the errors a previous attempt put on the page. */
@@ -175,11 +230,9 @@ async function sendSealed(form, messages) {
     return showSummary(form, [['codename', messages.codename]], null);
   }
   const { codename, secrets } = chosen;
-  const envelope = await sealEnvelope(
-    JSON.stringify(payload),
-    [fromHex(form.dataset.deskKey), secrets.publicKey],
-    form.dataset.context,
-  );
+  const recipients = [fromHex(form.dataset.deskKey), secrets.publicKey];
+  const envelope = await sealEnvelope(JSON.stringify(payload), recipients, form.dataset.context);
+  const attachments = await sendFiles(form, recipients);
   const body = {
     dialogue: form.dataset.dialogue,
     session: form.dataset.session ? Number(form.dataset.session) : null,
@@ -190,6 +243,7 @@ async function sendSealed(form, messages) {
     new_submitter: codename !== null,
     topics: payload.topics,
     urgent: payload.urgency === 'urgent',
+    attachments,
   };
   if (codename !== null) body.public_key = toBase64(secrets.publicKey);
   const response = await fetch(form.dataset.sealedUrl, {
@@ -252,12 +306,35 @@ function showCodename(codename) {
   });
 }
 
-/** Take over "Send" and "Add more rows"; leave the form alone when files are chosen. */
+/** Say that photos are cleaned here, and name each chosen file that is not. */
+function explainCleaning(form) {
+  const input = form.querySelector('input[type="file"]');
+  const cleaning = document.getElementById(`${input.id}-cleaning`);
+  const notCleaned = document.getElementById(`${input.id}-not-cleaned`);
+  cleaning.hidden = false;
+  const describedBy = input.getAttribute('aria-describedby');
+  input.setAttribute('aria-describedby', `${describedBy} ${cleaning.id} ${notCleaned.id}`);
+  input.addEventListener('change', () => {
+    const names = [...input.files].filter((file) => !isCleaned(file)).map((file) => file.name);
+    // Emptied, not only hidden: a description is read out even from a hidden element.
+    notCleaned.textContent = names.length === 0 ? '' : notCleaned.dataset.text.replace('{names}', names.join(', '));
+    notCleaned.hidden = names.length === 0;
+  });
+}
+
+/** Why sending failed, in the page's language where the page gave the words. */
+function failureMessage(error, messages) {
+  if (error instanceof UploadRefusedError) return error.message;
+  if (error instanceof ImageNotCleanedError) return messages.image_not_cleaned.replace('{name}', error.fileName);
+  return messages.not_sent;
+}
+
+/** Take over "Send" and "Add more rows". */
 function enhance(form) {
   const messages = JSON.parse(form.dataset.messages);
+  explainCleaning(form);
   const sendButton = form.querySelector(`button[value="${SEND_ACTION}"]`);
   form.addEventListener('submit', (event) => {
-    if (filesChosen(form)) return;
     event.preventDefault();
     if (event.submitter?.value === ADD_ROWS_ACTION) {
       addRows(form);
@@ -265,7 +342,7 @@ function enhance(form) {
     }
     sendButton.disabled = true;
     sendSealed(form, messages)
-      .catch(() => showSummary(form, [], messages.not_sent))
+      .catch((error) => showSummary(form, [], failureMessage(error, messages)))
       .finally(() => {
         sendButton.disabled = false;
       });
