@@ -229,7 +229,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             counts[outcome] = sum(
                 1
                 for report in terminalreporter.stats.get(outcome, [])
-                if marker in report.keywords
+                if marker in getattr(report, "keywords", ())
                 and (report.when == "call" or (report.when == "setup" and outcome != "passed"))
             )
         summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count)

@@ -19,6 +19,7 @@ import crypto
 from portal import create_app
 from portal.models import SubmissionKind, Topic
 from portal.services.submissions.payload import PayloadError, validate_submission
+from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import desk_private_key, open_payload, stored_submission
 
@@ -43,36 +44,6 @@ def js_page(chromium: Any) -> Iterator[Any]:
         context.close()
 
 
-def _open_form(page: Any, portal_server: str, link_to: str) -> str:
-    """Open the valdoria form whose address ends with ``link_to``; its public submission id."""
-    page.goto(portal_server + "/dialogues/valdoria")
-    hrefs = [
-        link.get_attribute("href")
-        for link in page.locator("a[href*='/dialogues/valdoria/sessions/']").all()
-    ]
-    for href in hrefs:
-        page.goto(portal_server + href)
-        if page.locator(f"a[href$='{link_to}']").count():
-            page.locator(f"a[href$='{link_to}']").first.click()
-            return page.locator("input[name='public_id']").input_value()
-    pytest.fail(f"no session of valdoria links to {link_to}")
-
-
-def _send_and_keep_codename(page: Any) -> str:
-    """Send, then retype the two words asked for; the codename the page showed."""
-    page.get_by_role("button", name="Send").click()
-    heading = page.get_by_role("heading", name="Received: this is your codename")
-    heading.wait_for(timeout=30_000)
-    words = page.locator("#codename li").all_inner_texts()
-    assert len(words) == crypto.CODENAME_WORDS
-    for field in page.locator("input[id^='retype-word-']").all():
-        position = int(re.search(r"\d+", field.get_attribute("id"))[0])
-        field.fill(words[position - 1])
-    page.get_by_role("button", name="Check").click()
-    assert page.get_by_role("heading", name="You have written it down").is_visible()
-    return " ".join(words)
-
-
 def _stored_payload(
     app: Flask, instance: DemoInstance, public_id: str, codename: str
 ) -> dict[str, Any]:
@@ -83,27 +54,12 @@ def _stored_payload(
     return payload
 
 
-def _fill_individual_case(page: Any, text: str) -> None:
-    page.get_by_label("What happened to them").fill(f"{text} detained")
-    page.get_by_label("Where", exact=True).fill(f"{text} place")
-    page.get_by_label("When (dates").fill(f"{text} dates")
-    page.get_by_label("How you know the person").fill(f"{text} colleague")
-    page.get_by_label("Earlier referrals").fill(f"{text} referrals")
-    person = page.locator("#field-persons-1")
-    person.get_by_label("Name", exact=True).fill(f"{text} person")
-    person.get_by_label("raised with the government by name").check()
-    person.get_by_label("Their family").check()
-    person.get_by_label("The risks of being named were explained").check()
-    page.get_by_label("Human-rights defenders").check()
-    page.get_by_label("This concerns a woman human-rights defender").check()
-
-
 def test_individual_case_with_javascript(
     js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
 ) -> None:
-    public_id = _open_form(js_page, portal_server, "/individual-case")
-    _fill_individual_case(js_page, "Case")
-    codename = _send_and_keep_codename(js_page)
+    public_id = open_session_form(js_page, portal_server, "/individual-case")
+    fill_individual_case(js_page, "Case")
+    codename = send_and_keep_codename(js_page)
     assert js_page.get_by_role("link", name="Sign in to your inbox").is_visible()
 
     payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
@@ -135,7 +91,7 @@ def test_individual_case_with_javascript(
 def test_reprisal_report_with_javascript_checks_fields_first(
     js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
 ) -> None:
-    public_id = _open_form(js_page, portal_server, "/reprisal-report")
+    public_id = open_session_form(js_page, portal_server, "/reprisal-report")
     sealed_posts: list[str] = []
     js_page.on(
         "request",
@@ -151,7 +107,7 @@ def test_reprisal_report_with_javascript_checks_fields_first(
 
     js_page.get_by_label("How it is linked to engaging").fill("Side event at the Council.")
     js_page.get_by_label("Urgent: someone is in danger now").check()
-    codename = _send_and_keep_codename(js_page)
+    codename = send_and_keep_codename(js_page)
 
     payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
     assert payload["urgency"] == "urgent" and payload["persons"] == []
@@ -162,12 +118,12 @@ def test_reprisal_report_with_javascript_checks_fields_first(
 def test_agenda_input_with_javascript(
     js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
 ) -> None:
-    public_id = _open_form(js_page, portal_server, "/agenda-input")
+    public_id = open_session_form(js_page, portal_server, "/agenda-input")
     js_page.get_by_label("The situation as you see it").fill("  Shrinking civic space.  ")
     js_page.get_by_label("Your sources").fill("Local monitors")
     js_page.get_by_label("Rule of law").check()
     js_page.get_by_label("Freedom of expression").check()
-    codename = _send_and_keep_codename(js_page)
+    codename = send_and_keep_codename(js_page)
 
     payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
     assert payload["situation"] == "Shrinking civic space."
@@ -178,7 +134,7 @@ def test_agenda_input_with_javascript(
 def test_seminar_recommendations_with_javascript_and_rows_added_in_the_page(
     js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
 ) -> None:
-    public_id = _open_form(js_page, portal_server, "/seminar-recommendations")
+    public_id = open_session_form(js_page, portal_server, "/seminar-recommendations")
     js_page.get_by_label("The seminar (title, place, date)").fill("Seminar, Brussels")
     first = js_page.locator("#field-recommendations-0")
     first.get_by_label("Recommendation", exact=True).fill("Free the journalists.")
@@ -190,7 +146,7 @@ def test_seminar_recommendations_with_javascript_and_rows_added_in_the_page(
     added.get_by_label("Recommendation", exact=True).fill("Ratify the protocol.")
     added.get_by_label("Addressed to").fill("Parliament")
     added.get_by_label("Agenda theme").select_option("multilateral_engagement")
-    codename = _send_and_keep_codename(js_page)
+    codename = send_and_keep_codename(js_page)
 
     payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
     assert payload["recommendations"] == [
@@ -219,9 +175,9 @@ def test_no_plaintext_or_codename_leaves_the_page(
     canary = "CANARY-7f3a9c"
     requests: list[Any] = []
     js_page.on("request", lambda request: requests.append(request))
-    public_id = _open_form(js_page, portal_server, "/individual-case")
-    _fill_individual_case(js_page, canary)
-    codename = _send_and_keep_codename(js_page)
+    public_id = open_session_form(js_page, portal_server, "/individual-case")
+    fill_individual_case(js_page, canary)
+    codename = send_and_keep_codename(js_page)
 
     assert any(request.url.endswith("/sealed-submissions") for request in requests)
     for request in requests:

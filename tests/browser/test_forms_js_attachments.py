@@ -29,7 +29,7 @@ from portal import create_app
 from portal.services.submissions.contexts import SubmissionAddress, attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
-from tests.browser.test_forms_js import _fill_individual_case, _open_form, _send_and_keep_codename
+from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import desk_private_key, stored_submission
 
@@ -88,13 +88,13 @@ def test_two_attachments_are_encrypted_in_the_page_and_stored(
 ) -> None:
     large = random.Random(7).randbytes(LARGE_FILE_BYTES)  # noqa: S311 - test data, not a key
     notes = b"Notes on the hearing.\n" * 50
-    public_id = _open_form(js_page, portal_server, "/individual-case")
-    _fill_individual_case(js_page, "Files")
+    public_id = open_session_form(js_page, portal_server, "/individual-case")
+    fill_individual_case(js_page, "Files")
     js_page.get_by_label("Files (optional)").set_input_files(
         [_file("notes.txt", "text/plain", notes), _file("scan.bin", "application/pdf", large)]
     )
 
-    codename = _send_and_keep_codename(js_page)
+    codename = send_and_keep_codename(js_page)
 
     assert _stored_attachments(served_app, portal_server_instance, public_id, codename) == {
         "notes.txt": ("text/plain", len(notes), notes),
@@ -103,15 +103,15 @@ def test_two_attachments_are_encrypted_in_the_page_and_stored(
 
 
 def test_progress_is_shown_for_each_file_and_for_all(js_page: Any, portal_server: str) -> None:
-    _open_form(js_page, portal_server, "/individual-case")
-    _fill_individual_case(js_page, "Progress")
+    open_session_form(js_page, portal_server, "/individual-case")
+    fill_individual_case(js_page, "Progress")
     js_page.get_by_label("Files (optional)").set_input_files(
         [_file("a.txt", "text/plain", b"a" * 100), _file("b.txt", "text/plain", b"b" * 100)]
     )
     shown: list[Any] = []
     js_page.route(UPLOAD_PIECE, lambda route: (shown.append(_progress(js_page)), route.continue_()))
 
-    _send_and_keep_codename(js_page)
+    send_and_keep_codename(js_page)
 
     first, second = shown
     assert first["files"] == ["a.txt", "b.txt"] and first["overall"] == "0"
@@ -147,13 +147,13 @@ def test_an_upload_cut_off_once_resumes_and_completes(
             route.continue_()
 
     js_page.route(UPLOAD_PIECE, drop_the_first_piece)
-    public_id = _open_form(js_page, portal_server, "/individual-case")
-    _fill_individual_case(js_page, "Resume")
+    public_id = open_session_form(js_page, portal_server, "/individual-case")
+    fill_individual_case(js_page, "Resume")
     js_page.get_by_label("Files (optional)").set_input_files(
         [_file("evidence.bin", "application/octet-stream", content)]
     )
 
-    codename = _send_and_keep_codename(js_page)
+    codename = send_and_keep_codename(js_page)
 
     assert len(aborted) == 1 and aborted[0].endswith("?offset=0")
     stored = _stored_attachments(served_app, portal_server_instance, public_id, codename)
@@ -182,13 +182,13 @@ def test_canary_in_fields_and_a_file_appears_nowhere(
     requests: list[Any] = []
     js_page.on("request", lambda request: requests.append(request))
     content = (f"attachment content {canary}\n" * 20_000).encode()
-    public_id = _open_form(js_page, portal_server, "/individual-case")
-    _fill_individual_case(js_page, canary)
+    public_id = open_session_form(js_page, portal_server, "/individual-case")
+    fill_individual_case(js_page, canary)
     js_page.get_by_label("Files (optional)").set_input_files(
         [_file(f"{canary}.txt", "text/plain", content)]
     )
 
-    codename = _send_and_keep_codename(js_page)
+    codename = send_and_keep_codename(js_page)
 
     stored = _stored_attachments(served_app, portal_server_instance, public_id, codename)
     assert stored == {f"{canary}.txt": ("text/plain", len(content), content)}
@@ -247,10 +247,10 @@ def test_photos_lose_their_metadata_and_other_files_are_named(
     js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
 ) -> None:
     canary = "CANARY-5c2b90-photo-metadata"
-    public_id = _open_form(js_page, portal_server, "/individual-case")
+    public_id = open_session_form(js_page, portal_server, "/individual-case")
     jpeg, png = _jpeg_with_exif(js_page, canary), _png_with_text(canary)
     notes = b"plain notes"
-    _fill_individual_case(js_page, "Photos")
+    fill_individual_case(js_page, "Photos")
     assert js_page.get_by_text("Your browser removes these details from photos").is_visible()
     js_page.get_by_label("Files (optional)").set_input_files(
         [
@@ -262,7 +262,7 @@ def test_photos_lose_their_metadata_and_other_files_are_named(
     notice = js_page.locator("#field-attachments-not-cleaned")
     assert notice.is_visible() and notice.inner_text().endswith(": notes.txt")
 
-    codename = _send_and_keep_codename(js_page)
+    codename = send_and_keep_codename(js_page)
 
     stored = _stored_attachments(served_app, portal_server_instance, public_id, codename)
     assert canary.encode() in jpeg and canary.encode() in png

@@ -5,41 +5,20 @@ retyping the two words the page asks for: all with plain HTML forms, as in Tor B
 "Safest" mode.
 """
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.journeys import keep_codename, open_session_form
+
 pytestmark = pytest.mark.browser
-
-
-def _open_session_form(page: Any, portal_server: str, link_to: str) -> None:
-    """Follow the links from the dialogue page to the form on its session that takes it."""
-    page.goto(portal_server + "/dialogues/valdoria")
-    sessions = page.locator("a[href*='/dialogues/valdoria/sessions/']")
-    for href in [link.get_attribute("href") for link in sessions.all()]:
-        page.goto(portal_server + href)
-        if page.locator(f"a[href$='{link_to}']").count():
-            page.locator(f"a[href$='{link_to}']").click()
-            return
-    pytest.fail(f"no session of valdoria links to {link_to}")
-
-
-def _receive_codename_and_check_it(page: Any) -> None:
-    words = page.locator("#codename li").all_inner_texts()
-    assert len(words) == 8
-    for field in page.locator("input[id^='retype-word-']").all():
-        position = int(re.search(r"\d+", field.get_attribute("id"))[0])
-        field.fill(words[position - 1])
-    page.get_by_role("button", name="Check").click()
-    assert page.get_by_role("heading", name="You have written it down").is_visible()
 
 
 def test_individual_case_without_javascript(page: Any, portal_server: str, tmp_path: Path) -> None:
     attachment = tmp_path / "statement.txt"
     attachment.write_text("signed statement\n")
-    _open_session_form(page, portal_server, "/individual-case")
+    open_session_form(page, portal_server, "/individual-case")
     page.get_by_label("What happened to them").fill("Detained after a press conference.")
     page.get_by_label("How you know the person").fill("colleague")
     person = page.locator("#field-persons-0")
@@ -56,11 +35,11 @@ def test_individual_case_without_javascript(page: Any, portal_server: str, tmp_p
 
     assert page.get_by_role("heading", name="Received: this is your codename").is_visible()
     assert "1 file is attached." in page.content()
-    _receive_codename_and_check_it(page)
+    keep_codename(page)
 
 
 def test_reprisal_report_without_javascript(page: Any, portal_server: str) -> None:
-    _open_session_form(page, portal_server, "/reprisal-report")
+    open_session_form(page, portal_server, "/reprisal-report")
     page.locator("#field-what_happened").fill("Travel ban after speaking at the UN.")
     page.locator("#field-when").fill("yesterday")
     page.get_by_role("button", name="Send").click()
@@ -72,4 +51,4 @@ def test_reprisal_report_without_javascript(page: Any, portal_server: str) -> No
     page.get_by_role("button", name="Send").click()
 
     assert page.get_by_role("heading", name="Received: this is your codename").is_visible()
-    _receive_codename_and_check_it(page)
+    keep_codename(page)

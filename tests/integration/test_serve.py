@@ -22,13 +22,13 @@ REFERRER = "https://referrer-canary.invalid/page"
 QUERY = "query-canary=1"
 
 
-def _environment(instance_dir: Path) -> dict[str, str]:
+def serve_environment(instance_dir: Path) -> dict[str, str]:
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("PORTAL_")}
     portal = portal_environment(instance_dir)
     return {**inherited, **{key: value for key, value in portal.items() if value is not None}}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -44,7 +44,7 @@ def _request_from(source: str, port: int, payload: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
+def wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert server.poll() is None, "portal serve exited early"
@@ -59,7 +59,7 @@ def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
 def test_serve_refuses_an_uninitialised_instance(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "portal", "serve"],
-        env=_environment(tmp_path / "instance"),
+        env=serve_environment(tmp_path / "instance"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -75,17 +75,17 @@ def test_serve_refuses_an_uninitialised_instance(tmp_path: Path) -> None:
 def test_logs_never_contain_client_address_agent_referrer_or_query(tmp_path: Path) -> None:
     instance_dir = tmp_path / "instance"
     assert run_portal(portal_environment(instance_dir), "init").exit_code == 0
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "1"],
-            env=_environment(instance_dir),
+            env=serve_environment(instance_dir),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_up(port, server)
+            wait_until_up(port, server)
             request = (
                 f"GET /?{QUERY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {USER_AGENT}\r\n"
                 f"Referer: {REFERRER}\r\nX-Forwarded-For: {FORWARDED_ADDRESS}\r\n"
