@@ -185,10 +185,16 @@ def _receive(
     settings = current_app.extensions["parley.settings"]
     storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
     posted = read_posted_form(session, storage, UploadBudget(settings.max_upload_bytes))
-    _require_csrf_token(posted.fields)
     form = form_fields.ReadForm(spec, posted.fields)
     public_id = form.value("public_id")
     files_dropped = bool(posted.files) or posted.over_budget
+    if not _csrf_token_valid(posted.fields):
+        # Most often the page outlived its session while the person wrote: hand everything
+        # back under a fresh token rather than lose it. Nothing is stored, so a forged post
+        # achieves nothing, and the answer goes only to the browser that sent it.
+        session.rollback()
+        page = _render_form(destination, form, public_id, files_dropped=files_dropped, expired=True)
+        return page, 400
     if form.value("action") == ADD_ROWS_ACTION:
         session.rollback()
         form.add_rows()
@@ -288,6 +294,7 @@ def _render_form(
     *,
     files_dropped: bool = False,
     not_sent: bool = False,
+    expired: bool = False,
 ) -> str:
     return render_template(
         "forms/form.html",
@@ -298,6 +305,7 @@ def _render_form(
         fingerprint=crypto.fingerprint(destination.desk_key.public_key),
         files_dropped=files_dropped,
         not_sent=not_sent,
+        expired=expired,
         form_url=request.path,
         back_url=_back_url(destination),
         html_id=form_fields.html_id,
@@ -353,15 +361,22 @@ def _browser_messages() -> dict[str, str]:
     }
 
 
-def _require_csrf_token(fields: MultiDict[str, str]) -> None:
+def _csrf_token_valid(fields: MultiDict[str, str]) -> bool:
     """The CSRF check ``CSRFProtect`` would have made, on the body this blueprint parsed."""
     if not current_app.config["WTF_CSRF_ENABLED"]:
-        return
+        return True
     try:
         validate_csrf(fields.get("csrf_token"))
-    except ValidationError as error:
+    except ValidationError:
+        return False
+    return True
+
+
+def _require_csrf_token(fields: MultiDict[str, str]) -> None:
+    """Refuse the request as ``CSRFProtect`` would when the token does not check out."""
+    if not _csrf_token_valid(fields):
         request_session().rollback()
-        raise CSRFError(error.args[0]) from None
+        raise CSRFError("The CSRF token is missing or invalid.")
 
 
 def codename_refusal(refusal: SubmitterError) -> LazyString:

@@ -289,6 +289,28 @@ def test_missing_csrf_token_is_refused_and_nothing_stored(
     assert storage_listing(writable_demo_instance) == files_before
 
 
+def test_an_expired_page_comes_back_with_everything_typed_and_a_fresh_token(
+    app: Flask, client: FlaskClient
+) -> None:
+    form = open_form(client, open_session_url(app, "individual-case"))
+    form.hidden["csrf_token"] = "a-token-from-a-session-that-has-expired"
+    before = row_counts(app)
+
+    status, html = post_form(client, form, CASE_FIELDS)
+
+    assert status == 400
+    assert row_counts(app) == before
+    assert "for your safety it expired" in html
+    for name in ("situation", "place", "dates", "relation_to_person", "persons.1.name"):
+        typed = CASE_FIELDS[name]
+        assert f'value="{typed}"' in html or f">{typed}</textarea>" in html, name
+    fresh = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    form.hidden["csrf_token"] = fresh
+    resent_status, _ = post_form(client, form, CASE_FIELDS)
+    assert resent_status == 200
+    assert row_counts(app) != before
+
+
 def test_existing_codename_submits_again_under_the_same_pseudonym(
     app: Flask, client: FlaskClient
 ) -> None:
