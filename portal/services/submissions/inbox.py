@@ -18,9 +18,9 @@ submission was deleted, and an audit event naming the submission's internal id a
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ import crypto
 from portal.models import (
     ConsentChange,
     DeletedSubmission,
+    DeskKey,
     FurtherInformation,
     Submission,
     SubmissionKind,
@@ -60,6 +61,7 @@ from portal.services.submissions.payload import (
 from portal.storage import EncryptedStorage
 
 KINDS_WITH_CONSENT = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
+_Addition = TypeVar("_Addition", FurtherInformation, ConsentChange)
 
 
 class SubmitterKey(Protocol):
@@ -235,18 +237,9 @@ def add_sealed_further_information(
     session: Session, submission: Submission, envelope: bytes, *, today: dt.date
 ) -> FurtherInformation:
     """Append further information a browser sealed, once its address is checked."""
-    address = SubmissionAddress.of(submission)
-    desk_key = require_desk_key(session, submission.dialogue)
-    check_envelope(
-        envelope,
-        context=further_information_context(address),
-        recipients=recipient_keys(desk_key, submission.submitter),
-        max_bytes=MAX_ENVELOPE_BYTES,
-    )
+    desk_key = _checked_addition(session, submission, envelope, further_information_context)
     item = FurtherInformation(desk_key=desk_key, received_on=today, envelope=bytes(envelope))
-    submission.further_information.append(item)
-    session.flush()
-    return item
+    return _appended(session, submission.further_information, item)
 
 
 def add_plain_further_information(
@@ -254,16 +247,9 @@ def add_plain_further_information(
 ) -> FurtherInformation:
     """Validate and seal further information posted without JavaScript."""
     payload = validate_further_information(form)
-    desk_key = require_desk_key(session, submission.dialogue)
-    envelope = crypto.seal_envelope(
-        encode_payload(payload),
-        recipient_keys(desk_key, submission.submitter),
-        further_information_context(SubmissionAddress.of(submission)),
-    )
+    desk_key, envelope = _sealed_addition(session, submission, payload, further_information_context)
     item = FurtherInformation(desk_key=desk_key, received_on=today, envelope=envelope)
-    submission.further_information.append(item)
-    session.flush()
-    return item
+    return _appended(session, submission.further_information, item)
 
 
 def change_sealed_consent(
@@ -271,18 +257,9 @@ def change_sealed_consent(
 ) -> ConsentChange:
     """Record a consent change a browser sealed, once its address is checked."""
     _require_consent_ladder(submission)
-    address = SubmissionAddress.of(submission)
-    desk_key = require_desk_key(session, submission.dialogue)
-    check_envelope(
-        envelope,
-        context=consent_change_context(address),
-        recipients=recipient_keys(desk_key, submission.submitter),
-        max_bytes=MAX_ENVELOPE_BYTES,
-    )
+    desk_key = _checked_addition(session, submission, envelope, consent_change_context)
     change = ConsentChange(desk_key=desk_key, received_on=today, envelope=bytes(envelope))
-    submission.consent_changes.append(change)
-    session.flush()
-    return change
+    return _appended(session, submission.consent_changes, change)
 
 
 def change_plain_consent(
@@ -301,16 +278,53 @@ def change_plain_consent(
     _require_consent_ladder(submission)
     persons = open_submission(submission, secrets).payload["persons"]
     payload = validate_consent_change(form, len(persons))
+    desk_key, envelope = _sealed_addition(session, submission, payload, consent_change_context)
+    change = ConsentChange(desk_key=desk_key, received_on=today, envelope=envelope)
+    return _appended(session, submission.consent_changes, change)
+
+
+def _checked_addition(
+    session: Session,
+    submission: Submission,
+    envelope: bytes,
+    context_of: Callable[[SubmissionAddress], str],
+) -> DeskKey:
+    """The desk key an addition a browser sealed must be addressed to, the envelope checked.
+
+    Additions go to the desk key current when they arrive, like new submissions, so a desk
+    that rotated its key reads them with the new one.
+    """
+    desk_key = require_desk_key(session, submission.dialogue)
+    check_envelope(
+        envelope,
+        context=context_of(SubmissionAddress.of(submission)),
+        recipients=recipient_keys(desk_key, submission.submitter),
+        max_bytes=MAX_ENVELOPE_BYTES,
+    )
+    return desk_key
+
+
+def _sealed_addition(
+    session: Session,
+    submission: Submission,
+    payload: Mapping[str, Any],
+    context_of: Callable[[SubmissionAddress], str],
+) -> tuple[DeskKey, bytes]:
+    """Seal a validated addition on the server to the same recipients a browser would use."""
     desk_key = require_desk_key(session, submission.dialogue)
     envelope = crypto.seal_envelope(
         encode_payload(payload),
         recipient_keys(desk_key, submission.submitter),
-        consent_change_context(SubmissionAddress.of(submission)),
+        context_of(SubmissionAddress.of(submission)),
     )
-    change = ConsentChange(desk_key=desk_key, received_on=today, envelope=envelope)
-    submission.consent_changes.append(change)
+    return desk_key, envelope
+
+
+def _appended(session: Session, items: list[_Addition], item: _Addition) -> _Addition:
+    """Add ``item`` to the submission's list and give it its id."""
+    items.append(item)
     session.flush()
-    return change
+    return item
 
 
 def delete_submission(
