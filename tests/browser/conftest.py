@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+
+from portal import create_app
+from tests.conftest import DemoInstance
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -91,3 +95,20 @@ def page(chromium: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def js_page(chromium: Any) -> Iterator[Any]:
+    """A fresh page in its own context, with JavaScript on."""
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def served_app(portal_server_instance: DemoInstance) -> Flask:
+    """The served instance's application, for reading what the browser stored."""
+    return create_app(portal_server_instance.settings)

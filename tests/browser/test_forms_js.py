@@ -9,14 +9,12 @@ The browser's own checks of a form are compared with the server's on the same in
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 
 import crypto
-from portal import create_app
 from portal.models import SubmissionKind, Topic
 from portal.services.submissions.payload import PayloadError, validate_submission
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
@@ -26,22 +24,6 @@ from tests.integration.forms_client import desk_private_key, open_payload, store
 pytestmark = pytest.mark.browser
 
 PAYLOAD_MODULE = "/static/js/sealed-submission.mjs"
-
-
-@pytest.fixture(scope="module")
-def served_app(portal_server_instance: DemoInstance) -> Flask:
-    """The served instance's application, for reading what the browser stored."""
-    return create_app(portal_server_instance.settings)
-
-
-@pytest.fixture
-def js_page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context()
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _stored_payload(

@@ -17,7 +17,6 @@ import random
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ import pytest
 from flask import Flask
 
 import crypto
-from portal import create_app
 from portal.services.submissions.contexts import SubmissionAddress, attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
@@ -37,21 +35,6 @@ pytestmark = pytest.mark.browser
 
 LARGE_FILE_BYTES = 3 * 1024 * 1024 + 12345
 UPLOAD_PIECE = "**/uploads/*?offset=*"
-
-
-@pytest.fixture(scope="module")
-def served_app(portal_server_instance: DemoInstance) -> Flask:
-    return create_app(portal_server_instance.settings)
-
-
-@pytest.fixture
-def js_page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context()
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _file(name: str, mime_type: str, content: bytes) -> dict[str, Any]:

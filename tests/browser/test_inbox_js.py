@@ -9,7 +9,7 @@ and no answer of the server carries the canary.
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -33,17 +33,6 @@ CASE_FORM = {
     "relation_to_person": "colleague",
 }
 ADDED = f"{CANARY} moved to another prison."
-
-
-@pytest.fixture
-def js_page(chromium: Any) -> Iterator[Any]:
-    """A fresh page in a context where JavaScript runs."""
-    context = chromium.new_context()
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 class Traffic:
