@@ -15,10 +15,15 @@ from werkzeug.exceptions import HTTPException
 from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
     admin,
+    desk,
     forms,
     forms_sealed,
     public,
     staff,
+    staff_access,
+    staff_account,
+    staff_export,
+    staff_messages,
     submitter,
     submitter_sealed,
     uploads,
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     i18n.init_app(app)
     timefmt.init_app(app)
     security.init_app(app, settings)
+    staff_access.init_app(app)
     app.add_template_filter(label)
     app.context_processor(lambda: {"quick_exit_url": QUICK_EXIT_URL})
     app.register_error_handler(HTTPException, _render_error)
@@ -94,6 +100,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         submitter.blueprint,
         submitter_sealed.blueprint,
         staff.blueprint,
+        staff_account.blueprint,
+        staff_messages.blueprint,
+        staff_export.blueprint,
+        desk.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

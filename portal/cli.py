@@ -13,7 +13,9 @@ from sqlalchemy.engine import make_url
 
 from portal import schema
 from portal.app import check_instance_ready
+from portal.cli_audit import audit_group
 from portal.cli_dialogues import dialogue_group, session_group
+from portal.cli_staff import staff_group
 from portal.db import Database
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder
@@ -107,6 +109,8 @@ def serve(host: str, port: int, workers: int) -> None:
 
 main.add_command(dialogue_group)
 main.add_command(session_group)
+main.add_command(staff_group)
+main.add_command(audit_group)
 
 
 @main.command()

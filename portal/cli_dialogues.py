@@ -11,17 +11,12 @@ deadline announced to people in other countries is how a consultation closes an 
 """
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 import crypto
-from portal.app import check_instance_ready
-from portal.db import Database
+from portal.cli_support import IsoDate, IsoMoment, enum_choice, operator_transaction
 from portal.errors import OperatorError
 from portal.models import (
     Dialogue,
@@ -46,60 +41,9 @@ from portal.services.sessions import (
     session_by_id,
     unfreeze_dialogue,
 )
-from portal.settings import load_settings
 from portal.timefmt import iso_utc
 
 MOMENT_HELP = "ISO 8601 with an explicit offset (2026-03-01T09:00+01:00) or UTC (…T08:00Z)"
-
-
-class IsoDate(click.ParamType):
-    """A calendar date written ``YYYY-MM-DD``."""
-
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a date written YYYY-MM-DD", param, ctx)
-
-
-class IsoMoment(click.ParamType):
-    """A moment in ISO 8601 that says its offset from UTC; returned as aware UTC."""
-
-    name = "MOMENT"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, dt.datetime):
-            return value
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 date and time", param, ctx)
-        if moment.tzinfo is None:
-            self.fail(f"{value!r} has no offset; add Z for UTC or one like +01:00", param, ctx)
-        return moment.astimezone(dt.UTC)
-
-
-def _choice(enum_class: type[Any]) -> click.Choice:
-    return click.Choice([member.value for member in enum_class])
-
-
-@contextmanager
-def _operator_transaction() -> Iterator[Session]:
-    """One transaction on the configured instance, committed only if the block succeeds."""
-    settings = load_settings()
-    database = Database(settings.database_url)
-    try:
-        check_instance_ready(settings, database)
-        with database.session() as session, session.begin():
-            yield session
-    except DialogueDetailsError as error:
-        raise OperatorError(str(error)) from None
-    finally:
-        database.dispose()
 
 
 @click.group("dialogue")
@@ -110,11 +54,11 @@ def dialogue_group() -> None:
 @dialogue_group.command("create")
 @click.option("--slug", required=True, help="Stable short name used in URLs: a-z, 0-9, hyphens.")
 @click.option("--partner", required=True, help="The partner country or regional group.")
-@click.option("--partner-kind", required=True, type=_choice(PartnerKind))
-@click.option("--kind", required=True, type=_choice(DialogueKind))
+@click.option("--partner-kind", required=True, type=enum_choice(PartnerKind))
+@click.option("--kind", required=True, type=enum_choice(DialogueKind))
 @click.option(
     "--review-mode",
-    type=_choice(ReviewMode),
+    type=enum_choice(ReviewMode),
     default=ReviewMode.ONLINE.value,
     show_default=True,
     help="online: desk members decrypt on the server during their request; "
@@ -124,7 +68,7 @@ def create_dialogue_command(
     slug: str, partner: str, partner_kind: str, kind: str, review_mode: str
 ) -> None:
     """Create an active dialogue and its desk key (held by the recovery key until granted)."""
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
         if recovery_key is None:
             raise OperatorError("this instance has no recovery key; run `portal init` first")
@@ -145,7 +89,7 @@ def create_dialogue_command(
 @dialogue_group.command("list")
 def list_dialogues_command() -> None:
     """Every dialogue: slug, status, review mode, kind, number of sessions and partner."""
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         dialogues = list(session.scalars(select(Dialogue).order_by(Dialogue.slug)))
         rows = [
             (
@@ -165,7 +109,7 @@ def list_dialogues_command() -> None:
 @click.argument("slug")
 def freeze_command(slug: str) -> None:
     """Freeze a dialogue: it accepts nothing, and any open consultation is closed."""
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         closed = freeze_dialogue(session, dialogue_by_slug(session, slug))
         closed_ids = [item.id for item in closed]
     click.echo(f"Dialogue {slug} is frozen.")
@@ -177,7 +121,7 @@ def freeze_command(slug: str) -> None:
 @click.argument("slug")
 def unfreeze_command(slug: str) -> None:
     """Make a frozen dialogue active again (its consultations stay closed)."""
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         unfreeze_dialogue(session, dialogue_by_slug(session, slug))
     click.echo(f"Dialogue {slug} is active.")
 
@@ -190,7 +134,7 @@ def fingerprint_command(slug: str) -> None:
     Submitters compare the fingerprint on the session page with the one the EU Delegation or
     the EEAS publishes through another channel; a mismatch means the page is not ours.
     """
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         desk_key = current_desk_key(session, dialogue_by_slug(session, slug))
         if desk_key is None:
             raise OperatorError(f"the dialogue {slug!r} has no current desk key")
@@ -208,14 +152,14 @@ def session_group() -> None:
 @session_group.command("create")
 @click.argument("slug")
 @click.option("--date", "date", required=True, type=IsoDate(), help="Day of the session.")
-@click.option("--place", required=True, type=_choice(SessionPlace))
+@click.option("--place", required=True, type=enum_choice(SessionPlace))
 @click.option("--opens", type=IsoMoment(), help=f"Consultation opens: {MOMENT_HELP}.")
 @click.option("--closes", type=IsoMoment(), help=f"Consultation closes: {MOMENT_HELP}.")
 def create_session_command(
     slug: str, date: dt.date, place: str, opens: dt.datetime | None, closes: dt.datetime | None
 ) -> None:
     """Schedule a planned session of the dialogue SLUG, with its window if it is known."""
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         created = schedule_session(
             session,
             dialogue_by_slug(session, slug),
@@ -234,7 +178,7 @@ def create_session_command(
 def list_sessions_command(slug: str) -> None:
     """The sessions of the dialogue SLUG with their window (UTC) and whether input is accepted."""
     now = utc_now()
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         found = dialogue_by_slug(session, slug)
         rows = [
             (
@@ -256,7 +200,7 @@ def list_sessions_command(slug: str) -> None:
 @click.option("--closes", type=IsoMoment(), help=f"Set or move the close: {MOMENT_HELP}.")
 def open_command(session_id: int, closes: dt.datetime | None) -> None:
     """Open the consultation of session ID (from now, unless an opening was announced)."""
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         found = session_by_id(session, session_id)
         open_consultation(session, found, now=utc_now(), closes_at=closes)
         opens_text = _optional_moment(found.consultation_opens_at)
@@ -268,7 +212,7 @@ def open_command(session_id: int, closes: dt.datetime | None) -> None:
 @click.argument("session_id", metavar="ID", type=int)
 def close_command(session_id: int) -> None:
     """Close the consultation of session ID now."""
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         close_consultation(session, session_by_id(session, session_id))
     click.echo(f"Consultation of session {session_id} is closed.")
 
@@ -284,7 +228,7 @@ def close_command(session_id: int) -> None:
 )
 def advance_command(session_id: int, target: str) -> None:
     """Move session ID on to held, debriefed or follow_up."""
-    with _operator_transaction() as session:
+    with operator_transaction(DialogueDetailsError) as session:
         advance_session(session, session_by_id(session, session_id), SessionState(target))
     click.echo(f"Session {session_id} is now {target}.")
 

@@ -8,8 +8,10 @@ from portal.models.audit import AuditEvent
 from portal.models.base import Base, utc_now
 from portal.models.dialogue import Dialogue, DialogueSession
 from portal.models.enums import (
+    DeclineReason,
     DialogueKind,
     DialogueStatus,
+    MessageAuthor,
     PartnerKind,
     ReviewMode,
     RiskLevel,
@@ -22,6 +24,7 @@ from portal.models.enums import (
 )
 from portal.models.keys import DeskKey, DeskKeyGrant, RecoveryKey
 from portal.models.staff import DeskMembership, StaffUser
+from portal.models.staff_session import StaffSession
 from portal.models.submission import (
     Attachment,
     ConsentChange,
@@ -32,22 +35,37 @@ from portal.models.submission import (
 )
 from portal.models.submitter_session import SubmitterSession
 from portal.models.throttle import SignInThrottle
+from portal.models.triage import (
+    AgendaItem,
+    AgendaLink,
+    DeskMessage,
+    EmergencyAccess,
+    NamedMember,
+    TriageNote,
+)
 from portal.models.upload import Upload
 
 __all__ = [
+    "AgendaItem",
+    "AgendaLink",
     "Attachment",
     "AuditEvent",
     "Base",
     "ConsentChange",
+    "DeclineReason",
     "DeletedSubmission",
     "DeskKey",
     "DeskKeyGrant",
     "DeskMembership",
+    "DeskMessage",
     "Dialogue",
     "DialogueKind",
     "DialogueSession",
     "DialogueStatus",
+    "EmergencyAccess",
     "FurtherInformation",
+    "MessageAuthor",
+    "NamedMember",
     "PartnerKind",
     "RecoveryKey",
     "ReviewMode",
@@ -56,6 +74,7 @@ __all__ = [
     "SessionState",
     "SignInThrottle",
     "StaffRole",
+    "StaffSession",
     "StaffUser",
     "Submission",
     "SubmissionKind",
@@ -63,6 +82,7 @@ __all__ = [
     "Submitter",
     "SubmitterSession",
     "Topic",
+    "TriageNote",
     "Upload",
     "utc_now",
 ]

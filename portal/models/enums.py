@@ -82,6 +82,24 @@ class RiskLevel(enum.StrEnum):
     HIGH = "high"
 
 
+class DeclineReason(enum.StrEnum):
+    """Why the desk declined a submission; a closed list so that the reason is never free text."""
+
+    OUTSIDE_DIALOGUE_SCOPE = "outside_dialogue_scope"
+    NOT_ENOUGH_INFORMATION = "not_enough_information"
+    DUPLICATE = "duplicate"
+    CONSENT_DOES_NOT_ALLOW = "consent_does_not_allow"
+    RAISED_THROUGH_OTHER_CHANNEL = "raised_through_other_channel"
+    OTHER = "other"
+
+
+class MessageAuthor(enum.StrEnum):
+    """Who wrote a message in a submission's thread."""
+
+    DESK = "desk"
+    SUBMITTER = "submitter"
+
+
 class Topic(enum.StrEnum):
     """The agenda themes a submission can be tagged with, kept in plaintext for routing.
 

@@ -16,6 +16,10 @@ class StaffUser(Base):
     Nothing here opens content by itself: the personal private key is stored only wrapped under
     a key derived from the passphrase, and the TOTP secret only sealed under the instance's
     at-rest key, which lives outside the database.
+
+    ``totp_secret_sealed`` is empty until the person has enrolled a second factor at their first
+    sign-in (or after an administrator's reset); until then, and while
+    ``must_change_passphrase`` holds, a signed-in account can reach nothing but enrolment.
     """
 
     __tablename__ = "staff_users"
@@ -27,7 +31,7 @@ class StaffUser(Base):
     login_hash: Mapped[str] = mapped_column(String(255))
     personal_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     personal_private_key_wrapped: Mapped[bytes] = mapped_column(LargeBinary(128))
-    totp_secret_sealed: Mapped[bytes] = mapped_column(LargeBinary(128))
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
     last_totp_step: Mapped[int | None] = mapped_column(BigInteger())
     must_change_passphrase: Mapped[bool]
     active: Mapped[bool]

@@ -8,14 +8,24 @@ submission cannot be matched against a network log.
 """
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, string_enum
 from portal.models.dialogue import Dialogue, DialogueSession
-from portal.models.enums import RiskLevel, SubmissionKind, SubmissionState
+from portal.models.enums import DeclineReason, RiskLevel, SubmissionKind, SubmissionState
 from portal.models.keys import DeskKey
+
+if TYPE_CHECKING:
+    from portal.models.triage import (
+        AgendaLink,
+        DeskMessage,
+        EmergencyAccess,
+        NamedMember,
+        TriageNote,
+    )
 
 
 class Submitter(Base):
@@ -33,11 +43,16 @@ class Submission(Base):
     """One submission's plaintext metadata and its envelope.
 
     ``session`` is empty for material not tied to a round, such as a reprisal report, which can
-    arrive at any time. Deleting a submission deletes every row that hangs from it (the ORM
-    cascades below), so that crypto-shredding cannot leave an envelope behind.
+    arrive at any time. The triage columns (risk, re-assessment date, gender-specific risk, risk
+    hold, decline reason, duplicate, handover proposal) are the desk's plaintext assessment,
+    set through ``portal.services.triage`` only; none of them holds anything a person wrote.
+    Deleting a submission deletes every row that hangs from it (the ORM cascades below), so that
+    crypto-shredding cannot leave an envelope behind.
     """
 
     __tablename__ = "submissions"
+    # The triage queue walks a dialogue's submissions newest first by id (keyset pagination).
+    __table_args__ = (Index("ix_submissions_dialogue_queue", "dialogue_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -47,6 +62,16 @@ class Submission(Base):
     state: Mapped[SubmissionState] = mapped_column(string_enum(SubmissionState, "state"))
     received_on: Mapped[dt.date] = mapped_column(Date())
     risk_level: Mapped[RiskLevel | None] = mapped_column(string_enum(RiskLevel, "risk_level"))
+    risk_reassess_on: Mapped[dt.date | None] = mapped_column(Date())
+    gender_specific_risk: Mapped[bool] = mapped_column(default=False)
+    risk_hold: Mapped[bool] = mapped_column(default=False)
+    decline_reason: Mapped[DeclineReason | None] = mapped_column(
+        string_enum(DeclineReason, "decline_reason")
+    )
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+    handover_proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
     submitter_id: Mapped[int] = mapped_column(ForeignKey("submitters.id"), index=True)
@@ -57,6 +82,7 @@ class Submission(Base):
     session: Mapped[DialogueSession | None] = relationship()
     desk_key: Mapped[DeskKey] = relationship()
     submitter: Mapped[Submitter] = relationship()
+    duplicate_of: Mapped["Submission | None"] = relationship(remote_side=[id])
     further_information: Mapped[list["FurtherInformation"]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="FurtherInformation.id"
     )
@@ -66,6 +92,17 @@ class Submission(Base):
     attachments: Mapped[list["Attachment"]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+    triage_notes: Mapped[list["TriageNote"]] = relationship(
+        cascade="all, delete-orphan", order_by="TriageNote.id"
+    )
+    messages: Mapped[list["DeskMessage"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="DeskMessage.id"
+    )
+    named_members: Mapped[list["NamedMember"]] = relationship(cascade="all, delete-orphan")
+    emergency_accesses: Mapped[list["EmergencyAccess"]] = relationship(
+        cascade="all, delete-orphan", order_by="EmergencyAccess.id"
+    )
+    agenda_links: Mapped[list["AgendaLink"]] = relationship(cascade="all, delete-orphan")
 
 
 class FurtherInformation(Base):

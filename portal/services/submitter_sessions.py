@@ -41,10 +41,7 @@ lifetimes; the box's length alone tells them apart, which reveals only which pat
 Every function works in the caller's transaction; the caller commits.
 """
 
-import base64
-import binascii
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, or_, select
@@ -52,6 +49,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Submitter, SubmitterSession
+from portal.services.session_tickets import SessionLifetime, SessionTicket
 
 SESSION_BOX_PURPOSE = "submitter-session"
 REFERENCE_BYTES = 32
@@ -64,40 +62,6 @@ class SessionEndedError(LookupError):
 
 class KeyHeldByBrowserError(LookupError):
     """The session was opened with JavaScript: its private key exists only in the browser."""
-
-
-@dataclass(frozen=True)
-class SessionLifetime:
-    """How long an inbox session lasts: since its last request, and at most since it began."""
-
-    idle: dt.timedelta = dt.timedelta(minutes=30)
-    absolute: dt.timedelta = dt.timedelta(hours=2)
-
-
-@dataclass(frozen=True)
-class SessionTicket:
-    """The cookie half of a session. ``repr`` hides the key so it cannot reach a log."""
-
-    reference: str
-    key: bytes = field(repr=False)
-
-    def to_cookie(self) -> dict[str, str]:
-        """The JSON-safe form kept in the signed session cookie."""
-        return {"reference": self.reference, "key": base64.urlsafe_b64encode(self.key).decode()}
-
-    @classmethod
-    def from_cookie(cls, value: object) -> "SessionTicket | None":
-        """The ticket in a cookie value, or ``None`` when it is missing or malformed."""
-        if not isinstance(value, Mapping):
-            return None
-        reference, key = value.get("reference"), value.get("key")
-        if not isinstance(reference, str) or not isinstance(key, str):
-            return None
-        try:
-            decoded = base64.b64decode(key.encode("ascii"), altchars=b"-_", validate=True)
-        except (binascii.Error, UnicodeEncodeError):
-            return None
-        return cls(reference=reference, key=decoded)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""``portal export`` and ``portal decrypt``: encrypted bundles for offline review."""

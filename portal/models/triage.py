@@ -1,0 +1,119 @@
+"""What the desk adds to a submission: notes, messages, who may read it, and agenda links.
+
+Notes and messages are envelopes like the submission itself: a note is sealed to the desk key
+only, a message to the desk key and the submitter's key, so that both ends of the thread can
+read it and the server cannot. Every row here hangs from its submission and is deleted with it
+(crypto-shredding takes the desk's additions too).
+"""
+
+import datetime as dt
+
+from sqlalchemy import Date, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, string_enum, utc_now
+from portal.models.dialogue import DialogueSession
+from portal.models.enums import MessageAuthor
+from portal.models.keys import DeskKey
+from portal.models.staff import StaffUser
+from portal.models.submission import Submission
+
+
+class TriageNote(Base):
+    """A desk member's private note on a submission, sealed to the desk key alone."""
+
+    __tablename__ = "triage_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary())
+
+    author: Mapped[StaffUser] = relationship()
+    desk_key: Mapped[DeskKey] = relationship()
+
+
+class DeskMessage(Base):
+    """One message in the thread between the desk and a submission's author.
+
+    Dated to the day like everything a submitter does, so that its timing cannot be matched to a
+    network log; ``author_id`` names the staff member for a desk message and is empty for the
+    submitter's own.
+    """
+
+    __tablename__ = "desk_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(64), unique=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    written_by: Mapped[MessageAuthor] = mapped_column(string_enum(MessageAuthor, "written_by"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
+    sent_on: Mapped[dt.date] = mapped_column(Date())
+    envelope: Mapped[bytes] = mapped_column(LargeBinary())
+
+    submission: Mapped[Submission] = relationship(back_populates="messages")
+    author: Mapped[StaffUser | None] = relationship()
+    desk_key: Mapped[DeskKey] = relationship()
+
+
+class NamedMember(Base):
+    """A desk member named on a high-risk submission: only they may read it."""
+
+    __tablename__ = "named_members"
+    __table_args__ = (UniqueConstraint("submission_id", "staff_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+
+    staff_user: Mapped[StaffUser] = relationship()
+
+
+class EmergencyAccess(Base):
+    """Reading a restricted submission outside need-to-know, with the reason written down.
+
+    The justification is staff prose, shown to the desk and to administrators; it must not
+    repeat what the submission says, and the page that takes it says so.
+    """
+
+    __tablename__ = "emergency_accesses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    justification: Mapped[str] = mapped_column(String(2000))
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    staff_user: Mapped[StaffUser] = relationship()
+
+
+class AgendaItem(Base):
+    """An item on a session's agenda; co-chairs shape the agenda, triage links material to it."""
+
+    __tablename__ = "agenda_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("dialogue_sessions.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    # A ``Topic`` value; kept as a plain string because the longest theme outgrows the enum width.
+    topic: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    session: Mapped[DialogueSession] = relationship()
+
+
+class AgendaLink(Base):
+    """A submission linked to an agenda item of its session."""
+
+    __tablename__ = "agenda_links"
+    __table_args__ = (UniqueConstraint("submission_id", "agenda_item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), index=True)
+
+    agenda_item: Mapped[AgendaItem] = relationship()

@@ -1,0 +1,177 @@
+"""Need-to-know: who may read which submission, decided here and nowhere else.
+
+The rules, in order:
+
+1. Only the content roles (triage officer, co-chair, and an administrator who has been made a
+   desk member like anyone else) ever read content; an observer never does, and an
+   administrator's role alone opens nothing.
+2. A staff member reads a dialogue's submissions only while a member of its desk *and* holding a
+   grant of the desk key the submission is sealed to. The second half is the cryptography: without
+   the grant the desk key does not open, whatever this code says.
+3. A high-risk submission with named members is readable only by those named members, unless
+   someone takes emergency access: a written justification, audited, shown to the desk, and
+   valid for :data:`EMERGENCY_ACCESS_LIFETIME`.
+
+Triage decisions are the work of triage officers; co-chairs read and write to submitters.
+:func:`may_triage` and :func:`may_message` say so in one place.
+"""
+
+import datetime as dt
+import enum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import (
+    DeskKey,
+    DeskKeyGrant,
+    DeskMembership,
+    Dialogue,
+    EmergencyAccess,
+    NamedMember,
+    RiskLevel,
+    StaffRole,
+    StaffUser,
+    Submission,
+)
+from portal.services.desk_keys import open_desk_key_grant
+from portal.services.staff_sessions import SignedInStaff
+
+CONTENT_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR, StaffRole.ADMINISTRATOR})
+TRIAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER})
+MESSAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
+EMERGENCY_ACCESS_LIFETIME = dt.timedelta(hours=24)
+
+
+class Access(enum.StrEnum):
+    """How a staff member stands towards one submission."""
+
+    READ = "read"  # may open it
+    RESTRICTED = "restricted"  # on the desk, but the submission is restricted to named members
+    NONE = "none"  # not on the desk, or a role that never reads content
+
+
+class NotOnDeskError(PermissionError):
+    """The staff member is not on this dialogue's desk (or their role reads no content)."""
+
+
+class DeskKeyUnavailableError(PermissionError):
+    """The staff member is on the desk but holds no grant of the desk key needed."""
+
+
+def is_desk_member(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` sits on ``dialogue``'s desk in a role that reads content."""
+    if not user.active or user.role not in CONTENT_ROLES:
+        return False
+    return (
+        session.scalars(
+            select(DeskMembership.id).where(
+                DeskMembership.dialogue_id == dialogue.id,
+                DeskMembership.staff_user_id == user.id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def desk_dialogues(session: Session, user: StaffUser) -> list[Dialogue]:
+    """The dialogues on whose desk ``user`` sits, by slug; none for roles that read no content."""
+    if not user.active or user.role not in CONTENT_ROLES:
+        return []
+    return list(
+        session.scalars(
+            select(Dialogue)
+            .join(DeskMembership, DeskMembership.dialogue_id == Dialogue.id)
+            .where(DeskMembership.staff_user_id == user.id)
+            .order_by(Dialogue.slug)
+        )
+    )
+
+
+def submission_access(
+    session: Session, user: StaffUser, submission: Submission, *, now: dt.datetime
+) -> Access:
+    """How ``user`` stands towards ``submission`` (rules 1 to 3 of the module docstring)."""
+    if not is_desk_member(session, user, submission.dialogue):
+        return Access.NONE
+    if not is_restricted(session, submission):
+        return Access.READ
+    if is_named_member(session, user, submission) or has_emergency_access(
+        session, user, submission, now=now
+    ):
+        return Access.READ
+    return Access.RESTRICTED
+
+
+def is_restricted(session: Session, submission: Submission) -> bool:
+    """Whether ``submission`` is high-risk with members named on it."""
+    if submission.risk_level is not RiskLevel.HIGH:
+        return False
+    return (
+        session.scalars(
+            select(NamedMember.id).where(NamedMember.submission_id == submission.id)
+        ).first()
+        is not None
+    )
+
+
+def is_named_member(session: Session, user: StaffUser, submission: Submission) -> bool:
+    return (
+        session.scalars(
+            select(NamedMember.id).where(
+                NamedMember.submission_id == submission.id, NamedMember.staff_user_id == user.id
+            )
+        ).first()
+        is not None
+    )
+
+
+def has_emergency_access(
+    session: Session, user: StaffUser, submission: Submission, *, now: dt.datetime
+) -> bool:
+    return (
+        session.scalars(
+            select(EmergencyAccess.id).where(
+                EmergencyAccess.submission_id == submission.id,
+                EmergencyAccess.staff_user_id == user.id,
+                EmergencyAccess.expires_at > now,
+            )
+        ).first()
+        is not None
+    )
+
+
+def may_triage(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may take triage decisions on ``dialogue``'s submissions."""
+    return user.role in TRIAGE_ROLES and is_desk_member(session, user, dialogue)
+
+
+def may_message(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may write to the authors of ``dialogue``'s submissions."""
+    return user.role in MESSAGE_ROLES and is_desk_member(session, user, dialogue)
+
+
+def open_desk_key(
+    session: Session, signed_in: SignedInStaff, desk_key: DeskKey
+) -> crypto.PrivateKey:
+    """The private half of ``desk_key``, opened with the signed-in member's own grant.
+
+    ``NotOnDeskError`` for someone off the desk, ``DeskKeyUnavailableError`` for a member who
+    holds no grant of this key (just added and not yet granted, or reset since). The key lives as
+    long as the caller keeps it; callers keep it for one request.
+    """
+    if not is_desk_member(session, signed_in.user, desk_key.dialogue):
+        raise NotOnDeskError()
+    grant = session.scalars(
+        select(DeskKeyGrant).where(
+            DeskKeyGrant.desk_key_id == desk_key.id,
+            DeskKeyGrant.recipient_staff_user_id == signed_in.user.id,
+        )
+    ).first()
+    if grant is None:
+        raise DeskKeyUnavailableError()
+    try:
+        return open_desk_key_grant(grant, signed_in.personal_key())
+    except crypto.DecryptionError:
+        raise DeskKeyUnavailableError() from None

@@ -1,0 +1,46 @@
+"""The cookie half of a server-side session, shared by submitters' inboxes and staff sessions.
+
+Both kinds of session split what opens a private key in two: a random reference and key kept only
+in the person's signed session cookie (:class:`SessionTicket`), and a row in the database holding
+the key sealed under it. Either half alone opens nothing.
+"""
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SessionLifetime:
+    """How long an inbox session lasts: since its last request, and at most since it began."""
+
+    idle: dt.timedelta = dt.timedelta(minutes=30)
+    absolute: dt.timedelta = dt.timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class SessionTicket:
+    """The cookie half of a session. ``repr`` hides the key so it cannot reach a log."""
+
+    reference: str
+    key: bytes = field(repr=False)
+
+    def to_cookie(self) -> dict[str, str]:
+        """The JSON-safe form kept in the signed session cookie."""
+        return {"reference": self.reference, "key": base64.urlsafe_b64encode(self.key).decode()}
+
+    @classmethod
+    def from_cookie(cls, value: object) -> "SessionTicket | None":
+        """The ticket in a cookie value, or ``None`` when it is missing or malformed."""
+        if not isinstance(value, Mapping):
+            return None
+        reference, key = value.get("reference"), value.get("key")
+        if not isinstance(reference, str) or not isinstance(key, str):
+            return None
+        try:
+            decoded = base64.b64decode(key.encode("ascii"), altchars=b"-_", validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            return None
+        return cls(reference=reference, key=decoded)
