@@ -7,14 +7,18 @@ the other, and a staff member who changes the passphrase re-wraps the key.
 
 from dataclasses import dataclass
 
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.models import StaffRole, StaffUser
+from portal.models import DeskKeyGrant, StaffRole, StaffSession, StaffUser
 from portal.services.audit import AuditAction, record_event
+from portal.services.staff_sessions import end_all_staff_sessions
 
 MIN_PASSPHRASE_LENGTH = 12
 TOTP_SEAL_PURPOSE = "staff-totp-secret"
+# 24 random bytes: 32 characters of URL-safe base64, typed once by the new account's owner.
+ONE_TIME_PASSPHRASE_BYTES = 24
 
 
 class StaffDetailsError(ValueError):
@@ -27,6 +31,18 @@ class NewStaffUser:
 
     user: StaffUser
     totp_secret: bytes
+
+
+@dataclass(frozen=True)
+class NewStaffAccount:
+    """An account made by an administrator and its one-time passphrase, shown once.
+
+    The account has no second factor yet and must choose its own passphrase: its first sign-in
+    goes through enrolment.
+    """
+
+    user: StaffUser
+    one_time_passphrase: str
 
 
 def normalise_email(email: str) -> str:
@@ -86,3 +102,177 @@ def create_staff_user(
 def staff_totp_secret(user: StaffUser, at_rest_key: bytes) -> bytes:
     """Unseal a staff member's TOTP secret with the instance's at-rest key."""
     return crypto.open_box(at_rest_key, user.totp_secret_sealed, TOTP_SEAL_PURPOSE)
+
+
+def staff_by_email(session: Session, email: str) -> StaffUser | None:
+    """The account with this e-mail address (compared case-insensitively), if any."""
+    address = email.strip().lower()
+    if not address:
+        return None
+    return session.scalars(select(StaffUser).where(StaffUser.email == address)).first()
+
+
+def create_staff_account(
+    session: Session,
+    *,
+    email: str,
+    display_name: str,
+    role: StaffRole,
+    created_by: StaffUser | None,
+) -> NewStaffAccount:
+    """Create an account with a random one-time passphrase and no second factor yet.
+
+    The personal key pair is wrapped under the one-time passphrase; at the first sign-in the
+    person chooses their own passphrase (which re-wraps it) and enrols TOTP.
+    """
+    address = normalise_email(email)
+    name = display_name.strip()
+    if not name:
+        raise StaffDetailsError("a staff account needs a display name")
+    if len(name) > 200:
+        raise StaffDetailsError("a display name has at most 200 characters")
+    if len(address) > 254:
+        raise StaffDetailsError("an e-mail address has at most 254 characters")
+    try:
+        role = StaffRole(role)
+    except ValueError:
+        raise StaffDetailsError(f"{role!r} is not a staff role") from None
+    if staff_by_email(session, address) is not None:
+        raise StaffDetailsError("a staff account with this e-mail address already exists")
+    one_time = crypto.random_token(ONE_TIME_PASSPHRASE_BYTES)
+    personal_key = crypto.generate_private_key()
+    user = StaffUser(
+        email=address,
+        display_name=name,
+        role=role,
+        login_hash=crypto.hash_password(one_time),
+        personal_public_key=crypto.public_key_bytes(personal_key),
+        personal_private_key_wrapped=crypto.wrap_private_key(personal_key, one_time),
+        totp_secret_sealed=None,
+        last_totp_step=None,
+        must_change_passphrase=True,
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.STAFF_CREATED,
+        object_type="staff_user",
+        object_id=user.id,
+        actor=created_by,
+        details={"role": str(role)},
+    )
+    return NewStaffAccount(user=user, one_time_passphrase=one_time)
+
+
+def reset_staff_account(session: Session, user: StaffUser, *, reset_by: StaffUser | None) -> str:
+    """Give ``user`` a new one-time passphrase and a new personal key; the passphrase.
+
+    The old personal key cannot be unwrapped without the old passphrase, so it is replaced, and
+    every desk key grant sealed to it is deleted: the person keeps their desk memberships but
+    opens nothing until a desk member (or the recovery key) grants each desk again. The second
+    factor is cleared (enrolled again at the next sign-in) and every session ended.
+    """
+    one_time = crypto.random_token(ONE_TIME_PASSPHRASE_BYTES)
+    personal_key = crypto.generate_private_key()
+    user.login_hash = crypto.hash_password(one_time)
+    user.personal_public_key = crypto.public_key_bytes(personal_key)
+    user.personal_private_key_wrapped = crypto.wrap_private_key(personal_key, one_time)
+    user.totp_secret_sealed = None
+    user.last_totp_step = None
+    user.must_change_passphrase = True
+    removed = session.execute(
+        delete(DeskKeyGrant).where(DeskKeyGrant.recipient_staff_user_id == user.id)
+    ).rowcount
+    ended = end_all_staff_sessions(session, user)
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.STAFF_PASSPHRASE_RESET,
+        object_type="staff_user",
+        object_id=user.id,
+        actor=reset_by,
+        details={"grants_removed": removed or 0, "sessions_ended": ended},
+    )
+    return one_time
+
+
+def set_staff_active(
+    session: Session, user: StaffUser, active: bool, *, actor: StaffUser | None
+) -> None:
+    """Deactivate (ending every session) or reactivate an account.
+
+    The last active administrator cannot be deactivated: nobody could manage accounts from the
+    web any more. Asking for the state an account is already in changes nothing and records
+    nothing.
+    """
+    if user.active == active:
+        return
+    if not active and user.role == StaffRole.ADMINISTRATOR:
+        others = session.scalar(
+            select(func.count())
+            .select_from(StaffUser)
+            .where(
+                StaffUser.role == StaffRole.ADMINISTRATOR,
+                StaffUser.active.is_(True),
+                StaffUser.id != user.id,
+            )
+        )
+        if not others:
+            raise StaffDetailsError("the last active administrator cannot be deactivated")
+    user.active = active
+    details: dict[str, int] = {}
+    if not active:
+        details["sessions_ended"] = end_all_staff_sessions(session, user)
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.STAFF_REACTIVATED if active else AuditAction.STAFF_DEACTIVATED,
+        object_type="staff_user",
+        object_id=user.id,
+        actor=actor,
+        details=details,
+    )
+
+
+def set_staff_passphrase(
+    session: Session,
+    user: StaffUser,
+    personal_key: crypto.PrivateKey,
+    new_passphrase: str,
+    *,
+    changed_by: StaffUser | None,
+) -> None:
+    """Re-wrap the personal key under ``new_passphrase`` and replace the login hash.
+
+    The caller has checked the passphrase policy (``portal.services.passphrase_policy``) and,
+    for a change made from the account page, the current passphrase. ``personal_key`` comes
+    from the signed-in session: the key pair stays the same, so every desk key grant still
+    opens. Two Argon2 derivations; run inside the Argon2 gate.
+    """
+    if crypto.public_key_bytes(personal_key) != bytes(user.personal_public_key):
+        raise StaffDetailsError("this personal key is not the account's")
+    first_choice = user.must_change_passphrase
+    user.personal_private_key_wrapped = crypto.wrap_private_key(personal_key, new_passphrase)
+    user.login_hash = crypto.hash_password(new_passphrase)
+    user.must_change_passphrase = False
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.STAFF_PASSPHRASE_CHANGED,
+        object_type="staff_user",
+        object_id=user.id,
+        actor=changed_by,
+        details={"at_enrolment": first_choice},
+    )
+
+
+def end_other_staff_sessions(session: Session, user: StaffUser, *, keep: str) -> int:
+    """End every session of ``user`` but the one whose reference is ``keep``; how many."""
+    result = session.execute(
+        delete(StaffSession).where(
+            StaffSession.staff_user_id == user.id, StaffSession.reference != keep
+        )
+    )
+    return result.rowcount or 0

@@ -1,0 +1,501 @@
+"""Staff sign-in through the page: one generic refusal, limits per account and overall without any
+address, refused replayed codes, equal Argon2 work for unknown e-mails, the Argon2 cap (503).
+
+Every test makes its own accounts in a plain instance shared by the module, and the tests that
+fill buckets use limits small enough to reach and names no other test touches.
+"""
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal import create_app
+from portal.blueprints import staff_account
+from portal.blueprints.staff_access import STAFF_TICKET_ENTRY
+from portal.db import app_database
+from portal.models import AuditEvent, SignInThrottle, StaffRole, StaffSession, StaffUser, utc_now
+from portal.services import staff_sign_in
+from portal.services.staff import (
+    TOTP_SEAL_PURPOSE,
+    create_staff_account,
+    set_staff_active,
+    set_staff_passphrase,
+)
+from portal.services.staff_sign_in import (
+    GLOBAL_BUCKET,
+    Argon2BusyError,
+    Argon2Gate,
+    LeakyBucket,
+    StaffSignInLimits,
+)
+from tests.conftest import PlainInstance
+
+REFUSAL = "These details do not open a staff account"
+THROTTLED = "Too many attempts to sign in"
+BUSY = "The portal is busy"
+GOOD_PASSPHRASE = "quartz meadow lantern oboe"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    email: str
+    passphrase: str
+    totp_secret: bytes | None
+
+    def code(self, offset_steps: int = 0) -> str:
+        assert self.totp_secret is not None
+        return crypto.totp_code(self.totp_secret, time.time() + 30 * offset_steps)
+
+
+@pytest.fixture(scope="module")
+def app(plain_instance: PlainInstance) -> Iterator[Flask]:
+    app = create_app(plain_instance.settings)
+    app.config["WTF_CSRF_ENABLED"] = False
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def default_limits(app: Flask) -> Iterator[None]:
+    """Each test starts with the default limits and a fresh gate, and an empty global bucket."""
+    app.extensions.pop(staff_account.LIMITS_EXTENSION, None)
+    app.extensions[staff_account.GATE_EXTENSION] = Argon2Gate()
+    with Session(app_database(app).engine) as session:
+        session.execute(SignInThrottle.__table__.delete())
+        session.commit()
+    yield
+    app.extensions.pop(staff_account.LIMITS_EXTENSION, None)
+
+
+def make_account(
+    app: Flask, *, enrolled: bool = True, role: StaffRole = StaffRole.TRIAGE_OFFICER
+) -> Account:
+    """A new account; enrolled means own passphrase chosen and TOTP set up."""
+    email = f"staff-{uuid.uuid4().hex[:10]}@example.org"
+    at_rest_key = app.extensions["parley.secrets"].at_rest_key
+    with Session(app_database(app).engine) as session:
+        created = create_staff_account(
+            session, email=email, display_name="Test Person", role=role, created_by=None
+        )
+        user = created.user
+        passphrase, secret = created.one_time_passphrase, None
+        if enrolled:
+            key = crypto.unwrap_private_key(user.personal_private_key_wrapped, passphrase)
+            set_staff_passphrase(session, user, key, GOOD_PASSPHRASE, changed_by=user)
+            passphrase = GOOD_PASSPHRASE
+            secret = crypto.new_totp_secret()
+            user.totp_secret_sealed = crypto.seal_box(at_rest_key, secret, TOTP_SEAL_PURPOSE)
+        session.commit()
+        return Account(id=user.id, email=email, passphrase=passphrase, totp_secret=secret)
+
+
+def post_sign_in(app: Flask, email: str, passphrase: str, code: str = "", client=None):
+    client = client or app.test_client()
+    response = client.post(
+        "/staff/sign-in", data={"email": email, "passphrase": passphrase, "code": code}
+    )
+    return client, response
+
+
+def events(app: Flask, action: str) -> list[AuditEvent]:
+    with Session(app_database(app).engine) as session:
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.sequence)
+            )
+        )
+
+
+def small_limits(**overrides: LeakyBucket) -> StaffSignInLimits:
+    values = {
+        "passphrase": LeakyBucket(capacity=3, leak_per_second=1e-6),
+        "totp": LeakyBucket(capacity=2, leak_per_second=1e-6),
+        "overall": LeakyBucket(capacity=1000, leak_per_second=1e-6),
+    }
+    values.update(overrides)
+    return StaffSignInLimits(**values)
+
+
+class Argon2Counter:
+    """Counts the Argon2 calls the sign-in makes (login hash checks and key unwraps)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.verify = 0
+        self.unwrap = 0
+        real_verify, real_unwrap = crypto.verify_password, crypto.unwrap_private_key
+
+        def verify(*args, **kwargs):
+            self.verify += 1
+            return real_verify(*args, **kwargs)
+
+        def unwrap(*args, **kwargs):
+            self.unwrap += 1
+            return real_unwrap(*args, **kwargs)
+
+        monkeypatch.setattr(staff_sign_in.crypto, "verify_password", verify)
+        monkeypatch.setattr(staff_sign_in.crypto, "unwrap_private_key", unwrap)
+
+    @property
+    def total(self) -> int:
+        return self.verify + self.unwrap
+
+
+def test_the_sign_in_page_is_one_form_for_all_three(app: Flask) -> None:
+    page = app.test_client().get("/staff/sign-in").get_data(as_text=True)
+
+    for field in ('name="email"', 'name="passphrase"', 'name="code"'):
+        assert field in page
+
+
+def test_an_enrolled_account_signs_in_with_passphrase_and_code(app: Flask) -> None:
+    account = make_account(app)
+
+    client, response = post_sign_in(app, account.email, account.passphrase, account.code())
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/staff/")
+    with client.session_transaction() as cookie:
+        assert STAFF_TICKET_ENTRY in cookie
+    assert client.get("/staff/account").status_code == 200
+    signed_in = [e for e in events(app, "staff.signed_in") if e.object_id == str(account.id)]
+    assert len(signed_in) == 1 and signed_in[0].actor_staff_user_id == account.id
+
+
+def test_the_e_mail_address_is_read_without_regard_to_case(app: Flask) -> None:
+    account = make_account(app)
+
+    _client, response = post_sign_in(
+        app, f"  {account.email.upper()} ", account.passphrase, account.code()
+    )
+
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("unknown", "unknown_account"),
+        ("wrong passphrase", "wrong_passphrase"),
+        ("wrong code", "totp_wrong"),
+        ("no code", "totp_missing"),
+        ("deactivated", "account_inactive"),
+    ],
+)
+def test_every_wrong_combination_gets_the_same_refusal(app: Flask, case: str, reason: str) -> None:
+    account = make_account(app)
+    email, passphrase, code = account.email, account.passphrase, account.code()
+    if case == "unknown":
+        email = f"nobody-{uuid.uuid4().hex[:8]}@example.org"
+    elif case == "wrong passphrase":
+        passphrase = "not the passphrase at all"
+    elif case == "wrong code":
+        code = f"{(int(code) + 1) % 1_000_000:06d}"
+    elif case == "no code":
+        code = ""
+    else:
+        with Session(app_database(app).engine) as session:
+            user = session.get(StaffUser, account.id)
+            set_staff_active(session, user, False, actor=None)
+            session.commit()
+
+    client, response = post_sign_in(app, email, passphrase, code)
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert REFUSAL in page
+    assert passphrase not in page
+    with client.session_transaction() as cookie:
+        assert STAFF_TICKET_ENTRY not in cookie
+    failed = events(app, "staff.sign_in_failed")[-1]
+    assert failed.details["reason"] == reason
+    stored = repr((failed.object_id, failed.details))
+    assert email not in stored and passphrase not in stored
+    if case == "unknown":
+        assert failed.object_id == "unknown" and "staff_user_id" not in failed.details
+    else:
+        assert failed.details["staff_user_id"] == account.id
+
+
+def test_a_code_is_accepted_once(app: Flask) -> None:
+    account = make_account(app)
+    code = account.code()
+
+    _first, accepted = post_sign_in(app, account.email, account.passphrase, code)
+    _second, replayed = post_sign_in(app, account.email, account.passphrase, code)
+    _third, next_code = post_sign_in(app, account.email, account.passphrase, account.code(1))
+
+    assert accepted.status_code == 302
+    assert replayed.status_code == 400 and REFUSAL in replayed.get_data(as_text=True)
+    assert events(app, "staff.sign_in_failed")[-1].details["reason"] == "totp_replayed"
+    assert next_code.status_code == 302
+
+
+def test_an_account_not_yet_enrolled_signs_in_without_a_code_and_goes_to_enrolment(
+    app: Flask,
+) -> None:
+    account = make_account(app, enrolled=False)
+
+    client, response = post_sign_in(app, account.email, account.passphrase)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/staff/account/enrol")
+    assert client.get("/staff/").headers["Location"].endswith("/staff/account/enrol")
+
+
+def test_an_unknown_e_mail_costs_the_same_argon2_work_as_a_wrong_passphrase(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = make_account(app)
+    counter = Argon2Counter(monkeypatch)
+
+    post_sign_in(app, account.email, "wrong wrong wrong wrong", account.code())
+    known = (counter.verify, counter.unwrap)
+    post_sign_in(app, "nobody-at-all@example.org", "wrong wrong wrong wrong", "123456")
+    unknown = (counter.verify - known[0], counter.unwrap - known[1])
+    post_sign_in(app, account.email, account.passphrase, "000000")
+    wrong_code = (counter.verify - known[0] - unknown[0], counter.unwrap - known[1] - unknown[1])
+
+    assert known == unknown == wrong_code == (1, 0)
+
+
+def test_the_stand_in_hash_has_todays_parameters(app: Flask) -> None:
+    account = make_account(app)
+    with Session(app_database(app).engine) as session:
+        real = session.get(StaffUser, account.id).login_hash
+
+    stand_in = staff_sign_in._stand_in_login_hash()
+
+    assert stand_in.rsplit("$", 2)[0] == real.rsplit("$", 2)[0]
+
+
+def test_wrong_passphrases_lock_the_account_without_running_argon2(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.extensions[staff_account.LIMITS_EXTENSION] = small_limits()
+    account = make_account(app)
+    other = make_account(app)
+    for _attempt in range(3):
+        _client, response = post_sign_in(app, account.email, "wrong wrong wrong", account.code())
+        assert response.status_code == 400
+    counter = Argon2Counter(monkeypatch)
+
+    _client, locked = post_sign_in(app, account.email, account.passphrase, account.code())
+    _client, unaffected = post_sign_in(app, other.email, other.passphrase, other.code())
+
+    assert locked.status_code == 429
+    assert THROTTLED in locked.get_data(as_text=True)
+    assert counter.verify == 1  # the other account's sign-in only
+    assert unaffected.status_code == 302
+
+
+def test_an_unknown_address_locks_exactly_like_a_known_one(app: Flask) -> None:
+    app.extensions[staff_account.LIMITS_EXTENSION] = small_limits()
+    known = make_account(app)
+    unknown = f"nobody-{uuid.uuid4().hex[:8]}@example.org"
+    answers: dict[str, list[int]] = {known.email: [], unknown: []}
+
+    for email in answers:
+        for _attempt in range(4):
+            _client, response = post_sign_in(app, email, "wrong wrong wrong", "123456")
+            answers[email].append(response.status_code)
+
+    assert answers[known.email] == answers[unknown] == [400, 400, 400, 429]
+
+
+def test_wrong_codes_lock_the_account_even_for_the_right_code(app: Flask) -> None:
+    app.extensions[staff_account.LIMITS_EXTENSION] = small_limits()
+    account = make_account(app)
+    for _attempt in range(2):
+        _client, response = post_sign_in(app, account.email, account.passphrase, "000000")
+        assert response.status_code == 400
+
+    _client, locked = post_sign_in(app, account.email, account.passphrase, account.code())
+
+    assert locked.status_code == 429
+    with Session(app_database(app).engine) as session:
+        names = set(session.scalars(select(SignInThrottle.name)))
+    assert f"staff-totp:{account.id}" in names
+    assert all(len(name) <= 32 for name in names)
+    assert not any(account.email in name for name in names)
+
+
+def test_failures_spread_over_many_addresses_fill_the_overall_limit(app: Flask) -> None:
+    app.extensions[staff_account.LIMITS_EXTENSION] = small_limits(
+        overall=LeakyBucket(capacity=4, leak_per_second=1e-6)
+    )
+    account = make_account(app)
+    for index in range(4):
+        post_sign_in(app, f"guess-{index}-{uuid.uuid4().hex[:6]}@example.org", "wrong", "1")
+
+    _client, response = post_sign_in(app, account.email, account.passphrase, account.code())
+
+    assert response.status_code == 429
+
+
+def test_the_overall_bucket_drains(app: Flask) -> None:
+    limits = small_limits(overall=LeakyBucket(capacity=2, leak_per_second=1000))
+    app.extensions[staff_account.LIMITS_EXTENSION] = limits
+    account = make_account(app)
+    for index in range(3):
+        post_sign_in(app, f"guess-{index}-{uuid.uuid4().hex[:6]}@example.org", "wrong", "1")
+    time.sleep(0.01)
+
+    _client, response = post_sign_in(app, account.email, account.passphrase, account.code())
+
+    assert response.status_code == 302
+
+
+def test_drained_per_address_buckets_are_deleted(app: Flask) -> None:
+    app.extensions[staff_account.LIMITS_EXTENSION] = small_limits(
+        passphrase=LeakyBucket(capacity=3, leak_per_second=1000)
+    )
+    first = f"first-{uuid.uuid4().hex[:6]}@example.org"
+    post_sign_in(app, first, "wrong", "1")
+    pepper = app.extensions["parley.secrets"].codename_pepper
+    first_bucket = staff_sign_in.passphrase_bucket_name(pepper, first)
+    time.sleep(0.05)
+
+    post_sign_in(app, f"second-{uuid.uuid4().hex[:6]}@example.org", "wrong", "1")
+
+    with Session(app_database(app).engine) as session:
+        names = set(session.scalars(select(SignInThrottle.name)))
+    assert first_bucket not in names
+    assert GLOBAL_BUCKET in names
+
+
+def test_a_full_argon2_gate_answers_busy_without_trying(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = make_account(app)
+    gate = Argon2Gate(slots=1, wait_seconds=0)
+    app.extensions[staff_account.GATE_EXTENSION] = gate
+    counter = Argon2Counter(monkeypatch)
+
+    with gate.slot():
+        client, response = post_sign_in(app, account.email, account.passphrase, account.code())
+    _client, after = post_sign_in(app, account.email, account.passphrase, account.code())
+
+    assert response.status_code == 503
+    assert BUSY in response.get_data(as_text=True)
+    assert counter.verify == 1  # only the sign-in after the slot was freed
+    with client.session_transaction() as cookie:
+        assert STAFF_TICKET_ENTRY not in cookie
+    assert after.status_code == 302
+
+
+def test_the_gate_lets_only_its_slots_through_at_once() -> None:
+    gate = Argon2Gate(slots=2, wait_seconds=0)
+    inside, release, outcomes = threading.Barrier(3), threading.Event(), []
+
+    def hold() -> None:
+        with gate.slot():
+            inside.wait()
+            release.wait()
+
+    holders = [threading.Thread(target=hold) for _ in range(2)]
+    for thread in holders:
+        thread.start()
+    inside.wait()
+    try:
+        with gate.slot():
+            outcomes.append("entered")
+    except Argon2BusyError:
+        outcomes.append("busy")
+    release.set()
+    for thread in holders:
+        thread.join()
+    with gate.slot():
+        outcomes.append("entered")
+
+    assert outcomes == ["busy", "entered"]
+
+
+def test_the_gate_size_comes_from_the_environment(
+    plain_instance: PlainInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(staff_account.ARGON2_SLOTS_VARIABLE, "5")
+    assert create_app(plain_instance.settings).extensions[staff_account.GATE_EXTENSION].slots == 5
+
+    monkeypatch.setenv(staff_account.ARGON2_SLOTS_VARIABLE, "none")
+    with pytest.raises(Exception, match="PORTAL_ARGON2_SLOTS"):
+        create_app(plain_instance.settings)
+
+
+def test_sign_out_ends_the_session_and_is_audited(app: Flask) -> None:
+    account = make_account(app)
+    client, _response = post_sign_in(app, account.email, account.passphrase, account.code())
+
+    response = client.post("/staff/sign-out")
+
+    assert response.status_code == 302
+    assert "signed_out=1" in response.headers["Location"]
+    assert client.get("/staff/account").status_code == 302
+    with Session(app_database(app).engine) as session:
+        rows = session.scalars(
+            select(StaffSession).where(StaffSession.staff_user_id == account.id)
+        ).all()
+    assert rows == []
+    assert events(app, "staff.signed_out")[-1].object_id == str(account.id)
+
+
+def test_sign_out_without_a_session_just_goes_to_the_sign_in_page(app: Flask) -> None:
+    response = app.test_client().post("/staff/sign-out")
+
+    assert response.status_code == 302
+
+
+def test_the_sign_in_form_needs_its_csrf_token(plain_instance: PlainInstance) -> None:
+    strict = create_app(plain_instance.settings)
+
+    response = strict.test_client().post(
+        "/staff/sign-in", data={"email": "a@example.org", "passphrase": "x", "code": ""}
+    )
+
+    assert response.status_code == 400
+
+
+def test_concurrent_failures_create_and_count_one_bucket(app: Flask) -> None:
+    """Threads, each in its own transaction, fail for the same new address at once: the bucket
+    row is created once and counts every failure."""
+    email = f"race-{uuid.uuid4().hex[:8]}@example.org"
+    secrets = app.extensions["parley.secrets"]
+    gate = Argon2Gate(slots=8, wait_seconds=30)
+    threads, start, outcomes = 4, threading.Barrier(4), []
+
+    def attempt() -> None:
+        with Session(app_database(app).engine) as session:
+            start.wait()
+            try:
+                staff_sign_in.sign_in_staff(
+                    session,
+                    email=email,
+                    passphrase="wrong",
+                    code="",
+                    now=utc_now(),
+                    pepper=secrets.codename_pepper,
+                    at_rest_key=secrets.at_rest_key,
+                    gate=gate,
+                )
+            except staff_sign_in.StaffSignInRefusedError:
+                session.commit()
+                outcomes.append("refused")
+
+    workers = [threading.Thread(target=attempt) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    name = staff_sign_in.passphrase_bucket_name(secrets.codename_pepper, email)
+    with Session(app_database(app).engine) as session:
+        bucket = session.get(SignInThrottle, name)
+    assert outcomes == ["refused"] * threads
+    assert bucket is not None and bucket.level == pytest.approx(threads, abs=0.01)
