@@ -1,0 +1,577 @@
+"""Who sits on a desk and who holds its keys: the rules of adding, granting, removing, rotating.
+
+A dialogue's desk is its list of members (``DeskMembership``) and the grants of its desk keys
+(``DeskKeyGrant``: each desk key's private half sealed to one member's personal key, or to the
+recovery key). The two are distinct on purpose:
+
+- an **administrator** may put a content-role account on a desk (:func:`assign_member`). That
+  makes a membership and nothing else: the administrator cannot open a desk key by role, so they
+  cannot hand one out, and the new member reads nothing until someone who holds the key grants it;
+- a **member who holds the key** grants it (:func:`grant_member`), in their own session, the only
+  place where their personal key, and so the desk key, can be opened. The grant seals *every*
+  desk key of the dialogue the granter can open, current and retired, so that the new member
+  reads old submissions as well as new ones. The same call gives the key to a member who awaits
+  it (added by an administrator, or reset since: a reset makes a new personal key, and grants
+  sealed to the old one no longer open);
+- the **recovery key** (from the command line, ``portal desk grant``) can do what a member does,
+  because every desk key is granted to it when it is made.
+
+Removing a member (:func:`remove_member`) deletes their membership and every grant they held of
+this dialogue's desk keys; it ends nothing else (their sessions and other desks stay). Removing the
+last member who can open the current desk key is refused unless the caller confirms: afterwards
+only the recovery key could open the desk's submissions (and grant the key again).
+
+Rotating (:func:`rotate_desk_key`) is one action: a new desk key (granted to the recovery key),
+the old one retired, and the new one granted to every member who could open the old one. New
+submissions go to the new key (``current_desk_key`` picks the newest one not retired); old
+submissions stay readable through the grants of the old key, which are kept.
+
+A dialogue in offline review keeps no desk-key private half that the server can open
+(``portal.services.review_mode``): there, members are listed but no grant is ever sealed to a
+personal key, and rotation is refused (the switch to offline review makes its own new key).
+
+Every function works in the caller's transaction and records its audit events; the caller
+commits. The web pages (``portal.blueprints.desk`` and ``portal.blueprints.admin``) and the
+``portal desk`` commands only call what is here.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import (
+    DeskKey,
+    DeskKeyGrant,
+    DeskMembership,
+    Dialogue,
+    EmergencyAccess,
+    RecoveryKey,
+    ReviewMode,
+    StaffUser,
+    Submission,
+    utc_now,
+)
+from portal.services.audit import AuditAction, record_event
+from portal.services.desk_keys import (
+    create_desk_key,
+    current_desk_key,
+    grant_desk_access,
+    open_desk_key_grant,
+)
+from portal.services.need_to_know import (
+    CONTENT_ROLES,
+    DeskKeyUnavailableError,
+    NotOnDeskError,
+    open_desk_key,
+)
+from portal.services.staff_sessions import SignedInStaff
+
+
+class DeskActionError(ValueError):
+    """A desk change that cannot be made; the message says why, in words for the person."""
+
+
+class LastKeyHolderError(DeskActionError):
+    """Removing this member would leave nobody but the recovery key able to open the desk key."""
+
+
+class KeyHolder(Protocol):
+    """Whoever is acting on a desk and which desk keys they can open."""
+
+    @property
+    def actor(self) -> StaffUser | None:
+        """The staff member acting, for the audit trail; ``None`` for the recovery key."""
+
+    def open(self, session: Session, desk_key: DeskKey) -> crypto.PrivateKey | None:
+        """The desk key's private half if this holder can open it, else ``None``."""
+
+
+@dataclass(frozen=True)
+class MemberKeys:
+    """A signed-in desk member acting in their own session, with their own grants."""
+
+    signed_in: SignedInStaff
+
+    @property
+    def actor(self) -> StaffUser:
+        return self.signed_in.user
+
+    def open(self, session: Session, desk_key: DeskKey) -> crypto.PrivateKey | None:
+        try:
+            return open_desk_key(session, self.signed_in, desk_key)
+        except (NotOnDeskError, DeskKeyUnavailableError):
+            return None
+
+
+@dataclass(frozen=True)
+class RecoveryKeys:
+    """The operator with the instance recovery key (from the command line)."""
+
+    recovery_private_key: crypto.PrivateKey
+
+    @property
+    def actor(self) -> None:
+        return None
+
+    def open(self, session: Session, desk_key: DeskKey) -> crypto.PrivateKey | None:
+        public_key = crypto.public_key_bytes(self.recovery_private_key)
+        grant = session.scalars(
+            select(DeskKeyGrant)
+            .join(RecoveryKey, RecoveryKey.id == DeskKeyGrant.recovery_key_id)
+            .where(DeskKeyGrant.desk_key_id == desk_key.id, RecoveryKey.public_key == public_key)
+        ).first()
+        if grant is None:
+            return None
+        try:
+            return open_desk_key_grant(grant, self.recovery_private_key)
+        except crypto.DecryptionError:
+            return None
+
+
+@dataclass(frozen=True)
+class DeskMember:
+    """One member of a desk as the desk and administration pages list them."""
+
+    user: StaffUser
+    membership: DeskMembership
+    holds_current_key: bool
+    offline_review: bool = False
+
+    @property
+    def awaiting_key(self) -> bool:
+        """On the desk but unable to open the current desk key: a member must grant it.
+
+        Never in offline review, where no member holds the key on the server by design.
+        """
+        return not self.holds_current_key and not self.offline_review
+
+
+@dataclass(frozen=True)
+class GrantOutcome:
+    """What :func:`grant_member` did."""
+
+    member: StaffUser
+    membership_created: bool
+    keys_granted: int
+
+
+@dataclass(frozen=True)
+class RotationOutcome:
+    """What :func:`rotate_desk_key` did."""
+
+    old_key: DeskKey
+    new_key: DeskKey
+    granted_to: tuple[StaffUser, ...]
+
+
+@dataclass(frozen=True)
+class EmergencyAccessRecord:
+    """One emergency access on a desk's submission, as shown to the desk."""
+
+    access: EmergencyAccess
+    submission_public_id: str
+
+
+# --- reading a desk ----------------------------------------------------------------------------
+
+
+def desk_keys(session: Session, dialogue: Dialogue) -> list[DeskKey]:
+    """Every desk key the dialogue has had, newest first."""
+    return list(
+        session.scalars(
+            select(DeskKey)
+            .where(DeskKey.dialogue_id == dialogue.id)
+            .order_by(DeskKey.created_at.desc(), DeskKey.id.desc())
+        )
+    )
+
+
+def grant_opens_for(grant: DeskKeyGrant, user: StaffUser) -> bool:
+    """Whether ``grant`` is sealed to ``user``'s present personal key.
+
+    A grant made before an administrator's reset is sealed to the old personal key, which no
+    longer exists: it names the old key's id and will never open again.
+    """
+    try:
+        key_ids = crypto.inspect_envelope(grant.envelope).key_ids
+    except crypto.DecryptionError:
+        return False
+    return crypto.key_id(user.personal_public_key) in key_ids
+
+
+def holds_key(session: Session, user: StaffUser, desk_key: DeskKey) -> bool:
+    """Whether ``user`` holds a grant of ``desk_key`` that opens with their present key."""
+    grant = _member_grant(session, desk_key, user)
+    return grant is not None and grant_opens_for(grant, user)
+
+
+def desk_members(session: Session, dialogue: Dialogue) -> list[DeskMember]:
+    """The desk's members by name, each with whether they can open the current desk key."""
+    current = current_desk_key(session, dialogue)
+    holders: dict[int, DeskKeyGrant] = {}
+    if current is not None:
+        holders = {
+            grant.recipient_staff_user_id: grant
+            for grant in session.scalars(
+                select(DeskKeyGrant).where(
+                    DeskKeyGrant.desk_key_id == current.id,
+                    DeskKeyGrant.recipient_staff_user_id.is_not(None),
+                )
+            )
+            if grant.recipient_staff_user_id is not None
+        }
+    rows = session.execute(
+        select(DeskMembership, StaffUser)
+        .join(StaffUser, StaffUser.id == DeskMembership.staff_user_id)
+        .where(DeskMembership.dialogue_id == dialogue.id)
+        .order_by(StaffUser.display_name, StaffUser.id)
+    ).all()
+    members = []
+    for membership, user in rows:
+        grant = holders.get(user.id)
+        members.append(
+            DeskMember(
+                user=user,
+                membership=membership,
+                holds_current_key=grant is not None and grant_opens_for(grant, user),
+                offline_review=dialogue.review_mode is ReviewMode.OFFLINE,
+            )
+        )
+    return members
+
+
+def awaiting_desks(
+    session: Session, users: Iterable[StaffUser]
+) -> dict[int, list[tuple[str, bool]]]:
+    """For the administration pages: each user's desks as ``(slug, awaiting key)``, by slug.
+
+    A member of a desk in offline review never awaits a key: none is held on the server.
+    """
+    user_ids = [user.id for user in users]
+    if not user_ids:
+        return {}
+    by_user: dict[int, list[tuple[str, bool]]] = {user_id: [] for user_id in user_ids}
+    rows = session.execute(
+        select(DeskMembership, Dialogue)
+        .join(Dialogue, Dialogue.id == DeskMembership.dialogue_id)
+        .where(DeskMembership.staff_user_id.in_(user_ids))
+        .order_by(Dialogue.slug)
+    ).all()
+    current_keys: dict[int, DeskKey | None] = {}
+    for membership, dialogue in rows:
+        if dialogue.id not in current_keys:
+            current_keys[dialogue.id] = current_desk_key(session, dialogue)
+        current = current_keys[dialogue.id]
+        user = membership.staff_user
+        holds = current is not None and holds_key(session, user, current)
+        online = dialogue.review_mode is not ReviewMode.OFFLINE
+        by_user[user.id].append((dialogue.slug, online and not holds))
+    return by_user
+
+
+def candidates_for_grant(session: Session, dialogue: Dialogue) -> list[StaffUser]:
+    """Active content-role accounts not yet on the desk, by name: whom a member may add."""
+    members = select(DeskMembership.staff_user_id).where(DeskMembership.dialogue_id == dialogue.id)
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .where(
+                StaffUser.active.is_(True),
+                StaffUser.role.in_(sorted(CONTENT_ROLES)),
+                StaffUser.id.not_in(members),
+            )
+            .order_by(StaffUser.display_name, StaffUser.id)
+        )
+    )
+
+
+def emergency_accesses(
+    session: Session, dialogue: Dialogue, *, limit: int = 100
+) -> list[EmergencyAccessRecord]:
+    """The emergency accesses taken on the desk's submissions, newest first."""
+    rows = session.execute(
+        select(EmergencyAccess, Submission.public_id)
+        .join(Submission, Submission.id == EmergencyAccess.submission_id)
+        .where(Submission.dialogue_id == dialogue.id)
+        .order_by(EmergencyAccess.granted_at.desc(), EmergencyAccess.id.desc())
+        .limit(limit)
+    ).all()
+    return [EmergencyAccessRecord(access, public_id) for access, public_id in rows]
+
+
+def membership_of(session: Session, dialogue: Dialogue, user: StaffUser) -> DeskMembership | None:
+    return session.scalars(
+        select(DeskMembership).where(
+            DeskMembership.dialogue_id == dialogue.id, DeskMembership.staff_user_id == user.id
+        )
+    ).first()
+
+
+# --- changing a desk ---------------------------------------------------------------------------
+
+
+def assign_member(
+    session: Session, dialogue: Dialogue, user: StaffUser, *, actor: StaffUser | None
+) -> DeskMembership:
+    """Put ``user`` on the desk without any key: an administrator's assignment.
+
+    The new member sees the desk but reads nothing until a member who holds the desk key grants
+    it to them (:func:`grant_member`).
+    """
+    _require_content_member(user)
+    if membership_of(session, dialogue, user) is not None:
+        raise DeskActionError(f"{user.display_name} is already on the desk of {dialogue.slug}")
+    membership = DeskMembership(dialogue=dialogue, staff_user=user, granted_by_id=_id(actor))
+    session.add(membership)
+    session.flush()
+    _record_member_added(session, membership, user, actor, keys_granted=0, without_actor="operator")
+    return membership
+
+
+def grant_member(
+    session: Session, dialogue: Dialogue, member: StaffUser, *, keys: KeyHolder
+) -> GrantOutcome:
+    """Give ``member`` every desk key of ``dialogue`` that ``keys`` can open.
+
+    Puts them on the desk if they are not on it yet. The holder must be able to open the current
+    desk key: a grant that left the newest submissions unreadable would only mislead. A grant
+    the member already holds and can open is kept; one sealed to a personal key they no longer
+    have (made before a reset) is replaced.
+    """
+    _require_content_member(member)
+    if dialogue.review_mode is ReviewMode.OFFLINE:
+        raise DeskActionError(
+            f"{dialogue.slug} is reviewed offline: its desk key is never granted on the server"
+        )
+    current = current_desk_key(session, dialogue)
+    if current is None:
+        raise DeskActionError(f"{dialogue.slug} has no current desk key")
+    current_private = keys.open(session, current)
+    if current_private is None:
+        raise DeskActionError(
+            "you cannot open the current desk key of this dialogue, so you cannot grant it; "
+            "ask a member who holds it"
+        )
+    membership = membership_of(session, dialogue, member)
+    created = membership is None
+    if membership is None:
+        membership = DeskMembership(
+            dialogue=dialogue, staff_user=member, granted_by_id=_id(keys.actor)
+        )
+        session.add(membership)
+        session.flush()
+    granted = 0
+    for desk_key in desk_keys(session, dialogue):
+        private_key = current_private if desk_key.id == current.id else keys.open(session, desk_key)
+        if private_key is None:
+            continue
+        existing = _member_grant(session, desk_key, member)
+        if existing is not None:
+            if grant_opens_for(existing, member):
+                continue
+            session.delete(existing)
+            session.flush()
+        grant_desk_access(
+            session,
+            desk_key=desk_key,
+            desk_private_key=private_key,
+            member=member,
+            granted_by=keys.actor,
+        )
+        granted += 1
+    if created:
+        _record_member_added(
+            session,
+            membership,
+            member,
+            keys.actor,
+            keys_granted=granted,
+            without_actor="recovery_key",
+        )
+    elif granted == 0:
+        raise DeskActionError(f"{member.display_name} already holds every key you can grant")
+    return GrantOutcome(member=member, membership_created=created, keys_granted=granted)
+
+
+def remove_member(
+    session: Session,
+    dialogue: Dialogue,
+    member: StaffUser,
+    *,
+    actor: StaffUser | None,
+    confirm_last_key_holder: bool = False,
+) -> int:
+    """Take ``member`` off the desk and delete every grant they held of its desk keys.
+
+    Returns the number of grants deleted. Refuses (:class:`LastKeyHolderError`) to remove the
+    last member able to open the current desk key unless ``confirm_last_key_holder``: after that,
+    only the recovery key opens the desk's submissions.
+    """
+    membership = membership_of(session, dialogue, member)
+    if membership is None:
+        raise DeskActionError(f"{member.display_name} is not on the desk of {dialogue.slug}")
+    current = current_desk_key(session, dialogue)
+    if (
+        current is not None
+        and not confirm_last_key_holder
+        and holds_key(session, member, current)
+        and not any(
+            other.holds_current_key and other.user.id != member.id and other.user.active
+            for other in desk_members(session, dialogue)
+        )
+    ):
+        raise LastKeyHolderError(
+            f"{member.display_name} is the last member who can open the current desk key of "
+            f"{dialogue.slug}; after removing them only the recovery key opens its submissions"
+        )
+    key_ids = select(DeskKey.id).where(DeskKey.dialogue_id == dialogue.id)
+    result = session.execute(
+        delete(DeskKeyGrant).where(
+            DeskKeyGrant.recipient_staff_user_id == member.id,
+            DeskKeyGrant.desk_key_id.in_(key_ids),
+        )
+    )
+    grants_deleted = result.rowcount or 0
+    membership_id = membership.id
+    session.delete(membership)
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.DESK_MEMBER_REMOVED,
+        object_type="desk_membership",
+        object_id=membership_id,
+        actor=actor,
+        dialogue=dialogue,
+        details={
+            "staff_user_id": member.id,
+            "grants_deleted": grants_deleted,
+            **_by(actor, "operator"),
+        },
+    )
+    return grants_deleted
+
+
+def rotate_desk_key(
+    session: Session, dialogue: Dialogue, *, keys: KeyHolder, now: dt.datetime | None = None
+) -> RotationOutcome:
+    """Replace the dialogue's desk key in one step (see the module docstring).
+
+    The holder must be able to open the current desk key: the rotation is a desk decision, and
+    the cryptography is what says who sits on the desk.
+    """
+    if dialogue.review_mode is ReviewMode.OFFLINE:
+        raise DeskActionError(
+            f"{dialogue.slug} is reviewed offline: switch it back to online review before "
+            "rotating its desk key"
+        )
+    old_key = current_desk_key(session, dialogue)
+    if old_key is None:
+        raise DeskActionError(f"{dialogue.slug} has no current desk key")
+    if keys.open(session, old_key) is None:
+        raise DeskActionError(
+            "you cannot open the current desk key of this dialogue, so you cannot rotate it"
+        )
+    recovery_key = _recovery_key_of(session, old_key)
+    holders = [
+        member.user
+        for member in desk_members(session, dialogue)
+        if member.holds_current_key and member.user.active and member.user.role in CONTENT_ROLES
+    ]
+    new_key, new_private = create_desk_key(session, dialogue, recovery_key, actor=keys.actor)
+    old_key.retired_at = now or utc_now()
+    session.flush()
+    for user in holders:
+        grant_desk_access(
+            session,
+            desk_key=new_key,
+            desk_private_key=new_private,
+            member=user,
+            granted_by=keys.actor,
+        )
+    record_event(
+        session,
+        action=AuditAction.DESK_KEY_ROTATED,
+        object_type="desk_key",
+        object_id=new_key.id,
+        actor=keys.actor,
+        dialogue=dialogue,
+        details={
+            "old_key_id": old_key.key_id.hex(),
+            "new_key_id": new_key.key_id.hex(),
+            "granted_to": [user.id for user in holders],
+            **_by(keys.actor, "recovery_key"),
+        },
+    )
+    return RotationOutcome(old_key=old_key, new_key=new_key, granted_to=tuple(holders))
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _require_content_member(user: StaffUser) -> None:
+    if not user.active:
+        raise DeskActionError(f"{user.display_name}'s account is deactivated")
+    if user.role not in CONTENT_ROLES:
+        raise DeskActionError(f"the {user.role} role never reads submissions, so sits on no desk")
+
+
+def _member_grant(session: Session, desk_key: DeskKey, user: StaffUser) -> DeskKeyGrant | None:
+    return session.scalars(
+        select(DeskKeyGrant).where(
+            DeskKeyGrant.desk_key_id == desk_key.id,
+            DeskKeyGrant.recipient_staff_user_id == user.id,
+        )
+    ).first()
+
+
+def _recovery_key_of(session: Session, desk_key: DeskKey) -> RecoveryKey:
+    """The recovery key the old desk key was granted to (else the instance's first one)."""
+    recovery_key = session.scalars(
+        select(RecoveryKey)
+        .join(DeskKeyGrant, DeskKeyGrant.recovery_key_id == RecoveryKey.id)
+        .where(DeskKeyGrant.desk_key_id == desk_key.id)
+        .order_by(RecoveryKey.id)
+    ).first()
+    if recovery_key is None:
+        recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
+    if recovery_key is None:
+        raise DeskActionError("this instance has no recovery key; run `portal init` first")
+    return recovery_key
+
+
+def _record_member_added(
+    session: Session,
+    membership: DeskMembership,
+    user: StaffUser,
+    actor: StaffUser | None,
+    *,
+    keys_granted: int,
+    without_actor: str,
+) -> None:
+    record_event(
+        session,
+        action=AuditAction.DESK_MEMBER_ADDED,
+        object_type="desk_membership",
+        object_id=membership.id,
+        actor=actor,
+        dialogue=membership.dialogue,
+        details={
+            "staff_user_id": user.id,
+            "keys_granted": keys_granted,
+            **_by(actor, without_actor),
+        },
+    )
+
+
+def _by(actor: StaffUser | None, without_actor: str) -> dict[str, str]:
+    """Who acted, when no staff member did: the recovery key, or an operator's command."""
+    return {"by": without_actor} if actor is None else {}
+
+
+def _id(user: StaffUser | None) -> int | None:
+    return None if user is None else user.id
