@@ -1,5 +1,546 @@
-"""Pages for triage officers and co-chairs: queues, triage and debriefs (under ``/staff``)."""
+"""Pages for triage officers and co-chairs: desks, queues and triage (under ``/staff``).
 
-from flask import Blueprint
+This module turns requests into calls of the services and answers into pages; every rule lives
+in a service: who may read what in ``need_to_know``, opening content in ``staff_reading``, the
+queue in ``triage_queue`` and every decision and state change in ``triage``. A refused decision
+is rolled back and the page says why; a submission of a desk the person is not on is a 403.
+
+Content is decrypted in memory for the one response that shows it; responses are ``no-store``
+(``portal.security``). Attachments are decrypted as a stream; see ``staff_reading``.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.routing import BuildError
+
+import crypto
+from portal.blueprints.staff_access import staff_required
+from portal.db import request_session
+from portal.instance import InstanceFolder
+from portal.labels import label
+from portal.models import (
+    Attachment,
+    DeclineReason,
+    Dialogue,
+    DialogueSession,
+    ReviewMode,
+    RiskLevel,
+    StaffRole,
+    Submission,
+    SubmissionKind,
+    SubmissionState,
+    Topic,
+    utc_now,
+)
+from portal.services import need_to_know, triage
+from portal.services.staff_reading import (
+    OpenedForStaff,
+    ReadRefusal,
+    ReadRefusedError,
+    StaffReader,
+    decrypted_chunks,
+    open_attachment_for_staff,
+    open_submission_for_staff,
+)
+from portal.services.staff_sessions import SignedInStaff
+from portal.services.submissions.contexts import is_public_id
+from portal.services.submissions.inbox import current_consents
+from portal.services.triage_queue import (
+    NO_RISK,
+    NO_SESSION,
+    QueueFilters,
+    QueueFlag,
+    queue_page,
+    state_counts,
+)
+from portal.storage import EncryptedStorage
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
+
+CONTENT_ROLES = need_to_know.CONTENT_ROLES
+
+
+@blueprint.context_processor
+def _staff_words() -> dict[str, Any]:
+    """Readable names of the triage vocabularies that ``portal.labels`` does not cover."""
+    return {
+        "risk_words": {
+            RiskLevel.LOW: _("Low"),
+            RiskLevel.MEDIUM: _("Medium"),
+            RiskLevel.HIGH: _("High"),
+        },
+        "decline_words": {
+            DeclineReason.OUTSIDE_DIALOGUE_SCOPE: _("Outside the dialogue's scope"),
+            DeclineReason.NOT_ENOUGH_INFORMATION: _("Not enough information"),
+            DeclineReason.DUPLICATE: _("Duplicate of another submission"),
+            DeclineReason.CONSENT_DOES_NOT_ALLOW: _("The consent given does not allow it"),
+            DeclineReason.RAISED_THROUGH_OTHER_CHANNEL: _("Raised through another channel"),
+            DeclineReason.OTHER: _("Other reason"),
+        },
+    }
+
+
+# --- desks and queues --------------------------------------------------------------------------
+
+
+@blueprint.get("/")
+@staff_required()
+def home(signed_in: SignedInStaff) -> str:
+    """The person's desks with how many submissions are in each state."""
+    database = request_session()
+    desks = [
+        (dialogue, state_counts(database, dialogue))
+        for dialogue in need_to_know.desk_dialogues(database, signed_in.user)
+    ]
+    admin_url = None
+    if signed_in.user.role is StaffRole.ADMINISTRATOR:
+        try:
+            admin_url = url_for("admin.staff_list")
+        except BuildError:
+            admin_url = None
+    return render_template(
+        "staff/home.html",
+        admin_url=admin_url,
+        desks=desks,
+        states=list(SubmissionState),
+        is_observer=signed_in.user.role is StaffRole.OBSERVER,
+        is_administrator=signed_in.user.role is StaffRole.ADMINISTRATOR,
+    )
+
+
+@blueprint.get("/dialogues/<slug>/queue")
+@staff_required(CONTENT_ROLES)
+def queue(signed_in: SignedInStaff, slug: str) -> str:
+    """A page of the dialogue's queue: metadata only, filtered, keyset-paged."""
+    database = request_session()
+    dialogue = _desk_dialogue_or_403(database, signed_in, slug)
+    filters = QueueFilters.from_args(request.args.to_dict())
+    page = queue_page(
+        database,
+        dialogue,
+        filters,
+        after=_cursor("after"),
+        before=_cursor("before"),
+        today=utc_now().date(),
+    )
+    return render_template(
+        "staff/triage/queue.html",
+        dialogue=dialogue,
+        page=page,
+        filters=filters,
+        filter_args=filters.as_args(),
+        sessions=list(dialogue.sessions),
+        kinds=list(SubmissionKind),
+        states=list(SubmissionState),
+        topics=list(Topic),
+        risks=list(RiskLevel),
+        flags=list(QueueFlag),
+        no_session=NO_SESSION,
+        no_risk=NO_RISK,
+        kind_words={kind: str(label(kind)) for kind in SubmissionKind},
+        state_words={state: str(label(state)) for state in SubmissionState},
+        topic_words={str(topic): str(label(topic)) for topic in Topic},
+    )
+
+
+@blueprint.post("/dialogues/<slug>/agenda-items")
+@staff_required(CONTENT_ROLES)
+def add_agenda_item(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
+    """Add an item to a session's agenda (the interim until the co-chairs' agenda work)."""
+    database = request_session()
+    dialogue = _desk_dialogue_or_403(database, signed_in, slug)
+    session_id = request.form.get("session", "")
+    dialogue_session = (
+        database.get(DialogueSession, int(session_id)) if session_id.isdigit() else None
+    )
+    back_to = request.form.get("back_to", "")
+    if dialogue_session is None or dialogue_session.dialogue_id != dialogue.id:
+        abort(400)
+    try:
+        triage.add_agenda_item(
+            database,
+            signed_in.user,
+            dialogue_session,
+            request.form.get("title", ""),
+            request.form.get("topic") or None,
+        )
+    except triage.TriageForbiddenError:
+        database.rollback()
+        abort(403)
+    except triage.TriageRefusedError as refusal:
+        database.rollback()
+        if is_public_id(back_to):
+            found = _submission_for_member(database, signed_in, back_to)
+            return _submission_page(signed_in, found, refusal=str(refusal), status=400)
+        return render_template("staff/triage/refused.html", refusal=str(refusal)), 400
+    database.commit()
+    if is_public_id(back_to):
+        return redirect(url_for(".submission", public_id=back_to, _anchor="agenda"))
+    return redirect(url_for(".queue", slug=dialogue.slug))
+
+
+# --- one submission ----------------------------------------------------------------------------
+
+
+@blueprint.get("/submissions/<public_id>")
+@staff_required(CONTENT_ROLES)
+def submission(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    """The submission opened for this response, with the triage panel; or its metadata only."""
+    found = _submission_for_member(request_session(), signed_in, public_id)
+    return _submission_page(signed_in, found)
+
+
+@blueprint.post("/submissions/<public_id>/emergency-access")
+@staff_required(CONTENT_ROLES)
+def emergency_access(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    """Open a restricted submission outside need-to-know, with a written justification."""
+    database = request_session()
+    found = _submission_for_member(database, signed_in, public_id)
+    justification = request.form.get("justification", "")
+    try:
+        triage.grant_emergency_access(database, signed_in.user, found, justification, now=utc_now())
+    except triage.TriageForbiddenError:
+        database.rollback()
+        abort(403)
+    except triage.TriageRefusedError as refusal:
+        database.rollback()
+        return _submission_page(
+            signed_in, found, refusal=str(refusal), typed_justification=justification, status=400
+        )
+    database.commit()
+    return redirect(url_for(".submission", public_id=public_id))
+
+
+@blueprint.post("/submissions/<public_id>/topics")
+@staff_required(CONTENT_ROLES)
+def set_topics(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    return _decide(
+        signed_in,
+        public_id,
+        "topics",
+        lambda db, found, now: triage.set_topics(
+            db, signed_in.user, found, request.form.getlist("topic"), now=now
+        ),
+    )
+
+
+@blueprint.post("/submissions/<public_id>/risk")
+@staff_required(CONTENT_ROLES)
+def assess_risk(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    def act(db: Session, found: Submission, now: dt.datetime) -> None:
+        try:
+            level = RiskLevel(request.form.get("level", ""))
+        except ValueError:
+            raise triage.TriageRefusedError(_("Choose a risk level.")) from None
+        raw_date = request.form.get("reassess_on", "").strip()
+        try:
+            reassess_on = dt.date.fromisoformat(raw_date) if raw_date else None
+        except ValueError:
+            raise triage.TriageRefusedError(_("Give the re-assessment date as a date.")) from None
+        named = [int(value) for value in request.form.getlist("named") if value.isdigit()]
+        triage.assess_risk(
+            db,
+            signed_in.user,
+            found,
+            level=level,
+            reassess_on=reassess_on,
+            gender_specific=request.form.get("gender_specific") == "yes",
+            named_member_ids=named,
+            now=now,
+        )
+
+    return _decide(signed_in, public_id, "risk", act)
+
+
+@blueprint.post("/submissions/<public_id>/risk-hold")
+@staff_required(CONTENT_ROLES)
+def risk_hold(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    hold = request.form.get("hold") == "set"
+    return _decide(
+        signed_in,
+        public_id,
+        "risk",
+        lambda db, found, now: triage.set_risk_hold(db, signed_in.user, found, hold, now=now),
+    )
+
+
+@blueprint.post("/submissions/<public_id>/accept")
+@staff_required(CONTENT_ROLES)
+def accept(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    return _decide(
+        signed_in,
+        public_id,
+        "decision",
+        lambda db, found, now: triage.accept(db, signed_in.user, found, now=now),
+    )
+
+
+@blueprint.post("/submissions/<public_id>/decline")
+@staff_required(CONTENT_ROLES)
+def decline(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    def act(db: Session, found: Submission, now: dt.datetime) -> None:
+        try:
+            reason = DeclineReason(request.form.get("reason", ""))
+        except ValueError:
+            raise triage.TriageRefusedError(_("Choose why the desk declines it.")) from None
+        triage.decline(db, signed_in.user, found, reason, now=now)
+
+    return _decide(signed_in, public_id, "decision", act)
+
+
+@blueprint.post("/submissions/<public_id>/duplicate")
+@staff_required(CONTENT_ROLES)
+def mark_duplicate(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    return _decide(
+        signed_in,
+        public_id,
+        "decision",
+        lambda db, found, now: triage.mark_duplicate(
+            db, signed_in.user, found, request.form.get("original", ""), now=now
+        ),
+    )
+
+
+@blueprint.post("/submissions/<public_id>/notes")
+@staff_required(CONTENT_ROLES)
+def add_note(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    return _decide(
+        signed_in,
+        public_id,
+        "notes",
+        lambda db, found, now: triage.add_note(
+            db, signed_in.user, found, request.form.get("text", ""), now=now
+        ),
+    )
+
+
+@blueprint.post("/submissions/<public_id>/agenda-link")
+@staff_required(CONTENT_ROLES)
+def link_to_agenda(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    def act(db: Session, found: Submission, now: dt.datetime) -> None:
+        raw = request.form.get("agenda_item", "")
+        if not raw.isdigit():
+            raise triage.TriageRefusedError(_("Choose an agenda item."))
+        triage.link_to_agenda(db, signed_in.user, found, int(raw), now=now)
+
+    return _decide(signed_in, public_id, "agenda", act)
+
+
+@blueprint.post("/submissions/<public_id>/handover")
+@staff_required(CONTENT_ROLES)
+def propose_for_handover(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    """Propose the case for the handover list; the consents are read from the opened case."""
+
+    def act(db: Session, found: Submission, now: dt.datetime) -> None:
+        triage.require_triage(db, signed_in.user, found, now=now)
+        try:
+            opened = open_submission_for_staff(db, signed_in, found, now=now)
+        except ReadRefusedError as refused:
+            raise triage.TriageRefusedError(_refusal_words(refused.reason)) from None
+        triage.propose_for_handover(db, signed_in.user, found, opened, now=now)
+
+    return _decide(signed_in, public_id, "decision", act)
+
+
+@blueprint.get("/attachments/<public_id>")
+@staff_required(CONTENT_ROLES)
+def attachment(signed_in: SignedInStaff, public_id: str) -> Response:
+    """One attachment (by its own public id), decrypted chunk by chunk as it is sent; the read
+    is audited and committed first."""
+    database = request_session()
+    if not is_public_id(public_id):
+        abort(404)
+    stored = database.scalars(select(Attachment).where(Attachment.public_id == public_id)).first()
+    if stored is None:
+        abort(404)
+    found = _submission_for_member(database, signed_in, stored.submission.public_id)
+    try:
+        opened = open_attachment_for_staff(database, signed_in, found, public_id, now=utc_now())
+    except ReadRefusedError:
+        database.rollback()
+        abort(403)
+    except LookupError:
+        database.rollback()
+        abort(404)
+    database.commit()
+    size = crypto.plaintext_size_for(opened.attachment.ciphertext_size)
+    response = Response(decrypted_chunks(_storage(), opened), mimetype="application/octet-stream")
+    # Always a download, never shown in the page: the type a submitter sent is not trusted.
+    response.headers.set("Content-Disposition", "attachment", filename=opened.name or "file")
+    if size is not None:
+        response.content_length = size
+    return response
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _cursor(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def _storage() -> EncryptedStorage:
+    settings = current_app.extensions["parley.settings"]
+    return EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
+
+
+def _desk_dialogue_or_403(database: Session, signed_in: SignedInStaff, slug: str) -> Dialogue:
+    dialogue = database.scalars(select(Dialogue).where(Dialogue.slug == slug)).first()
+    if dialogue is None:
+        abort(404)
+    if not need_to_know.is_desk_member(database, signed_in.user, dialogue):
+        abort(403)
+    return dialogue
+
+
+def _submission_for_member(
+    database: Session, signed_in: SignedInStaff, public_id: str, *, for_update: bool = False
+) -> Submission:
+    """The submission with this public id on one of the person's desks; 404 or 403 otherwise.
+
+    ``for_update`` locks its row for the transaction (PostgreSQL; SQLite writes one at a time
+    anyway), so that two decisions on one submission cannot both pass the state check.
+    """
+    if not is_public_id(public_id):
+        abort(404)
+    query = select(Submission).where(Submission.public_id == public_id)
+    if for_update:
+        query = query.with_for_update()
+    found = database.scalars(query).first()
+    if found is None:
+        abort(404)
+    if not need_to_know.is_desk_member(database, signed_in.user, found.dialogue):
+        abort(403)
+    return found
+
+
+def _decide(
+    signed_in: SignedInStaff,
+    public_id: str,
+    anchor: str,
+    act: Callable[[Session, Submission, dt.datetime], Any],
+) -> ResponseReturnValue:
+    """Run one triage action in its own transaction: committed whole, or rolled back whole."""
+    database = request_session()
+    found = _submission_for_member(database, signed_in, public_id, for_update=True)
+    try:
+        act(database, found, utc_now())
+    except triage.TriageForbiddenError:
+        database.rollback()
+        abort(403)
+    except triage.TriageRefusedError as refusal:
+        database.rollback()
+        return _submission_page(signed_in, found, refusal=str(refusal), status=400)
+    database.commit()
+    return redirect(url_for(".submission", public_id=public_id, _anchor=anchor))
+
+
+def _refusal_words(reason: ReadRefusal) -> str:
+    return {
+        ReadRefusal.NOT_ON_DESK: _("You are not on this dialogue's desk."),
+        ReadRefusal.RESTRICTED: _(
+            "This submission is high-risk and restricted to the desk members named on it."
+        ),
+        ReadRefusal.DESK_KEY_NOT_GRANTED: _(
+            "You are on this desk but hold no grant of the desk key this submission is sealed "
+            "to. A desk member who holds it must grant it to you."
+        ),
+        ReadRefusal.OFFLINE_REVIEW: _(
+            "This dialogue is reviewed offline: its content is read on an offline machine from "
+            "an exported bundle, never on the server."
+        ),
+    }[reason]
+
+
+def _submission_page(
+    signed_in: SignedInStaff,
+    found: Submission,
+    *,
+    refusal: str | None = None,
+    typed_justification: str = "",
+    status: int = 200,
+) -> ResponseReturnValue:
+    """The submission page: opened for this response when need-to-know allows, else metadata.
+
+    Opening records the read and moves a received submission into triage, committed here.
+    """
+    database = request_session()
+    now = utc_now()
+    user = signed_in.user
+    access = need_to_know.submission_access(database, user, found, now=now)
+    opened: OpenedForStaff | None = None
+    read_refusal: ReadRefusal | None = None
+    if found.dialogue.review_mode is ReviewMode.OFFLINE:
+        read_refusal = ReadRefusal.OFFLINE_REVIEW
+    elif access is need_to_know.Access.RESTRICTED:
+        read_refusal = ReadRefusal.RESTRICTED
+    else:
+        try:
+            opened = open_submission_for_staff(database, signed_in, found, now=now)
+        except ReadRefusedError as refused:
+            database.rollback()
+            read_refusal = refused.reason
+            status = 403 if status == 200 else status
+        else:
+            triage.note_opened(database, found)
+            database.commit()
+    notes = _opened_notes(found, opened.reader) if opened is not None else []
+    may_triage = need_to_know.may_triage(database, user, found.dialogue)
+    persons = opened.payload.get("persons", []) if opened is not None else []
+    body = render_template(
+        "staff/triage/submission.html",
+        submission=found,
+        opened=opened,
+        persons=persons,
+        consents=current_consents(opened) if opened is not None else (),
+        read_refusal=read_refusal,
+        read_refusal_words=_refusal_words(read_refusal) if read_refusal else None,
+        restricted=need_to_know.is_restricted(database, found),
+        notes=notes,
+        may_triage=may_triage and access is need_to_know.Access.READ,
+        refusal=refusal,
+        typed_justification=typed_justification,
+        min_justification=triage.MIN_JUSTIFICATION,
+        topics=list(Topic),
+        risks=list(RiskLevel),
+        decline_reasons=[
+            reason for reason in DeclineReason if reason is not DeclineReason.DUPLICATE
+        ],
+        key_holders=triage.key_holders(database, found) if may_triage else [],
+        named_ids={member.staff_user_id for member in found.named_members},
+        agenda_items=triage.agenda_items(database, found.session),
+        linked_item_ids={link.agenda_item_id for link in found.agenda_links},
+        handover_refusal=triage.handover_refusal(found, opened) if opened is not None else None,
+        today=now.date(),
+        now=now,
+    )
+    return body, status
+
+
+def _opened_notes(found: Submission, reader: StaffReader) -> list[tuple[Any, str | None]]:
+    """Each note with its text, or ``None`` where the reader holds no grant of its desk key."""
+    notes = []
+    for note in found.triage_notes:
+        try:
+            text = triage.open_note(note, found, reader.desk_private_key(note.desk_key))
+        except (ReadRefusedError, crypto.DecryptionError):
+            text = None
+        notes.append((note, text))
+    return notes

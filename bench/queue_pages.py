@@ -1,0 +1,269 @@
+"""Time to serve triage queue pages for a dialogue with 100,000 submissions.
+
+A demo instance (made by ``portal init --demo`` in another process) gets 100,000 submissions in
+its ``valdoria`` dialogue, inserted in bulk: their envelopes are a few random bytes, since the
+queue never opens one. The demo triage officer is signed in and queue pages are served through
+the Flask test client, the whole request (session check, queries, template) timed:
+
+- the first page;
+- a deep page (about 90,000 submissions down), reached by its keyset cursor;
+- filtered pages: by kind, by state, by a common and a rare topic (a LIKE on the JSON text), and
+  by kind, state and topic together.
+
+Each figure is the median of several runs, in milliseconds. It runs on SQLite, and on PostgreSQL
+too when ``PORTAL_BENCH_POSTGRES_URL`` (or ``PORTAL_TEST_POSTGRES_URL``) names a server, in a
+throw-away database created and dropped on that server. Run with ``python -m bench`` or
+``python -m bench.queue_pages``.
+"""
+
+import json
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+import crypto
+from portal import create_app
+from portal.blueprints.staff_access import STAFF_TICKET_ENTRY
+from portal.db import app_database
+from portal.models import (
+    DeskKey,
+    Dialogue,
+    DialogueSession,
+    RiskLevel,
+    StaffUser,
+    Submission,
+    SubmissionKind,
+    SubmissionState,
+    Submitter,
+    Topic,
+    utc_now,
+)
+from portal.services.staff_sessions import start_staff_session
+from portal.settings import load_settings
+
+SUBMISSIONS = 100_000
+BATCH = 5_000
+RUNS = 7
+DEEP = 90_000
+POSTGRES_VARIABLES = ("PORTAL_BENCH_POSTGRES_URL", "PORTAL_TEST_POSTGRES_URL")
+COMMON_TOPIC = Topic.HUMAN_RIGHTS_DEFENDERS  # on about a third of the submissions
+RARE_TOPIC = Topic.INTERNATIONAL_HUMANITARIAN_LAW  # on about 1 in 2,000
+
+
+def insert_submissions(session: Session, dialogue: Dialogue, count: int, *, seed: int = 1) -> None:
+    """Insert ``count`` submissions of ``dialogue`` in bulk, with varied metadata.
+
+    Envelopes are random bytes: nothing that reads the queue may open them. Every submission
+    belongs to one submitter made here. The caller commits.
+    """
+    rng = random.Random(seed)
+    desk_key = session.scalars(select(DeskKey).where(DeskKey.dialogue_id == dialogue.id)).first()
+    if desk_key is None:
+        raise RuntimeError("the dialogue has no desk key: the benchmark is broken")
+    sessions = list(
+        session.scalars(
+            select(DialogueSession.id).where(DialogueSession.dialogue_id == dialogue.id)
+        )
+    )
+    today = utc_now().date()
+    submitter = Submitter(
+        lookup_hash=secrets.token_bytes(32),
+        public_key=crypto.public_key_bytes(crypto.generate_private_key()),
+        created_on=today,
+    )
+    session.add(submitter)
+    session.flush()
+    kinds = list(SubmissionKind)
+    states = list(SubmissionState)
+    topics = [topic for topic in Topic if topic not in (COMMON_TOPIC, RARE_TOPIC)]
+    for start in range(0, count, BATCH):
+        rows = []
+        for _ in range(min(BATCH, count - start)):
+            kind = rng.choice(kinds)
+            tags = set(rng.sample(topics, rng.randint(0, 3)))
+            if rng.random() < 0.33:
+                tags.add(COMMON_TOPIC)
+            if rng.random() < 0.0005:
+                tags.add(RARE_TOPIC)
+            risk = rng.choice([None, None, RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH])
+            rows.append(
+                {
+                    "public_id": secrets.token_urlsafe(16),
+                    "dialogue_id": dialogue.id,
+                    "session_id": None
+                    if kind is SubmissionKind.REPRISAL_REPORT or not sessions
+                    else rng.choice(sessions),
+                    "kind": kind,
+                    "state": rng.choice(states),
+                    "received_on": today,
+                    "risk_level": risk,
+                    "risk_reassess_on": None if risk is None else today,
+                    "gender_specific_risk": rng.random() < 0.1,
+                    "risk_hold": rng.random() < 0.02,
+                    "desk_key_id": desk_key.id,
+                    "envelope": secrets.token_bytes(48),
+                    "submitter_id": submitter.id,
+                    "topic_tags": sorted(str(tag) for tag in tags),
+                    "urgent": kind is SubmissionKind.REPRISAL_REPORT and rng.random() < 0.2,
+                }
+            )
+        session.execute(insert(Submission), rows)
+
+
+def _sign_in(app: Flask, client: FlaskClient, email: str, passphrase: str) -> None:
+    """Open a staff session the way a sign-in does after its checks; keep the ticket."""
+    with app.app_context(), app_database(app).session() as session:
+        user = session.scalars(select(StaffUser).where(StaffUser.email == email)).one()
+        personal_key = crypto.unwrap_private_key(user.personal_private_key_wrapped, passphrase)
+        ticket = start_staff_session(session, user, personal_key, now=utc_now())
+        session.commit()
+    with client.session_transaction() as cookie:
+        cookie.clear()
+        cookie[STAFF_TICKET_ENTRY] = ticket.to_cookie()
+
+
+def _median_ms(serve: Callable[[], Any]) -> float:
+    serve()  # warm caches and compiled statements once
+    timings = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        serve()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def _environment(instance_dir: Path, database_url: str | None) -> dict[str, str]:
+    environment = {
+        **os.environ,
+        "PORTAL_INSTANCE_DIR": str(instance_dir),
+        "PORTAL_COOKIE_SECURE": "false",
+    }
+    environment.pop("PORTAL_DATABASE_URL", None)
+    if database_url is not None:
+        environment["PORTAL_DATABASE_URL"] = database_url
+    return environment
+
+
+@contextmanager
+def _postgres_database(server_url: str) -> Iterator[str]:
+    name = f"parley_bench_{uuid.uuid4().hex[:12]}"
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def measure(backend: str, folder: Path, database_url: str | None) -> None:
+    """Build the instance and its 100,000 submissions, then time the pages and print them."""
+    instance_dir = folder / "instance"
+    credentials_file = folder / "credentials.json"
+    environment = _environment(instance_dir, database_url)
+    subprocess.run(  # noqa: S603 - this interpreter, our own arguments
+        [
+            sys.executable,
+            "-m",
+            "portal",
+            "init",
+            "--demo",
+            "--credentials-out",
+            str(credentials_file),
+        ],
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    os.environ.update(environment)
+    if database_url is None:
+        os.environ.pop("PORTAL_DATABASE_URL", None)
+    app = create_app(load_settings())
+    database = app_database(app)
+    started = time.perf_counter()
+    with database.session() as session:
+        dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == "valdoria")).one()
+        insert_submissions(session, dialogue, SUBMISSIONS)
+        session.commit()
+        deep_cursor = session.scalars(
+            select(Submission.id)
+            .where(Submission.dialogue_id == dialogue.id)
+            .order_by(Submission.id.desc())
+            .offset(DEEP)
+            .limit(1)
+        ).one()
+    with database.engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
+    insert_seconds = time.perf_counter() - started
+
+    accounts = json.loads(credentials_file.read_text(encoding="utf-8"))
+    officer = next(account for account in accounts if account["role"] == "triage_officer")
+    client = app.test_client()
+    _sign_in(app, client, officer["email"], officer["password"])
+    queue = "/staff/dialogues/valdoria/queue"
+
+    def page(query: str) -> Callable[[], Any]:
+        def serve() -> None:
+            response = client.get(f"{queue}?{query}")
+            if response.status_code != 200 or b"queue-row" not in response.data:
+                raise RuntimeError(
+                    f"{query or 'first page'} answered {response.status_code} without rows: "
+                    "the benchmark is broken"
+                )
+
+        return serve
+
+    cases = [
+        ("first page", ""),
+        (f"deep page (cursor ~{DEEP:,} down)", f"after={deep_cursor}"),
+        ("kind = individual case", "kind=individual_case"),
+        ("state = in triage", "state=in_triage"),
+        (f"topic = {COMMON_TOPIC} (~1/3)", f"topic={COMMON_TOPIC}"),
+        (f"topic = {RARE_TOPIC} (~1/2,000)", f"topic={RARE_TOPIC}"),
+        ("kind + state + topic", f"kind=individual_case&state=accepted&topic={COMMON_TOPIC}"),
+        ("topic, deep cursor", f"topic={COMMON_TOPIC}&after={deep_cursor}"),
+    ]
+    print(
+        f"queue pages, {backend}, {SUBMISSIONS:,} submissions in one dialogue "
+        f"(inserted and analysed in {insert_seconds:.1f} s); median of {RUNS} runs:"
+    )
+    for name, query in cases:
+        print(f"  {name:<45} {_median_ms(page(query)):7.1f} ms")
+    database.dispose()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        measure("SQLite", Path(folder), None)
+    server_url = next(
+        (os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None
+    )
+    if server_url is None:
+        print(f"queue pages, PostgreSQL: skipped ({POSTGRES_VARIABLES[0]} is not set)")
+        return
+    with tempfile.TemporaryDirectory() as folder, _postgres_database(server_url) as url:
+        measure("PostgreSQL", Path(folder), url)
+
+
+if __name__ == "__main__":
+    main()

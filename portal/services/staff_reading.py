@@ -1,0 +1,262 @@
+"""Opening a submission's content for a staff member, for one response only.
+
+Everything here starts from need-to-know (``portal.services.need_to_know``): a submission is
+opened only when :func:`~portal.services.need_to_know.submission_access` answers ``READ`` for the
+signed-in person, and each envelope is opened with the desk key it was sealed to, which the
+person opens with their own grant (:meth:`StaffReader.desk_private_key`). A dialogue under
+offline review keeps no desk-key private half on the server, so nothing of it opens here.
+
+Plaintext lives only in the objects returned, which the caller keeps for the one response it is
+building: nothing here writes it to the database, a file, a cache or a log, and every staff
+response is sent ``Cache-Control: no-store`` (``portal.security``). Each read is an audit event
+(``submission.read``, ``attachment.read``) whose details name the kind of thing read, never what
+it says.
+
+Attachments are decrypted as a stream (:func:`decrypted_chunks`): one STREAM chunk at a time
+from the storage file, so memory stays bounded whatever the file's size. A file whose final
+check fails raises in the middle of the response, which aborts it: the client never receives it
+as complete (the ``Content-Length`` promised is not reached).
+"""
+
+import base64
+import datetime as dt
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import Attachment, DeskKey, ReviewMode, Submission
+from portal.services import need_to_know
+from portal.services.audit import AuditAction, record_event
+from portal.services.staff_sessions import SignedInStaff
+from portal.services.submissions.contexts import (
+    SubmissionAddress,
+    attachment_keys_context,
+    consent_change_context,
+    further_information_context,
+    submission_context,
+)
+from portal.services.submissions.payload import decode_payload
+from portal.storage import EncryptedStorage
+
+
+class ReadRefusal(enum.StrEnum):
+    """Why a staff member may not open a submission's content here."""
+
+    NOT_ON_DESK = "not_on_desk"
+    RESTRICTED = "restricted_to_named_members"
+    DESK_KEY_NOT_GRANTED = "desk_key_not_granted"
+    OFFLINE_REVIEW = "offline_review"
+
+
+class ReadRefusedError(PermissionError):
+    """The content may not (or cannot) be opened; ``reason`` is a :class:`ReadRefusal`."""
+
+    def __init__(self, reason: ReadRefusal) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
+
+
+class StaffReader:
+    """Opens desk keys with the signed-in member's own grants, for one request.
+
+    Each desk key is opened at most once per reader; the object must not outlive the request.
+    """
+
+    def __init__(self, session: Session, signed_in: SignedInStaff) -> None:
+        self.session = session
+        self.signed_in = signed_in
+        self._keys: dict[int, crypto.PrivateKey] = {}
+
+    def desk_private_key(self, desk_key: DeskKey) -> crypto.PrivateKey:
+        """The private half of ``desk_key``; ``ReadRefusedError`` when it cannot be opened."""
+        cached = self._keys.get(desk_key.id)
+        if cached is not None:
+            return cached
+        if desk_key.dialogue.review_mode is ReviewMode.OFFLINE:
+            raise ReadRefusedError(ReadRefusal.OFFLINE_REVIEW)
+        try:
+            key = need_to_know.open_desk_key(self.session, self.signed_in, desk_key)
+        except need_to_know.NotOnDeskError:
+            raise ReadRefusedError(ReadRefusal.NOT_ON_DESK) from None
+        except need_to_know.DeskKeyUnavailableError:
+            raise ReadRefusedError(ReadRefusal.DESK_KEY_NOT_GRANTED) from None
+        self._keys[desk_key.id] = key
+        return key
+
+    def open(self, envelope: bytes, desk_key: DeskKey, context: str) -> bytes:
+        """The plaintext of an envelope sealed to ``desk_key`` under ``context``.
+
+        ``crypto.DecryptionError`` if it does not open (tampered, or another context).
+        """
+        return crypto.open_envelope(envelope, self.desk_private_key(desk_key), context)
+
+    def open_json(self, envelope: bytes, desk_key: DeskKey, context: str) -> dict[str, Any]:
+        return decode_payload(self.open(envelope, desk_key, context))
+
+
+@dataclass(frozen=True)
+class OpenedAttachment:
+    """An attachment's keys record, opened: what the file is, and the key that decrypts it."""
+
+    attachment: Attachment
+    name: str
+    content_type: str
+    size: int
+    file_key: bytes = field(repr=False)
+
+    @property
+    def public_id(self) -> str:
+        return self.attachment.public_id
+
+
+@dataclass(frozen=True)
+class OpenedForStaff:
+    """A submission opened for one staff response.
+
+    ``further_information`` and ``consent_changes`` are the opened payloads in the order they
+    arrived (the same shape as the submitter's ``OpenedSubmission``, so that
+    ``inbox.current_consents`` applies); ``further_information_rows`` and
+    ``consent_change_rows`` pair each with its stored row, for dates.
+    """
+
+    submission: Submission
+    payload: dict[str, Any]
+    further_information: tuple[dict[str, Any], ...]
+    consent_changes: tuple[dict[str, Any], ...]
+    attachments: tuple[OpenedAttachment, ...]
+    reader: StaffReader = field(repr=False)
+
+    @property
+    def further_information_rows(self) -> list[tuple[Any, dict[str, Any]]]:
+        return list(zip(self.submission.further_information, self.further_information, strict=True))
+
+    @property
+    def consent_change_rows(self) -> list[tuple[Any, dict[str, Any]]]:
+        return list(zip(self.submission.consent_changes, self.consent_changes, strict=True))
+
+
+def require_read_access(
+    session: Session, signed_in: SignedInStaff, submission: Submission, *, now: dt.datetime
+) -> None:
+    """Refuse unless need-to-know lets the person read ``submission`` and it is reviewed online."""
+    access = need_to_know.submission_access(session, signed_in.user, submission, now=now)
+    if access is need_to_know.Access.NONE:
+        raise ReadRefusedError(ReadRefusal.NOT_ON_DESK)
+    if access is need_to_know.Access.RESTRICTED:
+        raise ReadRefusedError(ReadRefusal.RESTRICTED)
+    if submission.dialogue.review_mode is ReviewMode.OFFLINE:
+        raise ReadRefusedError(ReadRefusal.OFFLINE_REVIEW)
+
+
+def open_submission_for_staff(
+    session: Session,
+    signed_in: SignedInStaff,
+    submission: Submission,
+    *,
+    now: dt.datetime,
+    reader: StaffReader | None = None,
+) -> OpenedForStaff:
+    """Open everything a submission holds, and record the read in the caller's transaction.
+
+    ``ReadRefusedError`` before anything is opened when need-to-know says no; a desk key the
+    person holds no grant of refuses too (``DESK_KEY_NOT_GRANTED``). An envelope that does not
+    open raises ``crypto.DecryptionError``: a tampered row is an error, not an empty field.
+    """
+    require_read_access(session, signed_in, submission, now=now)
+    reader = reader or StaffReader(session, signed_in)
+    address = SubmissionAddress.of(submission)
+    payload = reader.open_json(
+        submission.envelope, submission.desk_key, submission_context(address)
+    )
+    further = tuple(
+        reader.open_json(item.envelope, item.desk_key, further_information_context(address))
+        for item in submission.further_information
+    )
+    changes = tuple(
+        reader.open_json(item.envelope, item.desk_key, consent_change_context(address))
+        for item in submission.consent_changes
+    )
+    attachments = tuple(
+        _open_attachment_keys(reader, submission, address, item) for item in submission.attachments
+    )
+    record_event(
+        session,
+        action=AuditAction.SUBMISSION_READ,
+        object_type="submission",
+        object_id=submission.id,
+        actor=signed_in.user,
+        dialogue=submission.dialogue,
+        details={"kind": str(submission.kind)},
+    )
+    return OpenedForStaff(submission, payload, further, changes, attachments, reader)
+
+
+def open_attachment_for_staff(
+    session: Session,
+    signed_in: SignedInStaff,
+    submission: Submission,
+    attachment_public_id: str,
+    *,
+    now: dt.datetime,
+) -> OpenedAttachment:
+    """Open one attachment's keys record and record the read; ``LookupError`` if no such file.
+
+    The caller commits before streaming the file (:func:`decrypted_chunks`), so that the read is
+    on record whatever becomes of the download.
+    """
+    require_read_access(session, signed_in, submission, now=now)
+    attachment = next(
+        (item for item in submission.attachments if item.public_id == attachment_public_id), None
+    )
+    if attachment is None:
+        raise LookupError("no such attachment")
+    reader = StaffReader(session, signed_in)
+    opened = _open_attachment_keys(reader, submission, SubmissionAddress.of(submission), attachment)
+    record_event(
+        session,
+        action=AuditAction.ATTACHMENT_READ,
+        object_type="attachment",
+        object_id=attachment.id,
+        actor=signed_in.user,
+        dialogue=submission.dialogue,
+        details={"submission": submission.id},
+    )
+    return opened
+
+
+def decrypted_chunks(storage: EncryptedStorage, opened: OpenedAttachment) -> Iterator[bytes]:
+    """The attachment's plaintext, one authenticated chunk at a time.
+
+    Raises ``crypto.DecryptionError`` part-way when the file is cut short or altered: whatever
+    has been yielded must then be thrown away, which for a web response means aborting it.
+    """
+    decryptor = crypto.StreamDecryptor(opened.file_key)
+    read_size = crypto.CHUNK_SIZE + 16
+    with storage.open(opened.attachment.storage_name) as handle:
+        while data := handle.read(read_size):
+            piece = decryptor.update(data)
+            if piece:
+                yield piece
+    final = decryptor.finalize()
+    if final:
+        yield final
+
+
+def _open_attachment_keys(
+    reader: StaffReader, submission: Submission, address: SubmissionAddress, item: Attachment
+) -> OpenedAttachment:
+    # Attachment-keys records are sealed with the submission, to the submission's desk key.
+    record = reader.open_json(
+        item.keys_envelope, submission.desk_key, attachment_keys_context(address, item.public_id)
+    )
+    return OpenedAttachment(
+        attachment=item,
+        name=str(record.get("name", "")),
+        content_type=str(record.get("type", "")) or "application/octet-stream",
+        size=int(record.get("size", 0)),
+        file_key=base64.b64decode(record["key"]),
+    )

@@ -1,0 +1,563 @@
+"""Every triage decision and every change of a submission's state, in one place.
+
+Each action function checks everything first and only then changes anything, in the caller's
+transaction, and records one audit event for what it did (details hold identifiers and
+vocabulary values only, never content); the caller commits, or rolls back on a refusal, so that a
+refused action leaves nothing half-stored. Two kinds of refusal:
+
+- :class:`TriageForbiddenError` -- the person may not take this decision on this submission: not
+  a triage officer on its desk (``need_to_know.may_triage``), or the submission is restricted to
+  named members and they are not one (and hold no emergency access);
+- :class:`TriageRefusedError` -- the decision itself is not possible now; the message says why,
+  for the page.
+
+States move only through :func:`change_state`, which consults :data:`ALLOWED_TRANSITIONS`.
+
+Private notes are envelopes sealed to the submission dialogue's *current* desk key alone (not to
+the submitter), so every desk member holding that key, and the recovery key through its grant,
+can read them, and nobody else. Their context binds each note to its submission and its row::
+
+    "parley triage note v1|" + SubmissionAddress binding + "|note:<triage_notes.id>"
+
+and the plaintext is UTF-8 JSON ``{"format": "parley-triage-note-v1", "text": ...}``. The row is
+flushed first (with an empty envelope) to learn its id, then sealed, in the same transaction.
+
+Agenda items: until the co-chairs' agenda work lands, any desk member may add an item (a title
+and an optional theme) to a session of the dialogue, and triage officers link submissions of
+that session to it. This is the interim, documented here and on the pages that offer it.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import (
+    AgendaItem,
+    AgendaLink,
+    DeclineReason,
+    DeskKeyGrant,
+    DeskMembership,
+    DialogueSession,
+    EmergencyAccess,
+    NamedMember,
+    RiskLevel,
+    StaffUser,
+    Submission,
+    SubmissionKind,
+    SubmissionState,
+    Topic,
+    TriageNote,
+)
+from portal.services import need_to_know
+from portal.services.audit import AuditAction, record_event
+from portal.services.desk_keys import current_desk_key
+from portal.services.submissions.contexts import SubmissionAddress
+from portal.services.submissions.inbox import current_consents
+from portal.services.submissions.payload import (
+    LONG_TEXT_LIMIT,
+    ConsentLevel,
+    decode_payload,
+    encode_payload,
+)
+
+S = SubmissionState
+
+ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
+    # Opening it moves a received submission into triage; a submission reviewed offline can be
+    # decided without being opened on the server.
+    S.RECEIVED: frozenset({S.IN_TRIAGE, S.ACCEPTED, S.DECLINED}),
+    S.IN_TRIAGE: frozenset({S.ACCEPTED, S.DECLINED}),
+    S.ACCEPTED: frozenset({S.DECLINED, S.ON_AGENDA, S.ON_HANDOVER_LIST}),
+    S.DECLINED: frozenset({S.ACCEPTED}),
+    S.ON_AGENDA: frozenset({S.ON_HANDOVER_LIST, S.RAISED}),
+    S.ON_HANDOVER_LIST: frozenset({S.ACCEPTED, S.RAISED}),
+    S.RAISED: frozenset({S.DEBRIEFED}),
+    S.DEBRIEFED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+
+NOTE_LABEL = "parley triage note v1"
+NOTE_FORMAT = "parley-triage-note-v1"
+HANDOVER_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
+REASSESSMENT_REQUIRED = frozenset({RiskLevel.MEDIUM, RiskLevel.HIGH})
+MIN_JUSTIFICATION = 20
+MAX_JUSTIFICATION = 2000
+MAX_AGENDA_TITLE = 200
+
+
+class TriageForbiddenError(PermissionError):
+    """The person may not take triage decisions on this submission."""
+
+
+class TriageRefusedError(ValueError):
+    """A decision that cannot be taken now; the message says why and can be shown as is."""
+
+
+# --- states ------------------------------------------------------------------------------------
+
+
+def change_state(submission: Submission, new_state: SubmissionState) -> SubmissionState:
+    """Move ``submission`` to ``new_state`` if the table allows it; return the old state."""
+    old_state = submission.state
+    if new_state not in ALLOWED_TRANSITIONS[old_state]:
+        raise TriageRefusedError(
+            f"a submission that is {old_state.value.replace('_', ' ')} cannot become "
+            f"{new_state.value.replace('_', ' ')}"
+        )
+    submission.state = new_state
+    return old_state
+
+
+def note_opened(session: Session, submission: Submission) -> bool:
+    """A desk member has opened ``submission``: a received one is now in triage."""
+    if submission.state is not S.RECEIVED:
+        return False
+    change_state(submission, S.IN_TRIAGE)
+    session.flush()
+    return True
+
+
+# --- who may decide ----------------------------------------------------------------------------
+
+
+def require_triage(
+    session: Session, user: StaffUser, submission: Submission, *, now: dt.datetime
+) -> None:
+    """Refuse unless ``user`` triages this desk and may read this submission."""
+    if not need_to_know.may_triage(session, user, submission.dialogue):
+        raise TriageForbiddenError("only triage officers on this desk take triage decisions")
+    access = need_to_know.submission_access(session, user, submission, now=now)
+    if access is not need_to_know.Access.READ:
+        raise TriageForbiddenError("this submission is restricted to the members named on it")
+
+
+def _event(
+    session: Session,
+    action: AuditAction,
+    actor: StaffUser,
+    submission: Submission,
+    **details: Any,
+) -> None:
+    record_event(
+        session,
+        action=action,
+        object_type="submission",
+        object_id=submission.id,
+        actor=actor,
+        dialogue=submission.dialogue,
+        details=details,
+    )
+
+
+# --- the actions -------------------------------------------------------------------------------
+
+
+def set_topics(
+    session: Session,
+    actor: StaffUser,
+    submission: Submission,
+    topics: Iterable[str],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Replace the submission's topic tags with ``topics`` (values of ``Topic``)."""
+    require_triage(session, actor, submission, now=now)
+    chosen = set(topics)
+    known = {str(topic) for topic in Topic}
+    if not chosen <= known:
+        raise TriageRefusedError("choose agenda themes from the list")
+    submission.topic_tags = sorted(chosen)
+    session.flush()
+    _event(session, AuditAction.SUBMISSION_TOPICS_TAGGED, actor, submission, topics=sorted(chosen))
+
+
+def assess_risk(
+    session: Session,
+    actor: StaffUser,
+    submission: Submission,
+    *,
+    level: RiskLevel,
+    reassess_on: dt.date | None,
+    gender_specific: bool,
+    named_member_ids: Sequence[int] = (),
+    now: dt.datetime,
+) -> None:
+    """Record the risk assessment; a high risk restricts the submission to named members.
+
+    Medium and high need a re-assessment date (today or later). High needs at least one named
+    member, each a member of the desk holding a grant of the submission's desk key; when nobody
+    is named, the assessor is (the form names them by default too). Any other level removes the
+    named members (the restriction ends).
+    """
+    require_triage(session, actor, submission, now=now)
+    if level in REASSESSMENT_REQUIRED and reassess_on is None:
+        raise TriageRefusedError("a medium or high risk needs a re-assessment date")
+    if reassess_on is not None and reassess_on < now.date():
+        raise TriageRefusedError("the re-assessment date cannot be in the past")
+    named: list[int] = []
+    if level is RiskLevel.HIGH:
+        named = sorted(set(named_member_ids) or {actor.id})
+        eligible = {user.id for user in key_holders(session, submission)}
+        if not set(named) <= eligible:
+            raise TriageRefusedError(
+                "name only desk members who hold the desk key this submission is sealed to"
+            )
+    submission.risk_level = level
+    submission.risk_reassess_on = reassess_on
+    submission.gender_specific_risk = gender_specific
+    session.execute(delete(NamedMember).where(NamedMember.submission_id == submission.id))
+    session.add_all(NamedMember(submission_id=submission.id, staff_user_id=uid) for uid in named)
+    session.flush()
+    session.expire(submission, ["named_members"])
+    _event(
+        session,
+        AuditAction.SUBMISSION_RISK_ASSESSED,
+        actor,
+        submission,
+        level=str(level),
+        reassess_on=None if reassess_on is None else reassess_on.isoformat(),
+        gender_specific=gender_specific,
+    )
+    _event(session, AuditAction.SUBMISSION_NAMED_MEMBERS_SET, actor, submission, members=named)
+
+
+def key_holders(session: Session, submission: Submission) -> list[StaffUser]:
+    """The desk members who hold a grant of the key ``submission`` is sealed to, by name."""
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .join(DeskKeyGrant, DeskKeyGrant.recipient_staff_user_id == StaffUser.id)
+            .join(
+                DeskMembership,
+                (DeskMembership.staff_user_id == StaffUser.id)
+                & (DeskMembership.dialogue_id == submission.dialogue_id),
+            )
+            .where(
+                DeskKeyGrant.desk_key_id == submission.desk_key_id,
+                StaffUser.active.is_(True),
+                StaffUser.role.in_(need_to_know.CONTENT_ROLES),
+            )
+            .order_by(StaffUser.display_name, StaffUser.id)
+        )
+    )
+
+
+def set_risk_hold(
+    session: Session, actor: StaffUser, submission: Submission, hold: bool, *, now: dt.datetime
+) -> None:
+    """Put the submission on risk hold (nothing goes further) or take it off."""
+    require_triage(session, actor, submission, now=now)
+    if submission.risk_hold == hold:
+        raise TriageRefusedError(
+            "the submission is already on risk hold" if hold else "there is no risk hold to clear"
+        )
+    submission.risk_hold = hold
+    session.flush()
+    action = (
+        AuditAction.SUBMISSION_RISK_HOLD_SET if hold else AuditAction.SUBMISSION_RISK_HOLD_CLEARED
+    )
+    _event(session, action, actor, submission)
+
+
+def accept(session: Session, actor: StaffUser, submission: Submission, *, now: dt.datetime) -> None:
+    require_triage(session, actor, submission, now=now)
+    old = change_state(submission, S.ACCEPTED)
+    submission.decline_reason = None
+    submission.duplicate_of_id = None
+    session.flush()
+    _event(session, AuditAction.SUBMISSION_ACCEPTED, actor, submission, previous=str(old))
+
+
+def decline(
+    session: Session,
+    actor: StaffUser,
+    submission: Submission,
+    reason: DeclineReason,
+    *,
+    now: dt.datetime,
+) -> None:
+    require_triage(session, actor, submission, now=now)
+    if reason is DeclineReason.DUPLICATE:
+        raise TriageRefusedError("to decline as a duplicate, say which submission it duplicates")
+    old = change_state(submission, S.DECLINED)
+    submission.decline_reason = reason
+    submission.duplicate_of_id = None
+    session.flush()
+    _event(
+        session,
+        AuditAction.SUBMISSION_DECLINED,
+        actor,
+        submission,
+        reason=str(reason),
+        previous=str(old),
+    )
+
+
+def mark_duplicate(
+    session: Session,
+    actor: StaffUser,
+    submission: Submission,
+    original_public_id: str,
+    *,
+    now: dt.datetime,
+) -> None:
+    """Decline ``submission`` as a duplicate of another submission of the same dialogue."""
+    require_triage(session, actor, submission, now=now)
+    original = session.scalars(
+        select(Submission).where(
+            Submission.public_id == original_public_id.strip(),
+            Submission.dialogue_id == submission.dialogue_id,
+        )
+    ).first()
+    if original is None:
+        raise TriageRefusedError("there is no submission with that reference in this dialogue")
+    if original.id == submission.id:
+        raise TriageRefusedError("a submission cannot duplicate itself")
+    if original.duplicate_of_id == submission.id:
+        raise TriageRefusedError("that submission is already marked a duplicate of this one")
+    old = change_state(submission, S.DECLINED)
+    submission.decline_reason = DeclineReason.DUPLICATE
+    submission.duplicate_of_id = original.id
+    session.flush()
+    _event(
+        session,
+        AuditAction.SUBMISSION_MARKED_DUPLICATE,
+        actor,
+        submission,
+        duplicate_of=original.id,
+        previous=str(old),
+    )
+
+
+def note_context(submission: Submission, note_id: int) -> str:
+    """The envelope context of note ``note_id`` on ``submission`` (module docstring)."""
+    return f"{NOTE_LABEL}|{SubmissionAddress.of(submission).binding()}|note:{note_id}"
+
+
+def add_note(
+    session: Session,
+    actor: StaffUser,
+    submission: Submission,
+    text: str,
+    *,
+    now: dt.datetime,
+) -> TriageNote:
+    """Seal a private note to the dialogue's current desk key alone."""
+    require_triage(session, actor, submission, now=now)
+    text = text.strip()
+    if not text:
+        raise TriageRefusedError("write the note first")
+    if len(text) > LONG_TEXT_LIMIT:
+        raise TriageRefusedError(f"a note may hold at most {LONG_TEXT_LIMIT:,} characters")
+    desk_key = current_desk_key(session, submission.dialogue)
+    if desk_key is None:
+        raise TriageRefusedError("this dialogue has no desk key to seal a note to")
+    note = TriageNote(
+        submission_id=submission.id,
+        author_id=actor.id,
+        desk_key=desk_key,
+        envelope=b"",
+        created_at=now,
+    )
+    session.add(note)
+    session.flush()
+    note.envelope = crypto.seal_envelope(
+        encode_payload({"format": NOTE_FORMAT, "text": text}),
+        [desk_key.public_key],
+        note_context(submission, note.id),
+    )
+    session.flush()
+    session.expire(submission, ["triage_notes"])
+    record_event(
+        session,
+        action=AuditAction.TRIAGE_NOTE_ADDED,
+        object_type="triage_note",
+        object_id=note.id,
+        actor=actor,
+        dialogue=submission.dialogue,
+        details={"submission": submission.id},
+    )
+    return note
+
+
+def open_note(note: TriageNote, submission: Submission, desk_private_key: crypto.PrivateKey) -> str:
+    """The text of a note, opened with the private half of ``note.desk_key``."""
+    payload = decode_payload(
+        crypto.open_envelope(note.envelope, desk_private_key, note_context(submission, note.id))
+    )
+    return str(payload["text"])
+
+
+def add_agenda_item(
+    session: Session,
+    actor: StaffUser,
+    dialogue_session: DialogueSession,
+    title: str,
+    topic: str | None,
+) -> AgendaItem:
+    """Add an item to a session's agenda (the interim; see the module docstring)."""
+    if not need_to_know.is_desk_member(session, actor, dialogue_session.dialogue):
+        raise TriageForbiddenError("only members of this desk add agenda items")
+    title = title.strip()
+    if not title:
+        raise TriageRefusedError("give the agenda item a title")
+    if len(title) > MAX_AGENDA_TITLE:
+        raise TriageRefusedError(
+            f"an agenda item title may hold at most {MAX_AGENDA_TITLE} characters"
+        )
+    if topic and topic not in {str(item) for item in Topic}:
+        raise TriageRefusedError("choose the agenda theme from the list")
+    item = AgendaItem(session_id=dialogue_session.id, title=title, topic=topic or None)
+    session.add(item)
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.AGENDA_ITEM_CREATED,
+        object_type="agenda_item",
+        object_id=item.id,
+        actor=actor,
+        dialogue=dialogue_session.dialogue,
+        details={"session": dialogue_session.id, "topic": topic or None},
+    )
+    return item
+
+
+def agenda_items(session: Session, dialogue_session: DialogueSession | None) -> list[AgendaItem]:
+    if dialogue_session is None:
+        return []
+    return list(
+        session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.session_id == dialogue_session.id)
+            .order_by(AgendaItem.id)
+        )
+    )
+
+
+def link_to_agenda(
+    session: Session,
+    actor: StaffUser,
+    submission: Submission,
+    agenda_item_id: int,
+    *,
+    now: dt.datetime,
+) -> AgendaLink:
+    """Link an accepted submission to an item of its own session's agenda."""
+    require_triage(session, actor, submission, now=now)
+    item = session.get(AgendaItem, agenda_item_id)
+    if item is None or submission.session_id is None or item.session_id != submission.session_id:
+        raise TriageRefusedError("choose an agenda item of this submission's session")
+    if submission.state not in (S.ACCEPTED, S.ON_AGENDA, S.ON_HANDOVER_LIST):
+        raise TriageRefusedError("accept the submission before linking it to the agenda")
+    exists = session.scalars(
+        select(AgendaLink.id).where(
+            AgendaLink.submission_id == submission.id, AgendaLink.agenda_item_id == item.id
+        )
+    ).first()
+    if exists is not None:
+        raise TriageRefusedError("the submission is already linked to that agenda item")
+    if submission.state is S.ACCEPTED:
+        change_state(submission, S.ON_AGENDA)
+    link = AgendaLink(submission_id=submission.id, agenda_item_id=item.id)
+    session.add(link)
+    session.flush()
+    session.expire(submission, ["agenda_links"])
+    _event(session, AuditAction.SUBMISSION_LINKED_TO_AGENDA, actor, submission, agenda_item=item.id)
+    return link
+
+
+def handover_refusal(submission: Submission, opened: Any) -> str | None:
+    """Why ``submission`` may not be proposed for the handover list, or ``None`` if it may.
+
+    ``opened`` is the submission opened for staff (its payload and consent changes): only the
+    named persons' current consent (as sent, then each later change in order) can say whether
+    their names may go on a list handed to the partner.
+    """
+    if submission.kind not in HANDOVER_KINDS:
+        return "only individual cases and reprisal reports go on the handover list"
+    if submission.state not in (S.ACCEPTED, S.ON_AGENDA):
+        return "only an accepted submission can be proposed for the handover list"
+    if submission.risk_level is None:
+        return "assess the risk before proposing the case for the handover list"
+    if submission.risk_hold:
+        return "the submission is on risk hold"
+    consents = current_consents(opened)
+    if not consents:
+        return "the submission names nobody who could go on the handover list"
+    if any(consent.get("level") != ConsentLevel.HANDOVER_LIST for consent in consents):
+        return "not every person named has consented to the handover list"
+    return None
+
+
+def propose_for_handover(
+    session: Session, actor: StaffUser, submission: Submission, opened: Any, *, now: dt.datetime
+) -> None:
+    """Put the case on the handover list when :func:`handover_refusal` finds nothing against."""
+    require_triage(session, actor, submission, now=now)
+    refusal = handover_refusal(submission, opened)
+    if refusal is not None:
+        raise TriageRefusedError(refusal)
+    old = change_state(submission, S.ON_HANDOVER_LIST)
+    submission.handover_proposed_by_id = actor.id
+    session.flush()
+    _event(
+        session,
+        AuditAction.SUBMISSION_PROPOSED_FOR_HANDOVER,
+        actor,
+        submission,
+        previous=str(old),
+    )
+
+
+# --- emergency access --------------------------------------------------------------------------
+
+
+def grant_emergency_access(
+    session: Session,
+    actor: StaffUser,
+    submission: Submission,
+    justification: str,
+    *,
+    now: dt.datetime,
+) -> EmergencyAccess:
+    """Open a restricted submission to a desk member who is not named on it, with a reason.
+
+    The reason is staff prose kept on the row and shown to the desk; the audit event records
+    that access was taken and until when, not the reason.
+    """
+    access = need_to_know.submission_access(session, actor, submission, now=now)
+    if access is need_to_know.Access.NONE:
+        raise TriageForbiddenError("only members of this desk may take emergency access")
+    if access is need_to_know.Access.READ:
+        raise TriageRefusedError("you may already read this submission")
+    justification = justification.strip()
+    if len(justification) < MIN_JUSTIFICATION:
+        raise TriageRefusedError(
+            f"write why you need access, in at least {MIN_JUSTIFICATION} characters"
+        )
+    if len(justification) > MAX_JUSTIFICATION:
+        raise TriageRefusedError(f"keep the reason under {MAX_JUSTIFICATION} characters")
+    expires_at = now + need_to_know.EMERGENCY_ACCESS_LIFETIME
+    grant = EmergencyAccess(
+        submission_id=submission.id,
+        staff_user_id=actor.id,
+        justification=justification,
+        granted_at=now,
+        expires_at=expires_at,
+    )
+    session.add(grant)
+    session.flush()
+    session.expire(submission, ["emergency_accesses"])
+    _event(
+        session,
+        AuditAction.EMERGENCY_ACCESS,
+        actor,
+        submission,
+        emergency_access=grant.id,
+        expires_at=expires_at.astimezone(dt.UTC).isoformat(),
+    )
+    return grant
