@@ -1,5 +1,128 @@
-"""The desk's side of the message thread with a submission's author (under ``/staff``)."""
+"""The desk's side of the message thread with a submission's author (under ``/staff``).
 
-from flask import Blueprint
+One route, the send form's post; the thread itself is shown inside the staff submission page by
+the partial ``templates/staff/messages/_thread.html``, through the template function
+:func:`desk_message_thread` (registered here for the whole application), which opens each message
+with the desk keys of the reader that opened the page's submission.
+
+Every rule is in ``portal.services.messages``: a triage officer or co-chair on the desk who may
+read the submission writes, and only to a submitter who agreed to be contacted through the
+portal. A staff member who may not write gets 403 before anything is opened; a message refused
+for the contact choice or its length comes back with the reason and what was typed.
+"""
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.blueprints.staff_access import signed_in_staff, staff_required
+from portal.db import request_session
+from portal.models import Submission, utc_now
+from portal.services.messages import (
+    ContactNotAgreedError,
+    MessageNotAllowedError,
+    ThreadEntry,
+    send_desk_message,
+    thread_for_desk,
+)
+from portal.services.need_to_know import may_message
+from portal.services.staff_reading import (
+    OpenedForStaff,
+    ReadRefusedError,
+    open_submission_for_staff,
+)
+from portal.services.staff_sessions import SignedInStaff
+from portal.services.submissions.contexts import is_public_id
+from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.payload import PayloadError
 
 blueprint = Blueprint("staff_messages", __name__, url_prefix="/staff")
+
+
+@dataclass(frozen=True)
+class DeskThread:
+    """What the thread partial shows: the messages, and whether (or why not) to offer the form."""
+
+    entries: list[ThreadEntry]
+    may_send: bool
+    note: str | None
+
+
+def contact_refused_message() -> str:
+    return _(
+        "The submitter did not agree to be contacted through the portal, so the desk cannot "
+        "write to them. If they write to the desk, their messages appear here."
+    )
+
+
+def role_refused_message() -> str:
+    return _("Only triage officers and co-chairs on this desk write to submitters.")
+
+
+@blueprint.app_template_global()
+def desk_message_thread(submission: Submission, opened: OpenedForStaff) -> DeskThread:
+    """The thread of the submission the page opened, for the signed-in staff member."""
+    signed_in = signed_in_staff()
+    database = request_session()
+    entries = thread_for_desk(database, submission, opened.reader)
+    if signed_in is None or not may_message(database, signed_in.user, submission.dialogue):
+        return DeskThread(entries, False, role_refused_message())
+    if opened.payload.get("contact_through_portal") is not True:
+        return DeskThread(entries, False, contact_refused_message())
+    return DeskThread(entries, True, None)
+
+
+@blueprint.post("/submissions/<public_id>/messages")
+@staff_required()
+def send(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    """Seal the typed message to the submission's author and go back to the submission."""
+    database = request_session()
+    submission = _submission_or_404(public_id)
+    if not may_message(database, signed_in.user, submission.dialogue):
+        abort(403)
+    now = utc_now()
+    text = request.form.get("text", "")
+    try:
+        opened = open_submission_for_staff(database, signed_in, submission, now=now)
+    except ReadRefusedError:
+        database.rollback()
+        abort(403)
+    try:
+        send_desk_message(database, signed_in, opened, {"text": text}, now=now)
+    except MessageNotAllowedError:
+        database.rollback()
+        abort(403)
+    except (ContactNotAgreedError, PayloadError, SubmissionRefusedError) as refusal:
+        # Nothing was stored but the record that the submission was opened to check it.
+        database.commit()
+        return _refused(submission, refusal, text), 400
+    database.commit()
+    return redirect(url_for("staff.submission", public_id=public_id, _anchor="messages"))
+
+
+def _refused(submission: Submission, refusal: Exception, text: str) -> str:
+    if isinstance(refusal, ContactNotAgreedError):
+        reason, typed = contact_refused_message(), None
+    elif isinstance(refusal, PayloadError):
+        reason, typed = _("Write the message, in at most 20,000 characters."), text
+    else:
+        reason, typed = _("This dialogue cannot receive messages at the moment."), text
+    return render_template(
+        "staff/messages/refused.html", submission=submission, reason=reason, typed_text=typed
+    )
+
+
+def _submission_or_404(public_id: str) -> Submission:
+    if not is_public_id(public_id):
+        abort(404)
+    found = (
+        request_session()
+        .scalars(select(Submission).where(Submission.public_id == public_id))
+        .first()
+    )
+    if found is None:
+        abort(404)
+    return found

@@ -1,6 +1,6 @@
 """The submitter's inbox without JavaScript, under ``/inbox``: sign in with the codename, list
 and read back one's own submissions, add further information, change or withdraw consent per
-named person, delete a submission, sign out.
+named person, read the desk's messages and answer them, delete a submission, sign out.
 
 Signing in derives the codename's secrets on the server for that one request
 (``submitters.sign_in_with_codename``) and opens an inbox session whose key lives only in the
@@ -37,6 +37,13 @@ from portal.db import request_session
 from portal.instance import InstanceFolder
 from portal.labels import label
 from portal.models import Submission, Topic, utc_now
+from portal.services.messages import (
+    desk_messages_by_submission,
+    message_context,
+    new_reply_id,
+    reply_plain,
+    thread_for_submitter,
+)
 from portal.services.submissions.contexts import is_public_id
 from portal.services.submissions.inbox import (
     KINDS_WITH_CONSENT,
@@ -202,8 +209,10 @@ def sign_out() -> ResponseReturnValue:
 @inbox_session_required
 def inbox(signed_in: SignedInSubmitter) -> str:
     """Every own submission with its kind, state and dates, and deleted ones as tombstones."""
-    entries = list_inbox(request_session(), signed_in.submitter)
-    return render_template("inbox/index.html", entries=entries)
+    database = request_session()
+    entries = list_inbox(database, signed_in.submitter)
+    desk_messages = desk_messages_by_submission(database, signed_in.submitter)
+    return render_template("inbox/index.html", entries=entries, desk_messages=desk_messages)
 
 
 @blueprint.get("/<public_id>")
@@ -240,6 +249,32 @@ def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> Res
         return _submission_page(signed_in, found, refusal=_refusal()), 400
     database.commit()
     return redirect(url_for(".submission", public_id=public_id, _anchor="further-information"))
+
+
+@blueprint.post("/<public_id>/messages")
+@inbox_session_required
+def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
+    """Seal the person's message to the desk and to themselves, like further information.
+
+    Accepted whether or not the person agreed to be contacted: they chose to write. Refused for
+    a session whose key the browser holds, for the reason ``add_further_information`` gives.
+    """
+    database = request_session()
+    found = _own_or_404(signed_in, public_id)
+    if signed_in.key_held_by_browser:
+        return _submission_page(signed_in, found, refusal=_refusal()), 400
+    text = request.form.get("text", "")
+    try:
+        reply_plain(database, found, {"text": text}, today=utc_now().date())
+    except PayloadError:
+        database.rollback()
+        error = _("Write your message, in at most 20,000 characters.")
+        return _submission_page(signed_in, found, message_error=error, typed_message=text), 400
+    except SubmissionRefusedError:
+        database.rollback()
+        return _submission_page(signed_in, found, refusal=_refusal()), 400
+    database.commit()
+    return redirect(url_for(".submission", public_id=public_id, _anchor="messages"))
 
 
 @blueprint.post("/<public_id>/consent")
@@ -311,8 +346,10 @@ def _consent_form(form: Mapping[str, str]) -> dict[str, Any]:
 
 def sealed_page_data(found: Submission) -> dict[str, str]:
     """The ``data-*`` attributes with which ``inbox.mjs`` reads back and seals in the page."""
-    target = sealing_target(request_session(), found)
+    database = request_session()
+    target = sealing_target(database, found)
     desk_key, submitter_key = target.recipients
+    reply_id = new_reply_id(database)
     value_labels = {
         str(value): str(label(value))
         for vocabulary in (ConsentLevel, ConsentGiver, Topic, Urgency)
@@ -329,6 +366,9 @@ def sealed_page_data(found: Submission) -> dict[str, str]:
         "submitter-key": submitter_key.hex(),
         "further-information-context": target.further_information_context,
         "consent-change-context": target.consent_change_context,
+        "reply-url": url_for("submitter_sealed.reply", public_id=found.public_id),
+        "reply-id": reply_id,
+        "reply-context": message_context(found, reply_id),
         "value-labels": json.dumps(value_labels),
     }
 
@@ -346,6 +386,8 @@ def _submission_page(
     consent_errors: Mapping[int, list[str]] | None = None,
     delete_error: str | None = None,
     refusal: str | None = None,
+    message_error: str | None = None,
+    typed_message: str = "",
 ) -> str:
     """The read-back page, opened with the submitter's key for this response only.
 
@@ -390,6 +432,9 @@ def _submission_page(
         consent_givers=list(ConsentGiver),
         further_information_error=further_information_error,
         typed_text=typed_text,
+        thread=thread_for_submitter(found, signed_in),
+        message_error=message_error,
+        typed_message=typed_message,
         consent_errors=consent_errors or {},
         delete_error=delete_error,
         refusal=refusal,

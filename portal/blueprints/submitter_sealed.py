@@ -11,11 +11,19 @@ All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRF
     POST /inbox/sign-in/login-secret          {"login_secret": base64 (32 bytes)}
          -> {"next": inbox address}
     GET  /inbox/<public_id>/sealed
-         -> {"submission": item, "further_information": [item], "consent_changes": [item]}
+         -> {"submission": item, "further_information": [item], "consent_changes": [item],
+             "messages": [message]}
             item = {"context": str, "envelope": base64, "received_on": ISO date}
+            message = {"public_id": str, "written_by": "desk" | "submitter",
+                       "context": str, "envelope": base64, "sent_on": ISO date}
     POST /inbox/<public_id>/sealed-further-information   {"envelope": base64}
     POST /inbox/<public_id>/sealed-consent                {"envelope": base64}
+    POST /inbox/<public_id>/sealed-message   {"public_id": the page's reply id, "envelope": base64}
          -> {"next": the submission's address}
+
+A reply to the desk is sealed under the message public id the page was served with
+(``data-reply-id``, made by the server); the server checks the envelope's context for that id
+and its recipients (``messages.reply_sealed``) and stores it, never seeing the text.
 
 Refusals are ``{"error": message}``: 400 (malformed body, envelope refused, missing CSRF token),
 401 (no live inbox session), 404 (not this submitter's submission), 429 (sign-in limit full). A
@@ -42,6 +50,7 @@ from portal.blueprints.submitter import (
 )
 from portal.db import request_session
 from portal.models import Submission, utc_now
+from portal.services.messages import reply_sealed, sealed_thread
 from portal.services.submissions.contexts import is_public_id
 from portal.services.submissions.inbox import (
     SealedRecord,
@@ -154,6 +163,16 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
             _item(record, item.received_on.isoformat())
             for record, item in zip(sealed.consent_changes, found.consent_changes, strict=True)
         ],
+        messages=[
+            {
+                "public_id": message.public_id,
+                "written_by": str(message.written_by),
+                "context": message.record.context,
+                "envelope": base64.b64encode(message.record.envelope).decode("ascii"),
+                "sent_on": message.sent_on.isoformat(),
+            }
+            for message in sealed_thread(found)
+        ],
     )
 
 
@@ -171,6 +190,30 @@ def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> Res
 def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     """Store a consent change the page sealed, once the service has checked its address."""
     return _store_sealed(signed_in, public_id, change_sealed_consent, "consent")
+
+
+@blueprint.post("/<public_id>/sealed-message")
+@json_session_required
+def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
+    """Store a reply to the desk the page sealed under the reply id it was served with."""
+    request.max_content_length = REQUEST_BODY_LIMIT
+    found = _own_or_404(signed_in, public_id)
+    try:
+        body = _json_body()
+        envelope = _base64_field(body, "envelope")
+    except MalformedRequestError as error:
+        return _refusal(str(error), 400)
+    message_id = body.get("public_id")
+    if not isinstance(message_id, str):
+        return _refusal("public_id: text expected", 400)
+    database = request_session()
+    try:
+        reply_sealed(database, found, message_id, envelope, today=utc_now().date())
+    except SubmissionRefusedError:
+        database.rollback()
+        return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
+    database.commit()
+    return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor="messages"))
 
 
 def _store_sealed(

@@ -9,6 +9,7 @@ context, to one dialogue, one session (or none), one kind and one submission::
     further information     "parley further information v1|" + binding
     consent change          "parley consent change v1|" + binding
     attachment-keys record  "parley attachment keys v1|" + binding + "|attachment:<attachment id>"
+    desk message            "parley desk message v1|" + binding + "|message:<message public id>"
 
 ``session`` is ``none`` exactly for reprisal reports, which belong to the dialogue rather than to
 a round. The submission's public id is random (:func:`new_public_id`), issued by the server with
@@ -35,6 +36,7 @@ SUBMISSION_LABEL = "parley submission v1"
 FURTHER_INFORMATION_LABEL = "parley further information v1"
 CONSENT_CHANGE_LABEL = "parley consent change v1"
 ATTACHMENT_KEYS_LABEL = "parley attachment keys v1"
+DESK_MESSAGE_LABEL = "parley desk message v1"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ def consent_change_context(address: SubmissionAddress) -> str:
 
 def attachment_keys_context(address: SubmissionAddress, attachment_public_id: str) -> str:
     return f"{ATTACHMENT_KEYS_LABEL}|{address.binding()}|attachment:{attachment_public_id}"
+
+
+def desk_message_context(address: SubmissionAddress, message_public_id: str) -> str:
+    """A message of the thread between the desk and the submission's author, either way."""
+    return f"{DESK_MESSAGE_LABEL}|{address.binding()}|message:{message_public_id}"
 
 
 def recipient_keys(desk_key: DeskKey, submitter: Submitter) -> tuple[bytes, bytes]:

@@ -9,10 +9,15 @@
  * CSRF token in `X-CSRFToken`; the server stores envelopes only. Deleting stays a form post.
  * The form for adding information exists only once this module has read the submission back
  * with the key of this tab, so no plain post of what is typed can leave the page.
+ *
+ * The thread with the desk comes with the envelopes: each message is opened here and checked
+ * (`desk-messages.mjs`); a reply is sealed under `data-reply-context`, the context of the reply
+ * id the server issued with the page, and posted with that id (`data-reply-id`).
  */
 import { openEnvelope, sealEnvelope } from './parley-crypto.mjs';
 import { recallKeySeed } from './inbox-key.mjs';
 import { CONSENT_GIVERS, CONSENT_LEVELS, LONG_TEXT_LIMIT } from './sealed-submission.mjs';
+import { messagePayload, readMessage } from './desk-messages.mjs';
 
 const FURTHER_INFORMATION_FORMAT = 'parley-further-information-v1';
 const CONSENT_CHANGE_FORMAT = 'parley-consent-change-v1';
@@ -44,6 +49,15 @@ function longDate(isoDate) {
 async function openItem(item, seed) {
   const plaintext = await openEnvelope(fromBase64(item.envelope), seed, item.context);
   return JSON.parse(new TextDecoder().decode(plaintext));
+}
+
+/** The text of one message of the thread, or `null` when it does not open or is no message. */
+async function openMessage(item, seed) {
+  try {
+    return readMessage(await openItem(item, seed));
+  } catch {
+    return null;
+  }
 }
 
 /** Whether a consent change names a person of this submission with a valid consent. */
@@ -95,6 +109,8 @@ class SealedPage {
     const payload = await openItem(sealed.submission, this.seed);
     const furtherInformation = await Promise.all(sealed.further_information.map((item) => openItem(item, this.seed)));
     const changes = await Promise.all(sealed.consent_changes.map((item) => openItem(item, this.seed)));
+    const messages = await Promise.all((sealed.messages ?? []).map((item) => openMessage(item, this.seed)));
+    this.showMessages(messages, sealed.messages ?? []);
     this.showPayload(payload);
     this.showPersons(payload.persons ?? [], changes);
     this.showChanges(payload.persons ?? [], changes, sealed.consent_changes);
@@ -159,14 +175,29 @@ class SealedPage {
     });
   }
 
-  /** Seal `payload` under `context`, post it to `url`, and show the page the server names. */
-  async send(url, payload, context, csrfToken) {
+  showMessages(texts, items) {
+    const list = document.getElementById('message-thread');
+    texts.forEach((text, index) => {
+      const item = items[index];
+      const fromDesk = item.written_by === 'desk';
+      const entry = element('li', undefined, `message message-${fromDesk ? 'desk' : 'submitter'}`);
+      const meta = (fromDesk ? this.messages.from_desk : this.messages.from_you).replace('{date}', longDate(item.sent_on));
+      entry.append(element('p', meta, 'message-meta'));
+      entry.append(text === null ? element('p', this.messages.unreadable_message, 'notice') : element('p', text, 'written'));
+      list.append(entry);
+    });
+    document.getElementById('no-messages').hidden = texts.length > 0;
+  }
+
+  /** Seal `payload` under `context`, post it to `url` (with `fields` beside the envelope), and
+   * show the page the server names. */
+  async send(url, payload, context, csrfToken, fields = {}) {
     const envelope = await sealEnvelope(JSON.stringify(payload), this.recipients, context);
     const response = await fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken },
-      body: JSON.stringify({ envelope: toBase64(envelope) }),
+      body: JSON.stringify({ ...fields, envelope: toBase64(envelope) }),
     });
     const answer = await response.json();
     if (!response.ok) throw new Error(answer.error);
@@ -213,6 +244,22 @@ class SealedPage {
     });
     document.getElementById('further-information-list').after(form);
   }
+
+  /** Put the form for writing to the desk in the page, sealing the reply under the issued id. */
+  addMessageForm() {
+    const template = document.getElementById('message-template');
+    const form = template.content.firstElementChild.cloneNode(true);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const payload = messagePayload(form.elements.text.value);
+      if (payload === null) return showFormError(form, this.messages.empty_message);
+      const fields = { public_id: this.data.replyId };
+      return this.send(this.data.replyUrl, payload, this.data.replyContext, csrfToken(), fields).catch((failure) =>
+        showFormError(form, failure.message || this.messages.not_sent),
+      );
+    });
+    document.getElementById('no-messages').after(form);
+  }
 }
 
 function csrfToken() {
@@ -241,6 +288,7 @@ if (root !== null) {
       .load()
       .then(() => {
         page.addFurtherInformationForm();
+        page.addMessageForm();
         status.hidden = true;
       })
       .catch(() => {

@@ -1,0 +1,31 @@
+/**
+ * The messages between the desk and a submission's author, as the inbox page reads and writes
+ * them: `{"format": "parley-desk-message-v1", "text": ...}` (portal/services/messages.py).
+ *
+ * A message is checked after it is opened, whoever sealed it: a reply sealed in a browser was
+ * never seen by the server, so a payload that is not a message is shown as one this page cannot
+ * show rather than trusted.
+ */
+import { LONG_TEXT_LIMIT } from './sealed-submission.mjs';
+
+export const MESSAGE_FORMAT = 'parley-desk-message-v1';
+export const MESSAGE_AUTHORS = ['desk', 'submitter'];
+
+/** The text to send, trimmed, or `null` when it is empty or longer than the limit. */
+export function messageText(typed) {
+  const text = typeof typed === 'string' ? typed.trim() : '';
+  return text.length === 0 || text.length > LONG_TEXT_LIMIT ? null : text;
+}
+
+/** The payload a reply is sealed as, or `null` when the text cannot be sent. */
+export function messagePayload(typed) {
+  const text = messageText(typed);
+  return text === null ? null : { format: MESSAGE_FORMAT, text };
+}
+
+/** The text of an opened message, or `null` when it is not a valid message. */
+export function readMessage(payload) {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null;
+  if (payload.format !== MESSAGE_FORMAT) return null;
+  return messageText(payload.text);
+}

@@ -1,0 +1,223 @@
+"""The message thread through the pages, on both databases: the desk sends from the staff side,
+the submitter reads and answers without JavaScript and with it (the browser's part played by
+``crypto``, as in ``test_inbox_sealed``).
+"""
+
+import base64
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+import crypto
+from portal import create_app
+from portal.db import app_database
+from portal.models import DeskMessage, MessageAuthor, StaffUser, Submission, SubmissionKind
+from portal.services.messages import MESSAGE_FORMAT, message_context, thread_for_desk
+from portal.services.staff_reading import StaffReader
+from portal.services.staff_sessions import SignedInStaff
+from portal.services.submissions.payload import encode_payload
+from tests.conftest import DemoInstance, SentSubmission, csrf_token_for
+from tests.integration.test_inbox_sealed import _login
+from tests.staff_sessions_support import StaffCredentials, demo_credentials, sign_in_client
+
+AGENDA_FORM = {
+    "topics": ["freedom_of_expression"],
+    "situation": "Journalists detained in the capital.",
+    "contact_through_portal": True,
+}
+ASKED = "Could you tell us which prison, if it is safe to do so?"
+ANSWERED = "The northern one, since March."
+ANSWERED_IN_BROWSER = "And a lawyer visited on Friday."
+CONTACT_REFUSED = "did not agree to be contacted through the portal"
+
+Send = Callable[..., SentSubmission]
+
+
+@pytest.fixture(scope="module")
+def app(writable_demo_instance: DemoInstance) -> Iterator[Flask]:
+    yield create_app(writable_demo_instance.settings)
+
+
+@pytest.fixture(scope="module")
+def staff(writable_demo_instance: DemoInstance) -> dict[str, StaffCredentials]:
+    return demo_credentials(writable_demo_instance.credentials_file)
+
+
+def _send(app: Flask, send_under_new_codename: Send, form: dict) -> SentSubmission:
+    settings = app.extensions["parley.settings"]
+    return send_under_new_codename(settings, SubmissionKind.AGENDA_INPUT, form)
+
+
+def _staff_client(app: Flask, account: StaffCredentials) -> FlaskClient:
+    client = app.test_client()
+    sign_in_client(app, client, account.email, account.password)
+    return client
+
+
+def _desk_post(client: FlaskClient, public_id: str, text: str) -> tuple[int, str, str]:
+    response = client.post(
+        f"/staff/submissions/{public_id}/messages",
+        data={"text": text, "csrf_token": csrf_token_for(client)},
+    )
+    return response.status_code, response.location or "", response.get_data(as_text=True)
+
+
+def _csrf(client: FlaskClient, url: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).get_data(as_text=True))
+    assert match is not None, url
+    return match.group(1)
+
+
+def _submitter_client(app: Flask, codename: str) -> FlaskClient:
+    client = app.test_client()
+    token = _csrf(client, "/inbox/sign-in")
+    response = client.post("/inbox/sign-in", data={"codename": codename, "csrf_token": token})
+    assert response.status_code == 302
+    return client
+
+
+def _messages(app: Flask, public_id: str) -> list[DeskMessage]:
+    with app_database(app).session() as session:
+        submission = session.scalars(select(Submission).where(Submission.public_id == public_id))
+        return list(submission.one().messages)
+
+
+def _desk_thread(app: Flask, account: StaffCredentials, public_id: str) -> list[str | None]:
+    with app_database(app).session() as session:
+        user = session.scalars(select(StaffUser).where(StaffUser.email == account.email)).one()
+        key = crypto.unwrap_private_key(user.personal_private_key_wrapped, account.password)
+        signed_in = SignedInStaff(user, "test", crypto.private_key_bytes(key))
+        submission = session.scalars(
+            select(Submission).where(Submission.public_id == public_id)
+        ).one()
+        reader = StaffReader(session, signed_in)
+        return [entry.text for entry in thread_for_desk(session, submission, reader)]
+
+
+def test_the_desk_writes_and_the_submitter_answers_without_javascript(
+    app: Flask, staff: dict[str, StaffCredentials], send_under_new_codename: Send
+) -> None:
+    sent = _send(app, send_under_new_codename, AGENDA_FORM)
+    desk = _staff_client(app, staff["triage_officer"])
+    status, location, _body = _desk_post(desk, sent.public_id, ASKED)
+    assert status == 302 and location.endswith(f"/staff/submissions/{sent.public_id}#messages")
+    [message] = _messages(app, sent.public_id)
+    assert message.written_by is MessageAuthor.DESK and ASKED.encode() not in message.envelope
+
+    submitter = _submitter_client(app, sent.codename)
+    index = submitter.get("/inbox").get_data(as_text=True)
+    assert "1 message from the desk" in index
+    assert f'/inbox/{sent.public_id}#messages"' in index
+    page = submitter.get(f"/inbox/{sent.public_id}").get_data(as_text=True)
+    assert ASKED.replace("'", "&#39;") in page and "From the desk" in page
+
+    token = _csrf(submitter, f"/inbox/{sent.public_id}")
+    empty = submitter.post(
+        f"/inbox/{sent.public_id}/messages", data={"text": " ", "csrf_token": token}
+    )
+    assert empty.status_code == 400 and "Write your message" in empty.get_data(as_text=True)
+    answered = submitter.post(
+        f"/inbox/{sent.public_id}/messages", data={"text": ANSWERED, "csrf_token": token}
+    )
+    assert answered.status_code == 302
+    assert answered.location == f"/inbox/{sent.public_id}#messages"
+    page = submitter.get(f"/inbox/{sent.public_id}").get_data(as_text=True)
+    assert "You wrote" in page and ANSWERED in page
+
+    assert _desk_thread(app, staff["co_chair"], sent.public_id) == [ASKED, ANSWERED]
+    staff_page = desk.get(f"/staff/submissions/{sent.public_id}").get_data(as_text=True)
+    assert 'id="message-thread"' in staff_page, "the staff page does not include the thread"
+    assert ANSWERED in staff_page and 'id="message-form"' in staff_page
+
+
+def test_the_desk_cannot_write_to_who_did_not_agree_and_roles_are_checked(
+    app: Flask, staff: dict[str, StaffCredentials], send_under_new_codename: Send
+) -> None:
+    sent = _send(app, send_under_new_codename, {**AGENDA_FORM, "contact_through_portal": False})
+    desk = _staff_client(app, staff["co_chair"])
+    status, _location, body = _desk_post(desk, sent.public_id, ASKED)
+    assert status == 400 and CONTACT_REFUSED in body
+    for role in ("administrator", "observer"):
+        status, _location, _body = _desk_post(
+            _staff_client(app, staff[role]), sent.public_id, ASKED
+        )
+        assert status == 403, role
+    assert _desk_post(desk, "x" * 22, ASKED)[0] == 404
+    assert _messages(app, sent.public_id) == []
+
+    agreed = _send(app, send_under_new_codename, AGENDA_FORM)
+    status, _location, body = _desk_post(desk, agreed.public_id, "   ")
+    assert status == 400 and "Write the message" in body
+    assert _messages(app, agreed.public_id) == []
+
+    # The submitter who did not agree may still write to the desk.
+    submitter = _submitter_client(app, sent.codename)
+    page = submitter.get(f"/inbox/{sent.public_id}").get_data(as_text=True)
+    assert 'id="message-form"' in page
+    token = _csrf(submitter, f"/inbox/{sent.public_id}")
+    answered = submitter.post(
+        f"/inbox/{sent.public_id}/messages", data={"text": ANSWERED, "csrf_token": token}
+    )
+    assert answered.status_code == 302
+    assert _desk_thread(app, staff["co_chair"], sent.public_id) == [ANSWERED]
+    staff_page = desk.get(f"/staff/submissions/{sent.public_id}").get_data(as_text=True)
+    assert CONTACT_REFUSED in staff_page and 'id="message-form"' not in staff_page
+
+
+def test_with_javascript_only_envelopes_move(
+    app: Flask, staff: dict[str, StaffCredentials], send_under_new_codename: Send
+) -> None:
+    sent = _send(app, send_under_new_codename, AGENDA_FORM)
+    desk = _staff_client(app, staff["triage_officer"])
+    assert _desk_post(desk, sent.public_id, ASKED)[0] == 302
+
+    secrets = crypto.derive_codename_secrets(sent.codename)
+    client = app.test_client()
+    assert _login(client, secrets.login_secret)[0] == 200
+    page = client.get(f"/inbox/{sent.public_id}").get_data(as_text=True)
+    assert ASKED not in page
+    reply_id = re.search(r'data-reply-id="([^"]+)"', page)[1]
+    reply_context = re.search(r'data-reply-context="([^"]+)"', page)[1].replace("&#34;", '"')
+    desk_key = bytes.fromhex(re.search(r'data-desk-key="([^"]+)"', page)[1])
+    reply_url = re.search(r'data-reply-url="([^"]+)"', page)[1]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+
+    sealed = client.get(f"/inbox/{sent.public_id}/sealed").get_json()
+    [message] = sealed["messages"]
+    assert message["written_by"] == "desk" and message["sent_on"]
+    opened = crypto.open_envelope(
+        base64.b64decode(message["envelope"]), secrets.private_key(), message["context"]
+    )
+    assert encode_payload({"format": MESSAGE_FORMAT, "text": ASKED}) == opened
+
+    with app_database(app).session() as session:
+        submission = session.scalars(
+            select(Submission).where(Submission.public_id == sent.public_id)
+        ).one()
+        assert reply_context == message_context(submission, reply_id)
+        recipients = (desk_key, submission.submitter.public_key)
+    plaintext = encode_payload({"format": MESSAGE_FORMAT, "text": ANSWERED_IN_BROWSER})
+
+    def post(public_id: str, envelope: bytes) -> int:
+        body = {"public_id": public_id, "envelope": base64.b64encode(envelope).decode()}
+        return client.post(reply_url, json=body, headers={"X-CSRFToken": token}).status_code
+
+    wrong_context = crypto.seal_envelope(plaintext, recipients, reply_context + "x")
+    assert post(reply_id, wrong_context) == 400
+    envelope = crypto.seal_envelope(plaintext, recipients, reply_context)
+    assert post("x" * 22, envelope) == 400  # sealed for another id than the one posted
+    assert post(reply_id, envelope) == 200
+    assert post(reply_id, envelope) == 400  # the same reply twice
+    # A session whose key the browser holds may not post plaintext.
+    plain = client.post(
+        f"/inbox/{sent.public_id}/messages", data={"text": ANSWERED, "csrf_token": token}
+    )
+    assert plain.status_code == 400
+    assert _desk_thread(app, staff["triage_officer"], sent.public_id) == [
+        ASKED,
+        ANSWERED_IN_BROWSER,
+    ]
