@@ -23,6 +23,14 @@ when every desk member has lost access::
         || first 8 lower-case hex digits of SHA-256(private key)
 
 The checksum catches a mistyped character before the key is used to attempt any decryption.
+
+Desk key text form, written once when a dialogue is switched to offline review and carried by the
+operator to the offline machine that runs ``portal decrypt``::
+
+    "parley-desk-key-v1:" || base64url without padding (32-byte private key) || ":"
+        || first 8 lower-case hex digits of SHA-256(private key)
+
+It has the recovery key's shape under its own prefix, so that neither can be taken for the other.
 """
 
 import base64
@@ -39,10 +47,16 @@ PublicKey = X25519PublicKey
 KEY_SIZE = 32
 KEY_ID_SIZE = 16
 RECOVERY_KEY_PREFIX = "parley-recovery-v1:"
+DESK_KEY_PREFIX = "parley-desk-key-v1:"
+
+
+class DeskKeyTextError(CryptoError, ValueError):
+    """The desk key text handed to offline decryption is malformed or mistyped."""
+
 
 _KEY_ID_LABEL = b"parley key id v1\x00"
 _FINGERPRINT_LABEL = b"parley fingerprint v1\x00"
-_RECOVERY_KEY_PATTERN = re.compile(r"([A-Za-z0-9_-]{43}):([0-9a-f]{8})")
+_KEY_TEXT_PATTERN = re.compile(r"([A-Za-z0-9_-]{43}):([0-9a-f]{8})")
 
 
 def generate_private_key() -> PrivateKey:
@@ -99,9 +113,7 @@ def _recovery_checksum(raw_private: bytes) -> str:
 
 def export_recovery_key(private_key: PrivateKey) -> str:
     """The recovery key as the one line of text handed to the operator."""
-    raw = private_key_bytes(private_key)
-    encoded = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-    return f"{RECOVERY_KEY_PREFIX}{encoded}:{_recovery_checksum(raw)}"
+    return _export_key_text(RECOVERY_KEY_PREFIX, private_key)
 
 
 def import_recovery_key(text: str) -> PrivateKey:
@@ -111,18 +123,40 @@ def import_recovery_key(text: str) -> PrivateKey:
     ``ValueError``) saying whether the prefix, the shape or the checksum is wrong; the message
     never repeats the key.
     """
+    return _import_key_text(RECOVERY_KEY_PREFIX, "recovery key", text, RecoveryKeyError)
+
+
+def export_desk_key(private_key: PrivateKey) -> str:
+    """A desk private key as one line of text, for offline review (see the module docstring)."""
+    return _export_key_text(DESK_KEY_PREFIX, private_key)
+
+
+def import_desk_key(text: str) -> PrivateKey:
+    """Read back a desk key written by :func:`export_desk_key`.
+
+    Surrounding whitespace is ignored. Raises ``DeskKeyTextError`` (a ``CryptoError`` and a
+    ``ValueError``) saying what is wrong; the message never repeats the key.
+    """
+    return _import_key_text(DESK_KEY_PREFIX, "desk key", text, DeskKeyTextError)
+
+
+def _export_key_text(prefix: str, private_key: PrivateKey) -> str:
+    raw = private_key_bytes(private_key)
+    encoded = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return f"{prefix}{encoded}:{_recovery_checksum(raw)}"
+
+
+def _import_key_text(prefix: str, name: str, text: str, error: type[CryptoError]) -> PrivateKey:
     text = text.strip()
-    if not text.startswith(RECOVERY_KEY_PREFIX):
-        raise RecoveryKeyError(f"a recovery key starts with {RECOVERY_KEY_PREFIX!r}")
-    match = _RECOVERY_KEY_PATTERN.fullmatch(text[len(RECOVERY_KEY_PREFIX) :])
+    if not text.startswith(prefix):
+        raise error(f"a {name} starts with {prefix!r}")
+    match = _KEY_TEXT_PATTERN.fullmatch(text[len(prefix) :])
     if match is None:
-        raise RecoveryKeyError(
-            "a recovery key is the prefix, 43 base64url characters, a colon and 8 hex digits"
-        )
+        raise error(f"a {name} is the prefix, 43 base64url characters, a colon and 8 hex digits")
     encoded, checksum = match.groups()
     raw = base64.urlsafe_b64decode(encoded + "=")
     if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != encoded:
-        raise RecoveryKeyError("the recovery key is not canonical base64url; check the last letter")
+        raise error(f"the {name} is not canonical base64url; check the last letter")
     if _recovery_checksum(raw) != checksum:
-        raise RecoveryKeyError("the recovery key checksum does not match; check for a typing error")
+        raise error(f"the {name} checksum does not match; check for a typing error")
     return load_private_key(raw)

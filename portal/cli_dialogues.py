@@ -16,6 +16,7 @@ import click
 from sqlalchemy import select
 
 import crypto
+from portal.cli_bundles import review_mode_command
 from portal.cli_support import IsoDate, IsoMoment, enum_choice, operator_transaction
 from portal.errors import OperatorError
 from portal.models import (
@@ -124,6 +125,9 @@ def unfreeze_command(slug: str) -> None:
     with operator_transaction(DialogueDetailsError) as session:
         unfreeze_dialogue(session, dialogue_by_slug(session, slug))
     click.echo(f"Dialogue {slug} is active.")
+
+
+dialogue_group.add_command(review_mode_command)
 
 
 @dialogue_group.command("fingerprint")

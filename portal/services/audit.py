@@ -84,12 +84,57 @@ class AuditAction(enum.StrEnum):
     AUDIT_LOG_VIEWED = "audit.viewed"
 
 
+class ChainProblem(enum.StrEnum):
+    """How a link of the chain is broken."""
+
+    MISSING = "missing"  # a gap in the sequence: the event was removed
+    OUT_OF_ORDER = "out_of_order"  # its prev_hash is the hash of another stored event
+    UNLINKED = "unlinked"  # its prev_hash is not the previous event's hash (replaced)
+    EDITED = "edited"  # its stored fields no longer match its own hash
+    HEAD_MISSING = "head_missing"  # the trail ends before the head kept outside the database
+    HEAD_REPLACED = "head_replaced"  # the event at the kept head's sequence has another hash
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The last event of the chain as an operator keeps it: ``SEQUENCE:HASH`` (hash in hex)."""
+
+    sequence: int
+    hash: bytes
+
+    def __str__(self) -> str:
+        return f"{self.sequence}:{self.hash.hex()}"
+
+    @classmethod
+    def parse(cls, text_form: str) -> "ChainHead":
+        """Read ``SEQUENCE:HASH``; ``ValueError`` with a reason when it is not that."""
+        sequence_text, separator, hash_text = text_form.strip().partition(":")
+        if not separator or not sequence_text.isdigit() or int(sequence_text) < 1:
+            raise ValueError("a head is written SEQUENCE:HASH, e.g. 42:3f9a... (64 hex digits)")
+        try:
+            digest = bytes.fromhex(hash_text)
+        except ValueError:
+            digest = b""
+        if len(digest) != 32:
+            raise ValueError("the hash of a head is 64 hexadecimal digits")
+        return cls(int(sequence_text), digest)
+
+
 @dataclass(frozen=True)
 class ChainVerification:
-    """The outcome of walking the chain: how far it held and where it first broke."""
+    """The outcome of walking the chain: how far it held and where it first broke.
+
+    ``first_broken_sequence`` is the sequence number of the first event that is missing, out of
+    order, unlinked or edited (or of the kept head that is missing or replaced); ``description``
+    says in one line what is wrong with it, naming the event as stored; ``head`` is the last
+    event of an intact chain (``None`` for an empty one).
+    """
 
     events_checked: int
     first_broken_sequence: int | None
+    problem: ChainProblem | None = None
+    description: str | None = None
+    head: ChainHead | None = None
 
     @property
     def intact(self) -> bool:
@@ -150,20 +195,114 @@ def canonical_encoding(event: AuditEvent) -> bytes:
     ).encode("utf-8")
 
 
-def verify_audit_chain(session: Session) -> ChainVerification:
-    """Walk the whole chain from the first event and report the first broken link."""
+def verify_audit_chain(
+    session: Session, *, expect_head: ChainHead | None = None
+) -> ChainVerification:
+    """Walk the whole chain from the first event and report the first broken link.
+
+    Each event must carry the next sequence number (else the one expected is missing), link to
+    the previous event's hash (else it was moved or replaced) and match its own hash (else it was
+    edited). Removing the last events leaves a shorter chain that is intact in itself; only a head
+    kept outside the database (``expect_head``, see :func:`chain_head`) shows it.
+    """
     expected_sequence, prev_hash, checked = 1, AUDIT_GENESIS_HASH, 0
-    events = session.scalars(select(AuditEvent).order_by(AuditEvent.sequence))
+    last: AuditEvent | None = None
+    events = session.scalars(
+        select(AuditEvent).order_by(AuditEvent.sequence).execution_options(yield_per=1000)
+    )
     for event in events:
-        intact_link = (
-            event.sequence == expected_sequence
-            and event.prev_hash == prev_hash
-            and event.hash == audit_digest(prev_hash, canonical_encoding(event))
+        broken = _broken_link(session, event, expected_sequence, prev_hash)
+        if broken is not None:
+            problem, description = broken
+            return ChainVerification(checked, expected_sequence, problem, description)
+        expected_sequence, prev_hash, checked = event.sequence + 1, bytes(event.hash), checked + 1
+        last = event
+    head = None if last is None else ChainHead(last.sequence, bytes(last.hash))
+    if expect_head is not None:
+        mismatch = _head_mismatch(session, head, expect_head)
+        if mismatch is not None:
+            problem, description = mismatch
+            return ChainVerification(checked, expect_head.sequence, problem, description, head)
+    return ChainVerification(checked, None, head=head)
+
+
+def chain_head(session: Session) -> ChainHead | None:
+    """The last stored event, to be kept outside the database (``None`` for an empty trail)."""
+    last = session.execute(
+        select(AuditEvent.sequence, AuditEvent.hash).order_by(AuditEvent.sequence.desc()).limit(1)
+    ).first()
+    return None if last is None else ChainHead(last[0], bytes(last[1]))
+
+
+def describe_event(event: AuditEvent) -> str:
+    """An event named as stored: sequence, action, object and time."""
+    return (
+        f"event {event.sequence} ({event.action} on {event.object_type} {event.object_id} "
+        f"at {_utc_text(event.occurred_at)})"
+    )
+
+
+def _broken_link(
+    session: Session, event: AuditEvent, expected_sequence: int, prev_hash: bytes
+) -> tuple[ChainProblem, str] | None:
+    if event.sequence != expected_sequence:
+        found = describe_event(event)
+        if expected_sequence + 1 == event.sequence:
+            return ChainProblem.MISSING, (
+                f"event {expected_sequence} is missing (next found is {found})"
+            )
+        return ChainProblem.MISSING, (
+            f"events {expected_sequence} to {event.sequence - 1} are missing "
+            f"(next found is {found})"
         )
-        if not intact_link:
-            return ChainVerification(checked, first_broken_sequence=expected_sequence)
-        expected_sequence, prev_hash, checked = event.sequence + 1, event.hash, checked + 1
-    return ChainVerification(checked, first_broken_sequence=None)
+    if bytes(event.prev_hash) != prev_hash:
+        previous = (
+            "the start of the trail" if expected_sequence == 1 else f"event {expected_sequence - 1}"
+        )
+        linked_to = session.scalar(
+            select(AuditEvent.sequence).where(AuditEvent.hash == bytes(event.prev_hash))
+        )
+        if linked_to is not None and linked_to != expected_sequence - 1:
+            return ChainProblem.OUT_OF_ORDER, (
+                f"{describe_event(event)} is out of order: it follows event {linked_to} in the "
+                f"chain, not {previous} (events were reordered)"
+            )
+        expected_link = "the genesis hash" if expected_sequence == 1 else "that event's hash"
+        return ChainProblem.UNLINKED, (
+            f"{describe_event(event)} does not link to {previous}: its prev_hash is not "
+            f"{expected_link} (an event was replaced)"
+        )
+    if bytes(event.hash) != audit_digest(prev_hash, canonical_encoding(event)):
+        return ChainProblem.EDITED, (
+            f"{describe_event(event)} was edited: its stored fields do not match its hash"
+        )
+    return None
+
+
+def _head_mismatch(
+    session: Session, head: ChainHead | None, expected: ChainHead
+) -> tuple[ChainProblem, str] | None:
+    if head is None or head.sequence < expected.sequence:
+        ends = "the trail is empty" if head is None else f"the trail ends at event {head.sequence}"
+        first_gone = 1 if head is None else head.sequence + 1
+        gone = (
+            f"event {expected.sequence} was removed"
+            if first_gone == expected.sequence
+            else f"events {first_gone} to {expected.sequence} were removed"
+        )
+        return ChainProblem.HEAD_MISSING, (
+            f"the kept head event {expected.sequence} ({expected.hash.hex()}) is missing: "
+            f"{ends}, so {gone}"
+        )
+    event = session.get(AuditEvent, expected.sequence)
+    if event is None or bytes(event.hash) != expected.hash:
+        stored = "missing" if event is None else f"hash {bytes(event.hash).hex()}"
+        named = f"event {expected.sequence}" if event is None else describe_event(event)
+        return ChainProblem.HEAD_REPLACED, (
+            f"{named} is not the kept head: the kept head has hash {expected.hash.hex()}, the "
+            f"trail has {stored} (the trail was rewritten from there back)"
+        )
+    return None
 
 
 def _utc_text(moment: dt.datetime) -> str:
