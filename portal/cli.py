@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from portal import schema
 from portal.app import check_instance_ready
 from portal.cli_audit import audit_group
+from portal.cli_bundles import decrypt_command, export_command
+from portal.cli_desks import desk_group
 from portal.cli_dialogues import dialogue_group, session_group
 from portal.cli_staff import staff_group
 from portal.db import Database
@@ -111,6 +113,9 @@ main.add_command(dialogue_group)
 main.add_command(session_group)
 main.add_command(staff_group)
 main.add_command(audit_group)
+main.add_command(desk_group)
+main.add_command(export_command)
+main.add_command(decrypt_command)
 
 
 @main.command()

@@ -437,11 +437,17 @@ def _decide(
     anchor: str,
     act: Callable[[Session, Submission, dt.datetime], Any],
 ) -> ResponseReturnValue:
-    """Run one triage action in its own transaction: committed whole, or rolled back whole."""
+    """Run one triage action in its own transaction: committed whole, or rolled back whole.
+
+    Who may decide is checked before the form is read, so that someone who may not triage is
+    answered 403 whatever they post, never a form error.
+    """
     database = request_session()
     found = _submission_for_member(database, signed_in, public_id, for_update=True)
+    now = utc_now()
     try:
-        act(database, found, utc_now())
+        triage.require_triage(database, signed_in.user, found, now=now)
+        act(database, found, now)
     except triage.TriageForbiddenError:
         database.rollback()
         abort(403)

@@ -121,6 +121,7 @@ def _every_page(app: Flask, slug: str, session_id: int) -> list[str]:
         "public_id": "A" * 22,
         "language": "en",
         "upload_id": "A" * 22,
+        "user_id": 1,
     }
     for rule in app.url_map.iter_rules():
         if rule.methods and "GET" in rule.methods:

@@ -1,0 +1,677 @@
+"""The authorization matrix: every staff route x every role x member / non-member / named.
+
+For each role (administrator, triage officer, co-chair, observer) the module makes three
+accounts on the ``valdoria`` demo dialogue: ``member`` (on the desk, holding the desk key),
+``non_member`` (on no desk) and ``named`` (a member *and* named on the high-risk submission).
+Observers cannot hold the desk key, so their ``member`` and ``named`` accounts get the desk
+membership row an administrator's assignment would make (and ``named`` a ``NamedMember`` row):
+they must still reach no content. An anonymous client (no session) is a row of its own.
+
+Targets: a plain submission and a high-risk submission restricted to the ``named`` accounts,
+each with an attachment and with a unique canary marker in its text and in its attachment; an
+agenda item; and one victim account per requester for the destructive routes (reset, deactivate,
+end sessions, remove from a desk), so that one requester's action never changes another's rows.
+
+Every expected answer is written out per route as a small function of (role, relation):
+
+- ``DENIED``: 403 or 404.
+- ``SIGN_IN``: a redirect to the sign-in page.
+- ``CONTENT``: 200 with the target's canary marker in the body.
+- ``RESTRICTED``: an answer that is not a refusal or a sign-in redirect, without any canary marker
+  (a page of metadata, a refused empty form, a redirect after an action).
+- ``ALLOWED``: an answer that is not a refusal or a sign-in redirect; the marker may appear (used
+  only where the requester may read the target, e.g. a triage decision refused for an empty
+  form re-renders the opened submission).
+
+CSRF is switched off (it is tested elsewhere), so posts reach the views with empty or minimal
+forms. ``test_every_staff_route_is_in_the_matrix`` enumerates ``app.url_map`` and fails on a
+route the matrix leaves out, or a matrix entry naming a route that does not exist.
+"""
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+import crypto
+from portal import create_app
+from portal.db import Database
+from portal.instance import InstanceFolder
+from portal.models import (
+    AgendaItem,
+    DeskKey,
+    DeskKeyGrant,
+    DeskMembership,
+    Dialogue,
+    DialogueSession,
+    NamedMember,
+    RiskLevel,
+    StaffRole,
+    Submission,
+    SubmissionKind,
+    utc_now,
+)
+from portal.services.desk_keys import grant_desk_access, open_desk_key_grant
+from portal.services.sessions import consultation_accepts_submissions
+from portal.services.staff import create_staff_user
+from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
+from portal.services.submissions.contexts import new_public_id
+from portal.services.submissions.intake import accept_plain_submission, submission_address
+from portal.services.submitters import register_new_codename
+from portal.storage import EncryptedStorage
+from tests.conftest import DemoInstance
+from tests.staff_sessions_support import sign_in_client
+
+STAFF_BLUEPRINTS = ("staff", "staff_account", "staff_messages", "staff_export", "desk", "admin")
+PASSPHRASE = "correct horse battery staple for the matrix"
+DIALOGUE = "valdoria"
+
+
+class Outcome(enum.StrEnum):
+    DENIED = "denied"
+    SIGN_IN = "sign-in"
+    CONTENT = "content"
+    RESTRICTED = "restricted"
+    ALLOWED = "allowed"
+
+
+DENIED, SIGN_IN, CONTENT, RESTRICTED, ALLOWED = (
+    Outcome.DENIED,
+    Outcome.SIGN_IN,
+    Outcome.CONTENT,
+    Outcome.RESTRICTED,
+    Outcome.ALLOWED,
+)
+
+ADMIN = StaffRole.ADMINISTRATOR
+TRIAGE = StaffRole.TRIAGE_OFFICER
+CO_CHAIR = StaffRole.CO_CHAIR
+OBSERVER = StaffRole.OBSERVER
+ROLES = (ADMIN, TRIAGE, CO_CHAIR, OBSERVER)
+CONTENT_ROLES = (ADMIN, TRIAGE, CO_CHAIR)
+MEMBER, NON_MEMBER, NAMED = "member", "non_member", "named"
+RELATIONS = (MEMBER, NON_MEMBER, NAMED)
+ANONYMOUS = "anonymous"
+REQUESTERS = [(role.value, relation) for role in ROLES for relation in RELATIONS] + [
+    (ANONYMOUS, ANONYMOUS)
+]
+
+
+def _form(marker: str) -> dict[str, Any]:
+    return {
+        "topics": ["detention_and_fair_trial"],
+        "persons": [
+            {
+                "name": "Matrix Example-Person",
+                "consent": {
+                    "level": "handover_list",
+                    "given_by": "person",
+                    "risks_explained": True,
+                },
+            }
+        ],
+        "place": "Northern province",
+        "situation": f"Detained without charge {marker}",
+        "relation_to_person": "colleague",
+        "contact_through_portal": True,
+    }
+
+
+# --- the world ---------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    app: Flask
+    database: Database
+    accounts: dict[tuple[str, str], tuple[str, int]]  # (role, relation) -> (email, id)
+    victims: dict[tuple[str, str], int]  # requester -> victim account id
+    plain: str
+    plain_attachment: str
+    high_risk: str
+    high_risk_attachment: str
+    agenda_item: int
+    session_id: int
+    markers: dict[str, str]  # "plain" / "high_risk" -> marker
+    _clients: dict[tuple[str, str], FlaskClient] = field(default_factory=dict)
+
+    def client(self, requester: tuple[str, str]) -> FlaskClient:
+        if requester not in self._clients:
+            client = self._clients[requester] = self.app.test_client()
+            if requester[0] != ANONYMOUS:
+                sign_in_client(self.app, client, self.accounts[requester][0], PASSPHRASE)
+        return self._clients[requester]
+
+
+def _send(session: Any, instance: DemoInstance, marker: str) -> tuple[Submission, str]:
+    now = utc_now()
+    folder = InstanceFolder(instance.settings.instance_dir)
+    dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == DIALOGUE)).one()
+    open_session = next(
+        item
+        for item in session.scalars(
+            select(DialogueSession).where(DialogueSession.dialogue_id == dialogue.id)
+        )
+        if consultation_accepts_submissions(item, now)
+    )
+    new = register_new_codename(
+        session, folder.load_secrets().codename_pepper, language="en", today=now.date()
+    )
+    submission = accept_plain_submission(
+        session,
+        address=submission_address(
+            session,
+            dialogue=dialogue,
+            dialogue_session=open_session,
+            kind=SubmissionKind.INDIVIDUAL_CASE,
+            public_id=new_public_id(),
+            now=now,
+        ),
+        submitter=new.submitter,
+        form=_form(marker),
+        today=now.date(),
+    )
+    upload = EncryptingUpload(session, EncryptedStorage(folder.storage_dir), UploadBudget())
+    upload.write(f"attachment of {marker}".encode())
+    attached = attach_file(
+        session, submission, upload.finish(), file_name="note.txt", content_type="text/plain"
+    )
+    session.flush()
+    return submission, attached.public_id
+
+
+@pytest.fixture(scope="module")
+def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
+    app = create_app(writable_demo_instance.settings)
+    app.config["WTF_CSRF_ENABLED"] = False
+    database = Database(writable_demo_instance.settings.database_url)
+    secrets = InstanceFolder(writable_demo_instance.settings.instance_dir).load_secrets()
+    recovery = crypto.import_recovery_key(writable_demo_instance.recovery_key)
+    markers = {name: f"CANARY-{name}-{uuid.uuid4().hex}" for name in ("plain", "high_risk")}
+    with database.session() as session:
+        dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == DIALOGUE)).one()
+        desk_key = session.scalars(select(DeskKey).where(DeskKey.dialogue_id == dialogue.id)).one()
+        recovery_grant = session.scalars(
+            select(DeskKeyGrant).where(
+                DeskKeyGrant.desk_key_id == desk_key.id, DeskKeyGrant.recovery_key_id.is_not(None)
+            )
+        ).one()
+        desk_private = open_desk_key_grant(recovery_grant, recovery)
+
+        def account(email: str, role: StaffRole) -> Any:
+            return create_staff_user(
+                session,
+                email=email,
+                display_name=email.split("@")[0],
+                role=role,
+                passphrase=PASSPHRASE,
+                at_rest_key=secrets.at_rest_key,
+                must_change_passphrase=False,
+            ).user
+
+        accounts: dict[tuple[str, str], tuple[str, int]] = {}
+        named_users = []
+        for role in ROLES:
+            for relation in RELATIONS:
+                user = account(f"matrix-{role.value}-{relation}@test.parley.invalid", role)
+                if relation != NON_MEMBER:
+                    if role is OBSERVER:
+                        # What an administrator's desk assignment makes: a membership, no key.
+                        session.add(DeskMembership(dialogue_id=dialogue.id, staff_user_id=user.id))
+                    else:
+                        grant_desk_access(
+                            session,
+                            desk_key=desk_key,
+                            desk_private_key=desk_private,
+                            member=user,
+                            granted_by=None,
+                        )
+                if relation == NAMED:
+                    named_users.append(user)
+                accounts[(role.value, relation)] = (user.email, user.id)
+        victims = {}
+        for requester in REQUESTERS:
+            victim = account(
+                f"matrix-victim-{requester[0]}-{requester[1]}@test.parley.invalid", TRIAGE
+            )
+            session.add(DeskMembership(dialogue_id=dialogue.id, staff_user_id=victim.id))
+            victims[requester] = victim.id
+        session.flush()
+
+        plain, plain_attachment = _send(session, writable_demo_instance, markers["plain"])
+        high_risk, high_risk_attachment = _send(
+            session, writable_demo_instance, markers["high_risk"]
+        )
+        high_risk.risk_level = RiskLevel.HIGH
+        high_risk.risk_reassess_on = utc_now().date() + dt.timedelta(days=30)
+        for user in named_users:
+            session.add(NamedMember(submission_id=high_risk.id, staff_user_id=user.id))
+        item = AgendaItem(session_id=plain.session_id, title="Matrix agenda item", topic=None)
+        session.add(item)
+        session.commit()
+        built = World(
+            app=app,
+            database=database,
+            accounts=accounts,
+            victims=victims,
+            plain=plain.public_id,
+            plain_attachment=plain_attachment,
+            high_risk=high_risk.public_id,
+            high_risk_attachment=high_risk_attachment,
+            agenda_item=item.id,
+            session_id=plain.session_id,
+            markers=markers,
+        )
+    try:
+        yield built
+    finally:
+        database.dispose()
+
+
+# --- expectations, one small function of (role, relation) per route ----------------------------
+
+Expect = Callable[[StaffRole, str], Outcome]
+
+
+def everyone(outcome: Outcome) -> Expect:
+    return lambda _role, _relation: outcome
+
+
+def desk_members(outcome: Outcome) -> Expect:
+    """For desk members of a content role; observers and non-members are refused."""
+    return lambda role, relation: (
+        outcome if role in CONTENT_ROLES and relation != NON_MEMBER else DENIED
+    )
+
+
+def administrators(outcome: Outcome) -> Expect:
+    return lambda role, _relation: outcome if role is ADMIN else DENIED
+
+
+def plain_reading(role: StaffRole, relation: str) -> Outcome:
+    return CONTENT if role in CONTENT_ROLES and relation != NON_MEMBER else DENIED
+
+
+def high_risk_reading(role: StaffRole, relation: str) -> Outcome:
+    if role not in CONTENT_ROLES or relation == NON_MEMBER:
+        return DENIED
+    return CONTENT if relation == NAMED else RESTRICTED
+
+
+def high_risk_attachment(role: StaffRole, relation: str) -> Outcome:
+    if role not in CONTENT_ROLES or relation == NON_MEMBER:
+        return DENIED
+    return CONTENT if relation == NAMED else DENIED
+
+
+def triage_on_high_risk(role: StaffRole, relation: str) -> Outcome:
+    """Triage decisions: triage officers on the desk who may read it (the named ones) only."""
+    return ALLOWED if role is TRIAGE and relation == NAMED else DENIED
+
+
+def emergency_access(role: StaffRole, relation: str) -> Outcome:
+    # Any content-role desk member may ask (an empty justification is refused with 400); a named
+    # member is told they already read it.
+    if role not in CONTENT_ROLES or relation == NON_MEMBER:
+        return DENIED
+    return ALLOWED if relation == NAMED else RESTRICTED
+
+
+def message_on_high_risk(role: StaffRole, relation: str) -> Outcome:
+    return ALLOWED if role in (TRIAGE, CO_CHAIR) and relation == NAMED else DENIED
+
+
+def message_on_plain(role: StaffRole, relation: str) -> Outcome:
+    return ALLOWED if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
+
+
+@dataclass(frozen=True)
+class Case:
+    endpoint: str
+    method: str
+    label: str
+    url: Callable[[World, tuple[str, str]], str]
+    expect: Expect
+    target: str | None = None  # marker key checked for CONTENT
+    data: Callable[[World, tuple[str, str]], dict[str, Any]] = lambda _w, _r: {}
+    anonymous: Outcome = SIGN_IN
+
+
+def _sub(name: str) -> Callable[[World, tuple[str, str]], str]:
+    return lambda w, _r: f"/staff/submissions/{getattr(w, name)}"
+
+
+def _hr(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    return lambda w, _r: f"/staff/submissions/{w.high_risk}/{suffix}"
+
+
+def _victim(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    return lambda w, r: f"/admin/staff/{w.victims[r]}{suffix}"
+
+
+def _triage_case(endpoint: str, suffix: str, data: dict[str, Any] | None = None) -> Case:
+    return Case(
+        f"staff.{endpoint}",
+        "POST",
+        "high-risk",
+        _hr(suffix),
+        triage_on_high_risk,
+        "high_risk",
+        data=lambda _w, _r: dict(data or {}),
+    )
+
+
+CASES: list[Case] = [
+    # staff: desks, queues, submissions
+    Case("staff.home", "GET", "", lambda _w, _r: "/staff/", everyone(RESTRICTED)),
+    Case(
+        "staff.queue",
+        "GET",
+        "",
+        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/queue",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "staff.add_agenda_item",
+        "POST",
+        "empty form",
+        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/agenda-items",
+        desk_members(RESTRICTED),
+    ),
+    Case("staff.submission", "GET", "plain", _sub("plain"), plain_reading, "plain"),
+    Case("staff.submission", "GET", "high-risk", _sub("high_risk"), high_risk_reading, "high_risk"),
+    Case(
+        "staff.attachment",
+        "GET",
+        "plain",
+        lambda w, _r: f"/staff/attachments/{w.plain_attachment}",
+        plain_reading,
+        "plain",
+    ),
+    Case(
+        "staff.attachment",
+        "GET",
+        "high-risk",
+        lambda w, _r: f"/staff/attachments/{w.high_risk_attachment}",
+        high_risk_attachment,
+        "high_risk",
+    ),
+    Case(
+        "staff.emergency_access",
+        "POST",
+        "high-risk, no justification",
+        _hr("emergency-access"),
+        emergency_access,
+        "high_risk",
+    ),
+    _triage_case("set_topics", "topics"),
+    # A valid form, so that the decision reaches the authorization check (an empty one is refused
+    # for its input first); it keeps the item high-risk and restricted to the same people.
+    Case(
+        "staff.assess_risk",
+        "POST",
+        "high-risk, stays high",
+        _hr("risk"),
+        triage_on_high_risk,
+        "high_risk",
+        data=lambda w, _r: {
+            "level": "high",
+            "reassess_on": (utc_now().date() + dt.timedelta(days=30)).isoformat(),
+            "named": [str(w.accounts[(role.value, NAMED)][1]) for role in CONTENT_ROLES],
+        },
+    ),
+    _triage_case("risk_hold", "risk-hold", {"hold": "set"}),
+    _triage_case("decline", "decline", {"reason": "other"}),
+    _triage_case("mark_duplicate", "duplicate"),
+    _triage_case("add_note", "notes"),
+    _triage_case("propose_for_handover", "handover"),
+    Case(
+        "staff.link_to_agenda",
+        "POST",
+        "high-risk",
+        _hr("agenda-link"),
+        triage_on_high_risk,
+        "high_risk",
+        data=lambda w, _r: {"agenda_item": str(w.agenda_item)},
+    ),
+    _triage_case("accept", "accept"),
+    # messages
+    Case(
+        "staff_messages.send",
+        "POST",
+        "plain, empty text",
+        lambda w, _r: f"/staff/submissions/{w.plain}/messages",
+        message_on_plain,
+        "plain",
+    ),
+    Case(
+        "staff_messages.send",
+        "POST",
+        "high-risk, empty text",
+        lambda w, _r: f"/staff/submissions/{w.high_risk}/messages",
+        message_on_high_risk,
+        "high_risk",
+    ),
+    # export
+    Case(
+        "staff_export.export_form",
+        "GET",
+        "",
+        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/export",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "staff_export.export",
+        "POST",
+        "",
+        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/export",
+        desk_members(RESTRICTED),
+    ),
+    # desk
+    Case(
+        "desk.desk", "GET", "", lambda _w, _r: f"/staff/desks/{DIALOGUE}", desk_members(RESTRICTED)
+    ),
+    Case(
+        "desk.grant",
+        "POST",
+        "nobody chosen",
+        lambda _w, _r: f"/staff/desks/{DIALOGUE}/grant",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "desk.remove",
+        "POST",
+        "victim",
+        lambda w, r: f"/staff/desks/{DIALOGUE}/members/{w.victims[r]}/remove",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "desk.rotate",
+        "POST",
+        "",
+        lambda _w, _r: f"/staff/desks/{DIALOGUE}/rotate",
+        desk_members(RESTRICTED),
+    ),
+    # admin
+    Case("admin.index", "GET", "", lambda _w, _r: "/admin/", administrators(RESTRICTED)),
+    Case("admin.staff_list", "GET", "", lambda _w, _r: "/admin/staff", administrators(RESTRICTED)),
+    Case(
+        "admin.create_staff",
+        "POST",
+        "empty form",
+        lambda _w, _r: "/admin/staff",
+        administrators(RESTRICTED),
+    ),
+    Case("admin.staff_detail", "GET", "victim", _victim(""), administrators(RESTRICTED)),
+    Case(
+        "admin.dialogue_list",
+        "GET",
+        "",
+        lambda _w, _r: "/admin/dialogues",
+        administrators(RESTRICTED),
+    ),
+    Case("admin.audit_log", "GET", "", lambda _w, _r: "/admin/audit", administrators(RESTRICTED)),
+    Case("admin.assign_desk", "POST", "no dialogue", _victim("/desks"), administrators(RESTRICTED)),
+    Case(
+        "admin.unassign_desk",
+        "POST",
+        "victim",
+        _victim(f"/desks/{DIALOGUE}/remove"),
+        administrators(RESTRICTED),
+    ),
+    Case(
+        "admin.end_sessions", "POST", "victim", _victim("/end-sessions"), administrators(RESTRICTED)
+    ),
+    Case(
+        "admin.set_active",
+        "POST",
+        "victim deactivated",
+        _victim("/active"),
+        administrators(RESTRICTED),
+        data=lambda _w, _r: {"active": "no"},
+    ),
+    Case("admin.reset_staff", "POST", "victim", _victim("/reset"), administrators(RESTRICTED)),
+    # the account (sign-in itself is reachable by everyone)
+    Case(
+        "staff_account.sign_in",
+        "GET",
+        "",
+        lambda _w, _r: "/staff/sign-in",
+        everyone(RESTRICTED),
+        anonymous=RESTRICTED,
+    ),
+    Case(
+        "staff_account.sign_in",
+        "POST",
+        "empty form",
+        lambda _w, _r: "/staff/sign-in",
+        everyone(RESTRICTED),
+        anonymous=RESTRICTED,
+    ),
+    Case("staff_account.account", "GET", "", lambda _w, _r: "/staff/account", everyone(RESTRICTED)),
+    Case(
+        "staff_account.change_passphrase",
+        "POST",
+        "empty form",
+        lambda _w, _r: "/staff/account/passphrase",
+        everyone(RESTRICTED),
+    ),
+    Case(
+        "staff_account.enrol",
+        "GET",
+        "already enrolled",
+        lambda _w, _r: "/staff/account/enrol",
+        everyone(RESTRICTED),
+    ),
+    Case(
+        "staff_account.enrol_passphrase",
+        "POST",
+        "already enrolled",
+        lambda _w, _r: "/staff/account/enrol/passphrase",
+        everyone(RESTRICTED),
+    ),
+    Case(
+        "staff_account.enrol_totp",
+        "POST",
+        "already enrolled",
+        lambda _w, _r: "/staff/account/enrol/totp",
+        everyone(RESTRICTED),
+    ),
+    # last: these end the requester's session
+    Case(
+        "staff_account.sign_out_everywhere",
+        "POST",
+        "",
+        lambda _w, _r: "/staff/account/sign-out-everywhere",
+        everyone(SIGN_IN),
+    ),
+    Case("staff_account.sign_out", "POST", "", lambda _w, _r: "/staff/sign-out", everyone(SIGN_IN)),
+]
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def _staff_routes(app: Flask) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".", 1)[0] not in STAFF_BLUEPRINTS:
+            continue
+        for method in rule.methods or ():
+            if method not in ("HEAD", "OPTIONS"):
+                routes.add((rule.endpoint, method))
+    return routes
+
+
+def test_every_staff_route_is_in_the_matrix(world: World) -> None:
+    routes = _staff_routes(world.app)
+    covered = {(case.endpoint, case.method) for case in CASES}
+    assert routes - covered == set(), "staff routes missing from the authorization matrix"
+    assert covered - routes == set(), "matrix entries naming routes the app does not have"
+    # And every blueprint of the staff side is really there.
+    assert {endpoint.split(".", 1)[0] for endpoint, _method in routes} == set(STAFF_BLUEPRINTS)
+
+
+def _classify(world: World, response: Any, marker: str | None) -> Outcome:
+    if response.status_code in (403, 404):
+        return DENIED
+    if 300 <= response.status_code < 400:
+        location = urlsplit(response.headers.get("Location", "")).path
+        if location == "/staff/sign-in":
+            return SIGN_IN
+    body = response.get_data()
+    if marker is not None and marker.encode() in body and response.status_code == 200:
+        return CONTENT
+    return ALLOWED
+
+
+def _leaks(world: World, body: bytes, allowed: str | None) -> list[str]:
+    return [
+        name
+        for name, marker in world.markers.items()
+        if name != allowed and marker.encode() in body
+    ]
+
+
+def _matches(expected: Outcome, got: Outcome, leaked: list[str]) -> bool:
+    if expected is RESTRICTED:
+        return got is ALLOWED and not leaked
+    if expected is ALLOWED:
+        return got in (ALLOWED, CONTENT) and not leaked
+    return got is expected and not leaked
+
+
+@pytest.mark.parametrize(
+    "requester", REQUESTERS, ids=[f"{role}-{relation}" for role, relation in REQUESTERS]
+)
+def test_authorization_matrix(world: World, requester: tuple[str, str]) -> None:
+    client = world.client(requester)
+    mismatches = []
+    for case in CASES:
+        if requester[0] == ANONYMOUS:
+            expected = case.anonymous
+        else:
+            expected = case.expect(StaffRole(requester[0]), requester[1])
+        url = case.url(world, requester)
+        data = case.data(world, requester)
+        response = client.get(url) if case.method == "GET" else client.post(url, data=data)
+        marker = None if case.target is None else world.markers[case.target]
+        got = _classify(world, response, marker)
+        # A marker may show only where the requester may read that target.
+        may_read = expected in (CONTENT, ALLOWED) and case.target is not None
+        leaked = _leaks(world, response.get_data(), case.target if may_read else None)
+        if not _matches(expected, got, leaked):
+            mismatches.append(
+                f"{case.endpoint} {case.method} [{case.label}] as {requester[0]}/{requester[1]}: "
+                f"expected {expected.value}, got {got.value} (HTTP {response.status_code}"
+                f"{', leaked ' + ','.join(leaked) if leaked else ''})"
+            )
+    assert not mismatches, "\n".join(mismatches)
