@@ -24,7 +24,7 @@ desk key it is sealed to, the author's staff id and the day (not the time) it wa
 
 Submitter to desk (:func:`reply_plain` and :func:`reply_sealed`): replies are accepted whatever
 the contact flag (the submitter chose to write) and checked and sealed exactly like further
-information (``inbox._checked_addition`` and ``inbox._sealed_addition``). Without JavaScript the
+information (``inbox.checked_addition`` and ``inbox.sealed_addition``). Without JavaScript the
 server seals the reply for that request under a public id it makes; with JavaScript the page
 seals it under a public id the server issued with the page, and the server checks the envelope's
 context and recipients before storing it, never seeing the text.
@@ -66,8 +66,8 @@ from portal.services.submissions.contexts import (
 from portal.services.submissions.inbox import (
     SealedRecord,
     SubmitterKey,
-    _checked_addition,
-    _sealed_addition,
+    checked_addition,
+    sealed_addition,
 )
 from portal.services.submissions.intake import SubmissionRefusedError
 from portal.services.submissions.payload import LONG_TEXT_LIMIT, PayloadError
@@ -177,7 +177,7 @@ def send_desk_message(
         raise ContactNotAgreedError()
     payload = validate_message(form)
     public_id = _unused_public_id(session)
-    desk_key, envelope = _sealed_addition(
+    desk_key, envelope = sealed_addition(
         session, submission, payload, functools.partial(_context_of, public_id)
     )
     message = _store(
@@ -201,7 +201,7 @@ def reply_plain(
     """Validate and seal the submitter's reply posted without JavaScript."""
     payload = validate_message(form)
     public_id = _unused_public_id(session)
-    desk_key, envelope = _sealed_addition(
+    desk_key, envelope = sealed_addition(
         session, submission, payload, functools.partial(_context_of, public_id)
     )
     return _received(session, submission, public_id, desk_key, envelope, today)
@@ -223,7 +223,7 @@ def reply_sealed(
     """
     if not is_public_id(public_id) or _public_id_used(session, public_id):
         raise SubmissionRefusedError("this reply has already been sent; reload the page")
-    desk_key = _checked_addition(
+    desk_key = checked_addition(
         session, submission, envelope, functools.partial(_context_of, public_id)
     )
     return _received(session, submission, public_id, desk_key, bytes(envelope), today)

@@ -237,7 +237,7 @@ def add_sealed_further_information(
     session: Session, submission: Submission, envelope: bytes, *, today: dt.date
 ) -> FurtherInformation:
     """Append further information a browser sealed, once its address is checked."""
-    desk_key = _checked_addition(session, submission, envelope, further_information_context)
+    desk_key = checked_addition(session, submission, envelope, further_information_context)
     item = FurtherInformation(desk_key=desk_key, received_on=today, envelope=bytes(envelope))
     return _appended(session, submission.further_information, item)
 
@@ -247,7 +247,7 @@ def add_plain_further_information(
 ) -> FurtherInformation:
     """Validate and seal further information posted without JavaScript."""
     payload = validate_further_information(form)
-    desk_key, envelope = _sealed_addition(session, submission, payload, further_information_context)
+    desk_key, envelope = sealed_addition(session, submission, payload, further_information_context)
     item = FurtherInformation(desk_key=desk_key, received_on=today, envelope=envelope)
     return _appended(session, submission.further_information, item)
 
@@ -257,7 +257,7 @@ def change_sealed_consent(
 ) -> ConsentChange:
     """Record a consent change a browser sealed, once its address is checked."""
     _require_consent_ladder(submission)
-    desk_key = _checked_addition(session, submission, envelope, consent_change_context)
+    desk_key = checked_addition(session, submission, envelope, consent_change_context)
     change = ConsentChange(desk_key=desk_key, received_on=today, envelope=bytes(envelope))
     return _appended(session, submission.consent_changes, change)
 
@@ -278,12 +278,12 @@ def change_plain_consent(
     _require_consent_ladder(submission)
     persons = open_submission(submission, secrets).payload["persons"]
     payload = validate_consent_change(form, len(persons))
-    desk_key, envelope = _sealed_addition(session, submission, payload, consent_change_context)
+    desk_key, envelope = sealed_addition(session, submission, payload, consent_change_context)
     change = ConsentChange(desk_key=desk_key, received_on=today, envelope=envelope)
     return _appended(session, submission.consent_changes, change)
 
 
-def _checked_addition(
+def checked_addition(
     session: Session,
     submission: Submission,
     envelope: bytes,
@@ -304,7 +304,7 @@ def _checked_addition(
     return desk_key
 
 
-def _sealed_addition(
+def sealed_addition(
     session: Session,
     submission: Submission,
     payload: Mapping[str, Any],
