@@ -55,7 +55,7 @@ from portal.models import (
     Topic,
     utc_now,
 )
-from portal.services.staff_sessions import start_staff_session
+from portal.services.staff.web_sessions import start_staff_session
 from portal.settings import load_settings
 
 SUBMISSIONS = 100_000

@@ -33,7 +33,7 @@ from portal import create_app
 from portal.db import app_database
 from portal.models import Dialogue, DialogueSession, SessionState
 from portal.services.submissions.contexts import new_public_id
-from portal.services.uploads import MAX_CHUNK_BYTES
+from portal.services.submissions.uploads import MAX_CHUNK_BYTES
 from portal.settings import load_settings
 
 FILE_BYTES = 200 * 1024 * 1024

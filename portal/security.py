@@ -9,8 +9,9 @@ browser does not keep it on disk past closing) and is honoured for at most
 :data:`SESSION_IDLE_LIFETIME` after the last request that used it: a device seized or borrowed
 after a short absence must not still be signed in. It holds the CSRF token and, for signed-in
 people, an opaque reference (for a submitter's inbox, also the random key of the box that holds
-their private key on the server; see ``portal.services.submitter_sessions``); never a codename, a
-login secret or anything derived from them, which exist only for the length of one request.
+their private key on the server; see ``portal.services.submissions.inbox_web_sessions``); never a
+codename, a login secret or anything derived from them, which exist only for the length of one
+request.
 """
 
 import datetime as dt

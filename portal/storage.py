@@ -12,9 +12,9 @@ file itself must appear and disappear together, so:
   failed deletion leaves both row and file in place.
 
 A crash between commit and rename leaves a ``.partial-`` file behind, holding only ciphertext and
-never read. Resumable browser uploads (``portal.services.uploads``) also grow as ``.partial-``
-files while a row in ``uploads`` points at them; those must be left alone and are removed by
-``purge_expired_uploads`` once they expire, or published under their final name by
+never read. Resumable browser uploads (``portal.services.submissions.uploads``) also grow as
+``.partial-`` files while a row in ``uploads`` points at them; those must be left alone and are
+removed by ``purge_expired_uploads`` once they expire, or published under their final name by
 :meth:`EncryptedStorage.publish_on_commit` when a submission claims them (the rename happens
 only once the claim commits, and a claim that fails leaves the upload's file where it was). Any
 other ``.partial-`` file may be removed by the operator.

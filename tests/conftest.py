@@ -34,7 +34,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 import crypto
 from portal import create_app, schema
-from portal.cli import main
+from portal.cli.main import main
 from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
@@ -50,12 +50,12 @@ from portal.models import (
     SubmissionKind,
     utc_now,
 )
-from portal.services.dialogues import create_dialogue, schedule_session
+from portal.services.dialogues.catalogue import create_dialogue, schedule_session
+from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.recovery import create_recovery_key
-from portal.services.sessions import consultation_accepts_submissions
 from portal.services.submissions.contexts import new_public_id
 from portal.services.submissions.intake import accept_plain_submission, submission_address
-from portal.services.submitters import register_new_codename
+from portal.services.submissions.submitters import register_new_codename
 from portal.settings import (
     COOKIE_SECURE_VARIABLE,
     DATABASE_URL_VARIABLE,

@@ -18,7 +18,7 @@ import crypto
 from portal.blueprints.staff_access import STAFF_TICKET_ENTRY
 from portal.db import app_database
 from portal.models import StaffUser, utc_now
-from portal.services.staff_sessions import start_staff_session
+from portal.services.staff.web_sessions import start_staff_session
 
 
 @dataclass(frozen=True)

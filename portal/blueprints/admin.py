@@ -6,8 +6,9 @@ here makes a membership without any desk key (``desks.assign_member``), and only
 who holds the key can grant it (``portal.blueprints.desk``). A one-time passphrase (new account
 or reset) is shown once, in the response to the request that made it, and never stored.
 
-The rules live in ``portal.services.staff``, ``portal.services.desks`` and
-``portal.services.audit_log``; this module turns forms into service calls and answers into pages.
+The rules live in ``portal.services.staff.accounts``, ``portal.services.desks.membership`` and
+``portal.services.audit.listing``; this module turns forms into service calls and answers into
+pages.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -25,22 +26,26 @@ from portal.models import (
     StaffUser,
     utc_now,
 )
-from portal.services.audit import AuditAction, record_event
-from portal.services.audit_log import PAGE_SIZE, audit_actions, list_events, record_audit_view
-from portal.services.desks import (
+from portal.services.audit.listing import PAGE_SIZE, audit_actions, list_events, record_audit_view
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.membership import (
     DeskActionError,
     LastKeyHolderError,
     assign_member,
     awaiting_desks,
     remove_member,
 )
-from portal.services.staff import (
+from portal.services.staff.accounts import (
     StaffDetailsError,
     create_staff_account,
     reset_staff_account,
     set_staff_active,
 )
-from portal.services.staff_sessions import SignedInStaff, end_all_staff_sessions, live_session_count
+from portal.services.staff.web_sessions import (
+    SignedInStaff,
+    end_all_staff_sessions,
+    live_session_count,
+)
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -5,7 +5,7 @@ person does not sit on (administrators and observers included, whatever their ro
 Granting and rotating need the desk key, which opens only in the acting member's own session
 (``desks.MemberKeys``, through ``need_to_know.open_desk_key``); the key lives for that request.
 
-The rules live in ``portal.services.desks``; this module turns forms into service calls.
+The rules live in ``portal.services.desks.membership``; this module turns forms into service calls.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -18,9 +18,9 @@ import crypto
 from portal.blueprints.staff_access import staff_required
 from portal.db import request_session
 from portal.models import Dialogue, StaffUser
-from portal.services.audit_log import list_events
-from portal.services.desk_keys import current_desk_key
-from portal.services.desks import (
+from portal.services.audit.listing import list_events
+from portal.services.desks.keys import current_desk_key
+from portal.services.desks.membership import (
     DeskActionError,
     LastKeyHolderError,
     MemberKeys,
@@ -33,9 +33,9 @@ from portal.services.desks import (
     remove_member,
     rotate_desk_key,
 )
-from portal.services.need_to_know import is_desk_member
-from portal.services.staff import staff_by_email
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.desks.need_to_know import is_desk_member
+from portal.services.staff.accounts import staff_by_email
+from portal.services.staff.web_sessions import SignedInStaff
 
 blueprint = Blueprint("desk", __name__, url_prefix="/staff/desks")
 

@@ -1,10 +1,11 @@
 """The four public forms without JavaScript: the browser posts over TLS, the server seals.
 
 Each form is one URL: GET shows it, POST receives it. A form is shown and received only while
-the service rules accept that kind of submission (``portal.services.sessions``): otherwise the
-page says why, with 404 for a dialogue or session that does not exist and 409 for one that does
-not accept this form now. The form carries a fresh public submission id, which the envelope's
-context binds (``submissions.contexts``), the desk key's fingerprint and who will read it.
+the service rules accept that kind of submission (``portal.services.dialogues.dialogue_sessions``):
+otherwise the page says why, with 404 for a dialogue or session that does not exist and 409 for one
+that does not accept this form now. The form carries a fresh public submission id, which the
+envelope's context binds (``submissions.contexts``), the desk key's fingerprint and who will read
+it.
 
 Receiving a form, in this order, so that nothing is half-stored and nothing typed is lost:
 
@@ -46,8 +47,8 @@ from portal.forms_web.codename_check import (
 from portal.forms_web.uploads import ATTACHMENTS_FIELD, PostedForm, read_posted_form
 from portal.instance import InstanceFolder
 from portal.models import DeskKey, Dialogue, DialogueSession, SubmissionKind, utc_now
-from portal.services.desk_keys import current_desk_key
-from portal.services.sessions import (
+from portal.services.desks.keys import current_desk_key
+from portal.services.dialogues.dialogue_sessions import (
     UnknownDialogueError,
     UnknownSessionError,
     consultation_accepts_submissions,
@@ -68,7 +69,7 @@ from portal.services.submissions.intake import (
     submission_address,
 )
 from portal.services.submissions.payload import PayloadError, validate_submission
-from portal.services.submitters import (
+from portal.services.submissions.submitters import (
     SignInRefusedError,
     SignInThrottledError,
     SubmitterError,

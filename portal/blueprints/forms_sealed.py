@@ -49,7 +49,7 @@ from portal.blueprints.forms import codename_refusal
 from portal.db import request_session
 from portal.instance import InstanceFolder
 from portal.models import SubmissionKind, Submitter, utc_now
-from portal.services.sessions import (
+from portal.services.dialogues.dialogue_sessions import (
     UnknownDialogueError,
     UnknownSessionError,
     dialogue_by_slug,
@@ -68,7 +68,7 @@ from portal.services.submissions.intake import (
     submission_address,
 )
 from portal.services.submissions.payload import PayloadError, parse_routing_metadata
-from portal.services.submitters import (
+from portal.services.submissions.submitters import (
     SignInThrottledError,
     SubmitterError,
     register_submitter,

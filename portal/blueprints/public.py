@@ -15,7 +15,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.db import request_session
 from portal.models import SubmissionKind, utc_now
-from portal.services.public_listing import find_dialogue, find_session_page, list_dialogues
+from portal.services.dialogues.public_listing import (
+    find_dialogue,
+    find_session_page,
+    list_dialogues,
+)
 
 blueprint = Blueprint("public", __name__)
 

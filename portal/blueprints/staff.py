@@ -48,8 +48,9 @@ from portal.models import (
     Topic,
     utc_now,
 )
-from portal.services import need_to_know, triage
-from portal.services.staff_reading import (
+from portal.services.desks import need_to_know
+from portal.services.staff import triage
+from portal.services.staff.reading import (
     OpenedForStaff,
     ReadRefusal,
     ReadRefusedError,
@@ -58,10 +59,7 @@ from portal.services.staff_reading import (
     open_attachment_for_staff,
     open_submission_for_staff,
 )
-from portal.services.staff_sessions import SignedInStaff
-from portal.services.submissions.contexts import is_public_id
-from portal.services.submissions.inbox import current_consents
-from portal.services.triage_queue import (
+from portal.services.staff.triage_queue import (
     NO_RISK,
     NO_SESSION,
     QueueFilters,
@@ -69,6 +67,9 @@ from portal.services.triage_queue import (
     queue_page,
     state_counts,
 )
+from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.contexts import is_public_id
+from portal.services.submissions.inbox import current_consents
 from portal.storage import EncryptedStorage
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")

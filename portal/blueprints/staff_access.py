@@ -2,14 +2,14 @@
 
 Flask-Login supplies ``current_user`` (a :class:`StaffPrincipal`, or anonymous) from this
 module's request loader, which resumes the staff session named by the ticket in the cookie
-(``portal.services.staff_sessions``). Flask-Login's own "session protection" is switched off: it
+(``portal.services.staff.web_sessions``). Flask-Login's own "session protection" is switched off: it
 works by hashing the client's address and user agent into the cookie, and Parley never reads
 either. Its remember-me cookie is never set, so a staff session ends with the browser.
 
 :func:`staff_required` is the gate: not signed in goes to the sign-in page, an account that
 must still choose a passphrase or enrol its second factor goes to enrolment, a role the page is
 not for gets 403. Need-to-know on content is not decided here but in
-``portal.services.need_to_know``, which the pages call for the dialogue or submission at hand.
+``portal.services.desks.need_to_know``, which the pages call for the dialogue or submission at hand.
 """
 
 import functools
@@ -23,13 +23,13 @@ from werkzeug.exceptions import Forbidden
 
 from portal.db import request_session
 from portal.models import StaffRole, utc_now
-from portal.services.session_tickets import SessionTicket
-from portal.services.staff_sessions import (
+from portal.services.staff.web_sessions import (
     SignedInStaff,
     StaffSessionEndedError,
     end_staff_session,
     resume_staff_session,
 )
+from portal.services.web_session_tickets import SessionTicket
 
 STAFF_TICKET_ENTRY = "staff_ticket"
 SIGN_IN_ENDPOINT = "staff_account.sign_in"

@@ -1,7 +1,7 @@
 """Staff sign-in, first-sign-in enrolment and each person's own account (under ``/staff``).
 
 - ``/staff/sign-in``: e-mail, passphrase and the authenticator code in one form
-  (``portal.services.staff_sign_in`` holds every rule: one generic refusal, limits per account
+  (``portal.services.staff.sign_in`` holds every rule: one generic refusal, limits per account
   and overall without any address, refused replayed codes, the Argon2 concurrency cap).
 - ``/staff/account/enrol``: an account made or reset by an administrator first chooses its own
   passphrase (which re-wraps the personal key, taken from the session) and then enrols TOTP: the
@@ -49,24 +49,19 @@ from portal.blueprints.staff_access import (
 from portal.db import request_session
 from portal.errors import ConfigurationError
 from portal.models import DeskKey, DeskKeyGrant, DeskMembership, Dialogue, StaffUser, utc_now
-from portal.services.audit import AuditAction, record_event
-from portal.services.passphrase_policy import (
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.staff.accounts import (
+    TOTP_SEAL_PURPOSE,
+    end_other_staff_sessions,
+    set_staff_passphrase,
+)
+from portal.services.staff.passphrase_policy import (
     MIN_PASSPHRASE_LENGTH,
     PassphraseRefusedError,
     PersonalDetails,
     check_passphrase,
 )
-from portal.services.staff import (
-    TOTP_SEAL_PURPOSE,
-    end_other_staff_sessions,
-    set_staff_passphrase,
-)
-from portal.services.staff_sessions import (
-    SignedInStaff,
-    end_all_staff_sessions,
-    live_session_count,
-)
-from portal.services.staff_sign_in import (
+from portal.services.staff.sign_in import (
     DEFAULT_ARGON2_SLOTS,
     DEFAULT_ARGON2_WAIT_SECONDS,
     Argon2BusyError,
@@ -77,6 +72,11 @@ from portal.services.staff_sign_in import (
     check_current_passphrase,
     prepare_stand_in,
     sign_in_staff,
+)
+from portal.services.staff.web_sessions import (
+    SignedInStaff,
+    end_all_staff_sessions,
+    live_session_count,
 )
 
 blueprint = Blueprint("staff_account", __name__, url_prefix="/staff")

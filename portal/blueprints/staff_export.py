@@ -25,9 +25,9 @@ from portal.blueprints.staff_access import staff_required
 from portal.db import request_session
 from portal.instance import InstanceFolder
 from portal.models import Dialogue, RiskLevel, Submission, utc_now
-from portal.services import need_to_know
 from portal.services.bundles import BundleError, write_bundle
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.desks import need_to_know
+from portal.services.staff.web_sessions import SignedInStaff
 from portal.storage import EncryptedStorage
 
 blueprint = Blueprint("staff_export", __name__, url_prefix="/staff")

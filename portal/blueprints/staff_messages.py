@@ -5,8 +5,8 @@ the partial ``templates/staff/messages/_thread.html``, through the template func
 :func:`desk_message_thread` (registered here for the whole application), which opens each message
 with the desk keys of the reader that opened the page's submission.
 
-Every rule is in ``portal.services.messages``: a triage officer or co-chair on the desk who may
-read the submission writes, and only to a submitter who agreed to be contacted through the
+Every rule is in ``portal.services.submissions.messages``: a triage officer or co-chair on the desk
+who may read the submission writes, and only to a submitter who agreed to be contacted through the
 portal. A staff member who may not write gets 403 before anything is opened; a message refused
 for the contact choice or its length comes back with the reason and what was typed.
 """
@@ -21,22 +21,22 @@ from sqlalchemy import select
 from portal.blueprints.staff_access import signed_in_staff, staff_required
 from portal.db import request_session
 from portal.models import Submission, utc_now
-from portal.services.messages import (
+from portal.services.desks.need_to_know import may_message
+from portal.services.staff.reading import (
+    OpenedForStaff,
+    ReadRefusedError,
+    open_submission_for_staff,
+)
+from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.contexts import is_public_id
+from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.messages import (
     ContactNotAgreedError,
     MessageNotAllowedError,
     ThreadEntry,
     send_desk_message,
     thread_for_desk,
 )
-from portal.services.need_to_know import may_message
-from portal.services.staff_reading import (
-    OpenedForStaff,
-    ReadRefusedError,
-    open_submission_for_staff,
-)
-from portal.services.staff_sessions import SignedInStaff
-from portal.services.submissions.contexts import is_public_id
-from portal.services.submissions.intake import SubmissionRefusedError
 from portal.services.submissions.payload import PayloadError
 
 blueprint = Blueprint("staff_messages", __name__, url_prefix="/staff")

@@ -5,8 +5,8 @@ named person, read the desk's messages and answer them, delete a submission, sig
 Signing in derives the codename's secrets on the server for that one request
 (``submitters.sign_in_with_codename``) and opens an inbox session whose key lives only in the
 session cookie and whose sealed private key lives only in the database
-(``portal.services.submitter_sessions``; SECURITY.md, "Submitter inbox sessions"). Every other
-page opens that session, uses the private key for its own request and forgets it. Every rule
+(``portal.services.submissions.inbox_web_sessions``; SECURITY.md, "Submitter inbox sessions"). Every
+other page opens that session, uses the private key for its own request and forgets it. Every rule
 (whose submission it is, what a consent change must say, what deleting destroys) lives in the
 service layer; this module turns forms into service calls and service answers into pages.
 
@@ -37,13 +37,6 @@ from portal.db import request_session
 from portal.instance import InstanceFolder
 from portal.labels import label
 from portal.models import Submission, Topic, utc_now
-from portal.services.messages import (
-    desk_messages_by_submission,
-    message_context,
-    new_reply_id,
-    reply_plain,
-    thread_for_submitter,
-)
 from portal.services.submissions.contexts import is_public_id
 from portal.services.submissions.inbox import (
     KINDS_WITH_CONSENT,
@@ -57,14 +50,7 @@ from portal.services.submissions.inbox import (
     own_submission,
     sealing_target,
 )
-from portal.services.submissions.intake import SubmissionRefusedError
-from portal.services.submissions.payload import (
-    ConsentGiver,
-    ConsentLevel,
-    PayloadError,
-    Urgency,
-)
-from portal.services.submitter_sessions import (
+from portal.services.submissions.inbox_web_sessions import (
     KeyHeldByBrowserError,
     SessionEndedError,
     SessionTicket,
@@ -73,7 +59,21 @@ from portal.services.submitter_sessions import (
     resume_session,
     start_session,
 )
-from portal.services.submitters import (
+from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.messages import (
+    desk_messages_by_submission,
+    message_context,
+    new_reply_id,
+    reply_plain,
+    thread_for_submitter,
+)
+from portal.services.submissions.payload import (
+    ConsentGiver,
+    ConsentLevel,
+    PayloadError,
+    Urgency,
+)
+from portal.services.submissions.submitters import (
     SignInRefusedError,
     SignInThrottledError,
     sign_in_with_codename,
@@ -174,7 +174,7 @@ def sign_in() -> ResponseReturnValue:
     """Check the codename (on the server, for this request only) and open an inbox session.
 
     A refusal is committed before it is answered: the failure counts towards the sign-in limit
-    only once it is stored (see ``portal.services.submitters``).
+    only once it is stored (see ``portal.services.submissions.submitters``).
     """
     database = request_session()
     pepper = current_app.extensions["parley.secrets"].codename_pepper

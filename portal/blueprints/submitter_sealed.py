@@ -50,7 +50,6 @@ from portal.blueprints.submitter import (
 )
 from portal.db import request_session
 from portal.models import Submission, utc_now
-from portal.services.messages import reply_sealed, sealed_thread
 from portal.services.submissions.contexts import is_public_id
 from portal.services.submissions.inbox import (
     SealedRecord,
@@ -60,14 +59,15 @@ from portal.services.submissions.inbox import (
     own_submission,
     sealed_submission,
 )
-from portal.services.submissions.intake import MAX_ENVELOPE_BYTES, SubmissionRefusedError
-from portal.services.submitter_sessions import (
+from portal.services.submissions.inbox_web_sessions import (
     SessionEndedError,
     SignedInSubmitter,
     resume_session,
     start_browser_held_session,
 )
-from portal.services.submitters import (
+from portal.services.submissions.intake import MAX_ENVELOPE_BYTES, SubmissionRefusedError
+from portal.services.submissions.messages import reply_sealed, sealed_thread
+from portal.services.submissions.submitters import (
     LOGIN_SECRET_SIZE,
     SignInRefusedError,
     SignInThrottledError,

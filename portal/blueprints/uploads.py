@@ -1,9 +1,9 @@
 """The HTTP face of resumable uploads of browser-encrypted attachments (JSON, for scripts).
 
-Rules and their reasons are in ``portal.services.uploads``; this module reads requests and maps
-refusals to status codes. Every answer is JSON; every call after creation carries the upload
-token in the ``X-Upload-Token`` header, and every call that changes something carries the CSRF
-token in ``X-CSRFToken`` (checked by ``CSRFProtect`` before the view runs: the chunk body is
+Rules and their reasons are in ``portal.services.submissions.uploads``; this module reads requests
+and maps refusals to status codes. Every answer is JSON; every call after creation carries the
+upload token in the ``X-Upload-Token`` header, and every call that changes something carries the
+CSRF token in ``X-CSRFToken`` (checked by ``CSRFProtect`` before the view runs: the chunk body is
 ``application/octet-stream``, which Werkzeug does not parse, so the check leaves it unread).
 
     POST   /uploads                {"submission": public id, "size": ciphertext bytes}
@@ -25,7 +25,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from portal.db import request_session
 from portal.instance import InstanceFolder
 from portal.models import Upload, utc_now
-from portal.services.uploads import (
+from portal.services.submissions.uploads import (
     MAX_CHUNK_BYTES,
     UploadConflictError,
     UploadError,

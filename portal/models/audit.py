@@ -1,6 +1,6 @@
 """The audit trail: one row per staff read of content, decision and key grant.
 
-Rows are hash-chained (see ``portal.services.audit``); ``details`` carries identifiers and
+Rows are hash-chained (see ``portal.services.audit.trail``); ``details`` carries identifiers and
 labels only, never anything a submitter wrote.
 """
 

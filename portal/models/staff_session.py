@@ -2,7 +2,7 @@
 
 A row holds the staff member's personal private key sealed (``crypto.seal_box``) under a random
 per-session key that exists only in the person's session cookie. See
-``portal.services.staff_sessions`` for the rules. Unlike a submitter's inbox session, the row
+``portal.services.staff.web_sessions`` for the rules. Unlike a submitter's inbox session, the row
 names its account: staff are known by name, and an administrator must be able to list and end
 someone's sessions.
 """

@@ -45,7 +45,7 @@ class Submission(Base):
     ``session`` is empty for material not tied to a round, such as a reprisal report, which can
     arrive at any time. The triage columns (risk, re-assessment date, gender-specific risk, risk
     hold, decline reason, duplicate, handover proposal) are the desk's plaintext assessment,
-    set through ``portal.services.triage`` only; none of them holds anything a person wrote.
+    set through ``portal.services.staff.triage`` only; none of them holds anything a person wrote.
     Deleting a submission deletes every row that hangs from it (the ORM cascades below), so that
     crypto-shredding cannot leave an envelope behind.
     """

@@ -2,7 +2,7 @@
 
 Any worker process may serve any request, so a limit kept in one process's memory would be
 multiplied by the number of workers; a row shared by all of them is the real limit. See
-``portal.services.submitters`` for the rule itself.
+``portal.services.submissions.submitters`` for the rule itself.
 """
 
 import datetime as dt

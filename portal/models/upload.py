@@ -3,7 +3,7 @@
 The browser encrypts a file and sends the ciphertext in chunks before the submission it belongs
 to exists, so an upload hangs from the submission's public id (issued with the form), not from a
 ``submissions`` row; the submission claims it when it is sent, or it expires and is purged. See
-``portal.services.uploads`` for the rules.
+``portal.services.submissions.uploads`` for the rules.
 
 Only what resuming and budgeting need is kept: no creation time (the expiry is enough, and a
 finer clock would help match an upload to a network log), and the upload token only as a digest.

@@ -1,7 +1,7 @@
 """Encrypted bundles for offline review: the format, the export and the offline decryption.
 
 A dialogue in offline review keeps no desk-key private half the server can open (see
-``portal.services.review_mode``). Its desk reads submissions by exporting a *bundle* (``portal
+``portal.services.desks.review_mode``). Its desk reads submissions by exporting a *bundle* (``portal
 export`` or the staff page ``/staff/dialogues/<slug>/export``) and decrypting it on an offline
 machine with ``portal decrypt`` and either the desk key written at the switch to offline review
 or the instance recovery key. Online dialogues can be exported the same way.
@@ -35,7 +35,7 @@ byte from the storage folder.
 Every value in base64 is standard base64 with padding; every ``desk_key_id`` and ``key_id`` is
 the 16-byte key id (``crypto.key_id``) in lower-case hex. Envelopes are exactly the stored ones
 and keep their stored contexts (``portal.services.submissions.contexts``, the desk key grant
-context of ``portal.services.desk_keys``, the note context of ``portal.services.triage``).
+context of ``portal.services.desks.keys``, the note context of ``portal.services.staff.triage``).
 
 **Nothing is decrypted to make a bundle**: it holds what the database and the storage folder
 hold for the dialogue, so a bundle is exactly as safe as the database. It is written in bounded
@@ -79,7 +79,7 @@ Output (mode 0700), one folder per submission named by its public id::
     <public id>/attachments/<n>-<sanitised original name>   decrypted with STREAM in chunks
 
 Note and message payloads are written as the JSON they hold; a note is opened only when
-``portal.services.triage.note_context`` exists in this release (it does from the release that
+``portal.services.staff.triage.note_context`` exists in this release (it does from the release that
 added triage notes), otherwise its envelope is listed in ``skipped.json``.
 """
 
@@ -113,8 +113,8 @@ from portal.models import (
     Submission,
     SubmissionKind,
 )
-from portal.services.audit import AuditAction, record_event
-from portal.services.desk_keys import desk_key_grant_context
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.keys import desk_key_grant_context
 from portal.services.submissions.contexts import (
     SubmissionAddress,
     attachment_keys_context,
@@ -740,9 +740,9 @@ def safe_file_name(name: str) -> str:
 
 
 def _note_context_function() -> Callable[[Submission, int], str] | None:
-    """``portal.services.triage.note_context``, if this release defines it."""
+    """``portal.services.staff.triage.note_context``, if this release defines it."""
     try:
-        from portal.services import triage
+        from portal.services.staff import triage
     except ImportError:
         return None
     return getattr(triage, "note_context", None)

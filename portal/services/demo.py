@@ -25,9 +25,9 @@ from portal.models import (
     SessionState,
     StaffRole,
 )
-from portal.services.desk_keys import grant_desk_access
-from portal.services.dialogues import NewDialogue, create_dialogue, schedule_session
-from portal.services.staff import create_staff_user
+from portal.services.desks.keys import grant_desk_access
+from portal.services.dialogues.catalogue import NewDialogue, create_dialogue, schedule_session
+from portal.services.staff.accounts import create_staff_user
 
 DEMO_EMAIL_DOMAIN = "demo.parley.invalid"
 _DEMO_PASSWORD_BYTES = 18

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import RecoveryKey
-from portal.services.audit import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_event
 
 
 def create_recovery_key(session: Session) -> tuple[RecoveryKey, crypto.PrivateKey]:

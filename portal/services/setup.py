@@ -19,7 +19,7 @@ from portal.db import Database
 from portal.errors import OperatorError, first_line
 from portal.instance import InstanceFolder, InstanceSecrets
 from portal.models import utc_now
-from portal.services.audit import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_event
 from portal.services.demo import DemoAccount, seed_demo
 from portal.services.recovery import create_recovery_key
 from portal.settings import Settings

@@ -17,9 +17,9 @@ from sqlalchemy import select
 import crypto
 from portal.db import Database
 from portal.models import StaffUser, Submission, SubmissionKind, utc_now
-from portal.services.messages import send_desk_message, thread_for_desk
-from portal.services.staff_reading import StaffReader, open_submission_for_staff
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.staff.reading import StaffReader, open_submission_for_staff
+from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.messages import send_desk_message, thread_for_desk
 from tests.browser.test_inbox_js import Traffic, _sign_in
 from tests.conftest import DemoInstance, SentSubmission
 from tests.staff_sessions_support import demo_credentials

@@ -24,10 +24,10 @@ from portal.models import (
     StaffSession,
     StaffUser,
 )
-from portal.services.audit import AuditAction
-from portal.services.desk_keys import current_desk_key
-from portal.services.desks import MemberKeys, grant_member, holds_key
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.audit.trail import AuditAction
+from portal.services.desks.keys import current_desk_key
+from portal.services.desks.membership import MemberKeys, grant_member, holds_key
+from portal.services.staff.web_sessions import SignedInStaff
 from tests.conftest import DemoInstance, csrf_token_for
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 

@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from crypto import audit_digest
 from portal.models import AuditEvent, StaffRole, StaffUser
-from portal.services.audit import (
+from portal.services.audit.trail import (
     AuditAction,
     ChainHead,
     ChainProblem,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from portal.models import AuditEvent
-from portal.services.audit import AuditAction, describe_event
+from portal.services.audit.trail import AuditAction, describe_event
 from tests.conftest import BACKENDS, DemoInstance, run_portal
 from tests.integration.test_audit_chain import AuditedInstance, audited_instance
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from portal.cli import main
+from portal.cli.main import main
 from portal.db import Database
 from portal.models import AuditEvent, DeskKeyGrant, Dialogue, ReviewMode, SubmissionKind
 from tests.conftest import PlainInstance, portal_environment

@@ -43,7 +43,8 @@ from portal.services.bundles import (
     safe_file_name,
     write_bundle,
 )
-from portal.services.review_mode import switch_to_offline
+from portal.services.desks.review_mode import switch_to_offline
+from portal.services.staff.triage import note_context
 from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
 from portal.services.submissions.contexts import (
     SubmissionAddress,
@@ -53,8 +54,7 @@ from portal.services.submissions.contexts import (
 )
 from portal.services.submissions.inbox import add_plain_further_information
 from portal.services.submissions.intake import accept_plain_submission, submission_address
-from portal.services.submitters import register_new_codename
-from portal.services.triage import note_context
+from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld, DemoInstance, csrf_token_for
 from tests.staff_sessions_support import demo_credentials, sign_in_client

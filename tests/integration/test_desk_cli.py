@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.cli import main
+from portal.cli.main import main
 from portal.db import Database
 from portal.models import (
     AuditEvent,
@@ -24,10 +24,10 @@ from portal.models import (
     StaffRole,
     StaffUser,
 )
-from portal.services.audit import AuditAction, verify_audit_chain
-from portal.services.desk_keys import current_desk_key
-from portal.services.desks import holds_key
-from portal.services.staff import create_staff_account
+from portal.services.audit.trail import AuditAction, verify_audit_chain
+from portal.services.desks.keys import current_desk_key
+from portal.services.desks.membership import holds_key
+from portal.services.staff.accounts import create_staff_account
 from tests.conftest import DemoInstance
 
 TRIAGE = "triage@demo.parley.invalid"

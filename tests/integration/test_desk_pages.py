@@ -30,14 +30,14 @@ from portal.models import (
     SubmissionKind,
     utc_now,
 )
-from portal.services.audit import AuditAction
-from portal.services.desk_keys import current_desk_key, open_desk_key_grant
-from portal.services.desks import assign_member, holds_key
-from portal.services.sessions import consultation_accepts_submissions
-from portal.services.staff import create_staff_account
+from portal.services.audit.trail import AuditAction
+from portal.services.desks.keys import current_desk_key, open_desk_key_grant
+from portal.services.desks.membership import assign_member, holds_key
+from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
+from portal.services.staff.accounts import create_staff_account
 from portal.services.submissions.contexts import new_public_id
 from portal.services.submissions.intake import accept_plain_submission, submission_address
-from portal.services.submitters import register_submitter
+from portal.services.submissions.submitters import register_submitter
 from tests.conftest import DemoInstance, csrf_token_for
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 

@@ -1,4 +1,5 @@
-"""Desk rules (``portal.services.desks``) and audit listing (``portal.services.audit_log``).
+"""Desk rules (``portal.services.desks.membership``) and audit listing
+(``portal.services.audit.listing``).
 
 On both databases: a grant seals every desk key the granter can open and the new member then
 reads the desk's submissions; removal deletes grants; rotation keeps old submissions readable and
@@ -23,10 +24,10 @@ from portal.models import (
     Submission,
     SubmissionKind,
 )
-from portal.services.audit import AuditAction, record_event, verify_audit_chain
-from portal.services.audit_log import list_events, record_audit_view
-from portal.services.desk_keys import current_desk_key, grant_desk_access
-from portal.services.desks import (
+from portal.services.audit.listing import list_events, record_audit_view
+from portal.services.audit.trail import AuditAction, record_event, verify_audit_chain
+from portal.services.desks.keys import current_desk_key, grant_desk_access
+from portal.services.desks.membership import (
     DeskActionError,
     LastKeyHolderError,
     MemberKeys,
@@ -39,20 +40,20 @@ from portal.services.desks import (
     remove_member,
     rotate_desk_key,
 )
-from portal.services.need_to_know import (
+from portal.services.desks.need_to_know import (
     DeskKeyUnavailableError,
     NotOnDeskError,
     is_desk_member,
     open_desk_key,
 )
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.contexts import (
     SubmissionAddress,
     new_public_id,
     submission_context,
 )
 from portal.services.submissions.intake import accept_plain_submission, submission_address
-from portal.services.submitters import register_submitter
+from portal.services.submissions.submitters import register_submitter
 from tests.conftest import ConsultationWorld
 
 # Argon2 at its cheapest: these tests never unwrap the personal key from the passphrase.

@@ -29,9 +29,9 @@ from portal.models import (
     SessionPlace,
     SessionState,
 )
-from portal.services.audit import verify_audit_chain
-from portal.services.dialogues import create_dialogue, schedule_session
-from portal.services.sessions import (
+from portal.services.audit.trail import verify_audit_chain
+from portal.services.dialogues.catalogue import create_dialogue, schedule_session
+from portal.services.dialogues.dialogue_sessions import (
     SessionChangeRefusedError,
     advance_session,
     close_consultation,

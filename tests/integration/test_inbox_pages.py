@@ -23,8 +23,8 @@ from portal.models import (
     SubmissionKind,
     SubmitterSession,
 )
-from portal.services.submitter_sessions import SessionLifetime
-from portal.services.submitters import SignInLimit
+from portal.services.submissions.inbox_web_sessions import SessionLifetime
+from portal.services.submissions.submitters import SignInLimit
 from tests.conftest import SentSubmission
 
 CASE_FORM = {

@@ -23,8 +23,8 @@ from portal.models import (
     SubmissionKind,
     SubmitterSession,
 )
-from portal.services.submitter_sessions import SESSION_BOX_PURPOSE
-from portal.services.submitters import SignInLimit
+from portal.services.submissions.inbox_web_sessions import SESSION_BOX_PURPOSE
+from portal.services.submissions.submitters import SignInLimit
 from tests.conftest import SentSubmission
 from tests.integration.test_inbox_pages import CASE_FORM, REFUSED, Send, _cookie_session
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 import crypto
 from portal.models import SubmitterSession
 from portal.security import SESSION_IDLE_LIFETIME
-from portal.services.submitter_sessions import (
+from portal.services.submissions.inbox_web_sessions import (
     SESSION_BOX_PURPOSE,
     SessionEndedError,
     SessionLifetime,
@@ -18,7 +18,7 @@ from portal.services.submitter_sessions import (
     resume_session,
     start_session,
 )
-from portal.services.submitters import NewCodename, register_new_codename
+from portal.services.submissions.submitters import NewCodename, register_new_codename
 from tests.conftest import ConsultationWorld
 
 

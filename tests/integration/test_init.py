@@ -23,9 +23,9 @@ from portal.models import (
     RecoveryKey,
     StaffUser,
 )
-from portal.services.audit import AuditAction, verify_audit_chain
-from portal.services.desk_keys import open_desk_key_grant
-from portal.services.staff import staff_totp_secret
+from portal.services.audit.trail import AuditAction, verify_audit_chain
+from portal.services.desks.keys import open_desk_key_grant
+from portal.services.staff.accounts import staff_totp_secret
 from tests.conftest import (
     DemoInstance,
     create_demo_instance,

@@ -70,14 +70,16 @@ from portal.models import (
     TriageNote,
     utc_now,
 )
-from portal.services.desk_keys import current_desk_key
-from portal.services.staff import TOTP_SEAL_PURPOSE
-from portal.services.staff_sessions import SESSION_BOX_PURPOSE as STAFF_SESSION_PURPOSE
-from portal.services.staff_sessions import start_staff_session
+from portal.services.desks.keys import current_desk_key
+from portal.services.staff.accounts import TOTP_SEAL_PURPOSE
+from portal.services.staff.web_sessions import SESSION_BOX_PURPOSE as STAFF_SESSION_PURPOSE
+from portal.services.staff.web_sessions import start_staff_session
 from portal.services.submissions.contexts import SubmissionAddress, new_public_id
+from portal.services.submissions.inbox_web_sessions import (
+    SESSION_BOX_PURPOSE as SUBMITTER_SESSION_PURPOSE,
+)
+from portal.services.submissions.inbox_web_sessions import start_browser_held_session, start_session
 from portal.services.submissions.payload import encode_payload
-from portal.services.submitter_sessions import SESSION_BOX_PURPOSE as SUBMITTER_SESSION_PURPOSE
-from portal.services.submitter_sessions import start_browser_held_session, start_session
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     codename_in,
@@ -108,9 +110,9 @@ _BOX_AAD_LABEL = b"parley box v1\x00"
 BOX_SEALING_MODULES = {
     "portal/blueprints/staff_account.py",
     "portal/forms_web/codename_check.py",
-    "portal/services/staff.py",
-    "portal/services/staff_sessions.py",
-    "portal/services/submitter_sessions.py",
+    "portal/services/staff/accounts.py",
+    "portal/services/staff/web_sessions.py",
+    "portal/services/submissions/inbox_web_sessions.py",
 }
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,9 +16,9 @@ import crypto
 from portal import create_app
 from portal.db import app_database
 from portal.models import DeskMessage, MessageAuthor, StaffUser, Submission, SubmissionKind
-from portal.services.messages import MESSAGE_FORMAT, message_context, thread_for_desk
-from portal.services.staff_reading import StaffReader
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.staff.reading import StaffReader
+from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.messages import MESSAGE_FORMAT, message_context, thread_for_desk
 from portal.services.submissions.payload import encode_payload
 from tests.conftest import DemoInstance, SentSubmission, csrf_token_for
 from tests.integration.test_inbox_sealed import _login

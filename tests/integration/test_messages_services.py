@@ -21,9 +21,18 @@ from portal.models import (
     Submission,
     SubmissionKind,
 )
-from portal.services.audit import AuditAction, verify_audit_chain
-from portal.services.desk_keys import create_desk_key, grant_desk_access
-from portal.services.messages import (
+from portal.services.audit.trail import AuditAction, verify_audit_chain
+from portal.services.desks.keys import create_desk_key, grant_desk_access
+from portal.services.staff.reading import StaffReader, open_submission_for_staff
+from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.contexts import new_public_id, recipient_keys
+from portal.services.submissions.inbox import delete_submission
+from portal.services.submissions.intake import (
+    SubmissionRefusedError,
+    accept_plain_submission,
+    submission_address,
+)
+from portal.services.submissions.messages import (
     MESSAGE_FORMAT,
     ContactNotAgreedError,
     MessageNotAllowedError,
@@ -37,17 +46,8 @@ from portal.services.messages import (
     thread_for_desk,
     thread_for_submitter,
 )
-from portal.services.staff_reading import StaffReader, open_submission_for_staff
-from portal.services.staff_sessions import SignedInStaff
-from portal.services.submissions.contexts import new_public_id, recipient_keys
-from portal.services.submissions.inbox import delete_submission
-from portal.services.submissions.intake import (
-    SubmissionRefusedError,
-    accept_plain_submission,
-    submission_address,
-)
 from portal.services.submissions.payload import PayloadError, encode_payload
-from portal.services.submitters import register_new_codename
+from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
 

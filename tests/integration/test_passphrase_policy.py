@@ -3,7 +3,7 @@ reason a person can act on."""
 
 import pytest
 
-from portal.services.passphrase_policy import (
+from portal.services.staff.passphrase_policy import (
     MAX_PASSPHRASE_LENGTH,
     MIN_PASSPHRASE_LENGTH,
     PassphraseRefusedError,

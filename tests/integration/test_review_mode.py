@@ -21,10 +21,10 @@ from portal.models import (
     StaffRole,
     StaffUser,
 )
-from portal.services.desk_keys import current_desk_key, grant_desk_access, open_desk_key_grant
-from portal.services.need_to_know import DeskKeyUnavailableError, open_desk_key
-from portal.services.review_mode import ReviewModeError, switch_to_offline, switch_to_online
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.desks.keys import current_desk_key, grant_desk_access, open_desk_key_grant
+from portal.services.desks.need_to_know import DeskKeyUnavailableError, open_desk_key
+from portal.services.desks.review_mode import ReviewModeError, switch_to_offline, switch_to_online
+from portal.services.staff.web_sessions import SignedInStaff
 from tests.conftest import ConsultationWorld
 
 

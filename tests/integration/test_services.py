@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.db import app_database
 from portal.models import AuditEvent, DeskKey, StaffRole, StaffUser
-from portal.services.audit import AuditAction, record_event, verify_audit_chain
-from portal.services.desk_keys import GrantRefusedError, grant_desk_access, open_desk_key_grant
-from portal.services.staff import StaffDetailsError, create_staff_user
+from portal.services.audit.trail import AuditAction, record_event, verify_audit_chain
+from portal.services.desks.keys import GrantRefusedError, grant_desk_access, open_desk_key_grant
+from portal.services.staff.accounts import StaffDetailsError, create_staff_user
 from tests.conftest import DemoInstance
 
 

@@ -27,8 +27,8 @@ from portal.models import (
     StaffSession,
     StaffUser,
 )
-from portal.services.desk_keys import open_desk_key_grant
-from portal.services.staff import (
+from portal.services.desks.keys import open_desk_key_grant
+from portal.services.staff.accounts import (
     StaffDetailsError,
     create_staff_account,
     reset_staff_account,

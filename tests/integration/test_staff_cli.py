@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import AuditEvent, StaffRole, StaffSession, StaffUser, utc_now
-from portal.services.staff import staff_by_email
-from portal.services.staff_sessions import start_staff_session
+from portal.services.staff.accounts import staff_by_email
+from portal.services.staff.web_sessions import start_staff_session
 from tests.conftest import PlainInstance, run_portal
 
 ONE_TIME_LINE = re.compile(r"^    (\S+)$", re.MULTILINE)

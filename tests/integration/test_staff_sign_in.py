@@ -22,14 +22,14 @@ from portal.blueprints import staff_account
 from portal.blueprints.staff_access import STAFF_TICKET_ENTRY
 from portal.db import app_database
 from portal.models import AuditEvent, SignInThrottle, StaffRole, StaffSession, StaffUser, utc_now
-from portal.services import staff_sign_in
-from portal.services.staff import (
+from portal.services.staff import sign_in as staff_sign_in
+from portal.services.staff.accounts import (
     TOTP_SEAL_PURPOSE,
     create_staff_account,
     set_staff_active,
     set_staff_passphrase,
 )
-from portal.services.staff_sign_in import (
+from portal.services.staff.sign_in import (
     GLOBAL_BUCKET,
     Argon2BusyError,
     Argon2Gate,

@@ -25,8 +25,8 @@ from portal.models import (
     Submitter,
     Topic,
 )
-from portal.services.audit import AuditAction, verify_audit_chain
-from portal.services.desk_keys import create_desk_key
+from portal.services.audit.trail import AuditAction, verify_audit_chain
+from portal.services.desks.keys import create_desk_key
 from portal.services.submissions.attachments import (
     AttachmentTooLargeError,
     EncryptingUpload,
@@ -65,7 +65,11 @@ from portal.services.submissions.payload import (
     decode_payload,
     parse_routing_metadata,
 )
-from portal.services.submitters import NewCodename, register_new_codename, register_submitter
+from portal.services.submissions.submitters import (
+    NewCodename,
+    register_new_codename,
+    register_submitter,
+)
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
 

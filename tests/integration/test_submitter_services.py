@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 import crypto
 from portal.models import SignInThrottle, Submitter
-from portal.services.submitters import (
+from portal.services.submissions.submitters import (
     RegistrationRefusedError,
     SignInLimit,
     SignInRefusedError,

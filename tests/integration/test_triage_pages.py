@@ -41,10 +41,10 @@ from portal.models import (
     TriageNote,
     utc_now,
 )
-from portal.services import triage
-from portal.services.desk_keys import grant_desk_access, open_desk_key_grant
-from portal.services.sessions import consultation_accepts_submissions
-from portal.services.staff import create_staff_user
+from portal.services.desks.keys import grant_desk_access, open_desk_key_grant
+from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
+from portal.services.staff import triage
+from portal.services.staff.accounts import create_staff_user
 from portal.services.submissions.attachments import (
     EncryptingUpload,
     UploadBudget,
@@ -53,7 +53,7 @@ from portal.services.submissions.attachments import (
 from portal.services.submissions.contexts import new_public_id
 from portal.services.submissions.inbox import change_plain_consent
 from portal.services.submissions.intake import accept_plain_submission, submission_address
-from portal.services.submitters import register_new_codename
+from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance, csrf_token_for
 from tests.staff_sessions_support import demo_credentials, sign_in_client

@@ -18,7 +18,7 @@ from portal.models import (
     SubmissionState,
     Topic,
 )
-from portal.services.triage_queue import (
+from portal.services.staff.triage_queue import (
     NO_RISK,
     NO_SESSION,
     QueueFilters,

@@ -16,9 +16,9 @@ The attachment-keys record is UTF-8 JSON::
      "name": file name as sent, "type": media type as sent, "size": plaintext bytes}
 
 With JavaScript, the browser encrypts each file itself, sends the ciphertext through the
-resumable upload API (``portal.services.uploads``) and seals the attachment-keys record itself,
-under the context that names the upload's public id (which becomes the attachment's). When the
-submission arrives, :func:`claim_uploads` turns those uploads into attachments in the same
+resumable upload API (``portal.services.submissions.uploads``) and seals the attachment-keys record
+itself, under the context that names the upload's public id (which becomes the attachment's). When
+the submission arrives, :func:`claim_uploads` turns those uploads into attachments in the same
 transaction: each must be complete, live and made for this submission, and each record must be
 an envelope for its own context and the submission's two recipients. The upload rows go, and
 their files are renamed to their final names only once the transaction commits; any refusal or

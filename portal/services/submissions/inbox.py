@@ -36,7 +36,7 @@ from portal.models import (
     SubmissionState,
     Submitter,
 )
-from portal.services.audit import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_event
 from portal.services.submissions.contexts import (
     SubmissionAddress,
     attachment_keys_context,
@@ -67,7 +67,7 @@ _Addition = TypeVar("_Addition", FurtherInformation, ConsentChange)
 class SubmitterKey(Protocol):
     """What holds a submitter's private key for one request: the secrets a typed codename
     derives to (``crypto.CodenameSecrets``) or an inbox session opened with its cookie
-    (``portal.services.submitter_sessions.SignedInSubmitter``)."""
+    (``portal.services.submissions.inbox_web_sessions.SignedInSubmitter``)."""
 
     def private_key(self) -> crypto.PrivateKey: ...
 

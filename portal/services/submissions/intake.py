@@ -30,8 +30,8 @@ from portal.models import (
     SubmissionState,
     Submitter,
 )
-from portal.services.desk_keys import current_desk_key
-from portal.services.sessions import (
+from portal.services.desks.keys import current_desk_key
+from portal.services.dialogues.dialogue_sessions import (
     consultation_accepts_submissions,
     dialogue_accepts_reprisal_reports,
 )

@@ -51,8 +51,8 @@ from portal.models import (
     StaffUser,
     utc_now,
 )
-from portal.services.audit import AuditAction, record_event
-from portal.services.desk_keys import (
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.keys import (
     ROLES_WITHOUT_CONTENT_ACCESS,
     create_desk_key,
     grant_desk_access,

@@ -53,10 +53,10 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission, Submitter
-from portal.services.audit import AuditAction, record_event
-from portal.services.need_to_know import Access, may_message, submission_access
-from portal.services.staff_reading import OpenedForStaff, StaffReader
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.need_to_know import Access, may_message, submission_access
+from portal.services.staff.reading import OpenedForStaff, StaffReader
+from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.contexts import (
     SubmissionAddress,
     desk_message_context,

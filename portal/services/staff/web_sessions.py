@@ -5,7 +5,7 @@ the length of that one request. So that the person can then work without typing 
 on every page, and without the server keeping anything that decrypts on its own, the key is
 re-sealed (``crypto.seal_box``) under a random per-session key:
 
-- the **cookie half** (:class:`~portal.services.session_tickets.SessionTicket`): the session's
+- the **cookie half** (:class:`~portal.services.web_session_tickets.SessionTicket`): the session's
   random reference and key, kept only in the signed Flask session cookie;
 - the **database half** (a ``StaffSession`` row): the personal private key sealed under that key
   for :data:`SESSION_BOX_PURPOSE`, with the account it belongs to and when the session began,
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import StaffSession, StaffUser
-from portal.services.session_tickets import SessionLifetime, SessionTicket
+from portal.services.web_session_tickets import SessionLifetime, SessionTicket
 
 SESSION_BOX_PURPOSE = "staff-session"
 REFERENCE_BYTES = 32

@@ -52,9 +52,9 @@ from portal.models import (
     Topic,
     TriageNote,
 )
-from portal.services import need_to_know
-from portal.services.audit import AuditAction, record_event
-from portal.services.desk_keys import current_desk_key
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks import need_to_know
+from portal.services.desks.keys import current_desk_key
 from portal.services.submissions.contexts import SubmissionAddress
 from portal.services.submissions.inbox import current_consents
 from portal.services.submissions.payload import (

@@ -23,7 +23,7 @@ from portal.models import (
     StaffRole,
     StaffUser,
 )
-from portal.services.audit import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_event
 
 ROLES_WITHOUT_CONTENT_ACCESS = frozenset({StaffRole.OBSERVER})
 

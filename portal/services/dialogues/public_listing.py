@@ -1,8 +1,8 @@
 """What the public pages show: dialogues, their sessions and whether a consultation is open.
 
 Only plaintext metadata and public keys are read here; nothing about submissions or people.
-Whether a consultation is open is decided by ``portal.services.sessions``, the same rule the
-forms obey, so a page never says "open" when a submission would be refused.
+Whether a consultation is open is decided by ``portal.services.dialogues.dialogue_sessions``, the
+same rule the forms obey, so a page never says "open" when a submission would be refused.
 """
 
 import datetime as dt
@@ -21,8 +21,8 @@ from portal.models import (
     SessionPlace,
     SessionState,
 )
-from portal.services.desk_keys import current_desk_key
-from portal.services.sessions import (
+from portal.services.desks.keys import current_desk_key
+from portal.services.dialogues.dialogue_sessions import (
     consultation_accepts_submissions,
     dialogue_accepts_reprisal_reports,
 )

@@ -13,11 +13,11 @@ from sqlalchemy.engine import make_url
 
 from portal import schema
 from portal.app import check_instance_ready
-from portal.cli_audit import audit_group
-from portal.cli_bundles import decrypt_command, export_command
-from portal.cli_desks import desk_group
-from portal.cli_dialogues import dialogue_group, session_group
-from portal.cli_staff import staff_group
+from portal.cli.audit import audit_group
+from portal.cli.bundles import decrypt_command, export_command
+from portal.cli.desks import desk_group
+from portal.cli.dialogues import dialogue_group, session_group
+from portal.cli.staff import staff_group
 from portal.db import Database
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder

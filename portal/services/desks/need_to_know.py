@@ -35,8 +35,8 @@ from portal.models import (
     StaffUser,
     Submission,
 )
-from portal.services.desk_keys import open_desk_key_grant
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.desks.keys import open_desk_key_grant
+from portal.services.staff.web_sessions import SignedInStaff
 
 CONTENT_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR, StaffRole.ADMINISTRATOR})
 TRIAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER})

@@ -21,8 +21,8 @@ from portal.models import (
     SessionState,
     StaffUser,
 )
-from portal.services.audit import AuditAction, record_event
-from portal.services.desk_keys import create_desk_key
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.keys import create_desk_key
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG_LENGTH = 64

@@ -27,7 +27,7 @@ submissions go to the new key (``current_desk_key`` picks the newest one not ret
 submissions stay readable through the grants of the old key, which are kept.
 
 A dialogue in offline review keeps no desk-key private half that the server can open
-(``portal.services.review_mode``): there, members are listed but no grant is ever sealed to a
+(``portal.services.desks.review_mode``): there, members are listed but no grant is ever sealed to a
 personal key, and rotation is refused (the switch to offline review makes its own new key).
 
 Every function works in the caller's transaction and records its audit events; the caller
@@ -56,20 +56,20 @@ from portal.models import (
     Submission,
     utc_now,
 )
-from portal.services.audit import AuditAction, record_event
-from portal.services.desk_keys import (
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.keys import (
     create_desk_key,
     current_desk_key,
     grant_desk_access,
     open_desk_key_grant,
 )
-from portal.services.need_to_know import (
+from portal.services.desks.need_to_know import (
     CONTENT_ROLES,
     DeskKeyUnavailableError,
     NotOnDeskError,
     open_desk_key,
 )
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.staff.web_sessions import SignedInStaff
 
 
 class DeskActionError(ValueError):

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import DeskKeyGrant, StaffRole, StaffSession, StaffUser
-from portal.services.audit import AuditAction, record_event
-from portal.services.staff_sessions import end_all_staff_sessions
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.staff.web_sessions import end_all_staff_sessions
 
 MIN_PASSPHRASE_LENGTH = 12
 TOTP_SEAL_PURPOSE = "staff-totp-secret"
@@ -246,7 +246,7 @@ def set_staff_passphrase(
 ) -> None:
     """Re-wrap the personal key under ``new_passphrase`` and replace the login hash.
 
-    The caller has checked the passphrase policy (``portal.services.passphrase_policy``) and,
+    The caller has checked the passphrase policy (``portal.services.staff.passphrase_policy``) and,
     for a change made from the account page, the current passphrase. ``personal_key`` comes
     from the signed-in session: the key pair stays the same, so every desk key grant still
     opens. Two Argon2 derivations; run inside the Argon2 gate.

@@ -6,7 +6,7 @@ standard input (typed at a hidden prompt, or piped) and never echoed or stored. 
 ``remove`` need no key: listing reads no content, and removing deletes grants.
 
 Each command runs in one transaction: a refusal is one line and nothing is half-stored. The rules
-are those of the web pages, in ``portal.services.desks``.
+are those of the web pages, in ``portal.services.desks.membership``.
 """
 
 import sys
@@ -15,11 +15,11 @@ import click
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.cli_support import operator_transaction
+from portal.cli.support import operator_transaction
 from portal.errors import OperatorError
 from portal.models import StaffUser
-from portal.services.desk_keys import current_desk_key
-from portal.services.desks import (
+from portal.services.desks.keys import current_desk_key
+from portal.services.desks.membership import (
     DeskActionError,
     DeskMember,
     LastKeyHolderError,
@@ -29,9 +29,9 @@ from portal.services.desks import (
     remove_member,
     rotate_desk_key,
 )
-from portal.services.dialogues import DialogueDetailsError
-from portal.services.sessions import dialogue_by_slug
-from portal.services.staff import staff_by_email
+from portal.services.dialogues.catalogue import DialogueDetailsError
+from portal.services.dialogues.dialogue_sessions import dialogue_by_slug
+from portal.services.staff.accounts import staff_by_email
 
 REFUSALS = (DeskActionError, DialogueDetailsError)
 

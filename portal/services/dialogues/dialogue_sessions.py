@@ -26,8 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Dialogue, DialogueSession, DialogueStatus, SessionState, StaffUser
-from portal.services.audit import AuditAction, record_event
-from portal.services.dialogues import DialogueDetailsError
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.dialogues.catalogue import DialogueDetailsError
 from portal.timefmt import iso_utc
 
 ALLOWED_TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {

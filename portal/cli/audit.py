@@ -4,8 +4,8 @@ import sys
 
 import click
 
-from portal.cli_support import operator_transaction
-from portal.services.audit import ChainHead, chain_head, verify_audit_chain
+from portal.cli.support import operator_transaction
+from portal.services.audit.trail import ChainHead, chain_head, verify_audit_chain
 
 
 class _HeadParam(click.ParamType):

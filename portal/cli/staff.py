@@ -12,18 +12,18 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.cli_support import enum_choice, operator_transaction
+from portal.cli.support import enum_choice, operator_transaction
 from portal.errors import OperatorError
 from portal.models import StaffRole, StaffUser, utc_now
-from portal.services.audit import AuditAction, record_event
-from portal.services.staff import (
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.staff.accounts import (
     StaffDetailsError,
     create_staff_account,
     reset_staff_account,
     set_staff_active,
     staff_by_email,
 )
-from portal.services.staff_sessions import end_all_staff_sessions, live_session_count
+from portal.services.staff.web_sessions import end_all_staff_sessions, live_session_count
 from portal.timefmt import iso_utc
 
 

@@ -1,7 +1,7 @@
 """Reading the audit trail: pages of events, newest first, for administrators and desks.
 
-Read-only listing queries; appending and verifying live in ``portal.services.audit``. Pages are
-keyset-paginated on the event's sequence number (``before``: show events older than this one),
+Read-only listing queries; appending and verifying live in ``portal.services.audit.trail``. Pages
+are keyset-paginated on the event's sequence number (``before``: show events older than this one),
 which stays as fast on the millionth event as on the first and never skips or repeats an event
 when new ones arrive between two pages. Events hold identifiers and labels only, never content,
 so a page shows them as they are; the names of the staff members and dialogues they mention are
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, Dialogue, StaffUser
-from portal.services.audit import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_event
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

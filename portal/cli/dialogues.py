@@ -2,8 +2,9 @@
 
 Each command runs in one database transaction: a refusal (unknown name, bad date, a change the
 rules forbid) is reported as one line before anything is committed, so nothing is half-stored.
-The rules themselves live in ``portal.services.sessions`` and ``portal.services.dialogues``;
-this module only reads the operator's words and prints the outcome.
+The rules themselves live in ``portal.services.dialogues.dialogue_sessions`` and
+``portal.services.dialogues.catalogue``; this module only reads the operator's words and prints the
+outcome.
 
 Moments are read as ISO 8601 with an explicit offset (``2026-03-01T09:00+01:00``) or as UTC
 (``2026-03-01T08:00Z``); a moment without one is refused, because guessing the zone of a
@@ -16,8 +17,8 @@ import click
 from sqlalchemy import select
 
 import crypto
-from portal.cli_bundles import review_mode_command
-from portal.cli_support import IsoDate, IsoMoment, enum_choice, operator_transaction
+from portal.cli.bundles import review_mode_command
+from portal.cli.support import IsoDate, IsoMoment, enum_choice, operator_transaction
 from portal.errors import OperatorError
 from portal.models import (
     Dialogue,
@@ -29,9 +30,13 @@ from portal.models import (
     SessionState,
     utc_now,
 )
-from portal.services.desk_keys import current_desk_key
-from portal.services.dialogues import DialogueDetailsError, create_dialogue, schedule_session
-from portal.services.sessions import (
+from portal.services.desks.keys import current_desk_key
+from portal.services.dialogues.catalogue import (
+    DialogueDetailsError,
+    create_dialogue,
+    schedule_session,
+)
+from portal.services.dialogues.dialogue_sessions import (
     LATER_STAGES,
     advance_session,
     close_consultation,

@@ -10,11 +10,11 @@ folder, the database nor the settings, so it runs on an offline machine with onl
 installed.
 
 ``portal dialogue review-mode SLUG offline --desk-key-out FILE`` and ``... online`` (recovery
-key on standard input) switch the review mode (``portal.services.review_mode``). Going offline,
-the order is: FILE is created (exclusively, mode 0600, empty) before the transaction, so that a
-bad path is refused before anything changes; the switch is made and flushed; the new desk key's
-text is written to FILE and synced to disk; then the transaction commits. If anything fails up to
-and including the commit, FILE is removed and nothing is stored; so the key is on disk whenever
+key on standard input) switch the review mode (``portal.services.desks.review_mode``). Going
+offline, the order is: FILE is created (exclusively, mode 0600, empty) before the transaction, so
+that a bad path is refused before anything changes; the switch is made and flushed; the new desk
+key's text is written to FILE and synced to disk; then the transaction commits. If anything fails up
+to and including the commit, FILE is removed and nothing is stored; so the key is on disk whenever
 the switch is committed, and a key whose switch was not committed never stays behind (a crash
 between writing and committing could leave such a file, naming a key the server never used).
 """
@@ -28,13 +28,13 @@ import click
 
 import crypto
 from crypto.keys import export_desk_key
-from portal.cli_support import operator_context
+from portal.cli.support import operator_context
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder
 from portal.models import utc_now
 from portal.services.bundles import BundleError, decrypt_bundle, read_offline_key, write_bundle
-from portal.services.review_mode import ReviewModeError, switch_to_offline, switch_to_online
-from portal.services.sessions import UnknownDialogueError, dialogue_by_slug
+from portal.services.desks.review_mode import ReviewModeError, switch_to_offline, switch_to_online
+from portal.services.dialogues.dialogue_sessions import UnknownDialogueError, dialogue_by_slug
 from portal.settings import load_settings
 from portal.storage import EncryptedStorage
 

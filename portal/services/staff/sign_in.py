@@ -17,8 +17,9 @@ known one does; only a correct passphrase goes on to the TOTP check and the seco
 unwrap of the personal key). The TOTP code is looked at only after the passphrase was right, so
 the answer's timing says nothing about the code.
 
-**Limits, without any IP address.** Leaky buckets (the rule of ``portal.services.submitters``) in
-rows of ``sign_in_throttles``, shared by every worker:
+**Limits, without any IP address.** Leaky buckets (the rule of
+``portal.services.submissions.submitters``) in rows of ``sign_in_throttles``, shared by every
+worker:
 
 - ``staff-pass:<20 hex>`` per typed e-mail address: failed passphrases. The name is a keyed hash
   (the instance's codename pepper) of the normalised address, not the account id, so that an
@@ -64,10 +65,10 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import SignInThrottle, StaffUser
-from portal.services.audit import AuditAction, record_event
-from portal.services.session_tickets import SessionTicket
-from portal.services.staff import TOTP_SEAL_PURPOSE, staff_by_email
-from portal.services.staff_sessions import start_staff_session
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.staff.accounts import TOTP_SEAL_PURPOSE, staff_by_email
+from portal.services.staff.web_sessions import start_staff_session
+from portal.services.web_session_tickets import SessionTicket
 
 GLOBAL_BUCKET = "staff-global"
 PASSPHRASE_BUCKET_PREFIX = "staff-pass:"  # noqa: S105 (a bucket name)

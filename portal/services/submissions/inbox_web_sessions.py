@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Submitter, SubmitterSession
-from portal.services.session_tickets import SessionLifetime, SessionTicket
+from portal.services.web_session_tickets import SessionLifetime, SessionTicket
 
 SESSION_BOX_PURPOSE = "submitter-session"
 REFERENCE_BYTES = 32

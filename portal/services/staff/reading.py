@@ -1,8 +1,8 @@
 """Opening a submission's content for a staff member, for one response only.
 
-Everything here starts from need-to-know (``portal.services.need_to_know``): a submission is
-opened only when :func:`~portal.services.need_to_know.submission_access` answers ``READ`` for the
-signed-in person, and each envelope is opened with the desk key it was sealed to, which the
+Everything here starts from need-to-know (``portal.services.desks.need_to_know``): a submission is
+opened only when :func:`~portal.services.desks.need_to_know.submission_access` answers ``READ`` for
+the signed-in person, and each envelope is opened with the desk key it was sealed to, which the
 person opens with their own grant (:meth:`StaffReader.desk_private_key`). A dialogue under
 offline review keeps no desk-key private half on the server, so nothing of it opens here.
 
@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Attachment, DeskKey, ReviewMode, Submission
-from portal.services import need_to_know
-from portal.services.audit import AuditAction, record_event
-from portal.services.staff_sessions import SignedInStaff
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks import need_to_know
+from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.contexts import (
     SubmissionAddress,
     attachment_keys_context,

@@ -1,0 +1,1 @@
+"""The ``portal`` command and its sub-commands, one module per group."""

@@ -1,0 +1,1 @@
+"""Appending to, verifying and listing the hash-chained audit trail."""

@@ -1,0 +1,1 @@
+"""Dialogues, their sessions and what the public pages list of them."""

@@ -1,0 +1,1 @@
+"""Staff accounts, sign-in and web sessions, reading content and triage."""
