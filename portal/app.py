@@ -33,6 +33,7 @@ from portal.instance import InstanceFolder, InstanceSecrets
 from portal.labels import label
 from portal.privacy import ForgetClientDetails
 from portal.settings import Settings, load_settings
+from portal.web import instance as web_instance
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 QUICK_EXIT_URL = "https://www.wikipedia.org/"
@@ -80,8 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=False,
     )
     app.wsgi_app = ForgetClientDetails(app.wsgi_app)
-    app.extensions["parley.settings"] = settings
-    app.extensions["parley.secrets"] = secrets
+    web_instance.attach(app, settings, secrets)
 
     db.init_app(app, database)
     CSRFProtect(app)

@@ -77,6 +77,7 @@ from portal.services.submissions.submitters import (
     sign_in_with_codename,
 )
 from portal.storage import EncryptedStorage
+from portal.web.instance import app_secrets, app_settings
 
 blueprint = Blueprint("forms", __name__)
 
@@ -183,7 +184,7 @@ def _find_destination(
 def _receive(
     session: Session, destination: Destination, spec: form_fields.FormSpec
 ) -> ResponseReturnValue:
-    settings = current_app.extensions["parley.settings"]
+    settings = app_settings()
     storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
     posted = read_posted_form(session, storage, UploadBudget(settings.max_upload_bytes))
     form = form_fields.ReadForm(spec, posted.fields)
@@ -206,7 +207,7 @@ def _receive(
         return _render_form(destination, form, public_id, files_dropped=files_dropped), 400
 
     now = utc_now()
-    pepper = current_app.extensions["parley.secrets"].codename_pepper
+    pepper = app_secrets().codename_pepper
     new_codename = None
     if form.value("codename_choice") == EXISTING_CODENAME:
         try:
@@ -312,9 +313,7 @@ def _render_form(
         html_id=form_fields.html_id,
         vocabulary=vocabulary,
         flag_labels=form_fields.FLAG_LABELS,
-        upload_limit=vocabulary.size_text(
-            current_app.extensions["parley.settings"].max_upload_bytes
-        ),
+        upload_limit=vocabulary.size_text(app_settings().max_upload_bytes),
         sealing=_sealing_data(destination, public_id),
     )
 
@@ -396,7 +395,7 @@ def _codename_language() -> str:
 
 
 def _at_rest_key() -> bytes:
-    return current_app.extensions["parley.secrets"].at_rest_key
+    return app_secrets().at_rest_key
 
 
 def _back_url(destination: Destination) -> str:

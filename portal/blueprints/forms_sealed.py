@@ -37,7 +37,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
@@ -75,6 +75,7 @@ from portal.services.submissions.submitters import (
     sign_in,
 )
 from portal.storage import EncryptedStorage
+from portal.web.instance import app_secrets, app_settings
 
 blueprint = Blueprint("forms_sealed", __name__)
 
@@ -175,7 +176,7 @@ def _submitter(session: Session, sealed: SealedRequest) -> Submitter | ResponseR
 
     A refused sign-in is committed so that it counts towards the sign-in limit.
     """
-    pepper = current_app.extensions["parley.secrets"].codename_pepper
+    pepper = app_secrets().codename_pepper
     now = utc_now()
     if sealed.public_key is not None:
         try:
@@ -256,7 +257,7 @@ def _base64(body: dict[str, Any], key: str) -> bytes:
 
 
 def _storage() -> EncryptedStorage:
-    settings = current_app.extensions["parley.settings"]
+    settings = app_settings()
     return EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
 
 

@@ -20,6 +20,7 @@ from portal.services.dialogues.public_listing import (
     find_session_page,
     list_dialogues,
 )
+from portal.web.instance import app_settings
 
 blueprint = Blueprint("public", __name__)
 
@@ -53,7 +54,7 @@ def session(slug: str, session_id: int) -> str:
     page = find_session_page(request_session(), slug, session_id, utc_now())
     if page is None:
         abort(404)
-    onion_origin = current_app.extensions["parley.settings"].onion_origin
+    onion_origin = app_settings().onion_origin
     return render_template(
         "public/session.html",
         page=page,

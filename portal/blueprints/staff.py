@@ -17,7 +17,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -71,6 +70,7 @@ from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.contexts import is_public_id
 from portal.services.submissions.inbox import current_consents
 from portal.storage import EncryptedStorage
+from portal.web.instance import app_settings
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -398,7 +398,7 @@ def _cursor(name: str) -> int | None:
 
 
 def _storage() -> EncryptedStorage:
-    settings = current_app.extensions["parley.settings"]
+    settings = app_settings()
     return EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
 
 

@@ -78,6 +78,7 @@ from portal.services.staff.web_sessions import (
     end_all_staff_sessions,
     live_session_count,
 )
+from portal.web.instance import app_secrets
 
 blueprint = Blueprint("staff_account", __name__, url_prefix="/staff")
 
@@ -129,7 +130,7 @@ def _limits() -> StaffSignInLimits:
 
 
 def _secrets():
-    return current_app.extensions["parley.secrets"]
+    return app_secrets()
 
 
 def _busy_page() -> tuple[str, int]:

@@ -17,7 +17,7 @@ The audit event ``bundle.exported`` is committed before the first byte is sent.
 
 import tempfile
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -29,6 +29,7 @@ from portal.services.bundles import BundleError, write_bundle
 from portal.services.desks import need_to_know
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.storage import EncryptedStorage
+from portal.web.instance import app_settings
 
 blueprint = Blueprint("staff_export", __name__, url_prefix="/staff")
 
@@ -46,7 +47,7 @@ def export(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
     database = request_session()
     dialogue = _desk_dialogue_or_abort(signed_in, slug)
     session_id = _session_choice(dialogue)
-    settings = current_app.extensions["parley.settings"]
+    settings = app_settings()
     instance = InstanceFolder(settings.instance_dir)
     storage = EncryptedStorage(instance.storage_dir)
     now = utc_now()

@@ -22,7 +22,6 @@ from typing import Any, Concatenate, ParamSpec
 from flask import (
     Blueprint,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -79,6 +78,7 @@ from portal.services.submissions.submitters import (
     sign_in_with_codename,
 )
 from portal.storage import EncryptedStorage
+from portal.web.instance import app_secrets, app_settings
 
 blueprint = Blueprint("submitter", __name__, url_prefix="/inbox")
 
@@ -177,7 +177,7 @@ def sign_in() -> ResponseReturnValue:
     only once it is stored (see ``portal.services.submissions.submitters``).
     """
     database = request_session()
-    pepper = current_app.extensions["parley.secrets"].codename_pepper
+    pepper = app_secrets().codename_pepper
     now = utc_now()
     try:
         submitter, secrets = sign_in_with_codename(
@@ -309,7 +309,7 @@ def delete(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     if request.form.get("understood") != "yes":
         error = _("Tick the box to confirm that you understand deleting cannot be undone.")
         return _submission_page(signed_in, found, delete_error=error), 400
-    settings = current_app.extensions["parley.settings"]
+    settings = app_settings()
     storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
     delete_submission(database, storage, found, today=utc_now().date())
     database.commit()

@@ -37,7 +37,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec
 
-from flask import Blueprint, abort, current_app, jsonify, make_response, request, url_for
+from flask import Blueprint, abort, jsonify, make_response, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -73,6 +73,7 @@ from portal.services.submissions.submitters import (
     SignInThrottledError,
     sign_in,
 )
+from portal.web.instance import app_secrets
 
 blueprint = Blueprint("submitter_sealed", __name__, url_prefix="/inbox")
 
@@ -129,7 +130,7 @@ def sign_in_with_login_secret() -> ResponseReturnValue:
     if len(login_secret) != LOGIN_SECRET_SIZE:
         return _refusal(f"login_secret: {LOGIN_SECRET_SIZE} bytes expected", 400)
     database = request_session()
-    pepper = current_app.extensions["parley.secrets"].codename_pepper
+    pepper = app_secrets().codename_pepper
     now = utc_now()
     try:
         submitter = sign_in(database, pepper, login_secret, now=now)

@@ -20,7 +20,7 @@ limit; each as {"error": message}.
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from portal.db import request_session
 from portal.instance import InstanceFolder
@@ -40,6 +40,7 @@ from portal.services.submissions.uploads import (
 )
 from portal.settings import Settings
 from portal.storage import EncryptedStorage
+from portal.web.instance import app_settings
 
 blueprint = Blueprint("uploads", __name__, url_prefix="/uploads")
 
@@ -141,7 +142,7 @@ def _length_required() -> Response:
 
 
 def _settings() -> Settings:
-    return current_app.extensions["parley.settings"]
+    return app_settings()
 
 
 def _storage() -> EncryptedStorage:

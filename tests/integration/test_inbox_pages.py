@@ -25,6 +25,7 @@ from portal.models import (
 )
 from portal.services.submissions.inbox_web_sessions import SessionLifetime
 from portal.services.submissions.submitters import SignInLimit
+from portal.web.instance import web_instance
 from tests.conftest import SentSubmission
 
 CASE_FORM = {
@@ -57,7 +58,7 @@ Send = Callable[..., SentSubmission]
 def sent(inbox_app: Flask, send_under_new_codename: Send) -> SentSubmission:
     """An individual case, sent under a codename of its own."""
     return send_under_new_codename(
-        inbox_app.extensions["parley.settings"], SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+        web_instance(inbox_app).settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
     )
 
 
@@ -219,7 +220,7 @@ def test_another_submitters_submission_is_not_found(
     inbox_app: Flask, sent: SentSubmission, send_under_new_codename: Send
 ) -> None:
     other = send_under_new_codename(
-        inbox_app.extensions["parley.settings"], SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+        web_instance(inbox_app).settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
     )
     client = _signed_in(inbox_app, other.codename)
     theirs, own = f"/inbox/{sent.public_id}", f"/inbox/{other.public_id}"

@@ -25,6 +25,7 @@ from portal.models import (
 )
 from portal.services.submissions.inbox_web_sessions import SESSION_BOX_PURPOSE
 from portal.services.submissions.submitters import SignInLimit
+from portal.web.instance import web_instance
 from tests.conftest import SentSubmission
 from tests.integration.test_inbox_pages import CASE_FORM, REFUSED, Send, _cookie_session
 
@@ -34,7 +35,7 @@ LOGIN = "/inbox/sign-in/login-secret"
 @pytest.fixture
 def sent(inbox_app: Flask, send_under_new_codename: Send) -> SentSubmission:
     return send_under_new_codename(
-        inbox_app.extensions["parley.settings"], SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+        web_instance(inbox_app).settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
     )
 
 
@@ -142,7 +143,7 @@ def test_another_submitters_envelopes_are_not_found(
     inbox_app: Flask, sent: SentSubmission, send_under_new_codename: Send
 ) -> None:
     other = send_under_new_codename(
-        inbox_app.extensions["parley.settings"], SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+        web_instance(inbox_app).settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
     )
     client = _signed_in(inbox_app, other.codename)
     assert client.get(f"/inbox/{sent.public_id}/sealed").status_code == 404

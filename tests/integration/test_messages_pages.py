@@ -20,6 +20,7 @@ from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.messages import MESSAGE_FORMAT, message_context, thread_for_desk
 from portal.services.submissions.payload import encode_payload
+from portal.web.instance import web_instance
 from tests.conftest import DemoInstance, SentSubmission, csrf_token_for
 from tests.integration.test_inbox_sealed import _login
 from tests.staff_sessions_support import StaffCredentials, demo_credentials, sign_in_client
@@ -48,7 +49,7 @@ def staff(writable_demo_instance: DemoInstance) -> dict[str, StaffCredentials]:
 
 
 def _send(app: Flask, send_under_new_codename: Send, form: dict) -> SentSubmission:
-    settings = app.extensions["parley.settings"]
+    settings = web_instance(app).settings
     return send_under_new_codename(settings, SubmissionKind.AGENDA_INPUT, form)
 
 

@@ -36,6 +36,7 @@ from portal.services.staff.accounts import (
     staff_by_email,
     staff_totp_secret,
 )
+from portal.web.instance import web_instance
 from tests.conftest import DemoInstance
 from tests.staff_sessions_support import demo_credentials
 
@@ -162,7 +163,7 @@ def test_first_sign_in_enrols_a_new_passphrase_and_an_authenticator(app: Flask) 
         assert PENDING_TOTP_ENTRY not in cookie
 
     after = user_by_email(app, email)
-    at_rest_key = app.extensions["parley.secrets"].at_rest_key
+    at_rest_key = web_instance(app).secrets.at_rest_key
     assert staff_totp_secret(after, at_rest_key) == secret
     assert after.personal_public_key == before.personal_public_key
     key = crypto.unwrap_private_key(after.personal_private_key_wrapped, NEW_PASSPHRASE)

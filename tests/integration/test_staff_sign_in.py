@@ -36,6 +36,7 @@ from portal.services.staff.sign_in import (
     LeakyBucket,
     StaffSignInLimits,
 )
+from portal.web.instance import web_instance
 from tests.conftest import PlainInstance
 
 REFUSAL = "These details do not open a staff account"
@@ -80,7 +81,7 @@ def make_account(
 ) -> Account:
     """A new account; enrolled means own passphrase chosen and TOTP set up."""
     email = f"staff-{uuid.uuid4().hex[:10]}@example.org"
-    at_rest_key = app.extensions["parley.secrets"].at_rest_key
+    at_rest_key = web_instance(app).secrets.at_rest_key
     with Session(app_database(app).engine) as session:
         created = create_staff_account(
             session, email=email, display_name="Test Person", role=role, created_by=None
@@ -359,7 +360,7 @@ def test_drained_per_address_buckets_are_deleted(app: Flask) -> None:
     )
     first = f"first-{uuid.uuid4().hex[:6]}@example.org"
     post_sign_in(app, first, "wrong", "1")
-    pepper = app.extensions["parley.secrets"].codename_pepper
+    pepper = web_instance(app).secrets.codename_pepper
     first_bucket = staff_sign_in.passphrase_bucket_name(pepper, first)
     time.sleep(0.05)
 
@@ -466,7 +467,7 @@ def test_concurrent_failures_create_and_count_one_bucket(app: Flask) -> None:
     """Threads, each in its own transaction, fail for the same new address at once: the bucket
     row is created once and counts every failure."""
     email = f"race-{uuid.uuid4().hex[:8]}@example.org"
-    secrets = app.extensions["parley.secrets"]
+    secrets = web_instance(app).secrets
     gate = Argon2Gate(slots=8, wait_seconds=30)
     threads, start, outcomes = 4, threading.Barrier(4), []
 

@@ -29,6 +29,7 @@ from portal.services.submissions.uploads import (
     purge_expired_uploads,
 )
 from portal.storage import EncryptedStorage
+from portal.web.instance import web_instance
 from tests.conftest import csrf_token_for
 
 PLAINTEXT = bytes(range(256)) * 1200  # 300 KiB: five STREAM chunks
@@ -51,7 +52,7 @@ def _encrypted(plaintext: bytes = PLAINTEXT) -> tuple[bytes, bytes]:
 
 
 def _storage_dir(app: Flask) -> Path:
-    return app.extensions["parley.settings"].instance_dir / "storage"
+    return web_instance(app).settings.instance_dir / "storage"
 
 
 def _partial_files(app: Flask) -> set[str]:
@@ -307,9 +308,7 @@ def test_a_malformed_creation_is_refused(
 
 
 def test_the_files_of_one_submission_share_the_budget(uploads_app: Flask) -> None:
-    settings = dataclasses.replace(
-        uploads_app.extensions["parley.settings"], max_upload_bytes=200_000
-    )
+    settings = dataclasses.replace(web_instance(uploads_app).settings, max_upload_bytes=200_000)
     small_app = create_app(settings)
     with small_app.test_client() as client:
         client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token_for(client)

@@ -1,0 +1,41 @@
+"""The "this object, or 404 / 403" answers that pages of several audiences share.
+
+The rule behind each lookup lives in a service (which dialogue a slug names, who sits on a
+desk); this module only turns "none" into 404 and "not yours" into 403, in one place, so that
+every page answers an unknown or forbidden object the same way.
+"""
+
+from typing import TypeVar
+
+from flask import abort
+from sqlalchemy.orm import Session
+
+from portal.models import Dialogue
+from portal.services.desks.need_to_know import is_desk_member
+from portal.services.dialogues.dialogue_sessions import UnknownDialogueError, dialogue_by_slug
+from portal.services.staff.web_sessions import SignedInStaff
+
+_Found = TypeVar("_Found")
+
+
+def found_or_404(found: _Found | None) -> _Found:
+    """``found`` itself, or a 404 answer when a lookup found nothing."""
+    if found is None:
+        abort(404)
+    return found
+
+
+def dialogue_or_404(database: Session, slug: str) -> Dialogue:
+    """The dialogue named ``slug``, or 404."""
+    try:
+        return dialogue_by_slug(database, slug)
+    except UnknownDialogueError:
+        abort(404)
+
+
+def desk_dialogue_or_403(database: Session, signed_in: SignedInStaff, slug: str) -> Dialogue:
+    """The dialogue named ``slug`` if the signed-in person sits on its desk; 404 or 403 if not."""
+    dialogue = dialogue_or_404(database, slug)
+    if not is_desk_member(database, signed_in.user, dialogue):
+        abort(403)
+    return dialogue
