@@ -35,7 +35,6 @@ from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
 import crypto
-from portal.db import request_session
 from portal.forms_web import fields as form_fields
 from portal.forms_web import vocabulary
 from portal.forms_web.codename_check import (
@@ -45,7 +44,6 @@ from portal.forms_web.codename_check import (
     words_match,
 )
 from portal.forms_web.uploads import ATTACHMENTS_FIELD, PostedForm, read_posted_form
-from portal.instance import InstanceFolder
 from portal.models import DeskKey, Dialogue, DialogueSession, SubmissionKind, utc_now
 from portal.services.desks.keys import current_desk_key
 from portal.services.dialogues.dialogue_sessions import (
@@ -76,8 +74,8 @@ from portal.services.submissions.submitters import (
     register_new_codename,
     sign_in_with_codename,
 )
-from portal.storage import EncryptedStorage
-from portal.web.instance import app_secrets, app_settings
+from portal.web.instance import app_secrets, app_settings, app_storage
+from portal.web.transaction import discard_changes, reading, unit_of_work
 
 blueprint = Blueprint("forms", __name__)
 
@@ -92,6 +90,19 @@ CHECK_BODY_LIMIT = 16 * 1024
 def _check_csrf_after_parsing(state: BlueprintSetupState) -> None:
     """Exempt these routes from the early CSRF check; each checks the token itself."""
     state.app.extensions["csrf"].exempt(blueprint)
+
+
+class FormComesBackError(Exception):
+    """A post that stores nothing: the form goes back to the person with all they typed.
+
+    Raised inside the unit of work, so that everything the post staged (the encrypted files
+    included, ``portal.storage``) is rolled back before the page is answered.
+    """
+
+    def __init__(self, page: str, status: int) -> None:
+        super().__init__(status)
+        self.page = page
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -145,14 +156,17 @@ def codename_check() -> ResponseReturnValue:
 
 
 def _form_page(kind: SubmissionKind, slug: str, session_id: int | None) -> ResponseReturnValue:
-    session = request_session()
-    found = _find_destination(session, kind, slug, session_id)
+    found = _find_destination(reading(), kind, slug, session_id)
     if not isinstance(found, Destination):
         return found
     spec = form_fields.FORMS[kind]
     if request.method == "GET":
         return _render_form(found, form_fields.ReadForm(spec), new_public_id())
-    return _receive(session, found, spec)
+    try:
+        with unit_of_work() as database:
+            return _receive(database, found, spec)
+    except FormComesBackError as back:
+        return back.page, back.status
 
 
 def _find_destination(
@@ -182,52 +196,34 @@ def _find_destination(
 
 
 def _receive(
-    session: Session, destination: Destination, spec: form_fields.FormSpec
+    database: Session, destination: Destination, spec: form_fields.FormSpec
 ) -> ResponseReturnValue:
-    settings = app_settings()
-    storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
-    posted = read_posted_form(session, storage, UploadBudget(settings.max_upload_bytes))
-    form = form_fields.ReadForm(spec, posted.fields)
+    """Store a posted form in ``database``'s unit of work, or raise ``FormComesBackError``."""
+    posted, form = _read_checked_form(database, destination, spec)
     public_id = form.value("public_id")
     files_dropped = bool(posted.files) or posted.over_budget
-    if not _csrf_token_valid(posted.fields):
-        # Most often the page outlived its session while the person wrote: hand everything
-        # back under a fresh token rather than lose it. Nothing is stored, so a forged post
-        # achieves nothing, and the answer goes only to the browser that sent it.
-        session.rollback()
-        page = _render_form(destination, form, public_id, files_dropped=files_dropped, expired=True)
-        return page, 400
-    if form.value("action") == ADD_ROWS_ACTION:
-        session.rollback()
-        form.add_rows()
-        return _render_form(destination, form, public_id, files_dropped=files_dropped)
-    _check_fields(form, posted, settings.max_upload_bytes)
-    if form.errors:
-        session.rollback()
-        return _render_form(destination, form, public_id, files_dropped=files_dropped), 400
-
     now = utc_now()
     pepper = app_secrets().codename_pepper
     new_codename = None
     if form.value("codename_choice") == EXISTING_CODENAME:
         try:
-            submitter, _ = sign_in_with_codename(session, pepper, form.value("codename"), now=now)
+            submitter, _ = sign_in_with_codename(database, pepper, form.value("codename"), now=now)
         except SubmitterError as refusal:
             for received in posted.files:
-                storage.discard(session, received.encrypted.staged)
-            # The refusal is counted in this transaction (see ``services.submitters``).
-            session.commit()
+                app_storage().discard(database, received.encrypted.staged)
+            # Answered from inside the unit of work, so the refusal is committed and counted
+            # (see ``services.submitters``).
             form.errors["codename"] = codename_refusal(refusal)
             return _render_form(destination, form, public_id, files_dropped=files_dropped), 400
     else:
         new = register_new_codename(
-            session, pepper, language=_codename_language(), today=now.date()
+            database, pepper, language=_codename_language(), today=now.date()
         )
         submitter, new_codename = new.submitter, new.codename
 
     try:
         address = submission_address(
-            session,
+            database,
             dialogue=destination.dialogue,
             dialogue_session=destination.dialogue_session,
             kind=destination.kind,
@@ -235,26 +231,25 @@ def _receive(
             now=now,
         )
         submission = accept_plain_submission(
-            session,
+            database,
             address=address,
             submitter=submitter,
             form=form.payload_input(),
             today=now.date(),
         )
     except SubmissionRefusedError:
-        session.rollback()
-        return _render_form(
+        page = _render_form(
             destination, form, new_public_id(), files_dropped=files_dropped, not_sent=True
-        ), 409
+        )
+        raise FormComesBackError(page, 409) from None
     for received in posted.files:
         attach_file(
-            session,
+            database,
             submission,
             received.encrypted,
             file_name=received.file_name,
             content_type=received.content_type,
         )
-    session.commit()
     if new_codename is None:
         return render_template(
             "forms/received.html",
@@ -268,6 +263,38 @@ def _receive(
         words=new_codename.split(" "),
         check=new_retype_check(new_codename, _at_rest_key(), now),
     )
+
+
+def _read_checked_form(
+    database: Session, destination: Destination, spec: form_fields.FormSpec
+) -> tuple[PostedForm, form_fields.ReadForm]:
+    """The posted form, its files staged in ``database``'s transaction, once it may be stored.
+
+    A stale CSRF token, a request for more rows and any refusal of a field raise
+    ``FormComesBackError`` with the form as typed.
+    """
+    settings = app_settings()
+    posted = read_posted_form(database, app_storage(), UploadBudget(settings.max_upload_bytes))
+    form = form_fields.ReadForm(spec, posted.fields)
+    public_id = form.value("public_id")
+    files_dropped = bool(posted.files) or posted.over_budget
+    if not _csrf_token_valid(posted.fields):
+        # Most often the page outlived its session while the person wrote: hand everything
+        # back under a fresh token rather than lose it. Nothing is stored, so a forged post
+        # achieves nothing, and the answer goes only to the browser that sent it.
+        page = _render_form(destination, form, public_id, files_dropped=files_dropped, expired=True)
+        raise FormComesBackError(page, 400)
+    if form.value("action") == ADD_ROWS_ACTION:
+        form.add_rows()
+        raise FormComesBackError(
+            _render_form(destination, form, public_id, files_dropped=files_dropped), 200
+        )
+    _check_fields(form, posted, settings.max_upload_bytes)
+    if form.errors:
+        raise FormComesBackError(
+            _render_form(destination, form, public_id, files_dropped=files_dropped), 400
+        )
+    return posted, form
 
 
 def _check_fields(form: form_fields.ReadForm, posted: PostedForm, limit_bytes: int) -> None:
@@ -375,7 +402,7 @@ def _csrf_token_valid(fields: MultiDict[str, str]) -> bool:
 def _require_csrf_token(fields: MultiDict[str, str]) -> None:
     """Refuse the request as ``CSRFProtect`` would when the token does not check out."""
     if not _csrf_token_valid(fields):
-        request_session().rollback()
+        discard_changes()
         raise CSRFError("The CSRF token is missing or invalid.")
 
 

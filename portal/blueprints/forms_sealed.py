@@ -34,6 +34,7 @@ browser can draw a new codename from the same list the server would use.
 
 import base64
 import binascii
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +47,6 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
-from portal.db import request_session
-from portal.instance import InstanceFolder
 from portal.models import SubmissionKind, Submitter, utc_now
 from portal.services.dialogues.dialogue_sessions import (
     UnknownDialogueError,
@@ -61,21 +60,26 @@ from portal.services.submissions.attachments import (
     UploadClaim,
     claim_uploads,
 )
+from portal.services.submissions.contexts import SubmissionAddress
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
     SubmissionRefusedError,
     accept_sealed_submission,
     submission_address,
 )
-from portal.services.submissions.payload import PayloadError, parse_routing_metadata
+from portal.services.submissions.payload import (
+    PayloadError,
+    RoutingMetadata,
+    parse_routing_metadata,
+)
 from portal.services.submissions.submitters import (
     SignInThrottledError,
     SubmitterError,
     register_submitter,
     sign_in,
 )
-from portal.storage import EncryptedStorage
-from portal.web.instance import app_secrets, app_settings
+from portal.web.instance import app_secrets, app_storage
+from portal.web.transaction import unit_of_work
 
 blueprint = Blueprint("forms_sealed", __name__)
 
@@ -86,6 +90,15 @@ REQUEST_BODY_LIMIT = _ENVELOPES_LIMIT * 4 // 3 + 64 * 1024
 
 class MalformedRequestError(ValueError):
     """A request body that is not the JSON this endpoint takes; the message says what is off."""
+
+
+class SealedRefusalError(Exception):
+    """A submission refused before anything of it is stored: the answer's message and status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -118,47 +131,26 @@ def receive_sealed_submission() -> ResponseReturnValue:
         sealed = _read_request(request.get_json(silent=True))
     except MalformedRequestError as error:
         return _refusal(str(error), 400)
-    session = request_session()
     now = utc_now()
     try:
-        dialogue = dialogue_by_slug(session, sealed.dialogue_slug)
-        dialogue_session = (
-            None if sealed.session_id is None else session_by_id(session, sealed.session_id)
-        )
-    except (UnknownDialogueError, UnknownSessionError):
-        return _refusal(gettext("There is no such dialogue or session."), 404)
-    try:
-        routing = parse_routing_metadata(sealed.topics, urgent=sealed.urgent)
-        address = submission_address(
-            session,
-            dialogue=dialogue,
-            dialogue_session=dialogue_session,
-            kind=sealed.kind,
-            public_id=sealed.public_id,
-            now=now,
-        )
-    except PayloadError:
-        return _refusal(gettext("The agenda themes are not on the list."), 400)
-    except SubmissionRefusedError as refusal:
-        return _refusal(str(refusal), 409)
-
-    submitter = _submitter(session, sealed)
-    if not isinstance(submitter, Submitter):
-        return submitter
-    try:
-        submission = accept_sealed_submission(
-            session,
-            address=address,
-            submitter=submitter,
-            envelope=sealed.envelope,
-            routing=routing,
-            today=now.date(),
-        )
-        claim_uploads(session, _storage(), submission, sealed.attachments, now)
-    except SubmissionRefusedError as refusal:
-        session.rollback()
+        with unit_of_work() as database:
+            address, routing = _address(database, sealed, now)
+            submitter = _submitter(database, sealed, now)
+            if not isinstance(submitter, Submitter):
+                return submitter
+            submission = accept_sealed_submission(
+                database,
+                address=address,
+                submitter=submitter,
+                envelope=sealed.envelope,
+                routing=routing,
+                today=now.date(),
+            )
+            claim_uploads(database, app_storage(), submission, sealed.attachments, now)
+    except SealedRefusalError as refusal:
+        return _refusal(refusal.message, refusal.status)
+    except (SubmitterError, SubmissionRefusedError) as refusal:
         return _refusal(str(refusal), 400)
-    session.commit()
     return jsonify(ok=True, next=url_for("submitter.sign_in_form"))
 
 
@@ -171,29 +163,54 @@ def codename_words(language: str) -> ResponseReturnValue:
     return Response("\n".join(words) + "\n", mimetype="text/plain")
 
 
-def _submitter(session: Session, sealed: SealedRequest) -> Submitter | ResponseReturnValue:
+def _address(
+    database: Session, sealed: SealedRequest, now: dt.datetime
+) -> tuple[SubmissionAddress, RoutingMetadata]:
+    """Where the submission goes and its routing metadata, or ``SealedRefusalError``."""
+    try:
+        dialogue = dialogue_by_slug(database, sealed.dialogue_slug)
+        dialogue_session = (
+            None if sealed.session_id is None else session_by_id(database, sealed.session_id)
+        )
+    except (UnknownDialogueError, UnknownSessionError):
+        raise SealedRefusalError(gettext("There is no such dialogue or session."), 404) from None
+    try:
+        routing = parse_routing_metadata(sealed.topics, urgent=sealed.urgent)
+        address = submission_address(
+            database,
+            dialogue=dialogue,
+            dialogue_session=dialogue_session,
+            kind=sealed.kind,
+            public_id=sealed.public_id,
+            now=now,
+        )
+    except PayloadError:
+        raise SealedRefusalError(gettext("The agenda themes are not on the list."), 400) from None
+    except SubmissionRefusedError as refusal:
+        raise SealedRefusalError(str(refusal), 409) from None
+    return address, routing
+
+
+def _submitter(
+    database: Session, sealed: SealedRequest, now: dt.datetime
+) -> Submitter | ResponseReturnValue:
     """Register the new pseudonym, or sign in the existing one, as the no-JavaScript path does.
 
-    A refused sign-in is committed so that it counts towards the sign-in limit.
+    A refused registration raises and stores nothing. A refused sign-in is answered from inside
+    the unit of work, so that it is committed and counts towards the sign-in limit.
     """
     pepper = app_secrets().codename_pepper
-    now = utc_now()
     if sealed.public_key is not None:
-        try:
-            return register_submitter(
-                session,
-                pepper,
-                login_secret=sealed.login_secret,
-                public_key=sealed.public_key,
-                today=now.date(),
-            )
-        except SubmitterError as refusal:
-            session.rollback()
-            return _refusal(str(refusal), 400)
+        return register_submitter(
+            database,
+            pepper,
+            login_secret=sealed.login_secret,
+            public_key=sealed.public_key,
+            today=now.date(),
+        )
     try:
-        return sign_in(session, pepper, sealed.login_secret, now=now)
+        return sign_in(database, pepper, sealed.login_secret, now=now)
     except SubmitterError as refusal:
-        session.commit()
         status = 429 if isinstance(refusal, SignInThrottledError) else 403
         return _refusal(str(codename_refusal(refusal)), status)
 
@@ -254,11 +271,6 @@ def _base64(body: dict[str, Any], key: str) -> bytes:
         return base64.b64decode(_text(body, key), validate=True)
     except (binascii.Error, ValueError):
         raise MalformedRequestError(f"{key} must be base64") from None
-
-
-def _storage() -> EncryptedStorage:
-    settings = app_settings()
-    return EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
 
 
 def _refusal(message: str, status: int) -> ResponseReturnValue:

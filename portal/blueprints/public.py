@@ -9,18 +9,18 @@ report ``slug`` only); until then it describes the form without a link, so no pa
 at one that is not there.
 """
 
-from flask import Blueprint, Response, abort, current_app, render_template, url_for
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Blueprint, Response, current_app, render_template, url_for
 
-from portal.db import request_session
 from portal.models import SubmissionKind, utc_now
 from portal.services.dialogues.public_listing import (
     find_dialogue,
     find_session_page,
     list_dialogues,
 )
+from portal.services.health import database_answers
 from portal.web.instance import app_settings
+from portal.web.lookups import found_or_404
+from portal.web.transaction import reading
 
 blueprint = Blueprint("public", __name__)
 
@@ -35,25 +35,21 @@ FORM_ENDPOINTS = {
 @blueprint.get("/")
 def index() -> str:
     """Every dialogue with its status, next session and any consultation open now."""
-    dialogues = list_dialogues(request_session(), utc_now())
+    dialogues = list_dialogues(reading(), utc_now())
     return render_template("public/index.html", dialogues=dialogues)
 
 
 @blueprint.get("/dialogues/<slug>")
 def dialogue(slug: str) -> str:
     """One dialogue and all its sessions."""
-    found = find_dialogue(request_session(), slug, utc_now())
-    if found is None:
-        abort(404)
+    found = found_or_404(find_dialogue(reading(), slug, utc_now()))
     return render_template("public/dialogue.html", dialogue=found)
 
 
 @blueprint.get("/dialogues/<slug>/sessions/<int:session_id>")
 def session(slug: str, session_id: int) -> str:
     """One session: what its consultation is for, the forms, who reads, how to check the key."""
-    page = find_session_page(request_session(), slug, session_id, utc_now())
-    if page is None:
-        abort(404)
+    page = found_or_404(find_session_page(reading(), slug, session_id, utc_now()))
     onion_origin = app_settings().onion_origin
     return render_template(
         "public/session.html",
@@ -68,9 +64,7 @@ def session(slug: str, session_id: int) -> str:
 @blueprint.get("/healthz")
 def healthz() -> Response:
     """For load balancers: 200 when the database answers, 503 when it does not; no detail."""
-    try:
-        request_session().execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    if not database_answers(reading()):
         return Response("unavailable\n", status=503, mimetype="text/plain")
     return Response("ok\n", mimetype="text/plain")
 

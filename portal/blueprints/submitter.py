@@ -32,8 +32,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from portal.db import request_session
-from portal.instance import InstanceFolder
 from portal.labels import label
 from portal.models import Submission, Topic, utc_now
 from portal.services.submissions.contexts import is_public_id
@@ -77,8 +75,8 @@ from portal.services.submissions.submitters import (
     SignInThrottledError,
     sign_in_with_codename,
 )
-from portal.storage import EncryptedStorage
-from portal.web.instance import app_secrets, app_settings
+from portal.web.instance import app_secrets, app_storage
+from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("submitter", __name__, url_prefix="/inbox")
 
@@ -115,17 +113,21 @@ def current_ticket() -> SessionTicket | None:
     return SessionTicket.from_cookie(session.get(TICKET_COOKIE_ENTRY))
 
 
-def replace_inbox_session(database: Session, start: Callable[[], SessionTicket]) -> None:
-    """End the cookie's previous inbox session, commit a new one and keep only its ticket.
+def replace_inbox_session(database: Session, start: Callable[[], SessionTicket]) -> SessionTicket:
+    """End the cookie's previous inbox session and start a new one, in ``database``'s unit of
+    work; once it is committed, :func:`keep_only_ticket` hands the new ticket to the cookie."""
+    previous = current_ticket()
+    if previous is not None:
+        end_session(database, previous)
+    return start()
+
+
+def keep_only_ticket(ticket: SessionTicket) -> None:
+    """Empty the cookie and keep only the new inbox session's ticket in it.
 
     The cookie is emptied first so that nothing of the signed-out state (not even its CSRF token)
     carries over into the signed-in one.
     """
-    previous = current_ticket()
-    if previous is not None:
-        end_session(database, previous)
-    ticket = start()
-    database.commit()
     session.clear()
     session[TICKET_COOKIE_ENTRY] = ticket.to_cookie()
 
@@ -145,14 +147,14 @@ def inbox_session_required(
         ticket = current_ticket()
         if ticket is None:
             return redirect(url_for(".sign_in_form"))
-        database = request_session()
-        try:
-            signed_in = resume_session(database, ticket, now=utc_now())
-        except SessionEndedError:
-            database.commit()
+        with unit_of_work() as database:
+            try:
+                signed_in = resume_session(database, ticket, now=utc_now())
+            except SessionEndedError:
+                signed_in = None
+        if signed_in is None:
             session.pop(TICKET_COOKIE_ENTRY, None)
             return redirect(url_for(".sign_in_form", ended=1))
-        database.commit()
         return view(signed_in, *args, **kwargs)
 
     return wrapper
@@ -176,20 +178,21 @@ def sign_in() -> ResponseReturnValue:
     A refusal is committed before it is answered: the failure counts towards the sign-in limit
     only once it is stored (see ``portal.services.submissions.submitters``).
     """
-    database = request_session()
     pepper = app_secrets().codename_pepper
     now = utc_now()
-    try:
-        submitter, secrets = sign_in_with_codename(
-            database, pepper, request.form.get("codename", ""), now=now
+    with unit_of_work() as database:
+        try:
+            submitter, secrets = sign_in_with_codename(
+                database, pepper, request.form.get("codename", ""), now=now
+            )
+        except SignInThrottledError:
+            return _sign_in_page(error=sign_in_throttled_message()), 429
+        except SignInRefusedError:
+            return _sign_in_page(error=sign_in_refused_message()), 400
+        ticket = replace_inbox_session(
+            database, lambda: start_session(database, submitter, secrets, now=now)
         )
-    except SignInThrottledError:
-        database.commit()
-        return _sign_in_page(error=sign_in_throttled_message()), 429
-    except SignInRefusedError:
-        database.commit()
-        return _sign_in_page(error=sign_in_refused_message()), 400
-    replace_inbox_session(database, lambda: start_session(database, submitter, secrets, now=now))
+    keep_only_ticket(ticket)
     return redirect(url_for(".inbox"))
 
 
@@ -198,9 +201,8 @@ def sign_out() -> ResponseReturnValue:
     """Delete the inbox session's row and empty the cookie, whatever state the session is in."""
     ticket = current_ticket()
     if ticket is not None:
-        database = request_session()
-        end_session(database, ticket)
-        database.commit()
+        with unit_of_work() as database:
+            end_session(database, ticket)
     session.clear()
     return redirect(url_for(".sign_in_form", signed_out=1))
 
@@ -209,7 +211,7 @@ def sign_out() -> ResponseReturnValue:
 @inbox_session_required
 def inbox(signed_in: SignedInSubmitter) -> str:
     """Every own submission with its kind, state and dates, and deleted ones as tombstones."""
-    database = request_session()
+    database = reading()
     entries = list_inbox(database, signed_in.submitter)
     desk_messages = desk_messages_by_submission(database, signed_in.submitter)
     return render_template("inbox/index.html", entries=entries, desk_messages=desk_messages)
@@ -231,23 +233,20 @@ def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> Res
     the browser, and a plain post from such a session would hand the server plaintext it was
     promised never to see.
     """
-    database = request_session()
     found = _own_or_404(signed_in, public_id)
     if signed_in.key_held_by_browser:
         return _submission_page(signed_in, found, refusal=_refusal()), 400
     text = request.form.get("text", "")
     try:
-        add_plain_further_information(database, found, {"text": text}, today=utc_now().date())
+        with unit_of_work() as database:
+            add_plain_further_information(database, found, {"text": text}, today=utc_now().date())
     except PayloadError:
-        database.rollback()
         error = _("Write what you want to add, in at most 20,000 characters.")
         return _submission_page(
             signed_in, found, further_information_error=error, typed_text=text
         ), 400
     except SubmissionRefusedError:
-        database.rollback()
         return _submission_page(signed_in, found, refusal=_refusal()), 400
-    database.commit()
     return redirect(url_for(".submission", public_id=public_id, _anchor="further-information"))
 
 
@@ -259,21 +258,18 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     Accepted whether or not the person agreed to be contacted: they chose to write. Refused for
     a session whose key the browser holds, for the reason ``add_further_information`` gives.
     """
-    database = request_session()
     found = _own_or_404(signed_in, public_id)
     if signed_in.key_held_by_browser:
         return _submission_page(signed_in, found, refusal=_refusal()), 400
     text = request.form.get("text", "")
     try:
-        reply_plain(database, found, {"text": text}, today=utc_now().date())
+        with unit_of_work() as database:
+            reply_plain(database, found, {"text": text}, today=utc_now().date())
     except PayloadError:
-        database.rollback()
         error = _("Write your message, in at most 20,000 characters.")
         return _submission_page(signed_in, found, message_error=error, typed_message=text), 400
     except SubmissionRefusedError:
-        database.rollback()
         return _submission_page(signed_in, found, refusal=_refusal()), 400
-    database.commit()
     return redirect(url_for(".submission", public_id=public_id, _anchor="messages"))
 
 
@@ -281,22 +277,19 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
 @inbox_session_required
 def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     """Record a new consent level (or its withdrawal) for one named person."""
-    database = request_session()
     found = _own_or_404(signed_in, public_id)
     form = _consent_form(request.form)
     try:
-        change_plain_consent(database, found, signed_in, form, today=utc_now().date())
+        with unit_of_work() as database:
+            change_plain_consent(database, found, signed_in, form, today=utc_now().date())
     except PayloadError as error:
-        database.rollback()
         messages = _consent_error_messages()
         errors = [messages[path] for path in error.errors if path in messages]
         return _submission_page(
             signed_in, found, consent_errors={form["person"]: errors or [messages["person"]]}
         ), 400
     except (SubmissionRefusedError, KeyHeldByBrowserError):
-        database.rollback()
         return _submission_page(signed_in, found, refusal=_refusal()), 400
-    database.commit()
     return redirect(url_for(".submission", public_id=public_id, _anchor="consent"))
 
 
@@ -304,15 +297,12 @@ def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseRetu
 @inbox_session_required
 def delete(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     """Crypto-shred the submission once the person has confirmed it cannot be undone."""
-    database = request_session()
     found = _own_or_404(signed_in, public_id)
     if request.form.get("understood") != "yes":
         error = _("Tick the box to confirm that you understand deleting cannot be undone.")
         return _submission_page(signed_in, found, delete_error=error), 400
-    settings = app_settings()
-    storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
-    delete_submission(database, storage, found, today=utc_now().date())
-    database.commit()
+    with unit_of_work() as database:
+        delete_submission(database, app_storage(), found, today=utc_now().date())
     return redirect(url_for(".inbox"))
 
 
@@ -326,7 +316,7 @@ def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
     if not is_public_id(public_id):
         abort(404)
     try:
-        return own_submission(request_session(), signed_in.submitter, public_id)
+        return own_submission(reading(), signed_in.submitter, public_id)
     except SubmissionNotFoundError:
         abort(404)
 
@@ -346,7 +336,7 @@ def _consent_form(form: Mapping[str, str]) -> dict[str, Any]:
 
 def sealed_page_data(found: Submission) -> dict[str, str]:
     """The ``data-*`` attributes with which ``inbox.mjs`` reads back and seals in the page."""
-    database = request_session()
+    database = reading()
     target = sealing_target(database, found)
     desk_key, submitter_key = target.recipients
     reply_id = new_reply_id(database)

@@ -44,11 +44,11 @@ from flask_wtf.csrf import CSRFError
 
 from portal.blueprints.submitter import (
     current_ticket,
+    keep_only_ticket,
     replace_inbox_session,
     sign_in_refused_message,
     sign_in_throttled_message,
 )
-from portal.db import request_session
 from portal.models import Submission, utc_now
 from portal.services.submissions.contexts import is_public_id
 from portal.services.submissions.inbox import (
@@ -74,6 +74,7 @@ from portal.services.submissions.submitters import (
     sign_in,
 )
 from portal.web.instance import app_secrets
+from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("submitter_sealed", __name__, url_prefix="/inbox")
 
@@ -105,16 +106,16 @@ def json_session_required(
     @functools.wraps(view)
     def wrapper(*args: _Params.args, **kwargs: _Params.kwargs) -> ResponseReturnValue:
         ticket = current_ticket()
-        database = request_session()
-        try:
-            if ticket is None:
-                raise SessionEndedError()
-            signed_in = resume_session(database, ticket, now=utc_now())
-        except SessionEndedError:
-            database.commit()
+        signed_in = None
+        if ticket is not None:
+            with unit_of_work() as database:
+                try:
+                    signed_in = resume_session(database, ticket, now=utc_now())
+                except SessionEndedError:
+                    signed_in = None
+        if signed_in is None:
             message = _("Your inbox session has ended. Sign in again with your codename.")
             return _refusal(message, 401)
-        database.commit()
         return view(signed_in, *args, **kwargs)
 
     return wrapper
@@ -129,20 +130,19 @@ def sign_in_with_login_secret() -> ResponseReturnValue:
         return _refusal(str(error), 400)
     if len(login_secret) != LOGIN_SECRET_SIZE:
         return _refusal(f"login_secret: {LOGIN_SECRET_SIZE} bytes expected", 400)
-    database = request_session()
     pepper = app_secrets().codename_pepper
     now = utc_now()
-    try:
-        submitter = sign_in(database, pepper, login_secret, now=now)
-    except SignInThrottledError:
-        database.commit()
-        return _refusal(sign_in_throttled_message(), 429)
-    except SignInRefusedError:
-        database.commit()
-        return _refusal(sign_in_refused_message(), 400)
-    replace_inbox_session(
-        database, lambda: start_browser_held_session(database, submitter, now=now)
-    )
+    with unit_of_work() as database:
+        try:
+            submitter = sign_in(database, pepper, login_secret, now=now)
+        except SignInThrottledError:
+            return _refusal(sign_in_throttled_message(), 429)
+        except SignInRefusedError:
+            return _refusal(sign_in_refused_message(), 400)
+        ticket = replace_inbox_session(
+            database, lambda: start_browser_held_session(database, submitter, now=now)
+        )
+    keep_only_ticket(ticket)
     return jsonify(next=url_for("submitter.inbox"))
 
 
@@ -207,13 +207,11 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     message_id = body.get("public_id")
     if not isinstance(message_id, str):
         return _refusal("public_id: text expected", 400)
-    database = request_session()
     try:
-        reply_sealed(database, found, message_id, envelope, today=utc_now().date())
+        with unit_of_work() as database:
+            reply_sealed(database, found, message_id, envelope, today=utc_now().date())
     except SubmissionRefusedError:
-        database.rollback()
         return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
-    database.commit()
     return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor="messages"))
 
 
@@ -229,13 +227,11 @@ def _store_sealed(
         envelope = _base64_field(_json_body(), "envelope")
     except MalformedRequestError as error:
         return _refusal(str(error), 400)
-    database = request_session()
     try:
-        store(database, found, envelope, today=utc_now().date())
+        with unit_of_work() as database:
+            store(database, found, envelope, today=utc_now().date())
     except SubmissionRefusedError:
-        database.rollback()
         return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
-    database.commit()
     return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor=anchor))
 
 
@@ -243,7 +239,7 @@ def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
     """The signed-in submitter's submission, or a JSON 404 that does not say whether it exists."""
     if is_public_id(public_id):
         try:
-            return own_submission(request_session(), signed_in.submitter, public_id)
+            return own_submission(reading(), signed_in.submitter, public_id)
         except SubmissionNotFoundError:
             pass
     abort(make_response(jsonify(error=_("There is no such submission in your inbox.")), 404))

@@ -21,9 +21,8 @@ limit; each as {"error": message}.
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.orm import Session
 
-from portal.db import request_session
-from portal.instance import InstanceFolder
 from portal.models import Upload, utc_now
 from portal.services.submissions.uploads import (
     MAX_CHUNK_BYTES,
@@ -38,9 +37,8 @@ from portal.services.submissions.uploads import (
     create_upload,
     find_upload,
 )
-from portal.settings import Settings
-from portal.storage import EncryptedStorage
-from portal.web.instance import app_settings
+from portal.web.instance import app_settings, app_storage
+from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("uploads", __name__, url_prefix="/uploads")
 
@@ -70,14 +68,15 @@ def create() -> tuple[Response, int]:
     ciphertext_size = request_body.get("size")
     if not isinstance(submission_public_id, str) or type(ciphertext_size) is not int:
         raise UploadRefusedError('send JSON: {"submission": public id, "size": bytes}')
-    new = create_upload(
-        request_session(),
-        _storage(),
-        submission_public_id=submission_public_id,
-        ciphertext_size=ciphertext_size,
-        budget_bytes=_settings().max_upload_bytes,
-        now=utc_now(),
-    )
+    with unit_of_work() as database:
+        new = create_upload(
+            database,
+            app_storage(),
+            submission_public_id=submission_public_id,
+            ciphertext_size=ciphertext_size,
+            budget_bytes=app_settings().max_upload_bytes,
+            now=utc_now(),
+        )
     answer = {
         "upload": new.upload.public_id,
         "token": new.token,
@@ -91,40 +90,43 @@ def create() -> tuple[Response, int]:
 
 @blueprint.get("/<upload_id>")
 def status(upload_id: str) -> Response:
-    return jsonify(_state(_requested_upload(upload_id)))
+    return jsonify(_state(_requested_upload(reading(), upload_id)))
 
 
 @blueprint.put("/<upload_id>")
 def chunk(upload_id: str) -> Response:
-    upload = _requested_upload(upload_id)
-    offset = request.args.get("offset", type=int)
-    if offset is None or offset < 0:
-        raise UploadRefusedError("say where this chunk goes: ?offset=<bytes received so far>")
-    length = request.content_length
-    if length is None:
-        return _length_required()
-    received = append_chunk(
-        request_session(), _storage(), upload, offset=offset, body=request.stream, length=length
-    )
+    with unit_of_work() as database:
+        upload = _requested_upload(database, upload_id)
+        offset = request.args.get("offset", type=int)
+        if offset is None or offset < 0:
+            raise UploadRefusedError("say where this chunk goes: ?offset=<bytes received so far>")
+        length = request.content_length
+        if length is None:
+            return _length_required()
+        received = append_chunk(
+            database, app_storage(), upload, offset=offset, body=request.stream, length=length
+        )
     return jsonify({"received": received})
 
 
 @blueprint.post("/<upload_id>/complete")
 def complete(upload_id: str) -> Response:
-    upload = _requested_upload(upload_id)
-    complete_upload(request_session(), _storage(), upload)
+    with unit_of_work() as database:
+        upload = _requested_upload(database, upload_id)
+        complete_upload(database, app_storage(), upload)
     return jsonify(_state(upload))
 
 
 @blueprint.delete("/<upload_id>")
 def abandon(upload_id: str) -> tuple[str, int]:
-    abandon_upload(request_session(), _storage(), _requested_upload(upload_id))
+    with unit_of_work() as database:
+        abandon_upload(database, app_storage(), _requested_upload(database, upload_id))
     return "", 204
 
 
-def _requested_upload(upload_id: str) -> Upload:
+def _requested_upload(database: Session, upload_id: str) -> Upload:
     token = request.headers.get(TOKEN_HEADER, "")
-    return find_upload(request_session(), upload_id, token, utc_now())
+    return find_upload(database, upload_id, token, utc_now())
 
 
 def _state(upload: Upload) -> dict[str, Any]:
@@ -139,11 +141,3 @@ def _length_required() -> Response:
     response = jsonify({"error": "send the chunk with a Content-Length"})
     response.status_code = 411
     return response
-
-
-def _settings() -> Settings:
-    return app_settings()
-
-
-def _storage() -> EncryptedStorage:
-    return EncryptedStorage(InstanceFolder(_settings().instance_dir).storage_dir)

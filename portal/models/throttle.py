@@ -1,8 +1,8 @@
-"""State of the sign-in limiter for submitters, kept in the database.
+"""State of the sign-in limiters of submitters and staff, kept in the database.
 
 Any worker process may serve any request, so a limit kept in one process's memory would be
 multiplied by the number of workers; a row shared by all of them is the real limit. See
-``portal.services.submissions.submitters`` for the rule itself.
+``portal.services.leaky_bucket`` for the rule itself.
 """
 
 import datetime as dt

@@ -17,9 +17,8 @@ known one does; only a correct passphrase goes on to the TOTP check and the seco
 unwrap of the personal key). The TOTP code is looked at only after the passphrase was right, so
 the answer's timing says nothing about the code.
 
-**Limits, without any IP address.** Leaky buckets (the rule of
-``portal.services.submissions.submitters``) in rows of ``sign_in_throttles``, shared by every
-worker:
+**Limits, without any IP address.** Leaky buckets (the rule of ``portal.services.leaky_bucket``)
+in rows of ``sign_in_throttles``, shared by every worker:
 
 - ``staff-pass:<20 hex>`` per typed e-mail address: failed passphrases. The name is a keyed hash
   (the instance's codename pepper) of the normalised address, not the account id, so that an
@@ -59,13 +58,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.models import SignInThrottle, StaffUser
+from portal.models import StaffUser
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.leaky_bucket import LeakyBucket, count_failure, forget_drained, has_room
 from portal.services.staff.accounts import TOTP_SEAL_PURPOSE, staff_by_email
 from portal.services.staff.web_sessions import start_staff_session
 from portal.services.web_session_tickets import SessionTicket
@@ -106,19 +104,6 @@ class Argon2BusyError(StaffSignInError):
 
     def __init__(self) -> None:
         super().__init__("The portal is busy. Please try again in a moment.")
-
-
-@dataclass(frozen=True)
-class LeakyBucket:
-    """A bucket's size and how fast it drains."""
-
-    capacity: float
-    leak_per_second: float
-
-    @property
-    def drain_seconds(self) -> float:
-        """How long a full bucket takes to empty."""
-        return self.capacity / self.leak_per_second
 
 
 @dataclass(frozen=True)
@@ -264,9 +249,7 @@ def check_current_passphrase(
     _refuse_if_full(session, pass_bucket, limits.passphrase, now)
     if crypto.verify_password(user.login_hash, passphrase):
         return True
-    for name, limit in ((pass_bucket, limits.passphrase), (GLOBAL_BUCKET, limits.overall)):
-        _locked_bucket(session, name, limit, now).level += 1
-    session.flush()
+    count_failure(session, [(pass_bucket, limits.passphrase), (GLOBAL_BUCKET, limits.overall)], now)
     return False
 
 
@@ -300,11 +283,8 @@ def _fail(
     on PostgreSQL wait for each other instead of deadlocking.
     """
     _delete_drained_buckets(session, now, limits)
-    for name, limit in [*buckets, (GLOBAL_BUCKET, limits.overall)]:
-        if name is not None:
-            bucket = _locked_bucket(session, name, limit, now)
-            bucket.level += 1
-    session.flush()
+    named = [(name, limit) for name, limit in buckets if name is not None]
+    count_failure(session, [*named, (GLOBAL_BUCKET, limits.overall)], now)
     details: dict[str, object] = {"reason": reason}
     if user is not None:
         details["staff_user_id"] = user.id
@@ -318,65 +298,15 @@ def _fail(
     raise StaffSignInRefusedError()
 
 
-def _level(bucket: SignInThrottle, now: dt.datetime, limit: LeakyBucket) -> float:
-    elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
-    return max(0.0, bucket.level - elapsed * limit.leak_per_second)
-
-
-def bucket_level(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> float:
-    """A bucket's level at ``now`` (0 for a bucket that has no row)."""
-    bucket = session.scalars(
-        select(SignInThrottle)
-        .where(SignInThrottle.name == name)
-        .execution_options(populate_existing=True)
-    ).first()
-    return 0.0 if bucket is None else _level(bucket, now, limit)
-
-
 def _refuse_if_full(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> None:
-    if bucket_level(session, name, limit, now) + 1 > limit.capacity:
+    if not has_room(session, name, limit, now):
         raise StaffSignInThrottledError()
 
 
-def _locked_bucket(
-    session: Session, name: str, limit: LeakyBucket, now: dt.datetime
-) -> SignInThrottle:
-    """The bucket's row, created if missing, locked until the transaction ends, leak applied."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    bucket = None
-    while bucket is None:
-        # A concurrent clean-up may delete a drained row between the two statements; then the
-        # next round inserts it again.
-        session.execute(
-            insert(SignInThrottle)
-            .values(name=name, level=0.0, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        bucket = session.get(SignInThrottle, name, with_for_update=True, populate_existing=True)
-    bucket.level = _level(bucket, now, limit)
-    bucket.updated_at = max(now, bucket.updated_at)
-    return bucket
-
-
 def _delete_drained_buckets(session: Session, now: dt.datetime, limits: StaffSignInLimits) -> None:
-    """Forget the per-address and per-account buckets that have drained to empty.
-
-    Rows another transaction holds locked are skipped (``SKIP LOCKED`` on PostgreSQL): they are
-    in use, and waiting for them could deadlock.
-    """
+    """Forget the per-address and per-account buckets that have drained to empty."""
     for prefix, limit in (
         (PASSPHRASE_BUCKET_PREFIX, limits.passphrase),
         (TOTP_BUCKET_PREFIX, limits.totp),
     ):
-        drained = (
-            select(SignInThrottle.name)
-            .where(
-                SignInThrottle.name.startswith(prefix, autoescape=True),
-                SignInThrottle.updated_at < now - dt.timedelta(seconds=limit.drain_seconds),
-            )
-            .with_for_update(skip_locked=True)
-        )
-        names = list(session.scalars(drained))
-        if names:
-            session.execute(delete(SignInThrottle).where(SignInThrottle.name.in_(names)))
+        forget_drained(session, prefix, limit, now)

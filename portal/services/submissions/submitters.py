@@ -11,7 +11,7 @@ through the unique index on it, so an unknown codename costs the same work as a 
 the only answer a wrong one gets is one generic refusal.
 
 Failed attempts are limited without any IP address, by one leaky bucket shared by all workers
-(a row in ``sign_in_throttles``): each failure adds one, the level drains at
+(the rule of ``portal.services.leaky_bucket``): each failure adds one, the level drains at
 ``SignInLimit.leak_per_second``, and while one more failure would overflow ``capacity`` every
 sign-in is answered "try again later" before any lookup or key derivation is done. Why global and
 not per client or per account: without an address there is no client to key on, and a failed
@@ -34,7 +34,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.models import SignInThrottle, Submitter
+from portal.models import Submitter
+from portal.services.leaky_bucket import LeakyBucket, count_failure, has_room, locked_bucket
 
 LOGIN_SECRET_SIZE = 32
 GLOBAL_BUCKET = "global"
@@ -66,8 +67,8 @@ class SignInThrottledError(SubmitterError):
 
 
 @dataclass(frozen=True)
-class SignInLimit:
-    """The leaky bucket's size and how fast it drains."""
+class SignInLimit(LeakyBucket):
+    """The submitters' bucket, with its default size and drain."""
 
     capacity: float = 100.0
     leak_per_second: float = 0.2
@@ -126,8 +127,8 @@ def sign_in(
     limit: SignInLimit = SignInLimit(),
 ) -> Submitter:
     """The submitter whose login secret this is; ``SignInRefusedError`` for any other value."""
-    bucket = _drained_bucket(session, now, limit)
-    if bucket.level + 1 > limit.capacity:
+    bucket = locked_bucket(session, GLOBAL_BUCKET, limit, now)
+    if not limit.fits_one_more(bucket.level):
         raise SignInThrottledError()
     digest = crypto.lookup_hash(pepper, login_secret)
     submitter = session.scalars(select(Submitter).where(Submitter.lookup_hash == digest)).first()
@@ -151,35 +152,12 @@ def sign_in_with_codename(
     The throttle is looked at before the slow derivation, so a flood of attempts is refused
     without burning the server's processors; the bucket is locked only for the lookup itself.
     """
-    bucket = session.get(SignInThrottle, GLOBAL_BUCKET)
-    if bucket is not None and _level(bucket, now, limit) + 1 > limit.capacity:
+    if not has_room(session, GLOBAL_BUCKET, limit, now):
         raise SignInThrottledError()
     try:
         secrets = crypto.derive_codename_secrets(codename)
     except crypto.CodenameError:
         crypto.derive_codename_secrets(_TIMING_STAND_IN)
-        _drained_bucket(session, now, limit).level += 1
-        session.flush()
+        count_failure(session, [(GLOBAL_BUCKET, limit)], now)
         raise SignInRefusedError() from None
     return sign_in(session, pepper, secrets.login_secret, now=now, limit=limit), secrets
-
-
-def _level(bucket: SignInThrottle, now: dt.datetime, limit: SignInLimit) -> float:
-    """The bucket's level at ``now``, after the leak since its last update."""
-    elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
-    return max(0.0, bucket.level - elapsed * limit.leak_per_second)
-
-
-def _drained_bucket(session: Session, now: dt.datetime, limit: SignInLimit) -> SignInThrottle:
-    """The global bucket, locked until the transaction ends, with the leak applied.
-
-    Migration 0002 creates its row, so every database has exactly one.
-    """
-    bucket = session.get(
-        SignInThrottle, GLOBAL_BUCKET, with_for_update=True, populate_existing=True
-    )
-    if bucket is None:
-        raise RuntimeError("the sign-in throttle row is missing; run `portal migrate`")
-    bucket.level = _level(bucket, now, limit)
-    bucket.updated_at = max(now, bucket.updated_at)
-    return bucket
