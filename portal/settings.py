@@ -13,6 +13,8 @@ a password.
 | `PORTAL_COOKIE_SECURE` | `true` | HTTPS-only cookies and HSTS |
 | `PORTAL_ONION_ADDRESS` | unset | the portal's v3 onion service, announced to Tor Browser |
 | `PORTAL_MAX_UPLOAD_BYTES` | `524288000` (500 MiB) | the attachments of one submission, in all |
+| `PORTAL_ARGON2_SLOTS` | `2` | Argon2id derivations one worker process runs at once |
+| `PORTAL_ARGON2_WAIT_SECONDS` | `0.5` | how long a request waits for a free Argon2 slot |
 
 - ``PORTAL_INSTANCE_DIR`` is relative to the working directory at start-up. ``portal init``
   creates it (mode 0700) with ``secrets.json`` (mode 0600: Flask secret key, codename lookup
@@ -30,8 +32,13 @@ a password.
 - ``PORTAL_MAX_UPLOAD_BYTES``: a positive whole number of bytes: how much the files attached to
   one submission may hold together (their size before encryption). A form whose files pass it
   comes back with everything typed kept and the files dropped.
+- ``PORTAL_ARGON2_SLOTS``: a whole number, at least 1: how many Argon2id derivations (64 MiB
+  each) one worker process runs at once for staff sign-in, enrolment and passphrase changes;
+  a request finding none free within ``PORTAL_ARGON2_WAIT_SECONDS`` (seconds, 0 or more) is
+  answered 503 "busy". Both are per worker process, so memory is bounded by slots times workers.
 """
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -48,10 +55,14 @@ DATABASE_URL_VARIABLE = "PORTAL_DATABASE_URL"
 COOKIE_SECURE_VARIABLE = "PORTAL_COOKIE_SECURE"
 ONION_ADDRESS_VARIABLE = "PORTAL_ONION_ADDRESS"
 MAX_UPLOAD_BYTES_VARIABLE = "PORTAL_MAX_UPLOAD_BYTES"
+ARGON2_SLOTS_VARIABLE = "PORTAL_ARGON2_SLOTS"
+ARGON2_WAIT_VARIABLE = "PORTAL_ARGON2_WAIT_SECONDS"
 
 DEFAULT_INSTANCE_DIR_NAME = "instance"
 DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
 DEFAULT_MAX_UPLOAD_BYTES = 500 * 1024 * 1024
+DEFAULT_ARGON2_SLOTS = 2
+DEFAULT_ARGON2_WAIT_SECONDS = 0.5
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
@@ -74,6 +85,8 @@ class Settings:
     cookie_secure: bool
     onion_origin: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    argon2_slots: int = DEFAULT_ARGON2_SLOTS
+    argon2_wait_seconds: float = DEFAULT_ARGON2_WAIT_SECONDS
 
 
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -87,6 +100,8 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         cookie_secure=_cookie_secure(environ),
         onion_origin=_onion_origin(environ),
         max_upload_bytes=_max_upload_bytes(environ),
+        argon2_slots=_argon2_slots(environ),
+        argon2_wait_seconds=_argon2_wait_seconds(environ),
     )
 
 
@@ -190,3 +205,25 @@ def _max_upload_bytes(environ: Mapping[str, str]) -> int:
     if not value.isascii() or not value.isdigit() or int(value) == 0:
         raise SettingsError(f"{MAX_UPLOAD_BYTES_VARIABLE} must be a positive whole number of bytes")
     return int(value)
+
+
+def _argon2_slots(environ: Mapping[str, str]) -> int:
+    value = _present(environ, ARGON2_SLOTS_VARIABLE)
+    if value is None:
+        return DEFAULT_ARGON2_SLOTS
+    if not value.isascii() or not value.isdigit() or int(value) == 0:
+        raise SettingsError(f"{ARGON2_SLOTS_VARIABLE} must be a whole number of at least 1")
+    return int(value)
+
+
+def _argon2_wait_seconds(environ: Mapping[str, str]) -> float:
+    value = _present(environ, ARGON2_WAIT_VARIABLE)
+    if value is None:
+        return DEFAULT_ARGON2_WAIT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not math.isfinite(seconds) or seconds < 0:
+        raise SettingsError(f"{ARGON2_WAIT_VARIABLE} must be a number of seconds, 0 or more")
+    return seconds

@@ -11,52 +11,45 @@ The rules live in ``portal.services.staff.accounts``, ``portal.services.desks.me
 pages.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.blueprints.staff_access import staff_required
-from portal.db import request_session
-from portal.models import (
-    DeskMembership,
-    Dialogue,
-    StaffRole,
-    StaffUser,
-    utc_now,
+from portal.blueprints.admin_forms import (
+    ROLE_CHOICES,
+    ActiveForm,
+    AssignDeskForm,
+    NewAccountForm,
 )
+from portal.blueprints.staff_access import staff_required
+from portal.blueprints.staff_forms import ConfirmLastForm, first_error
+from portal.models import StaffRole, StaffUser, utc_now
 from portal.services.audit.listing import PAGE_SIZE, audit_actions, list_events, record_audit_view
-from portal.services.audit.trail import AuditAction, record_event
 from portal.services.desks.membership import (
     DeskActionError,
     LastKeyHolderError,
     assign_member,
     awaiting_desks,
+    desk_sizes,
     remove_member,
 )
+from portal.services.dialogues.catalogue import all_dialogues
 from portal.services.staff.accounts import (
     StaffDetailsError,
     create_staff_account,
+    end_all_sessions_audited,
     reset_staff_account,
     set_staff_active,
+    staff_accounts,
 )
-from portal.services.staff.web_sessions import (
-    SignedInStaff,
-    end_all_staff_sessions,
-    live_session_count,
-)
+from portal.services.staff.web_sessions import SignedInStaff, live_session_count
+from portal.web.lookups import dialogue_or_404, found_or_404
+from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 ADMINISTRATORS = [StaffRole.ADMINISTRATOR]
-# Roles offered in the creation form, in the order people think of them.
-ROLE_CHOICES = (
-    StaffRole.TRIAGE_OFFICER,
-    StaffRole.CO_CHAIR,
-    StaffRole.OBSERVER,
-    StaffRole.ADMINISTRATOR,
-)
 
 
 @blueprint.get("/")
@@ -68,36 +61,30 @@ def index(_signed_in: SignedInStaff) -> ResponseReturnValue:
 @blueprint.get("/staff")
 @staff_required(roles=ADMINISTRATORS)
 def staff_list(signed_in: SignedInStaff) -> ResponseReturnValue:
-    return _render_staff_list(request_session(), signed_in)
+    return _render_staff_list(reading(), signed_in)
 
 
 @blueprint.post("/staff")
 @staff_required(roles=ADMINISTRATORS)
 def create_staff(signed_in: SignedInStaff) -> ResponseReturnValue:
-    database = request_session()
-    form = {
-        "email": request.form.get("email", "").strip(),
-        "display_name": request.form.get("display_name", "").strip(),
-        "role": request.form.get("role", ""),
-    }
-    try:
-        role = StaffRole(form["role"])
-    except ValueError:
+    form = NewAccountForm()
+    if not form.validate():
         return _render_staff_list(
-            database, signed_in, form=form, error=_("Choose a role."), status=400
+            reading(), signed_in, form=form.typed(), error=first_error(form), status=400
         )
     try:
-        created = create_staff_account(
-            database,
-            email=form["email"],
-            display_name=form["display_name"],
-            role=role,
-            created_by=signed_in.user,
-        )
+        with unit_of_work() as database:
+            created = create_staff_account(
+                database,
+                email=form.email.data,
+                display_name=form.display_name.data,
+                role=StaffRole(form.role.data),
+                created_by=signed_in.user,
+            )
     except StaffDetailsError as error:
-        database.rollback()
-        return _render_staff_list(database, signed_in, form=form, error=str(error), status=400)
-    database.commit()
+        return _render_staff_list(
+            reading(), signed_in, form=form.typed(), error=str(error), status=400
+        )
     return render_template(
         "admin/passphrase.html",
         user=created.user,
@@ -109,47 +96,44 @@ def create_staff(signed_in: SignedInStaff) -> ResponseReturnValue:
 @blueprint.get("/staff/<int:user_id>")
 @staff_required(roles=ADMINISTRATORS)
 def staff_detail(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
-    return _render_staff_detail(request_session(), signed_in, _user_or_404(user_id))
+    return _render_staff_detail(reading(), signed_in, _user_or_404(user_id))
 
 
 @blueprint.post("/staff/<int:user_id>/reset")
 @staff_required(roles=ADMINISTRATORS)
 def reset_staff(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
-    database = request_session()
     user = _user_or_404(user_id)
     if user.id == signed_in.user.id:
         return _render_staff_detail(
-            database,
+            reading(),
             signed_in,
             user,
             error=_("You cannot reset your own account; ask another administrator."),
             status=400,
         )
-    passphrase = reset_staff_account(database, user, reset_by=signed_in.user)
-    database.commit()
+    with unit_of_work() as database:
+        passphrase = reset_staff_account(database, user, reset_by=signed_in.user)
     return render_template("admin/passphrase.html", user=user, passphrase=passphrase, reset=True)
 
 
 @blueprint.post("/staff/<int:user_id>/active")
 @staff_required(roles=ADMINISTRATORS)
 def set_active(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
-    database = request_session()
     user = _user_or_404(user_id)
-    active = request.form.get("active") == "yes"
+    active = ActiveForm().activate
     if user.id == signed_in.user.id and not active:
         return _render_staff_detail(
-            database,
+            reading(),
             signed_in,
             user,
             error=_("You cannot deactivate your own account; ask another administrator."),
             status=400,
         )
     try:
-        set_staff_active(database, user, active, actor=signed_in.user)
+        with unit_of_work() as database:
+            set_staff_active(database, user, active, actor=signed_in.user)
     except StaffDetailsError as error:
-        database.rollback()
-        return _render_staff_detail(database, signed_in, user, error=str(error), status=400)
-    database.commit()
+        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
     flash(_("The account is active.") if active else _("The account is deactivated."))
     return redirect(url_for("admin.staff_detail", user_id=user.id))
 
@@ -157,18 +141,9 @@ def set_active(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
 @blueprint.post("/staff/<int:user_id>/end-sessions")
 @staff_required(roles=ADMINISTRATORS)
 def end_sessions(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
-    database = request_session()
     user = _user_or_404(user_id)
-    ended = end_all_staff_sessions(database, user)
-    record_event(
-        database,
-        action=AuditAction.STAFF_SESSIONS_ENDED,
-        object_type="staff_user",
-        object_id=user.id,
-        actor=signed_in.user,
-        details={"sessions_ended": ended},
-    )
-    database.commit()
+    with unit_of_work() as database:
+        ended = end_all_sessions_audited(database, user, actor=signed_in.user)
     if user.id == signed_in.user.id:
         return redirect(url_for("staff_account.sign_in"))
     flash(_("Sessions ended: %(count)s.", count=ended))
@@ -178,19 +153,16 @@ def end_sessions(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
 @blueprint.post("/staff/<int:user_id>/desks")
 @staff_required(roles=ADMINISTRATORS)
 def assign_desk(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
-    database = request_session()
     user = _user_or_404(user_id)
-    dialogue = _dialogue(database, request.form.get("dialogue", ""))
+    form = AssignDeskForm()
+    dialogue = form.chosen(all_dialogues(reading()))
     if dialogue is None:
-        return _render_staff_detail(
-            database, signed_in, user, error=_("Choose a dialogue."), status=400
-        )
+        return _render_staff_detail(reading(), signed_in, user, error=first_error(form), status=400)
     try:
-        assign_member(database, dialogue, user, actor=signed_in.user)
+        with unit_of_work() as database:
+            assign_member(database, dialogue, user, actor=signed_in.user)
     except DeskActionError as error:
-        database.rollback()
-        return _render_staff_detail(database, signed_in, user, error=str(error), status=400)
-    database.commit()
+        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
     flash(
         _(
             "%(name)s is on the desk of %(dialogue)s, without the desk key: a desk member who "
@@ -205,28 +177,23 @@ def assign_desk(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
 @blueprint.post("/staff/<int:user_id>/desks/<slug>/remove")
 @staff_required(roles=ADMINISTRATORS)
 def unassign_desk(signed_in: SignedInStaff, user_id: int, slug: str) -> ResponseReturnValue:
-    database = request_session()
     user = _user_or_404(user_id)
-    dialogue = _dialogue(database, slug)
-    if dialogue is None:
-        abort(404)
+    dialogue = dialogue_or_404(reading(), slug)
     try:
-        remove_member(
-            database,
-            dialogue,
-            user,
-            actor=signed_in.user,
-            confirm_last_key_holder=request.form.get("confirm_last") == "yes",
-        )
+        with unit_of_work() as database:
+            remove_member(
+                database,
+                dialogue,
+                user,
+                actor=signed_in.user,
+                confirm_last_key_holder=ConfirmLastForm().confirmed,
+            )
     except LastKeyHolderError as error:
-        database.rollback()
         return _render_staff_detail(
-            database, signed_in, user, error=str(error), confirm_last=dialogue.slug, status=409
+            reading(), signed_in, user, error=str(error), confirm_last=dialogue.slug, status=409
         )
     except DeskActionError as error:
-        database.rollback()
-        return _render_staff_detail(database, signed_in, user, error=str(error), status=400)
-    database.commit()
+        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
     flash(
         _(
             "%(name)s is no longer on the desk of %(dialogue)s; their grants of its keys are "
@@ -241,43 +208,40 @@ def unassign_desk(signed_in: SignedInStaff, user_id: int, slug: str) -> Response
 @blueprint.get("/dialogues")
 @staff_required(roles=ADMINISTRATORS)
 def dialogue_list(_signed_in: SignedInStaff) -> ResponseReturnValue:
-    database = request_session()
-    counts = dict(
-        database.execute(
-            select(DeskMembership.dialogue_id, func.count()).group_by(DeskMembership.dialogue_id)
-        ).all()
-    )
-    dialogues = list(database.scalars(select(Dialogue).order_by(Dialogue.slug)))
+    database = reading()
+    sizes = desk_sizes(database)
     return render_template(
         "admin/dialogues.html",
-        dialogues=[(dialogue, counts.get(dialogue.id, 0)) for dialogue in dialogues],
+        dialogues=[(dialogue, sizes.get(dialogue.id, 0)) for dialogue in all_dialogues(database)],
     )
 
 
 @blueprint.get("/audit")
 @staff_required(roles=ADMINISTRATORS)
 def audit_log(signed_in: SignedInStaff) -> ResponseReturnValue:
-    database = request_session()
+    """A page of the audit log, filtered by action and dialogue; viewing it is itself audited."""
     before = request.args.get("before", type=int)
     action = request.args.get("action", "") or None
     if action is not None and action not in audit_actions():
         action = None
-    dialogue = _dialogue(database, request.args.get("dialogue", ""))
-    limit = request.args.get("limit", type=int) or PAGE_SIZE
-    page = list_events(
-        database,
-        before=before,
-        action=action,
-        dialogue_id=None if dialogue is None else dialogue.id,
-        limit=limit,
-    )
-    record_audit_view(database, signed_in.user, before=before, action=action, dialogue=dialogue)
-    database.commit()
+    with unit_of_work() as database:
+        dialogues = all_dialogues(database)
+        chosen = request.args.get("dialogue", "")
+        dialogue = next((item for item in dialogues if item.slug == chosen), None)
+        limit = request.args.get("limit", type=int) or PAGE_SIZE
+        page = list_events(
+            database,
+            before=before,
+            action=action,
+            dialogue_id=None if dialogue is None else dialogue.id,
+            limit=limit,
+        )
+        record_audit_view(database, signed_in.user, before=before, action=action, dialogue=dialogue)
     return render_template(
         "admin/audit.html",
         page=page,
         actions=audit_actions(),
-        dialogues=list(database.scalars(select(Dialogue).order_by(Dialogue.slug))),
+        dialogues=dialogues,
         selected_action=action or "",
         selected_dialogue="" if dialogue is None else dialogue.slug,
         before=before,
@@ -289,16 +253,7 @@ def audit_log(signed_in: SignedInStaff) -> ResponseReturnValue:
 
 
 def _user_or_404(user_id: int) -> StaffUser:
-    user = request_session().get(StaffUser, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
-def _dialogue(database: Session, slug: str) -> Dialogue | None:
-    if not slug:
-        return None
-    return database.scalars(select(Dialogue).where(Dialogue.slug == slug)).first()
+    return found_or_404(reading().get(StaffUser, user_id))
 
 
 def _render_staff_list(
@@ -310,7 +265,7 @@ def _render_staff_list(
     status: int = 200,
 ) -> ResponseReturnValue:
     now = utc_now()
-    users = list(database.scalars(select(StaffUser).order_by(StaffUser.display_name, StaffUser.id)))
+    users = staff_accounts(database)
     desks = awaiting_desks(database, users)
     rows = [
         {
@@ -345,11 +300,7 @@ def _render_staff_detail(
 ) -> ResponseReturnValue:
     desks = awaiting_desks(database, [user]).get(user.id, [])
     on_desks = {slug for slug, _awaiting in desks}
-    dialogues = [
-        dialogue
-        for dialogue in database.scalars(select(Dialogue).order_by(Dialogue.slug))
-        if dialogue.slug not in on_desks
-    ]
+    dialogues = [dialogue for dialogue in all_dialogues(database) if dialogue.slug not in on_desks]
     return (
         render_template(
             "admin/staff_detail.html",

@@ -8,15 +8,14 @@ Granting and rotating need the desk key, which opens only in the acting member's
 The rules live in ``portal.services.desks.membership``; this module turns forms into service calls.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
 from portal.blueprints.staff_access import staff_required
-from portal.db import request_session
+from portal.blueprints.staff_forms import ConfirmLastForm, GrantForm
 from portal.models import Dialogue, StaffUser
 from portal.services.audit.listing import list_events
 from portal.services.desks.keys import current_desk_key
@@ -33,9 +32,10 @@ from portal.services.desks.membership import (
     remove_member,
     rotate_desk_key,
 )
-from portal.services.desks.need_to_know import is_desk_member
 from portal.services.staff.accounts import staff_by_email
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.web.lookups import desk_dialogue_or_403, found_or_404
+from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("desk", __name__, url_prefix="/staff/desks")
 
@@ -43,30 +43,28 @@ blueprint = Blueprint("desk", __name__, url_prefix="/staff/desks")
 @blueprint.get("/<slug>")
 @staff_required()
 def desk(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
-    database = request_session()
-    return _render_desk(database, signed_in, _desk_or_abort(database, signed_in, slug))
+    database = reading()
+    return _render_desk(database, signed_in, desk_dialogue_or_403(database, signed_in, slug))
 
 
 @blueprint.post("/<slug>/grant")
 @staff_required()
 def grant(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
-    database = request_session()
-    dialogue = _desk_or_abort(database, signed_in, slug)
-    member = _chosen_member(database)
+    dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
+    member = _chosen_member(reading(), GrantForm())
     if member is None:
         return _render_desk(
-            database,
+            reading(),
             signed_in,
             dialogue,
             error=_("No staff account matches; choose one from the list or type its e-mail."),
             status=400,
         )
     try:
-        outcome = grant_member(database, dialogue, member, keys=MemberKeys(signed_in))
+        with unit_of_work() as database:
+            outcome = grant_member(database, dialogue, member, keys=MemberKeys(signed_in))
     except DeskActionError as error:
-        database.rollback()
-        return _render_desk(database, signed_in, dialogue, error=str(error), status=400)
-    database.commit()
+        return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
     flash(
         _(
             "%(name)s now holds %(count)s desk keys of this dialogue.",
@@ -80,28 +78,23 @@ def grant(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
 @blueprint.post("/<slug>/members/<int:user_id>/remove")
 @staff_required()
 def remove(signed_in: SignedInStaff, slug: str, user_id: int) -> ResponseReturnValue:
-    database = request_session()
-    dialogue = _desk_or_abort(database, signed_in, slug)
-    member = database.get(StaffUser, user_id)
-    if member is None:
-        abort(404)
+    dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
+    member = found_or_404(reading().get(StaffUser, user_id))
     try:
-        remove_member(
-            database,
-            dialogue,
-            member,
-            actor=signed_in.user,
-            confirm_last_key_holder=request.form.get("confirm_last") == "yes",
-        )
+        with unit_of_work() as database:
+            remove_member(
+                database,
+                dialogue,
+                member,
+                actor=signed_in.user,
+                confirm_last_key_holder=ConfirmLastForm().confirmed,
+            )
     except LastKeyHolderError as error:
-        database.rollback()
         return _render_desk(
-            database, signed_in, dialogue, error=str(error), confirm_last=member.id, status=409
+            reading(), signed_in, dialogue, error=str(error), confirm_last=member.id, status=409
         )
     except DeskActionError as error:
-        database.rollback()
-        return _render_desk(database, signed_in, dialogue, error=str(error), status=400)
-    database.commit()
+        return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
     if member.id == signed_in.user.id:
         return redirect(url_for("staff.home"))
     flash(_("%(name)s is no longer on this desk.", name=member.display_name))
@@ -111,14 +104,12 @@ def remove(signed_in: SignedInStaff, slug: str, user_id: int) -> ResponseReturnV
 @blueprint.post("/<slug>/rotate")
 @staff_required()
 def rotate(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
-    database = request_session()
-    dialogue = _desk_or_abort(database, signed_in, slug)
+    dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
     try:
-        outcome = rotate_desk_key(database, dialogue, keys=MemberKeys(signed_in))
+        with unit_of_work() as database:
+            outcome = rotate_desk_key(database, dialogue, keys=MemberKeys(signed_in))
     except DeskActionError as error:
-        database.rollback()
-        return _render_desk(database, signed_in, dialogue, error=str(error), status=400)
-    database.commit()
+        return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
     flash(
         _(
             "The desk key is rotated. New fingerprint: %(fingerprint)s. Publish it where "
@@ -132,23 +123,11 @@ def rotate(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _desk_or_abort(database: Session, signed_in: SignedInStaff, slug: str) -> Dialogue:
-    """The dialogue named ``slug`` if the signed-in person sits on its desk; 404 / 403 if not."""
-    dialogue = database.scalars(select(Dialogue).where(Dialogue.slug == slug)).first()
-    if dialogue is None:
-        abort(404)
-    if not is_desk_member(database, signed_in.user, dialogue):
-        abort(403)
-    return dialogue
-
-
-def _chosen_member(database: Session) -> StaffUser | None:
+def _chosen_member(database: Session, form: GrantForm) -> StaffUser | None:
     """The account picked from the list (``staff_user_id``) or typed (``email``)."""
-    chosen = request.form.get("staff_user_id", type=int)
-    if chosen is not None:
-        return database.get(StaffUser, chosen)
-    email = request.form.get("email", "")
-    return staff_by_email(database, email) if email.strip() else None
+    if form.staff_user_id.data is not None:
+        return database.get(StaffUser, form.staff_user_id.data)
+    return staff_by_email(database, form.email.data) if form.email.data else None
 
 
 def _render_desk(

@@ -24,19 +24,25 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
 import crypto
 from portal.blueprints.staff_access import staff_required
-from portal.db import request_session
-from portal.instance import InstanceFolder
+from portal.blueprints.staff_forms import (
+    AgendaItemForm,
+    AgendaLinkForm,
+    DeclineForm,
+    DuplicateForm,
+    JustificationForm,
+    NoteForm,
+    RiskForm,
+    RiskHoldForm,
+    TopicsForm,
+)
 from portal.labels import label
 from portal.models import (
-    Attachment,
     DeclineReason,
-    Dialogue,
     DialogueSession,
     ReviewMode,
     RiskLevel,
@@ -67,10 +73,12 @@ from portal.services.staff.triage_queue import (
     state_counts,
 )
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.by_public_id import attachment_by_public_id
 from portal.services.submissions.contexts import is_public_id
 from portal.services.submissions.inbox import current_consents
-from portal.storage import EncryptedStorage
-from portal.web.instance import app_settings
+from portal.web.instance import app_storage
+from portal.web.lookups import desk_dialogue_or_403, desk_submission_or_403, found_or_404
+from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -104,7 +112,7 @@ def _staff_words() -> dict[str, Any]:
 @staff_required()
 def home(signed_in: SignedInStaff) -> str:
     """The person's desks with how many submissions are in each state."""
-    database = request_session()
+    database = reading()
     desks = [
         (dialogue, state_counts(database, dialogue))
         for dialogue in need_to_know.desk_dialogues(database, signed_in.user)
@@ -129,8 +137,8 @@ def home(signed_in: SignedInStaff) -> str:
 @staff_required(CONTENT_ROLES)
 def queue(signed_in: SignedInStaff, slug: str) -> str:
     """A page of the dialogue's queue: metadata only, filtered, keyset-paged."""
-    database = request_session()
-    dialogue = _desk_dialogue_or_403(database, signed_in, slug)
+    database = reading()
+    dialogue = desk_dialogue_or_403(database, signed_in, slug)
     filters = QueueFilters.from_args(request.args.to_dict())
     page = queue_page(
         database,
@@ -164,33 +172,26 @@ def queue(signed_in: SignedInStaff, slug: str) -> str:
 @staff_required(CONTENT_ROLES)
 def add_agenda_item(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
     """Add an item to a session's agenda (the interim until the co-chairs' agenda work)."""
-    database = request_session()
-    dialogue = _desk_dialogue_or_403(database, signed_in, slug)
-    session_id = request.form.get("session", "")
+    dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
+    form = AgendaItemForm()
     dialogue_session = (
-        database.get(DialogueSession, int(session_id)) if session_id.isdigit() else None
+        reading().get(DialogueSession, form.session.data) if form.validate() else None
     )
-    back_to = request.form.get("back_to", "")
+    back_to = form.back_to.data or ""
     if dialogue_session is None or dialogue_session.dialogue_id != dialogue.id:
         abort(400)
     try:
-        triage.add_agenda_item(
-            database,
-            signed_in.user,
-            dialogue_session,
-            request.form.get("title", ""),
-            request.form.get("topic") or None,
-        )
+        with unit_of_work() as database:
+            triage.add_agenda_item(
+                database, signed_in.user, dialogue_session, form.title.data or "", form.topic.data
+            )
     except triage.TriageForbiddenError:
-        database.rollback()
         abort(403)
     except triage.TriageRefusedError as refusal:
-        database.rollback()
         if is_public_id(back_to):
-            found = _submission_for_member(database, signed_in, back_to)
+            found = desk_submission_or_403(reading(), signed_in, back_to)
             return _submission_page(signed_in, found, refusal=str(refusal), status=400)
         return render_template("staff/triage/refused.html", refusal=str(refusal)), 400
-    database.commit()
     if is_public_id(back_to):
         return redirect(url_for(".submission", public_id=back_to, _anchor="agenda"))
     return redirect(url_for(".queue", slug=dialogue.slug))
@@ -203,7 +204,7 @@ def add_agenda_item(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
 @staff_required(CONTENT_ROLES)
 def submission(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     """The submission opened for this response, with the triage panel; or its metadata only."""
-    found = _submission_for_member(request_session(), signed_in, public_id)
+    found = desk_submission_or_403(reading(), signed_in, public_id)
     return _submission_page(signed_in, found)
 
 
@@ -211,20 +212,19 @@ def submission(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
 @staff_required(CONTENT_ROLES)
 def emergency_access(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     """Open a restricted submission outside need-to-know, with a written justification."""
-    database = request_session()
-    found = _submission_for_member(database, signed_in, public_id)
-    justification = request.form.get("justification", "")
+    found = desk_submission_or_403(reading(), signed_in, public_id)
+    justification = JustificationForm().justification.data or ""
     try:
-        triage.grant_emergency_access(database, signed_in.user, found, justification, now=utc_now())
+        with unit_of_work() as database:
+            triage.grant_emergency_access(
+                database, signed_in.user, found, justification, now=utc_now()
+            )
     except triage.TriageForbiddenError:
-        database.rollback()
         abort(403)
     except triage.TriageRefusedError as refusal:
-        database.rollback()
         return _submission_page(
             signed_in, found, refusal=str(refusal), typed_justification=justification, status=400
         )
-    database.commit()
     return redirect(url_for(".submission", public_id=public_id))
 
 
@@ -236,7 +236,7 @@ def set_topics(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
         public_id,
         "topics",
         lambda db, found, now: triage.set_topics(
-            db, signed_in.user, found, request.form.getlist("topic"), now=now
+            db, signed_in.user, found, TopicsForm().topic.data or [], now=now
         ),
     )
 
@@ -245,24 +245,20 @@ def set_topics(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
 @staff_required(CONTENT_ROLES)
 def assess_risk(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     def act(db: Session, found: Submission, now: dt.datetime) -> None:
-        try:
-            level = RiskLevel(request.form.get("level", ""))
-        except ValueError:
-            raise triage.TriageRefusedError(_("Choose a risk level.")) from None
-        raw_date = request.form.get("reassess_on", "").strip()
-        try:
-            reassess_on = dt.date.fromisoformat(raw_date) if raw_date else None
-        except ValueError:
-            raise triage.TriageRefusedError(_("Give the re-assessment date as a date.")) from None
-        named = [int(value) for value in request.form.getlist("named") if value.isdigit()]
+        form = RiskForm()
+        form.validate()
+        if form.level.errors:
+            raise triage.TriageRefusedError(_("Choose a risk level."))
+        if form.reassess_on.errors:
+            raise triage.TriageRefusedError(_("Give the re-assessment date as a date."))
         triage.assess_risk(
             db,
             signed_in.user,
             found,
-            level=level,
-            reassess_on=reassess_on,
-            gender_specific=request.form.get("gender_specific") == "yes",
-            named_member_ids=named,
+            level=RiskLevel(form.level.data),
+            reassess_on=form.reassess_on.data,
+            gender_specific=form.gender_specific.data == "yes",
+            named_member_ids=form.named_member_ids,
             now=now,
         )
 
@@ -272,12 +268,13 @@ def assess_risk(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue
 @blueprint.post("/submissions/<public_id>/risk-hold")
 @staff_required(CONTENT_ROLES)
 def risk_hold(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
-    hold = request.form.get("hold") == "set"
     return _decide(
         signed_in,
         public_id,
         "risk",
-        lambda db, found, now: triage.set_risk_hold(db, signed_in.user, found, hold, now=now),
+        lambda db, found, now: triage.set_risk_hold(
+            db, signed_in.user, found, RiskHoldForm().hold.data == "set", now=now
+        ),
     )
 
 
@@ -296,11 +293,10 @@ def accept(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
 @staff_required(CONTENT_ROLES)
 def decline(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     def act(db: Session, found: Submission, now: dt.datetime) -> None:
-        try:
-            reason = DeclineReason(request.form.get("reason", ""))
-        except ValueError:
-            raise triage.TriageRefusedError(_("Choose why the desk declines it.")) from None
-        triage.decline(db, signed_in.user, found, reason, now=now)
+        form = DeclineForm()
+        if not form.validate():
+            raise triage.TriageRefusedError(_("Choose why the desk declines it."))
+        triage.decline(db, signed_in.user, found, DeclineReason(form.reason.data), now=now)
 
     return _decide(signed_in, public_id, "decision", act)
 
@@ -313,7 +309,7 @@ def mark_duplicate(signed_in: SignedInStaff, public_id: str) -> ResponseReturnVa
         public_id,
         "decision",
         lambda db, found, now: triage.mark_duplicate(
-            db, signed_in.user, found, request.form.get("original", ""), now=now
+            db, signed_in.user, found, DuplicateForm().original.data or "", now=now
         ),
     )
 
@@ -326,7 +322,7 @@ def add_note(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
         public_id,
         "notes",
         lambda db, found, now: triage.add_note(
-            db, signed_in.user, found, request.form.get("text", ""), now=now
+            db, signed_in.user, found, NoteForm().text.data or "", now=now
         ),
     )
 
@@ -335,10 +331,10 @@ def add_note(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
 @staff_required(CONTENT_ROLES)
 def link_to_agenda(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     def act(db: Session, found: Submission, now: dt.datetime) -> None:
-        raw = request.form.get("agenda_item", "")
-        if not raw.isdigit():
+        form = AgendaLinkForm()
+        if not form.validate() or form.agenda_item.data < 0:
             raise triage.TriageRefusedError(_("Choose an agenda item."))
-        triage.link_to_agenda(db, signed_in.user, found, int(raw), now=now)
+        triage.link_to_agenda(db, signed_in.user, found, form.agenda_item.data, now=now)
 
     return _decide(signed_in, public_id, "agenda", act)
 
@@ -364,24 +360,19 @@ def propose_for_handover(signed_in: SignedInStaff, public_id: str) -> ResponseRe
 def attachment(signed_in: SignedInStaff, public_id: str) -> Response:
     """One attachment (by its own public id), decrypted chunk by chunk as it is sent; the read
     is audited and committed first."""
-    database = request_session()
-    if not is_public_id(public_id):
-        abort(404)
-    stored = database.scalars(select(Attachment).where(Attachment.public_id == public_id)).first()
-    if stored is None:
-        abort(404)
-    found = _submission_for_member(database, signed_in, stored.submission.public_id)
+    stored = found_or_404(attachment_by_public_id(reading(), public_id))
+    found = desk_submission_or_403(reading(), signed_in, stored.submission.public_id)
     try:
-        opened = open_attachment_for_staff(database, signed_in, found, public_id, now=utc_now())
+        with unit_of_work() as database:
+            opened = open_attachment_for_staff(database, signed_in, found, public_id, now=utc_now())
     except ReadRefusedError:
-        database.rollback()
         abort(403)
     except LookupError:
-        database.rollback()
         abort(404)
-    database.commit()
     size = crypto.plaintext_size_for(opened.attachment.ciphertext_size)
-    response = Response(decrypted_chunks(_storage(), opened), mimetype="application/octet-stream")
+    response = Response(
+        decrypted_chunks(app_storage(), opened), mimetype="application/octet-stream"
+    )
     # Always a download, never shown in the page: the type a submitter sent is not trusted.
     response.headers.set("Content-Disposition", "attachment", filename=opened.name or "file")
     if size is not None:
@@ -397,41 +388,6 @@ def _cursor(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 19 else None
 
 
-def _storage() -> EncryptedStorage:
-    settings = app_settings()
-    return EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
-
-
-def _desk_dialogue_or_403(database: Session, signed_in: SignedInStaff, slug: str) -> Dialogue:
-    dialogue = database.scalars(select(Dialogue).where(Dialogue.slug == slug)).first()
-    if dialogue is None:
-        abort(404)
-    if not need_to_know.is_desk_member(database, signed_in.user, dialogue):
-        abort(403)
-    return dialogue
-
-
-def _submission_for_member(
-    database: Session, signed_in: SignedInStaff, public_id: str, *, for_update: bool = False
-) -> Submission:
-    """The submission with this public id on one of the person's desks; 404 or 403 otherwise.
-
-    ``for_update`` locks its row for the transaction (PostgreSQL; SQLite writes one at a time
-    anyway), so that two decisions on one submission cannot both pass the state check.
-    """
-    if not is_public_id(public_id):
-        abort(404)
-    query = select(Submission).where(Submission.public_id == public_id)
-    if for_update:
-        query = query.with_for_update()
-    found = database.scalars(query).first()
-    if found is None:
-        abort(404)
-    if not need_to_know.is_desk_member(database, signed_in.user, found.dialogue):
-        abort(403)
-    return found
-
-
 def _decide(
     signed_in: SignedInStaff,
     public_id: str,
@@ -443,19 +399,19 @@ def _decide(
     Who may decide is checked before the form is read, so that someone who may not triage is
     answered 403 whatever they post, never a form error.
     """
-    database = request_session()
-    found = _submission_for_member(database, signed_in, public_id, for_update=True)
-    now = utc_now()
+    found: Submission | None = None
     try:
-        triage.require_triage(database, signed_in.user, found, now=now)
-        act(database, found, now)
+        with unit_of_work() as database:
+            found = desk_submission_or_403(database, signed_in, public_id, for_update=True)
+            now = utc_now()
+            triage.require_triage(database, signed_in.user, found, now=now)
+            act(database, found, now)
     except triage.TriageForbiddenError:
-        database.rollback()
         abort(403)
     except triage.TriageRefusedError as refusal:
-        database.rollback()
+        # Only raised once the submission is found: the lookup answers 404 or 403 itself.
+        assert found is not None
         return _submission_page(signed_in, found, refusal=str(refusal), status=400)
-    database.commit()
     return redirect(url_for(".submission", public_id=public_id, _anchor=anchor))
 
 
@@ -488,7 +444,7 @@ def _submission_page(
 
     Opening records the read and moves a received submission into triage, committed here.
     """
-    database = request_session()
+    database = reading()
     now = utc_now()
     user = signed_in.user
     access = need_to_know.submission_access(database, user, found, now=now)
@@ -500,14 +456,12 @@ def _submission_page(
         read_refusal = ReadRefusal.RESTRICTED
     else:
         try:
-            opened = open_submission_for_staff(database, signed_in, found, now=now)
+            with unit_of_work():
+                opened = open_submission_for_staff(database, signed_in, found, now=now)
+                triage.note_opened(database, found)
         except ReadRefusedError as refused:
-            database.rollback()
             read_refusal = refused.reason
             status = 403 if status == 200 else status
-        else:
-            triage.note_opened(database, found)
-            database.commit()
     notes = _opened_notes(found, opened.reader) if opened is not None else []
     may_triage = need_to_know.may_triage(database, user, found.dialogue)
     persons = opened.payload.get("persons", []) if opened is not None else []

@@ -19,9 +19,9 @@ from typing import Concatenate, ParamSpec
 from flask import Flask, Request, g, redirect, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
 
-from portal.db import request_session
 from portal.models import StaffRole, utc_now
 from portal.services.staff.web_sessions import (
     SignedInStaff,
@@ -30,6 +30,7 @@ from portal.services.staff.web_sessions import (
     resume_staff_session,
 )
 from portal.services.web_session_tickets import SessionTicket
+from portal.web.transaction import unit_of_work
 
 STAFF_TICKET_ENTRY = "staff_ticket"
 SIGN_IN_ENDPOINT = "staff_account.sign_in"
@@ -70,11 +71,12 @@ def begin_staff_session(ticket: SessionTicket) -> None:
     g.pop("staff_principal", None)
 
 
-def forget_staff_session() -> None:
-    """Sign out of this browser: delete the session row and the ticket (caller commits)."""
+def forget_staff_session(database: Session) -> None:
+    """Sign out of this browser: delete the session row (in the caller's unit of work) and the
+    ticket."""
     ticket = SessionTicket.from_cookie(session.pop(STAFF_TICKET_ENTRY, None))
     if ticket is not None:
-        end_staff_session(request_session(), ticket.reference)
+        end_staff_session(database, ticket.reference)
     g.pop("staff_principal", None)
 
 
@@ -125,13 +127,14 @@ def _load_from_ticket(_request: Request) -> StaffPrincipal | None:
     ticket = SessionTicket.from_cookie(session.get(STAFF_TICKET_ENTRY))
     if ticket is None:
         return None
-    database = request_session()
-    try:
-        signed_in = resume_staff_session(database, ticket, now=utc_now())
-    except StaffSessionEndedError:
-        database.commit()
+    with unit_of_work() as database:
+        try:
+            signed_in = resume_staff_session(database, ticket, now=utc_now())
+        except StaffSessionEndedError:
+            # Committed with the block: an ended session's row is deleted for good.
+            signed_in = None
+    if signed_in is None:
         session.pop(STAFF_TICKET_ENTRY, None)
         return None
-    database.commit()
     g.staff_principal = StaffPrincipal(signed_in)
     return g.staff_principal

@@ -11,14 +11,13 @@
   is required; every other session ends); sign out everywhere.
 
 The Argon2 gate is made when the blueprint is registered, one per application and so one per
-worker process: ``PORTAL_ARGON2_SLOTS`` (default 2) derivations at once, each waiting at most
-``PORTAL_ARGON2_WAIT_SECONDS`` (default 0.5) for a slot before the answer is 503.
+worker process, sized by the settings ``PORTAL_ARGON2_SLOTS`` and ``PORTAL_ARGON2_WAIT_SECONDS``
+(``portal.settings``): that many derivations at once, each waiting at most that long for a slot
+before the answer is 503.
 """
 
 import base64
 import io
-import os
-from collections.abc import Mapping
 
 import qrcode
 import qrcode.image.svg
@@ -36,8 +35,6 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 import crypto
 from portal.blueprints.staff_access import (
@@ -46,12 +43,19 @@ from portal.blueprints.staff_access import (
     signed_in_staff,
     staff_required,
 )
-from portal.db import request_session
-from portal.errors import ConfigurationError
-from portal.models import DeskKey, DeskKeyGrant, DeskMembership, Dialogue, StaffUser, utc_now
+from portal.blueprints.staff_forms import (
+    ChangePassphraseForm,
+    NewPassphraseForm,
+    SignInForm,
+    TotpCodeForm,
+)
+from portal.models import StaffUser, utc_now
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.membership import member_desks
 from portal.services.staff.accounts import (
-    TOTP_SEAL_PURPOSE,
+    TotpCodeMismatchError,
+    confirm_totp_enrolment,
+    end_all_sessions_audited,
     end_other_staff_sessions,
     set_staff_passphrase,
 )
@@ -62,8 +66,6 @@ from portal.services.staff.passphrase_policy import (
     check_passphrase,
 )
 from portal.services.staff.sign_in import (
-    DEFAULT_ARGON2_SLOTS,
-    DEFAULT_ARGON2_WAIT_SECONDS,
     Argon2BusyError,
     Argon2Gate,
     StaffSignInLimits,
@@ -73,20 +75,15 @@ from portal.services.staff.sign_in import (
     prepare_stand_in,
     sign_in_staff,
 )
-from portal.services.staff.web_sessions import (
-    SignedInStaff,
-    end_all_staff_sessions,
-    live_session_count,
-)
-from portal.web.instance import app_secrets
+from portal.services.staff.web_sessions import SignedInStaff, live_session_count
+from portal.web.instance import app_secrets, web_instance
+from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("staff_account", __name__, url_prefix="/staff")
 
 GATE_EXTENSION = "parley.argon2_gate"
 # Tests may put other StaffSignInLimits here; the defaults are the service's.
 LIMITS_EXTENSION = "parley.staff_sign_in_limits"
-ARGON2_SLOTS_VARIABLE = "PORTAL_ARGON2_SLOTS"
-ARGON2_WAIT_VARIABLE = "PORTAL_ARGON2_WAIT_SECONDS"
 # The pending TOTP secret in the cookie, sealed under the at-rest key for this account and
 # session, until a code confirms it.
 PENDING_TOTP_ENTRY = "staff_pending_totp"
@@ -96,29 +93,15 @@ HOME_ENDPOINT = "staff.home"
 
 @blueprint.record_once
 def _make_gate(state: BlueprintSetupState) -> None:
-    """One Argon2 gate per application (per worker process), sized from the environment; and
-    the stand-in hash for unknown e-mails, made before the first sign-in."""
+    """One Argon2 gate per application (per worker process), sized by its settings; and the
+    stand-in hash for unknown e-mails, made before the first sign-in."""
     app = state.app
     prepare_stand_in()
     if GATE_EXTENSION not in app.extensions:
+        settings = web_instance(app).settings
         app.extensions[GATE_EXTENSION] = Argon2Gate(
-            slots=int(_number_setting(ARGON2_SLOTS_VARIABLE, DEFAULT_ARGON2_SLOTS, whole=True)),
-            wait_seconds=_number_setting(ARGON2_WAIT_VARIABLE, DEFAULT_ARGON2_WAIT_SECONDS),
+            slots=settings.argon2_slots, wait_seconds=settings.argon2_wait_seconds
         )
-
-
-def _number_setting(name: str, default: float, *, whole: bool = False) -> float:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    try:
-        number = int(value) if whole else float(value)
-    except ValueError:
-        number = -1
-    if number < (1 if whole else 0):
-        shape = "a whole number of at least 1" if whole else "a number of seconds, 0 or more"
-        raise ConfigurationError(f"{name} must be {shape}")
-    return number
 
 
 def _gate() -> Argon2Gate:
@@ -127,10 +110,6 @@ def _gate() -> Argon2Gate:
 
 def _limits() -> StaffSignInLimits:
     return current_app.extensions.get(LIMITS_EXTENSION) or StaffSignInLimits()
-
-
-def _secrets():
-    return app_secrets()
 
 
 def _busy_page() -> tuple[str, int]:
@@ -158,33 +137,36 @@ def sign_in() -> ResponseReturnValue:
         elif request.args.get("ended"):
             notice = _("Your sessions have ended. Sign in again.")
         return _sign_in_page(notice=notice)
-    database = request_session()
-    secrets = _secrets()
-    email = request.form.get("email", "")
+    form = SignInForm()
+    email = form.email.data or ""
+    secrets = app_secrets()
+    refused = False
     try:
-        outcome = sign_in_staff(
-            database,
-            email=email,
-            passphrase=request.form.get("passphrase", ""),
-            code=request.form.get("code", ""),
-            now=utc_now(),
-            pepper=secrets.codename_pepper,
-            at_rest_key=secrets.at_rest_key,
-            gate=_gate(),
-            limits=_limits(),
-        )
+        with unit_of_work() as database:
+            try:
+                outcome = sign_in_staff(
+                    database,
+                    email=email,
+                    passphrase=form.passphrase.data or "",
+                    code=form.code.data or "",
+                    now=utc_now(),
+                    pepper=secrets.codename_pepper,
+                    at_rest_key=secrets.at_rest_key,
+                    gate=_gate(),
+                    limits=_limits(),
+                )
+            except StaffSignInRefusedError:
+                # Committed with the block: a failure counts towards the limits once stored.
+                refused = True
     except StaffSignInThrottledError:
-        database.rollback()
         return _sign_in_page(
             error=_("Too many attempts to sign in. Please try again later."), email=email
         ), 429
     except Argon2BusyError:
-        database.rollback()
         return _sign_in_page(
             error=_("The portal is busy. Please try again in a moment."), email=email
         ), 503
-    except StaffSignInRefusedError:
-        database.commit()
+    if refused:
         return _sign_in_page(
             error=_(
                 "These details do not open a staff account. Check the e-mail address, the "
@@ -192,7 +174,6 @@ def sign_in() -> ResponseReturnValue:
             ),
             email=email,
         ), 400
-    database.commit()
     begin_staff_session(outcome.ticket)
     pending = outcome.user.must_change_passphrase or outcome.user.totp_secret_sealed is None
     return redirect(url_for("staff_account.enrol" if pending else HOME_ENDPOINT))
@@ -202,17 +183,16 @@ def sign_in() -> ResponseReturnValue:
 def sign_out() -> ResponseReturnValue:
     """End this browser's session, whatever state it is in, and empty the cookie."""
     signed_in = signed_in_staff()
-    database = request_session()
-    forget_staff_session()
-    if signed_in is not None:
-        record_event(
-            database,
-            action=AuditAction.STAFF_SIGNED_OUT,
-            object_type="staff_user",
-            object_id=signed_in.user.id,
-            actor=signed_in.user,
-        )
-    database.commit()
+    with unit_of_work() as database:
+        forget_staff_session(database)
+        if signed_in is not None:
+            record_event(
+                database,
+                action=AuditAction.STAFF_SIGNED_OUT,
+                object_type="staff_user",
+                object_id=signed_in.user.id,
+                actor=signed_in.user,
+            )
     session.clear()
     return redirect(url_for("staff_account.sign_in", signed_out=1))
 
@@ -221,17 +201,8 @@ def sign_out() -> ResponseReturnValue:
 @staff_required(enrolment=True)
 def sign_out_everywhere(signed_in: SignedInStaff) -> ResponseReturnValue:
     """End every session of this account, this one included."""
-    database = request_session()
-    ended = end_all_staff_sessions(database, signed_in.user)
-    record_event(
-        database,
-        action=AuditAction.STAFF_SESSIONS_ENDED,
-        object_type="staff_user",
-        object_id=signed_in.user.id,
-        actor=signed_in.user,
-        details={"sessions_ended": ended, "by": "self"},
-    )
-    database.commit()
+    with unit_of_work() as database:
+        end_all_sessions_audited(database, signed_in.user, actor=signed_in.user)
     session.clear()
     return redirect(url_for("staff_account.sign_in", ended=1))
 
@@ -250,42 +221,42 @@ def account(signed_in: SignedInStaff) -> ResponseReturnValue:
 @staff_required()
 def change_passphrase(signed_in: SignedInStaff) -> ResponseReturnValue:
     """Change the passphrase: the current one, then a new one the policy accepts, twice."""
-    database = request_session()
     user = signed_in.user
-    current = request.form.get("current_passphrase", "")
-    new = request.form.get("new_passphrase", "")
-    problem = _new_passphrase_problem(user, new, request.form.get("confirm_passphrase", ""))
+    form = ChangePassphraseForm()
+    new = form.new_passphrase.data or ""
+    problem = _new_passphrase_problem(user, new, form.confirm_passphrase.data or "")
     if problem is not None:
         return _account_page(signed_in, error=problem, status=400)
+    wrong_current = False
     try:
-        with _gate().slot():
-            if not check_current_passphrase(
-                database,
-                user,
-                current,
-                now=utc_now(),
-                pepper=_secrets().codename_pepper,
-                limits=_limits(),
-            ):
-                database.commit()
-                return _account_page(
-                    signed_in,
-                    error=_("The current passphrase is not right."),
-                    status=400,
+        with unit_of_work() as database:
+            with _gate().slot():
+                # A wrong current passphrase is committed with the block: it counts towards
+                # the limits like a failed sign-in.
+                wrong_current = not check_current_passphrase(
+                    database,
+                    user,
+                    form.current_passphrase.data or "",
+                    now=utc_now(),
+                    pepper=app_secrets().codename_pepper,
+                    limits=_limits(),
                 )
-            set_staff_passphrase(database, user, signed_in.personal_key(), new, changed_by=user)
+                if not wrong_current:
+                    set_staff_passphrase(
+                        database, user, signed_in.personal_key(), new, changed_by=user
+                    )
+            if not wrong_current:
+                ended = end_other_staff_sessions(database, user, keep=signed_in.session_reference)
     except StaffSignInThrottledError:
-        database.rollback()
         return _account_page(
             signed_in,
             error=_("Too many attempts. Please try again later."),
             status=429,
         )
     except Argon2BusyError:
-        database.rollback()
         return _busy_page()
-    ended = end_other_staff_sessions(database, user, keep=signed_in.session_reference)
-    database.commit()
+    if wrong_current:
+        return _account_page(signed_in, error=_("The current passphrase is not right."), status=400)
     flash(_("Your passphrase is changed. Sessions ended elsewhere: %(count)s.", count=ended))
     return redirect(url_for("staff_account.account"))
 
@@ -312,19 +283,18 @@ def enrol_passphrase(signed_in: SignedInStaff) -> ResponseReturnValue:
     user = signed_in.user
     if not user.must_change_passphrase:
         return redirect(url_for("staff_account.enrol"))
-    new = request.form.get("new_passphrase", "")
-    problem = _new_passphrase_problem(user, new, request.form.get("confirm_passphrase", ""))
+    form = NewPassphraseForm()
+    new = form.new_passphrase.data or ""
+    problem = _new_passphrase_problem(user, new, form.confirm_passphrase.data or "")
     if problem is not None:
         return _passphrase_step(signed_in, error=problem, status=400)
-    database = request_session()
     try:
-        with _gate().slot():
-            set_staff_passphrase(database, user, signed_in.personal_key(), new, changed_by=user)
+        with unit_of_work() as database:
+            with _gate().slot():
+                set_staff_passphrase(database, user, signed_in.personal_key(), new, changed_by=user)
+            end_other_staff_sessions(database, user, keep=signed_in.session_reference)
     except Argon2BusyError:
-        database.rollback()
         return _busy_page()
-    end_other_staff_sessions(database, user, keep=signed_in.session_reference)
-    database.commit()
     return redirect(url_for("staff_account.enrol"))
 
 
@@ -338,8 +308,17 @@ def enrol_totp(signed_in: SignedInStaff) -> ResponseReturnValue:
     secret = _pending_totp_secret(signed_in)
     if secret is None:
         return redirect(url_for("staff_account.enrol"))
-    step = crypto.verify_totp(secret, request.form.get("code", ""), utc_now().timestamp())
-    if step is None:
+    try:
+        with unit_of_work() as database:
+            confirm_totp_enrolment(
+                database,
+                user,
+                secret,
+                TotpCodeForm().code.data or "",
+                now=utc_now(),
+                at_rest_key=app_secrets().at_rest_key,
+            )
+    except TotpCodeMismatchError:
         return _totp_step(
             signed_in,
             error=_(
@@ -348,17 +327,6 @@ def enrol_totp(signed_in: SignedInStaff) -> ResponseReturnValue:
             ),
             status=400,
         )
-    database = request_session()
-    user.totp_secret_sealed = crypto.seal_box(_secrets().at_rest_key, secret, TOTP_SEAL_PURPOSE)
-    user.last_totp_step = step
-    record_event(
-        database,
-        action=AuditAction.STAFF_TOTP_ENROLLED,
-        object_type="staff_user",
-        object_id=user.id,
-        actor=user,
-    )
-    database.commit()
     session.pop(PENDING_TOTP_ENTRY, None)
     flash(_("Your authenticator app is set up. From now on, sign in with its code."))
     return redirect(url_for(HOME_ENDPOINT))
@@ -407,7 +375,7 @@ def _totp_step(
     if secret is None:
         secret = crypto.new_totp_secret()
         session[PENDING_TOTP_ENTRY] = base64.b64encode(
-            crypto.seal_box(_secrets().at_rest_key, secret, _pending_purpose(signed_in))
+            crypto.seal_box(app_secrets().at_rest_key, secret, _pending_purpose(signed_in))
         ).decode("ascii")
     uri = crypto.totp_provisioning_uri(secret, signed_in.user.email)
     return render_template(
@@ -426,7 +394,7 @@ def _pending_totp_secret(signed_in: SignedInStaff) -> bytes | None:
         return None
     try:
         return crypto.open_box(
-            _secrets().at_rest_key, base64.b64decode(sealed), _pending_purpose(signed_in)
+            app_secrets().at_rest_key, base64.b64decode(sealed), _pending_purpose(signed_in)
         )
     except (crypto.CryptoError, ValueError):
         session.pop(PENDING_TOTP_ENTRY, None)
@@ -458,38 +426,14 @@ def qr_svg_data_uri(payload: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _desks_of(database: Session, user: StaffUser) -> list[Mapping[str, object]]:
-    """Each desk the person sits on, and whether they hold its current key yet."""
-    rows = database.execute(
-        select(Dialogue)
-        .join(DeskMembership, DeskMembership.dialogue_id == Dialogue.id)
-        .where(DeskMembership.staff_user_id == user.id)
-        .order_by(Dialogue.slug)
-    ).scalars()
-    desks = []
-    for dialogue in rows:
-        holds = database.scalar(
-            select(DeskKeyGrant.id)
-            .join(DeskKey, DeskKey.id == DeskKeyGrant.desk_key_id)
-            .where(
-                DeskKey.dialogue_id == dialogue.id,
-                DeskKey.retired_at.is_(None),
-                DeskKeyGrant.recipient_staff_user_id == user.id,
-            )
-            .limit(1)
-        )
-        desks.append({"dialogue": dialogue, "awaiting_grant": holds is None})
-    return desks
-
-
 def _account_page(
     signed_in: SignedInStaff, *, error: str | None = None, status: int = 200
 ) -> tuple[str, int]:
-    database = request_session()
+    database = reading()
     return render_template(
         "staff/account/account.html",
         user=signed_in.user,
-        desks=_desks_of(database, signed_in.user),
+        desks=member_desks(database, [signed_in.user])[signed_in.user.id],
         live_sessions=live_session_count(database, signed_in.user, now=utc_now()),
         error=error,
         min_length=MIN_PASSPHRASE_LENGTH,

@@ -17,19 +17,18 @@ The audit event ``bundle.exported`` is committed before the first byte is sent.
 
 import tempfile
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, send_file
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from portal.blueprints.staff_access import staff_required
-from portal.db import request_session
-from portal.instance import InstanceFolder
+from portal.blueprints.staff_forms import ExportForm
 from portal.models import Dialogue, RiskLevel, Submission, utc_now
 from portal.services.bundles import BundleError, write_bundle
 from portal.services.desks import need_to_know
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.storage import EncryptedStorage
-from portal.web.instance import app_settings
+from portal.web.instance import app_settings, app_storage
+from portal.web.lookups import desk_dialogue_or_403
+from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("staff_export", __name__, url_prefix="/staff")
 
@@ -37,46 +36,42 @@ blueprint = Blueprint("staff_export", __name__, url_prefix="/staff")
 @blueprint.get("/dialogues/<slug>/export")
 @staff_required()
 def export_form(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
-    dialogue = _desk_dialogue_or_abort(signed_in, slug)
+    dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
     return render_template("staff/export/export.html", dialogue=dialogue, error=None)
 
 
 @blueprint.post("/dialogues/<slug>/export")
 @staff_required()
 def export(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
-    database = request_session()
-    dialogue = _desk_dialogue_or_abort(signed_in, slug)
+    dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
     session_id = _session_choice(dialogue)
     settings = app_settings()
-    instance = InstanceFolder(settings.instance_dir)
-    storage = EncryptedStorage(instance.storage_dir)
     now = utc_now()
     user = signed_in.user
-
-    def include(submission: Submission) -> bool:
-        if submission.risk_level is not RiskLevel.HIGH:
-            return True
-        access = need_to_know.submission_access(database, user, submission, now=now)
-        return access is need_to_know.Access.READ
-
     # Closed by the response once sent, or below on failure.
     bundle = tempfile.TemporaryFile(dir=settings.instance_dir)  # noqa: SIM115
     try:
-        summary = write_bundle(
-            database,
-            storage,
-            dialogue,
-            bundle,
-            today=now.date(),
-            session_id=session_id,
-            include=include,
-            actor=user,
-            via="web",
-        )
-        database.commit()
+        with unit_of_work() as database:
+
+            def include(submission: Submission) -> bool:
+                if submission.risk_level is not RiskLevel.HIGH:
+                    return True
+                access = need_to_know.submission_access(database, user, submission, now=now)
+                return access is need_to_know.Access.READ
+
+            summary = write_bundle(
+                database,
+                app_storage(),
+                dialogue,
+                bundle,
+                today=now.date(),
+                session_id=session_id,
+                include=include,
+                actor=user,
+                via="web",
+            )
     except BundleError as error:
         bundle.close()
-        database.rollback()
         return render_template("staff/export/export.html", dialogue=dialogue, error=str(error)), 400
     except BaseException:
         bundle.close()
@@ -92,21 +87,12 @@ def export(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
     )
 
 
-def _desk_dialogue_or_abort(signed_in: SignedInStaff, slug: str) -> Dialogue:
-    database = request_session()
-    dialogue = database.scalars(select(Dialogue).where(Dialogue.slug == slug)).first()
-    if dialogue is None:
-        abort(404)
-    if not need_to_know.is_desk_member(database, signed_in.user, dialogue):
-        abort(403)
-    return dialogue
-
-
 def _session_choice(dialogue: Dialogue) -> int | None:
     """The session chosen in the form: empty for all, else one of this dialogue's sessions."""
-    value = request.form.get("session", "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or int(value) not in {item.id for item in dialogue.sessions}:
+    form = ExportForm()
+    if not form.validate():
         abort(400)
-    return int(value)
+    chosen = form.session.data
+    if chosen is not None and chosen not in {item.id for item in dialogue.sessions}:
+        abort(400)
+    return chosen

@@ -13,13 +13,12 @@ for the contact choice or its length comes back with the reason and what was typ
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from portal.blueprints.staff_access import signed_in_staff, staff_required
-from portal.db import request_session
+from portal.blueprints.staff_forms import MessageForm
 from portal.models import Submission, utc_now
 from portal.services.desks.need_to_know import may_message
 from portal.services.staff.reading import (
@@ -28,7 +27,7 @@ from portal.services.staff.reading import (
     open_submission_for_staff,
 )
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.contexts import is_public_id
+from portal.services.submissions.by_public_id import submission_by_public_id
 from portal.services.submissions.intake import SubmissionRefusedError
 from portal.services.submissions.messages import (
     ContactNotAgreedError,
@@ -38,6 +37,8 @@ from portal.services.submissions.messages import (
     thread_for_desk,
 )
 from portal.services.submissions.payload import PayloadError
+from portal.web.lookups import found_or_404
+from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("staff_messages", __name__, url_prefix="/staff")
 
@@ -66,7 +67,7 @@ def role_refused_message() -> str:
 def desk_message_thread(submission: Submission, opened: OpenedForStaff) -> DeskThread:
     """The thread of the submission the page opened, for the signed-in staff member."""
     signed_in = signed_in_staff()
-    database = request_session()
+    database = reading()
     entries = thread_for_desk(database, submission, opened.reader)
     if signed_in is None or not may_message(database, signed_in.user, submission.dialogue):
         return DeskThread(entries, False, role_refused_message())
@@ -79,27 +80,26 @@ def desk_message_thread(submission: Submission, opened: OpenedForStaff) -> DeskT
 @staff_required()
 def send(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     """Seal the typed message to the submission's author and go back to the submission."""
-    database = request_session()
-    submission = _submission_or_404(public_id)
+    database = reading()
+    submission = found_or_404(submission_by_public_id(database, public_id))
     if not may_message(database, signed_in.user, submission.dialogue):
         abort(403)
     now = utc_now()
-    text = request.form.get("text", "")
+    text = MessageForm().text.data or ""
+    refusal: Exception | None = None
     try:
-        opened = open_submission_for_staff(database, signed_in, submission, now=now)
-    except ReadRefusedError:
-        database.rollback()
+        with unit_of_work() as database:
+            opened = open_submission_for_staff(database, signed_in, submission, now=now)
+            try:
+                send_desk_message(database, signed_in, opened, {"text": text}, now=now)
+            except (ContactNotAgreedError, PayloadError, SubmissionRefusedError) as error:
+                # Nothing is stored but the record that the submission was opened to check it,
+                # committed with the block.
+                refusal = error
+    except (ReadRefusedError, MessageNotAllowedError):
         abort(403)
-    try:
-        send_desk_message(database, signed_in, opened, {"text": text}, now=now)
-    except MessageNotAllowedError:
-        database.rollback()
-        abort(403)
-    except (ContactNotAgreedError, PayloadError, SubmissionRefusedError) as refusal:
-        # Nothing was stored but the record that the submission was opened to check it.
-        database.commit()
+    if refusal is not None:
         return _refused(submission, refusal, text), 400
-    database.commit()
     return redirect(url_for("staff.submission", public_id=public_id, _anchor="messages"))
 
 
@@ -113,16 +113,3 @@ def _refused(submission: Submission, refusal: Exception, text: str) -> str:
     return render_template(
         "staff/messages/refused.html", submission=submission, reason=reason, typed_text=typed
     )
-
-
-def _submission_or_404(public_id: str) -> Submission:
-    if not is_public_id(public_id):
-        abort(404)
-    found = (
-        request_session()
-        .scalars(select(Submission).where(Submission.public_id == public_id))
-        .first()
-    )
-    if found is None:
-        abort(404)
-    return found

@@ -15,15 +15,15 @@ from sqlalchemy.orm import Session
 from portal.cli.support import enum_choice, operator_transaction
 from portal.errors import OperatorError
 from portal.models import StaffRole, StaffUser, utc_now
-from portal.services.audit.trail import AuditAction, record_event
 from portal.services.staff.accounts import (
     StaffDetailsError,
     create_staff_account,
+    end_all_sessions_audited,
     reset_staff_account,
     set_staff_active,
     staff_by_email,
 )
-from portal.services.staff.web_sessions import end_all_staff_sessions, live_session_count
+from portal.services.staff.web_sessions import live_session_count
 from portal.timefmt import iso_utc
 
 
@@ -117,14 +117,7 @@ def end_sessions_command(email: str) -> None:
     """End every session of an account (it can sign in again)."""
     with operator_transaction(StaffDetailsError) as session:
         user = _account(session, email)
-        ended = end_all_staff_sessions(session, user)
-        record_event(
-            session,
-            action=AuditAction.STAFF_SESSIONS_ENDED,
-            object_type="staff_user",
-            object_id=user.id,
-            details={"sessions_ended": ended, "by": "operator"},
-        )
+        ended = end_all_sessions_audited(session, user, actor=None)
         address = user.email
     click.echo(f"Ended {ended} session(s) of {address}.")
 

@@ -10,10 +10,11 @@ from typing import TypeVar
 from flask import abort
 from sqlalchemy.orm import Session
 
-from portal.models import Dialogue
+from portal.models import Dialogue, Submission
 from portal.services.desks.need_to_know import is_desk_member
 from portal.services.dialogues.dialogue_sessions import UnknownDialogueError, dialogue_by_slug
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.by_public_id import submission_by_public_id
 
 _Found = TypeVar("_Found")
 
@@ -39,3 +40,14 @@ def desk_dialogue_or_403(database: Session, signed_in: SignedInStaff, slug: str)
     if not is_desk_member(database, signed_in.user, dialogue):
         abort(403)
     return dialogue
+
+
+def desk_submission_or_403(
+    database: Session, signed_in: SignedInStaff, public_id: str, *, for_update: bool = False
+) -> Submission:
+    """The submission ``public_id`` if the signed-in person sits on its dialogue's desk; 404 or
+    403 if not. ``for_update`` locks its row for a decision (see ``submission_by_public_id``)."""
+    found = found_or_404(submission_by_public_id(database, public_id, for_update=for_update))
+    if not is_desk_member(database, signed_in.user, found.dialogue):
+        abort(403)
+    return found

@@ -36,7 +36,9 @@ from portal.services.desks.membership import (
     awaiting_desks,
     candidates_for_grant,
     desk_members,
+    desk_sizes,
     grant_member,
+    member_desks,
     remove_member,
     rotate_desk_key,
 )
@@ -46,6 +48,7 @@ from portal.services.desks.need_to_know import (
     is_desk_member,
     open_desk_key,
 )
+from portal.services.desks.review_mode import switch_to_offline
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.contexts import (
     SubmissionAddress,
@@ -554,3 +557,47 @@ def test_in_offline_review_nobody_awaits_a_key(consultation_world: ConsultationW
 
     assert not member.holds_current_key and not member.awaiting_key
     assert awaiting_desks(world.session, [alice.user])[alice.user.id] == [("valdoria", False)]
+
+
+def test_every_page_agrees_who_awaits_the_desk_key_online_and_offline(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """The account page (``member_desks``), the administration pages (``awaiting_desks``) and
+    the desk page (``desk_members``) used to disagree after a switch to offline review: the
+    account page still said "awaiting a key grant", though nobody holds the key offline."""
+    world = consultation_world
+    holder = _staff(world, "holder").user
+    newcomer = _staff(world, "newcomer").user
+    grant_member(
+        world.session, world.dialogue, holder, keys=RecoveryKeys(world.recovery_private_key)
+    )
+    assign_member(world.session, world.dialogue, newcomer, actor=None)
+
+    def awaiting(user: StaffUser) -> tuple[bool, bool, bool]:
+        account = [desk.awaiting_key for desk in member_desks(world.session, [user])[user.id]]
+        admin = [awaits for _slug, awaits in awaiting_desks(world.session, [user])[user.id]]
+        desk = [
+            m.awaiting_key for m in desk_members(world.session, world.dialogue) if m.user is user
+        ]
+        assert len(account) == len(admin) == len(desk) == 1
+        return account[0], admin[0], desk[0]
+
+    assert awaiting(holder) == (False, False, False)
+    assert awaiting(newcomer) == (True, True, True)
+
+    switch_to_offline(world.session, world.dialogue)
+    world.session.flush()
+
+    assert awaiting(holder) == (False, False, False)
+    assert awaiting(newcomer) == (False, False, False)
+
+
+def test_desk_sizes_count_members_per_dialogue(consultation_world: ConsultationWorld) -> None:
+    world = consultation_world
+    for name in ("one", "two"):
+        assign_member(world.session, world.dialogue, _staff(world, name).user, actor=None)
+
+    sizes = desk_sizes(world.session)
+
+    assert sizes[world.dialogue.id] == 2
+    assert world.frozen_dialogue.id not in sizes

@@ -56,6 +56,10 @@ def test_database_urls_accepted(tmp_path: Path, given: str, expected: str) -> No
         ("PORTAL_DATABASE_URL", "sqlite://", "SQLite file"),
         ("PORTAL_DATABASE_URL", "  ", "empty"),
         ("PORTAL_COOKIE_SECURE", "maybe", "PORTAL_COOKIE_SECURE"),
+        ("PORTAL_ARGON2_SLOTS", "none", "PORTAL_ARGON2_SLOTS must be a whole number"),
+        ("PORTAL_ARGON2_SLOTS", "0", "PORTAL_ARGON2_SLOTS must be a whole number"),
+        ("PORTAL_ARGON2_WAIT_SECONDS", "-1", "PORTAL_ARGON2_WAIT_SECONDS must be a number"),
+        ("PORTAL_ARGON2_WAIT_SECONDS", "nan", "PORTAL_ARGON2_WAIT_SECONDS must be a number"),
     ],
 )
 def test_malformed_setting_stops_with_one_line(
@@ -95,3 +99,13 @@ def test_unwritable_instance_folder_stops_with_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert "not writable" in lines[0]
     assert not (locked / "instance").exists()
+
+
+def test_argon2_settings_have_defaults_and_take_valid_values(tmp_path: Path) -> None:
+    defaults = load_settings({}, cwd=tmp_path)
+    chosen = load_settings(
+        {"PORTAL_ARGON2_SLOTS": "4", "PORTAL_ARGON2_WAIT_SECONDS": "1.5"}, cwd=tmp_path
+    )
+
+    assert (defaults.argon2_slots, defaults.argon2_wait_seconds) == (2, 0.5)
+    assert (chosen.argon2_slots, chosen.argon2_wait_seconds) == (4, 1.5)

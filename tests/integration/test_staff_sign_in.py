@@ -5,6 +5,7 @@ Every test makes its own accounts in a plain instance shared by the module, and 
 fill buckets use limits small enough to reach and names no other test touches.
 """
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -419,15 +420,12 @@ def test_the_gate_lets_only_its_slots_through_at_once() -> None:
     assert outcomes == ["busy", "entered"]
 
 
-def test_the_gate_size_comes_from_the_environment(
-    plain_instance: PlainInstance, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(staff_account.ARGON2_SLOTS_VARIABLE, "5")
-    assert create_app(plain_instance.settings).extensions[staff_account.GATE_EXTENSION].slots == 5
+def test_the_gate_size_comes_from_the_settings(plain_instance: PlainInstance) -> None:
+    settings = dataclasses.replace(plain_instance.settings, argon2_slots=5, argon2_wait_seconds=2)
 
-    monkeypatch.setenv(staff_account.ARGON2_SLOTS_VARIABLE, "none")
-    with pytest.raises(Exception, match="PORTAL_ARGON2_SLOTS"):
-        create_app(plain_instance.settings)
+    gate = create_app(settings).extensions[staff_account.GATE_EXTENSION]
+
+    assert (gate.slots, gate.wait_seconds) == (5, 2)
 
 
 def test_sign_out_ends_the_session_and_is_audited(app: Flask) -> None:

@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -144,11 +144,16 @@ class DeskMember:
 
     @property
     def awaiting_key(self) -> bool:
-        """On the desk but unable to open the current desk key: a member must grant it.
+        """On the desk but unable to open the current desk key (see :func:`awaits_key_grant`)."""
+        return awaits_key_grant(self.holds_current_key, offline_review=self.offline_review)
 
-        Never in offline review, where no member holds the key on the server by design.
-        """
-        return not self.holds_current_key and not self.offline_review
+
+@dataclass(frozen=True)
+class MemberDesk:
+    """One desk a staff member sits on, as their account and the administration pages show it."""
+
+    dialogue: Dialogue
+    awaiting_key: bool
 
 
 @dataclass(frozen=True)
@@ -245,17 +250,22 @@ def desk_members(session: Session, dialogue: Dialogue) -> list[DeskMember]:
     return members
 
 
-def awaiting_desks(
-    session: Session, users: Iterable[StaffUser]
-) -> dict[int, list[tuple[str, bool]]]:
-    """For the administration pages: each user's desks as ``(slug, awaiting key)``, by slug.
+def awaits_key_grant(holds_current_key: bool, *, offline_review: bool) -> bool:
+    """Whether a desk member waits for a member to grant them the current desk key.
 
-    A member of a desk in offline review never awaits a key: none is held on the server.
+    The one rule every page shows: a member who cannot open the current desk key awaits a grant,
+    except in offline review, where no member holds the key on the server by design (and none
+    can be granted), so nobody waits for one.
     """
+    return not holds_current_key and not offline_review
+
+
+def member_desks(session: Session, users: Iterable[StaffUser]) -> dict[int, list[MemberDesk]]:
+    """Each user's desks by slug, each saying whether they await its key (one rule for all)."""
     user_ids = [user.id for user in users]
     if not user_ids:
         return {}
-    by_user: dict[int, list[tuple[str, bool]]] = {user_id: [] for user_id in user_ids}
+    by_user: dict[int, list[MemberDesk]] = {user_id: [] for user_id in user_ids}
     rows = session.execute(
         select(DeskMembership, Dialogue)
         .join(Dialogue, Dialogue.id == DeskMembership.dialogue_id)
@@ -269,9 +279,30 @@ def awaiting_desks(
         current = current_keys[dialogue.id]
         user = membership.staff_user
         holds = current is not None and holds_key(session, user, current)
-        online = dialogue.review_mode is not ReviewMode.OFFLINE
-        by_user[user.id].append((dialogue.slug, online and not holds))
+        offline = dialogue.review_mode is ReviewMode.OFFLINE
+        by_user[user.id].append(
+            MemberDesk(dialogue, awaits_key_grant(holds, offline_review=offline))
+        )
     return by_user
+
+
+def awaiting_desks(
+    session: Session, users: Iterable[StaffUser]
+) -> dict[int, list[tuple[str, bool]]]:
+    """For the administration pages: each user's desks as ``(slug, awaiting key)``, by slug."""
+    return {
+        user_id: [(desk.dialogue.slug, desk.awaiting_key) for desk in desks]
+        for user_id, desks in member_desks(session, users).items()
+    }
+
+
+def desk_sizes(session: Session) -> dict[int, int]:
+    """How many members sit on each dialogue's desk, by dialogue id (desks without any left out)."""
+    return dict(
+        session.execute(
+            select(DeskMembership.dialogue_id, func.count()).group_by(DeskMembership.dialogue_id)
+        ).all()
+    )
 
 
 def candidates_for_grant(session: Session, dialogue: Dialogue) -> list[StaffUser]:

@@ -42,6 +42,11 @@ class NewDialogue:
     desk_private_key: crypto.PrivateKey
 
 
+def all_dialogues(session: Session) -> list[Dialogue]:
+    """Every dialogue, by slug, as the administration pages and their choices list them."""
+    return list(session.scalars(select(Dialogue).order_by(Dialogue.slug)))
+
+
 def create_dialogue(
     session: Session,
     *,

@@ -5,6 +5,7 @@ and, with its own salt, the key that wraps the personal private key. Neither can
 the other, and a staff member who changes the passphrase re-wraps the key.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -23,6 +24,10 @@ ONE_TIME_PASSPHRASE_BYTES = 24
 
 class StaffDetailsError(ValueError):
     """Details for a new staff account that cannot be accepted; the message says why."""
+
+
+class TotpCodeMismatchError(ValueError):
+    """The code typed at enrolment is not the authenticator's code for the pending secret."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,11 @@ def create_staff_user(
 def staff_totp_secret(user: StaffUser, at_rest_key: bytes) -> bytes:
     """Unseal a staff member's TOTP secret with the instance's at-rest key."""
     return crypto.open_box(at_rest_key, user.totp_secret_sealed, TOTP_SEAL_PURPOSE)
+
+
+def staff_accounts(session: Session) -> list[StaffUser]:
+    """Every staff account, by name, as the administration pages list them."""
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.display_name, StaffUser.id)))
 
 
 def staff_by_email(session: Session, email: str) -> StaffUser | None:
@@ -276,3 +286,59 @@ def end_other_staff_sessions(session: Session, user: StaffUser, *, keep: str) ->
         )
     )
     return result.rowcount or 0
+
+
+def end_all_sessions_audited(session: Session, user: StaffUser, *, actor: StaffUser | None) -> int:
+    """End every session of ``user`` and record who did it; the number ended.
+
+    The one place for "sign this person out everywhere", whether they ask themselves (``actor``
+    is ``user``), an administrator does (another ``actor``) or an operator at the command line
+    (no ``actor``): the audit event says which, so the three can be told apart afterwards.
+    """
+    ended = end_all_staff_sessions(session, user)
+    if actor is None:
+        by = "operator"
+    elif actor.id == user.id:
+        by = "self"
+    else:
+        by = "administrator"
+    record_event(
+        session,
+        action=AuditAction.STAFF_SESSIONS_ENDED,
+        object_type="staff_user",
+        object_id=user.id,
+        actor=actor,
+        details={"sessions_ended": ended, "by": by},
+    )
+    return ended
+
+
+def confirm_totp_enrolment(
+    session: Session,
+    user: StaffUser,
+    secret: bytes,
+    code: str,
+    *,
+    now: dt.datetime,
+    at_rest_key: bytes,
+) -> None:
+    """Store ``secret`` as ``user``'s second factor once ``code`` shows the app has it.
+
+    The secret is sealed under the instance's at-rest key (never stored in clear), the code's
+    time step is remembered so that the same code cannot also sign in, and the enrolment is
+    audited. ``TotpCodeMismatchError`` if the code does not match;
+    then nothing is changed.
+    """
+    step = crypto.verify_totp(secret, code, now.timestamp())
+    if step is None:
+        raise TotpCodeMismatchError("the code does not match the pending secret")
+    user.totp_secret_sealed = crypto.seal_box(at_rest_key, secret, TOTP_SEAL_PURPOSE)
+    user.last_totp_step = step
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.STAFF_TOTP_ENROLLED,
+        object_type="staff_user",
+        object_id=user.id,
+        actor=user,
+    )

@@ -67,15 +67,13 @@ from portal.services.leaky_bucket import LeakyBucket, count_failure, forget_drai
 from portal.services.staff.accounts import TOTP_SEAL_PURPOSE, staff_by_email
 from portal.services.staff.web_sessions import start_staff_session
 from portal.services.web_session_tickets import SessionTicket
+from portal.settings import DEFAULT_ARGON2_SLOTS, DEFAULT_ARGON2_WAIT_SECONDS
 
 GLOBAL_BUCKET = "staff-global"
 PASSPHRASE_BUCKET_PREFIX = "staff-pass:"  # noqa: S105 (a bucket name)
 TOTP_BUCKET_PREFIX = "staff-totp:"
 _BUCKET_HASH_LABEL = b"parley staff sign-in bucket v1\x00"
 _BUCKET_HASH_HEX = 20
-
-DEFAULT_ARGON2_SLOTS = 2
-DEFAULT_ARGON2_WAIT_SECONDS = 0.5
 
 
 class StaffSignInError(Exception):

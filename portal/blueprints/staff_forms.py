@@ -1,0 +1,170 @@
+"""The forms of the staff pages: sign-in and account, desks, triage, messages and export.
+
+Each class declares the fields a page posts, under the names its template uses, so that a view
+reads typed values instead of picking through ``request.form``. The forms parse and check
+choices; the rules behind the values (passphrase policy, lengths of notes and justifications,
+who may do what) stay in the services, which give the refusals their words. CSRF is checked for
+every post by the application's ``CSRFProtect`` and again by each form.
+
+A view builds a triage form only after it has checked that the person may act, so that someone
+who may not is answered 403 whatever they post, never a form error.
+"""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, InputRequired, Optional
+
+from portal.models import DeclineReason, RiskLevel
+
+
+def _stripped(value: str | None) -> str:
+    return (value or "").strip()
+
+
+class SignInForm(FlaskForm):
+    """E-mail, passphrase and authenticator code; any mistake gets the one generic refusal."""
+
+    email = StringField()
+    passphrase = PasswordField()
+    code = StringField()
+
+
+class NewPassphraseForm(FlaskForm):
+    """A new passphrase typed twice (first sign-in)."""
+
+    new_passphrase = PasswordField()
+    confirm_passphrase = PasswordField()
+
+
+class ChangePassphraseForm(NewPassphraseForm):
+    """The current passphrase, then a new one typed twice (the account page)."""
+
+    current_passphrase = PasswordField()
+
+
+class TotpCodeForm(FlaskForm):
+    """The code the authenticator app shows for the pending secret."""
+
+    code = StringField()
+
+
+class GrantForm(FlaskForm):
+    """The colleague to grant the desk key to: picked from the list, or typed as an e-mail."""
+
+    staff_user_id = IntegerField(validators=[Optional()])
+    email = StringField(filters=[_stripped])
+
+
+class ConfirmLastForm(FlaskForm):
+    """Removing a desk member; ``confirm_last`` is "yes" once the last key holder is confirmed."""
+
+    confirm_last = StringField()
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirm_last.data == "yes"
+
+
+class AgendaItemForm(FlaskForm):
+    """A new agenda item of one of the dialogue's sessions; ``back_to`` is the page to return to."""
+
+    session = IntegerField(validators=[InputRequired()])
+    title = StringField()
+    topic = StringField(filters=[lambda value: value or None])
+    back_to = StringField()
+
+
+class JustificationForm(FlaskForm):
+    """Emergency access: why the person must read a submission restricted to others."""
+
+    justification = TextAreaField()
+
+
+class TopicsForm(FlaskForm):
+    """The agenda themes of a submission (the service checks them against its list)."""
+
+    topic = SelectMultipleField(validate_choice=False)
+
+
+class RiskForm(FlaskForm):
+    """A risk assessment: level, re-assessment date, gender-specific threat, named members."""
+
+    level = StringField(
+        validators=[
+            InputRequired(_l("Choose a risk level.")),
+            AnyOf([level.value for level in RiskLevel], _l("Choose a risk level.")),
+        ]
+    )
+    reassess_on = DateField(validators=[Optional()])
+    gender_specific = StringField()
+    named = SelectMultipleField(validate_choice=False)
+
+    @property
+    def named_member_ids(self) -> list[int]:
+        """The members named on a high-risk submission (anything not a number is ignored)."""
+        return [int(value) for value in self.named.data or [] if value.isdigit()]
+
+
+class RiskHoldForm(FlaskForm):
+    """``hold`` is "set" to put the submission on a risk hold, anything else to clear it."""
+
+    hold = StringField()
+
+
+class DeclineForm(FlaskForm):
+    """Why the desk declines a submission."""
+
+    reason = StringField(
+        validators=[
+            InputRequired(_l("Choose why the desk declines it.")),
+            AnyOf(
+                [reason.value for reason in DeclineReason], _l("Choose why the desk declines it.")
+            ),
+        ]
+    )
+
+
+class DuplicateForm(FlaskForm):
+    """The reference of the submission this one duplicates."""
+
+    original = StringField()
+
+
+class NoteForm(FlaskForm):
+    """A private triage note."""
+
+    text = TextAreaField()
+
+
+class AgendaLinkForm(FlaskForm):
+    """The agenda item to link a submission to."""
+
+    agenda_item = IntegerField(validators=[InputRequired(_l("Choose an agenda item."))])
+
+
+class MessageForm(FlaskForm):
+    """A message from the desk to a submission's author."""
+
+    text = TextAreaField()
+
+
+class ExportForm(FlaskForm):
+    """One session of the dialogue to export, or nothing for all of them."""
+
+    session = IntegerField(validators=[Optional()])
+
+
+def first_error(form: FlaskForm) -> str | None:
+    """The first message of the first field that did not validate, if any."""
+    for errors in form.errors.values():
+        if errors:
+            return str(errors[0])
+    return None
