@@ -32,7 +32,7 @@ import crypto
 from portal import create_app
 from portal.db import app_database
 from portal.models import Dialogue, DialogueSession, SessionState
-from portal.services.submissions.contexts import new_public_id
+from portal.services.contexts import new_public_id
 from portal.services.submissions.uploads import MAX_CHUNK_BYTES
 from portal.settings import load_settings
 

@@ -1,24 +1,28 @@
 """Parley's cryptography: the only code in the product that calls cryptographic primitives.
 
 Everything a person writes is encrypted before it is stored, to keys the server does not hold
-in the clear. This package defines the byte formats and their Python implementation; the browser
-module ``portal/static/js/parley-crypto.mjs`` implements the same formats with WebCrypto, and both
-are checked against the known-answer vectors in ``tests/vectors/``.
+in the clear. This package is the Python implementation of the byte formats specified in
+docs/FORMATS.md; the browser module ``portal/static/js/parley-crypto.mjs`` implements the same
+formats with WebCrypto, and both are checked against the known-answer vectors in
+``tests/vectors/``.
 
-Formats (each module's docstring specifies its format byte for byte):
+Modules, each naming the section of docs/FORMATS.md it implements:
 
-- ``crypto.hpke`` -- single-shot HPKE (RFC 9180): DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
-  AES-256-GCM.
-- ``crypto.keys`` -- X25519 key pairs, key ids, fingerprints, the recovery key text form.
-- ``crypto.envelope`` -- envelope v1 ("PRLE"): submissions, messages, notes and desk-key grants,
-  to up to 16 recipients, padded to size buckets.
-- ``crypto.stream`` -- STREAM v1 ("PRLS"): attachments in 64 KiB chunks, in bounded memory.
-- ``crypto.passphrase`` -- passphrase-wrapped private key v1 ("PRLK"): Argon2id + AES-256-GCM.
-- ``crypto.symmetric`` -- box v1 ("PRLB"): small secrets under a symmetric key and a purpose.
-- ``crypto.codename`` -- submitter codenames and what they derive to (PBKDF2, HKDF, X25519).
+- ``crypto.hpke`` -- single-shot HPKE (RFC 9180) for Parley's one suite ("HPKE").
+- ``crypto.keys`` -- X25519 key pairs, key ids, fingerprints, the recovery and desk key texts
+  ("Key ids and fingerprints", "Key texts").
+- ``crypto.envelope`` -- envelope v1: submissions, messages, notes and desk-key grants, to up to
+  16 recipients, padded to size buckets ("Envelope v1").
+- ``crypto.stream`` -- STREAM v1: attachments in 64 KiB chunks, in bounded memory ("STREAM v1").
+- ``crypto.passphrase`` -- a private key wrapped under a passphrase with Argon2id
+  ("Passphrase-wrapped private key v1").
+- ``crypto.symmetric`` -- box v1: small secrets under a symmetric key and a purpose ("Box v1").
+- ``crypto.codename`` -- submitter codenames and what they derive to ("Codenames").
 - ``crypto.passwords`` -- Argon2id login password hashes.
-- ``crypto.totp`` -- RFC 6238 one-time codes for the staff second factor.
-- ``crypto.audit`` -- the link hash of the tamper-evident audit trail.
+- ``crypto.totp`` -- RFC 6238 one-time codes for the staff second factor ("TOTP").
+- ``crypto.audit`` -- the link hash of the tamper-evident audit trail ("Audit chain").
+- ``crypto.tokens`` -- random tokens and the digests they are stored as
+  ("Identifiers and tokens").
 
 Every failure to open, unwrap or parse raises :class:`DecryptionError`; nothing partial is ever
 returned (STREAM decryption documents the one exception: output of a file that then fails its

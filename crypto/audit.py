@@ -1,10 +1,7 @@
 """The link hash of the audit trail's chain.
 
-Every audit event stores the hash of the event before it and its own hash::
-
-    hash = SHA-256("parley audit v1" || 0x00 || prev_hash || canonical_event)
-
-``prev_hash`` is always 32 bytes (32 zero bytes before the first event), so the concatenation is
+Every audit event stores the hash of the event before it and its own hash, as specified in
+docs/FORMATS.md, "Audit chain". The previous hash is always 32 bytes, so the concatenation is
 unambiguous whatever the canonical encoding of the event is. Removing, reordering or editing any
 stored event changes a hash that a later event, or the last hash noted outside the database,
 depends on, so a verifier walking the chain from the start finds the first broken link.

@@ -1,37 +1,17 @@
 """Submitter codenames: eight random words that are a submitter's only credential.
 
 A submitter never gives a name, an e-mail address or a password. They are shown a codename once,
-write it down, and type it again to read replies. Everything else is derived from it.
+write it down, and type it again to read replies. Everything else is derived from it: the word
+lists, generation, the canonical form, the derivation of the login secret and the submitter's
+X25519 key, and the lookup hash are specified in docs/FORMATS.md, "Codenames". The browser module
+does exactly the same, so with JavaScript the codename never leaves the submitter's device.
 
-Generation: 8 words, each drawn uniformly (``secrets.randbelow``) from a 2048-word BIP-39 list in
-the submitter's language, so a codename carries 8 x 11 = 88 bits of entropy. The lists are shipped
-in ``crypto/wordlists/{en,fr,es,it,pt,cs,ru,tr}.txt``.
-
-Canonical form, so that case, accents typed composed or decomposed, and separators do not matter:
-apply Unicode NFKD, then casefold, then replace every dotless i (U+0131) with "i" and delete every
-U+0307 COMBINING DOT ABOVE, then split on every run of whitespace (``str.isspace``), hyphens "-" or
-dots ".", and join the words with one ASCII space. The two Turkish rules are there because
-casefolding alone maps the capital "I" to "i", never to dotless i, and the Turkish capital "İ"
-(U+0130) to "i" + U+0307: with them a Turkish word typed in lower case, in capitals with a plain
-"I", or in capitals on a Turkish keyboard ("İ" for the capital of "i") is one word. No shipped
-list holds U+0307 after NFKD, and no two Turkish words differ only by dotless and dotted i, so no
-words merge. A codename is accepted only if it has exactly 8 words and one list holds all 8, the
-lists being compared in the same canonical form (so Turkish words appear there with "i" for
-dotless i).
-
-Derivation (the browser module does exactly the same, so with JavaScript the codename never leaves
-the submitter's device)::
-
-    master       = PBKDF2-HMAC-SHA256(password = canonical codename (UTF-8),
-                                      salt = "parley codename v1", iterations = 600000, dkLen = 32)
-    login_secret = HKDF-SHA256(ikm = master, salt = empty, info = "parley login secret v1", L = 32)
-    key_seed     = HKDF-SHA256(ikm = master, salt = empty, info = "parley submitter key v1", L = 32)
-    submitter private key = the X25519 private key whose raw bytes are key_seed
-
-The server stores only ``lookup_hash = HMAC-SHA256(key = pepper, message = login_secret)``, with a
-32-byte instance pepper kept outside the database, so a copy of the database alone cannot be used
-to test guesses. The codename's entropy, not the iteration count, is what resists guessing; the
-slow KDF is a margin on top.
+The canonical form lets case, accents typed composed or decomposed, and separators not matter;
+its two Turkish rules exist because casefolding alone maps the capital "I" to "i", never to
+dotless i, and the Turkish capital "İ" to "i" + U+0307. The server stores only a keyed hash of
+the login secret, under a pepper kept outside the database, so a copy of the database alone
+cannot be used to test guesses. The codename's 88 bits, not the iteration count, are what resist
+guessing; the slow KDF is a margin on top.
 """
 
 import functools

@@ -1,38 +1,19 @@
-"""Envelope v1: one message encrypted to up to 16 recipients.
+"""Envelope v1: one message encrypted to up to 16 recipients, bound to a context.
 
 Used for everything a person writes (submissions, messages, notes) and for granting a desk key to
-a new member. The browser module produces and reads the same bytes.
+a new member; the browser module produces and reads the same bytes. The layout, the padding
+buckets and the order of the opening checks are specified in docs/FORMATS.md, "Envelope v1".
 
-Layout (integers big-endian, ``||`` is concatenation)::
+Why it is built so: one random data key per envelope, wrapped with HPKE to each recipient, lets
+the desk and the submitter read the same ciphertext without either holding the other's key; the
+wrap's HPKE ``info`` names the context digest and the slot's key id, so a wrap cannot be moved to
+another context or slot; the whole header is the payload's associated data, so no header byte
+can change unseen; and padding to size buckets hides the exact length of what someone wrote.
 
-    offset  size   field
-    0       4      magic "PRLE"
-    4       1      version = 0x01
-    5       1      flags = 0x00 (reserved; any other value is rejected)
-    6       32     context_digest = SHA-256("parley context v1" || 0x00 || context, UTF-8)
-    38      1      n = number of recipients, 1..16
-    39      96*n   recipient slots, each key_id (16) || wrap (80)
-    39+96n  12     payload nonce (random)
-    51+96n  ...    payload = AES-256-GCM(data_key, nonce, padded, aad = bytes[0 : 51+96n])
-
-``data_key`` is 32 random bytes made for this envelope alone. ``wrap`` is the single-shot HPKE
-seal (see ``crypto.hpke``) of the data key to the recipient's X25519 key, with::
-
-    info = "parley envelope v1" || 0x00 || context_digest || key_id
-
-so that a wrap cannot be moved to another context or slot. It is 80 bytes: enc (32) || encrypted
-data key (32) || tag (16).
-
-``padded`` is ``u32 L || plaintext (L bytes) || zero bytes`` and has the size ``bucket(4 + L)``:
-the smallest power of two that is at least max(x, 1024) while that is at most 65536, and above
-65536 the smallest multiple of 65536 that is at least x. Padding hides the exact length of what
-someone wrote; only the bucket shows. Plaintexts are at most ``MAX_PLAINTEXT`` (16 MiB).
-
-The context names what the envelope is for (for example a dialogue and a kind of record); an
-envelope opened under another context fails, so a ciphertext cannot be replayed into a different
-place. Opening parses strictly, checks the context, finds the slot whose key id is that of the
-caller's key, opens the wrap, opens the payload, then checks L and that every padding byte is zero.
-Any failure raises ``DecryptionError`` and no partial plaintext is ever returned.
+The context names what the envelope is for (``portal.services.contexts`` builds every one); an
+envelope opened under another context fails, so a ciphertext cannot be replayed into a
+different place. Opening parses strictly and raises ``DecryptionError`` for any failure; no
+partial plaintext is ever returned.
 """
 
 import hashlib

@@ -1,14 +1,10 @@
 """Single-shot HPKE (RFC 9180) for the one suite Parley uses.
 
-Suite: base mode, DHKEM(X25519, HKDF-SHA256) (KEM 0x0020), HKDF-SHA256 (KDF 0x0001),
-AES-256-GCM (AEAD 0x0002). Each seal sets up a fresh context and encrypts once, with sequence
-number 0 and empty associated data, so the output is::
-
-    enc (32 bytes, the sender's ephemeral public key) || AEAD ciphertext || 16-byte tag
-
-What a ciphertext is for is bound through HPKE's ``info`` parameter: opening with any other
-``info`` fails. The browser module implements the same construction with WebCrypto, and the RFC's
-own test vectors for this suite are checked against both.
+Suite, framing and the rule that context is bound only through ``info`` (the Python API offers
+no associated data): docs/FORMATS.md, "HPKE". Each seal sets up a fresh context and encrypts
+once, so no sender context, and no nonce, is ever reused. The browser module implements the same
+construction with WebCrypto, and the RFC's own test vectors for this suite are checked against
+both.
 """
 
 from cryptography.exceptions import InvalidTag

@@ -1,36 +1,19 @@
-"""X25519 key pairs, key ids, fingerprints and the recovery key text form.
+"""X25519 key pairs, key ids, fingerprints and the recovery and desk key texts.
 
 Every asymmetric key in Parley -- desk keys, staff personal keys, the instance recovery key and
-submitters' codename keys -- is an X25519 key pair. Public keys travel and are stored as their raw
-32 bytes.
+submitters' codename keys -- is an X25519 key pair, stored and carried as its raw 32 bytes.
 
-Key id (16 bytes), used in envelopes to say which slot belongs to which recipient::
+Key ids name a recipient's slot in an envelope; fingerprints are what people compare with the key
+printed by the command line. They use different labels, so that a fingerprint shown in public
+says nothing about which key ids appear in stored envelopes (docs/FORMATS.md, "Key ids and
+fingerprints").
 
-    key_id(pk) = SHA-256("parley key id v1" || 0x00 || pk)[0:16]
-
-Fingerprint, for people comparing a key on a page with the one printed by the command line::
-
-    SHA-256("parley fingerprint v1" || 0x00 || pk)[0:20]
-    as 40 upper-case hex digits in 10 groups of 4 separated by single spaces
-
-The two use different labels so that a fingerprint shown in public says nothing about which key
-ids appear in stored envelopes.
-
-Recovery key text form, printed once when an instance is set up and typed back in by an operator
-when every desk member has lost access::
-
-    "parley-recovery-v1:" || base64url without padding (32-byte private key) || ":"
-        || first 8 lower-case hex digits of SHA-256(private key)
-
-The checksum catches a mistyped character before the key is used to attempt any decryption.
-
-Desk key text form, written once when a dialogue is switched to offline review and carried by the
-operator to the offline machine that runs ``portal decrypt``::
-
-    "parley-desk-key-v1:" || base64url without padding (32-byte private key) || ":"
-        || first 8 lower-case hex digits of SHA-256(private key)
-
-It has the recovery key's shape under its own prefix, so that neither can be taken for the other.
+The recovery key is printed once when an instance is set up and typed back in by an operator
+when every desk member has lost access; a desk key is written once when a dialogue is switched to
+offline review and carried to the offline machine that runs ``portal decrypt``. Both are one line
+of text with a checksum that catches a mistyped character before the key is used to attempt any
+decryption, under different prefixes so that neither can be taken for the other
+(docs/FORMATS.md, "Key texts").
 """
 
 import base64

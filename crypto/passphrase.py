@@ -4,26 +4,10 @@ The server keeps a staff member's X25519 private key only in this form, so a cop
 reveals nothing without the passphrase. The login password hash (``crypto.passwords``) is separate
 and uses its own salt, so it cannot be used to unwrap this key.
 
-Layout (90 bytes, integers big-endian)::
-
-    offset size
-    0      4    magic "PRLK"
-    4      1    version = 0x01
-    5      4    memory_kib  (u32)
-    9      4    iterations  (u32)
-    13     1    lanes       (u8)
-    14     16   salt (random)
-    30     12   nonce (random)
-    42     48   AES-256-GCM(kek, nonce, private_key_raw (32), aad = bytes[0:42]) (32 + 16-byte tag)
-
-    kek = Argon2id(passphrase as UTF-8, salt, memory_kib, iterations, lanes, output 32 bytes),
-          Argon2 version 0x13
-
-Default parameters are RFC 9106's second recommended profile (64 MiB, 3 iterations, 4 lanes).
-Unwrapping reads the parameters from the blob, so they can be raised later by re-wrapping; blobs
-with absurd parameters (memory above 4 GiB or below 8 KiB per lane, more than 64 iterations, 0 or
-more than 16 lanes) are refused before any work is done, so a forged blob cannot exhaust the
-server.
+Layout, default costs and the limits a reader enforces: docs/FORMATS.md, "Passphrase-wrapped
+private key v1". The Argon2id costs travel in the wrap, so they can be raised later by
+re-wrapping; unwrapping refuses absurd costs before any work is done, so a forged wrap cannot
+exhaust the server.
 """
 
 import secrets

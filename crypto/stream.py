@@ -1,22 +1,10 @@
 """STREAM v1: attachments of any size, encrypted and decrypted in bounded memory.
 
-Layout (integers big-endian)::
-
-    header (16 bytes) = "PRLS" (4) || version 0x01 (1) || chunk_size u32 = 65536 (4)
-                        || nonce_prefix (7, random per file)
-    chunk i           = AES-256-GCM(file_key, nonce_i, plaintext_i, aad = header)
-    nonce_i           = nonce_prefix (7) || i as u32 (4) || last (1: 0x01 for the final chunk,
-                        0x00 for every other)
-
-``file_key`` is 32 random bytes per file; it travels inside the submission envelope. Every chunk
-but the last carries exactly 65536 plaintext bytes (65552 ciphertext bytes); the last carries 0 to
-65536. A file of n bytes therefore has max(1, ceil(n / 65536)) chunks -- in particular an empty
-file is one empty final chunk (16 bytes), and a file of exactly 65536 bytes is one full final
-chunk. Its encrypted size is given by :func:`encrypted_size`.
-
-Because the chunk number and the "final chunk" flag are part of each nonce, dropping, reordering,
+The header, the chunking and the nonces are specified in docs/FORMATS.md, "STREAM v1". Because
+the chunk number and the "final chunk" flag are part of each nonce, dropping, reordering,
 duplicating or appending chunks, or cutting the file short, makes decryption fail with
-``DecryptionError``. More than 2^32 chunks (256 TiB) are refused.
+``DecryptionError``; the file key travels inside the submission's attachment-keys envelope.
+Sizes follow from the layout: :func:`encrypted_size` and its inverse :func:`plaintext_size_for`.
 
 Decryption hands out the plaintext of each chunk as soon as that chunk has authenticated, so
 memory stays bounded, but only the final check proves the file is complete: whoever consumes the

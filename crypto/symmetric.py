@@ -2,17 +2,9 @@
 
 Used to re-wrap a staff member's personal key under a per-web-session key that lives only in the
 staff member's cookie (so a copy of the server's storage alone opens nothing), and for other small
-secrets at rest.
-
-Layout::
-
-    "PRLB" (4) || version 0x01 (1) || nonce (12, random)
-        || AES-256-GCM(key, nonce, plaintext, aad) (plaintext length + 16-byte tag)
-
-    aad = "parley box v1" || 0x00 || purpose (UTF-8) || 0x00 || bytes[0:17]
-
-The purpose (for example ``"staff-session"``) is bound into the associated data, so a box made for
-one purpose never opens as another.
+secrets at rest. The layout is specified in docs/FORMATS.md, "Box v1", and every purpose the
+product uses in "Box purposes" (built by ``portal.services.contexts``). The purpose is bound into
+the associated data, so a box made for one purpose never opens as another.
 """
 
 import secrets

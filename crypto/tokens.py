@@ -2,7 +2,8 @@
 
 A token that grants access and is kept by the server is stored only as its digest
 (:func:`token_digest`), so a copy of the database does not hand out working tokens; the tokens
-are random and long, so an unsalted SHA-256 is enough.
+are random and long, so an unsalted SHA-256 is enough (docs/FORMATS.md, "Identifiers and
+tokens").
 """
 
 import hashlib

@@ -7,16 +7,13 @@ Layout (created by ``portal init``)::
         storage/                    mode 0700, encrypted attachments
         parley.sqlite3              the database, unless PORTAL_DATABASE_URL points elsewhere
 
-``secrets.json`` holds three values, base64 where binary::
-
-    {"format": "parley-instance-secrets-v1",
-     "flask_secret_key": "...",   signs the session cookie
-     "codename_pepper": "...",    32 bytes, key of the HMAC over submitters' login secrets
-     "at_rest_key": "..."}        32 bytes, seals TOTP secrets stored in the database
-
-Keeping them outside the database means a stolen database dump alone cannot confirm a guessed
-codename nor produce a staff member's second-factor codes. The portal refuses to start if the
-file is readable by anyone but its owner.
+``secrets.json`` (docs/FORMATS.md, "Instance secrets") holds three values: the Flask secret key,
+which signs the session cookie; the codename pepper, the key of the HMAC over submitters' login
+secrets (and of staff sign-in bucket names); and the at-rest key, which seals TOTP secrets stored
+in the database and the short-lived boxes the server hands out. Keeping them outside the
+database means a stolen database dump alone cannot confirm a guessed codename nor produce a staff
+member's second-factor codes. The portal refuses to start if the file is readable by anyone but
+its owner.
 """
 
 import base64

@@ -50,10 +50,10 @@ from portal.models import (
     SubmissionKind,
     utc_now,
 )
+from portal.services.contexts import new_public_id
 from portal.services.dialogues.catalogue import create_dialogue, schedule_session
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.recovery import create_recovery_key
-from portal.services.submissions.contexts import new_public_id
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_new_codename
 from portal.settings import (

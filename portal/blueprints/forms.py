@@ -4,8 +4,8 @@ Each form is one URL: GET shows it, POST receives it. A form is shown and receiv
 the service rules accept that kind of submission (``portal.services.dialogues.dialogue_sessions``):
 otherwise the page says why, with 404 for a dialogue or session that does not exist and 409 for one
 that does not accept this form now. The form carries a fresh public submission id, which the
-envelope's context binds (``submissions.contexts``), the desk key's fingerprint and who will read
-it.
+envelope's context binds (``portal.services.contexts``), the desk key's fingerprint and who will
+read it.
 
 Receiving a form, in this order, so that nothing is half-stored and nothing typed is lost:
 
@@ -45,6 +45,12 @@ from portal.forms_web.codename_check import (
 )
 from portal.forms_web.uploads import ATTACHMENTS_FIELD, PostedForm, read_posted_form
 from portal.models import DeskKey, Dialogue, DialogueSession, SubmissionKind, utc_now
+from portal.services.contexts import (
+    SubmissionAddress,
+    attachment_keys_context,
+    new_public_id,
+    submission_context,
+)
 from portal.services.desks.keys import current_desk_key
 from portal.services.dialogues.dialogue_sessions import (
     UnknownDialogueError,
@@ -55,12 +61,6 @@ from portal.services.dialogues.dialogue_sessions import (
     session_by_id,
 )
 from portal.services.submissions.attachments import UploadBudget, attach_file
-from portal.services.submissions.contexts import (
-    SubmissionAddress,
-    attachment_keys_context,
-    new_public_id,
-    submission_context,
-)
 from portal.services.submissions.intake import (
     SubmissionRefusedError,
     accept_plain_submission,

@@ -48,6 +48,7 @@ import crypto
 from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
 from portal.models import SubmissionKind, Submitter, utc_now
+from portal.services.contexts import SubmissionAddress
 from portal.services.dialogues.dialogue_sessions import (
     UnknownDialogueError,
     UnknownSessionError,
@@ -60,7 +61,6 @@ from portal.services.submissions.attachments import (
     UploadClaim,
     claim_uploads,
 )
-from portal.services.submissions.contexts import SubmissionAddress
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
     SubmissionRefusedError,

@@ -53,6 +53,7 @@ from portal.models import (
     Topic,
     utc_now,
 )
+from portal.services.contexts import is_public_id
 from portal.services.desks import need_to_know
 from portal.services.staff import triage
 from portal.services.staff.reading import (
@@ -74,7 +75,6 @@ from portal.services.staff.triage_queue import (
 )
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.by_public_id import attachment_by_public_id
-from portal.services.submissions.contexts import is_public_id
 from portal.services.submissions.inbox import current_consents
 from portal.web.instance import app_storage
 from portal.web.lookups import desk_dialogue_or_403, desk_submission_or_403, found_or_404

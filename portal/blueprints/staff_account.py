@@ -51,6 +51,7 @@ from portal.blueprints.staff_forms import (
 )
 from portal.models import StaffUser, utc_now
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.contexts import pending_totp_secret_purpose
 from portal.services.desks.membership import member_desks
 from portal.services.staff.accounts import (
     TotpCodeMismatchError,
@@ -87,7 +88,6 @@ LIMITS_EXTENSION = "parley.staff_sign_in_limits"
 # The pending TOTP secret in the cookie, sealed under the at-rest key for this account and
 # session, until a code confirms it.
 PENDING_TOTP_ENTRY = "staff_pending_totp"
-_PENDING_TOTP_PURPOSE = "staff-totp-pending"
 HOME_ENDPOINT = "staff.home"
 
 
@@ -402,9 +402,7 @@ def _pending_totp_secret(signed_in: SignedInStaff) -> bytes | None:
 
 
 def _pending_purpose(signed_in: SignedInStaff) -> str:
-    return (
-        f"{_PENDING_TOTP_PURPOSE}|staff:{signed_in.user.id}|session:{signed_in.session_reference}"
-    )
+    return pending_totp_secret_purpose(signed_in.user.id, signed_in.session_reference)
 
 
 def _grouped(text: str) -> str:

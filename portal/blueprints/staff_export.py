@@ -23,7 +23,8 @@ from flask.typing import ResponseReturnValue
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import ExportForm
 from portal.models import Dialogue, RiskLevel, Submission, utc_now
-from portal.services.bundles import BundleError, write_bundle
+from portal.services.bundles.export import write_bundle
+from portal.services.bundles.manifest import BundleError
 from portal.services.desks import need_to_know
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.web.instance import app_settings, app_storage

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from portal.labels import label
 from portal.models import Submission, Topic, utc_now
-from portal.services.submissions.contexts import is_public_id
+from portal.services.contexts import is_public_id
 from portal.services.submissions.inbox import (
     KINDS_WITH_CONSENT,
     SubmissionNotFoundError,

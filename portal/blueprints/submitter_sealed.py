@@ -50,7 +50,7 @@ from portal.blueprints.submitter import (
     sign_in_throttled_message,
 )
 from portal.models import Submission, utc_now
-from portal.services.submissions.contexts import is_public_id
+from portal.services.contexts import is_public_id
 from portal.services.submissions.inbox import (
     SealedRecord,
     SubmissionNotFoundError,

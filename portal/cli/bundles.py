@@ -32,7 +32,9 @@ from portal.cli.support import operator_context
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder
 from portal.models import utc_now
-from portal.services.bundles import BundleError, decrypt_bundle, read_offline_key, write_bundle
+from portal.services.bundles.export import write_bundle
+from portal.services.bundles.manifest import BundleError
+from portal.services.bundles.offline import decrypt_bundle, read_offline_key
 from portal.services.desks.review_mode import ReviewModeError, switch_to_offline, switch_to_online
 from portal.services.dialogues.dialogue_sessions import UnknownDialogueError, dialogue_by_slug
 from portal.settings import load_settings

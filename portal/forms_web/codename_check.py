@@ -18,8 +18,8 @@ import secrets
 from dataclasses import dataclass
 
 import crypto
+from portal.services.contexts import CODENAME_RETYPE_CHECK_PURPOSE
 
-BOX_PURPOSE = "parley codename retype check v1"
 WORDS_TO_RETYPE = 2
 CHECK_LIFETIME = dt.timedelta(hours=2)
 
@@ -46,7 +46,9 @@ def new_retype_check(codename: str, at_rest_key: bytes, now: dt.datetime) -> Ret
         "words": [words[index] for index in chosen],
         "expires": int((now + CHECK_LIFETIME).timestamp()),
     }
-    box = crypto.seal_box(at_rest_key, json.dumps(record).encode("utf-8"), BOX_PURPOSE)
+    box = crypto.seal_box(
+        at_rest_key, json.dumps(record).encode("utf-8"), CODENAME_RETYPE_CHECK_PURPOSE
+    )
     return RetypeCheck(positions, base64.urlsafe_b64encode(box).decode("ascii"))
 
 
@@ -56,7 +58,7 @@ def read_retype_check(
     """The check a token stands for and the expected words; ``CheckUnreadableError`` if none."""
     try:
         box = base64.urlsafe_b64decode(token.encode("ascii"))
-        record = json.loads(crypto.open_box(at_rest_key, box, BOX_PURPOSE))
+        record = json.loads(crypto.open_box(at_rest_key, box, CODENAME_RETYPE_CHECK_PURPOSE))
     except (UnicodeError, binascii.Error, crypto.DecryptionError):
         raise CheckUnreadableError() from None
     if record["expires"] <= now.timestamp():

@@ -24,7 +24,7 @@ import pytest
 from flask import Flask
 
 import crypto
-from portal.services.submissions.contexts import SubmissionAddress, attachment_keys_context
+from portal.services.contexts import SubmissionAddress, attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.db import app_database
 from portal.models import Base, DeskKeyGrant, Dialogue, DialogueSession, SessionState, Submission
+from portal.services.contexts import SubmissionAddress, submission_context
 from portal.services.desks.keys import current_desk_key, open_desk_key_grant
-from portal.services.submissions.contexts import SubmissionAddress, submission_context
 from portal.services.submissions.payload import decode_payload
 from tests.conftest import DemoInstance
 

@@ -59,11 +59,11 @@ from portal.models import (
     SubmissionKind,
     utc_now,
 )
+from portal.services.contexts import new_public_id
 from portal.services.desks.keys import grant_desk_access, open_desk_key_grant
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.staff.accounts import create_staff_user
 from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
-from portal.services.submissions.contexts import new_public_id
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage

@@ -6,6 +6,7 @@ information, a note, a desk message and an attachment is exported, searched for 
 tampered bundles and wrong keys are refused without leaving an output folder.
 """
 
+import ast
 import base64
 import io
 import json
@@ -35,23 +36,18 @@ from portal.models import (
     SubmissionKind,
     TriageNote,
 )
-from portal.services.bundles import (
-    MANIFEST_NAME,
-    BundleError,
-    decrypt_bundle,
-    read_offline_key,
-    safe_file_name,
-    write_bundle,
-)
-from portal.services.desks.review_mode import switch_to_offline
-from portal.services.staff.triage import note_context
-from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
-from portal.services.submissions.contexts import (
+from portal.services.bundles.export import write_bundle
+from portal.services.bundles.manifest import MANIFEST_NAME, BundleError
+from portal.services.bundles.offline import decrypt_bundle, read_offline_key, safe_file_name
+from portal.services.contexts import (
     SubmissionAddress,
     desk_message_context,
     new_public_id,
     recipient_keys,
+    triage_note_context,
 )
+from portal.services.desks.review_mode import switch_to_offline
+from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
 from portal.services.submissions.inbox import add_plain_further_information
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_new_codename
@@ -139,7 +135,7 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
     note.envelope = crypto.seal_envelope(
         json.dumps({"format": "parley-triage-note-v1", "text": f"note {marker}"}).encode(),
         [submission.desk_key.public_key],
-        note_context(submission, note.id),
+        triage_note_context(SubmissionAddress.of(submission), note.id),
     )
     message_id = new_public_id()
     world.session.add(
@@ -542,3 +538,27 @@ def test_export_and_decryption_of_a_large_file_stay_in_bounded_memory(
     assert big.stat().st_size == 160 * len(piece)
     with big.open("rb") as handle:
         assert handle.read(len(piece)) == piece
+
+
+@pytest.mark.parametrize("module", ["manifest", "offline"])
+def test_the_format_and_the_offline_side_need_no_database_flask_or_instance(module: str) -> None:
+    """``portal decrypt`` runs on an offline machine with only Parley installed: neither its
+    module nor the format module it reads through may reach for what only a server has."""
+    source = Path(__file__).resolve().parents[2] / "portal/services/bundles" / f"{module}.py"
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            imported.add(node.module)
+    server_only = (
+        "sqlalchemy",
+        "flask",
+        "portal.db",
+        "portal.instance",
+        "portal.settings",
+        "portal.storage",
+        "portal.services.audit.trail",
+        "portal.services.bundles.export",
+    )
+    assert not {name for name in imported if name.startswith(server_only)}

@@ -31,11 +31,11 @@ from portal.models import (
     utc_now,
 )
 from portal.services.audit.trail import AuditAction
+from portal.services.contexts import new_public_id
 from portal.services.desks.keys import current_desk_key, open_desk_key_grant
 from portal.services.desks.membership import assign_member, holds_key
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.staff.accounts import create_staff_account
-from portal.services.submissions.contexts import new_public_id
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_submitter
 from tests.conftest import DemoInstance, csrf_token_for

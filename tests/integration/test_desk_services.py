@@ -26,6 +26,11 @@ from portal.models import (
 )
 from portal.services.audit.listing import list_events, record_audit_view
 from portal.services.audit.trail import AuditAction, record_event, verify_audit_chain
+from portal.services.contexts import (
+    SubmissionAddress,
+    new_public_id,
+    submission_context,
+)
 from portal.services.desks.keys import current_desk_key, grant_desk_access
 from portal.services.desks.membership import (
     DeskActionError,
@@ -50,11 +55,6 @@ from portal.services.desks.need_to_know import (
 )
 from portal.services.desks.review_mode import switch_to_offline
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.contexts import (
-    SubmissionAddress,
-    new_public_id,
-    submission_context,
-)
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_submitter
 from tests.conftest import ConsultationWorld

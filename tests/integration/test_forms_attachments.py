@@ -27,7 +27,7 @@ import crypto
 from portal import create_app
 from portal.db import app_database
 from portal.models import Base
-from portal.services.submissions.contexts import SubmissionAddress, attachment_keys_context
+from portal.services.contexts import SubmissionAddress, attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance

@@ -24,18 +24,18 @@ import crypto
 from portal import create_app
 from portal.db import app_database
 from portal.models import Submission, SubmissionKind, Upload, utc_now
-from portal.services.submissions.attachments import (
-    ATTACHMENT_KEYS_FORMAT,
-    UploadClaim,
-    claim_uploads,
-)
-from portal.services.submissions.contexts import (
+from portal.services.contexts import (
     ATTACHMENT_KEYS_LABEL,
     SUBMISSION_LABEL,
     SubmissionAddress,
     attachment_keys_context,
     new_public_id,
     recipient_keys,
+)
+from portal.services.submissions.attachments import (
+    ATTACHMENT_KEYS_FORMAT,
+    UploadClaim,
+    claim_uploads,
 )
 from portal.services.submissions.payload import decode_payload, encode_payload
 from portal.storage import EncryptedStorage

@@ -23,7 +23,7 @@ from portal.models import (
     SubmissionKind,
     SubmitterSession,
 )
-from portal.services.submissions.inbox_web_sessions import SESSION_BOX_PURPOSE
+from portal.services.contexts import SUBMITTER_SESSION_PURPOSE
 from portal.services.submissions.submitters import SignInLimit
 from portal.web.instance import web_instance
 from tests.conftest import SentSubmission
@@ -79,7 +79,7 @@ def test_a_login_secret_opens_a_session_whose_row_holds_no_key(
     with app_database(inbox_app).session() as session:
         row = session.scalars(select(SubmitterSession)).one()
         key = base64.urlsafe_b64decode(ticket["key"])
-        assert len(crypto.open_box(key, row.sealed_key, SESSION_BOX_PURPOSE)) == 8
+        assert len(crypto.open_box(key, row.sealed_key, SUBMITTER_SESSION_PURPOSE)) == 8
     private_key = crypto.private_key_bytes(secrets.private_key())
     assert private_key not in row.sealed_key and secrets.login_secret not in row.sealed_key
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 import crypto
 from portal.models import SubmitterSession
 from portal.security import SESSION_IDLE_LIFETIME
+from portal.services.contexts import SUBMITTER_SESSION_PURPOSE
 from portal.services.submissions.inbox_web_sessions import (
-    SESSION_BOX_PURPOSE,
     SessionEndedError,
     SessionLifetime,
     SessionTicket,
@@ -49,8 +49,10 @@ def test_the_row_holds_only_a_box_that_the_cookie_key_opens(
     assert private_key not in stored and ticket.key not in stored
     assert new.secrets.login_secret not in stored
     with pytest.raises(crypto.DecryptionError):
-        crypto.open_box(crypto.new_symmetric_key(), row.sealed_key, SESSION_BOX_PURPOSE)
-    assert crypto.open_box(ticket.key, row.sealed_key, SESSION_BOX_PURPOSE)[:32] == private_key
+        crypto.open_box(crypto.new_symmetric_key(), row.sealed_key, SUBMITTER_SESSION_PURPOSE)
+    assert (
+        crypto.open_box(ticket.key, row.sealed_key, SUBMITTER_SESSION_PURPOSE)[:32] == private_key
+    )
 
     signed_in = resume_session(world.session, ticket, now=world.now)
     assert signed_in.submitter.id == new.submitter.id

@@ -56,7 +56,6 @@ from sqlalchemy.pool import NullPool
 import crypto
 from crypto.hpke import hpke_open
 from portal import create_app
-from portal.forms_web.codename_check import BOX_PURPOSE as CODENAME_CHECK_PURPOSE
 from portal.instance import InstanceFolder
 from portal.models import (
     DeskKey,
@@ -70,14 +69,18 @@ from portal.models import (
     TriageNote,
     utc_now,
 )
-from portal.services.desks.keys import current_desk_key
-from portal.services.staff.accounts import TOTP_SEAL_PURPOSE
-from portal.services.staff.web_sessions import SESSION_BOX_PURPOSE as STAFF_SESSION_PURPOSE
-from portal.services.staff.web_sessions import start_staff_session
-from portal.services.submissions.contexts import SubmissionAddress, new_public_id
-from portal.services.submissions.inbox_web_sessions import (
-    SESSION_BOX_PURPOSE as SUBMITTER_SESSION_PURPOSE,
+from portal.services.contexts import (
+    CODENAME_RETYPE_CHECK_PURPOSE,
+    STAFF_SESSION_PURPOSE,
+    STAFF_TOTP_SECRET_PURPOSE,
+    SUBMITTER_SESSION_PURPOSE,
+    SubmissionAddress,
+    new_public_id,
+    pending_totp_secret_purpose,
+    staff_session_purpose,
 )
+from portal.services.desks.keys import current_desk_key
+from portal.services.staff.web_sessions import start_staff_session
 from portal.services.submissions.inbox_web_sessions import start_browser_held_session, start_session
 from portal.services.submissions.payload import encode_payload
 from tests.conftest import DemoInstance
@@ -475,14 +478,14 @@ def _box_purposes(staff_ids: Iterable[int], staff_session_references: Iterable[s
     """Every purpose the code seals boxes under, for the staff and sessions of the dump."""
     staff_ids = sorted(staff_ids)
     return [
-        TOTP_SEAL_PURPOSE,
+        STAFF_TOTP_SECRET_PURPOSE,
         SUBMITTER_SESSION_PURPOSE,
-        CODENAME_CHECK_PURPOSE,
+        CODENAME_RETYPE_CHECK_PURPOSE,
         STAFF_SESSION_PURPOSE,
-        *(f"{STAFF_SESSION_PURPOSE}|staff:{staff_id}" for staff_id in staff_ids),
+        *(staff_session_purpose(staff_id) for staff_id in staff_ids),
         # portal/blueprints/staff_account.py: a TOTP secret awaiting confirmation at enrolment.
         *(
-            f"staff-totp-pending|staff:{staff_id}|session:{reference}"
+            pending_totp_secret_purpose(staff_id, reference)
             for staff_id in staff_ids
             for reference in sorted(staff_session_references)
         ),

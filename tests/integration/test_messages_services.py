@@ -22,10 +22,10 @@ from portal.models import (
     SubmissionKind,
 )
 from portal.services.audit.trail import AuditAction, verify_audit_chain
+from portal.services.contexts import new_public_id, recipient_keys
 from portal.services.desks.keys import create_desk_key, grant_desk_access
 from portal.services.staff.reading import StaffReader, open_submission_for_staff
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.contexts import new_public_id, recipient_keys
 from portal.services.submissions.inbox import delete_submission
 from portal.services.submissions.intake import (
     SubmissionRefusedError,

@@ -23,9 +23,9 @@ from portal.blueprints import staff_account
 from portal.blueprints.staff_access import STAFF_TICKET_ENTRY
 from portal.db import app_database
 from portal.models import AuditEvent, SignInThrottle, StaffRole, StaffSession, StaffUser, utc_now
+from portal.services.contexts import STAFF_TOTP_SECRET_PURPOSE
 from portal.services.staff import sign_in as staff_sign_in
 from portal.services.staff.accounts import (
-    TOTP_SEAL_PURPOSE,
     create_staff_account,
     set_staff_active,
     set_staff_passphrase,
@@ -94,7 +94,9 @@ def make_account(
             set_staff_passphrase(session, user, key, GOOD_PASSPHRASE, changed_by=user)
             passphrase = GOOD_PASSPHRASE
             secret = crypto.new_totp_secret()
-            user.totp_secret_sealed = crypto.seal_box(at_rest_key, secret, TOTP_SEAL_PURPOSE)
+            user.totp_secret_sealed = crypto.seal_box(
+                at_rest_key, secret, STAFF_TOTP_SECRET_PURPOSE
+            )
         session.commit()
         return Account(id=user.id, email=email, passphrase=passphrase, totp_secret=secret)
 

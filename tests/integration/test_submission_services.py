@@ -26,19 +26,19 @@ from portal.models import (
     Topic,
 )
 from portal.services.audit.trail import AuditAction, verify_audit_chain
+from portal.services.contexts import (
+    SubmissionAddress,
+    consent_change_context,
+    further_information_context,
+    new_public_id,
+    submission_context,
+)
 from portal.services.desks.keys import create_desk_key
 from portal.services.submissions.attachments import (
     AttachmentTooLargeError,
     EncryptingUpload,
     UploadBudget,
     attach_file,
-)
-from portal.services.submissions.contexts import (
-    SubmissionAddress,
-    consent_change_context,
-    further_information_context,
-    new_public_id,
-    submission_context,
 )
 from portal.services.submissions.inbox import (
     SubmissionNotFoundError,

@@ -41,6 +41,7 @@ from portal.models import (
     TriageNote,
     utc_now,
 )
+from portal.services.contexts import SubmissionAddress, new_public_id, triage_note_context
 from portal.services.desks.keys import grant_desk_access, open_desk_key_grant
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.staff import triage
@@ -50,7 +51,6 @@ from portal.services.submissions.attachments import (
     UploadBudget,
     attach_file,
 )
-from portal.services.submissions.contexts import new_public_id
 from portal.services.submissions.inbox import change_plain_consent
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_new_codename
@@ -461,7 +461,7 @@ def test_topics_duplicate_and_note(world: Triage) -> None:
         info = crypto.inspect_envelope(note.envelope)
         assert len(info.key_ids) == 1  # the desk key alone, not the submitter
         assert info.context_digest == crypto.context_digest(
-            triage.note_context(world.submission(session, public_id), note.id)
+            triage_note_context(SubmissionAddress.of(world.submission(session, public_id)), note.id)
         )
     status, page = _page(world.client("co_chair"), base)
     assert status == 200 and note_text in page

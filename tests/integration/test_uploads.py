@@ -20,7 +20,7 @@ import crypto
 from portal import create_app
 from portal.db import app_database
 from portal.models import Upload, utc_now
-from portal.services.submissions.contexts import new_public_id
+from portal.services.contexts import new_public_id
 from portal.services.submissions.uploads import (
     MAX_CHUNK_BYTES,
     UploadNotFoundError,

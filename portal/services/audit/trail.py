@@ -1,17 +1,11 @@
 """Appending to and verifying the hash-chained audit trail.
 
-Each event's hash covers its own fields and the previous event's hash::
-
-    canonical = UTF-8 JSON with sorted keys and no whitespace of
-        {"sequence": n, "occurred_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ",
-         "actor": staff user id or null, "action": ..., "object_type": ..., "object_id": ...,
-         "dialogue": dialogue id or null, "details": {...}}
-    hash = crypto.audit_digest(prev_hash, canonical)
-         = SHA-256("parley audit v1" || 0x00 || prev_hash || canonical)
-
-The first event's ``prev_hash`` is 32 zero bytes and sequences run 1, 2, 3, ... without gaps, so
-an event removed from the middle or the end, reordered or edited is found by
-:func:`verify_audit_chain` (the end only when the last hash is also kept outside the database).
+Each event's hash covers its own fields, in a canonical JSON encoding
+(:func:`canonical_encoding`), and the previous event's hash (``crypto.audit_digest``); sequences
+run 1, 2, 3, ... without gaps. Both, and the ``SEQUENCE:HASH`` form of a kept head, are specified
+in docs/FORMATS.md, "Audit chain". So an event removed from the middle or the end, reordered or
+edited is found by :func:`verify_audit_chain` (the end only when the last hash is also kept
+outside the database).
 
 ``details`` holds identifiers and labels, never anything a submitter wrote; its values are
 limited to strings, integers, booleans and null (and lists and objects of those) because a float

@@ -1,11 +1,9 @@
 """Desk keys and the grants that let a desk member, or the recovery key, open them.
 
 A grant is an envelope (``crypto.seal_envelope``) holding the desk key's raw 32-byte private half,
-sealed to one recipient under the context::
-
-    "parley desk key grant v1|dialogue:<slug>|desk key:<key id in hex>"
-
-so that a grant copied to another dialogue's or another key's row does not open. Granting needs
+sealed to one recipient under a context (``contexts.desk_key_grant_context``; docs/FORMATS.md,
+"Envelope contexts") that names the dialogue and the desk key, so that a grant copied to another
+dialogue's or another key's row does not open. Granting needs
 the unwrapped desk key: only someone who can already open it (or the set-up that made it) can
 let somebody else in, and the cryptography, not only this code, enforces need-to-know.
 """
@@ -24,17 +22,13 @@ from portal.models import (
     StaffUser,
 )
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.contexts import desk_key_grant_context
 
 ROLES_WITHOUT_CONTENT_ACCESS = frozenset({StaffRole.OBSERVER})
 
 
 class GrantRefusedError(ValueError):
     """A desk key grant that must not be made; the message says why."""
-
-
-def desk_key_grant_context(dialogue_slug: str, desk_key_id: bytes) -> str:
-    """The envelope context binding a grant to its dialogue and desk key."""
-    return f"parley desk key grant v1|dialogue:{dialogue_slug}|desk key:{desk_key_id.hex()}"
 
 
 def create_desk_key(

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.models import DeskKeyGrant, StaffRole, StaffSession, StaffUser
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.contexts import STAFF_TOTP_SECRET_PURPOSE
 from portal.services.staff.web_sessions import end_all_staff_sessions
 
 MIN_PASSPHRASE_LENGTH = 12
-TOTP_SEAL_PURPOSE = "staff-totp-secret"
 # 24 random bytes: 32 characters of URL-safe base64, typed once by the new account's owner.
 ONE_TIME_PASSPHRASE_BYTES = 24
 
@@ -86,7 +86,7 @@ def create_staff_user(
         login_hash=crypto.hash_password(passphrase),
         personal_public_key=crypto.public_key_bytes(personal_key),
         personal_private_key_wrapped=crypto.wrap_private_key(personal_key, passphrase),
-        totp_secret_sealed=crypto.seal_box(at_rest_key, totp_secret, TOTP_SEAL_PURPOSE),
+        totp_secret_sealed=crypto.seal_box(at_rest_key, totp_secret, STAFF_TOTP_SECRET_PURPOSE),
         last_totp_step=None,
         must_change_passphrase=must_change_passphrase,
         active=True,
@@ -106,7 +106,7 @@ def create_staff_user(
 
 def staff_totp_secret(user: StaffUser, at_rest_key: bytes) -> bytes:
     """Unseal a staff member's TOTP secret with the instance's at-rest key."""
-    return crypto.open_box(at_rest_key, user.totp_secret_sealed, TOTP_SEAL_PURPOSE)
+    return crypto.open_box(at_rest_key, user.totp_secret_sealed, STAFF_TOTP_SECRET_PURPOSE)
 
 
 def staff_accounts(session: Session) -> list[StaffUser]:
@@ -332,7 +332,7 @@ def confirm_totp_enrolment(
     step = crypto.verify_totp(secret, code, now.timestamp())
     if step is None:
         raise TotpCodeMismatchError("the code does not match the pending secret")
-    user.totp_secret_sealed = crypto.seal_box(at_rest_key, secret, TOTP_SEAL_PURPOSE)
+    user.totp_secret_sealed = crypto.seal_box(at_rest_key, secret, STAFF_TOTP_SECRET_PURPOSE)
     user.last_totp_step = step
     session.flush()
     record_event(

@@ -30,15 +30,15 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.models import Attachment, DeskKey, ReviewMode, Submission
 from portal.services.audit.trail import AuditAction, record_event
-from portal.services.desks import need_to_know
-from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.contexts import (
+from portal.services.contexts import (
     SubmissionAddress,
     attachment_keys_context,
     consent_change_context,
     further_information_context,
     submission_context,
 )
+from portal.services.desks import need_to_know
+from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 

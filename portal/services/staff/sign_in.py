@@ -18,7 +18,8 @@ unwrap of the personal key). The TOTP code is looked at only after the passphras
 the answer's timing says nothing about the code.
 
 **Limits, without any IP address.** Leaky buckets (the rule of ``portal.services.leaky_bucket``)
-in rows of ``sign_in_throttles``, shared by every worker:
+in rows of ``sign_in_throttles``, shared by every worker, named as docs/FORMATS.md, "Staff
+sign-in buckets", specifies:
 
 - ``staff-pass:<20 hex>`` per typed e-mail address: failed passphrases. The name is a keyed hash
   (the instance's codename pepper) of the normalised address, not the account id, so that an
@@ -63,8 +64,9 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.models import StaffUser
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.contexts import STAFF_SIGN_IN_BUCKET_LABEL, STAFF_TOTP_SECRET_PURPOSE
 from portal.services.leaky_bucket import LeakyBucket, count_failure, forget_drained, has_room
-from portal.services.staff.accounts import TOTP_SEAL_PURPOSE, staff_by_email
+from portal.services.staff.accounts import staff_by_email
 from portal.services.staff.web_sessions import start_staff_session
 from portal.services.web_session_tickets import SessionTicket
 from portal.settings import DEFAULT_ARGON2_SLOTS, DEFAULT_ARGON2_WAIT_SECONDS
@@ -72,7 +74,6 @@ from portal.settings import DEFAULT_ARGON2_SLOTS, DEFAULT_ARGON2_WAIT_SECONDS
 GLOBAL_BUCKET = "staff-global"
 PASSPHRASE_BUCKET_PREFIX = "staff-pass:"  # noqa: S105 (a bucket name)
 TOTP_BUCKET_PREFIX = "staff-totp:"
-_BUCKET_HASH_LABEL = b"parley staff sign-in bucket v1\x00"
 _BUCKET_HASH_HEX = 20
 
 
@@ -168,7 +169,7 @@ def _stand_in_login_hash() -> str:
 
 def passphrase_bucket_name(pepper: bytes, email: str) -> str:
     """The passphrase bucket of a typed e-mail address, whether or not it has an account."""
-    digest = crypto.lookup_hash(pepper, _BUCKET_HASH_LABEL + email.strip().lower().encode())
+    digest = crypto.lookup_hash(pepper, STAFF_SIGN_IN_BUCKET_LABEL + email.strip().lower().encode())
     return PASSPHRASE_BUCKET_PREFIX + digest.hex()[:_BUCKET_HASH_HEX]
 
 
@@ -256,7 +257,7 @@ def _totp_problem(user: StaffUser, code: str, now: dt.datetime, at_rest_key: byt
     typed = code.strip()
     if not typed:
         return "totp_missing"
-    secret = crypto.open_box(at_rest_key, user.totp_secret_sealed, TOTP_SEAL_PURPOSE)
+    secret = crypto.open_box(at_rest_key, user.totp_secret_sealed, STAFF_TOTP_SECRET_PURPOSE)
     step = crypto.verify_totp(secret, typed, now.timestamp())
     if step is None:
         return "totp_wrong"

@@ -15,12 +15,10 @@ States move only through :func:`change_state`, which consults :data:`ALLOWED_TRA
 
 Private notes are envelopes sealed to the submission dialogue's *current* desk key alone (not to
 the submitter), so every desk member holding that key, and the recovery key through its grant,
-can read them, and nobody else. Their context binds each note to its submission and its row::
-
-    "parley triage note v1|" + SubmissionAddress binding + "|note:<triage_notes.id>"
-
-and the plaintext is UTF-8 JSON ``{"format": "parley-triage-note-v1", "text": ...}``. The row is
-flushed first (with an empty envelope) to learn its id, then sealed, in the same transaction.
+can read them, and nobody else. Their context (``contexts.triage_note_context``) binds each note
+to its submission and its row, and their plaintext is ``parley-triage-note-v1``
+(docs/FORMATS.md, "Envelope contexts" and "Envelope plaintexts"). The row is flushed first (with
+an empty envelope) to learn its id, then sealed, in the same transaction.
 
 Agenda items: until the co-chairs' agenda work lands, any desk member may add an item (a title
 and an optional theme) to a session of the dialogue, and triage officers link submissions of
@@ -53,9 +51,9 @@ from portal.models import (
     TriageNote,
 )
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.contexts import SubmissionAddress, triage_note_context
 from portal.services.desks import need_to_know
 from portal.services.desks.keys import current_desk_key
-from portal.services.submissions.contexts import SubmissionAddress
 from portal.services.submissions.inbox import current_consents
 from portal.services.submissions.payload import (
     LONG_TEXT_LIMIT,
@@ -80,7 +78,6 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.WITHDRAWN: frozenset(),
 }
 
-NOTE_LABEL = "parley triage note v1"
 NOTE_FORMAT = "parley-triage-note-v1"
 HANDOVER_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
 REASSESSMENT_REQUIRED = frozenset({RiskLevel.MEDIUM, RiskLevel.HIGH})
@@ -333,11 +330,6 @@ def mark_duplicate(
     )
 
 
-def note_context(submission: Submission, note_id: int) -> str:
-    """The envelope context of note ``note_id`` on ``submission`` (module docstring)."""
-    return f"{NOTE_LABEL}|{SubmissionAddress.of(submission).binding()}|note:{note_id}"
-
-
 def add_note(
     session: Session,
     actor: StaffUser,
@@ -368,7 +360,7 @@ def add_note(
     note.envelope = crypto.seal_envelope(
         encode_payload({"format": NOTE_FORMAT, "text": text}),
         [desk_key.public_key],
-        note_context(submission, note.id),
+        triage_note_context(SubmissionAddress.of(submission), note.id),
     )
     session.flush()
     session.expire(submission, ["triage_notes"])
@@ -386,9 +378,8 @@ def add_note(
 
 def open_note(note: TriageNote, submission: Submission, desk_private_key: crypto.PrivateKey) -> str:
     """The text of a note, opened with the private half of ``note.desk_key``."""
-    payload = decode_payload(
-        crypto.open_envelope(note.envelope, desk_private_key, note_context(submission, note.id))
-    )
+    context = triage_note_context(SubmissionAddress.of(submission), note.id)
+    payload = decode_payload(crypto.open_envelope(note.envelope, desk_private_key, context))
     return str(payload["text"])
 
 

@@ -8,8 +8,8 @@ re-sealed (``crypto.seal_box``) under a random per-session key:
 - the **cookie half** (:class:`~portal.services.web_session_tickets.SessionTicket`): the session's
   random reference and key, kept only in the signed Flask session cookie;
 - the **database half** (a ``StaffSession`` row): the personal private key sealed under that key
-  for :data:`SESSION_BOX_PURPOSE`, with the account it belongs to and when the session began,
-  was last used and ends regardless of use.
+  for the account's purpose (``contexts.staff_session_purpose``), with the account it belongs to
+  and when the session began, was last used and ends regardless of use.
 
 Any worker process can serve any request, because everything needed is in the cookie and the
 row. A seized database alone opens nothing; a seized cookie alone opens nothing. A session ends
@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import StaffSession, StaffUser
+from portal.services.contexts import staff_session_purpose
 from portal.services.web_session_tickets import SessionLifetime, SessionTicket
 
-SESSION_BOX_PURPOSE = "staff-session"
 REFERENCE_BYTES = 32
 STAFF_SESSION_LIFETIME = SessionLifetime(
     idle=dt.timedelta(minutes=30), absolute=dt.timedelta(hours=10)
@@ -74,7 +74,9 @@ def start_staff_session(
     row = StaffSession(
         reference=crypto.random_token(REFERENCE_BYTES),
         staff_user=user,
-        sealed_key=crypto.seal_box(key, crypto.private_key_bytes(personal_key), _purpose(user)),
+        sealed_key=crypto.seal_box(
+            key, crypto.private_key_bytes(personal_key), staff_session_purpose(user.id)
+        ),
         created_at=now,
         last_used_at=now,
         expires_at=now + lifetime.absolute,
@@ -111,7 +113,9 @@ def resume_staff_session(
         session.flush()
         raise StaffSessionEndedError()
     try:
-        personal_key = crypto.open_box(ticket.key, row.sealed_key, _purpose(row.staff_user))
+        personal_key = crypto.open_box(
+            ticket.key, row.sealed_key, staff_session_purpose(row.staff_user.id)
+        )
     except crypto.DecryptionError:
         raise StaffSessionEndedError() from None
     row.last_used_at = max(now, row.last_used_at)
@@ -163,9 +167,3 @@ def delete_ended_staff_sessions(
             or_(StaffSession.expires_at <= now, StaffSession.last_used_at <= now - lifetime.idle)
         )
     )
-
-
-def _purpose(user: StaffUser) -> str:
-    """The box purpose, bound to the account so that a row moved to another account opens
-    nothing."""
-    return f"{SESSION_BOX_PURPOSE}|staff:{user.id}"

@@ -2,8 +2,10 @@
 
 - ``payload``: the JSON inside a submission envelope, its validation and the plaintext metadata
   the server keeps;
-- ``contexts``: the envelope contexts and recipients;
 - ``intake``: where a submission may go and accepting it, sealed by a browser or by the server;
 - ``attachments``: files encrypted as they are read (no-JavaScript path);
 - ``inbox``: the submitter's own submissions: list, read back, add to, change consent, delete.
+
+Their envelope contexts and recipients are in ``portal.services.contexts``, with every other
+context of the product.
 """

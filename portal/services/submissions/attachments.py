@@ -6,14 +6,10 @@ parser's stream factory writes into it) and passes them straight through
 plaintext exists only in the chunk being encrypted. An :class:`UploadBudget` shared by every
 file of one submission counts plaintext bytes as they come; the write that would cross the limit
 deletes the partial file at once and raises ``AttachmentTooLargeError``. Then
-:func:`attach_file` seals the file's key, name, type and size in an attachment-keys record (see
-``contexts``) to the submission's desk key and the submitter, and the file becomes visible when
-the caller's transaction commits.
-
-The attachment-keys record is UTF-8 JSON::
-
-    {"format": "parley-attachment-keys-v1", "key": base64 of the 32-byte file key,
-     "name": file name as sent, "type": media type as sent, "size": plaintext bytes}
+:func:`attach_file` seals the file's key, name, type and size in an attachment-keys record
+(``parley-attachment-keys-v1``, under ``contexts.attachment_keys_context``; docs/FORMATS.md,
+"Envelope contexts" and "Envelope plaintexts") to the submission's desk key and the submitter,
+and the file becomes visible when the caller's transaction commits.
 
 With JavaScript, the browser encrypts each file itself, sends the ciphertext through the
 resumable upload API (``portal.services.submissions.uploads``) and seals the attachment-keys record
@@ -35,7 +31,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Attachment, Submission, Upload
-from portal.services.submissions.contexts import (
+from portal.services.contexts import (
     SubmissionAddress,
     attachment_keys_context,
     new_public_id,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Attachment, Submission
-from portal.services.submissions.contexts import is_public_id
+from portal.services.contexts import is_public_id
 
 
 def submission_by_public_id(

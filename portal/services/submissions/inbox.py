@@ -37,7 +37,7 @@ from portal.models import (
     Submitter,
 )
 from portal.services.audit.trail import AuditAction, record_event
-from portal.services.submissions.contexts import (
+from portal.services.contexts import (
     SubmissionAddress,
     attachment_keys_context,
     consent_change_context,

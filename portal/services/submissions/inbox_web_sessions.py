@@ -9,8 +9,8 @@ on its own, a session is split in two halves that are useless apart:
   key, kept only in the person's signed Flask session cookie. Never the codename, the login
   secret or the private key.
 - the **database half** (a ``SubmitterSession`` row): the submitter's private key and id sealed
-  with ``crypto.seal_box`` under the session key for :data:`SESSION_BOX_PURPOSE`, with the
-  reference, when the session began, when it was last used and when it ends regardless of use.
+  with ``crypto.seal_box`` under the session key for ``contexts.SUBMITTER_SESSION_PURPOSE``, with
+  the reference, when the session began, when it was last used and when it ends regardless of use.
 
 Each request opens the box with the cookie's key, uses the private key for that request only
 (the returned :class:`SignedInSubmitter` lives as long as the request) and forgets it. A seized
@@ -49,9 +49,9 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Submitter, SubmitterSession
+from portal.services.contexts import SUBMITTER_SESSION_PURPOSE
 from portal.services.web_session_tickets import SessionLifetime, SessionTicket
 
-SESSION_BOX_PURPOSE = "submitter-session"
 REFERENCE_BYTES = 32
 _SUBMITTER_ID_SIZE = 8
 
@@ -122,7 +122,7 @@ def _open_session(
     key = crypto.new_symmetric_key()
     row = SubmitterSession(
         reference=crypto.random_token(REFERENCE_BYTES),
-        sealed_key=crypto.seal_box(key, plaintext, SESSION_BOX_PURPOSE),
+        sealed_key=crypto.seal_box(key, plaintext, SUBMITTER_SESSION_PURPOSE),
         created_at=now,
         last_used_at=now,
         expires_at=now + lifetime.absolute,
@@ -155,7 +155,7 @@ def resume_session(
         session.flush()
         raise SessionEndedError()
     try:
-        plaintext = crypto.open_box(ticket.key, row.sealed_key, SESSION_BOX_PURPOSE)
+        plaintext = crypto.open_box(ticket.key, row.sealed_key, SUBMITTER_SESSION_PURPOSE)
     except crypto.DecryptionError:
         raise SessionEndedError() from None
     private_key = plaintext[:-_SUBMITTER_ID_SIZE] or None

@@ -2,10 +2,11 @@
 
 With JavaScript the browser seals the submission; the server cannot read it but checks that the
 envelope parses, names the exact context this submission's address gives (see
-``contexts``), is addressed to exactly the dialogue's current desk key and the submitter's key,
-and is no larger than a submission may be. Without JavaScript the server validates the posted
-payload and seals it itself, to the same recipients under the same context; the plaintext lives
-only in this call's memory and is never written to the database, a file or a log.
+``portal.services.contexts``), is addressed to exactly the dialogue's current desk key and the
+submitter's key, and is no larger than a submission may be. Without JavaScript the server
+validates the posted payload and seals it itself, to the same recipients under the same context;
+the plaintext lives only in this call's memory and is never written to the database, a file or a
+log.
 
 Each refusal is a ``SubmissionRefusedError`` whose message can be shown to the submitter as is.
 Nothing is stored before every check has passed, and everything is stored in the caller's
@@ -30,16 +31,16 @@ from portal.models import (
     SubmissionState,
     Submitter,
 )
-from portal.services.desks.keys import current_desk_key
-from portal.services.dialogues.dialogue_sessions import (
-    consultation_accepts_submissions,
-    dialogue_accepts_reprisal_reports,
-)
-from portal.services.submissions.contexts import (
+from portal.services.contexts import (
     SubmissionAddress,
     is_public_id,
     recipient_keys,
     submission_context,
+)
+from portal.services.desks.keys import current_desk_key
+from portal.services.dialogues.dialogue_sessions import (
+    consultation_accepts_submissions,
+    dialogue_accepts_reprisal_reports,
 )
 from portal.services.submissions.payload import (
     RoutingMetadata,

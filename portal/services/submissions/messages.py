@@ -1,18 +1,14 @@
 """Messages between the desk and a submission's author, sealed so that only those two can read.
 
-Each message is one envelope (``crypto.seal_envelope``) holding UTF-8 JSON::
-
-    {"format": "parley-desk-message-v1", "text": at most LONG_TEXT_LIMIT characters}
-
-sealed under the context (``contexts.desk_message_context``)::
-
-    "parley desk message v1|" + SubmissionAddress(submission).binding() + "|message:<public id>"
-
-to exactly two recipients (``contexts.recipient_keys``): the dialogue's desk key current when the
-message is written (``desk_keys.current_desk_key``) and the submitter's public key. The message's
-public id is random (``contexts.new_public_id``) and unique among messages, so an envelope
-cannot be replayed as another message, nor moved to another submission, dialogue, session or
-kind. The same context serves both directions; ``written_by`` says which end wrote it.
+Each message is one envelope (``crypto.seal_envelope``) holding ``parley-desk-message-v1``,
+sealed under ``contexts.desk_message_context`` to exactly two recipients
+(``contexts.recipient_keys``): the dialogue's desk key current when the message is written
+(``desk_keys.current_desk_key``) and the submitter's public key (docs/FORMATS.md, "Envelope
+contexts" and "Envelope plaintexts"). The message's public id is random
+(``contexts.new_public_id``) and unique among messages, and the context names it and the
+submission, so an envelope cannot be replayed as another message, nor moved to another
+submission, dialogue, session or kind. The same context serves both directions; ``written_by``
+says which end wrote it.
 
 Desk to submitter (:func:`send_desk_message`): a staff member who may message the dialogue
 (``need_to_know.may_message``: a triage officer or co-chair on the desk) and may read the
@@ -54,15 +50,15 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission, Submitter
 from portal.services.audit.trail import AuditAction, record_event
-from portal.services.desks.need_to_know import Access, may_message, submission_access
-from portal.services.staff.reading import OpenedForStaff, StaffReader
-from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.contexts import (
+from portal.services.contexts import (
     SubmissionAddress,
     desk_message_context,
     is_public_id,
     new_public_id,
 )
+from portal.services.desks.need_to_know import Access, may_message, submission_access
+from portal.services.staff.reading import OpenedForStaff, StaffReader
+from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import (
     SealedRecord,
     SubmitterKey,

@@ -1,39 +1,14 @@
 """What a submitter writes: the JSON inside a submission envelope, and its validation.
 
 The plaintext of every submission envelope is UTF-8 JSON, one object, produced by the browser
-(JavaScript path) or by the server from the posted form (no-JavaScript path). Version 1::
-
-    {"format": "parley-submission-v1",
-     "kind": "agenda_input" | "individual_case" | "reprisal_report" | "seminar_recommendations",
-     "topics": [Topic values],                 agenda themes, see portal.models.Topic
-     "contact_through_portal": bool,           the EU Delegation may write to the inbox
-     "share_with_member_states": bool,         the content may be shared with Member States
-     "women_hrd": bool,                        concerns a woman human-rights defender
-     "gender_specific_risk": bool,             the risk has a gender-specific dimension
-     ... the fields of the kind ...}
-
-    agenda_input:            situation (required), recommendations, gender_dimension, sources
-    individual_case:         persons (1 or more), place, situation (required), dates,
-                             relation_to_person (required), earlier_referrals
-    reprisal_report:         what_happened (required), when (required), by_whom,
-                             link_to_engagement (required), urgency ("standard" | "urgent"),
-                             persons (0 or more)
-    seminar_recommendations: seminar (required), recommendations (1 or more) of
-                             {"text" (required), "addressee" (required), "topic": Topic}
-
-    a person: {"name" (required),
-               "consent": {"level": "internal_only" | "raise_without_name" | "raise_by_name"
-                                    | "handover_list",
-                           "given_by": "person" | "family" | "representative",
-                           "risks_explained": true}}
+(JavaScript path) or by the server from the posted form (no-JavaScript path); so are consent
+changes and further information. Their members and limits are specified in docs/FORMATS.md,
+"Envelope plaintexts"; this module is the server's validator of them, mirrored rule for rule by
+``static/js/sealed-submission.mjs``.
 
 Consent is recorded only together with the statement that the risks were explained to whoever
 gave it, so ``risks_explained`` must be ``true``. Persons are addressed later (a consent change)
-by their position in ``persons``, counting from 0, never by name.
-
-A consent change envelope holds ``{"format": "parley-consent-change-v1", "person": index,
-"consent": {...as above}}``; further information holds ``{"format":
-"parley-further-information-v1", "text": ...}``.
+by their position in ``persons``, never by name, so a change names nobody.
 
 Plaintext the server keeps beside the envelope (``RoutingMetadata`` and the submission's own
 columns), and why; nothing else, and never a name or free text:

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.stream import HEADER_SIZE
 from portal.models import DeletedSubmission, Submission, Upload
-from portal.services.submissions.contexts import is_public_id, new_public_id
+from portal.services.contexts import is_public_id, new_public_id
 from portal.storage import PARTIAL_PREFIX, EncryptedStorage
 
 UPLOAD_LIFETIME = dt.timedelta(hours=24)

@@ -1,6 +1,6 @@
 /**
  * The messages between the desk and a submission's author, as the inbox page reads and writes
- * them: `{"format": "parley-desk-message-v1", "text": ...}` (portal/services/submissions/messages.py).
+ * them: `parley-desk-message-v1` (docs/FORMATS.md, "Envelope plaintexts").
  *
  * A message is checked after it is opened, whoever sealed it: a reply sealed in a browser was
  * never seen by the server, so a payload that is not a message is shown as one this page cannot

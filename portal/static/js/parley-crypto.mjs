@@ -3,14 +3,19 @@
  *
  * What a person writes into a Parley form is encrypted on their own device before it is sent, so
  * that the server stores only ciphertext it cannot read. This module produces exactly the bytes
- * the server's `crypto` package produces and reads (the formats are fixed in the Parley
- * specification and checked against shared known-answer vectors on both sides):
+ * the server's `crypto` package produces and reads; docs/FORMATS.md specifies them, and both
+ * sides check the shared known-answer vectors in tests/vectors:
  *
- * - HPKE (RFC 9180) base mode with DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and AES-256-GCM;
- * - envelope v1: one message, padded to a size bucket, for up to 16 recipients;
- * - STREAM v1: a file cut into 64 KiB chunks, each sealed with its index and a last-chunk flag;
- * - key ids and fingerprints of X25519 public keys;
- * - codenames: the words a submitter keeps, and the login secret and key derived from them.
+ * - HPKE (RFC 9180) for Parley's one suite (FORMATS.md, "HPKE");
+ * - envelope v1: one message, padded to a size bucket, for up to 16 recipients ("Envelope v1");
+ * - STREAM v1: a file cut into 64 KiB chunks, each sealed with its index and a last-chunk flag
+ *   ("STREAM v1");
+ * - key ids and fingerprints of X25519 public keys ("Key ids and fingerprints");
+ * - codenames: the words a submitter keeps, and the login secret and key derived from them
+ *   ("Codenames").
+ *
+ * It builds no envelope context of its own: pages carry the contexts the server made
+ * (FORMATS.md, "Envelope contexts").
  *
  * It uses WebCrypto only (`globalThis.crypto`), has no dependencies and needs no build step, so it
  * runs unchanged in browsers and in Node 20. Every function that opens something throws one error
@@ -429,21 +434,10 @@ export async function fingerprint(publicKey) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Envelope v1
+// Envelope v1 (docs/FORMATS.md, "Envelope v1": layout, padding buckets, order of the checks)
 //
-//   offset  size   field
-//   0       4      magic "PRLE"
-//   4       1      version = 0x01
-//   5       1      flags = 0x00
-//   6       32     context_digest = SHA-256("parley context v1" || 0x00 || context)
-//   38      1      n = number of recipients, 1..16
-//   39      96*n   recipient slots: key_id (16) || wrap (80)
-//   39+96n  12     payload nonce
-//   51+96n  ...    payload = AES-256-GCM(data_key, nonce, padded, aad = bytes[0 : 51+96n])
-//
-// wrap = enc || HPKE ciphertext of the data key, info = "parley envelope v1" || 0x00 ||
-// context_digest || key_id, so a wrap cannot be moved to another context or slot.
-// padded = u32 L || plaintext || zero bytes, sized to a bucket so the length says little.
+// Each wrap binds the context digest and its slot's key id, so it cannot be moved to another
+// context or slot; padding to a bucket keeps the length from saying how much was written.
 // ---------------------------------------------------------------------------------------------
 
 const ENVELOPE_MAGIC = utf8('PRLE');
@@ -664,14 +658,10 @@ export async function openEnvelope(envelope, privateKey, context) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// STREAM v1 (attachments)
+// STREAM v1, attachments (docs/FORMATS.md, "STREAM v1": header, chunking, nonces)
 //
-//   header (16 bytes): "PRLS" || version 0x01 || chunk_size u32 = 65536 || nonce_prefix (7)
-//   chunk i = AES-256-GCM(file_key, nonce_prefix || u32 i || last flag, plaintext_i, aad = header)
-//
-// Every chunk but the last holds exactly 65536 plaintext bytes; the last holds 0 to 65536. The
-// index and the last-chunk flag in the nonce make a truncated, extended, reordered or spliced
-// file fail to authenticate.
+// The index and the last-chunk flag in each nonce make a truncated, extended, reordered or
+// spliced file fail to authenticate.
 // ---------------------------------------------------------------------------------------------
 
 const STREAM_MAGIC = utf8('PRLS');
@@ -826,22 +816,13 @@ export async function decryptStream(ciphertext, key) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Codenames
+// Codenames (docs/FORMATS.md, "Codenames": canonical form, derivation)
 //
 // A submitter's codename is 8 words from one BIP-39 word list. With JavaScript the browser turns
 // it into a login secret (all the server receives) and the seed of the submitter's own X25519
-// key, so the server never sees the codename or that key:
-//
-//   canonical    = NFKD, case-folded, dotless i (U+0131) replaced by i and every U+0307
-//                  COMBINING DOT ABOVE deleted, words split on runs of whitespace, hyphens or
-//                  dots, joined by single spaces
-//   master       = PBKDF2-HMAC-SHA256(canonical, salt "parley codename v1", 600000, 32 bytes)
-//   login_secret = HKDF-SHA256(master, salt empty, info "parley login secret v1", 32 bytes)
-//   key_seed     = HKDF-SHA256(master, salt empty, info "parley submitter key v1", 32 bytes)
-//
-// The two Turkish rules make "kıdemli", "KIDEMLI" and "KIDEMLİ" (Turkish keyboard: İ is U+0130,
-// which NFKD turns into I + U+0307) one word: case folding alone maps I to i, never to ı. No
-// shipped list holds U+0307 after NFKD and no two Turkish words differ only by ı and i.
+// key, so the server never sees the codename or that key. The two Turkish rules of the canonical
+// form make "kıdemli", "KIDEMLI" and "KIDEMLİ" one word: case folding alone maps I to i, never
+// to ı.
 //
 // Whether the words are in a shipped list is checked by the server; here only the count is.
 // ---------------------------------------------------------------------------------------------

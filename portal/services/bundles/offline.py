@@ -1,0 +1,406 @@
+"""``portal decrypt``: a bundle opened on an offline machine, all or nothing.
+
+It needs neither the instance folder, nor the database, nor the settings, nor a Flask
+application: only the bundle and a key. The key is either
+
+- the recovery key (``parley-recovery-v1:...``): it must be the bundle's (``recovery_key_id``);
+  every desk key's ``recovery_grant`` is opened with it, and each must hold the private half of
+  the public key listed; or
+- a desk key (``parley-desk-key-v1:...``, ``crypto.keys.export_desk_key``): it must be one of the
+  bundle's desk keys.
+
+Every envelope is opened under the context this release's ``portal.services.contexts`` builds
+from the manifest's own fields, so an envelope moved to another entry does not open. Items
+sealed to a desk key that was not supplied (for instance submissions from before the switch to
+offline review, sealed to an older desk key, when decrypting with the newer desk key) are
+*skipped*, not attempted, and listed in ``skipped.json``; the recovery key opens them. Anything
+else that fails -- an envelope or file that does not open, a record that does not match, a
+manifest that does not parse -- stops the decryption: the partial output is removed and nothing
+is left behind. The output is written into a private staging folder next to the target and
+renamed to it only when everything has been decrypted.
+
+The manifest is read whole (it holds envelopes, at most ``manifest.MAX_MANIFEST_BYTES``);
+attachment files are decrypted in chunks, in bounded memory, straight from the ZIP. What the
+output folder holds is specified in docs/FORMATS.md, "Bundle v1".
+"""
+
+import base64
+import binascii
+import json
+import os
+import shutil
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import crypto
+from crypto.keys import DESK_KEY_PREFIX, RECOVERY_KEY_PREFIX, import_desk_key
+from portal.models import Dialogue, DialogueSession, SubmissionKind
+from portal.services.bundles.manifest import (
+    ATTACHMENTS_FOLDER,
+    BUNDLE_FORMAT,
+    BundleError,
+    bytes_field,
+    key_id_field,
+    list_field,
+    objects_field,
+    read_manifest,
+    require_attachment_member,
+    text_field,
+)
+from portal.services.contexts import (
+    SubmissionAddress,
+    attachment_keys_context,
+    consent_change_context,
+    desk_key_grant_context,
+    desk_message_context,
+    further_information_context,
+    is_public_id,
+    submission_context,
+    triage_note_context,
+)
+
+OUTPUT_MODE = 0o700
+_MAX_SAFE_NAME = 100
+
+
+@dataclass(frozen=True)
+class OfflineKey:
+    """The key typed into ``portal decrypt``: the recovery key or one desk key."""
+
+    kind: str  # "recovery" or "desk"
+    private_key: crypto.PrivateKey
+
+
+@dataclass(frozen=True)
+class DecryptSummary:
+    """What an offline decryption wrote (counts only)."""
+
+    submissions: int
+    attachments: int
+    skipped: int
+
+
+def read_offline_key(text: str) -> OfflineKey:
+    """The recovery key or desk key in ``text``; ``BundleError`` naming what is wrong."""
+    text = text.strip()
+    try:
+        if text.startswith(RECOVERY_KEY_PREFIX):
+            return OfflineKey("recovery", crypto.import_recovery_key(text))
+        if text.startswith(DESK_KEY_PREFIX):
+            return OfflineKey("desk", import_desk_key(text))
+    except ValueError as error:
+        raise BundleError(str(error)) from None
+    raise BundleError(
+        f"give the recovery key ({RECOVERY_KEY_PREFIX}...) or a desk key ({DESK_KEY_PREFIX}...) "
+        "on standard input"
+    )
+
+
+def decrypt_bundle(bundle_path: Path, out_dir: Path, key: OfflineKey) -> DecryptSummary:
+    """Decrypt the bundle into ``out_dir`` (see the module docstring); all or nothing."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise BundleError(f"{out_dir} exists and is not an empty folder")
+    if not out_dir.parent.is_dir():
+        raise BundleError(f"the folder {out_dir.parent} does not exist")
+    try:
+        archive = zipfile.ZipFile(bundle_path)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise BundleError(f"{bundle_path} is not a readable bundle: {error}") from None
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        with archive:
+            manifest = read_manifest(archive)
+            summary = _Decryption(archive, manifest, key, staging).run()
+        staging.chmod(OUTPUT_MODE)
+        os.rename(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return summary
+
+
+@dataclass
+class _Decryption:
+    """One run of offline decryption into the staging folder."""
+
+    archive: zipfile.ZipFile
+    manifest: dict[str, Any]
+    key: OfflineKey
+    root: Path
+    slug: str = ""
+    held: dict[str, crypto.PrivateKey] = field(default_factory=dict)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    attachments: int = 0
+
+    def run(self) -> DecryptSummary:
+        slug = text_field(self.manifest, "dialogue", "the manifest")
+        self.slug = slug
+        self.held = self._open_keys(slug)
+        submissions = list_field(self.manifest, "submissions", "the manifest")
+        index = []
+        seen: set[str] = set()
+        for position, entry in enumerate(submissions):
+            if not isinstance(entry, dict):
+                raise BundleError(f"submission {position} of the manifest is not an object")
+            public_id = text_field(entry, "public_id", f"submission {position}")
+            if not is_public_id(public_id) or public_id in seen:
+                raise BundleError(f"submission {position} has a bad or repeated public id")
+            seen.add(public_id)
+            index.append(self._submission(public_id, entry))
+        _write_json(
+            self.root / "index.json",
+            {
+                "format": BUNDLE_FORMAT,
+                "dialogue": slug,
+                "session": self.manifest.get("session"),
+                "exported_on": self.manifest.get("exported_on"),
+                "decrypted_with": self.key.kind,
+                "submissions": index,
+            },
+        )
+        _write_json(self.root / "skipped.json", self.skipped)
+        return DecryptSummary(len(index), self.attachments, len(self.skipped))
+
+    # keys
+
+    def _open_keys(self, slug: str) -> dict[str, crypto.PrivateKey]:
+        listed = {}
+        for position, entry in enumerate(list_field(self.manifest, "desk_keys", "the manifest")):
+            where = f"desk key {position}"
+            if not isinstance(entry, dict):
+                raise BundleError(f"{where} of the manifest is not an object")
+            key_id = key_id_field(entry, "key_id", where)
+            public_key = bytes_field(entry, "public_key", where)
+            if len(public_key) != crypto.keys.KEY_SIZE or crypto.key_id(public_key).hex() != key_id:
+                raise BundleError(f"{where} of the manifest does not match its key id")
+            listed[key_id] = (public_key, entry)
+        own_public = crypto.public_key_bytes(self.key.private_key)
+        own_id = crypto.key_id(own_public).hex()
+        if self.key.kind == "desk":
+            if own_id not in listed:
+                raise BundleError("this desk key is not one of the bundle's desk keys")
+            return {own_id: self.key.private_key}
+        if key_id_field(self.manifest, "recovery_key_id", "the manifest") != own_id:
+            raise BundleError("this recovery key is not the one of the instance that made it")
+        held = {}
+        for key_id, (public_key, entry) in listed.items():
+            grant = bytes_field(entry, "recovery_grant", f"desk key {key_id}")
+            context = desk_key_grant_context(slug, bytes.fromhex(key_id))
+            try:
+                raw = crypto.open_envelope(grant, self.key.private_key, context)
+                private_key = crypto.load_private_key(raw)
+            except crypto.CryptoError:
+                raise BundleError(
+                    f"the recovery grant of desk key {key_id} does not open"
+                ) from None
+            if crypto.public_key_bytes(private_key) != public_key:
+                raise BundleError(f"the recovery grant of desk key {key_id} holds another key")
+            held[key_id] = private_key
+        return held
+
+    def _open(self, what: str, entry: dict[str, Any], field_name: str, context: str) -> Any:
+        """The JSON inside one envelope, or ``None`` if its desk key was not supplied."""
+        key_id = key_id_field(entry, "desk_key_id", what)
+        envelope = bytes_field(entry, field_name, what)
+        private_key = self.held.get(key_id)
+        if private_key is None:
+            self.skipped.append({"item": what, "desk_key_id": key_id})
+            return None
+        try:
+            plaintext = crypto.open_envelope(envelope, private_key, context)
+            return json.loads(plaintext.decode("utf-8"))
+        except crypto.CryptoError:
+            raise BundleError(
+                f"{what} does not open: tampered with, or not this bundle's"
+            ) from None
+        except (UnicodeDecodeError, ValueError):
+            raise BundleError(f"{what} opened but does not hold JSON") from None
+
+    # submissions
+
+    def _submission(self, public_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+        where = f"submission {public_id}"
+        try:
+            kind = SubmissionKind(text_field(entry, "kind", where))
+        except ValueError:
+            raise BundleError(f"{where} has an unknown kind") from None
+        session_id = entry.get("session")
+        if session_id is not None and (not isinstance(session_id, int) or session_id < 1):
+            raise BundleError(f"{where} has a bad session id")
+        # Transient objects, never stored: the address only reads the slug and the session id.
+        address = SubmissionAddress(
+            Dialogue(slug=self.slug),
+            None if session_id is None else DialogueSession(id=session_id),
+            kind,
+            public_id,
+        )
+        folder = self.root / public_id
+        folder.mkdir(mode=OUTPUT_MODE)
+        metadata = {
+            name: entry.get(name)
+            for name in (
+                "public_id",
+                "kind",
+                "session",
+                "received_on",
+                "state",
+                "topic_tags",
+                "urgent",
+                "risk_level",
+                "risk_reassess_on",
+                "gender_specific_risk",
+                "risk_hold",
+                "decline_reason",
+                "duplicate_of",
+            )
+        }
+        payload = self._open(where, entry, "envelope", submission_context(address))
+        _write_json(folder / "submission.json", {**metadata, "payload": payload})
+        _write_json(
+            folder / "further_information.json",
+            [
+                {
+                    "received_on": item.get("received_on"),
+                    "payload": self._open(
+                        f"further information {n} of {where}",
+                        item,
+                        "envelope",
+                        further_information_context(address),
+                    ),
+                }
+                for n, item in enumerate(objects_field(entry, "further_information", where))
+            ],
+        )
+        _write_json(
+            folder / "consent_changes.json",
+            [
+                {
+                    "received_on": item.get("received_on"),
+                    "payload": self._open(
+                        f"consent change {n} of {where}",
+                        item,
+                        "envelope",
+                        consent_change_context(address),
+                    ),
+                }
+                for n, item in enumerate(objects_field(entry, "consent_changes", where))
+            ],
+        )
+        _write_json(folder / "notes.json", self._notes(address, entry, where))
+        _write_json(folder / "messages.json", self._messages(address, entry, where))
+        files = self._attachments(address, entry, where, folder / ATTACHMENTS_FOLDER)
+        return {"public_id": public_id, "kind": str(kind), "folder": public_id, "files": files}
+
+    def _notes(
+        self, address: SubmissionAddress, entry: dict[str, Any], where: str
+    ) -> list[dict[str, Any]]:
+        notes = []
+        for n, item in enumerate(objects_field(entry, "notes", where)):
+            what = f"note {n} of {where}"
+            note_id = item.get("id")
+            if not isinstance(note_id, int):
+                raise BundleError(f"{what} has no id")
+            context = triage_note_context(address, note_id)
+            notes.append(
+                {
+                    "written_on": item.get("written_on"),
+                    "author": item.get("author"),
+                    "payload": self._open(what, item, "envelope", context),
+                }
+            )
+        return notes
+
+    def _messages(
+        self, address: SubmissionAddress, entry: dict[str, Any], where: str
+    ) -> list[dict[str, Any]]:
+        messages = []
+        for n, item in enumerate(objects_field(entry, "messages", where)):
+            what = f"message {n} of {where}"
+            context = desk_message_context(address, text_field(item, "public_id", what))
+            messages.append(
+                {
+                    "written_by": item.get("written_by"),
+                    "author": item.get("author"),
+                    "sent_on": item.get("sent_on"),
+                    "payload": self._open(what, item, "envelope", context),
+                }
+            )
+        return messages
+
+    def _attachments(
+        self, address: SubmissionAddress, entry: dict[str, Any], where: str, folder: Path
+    ) -> list[str]:
+        written = []
+        for n, item in enumerate(objects_field(entry, "attachments", where), start=1):
+            attachment_id = text_field(item, "public_id", f"attachment {n} of {where}")
+            what = f"attachment {attachment_id} of {where}"
+            if not is_public_id(attachment_id):
+                raise BundleError(f"{what} has a bad public id")
+            record = self._open(
+                what, item, "keys_envelope", attachment_keys_context(address, attachment_id)
+            )
+            if record is None:
+                continue
+            member = text_field(item, "file", what)
+            require_attachment_member(member, what)
+            try:
+                file_key = base64.b64decode(record["key"], validate=True)
+                size = record["size"]
+                name = str(record["name"])
+            except (KeyError, TypeError, binascii.Error):
+                raise BundleError(f"{what} has a malformed keys record") from None
+            folder.mkdir(mode=OUTPUT_MODE, exist_ok=True)
+            target_name = f"{n:02d}-{safe_file_name(name)}"
+            with _create(folder / target_name) as target:
+                written_size = self._decrypt_member(member, target, file_key, what)
+            if written_size != size:
+                raise BundleError(f"{what} decrypted to a size other than its record says")
+            written.append(f"{ATTACHMENTS_FOLDER}/{target_name}")
+            self.attachments += 1
+        return written
+
+    def _decrypt_member(self, member: str, target: IO[bytes], file_key: bytes, what: str) -> int:
+        try:
+            source = self.archive.open(member)
+        except KeyError:
+            raise BundleError(f"{what}: the file {member} is missing from the bundle") from None
+        try:
+            with source:
+                return crypto.decrypt_file(source, target, file_key)
+        except (crypto.CryptoError, zipfile.BadZipFile, OSError):
+            raise BundleError(
+                f"{what}: the file does not decrypt; tampered with or cut short"
+            ) from None
+
+
+def safe_file_name(name: str) -> str:
+    """An original attachment name made safe to write: no folders, no control or odd characters.
+
+    Keeps letters and digits of any script and ``. _ - ( )`` and space; anything else becomes
+    ``_``; no leading dot or space; at most 100 characters (the extension kept when it can be).
+    """
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch if ch.isalnum() or ch in "._-() " else "_" for ch in name)
+    cleaned = cleaned.strip().lstrip(". ")
+    if len(cleaned) > _MAX_SAFE_NAME:
+        stem, dot, extension = cleaned.rpartition(".")
+        if dot and 0 < len(extension) <= 10 and stem:
+            cleaned = f"{stem[: _MAX_SAFE_NAME - len(extension) - 1]}.{extension}"
+        else:
+            cleaned = cleaned[:_MAX_SAFE_NAME]
+    return cleaned or "attachment"
+
+
+def _create(path: Path) -> IO[bytes]:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return os.fdopen(descriptor, "wb")
+
+
+def _write_json(path: Path, value: Any) -> None:
+    with _create(path) as handle:
+        handle.write(json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")

@@ -1,0 +1,142 @@
+"""Every string that binds a ciphertext or a keyed hash of the product to what it is for.
+
+An envelope opens only under the context it was sealed with, a box only for its purpose, so
+these strings are what keeps a ciphertext from being moved to another submission, dialogue,
+kind, note, message or account and still opening. Two builders that could ever produce the same
+string would undo that, and the only way to be sure they cannot is to see them all at once: so
+they all live here, and ``tests/integration/test_contexts.py`` proves them pairwise distinct and
+fails when a context-like string appears in any other module.
+
+The strings themselves are specified in docs/FORMATS.md, "Envelope contexts" (with whom each
+envelope is sealed to and what it holds), "Box purposes" and "Staff sign-in buckets"; this
+module is their one implementation. The browser builds no context of its own: pages carry the
+strings made here (the attachment-keys context as a prefix that the upload id completes).
+
+Recipients are exactly two for everything a submitter or the desk writes to the other
+(:func:`recipient_keys`): the dialogue's current desk key and the submitter's own public key, so
+that the desk can read it and the submitter can read back what they sent. Nothing else: the
+recovery key reaches content through its grant of the desk key, and staff through theirs, so
+adding a desk member never means re-encrypting submissions. Triage notes go to the desk key
+alone, and a desk key grant to its one holder.
+"""
+
+import re
+from dataclasses import dataclass
+
+import crypto
+from portal.models import DeskKey, Dialogue, DialogueSession, Submission, SubmissionKind, Submitter
+
+PUBLIC_ID_BYTES = 16
+PUBLIC_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
+
+# Envelope context labels: the first field of every context, one per kind of envelope.
+SUBMISSION_LABEL = "parley submission v1"
+FURTHER_INFORMATION_LABEL = "parley further information v1"
+CONSENT_CHANGE_LABEL = "parley consent change v1"
+ATTACHMENT_KEYS_LABEL = "parley attachment keys v1"
+DESK_MESSAGE_LABEL = "parley desk message v1"
+TRIAGE_NOTE_LABEL = "parley triage note v1"
+DESK_KEY_GRANT_LABEL = "parley desk key grant v1"
+
+# Box purposes (``crypto.seal_box``), fixed or the first field of one.
+STAFF_SESSION_PURPOSE = "staff-session"
+SUBMITTER_SESSION_PURPOSE = "submitter-session"
+STAFF_TOTP_SECRET_PURPOSE = "staff-totp-secret"  # noqa: S105 (a purpose, not a secret)
+PENDING_TOTP_SECRET_PURPOSE = "staff-totp-pending"  # noqa: S105 (a purpose, not a secret)
+CODENAME_RETYPE_CHECK_PURPOSE = "parley codename retype check v1"
+
+# Keyed-hash label: prefixed to a typed e-mail address before ``crypto.lookup_hash``, so that
+# the hash naming its sign-in bucket can never equal a submitter's lookup hash.
+STAFF_SIGN_IN_BUCKET_LABEL = b"parley staff sign-in bucket v1\x00"
+
+
+@dataclass(frozen=True)
+class SubmissionAddress:
+    """Where a submission goes: the facts its envelopes are bound to."""
+
+    dialogue: Dialogue
+    dialogue_session: DialogueSession | None
+    kind: SubmissionKind
+    public_id: str
+
+    @classmethod
+    def of(cls, submission: Submission) -> "SubmissionAddress":
+        return cls(submission.dialogue, submission.session, submission.kind, submission.public_id)
+
+    def binding(self) -> str:
+        """The fields every context of this submission shares; ``session`` is ``none`` exactly
+        for reprisal reports, which belong to the dialogue rather than to a round."""
+        session_part = "none" if self.dialogue_session is None else str(self.dialogue_session.id)
+        return (
+            f"dialogue:{self.dialogue.slug}|session:{session_part}|kind:{self.kind}"
+            f"|submission:{self.public_id}"
+        )
+
+
+def new_public_id() -> str:
+    """A fresh random public id (22 URL-safe characters) for a submission, an attachment or a
+    message; being random, it says nothing about when or in which order rows were made."""
+    return crypto.random_token(PUBLIC_ID_BYTES)
+
+
+def is_public_id(text: str) -> bool:
+    """Whether ``text`` has the shape of an id made by :func:`new_public_id`."""
+    return PUBLIC_ID_PATTERN.fullmatch(text) is not None
+
+
+def recipient_keys(desk_key: DeskKey, submitter: Submitter) -> tuple[bytes, bytes]:
+    """The public keys an envelope for ``submitter`` in this desk's dialogue is sealed to."""
+    return (desk_key.public_key, submitter.public_key)
+
+
+# --- envelope contexts -------------------------------------------------------------------------
+
+
+def submission_context(address: SubmissionAddress) -> str:
+    """The form's content, as the submitter sent it."""
+    return f"{SUBMISSION_LABEL}|{address.binding()}"
+
+
+def further_information_context(address: SubmissionAddress) -> str:
+    """Information the submitter added later."""
+    return f"{FURTHER_INFORMATION_LABEL}|{address.binding()}"
+
+
+def consent_change_context(address: SubmissionAddress) -> str:
+    """A change of consent for one person named in the submission."""
+    return f"{CONSENT_CHANGE_LABEL}|{address.binding()}"
+
+
+def attachment_keys_context(address: SubmissionAddress, attachment_public_id: str) -> str:
+    """One file's key, name, type and size; the browser gets it with an empty id as a prefix."""
+    return f"{ATTACHMENT_KEYS_LABEL}|{address.binding()}|attachment:{attachment_public_id}"
+
+
+def desk_message_context(address: SubmissionAddress, message_public_id: str) -> str:
+    """A message of the thread between the desk and the submission's author, either way."""
+    return f"{DESK_MESSAGE_LABEL}|{address.binding()}|message:{message_public_id}"
+
+
+def triage_note_context(address: SubmissionAddress, note_id: int) -> str:
+    """A desk's private note on the submission, bound to its row (``triage_notes.id``)."""
+    return f"{TRIAGE_NOTE_LABEL}|{address.binding()}|note:{note_id}"
+
+
+def desk_key_grant_context(dialogue_slug: str, desk_key_id: bytes) -> str:
+    """A grant of a desk key's private half, bound to its dialogue and to that desk key."""
+    return f"{DESK_KEY_GRANT_LABEL}|dialogue:{dialogue_slug}|desk key:{desk_key_id.hex()}"
+
+
+# --- box purposes ------------------------------------------------------------------------------
+
+
+def staff_session_purpose(staff_user_id: int) -> str:
+    """A staff session's sealed personal key, bound to its account so that a row moved to
+    another account opens nothing."""
+    return f"{STAFF_SESSION_PURPOSE}|staff:{staff_user_id}"
+
+
+def pending_totp_secret_purpose(staff_user_id: int, session_reference: str) -> str:
+    """A TOTP secret shown at enrolment and not yet confirmed, kept in that session's cookie:
+    bound to the account and the session so that it cannot be replayed in another."""
+    return f"{PENDING_TOTP_SECRET_PURPOSE}|staff:{staff_user_id}|session:{session_reference}"
