@@ -30,8 +30,9 @@ from portal.blueprints import (
 )
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder, InstanceSecrets
-from portal.labels import label
+from portal.labels import choice_label, label
 from portal.privacy import ForgetClientDetails
+from portal.services.submissions import kinds
 from portal.settings import Settings, load_settings
 from portal.web import instance as web_instance
 
@@ -90,6 +91,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     security.init_app(app, settings)
     staff_access.init_app(app)
     app.add_template_filter(label)
+    app.add_template_filter(choice_label)
+    app.add_template_global(kinds.declaration, "kind_declaration")
+    app.add_template_global(kinds.CONSENT_VOCABULARIES, "consent_ladder")
     app.context_processor(lambda: {"quick_exit_url": QUICK_EXIT_URL})
     app.register_error_handler(HTTPException, _render_error)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import LazyString, get_locale, lazy_gettext
+from flask_babel import LazyString, get_locale, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -56,6 +56,7 @@ from portal.services.dialogues.dialogue_sessions import (
     dialogue_by_slug,
     session_by_id,
 )
+from portal.services.submissions import kinds
 from portal.services.submissions.attachments import UploadBudget, attach_file
 from portal.services.submissions.contexts import (
     SubmissionAddress,
@@ -149,7 +150,7 @@ def _form_page(kind: SubmissionKind, slug: str, session_id: int | None) -> Respo
     found = _find_destination(session, kind, slug, session_id)
     if not isinstance(found, Destination):
         return found
-    spec = form_fields.FORMS[kind]
+    spec = kinds.declaration(kind)
     if request.method == "GET":
         return _render_form(found, form_fields.ReadForm(spec), new_public_id())
     return _receive(session, found, spec)
@@ -182,7 +183,7 @@ def _find_destination(
 
 
 def _receive(
-    session: Session, destination: Destination, spec: form_fields.FormSpec
+    session: Session, destination: Destination, spec: kinds.KindDeclaration
 ) -> ResponseReturnValue:
     settings = app_settings()
     storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
@@ -311,8 +312,7 @@ def _render_form(
         form_url=request.path,
         back_url=_back_url(destination),
         html_id=form_fields.html_id,
-        vocabulary=vocabulary,
-        flag_labels=form_fields.FLAG_LABELS,
+        kind_json=kinds.as_json(form.spec, gettext),
         upload_limit=vocabulary.size_text(app_settings().max_upload_bytes),
         sealing=_sealing_data(destination, public_id),
     )

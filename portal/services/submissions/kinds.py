@@ -58,6 +58,13 @@ class Urgency(enum.StrEnum):
     URGENT = "urgent"
 
 
+CONSENT_VOCABULARIES: dict[str, type[enum.StrEnum]] = {
+    "level": ConsentLevel,
+    "given_by": ConsentGiver,
+}
+"""The choices inside a consent field, by key: fixed by the consent ladder, not per field."""
+
+
 class FieldType(enum.StrEnum):
     """How a field is typed, checked and shown."""
 
@@ -402,7 +409,7 @@ def as_json(
         "common": [_field_json(item, translate) for item in declared.common],
         "fields": [_field_json(item, translate) for item in declared.fields],
         "consent": {
-            "level": [str(level) for level in ConsentLevel],
-            "given_by": [str(giver) for giver in ConsentGiver],
+            key: [str(value) for value in vocabulary]
+            for key, vocabulary in CONSENT_VOCABULARIES.items()
         },
     }
