@@ -29,6 +29,7 @@ from portal.blueprints import (
     uploads,
 )
 from portal.errors import OperatorError
+from portal.forms_web import fields as form_fields
 from portal.instance import InstanceFolder, InstanceSecrets
 from portal.labels import choice_label, label
 from portal.privacy import ForgetClientDetails
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_filter(choice_label)
     app.add_template_global(kinds.declaration, "kind_declaration")
     app.add_template_global(kinds.CONSENT_VOCABULARIES, "consent_ladder")
+    app.add_template_global(form_fields.kind_json)
     app.context_processor(lambda: {"quick_exit_url": QUICK_EXIT_URL})
     app.register_error_handler(HTTPException, _render_error)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import LazyString, get_locale, gettext, lazy_gettext
+from flask_babel import LazyString, get_locale, lazy_gettext
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -312,7 +312,6 @@ def _render_form(
         form_url=request.path,
         back_url=_back_url(destination),
         html_id=form_fields.html_id,
-        kind_json=kinds.as_json(form.spec, gettext),
         upload_limit=vocabulary.size_text(app_settings().max_upload_bytes),
         sealing=_sealing_data(destination, public_id),
     )

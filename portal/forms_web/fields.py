@@ -20,7 +20,15 @@ from typing import Any
 from flask_babel import LazyString, gettext, lazy_gettext
 from werkzeug.datastructures import MultiDict
 
-from portal.services.submissions.kinds import Field, FieldType, KindDeclaration, Repeated
+from portal.models import SubmissionKind
+from portal.services.submissions.kinds import (
+    Field,
+    FieldType,
+    KindDeclaration,
+    Repeated,
+    as_json,
+    declaration,
+)
 
 FLAG_VALUE = "yes"
 
@@ -119,6 +127,12 @@ class ReadForm:
                     "risks_explained": self.checked(name + ".risks_explained"),
                 }
         return self.value(name)
+
+
+def kind_json(kind: SubmissionKind | str) -> dict[str, Any]:
+    """The declaration of ``kind`` as the pages hand it to their scripts, in the reader's
+    language: the form checks by it, the inbox reads a sealed submission back by it."""
+    return as_json(declaration(kind), gettext)
 
 
 def html_id(name: str) -> str:
