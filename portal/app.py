@@ -29,10 +29,13 @@ from portal.blueprints import (
     uploads,
 )
 from portal.errors import OperatorError
+from portal.forms_web import fields as form_fields
 from portal.instance import InstanceFolder, InstanceSecrets
-from portal.labels import label
+from portal.labels import choice_label, label
 from portal.privacy import ForgetClientDetails
+from portal.services.submissions import kinds
 from portal.settings import Settings, load_settings
+from portal.text_limits import TEXT_LIMITS
 from portal.web import instance as web_instance
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -90,6 +93,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     security.init_app(app, settings)
     staff_access.init_app(app)
     app.add_template_filter(label)
+    app.add_template_filter(choice_label)
+    app.add_template_global(kinds.declaration, "kind_declaration")
+    app.add_template_global(kinds.CONSENT_VOCABULARIES, "consent_ladder")
+    app.add_template_global(form_fields.kind_json)
+    app.add_template_global(TEXT_LIMITS, "text_limits")
     app.context_processor(lambda: {"quick_exit_url": QUICK_EXIT_URL})
     app.register_error_handler(HTTPException, _render_error)
 

@@ -1,7 +1,13 @@
-"""Human, translatable names for the stored vocabularies, used by templates via ``|label``.
+"""Human, translatable names for the stored vocabularies: the one table of them.
 
 Stored values are stable identifiers; what people read is here, marked for translation, so a new
-language never needs a database change.
+language never needs a database change. Templates use ``|label`` (lists, read-backs, the staff
+pages) and ``|choice_label`` (a choice offered on a public form).
+
+Most values read the same everywhere. Consent levels, consent givers and urgency have a second,
+longer wording in :data:`_CHOICE_LABELS`, for a good reason: a person choosing on a form must
+read what each choice will lead to (whether the name reaches the government), while a list or a
+read-back needs the short name of what was chosen.
 """
 
 import enum
@@ -9,16 +15,18 @@ import enum
 from flask_babel import LazyString, lazy_gettext
 
 from portal.models import (
+    DeclineReason,
     DialogueKind,
     DialogueStatus,
     PartnerKind,
+    RiskLevel,
     SessionPlace,
     SessionState,
     SubmissionKind,
     SubmissionState,
     Topic,
 )
-from portal.services.submissions.payload import ConsentGiver, ConsentLevel, Urgency
+from portal.services.submissions.kinds import ConsentGiver, ConsentLevel, Urgency
 
 _LABELS: dict[enum.Enum, LazyString] = {
     PartnerKind.COUNTRY: lazy_gettext("Country"),
@@ -52,23 +60,28 @@ _LABELS: dict[enum.Enum, LazyString] = {
     SubmissionState.RAISED: lazy_gettext("Raised in the session"),
     SubmissionState.DEBRIEFED: lazy_gettext("Debriefed"),
     SubmissionState.WITHDRAWN: lazy_gettext("Withdrawn"),
-    Topic.GENERAL_DEVELOPMENTS: lazy_gettext("General developments"),
+    Topic.GENERAL_DEVELOPMENTS: lazy_gettext("General human-rights developments"),
     Topic.DEATH_PENALTY: lazy_gettext("Death penalty"),
     Topic.TORTURE_AND_ILL_TREATMENT: lazy_gettext("Torture and ill-treatment"),
     Topic.HUMAN_RIGHTS_DEFENDERS: lazy_gettext("Human-rights defenders"),
     Topic.FREEDOM_OF_EXPRESSION: lazy_gettext("Freedom of expression"),
-    Topic.FREEDOM_OF_ASSEMBLY_AND_ASSOCIATION: lazy_gettext("Freedom of assembly and association"),
+    Topic.FREEDOM_OF_ASSEMBLY_AND_ASSOCIATION: lazy_gettext(
+        "Freedom of peaceful assembly and association"
+    ),
     Topic.FREEDOM_OF_RELIGION_OR_BELIEF: lazy_gettext("Freedom of religion or belief"),
     Topic.WOMEN_AND_GENDER_EQUALITY: lazy_gettext("Women's rights and gender equality"),
     Topic.CHILDREN: lazy_gettext("Rights of the child"),
     Topic.LGBTI: lazy_gettext("Rights of LGBTI persons"),
     Topic.MINORITIES_AND_INDIGENOUS_PEOPLES: lazy_gettext("Minorities and indigenous peoples"),
-    Topic.MIGRANTS_AND_REFUGEES: lazy_gettext("Migrants and refugees"),
+    Topic.MIGRANTS_AND_REFUGEES: lazy_gettext("Migrants, refugees and displaced people"),
     Topic.LABOUR_RIGHTS: lazy_gettext("Labour rights"),
     Topic.BUSINESS_AND_HUMAN_RIGHTS: lazy_gettext("Business and human rights"),
     Topic.ECONOMIC_SOCIAL_CULTURAL_RIGHTS: lazy_gettext("Economic, social and cultural rights"),
     Topic.DETENTION_AND_FAIR_TRIAL: lazy_gettext("Detention and fair trial"),
-    Topic.MULTILATERAL_ENGAGEMENT: lazy_gettext("Multilateral engagement"),
+    Topic.MULTILATERAL_ENGAGEMENT: lazy_gettext(
+        "Multilateral engagement: the UN Human Rights Council and General Assembly, UPR,"
+        " special procedures"
+    ),
     Topic.GOOD_GOVERNANCE: lazy_gettext("Good governance"),
     Topic.RULE_OF_LAW: lazy_gettext("Rule of law"),
     Topic.INTERNATIONAL_HUMANITARIAN_LAW: lazy_gettext("International humanitarian law"),
@@ -81,9 +94,43 @@ _LABELS: dict[enum.Enum, LazyString] = {
     ConsentGiver.REPRESENTATIVE: lazy_gettext("Their representative"),
     Urgency.STANDARD: lazy_gettext("Standard"),
     Urgency.URGENT: lazy_gettext("Urgent"),
+    RiskLevel.LOW: lazy_gettext("Low"),
+    RiskLevel.MEDIUM: lazy_gettext("Medium"),
+    RiskLevel.HIGH: lazy_gettext("High"),
+    DeclineReason.OUTSIDE_DIALOGUE_SCOPE: lazy_gettext("Outside the dialogue's scope"),
+    DeclineReason.NOT_ENOUGH_INFORMATION: lazy_gettext("Not enough information"),
+    DeclineReason.DUPLICATE: lazy_gettext("Duplicate of another submission"),
+    DeclineReason.CONSENT_DOES_NOT_ALLOW: lazy_gettext("The consent given does not allow it"),
+    DeclineReason.RAISED_THROUGH_OTHER_CHANNEL: lazy_gettext("Raised through another channel"),
+    DeclineReason.OTHER: lazy_gettext("Other reason"),
+}
+
+_CHOICE_LABELS: dict[enum.Enum, LazyString] = {
+    ConsentLevel.INTERNAL_ONLY: lazy_gettext(
+        "Only as background for EU staff: the name is never mentioned to the government"
+    ),
+    ConsentLevel.RAISE_WITHOUT_NAME: lazy_gettext(
+        "The situation may be raised with the government, without the name"
+    ),
+    ConsentLevel.RAISE_BY_NAME: lazy_gettext(
+        "The case may be raised with the government by name during the session"
+    ),
+    ConsentLevel.HANDOVER_LIST: lazy_gettext(
+        "The name may also go on the written list of cases handed to the government"
+    ),
+    ConsentGiver.PERSON: lazy_gettext("The person themselves"),
+    ConsentGiver.REPRESENTATIVE: lazy_gettext("Their lawyer or another representative"),
+    Urgency.STANDARD: lazy_gettext("Not urgent: it can wait for the usual reading"),
+    Urgency.URGENT: lazy_gettext("Urgent: someone is in danger now"),
 }
 
 
 def label(value: enum.Enum) -> LazyString:
     """The readable name of a stored value."""
     return _LABELS[value]
+
+
+def choice_label(value: enum.Enum) -> LazyString:
+    """What a person reads for ``value`` when choosing it on a form: the longer wording where
+    there is one, else the name."""
+    return _CHOICE_LABELS.get(value, _LABELS[value])

@@ -60,6 +60,7 @@ from portal.services.dialogues.dialogue_sessions import (
     dialogue_by_slug,
     session_by_id,
 )
+from portal.services.submissions import kinds
 from portal.services.submissions.attachments import UploadBudget, attach_file
 from portal.services.submissions.intake import (
     SubmissionRefusedError,
@@ -159,7 +160,7 @@ def _form_page(kind: SubmissionKind, slug: str, session_id: int | None) -> Respo
     found = _find_destination(reading(), kind, slug, session_id)
     if not isinstance(found, Destination):
         return found
-    spec = form_fields.FORMS[kind]
+    spec = kinds.declaration(kind)
     if request.method == "GET":
         return _render_form(found, form_fields.ReadForm(spec), new_public_id())
     try:
@@ -196,7 +197,7 @@ def _find_destination(
 
 
 def _receive(
-    database: Session, destination: Destination, spec: form_fields.FormSpec
+    database: Session, destination: Destination, spec: kinds.KindDeclaration
 ) -> ResponseReturnValue:
     """Store a posted form in ``database``'s unit of work, or raise ``FormComesBackError``."""
     posted, form = _read_checked_form(database, destination, spec)
@@ -266,7 +267,7 @@ def _receive(
 
 
 def _read_checked_form(
-    database: Session, destination: Destination, spec: form_fields.FormSpec
+    database: Session, destination: Destination, spec: kinds.KindDeclaration
 ) -> tuple[PostedForm, form_fields.ReadForm]:
     """The posted form, its files staged in ``database``'s transaction, once it may be stored.
 
@@ -338,8 +339,6 @@ def _render_form(
         form_url=request.path,
         back_url=_back_url(destination),
         html_id=form_fields.html_id,
-        vocabulary=vocabulary,
-        flag_labels=form_fields.FLAG_LABELS,
         upload_limit=vocabulary.size_text(app_settings().max_upload_bytes),
         sealing=_sealing_data(destination, public_id),
     )

@@ -87,21 +87,10 @@ CONTENT_ROLES = need_to_know.CONTENT_ROLES
 
 @blueprint.context_processor
 def _staff_words() -> dict[str, Any]:
-    """Readable names of the triage vocabularies that ``portal.labels`` does not cover."""
+    """Readable names of the triage vocabularies, from the one table in ``portal.labels``."""
     return {
-        "risk_words": {
-            RiskLevel.LOW: _("Low"),
-            RiskLevel.MEDIUM: _("Medium"),
-            RiskLevel.HIGH: _("High"),
-        },
-        "decline_words": {
-            DeclineReason.OUTSIDE_DIALOGUE_SCOPE: _("Outside the dialogue's scope"),
-            DeclineReason.NOT_ENOUGH_INFORMATION: _("Not enough information"),
-            DeclineReason.DUPLICATE: _("Duplicate of another submission"),
-            DeclineReason.CONSENT_DOES_NOT_ALLOW: _("The consent given does not allow it"),
-            DeclineReason.RAISED_THROUGH_OTHER_CHANNEL: _("Raised through another channel"),
-            DeclineReason.OTHER: _("Other reason"),
-        },
+        "risk_words": {level: label(level) for level in RiskLevel},
+        "decline_words": {reason: label(reason) for reason in DeclineReason},
     }
 
 

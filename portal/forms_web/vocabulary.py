@@ -1,4 +1,4 @@
-"""What people read for each choice on the forms, and for each refusal of a field.
+"""What people read for each refusal of a field (the names of choices are in ``portal.labels``).
 
 The payload keeps stable identifiers and ``payload.PayloadError`` speaks in short English phrases
 meant for developers and logs; a person filling in a form reads the translatable sentences here
@@ -9,62 +9,6 @@ layer to change and no message ever repeats what was typed.
 import re
 
 from flask_babel import LazyString, lazy_gettext
-
-from portal.models import Topic
-from portal.services.submissions.payload import ConsentGiver, ConsentLevel, Urgency
-
-TOPIC_LABELS: dict[Topic, LazyString] = {
-    Topic.GENERAL_DEVELOPMENTS: lazy_gettext("General human-rights developments"),
-    Topic.DEATH_PENALTY: lazy_gettext("Death penalty"),
-    Topic.TORTURE_AND_ILL_TREATMENT: lazy_gettext("Torture and ill-treatment"),
-    Topic.HUMAN_RIGHTS_DEFENDERS: lazy_gettext("Human-rights defenders"),
-    Topic.FREEDOM_OF_EXPRESSION: lazy_gettext("Freedom of expression"),
-    Topic.FREEDOM_OF_ASSEMBLY_AND_ASSOCIATION: lazy_gettext(
-        "Freedom of peaceful assembly and association"
-    ),
-    Topic.FREEDOM_OF_RELIGION_OR_BELIEF: lazy_gettext("Freedom of religion or belief"),
-    Topic.WOMEN_AND_GENDER_EQUALITY: lazy_gettext("Women's rights and gender equality"),
-    Topic.CHILDREN: lazy_gettext("Rights of the child"),
-    Topic.LGBTI: lazy_gettext("Rights of LGBTI persons"),
-    Topic.MINORITIES_AND_INDIGENOUS_PEOPLES: lazy_gettext("Minorities and indigenous peoples"),
-    Topic.MIGRANTS_AND_REFUGEES: lazy_gettext("Migrants, refugees and displaced people"),
-    Topic.LABOUR_RIGHTS: lazy_gettext("Labour rights"),
-    Topic.BUSINESS_AND_HUMAN_RIGHTS: lazy_gettext("Business and human rights"),
-    Topic.ECONOMIC_SOCIAL_CULTURAL_RIGHTS: lazy_gettext("Economic, social and cultural rights"),
-    Topic.DETENTION_AND_FAIR_TRIAL: lazy_gettext("Detention and fair trial"),
-    Topic.MULTILATERAL_ENGAGEMENT: lazy_gettext(
-        "Engagement at the UN: Human Rights Council, General Assembly, UPR, special procedures"
-    ),
-    Topic.GOOD_GOVERNANCE: lazy_gettext("Good governance"),
-    Topic.RULE_OF_LAW: lazy_gettext("Rule of law"),
-    Topic.INTERNATIONAL_HUMANITARIAN_LAW: lazy_gettext("International humanitarian law"),
-}
-
-CONSENT_LEVEL_LABELS: dict[ConsentLevel, LazyString] = {
-    ConsentLevel.INTERNAL_ONLY: lazy_gettext(
-        "Only as background for EU staff: the name is never mentioned to the government"
-    ),
-    ConsentLevel.RAISE_WITHOUT_NAME: lazy_gettext(
-        "The situation may be raised with the government, without the name"
-    ),
-    ConsentLevel.RAISE_BY_NAME: lazy_gettext(
-        "The case may be raised with the government by name during the session"
-    ),
-    ConsentLevel.HANDOVER_LIST: lazy_gettext(
-        "The name may also go on the written list of cases handed to the government"
-    ),
-}
-
-CONSENT_GIVER_LABELS: dict[ConsentGiver, LazyString] = {
-    ConsentGiver.PERSON: lazy_gettext("The person themselves"),
-    ConsentGiver.FAMILY: lazy_gettext("Their family"),
-    ConsentGiver.REPRESENTATIVE: lazy_gettext("Their lawyer or another representative"),
-}
-
-URGENCY_LABELS: dict[Urgency, LazyString] = {
-    Urgency.STANDARD: lazy_gettext("Not urgent: it can wait for the usual reading"),
-    Urgency.URGENT: lazy_gettext("Urgent: someone is in danger now"),
-}
 
 _TOO_LONG = re.compile(r"must be at most (\d+) characters")
 _TOO_MANY = re.compile(r"may hold at most (\d+)")

@@ -16,6 +16,7 @@ from flask import Flask
 
 import crypto
 from portal.models import SubmissionKind, Topic
+from portal.services.submissions.kinds import as_json, declaration
 from portal.services.submissions.payload import PayloadError, validate_submission
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
 from tests.conftest import DemoInstance
@@ -194,18 +195,20 @@ def test_browser_checks_agree_with_the_server(crypto_page: Any) -> None:
     ]
     for kind, data in inputs:
         browser = crypto_page.evaluate(
-            "([data, kind]) => window.checks.validateSubmission(data, kind).errors",
-            [data, str(kind)],
+            "([data, declared]) => window.checks.validateSubmission(data, declared).errors",
+            [data, as_json(declaration(kind))],
         )
         with pytest.raises(PayloadError) as refused:
             validate_submission(data, kind)
         assert browser == refused.value.errors, (kind, data)
     valid = {"situation": " fine ", "topics": ["rule_of_law", "children", "children"]}
     browser_payload = crypto_page.evaluate(
-        "(data) => window.checks.validateSubmission(data, 'agenda_input')", valid
+        "([data, declared]) => window.checks.validateSubmission(data, declared)",
+        [valid, as_json(declaration(SubmissionKind.AGENDA_INPUT))],
     )
     assert browser_payload == {
         "payload": validate_submission(valid, SubmissionKind.AGENDA_INPUT),
         "errors": {},
     }
-    assert crypto_page.evaluate("() => window.checks.TOPICS") == [str(topic) for topic in Topic]
+    topics = as_json(declaration(SubmissionKind.AGENDA_INPUT))["common"][0]
+    assert topics["choices"] == [str(topic) for topic in Topic]

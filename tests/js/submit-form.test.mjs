@@ -15,6 +15,26 @@ import {
   validateSubmission,
 } from '../../portal/static/js/sealed-submission.mjs';
 
+const text = (name, required, limit) => ({ name, type: limit > 200 ? 'long_text' : 'short_text', required, limit });
+
+/** An individual case as `kinds.as_json` declares it, trimmed to what these tests need. */
+const CASE = {
+  kind: 'individual_case',
+  common: [{ name: 'topics', type: 'topics', required: false, choices: ['children', 'rule_of_law'] }],
+  fields: [
+    {
+      name: 'persons',
+      type: 'list',
+      minimum: 1,
+      maximum: 50,
+      fields: [text('name', true, 200), { name: 'consent', type: 'consent' }],
+    },
+    text('situation', true, 20000),
+    text('relation_to_person', true, 200),
+  ],
+  consent: { level: ['internal_only', 'raise_by_name'], given_by: ['person', 'family'] },
+};
+
 /** A stand-in for getRandomValues that hands out the given 32-bit values in turn. */
 function randomFrom(values) {
   let next = 0;
@@ -52,10 +72,10 @@ test('empty rows are left out and errors find their rows again', () => {
     ['persons.2.name', ''],
     ['persons.2.consent.risks_explained', 'yes'],
   ];
-  const { data, rowOfItem } = readForm(entries, names, 'individual_case');
+  const { data, rowOfItem } = readForm(entries, names, CASE);
   assert.equal(data.persons.length, 1);
   assert.deepEqual(rowOfItem, { persons: [2] });
-  const { errors } = validateSubmission(data, 'individual_case');
+  const { errors } = validateSubmission(data, CASE);
   assert.equal(fieldOf('persons.0.name', rowOfItem), 'persons.2.name');
   assert.equal(errors['persons.0.name'], 'is required');
 });
@@ -66,4 +86,24 @@ test('messages are the page sentences, with limits filled in', () => {
   assert.equal(messageFor('when', 'must be at most 200 characters', messages), 'Max 200');
   assert.equal(messageFor('persons.0.consent.level', 'must be one of: a, b', messages), 'Level');
   assert.equal(messageFor('topics', 'must be text', { ...messages, topics: 'T' }), 'T');
+});
+
+test('a field added to the declaration is read and checked with no other change', () => {
+  const witness = { name: 'witness', type: 'short_text', required: true, limit: 200 };
+  const declared = { ...CASE, fields: [...CASE.fields, witness] };
+  const person = [
+    ['persons.0.name', 'A'],
+    ['persons.0.consent.level', 'raise_by_name'],
+    ['persons.0.consent.given_by', 'family'],
+    ['persons.0.consent.risks_explained', 'yes'],
+  ];
+  const base = [['situation', 'x'], ['relation_to_person', 'y'], ...person];
+  const names = [...base.map(([name]) => name), 'witness'];
+  const missing = validateSubmission(readForm(base, names, declared).data, declared);
+  assert.deepEqual(missing.errors, { witness: 'is required' });
+  const { data } = readForm([...base, ['witness', ' B ']], names, declared);
+  const { payload, errors } = validateSubmission(data, declared);
+  assert.deepEqual(errors, {});
+  assert.equal(payload.witness, 'B');
+  assert.deepEqual(Object.keys(payload), ['format', 'kind', 'topics', 'persons', 'situation', 'relation_to_person', 'witness']);
 });

@@ -6,6 +6,10 @@ changes and further information. Their members and limits are specified in docs/
 "Envelope plaintexts"; this module is the server's validator of them, mirrored rule for rule by
 ``static/js/sealed-submission.mjs``.
 
+The fields of each kind, their limits and their vocabularies are declared once in
+``portal.services.submissions.kinds``; the summary above is for readers of the stored format.
+Limits and vocabularies are re-exported here for the modules that read them with the payload.
+
 Consent is recorded only together with the statement that the risks were explained to whoever
 gave it, so ``risks_explained`` must be ``true``. Persons are addressed later (a consent change)
 by their position in ``persons``, never by name, so a change names nobody.
@@ -33,42 +37,49 @@ when it opens the envelope.
 
 import enum
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from portal.models import SubmissionKind, Topic
+from portal.services.submissions.kinds import (
+    LONG_TEXT_LIMIT,
+    MAX_PERSONS,
+    MAX_RECOMMENDATIONS,
+    SHORT_TEXT_LIMIT,
+    ConsentGiver,
+    ConsentLevel,
+    Field,
+    FieldType,
+    Repeated,
+    Urgency,
+    declaration,
+)
+
+__all__ = [
+    "LONG_TEXT_LIMIT",
+    "MAX_PERSONS",
+    "MAX_RECOMMENDATIONS",
+    "SHORT_TEXT_LIMIT",
+    "ConsentGiver",
+    "ConsentLevel",
+    "PayloadError",
+    "RoutingMetadata",
+    "Urgency",
+    "decode_payload",
+    "encode_payload",
+    "parse_routing_metadata",
+    "routing_metadata",
+    "validate_consent_change",
+    "validate_further_information",
+    "validate_submission",
+]
 
 SUBMISSION_FORMAT = "parley-submission-v1"
 CONSENT_CHANGE_FORMAT = "parley-consent-change-v1"
 FURTHER_INFORMATION_FORMAT = "parley-further-information-v1"
 
-SHORT_TEXT_LIMIT = 200
-LONG_TEXT_LIMIT = 20_000
-MAX_PERSONS = 50
-MAX_RECOMMENDATIONS = 200
-
 _Choice = TypeVar("_Choice", bound=enum.StrEnum)
-
-
-class ConsentLevel(enum.StrEnum):
-    """How far the EU may go with a named person's case, from least to most exposure."""
-
-    INTERNAL_ONLY = "internal_only"
-    RAISE_WITHOUT_NAME = "raise_without_name"
-    RAISE_BY_NAME = "raise_by_name"
-    HANDOVER_LIST = "handover_list"
-
-
-class ConsentGiver(enum.StrEnum):
-    PERSON = "person"
-    FAMILY = "family"
-    REPRESENTATIVE = "representative"
-
-
-class Urgency(enum.StrEnum):
-    STANDARD = "standard"
-    URGENT = "urgent"
 
 
 class PayloadError(ValueError):
@@ -115,10 +126,10 @@ class _Checker:
             self.fail(field, f"must be at most {limit} characters")
         return value
 
-    def flag(self, data: Mapping[str, Any], key: str) -> bool:
+    def flag(self, data: Mapping[str, Any], path: str, key: str) -> bool:
         value = data.get(key, False)
         if not isinstance(value, bool):
-            self.fail(key, "must be true or false")
+            self.fail(_join(path, key), "must be true or false")
             return False
         return value
 
@@ -184,101 +195,44 @@ def _check_consent(checker: _Checker, data: Mapping[str, Any], path: str) -> dic
     return {"level": level, "given_by": given_by, "risks_explained": True}
 
 
-def _check_persons(checker: _Checker, data: Mapping[str, Any], *, minimum: int) -> list[dict]:
-    persons = []
-    for path, person in checker.items(data, "persons", minimum=minimum, maximum=MAX_PERSONS):
-        persons.append(
-            {
-                "name": checker.text(person, path, "name", required=True, limit=SHORT_TEXT_LIMIT),
-                "consent": _check_consent(checker, person, _join(path, "consent")),
-            }
-        )
-    return persons
+def _check_field(checker: _Checker, data: Mapping[str, Any], path: str, field: Field) -> Any:
+    """The normalised value of one declared field of ``data`` (an object at ``path``)."""
+    match field.type:
+        case FieldType.SHORT_TEXT | FieldType.LONG_TEXT:
+            return checker.text(data, path, field.name, required=field.required, limit=field.limit)
+        case FieldType.CHOICE:
+            return checker.choice(data, path, field.name, field.vocabulary)
+        case FieldType.FLAG:
+            return checker.flag(data, path, field.name)
+        case FieldType.TOPICS:
+            return _check_topics(checker, data, required=field.required)
+        case FieldType.CONSENT:
+            return _check_consent(checker, data, _join(path, field.name))
 
 
-def _long(checker: _Checker, data: Mapping[str, Any], key: str, *, required: bool) -> str:
-    return checker.text(data, "", key, required=required, limit=LONG_TEXT_LIMIT)
-
-
-def _short(checker: _Checker, data: Mapping[str, Any], key: str, *, required: bool) -> str:
-    return checker.text(data, "", key, required=required, limit=SHORT_TEXT_LIMIT)
-
-
-def _agenda_input(checker: _Checker, data: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "situation": _long(checker, data, "situation", required=True),
-        "recommendations": _long(checker, data, "recommendations", required=False),
-        "gender_dimension": _long(checker, data, "gender_dimension", required=False),
-        "sources": _long(checker, data, "sources", required=False),
-    }
-
-
-def _individual_case(checker: _Checker, data: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "persons": _check_persons(checker, data, minimum=1),
-        "place": _short(checker, data, "place", required=False),
-        "situation": _long(checker, data, "situation", required=True),
-        "dates": _short(checker, data, "dates", required=False),
-        "relation_to_person": _short(checker, data, "relation_to_person", required=True),
-        "earlier_referrals": _long(checker, data, "earlier_referrals", required=False),
-    }
-
-
-def _reprisal_report(checker: _Checker, data: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "what_happened": _long(checker, data, "what_happened", required=True),
-        "when": _short(checker, data, "when", required=True),
-        "by_whom": _short(checker, data, "by_whom", required=False),
-        "link_to_engagement": _long(checker, data, "link_to_engagement", required=True),
-        "urgency": checker.choice(data, "", "urgency", Urgency),
-        "persons": _check_persons(checker, data, minimum=0),
-    }
-
-
-def _seminar_recommendations(checker: _Checker, data: Mapping[str, Any]) -> dict[str, Any]:
-    recommendations = []
-    rows = checker.items(data, "recommendations", minimum=1, maximum=MAX_RECOMMENDATIONS)
-    for path, row in rows:
-        recommendations.append(
-            {
-                "text": checker.text(row, path, "text", required=True, limit=LONG_TEXT_LIMIT),
-                "addressee": checker.text(
-                    row, path, "addressee", required=True, limit=SHORT_TEXT_LIMIT
-                ),
-                "topic": checker.choice(row, path, "topic", Topic),
-            }
-        )
-    return {
-        "seminar": _short(checker, data, "seminar", required=True),
-        "recommendations": recommendations,
-    }
-
-
-_KIND_FIELDS: dict[SubmissionKind, Callable[[_Checker, Mapping[str, Any]], dict[str, Any]]] = {
-    SubmissionKind.AGENDA_INPUT: _agenda_input,
-    SubmissionKind.INDIVIDUAL_CASE: _individual_case,
-    SubmissionKind.REPRISAL_REPORT: _reprisal_report,
-    SubmissionKind.SEMINAR_RECOMMENDATIONS: _seminar_recommendations,
-}
+def _check_list(checker: _Checker, data: Mapping[str, Any], repeated: Repeated) -> list[dict]:
+    rows = checker.items(data, repeated.name, minimum=repeated.minimum, maximum=repeated.maximum)
+    return [
+        {field.name: _check_field(checker, row, path, field) for field in repeated.fields}
+        for path, row in rows
+    ]
 
 
 def validate_submission(data: Mapping[str, Any], kind: SubmissionKind) -> dict[str, Any]:
     """The normalised payload of a ``kind`` submission, or ``PayloadError`` listing every fault.
 
+    The fields and their rules are those of ``kinds.declaration(kind)``, in its payload order.
+
     ``format`` and ``kind`` are filled in here, so a form only supplies what the person typed.
     Text is stripped of surrounding white space; topics are sorted and de-duplicated.
     """
     checker = _Checker()
-    payload: dict[str, Any] = {
-        "format": SUBMISSION_FORMAT,
-        "kind": str(kind),
-        "topics": _check_topics(checker, data, required=kind is SubmissionKind.AGENDA_INPUT),
-        "contact_through_portal": checker.flag(data, "contact_through_portal"),
-        "share_with_member_states": checker.flag(data, "share_with_member_states"),
-        "women_hrd": checker.flag(data, "women_hrd"),
-        "gender_specific_risk": checker.flag(data, "gender_specific_risk"),
-        **_KIND_FIELDS[kind](checker, data),
-    }
+    payload: dict[str, Any] = {"format": SUBMISSION_FORMAT, "kind": str(kind)}
+    for field in declaration(kind).payload_fields:
+        if isinstance(field, Repeated):
+            payload[field.name] = _check_list(checker, data, field)
+        else:
+            payload[field.name] = _check_field(checker, data, "", field)
     if checker.errors:
         raise PayloadError(checker.errors)
     return payload
@@ -299,7 +253,7 @@ def validate_consent_change(data: Mapping[str, Any], person_count: int) -> dict[
 def validate_further_information(data: Mapping[str, Any]) -> dict[str, Any]:
     """Further information for a submission: one required text."""
     checker = _Checker()
-    text = _long(checker, data, "text", required=True)
+    text = checker.text(data, "", "text", required=True, limit=LONG_TEXT_LIMIT)
     if checker.errors:
         raise PayloadError(checker.errors)
     return {"format": FURTHER_INFORMATION_FORMAT, "text": text}

@@ -89,7 +89,7 @@ class SealedPage {
     this.data = root.dataset;
     this.messages = JSON.parse(root.dataset.messages);
     this.values = JSON.parse(root.dataset.valueLabels);
-    this.fields = JSON.parse(root.dataset.fieldLabels);
+    this.declaration = JSON.parse(document.getElementById('kind-declaration').textContent);
     this.recipients = [fromHex(root.dataset.deskKey), fromHex(root.dataset.submitterKey)];
   }
 
@@ -117,20 +117,39 @@ class SealedPage {
     this.showFurtherInformation(furtherInformation, sealed.further_information);
   }
 
+  /** A field's value as the submitter reads it (`submission_fields.html`'s `read_value`). */
+  readValue(field, value) {
+    if (field.type === 'flag') return value ? this.messages.yes : this.messages.no;
+    if (field.type === 'topics') return value.map((topic) => this.valueLabel(topic)).join(', ');
+    if (field.type === 'choice') return this.valueLabel(value);
+    return value;
+  }
+
+  /** What was sent, walking the kind's declaration as `submission_fields.html` does. */
   showPayload(payload) {
     const list = document.getElementById('read-back');
-    const add = (title, text, className) => list.append(element('dt', title), element('dd', text, className));
-    if (payload.topics?.length) add(this.messages.topics, payload.topics.map((topic) => this.valueLabel(topic)).join(', '));
-    for (const [name, title] of this.fields.text) if (payload[name]) add(title, payload[name], 'written');
-    if (payload.urgency) add(this.messages.urgency, this.valueLabel(payload.urgency));
-    for (const [name, title] of this.fields.choices) add(title, payload[name] ? this.messages.yes : this.messages.no);
-    const recommendations = document.getElementById('recommendations-read-back');
-    for (const row of payload.recommendations ?? []) {
-      const addressee = this.messages.addressed_to.replace('{addressee}', row.addressee);
-      const item = element('li');
-      item.append(element('p', row.text, 'written'), element('p', row.topic ? `${addressee} · ${this.valueLabel(row.topic)}` : addressee));
-      recommendations.append(item);
-      recommendations.hidden = false;
+    const { fields, common } = this.declaration;
+    for (const field of [...fields, ...common]) {
+      const value = payload[field.name];
+      if (field.type === 'list' || field.type === 'consent') continue;
+      if (field.type !== 'flag' && (value === undefined || value === null || value.length === 0)) continue;
+      const written = field.type === 'short_text' || field.type === 'long_text' ? 'written' : undefined;
+      list.append(element('dt', field.submitter_label), element('dd', this.readValue(field, value), written));
+    }
+    const items = document.getElementById('recommendations-read-back');
+    for (const field of fields.filter((declared) => declared.type === 'list' && declared.read_back)) {
+      for (const row of payload[field.name] ?? []) {
+        const item = element('li');
+        for (const inner of field.fields.filter((declared) => declared.type === 'long_text' && row[declared.name])) {
+          item.append(element('p', row[inner.name], 'written'));
+        }
+        const others = field.fields
+          .filter((declared) => declared.type !== 'long_text' && row[declared.name])
+          .map((declared) => `${declared.submitter_label}: ${this.readValue(declared, row[declared.name])}`);
+        item.append(element('p', others.join(' · ')));
+        items.append(item);
+        items.hidden = false;
+      }
     }
   }
 

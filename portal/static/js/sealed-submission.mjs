@@ -5,82 +5,39 @@
  * what was typed: the browser must refuse, as the server would, anything the desk could not use.
  * `readForm` and `validateSubmission` therefore mirror `ReadForm.payload_input` and
  * `payload.validate_submission` rule for rule, with the same paths and the same English
- * messages, and a browser test compares the two on the same inputs. `messageFor` mirrors
+ * messages, and a browser test compares the two on the same inputs. Neither names a field:
+ * both walk the kind's declaration, which the page hands over as JSON
+ * (`portal/services/submissions/kinds.py`), so a field declared there is checked here too. `messageFor` mirrors
  * `vocabulary.field_message`, with sentences the page hands over in its own language.
  *
  * Pure functions only (no DOM, no network), so Node can test them.
  */
 
 export const SUBMISSION_FORMAT = 'parley-submission-v1';
-export const SHORT_TEXT_LIMIT = 200;
-export const LONG_TEXT_LIMIT = 20000;
-export const MAX_PERSONS = 50;
-export const MAX_RECOMMENDATIONS = 200;
 export const CODENAME_WORDS = 8;
 export const FLAG_VALUE = 'yes';
-export const FLAGS = [
-  'contact_through_portal',
-  'share_with_member_states',
-  'women_hrd',
-  'gender_specific_risk',
-];
-export const TOPICS = [
-  'general_developments',
-  'death_penalty',
-  'torture_and_ill_treatment',
-  'human_rights_defenders',
-  'freedom_of_expression',
-  'freedom_of_assembly_and_association',
-  'freedom_of_religion_or_belief',
-  'women_and_gender_equality',
-  'children',
-  'lgbti',
-  'minorities_and_indigenous_peoples',
-  'migrants_and_refugees',
-  'labour_rights',
-  'business_and_human_rights',
-  'economic_social_cultural_rights',
-  'detention_and_fair_trial',
-  'multilateral_engagement',
-  'good_governance',
-  'rule_of_law',
-  'international_humanitarian_law',
-];
-export const CONSENT_LEVELS = [
-  'internal_only',
-  'raise_without_name',
-  'raise_by_name',
-  'handover_list',
-];
+/**
+ * For the inbox's own forms (further information, messages, consent changes), which are not a
+ * submission kind and so have no declaration in their page: `LONG_TEXT_LIMIT` and the consent
+ * ladder of `kinds.py`.
+ */
+export const LONG_TEXT_LIMIT = 20000;
+export const CONSENT_LEVELS = ['internal_only', 'raise_without_name', 'raise_by_name', 'handover_list'];
 export const CONSENT_GIVERS = ['person', 'family', 'representative'];
-export const URGENCIES = ['standard', 'urgent'];
 
-/** The free-text fields of each kind: name, whether required, and whether long. */
-const TEXT_FIELDS = {
-  agenda_input: [
-    ['situation', true, true],
-    ['recommendations', false, true],
-    ['gender_dimension', false, true],
-    ['sources', false, true],
-  ],
-  individual_case: [
-    ['place', false, false],
-    ['situation', true, true],
-    ['dates', false, false],
-    ['relation_to_person', true, false],
-    ['earlier_referrals', false, true],
-  ],
-  reprisal_report: [
-    ['what_happened', true, true],
-    ['when', true, false],
-    ['by_whom', false, false],
-    ['link_to_engagement', true, true],
-  ],
-  seminar_recommendations: [['seminar', true, false]],
-};
+/**
+ * The declaration of a kind, as the page carries it (`kinds.as_json` on the server): the
+ * common fields, then the kind's own, each `{name, type, required, limit, choices, label}`, a
+ * list being `{name, type: 'list', minimum, maximum, fields}`; `consent` holds the choices of
+ * the consent ladder.
+ *
+ * @typedef {{kind: string, common: object[], fields: object[], consent: Object<string, string[]>}} Declaration
+ */
 
-/** Which kinds carry lists of rows, and the fewest rows each needs. */
-const PERSONS_MINIMUM = { individual_case: 1, reprisal_report: 0 };
+/** The declared fields in payload order. */
+function payloadFields(declaration) {
+  return [...declaration.common, ...declaration.fields];
+}
 
 /** Collects one message per path, the first one found, as the server's `_Checker` does. */
 class Checker {
@@ -130,38 +87,38 @@ function join(path, key) {
   return path ? `${path}.${key}` : key;
 }
 
-function checkTopics(checker, data, required) {
-  const value = data.topics ?? [];
+function checkTopics(checker, data, field) {
+  const value = data[field.name] ?? [];
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
-    checker.fail('topics', 'must be a list of agenda themes');
+    checker.fail(field.name, 'must be a list of agenda themes');
     return [];
   }
-  const known = value.filter((item) => TOPICS.includes(item));
+  const known = value.filter((item) => field.choices.includes(item));
   if (known.length !== value.length) {
-    checker.fail('topics', 'holds a theme that is not on the list of agenda themes');
-  } else if (required && value.length === 0) {
-    checker.fail('topics', 'choose at least one agenda theme');
+    checker.fail(field.name, 'holds a theme that is not on the list of agenda themes');
+  } else if (field.required && value.length === 0) {
+    checker.fail(field.name, 'choose at least one agenda theme');
   }
   return [...new Set(known)].sort();
 }
 
-function checkFlag(checker, data, key) {
+function checkFlag(checker, data, path, key) {
   const value = data[key] ?? false;
   if (typeof value !== 'boolean') {
-    checker.fail(key, 'must be true or false');
+    checker.fail(join(path, key), 'must be true or false');
     return false;
   }
   return value;
 }
 
-function checkConsent(checker, data, path) {
+function checkConsent(checker, data, path, ladder) {
   const consent = data.consent;
   if (consent === null || typeof consent !== 'object') {
     checker.fail(path, 'say what the person agreed to, and who agreed');
     return {};
   }
-  const level = checker.choice(consent, path, 'level', CONSENT_LEVELS);
-  const givenBy = checker.choice(consent, path, 'given_by', CONSENT_GIVERS);
+  const level = checker.choice(consent, path, 'level', ladder.level);
+  const givenBy = checker.choice(consent, path, 'given_by', ladder.given_by);
   if (consent.risks_explained !== true) {
     checker.fail(
       join(path, 'risks_explained'),
@@ -171,51 +128,46 @@ function checkConsent(checker, data, path) {
   return { level, given_by: givenBy, risks_explained: true };
 }
 
-function checkPersons(checker, data, minimum) {
-  return checker
-    .items(data, 'persons', { minimum, maximum: MAX_PERSONS })
-    .map(([path, person]) => ({
-      name: checker.text(person, path, 'name', { required: true, limit: SHORT_TEXT_LIMIT }),
-      consent: checkConsent(checker, person, join(path, 'consent')),
-    }));
-}
-
-function checkRecommendations(checker, data) {
-  return checker
-    .items(data, 'recommendations', { minimum: 1, maximum: MAX_RECOMMENDATIONS })
-    .map(([path, row]) => ({
-      text: checker.text(row, path, 'text', { required: true, limit: LONG_TEXT_LIMIT }),
-      addressee: checker.text(row, path, 'addressee', { required: true, limit: SHORT_TEXT_LIMIT }),
-      topic: checker.choice(row, path, 'topic', TOPICS),
-    }));
+/** The normalised value of one declared field of `data` (an object at `path`). */
+function checkField(checker, data, path, field, declaration) {
+  switch (field.type) {
+    case 'short_text':
+    case 'long_text':
+      return checker.text(data, path, field.name, { required: field.required, limit: field.limit });
+    case 'choice':
+      return checker.choice(data, path, field.name, field.choices);
+    case 'flag':
+      return checkFlag(checker, data, path, field.name);
+    case 'topics':
+      return checkTopics(checker, data, field);
+    case 'consent':
+      return checkConsent(checker, data, join(path, field.name), declaration.consent);
+    case 'list':
+      return checker
+        .items(data, field.name, { minimum: field.minimum, maximum: field.maximum })
+        .map(([rowPath, row]) =>
+          Object.fromEntries(field.fields.map((inner) => [inner.name, checkField(checker, row, rowPath, inner, declaration)])),
+        );
+    default:
+      throw new Error(`a field of unknown type: ${field.type}`);
+  }
 }
 
 /**
- * The normalised payload of a `kind` submission and the errors found, by payload path.
+ * The normalised payload of a submission and the errors found, by payload path.
  *
- * Mirrors `payload.validate_submission`: when `errors` is empty, `payload` is exactly what the
- * server would have sealed for the same form without JavaScript.
+ * Mirrors `payload.validate_submission`, walking the same declaration: when `errors` is empty,
+ * `payload` is exactly what the server would have sealed for the same form without JavaScript.
  *
  * @param {object} data what `readForm` read
- * @param {string} kind a SubmissionKind value
+ * @param {Declaration} declaration the kind's declaration
  * @returns {{payload: object, errors: Object<string, string>}}
  */
-export function validateSubmission(data, kind) {
+export function validateSubmission(data, declaration) {
   const checker = new Checker();
-  const payload = {
-    format: SUBMISSION_FORMAT,
-    kind,
-    topics: checkTopics(checker, data, kind === 'agenda_input'),
-  };
-  for (const flag of FLAGS) payload[flag] = checkFlag(checker, data, flag);
-  for (const [name, required, long] of TEXT_FIELDS[kind]) {
-    const limit = long ? LONG_TEXT_LIMIT : SHORT_TEXT_LIMIT;
-    payload[name] = checker.text(data, '', name, { required, limit });
-  }
-  if (kind === 'reprisal_report') payload.urgency = checker.choice(data, '', 'urgency', URGENCIES);
-  if (kind in PERSONS_MINIMUM) payload.persons = checkPersons(checker, data, PERSONS_MINIMUM[kind]);
-  if (kind === 'seminar_recommendations') {
-    payload.recommendations = checkRecommendations(checker, data);
+  const payload = { format: SUBMISSION_FORMAT, kind: declaration.kind };
+  for (const field of payloadFields(declaration)) {
+    payload[field.name] = checkField(checker, data, '', field, declaration);
   }
   return { payload, errors: checker.errors };
 }
@@ -228,42 +180,41 @@ export function validateSubmission(data, kind) {
  *
  * @param {Array<[string, string]>} entries the form's submitted name/value pairs (FormData)
  * @param {string[]} fieldNames the names of all the form's fields, filled in or not
- * @param {string} kind a SubmissionKind value
+ * @param {Declaration} declaration the kind's declaration
  * @returns {{data: object, rowOfItem: Object<string, number[]>}}
  */
-export function readForm(entries, fieldNames, kind) {
+export function readForm(entries, fieldNames, declaration) {
   const values = (name) => entries.filter(([key]) => key === name).map(([, value]) => value);
   const value = (name) => values(name)[0] ?? '';
   const checked = (name) => values(name).includes(FLAG_VALUE);
-  const data = { topics: values('topics') };
-  for (const flag of FLAGS) data[flag] = checked(flag);
-  for (const [name] of TEXT_FIELDS[kind]) data[name] = value(name);
-  if (kind === 'reprisal_report') data.urgency = value('urgency');
   const rowOfItem = {};
-  const readRows = (list, readRow) => {
-    const rows = rowNumbers(fieldNames, list).filter((row) =>
-      entries.some(([key, typed]) => key.startsWith(`${list}.${row}.`) && typed.trim()),
-    );
-    rowOfItem[list] = rows;
-    return rows.map((row) => readRow(`${list}.${row}.`));
+  const read = (field, prefix) => {
+    const name = `${prefix}${field.name}`;
+    switch (field.type) {
+      case 'flag':
+        return checked(name);
+      case 'topics':
+        return values(name);
+      case 'consent':
+        return {
+          level: value(`${name}.level`),
+          given_by: value(`${name}.given_by`),
+          risks_explained: checked(`${name}.risks_explained`),
+        };
+      case 'list': {
+        const rows = rowNumbers(fieldNames, field.name).filter((row) =>
+          entries.some(([key, typed]) => key.startsWith(`${field.name}.${row}.`) && typed.trim()),
+        );
+        rowOfItem[field.name] = rows;
+        return rows.map((row) =>
+          Object.fromEntries(field.fields.map((inner) => [inner.name, read(inner, `${field.name}.${row}.`)])),
+        );
+      }
+      default:
+        return value(name);
+    }
   };
-  if (kind in PERSONS_MINIMUM) {
-    data.persons = readRows('persons', (prefix) => ({
-      name: value(`${prefix}name`),
-      consent: {
-        level: value(`${prefix}consent.level`),
-        given_by: value(`${prefix}consent.given_by`),
-        risks_explained: checked(`${prefix}consent.risks_explained`),
-      },
-    }));
-  }
-  if (kind === 'seminar_recommendations') {
-    data.recommendations = readRows('recommendations', (prefix) => ({
-      text: value(`${prefix}text`),
-      addressee: value(`${prefix}addressee`),
-      topic: value(`${prefix}topic`),
-    }));
-  }
+  const data = Object.fromEntries(payloadFields(declaration).map((field) => [field.name, read(field, '')]));
   return { data, rowOfItem };
 }
 

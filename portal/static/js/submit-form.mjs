@@ -29,11 +29,6 @@ import { ImageNotCleanedError, isCleaned, withoutMetadata } from './image-metada
 
 const SEND_ACTION = 'send';
 const ADD_ROWS_ACTION = 'add_rows';
-/** The rows "Add more rows" adds to each list, and the most each list may have. */
-const ROW_LISTS = [
-  { name: 'persons', rowsField: 'person_rows', added: 3, maximum: 50 },
-  { name: 'recommendations', rowsField: 'recommendation_rows', added: 5, maximum: 200 },
-];
 const fillRandom = (array) => globalThis.crypto.getRandomValues(array);
 
 /** The element id of a field, as `forms_web.fields.html_id` makes it. */
@@ -164,13 +159,13 @@ function showSummary(form, fieldErrors, refusal) {
   summary.focus();
 }
 
-/** More empty rows in each list, up to its maximum, copied from the list's last row. */
-function addRows(form) {
-  for (const list of ROW_LISTS) {
-    const rowsInput = form.querySelector(`input[name="${list.rowsField}"]`);
+/** More empty rows in each declared list, up to its maximum, copied from the list's last row. */
+function addRows(form, declaration) {
+  for (const list of declaration.fields.filter((field) => field.type === 'list')) {
+    const rowsInput = form.querySelector(`input[name="${list.rows_field}"]`);
     if (rowsInput === null) continue;
     const shown = Number(rowsInput.value);
-    const grown = Math.min(shown + list.added, list.maximum);
+    const grown = Math.min(shown + list.added_rows, list.maximum);
     const rows = document.getElementById(htmlId(list.name)).querySelectorAll('fieldset.row');
     const last = rows[rows.length - 1];
     for (let row = shown; row < grown; row += 1) last.parentElement.append(copyRow(last, list.name, shown - 1, row));
@@ -210,12 +205,12 @@ async function codenameSecrets(form) {
   return { codename, secrets: await deriveCodenameSecrets(codename) };
 }
 
-async function sendSealed(form, messages) {
+async function sendSealed(form, declaration, messages) {
   clearErrors(form);
-  const kind = form.dataset.kind;
+  const kind = declaration.kind;
   const fieldNames = [...form.elements].map((element) => element.name).filter(Boolean);
-  const { data, rowOfItem } = readForm(textEntries(form), fieldNames, kind);
-  const { payload, errors } = validateSubmission(data, kind);
+  const { data, rowOfItem } = readForm(textEntries(form), fieldNames, declaration);
+  const { payload, errors } = validateSubmission(data, declaration);
   const fieldErrors = Object.entries(errors).map(([path, message]) => [
     fieldOf(path, rowOfItem),
     messageFor(path, message, messages),
@@ -329,19 +324,20 @@ function failureMessage(error, messages) {
   return messages.not_sent;
 }
 
-/** Take over "Send" and "Add more rows". */
+/** Take over "Send" and "Add more rows", by the kind's declaration the page carries. */
 function enhance(form) {
   const messages = JSON.parse(form.dataset.messages);
+  const declaration = JSON.parse(document.getElementById('kind-declaration').textContent);
   explainCleaning(form);
   const sendButton = form.querySelector(`button[value="${SEND_ACTION}"]`);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     if (event.submitter?.value === ADD_ROWS_ACTION) {
-      addRows(form);
+      addRows(form, declaration);
       return;
     }
     sendButton.disabled = true;
-    sendSealed(form, messages)
+    sendSealed(form, declaration, messages)
       .catch((error) => showSummary(form, [], failureMessage(error, messages)))
       .finally(() => {
         sendButton.disabled = false;

@@ -1,0 +1,15 @@
+"""The text limits templates show (``maxlength``, "at most N characters"), by name.
+
+Each number is the service constant that enforces the limit, so a template never repeats a
+number that could drift from the check behind it; templates read ``text_limits.long_text``.
+"""
+
+from portal.services.staff.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
+from portal.services.submissions.kinds import LONG_TEXT_LIMIT, SHORT_TEXT_LIMIT
+
+TEXT_LIMITS: dict[str, int] = {
+    "short_text": SHORT_TEXT_LIMIT,
+    "long_text": LONG_TEXT_LIMIT,
+    "agenda_title": MAX_AGENDA_TITLE,
+    "justification": MAX_JUSTIFICATION,
+}
