@@ -81,6 +81,9 @@ from crypto.stream import (
 from crypto.symmetric import new_symmetric_key, open_box, seal_box
 from crypto.tokens import random_token, token_digest, token_matches
 from crypto.totp import (
+    TYPED_CODE_MAX_LENGTH as TOTP_TYPED_CODE_MAX_LENGTH,
+)
+from crypto.totp import (
     new_totp_secret,
     totp_code,
     totp_provisioning_uri,
@@ -97,6 +100,7 @@ __all__ = [
     "LANGUAGES",
     "MAX_PLAINTEXT",
     "PBKDF2_ITERATIONS",
+    "TOTP_TYPED_CODE_MAX_LENGTH",
     "Argon2Params",
     "CodenameError",
     "CodenameSecrets",

@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_filter(choice_label)
     app.add_template_global(kinds.declaration, "kind_declaration")
     app.add_template_global(kinds.CONSENT_VOCABULARIES, "consent_ladder")
+    app.add_template_global(kinds.CONSENT_QUESTIONS, "consent_questions")
     app.add_template_global(form_fields.kind_json)
     app.add_template_global(TEXT_LIMITS, "text_limits")
     app.context_processor(lambda: {"quick_exit_url": QUICK_EXIT_URL})

@@ -4,6 +4,8 @@ Each number is the service constant that enforces the limit, so a template never
 number that could drift from the check behind it; templates read ``text_limits.long_text``.
 """
 
+import crypto
+from portal.services.contexts import PUBLIC_ID_LENGTH
 from portal.services.staff.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
 from portal.services.submissions.kinds import LONG_TEXT_LIMIT, SHORT_TEXT_LIMIT
 
@@ -12,4 +14,6 @@ TEXT_LIMITS: dict[str, int] = {
     "long_text": LONG_TEXT_LIMIT,
     "agenda_title": MAX_AGENDA_TITLE,
     "justification": MAX_JUSTIFICATION,
+    "public_id": PUBLIC_ID_LENGTH,
+    "totp_code": crypto.TOTP_TYPED_CODE_MAX_LENGTH,
 }

@@ -32,6 +32,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from portal.forms_web.vocabulary import consent_messages
 from portal.labels import label
 from portal.models import Submission, Topic, utc_now
 from portal.services.contexts import is_public_id
@@ -90,11 +91,7 @@ def _consent_error_messages() -> dict[str, str]:
     """What to say next to a consent form for each field the service found wrong."""
     return {
         "person": _("Choose one of the people named in this submission."),
-        "consent.level": _("Choose how far the EU may go with this person's case."),
-        "consent.given_by": _("Say who gave this consent."),
-        "consent.risks_explained": _(
-            "Consent counts only once the risks were explained to whoever gave it."
-        ),
+        **{f"consent.{key}": str(text) for key, text in consent_messages().items()},
     }
 
 
@@ -390,8 +387,6 @@ def _submission_page(
             submission=found,
             sealed_page=sealed_page_data(found),
             takes_consent=found.kind in KINDS_WITH_CONSENT,
-            consent_levels=list(ConsentLevel),
-            consent_givers=list(ConsentGiver),
             delete_error=delete_error,
             refusal=refusal,
         )
@@ -418,8 +413,6 @@ def _submission_page(
         persons=persons,
         current_consents=current_consents(opened),
         takes_consent=found.kind in KINDS_WITH_CONSENT,
-        consent_levels=list(ConsentLevel),
-        consent_givers=list(ConsentGiver),
         further_information_error=further_information_error,
         typed_text=typed_text,
         thread=thread_for_submitter(found, signed_in),

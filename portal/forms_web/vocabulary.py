@@ -60,6 +60,16 @@ def field_message(path: str, message: str) -> LazyString:
     return _CHECK_FIELD
 
 
+def consent_messages() -> dict[str, LazyString]:
+    """The refusal of each part of a consent field, by key, for the inbox's consent form (the
+    same sentences the case form shows beside the same question)."""
+    return {
+        "level": _CHOICE_MESSAGES["level"],
+        "given_by": _CHOICE_MESSAGES["given_by"],
+        "risks_explained": _RISKS_NOT_EXPLAINED,
+    }
+
+
 def browser_messages() -> dict[str, str]:
     """The sentences of :func:`field_message` for the form's script, which checks the form in
     the browser because the server cannot read a sealed submission; ``{limit}`` stands for the

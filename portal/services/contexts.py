@@ -27,7 +27,8 @@ import crypto
 from portal.models import DeskKey, Dialogue, DialogueSession, Submission, SubmissionKind, Submitter
 
 PUBLIC_ID_BYTES = 16
-PUBLIC_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
+PUBLIC_ID_LENGTH = 22  # 16 random bytes in URL-safe base64, unpadded
+PUBLIC_ID_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{{PUBLIC_ID_LENGTH}}}")
 
 # Envelope context labels: the first field of every context, one per kind of envelope.
 SUBMISSION_LABEL = "parley submission v1"

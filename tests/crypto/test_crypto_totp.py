@@ -6,6 +6,7 @@ import pytest
 
 from crypto.errors import CryptoError
 from crypto.totp import (
+    TYPED_CODE_MAX_LENGTH,
     new_totp_secret,
     rfc6238_code,
     totp_code,
@@ -63,6 +64,14 @@ def test_spaces_are_ignored_and_malformed_codes_do_not_verify():
     assert verify_totp(SECRET, f"{code[:3]} {code[3:]}", NOW) == STEP
     for malformed in ["", code[:5], code + "0", "12345a", "١٢٣٤٥٦"]:
         assert verify_totp(SECRET, malformed, NOW) is None
+
+
+def test_a_typed_code_fits_the_longest_form_a_person_types_and_no_longer():
+    code = totp_code(SECRET, NOW)
+    spaced = f" {code[:3]} {code[3:]}"
+    assert len(spaced) == TYPED_CODE_MAX_LENGTH
+    assert verify_totp(SECRET, spaced, NOW) == STEP
+    assert verify_totp(SECRET, spaced + " ", NOW) is None
 
 
 def test_window_does_not_reach_before_the_epoch():

@@ -64,6 +64,13 @@ CONSENT_VOCABULARIES: dict[str, type[enum.StrEnum]] = {
 }
 """The choices inside a consent field, by key: fixed by the consent ladder, not per field."""
 
+CONSENT_QUESTIONS: dict[str, str] = {
+    "level": N_("How far may the EU go with this name?"),
+    "given_by": N_("Who agreed to this?"),
+    "risks_explained": N_("The risks of being named were explained to whoever agreed"),
+}
+"""What a consent field asks, by key: the same words on the form and when consent is changed."""
+
 
 class FieldType(enum.StrEnum):
     """How a field is typed, checked and shown."""
