@@ -11,13 +11,39 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
 
 @dataclass(frozen=True)
 class SessionLifetime:
-    """How long an inbox session lasts: since its last request, and at most since it began."""
+    """How long a session lasts: since its last request, and at most since it began.
+
+    The one statement of when a session has ended, for both kinds: :meth:`has_ended` for a row in
+    hand, :meth:`ended` for the same rule as a query condition. The defaults are the inbox's.
+    """
 
     idle: dt.timedelta = dt.timedelta(minutes=30)
     absolute: dt.timedelta = dt.timedelta(hours=2)
+
+    def expires_at(self, begun: dt.datetime) -> dt.datetime:
+        """When a session begun at ``begun`` ends however busy it is."""
+        return begun + self.absolute
+
+    def has_ended(
+        self, *, expires_at: dt.datetime, last_used_at: dt.datetime, now: dt.datetime
+    ) -> bool:
+        """Whether a session with these times has ended at ``now``."""
+        return now >= expires_at or last_used_at <= now - self.idle
+
+    def ended(
+        self,
+        expires_at: InstrumentedAttribute[dt.datetime],
+        last_used_at: InstrumentedAttribute[dt.datetime],
+        now: dt.datetime,
+    ) -> ColumnElement[bool]:
+        """:meth:`has_ended` as a condition on a session table's two time columns."""
+        return or_(expires_at <= now, last_used_at <= now - self.idle)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ Every function works in the caller's transaction; the caller commits.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, not_, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -79,7 +79,7 @@ def start_staff_session(
         ),
         created_at=now,
         last_used_at=now,
-        expires_at=now + lifetime.absolute,
+        expires_at=lifetime.expires_at(now),
     )
     session.add(row)
     session.flush()
@@ -105,8 +105,7 @@ def resume_staff_session(
     if row is None:
         raise StaffSessionEndedError()
     if (
-        now >= row.expires_at
-        or now >= row.last_used_at + lifetime.idle
+        lifetime.has_ended(expires_at=row.expires_at, last_used_at=row.last_used_at, now=now)
         or not row.staff_user.active
     ):
         session.delete(row)
@@ -150,8 +149,7 @@ def live_session_count(
             .select_from(StaffSession)
             .where(
                 StaffSession.staff_user_id == user.id,
-                StaffSession.expires_at > now,
-                StaffSession.last_used_at > now - lifetime.idle,
+                not_(lifetime.ended(StaffSession.expires_at, StaffSession.last_used_at, now)),
             )
         )
         or 0
@@ -164,6 +162,6 @@ def delete_ended_staff_sessions(
     """Delete every staff session that has ended, whoever's it was."""
     session.execute(
         delete(StaffSession).where(
-            or_(StaffSession.expires_at <= now, StaffSession.last_used_at <= now - lifetime.idle)
+            lifetime.ended(StaffSession.expires_at, StaffSession.last_used_at, now)
         )
     )

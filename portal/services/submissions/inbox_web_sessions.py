@@ -44,7 +44,7 @@ Every function works in the caller's transaction; the caller commits.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -125,7 +125,7 @@ def _open_session(
         sealed_key=crypto.seal_box(key, plaintext, SUBMITTER_SESSION_PURPOSE),
         created_at=now,
         last_used_at=now,
-        expires_at=now + lifetime.absolute,
+        expires_at=lifetime.expires_at(now),
     )
     session.add(row)
     session.flush()
@@ -150,7 +150,7 @@ def resume_session(
     ).first()
     if row is None:
         raise SessionEndedError()
-    if _has_ended(row, now, lifetime):
+    if lifetime.has_ended(expires_at=row.expires_at, last_used_at=row.last_used_at, now=now):
         session.delete(row)
         session.flush()
         raise SessionEndedError()
@@ -178,13 +178,6 @@ def delete_ended_sessions(
     """Delete every session that has ended, whoever's it was."""
     session.execute(
         delete(SubmitterSession).where(
-            or_(
-                SubmitterSession.expires_at <= now,
-                SubmitterSession.last_used_at <= now - lifetime.idle,
-            )
+            lifetime.ended(SubmitterSession.expires_at, SubmitterSession.last_used_at, now)
         )
     )
-
-
-def _has_ended(row: SubmitterSession, now: dt.datetime, lifetime: SessionLifetime) -> bool:
-    return now >= row.expires_at or now >= row.last_used_at + lifetime.idle
