@@ -6,6 +6,7 @@ number that could drift from the check behind it; templates read ``text_limits.l
 
 import crypto
 from portal.services.contexts import PUBLIC_ID_LENGTH
+from portal.services.staff.accounts import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
 from portal.services.staff.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
 from portal.services.submissions.kinds import LONG_TEXT_LIMIT, SHORT_TEXT_LIMIT
 
@@ -15,5 +16,7 @@ TEXT_LIMITS: dict[str, int] = {
     "agenda_title": MAX_AGENDA_TITLE,
     "justification": MAX_JUSTIFICATION,
     "public_id": PUBLIC_ID_LENGTH,
+    "staff_email": MAX_EMAIL_LENGTH,
+    "display_name": MAX_DISPLAY_NAME_LENGTH,
     "totp_code": crypto.TOTP_TYPED_CODE_MAX_LENGTH,
 }

@@ -20,6 +20,8 @@ from portal.services.staff.web_sessions import end_all_staff_sessions
 MIN_PASSPHRASE_LENGTH = 12
 # 24 random bytes: 32 characters of URL-safe base64, typed once by the new account's owner.
 ONE_TIME_PASSPHRASE_BYTES = 24
+MAX_DISPLAY_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
 
 
 class StaffDetailsError(ValueError):
@@ -75,32 +77,15 @@ def create_staff_user(
         raise StaffDetailsError(
             f"a staff passphrase has at least {MIN_PASSPHRASE_LENGTH} characters"
         )
-    if not display_name.strip():
-        raise StaffDetailsError("a staff account needs a display name")
-    personal_key = crypto.generate_private_key()
     totp_secret = crypto.new_totp_secret()
-    user = StaffUser(
-        email=normalise_email(email),
-        display_name=display_name.strip(),
-        role=role,
-        login_hash=crypto.hash_password(passphrase),
-        personal_public_key=crypto.public_key_bytes(personal_key),
-        personal_private_key_wrapped=crypto.wrap_private_key(personal_key, passphrase),
-        totp_secret_sealed=crypto.seal_box(at_rest_key, totp_secret, STAFF_TOTP_SECRET_PURPOSE),
-        last_totp_step=None,
-        must_change_passphrase=must_change_passphrase,
-        active=True,
-    )
-    session.add(user)
-    session.flush()
-    record_event(
+    user = _add_account(
         session,
-        action=AuditAction.STAFF_CREATED,
-        object_type="staff_user",
-        object_id=user.id,
-        actor=created_by,
-        details={"role": str(role)},
+        details=_checked_details(session, email, display_name, role),
+        passphrase=passphrase,
+        must_change_passphrase=must_change_passphrase,
+        created_by=created_by,
     )
+    user.totp_secret_sealed = crypto.seal_box(at_rest_key, totp_secret, STAFF_TOTP_SECRET_PURPOSE)
     return NewStaffUser(user=user, totp_secret=totp_secret)
 
 
@@ -135,34 +120,65 @@ def create_staff_account(
     The personal key pair is wrapped under the one-time passphrase; at the first sign-in the
     person chooses their own passphrase (which re-wraps it) and enrols TOTP.
     """
+    details = _checked_details(session, email, display_name, role)
+    one_time = crypto.random_token(ONE_TIME_PASSPHRASE_BYTES)
+    user = _add_account(
+        session,
+        details=details,
+        passphrase=one_time,
+        must_change_passphrase=True,
+        created_by=created_by,
+    )
+    return NewStaffAccount(user=user, one_time_passphrase=one_time)
+
+
+@dataclass(frozen=True)
+class _AccountDetails:
+    email: str
+    display_name: str
+    role: StaffRole
+
+
+def _checked_details(
+    session: Session, email: str, display_name: str, role: StaffRole | str
+) -> _AccountDetails:
+    """What every new account must have: a free, well-formed address, a name and a role."""
     address = normalise_email(email)
     name = display_name.strip()
     if not name:
         raise StaffDetailsError("a staff account needs a display name")
-    if len(name) > 200:
-        raise StaffDetailsError("a display name has at most 200 characters")
-    if len(address) > 254:
-        raise StaffDetailsError("an e-mail address has at most 254 characters")
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        raise StaffDetailsError(f"a display name has at most {MAX_DISPLAY_NAME_LENGTH} characters")
+    if len(address) > MAX_EMAIL_LENGTH:
+        raise StaffDetailsError(f"an e-mail address has at most {MAX_EMAIL_LENGTH} characters")
     try:
-        role = StaffRole(role)
+        checked_role = StaffRole(role)
     except ValueError:
         raise StaffDetailsError(f"{role!r} is not a staff role") from None
     if staff_by_email(session, address) is not None:
         raise StaffDetailsError("a staff account with this e-mail address already exists")
-    one_time = crypto.random_token(ONE_TIME_PASSPHRASE_BYTES)
-    personal_key = crypto.generate_private_key()
+    return _AccountDetails(email=address, display_name=name, role=checked_role)
+
+
+def _add_account(
+    session: Session,
+    *,
+    details: _AccountDetails,
+    passphrase: str,
+    must_change_passphrase: bool,
+    created_by: StaffUser | None,
+) -> StaffUser:
+    """Store a new active account with a new personal key pair locked by ``passphrase``."""
     user = StaffUser(
-        email=address,
-        display_name=name,
-        role=role,
-        login_hash=crypto.hash_password(one_time),
-        personal_public_key=crypto.public_key_bytes(personal_key),
-        personal_private_key_wrapped=crypto.wrap_private_key(personal_key, one_time),
+        email=details.email,
+        display_name=details.display_name,
+        role=details.role,
         totp_secret_sealed=None,
         last_totp_step=None,
-        must_change_passphrase=True,
+        must_change_passphrase=must_change_passphrase,
         active=True,
     )
+    _lock_under_passphrase(user, crypto.generate_private_key(), passphrase)
     session.add(user)
     session.flush()
     record_event(
@@ -171,9 +187,22 @@ def create_staff_account(
         object_type="staff_user",
         object_id=user.id,
         actor=created_by,
-        details={"role": str(role)},
+        details={"role": str(details.role)},
     )
-    return NewStaffAccount(user=user, one_time_passphrase=one_time)
+    return user
+
+
+def _lock_under_passphrase(
+    user: StaffUser, personal_key: crypto.PrivateKey, passphrase: str
+) -> None:
+    """Make ``passphrase`` the one that signs ``user`` in and unwraps ``personal_key``.
+
+    Both jobs at once, so that the login hash and the key wrap can never belong to two
+    different passphrases (two Argon2 derivations, each with its own salt).
+    """
+    user.login_hash = crypto.hash_password(passphrase)
+    user.personal_public_key = crypto.public_key_bytes(personal_key)
+    user.personal_private_key_wrapped = crypto.wrap_private_key(personal_key, passphrase)
 
 
 def reset_staff_account(session: Session, user: StaffUser, *, reset_by: StaffUser | None) -> str:
@@ -185,10 +214,7 @@ def reset_staff_account(session: Session, user: StaffUser, *, reset_by: StaffUse
     factor is cleared (enrolled again at the next sign-in) and every session ended.
     """
     one_time = crypto.random_token(ONE_TIME_PASSPHRASE_BYTES)
-    personal_key = crypto.generate_private_key()
-    user.login_hash = crypto.hash_password(one_time)
-    user.personal_public_key = crypto.public_key_bytes(personal_key)
-    user.personal_private_key_wrapped = crypto.wrap_private_key(personal_key, one_time)
+    _lock_under_passphrase(user, crypto.generate_private_key(), one_time)
     user.totp_secret_sealed = None
     user.last_totp_step = None
     user.must_change_passphrase = True
@@ -264,8 +290,7 @@ def set_staff_passphrase(
     if crypto.public_key_bytes(personal_key) != bytes(user.personal_public_key):
         raise StaffDetailsError("this personal key is not the account's")
     first_choice = user.must_change_passphrase
-    user.personal_private_key_wrapped = crypto.wrap_private_key(personal_key, new_passphrase)
-    user.login_hash = crypto.hash_password(new_passphrase)
+    _lock_under_passphrase(user, personal_key, new_passphrase)
     user.must_change_passphrase = False
     session.flush()
     record_event(
