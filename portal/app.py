@@ -6,7 +6,6 @@ at the newest schema revision, CSRF protection, translations and the security he
 """
 
 import mimetypes
-from pathlib import Path
 
 from flask import Flask, render_template
 from flask_wtf import CSRFProtect
@@ -33,12 +32,13 @@ from portal.forms_web import fields as form_fields
 from portal.instance import InstanceFolder, InstanceSecrets
 from portal.labels import choice_label, label
 from portal.privacy import ForgetClientDetails
+from portal.resources import shipped_folder
 from portal.services.submissions import kinds
 from portal.settings import Settings, load_settings
 from portal.text_limits import TEXT_LIMITS
 from portal.web import instance as web_instance
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = shipped_folder("templates")
 QUICK_EXIT_URL = "https://www.wikipedia.org/"
 
 # The browser crypto module is an ES module; browsers refuse to run one served as anything but

@@ -5,7 +5,8 @@ Layout (created by ``portal init``)::
     <PORTAL_INSTANCE_DIR>/          mode 0700
         secrets.json                mode 0600, see below
         storage/                    mode 0700, encrypted attachments
-        parley.sqlite3              the database, unless PORTAL_DATABASE_URL points elsewhere
+        parley.sqlite3              the database, unless PORTAL_DATABASE_URL points elsewhere,
+        parley.sqlite3-wal, -shm    with its write-ahead log and the log's index (portal/db.py)
 
 ``secrets.json`` (docs/FORMATS.md, "Instance secrets") holds three values: the Flask secret key,
 which signs the session cookie; the codename pepper, the key of the HMAC over submitters' login

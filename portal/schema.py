@@ -7,7 +7,6 @@ disagree in production.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -18,14 +17,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.db import Database
 from portal.errors import OperatorError, first_line
+from portal.resources import shipped_folder
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = shipped_folder("migrations")
 
 
 def alembic_config(database_url: str) -> Config:
-    """Alembic configuration for ``database_url`` (passed directly, never through the ini file,
-    where a percent sign in a password would be read as interpolation)."""
-    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    """Alembic configuration for ``database_url``, built in code.
+
+    The URL is passed directly, never through an ini file, where a percent sign in a password
+    would be read as interpolation. ``migrations/alembic.ini`` is for developers running the
+    ``alembic`` command: its ``prepend_sys_path`` would put the folder above the migrations on
+    ``sys.path`` each time, which in an installed wheel is ``portal/`` itself, making its modules
+    importable as top-level ones.
+    """
+    config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["database_url"] = database_url
     return config

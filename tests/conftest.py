@@ -35,7 +35,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 import crypto
 from portal import create_app, schema
 from portal.cli.main import main
-from portal.db import Database
+from portal.db import Database, sqlite_side_files
 from portal.instance import InstanceFolder
 from portal.models import (
     DeskKey,
@@ -105,6 +105,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """An empty database on each backend in turn."""
     with database_for(request.param, tmp_path) as url:
         yield url
+
+
+def sqlite_files(database_url: str) -> list[Path]:
+    """The SQLite database file and the side files beside it now; none on PostgreSQL.
+
+    A scan of what a seized disk holds reads them all: the write-ahead log holds the newest
+    pages before they reach the main file.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return []
+    database_file = Path(url.database)
+    return [database_file, *sqlite_side_files(database_file)]
 
 
 def portal_environment(

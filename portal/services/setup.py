@@ -3,6 +3,11 @@
 Order matters for the promise that a refused `init` changes nothing: every reason to refuse is
 checked before the first file or table is touched. The recovery key's private half leaves this
 module only in the returned outcome, for the command to print once.
+
+`--force` clears only what exists: a schema is downgraded (on SQLite with deleted rows zeroed),
+and SQLite side files that outlive their database are removed, because SQLite would replay a
+leftover write-ahead log into the new file. The instance folder itself is created (mode 0700)
+before the database, so a SQLite file inside it can be made even when the folder was missing.
 """
 
 import json
@@ -15,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import crypto
 from portal import schema
-from portal.db import Database
+from portal.db import Database, sqlite_side_files
 from portal.errors import OperatorError, first_line
 from portal.instance import InstanceFolder, InstanceSecrets
 from portal.models import utc_now
@@ -52,9 +57,9 @@ def initialise_instance(settings: Settings, request: InitRequest) -> InitOutcome
     folder = InstanceFolder(settings.instance_dir)
     database = Database(settings.database_url)
     try:
-        _refuse_to_clobber(folder, database, request)
+        state = _refuse_to_clobber(folder, database, request)
         if request.force:
-            _remove_existing_instance(folder, database, settings)
+            _remove_existing_instance(folder, database, state, settings)
         secrets = InstanceSecrets.generate()
         folder.create(secrets)
         schema.upgrade_to_head(settings.database_url)
@@ -97,8 +102,11 @@ def _write_credentials(path: Path, accounts: tuple[DemoAccount, ...], *, replace
         handle.write("\n")
 
 
-def _refuse_to_clobber(folder: InstanceFolder, database: Database, request: InitRequest) -> None:
-    """Raise before any change if something exists that only --force may replace."""
+def _refuse_to_clobber(
+    folder: InstanceFolder, database: Database, request: InitRequest
+) -> schema.DatabaseState:
+    """Raise before any change if something exists that only --force may replace; return what
+    the database holds."""
     target = request.credentials_out
     # The instance folder is made before the credentials are written, so it may hold them.
     if (
@@ -113,7 +121,7 @@ def _refuse_to_clobber(folder: InstanceFolder, database: Database, request: Init
             "the database already holds tables that are not a Parley schema; use an empty database"
         )
     if request.force:
-        return
+        return state
     if folder.is_initialised():
         raise InstanceExistsError(
             f"an instance already exists in {folder.path}; nothing was changed "
@@ -128,16 +136,34 @@ def _refuse_to_clobber(folder: InstanceFolder, database: Database, request: Init
         raise InstanceExistsError(
             f"{target} already exists; nothing was changed (use --force to overwrite it)"
         )
+    leftovers = _leftover_side_files(database)
+    if leftovers:
+        raise InstanceExistsError(
+            f"{leftovers[0]} is left over from an earlier database; nothing was changed "
+            "(`portal init --force` removes it)"
+        )
+    return state
+
+
+def _leftover_side_files(database: Database) -> list[Path]:
+    """SQLite side files whose database file is gone."""
+    sqlite_file = database.sqlite_file
+    if sqlite_file is None or sqlite_file.exists():
+        return []
+    return sqlite_side_files(sqlite_file)
 
 
 def _remove_existing_instance(
-    folder: InstanceFolder, database: Database, settings: Settings
+    folder: InstanceFolder, database: Database, state: schema.DatabaseState, settings: Settings
 ) -> None:
-    try:
-        schema.downgrade_to_base(settings.database_url)
-    except CommandError as error:
-        raise OperatorError(
-            f"the existing database could not be cleared: {first_line(error)}"
-        ) from None
+    if state.revision is not None:
+        try:
+            schema.downgrade_to_base(settings.database_url)
+        except CommandError as error:
+            raise OperatorError(
+                f"the existing database could not be cleared: {first_line(error)}"
+            ) from None
     database.dispose()
+    for leftover in _leftover_side_files(database):
+        leftover.unlink()
     folder.wipe()

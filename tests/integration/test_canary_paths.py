@@ -28,7 +28,7 @@ from portal import create_app
 from portal.db import app_database
 from portal.models import Base, SubmissionKind
 from portal.services.submissions.payload import encode_payload
-from tests.conftest import DemoInstance, create_demo_instance
+from tests.conftest import DemoInstance, create_demo_instance, sqlite_files
 from tests.integration.forms_client import (
     HIDDEN,
     codename_in,
@@ -48,8 +48,15 @@ from tests.integration.test_serve import free_port, serve_environment, wait_unti
 BOUNDARY = "parley-canary-boundary-9c2e"
 
 
-def _holders(folder: Path, needle: bytes) -> list[Path]:
-    return [path for path in folder.rglob("*") if path.is_file() and needle in path.read_bytes()]
+def _holders(instance: DemoInstance, needle: bytes) -> list[Path]:
+    """The files holding ``needle``: every file of the instance folder and, on SQLite, the
+    database file with its write-ahead log and the log's index, wherever the database lies."""
+    database_files = sqlite_files(instance.settings.database_url)
+    if database_files:  # the test's app holds a connection open, so the log is there to read
+        assert any(path.name.endswith("-wal") for path in database_files), database_files
+    folder = Path(instance.settings.instance_dir)
+    files = {path for path in folder.rglob("*") if path.is_file()} | set(database_files)
+    return sorted(path for path in files if needle in path.read_bytes())
 
 
 def _tables_holding(app: Flask, needle: str) -> list[str]:
@@ -134,7 +141,7 @@ def test_portal_serve_takes_a_plain_canary_and_keeps_it_nowhere(tmp_path: Path) 
     logs = log_path.read_text(encoding="utf-8")
     assert f"POST {form_path} HTTP/1.1" in logs, "the access log saw the post"
     assert canary not in logs
-    assert _holders(Path(instance.settings.instance_dir), canary.encode()) == []
+    assert _holders(instance, canary.encode()) == []
     assert _tables_holding(app, canary) == []
 
 
@@ -166,4 +173,4 @@ def test_sealed_canary_is_in_no_table_and_no_file(writable_demo_instance: DemoIn
     opened = open_payload(submission, desk_private_key(app, writable_demo_instance, "valdoria"))
     assert opened["persons"][0]["name"] == f"name {canary}"
     assert _tables_holding(app, canary) == []
-    assert _holders(Path(writable_demo_instance.settings.instance_dir), canary.encode()) == []
+    assert _holders(writable_demo_instance, canary.encode()) == []

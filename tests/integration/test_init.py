@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 import crypto
+from portal.db import sqlite_side_files
 from portal.instance import InstanceFolder
 from portal.models import (
     AuditEvent,
@@ -177,6 +178,55 @@ def test_init_refuses_to_clobber_without_force_and_force_starts_afresh(
     assert after["staff"] == before["staff"]
     for name in ("credentials.json", "instance/secrets.json"):
         assert after["files"][str(tmp_path / name)] != before["files"][str(tmp_path / name)]
+
+
+def test_force_creates_a_missing_instance_folder_privately(tmp_path: Path) -> None:
+    instance_dir = tmp_path / "missing" / "instance"
+    credentials_file = instance_dir / "demo-credentials.json"
+
+    result = run_portal(
+        portal_environment(instance_dir),
+        "init",
+        "--demo",
+        "--force",
+        "--credentials-out",
+        str(credentials_file),
+    )
+
+    assert result.exit_code == 0, result.output
+    database_file = instance_dir / "parley.sqlite3"
+    for path, mode in (
+        (instance_dir, 0o700),
+        (instance_dir / "secrets.json", 0o600),
+        (instance_dir / "storage", 0o700),
+        (database_file, 0o600),
+        (credentials_file, 0o600),
+    ):
+        assert _mode(path) == mode, path
+    assert sqlite_side_files(database_file) == []
+
+
+def test_a_write_ahead_log_without_its_database_is_refused_and_force_removes_it(
+    tmp_path: Path,
+) -> None:
+    """SQLite would replay a stale log into the new database file of the same name."""
+    instance_dir = tmp_path / "instance"
+    instance_dir.mkdir(mode=0o700)
+    stale_log = instance_dir / "parley.sqlite3-wal"
+    stale_log.write_bytes(b"pages of an earlier database")
+    environment = portal_environment(instance_dir)
+
+    refused = run_portal(environment, "init")
+
+    assert refused.exit_code != 0
+    assert str(stale_log) in _one_line_error(refused)
+    assert sorted(path.name for path in instance_dir.iterdir()) == [stale_log.name]
+
+    forced = run_portal(environment, "init", "--force")
+
+    assert forced.exit_code == 0, forced.output
+    assert not stale_log.exists()
+    assert (instance_dir / "parley.sqlite3").is_file()
 
 
 def test_init_refuses_an_existing_credentials_file(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ through the sealed (JavaScript) endpoint, each with an attachment, an upload lef
 signed-in staff member's session, a submitter's inbox sessions (key on the server, and key held by
 the browser), a triage note and a desk message. Then, holding only what a seized server gives --
 every row of every table, read generically through reflection so that tables added later are
-covered too, and every file of the storage folder, but neither a cookie nor the secrets file --
+covered too, every file of the storage folder and, on SQLite, the database file with its
+write-ahead log and the log's index, but neither a cookie nor the secrets file --
 the test gathers every piece of key material it can find and tries each one against everything
 that is encrypted:
 
@@ -30,7 +31,9 @@ whose key id does match is both a failure of the test by itself and tried for re
 Nothing may open. The same harness then gets the keys a dump does not hold -- the recovery key
 printed by ``portal init``, a staff passphrase, the session cookie keys and the at-rest key of the
 secrets file -- and must open the corresponding envelopes, boxes, wrapped key and files, so the
-test cannot pass because the harness is unable to open anything.
+test cannot pass because the harness is unable to open anything. Those keys, and the desk and
+personal keys they open, must then appear in no SQLite file, raw or encoded, since the raw files
+also hold what rows no longer show (deleted rows, older page images in the log).
 """
 
 import base64
@@ -83,7 +86,7 @@ from portal.services.desks.keys import current_desk_key
 from portal.services.staff.web_sessions import start_staff_session
 from portal.services.submissions.inbox_web_sessions import start_browser_held_session, start_session
 from portal.services.submissions.payload import encode_payload
-from tests.conftest import DemoInstance
+from tests.conftest import DemoInstance, sqlite_files
 from tests.integration.forms_client import (
     codename_in,
     open_form,
@@ -261,6 +264,7 @@ class Found:
 class Dump:
     values: list[Found] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    database_files: dict[str, bytes] = field(default_factory=dict)
     staff_ids: set[int] = field(default_factory=set)
     staff_session_references: set[str] = field(default_factory=set)
 
@@ -294,7 +298,8 @@ def _leaves(value: Any) -> Iterator[Any]:
 
 
 def read_dump(database_url: str, storage_dir: Path) -> Dump:
-    """Every value of every row of every table (by reflection) and every storage file."""
+    """Every value of every row of every table (by reflection), every storage file, and the
+    SQLite files as they lie on disk."""
     dump = Dump()
     engine = create_engine(database_url, poolclass=NullPool)
     try:
@@ -319,6 +324,8 @@ def read_dump(database_url: str, storage_dir: Path) -> Dump:
     for path in sorted(storage_dir.rglob("*")):
         if path.is_file():
             dump.files[str(path.relative_to(storage_dir))] = path.read_bytes()
+    for path in sqlite_files(database_url):
+        dump.database_files[path.name] = path.read_bytes()
     return dump
 
 
@@ -615,6 +622,9 @@ def test_a_dump_and_the_storage_folder_open_nothing(
     assert not any(marker in found.value for found in dump.binaries())
     assert not any(MARKER in found.value for found in dump.strings())
     assert not any(marker in data for data in dump.files.values())
+    if instance.settings.database_url.startswith("sqlite"):  # the app's connection keeps the log
+        assert any(name.endswith("-wal") for name in dump.database_files), list(dump.database_files)
+    assert not any(marker in data for data in dump.database_files.values())
 
     candidates = key_candidates(dump)
     private_keys = private_key_candidates(dump, candidates)
@@ -672,3 +682,21 @@ def test_a_dump_and_the_storage_folder_open_nothing(
     control.wrapped = [Found("staff_users.personal_private_key_wrapped", bytes(wrapped_key))]
     [unwrapped] = control.with_passphrases([secrets.staff_passphrase])
     assert crypto.private_key_bytes(unwrapped) == personal
+
+    held_outside = [
+        crypto.private_key_bytes(secrets.recovery_key),
+        *(crypto.private_key_bytes(key) for key, _ in desk_keys),
+        personal,
+        secrets.staff_session_key,
+        *secrets.submitter_session_keys,
+        secrets.at_rest_key,
+        *file_keys,
+    ]
+    for name, data in dump.database_files.items():
+        # The scan reads the database's content: the recovery key's public half is in its table.
+        if name.endswith(".sqlite3"):
+            assert crypto.public_key_bytes(secrets.recovery_key) in data
+        for key in held_outside:
+            encodings = (base64.b64encode(key), base64.urlsafe_b64encode(key))
+            for encoded in (key, key.hex().encode(), *(e.rstrip(b"=") for e in encodings)):
+                assert encoded not in data, f"a key in {name}"

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 import crypto
+from portal.db import sqlite_side_files
 from portal.models import (
     AuditEvent,
     Base,
@@ -489,7 +490,8 @@ def test_an_urgent_reprisal_report_is_routed_as_urgent(
 
 
 def _everything_stored(world: ConsultationWorld) -> bytes:
-    """Every value of every row of every table, and every file under the instance folder."""
+    """Every value of every row of every table, every file under the instance folder, and on
+    SQLite the database file with its write-ahead log."""
     pieces = []
     for table in Base.metadata.sorted_tables:
         for row in world.session.execute(select(table)):
@@ -499,7 +501,8 @@ def _everything_stored(world: ConsultationWorld) -> bytes:
         if path.is_file():
             pieces.append(path.read_bytes())
     if world.database_file is not None:
-        pieces.append(world.database_file.read_bytes())
+        for path in [world.database_file, *sqlite_side_files(world.database_file)]:
+            pieces.append(path.read_bytes())
     return b"\n".join(pieces)
 
 

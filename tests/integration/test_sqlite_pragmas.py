@@ -1,0 +1,70 @@
+"""SQLite: every connection of the portal runs with the pragmas that portal/db.py explains."""
+
+import stat
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from portal import create_app
+from portal.db import Database, app_database, sqlite_side_files
+from portal.models import RecoveryKey
+from tests.conftest import portal_environment, run_portal, settings_from
+
+# What SQLite reports back for each setting (synchronous: 2 is FULL).
+EXPECTED = {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "secure_delete": 1}
+
+
+@pytest.fixture(scope="module")
+def sqlite_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The portal over a new instance with the default database, SQLite in the instance folder."""
+    environment = portal_environment(tmp_path_factory.mktemp("pragmas") / "instance")
+    result = run_portal(environment, "init")
+    assert result.exit_code == 0, result.output
+    return create_app(settings_from(environment))
+
+
+@pytest.mark.parametrize(("pragma", "expected"), EXPECTED.items())
+def test_every_connection_has_the_pragma(sqlite_app: Flask, pragma: str, expected: object) -> None:
+    engine = app_database(sqlite_app).engine
+    with engine.connect() as first, engine.connect() as second:
+        for connection in (first, second):
+            assert connection.exec_driver_sql(f"PRAGMA {pragma}").scalar() == expected
+
+
+def test_the_side_files_are_as_private_as_the_database(sqlite_app: Flask) -> None:
+    database = app_database(sqlite_app)
+    database_file: Path = database.sqlite_file
+    with database.engine.connect():
+        side_files = sqlite_side_files(database_file)
+
+        assert sorted(path.name for path in side_files) == [
+            "parley.sqlite3-shm",
+            "parley.sqlite3-wal",
+        ]
+        for path in [database_file, *side_files]:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def _holding(database: Database, needle: bytes) -> list[str]:
+    files = [database.sqlite_file, *sqlite_side_files(database.sqlite_file)]
+    return [path.name for path in files if needle in path.read_bytes()]
+
+
+def test_a_deleted_row_is_in_no_file_once_its_connection_is_back_in_the_pool(
+    sqlite_app: Flask,
+) -> None:
+    """The log would otherwise keep the page images from before the deletion."""
+    database = app_database(sqlite_app)
+    marker = b"DELETED-ROW-93ad"
+    with database.session() as session:
+        row = RecoveryKey(key_id=marker, public_key=marker * 2)
+        session.add(row)
+        session.commit()
+        assert _holding(database, marker)
+
+        session.delete(row)
+        session.commit()
+
+    with database.engine.connect():  # an open connection keeps the log file in place
+        assert _holding(database, marker) == []
