@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from portal import create_app
 from portal.models import SubmissionKind
 from portal.services.submissions import kinds
+from portal.services.submissions.messages import validate_message
 from portal.services.submissions.payload import PayloadError, validate_submission
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
@@ -141,3 +142,16 @@ def test_the_inbox_and_the_desk_read_it_back(
     with app.test_request_context():
         html = render_template_string(source, payload=payload, kind="reprisal_report")
     assert f'<dt>{words}</dt><dd class="written">a guard</dd>' in html
+
+
+def test_the_page_tells_the_browser_the_ladder_and_the_inbox_limit_the_server_enforces() -> None:
+    carried = kinds.as_json(kinds.declaration(SubmissionKind.INDIVIDUAL_CASE))
+    assert carried["consent"] == {
+        "level": [str(level) for level in kinds.ConsentLevel],
+        "given_by": [str(giver) for giver in kinds.ConsentGiver],
+    }
+    limit = carried["inbox_text_limit"]
+    faces = "\U0001f600" * limit
+    assert validate_message({"text": faces})["text"] == faces
+    with pytest.raises(PayloadError):
+        validate_message({"text": "x" * (limit + 1)})

@@ -7,16 +7,26 @@ import { test } from 'node:test';
 
 import { MESSAGE_FORMAT, messagePayload, messageText, readMessage } from '../../portal/static/js/desk-messages.mjs';
 
+// The page's `inbox_text_limit` (kinds.LONG_TEXT_LIMIT on the server).
+const LIMIT = 20000;
+
 test('a reply is the trimmed text within the limit, in the message format', () => {
-  assert.deepEqual(messagePayload('  Thank you.\n'), { format: MESSAGE_FORMAT, text: 'Thank you.' });
-  assert.equal(messagePayload('   '), null);
-  assert.equal(messagePayload('x'.repeat(20001)), null);
-  assert.equal(messageText('x'.repeat(20000)).length, 20000);
-  assert.equal(messageText(undefined), null);
+  assert.deepEqual(messagePayload('  Thank you.\n', LIMIT), { format: MESSAGE_FORMAT, text: 'Thank you.' });
+  assert.equal(messagePayload('   ', LIMIT), null);
+  assert.equal(messagePayload('x'.repeat(20001), LIMIT), null);
+  assert.equal(messageText('x'.repeat(20000), LIMIT).length, 20000);
+  assert.equal(messageText(undefined, LIMIT), null);
+});
+
+test('the limit counts characters as the server does, not UTF-16 units', () => {
+  const faces = '\u{1F600}'.repeat(LIMIT);
+  assert.equal(faces.length, 2 * LIMIT);
+  assert.equal(messageText(faces, LIMIT), faces);
+  assert.equal(messageText(`${faces}x`, LIMIT), null);
 });
 
 test('only a valid message is read from an opened envelope', () => {
-  assert.equal(readMessage({ format: MESSAGE_FORMAT, text: 'Which prison?' }), 'Which prison?');
+  assert.equal(readMessage({ format: MESSAGE_FORMAT, text: 'Which prison?' }, LIMIT), 'Which prison?');
   for (const payload of [
     null,
     [],
@@ -27,6 +37,6 @@ test('only a valid message is read from an opened envelope', () => {
     { format: MESSAGE_FORMAT, text: '' },
     { format: MESSAGE_FORMAT, text: 'x'.repeat(20001) },
   ]) {
-    assert.equal(readMessage(payload), null, JSON.stringify(payload));
+    assert.equal(readMessage(payload, LIMIT), null, JSON.stringify(payload));
   }
 });

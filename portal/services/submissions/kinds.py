@@ -409,7 +409,9 @@ def as_json(
 ) -> dict[str, Any]:
     """The declaration as the browser receives it in the page (JSON-ready, wording translated).
 
-    ``consent`` vocabularies travel too, since a consent field's choices are fixed by the ladder.
+    ``consent`` vocabularies travel too, since a consent field's choices are fixed by the ladder,
+    and so does ``inbox_text_limit``, the limit of what the inbox adds (further information,
+    messages), for the inbox page that carries its submission's declaration.
     """
     return {
         "kind": str(declared.kind),
@@ -419,4 +421,5 @@ def as_json(
             key: [str(value) for value in vocabulary]
             for key, vocabulary in CONSENT_VOCABULARIES.items()
         },
+        "inbox_text_limit": LONG_TEXT_LIMIT,
     }

@@ -16,7 +16,7 @@
  */
 import { openEnvelope, sealEnvelope } from './parley-crypto.mjs';
 import { recallKeySeed } from './inbox-key.mjs';
-import { CONSENT_GIVERS, CONSENT_LEVELS, LONG_TEXT_LIMIT } from './sealed-submission.mjs';
+import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
 
 const FURTHER_INFORMATION_FORMAT = 'parley-further-information-v1';
@@ -52,32 +52,35 @@ async function openItem(item, seed) {
 }
 
 /** The text of one message of the thread, or `null` when it does not open or is no message. */
-async function openMessage(item, seed) {
+async function openMessage(item, seed, limit) {
   try {
-    return readMessage(await openItem(item, seed));
+    return readMessage(await openItem(item, seed), limit);
   } catch {
     return null;
   }
 }
 
-/** Whether a consent change names a person of this submission with a valid consent. */
-function isValidChange(change, personCount) {
+/**
+ * Whether a consent change names a person of this submission with a valid consent; `ladder` is
+ * the declaration's `consent` (the choices of each part of the consent ladder).
+ */
+function isValidChange(change, personCount, ladder) {
   const consent = change?.consent;
   return (
     Number.isInteger(change?.person) &&
     change.person >= 0 &&
     change.person < personCount &&
-    CONSENT_LEVELS.includes(consent?.level) &&
-    CONSENT_GIVERS.includes(consent?.given_by) &&
+    ladder.level.includes(consent?.level) &&
+    ladder.given_by.includes(consent?.given_by) &&
     consent?.risks_explained === true
   );
 }
 
 /** Each person's consent as it stands: the latest valid change for them, else as sent. */
-function currentConsents(persons, changes) {
+function currentConsents(persons, changes, ladder) {
   const consents = persons.map((person) => person.consent);
   for (const change of changes) {
-    if (isValidChange(change, persons.length)) consents[change.person] = change.consent;
+    if (isValidChange(change, persons.length, ladder)) consents[change.person] = change.consent;
   }
   return consents;
 }
@@ -109,7 +112,7 @@ class SealedPage {
     const payload = await openItem(sealed.submission, this.seed);
     const furtherInformation = await Promise.all(sealed.further_information.map((item) => openItem(item, this.seed)));
     const changes = await Promise.all(sealed.consent_changes.map((item) => openItem(item, this.seed)));
-    const messages = await Promise.all((sealed.messages ?? []).map((item) => openMessage(item, this.seed)));
+    const messages = await Promise.all((sealed.messages ?? []).map((item) => openMessage(item, this.seed, this.declaration.inbox_text_limit)));
     this.showMessages(messages, sealed.messages ?? []);
     this.showPayload(payload);
     this.showPersons(payload.persons ?? [], changes);
@@ -154,7 +157,7 @@ class SealedPage {
   }
 
   showPersons(persons, changes) {
-    const consents = currentConsents(persons, changes);
+    const consents = currentConsents(persons, changes, this.declaration.consent);
     const container = document.getElementById('persons');
     const template = document.getElementById('person-template');
     persons.forEach((person, index) => {
@@ -177,7 +180,7 @@ class SealedPage {
   showChanges(persons, changes, items) {
     const list = document.getElementById('consent-changes');
     changes.forEach((change, index) => {
-      const words = isValidChange(change, persons.length)
+      const words = isValidChange(change, persons.length, this.declaration.consent)
         ? `${persons[change.person].name}: ${this.consentWords(change.consent)}`
         : this.messages.unknown_change;
       list.append(element('li', `${longDate(items[index].received_on)}: ${words}`));
@@ -255,7 +258,8 @@ class SealedPage {
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const text = form.elements.text.value.trim();
-      if (text.length === 0 || text.length > LONG_TEXT_LIMIT) return showFormError(form, this.messages.empty_text);
+      const tooLong = characterCount(text) > this.declaration.inbox_text_limit;
+      if (text.length === 0 || tooLong) return showFormError(form, this.messages.empty_text);
       const payload = { format: FURTHER_INFORMATION_FORMAT, text };
       return this.send(this.data.furtherInformationUrl, payload, this.data.furtherInformationContext, csrfToken()).catch(
         (failure) => showFormError(form, failure.message || this.messages.not_sent),
@@ -270,7 +274,7 @@ class SealedPage {
     const form = template.content.firstElementChild.cloneNode(true);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      const payload = messagePayload(form.elements.text.value);
+      const payload = messagePayload(form.elements.text.value, this.declaration.inbox_text_limit);
       if (payload === null) return showFormError(form, this.messages.empty_message);
       const fields = { public_id: this.data.replyId };
       return this.send(this.data.replyUrl, payload, this.data.replyContext, csrfToken(), fields).catch((failure) =>

@@ -16,14 +16,11 @@
 export const SUBMISSION_FORMAT = 'parley-submission-v1';
 export const CODENAME_WORDS = 8;
 export const FLAG_VALUE = 'yes';
-/**
- * For the inbox's own forms (further information, messages, consent changes), which are not a
- * submission kind and so have no declaration in their page: `LONG_TEXT_LIMIT` and the consent
- * ladder of `kinds.py`.
- */
-export const LONG_TEXT_LIMIT = 20000;
-export const CONSENT_LEVELS = ['internal_only', 'raise_without_name', 'raise_by_name', 'handover_list'];
-export const CONSENT_GIVERS = ['person', 'family', 'representative'];
+
+/** How many characters `text` holds as the server counts them: code points, not UTF-16 units. */
+export function characterCount(text) {
+  return [...text].length;
+}
 
 /**
  * The declaration of a kind, as the page carries it (`kinds.as_json` on the server): the
@@ -58,7 +55,7 @@ class Checker {
     }
     const stripped = value.trim();
     if (required && !stripped) this.fail(field, 'is required');
-    else if ([...stripped].length > limit) {
+    else if (characterCount(stripped) > limit) {
       this.fail(field, `must be at most ${limit} characters`);
     }
     return stripped;
