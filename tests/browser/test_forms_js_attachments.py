@@ -28,6 +28,7 @@ from portal.services.contexts import SubmissionAddress, attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
+from tests.canary_scan import files_holding, files_under, instance_files
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import desk_private_key, stored_submission
 
@@ -143,14 +144,6 @@ def test_an_upload_cut_off_once_resumes_and_completes(
     assert stored == {"evidence.bin": ("application/octet-stream", len(content), content)}
 
 
-def _files_holding(folder: Path, needle: bytes, only: set[Path] | None = None) -> list[Path]:
-    return [
-        path
-        for path in folder.rglob("*")
-        if path.is_file() and (only is None or path in only) and needle in path.read_bytes()
-    ]
-
-
 def test_canary_in_fields_and_a_file_appears_nowhere(
     js_page: Any,
     portal_server: str,
@@ -161,7 +154,7 @@ def test_canary_in_fields_and_a_file_appears_nowhere(
     canary = "CANARY-a81e4d-forms-js-files"
     caplog.set_level(logging.DEBUG)
     temp_folder = Path(tempfile.gettempdir())
-    temp_before = set(temp_folder.rglob("*"))
+    temp_before = files_under(temp_folder)
     requests: list[Any] = []
     js_page.on("request", lambda request: requests.append(request))
     content = (f"attachment content {canary}\n" * 20_000).encode()
@@ -183,10 +176,9 @@ def test_canary_in_fields_and_a_file_appears_nowhere(
     needle = canary.encode()
     instance_folder = Path(portal_server_instance.settings.instance_dir)
     assert (instance_folder / "parley.sqlite3").is_file()
-    assert _files_holding(instance_folder, needle) == []
+    assert files_holding(instance_files(portal_server_instance.settings), needle) == []
     assert canary not in caplog.text
-    new_temp_files = set(temp_folder.rglob("*")) - temp_before
-    assert _files_holding(temp_folder, needle, only=new_temp_files) == []
+    assert files_holding(files_under(temp_folder) - temp_before, needle) == []
 
 
 def _png_with_text(text: str) -> bytes:

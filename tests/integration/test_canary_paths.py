@@ -19,15 +19,11 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from flask import Flask
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 import crypto
 from portal import create_app
-from portal.db import app_database
-from portal.models import Base, SubmissionKind
+from portal.models import SubmissionKind
 from portal.services.submissions.payload import encode_payload
+from tests.canary_scan import files_holding, instance_files, tables_holding
 from tests.conftest import DemoInstance, create_demo_instance, sqlite_files
 from tests.integration.forms_client import (
     HIDDEN,
@@ -49,26 +45,11 @@ BOUNDARY = "parley-canary-boundary-9c2e"
 
 
 def _holders(instance: DemoInstance, needle: bytes) -> list[Path]:
-    """The files holding ``needle``: every file of the instance folder and, on SQLite, the
-    database file with its write-ahead log and the log's index, wherever the database lies."""
+    """The files holding ``needle`` on the instance's disk (see ``tests.canary_scan``)."""
     database_files = sqlite_files(instance.settings.database_url)
     if database_files:  # the test's app holds a connection open, so the log is there to read
         assert any(path.name.endswith("-wal") for path in database_files), database_files
-    folder = Path(instance.settings.instance_dir)
-    files = {path for path in folder.rglob("*") if path.is_file()} | set(database_files)
-    return sorted(path for path in files if needle in path.read_bytes())
-
-
-def _tables_holding(app: Flask, needle: str) -> list[str]:
-    """Every row of every table, each value as text (bytes as they are): where ``needle`` is."""
-    found = []
-    with Session(app_database(app).engine) as session:
-        for name, table in Base.metadata.tables.items():
-            for row in session.execute(select(table)):
-                as_text = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
-                if needle.encode() in as_text:
-                    found.append(name)
-    return found
+    return files_holding(instance_files(instance.settings), needle)
 
 
 def _multipart(fields: dict[str, str], file_name: str, content: bytes) -> bytes:
@@ -142,7 +123,7 @@ def test_portal_serve_takes_a_plain_canary_and_keeps_it_nowhere(tmp_path: Path) 
     assert f"POST {form_path} HTTP/1.1" in logs, "the access log saw the post"
     assert canary not in logs
     assert _holders(instance, canary.encode()) == []
-    assert _tables_holding(app, canary) == []
+    assert tables_holding(app, canary) == []
 
 
 def test_sealed_canary_is_in_no_table_and_no_file(writable_demo_instance: DemoInstance) -> None:
@@ -172,5 +153,5 @@ def test_sealed_canary_is_in_no_table_and_no_file(writable_demo_instance: DemoIn
     submission = stored_submission(app, sent.form.hidden["public_id"])
     opened = open_payload(submission, desk_private_key(app, writable_demo_instance, "valdoria"))
     assert opened["persons"][0]["name"] == f"name {canary}"
-    assert _tables_holding(app, canary) == []
+    assert tables_holding(app, canary) == []
     assert _holders(writable_demo_instance, canary.encode()) == []

@@ -20,16 +20,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 import crypto
 from portal import create_app
-from portal.db import app_database
-from portal.models import Base
 from portal.services.contexts import SubmissionAddress, attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
+from tests.canary_scan import files_holding, files_under, instance_files, tables_holding
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     OpenedForm,
@@ -92,26 +89,6 @@ def _opened_attachment(
     return record, plaintext.getvalue()
 
 
-def _files_holding(folder: Path, needle: bytes, only: set[Path] | None = None) -> list[Path]:
-    return [
-        path
-        for path in folder.rglob("*")
-        if path.is_file() and (only is None or path in only) and needle in path.read_bytes()
-    ]
-
-
-def _rows_holding(app: Flask, needle: str) -> list[str]:
-    found = []
-    with Session(app_database(app).engine) as session:
-        for name, table in Base.metadata.tables.items():
-            for row in session.execute(select(table)):
-                if any(
-                    needle.encode() in (v if isinstance(v, bytes) else str(v).encode()) for v in row
-                ):
-                    found.append(name)
-    return found
-
-
 def test_canary_typed_and_attached_appears_nowhere(
     app: Flask,
     client: FlaskClient,
@@ -120,7 +97,7 @@ def test_canary_typed_and_attached_appears_nowhere(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     temp_folder = Path(tempfile.gettempdir())
-    temp_before = set(temp_folder.rglob("*"))
+    temp_before = files_under(temp_folder)
     form = open_form(client, open_session_url(app, "individual-case"))
     content = (f"attachment content {CANARY}\n" * 40_000).encode()
 
@@ -134,11 +111,10 @@ def test_canary_typed_and_attached_appears_nowhere(
     record, plaintext = _opened_attachment(app, writable_demo_instance, form.hidden["public_id"])
     assert plaintext == content and record["name"] == f"{CANARY}.txt"
     needle = CANARY.encode()
-    assert _files_holding(Path(writable_demo_instance.settings.instance_dir), needle) == []
-    assert _rows_holding(app, CANARY) == []
+    assert files_holding(instance_files(writable_demo_instance.settings), needle) == []
+    assert tables_holding(app, CANARY) == []
     assert CANARY not in caplog.text
-    new_temp_files = set(temp_folder.rglob("*")) - temp_before
-    assert _files_holding(temp_folder, needle, only=new_temp_files) == []
+    assert files_holding(files_under(temp_folder) - temp_before, needle) == []
     assert codename_in(html)
 
 
