@@ -30,10 +30,11 @@ run: $(BIN)/.installed-run
 	@echo "Demo staff accounts: $(PORTAL_INSTANCE_DIR)/demo-credentials.json"
 	PORTAL_COOKIE_SECURE=false $(BIN)/portal serve --host $(HOST) --port $(PORT)
 
-## test: lint, the browser module's Node tests, then the whole pytest suite
+## test: lint, the browser module's Node tests, then the whole pytest suite on every core
+## (each test file stays on one worker, so module-scoped instances are made once)
 test: $(BIN)/.installed-test browser-deps lint
 	node --test tests/js/
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 ## lint: ruff's checks and formatting, read-only
 lint: $(BIN)/.installed-test
