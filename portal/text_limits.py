@@ -5,9 +5,9 @@ number that could drift from the check behind it; templates read ``text_limits.l
 """
 
 import crypto
+from portal.models.staff import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
+from portal.models.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
 from portal.services.contexts import PUBLIC_ID_LENGTH
-from portal.services.staff.accounts import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
-from portal.services.staff.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
 from portal.services.submissions.kinds import LONG_TEXT_LIMIT, SHORT_TEXT_LIMIT
 
 TEXT_LIMITS: dict[str, int] = {

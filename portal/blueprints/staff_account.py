@@ -50,6 +50,7 @@ from portal.blueprints.staff_forms import (
     TotpCodeForm,
 )
 from portal.models import StaffUser, utc_now
+from portal.models.staff import MAX_EMAIL_LENGTH
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import pending_totp_secret_purpose
 from portal.services.desks.membership import member_desks
@@ -341,7 +342,10 @@ def _landing(signed_in: SignedInStaff) -> str:
 
 def _sign_in_page(*, error: str | None = None, notice: str | None = None, email: str = "") -> str:
     return render_template(
-        "staff/account/sign_in.html", error=error, notice=notice, email=email.strip()[:254]
+        "staff/account/sign_in.html",
+        error=error,
+        notice=notice,
+        email=email.strip()[:MAX_EMAIL_LENGTH],
     )
 
 

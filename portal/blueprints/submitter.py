@@ -29,6 +29,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import format_number
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -58,6 +59,7 @@ from portal.services.submissions.inbox_web_sessions import (
     start_session,
 )
 from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.kinds import LONG_TEXT_LIMIT
 from portal.services.submissions.messages import (
     desk_messages_by_submission,
     message_context,
@@ -238,7 +240,10 @@ def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> Res
         with unit_of_work() as database:
             add_plain_further_information(database, found, {"text": text}, today=utc_now().date())
     except PayloadError:
-        error = _("Write what you want to add, in at most 20,000 characters.")
+        error = _(
+            "Write what you want to add, in at most %(limit)s characters.",
+            limit=format_number(LONG_TEXT_LIMIT),
+        )
         return _submission_page(
             signed_in, found, further_information_error=error, typed_text=text
         ), 400
@@ -263,7 +268,10 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
         with unit_of_work() as database:
             reply_plain(database, found, {"text": text}, today=utc_now().date())
     except PayloadError:
-        error = _("Write your message, in at most 20,000 characters.")
+        error = _(
+            "Write your message, in at most %(limit)s characters.",
+            limit=format_number(LONG_TEXT_LIMIT),
+        )
         return _submission_page(signed_in, found, message_error=error, typed_message=text), 400
     except SubmissionRefusedError:
         return _submission_page(signed_in, found, refusal=_refusal()), 400

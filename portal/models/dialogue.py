@@ -15,6 +15,9 @@ from portal.models.enums import (
     SessionState,
 )
 
+MAX_PARTNER_LENGTH = 200
+"""The longest partner name (the column's width, which the dialogue rules check)."""
+
 
 class Dialogue(Base):
     """One human-rights dialogue or consultation with a partner country or regional group.
@@ -27,7 +30,7 @@ class Dialogue(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
-    partner: Mapped[str] = mapped_column(String(200))
+    partner: Mapped[str] = mapped_column(String(MAX_PARTNER_LENGTH))
     partner_kind: Mapped[PartnerKind] = mapped_column(string_enum(PartnerKind, "partner_kind"))
     kind: Mapped[DialogueKind] = mapped_column(string_enum(DialogueKind, "kind"))
     status: Mapped[DialogueStatus] = mapped_column(string_enum(DialogueStatus, "status"))

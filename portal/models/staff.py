@@ -9,6 +9,11 @@ from portal.models.base import Base, UTCDateTime, string_enum, utc_now
 from portal.models.dialogue import Dialogue
 from portal.models.enums import StaffRole
 
+MAX_EMAIL_LENGTH = 254
+"""The longest staff e-mail address (the column's width, which the account rules check)."""
+MAX_DISPLAY_NAME_LENGTH = 200
+"""The longest display name of a staff account."""
+
 
 class StaffUser(Base):
     """An EEAS or Member State staff account.
@@ -25,8 +30,8 @@ class StaffUser(Base):
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(MAX_EMAIL_LENGTH), unique=True)
+    display_name: Mapped[str] = mapped_column(String(MAX_DISPLAY_NAME_LENGTH))
     role: Mapped[StaffRole] = mapped_column(string_enum(StaffRole, "role"))
     login_hash: Mapped[str] = mapped_column(String(255))
     personal_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -18,6 +18,11 @@ from portal.models.keys import DeskKey
 from portal.models.staff import StaffUser
 from portal.models.submission import Submission
 
+MAX_JUSTIFICATION = 2000
+"""The longest written reason for emergency access (the column's width, which triage checks)."""
+MAX_AGENDA_TITLE = 200
+"""The longest agenda item title."""
+
 
 class TriageNote(Base):
     """A desk member's private note on a submission, sealed to the desk key alone."""
@@ -84,7 +89,7 @@ class EmergencyAccess(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
-    justification: Mapped[str] = mapped_column(String(2000))
+    justification: Mapped[str] = mapped_column(String(MAX_JUSTIFICATION))
     granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -98,7 +103,7 @@ class AgendaItem(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("dialogue_sessions.id"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(MAX_AGENDA_TITLE))
     # A ``Topic`` value; kept as a plain string because the longest theme outgrows the enum width.
     topic: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -38,7 +38,11 @@ def test_wrong_purpose_is_refused(purpose):
         open_box(KEY, BOX, purpose)
 
 
-@pytest.mark.parametrize("key", [new_symmetric_key(), bytes(31), bytes(33), b""])
+@pytest.mark.parametrize(
+    "key",
+    [new_symmetric_key(), bytes(31), bytes(33), b""],
+    ids=["another-key", "31-bytes", "33-bytes", "empty"],
+)
 def test_wrong_key_of_any_length_is_refused(key):
     with pytest.raises(DecryptionError):
         open_box(key, BOX, PURPOSE)

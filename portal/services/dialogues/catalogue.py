@@ -21,12 +21,12 @@ from portal.models import (
     SessionState,
     StaffUser,
 )
+from portal.models.dialogue import MAX_PARTNER_LENGTH
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.desks.keys import create_desk_key
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG_LENGTH = 64
-MAX_PARTNER_LENGTH = 200
 
 
 class DialogueDetailsError(ValueError):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import DeskKeyGrant, StaffRole, StaffSession, StaffUser
+from portal.models.staff import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import STAFF_TOTP_SECRET_PURPOSE
 from portal.services.staff.web_sessions import end_all_staff_sessions
@@ -20,8 +21,6 @@ from portal.services.staff.web_sessions import end_all_staff_sessions
 MIN_PASSPHRASE_LENGTH = 12
 # 24 random bytes: 32 characters of URL-safe base64, typed once by the new account's owner.
 ONE_TIME_PASSPHRASE_BYTES = 24
-MAX_DISPLAY_NAME_LENGTH = 200
-MAX_EMAIL_LENGTH = 254
 
 
 class StaffDetailsError(ValueError):

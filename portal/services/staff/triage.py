@@ -50,6 +50,7 @@ from portal.models import (
     Topic,
     TriageNote,
 )
+from portal.models.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import SubmissionAddress, triage_note_context
 from portal.services.desks import need_to_know
@@ -82,8 +83,6 @@ NOTE_FORMAT = "parley-triage-note-v1"
 HANDOVER_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
 REASSESSMENT_REQUIRED = frozenset({RiskLevel.MEDIUM, RiskLevel.HIGH})
 MIN_JUSTIFICATION = 20
-MAX_JUSTIFICATION = 2000
-MAX_AGENDA_TITLE = 200
 
 
 class TriageForbiddenError(PermissionError):
