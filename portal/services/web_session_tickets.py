@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
+import crypto
+
+REFERENCE_BYTES = 32
+"""A session row's reference: random, so that one row's name says nothing of another's."""
+
 
 @dataclass(frozen=True)
 class SessionLifetime:
@@ -26,9 +31,9 @@ class SessionLifetime:
     idle: dt.timedelta = dt.timedelta(minutes=30)
     absolute: dt.timedelta = dt.timedelta(hours=2)
 
-    def expires_at(self, begun: dt.datetime) -> dt.datetime:
-        """When a session begun at ``begun`` ends however busy it is."""
-        return begun + self.absolute
+    def opening_times(self, now: dt.datetime) -> dict[str, dt.datetime]:
+        """The time columns of a session row opened at ``now``."""
+        return {"created_at": now, "last_used_at": now, "expires_at": now + self.absolute}
 
     def has_ended(
         self, *, expires_at: dt.datetime, last_used_at: dt.datetime, now: dt.datetime
@@ -52,6 +57,11 @@ class SessionTicket:
 
     reference: str
     key: bytes = field(repr=False)
+
+    @classmethod
+    def new(cls) -> "SessionTicket":
+        """A fresh ticket: a random reference for the row and a random key for its box."""
+        return cls(reference=crypto.random_token(REFERENCE_BYTES), key=crypto.new_symmetric_key())
 
     def to_cookie(self) -> dict[str, str]:
         """The JSON-safe form kept in the signed session cookie."""

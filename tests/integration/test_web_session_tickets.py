@@ -38,7 +38,7 @@ CASES = [
 def test_a_row_in_hand_has_ended_after_either_span(idle_minutes, age_minutes, ended):
     now = BEGUN + dt.timedelta(minutes=age_minutes)
     last_used = now - dt.timedelta(minutes=idle_minutes)
-    expires = LIFETIME.expires_at(BEGUN)
+    expires = LIFETIME.opening_times(BEGUN)["expires_at"]
     assert expires == BEGUN + dt.timedelta(hours=2)
     assert LIFETIME.has_ended(expires_at=expires, last_used_at=last_used, now=now) is ended
 
@@ -53,7 +53,7 @@ def test_the_query_condition_selects_exactly_the_rows_that_have_ended():
             begun = now - dt.timedelta(minutes=age_minutes)
             row = _Row(
                 id=number,
-                expires_at=LIFETIME.expires_at(begun),
+                expires_at=LIFETIME.opening_times(begun)["expires_at"],
                 last_used_at=now - dt.timedelta(minutes=idle_minutes),
             )
             session.add(row)
@@ -83,3 +83,14 @@ def test_a_ticket_survives_the_cookie_and_a_malformed_one_is_none():
         {"reference": "abc", "key": "not base64!"},
     ]:
         assert SessionTicket.from_cookie(malformed) is None
+
+
+def test_a_new_ticket_is_random_and_opens_at_now():
+    first, second = SessionTicket.new(), SessionTicket.new()
+    assert first.reference != second.reference and first.key != second.key
+    assert len(first.key) == 32
+    assert LIFETIME.opening_times(BEGUN) == {
+        "created_at": BEGUN,
+        "last_used_at": BEGUN,
+        "expires_at": BEGUN + dt.timedelta(hours=2),
+    }

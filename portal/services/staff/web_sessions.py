@@ -31,7 +31,6 @@ from portal.models import StaffSession, StaffUser
 from portal.services.contexts import staff_session_purpose
 from portal.services.web_session_tickets import SessionLifetime, SessionTicket
 
-REFERENCE_BYTES = 32
 STAFF_SESSION_LIFETIME = SessionLifetime(
     idle=dt.timedelta(minutes=30), absolute=dt.timedelta(hours=10)
 )
@@ -70,20 +69,18 @@ def start_staff_session(
 ) -> SessionTicket:
     """Open a session for ``user``, who has just proved their passphrase (and second factor)."""
     delete_ended_staff_sessions(session, now=now, lifetime=lifetime)
-    key = crypto.new_symmetric_key()
+    ticket = SessionTicket.new()
     row = StaffSession(
-        reference=crypto.random_token(REFERENCE_BYTES),
+        reference=ticket.reference,
         staff_user=user,
         sealed_key=crypto.seal_box(
-            key, crypto.private_key_bytes(personal_key), staff_session_purpose(user.id)
+            ticket.key, crypto.private_key_bytes(personal_key), staff_session_purpose(user.id)
         ),
-        created_at=now,
-        last_used_at=now,
-        expires_at=lifetime.expires_at(now),
+        **lifetime.opening_times(now),
     )
     session.add(row)
     session.flush()
-    return SessionTicket(reference=row.reference, key=key)
+    return ticket
 
 
 def resume_staff_session(

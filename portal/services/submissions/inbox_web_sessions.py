@@ -52,7 +52,6 @@ from portal.models import Submitter, SubmitterSession
 from portal.services.contexts import SUBMITTER_SESSION_PURPOSE
 from portal.services.web_session_tickets import SessionLifetime, SessionTicket
 
-REFERENCE_BYTES = 32
 _SUBMITTER_ID_SIZE = 8
 
 
@@ -119,17 +118,15 @@ def _open_session(
 ) -> SessionTicket:
     """Seal ``plaintext`` (key and id, or id alone) in a new row under a new cookie key."""
     delete_ended_sessions(session, now=now, lifetime=lifetime)
-    key = crypto.new_symmetric_key()
+    ticket = SessionTicket.new()
     row = SubmitterSession(
-        reference=crypto.random_token(REFERENCE_BYTES),
-        sealed_key=crypto.seal_box(key, plaintext, SUBMITTER_SESSION_PURPOSE),
-        created_at=now,
-        last_used_at=now,
-        expires_at=lifetime.expires_at(now),
+        reference=ticket.reference,
+        sealed_key=crypto.seal_box(ticket.key, plaintext, SUBMITTER_SESSION_PURPOSE),
+        **lifetime.opening_times(now),
     )
     session.add(row)
     session.flush()
-    return SessionTicket(reference=row.reference, key=key)
+    return ticket
 
 
 def resume_session(
