@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -192,6 +193,19 @@ def writable_demo_instance(
     folder = tmp_path_factory.mktemp(f"writable-demo-{request.param}")
     with database_for(request.param, folder) as url:
         yield create_demo_instance(folder, url)
+
+
+@pytest.fixture(scope="module")
+def app(writable_demo_instance: DemoInstance) -> Flask:
+    """The portal of the module's writable demo instance (a module may define its own ``app``)."""
+    return create_app(writable_demo_instance.settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    """A test client of ``app`` that keeps its cookies for the test."""
+    with app.test_client() as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import io
 import logging
 import tempfile
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,17 +45,6 @@ PEAK_MEMORY_LIMIT = 8 * 1024 * 1024
 BOUNDARY = "parley-test-boundary-4f1c"
 # Bytes 0..250 repeated: enough for one 64 KiB read starting at any offset in the pattern.
 _PATTERN = bytes(range(251)) * 264
-
-
-@pytest.fixture(scope="module")
-def app(writable_demo_instance: DemoInstance) -> Flask:
-    return create_app(writable_demo_instance.settings)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 def _case_fields(marker: str) -> dict[str, str]:

@@ -6,14 +6,11 @@ the storage folder before and after.
 """
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 import crypto
-from portal import create_app
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     codename_in,
@@ -51,17 +48,6 @@ REPRISAL_FIELDS = {
     "urgency": "urgent",
     "gender_specific_risk": "yes",
 }
-
-
-@pytest.fixture(scope="module")
-def app(writable_demo_instance: DemoInstance) -> Flask:
-    return create_app(writable_demo_instance.settings)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 def _errors(html: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ of every table (the sign-in throttle aside) and the storage folder are compared.
 import base64
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,6 @@ from flask.testing import FlaskClient
 
 import crypto
 from crypto.codename import display_wordlist
-from portal import create_app
 from portal.models import SubmissionKind
 from portal.services.submissions.payload import encode_payload, validate_submission
 from tests.conftest import DemoInstance
@@ -80,17 +79,6 @@ FORMS: dict[SubmissionKind, tuple[str, dict[str, Any]]] = {
         },
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def app(writable_demo_instance: DemoInstance) -> Flask:
-    return create_app(writable_demo_instance.settings)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 @dataclass

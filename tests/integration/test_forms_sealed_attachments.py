@@ -10,7 +10,7 @@ import base64
 import dataclasses
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import crypto
-from portal import create_app
 from portal.db import app_database
 from portal.models import Submission, SubmissionKind, Upload, utc_now
 from portal.services.contexts import (
@@ -57,17 +56,6 @@ from tests.integration.test_forms_sealed import (
 KIND_PATH = "individual-case"
 FIRST_FILE = b"first file " * 9000  # two STREAM chunks
 SECOND_FILE = bytes(range(256)) * 10
-
-
-@pytest.fixture(scope="module")
-def app(writable_demo_instance: DemoInstance) -> Flask:
-    return create_app(writable_demo_instance.settings)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 @dataclasses.dataclass

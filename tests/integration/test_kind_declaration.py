@@ -9,14 +9,12 @@ browser module collecting such a field is shown by tests/js/submit-form.test.mjs
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 
-from portal import create_app
 from portal.models import SubmissionKind
 from portal.services.submissions import kinds
 from portal.services.submissions.messages import validate_message
@@ -57,17 +55,6 @@ def witnessed(monkeypatch: pytest.MonkeyPatch) -> None:
         SubmissionKind.REPRISAL_REPORT,
         replace(declared, fields=(*declared.fields, WITNESS)),
     )
-
-
-@pytest.fixture(scope="module")
-def app(writable_demo_instance: DemoInstance) -> Flask:
-    return create_app(writable_demo_instance.settings)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 def test_the_server_validates_the_added_field() -> None:
