@@ -99,6 +99,23 @@ def _envelopes() -> None:
         )
 
 
+def _signed_items() -> None:
+    seed = crypto.staff_signing_seed(crypto.generate_private_key())
+    public_key = crypto.signing_public_key(seed)
+    context = "bench"
+    for size in (4 * 1024, 1024 * 1024):
+        envelope = b"x" * size
+        signature = crypto.sign_item(seed, context, envelope)
+        signing = _median_seconds(lambda e=envelope: crypto.sign_item(seed, context, e), 9)
+        verifying = _median_seconds(
+            lambda e=envelope, s=signature: crypto.verify_item(public_key, context, e, s), 9
+        )
+        print(
+            f"signed item (Ed25519 over SHA-256), {size // 1024} KiB envelope:"
+            f" sign {signing * 1000:.2f} ms, verify {verifying * 1000:.2f} ms"
+        )
+
+
 def _stream(size_mib: int) -> None:
     """Encrypt a generated file to disk and decrypt it back into a counting sink.
 
@@ -131,6 +148,7 @@ def main() -> None:
     _stream(512)
     _key_derivations()
     _envelopes()
+    _signed_items()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,12 @@ Modules, each naming the section of docs/FORMATS.md it implements:
   ("Passphrase-wrapped private key v1").
 - ``crypto.symmetric`` -- box v1: small secrets under a symmetric key and a purpose ("Box v1").
 - ``crypto.codename`` -- submitter codenames and what they derive to ("Codenames").
+- ``crypto.signing`` -- Ed25519 signing keys and signed items ("Signing keys",
+  "Signed item v1").
+- ``crypto.derived_keys`` -- per-submission keys, owner tags and the signing keys of desk,
+  staff and recovery keys ("Per-submission keys and owner tags", "Signing keys of key holders").
+- ``crypto.desk_certificates`` -- desk key certificates and their chain
+  ("Desk key certificate v1").
 - ``crypto.passwords`` -- Argon2id login password hashes.
 - ``crypto.totp`` -- RFC 6238 one-time codes for the staff second factor ("TOTP").
 - ``crypto.audit`` -- the link hash of the tamper-evident audit trail ("Audit chain").
@@ -41,6 +47,21 @@ from crypto.codename import (
     lookup_hash,
     normalise_codename,
     normalise_codename_word,
+)
+from crypto.derived_keys import (
+    SubmissionKeys,
+    derive_submission_keys,
+    desk_signing_seed,
+    owner_tag,
+    owner_tag_key,
+    recovery_signing_seed,
+    staff_signing_seed,
+)
+from crypto.desk_certificates import (
+    DeskKeyCertificate,
+    certify_desk_key,
+    verify_desk_key_certificate,
+    verify_desk_key_chain,
 )
 from crypto.envelope import (
     MAX_PLAINTEXT,
@@ -67,6 +88,13 @@ from crypto.keys import (
 )
 from crypto.passphrase import Argon2Params, unwrap_private_key, wrap_private_key
 from crypto.passwords import hash_password, password_needs_rehash, verify_password
+from crypto.signing import (
+    sign_item,
+    signing_fingerprint,
+    signing_key_id,
+    signing_public_key,
+    verify_item,
+)
 from crypto.stream import (
     CHUNK_SIZE,
     StreamDecryptor,
@@ -106,16 +134,21 @@ __all__ = [
     "CodenameSecrets",
     "CryptoError",
     "DecryptionError",
+    "DeskKeyCertificate",
     "EnvelopeInfo",
     "PrivateKey",
     "PublicKey",
     "RecoveryKeyError",
     "StreamDecryptor",
     "StreamEncryptor",
+    "SubmissionKeys",
     "audit_digest",
+    "certify_desk_key",
     "context_digest",
     "decrypt_file",
     "derive_codename_secrets",
+    "derive_submission_keys",
+    "desk_signing_seed",
     "encrypt_file",
     "encrypted_size",
     "envelope_size",
@@ -138,13 +171,21 @@ __all__ = [
     "normalise_codename_word",
     "open_box",
     "open_envelope",
+    "owner_tag",
+    "owner_tag_key",
     "password_needs_rehash",
     "plaintext_size_for",
     "private_key_bytes",
     "public_key_bytes",
     "random_token",
+    "recovery_signing_seed",
     "seal_box",
     "seal_envelope",
+    "sign_item",
+    "signing_fingerprint",
+    "signing_key_id",
+    "signing_public_key",
+    "staff_signing_seed",
     "token_digest",
     "token_matches",
     "totp_code",
@@ -152,6 +193,9 @@ __all__ = [
     "totp_secret_base32",
     "totp_secret_from_base32",
     "unwrap_private_key",
+    "verify_desk_key_certificate",
+    "verify_desk_key_chain",
+    "verify_item",
     "verify_password",
     "verify_totp",
     "wrap_private_key",

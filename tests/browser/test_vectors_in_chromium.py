@@ -156,3 +156,119 @@ def test_codename_vectors(crypto_page: Any) -> None:
     for case, result in zip(vectors["cases"], results, strict=True):
         for field in ("canonical", "login_secret", "key_seed", "public_key"):
             assert result[field] == case[field], (case["description"], field)
+
+
+def test_rfc8032_vectors(crypto_page: Any) -> None:
+    vectors = read_vectors("rfc8032-ed25519.json")
+    results = crypto_page.evaluate(
+        """async (cases) => {
+          const results = [];
+          for (const c of cases) {
+            const publicKey = toHex(await parley.signingPublicKey(fromHex(c.seed)));
+            let verified = true;
+            try {
+              await parley.ed25519Verify(
+                fromHex(c.public_key), fromHex(c.message), fromHex(c.signature),
+              );
+            } catch (error) {
+              verified = error.name;
+            }
+            results.push({ publicKey, verified });
+          }
+          return results;
+        }""",
+        vectors["cases"],
+    )
+    assert len(results) == len(vectors["cases"]) == 4
+    for case, result in zip(vectors["cases"], results, strict=True):
+        assert result == {"publicKey": case["public_key"], "verified": True}
+
+
+def test_provenance_vectors(crypto_page: Any) -> None:
+    vectors = read_vectors("provenance-v1.json")
+    result = crypto_page.evaluate(
+        """async (v) => {
+          const problems = [];
+          const check = (actual, expected, what) => {
+            if (actual !== expected) problems.push(what);
+          };
+          for (const k of v.signing_keys) {
+            const publicKey = await parley.signingPublicKey(fromHex(k.seed));
+            check(toHex(publicKey), k.public_key, `public key ${k.seed}`);
+            check(toHex(await parley.signingKeyId(publicKey)), k.key_id, `key id ${k.seed}`);
+            const shown = await parley.signingFingerprint(publicKey);
+            check(shown, k.fingerprint, `fingerprint ${k.seed}`);
+          }
+          for (const i of v.signed_items) {
+            const envelope = fromHex(i.envelope);
+            const signature = await parley.signItem(fromHex(i.seed), i.context, envelope);
+            check(toHex(signature), i.signature, `signature: ${i.description}`);
+            await parley.verifyItem(fromHex(i.public_key), i.context, envelope, signature);
+          }
+          let rejected = 0;
+          for (const i of v.rejected_items) {
+            try {
+              await parley.verifyItem(
+                fromHex(i.public_key), i.context, fromHex(i.envelope), fromHex(i.signature),
+              );
+              problems.push(`verified: ${i.description}`);
+            } catch (error) {
+              if (error instanceof parley.DecryptionError) rejected += 1;
+              else problems.push(`${error.name} for: ${i.description}`);
+            }
+          }
+          const s = v.submitter;
+          const { keySeed } = await parley.deriveCodenameSecrets(s.codename);
+          check(toHex(keySeed), s.key_seed, 'key seed');
+          for (const e of s.submissions) {
+            const keys = await parley.deriveSubmissionKeys(keySeed, e.public_id);
+            check(toHex(keys.privateKey), e.key_seed, `key seed ${e.public_id}`);
+            check(toHex(keys.publicKey), e.public_key, `public key ${e.public_id}`);
+            check(toHex(keys.signingSeed), e.signing_seed, `signing seed ${e.public_id}`);
+            check(toHex(keys.signingPublicKey), e.signing_public_key, `signing key ${e.public_id}`);
+          }
+          const tagKey = await parley.ownerTagKey(keySeed);
+          check(toHex(tagKey), s.owner_tag_key, 'owner tag key');
+          for (const t of s.owner_tags) {
+            check(toHex(await parley.ownerTag(tagKey, t.index)), t.tag, `owner tag ${t.index}`);
+          }
+          const seedFor = {
+            desk: parley.deskSigningSeed, staff: parley.staffSigningSeed,
+            recovery: parley.recoverySigningSeed,
+          };
+          for (const h of v.holder_signing_keys) {
+            const seed = await seedFor[h.role](fromHex(h.private_key));
+            check(toHex(seed), h.signing_seed, `${h.role} signing seed`);
+            check(toHex(await parley.signingPublicKey(seed)), h.signing_public_key, h.role);
+          }
+          const certificate = (c) => ({
+            generation: c.generation, deskPublicKey: fromHex(c.desk_public_key),
+            signingPublicKey: fromHex(c.signing_public_key), signature: fromHex(c.signature),
+          });
+          const chains = v.desk_key_chains;
+          const trusted = fromHex(chains.trusted_signing_key);
+          let valid = 0;
+          for (const chain of chains.valid) {
+            const certificates = chain.certificates.map(certificate);
+            const newest = await parley.verifyDeskKeyChain(trusted, chains.slug, certificates);
+            if (newest === certificates.at(-1)) valid += 1;
+          }
+          let broken = 0;
+          for (const chain of chains.broken) {
+            try {
+              const certificates = chain.certificates.map(certificate);
+              await parley.verifyDeskKeyChain(trusted, chain.slug, certificates);
+              problems.push(`accepted: ${chain.description}`);
+            } catch (error) {
+              if (error instanceof parley.DecryptionError) broken += 1;
+              else problems.push(`${error.name} for: ${chain.description}`);
+            }
+          }
+          return { problems, rejected, valid, broken };
+        }""",
+        vectors,
+    )
+    assert result["problems"] == []
+    assert result["rejected"] == len(vectors["rejected_items"]) > 0
+    assert result["valid"] == len(vectors["desk_key_chains"]["valid"]) > 0
+    assert result["broken"] == len(vectors["desk_key_chains"]["broken"]) > 0

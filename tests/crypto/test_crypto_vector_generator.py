@@ -1,4 +1,5 @@
-"""The vector generator writes every file once and refuses to overwrite without --force."""
+"""The vector generator writes every file once: it refuses to overwrite without --force, and
+--missing adds only the files that are absent."""
 
 import json
 import sys
@@ -14,6 +15,8 @@ NAMES = [
     "stream-v1.json",
     "codename-v1.json",
     "rfc6238.json",
+    "rfc8032-ed25519.json",
+    "provenance-v1.json",
 ]
 
 
@@ -37,3 +40,23 @@ def test_writes_all_files_then_refuses_to_overwrite(monkeypatch, tmp_path):
     assert json.loads((tmp_path / "stream-v1.json").read_text("utf-8")) == load_vectors(
         "stream-v1.json"
     )
+
+
+def test_missing_writes_only_absent_files(monkeypatch, tmp_path):
+    (tmp_path / "stream-v1.json").write_text("kept", "utf-8")
+    run(monkeypatch, tmp_path, "--missing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES)
+    assert (tmp_path / "stream-v1.json").read_text("utf-8") == "kept"
+    assert json.loads((tmp_path / "provenance-v1.json").read_text("utf-8")) == load_vectors(
+        "provenance-v1.json"
+    )
+    (tmp_path / "provenance-v1.json").unlink()
+    run(monkeypatch, tmp_path, "--missing")
+    assert (tmp_path / "stream-v1.json").read_text("utf-8") == "kept"
+    assert (tmp_path / "provenance-v1.json").exists()
+
+
+def test_force_and_missing_exclude_each_other(monkeypatch, tmp_path):
+    with pytest.raises(SystemExit):
+        run(monkeypatch, tmp_path, "--force", "--missing")
+    assert list(tmp_path.iterdir()) == []

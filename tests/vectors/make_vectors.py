@@ -4,9 +4,11 @@ The files in this folder are a contract between the two implementations, so they
 ONCE and afterwards only read. Run from the repository root::
 
     .venv/bin/python -m tests.vectors.make_vectors            # refuses to overwrite
+    .venv/bin/python -m tests.vectors.make_vectors --missing  # writes only absent files
     .venv/bin/python -m tests.vectors.make_vectors --force    # rewrite (say why to the team)
 
-Existing files are never overwritten without ``--force``. Everything that the formats let us fix
+Existing files are never overwritten without ``--force``; ``--missing`` adds the file of a new
+format and leaves every existing one as it is. Everything that the formats let us fix
 is derived from fixed labels (keys, nonce prefixes, the pepper). HPKE's ephemeral key and the
 envelope's data key and nonce are random, so envelope vectors are "open this exact envelope" known
 answers rather than "seal to these exact bytes". All byte strings are lower-case hex.
@@ -24,14 +26,35 @@ from typing import Any
 from cryptography_vectors import open_vector_file
 
 from crypto.codename import derive_codename_secrets, lookup_hash, normalise_codename, wordlist
+from crypto.derived_keys import (
+    derive_submission_keys,
+    desk_signing_seed,
+    owner_tag,
+    owner_tag_key,
+    recovery_signing_seed,
+    staff_signing_seed,
+)
+from crypto.desk_certificates import DeskKeyCertificate, certify_desk_key
 from crypto.envelope import seal_envelope
-from crypto.keys import PrivateKey, load_private_key, private_key_bytes
+from crypto.keys import PrivateKey, load_private_key, private_key_bytes, public_key_bytes
+from crypto.signing import (
+    sign_item,
+    signing_fingerprint,
+    signing_key_id,
+    signing_public_key,
+)
 from crypto.stream import StreamEncryptor
 from tests.vectors.envelope_forgery import forge_envelope, padded_payload
 from tests.vectors.vector_files import VECTOR_DIR, pattern
 
 HPKE_SOURCE = "cryptography_vectors (pyca/cryptography test vectors) HPKE/test-vectors.json"
 TOTP_SOURCE = "cryptography_vectors (pyca/cryptography test vectors) twofactor/rfc-6238.txt"
+ED25519_SOURCE = (
+    "cryptography_vectors (pyca/cryptography test vectors) asymmetric/Ed25519/sign.input:"
+    " the entries that are RFC 8032 section 7.1 TEST 1, TEST 2, TEST 3 and TEST 1024"
+)
+# sign.input's entry i signs a message of i - 1 bytes; these four are RFC 8032's.
+RFC8032_MESSAGE_LENGTHS = (0, 1, 2, 1023)
 INLINE_CIPHERTEXT_LIMIT = 2048
 
 
@@ -222,9 +245,13 @@ def words(language: str, indices: list[int]) -> list[str]:
     return [unicodedata.normalize("NFC", wordlist(language)[i]) for i in indices]
 
 
+# The English codename of codename-v1.json's first case, reused by provenance-v1.json.
+ENGLISH_CODENAME_INDICES = [0, 2047, 1, 1000, 123, 456, 789, 1500]
+
+
 def codename_vectors() -> dict[str, Any]:
     pepper = fixed_bytes("pepper")
-    en = words("en", [0, 2047, 1, 1000, 123, 456, 789, 1500])
+    en = words("en", ENGLISH_CODENAME_INDICES)
     fr = [w for w in words("fr", list(range(2048))) if w != unicodedata.normalize("NFKD", w)][:4]
     fr += words("fr", [3, 700, 1400, 2000])
     ru = words("ru", [5, 300, 600, 900, 1200, 1500, 1800, 2040])
@@ -252,6 +279,220 @@ def codename_vectors() -> dict[str, Any]:
     return {"format": "Parley codename v1", "pbkdf2_iterations": 600000, "cases": cases}
 
 
+def rfc8032_vector() -> dict[str, Any]:
+    with open_vector_file("asymmetric/Ed25519/sign.input", "r") as source:
+        entries = [line.split(":") for line in source.read().splitlines()]
+    cases = []
+    for secret, public, message, signed, _ in entries:
+        if len(message) // 2 in RFC8032_MESSAGE_LENGTHS:
+            signature = signed[:128]
+            assert signed == signature + message, "sign.input holds signature || message"
+            cases.append(
+                {
+                    "seed": secret[:64],
+                    "public_key": public,
+                    "message": message,
+                    "signature": signature,
+                }
+            )
+    assert len(cases) == len(RFC8032_MESSAGE_LENGTHS)
+    return {"source": ED25519_SOURCE, "cases": cases}
+
+
+def signing_key_case(seed: bytes) -> dict[str, Any]:
+    public = signing_public_key(seed)
+    return {
+        "seed": seed.hex(),
+        "public_key": public.hex(),
+        "key_id": signing_key_id(public).hex(),
+        "fingerprint": signing_fingerprint(public),
+    }
+
+
+def signed_item_case(description: str, seed: bytes, context: str, envelope: bytes) -> dict:
+    return {
+        "description": description,
+        "seed": seed.hex(),
+        "public_key": signing_public_key(seed).hex(),
+        "context": context,
+        "envelope": envelope.hex(),
+        "signature": sign_item(seed, context, envelope).hex(),
+    }
+
+
+def with_s_plus_l(signature: bytes) -> bytes:
+    """The same signature with S replaced by S + L, which a strict verifier refuses (RFC 8032
+    section 5.1.7: S must be below the group order L)."""
+    order = 2**252 + 27742317777372353535851937790883648493
+    s = int.from_bytes(signature[32:], "little") + order
+    return signature[:32] + s.to_bytes(32, "little")
+
+
+def rejected_item_cases(good: dict[str, Any], other_seed: bytes) -> list[dict[str, Any]]:
+    signature = bytes.fromhex(good["signature"])
+    envelope = bytes.fromhex(good["envelope"])
+
+    def rejected(description: str, **changes: str) -> dict[str, Any]:
+        fields = {k: good[k] for k in ("public_key", "context", "envelope", "signature")}
+        return {"description": description, **fields, **changes}
+
+    return [
+        rejected("altered context", context=good["context"].replace("message", "massage")),
+        rejected("context one byte longer", context=good["context"] + "0"),
+        rejected("altered envelope", envelope=flipped(envelope, len(envelope) // 2).hex()),
+        rejected("envelope one byte shorter", envelope=envelope[:-1].hex()),
+        rejected("wrong key", public_key=signing_public_key(other_seed).hex()),
+        rejected("truncated signature", signature=signature[:63].hex()),
+        rejected("signature one byte longer", signature=(signature + b"\x00").hex()),
+        rejected("flipped bit in R", signature=flipped(signature, 0).hex()),
+        rejected("flipped bit in S", signature=flipped(signature, 40).hex()),
+        rejected("S replaced by S + L", signature=with_s_plus_l(signature).hex()),
+        rejected("public key of 31 bytes", public_key=good["public_key"][:62]),
+    ]
+
+
+def certificate_case(certificate: DeskKeyCertificate, signer: str) -> dict[str, Any]:
+    return {
+        "signer": signer,
+        "generation": certificate.generation,
+        "desk_public_key": certificate.desk_public_key.hex(),
+        "signing_public_key": certificate.signing_public_key.hex(),
+        "signature": certificate.signature.hex(),
+    }
+
+
+def provenance_vectors() -> dict[str, Any]:
+    seeds = [fixed_bytes(f"signing seed {i}") for i in range(3)]
+    item_context = "parley desk message v1|dialogue:partnerland|session:3|kind:individual_case"
+    item_context += "|submission:AAAAAAAAAAAAAAAAAAAAAA|message:BBBBBBBBBBBBBBBBBBBBBB"
+    items = [
+        # The signature covers any bytes; the pattern keeps the file reproducible, where a real
+        # envelope would carry fresh randomness.
+        signed_item_case("300 bytes for an envelope", seeds[0], item_context, pattern(300)),
+        signed_item_case("empty envelope, empty context", seeds[1], "", b""),
+        signed_item_case("UTF-8 context", seeds[2], "dialogue é / нота", b"\x00" * 100),
+    ]
+    codename = " ".join(words("en", ENGLISH_CODENAME_INDICES))
+    key_seed = derive_codename_secrets(codename).key_seed
+    submissions = []
+    for public_id in ("AAAAAAAAAAAAAAAAAAAAAA", "zz-_09AZaz-_09AZaz-_09", "Qk1Pc3VibWlzc2lvbjEyMw"):
+        keys = derive_submission_keys(key_seed, public_id)
+        submissions.append(
+            {
+                "public_id": public_id,
+                "key_seed": keys.key_seed.hex(),
+                "public_key": keys.public_key_bytes().hex(),
+                "signing_seed": keys.signing_seed.hex(),
+                "signing_public_key": keys.signing_public_key().hex(),
+            }
+        )
+    tag_key = owner_tag_key(key_seed)
+    holders = []
+    for role, derive in (
+        ("desk", desk_signing_seed),
+        ("staff", staff_signing_seed),
+        ("recovery", recovery_signing_seed),
+    ):
+        private = fixed_key(f"{role} holder")
+        seed = derive(private)
+        holders.append(
+            {
+                "role": role,
+                "private_key": private_key_bytes(private).hex(),
+                "signing_seed": seed.hex(),
+                "signing_public_key": signing_public_key(seed).hex(),
+            }
+        )
+    return {
+        "format": "Parley provenance v1",
+        "signing_keys": [signing_key_case(seed) for seed in seeds],
+        "signed_items": items,
+        "rejected_items": rejected_item_cases(items[0], seeds[1]),
+        "submitter": {
+            "codename": codename,
+            "key_seed": key_seed.hex(),
+            "submissions": submissions,
+            "owner_tag_key": tag_key.hex(),
+            "owner_tags": [
+                {"index": n, "tag": owner_tag(tag_key, n).hex()} for n in (0, 1, 2, 2**32 - 1)
+            ],
+        },
+        "holder_signing_keys": holders,
+        "desk_key_chains": desk_key_chain_vectors(),
+    }
+
+
+def desk_key_chain_vectors() -> dict[str, Any]:
+    slug = "partnerland"
+    recovery = recovery_signing_seed(fixed_key("recovery holder"))
+    desks = [fixed_key(f"desk key {generation}") for generation in (1, 2, 3)]
+    desk_seeds = [desk_signing_seed(desk) for desk in desks]
+
+    def certify(signer_seed: bytes, generation: int, desk_index: int) -> DeskKeyCertificate:
+        desk = desks[desk_index]
+        return certify_desk_key(
+            signer_seed,
+            slug,
+            generation,
+            public_key_bytes(desk),
+            signing_public_key(desk_seeds[desk_index]),
+        )
+
+    first = certify(recovery, 1, 0)
+    second = certify(desk_seeds[0], 2, 1)
+    third = certify(desk_seeds[1], 3, 2)
+    third_after_loss = certify(recovery, 3, 2)
+    third_by_the_first = certify(desk_seeds[0], 3, 2)
+    first_by_a_desk = certify(desk_seeds[1], 1, 0)
+    second_as_first = certify(recovery, 2, 1)
+    chain = [
+        certificate_case(first, "recovery"),
+        certificate_case(second, "desk 1"),
+        certificate_case(third, "desk 2"),
+    ]
+    after_loss = [*chain[:2], certificate_case(third_after_loss, "recovery")]
+    swapped = dict(chain[1], desk_public_key=chain[2]["desk_public_key"])
+
+    def broken(description: str, certificates: list[dict[str, Any]], **changes: Any) -> dict:
+        return {"description": description, "slug": slug, "certificates": certificates, **changes}
+
+    return {
+        "slug": slug,
+        "trusted_signing_key": signing_public_key(recovery).hex(),
+        "valid": [
+            {"description": "each key certified by the one before", "certificates": chain},
+            {"description": "third key certified by the recovery key", "certificates": after_loss},
+            {"description": "first key alone", "certificates": chain[:1]},
+        ],
+        "broken": [
+            broken("no certificate", []),
+            broken("another dialogue", chain, slug="partnerland-2"),
+            broken("second link missing", [chain[0], chain[2]]),
+            broken("first link missing", chain[1:]),
+            broken("links reordered", [chain[0], chain[2], chain[1]]),
+            broken(
+                "recovery-signed third key replayed before the second",
+                [chain[0], after_loss[2], chain[1]],
+            ),
+            broken(
+                "third key signed by the first",
+                [*chain[:2], certificate_case(third_by_the_first, "desk 1")],
+            ),
+            broken(
+                "first key signed by a desk key",
+                [certificate_case(first_by_a_desk, "desk 2"), *chain[1:]],
+            ),
+            broken("chain starts at generation 2", [certificate_case(second_as_first, "recovery")]),
+            broken("desk key replaced in a certificate", [chain[0], swapped, chain[2]]),
+            broken(
+                "flipped signature byte",
+                [chain[0], dict(chain[1], signature=flipped(second.signature, 10).hex()), chain[2]],
+            ),
+            broken("generation changed", [chain[0], chain[1], dict(chain[2], generation=4)]),
+        ],
+    }
+
+
 def write_json(path: Path, content: dict[str, Any]) -> None:
     path.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {path}")
@@ -259,20 +500,28 @@ def write_json(path: Path, content: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--force", action="store_true", help="overwrite existing vector files")
-    force = parser.parse_args().force
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--force", action="store_true", help="overwrite existing vector files")
+    mode.add_argument("--missing", action="store_true", help="write only absent vector files")
+    arguments = parser.parse_args()
     generators = {
         "rfc9180-x25519-sha256-aes256gcm.json": rfc9180_vector,
         "envelope-v1.json": envelope_vectors,
         "stream-v1.json": stream_vectors,
         "codename-v1.json": codename_vectors,
         "rfc6238.json": rfc6238_vector,
+        "rfc8032-ed25519.json": rfc8032_vector,
+        "provenance-v1.json": provenance_vectors,
     }
     existing = [name for name in generators if (VECTOR_DIR / name).exists()]
-    if existing and not force:
-        sys.exit(f"vector files already exist ({', '.join(existing)}); use --force to rewrite")
+    if existing and not (arguments.force or arguments.missing):
+        sys.exit(
+            f"vector files already exist ({', '.join(existing)});"
+            " use --missing to add only absent files or --force to rewrite"
+        )
     for name, generate in generators.items():
-        write_json(VECTOR_DIR / name, generate())
+        if not (arguments.missing and name in existing):
+            write_json(VECTOR_DIR / name, generate())
 
 
 if __name__ == "__main__":

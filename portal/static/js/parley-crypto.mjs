@@ -939,3 +939,393 @@ export async function deriveCodenameSecrets(codename) {
   const keySeed = await hkdfExpand(prk, KEY_SEED_INFO, KEY_LENGTH);
   return { loginSecret, keySeed, publicKey: await x25519PublicKey(keySeed) };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Signing keys and signed items (docs/FORMATS.md, "Signing keys", "Signed item v1")
+//
+// Every sealed item carries its author's Ed25519 signature over its context and the SHA-256 of
+// the envelope as stored, so a row forged by whoever can write to the database is shown as
+// unverified and never used. Signing keys have their own key id and fingerprint labels.
+// ---------------------------------------------------------------------------------------------
+
+const SEED_LENGTH = 32;
+const SIGNING_PUBLIC_KEY_LENGTH = 32;
+const SIGNATURE_LENGTH = 64;
+const SIGNING_KEY_ID_LABEL = concat(utf8('parley signing key id v1'), [0]);
+const SIGNING_FINGERPRINT_LABEL = concat(utf8('parley signing fingerprint v1'), [0]);
+const SIGNED_ITEM_LABEL = concat(utf8('parley signed item v1'), [0]);
+
+/**
+ * DER prefix of a PKCS#8 Ed25519 private key (RFC 8410) in front of the 32-byte seed: the
+ * portable way to import a seed into WebCrypto.
+ */
+const PKCS8_ED25519_PREFIX = new Uint8Array([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+
+/** Bytes of unpadded base64url text (a JWK member). */
+function fromBase64Url(text) {
+  const base64 = text.replaceAll('-', '+').replaceAll('_', '/');
+  return Uint8Array.from(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '=')), (char) =>
+    char.charCodeAt(0),
+  );
+}
+
+/**
+ * The Ed25519 private key of a seed, and its raw public key.
+ *
+ * WebCrypto cannot compute a public key from a private one except by exporting it, so the key is
+ * imported extractable and exported as a JWK, whose `x` is the public key (RFC 8037).
+ */
+async function ed25519KeyPair(seed) {
+  requireBytes(seed, 'seed', SEED_LENGTH);
+  const privateKey = await subtle.importKey(
+    'pkcs8',
+    concat(PKCS8_ED25519_PREFIX, seed),
+    { name: 'Ed25519' },
+    true,
+    ['sign'],
+  );
+  const { x } = await subtle.exportKey('jwk', privateKey);
+  return { privateKey, publicKey: fromBase64Url(x) };
+}
+
+async function ed25519Sign(seed, message) {
+  const { privateKey } = await ed25519KeyPair(seed);
+  return new Uint8Array(await subtle.sign({ name: 'Ed25519' }, privateKey, message));
+}
+
+/**
+ * Check a plain Ed25519 signature (RFC 8032) of any message.
+ *
+ * Parley verifies only its labelled messages (`verifyItem`, `verifyDeskKeyChain`); this is the
+ * Ed25519 under them, exported so that RFC 8032's own known answers can be checked against it. A
+ * key or signature of the wrong length arrives from the server, so it fails like a signature
+ * that does not verify.
+ *
+ * @param {Uint8Array} publicKey raw 32-byte Ed25519 public key
+ * @param {Uint8Array} message
+ * @param {Uint8Array} signature 64 bytes
+ * @returns {Promise<void>}
+ * @throws {DecryptionError}
+ */
+export async function ed25519Verify(publicKey, message, signature) {
+  requireBytes(publicKey, 'publicKey');
+  requireBytes(signature, 'signature');
+  requireBytes(message, 'message');
+  return failClosed(async () => {
+    if (publicKey.length !== SIGNING_PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) {
+      throw new DecryptionError();
+    }
+    const key = await subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+    if (!(await subtle.verify({ name: 'Ed25519' }, key, signature, message))) {
+      throw new DecryptionError();
+    }
+  });
+}
+
+/** `u32(length) || text` in UTF-8; refuses a string that has no UTF-8 form (a lone surrogate). */
+function lengthPrefixed(text, name) {
+  requireString(text, name);
+  if (!text.isWellFormed()) throw new TypeError(`${name} must be well-formed Unicode`);
+  const encoded = utf8(text);
+  return concat(bigEndian(encoded.length, 4), encoded);
+}
+
+/**
+ * The raw 32-byte Ed25519 public key of a 32-byte seed (RFC 8032).
+ *
+ * @param {Uint8Array} seed
+ * @returns {Promise<Uint8Array>}
+ */
+export async function signingPublicKey(seed) {
+  return (await ed25519KeyPair(seed)).publicKey;
+}
+
+/**
+ * The 16-byte id of a signing key.
+ *
+ * @param {Uint8Array} publicKey raw 32-byte Ed25519 public key
+ * @returns {Promise<Uint8Array>}
+ */
+export async function signingKeyId(publicKey) {
+  requireBytes(publicKey, 'publicKey', SIGNING_PUBLIC_KEY_LENGTH);
+  return (await sha256(concat(SIGNING_KEY_ID_LABEL, publicKey))).slice(0, KEY_ID_LENGTH);
+}
+
+/**
+ * The fingerprint of a signing key, shown like an X25519 key's ("ABCD EF01 ...").
+ *
+ * @param {Uint8Array} publicKey raw 32-byte Ed25519 public key
+ * @returns {Promise<string>}
+ */
+export async function signingFingerprint(publicKey) {
+  requireBytes(publicKey, 'publicKey', SIGNING_PUBLIC_KEY_LENGTH);
+  const digest = await sha256(concat(SIGNING_FINGERPRINT_LABEL, publicKey));
+  return toHex(digest.subarray(0, FINGERPRINT_LENGTH)).toUpperCase().match(/.{4}/g).join(' ');
+}
+
+async function itemMessage(context, envelope) {
+  requireBytes(envelope, 'envelope');
+  return concat(SIGNED_ITEM_LABEL, lengthPrefixed(context, 'context'), await sha256(envelope));
+}
+
+/**
+ * Sign an envelope, exactly as it will be stored, for the context it was sealed under.
+ *
+ * @param {Uint8Array} seed the author's 32-byte Ed25519 seed
+ * @param {string} context the string the page carries, as for `sealEnvelope`
+ * @param {Uint8Array} envelope
+ * @returns {Promise<Uint8Array>} the 64-byte signature
+ */
+export async function signItem(seed, context, envelope) {
+  return ed25519Sign(seed, await itemMessage(context, envelope));
+}
+
+/**
+ * Check the signature of a stored envelope before opening or using it.
+ *
+ * @param {Uint8Array} publicKey the author's raw Ed25519 public key
+ * @param {string} context the context the reader expects
+ * @param {Uint8Array} envelope
+ * @param {Uint8Array} signature
+ * @returns {Promise<void>}
+ * @throws {DecryptionError} for a key or signature of the wrong length, another key, context or
+ *   envelope, or an altered signature
+ */
+export async function verifyItem(publicKey, context, envelope, signature) {
+  return ed25519Verify(publicKey, await itemMessage(context, envelope), signature);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Derived keys (docs/FORMATS.md, "Per-submission keys and owner tags", "Signing keys of key
+// holders")
+//
+// Each submission has its own key pair and signing key, derived from the codename's key seed and
+// the submission's public id, so a copy of the database cannot tell which submissions share a
+// submitter; the browser derives them itself to check the keys the server hands it. Desk, staff
+// and recovery keys derive their signing seed from their X25519 private key, so whoever holds the
+// one holds the other.
+// ---------------------------------------------------------------------------------------------
+
+const PUBLIC_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+const SUBMISSION_KEY_INFO = 'parley submission key v1|';
+const SUBMISSION_SIGNING_KEY_INFO = 'parley submission signing key v1|';
+const OWNER_TAG_KEY_INFO = utf8('parley owner tag key v1');
+const OWNER_TAG_LABEL = concat(utf8('parley owner tag v1'), [0]);
+const DESK_SIGNING_KEY_INFO = utf8('parley desk signing key v1');
+const STAFF_SIGNING_KEY_INFO = utf8('parley staff signing key v1');
+const RECOVERY_SIGNING_KEY_INFO = utf8('parley recovery signing key v1');
+const MAX_UINT32 = 0xffffffff;
+
+/** HKDF-SHA256 with an empty salt, 32 bytes, from a 32-byte secret. */
+async function deriveKey(secret, info) {
+  return hkdfExpand(await hkdfExtract(EMPTY, secret), info, KEY_LENGTH);
+}
+
+/**
+ * The keys of one submission of the submitter whose codename gives `keySeed`.
+ *
+ * @param {Uint8Array} keySeed `deriveCodenameSecrets(...).keySeed`
+ * @param {string} publicId the submission's public id, 22 base64url characters
+ * @returns {Promise<{privateKey: Uint8Array, publicKey: Uint8Array, signingSeed: Uint8Array,
+ *   signingPublicKey: Uint8Array}>} raw X25519 keys, the Ed25519 seed and its public key
+ */
+export async function deriveSubmissionKeys(keySeed, publicId) {
+  requireBytes(keySeed, 'keySeed', KEY_LENGTH);
+  requireString(publicId, 'publicId');
+  if (!PUBLIC_ID_PATTERN.test(publicId)) {
+    throw new RangeError('a submission public id is 22 base64url characters');
+  }
+  const privateKey = await deriveKey(keySeed, utf8(SUBMISSION_KEY_INFO + publicId));
+  const signingSeed = await deriveKey(keySeed, utf8(SUBMISSION_SIGNING_KEY_INFO + publicId));
+  return {
+    privateKey,
+    publicKey: await x25519PublicKey(privateKey),
+    signingSeed,
+    signingPublicKey: await signingPublicKey(signingSeed),
+  };
+}
+
+/**
+ * The key of a submitter's owner tags.
+ *
+ * @param {Uint8Array} keySeed `deriveCodenameSecrets(...).keySeed`
+ * @returns {Promise<Uint8Array>} 32 bytes
+ */
+export function ownerTagKey(keySeed) {
+  requireBytes(keySeed, 'keySeed', KEY_LENGTH);
+  return deriveKey(keySeed, OWNER_TAG_KEY_INFO);
+}
+
+/**
+ * The tag stored with the submitter's submission number `index` (0, 1, 2, ...).
+ *
+ * @param {Uint8Array} tagKey `ownerTagKey(...)`
+ * @param {number} index 0 to 2^32 - 1
+ * @returns {Promise<Uint8Array>} 32 bytes
+ */
+export function ownerTag(tagKey, index) {
+  requireBytes(tagKey, 'tagKey', KEY_LENGTH);
+  if (!Number.isInteger(index) || index < 0 || index > MAX_UINT32) {
+    throw new RangeError('an owner tag index is 0 to 2^32 - 1');
+  }
+  return hmacSha256(tagKey, concat(OWNER_TAG_LABEL, bigEndian(index, 4)));
+}
+
+/**
+ * The Ed25519 seed of a desk key.
+ *
+ * @param {Uint8Array} privateKey raw 32-byte X25519 desk private key
+ * @returns {Promise<Uint8Array>}
+ */
+export function deskSigningSeed(privateKey) {
+  requireBytes(privateKey, 'privateKey', X25519_KEY_LENGTH);
+  return deriveKey(privateKey, DESK_SIGNING_KEY_INFO);
+}
+
+/**
+ * The Ed25519 seed of a staff member's personal key.
+ *
+ * @param {Uint8Array} privateKey raw 32-byte X25519 personal private key
+ * @returns {Promise<Uint8Array>}
+ */
+export function staffSigningSeed(privateKey) {
+  requireBytes(privateKey, 'privateKey', X25519_KEY_LENGTH);
+  return deriveKey(privateKey, STAFF_SIGNING_KEY_INFO);
+}
+
+/**
+ * The Ed25519 seed of the instance recovery key.
+ *
+ * @param {Uint8Array} privateKey raw 32-byte X25519 recovery private key
+ * @returns {Promise<Uint8Array>}
+ */
+export function recoverySigningSeed(privateKey) {
+  requireBytes(privateKey, 'privateKey', X25519_KEY_LENGTH);
+  return deriveKey(privateKey, RECOVERY_SIGNING_KEY_INFO);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Desk key certificates (docs/FORMATS.md, "Desk key certificate v1")
+//
+// Each desk key is certified by the signing key of the desk key before it, or by the recovery
+// signing key (a dialogue's first desk key, and after every desk member lost access). The
+// certificate names the dialogue and the key's generation, so it cannot be moved to another
+// dialogue or replayed out of order; the browser walks the chain before sealing to a desk key.
+// ---------------------------------------------------------------------------------------------
+
+const DESK_KEY_CERTIFICATE_LABEL = concat(utf8('parley desk key certificate v1'), [0]);
+
+function certifiedMessage(slug, { generation, deskPublicKey, signingPublicKey: signingKey }) {
+  return concat(
+    DESK_KEY_CERTIFICATE_LABEL,
+    lengthPrefixed(slug, 'slug'),
+    bigEndian(generation, 4),
+    deskPublicKey,
+    signingKey,
+  );
+}
+
+function isGeneration(generation) {
+  return Number.isInteger(generation) && generation >= 1 && generation <= MAX_UINT32;
+}
+
+/**
+ * Certify the desk key of generation `generation` of the dialogue `slug`.
+ *
+ * @param {Uint8Array} signerSeed the previous desk key's signing seed, or the recovery one
+ * @param {string} slug
+ * @param {number} generation 1 for a dialogue's first desk key, then 2, 3, ...
+ * @param {Uint8Array} deskPublicKey raw 32-byte X25519 public key
+ * @param {Uint8Array} deskSigningPublicKey raw 32-byte Ed25519 public key
+ * @returns {Promise<{generation: number, deskPublicKey: Uint8Array,
+ *   signingPublicKey: Uint8Array, signature: Uint8Array}>} the certificate
+ */
+export async function certifyDeskKey(
+  signerSeed,
+  slug,
+  generation,
+  deskPublicKey,
+  deskSigningPublicKey,
+) {
+  if (!isGeneration(generation)) throw new RangeError('a desk key generation is 1 to 2^32 - 1');
+  const certificate = {
+    generation,
+    deskPublicKey: requireBytes(deskPublicKey, 'deskPublicKey', X25519_KEY_LENGTH).slice(),
+    signingPublicKey: requireBytes(
+      deskSigningPublicKey,
+      'deskSigningPublicKey',
+      SIGNING_PUBLIC_KEY_LENGTH,
+    ).slice(),
+  };
+  const signature = await ed25519Sign(signerSeed, certifiedMessage(slug, certificate));
+  return { ...certificate, signature };
+}
+
+/**
+ * Check that `signerPublicKey` certified this desk key for the dialogue `slug`.
+ *
+ * @param {Uint8Array} signerPublicKey raw Ed25519 public key
+ * @param {string} slug
+ * @param {{generation: number, deskPublicKey: Uint8Array, signingPublicKey: Uint8Array,
+ *   signature: Uint8Array}} certificate
+ * @returns {Promise<void>}
+ * @throws {DecryptionError} on any failure
+ */
+export async function verifyDeskKeyCertificate(signerPublicKey, slug, certificate) {
+  const { generation, deskPublicKey, signingPublicKey: signingKey, signature } = certificate;
+  requireBytes(deskPublicKey, 'deskPublicKey');
+  requireBytes(signingKey, 'signingPublicKey');
+  if (
+    !isGeneration(generation) ||
+    deskPublicKey.length !== X25519_KEY_LENGTH ||
+    signingKey.length !== SIGNING_PUBLIC_KEY_LENGTH
+  ) {
+    throw new DecryptionError();
+  }
+  return ed25519Verify(signerPublicKey, certifiedMessage(slug, certificate), signature);
+}
+
+/** Whether `signerPublicKey` certified `certificate`, for trying the two possible signers. */
+async function isCertifiedBy(signerPublicKey, slug, certificate) {
+  try {
+    await verifyDeskKeyCertificate(signerPublicKey, slug, certificate);
+    return true;
+  } catch (error) {
+    if (error instanceof DecryptionError) return false;
+    throw error;
+  }
+}
+
+/**
+ * The newest desk key of the dialogue `slug`, after checking every certificate from the first.
+ *
+ * The certificates are those of generations 1, 2, 3, ... in order; each must be signed by the key
+ * certified just before it or by `trustedSigningKey` (the recovery signing key), the first by
+ * `trustedSigningKey`. Every key of a chain that verifies is certified, so older desk items may
+ * be checked with the older signing keys in it.
+ *
+ * @param {Uint8Array} trustedSigningKey raw Ed25519 public key
+ * @param {string} slug
+ * @param {Array<{generation: number, deskPublicKey: Uint8Array, signingPublicKey: Uint8Array,
+ *   signature: Uint8Array}>} certificates
+ * @returns {Promise<object>} the last certificate
+ * @throws {DecryptionError} for an empty or broken chain
+ */
+export async function verifyDeskKeyChain(trustedSigningKey, slug, certificates) {
+  if (!Array.isArray(certificates)) throw new TypeError('certificates must be an array');
+  if (certificates.length === 0) throw new DecryptionError();
+  let previous = null;
+  for (const certificate of certificates) {
+    const expected = previous === null ? 1 : previous.generation + 1;
+    if (certificate.generation !== expected) throw new DecryptionError();
+    const signers = [trustedSigningKey];
+    if (previous !== null) signers.push(previous.signingPublicKey);
+    let certified = false;
+    for (const signer of signers) certified ||= await isCertifiedBy(signer, slug, certificate);
+    if (!certified) throw new DecryptionError();
+    previous = certificate;
+  }
+  return previous;
+}
