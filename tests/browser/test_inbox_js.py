@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import crypto
 from portal.models import SubmissionKind
 from tests.conftest import DemoInstance, SentSubmission
 
@@ -169,3 +170,42 @@ def test_no_form_to_add_information_without_the_module_or_the_key(
     assert js_page.locator("#sealed-status").is_visible()
     assert js_page.locator("#further-information-form, textarea").count() == 0
     assert js_page.locator("#read-back").inner_text() == ""
+
+
+def test_the_page_refuses_a_submitter_key_it_does_not_derive_itself(
+    js_page: Any,
+    portal_server: str,
+    portal_server_instance: DemoInstance,
+    send_under_new_codename: Callable[..., SentSubmission],
+) -> None:
+    """A server that hands the tab another key to seal to gets nothing opened and nothing sent.
+
+    The page's HTML is rewritten on its way to the browser, as a tampered server would send it:
+    ``data-submitter-key`` names a stranger's key. The tab compares it with the key its own seed
+    gives and stops before fetching or sealing anything.
+    """
+    sent = send_under_new_codename(
+        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+    )
+    stranger = crypto.public_key_bytes(crypto.generate_private_key()).hex()
+
+    def swap_key(route: Any) -> None:
+        response = route.fetch()
+        page = re.sub(
+            r'data-submitter-key="[0-9a-f]{64}"',
+            f'data-submitter-key="{stranger}"',
+            response.text(),
+        )
+        route.fulfill(response=response, body=page)
+
+    _sign_in(js_page, portal_server, sent.codename)
+    traffic = Traffic(js_page)
+    js_page.route(f"{portal_server}/inbox/{sent.public_id}", swap_key)
+    js_page.goto(f"{portal_server}/inbox/{sent.public_id}")
+
+    status = js_page.locator("#sealed-status")
+    status.get_by_text("not the one your codename gives").wait_for()
+    assert js_page.locator("#further-text").count() == 0
+    inbox_calls = [url for _method, url, _h, _b in traffic.requests if "/inbox/" in url]
+    assert inbox_calls == [f"{portal_server}/inbox/{sent.public_id}"], inbox_calls
+    assert CANARY not in js_page.inner_text("main")

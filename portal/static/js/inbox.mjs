@@ -14,7 +14,7 @@
  * (`desk-messages.mjs`); a reply is sealed under `data-reply-context`, the context of the reply
  * id the server issued with the page, and posted with that id (`data-reply-id`).
  */
-import { openEnvelope, sealEnvelope } from './parley-crypto.mjs';
+import { equalBytes, openEnvelope, sealEnvelope, x25519PublicKey } from './parley-crypto.mjs';
 import { recallKeySeed } from './inbox-key.mjs';
 import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
@@ -85,6 +85,9 @@ function currentConsents(persons, changes, ladder) {
   return consents;
 }
 
+/** The page named another submitter key than the tab's own: nothing is opened or sealed. */
+class KeyMismatchError extends Error {}
+
 class SealedPage {
   constructor(root, seed) {
     this.root = root;
@@ -105,7 +108,16 @@ class SealedPage {
     return `${this.valueLabel(consent.level)} (${giver})`;
   }
 
+  /**
+   * Refuse a page that names, as this person's key, another key than the one this tab's seed
+   * gives: a server that swapped it would read everything sealed from here on.
+   */
+  async checkOwnKey() {
+    if (!equalBytes(await x25519PublicKey(this.seed), this.recipients[1])) throw new KeyMismatchError();
+  }
+
   async load() {
+    await this.checkOwnKey();
     const response = await fetch(this.data.sealedUrl, { credentials: 'same-origin' });
     if (!response.ok) throw new Error('the envelopes could not be fetched');
     const sealed = await response.json();
@@ -314,8 +326,8 @@ if (root !== null) {
         page.addMessageForm();
         status.hidden = true;
       })
-      .catch(() => {
-        status.textContent = page.messages.not_loaded;
+      .catch((failure) => {
+        status.textContent = failure instanceof KeyMismatchError ? page.messages.key_mismatch : page.messages.not_loaded;
       });
   }
 }

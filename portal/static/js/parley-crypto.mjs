@@ -103,7 +103,7 @@ function readUint32(bytes, offset) {
 }
 
 /** Whether two byte arrays hold the same bytes (all bytes compared, whatever differs first). */
-function equalBytes(a, b) {
+export function equalBytes(a, b) {
   if (a.length !== b.length) return false;
   let difference = 0;
   for (let index = 0; index < a.length; index += 1) difference |= a[index] ^ b[index];
@@ -250,7 +250,7 @@ async function x25519(privateKey, publicKey) {
  * By definition (RFC 7748) it is X25519 of the private key with the base point, so it can be
  * computed without making the private key extractable.
  */
-function x25519PublicKey(privateKey) {
+export function x25519PublicKey(privateKey) {
   return x25519(privateKey, X25519_BASE_POINT);
 }
 
