@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from portal.app import QUICK_EXIT_URL
+from portal.blueprints.quick_exit import QUICK_EXIT_URL
 
 pytestmark = pytest.mark.browser
 
