@@ -156,3 +156,24 @@ def test_codename_vectors(crypto_page: Any) -> None:
     for case, result in zip(vectors["cases"], results, strict=True):
         for field in ("canonical", "login_secret", "key_seed", "public_key"):
             assert result[field] == case[field], (case["description"], field)
+
+
+def test_attachment_padding_vectors(crypto_page: Any) -> None:
+    vectors = read_vectors("attachment-padding-v1.json")
+    results = crypto_page.evaluate(
+        """async ([sizes, cases]) => {
+          const padded = sizes.map(([size]) => parley.paddedFileSize(size));
+          const digests = [];
+          for (const c of cases) {
+            const plaintext = new Uint8Array(parley.paddedFileSize(c.size));
+            plaintext.set(Uint8Array.from({ length: c.size }, (_, i) => i % 251));
+            const options = { noncePrefix: fromHex(c.nonce_prefix) };
+            const ciphertext = await parley.encryptBlob(plaintext, fromHex(c.key), options);
+            digests.push(toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext))));
+          }
+          return { padded, digests };
+        }""",
+        [vectors["padded_sizes"], vectors["cases"]],
+    )
+    assert results["padded"] == [padded for _, padded in vectors["padded_sizes"]]
+    assert results["digests"] == [case["ciphertext_sha256"] for case in vectors["cases"]]
