@@ -5,6 +5,7 @@ sign-in must stay well under a second, and Argon2's memory bounds how many sign-
 once), and whether attachments stay in bounded memory at any size. Run with ``python -m bench``.
 """
 
+import hashlib
 import io
 import resource
 import statistics
@@ -67,6 +68,8 @@ def _key_derivations() -> None:
         f" {crypto.CODENAME_BITS}-bit codename): {seconds * 1000:.0f} ms"
     )
 
+    _guess_cost()
+
     params = crypto.Argon2Params()
     blob = crypto.wrap_private_key(crypto.generate_private_key(), "correct horse battery", params)
     seconds = _median_seconds(lambda: crypto.unwrap_private_key(blob, "correct horse battery"), 5)
@@ -81,6 +84,24 @@ def _key_derivations() -> None:
     )
     parameters = login_hash.split("$")[3]
     print(f"login hash verification (Argon2id, {parameters}): {seconds * 1000:.0f} ms")
+
+
+def _guess_cost() -> None:
+    """What one offline codename guess costs against a database copy (SECURITY.md, "Submitter
+    codenames"): the PBKDF2 and the X25519 base-point multiplication that yield a public key to
+    compare with the stored ones, the two parts timed apart."""
+    iterations = crypto.PBKDF2_ITERATIONS
+    pbkdf2 = _median_seconds(
+        lambda: hashlib.pbkdf2_hmac("sha256", b"guess", b"salt", iterations), 5
+    )
+    # Loaded afresh each time, as each guess gives a new private key: no cached public half.
+    seed = crypto.private_key_bytes(crypto.generate_private_key())
+    x25519 = _median_seconds(lambda: crypto.public_key_bytes(crypto.load_private_key(seed)), 200)
+    print(
+        f"one codename guess on one core: PBKDF2 {pbkdf2 * 1000:.0f} ms"
+        f" ({iterations / pbkdf2 / 1e6:.1f} million iterations/s),"
+        f" X25519 base-point multiplication {x25519 * 1e6:.0f} µs"
+    )
 
 
 def _envelopes() -> None:

@@ -18,6 +18,7 @@ from portal.blueprints import (
     forms,
     forms_sealed,
     public,
+    quick_exit,
     staff,
     staff_access,
     staff_account,
@@ -39,7 +40,6 @@ from portal.text_limits import TEXT_LIMITS
 from portal.web import instance as web_instance
 
 TEMPLATES_DIR = shipped_folder("templates")
-QUICK_EXIT_URL = "https://www.wikipedia.org/"
 
 # The browser crypto module is an ES module; browsers refuse to run one served as anything but
 # JavaScript, and Python's table does not know ``.mjs`` on every platform.
@@ -99,11 +99,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_global(kinds.CONSENT_QUESTIONS, "consent_questions")
     app.add_template_global(form_fields.kind_json)
     app.add_template_global(TEXT_LIMITS, "text_limits")
-    app.context_processor(lambda: {"quick_exit_url": QUICK_EXIT_URL})
     app.register_error_handler(HTTPException, _render_error)
 
     for blueprint in (
         public.blueprint,
+        quick_exit.blueprint,
         forms.blueprint,
         forms_sealed.blueprint,
         submitter.blueprint,

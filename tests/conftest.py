@@ -34,6 +34,7 @@ from sqlalchemy.pool import NullPool
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import crypto
+from crypto.file_padding import padded_file_size
 from portal import create_app, schema
 from portal.cli.main import main
 from portal.db import Database, sqlite_side_files
@@ -492,3 +493,18 @@ def csrf_token_for(client: Any) -> str:
     with client.session_transaction() as client_session:
         client_session["csrf_token"] = raw_token
     return token
+
+
+def padded_for_upload(content: bytes) -> bytes:
+    """``content`` followed by the zero bytes that pad it to its bucket, as a writer must send it
+    (docs/FORMATS.md, ``parley-attachment-keys-v2``)."""
+    return content + bytes(padded_file_size(len(content)) - len(content))
+
+
+def true_content(decrypted: bytes, record: dict[str, Any]) -> bytes:
+    """The true bytes of a decrypted ``parley-attachment-keys-v2`` file, its padding checked
+    against the format's definition (padded to exactly the bucket of ``size``, with zeros)."""
+    assert record["format"] == "parley-attachment-keys-v2"
+    size = record["size"]
+    assert decrypted == padded_for_upload(decrypted[:size])
+    return decrypted[:size]

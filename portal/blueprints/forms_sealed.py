@@ -26,7 +26,9 @@ Answers are JSON: ``{"ok": true, "next": inbox sign-in address}``, or ``{"error"
 with 400 (malformed request, envelope refused), 403 (codename refused, missing CSRF token), 404
 (no such dialogue or session), 409 (the form does not accept this now, or was already sent) or
 429 (too many codename attempts). A refusal stores nothing, except that a refused codename is
-counted towards the sign-in limit, as on the no-JavaScript path.
+counted towards the sign-in limit, as on the no-JavaScript path. A new submitter whose login
+secret is already registered gets exactly the 403 a wrong codename gets, counted the same way
+(``submitters.register_browser_submitter``): the answer never says that a codename exists.
 
 Codename word lists are served here too (``/codename-words/<language>.txt``), so that the
 browser can draw a new codename from the same list the server would use.
@@ -73,9 +75,10 @@ from portal.services.submissions.payload import (
     parse_routing_metadata,
 )
 from portal.services.submissions.submitters import (
+    SignInRefusedError,
     SignInThrottledError,
     SubmitterError,
-    register_submitter,
+    register_browser_submitter,
     sign_in,
 )
 from portal.web.instance import app_secrets, app_storage
@@ -196,21 +199,23 @@ def _submitter(
 ) -> Submitter | ResponseReturnValue:
     """Register the new pseudonym, or sign in the existing one, as the no-JavaScript path does.
 
-    A refused registration raises and stores nothing. A refused sign-in is answered from inside
-    the unit of work, so that it is committed and counts towards the sign-in limit.
+    A malformed registration raises and stores nothing. A refused sign-in, and a registration of
+    a login secret already registered, get the same answer as a wrong codename on the
+    no-JavaScript path, from inside the unit of work, so that the failure is committed and
+    counts towards the sign-in limit: registering cannot tell which codenames exist.
     """
     pepper = app_secrets().codename_pepper
-    if sealed.public_key is not None:
-        return register_submitter(
-            database,
-            pepper,
-            login_secret=sealed.login_secret,
-            public_key=sealed.public_key,
-            today=now.date(),
-        )
     try:
+        if sealed.public_key is not None:
+            return register_browser_submitter(
+                database,
+                pepper,
+                login_secret=sealed.login_secret,
+                public_key=sealed.public_key,
+                now=now,
+            )
         return sign_in(database, pepper, sealed.login_secret, now=now)
-    except SubmitterError as refusal:
+    except (SignInRefusedError, SignInThrottledError) as refusal:
         status = 429 if isinstance(refusal, SignInThrottledError) else 403
         return _refusal(str(codename_refusal(refusal)), status)
 

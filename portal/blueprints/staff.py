@@ -358,14 +358,12 @@ def attachment(signed_in: SignedInStaff, public_id: str) -> Response:
         abort(403)
     except LookupError:
         abort(404)
-    size = crypto.plaintext_size_for(opened.attachment.ciphertext_size)
     response = Response(
         decrypted_chunks(app_storage(), opened), mimetype="application/octet-stream"
     )
     # Always a download, never shown in the page: the type a submitter sent is not trusted.
     response.headers.set("Content-Disposition", "attachment", filename=opened.name or "file")
-    if size is not None:
-        response.content_length = size
+    response.content_length = opened.size
     return response
 
 

@@ -12,8 +12,9 @@ The parse runs in the view, not before it: the forms blueprint is exempt from ``
 early check (which would parse the body with the default factory) and checks the token itself
 once the body is read (see ``portal.blueprints.forms``).
 
-When the files pass the submission's :class:`attachments.UploadBudget`, the sink that crossed it
-has already deleted its partial file; the sinks keep reading (and dropping) the rest of the body
+When the files pass the submission's :class:`attachments.UploadBudget` (which counts padded
+bytes, so a file may cross it only when its padding is added, at the end), the sink that crossed
+it has already deleted its partial file; the sinks keep reading (and dropping) the rest of the body
 so that every typed field still arrives and the form can come back with all of it. The caller
 rolls the transaction back, which deletes every other staged file (``portal.storage``).
 """
@@ -107,15 +108,19 @@ def read_posted_form(
         max_content_length=budget.limit + FORM_ALLOWANCE_BYTES,
         silent=False,
     )
-    over_budget = any(sink.over_budget for sink in sinks)
     received = []
     for name, part in parts.items(multi=True):
         sink = part.stream
         if not isinstance(sink, EncryptingSink) or sink.over_budget:
             continue
-        encrypted = sink.finish()
+        try:
+            encrypted = sink.finish()
+        except AttachmentTooLargeError:
+            sink.over_budget = True
+            continue
         if name == ATTACHMENTS_FIELD and (part.filename or encrypted.plaintext_size):
             received.append(ReceivedFile(encrypted, part.filename or "", part.content_type or ""))
         else:
             storage.discard(session, encrypted.staged)
+    over_budget = any(sink.over_budget for sink in sinks)
     return PostedForm(fields, tuple(received), over_budget)

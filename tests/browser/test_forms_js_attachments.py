@@ -24,12 +24,13 @@ import pytest
 from flask import Flask
 
 import crypto
+from crypto.file_padding import padded_file_size
 from portal.services.contexts import SubmissionAddress, attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
 from tests.canary_scan import files_holding, files_under, instance_files
-from tests.conftest import DemoInstance
+from tests.conftest import DemoInstance, true_content
 from tests.integration.forms_client import desk_private_key, stored_submission
 
 pytestmark = pytest.mark.browser
@@ -59,11 +60,15 @@ def _stored_attachments(
         sealed = attachment.keys_envelope
         record = decode_payload(crypto.open_envelope(sealed, desk_key, context))
         assert decode_payload(crypto.open_envelope(sealed, own_key, context)) == record
-        assert record["format"] == "parley-attachment-keys-v1"
+        # The page padded the file: the row and the stored file show only the padded size.
+        padded_size = crypto.encrypted_size(padded_file_size(record["size"]))
+        assert attachment.ciphertext_size == padded_size
+        assert storage.path(attachment.storage_name).stat().st_size == padded_size
         plaintext = io.BytesIO()
         with storage.open(attachment.storage_name) as encrypted:
             crypto.decrypt_file(encrypted, plaintext, base64.b64decode(record["key"]))
-        stored[record["name"]] = (record["type"], record["size"], plaintext.getvalue())
+        content = true_content(plaintext.getvalue(), record)
+        stored[record["name"]] = (record["type"], record["size"], content)
     return stored
 
 

@@ -272,3 +272,24 @@ def test_provenance_vectors(crypto_page: Any) -> None:
     assert result["rejected"] == len(vectors["rejected_items"]) > 0
     assert result["valid"] == len(vectors["desk_key_chains"]["valid"]) > 0
     assert result["broken"] == len(vectors["desk_key_chains"]["broken"]) > 0
+
+
+def test_attachment_padding_vectors(crypto_page: Any) -> None:
+    vectors = read_vectors("attachment-padding-v1.json")
+    results = crypto_page.evaluate(
+        """async ([sizes, cases]) => {
+          const padded = sizes.map(([size]) => parley.paddedFileSize(size));
+          const digests = [];
+          for (const c of cases) {
+            const plaintext = new Uint8Array(parley.paddedFileSize(c.size));
+            plaintext.set(Uint8Array.from({ length: c.size }, (_, i) => i % 251));
+            const options = { noncePrefix: fromHex(c.nonce_prefix) };
+            const ciphertext = await parley.encryptBlob(plaintext, fromHex(c.key), options);
+            digests.push(toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext))));
+          }
+          return { padded, digests };
+        }""",
+        [vectors["padded_sizes"], vectors["cases"]],
+    )
+    assert results["padded"] == [padded for _, padded in vectors["padded_sizes"]]
+    assert results["digests"] == [case["ciphertext_sha256"] for case in vectors["cases"]]

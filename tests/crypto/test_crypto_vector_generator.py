@@ -13,6 +13,7 @@ NAMES = [
     "rfc9180-x25519-sha256-aes256gcm.json",
     "envelope-v1.json",
     "stream-v1.json",
+    "attachment-padding-v1.json",
     "codename-v1.json",
     "rfc6238.json",
     "rfc8032-ed25519.json",

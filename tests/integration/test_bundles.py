@@ -41,6 +41,7 @@ from portal.services.bundles.manifest import MANIFEST_NAME, BundleError
 from portal.services.bundles.offline import decrypt_bundle, read_offline_key, safe_file_name
 from portal.services.contexts import (
     SubmissionAddress,
+    attachment_keys_context,
     desk_message_context,
     new_public_id,
     recipient_keys,
@@ -562,3 +563,79 @@ def test_the_format_and_the_offline_side_need_no_database_flask_or_instance(modu
         "portal.services.bundles.export",
     )
     assert not {name for name in imported if name.startswith(server_only)}
+
+
+def _with_attachment(
+    world: ConsultationWorld, entries: dict[str, bytes], submission: Submission, **file: object
+) -> dict[str, bytes]:
+    """The bundle's entries with its one attachment replaced: ``plaintext`` encrypted under a new
+    key, described by a keys record of ``format`` that says ``size``."""
+    key = crypto.new_file_key()
+    encryptor = crypto.StreamEncryptor(key)
+    plaintext = bytes(file["plaintext"])
+    ciphertext = encryptor.header + encryptor.update(plaintext) + encryptor.finalize()
+    manifest = json.loads(entries[MANIFEST_NAME])
+    item = manifest["submissions"][0]["attachments"][0]
+    record = {
+        "format": file["format"],
+        "key": base64.b64encode(key).decode(),
+        "name": "scan\x00.pdf",
+        "type": "application/pdf",
+        "size": file["size"],
+    }
+    item["keys_envelope"] = base64.b64encode(
+        crypto.seal_envelope(
+            json.dumps(record).encode(),
+            recipient_keys(submission.desk_key, submission.submitter),
+            attachment_keys_context(SubmissionAddress.of(submission), item["public_id"]),
+        )
+    ).decode()
+    return {**entries, MANIFEST_NAME: json.dumps(manifest).encode(), item["file"]: ciphertext}
+
+
+def test_an_unpadded_v1_attachment_still_opens_at_its_exact_size(
+    consultation_world: ConsultationWorld, tmp_path: Path
+) -> None:
+    world = consultation_world
+    submission = _send(world, CANARY, b"padded")
+    entries = _entries(_export(world))
+    content = secrets.token_bytes(70_000)
+    legacy = {"format": "parley-attachment-keys-v1", "plaintext": content, "size": 70_000}
+    v1 = _with_attachment(world, entries, submission, **legacy)
+    out = tmp_path / "out"
+
+    decrypt_bundle(_write(tmp_path, _rezip(v1)), out, _recovery(world))
+
+    _check_output(out, submission, content)
+
+
+@pytest.mark.parametrize(
+    ("keys_format", "plaintext", "size"),
+    [
+        ("parley-attachment-keys-v2", b"true bytes" + bytes(65_525) + b"\x01", 10),
+        ("parley-attachment-keys-v2", b"true bytes" + bytes(65_526), 65_537),
+        ("parley-attachment-keys-v1", b"true bytes" + bytes(65_526), 10),
+        ("parley-attachment-keys-v3", b"true bytes" + bytes(65_526), 10),
+    ],
+    ids=["non-zero padding", "size beyond the file", "v1 with padding", "unknown format"],
+)
+def test_an_attachment_with_wrong_padding_or_size_is_refused(
+    consultation_world: ConsultationWorld,
+    tmp_path: Path,
+    keys_format: str,
+    plaintext: bytes,
+    size: int,
+) -> None:
+    world = consultation_world
+    submission = _send(world, CANARY, b"padded")
+    entries = _entries(_export(world))
+    bad = _with_attachment(
+        world, entries, submission, format=keys_format, plaintext=plaintext, size=size
+    )
+
+    _refused(
+        _write(tmp_path, _rezip(bad)),
+        tmp_path / "out",
+        _recovery(world),
+        "recorded size with zero padding|malformed keys record",
+    )

@@ -21,12 +21,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import crypto
+from crypto.file_padding import padded_file_size
 from portal import create_app
 from portal.services.contexts import SubmissionAddress, attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 from tests.canary_scan import files_holding, files_under, instance_files, tables_holding
-from tests.conftest import DemoInstance
+from tests.conftest import DemoInstance, true_content
 from tests.integration.forms_client import (
     OpenedForm,
     codename_in,
@@ -74,7 +75,11 @@ def _opened_attachment(
     plaintext = io.BytesIO()
     with storage.open(attachment.storage_name) as encrypted:
         crypto.decrypt_file(encrypted, plaintext, base64.b64decode(record["key"]))
-    return record, plaintext.getvalue()
+    # The stored file and its row show only the padded size.
+    stored_size = storage.path(attachment.storage_name).stat().st_size
+    padded_size = crypto.encrypted_size(padded_file_size(int(record["size"])))
+    assert attachment.ciphertext_size == padded_size == stored_size
+    return record, true_content(plaintext.getvalue(), record)
 
 
 def test_canary_typed_and_attached_appears_nowhere(

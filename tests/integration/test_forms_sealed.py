@@ -19,8 +19,17 @@ from flask.testing import FlaskClient
 
 import crypto
 from crypto.codename import display_wordlist
-from portal.models import SubmissionKind
+from portal.blueprints.forms import codename_refusal
+from portal.db import app_database
+from portal.models import SubmissionKind, utc_now
+from portal.services.leaky_bucket import bucket_level, locked_bucket
 from portal.services.submissions.payload import encode_payload, validate_submission
+from portal.services.submissions.submitters import (
+    GLOBAL_BUCKET,
+    SignInLimit,
+    SignInRefusedError,
+    SignInThrottledError,
+)
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     OpenedForm,
@@ -225,6 +234,70 @@ def test_wrong_codename_gets_the_generic_refusal_and_stores_nothing(
         "error": "This codename does not open an inbox. Check each word and try again."
     }
     assert row_counts(app) == before
+
+
+def _sign_in_bucket_level(app: Flask) -> float:
+    with app_database(app).session() as session:
+        return bucket_level(session, GLOBAL_BUCKET, SignInLimit(), utc_now())
+
+
+def _register_again(app: Flask, client: FlaskClient) -> tuple[int, dict[str, Any]]:
+    """Register as new, in a second form, a codename that an earlier submission registered."""
+    kind = SubmissionKind.AGENDA_INPUT
+    first = seal_in_browser(client, _form_url(app, kind), kind)
+    assert post_sealed(client, first)[0] == 200
+    again = seal_in_browser(client, _form_url(app, kind), kind, codename=first.codename)
+    secrets = crypto.derive_codename_secrets(first.codename)
+    again.body.update(new_submitter=True, public_key=_b64(secrets.public_key_bytes()))
+    return post_sealed(client, again)
+
+
+def test_registering_a_taken_codename_is_refused_as_a_wrong_one_and_counted(
+    app: Flask, client: FlaskClient
+) -> None:
+    kind = SubmissionKind.INDIVIDUAL_CASE
+    wrong = seal_in_browser(client, _form_url(app, kind), kind, codename=crypto.generate_codename())
+    level_before = _sign_in_bucket_level(app)
+    wrong_answer = post_sealed(client, wrong)
+    level_after_wrong = _sign_in_bucket_level(app)
+    before = row_counts(app)
+
+    taken_answer = _register_again(app, client)
+
+    refused = (403, {"error": str(codename_refusal(SignInRefusedError()))})
+    assert taken_answer == wrong_answer == refused
+    assert level_after_wrong == pytest.approx(level_before + 1, abs=0.5)
+    assert _sign_in_bucket_level(app) == pytest.approx(level_after_wrong + 1, abs=0.5)
+    after = row_counts(app)
+    assert after["submitters"] == before["submitters"] + 1  # the first registration only
+    assert after["submissions"] == before["submissions"] + 1
+
+
+def test_registration_waits_while_the_sign_in_limit_is_full(
+    app: Flask, client: FlaskClient
+) -> None:
+    kind = SubmissionKind.AGENDA_INPUT
+    first = seal_in_browser(client, _form_url(app, kind), kind)
+    assert post_sealed(client, first)[0] == 200
+    fresh = seal_in_browser(client, _form_url(app, kind), kind)
+    taken = seal_in_browser(client, _form_url(app, kind), kind, codename=first.codename)
+    taken.body.update(new_submitter=True, public_key=fresh.body["public_key"])
+    _set_sign_in_bucket(app, SignInLimit().capacity)
+    try:
+        before = row_counts(app)
+        answers = [post_sealed(client, fresh), post_sealed(client, taken)]
+        assert row_counts(app) == before
+    finally:
+        _set_sign_in_bucket(app, 0)
+
+    throttled = (429, {"error": str(codename_refusal(SignInThrottledError()))})
+    assert answers == [throttled, throttled]
+
+
+def _set_sign_in_bucket(app: Flask, level: float) -> None:
+    with app_database(app).session() as session:
+        locked_bucket(session, GLOBAL_BUCKET, SignInLimit(), utc_now()).level = level
+        session.commit()
 
 
 def _closed_session_id(client: FlaskClient) -> int:

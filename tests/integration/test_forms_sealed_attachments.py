@@ -38,7 +38,7 @@ from portal.services.submissions.attachments import (
 )
 from portal.services.submissions.payload import decode_payload, encode_payload
 from portal.storage import EncryptedStorage
-from tests.conftest import DemoInstance
+from tests.conftest import DemoInstance, padded_for_upload, true_content
 from tests.integration.forms_client import (
     desk_private_key,
     open_session_url,
@@ -90,7 +90,8 @@ def _upload(
     """Encrypt ``content`` and send it through the upload API, as the form's script does."""
     key = crypto.new_file_key()
     encryptor = crypto.StreamEncryptor(key)
-    ciphertext = encryptor.header + encryptor.update(content) + encryptor.finalize()
+    padded = padded_for_upload(content)
+    ciphertext = encryptor.header + encryptor.update(padded) + encryptor.finalize()
     csrf = {"X-CSRFToken": sent.form.hidden["csrf_token"]}
     body = {"submission": submission or sent.body["public_id"], "size": len(ciphertext)}
     created = client.post("/uploads", json=body, headers=csrf)
@@ -165,7 +166,7 @@ def _opened_attachments(
         plaintext = io.BytesIO()
         with storage.open(attachment.storage_name) as encrypted:
             crypto.decrypt_file(encrypted, plaintext, base64.b64decode(record["key"]))
-        opened[attachment.public_id] = (record, plaintext.getvalue())
+        opened[attachment.public_id] = (record, true_content(plaintext.getvalue(), record))
     return opened
 
 

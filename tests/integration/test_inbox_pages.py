@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 import crypto
+from portal.blueprints.quick_exit import QUICK_EXIT_URL
 from portal.db import app_database
 from portal.models import (
     ConsentChange,
@@ -313,3 +314,71 @@ def test_signing_out_deletes_the_row_and_empties_the_cookie(
     with client.session_transaction() as cookie:
         assert "inbox" not in cookie
     assert client.get("/inbox").location == "/inbox/sign-in"
+
+
+def _session_row_exists(app: Flask, reference: str) -> bool:
+    with app_database(app).session() as session:
+        found = session.scalars(
+            select(SubmitterSession.id).where(SubmitterSession.reference == reference)
+        ).first()
+    return found is not None
+
+
+def _with_cookie(app: Flask, cookie_value: str) -> FlaskClient:
+    """A new browser holding a copy of a cookie taken earlier (someone who kept it)."""
+    client = app.test_client()
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie_value)
+    return client
+
+
+def test_the_quick_exit_link_signs_the_inbox_out_before_leaving(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+    page = client.get("/inbox").get_data(as_text=True)
+    assert '<a class="quick-exit" href="/quick-exit"' in page
+    assert f'data-neutral-url="{QUICK_EXIT_URL}"' in page
+    kept = client.get_cookie(inbox_app.config["SESSION_COOKIE_NAME"]).value
+    reference = _cookie_session(inbox_app, client)["inbox"]["reference"]
+
+    response = client.get("/quick-exit")
+
+    assert response.status_code == 303 and response.location == QUICK_EXIT_URL
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert not _session_row_exists(inbox_app, reference)
+    with client.session_transaction() as cookie:
+        assert "inbox" not in cookie
+    assert _with_cookie(inbox_app, kept).get("/inbox").location == "/inbox/sign-in?ended=1"
+
+
+def test_the_quick_exit_beacon_signs_out_only_with_the_csrf_token(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    client = _signed_in(inbox_app, sent.codename)
+    page = client.get("/inbox").get_data(as_text=True)
+    token = re.search(r'class="quick-exit"[^>]* data-csrf-token="([^"]+)"', page)
+    assert token is not None
+    kept = client.get_cookie(inbox_app.config["SESSION_COOKIE_NAME"]).value
+    reference = _cookie_session(inbox_app, client)["inbox"]["reference"]
+
+    assert client.post("/quick-exit").status_code == 400
+    assert _session_row_exists(inbox_app, reference)
+    assert client.get("/inbox").status_code == 200
+
+    assert client.post("/quick-exit", data={"csrf_token": token.group(1)}).status_code == 204
+    assert not _session_row_exists(inbox_app, reference)
+    assert _with_cookie(inbox_app, kept).get("/inbox").location == "/inbox/sign-in?ended=1"
+
+
+def test_quick_exit_without_an_inbox_goes_straight_out_and_changes_nothing(
+    inbox_app: Flask,
+) -> None:
+    client = inbox_app.test_client()
+    page = client.get("/inbox/sign-in").get_data(as_text=True)
+    assert f'<a class="quick-exit" href="{QUICK_EXIT_URL}" rel="noreferrer"' in page
+    rows = _count(inbox_app, SubmitterSession)
+
+    response = client.get("/quick-exit")
+
+    assert response.status_code == 303 and response.location == QUICK_EXIT_URL
+    assert _count(inbox_app, SubmitterSession) == rows

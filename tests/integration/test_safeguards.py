@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 
 from portal import create_app
-from portal.app import QUICK_EXIT_URL
+from portal.blueprints.quick_exit import QUICK_EXIT_URL
 from portal.settings import SettingsError, load_settings
 from tests.conftest import DemoInstance
 

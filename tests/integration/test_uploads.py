@@ -32,7 +32,7 @@ from portal.storage import EncryptedStorage
 from portal.web.instance import web_instance
 from tests.conftest import csrf_token_for
 
-PLAINTEXT = bytes(range(256)) * 1200  # 300 KiB: five STREAM chunks
+PLAINTEXT = bytes(range(256)) * 1216  # 304 KiB, a padded size (crypto.file_padding): five chunks
 PIECE = 100_000
 BUDGET = 500 * 1024 * 1024
 
@@ -291,6 +291,9 @@ def test_a_file_without_a_stream_header_is_refused_and_removed(
         ({"submission": "x" * 22, "size": True}, "send JSON"),
         ({"submission": "x" * 22, "size": 17}, "not the size of an encrypted file"),
         ({"submission": "x" * 22, "size": crypto.encrypted_size(65536) + 15}, "not the size"),
+        # A true size: the browser must declare only the padded one (crypto.file_padding).
+        ({"submission": "x" * 22, "size": crypto.encrypted_size(70_000)}, "padded to its bucket"),
+        ({"submission": "x" * 22, "size": crypto.encrypted_size(1)}, "padded to its bucket"),
     ],
 )
 def test_a_malformed_creation_is_refused(
@@ -308,17 +311,18 @@ def test_a_malformed_creation_is_refused(
 
 
 def test_the_files_of_one_submission_share_the_budget(uploads_app: Flask) -> None:
-    settings = dataclasses.replace(web_instance(uploads_app).settings, max_upload_bytes=200_000)
+    # The budget counts padded bytes: 135 168 + 65 536 fill it exactly.
+    settings = dataclasses.replace(web_instance(uploads_app).settings, max_upload_bytes=200_704)
     small_app = create_app(settings)
     with small_app.test_client() as client:
         client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token_for(client)
         submission = new_public_id()
         files_before = _partial_files(small_app)
 
-        assert _create(client, crypto.encrypted_size(150_000), submission).status_code == 201
-        second = _create(client, crypto.encrypted_size(50_001), submission)
-        third = _create(client, crypto.encrypted_size(50_000), submission)
-        elsewhere = _create(client, crypto.encrypted_size(150_000))
+        assert _create(client, crypto.encrypted_size(135_168), submission).status_code == 201
+        second = _create(client, crypto.encrypted_size(67_584), submission)
+        third = _create(client, crypto.encrypted_size(65_536), submission)
+        elsewhere = _create(client, crypto.encrypted_size(135_168))
 
     assert second.status_code == 413
     assert "attachments may take" in second.get_json()["error"]
@@ -360,7 +364,7 @@ def test_an_abandoned_upload_is_deleted_with_its_file(
 def test_expired_uploads_are_purged_with_their_files(uploads_app: Flask) -> None:
     storage = EncryptedStorage(_storage_dir(uploads_app))
     now = utc_now()
-    size = crypto.encrypted_size(1000)
+    size = crypto.encrypted_size(65536)
     with app_database(uploads_app).session() as session:
         purge_expired_uploads(session, storage, now)
         files_before = _partial_files(uploads_app)

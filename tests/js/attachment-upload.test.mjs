@@ -13,7 +13,12 @@ import {
   UploadRefusedError,
   sendAttachment,
 } from '../../portal/static/js/attachment-upload.mjs';
-import { decryptStream, openEnvelope } from '../../portal/static/js/parley-crypto.mjs';
+import {
+  decryptStream,
+  encryptedSize,
+  openEnvelope,
+  paddedFileSize,
+} from '../../portal/static/js/parley-crypto.mjs';
 import { newKeyPair, pattern } from './support.mjs';
 
 const CONTEXT_PREFIX = 'parley attachment keys v1|dialogue:d|session:1|kind:k|submission:S|attachment:';
@@ -25,9 +30,10 @@ function answer(status, body) {
 
 /** A stand-in server that drops `dropped` requests and loses the answer to `lost` more. */
 function standInServer({ dropped = 0, lost = 0, refusal = null } = {}) {
-  const server = { pieces: [], received: 0, complete: false, deleted: false };
+  const server = { pieces: [], received: 0, complete: false, deleted: false, declared: null };
   server.fetch = async (url, { method, body }) => {
     if (method === 'POST' && url === '/uploads') {
+      server.declared = JSON.parse(body).size;
       return refusal ?? answer(201, { upload: UPLOAD_ID, token: 'token', received: 0 });
     }
     if (method === 'PUT') {
@@ -105,9 +111,32 @@ test('a file sent through a dropped request and a lost answer arrives whole', as
     { format: ATTACHMENT_KEYS_FORMAT, key: undefined, name: 'report.pdf', type: 'application/pdf', size: content.length },
   );
   const key = Uint8Array.from(atob(record.key), (c) => c.charCodeAt(0));
-  assert.deepEqual(await decryptStream(server.stored(), key), content);
+  // The server is told, and receives, only the padded size; the true size is in the record.
+  const padded = new Uint8Array(paddedFileSize(content.length));
+  padded.set(content);
+  assert.equal(server.declared, encryptedSize(padded.length));
+  assert.equal(server.received, server.declared);
+  assert.deepEqual(await decryptStream(server.stored(), key), padded);
   assert.equal(progress.length, 2);
   assert.deepEqual(progress.at(-1), [server.received, server.received]);
+});
+
+test('a small file is padded to one full chunk of zeros after its bytes', async () => {
+  const recipient = newKeyPair();
+  const server = standInServer();
+
+  const entry = await sendAttachment(new File([pattern(10)], 'a.txt'), options(server, recipient, []));
+
+  assert.equal(server.declared, encryptedSize(65536));
+  const keysEnvelope = Uint8Array.from(atob(entry.keys_envelope), (c) => c.charCodeAt(0));
+  const record = JSON.parse(
+    new TextDecoder().decode(await openEnvelope(keysEnvelope, recipient.privateKey, CONTEXT_PREFIX + UPLOAD_ID)),
+  );
+  assert.equal(record.size, 10);
+  const key = Uint8Array.from(atob(record.key), (c) => c.charCodeAt(0));
+  const expected = new Uint8Array(65536);
+  expected.set(pattern(10));
+  assert.deepEqual(await decryptStream(server.stored(), key), expected);
 });
 
 test('after the last retry the upload is given up and deleted', async () => {

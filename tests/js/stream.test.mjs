@@ -11,6 +11,7 @@ import {
   createStreamEncryptor,
   decryptStream,
   encryptBlob,
+  paddedFileSize,
 } from '../../portal/static/js/parley-crypto.mjs';
 import {
   flipped,
@@ -233,5 +234,29 @@ test('another magic, version or chunk size is refused though all chunks authenti
   for (const [description, forgedHeader] of Object.entries(headers)) {
     const forged = forgeStream(forgedHeader, key, pieces);
     await assert.rejects(decryptStream(forged, key), DecryptionError, description);
+  }
+});
+
+// Attachment padding (parley-attachment-keys-v2): the sizes and padded files of the shared vectors.
+const paddingVectors = readVectors('attachment-padding-v1.json');
+
+test('paddedFileSize gives the padded size of every vector size', async () => {
+  assert.ok(paddingVectors.padded_sizes.length > 0);
+  for (const [size, padded] of paddingVectors.padded_sizes) {
+    assert.equal(paddedFileSize(size), padded, `size ${size}`);
+  }
+  assert.throws(() => paddedFileSize(-1), RangeError);
+  assert.throws(() => paddedFileSize(1.5), RangeError);
+});
+
+test('a padded file encrypts to the vector ciphertext', async () => {
+  for (const vector of paddingVectors.cases) {
+    const padded = new Uint8Array(paddedFileSize(vector.size));
+    padded.set(pattern(vector.size));
+    assert.equal(padded.length, vector.padded_size, vector.description);
+    const ciphertext = await encryptBlob(padded, fromHex(vector.key), {
+      noncePrefix: fromHex(vector.nonce_prefix),
+    });
+    assert.equal(sha256Hex(ciphertext), vector.ciphertext_sha256, vector.description);
   }
 });

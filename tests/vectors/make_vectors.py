@@ -36,6 +36,7 @@ from crypto.derived_keys import (
 )
 from crypto.desk_certificates import DeskKeyCertificate, certify_desk_key
 from crypto.envelope import seal_envelope
+from crypto.file_padding import padded_file_size
 from crypto.keys import PrivateKey, load_private_key, private_key_bytes, public_key_bytes
 from crypto.signing import (
     sign_item,
@@ -223,6 +224,58 @@ def stream_vectors() -> dict[str, Any]:
         "chunk_size": 65536,
         "pattern": "byte i = i % 251",
         "cases": cases,
+    }
+
+
+PADDING_SIZES = [
+    0, 1, 65535, 65536, 65537, 67584, 67585, 131071, 131072, 131073, 1_000_000,
+    2**20 + 1, 10**8, 500 * 2**20, 2**31 + 1, 2**32 + 1, 2**40 + 12345,
+]  # fmt: skip
+
+
+def padded_stream_case(description: str, size: int) -> dict[str, Any]:
+    key = fixed_bytes(f"padded file key {size}")
+    nonce_prefix = fixed_bytes(f"padded nonce prefix {size}", 7)
+    padded = pattern(size) + bytes(padded_file_size(size) - size)
+    encryptor = StreamEncryptor(key, nonce_prefix=nonce_prefix)
+    ciphertext = encryptor.header + encryptor.update(padded) + encryptor.finalize()
+    return {
+        "description": description,
+        "key": key.hex(),
+        "nonce_prefix": nonce_prefix.hex(),
+        "size": size,
+        "padded_size": len(padded),
+        "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(),
+    }
+
+
+def padding_tamper(description: str, size: int, recorded: int, nonzero_at: int | None) -> dict:
+    return {
+        "description": description,
+        "size": size,
+        "recorded_size": recorded,
+        "padded_size": padded_file_size(size),
+        "nonzero_at": nonzero_at,
+    }
+
+
+def attachment_padding_vectors() -> dict[str, Any]:
+    return {
+        "format": "Parley attachment padding, parley-attachment-keys-v2",
+        "pattern": "byte i = i % 251, then zero bytes up to padded_size",
+        "padded_sizes": [[size, padded_file_size(size)] for size in PADDING_SIZES],
+        "cases": [
+            padded_stream_case("empty file: one full chunk of zeros", 0),
+            padded_stream_case("one byte and 65535 zero bytes", 1),
+            padded_stream_case("70000 bytes padded to 71680", 70000),
+            padded_stream_case("200000 bytes padded to 200704", 200000),
+        ],
+        "tamper": [
+            padding_tamper("a padding byte is 0x01", 70000, 70000, 71679),
+            padding_tamper("the first padding byte is 0x01", 70000, 70000, 70000),
+            padding_tamper("recorded size one byte beyond the padded file", 70000, 71681, None),
+            padding_tamper("recorded size of a far larger file", 10, 10**6, None),
+        ],
     }
 
 
@@ -508,6 +561,7 @@ def main() -> None:
         "rfc9180-x25519-sha256-aes256gcm.json": rfc9180_vector,
         "envelope-v1.json": envelope_vectors,
         "stream-v1.json": stream_vectors,
+        "attachment-padding-v1.json": attachment_padding_vectors,
         "codename-v1.json": codename_vectors,
         "rfc6238.json": rfc6238_vector,
         "rfc8032-ed25519.json": rfc8032_vector,

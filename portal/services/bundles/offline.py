@@ -24,20 +24,21 @@ attachment files are decrypted in chunks, in bounded memory, straight from the Z
 output folder holds is specified in docs/FORMATS.md, "Bundle v1".
 """
 
-import base64
-import binascii
 import json
 import os
 import shutil
 import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import crypto
+from crypto.file_padding import unpadded
 from crypto.keys import DESK_KEY_PREFIX, RECOVERY_KEY_PREFIX, import_desk_key
+from crypto.stream import ENCRYPTED_CHUNK_SIZE
 from portal.models import Dialogue, DialogueSession, SubmissionKind
 from portal.services.bundles.manifest import (
     ATTACHMENTS_FOLDER,
@@ -62,6 +63,7 @@ from portal.services.contexts import (
     submission_context,
     triage_note_context,
 )
+from portal.services.submissions.attachments import AttachmentKeys, read_keys_record
 
 OUTPUT_MODE = 0o700
 _MAX_SAFE_NAME = 100
@@ -349,32 +351,36 @@ class _Decryption:
             member = text_field(item, "file", what)
             require_attachment_member(member, what)
             try:
-                file_key = base64.b64decode(record["key"], validate=True)
-                size = record["size"]
-                name = str(record["name"])
-            except (KeyError, TypeError, binascii.Error):
+                keys = read_keys_record(record)
+            except crypto.DecryptionError:
                 raise BundleError(f"{what} has a malformed keys record") from None
             folder.mkdir(mode=OUTPUT_MODE, exist_ok=True)
-            target_name = f"{n:02d}-{safe_file_name(name)}"
+            target_name = f"{n:02d}-{safe_file_name(keys.name)}"
             with _create(folder / target_name) as target:
-                written_size = self._decrypt_member(member, target, file_key, what)
-            if written_size != size:
-                raise BundleError(f"{what} decrypted to a size other than its record says")
+                self._decrypt_member(member, target, keys, what)
             written.append(f"{ATTACHMENTS_FOLDER}/{target_name}")
             self.attachments += 1
         return written
 
-    def _decrypt_member(self, member: str, target: IO[bytes], file_key: bytes, what: str) -> int:
+    def _decrypt_member(
+        self, member: str, target: IO[bytes], keys: AttachmentKeys, what: str
+    ) -> None:
+        """Write the true bytes of ``member`` to ``target``; a file that fails any check (its
+        padding and recorded size included) stops the decryption."""
         try:
             source = self.archive.open(member)
         except KeyError:
             raise BundleError(f"{what}: the file {member} is missing from the bundle") from None
+        decryptor = crypto.StreamDecryptor(keys.file_key)
         try:
             with source:
-                return crypto.decrypt_file(source, target, file_key)
+                plaintext = _transformed(source, decryptor)
+                for piece in unpadded(plaintext, keys.size, padded=keys.padded):
+                    target.write(piece)
         except (crypto.CryptoError, zipfile.BadZipFile, OSError):
             raise BundleError(
-                f"{what}: the file does not decrypt; tampered with or cut short"
+                f"{what}: the file does not decrypt to its recorded size with zero padding;"
+                " tampered with or cut short"
             ) from None
 
 
@@ -394,6 +400,13 @@ def safe_file_name(name: str) -> str:
         else:
             cleaned = cleaned[:_MAX_SAFE_NAME]
     return cleaned or "attachment"
+
+
+def _transformed(source: IO[bytes], decryptor: crypto.StreamDecryptor) -> Iterator[bytes]:
+    """The plaintext of a STREAM file read from ``source``, as its chunks authenticate."""
+    while data := source.read(ENCRYPTED_CHUNK_SIZE):
+        yield decryptor.update(data)
+    yield decryptor.finalize()
 
 
 def _create(path: Path) -> IO[bytes]:

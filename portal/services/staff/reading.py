@@ -13,12 +13,13 @@ response is sent ``Cache-Control: no-store`` (``portal.security``). Each read is
 it says.
 
 Attachments are decrypted as a stream (:func:`decrypted_chunks`): one STREAM chunk at a time
-from the storage file, so memory stays bounded whatever the file's size. A file whose final
-check fails raises in the middle of the response, which aborts it: the client never receives it
-as complete (the ``Content-Length`` promised is not reached).
+from the storage file, so memory stays bounded whatever the file's size, and cut to the true
+size its keys record holds (the padding checked and dropped, ``crypto.file_padding``). A file
+whose final check fails raises in the middle of the response, which aborts it: the client never
+receives it as complete (the ``Content-Length`` promised, the true size, is not reached, because
+the last true bytes are held back until every check has passed).
 """
 
-import base64
 import datetime as dt
 import enum
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import crypto
+from crypto.file_padding import unpadded
 from portal.models import Attachment, DeskKey, ReviewMode, Submission
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
@@ -39,6 +41,7 @@ from portal.services.contexts import (
 )
 from portal.services.desks import need_to_know
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.attachments import read_keys_record
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 
@@ -106,6 +109,7 @@ class OpenedAttachment:
     name: str
     content_type: str
     size: int
+    padded: bool
     file_key: bytes = field(repr=False)
 
     @property
@@ -229,11 +233,16 @@ def open_attachment_for_staff(
 
 
 def decrypted_chunks(storage: EncryptedStorage, opened: OpenedAttachment) -> Iterator[bytes]:
-    """The attachment's plaintext, one authenticated chunk at a time.
+    """The attachment's true bytes (``opened.size`` of them), one authenticated chunk at a time.
 
-    Raises ``crypto.DecryptionError`` part-way when the file is cut short or altered: whatever
-    has been yielded must then be thrown away, which for a web response means aborting it.
+    Raises ``crypto.DecryptionError`` part-way when the file is cut short or altered, or its
+    padding is wrong: whatever has been yielded must then be thrown away, which for a web
+    response means aborting it.
     """
+    return unpadded(_stream_plaintext(storage, opened), opened.size, padded=opened.padded)
+
+
+def _stream_plaintext(storage: EncryptedStorage, opened: OpenedAttachment) -> Iterator[bytes]:
     decryptor = crypto.StreamDecryptor(opened.file_key)
     read_size = crypto.CHUNK_SIZE + 16
     with storage.open(opened.attachment.storage_name) as handle:
@@ -253,10 +262,12 @@ def _open_attachment_keys(
     record = reader.open_json(
         item.keys_envelope, submission.desk_key, attachment_keys_context(address, item.public_id)
     )
+    keys = read_keys_record(record)
     return OpenedAttachment(
         attachment=item,
-        name=str(record.get("name", "")),
-        content_type=str(record.get("type", "")) or "application/octet-stream",
-        size=int(record.get("size", 0)),
-        file_key=base64.b64decode(record["key"]),
+        name=keys.name,
+        content_type=keys.content_type or "application/octet-stream",
+        size=keys.size,
+        padded=keys.padded,
+        file_key=keys.file_key,
     )

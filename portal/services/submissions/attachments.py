@@ -5,31 +5,43 @@ parser's stream factory writes into it) and passes them straight through
 ``crypto.StreamEncryptor`` into a file staged in the storage folder (``portal.storage``), so
 plaintext exists only in the chunk being encrypted. An :class:`UploadBudget` shared by every
 file of one submission counts plaintext bytes as they come; the write that would cross the limit
-deletes the partial file at once and raises ``AttachmentTooLargeError``. Then
-:func:`attach_file` seals the file's key, name, type and size in an attachment-keys record
-(``parley-attachment-keys-v1``, under ``contexts.attachment_keys_context``; docs/FORMATS.md,
-"Envelope contexts" and "Envelope plaintexts") to the submission's desk key and the submitter,
-and the file becomes visible when the caller's transaction commits.
+deletes the partial file at once and raises ``AttachmentTooLargeError``. When the file ends,
+zero bytes pad it to its size bucket (``crypto.file_padding``) before the last chunk is sealed,
+and the padding counts against the budget too: what is stored, and what the limit counts, is the
+padded size. Then :func:`attach_file` seals the file's key, name, type and true size in an
+attachment-keys record (``parley-attachment-keys-v2``, under ``contexts.attachment_keys_context``;
+docs/FORMATS.md, "Envelope contexts" and "Envelope plaintexts") to the submission's desk key and
+the submitter, and the file becomes visible when the caller's transaction commits. The true size
+exists nowhere else.
 
 With JavaScript, the browser encrypts each file itself, sends the ciphertext through the
 resumable upload API (``portal.services.submissions.uploads``) and seals the attachment-keys record
-itself, under the context that names the upload's public id (which becomes the attachment's). When
+itself, under the context that names the upload's public id (which becomes the attachment's); it
+pads the file the same way, so the upload API is told only the padded size. When
 the submission arrives, :func:`claim_uploads` turns those uploads into attachments in the same
 transaction: each must be complete, live and made for this submission, and each record must be
 an envelope for its own context and the submission's two recipients. The upload rows go, and
 their files are renamed to their final names only once the transaction commits; any refusal or
 rollback leaves the uploads exactly as they were, so the browser can send again.
+
+Readers take a keys record through :func:`read_keys_record`, which knows both versions: a v1
+record (written before padding, kept readable because stored data is never rewritten) describes
+a file of exactly ``size`` bytes, a v2 record a file padded with zero bytes beyond ``size``.
 """
 
 import base64
+import binascii
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
+from crypto.file_padding import padded_file_size, padding_pieces
+from crypto.stream import KEY_SIZE as FILE_KEY_SIZE
 from portal.models import Attachment, Submission, Upload
 from portal.services.contexts import (
     SubmissionAddress,
@@ -41,7 +53,8 @@ from portal.services.submissions.intake import SubmissionRefusedError, check_env
 from portal.services.submissions.payload import encode_payload
 from portal.storage import EncryptedStorage, StagedFile
 
-ATTACHMENT_KEYS_FORMAT = "parley-attachment-keys-v1"
+ATTACHMENT_KEYS_FORMAT = "parley-attachment-keys-v2"
+UNPADDED_ATTACHMENT_KEYS_FORMAT = "parley-attachment-keys-v1"
 DEFAULT_ATTACHMENTS_LIMIT = 500 * 1024 * 1024
 MAX_FILE_NAME_LENGTH = 255
 MAX_CONTENT_TYPE_LENGTH = 127
@@ -57,7 +70,7 @@ class AttachmentTooLargeError(SubmissionRefusedError):
 
 
 class UploadBudget:
-    """How many plaintext bytes the attachments of one submission may still take."""
+    """How many padded plaintext bytes the attachments of one submission may still take."""
 
     def __init__(self, limit: int = DEFAULT_ATTACHMENTS_LIMIT) -> None:
         self.limit = limit
@@ -94,20 +107,29 @@ class EncryptingUpload:
         self._plaintext_size = 0
 
     def write(self, data: bytes) -> int:
-        if not self._budget.take(len(data)):
-            self._storage.discard(self._session, self._staged)
-            raise AttachmentTooLargeError(
-                f"attachments may take {self._budget.limit // (1024 * 1024)} MB in all"
-            )
+        self._take(len(data))
         self._plaintext_size += len(data)
         self._staged.write(self._encryptor.update(bytes(data)))
         return len(data)
 
     def finish(self) -> EncryptedFile:
-        """Encrypt the last chunk and close the file; it is published on commit."""
+        """Pad, encrypt the last chunk and close the file; it is published on commit.
+
+        ``AttachmentTooLargeError`` (the partial file deleted) when the padding is over budget.
+        """
+        self._take(padded_file_size(self._plaintext_size) - self._plaintext_size)
+        for zeros in padding_pieces(self._plaintext_size):
+            self._staged.write(self._encryptor.update(zeros))
         self._staged.write(self._encryptor.finalize())
         self._staged.handle.close()
         return EncryptedFile(self._staged, self._file_key, self._plaintext_size)
+
+    def _take(self, size: int) -> None:
+        if not self._budget.take(size):
+            self._storage.discard(self._session, self._staged)
+            raise AttachmentTooLargeError(
+                f"attachments may take {self._budget.limit // (1024 * 1024)} MB in all"
+            )
 
 
 def attach_file(
@@ -141,6 +163,50 @@ def attach_file(
     submission.attachments.append(attachment)
     session.flush()
     return attachment
+
+
+@dataclass(frozen=True)
+class AttachmentKeys:
+    """An opened keys record: the file's key, what the sender called it, and its true size."""
+
+    file_key: bytes = field(repr=False)
+    name: str
+    content_type: str
+    size: int
+    padded: bool
+
+
+def read_keys_record(record: Any) -> AttachmentKeys:
+    """The members of an opened attachment-keys record of either version.
+
+    ``crypto.DecryptionError`` for an unknown format or a missing or malformed member: a record
+    that opened but says nothing usable is as unreadable as one that did not open.
+    """
+    if not isinstance(record, dict) or record.get("format") not in (
+        ATTACHMENT_KEYS_FORMAT,
+        UNPADDED_ATTACHMENT_KEYS_FORMAT,
+    ):
+        raise crypto.DecryptionError("not an attachment-keys record of a known format")
+    name, content_type, size = record.get("name"), record.get("type"), record.get("size")
+    try:
+        file_key = base64.b64decode(record.get("key"), validate=True)
+    except (TypeError, ValueError, binascii.Error):
+        file_key = b""
+    if (
+        len(file_key) != FILE_KEY_SIZE
+        or not isinstance(name, str)
+        or not isinstance(content_type, str)
+        or type(size) is not int
+        or size < 0
+    ):
+        raise crypto.DecryptionError("the attachment-keys record is malformed")
+    return AttachmentKeys(
+        file_key=file_key,
+        name=name,
+        content_type=content_type,
+        size=size,
+        padded=record["format"] == ATTACHMENT_KEYS_FORMAT,
+    )
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,17 @@ later" for everybody until the flood stops and the bucket drains (at most ``capa
 leak_per_second`` seconds after it); submitting without signing in keeps working. That trade -- an
 outage that can be waited out rather than a guess that can succeed -- is deliberate.
 
+A browser that registers a new pseudonym sends a login secret it derived, so registration is a
+guessing oracle too: someone who derives login secrets from guessed codenames could ask, through
+registration, which of them are taken. :func:`register_browser_submitter` therefore shares the
+sign-in limit: it is refused while the bucket is full, and a login secret that is already
+registered is counted as a failure and answered with the one refusal a wrong codename gets
+(``SignInRefusedError``), never "already registered". With JavaScript, a flood of wrong codenames
+can so delay registering a new codename too; the no-JavaScript path, where the server makes the
+codename and no guess can be asked, is not limited.
+
 Sign-in refusals are counted in the caller's transaction: the caller commits even when a
-sign-in is refused, or the failure is not counted.
+sign-in (or a browser's registration) is refused, or the failure is not counted.
 """
 
 import datetime as dt
@@ -50,6 +59,10 @@ class SubmitterError(ValueError):
 
 class RegistrationRefusedError(SubmitterError):
     """A new pseudonym that cannot be registered."""
+
+
+class CodenameTakenError(RegistrationRefusedError):
+    """The login secret is already registered (never told to a browser: see the docstring)."""
 
 
 class SignInRefusedError(SubmitterError):
@@ -95,11 +108,36 @@ def register_submitter(
         raise RegistrationRefusedError("the public key is not an X25519 public key") from None
     digest = crypto.lookup_hash(pepper, login_secret)
     if session.scalars(select(Submitter.id).where(Submitter.lookup_hash == digest)).first():
-        raise RegistrationRefusedError("this codename is already registered; sign in with it")
+        raise CodenameTakenError("this codename is already registered; sign in with it")
     submitter = Submitter(lookup_hash=digest, public_key=bytes(public_key), created_on=today)
     session.add(submitter)
     session.flush()
     return submitter
+
+
+def register_browser_submitter(
+    session: Session,
+    pepper: bytes,
+    *,
+    login_secret: bytes,
+    public_key: bytes,
+    now: dt.datetime,
+    limit: SignInLimit = SignInLimit(),
+) -> Submitter:
+    """Register a pseudonym a browser derived, under the sign-in limit (module docstring).
+
+    ``SignInThrottledError`` while the limit is full; ``SignInRefusedError``, counted, for a login
+    secret that is already registered; ``RegistrationRefusedError`` for a malformed one.
+    """
+    if not has_room(session, GLOBAL_BUCKET, limit, now):
+        raise SignInThrottledError()
+    try:
+        return register_submitter(
+            session, pepper, login_secret=login_secret, public_key=public_key, today=now.date()
+        )
+    except CodenameTakenError:
+        count_failure(session, [(GLOBAL_BUCKET, limit)], now)
+        raise SignInRefusedError() from None
 
 
 def register_new_codename(

@@ -5,7 +5,9 @@ large file survives a dropped connection: it asks how much arrived and carries o
 
 - **Creating** an upload names the public id of the submission being composed (issued with the
   form; the submission does not exist yet) and the ciphertext size the browser will send. The
-  size must be one a STREAM file can have, and its plaintext size counts against the attachments
+  size must be one a STREAM file of a padded plaintext can have (``crypto.file_padding``: the
+  browser pads every file to its size bucket and seals the true size in the keys record, so no
+  request, header or row here holds it), and that padded size counts against the attachments
   budget of that submission together with the other live uploads for it. The answer carries a
   random upload token; only its digest is kept, and every later call must present it. Someone who
   learns an upload's public id still cannot append to it, read its state or learn that it exists:
@@ -47,6 +49,7 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 import crypto
+from crypto.file_padding import is_padded_file_size
 from crypto.stream import HEADER_SIZE
 from portal.models import DeletedSubmission, Submission, Upload
 from portal.services.contexts import is_public_id, new_public_id
@@ -112,8 +115,10 @@ def create_upload(
             "this form has already been sent or has expired; open the form again"
         )
     plaintext_size = crypto.plaintext_size_for(ciphertext_size)
-    if plaintext_size is None:
-        raise UploadRefusedError("the declared size is not the size of an encrypted file")
+    if plaintext_size is None or not is_padded_file_size(plaintext_size):
+        raise UploadRefusedError(
+            "the declared size is not the size of an encrypted file padded to its bucket"
+        )
     if _budget_used(session, submission_public_id, now) + plaintext_size > budget_bytes:
         raise UploadTooLargeError(f"attachments may take {budget_bytes // _MIB} MB in all")
     token = crypto.random_token(_TOKEN_BYTES)
@@ -236,7 +241,7 @@ def _submission_exists(session: Session, public_id: str) -> bool:
 
 
 def _budget_used(session: Session, submission_public_id: str, now: dt.datetime) -> int:
-    """Plaintext bytes the live uploads of this submission already hold or will hold."""
+    """Padded plaintext bytes the live uploads of this submission already hold or will hold."""
     sizes = session.scalars(
         select(Upload.ciphertext_size).where(
             Upload.submission_public_id == submission_public_id, Upload.expires_at > now

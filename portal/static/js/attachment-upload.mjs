@@ -7,15 +7,23 @@
  * ciphertext to `/uploads` (see `portal/blueprints/uploads.py`). After a network error or a 5xx
  * answer the browser asks how much arrived and carries on from there, a bounded number of times
  * with a growing pause; only the request being sent is held in memory, so nothing has to be
- * encrypted twice. Once the upload is complete, the file's key, name, type and size are sealed
- * in an attachment-keys record to the same recipients as the submission, under the context that
- * names the upload (whose public id becomes the attachment's).
+ * encrypted twice. The file is padded with zero bytes to its size bucket (`paddedFileSize`)
+ * before it is encrypted, so the server is told, and stores, only the padded size. Once the
+ * upload is complete, the file's key, name, type and true size are sealed in an attachment-keys
+ * record (`parley-attachment-keys-v2`) to the same recipients as the submission, under the
+ * context that names the upload (whose public id becomes the attachment's).
  *
  * `fetch` and `pause` can be handed in, so Node can test the resuming without a server.
  */
-import { CHUNK_SIZE, createStreamEncryptor, encryptedSize, sealEnvelope } from './parley-crypto.mjs';
+import {
+  CHUNK_SIZE,
+  createStreamEncryptor,
+  encryptedSize,
+  paddedFileSize,
+  sealEnvelope,
+} from './parley-crypto.mjs';
 
-export const ATTACHMENT_KEYS_FORMAT = 'parley-attachment-keys-v1';
+export const ATTACHMENT_KEYS_FORMAT = 'parley-attachment-keys-v2';
 /** As `attachments.MAX_FILE_NAME_LENGTH` and `MAX_CONTENT_TYPE_LENGTH`, in code points. */
 const MAX_FILE_NAME_LENGTH = 255;
 const MAX_CONTENT_TYPE_LENGTH = 127;
@@ -64,7 +72,7 @@ function clipped(text, limit) {
  */
 export async function sendAttachment(file, options) {
   const calls = new UploadCalls(options);
-  const totalBytes = encryptedSize(file.size);
+  const totalBytes = encryptedSize(paddedFileSize(file.size));
   const created = await calls.json('POST', options.uploadsUrl, {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ submission: options.submissionId, size: totalBytes }),
@@ -106,13 +114,20 @@ async function sendCiphertext(calls, uploadUrl, file, encryptor, report) {
   await calls.json('POST', `${uploadUrl}/complete`, {});
 }
 
-/** The ciphertext of `file` in request-sized pieces: the header, then sealed chunks. */
+/**
+ * The ciphertext of `file`, padded, in request-sized pieces: the header, then sealed chunks.
+ * Each chunk is the file's bytes in its range followed by zero bytes up to the padded size.
+ */
 async function* requestBodies(file, encryptor) {
-  const chunks = Math.max(1, Math.ceil(file.size / CHUNK_SIZE));
+  const paddedSize = paddedFileSize(file.size);
+  const chunks = Math.ceil(paddedSize / CHUNK_SIZE);
   let parts = [encryptor.header];
   for (let index = 0; index < chunks; index += 1) {
     const start = index * CHUNK_SIZE;
-    const plaintext = new Uint8Array(await file.slice(start, start + CHUNK_SIZE).arrayBuffer());
+    const plaintext = new Uint8Array(Math.min(CHUNK_SIZE, paddedSize - start));
+    if (start < file.size) {
+      plaintext.set(new Uint8Array(await file.slice(start, start + CHUNK_SIZE).arrayBuffer()));
+    }
     parts.push(await encryptor.encryptChunk(plaintext, index === chunks - 1));
     if (parts.length >= CHUNKS_PER_REQUEST || index === chunks - 1) {
       yield joined(parts);

@@ -694,6 +694,27 @@ export function encryptedSize(size) {
   return STREAM_HEADER_LENGTH + size + GCM_TAG_LENGTH * chunkCount(size);
 }
 
+/** The smallest size an attachment is padded to: one chunk (docs/FORMATS.md). */
+export const MIN_PADDED_FILE_SIZE = CHUNK_SIZE;
+
+/**
+ * The size a file of `size` bytes is padded to with zero bytes before it is encrypted: Padmé over
+ * a 64 KiB floor, as `crypto.file_padding.padded_file_size` computes it. Plain arithmetic rather
+ * than bit operations, which JavaScript does on 32 bits only.
+ */
+export function paddedFileSize(size) {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError('a file size is a count of bytes');
+  }
+  const floored = Math.max(size, MIN_PADDED_FILE_SIZE);
+  let exponent = 0;
+  while (2 ** (exponent + 1) <= floored) exponent += 1;
+  let exponentBits = 0;
+  while (2 ** exponentBits <= exponent) exponentBits += 1;
+  const step = 2 ** (exponent - exponentBits);
+  return Math.ceil(floored / step) * step;
+}
+
 /**
  * Start encrypting one file under `key`, chunk by chunk, so a large file never has to be held in
  * memory whole.
