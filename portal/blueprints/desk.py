@@ -30,6 +30,7 @@ from portal.services.desks.membership import (
     LastKeyHolderError,
     MemberKeys,
     candidates_for_grant,
+    check_grantable,
     desk_keys,
     desk_members,
     emergency_accesses,
@@ -71,6 +72,10 @@ def grant(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
             status=400,
         )
     if form.fingerprint.data is None:
+        try:
+            check_grantable(reading(), dialogue, member, keys=MemberKeys(signed_in))
+        except DeskActionError as error:
+            return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
         return _render_confirmation(dialogue, member)
     try:
         with unit_of_work() as database:

@@ -430,20 +430,7 @@ def grant_member(
     (made before a reset) is replaced. A member who holds every key but whose key was never
     confirmed (or changed) is only confirmed.
     """
-    _require_content_member(member)
-    if dialogue.review_mode is ReviewMode.OFFLINE:
-        raise DeskActionError(
-            f"{dialogue.slug} is reviewed offline: its desk key is never granted on the server"
-        )
-    current = current_desk_key(session, dialogue)
-    if current is None:
-        raise DeskActionError(f"{dialogue.slug} has no current desk key")
-    current_private = keys.open(session, current)
-    if current_private is None:
-        raise DeskActionError(
-            "you cannot open the current desk key of this dialogue, so you cannot grant it; "
-            "ask a member who holds it"
-        )
+    current, current_private = _open_for_grant(session, dialogue, member, keys)
     present_key = bytes(member.personal_public_key)
     if shown_fingerprint is not None and shown_fingerprint != crypto.fingerprint(present_key):
         raise FingerprintMismatchError(
@@ -511,6 +498,14 @@ def grant_member(
         },
     )
     return GrantOutcome(member=member, membership_created=created, keys_granted=granted)
+
+
+def check_grantable(
+    session: Session, dialogue: Dialogue, member: StaffUser, *, keys: KeyHolder
+) -> None:
+    """Refuse (:class:`DeskActionError`) what :func:`grant_member` would refuse before it looks
+    at a fingerprint, so that a page asks for one only when the grant could go ahead."""
+    _open_for_grant(session, dialogue, member, keys)
 
 
 def remove_member(
@@ -642,6 +637,27 @@ def rotate_desk_key(
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def _open_for_grant(
+    session: Session, dialogue: Dialogue, member: StaffUser, keys: KeyHolder
+) -> tuple[DeskKey, crypto.PrivateKey]:
+    """The current desk key and its private half, if ``keys`` may grant it to ``member``."""
+    _require_content_member(member)
+    if dialogue.review_mode is ReviewMode.OFFLINE:
+        raise DeskActionError(
+            f"{dialogue.slug} is reviewed offline: its desk key is never granted on the server"
+        )
+    current = current_desk_key(session, dialogue)
+    if current is None:
+        raise DeskActionError(f"{dialogue.slug} has no current desk key")
+    current_private = keys.open(session, current)
+    if current_private is None:
+        raise DeskActionError(
+            "you cannot open the current desk key of this dialogue, so you cannot grant it; "
+            "ask a member who holds it"
+        )
+    return current, current_private
 
 
 def _require_content_member(user: StaffUser) -> None:
