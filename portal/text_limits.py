@@ -8,6 +8,7 @@ import crypto
 from portal.models.staff import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
 from portal.models.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
 from portal.services.contexts import PUBLIC_ID_LENGTH
+from portal.services.staff.fingerprints import SHORT_FINGERPRINT_TYPED_MAX_LENGTH
 from portal.services.submissions.kinds import LONG_TEXT_LIMIT, SHORT_TEXT_LIMIT
 
 TEXT_LIMITS: dict[str, int] = {
@@ -19,4 +20,5 @@ TEXT_LIMITS: dict[str, int] = {
     "staff_email": MAX_EMAIL_LENGTH,
     "display_name": MAX_DISPLAY_NAME_LENGTH,
     "totp_code": crypto.TOTP_TYPED_CODE_MAX_LENGTH,
+    "key_fingerprint": SHORT_FINGERPRINT_TYPED_MAX_LENGTH,
 }

@@ -3,8 +3,11 @@
 Every page is for the administrator role only (``staff_required``). An administrator manages
 accounts and who sits on which desk, but reads no content by role: putting someone on a desk
 here makes a membership without any desk key (``desks.assign_member``), and only a desk member
-who holds the key can grant it (``portal.blueprints.desk``). A one-time passphrase (new account
-or reset) is shown once, in the response to the request that made it, and never stored.
+who holds the key can grant it (``portal.blueprints.desk``); taking someone who holds the key off
+a desk needs the key too, so an administrator does it only as a key-holding member. A reset is a
+request that a different administrator approves or cancels (``portal.services.staff.resets``). A
+one-time passphrase (new account, or reset to its approver) is shown once, in the response to
+the request that made it, and never stored.
 
 The rules live in ``portal.services.staff.accounts``, ``portal.services.desks.membership`` and
 ``portal.services.audit.listing``; this module turns forms into service calls and answers into
@@ -23,12 +26,12 @@ from portal.blueprints.admin_forms import (
     NewAccountForm,
 )
 from portal.blueprints.staff_access import staff_required
-from portal.blueprints.staff_forms import ConfirmLastForm, first_error
+from portal.blueprints.staff_forms import first_error
 from portal.models import StaffRole, StaffUser, utc_now
 from portal.services.audit.listing import PAGE_SIZE, audit_actions, list_events, record_audit_view
 from portal.services.desks.membership import (
     DeskActionError,
-    LastKeyHolderError,
+    MemberKeys,
     assign_member,
     awaiting_desks,
     desk_sizes,
@@ -39,9 +42,16 @@ from portal.services.staff.accounts import (
     StaffDetailsError,
     create_staff_account,
     end_all_sessions_audited,
-    reset_staff_account,
     set_staff_active,
     staff_accounts,
+)
+from portal.services.staff.resets import (
+    ResetRefusedError,
+    approve_reset,
+    cancel_reset,
+    pending_reset_of,
+    pending_resets,
+    request_reset,
 )
 from portal.services.staff.web_sessions import SignedInStaff, live_session_count
 from portal.web.lookups import dialogue_or_404, found_or_404
@@ -102,18 +112,47 @@ def staff_detail(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
 @blueprint.post("/staff/<int:user_id>/reset")
 @staff_required(roles=ADMINISTRATORS)
 def reset_staff(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
+    """Ask for a reset; another administrator must approve it before anything changes."""
     user = _user_or_404(user_id)
-    if user.id == signed_in.user.id:
-        return _render_staff_detail(
-            reading(),
-            signed_in,
-            user,
-            error=_("You cannot reset your own account; ask another administrator."),
-            status=400,
+    try:
+        with unit_of_work() as database:
+            request_reset(database, user, requested_by=signed_in.user)
+    except ResetRefusedError as error:
+        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
+    flash(
+        _(
+            "The reset of %(name)s waits for another administrator's approval. Nothing has "
+            "changed on the account yet.",
+            name=user.display_name,
         )
-    with unit_of_work() as database:
-        passphrase = reset_staff_account(database, user, reset_by=signed_in.user)
+    )
+    return redirect(url_for("admin.staff_detail", user_id=user.id))
+
+
+@blueprint.post("/staff/<int:user_id>/reset/approve")
+@staff_required(roles=ADMINISTRATORS)
+def approve_staff_reset(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
+    """Carry out a reset another administrator asked for; the approver sees the passphrase."""
+    user = _user_or_404(user_id)
+    try:
+        with unit_of_work() as database:
+            passphrase = approve_reset(database, user, approver=signed_in.user)
+    except ResetRefusedError as error:
+        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
     return render_template("admin/passphrase.html", user=user, passphrase=passphrase, reset=True)
+
+
+@blueprint.post("/staff/<int:user_id>/reset/cancel")
+@staff_required(roles=ADMINISTRATORS)
+def cancel_staff_reset(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
+    user = _user_or_404(user_id)
+    try:
+        with unit_of_work() as database:
+            cancel_reset(database, user, actor=signed_in.user)
+    except ResetRefusedError as error:
+        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
+    flash(_("The reset of %(name)s is cancelled.", name=user.display_name))
+    return redirect(url_for("admin.staff_detail", user_id=user.id))
 
 
 @blueprint.post("/staff/<int:user_id>/active")
@@ -181,17 +220,7 @@ def unassign_desk(signed_in: SignedInStaff, user_id: int, slug: str) -> Response
     dialogue = dialogue_or_404(reading(), slug)
     try:
         with unit_of_work() as database:
-            remove_member(
-                database,
-                dialogue,
-                user,
-                actor=signed_in.user,
-                confirm_last_key_holder=ConfirmLastForm().confirmed,
-            )
-    except LastKeyHolderError as error:
-        return _render_staff_detail(
-            reading(), signed_in, user, error=str(error), confirm_last=dialogue.slug, status=409
-        )
+            remove_member(database, dialogue, user, keys=MemberKeys(signed_in))
     except DeskActionError as error:
         return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
     flash(
@@ -281,6 +310,7 @@ def _render_staff_list(
             "admin/staff_list.html",
             rows=rows,
             roles=ROLE_CHOICES,
+            resets=pending_resets(database),
             form=form or {"email": "", "display_name": "", "role": ""},
             error=error,
             me=signed_in.user,
@@ -295,7 +325,6 @@ def _render_staff_detail(
     user: StaffUser,
     *,
     error: str | None = None,
-    confirm_last: str | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
     desks = awaiting_desks(database, [user]).get(user.id, [])
@@ -309,8 +338,8 @@ def _render_staff_detail(
             desks=desks,
             dialogues=dialogues,
             live_sessions=live_session_count(database, user, now=utc_now()),
+            pending_reset=pending_reset_of(database, user),
             error=error,
-            confirm_last=confirm_last,
             me=signed_in.user,
         ),
         status,

@@ -5,6 +5,11 @@ person does not sit on (administrators and observers included, whatever their ro
 Granting and rotating need the desk key, which opens only in the acting member's own session
 (``desks.MemberKeys``, through ``need_to_know.open_desk_key``); the key lives for that request.
 
+A grant takes two steps on one route: choosing a colleague answers with a page showing their
+key's fingerprint and asking for the 30 digits they read out from their own account page; only
+the second post, with those digits, grants anything. The page does not print the digits
+themselves, so that the confirmation cannot be copied from the very page it is meant to check.
+
 The rules live in ``portal.services.desks.membership``; this module turns forms into service calls.
 """
 
@@ -15,15 +20,17 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.blueprints.staff_access import staff_required
-from portal.blueprints.staff_forms import ConfirmLastForm, GrantForm
+from portal.blueprints.staff_forms import GrantForm
 from portal.models import Dialogue, StaffUser
 from portal.services.audit.listing import list_events
 from portal.services.desks.keys import current_desk_key
 from portal.services.desks.membership import (
     DeskActionError,
+    FingerprintMismatchError,
     LastKeyHolderError,
     MemberKeys,
     candidates_for_grant,
+    check_grantable,
     desk_keys,
     desk_members,
     emergency_accesses,
@@ -34,6 +41,7 @@ from portal.services.desks.membership import (
 )
 from portal.services.staff.accounts import staff_by_email
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.web.instance import app_secrets
 from portal.web.lookups import desk_dialogue_or_403, found_or_404
 from portal.web.transaction import reading, unit_of_work
 
@@ -50,8 +58,11 @@ def desk(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
 @blueprint.post("/<slug>/grant")
 @staff_required()
 def grant(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
+    """Step one (no digits posted): the colleague's fingerprint and the field for the digits;
+    step two: grant, if the digits are those of the key still on the account."""
     dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
-    member = _chosen_member(reading(), GrantForm())
+    form = GrantForm()
+    member = _chosen_member(reading(), form)
     if member is None:
         return _render_desk(
             reading(),
@@ -60,18 +71,38 @@ def grant(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
             error=_("No staff account matches; choose one from the list or type its e-mail."),
             status=400,
         )
+    if form.fingerprint.data is None:
+        try:
+            check_grantable(reading(), dialogue, member, keys=MemberKeys(signed_in))
+        except DeskActionError as error:
+            return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
+        return _render_confirmation(dialogue, member)
     try:
         with unit_of_work() as database:
-            outcome = grant_member(database, dialogue, member, keys=MemberKeys(signed_in))
+            outcome = grant_member(
+                database,
+                dialogue,
+                member,
+                keys=MemberKeys(signed_in),
+                typed_fingerprint=form.fingerprint.data,
+                shown_fingerprint=form.shown_fingerprint.data,
+                at_rest_key=app_secrets().at_rest_key,
+            )
+    except FingerprintMismatchError as error:
+        return _render_confirmation(dialogue, reading().get(StaffUser, member.id), str(error), 400)
     except DeskActionError as error:
         return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
-    flash(
-        _(
-            "%(name)s now holds %(count)s desk keys of this dialogue.",
-            name=member.display_name,
-            count=outcome.keys_granted,
+    if outcome.keys_granted:
+        flash(
+            _(
+                "%(name)s's key is confirmed and they now hold %(count)s desk keys of this "
+                "dialogue.",
+                name=member.display_name,
+                count=outcome.keys_granted,
+            )
         )
-    )
+    else:
+        flash(_("%(name)s's key is confirmed.", name=member.display_name))
     return redirect(url_for("desk.desk", slug=dialogue.slug))
 
 
@@ -82,17 +113,14 @@ def remove(signed_in: SignedInStaff, slug: str, user_id: int) -> ResponseReturnV
     member = found_or_404(reading().get(StaffUser, user_id))
     try:
         with unit_of_work() as database:
-            remove_member(
-                database,
-                dialogue,
-                member,
-                actor=signed_in.user,
-                confirm_last_key_holder=ConfirmLastForm().confirmed,
-            )
+            remove_member(database, dialogue, member, keys=MemberKeys(signed_in))
     except LastKeyHolderError as error:
-        return _render_desk(
-            reading(), signed_in, dialogue, error=str(error), confirm_last=member.id, status=409
+        hint = _(
+            "%(refusal)s. Grant the key to a colleague first; only an operator with the recovery "
+            "key can take the last holder off the desk.",
+            refusal=error,
         )
+        return _render_desk(reading(), signed_in, dialogue, error=hint, status=409)
     except DeskActionError as error:
         return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
     if member.id == signed_in.user.id:
@@ -107,7 +135,13 @@ def rotate(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
     dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
     try:
         with unit_of_work() as database:
-            outcome = rotate_desk_key(database, dialogue, keys=MemberKeys(signed_in))
+            outcome = rotate_desk_key(
+                database,
+                dialogue,
+                keys=MemberKeys(signed_in),
+                at_rest_key=app_secrets().at_rest_key,
+            )
+            waiting = ", ".join(user.display_name for user in outcome.not_confirmed)
     except DeskActionError as error:
         return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
     flash(
@@ -117,10 +151,33 @@ def rotate(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
             fingerprint=crypto.fingerprint(outcome.new_key.public_key),
         )
     )
+    if waiting:
+        flash(
+            _(
+                "Not given the new key, because their key changed or was never confirmed: "
+                "%(names)s. Confirm each one's key with them to grant it.",
+                names=waiting,
+            )
+        )
     return redirect(url_for("desk.desk", slug=dialogue.slug))
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def _render_confirmation(
+    dialogue: Dialogue, member: StaffUser, error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    return (
+        render_template(
+            "staff/desk/confirm_key.html",
+            dialogue=dialogue,
+            member=member,
+            fingerprint=crypto.fingerprint(member.personal_public_key),
+            error=error,
+        ),
+        status,
+    )
 
 
 def _chosen_member(database: Session, form: GrantForm) -> StaffUser | None:
@@ -136,7 +193,6 @@ def _render_desk(
     dialogue: Dialogue,
     *,
     error: str | None = None,
-    confirm_last: int | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
     current = current_desk_key(database, dialogue)
@@ -145,7 +201,7 @@ def _render_desk(
         render_template(
             "staff/desk/desk.html",
             dialogue=dialogue,
-            members=desk_members(database, dialogue),
+            members=desk_members(database, dialogue, at_rest_key=app_secrets().at_rest_key),
             candidates=candidates_for_grant(database, dialogue),
             current_key=current,
             fingerprint=None if current is None else crypto.fingerprint(current.public_key),
@@ -155,7 +211,6 @@ def _render_desk(
             before=before,
             accesses=emergency_accesses(database, dialogue),
             error=error,
-            confirm_last=confirm_last,
             me=signed_in.user,
         ),
         status,

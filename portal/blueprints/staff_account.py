@@ -7,8 +7,10 @@
   passphrase (which re-wraps the personal key, taken from the session) and then enrols TOTP: the
   secret is shown as text and as a QR code drawn on the server as SVG, and is kept, sealed, only
   in the session cookie until a code from the app confirms it.
-- ``/staff/account``: name, role, desks, live sessions; change the passphrase (the current one
-  is required; every other session ends); sign out everywhere.
+- ``/staff/account``: name, role, desks, live sessions, the personal key's fingerprint in the
+  short form read out to a colleague before a grant; change the passphrase (the current one is
+  required; every other session ends); sign out everywhere. After a reset, the enrolment and
+  account pages show when and by whom it was made until the owner acknowledges it.
 
 The Argon2 gate is made when the blueprint is registered, one per application and so one per
 worker process, sized by the settings ``PORTAL_ARGON2_SLOTS`` and ``PORTAL_ARGON2_WAIT_SECONDS``
@@ -61,12 +63,14 @@ from portal.services.staff.accounts import (
     end_other_staff_sessions,
     set_staff_passphrase,
 )
+from portal.services.staff.fingerprints import short_fingerprint
 from portal.services.staff.passphrase_policy import (
     MIN_PASSPHRASE_LENGTH,
     PassphraseRefusedError,
     PersonalDetails,
     check_passphrase,
 )
+from portal.services.staff.resets import acknowledge_reset_notice, reset_notice_for
 from portal.services.staff.sign_in import (
     Argon2BusyError,
     Argon2Gate,
@@ -330,7 +334,18 @@ def enrol_totp(signed_in: SignedInStaff) -> ResponseReturnValue:
         )
     session.pop(PENDING_TOTP_ENTRY, None)
     flash(_("Your authenticator app is set up. From now on, sign in with its code."))
+    if reset_notice_for(reading(), user) is not None:
+        return redirect(url_for("staff_account.account"))
     return redirect(url_for(HOME_ENDPOINT))
+
+
+@blueprint.post("/account/reset-notice")
+@staff_required()
+def acknowledge_reset(signed_in: SignedInStaff) -> ResponseReturnValue:
+    """The owner has read the notice of a reset: stop showing it."""
+    with unit_of_work() as database:
+        acknowledge_reset_notice(database, signed_in.user)
+    return redirect(url_for("staff_account.account"))
 
 
 # -- Helpers -------------------------------------------------------------------------------------
@@ -366,6 +381,7 @@ def _passphrase_step(
     return render_template(
         "staff/account/enrol_passphrase.html",
         user=signed_in.user,
+        reset_notice=reset_notice_for(reading(), signed_in.user),
         error=error,
         min_length=MIN_PASSPHRASE_LENGTH,
         messages=get_flashed_messages(),
@@ -435,6 +451,9 @@ def _account_page(
     return render_template(
         "staff/account/account.html",
         user=signed_in.user,
+        fingerprint=crypto.fingerprint(signed_in.user.personal_public_key),
+        short_fingerprint=short_fingerprint(signed_in.user.personal_public_key),
+        reset_notice=reset_notice_for(database, signed_in.user),
         desks=member_desks(database, [signed_in.user])[signed_in.user.id],
         live_sessions=live_session_count(database, signed_in.user, now=utc_now()),
         error=error,

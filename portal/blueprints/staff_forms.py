@@ -57,20 +57,17 @@ class TotpCodeForm(FlaskForm):
 
 
 class GrantForm(FlaskForm):
-    """The colleague to grant the desk key to: picked from the list, or typed as an e-mail."""
+    """The colleague to grant the desk key to: picked from the list, or typed as an e-mail.
+
+    ``fingerprint`` is absent on the first post (the page then asks for it) and holds the digits
+    the colleague read out on the second; ``shown_fingerprint`` is the fingerprint the page
+    showed, so that a key changed in between is refused.
+    """
 
     staff_user_id = IntegerField(validators=[Optional()])
     email = StringField(filters=[_stripped])
-
-
-class ConfirmLastForm(FlaskForm):
-    """Removing a desk member; ``confirm_last`` is "yes" once the last key holder is confirmed."""
-
-    confirm_last = StringField()
-
-    @property
-    def confirmed(self) -> bool:
-        return self.confirm_last.data == "yes"
+    fingerprint = StringField()
+    shown_fingerprint = StringField(filters=[lambda value: value or None])
 
 
 class AgendaItemForm(FlaskForm):

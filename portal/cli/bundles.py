@@ -125,7 +125,7 @@ def review_mode_command(slug: str, mode: str, desk_key_out: Path | None) -> None
     """Switch the dialogue SLUG to offline review (no desk key on the server) or back online.
 
     offline needs --desk-key-out FILE; online reads the recovery key from standard input and
-    grants the desk keys again to every desk member.
+    grants the desk keys again to every desk member whose key was confirmed.
     """
     if mode == "offline":
         if desk_key_out is None:
@@ -139,12 +139,23 @@ def review_mode_command(slug: str, mode: str, desk_key_out: Path | None) -> None
         recovery_private_key = crypto.import_recovery_key(text)
     except ValueError as error:
         raise OperatorError(str(error)) from None
-    with operator_context(ReviewModeError, UnknownDialogueError) as (session, _secrets):
-        outcome = switch_to_online(session, dialogue_by_slug(session, slug), recovery_private_key)
+    with operator_context(ReviewModeError, UnknownDialogueError) as (session, secrets):
+        outcome = switch_to_online(
+            session,
+            dialogue_by_slug(session, slug),
+            recovery_private_key,
+            at_rest_key=secrets.at_rest_key,
+        )
+        waiting = [user.email for user in outcome.not_confirmed]
     click.echo(
         f"Dialogue {slug} is in online review: {outcome.desk_keys} desk keys granted again to "
         f"{len(outcome.members)} desk members ({outcome.grants_made} grants)."
     )
+    if waiting:
+        click.echo(
+            f"Not granted, key changed or never confirmed: {', '.join(waiting)}. Grant each "
+            "with `portal desk grant SLUG EMAIL --fingerprint DIGITS` after they read you theirs."
+        )
 
 
 def _switch_offline(slug: str, desk_key_out: Path) -> None:

@@ -79,13 +79,16 @@ def reset_command(email: str) -> None:
 
     Its sessions end, its second factor is cleared, and its desk key grants are deleted: it
     keeps its desk memberships but reads nothing until a desk member (or the recovery key,
-    ``portal desk ...``) grants each desk again.
+    ``portal desk ...``) confirms the new key's fingerprint with its owner and grants each desk
+    again. Unlike a reset on the web, no second administrator approves it: whoever runs this
+    already controls the server. It is audited, and the owner is told at the next sign-in.
     """
     with operator_transaction(StaffDetailsError) as session:
         user = _account(session, email)
         address = user.email
         passphrase = reset_staff_account(session, user, reset_by=None)
     click.echo(f"Reset {address}. Its desk keys must be granted again by a desk member.")
+    click.echo("The owner is told of this reset (when, and that an operator made it) at sign-in.")
     _print_one_time(passphrase)
 
 

@@ -23,7 +23,7 @@ from portal.models.enums import (
     Topic,
 )
 from portal.models.keys import DeskKey, DeskKeyGrant, RecoveryKey
-from portal.models.staff import DeskMembership, StaffUser
+from portal.models.staff import DeskMembership, StaffResetNotice, StaffResetRequest, StaffUser
 from portal.models.staff_session import StaffSession
 from portal.models.submission import (
     Attachment,
@@ -73,6 +73,8 @@ __all__ = [
     "SessionPlace",
     "SessionState",
     "SignInThrottle",
+    "StaffResetNotice",
+    "StaffResetRequest",
     "StaffRole",
     "StaffSession",
     "StaffUser",

@@ -13,6 +13,8 @@ MAX_EMAIL_LENGTH = 254
 """The longest staff e-mail address (the column's width, which the account rules check)."""
 MAX_DISPLAY_NAME_LENGTH = 200
 """The longest display name of a staff account."""
+KEY_CONFIRMATION_SIZE = 80
+"""The stored confirmation of a member's key: a box v1 (17 + 16 bytes) around a 32-byte key."""
 
 
 class StaffUser(Base):
@@ -51,6 +53,11 @@ class DeskMembership(Base):
     """A staff member's place on a dialogue's desk: the need-to-know for its content.
 
     ``granted_by`` is empty when the membership was made by the instance set-up itself.
+
+    ``key_confirmation`` is the personal public key whose fingerprint a granter last confirmed
+    with its owner, sealed (box v1) under the instance's at-rest key, which lives outside the
+    database: someone who can only write rows can neither forge it nor move it to another
+    membership (``portal.services.desks.confirmations``). Empty until the first confirmation.
     """
 
     __tablename__ = "desk_memberships"
@@ -61,8 +68,41 @@ class DeskMembership(Base):
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    key_confirmation: Mapped[bytes | None] = mapped_column(LargeBinary(KEY_CONFIRMATION_SIZE))
+    key_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     dialogue: Mapped[Dialogue] = relationship()
     staff_user: Mapped[StaffUser] = relationship(
         back_populates="memberships", foreign_keys=[staff_user_id]
     )
+
+
+class StaffResetRequest(Base):
+    """An administrator's request to reset an account, waiting for a second administrator.
+
+    One request per account at a time; it is deleted when approved (the reset is then carried
+    out) or cancelled (``portal.services.staff.resets``).
+    """
+
+    __tablename__ = "staff_reset_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), unique=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class StaffResetNotice(Base):
+    """The notice an account's owner sees after a reset, until they acknowledge it.
+
+    ``requested_by`` and ``approved_by`` are the two administrators of a reset made on the web;
+    both are empty for an operator's ``portal staff reset``.
+    """
+
+    __tablename__ = "staff_reset_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), unique=True)
+    reset_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

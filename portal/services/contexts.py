@@ -45,6 +45,7 @@ SUBMITTER_SESSION_PURPOSE = "submitter-session"
 STAFF_TOTP_SECRET_PURPOSE = "staff-totp-secret"  # noqa: S105 (a purpose, not a secret)
 PENDING_TOTP_SECRET_PURPOSE = "staff-totp-pending"  # noqa: S105 (a purpose, not a secret)
 CODENAME_RETYPE_CHECK_PURPOSE = "parley codename retype check v1"
+DESK_KEY_CONFIRMATION_PURPOSE = "desk-key-confirmation"
 
 # Keyed-hash label: prefixed to a typed e-mail address before ``crypto.lookup_hash``, so that
 # the hash naming its sign-in bucket can never equal a submitter's lookup hash.
@@ -135,6 +136,12 @@ def staff_session_purpose(staff_user_id: int) -> str:
     """A staff session's sealed personal key, bound to its account so that a row moved to
     another account opens nothing."""
     return f"{STAFF_SESSION_PURPOSE}|staff:{staff_user_id}"
+
+
+def desk_key_confirmation_purpose(dialogue_id: int, staff_user_id: int) -> str:
+    """The personal key a granter confirmed for one desk membership, bound to the dialogue and
+    the account so that a confirmation copied to another membership opens nothing."""
+    return f"{DESK_KEY_CONFIRMATION_PURPOSE}|dialogue:{dialogue_id}|staff:{staff_user_id}"
 
 
 def pending_totp_secret_purpose(staff_user_id: int, session_reference: str) -> str:

@@ -24,8 +24,11 @@ from portal.models import (
     SessionPlace,
     SessionState,
     StaffRole,
+    utc_now,
 )
+from portal.services.desks.confirmations import record_confirmation
 from portal.services.desks.keys import grant_desk_access
+from portal.services.desks.membership import membership_of
 from portal.services.dialogues.catalogue import NewDialogue, create_dialogue, schedule_session
 from portal.services.staff.accounts import create_staff_user
 
@@ -212,6 +215,9 @@ def _create_staff(
             member=new.user,
             granted_by=None,
         )
+        # The set-up made both keys itself, so this one is confirmed: rotations reach it.
+        membership = membership_of(session, dialogues[slug].dialogue, new.user)
+        record_confirmation(membership, new.user, at_rest_key=at_rest_key, now=utc_now())
     return DemoAccount(
         role=str(spec.role),
         email=new.user.email,

@@ -1,7 +1,8 @@
 """Acceptance, the staff side end to end: a new triage officer from account to message.
 
-An administrator creates a triage officer, who enrols TOTP, signs in, is granted the desk by an
-existing member, opens a submission made through the public form in the same test, triages it,
+An administrator creates a triage officer, who enrols TOTP, signs in, reads the short fingerprint
+of their key to an existing desk member, who types it (a wrong reading is refused) and grants
+the desk, opens a submission made through the public form in the same test, triages it,
 sends a message, and the submitter reads it in the inbox.
 
 Every actor has a browser context of their own. The served demo instance is shared by the
@@ -165,7 +166,12 @@ def test_new_triage_officer_triages_and_writes_to_a_submitter(
     officer.wait_for_url(server + "/staff/")
     assert officer.locator("a[href='/staff/dialogues/valdoria/queue']").count() == 0
 
-    # 4. An existing member of valdoria's desk adds the officer and grants the key.
+    # The officer reads the short fingerprint of their key from their account page ...
+    officer.goto(server + "/staff/account")
+    read_out = officer.inner_text("p.short-fingerprint code").strip()
+    assert len(read_out.replace(" ", "")) == 30 and read_out.replace(" ", "").isdigit()
+
+    # 4. ... and an existing member of valdoria's desk, hearing it, adds them and grants the key.
     desk_member = contexts()
     _sign_in(
         desk_member,
@@ -177,9 +183,16 @@ def test_new_triage_officer_triages_and_writes_to_a_submitter(
     desk_member.goto(server + "/staff/desks/valdoria")
     by_email = desk_member.locator("form", has=desk_member.locator("#grant-email"))
     by_email.locator("#grant-email").fill(officer_email)
-    by_email.get_by_role("button", name="Add and grant the key").click()
+    by_email.get_by_role("button", name="Next: confirm their key").click()
+    assert desk_member.get_by_role("heading", name=f"Confirm {officer_name}'s key").is_visible()
+    assert read_out not in desk_member.inner_text("main"), "the digits come from the colleague"
+    desk_member.get_by_label(f"The 30 digits {officer_name} read to you").fill("1" * 30)
+    desk_member.get_by_role("button", name="Confirm and grant the key").click()
+    assert "not the fingerprint" in desk_member.inner_text("main"), "a wrong reading is refused"
+    desk_member.get_by_label(f"The 30 digits {officer_name} read to you").fill(read_out)
+    desk_member.get_by_role("button", name="Confirm and grant the key").click()
     desk_member.wait_for_url(server + "/staff/desks/valdoria")
-    assert f"{officer_name} now holds" in desk_member.inner_text("main")
+    assert f"{officer_name}'s key is confirmed and they now hold" in desk_member.inner_text("main")
     member_row = desk_member.locator("#members ~ .table-wrap tr", has_text=officer_email)
     assert "Holds the key" in member_row.inner_text()
 

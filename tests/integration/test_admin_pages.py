@@ -5,6 +5,8 @@ sessions), desk assignment without any key, the dialogue list and the audit log 
 keyset pages, filters, and each view audited once).
 """
 
+import re
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,17 +18,21 @@ from sqlalchemy.orm import Session
 import crypto
 from portal import create_app
 from portal.db import app_database
+from portal.instance import InstanceFolder
 from portal.models import (
     AuditEvent,
     DeskKeyGrant,
     DeskMembership,
     Dialogue,
+    StaffRole,
     StaffSession,
     StaffUser,
 )
 from portal.services.audit.trail import AuditAction
 from portal.services.desks.keys import current_desk_key
 from portal.services.desks.membership import MemberKeys, grant_member, holds_key
+from portal.services.staff.accounts import create_staff_user
+from portal.services.staff.fingerprints import short_fingerprint
 from portal.services.staff.web_sessions import SignedInStaff
 from tests.conftest import DemoInstance, csrf_token_for
 from tests.staff_sessions_support import demo_credentials, sign_in_client
@@ -75,6 +81,27 @@ def _create(admin: Any, email: str, name: str, role: str) -> str:
         '<code class="one-time-passphrase">'
     )
     return page[start : page.index("</code>", start)]
+
+
+SECOND_ADMIN_PASSPHRASE = "a second administrator approves resets"
+
+
+def _second_administrator(app: Flask, instance: DemoInstance, database: Session) -> Any:
+    """A client signed in as another administrator, to approve a reset the demo one asked for."""
+    email = f"second-admin-{secrets.token_hex(4)}@example.org"
+    create_staff_user(
+        database,
+        email=email,
+        display_name="Second Administrator",
+        role=StaffRole.ADMINISTRATOR,
+        passphrase=SECOND_ADMIN_PASSPHRASE,
+        at_rest_key=InstanceFolder(instance.settings.instance_dir).load_secrets().at_rest_key,
+        must_change_passphrase=False,
+    )
+    database.commit()
+    client = app.test_client()
+    sign_in_client(app, client, email, SECOND_ADMIN_PASSPHRASE)
+    return client
 
 
 def _audit_count(session: Session, action: AuditAction) -> int:
@@ -174,11 +201,26 @@ def test_an_assignment_gives_no_key_until_a_member_grants_it_and_a_reset_takes_i
     password = demo_credentials(instance.credentials_file)["triage_officer"].password
     triage_key = crypto.unwrap_private_key(triage.personal_private_key_wrapped, password)
     signed_in = SignedInStaff(triage, "test", crypto.private_key_bytes(triage_key))
-    grant_member(database, valdoria, _user(database, "sam@example.org"), keys=MemberKeys(signed_in))
+    sam = _user(database, "sam@example.org")
+    grant_member(
+        database,
+        valdoria,
+        sam,
+        keys=MemberKeys(signed_in),
+        typed_fingerprint=short_fingerprint(sam.personal_public_key),
+        at_rest_key=InstanceFolder(instance.settings.instance_dir).load_secrets().at_rest_key,
+    )
     database.commit()
     assert "awaiting key" not in admin.get(f"/admin/staff/{sam.id}").get_data(as_text=True)
 
-    reset = _post(admin, f"/admin/staff/{sam.id}/reset")
+    asked = _post(admin, f"/admin/staff/{sam.id}/reset")
+    assert asked.status_code == 302
+    assert holds_key(
+        database, _user(database, "sam@example.org"), current_desk_key(database, valdoria)
+    )
+    reset = _post(
+        _second_administrator(app, instance, database), f"/admin/staff/{sam.id}/reset/approve"
+    )
 
     assert reset.status_code == 200
     page = reset.get_data(as_text=True)
@@ -295,3 +337,53 @@ def test_the_audit_log_is_paged_filtered_and_each_view_is_audited_once(
         "filter_dialogue_id": _dialogue(database, "valdoria").id,
     }
     assert viewed.actor_staff_user_id == _user(database, "admin@demo.parley.invalid").id
+
+
+def test_a_reset_needs_a_second_administrator_and_a_self_approval_is_refused(
+    app: Flask, writable_demo_instance: DemoInstance, database: Session
+) -> None:
+    instance = writable_demo_instance
+    admin = _client(app, instance, "administrator")
+    _create(admin, "uma@example.org", "Uma Officer", "triage_officer")
+    uma = _user(database, "uma@example.org")
+    key_before = bytes(uma.personal_public_key)
+    resets_before = _audit_count(database, AuditAction.STAFF_PASSPHRASE_RESET)
+
+    asked = _post(admin, f"/admin/staff/{uma.id}/reset")
+    again = _post(admin, f"/admin/staff/{uma.id}/reset")
+    self_approved = _post(admin, f"/admin/staff/{uma.id}/reset/approve")
+
+    assert asked.status_code == 302
+    assert again.status_code == 400 and "already waiting" in again.get_data(as_text=True)
+    assert self_approved.status_code == 400
+    assert "another administrator must approve it" in self_approved.get_data(as_text=True)
+    assert bytes(_user(database, "uma@example.org").personal_public_key) == key_before
+    assert _audit_count(database, AuditAction.STAFF_PASSPHRASE_RESET) == resets_before
+    assert "Uma Officer" in admin.get("/admin/staff").get_data(as_text=True).split('id="resets"')[1]
+    detail = admin.get(f"/admin/staff/{uma.id}").get_data(as_text=True)
+    assert "Approve the reset" not in detail and "Cancel the reset" in detail
+    # Cancelled, there is nothing left to approve.
+    assert _post(admin, f"/admin/staff/{uma.id}/reset/cancel").status_code == 302
+    second = _second_administrator(app, instance, database)
+    nothing = _post(second, f"/admin/staff/{uma.id}/reset/approve")
+    assert nothing.status_code == 400 and "no reset" in nothing.get_data(as_text=True)
+
+    _post(admin, f"/admin/staff/{uma.id}/reset")
+    approved = _post(second, f"/admin/staff/{uma.id}/reset/approve")
+
+    assert approved.status_code == 200
+    page = approved.get_data(as_text=True)
+    one_time = re.search(r'<code class="one-time-passphrase">([^<]+)</code>', page).group(1)
+    assert "the administrator who asked for it does not" in page
+    uma = _user(database, "uma@example.org")
+    assert bytes(uma.personal_public_key) != key_before
+    assert crypto.unwrap_private_key(uma.personal_private_key_wrapped, one_time)
+    assert one_time not in admin.get(f"/admin/staff/{uma.id}").get_data(as_text=True)
+    event = database.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == str(AuditAction.STAFF_PASSPHRASE_RESET))
+        .order_by(AuditEvent.sequence.desc())
+    ).first()
+    demo_admin = _user(database, "admin@demo.parley.invalid")
+    assert event.details["requested_by"] == demo_admin.id
+    assert event.details["approved_by"] == event.actor_staff_user_id != demo_admin.id

@@ -9,8 +9,9 @@ they must still reach no content. An anonymous client (no session) is a row of i
 
 Targets: a plain submission and a high-risk submission restricted to the ``named`` accounts,
 each with an attachment and with a unique canary marker in its text and in its attachment; an
-agenda item; and one victim account per requester for the destructive routes (reset, deactivate,
-end sessions, remove from a desk), so that one requester's action never changes another's rows.
+agenda item; and one victim account per requester for the destructive routes (reset request,
+approval and cancellation, deactivate, end sessions, remove from a desk), so that one requester's
+action never changes another's rows.
 
 Every expected answer is written out per route as a small function of (role, relation):
 
@@ -539,6 +540,21 @@ CASES: list[Case] = [
         data=lambda _w, _r: {"active": "no"},
     ),
     Case("admin.reset_staff", "POST", "victim", _victim("/reset"), administrators(RESTRICTED)),
+    # The requester's own reset request: approving it is refused (400), cancelling it is not.
+    Case(
+        "admin.approve_staff_reset",
+        "POST",
+        "victim, own request",
+        _victim("/reset/approve"),
+        administrators(RESTRICTED),
+    ),
+    Case(
+        "admin.cancel_staff_reset",
+        "POST",
+        "victim, own request",
+        _victim("/reset/cancel"),
+        administrators(RESTRICTED),
+    ),
     # the account (sign-in itself is reachable by everyone)
     Case(
         "staff_account.sign_in",
@@ -557,6 +573,13 @@ CASES: list[Case] = [
         anonymous=RESTRICTED,
     ),
     Case("staff_account.account", "GET", "", lambda _w, _r: "/staff/account", everyone(RESTRICTED)),
+    Case(
+        "staff_account.acknowledge_reset",
+        "POST",
+        "no notice",
+        lambda _w, _r: "/staff/account/reset-notice",
+        everyone(RESTRICTED),
+    ),
     Case(
         "staff_account.change_passphrase",
         "POST",

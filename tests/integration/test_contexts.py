@@ -80,6 +80,7 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
     ],
     "staff_session_purpose": [(1,), (2,), (12,)],
     "pending_totp_secret_purpose": [(s, r) for s in (1, 2) for r in ("ref-1", "ref-2")],
+    "desk_key_confirmation_purpose": [(d, s) for d in (1, 2, 12) for s in (1, 2, 21)],
 }
 FIXED_PURPOSES = [
     contexts.SUBMITTER_SESSION_PURPOSE,

@@ -1,4 +1,5 @@
-"""``portal desk ...``: members, grant and rotate with the recovery key, remove.
+"""``portal desk ...``: members, grant (with the recipient's fingerprint) and rotate with the
+recovery key, remove (a holder only with the recovery key).
 
 Each command runs end to end on a demo instance on both databases. Every refusal is one line on
 standard error, exit status 1, and leaves the database as it was.
@@ -28,6 +29,7 @@ from portal.services.audit.trail import AuditAction, verify_audit_chain
 from portal.services.desks.keys import current_desk_key
 from portal.services.desks.membership import holds_key
 from portal.services.staff.accounts import create_staff_account
+from portal.services.staff.fingerprints import short_fingerprint
 from tests.conftest import DemoInstance
 
 TRIAGE = "triage@demo.parley.invalid"
@@ -106,6 +108,16 @@ def test_grant_with_the_recovery_key_puts_on_the_desk_and_seals_the_key(
 ) -> None:
     instance = writable_demo_instance
     newcomer = _new_account(database, "newcomer@example.org")
+    asked = _refused(
+        instance,
+        database,
+        "desk",
+        "grant",
+        "northvale",
+        "newcomer@example.org",
+        stdin=instance.recovery_key + "\n",
+    )
+    assert crypto.fingerprint(newcomer.personal_public_key) in asked and "--fingerprint" in asked
 
     result = _portal(
         instance,
@@ -113,10 +125,13 @@ def test_grant_with_the_recovery_key_puts_on_the_desk_and_seals_the_key(
         "grant",
         "northvale",
         "Newcomer@Example.org",
+        "--fingerprint",
+        short_fingerprint(newcomer.personal_public_key).replace(" ", "-"),
         stdin=instance.recovery_key + "\n",
     )
 
     assert result.exit_code == 0, result.output
+    assert crypto.fingerprint(newcomer.personal_public_key) in result.stdout
     assert "newcomer@example.org put on the desk and granted 1 desk key(s) of northvale" in (
         result.stdout
     )
@@ -129,6 +144,10 @@ def test_grant_with_the_recovery_key_puts_on_the_desk_and_seals_the_key(
         .order_by(AuditEvent.sequence.desc())
     ).first()
     assert added.details["by"] == "recovery_key" and added.actor_staff_user_id is None
+    confirmed = database.scalars(
+        select(AuditEvent).where(AuditEvent.action == str(AuditAction.DESK_MEMBER_KEY_CONFIRMED))
+    ).all()[-1]
+    assert confirmed.details["fingerprint"] == crypto.fingerprint(newcomer.personal_public_key)
     assert verify_audit_chain(database).intact
     members = _portal(instance, "desk", "members", "northvale").stdout
     assert "newcomer@example.org" in members
@@ -141,8 +160,11 @@ def test_grant_refusals_are_one_line_and_store_nothing(
     key = instance.recovery_key + "\n"
     other_key = crypto.export_recovery_key(crypto.generate_private_key()) + "\n"
 
+    def digits(email: str) -> tuple[str, str]:
+        return "--fingerprint", short_fingerprint(_user(database, email).personal_public_key)
+
     assert "observer role" in _refused(
-        instance, database, "desk", "grant", "valdoria", OBSERVER, stdin=key
+        instance, database, "desk", "grant", "valdoria", OBSERVER, *digits(OBSERVER), stdin=key
     )
     assert "no staff account" in _refused(
         instance, database, "desk", "grant", "valdoria", "nobody@example.org", stdin=key
@@ -151,7 +173,7 @@ def test_grant_refusals_are_one_line_and_store_nothing(
         instance, database, "desk", "grant", "atlantis", TRIAGE, stdin=key
     )
     assert "already holds" in _refused(
-        instance, database, "desk", "grant", "valdoria", TRIAGE, stdin=key
+        instance, database, "desk", "grant", "valdoria", TRIAGE, *digits(TRIAGE), stdin=key
     )
     assert "cannot open" in _refused(
         instance,
@@ -160,6 +182,7 @@ def test_grant_refusals_are_one_line_and_store_nothing(
         "grant",
         "valdoria",
         ADMIN,
+        *digits(ADMIN),
         stdin=other_key,
     )
     assert "checksum" in _refused(
@@ -168,6 +191,35 @@ def test_grant_refusals_are_one_line_and_store_nothing(
     assert "recovery key" in _refused(
         instance, database, "desk", "grant", "valdoria", TRIAGE, stdin=""
     )
+
+
+def test_a_key_swapped_into_the_database_is_refused_and_nothing_is_granted(
+    writable_demo_instance: DemoInstance, database: Session
+) -> None:
+    """The colleague reads out the digits of the key they made; before the operator runs the
+    grant, someone who can write the database puts another key on the account."""
+    instance = writable_demo_instance
+    victim = _new_account(database, "swapped@example.org")
+    read_out = short_fingerprint(victim.personal_public_key)
+    victim.personal_public_key = crypto.public_key_bytes(crypto.generate_private_key())
+    database.commit()
+
+    refusal = _refused(
+        instance,
+        database,
+        "desk",
+        "grant",
+        "valdoria",
+        "swapped@example.org",
+        "--fingerprint",
+        read_out,
+        stdin=instance.recovery_key + "\n",
+    )
+
+    assert "not the fingerprint" in refusal and "nothing was granted" in refusal
+    assert not database.scalars(
+        select(DeskMembership).where(DeskMembership.staff_user_id == victim.id)
+    ).all()
 
 
 def test_rotate_with_the_recovery_key_keeps_every_holder(
@@ -201,15 +253,33 @@ def test_remove_deletes_grants_and_guards_the_last_key_holder(
     writable_demo_instance: DemoInstance, database: Session
 ) -> None:
     instance = writable_demo_instance
-    # coral-straits has one member, the triage officer, who holds its key.
+    key = instance.recovery_key + "\n"
+    # coral-straits has one member, the triage officer, who holds its key: removing them needs
+    # the recovery key, and as the last holder also --confirm-last.
+    assert "recovery key" in _refused(
+        instance, database, "desk", "remove", "coral-straits", TRIAGE, "--confirm-last", stdin=""
+    )
+    other_key = crypto.export_recovery_key(crypto.generate_private_key()) + "\n"
+    assert "only someone who holds it" in _refused(
+        instance,
+        database,
+        "desk",
+        "remove",
+        "coral-straits",
+        TRIAGE,
+        "--confirm-last",
+        stdin=other_key,
+    )
     assert "--confirm-last" in _refused(
-        instance, database, "desk", "remove", "coral-straits", TRIAGE
+        instance, database, "desk", "remove", "coral-straits", TRIAGE, stdin=key
     )
     assert "not on the desk" in _refused(
         instance, database, "desk", "remove", "coral-straits", COCHAIR
     )
 
-    result = _portal(instance, "desk", "remove", "coral-straits", TRIAGE, "--confirm-last")
+    result = _portal(
+        instance, "desk", "remove", "coral-straits", TRIAGE, "--confirm-last", stdin=key
+    )
 
     assert result.exit_code == 0, result.output
     assert "1 grant(s) deleted" in result.stdout
@@ -221,7 +291,14 @@ def test_remove_deletes_grants_and_guards_the_last_key_holder(
     )
     # The recovery key brings the desk back.
     again = _portal(
-        instance, "desk", "grant", "coral-straits", TRIAGE, stdin=instance.recovery_key + "\n"
+        instance,
+        "desk",
+        "grant",
+        "coral-straits",
+        TRIAGE,
+        "--fingerprint",
+        short_fingerprint(triage.personal_public_key),
+        stdin=key,
     )
     assert again.exit_code == 0, again.output
     assert holds_key(database, _user(database, TRIAGE), current_desk_key(database, coral))

@@ -2,7 +2,9 @@
 
 Who may see a desk (members only: 404 for an unknown dialogue, 403 for a known one), what the
 page shows (members, who awaits the key, the fingerprint, the desk's own audit events, emergency
-accesses), and the three actions: grant, remove (with the last-key-holder guard) and rotate.
+accesses), and the three actions: grant (only with the recipient's fingerprint confirmed; a key
+swapped into the database is refused), remove (holders only by holders, never the last holder
+on the web) and rotate.
 """
 
 import datetime as dt
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -36,6 +38,7 @@ from portal.services.desks.keys import current_desk_key, open_desk_key_grant
 from portal.services.desks.membership import assign_member, holds_key
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.staff.accounts import create_staff_account
+from portal.services.staff.fingerprints import short_fingerprint
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_submitter
 from tests.conftest import DemoInstance, csrf_token_for
@@ -73,6 +76,22 @@ def _user(session: Session, email: str) -> StaffUser:
 def _dialogue(session: Session, slug: str) -> Dialogue:
     session.expire_all()
     return session.scalars(select(Dialogue).where(Dialogue.slug == slug)).one()
+
+
+def _count(session: Session, table: Any) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(table))
+
+
+def _grant(client: Any, slug: str, member: StaffUser) -> Any:
+    """Step two of a grant: the digits the member read out, as the page showed their key."""
+    return _post(
+        client,
+        f"/staff/desks/{slug}/grant",
+        staff_user_id=str(member.id),
+        fingerprint=short_fingerprint(member.personal_public_key),
+        shown_fingerprint=crypto.fingerprint(member.personal_public_key),
+    )
 
 
 def _new_account(
@@ -137,7 +156,16 @@ def test_a_member_grants_the_desk_to_a_new_account_who_then_opens_the_key(
     newcomer, passphrase = _new_account(database, "nadia")
     assert "Nadia" in triage.get("/staff/desks/valdoria").get_data(as_text=True)
 
-    response = _post(triage, "/staff/desks/valdoria/grant", staff_user_id=str(newcomer.id))
+    step_one = _post(triage, "/staff/desks/valdoria/grant", staff_user_id=str(newcomer.id))
+    confirm_page = step_one.get_data(as_text=True)
+    assert step_one.status_code == 200
+    assert crypto.fingerprint(newcomer.personal_public_key) in confirm_page
+    assert short_fingerprint(newcomer.personal_public_key) not in confirm_page
+    assert not database.scalars(
+        select(DeskMembership).where(DeskMembership.staff_user_id == newcomer.id)
+    ).all()
+
+    response = _grant(triage, "valdoria", newcomer)
 
     assert response.status_code == 302
     valdoria = _dialogue(database, "valdoria")
@@ -154,7 +182,7 @@ def test_a_member_grants_the_desk_to_a_new_account_who_then_opens_the_key(
     opened = open_desk_key_grant(grant, personal_key)
     assert crypto.public_key_bytes(opened) == current.public_key
     page = triage.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Nadia now holds 1 desk keys of this dialogue." in page
+    assert "Nadia&#39;s key is confirmed and they now hold 1 desk keys of this dialogue." in page
     added = database.scalars(
         select(AuditEvent)
         .where(AuditEvent.action == str(AuditAction.DESK_MEMBER_ADDED))
@@ -181,8 +209,10 @@ def test_grant_by_e_mail_refusals_and_granting_the_key_to_an_awaiting_member(
     assert "never reads submissions" in refused.get_data(as_text=True)
     unknown = _post(cochair, "/staff/desks/northvale/grant", email="nobody@example.org")
     assert unknown.status_code == 400
+    step_one = _post(cochair, "/staff/desks/northvale/grant", email="PAUL@example.org")
+    assert step_one.status_code == 200 and 'name="fingerprint"' in step_one.get_data(as_text=True)
 
-    response = _post(cochair, "/staff/desks/northvale/grant", email="PAUL@example.org")
+    response = _grant(cochair, "northvale", _user(database, "paul@example.org"))
 
     assert response.status_code == 302
     assert holds_key(
@@ -213,27 +243,90 @@ def test_rotation_makes_a_new_current_key_held_by_the_members(
     assert "desk_key.rotated" in page
 
 
-def test_removal_guards_the_last_key_holder_and_deletes_grants(
+def test_the_last_key_holder_is_never_removed_on_the_web(
     app: Flask, writable_demo_instance: DemoInstance, database: Session
 ) -> None:
     triage = _client(app, writable_demo_instance, "triage_officer")
     triage_user = _user(database, "triage@demo.parley.invalid")
     url = f"/staff/desks/elbaria-local/members/{triage_user.id}/remove"
+    grants_before = _count(database, DeskKeyGrant)
 
-    refused = _post(triage, url)
-    assert refused.status_code == 409
-    assert 'name="confirm_last"' in refused.get_data(as_text=True)
-    assert database.scalars(
-        select(DeskMembership).where(DeskMembership.staff_user_id == triage_user.id)
-    ).all()
+    for data in ({}, {"confirm_last": "yes"}):
+        refused = _post(triage, url, **data)
+        assert refused.status_code == 409
+        assert "only an operator with the recovery key" in refused.get_data(as_text=True)
 
-    removed = _post(triage, url, confirm_last="yes")
-
-    assert removed.status_code == 302
+    assert _count(database, DeskKeyGrant) == grants_before
     elbaria = _dialogue(database, "elbaria-local")
-    assert not holds_key(database, triage_user, current_desk_key(database, elbaria))
-    assert triage.get("/staff/desks/elbaria-local").status_code == 403
-    assert triage.get("/staff/desks/valdoria").status_code == 200
+    assert holds_key(database, triage_user, current_desk_key(database, elbaria))
+    assert triage.get("/staff/desks/elbaria-local").status_code == 200
+
+
+def test_a_member_without_the_key_cannot_remove_one_who_holds_it(
+    app: Flask, writable_demo_instance: DemoInstance, database: Session
+) -> None:
+    """An administrator puts themselves on a desk (a membership, no key) and tries to strip it
+    of its reader, on the desk page and on the administration page: both refused."""
+    valdoria = _dialogue(database, "valdoria")
+    admin_user = _user(database, "admin@demo.parley.invalid")
+    assign_member(database, valdoria, admin_user, actor=admin_user)
+    database.commit()
+    admin = _client(app, writable_demo_instance, "administrator")
+    cochair_user = _user(database, "cochair@demo.parley.invalid")
+    grants_before = _count(database, DeskKeyGrant)
+
+    on_desk = _post(admin, f"/staff/desks/valdoria/members/{cochair_user.id}/remove")
+    on_admin = _post(admin, f"/admin/staff/{cochair_user.id}/desks/valdoria/remove")
+
+    for refused in (on_desk, on_admin):
+        assert refused.status_code == 400
+        assert "only someone who holds it can take them off" in refused.get_data(as_text=True)
+    assert _count(database, DeskKeyGrant) == grants_before
+    assert holds_key(
+        database, _user(database, cochair_user.email), current_desk_key(database, valdoria)
+    )
+    # A holder takes the key-less administrator off again.
+    triage = _client(app, writable_demo_instance, "triage_officer")
+    assert _post(triage, f"/staff/desks/valdoria/members/{admin_user.id}/remove").status_code == 302
+
+
+def test_a_key_swapped_in_the_database_before_the_grant_is_refused(
+    app: Flask, writable_demo_instance: DemoInstance, database: Session
+) -> None:
+    """The colleague reads the digits of their own key; between the page and the post, someone
+    who can write the database puts another key on the account. Nothing is granted."""
+    triage = _client(app, writable_demo_instance, "triage_officer")
+    victim, _passphrase = _new_account(database, "quentin")
+    shown = triage.get("/staff/desks/valdoria")
+    assert shown.status_code == 200
+    read_out = short_fingerprint(victim.personal_public_key)
+    intruder = crypto.public_key_bytes(crypto.generate_private_key())
+    victim.personal_public_key = intruder
+    database.commit()
+    before = tuple(_count(database, table) for table in (DeskKeyGrant, DeskMembership, AuditEvent))
+
+    refused = _post(
+        triage,
+        "/staff/desks/valdoria/grant",
+        staff_user_id=str(victim.id),
+        fingerprint=read_out,
+    )
+    stale = _post(
+        triage,
+        "/staff/desks/valdoria/grant",
+        staff_user_id=str(victim.id),
+        fingerprint=short_fingerprint(intruder),
+        shown_fingerprint=crypto.fingerprint(
+            crypto.public_key_bytes(crypto.generate_private_key())
+        ),
+    )
+
+    assert refused.status_code == 400
+    assert "not the fingerprint of Quentin" in refused.get_data(as_text=True)
+    assert stale.status_code == 400
+    assert "key changed, confirm again" in stale.get_data(as_text=True)
+    after = tuple(_count(database, table) for table in (DeskKeyGrant, DeskMembership, AuditEvent))
+    assert after == before
 
 
 def test_emergency_accesses_on_the_desks_submissions_are_shown_to_the_desk(

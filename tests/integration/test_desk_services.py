@@ -8,6 +8,7 @@ reads nothing by role.
 """
 
 import secrets
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -28,15 +29,20 @@ from portal.services.audit.listing import list_events, record_audit_view
 from portal.services.audit.trail import AuditAction, record_event, verify_audit_chain
 from portal.services.contexts import (
     SubmissionAddress,
+    desk_key_grant_context,
     new_public_id,
     submission_context,
 )
+from portal.services.desks.confirmations import KeyConfirmation, record_confirmation
 from portal.services.desks.keys import current_desk_key, grant_desk_access
 from portal.services.desks.membership import (
     DeskActionError,
+    FingerprintMismatchError,
     LastKeyHolderError,
     MemberKeys,
+    NotKeyHolderError,
     RecoveryKeys,
+    WithoutKeys,
     assign_member,
     awaiting_desks,
     candidates_for_grant,
@@ -44,6 +50,7 @@ from portal.services.desks.membership import (
     desk_sizes,
     grant_member,
     member_desks,
+    membership_of,
     remove_member,
     rotate_desk_key,
 )
@@ -54,6 +61,7 @@ from portal.services.desks.need_to_know import (
     open_desk_key,
 )
 from portal.services.desks.review_mode import switch_to_offline
+from portal.services.staff.fingerprints import matches_short_fingerprint, short_fingerprint
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_submitter
@@ -61,6 +69,16 @@ from tests.conftest import ConsultationWorld
 
 # Argon2 at its cheapest: these tests never unwrap the personal key from the passphrase.
 CHEAP_ARGON2 = crypto.Argon2Params(memory_kib=8, iterations=1, lanes=1)
+# The instance's at-rest key, which seals the key confirmations of memberships.
+AT_REST_KEY = crypto.new_symmetric_key()
+
+
+def _confirmed(user: StaffUser) -> dict[str, Any]:
+    """What a granter passes after the colleague read them their key's short fingerprint."""
+    return {
+        "typed_fingerprint": short_fingerprint(user.personal_public_key),
+        "at_rest_key": AT_REST_KEY,
+    }
 
 
 def _staff(world: ConsultationWorld, name: str, role=StaffRole.TRIAGE_OFFICER) -> SignedInStaff:
@@ -87,8 +105,11 @@ def _staff(world: ConsultationWorld, name: str, role=StaffRole.TRIAGE_OFFICER) -
     )
 
 
-def _founding_member(world: ConsultationWorld, name: str = "alice") -> SignedInStaff:
-    """A member granted the first desk key by the set-up, as ``portal init --demo`` does."""
+def _founding_member(
+    world: ConsultationWorld, name: str = "alice", *, confirmed: bool = True
+) -> SignedInStaff:
+    """A member granted the first desk key by the set-up, as ``portal init --demo`` does
+    (which also records the key as confirmed; ``confirmed=False`` is a desk from before)."""
     member = _staff(world, name)
     grant_desk_access(
         world.session,
@@ -97,6 +118,13 @@ def _founding_member(world: ConsultationWorld, name: str = "alice") -> SignedInS
         member=member.user,
         granted_by=None,
     )
+    if confirmed:
+        record_confirmation(
+            membership_of(world.session, world.dialogue, member.user),
+            member.user,
+            at_rest_key=AT_REST_KEY,
+            now=world.now,
+        )
     return member
 
 
@@ -190,12 +218,22 @@ def test_a_new_member_granted_by_a_member_reads_the_desks_submissions(
         _reads(world, bob, submission)
     before = _last_sequence(world)
 
-    outcome = grant_member(world.session, world.dialogue, bob.user, keys=MemberKeys(alice))
+    outcome = grant_member(
+        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+    )
 
     assert outcome.membership_created and outcome.keys_granted == 1
     assert is_desk_member(world.session, bob.user, world.dialogue)
     assert _reads(world, bob, submission).startswith(b"{")
-    assert _actions(world, before) == [AuditAction.DESK_KEY_GRANTED, AuditAction.DESK_MEMBER_ADDED]
+    assert _actions(world, before) == [
+        AuditAction.DESK_KEY_GRANTED,
+        AuditAction.DESK_MEMBER_ADDED,
+        AuditAction.DESK_MEMBER_KEY_CONFIRMED,
+    ]
+    confirmed = world.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == AuditAction.DESK_MEMBER_KEY_CONFIRMED)
+    ).one()
+    assert confirmed.details["fingerprint"] == crypto.fingerprint(bob.user.personal_public_key)
     added = world.session.scalars(
         select(AuditEvent).where(AuditEvent.action == AuditAction.DESK_MEMBER_ADDED)
     ).one()
@@ -212,11 +250,13 @@ def test_a_grant_seals_every_desk_key_the_granter_holds_retired_ones_too(
     world = consultation_world
     alice = _founding_member(world)
     old_submission = _submission(world)
-    rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(alice))
+    rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(alice), at_rest_key=AT_REST_KEY)
     new_submission = _submission(world)
     bob = _staff(world, "bob")
 
-    outcome = grant_member(world.session, world.dialogue, bob.user, keys=MemberKeys(alice))
+    outcome = grant_member(
+        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+    )
 
     assert outcome.keys_granted == 2
     assert {grant.desk_key_id for grant in _grants(world, bob.user)} == {
@@ -235,13 +275,23 @@ def test_granting_again_is_refused_and_the_granter_must_hold_the_key(
     alice = _founding_member(world)
     bob = _staff(world, "bob")
     carol = _staff(world, "carol")
-    grant_member(world.session, world.dialogue, bob.user, keys=MemberKeys(alice))
+    grant_member(
+        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+    )
 
     with pytest.raises(DeskActionError, match="already holds"):
-        grant_member(world.session, world.dialogue, bob.user, keys=MemberKeys(alice))
+        grant_member(
+            world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+        )
     # Carol is not on the desk: she opens no key, so she can grant none.
     with pytest.raises(DeskActionError, match="cannot open"):
-        grant_member(world.session, world.dialogue, carol.user, keys=MemberKeys(carol))
+        grant_member(
+            world.session,
+            world.dialogue,
+            carol.user,
+            keys=MemberKeys(carol),
+            **_confirmed(carol.user),
+        )
     assert not is_desk_member(world.session, carol.user, world.dialogue)
 
 
@@ -260,7 +310,9 @@ def test_grants_that_must_not_be_made_are_refused(
     world.session.commit()
 
     with pytest.raises(DeskActionError):
-        grant_member(world.session, world.dialogue, bob.user, keys=MemberKeys(alice))
+        grant_member(
+            world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+        )
     world.session.rollback()
     assert _grants(world, bob.user) == []
     assert not world.session.scalars(
@@ -279,17 +331,23 @@ def test_a_member_awaiting_the_key_after_a_reset_is_granted_it_again(
     new_key = crypto.generate_private_key()
     bob.user.personal_public_key = crypto.public_key_bytes(new_key)
     bob = SignedInStaff(bob.user, "test-bob-2", crypto.private_key_bytes(new_key))
-    assert [m.awaiting_key for m in desk_members(world.session, world.dialogue)] == [False, True]
+    assert [
+        m.awaiting_key for m in desk_members(world.session, world.dialogue, at_rest_key=AT_REST_KEY)
+    ] == [False, True]
     assert awaiting_desks(world.session, [bob.user])[bob.user.id] == [("valdoria", True)]
     with pytest.raises(DeskKeyUnavailableError):
         _reads(world, bob, submission)
 
-    outcome = grant_member(world.session, world.dialogue, bob.user, keys=MemberKeys(alice))
+    outcome = grant_member(
+        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+    )
 
     assert not outcome.membership_created and outcome.keys_granted == 1
     assert len(_grants(world, bob.user)) == 1
     assert _reads(world, bob, submission).startswith(b"{")
-    assert not any(m.awaiting_key for m in desk_members(world.session, world.dialogue))
+    assert not any(
+        m.awaiting_key for m in desk_members(world.session, world.dialogue, at_rest_key=AT_REST_KEY)
+    )
 
 
 def test_the_recovery_key_grants_like_a_member(consultation_world: ConsultationWorld) -> None:
@@ -299,7 +357,11 @@ def test_the_recovery_key_grants_like_a_member(consultation_world: ConsultationW
     before = _last_sequence(world)
 
     grant_member(
-        world.session, world.dialogue, bob.user, keys=RecoveryKeys(world.recovery_private_key)
+        world.session,
+        world.dialogue,
+        bob.user,
+        keys=RecoveryKeys(world.recovery_private_key),
+        **_confirmed(bob.user),
     )
 
     assert _reads(world, bob, submission).startswith(b"{")
@@ -311,12 +373,176 @@ def test_the_recovery_key_grants_like_a_member(consultation_world: ConsultationW
     assert added.actor_staff_user_id is None and added.details["by"] == "recovery_key"
     # Another instance's recovery key opens nothing here.
     with pytest.raises(DeskActionError, match="cannot open"):
+        carol = _staff(world, "carol").user
         grant_member(
             world.session,
             world.dialogue,
-            _staff(world, "carol").user,
+            carol,
             keys=RecoveryKeys(crypto.generate_private_key()),
+            **_confirmed(carol),
         )
+
+
+# --- confirmed keys: the database writer ---------------------------------------------------------
+
+
+def test_a_key_swapped_into_the_database_is_refused_and_nothing_is_granted(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """Bob awaits the key; someone who can write rows puts their own key on his account. The
+    granter types the digits Bob read out from his page: they are not the swapped key's."""
+    world = consultation_world
+    alice = _founding_member(world)
+    bob = _staff(world, "bob")
+    assign_member(world.session, world.dialogue, bob.user, actor=None)
+    bobs_digits = short_fingerprint(bob.user.personal_public_key)
+    shown = crypto.fingerprint(bob.user.personal_public_key)
+    before = _last_sequence(world)
+    intruder = crypto.public_key_bytes(crypto.generate_private_key())
+    bob.user.personal_public_key = intruder
+    world.session.flush()
+
+    with pytest.raises(FingerprintMismatchError, match="not the fingerprint"):
+        grant_member(
+            world.session,
+            world.dialogue,
+            bob.user,
+            keys=MemberKeys(alice),
+            typed_fingerprint=bobs_digits,
+            at_rest_key=AT_REST_KEY,
+        )
+    # Even digits that match the swapped key are refused when the page showed Bob's key.
+    with pytest.raises(FingerprintMismatchError, match="changed since the page was shown"):
+        grant_member(
+            world.session,
+            world.dialogue,
+            bob.user,
+            keys=MemberKeys(alice),
+            typed_fingerprint=short_fingerprint(intruder),
+            shown_fingerprint=shown,
+            at_rest_key=AT_REST_KEY,
+        )
+    assert _grants(world, bob.user) == []
+    assert _actions(world, before) == []
+
+
+def test_the_short_fingerprint_ignores_spacing_and_nothing_else() -> None:
+    public_key = crypto.public_key_bytes(crypto.generate_private_key())
+    digits = short_fingerprint(public_key)
+    assert len(digits) == 35 and digits.replace(" ", "").isdigit()
+    value = int(crypto.fingerprint(public_key).replace(" ", ""), 16) % 10**30
+    assert digits.replace(" ", "") == f"{value:030d}"
+    assert matches_short_fingerprint(public_key, digits.replace(" ", "-"))
+    assert matches_short_fingerprint(public_key, " " + digits.replace(" ", "") + " ")
+    assert not matches_short_fingerprint(public_key, digits[:-1])
+    assert not matches_short_fingerprint(public_key, digits + "0")
+    assert not matches_short_fingerprint(public_key, "")
+
+
+def test_rotation_grants_only_keys_that_were_confirmed_and_have_not_changed(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """A database writer swaps Bob's key and rewrites his grant to name it, and copies Alice's
+    confirmation onto Carol's membership: rotation gives neither the new key. Dora's membership
+    predates confirmations: she keeps reading the old key but waits for a confirmed grant."""
+    world = consultation_world
+    alice = _founding_member(world)
+    bob = _founding_member(world, "bob")
+    carol = _founding_member(world, "carol")
+    dora = _founding_member(world, "dora", confirmed=False)
+    intruder = crypto.public_key_bytes(crypto.generate_private_key())
+    [bobs_grant] = _grants(world, bob.user)
+    bob.user.personal_public_key = intruder
+    bobs_grant.envelope = crypto.seal_envelope(
+        b"not the desk key",
+        [intruder],
+        desk_key_grant_context(world.dialogue.slug, world.desk_key.key_id),
+    )
+    membership_of(world.session, world.dialogue, carol.user).key_confirmation = membership_of(
+        world.session, world.dialogue, alice.user
+    ).key_confirmation
+    world.session.flush()
+    states = {
+        m.user.id: (m.holds_current_key, m.confirmation)
+        for m in desk_members(world.session, world.dialogue, at_rest_key=AT_REST_KEY)
+    }
+    assert states == {
+        alice.user.id: (True, KeyConfirmation.CONFIRMED),
+        bob.user.id: (True, KeyConfirmation.CHANGED),
+        carol.user.id: (True, KeyConfirmation.CHANGED),
+        dora.user.id: (True, KeyConfirmation.UNCONFIRMED),
+    }
+
+    outcome = rotate_desk_key(
+        world.session, world.dialogue, keys=MemberKeys(alice), at_rest_key=AT_REST_KEY
+    )
+
+    assert [user.id for user in outcome.granted_to] == [alice.user.id]
+    assert {user.id for user in outcome.not_confirmed} == {bob.user.id, carol.user.id, dora.user.id}
+    new_key = outcome.new_key
+    assert [g.recipient_staff_user_id for g in new_key.grants if g.recipient_staff_user_id] == [
+        alice.user.id
+    ]
+    rotated = world.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == AuditAction.DESK_KEY_ROTATED)
+    ).one()
+    assert set(rotated.details["not_confirmed"]) == {bob.user.id, carol.user.id, dora.user.id}
+    # Confirming Dora's key with her grants her the new key; her old grant stays.
+    outcome = grant_member(
+        world.session, world.dialogue, dora.user, keys=MemberKeys(alice), **_confirmed(dora.user)
+    )
+    assert outcome.keys_granted == 1
+
+
+def test_a_holder_whose_key_was_never_confirmed_is_confirmed_without_a_new_grant(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    alice = _founding_member(world)
+    dora = _founding_member(world, "dora", confirmed=False)
+
+    outcome = grant_member(
+        world.session, world.dialogue, dora.user, keys=MemberKeys(alice), **_confirmed(dora.user)
+    )
+
+    assert outcome.keys_granted == 0 and not outcome.membership_created
+    [member] = [
+        m
+        for m in desk_members(world.session, world.dialogue, at_rest_key=AT_REST_KEY)
+        if m.user.id == dora.user.id
+    ]
+    assert member.confirmation is KeyConfirmation.CONFIRMED
+    with pytest.raises(DeskActionError, match="already holds"):
+        grant_member(
+            world.session,
+            world.dialogue,
+            dora.user,
+            keys=MemberKeys(alice),
+            **_confirmed(dora.user),
+        )
+
+
+def test_only_a_key_holder_removes_a_member_who_holds_the_key(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    alice = _founding_member(world)
+    bob = _founding_member(world, "bob")
+    admin = _staff(world, "admin", StaffRole.ADMINISTRATOR)
+    dora = _staff(world, "dora")
+    for user in (admin.user, dora.user):
+        assign_member(world.session, world.dialogue, user, actor=None)
+    before = _last_sequence(world)
+
+    for outsider in (MemberKeys(admin), MemberKeys(dora), WithoutKeys()):
+        with pytest.raises(NotKeyHolderError, match="only someone who holds it"):
+            remove_member(world.session, world.dialogue, bob.user, keys=outsider)
+    assert _actions(world, before) == []
+    assert len(_grants(world, bob.user)) == 1
+    # Someone off the key may still take off a member who awaits it, and a holder a holder.
+    remove_member(world.session, world.dialogue, dora.user, keys=MemberKeys(admin))
+    remove_member(world.session, world.dialogue, bob.user, keys=MemberKeys(alice))
+    assert _grants(world, bob.user) == []
 
 
 # --- administrators ----------------------------------------------------------------------------
@@ -337,10 +563,15 @@ def test_an_administrators_assignment_grants_no_key(consultation_world: Consulta
     with pytest.raises(DeskKeyUnavailableError):
         _reads(world, dora, submission)
     assert _actions(world, before) == [AuditAction.DESK_MEMBER_ADDED]
-    awaiting = {m.user.id: m.awaiting_key for m in desk_members(world.session, world.dialogue)}
+    awaiting = {
+        m.user.id: m.awaiting_key
+        for m in desk_members(world.session, world.dialogue, at_rest_key=AT_REST_KEY)
+    }
     assert awaiting == {alice.user.id: False, dora.user.id: True}
     # A desk member then grants the key, and Dora reads.
-    grant_member(world.session, world.dialogue, dora.user, keys=MemberKeys(alice))
+    grant_member(
+        world.session, world.dialogue, dora.user, keys=MemberKeys(alice), **_confirmed(dora.user)
+    )
     assert _reads(world, dora, submission).startswith(b"{")
 
 
@@ -356,15 +587,21 @@ def test_an_administrator_reads_nothing_by_role_and_cannot_hand_out_keys(
     with pytest.raises(NotOnDeskError):
         _reads(world, admin, submission)
     with pytest.raises(DeskActionError, match="cannot open"):
-        grant_member(world.session, world.dialogue, eve.user, keys=MemberKeys(admin))
+        grant_member(
+            world.session, world.dialogue, eve.user, keys=MemberKeys(admin), **_confirmed(eve.user)
+        )
     # Putting themselves on the desk gives them a membership and still no key.
     assign_member(world.session, world.dialogue, admin.user, actor=admin.user)
     with pytest.raises(DeskKeyUnavailableError):
         _reads(world, admin, submission)
     with pytest.raises(DeskActionError, match="cannot open"):
-        grant_member(world.session, world.dialogue, eve.user, keys=MemberKeys(admin))
+        grant_member(
+            world.session, world.dialogue, eve.user, keys=MemberKeys(admin), **_confirmed(eve.user)
+        )
     with pytest.raises(DeskActionError, match="cannot open"):
-        rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(admin))
+        rotate_desk_key(
+            world.session, world.dialogue, keys=MemberKeys(admin), at_rest_key=AT_REST_KEY
+        )
     assert _grants(world, admin.user) == [] and _grants(world, eve.user) == []
 
 
@@ -392,13 +629,15 @@ def test_removing_a_member_deletes_all_their_grants_of_the_desk(
     world = consultation_world
     alice = _founding_member(world)
     bob = _staff(world, "bob")
-    rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(alice))
-    grant_member(world.session, world.dialogue, bob.user, keys=MemberKeys(alice))
+    rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(alice), at_rest_key=AT_REST_KEY)
+    grant_member(
+        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+    )
     submission = _submission(world)
     assert len(_grants(world, bob.user)) == 2
     before = _last_sequence(world)
 
-    deleted = remove_member(world.session, world.dialogue, bob.user, actor=alice.user)
+    deleted = remove_member(world.session, world.dialogue, bob.user, keys=MemberKeys(alice))
 
     assert deleted == 2
     assert _grants(world, bob.user) == []
@@ -420,26 +659,37 @@ def test_removing_the_last_key_holder_needs_confirmation(
     assign_member(world.session, world.dialogue, dora.user, actor=None)
     submission = _submission(world)
 
+    recovery = RecoveryKeys(world.recovery_private_key)
+    # In a member's own session there is no second holder to agree: refused, confirmed or not.
+    for confirmed in (False, True):
+        with pytest.raises(LastKeyHolderError):
+            remove_member(
+                world.session,
+                world.dialogue,
+                alice.user,
+                keys=MemberKeys(alice),
+                confirm_last_key_holder=confirmed,
+            )
     with pytest.raises(LastKeyHolderError):
-        remove_member(world.session, world.dialogue, alice.user, actor=alice.user)
+        remove_member(world.session, world.dialogue, alice.user, keys=recovery)
     # A member awaiting the key may go without confirmation: the holder stays.
-    remove_member(world.session, world.dialogue, dora.user, actor=alice.user)
+    remove_member(world.session, world.dialogue, dora.user, keys=MemberKeys(alice))
 
     remove_member(
-        world.session,
-        world.dialogue,
-        alice.user,
-        actor=alice.user,
-        confirm_last_key_holder=True,
+        world.session, world.dialogue, alice.user, keys=recovery, confirm_last_key_holder=True
     )
-    assert desk_members(world.session, world.dialogue) == []
+    assert desk_members(world.session, world.dialogue, at_rest_key=AT_REST_KEY) == []
     # The recovery key still opens everything and can grant the desk again.
     grant_member(
-        world.session, world.dialogue, dora.user, keys=RecoveryKeys(world.recovery_private_key)
+        world.session,
+        world.dialogue,
+        dora.user,
+        keys=RecoveryKeys(world.recovery_private_key),
+        **_confirmed(dora.user),
     )
     assert _reads(world, dora, submission).startswith(b"{")
     with pytest.raises(DeskActionError, match="not on the desk"):
-        remove_member(world.session, world.dialogue, alice.user, actor=None)
+        remove_member(world.session, world.dialogue, alice.user, keys=recovery)
 
 
 # --- rotating ----------------------------------------------------------------------------------
@@ -457,7 +707,9 @@ def test_rotation_keeps_old_submissions_readable_and_new_ones_use_the_new_key(
     old_key = current_desk_key(world.session, world.dialogue)
     before = _last_sequence(world)
 
-    outcome = rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(alice))
+    outcome = rotate_desk_key(
+        world.session, world.dialogue, keys=MemberKeys(alice), at_rest_key=AT_REST_KEY
+    )
 
     assert outcome.old_key.id == old_key.id and old_key.retired_at is not None
     assert current_desk_key(world.session, world.dialogue).id == outcome.new_key.id
@@ -490,14 +742,21 @@ def test_rotation_by_the_recovery_key_and_refusals(consultation_world: Consultat
     bob = _staff(world, "bob")
 
     outcome = rotate_desk_key(
-        world.session, world.dialogue, keys=RecoveryKeys(world.recovery_private_key)
+        world.session,
+        world.dialogue,
+        keys=RecoveryKeys(world.recovery_private_key),
+        at_rest_key=AT_REST_KEY,
     )
     assert [user.id for user in outcome.granted_to] == [alice.user.id]
     with pytest.raises(DeskActionError, match="cannot open"):
-        rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(bob))
+        rotate_desk_key(
+            world.session, world.dialogue, keys=MemberKeys(bob), at_rest_key=AT_REST_KEY
+        )
     world.dialogue.review_mode = ReviewMode.OFFLINE
     with pytest.raises(DeskActionError, match="offline"):
-        rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(alice))
+        rotate_desk_key(
+            world.session, world.dialogue, keys=MemberKeys(alice), at_rest_key=AT_REST_KEY
+        )
 
 
 # --- the audit listing -------------------------------------------------------------------------
@@ -553,7 +812,7 @@ def test_in_offline_review_nobody_awaits_a_key(consultation_world: ConsultationW
         world.session.delete(grant)
     world.session.flush()
 
-    [member] = desk_members(world.session, world.dialogue)
+    [member] = desk_members(world.session, world.dialogue, at_rest_key=AT_REST_KEY)
 
     assert not member.holds_current_key and not member.awaiting_key
     assert awaiting_desks(world.session, [alice.user])[alice.user.id] == [("valdoria", False)]
@@ -569,7 +828,11 @@ def test_every_page_agrees_who_awaits_the_desk_key_online_and_offline(
     holder = _staff(world, "holder").user
     newcomer = _staff(world, "newcomer").user
     grant_member(
-        world.session, world.dialogue, holder, keys=RecoveryKeys(world.recovery_private_key)
+        world.session,
+        world.dialogue,
+        holder,
+        keys=RecoveryKeys(world.recovery_private_key),
+        **_confirmed(holder),
     )
     assign_member(world.session, world.dialogue, newcomer, actor=None)
 
@@ -577,7 +840,9 @@ def test_every_page_agrees_who_awaits_the_desk_key_online_and_offline(
         account = [desk.awaiting_key for desk in member_desks(world.session, [user])[user.id]]
         admin = [awaits for _slug, awaits in awaiting_desks(world.session, [user])[user.id]]
         desk = [
-            m.awaiting_key for m in desk_members(world.session, world.dialogue) if m.user is user
+            m.awaiting_key
+            for m in desk_members(world.session, world.dialogue, at_rest_key=AT_REST_KEY)
+            if m.user is user
         ]
         assert len(account) == len(admin) == len(desk) == 1
         return account[0], admin[0], desk[0]

@@ -2,7 +2,8 @@
 
 Offline: a new desk key granted to the recovery key alone, the old one retired, every staff
 grant of the dialogue deleted (recovery grants kept), so no staff session opens a desk key.
-Online again: the recovery key re-grants every desk key to every active content member.
+Online again: the recovery key re-grants every desk key to every active content member whose
+key was confirmed and has not changed since; a key swapped into the database gets nothing.
 """
 
 import secrets
@@ -21,7 +22,9 @@ from portal.models import (
     StaffRole,
     StaffUser,
 )
+from portal.services.desks.confirmations import record_confirmation
 from portal.services.desks.keys import current_desk_key, grant_desk_access, open_desk_key_grant
+from portal.services.desks.membership import membership_of
 from portal.services.desks.need_to_know import DeskKeyUnavailableError, open_desk_key
 from portal.services.desks.review_mode import ReviewModeError, switch_to_offline, switch_to_online
 from portal.services.staff.web_sessions import SignedInStaff
@@ -35,6 +38,9 @@ class Person:
 
     def signed_in(self) -> SignedInStaff:
         return SignedInStaff(self.user, "test-session", crypto.private_key_bytes(self.key))
+
+
+AT_REST_KEY = crypto.new_symmetric_key()
 
 
 def _person(world: ConsultationWorld, role: StaffRole, *, active: bool = True) -> Person:
@@ -61,6 +67,12 @@ def _person(world: ConsultationWorld, role: StaffRole, *, active: bool = True) -
             desk_private_key=world.desk_private_key,
             member=user,
             granted_by=None,
+        )
+        record_confirmation(
+            membership_of(world.session, world.dialogue, user),
+            user,
+            at_rest_key=AT_REST_KEY,
+            now=world.now,
         )
     user.active = active
     world.session.flush()
@@ -89,6 +101,7 @@ def test_offline_review_leaves_no_desk_key_open_to_staff_and_online_grants_again
     co_chair = _person(world, StaffRole.CO_CHAIR)
     gone = _person(world, StaffRole.TRIAGE_OFFICER, active=False)
     observer = _person(world, StaffRole.OBSERVER)
+    swapped = _person(world, StaffRole.CO_CHAIR)
     world.session.commit()
     assert open_desk_key(world.session, officer.signed_in(), world.desk_key)
     old_key = world.desk_key
@@ -100,7 +113,7 @@ def test_offline_review_leaves_no_desk_key_open_to_staff_and_online_grants_again
     assert old_key.retired_at is not None
     assert current_desk_key(world.session, world.dialogue).id == switch.new_key.id
     assert crypto.public_key_bytes(switch.new_private_key) == switch.new_key.public_key
-    assert switch.staff_grants_deleted == 3
+    assert switch.staff_grants_deleted == 4
     assert _grants(world, staff=True) == 0
     assert _grants(world, staff=False) == 2
     for person in (officer, co_chair):
@@ -115,22 +128,34 @@ def test_offline_review_leaves_no_desk_key_open_to_staff_and_online_grants_again
     world.session.rollback()
 
     with pytest.raises(ReviewModeError, match="not the recovery key"):
-        switch_to_online(world.session, world.dialogue, crypto.generate_private_key())
+        switch_to_online(
+            world.session,
+            world.dialogue,
+            crypto.generate_private_key(),
+            at_rest_key=AT_REST_KEY,
+        )
     world.session.rollback()
     assert world.dialogue.review_mode is ReviewMode.OFFLINE
     assert _grants(world, staff=True) == 0
 
-    outcome = switch_to_online(world.session, world.dialogue, world.recovery_private_key)
+    # While offline, a database writer puts their own key on a confirmed member's account.
+    swapped.user.personal_public_key = crypto.public_key_bytes(crypto.generate_private_key())
+    world.session.commit()
+
+    outcome = switch_to_online(
+        world.session, world.dialogue, world.recovery_private_key, at_rest_key=AT_REST_KEY
+    )
     world.session.commit()
 
     assert world.dialogue.review_mode is ReviewMode.ONLINE
     assert set(outcome.members) == {officer.user.id, co_chair.user.id}
+    assert [user.id for user in outcome.not_confirmed] == [swapped.user.id]
     assert (outcome.desk_keys, outcome.grants_made) == (2, 4)
     for person in (officer, co_chair):
         for key in (old_key, switch.new_key):
             opened = open_desk_key(world.session, person.signed_in(), key)
             assert crypto.public_key_bytes(opened) == key.public_key
-    for person in (gone, observer):
+    for person in (gone, observer, swapped):
         held = world.session.scalars(
             select(DeskKeyGrant).where(DeskKeyGrant.recipient_staff_user_id == person.user.id)
         ).all()
@@ -139,7 +164,9 @@ def test_offline_review_leaves_no_desk_key_open_to_staff_and_online_grants_again
     event = world.session.scalars(select(AuditEvent).order_by(AuditEvent.sequence.desc())).first()
     assert event.details["to"] == "online" and event.details["grants_made"] == 4
     with pytest.raises(ReviewModeError, match="already in online review"):
-        switch_to_online(world.session, world.dialogue, world.recovery_private_key)
+        switch_to_online(
+            world.session, world.dialogue, world.recovery_private_key, at_rest_key=AT_REST_KEY
+        )
 
 
 def test_the_recovery_key_still_opens_every_desk_key_offline(

@@ -36,6 +36,7 @@ from portal.services.staff.accounts import (
     staff_by_email,
     staff_totp_secret,
 )
+from portal.services.staff.fingerprints import short_fingerprint
 from portal.web.instance import web_instance
 from tests.conftest import DemoInstance
 from tests.staff_sessions_support import demo_credentials
@@ -250,6 +251,10 @@ def test_the_account_page_shows_who_where_and_how_many_sessions(
         assert slug in page
     assert "awaiting a key grant" not in page
     assert re.search(r"Sessions open</dt><dd>\d+</dd>", page)
+    # The short fingerprint to read out before a grant, and the full one.
+    assert f"<code>{short_fingerprint(user.personal_public_key)}</code>" in page
+    assert crypto.fingerprint(user.personal_public_key) in page
+    assert "Your account was reset" not in page
 
 
 def test_changing_the_passphrase_needs_the_current_one_and_ends_other_sessions(
@@ -375,6 +380,8 @@ def test_a_reset_leaves_desks_awaiting_a_grant_and_asks_for_enrolment_again(
             select(AuditEvent).where(AuditEvent.action == "staff.passphrase_reset")
         ).all()[-1]
         assert reset_event.actor_staff_user_id == admin.id
+        assert reset_event.details["approved_by"] == admin.id
+        admin_name, user_id = admin.display_name, user.id
         assert reset_event.details["grants_removed"] == len(grants_before)
 
     assert old_session.get("/staff/account").status_code == 302
@@ -390,10 +397,20 @@ def test_a_reset_leaves_desks_awaiting_a_grant_and_asks_for_enrolment_again(
     client = sign_in(app, officer.email, one_time)
     explained = client.get("/staff/account/enrol").get_data(as_text=True)
     assert "grants you the desk key again" in explained
+    # The first sign-in after the reset says when and by whom, before anything else.
+    assert "Your account was reset" in explained and "an operator" not in explained
     enrol(client)
     page = client.get("/staff/account").get_data(as_text=True)
     assert page.count("awaiting a key grant") >= 1
     assert "a member of that desk must grant you its key" in page
+    notice = page.split('id="reset-notice"')[1].split("</div>")[0]
+    assert "Your account was reset" in notice and admin_name in notice
+    assert client.get("/staff/account").get_data(as_text=True).count('id="reset-notice"') == 1
+
+    assert client.post("/staff/account/reset-notice").status_code == 302
+
+    assert 'id="reset-notice"' not in client.get("/staff/account").get_data(as_text=True)
+    assert actions_for(app, user_id)[-1] == "staff.reset_acknowledged"
 
 
 def test_the_new_key_opens_no_old_grant(app: Flask, writable_demo_instance: DemoInstance) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.models import AuditEvent, StaffRole, StaffSession, StaffUser, utc_now
 from portal.services.staff.accounts import staff_by_email
+from portal.services.staff.resets import reset_notice_for
 from portal.services.staff.web_sessions import start_staff_session
 from tests.conftest import PlainInstance, run_portal
 
@@ -164,6 +165,13 @@ def test_reset_replaces_the_passphrase_and_key_and_ends_sessions(
             )
             == 0
         )
+        # Immediate, with no second administrator, but audited and told to the owner.
+        notice = reset_notice_for(session, user)
+        assert notice is not None and notice.requested_by is notice.approved_by is None
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "staff.passphrase_reset")
+        ).all()[-1]
+        assert event.actor_staff_user_id is None and event.details["by"] == "operator"
 
 
 def test_deactivate_reactivate_and_end_sessions(plain_instance: PlainInstance) -> None:

@@ -50,11 +50,15 @@ class AuditAction(enum.StrEnum):
     STAFF_SESSIONS_ENDED = "staff.sessions_ended"
     STAFF_PASSPHRASE_CHANGED = "staff.passphrase_changed"  # noqa: S105 (an action name)
     STAFF_PASSPHRASE_RESET = "staff.passphrase_reset"  # noqa: S105 (an action name)
+    STAFF_RESET_REQUESTED = "staff.reset_requested"
+    STAFF_RESET_CANCELLED = "staff.reset_cancelled"
+    STAFF_RESET_ACKNOWLEDGED = "staff.reset_acknowledged"
     STAFF_TOTP_ENROLLED = "staff.totp_enrolled"
     STAFF_DEACTIVATED = "staff.deactivated"
     STAFF_REACTIVATED = "staff.reactivated"
     DESK_MEMBER_ADDED = "desk.member_added"
     DESK_MEMBER_REMOVED = "desk.member_removed"
+    DESK_MEMBER_KEY_CONFIRMED = "desk.member_key_confirmed"
     DESK_KEY_ROTATED = "desk_key.rotated"
     DIALOGUE_REVIEW_MODE_CHANGED = "dialogue.review_mode_changed"
     SUBMISSION_READ = "submission.read"

@@ -8,7 +8,11 @@ recovery key). The two are distinct on purpose:
   makes a membership and nothing else: the administrator cannot open a desk key by role, so they
   cannot hand one out, and the new member reads nothing until someone who holds the key grants it;
 - a **member who holds the key** grants it (:func:`grant_member`), in their own session, the only
-  place where their personal key, and so the desk key, can be opened. The grant seals *every*
+  place where their personal key, and so the desk key, can be opened, and only after typing the
+  short form of the recipient's key fingerprint as its owner read it to them over another channel
+  (``portal.services.staff.fingerprints``): a key swapped into the database is refused, and the
+  key confirmed is recorded on the membership (``portal.services.desks.confirmations``). The
+  grant seals *every*
   desk key of the dialogue the granter can open, current and retired, so that the new member
   reads old submissions as well as new ones. The same call gives the key to a member who awaits
   it (added by an administrator, or reset since: a reset makes a new personal key, and grants
@@ -17,12 +21,17 @@ recovery key). The two are distinct on purpose:
   because every desk key is granted to it when it is made.
 
 Removing a member (:func:`remove_member`) deletes their membership and every grant they held of
-this dialogue's desk keys; it ends nothing else (their sessions and other desks stay). Removing the
-last member who can open the current desk key is refused unless the caller confirms: afterwards
-only the recovery key could open the desk's submissions (and grant the key again).
+this dialogue's desk keys; it ends nothing else (their sessions and other desks stay). Only
+someone who can open the current desk key may remove a member who holds it, so that an
+administrator (or anyone off the key) cannot strip a desk of its readers. Removing the last member
+who can open it needs the recovery key and an explicit confirmation: afterwards only the recovery
+key opens the desk's submissions (and grants the key again). On the web that last holder is the
+only one who could act, and there is no second holder to agree, so the web refuses it.
 
 Rotating (:func:`rotate_desk_key`) is one action: a new desk key (granted to the recovery key),
-the old one retired, and the new one granted to every member who could open the old one. New
+the old one retired, and the new one granted to every member who could open the old one and
+whose present personal key is the one confirmed for them; the others (key changed since, or
+never confirmed) are named in the outcome and wait for a grant with a confirmation. New
 submissions go to the new key (``current_desk_key`` picks the newest one not retired); old
 submissions stay readable through the grants of the old key, which are kept.
 
@@ -57,6 +66,11 @@ from portal.models import (
     utc_now,
 )
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.confirmations import (
+    KeyConfirmation,
+    confirmation_of,
+    record_confirmation,
+)
 from portal.services.desks.keys import (
     create_desk_key,
     current_desk_key,
@@ -69,6 +83,7 @@ from portal.services.desks.need_to_know import (
     NotOnDeskError,
     open_desk_key,
 )
+from portal.services.staff.fingerprints import matches_short_fingerprint
 from portal.services.staff.web_sessions import SignedInStaff
 
 
@@ -78,6 +93,14 @@ class DeskActionError(ValueError):
 
 class LastKeyHolderError(DeskActionError):
     """Removing this member would leave nobody but the recovery key able to open the desk key."""
+
+
+class NotKeyHolderError(DeskActionError):
+    """Someone who cannot open the current desk key tried to remove a member who can."""
+
+
+class FingerprintMismatchError(DeskActionError):
+    """The fingerprint typed for a grant is not that of the recipient's present key."""
 
 
 class KeyHolder(Protocol):
@@ -134,13 +157,31 @@ class RecoveryKeys:
 
 
 @dataclass(frozen=True)
+class WithoutKeys:
+    """An operator at the command line without the recovery key: opens no desk key."""
+
+    @property
+    def actor(self) -> None:
+        return None
+
+    def open(self, session: Session, desk_key: DeskKey) -> None:
+        return None
+
+
+@dataclass(frozen=True)
 class DeskMember:
     """One member of a desk as the desk and administration pages list them."""
 
     user: StaffUser
     membership: DeskMembership
     holds_current_key: bool
+    confirmation: KeyConfirmation
     offline_review: bool = False
+
+    @property
+    def key_changed(self) -> bool:
+        """Their personal key is not the one a granter confirmed: confirm it again."""
+        return self.confirmation is KeyConfirmation.CHANGED
 
     @property
     def awaiting_key(self) -> bool:
@@ -172,6 +213,7 @@ class RotationOutcome:
     old_key: DeskKey
     new_key: DeskKey
     granted_to: tuple[StaffUser, ...]
+    not_confirmed: tuple[StaffUser, ...]
 
 
 @dataclass(frozen=True)
@@ -215,8 +257,9 @@ def holds_key(session: Session, user: StaffUser, desk_key: DeskKey) -> bool:
     return grant is not None and grant_opens_for(grant, user)
 
 
-def desk_members(session: Session, dialogue: Dialogue) -> list[DeskMember]:
-    """The desk's members by name, each with whether they can open the current desk key."""
+def desk_members(session: Session, dialogue: Dialogue, *, at_rest_key: bytes) -> list[DeskMember]:
+    """The desk's members by name, each with whether they can open the current desk key and
+    whether their present personal key is the one confirmed for them."""
     current = current_desk_key(session, dialogue)
     holders: dict[int, DeskKeyGrant] = {}
     if current is not None:
@@ -244,6 +287,7 @@ def desk_members(session: Session, dialogue: Dialogue) -> list[DeskMember]:
                 user=user,
                 membership=membership,
                 holds_current_key=grant is not None and grant_opens_for(grant, user),
+                confirmation=confirmation_of(membership, user, at_rest_key=at_rest_key),
                 offline_review=dialogue.review_mode is ReviewMode.OFFLINE,
             )
         )
@@ -365,28 +409,38 @@ def assign_member(
 
 
 def grant_member(
-    session: Session, dialogue: Dialogue, member: StaffUser, *, keys: KeyHolder
+    session: Session,
+    dialogue: Dialogue,
+    member: StaffUser,
+    *,
+    keys: KeyHolder,
+    typed_fingerprint: str,
+    at_rest_key: bytes,
+    shown_fingerprint: str | None = None,
 ) -> GrantOutcome:
     """Give ``member`` every desk key of ``dialogue`` that ``keys`` can open.
 
     Puts them on the desk if they are not on it yet. The holder must be able to open the current
-    desk key: a grant that left the newest submissions unreadable would only mislead. A grant
-    the member already holds and can open is kept; one sealed to a personal key they no longer
-    have (made before a reset) is replaced.
+    desk key: a grant that left the newest submissions unreadable would only mislead. Nothing is
+    sealed unless ``typed_fingerprint`` is the short form of the member's present personal key
+    (:class:`FingerprintMismatchError`) and, when the page showed a fingerprint
+    (``shown_fingerprint``), the key is still the one shown. The key is then recorded as
+    confirmed for the membership, and the confirmation audited with its fingerprint. A grant the
+    member already holds and can open is kept; one sealed to a personal key they no longer have
+    (made before a reset) is replaced. A member who holds every key but whose key was never
+    confirmed (or changed) is only confirmed.
     """
-    _require_content_member(member)
-    if dialogue.review_mode is ReviewMode.OFFLINE:
-        raise DeskActionError(
-            f"{dialogue.slug} is reviewed offline: its desk key is never granted on the server"
+    current, current_private = _open_for_grant(session, dialogue, member, keys)
+    present_key = bytes(member.personal_public_key)
+    if shown_fingerprint is not None and shown_fingerprint != crypto.fingerprint(present_key):
+        raise FingerprintMismatchError(
+            f"{member.display_name}'s key changed since the page was shown: key changed, "
+            "confirm again with them; nothing was granted"
         )
-    current = current_desk_key(session, dialogue)
-    if current is None:
-        raise DeskActionError(f"{dialogue.slug} has no current desk key")
-    current_private = keys.open(session, current)
-    if current_private is None:
-        raise DeskActionError(
-            "you cannot open the current desk key of this dialogue, so you cannot grant it; "
-            "ask a member who holds it"
+    if not matches_short_fingerprint(present_key, typed_fingerprint):
+        raise FingerprintMismatchError(
+            f"the digits typed are not the fingerprint of {member.display_name}'s key; nothing "
+            "was granted. Ask them to read the 30 digits on their account page again"
         )
     membership = membership_of(session, dialogue, member)
     created = membership is None
@@ -396,6 +450,7 @@ def grant_member(
         )
         session.add(membership)
         session.flush()
+    earlier = confirmation_of(membership, member, at_rest_key=at_rest_key)
     granted = 0
     for desk_key in desk_keys(session, dialogue):
         private_key = current_private if desk_key.id == current.id else keys.open(session, desk_key)
@@ -415,6 +470,8 @@ def grant_member(
             granted_by=keys.actor,
         )
         granted += 1
+    if not created and granted == 0 and earlier is KeyConfirmation.CONFIRMED:
+        raise DeskActionError(f"{member.display_name} already holds every key you can grant")
     if created:
         _record_member_added(
             session,
@@ -424,9 +481,31 @@ def grant_member(
             keys_granted=granted,
             without_actor="recovery_key",
         )
-    elif granted == 0:
-        raise DeskActionError(f"{member.display_name} already holds every key you can grant")
+    record_confirmation(membership, member, at_rest_key=at_rest_key, now=utc_now())
+    session.flush()
+    record_event(
+        session,
+        action=AuditAction.DESK_MEMBER_KEY_CONFIRMED,
+        object_type="desk_membership",
+        object_id=membership.id,
+        actor=keys.actor,
+        dialogue=dialogue,
+        details={
+            "staff_user_id": member.id,
+            "fingerprint": crypto.fingerprint(present_key),
+            "keys_granted": granted,
+            **_by(keys.actor, "recovery_key"),
+        },
+    )
     return GrantOutcome(member=member, membership_created=created, keys_granted=granted)
+
+
+def check_grantable(
+    session: Session, dialogue: Dialogue, member: StaffUser, *, keys: KeyHolder
+) -> None:
+    """Refuse (:class:`DeskActionError`) what :func:`grant_member` would refuse before it looks
+    at a fingerprint, so that a page asks for one only when the grant could go ahead."""
+    _open_for_grant(session, dialogue, member, keys)
 
 
 def remove_member(
@@ -434,32 +513,34 @@ def remove_member(
     dialogue: Dialogue,
     member: StaffUser,
     *,
-    actor: StaffUser | None,
+    keys: KeyHolder,
     confirm_last_key_holder: bool = False,
 ) -> int:
     """Take ``member`` off the desk and delete every grant they held of its desk keys.
 
-    Returns the number of grants deleted. Refuses (:class:`LastKeyHolderError`) to remove the
-    last member able to open the current desk key unless ``confirm_last_key_holder``: after that,
-    only the recovery key opens the desk's submissions.
+    Returns the number of grants deleted. A member who holds the current desk key is removed
+    only by someone ``keys`` lets open it (:class:`NotKeyHolderError`). The last member able to
+    open it is removed only with the recovery key and ``confirm_last_key_holder``
+    (:class:`LastKeyHolderError`): after that, only the recovery key opens the desk's submissions.
     """
     membership = membership_of(session, dialogue, member)
     if membership is None:
         raise DeskActionError(f"{member.display_name} is not on the desk of {dialogue.slug}")
     current = current_desk_key(session, dialogue)
-    if (
-        current is not None
-        and not confirm_last_key_holder
-        and holds_key(session, member, current)
-        and not any(
-            other.holds_current_key and other.user.id != member.id and other.user.active
-            for other in desk_members(session, dialogue)
-        )
-    ):
-        raise LastKeyHolderError(
-            f"{member.display_name} is the last member who can open the current desk key of "
-            f"{dialogue.slug}; after removing them only the recovery key opens its submissions"
-        )
+    if current is not None and holds_key(session, member, current):
+        if keys.open(session, current) is None:
+            raise NotKeyHolderError(
+                f"{member.display_name} holds the current desk key of {dialogue.slug}; only "
+                "someone who holds it can take them off the desk"
+            )
+        by_recovery_key = keys.actor is None and confirm_last_key_holder
+        if not by_recovery_key and not _another_active_holder(session, dialogue, current, member):
+            raise LastKeyHolderError(
+                f"{member.display_name} is the last member who can open the current desk key "
+                f"of {dialogue.slug}; after removing them only the recovery key opens its "
+                "submissions"
+            )
+    actor = keys.actor
     key_ids = select(DeskKey.id).where(DeskKey.dialogue_id == dialogue.id)
     result = session.execute(
         delete(DeskKeyGrant).where(
@@ -481,19 +562,25 @@ def remove_member(
         details={
             "staff_user_id": member.id,
             "grants_deleted": grants_deleted,
-            **_by(actor, "operator"),
+            **_by(actor, "recovery_key" if isinstance(keys, RecoveryKeys) else "operator"),
         },
     )
     return grants_deleted
 
 
 def rotate_desk_key(
-    session: Session, dialogue: Dialogue, *, keys: KeyHolder, now: dt.datetime | None = None
+    session: Session,
+    dialogue: Dialogue,
+    *,
+    keys: KeyHolder,
+    at_rest_key: bytes,
+    now: dt.datetime | None = None,
 ) -> RotationOutcome:
     """Replace the dialogue's desk key in one step (see the module docstring).
 
     The holder must be able to open the current desk key: the rotation is a desk decision, and
-    the cryptography is what says who sits on the desk.
+    the cryptography is what says who sits on the desk. The new key goes only to holders whose
+    present personal key is the one confirmed for them; the others are named in the outcome.
     """
     if dialogue.review_mode is ReviewMode.OFFLINE:
         raise DeskActionError(
@@ -508,11 +595,13 @@ def rotate_desk_key(
             "you cannot open the current desk key of this dialogue, so you cannot rotate it"
         )
     recovery_key = _recovery_key_of(session, old_key)
-    holders = [
-        member.user
-        for member in desk_members(session, dialogue)
+    eligible = [
+        member
+        for member in desk_members(session, dialogue, at_rest_key=at_rest_key)
         if member.holds_current_key and member.user.active and member.user.role in CONTENT_ROLES
     ]
+    holders = [m.user for m in eligible if m.confirmation is KeyConfirmation.CONFIRMED]
+    not_confirmed = [m.user for m in eligible if m.confirmation is not KeyConfirmation.CONFIRMED]
     new_key, new_private = create_desk_key(session, dialogue, recovery_key, actor=keys.actor)
     old_key.retired_at = now or utc_now()
     session.flush()
@@ -535,13 +624,40 @@ def rotate_desk_key(
             "old_key_id": old_key.key_id.hex(),
             "new_key_id": new_key.key_id.hex(),
             "granted_to": [user.id for user in holders],
+            "not_confirmed": [user.id for user in not_confirmed],
             **_by(keys.actor, "recovery_key"),
         },
     )
-    return RotationOutcome(old_key=old_key, new_key=new_key, granted_to=tuple(holders))
+    return RotationOutcome(
+        old_key=old_key,
+        new_key=new_key,
+        granted_to=tuple(holders),
+        not_confirmed=tuple(not_confirmed),
+    )
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def _open_for_grant(
+    session: Session, dialogue: Dialogue, member: StaffUser, keys: KeyHolder
+) -> tuple[DeskKey, crypto.PrivateKey]:
+    """The current desk key and its private half, if ``keys`` may grant it to ``member``."""
+    _require_content_member(member)
+    if dialogue.review_mode is ReviewMode.OFFLINE:
+        raise DeskActionError(
+            f"{dialogue.slug} is reviewed offline: its desk key is never granted on the server"
+        )
+    current = current_desk_key(session, dialogue)
+    if current is None:
+        raise DeskActionError(f"{dialogue.slug} has no current desk key")
+    current_private = keys.open(session, current)
+    if current_private is None:
+        raise DeskActionError(
+            "you cannot open the current desk key of this dialogue, so you cannot grant it; "
+            "ask a member who holds it"
+        )
+    return current, current_private
 
 
 def _require_content_member(user: StaffUser) -> None:
@@ -549,6 +665,22 @@ def _require_content_member(user: StaffUser) -> None:
         raise DeskActionError(f"{user.display_name}'s account is deactivated")
     if user.role not in CONTENT_ROLES:
         raise DeskActionError(f"the {user.role} role never reads submissions, so sits on no desk")
+
+
+def _another_active_holder(
+    session: Session, dialogue: Dialogue, current: DeskKey, member: StaffUser
+) -> bool:
+    """Whether an active member other than ``member`` can open ``current``."""
+    others = session.scalars(
+        select(StaffUser)
+        .join(DeskMembership, DeskMembership.staff_user_id == StaffUser.id)
+        .where(
+            DeskMembership.dialogue_id == dialogue.id,
+            StaffUser.id != member.id,
+            StaffUser.active.is_(True),
+        )
+    )
+    return any(holds_key(session, user, current) for user in others)
 
 
 def _member_grant(session: Session, desk_key: DeskKey, user: StaffUser) -> DeskKeyGrant | None:

@@ -26,10 +26,12 @@ machine or in the safe, never on the server.
 
 :func:`switch_to_online` needs the recovery key (the only holder left of the desk keys on the
 server): it opens every desk key of the dialogue through its recovery grant and grants each to
-every current desk member whose account is active and whose role reads content
-(``desk_keys.grant_desk_access``; observers and deactivated accounts are skipped), then sets the
-mode back to online. The offline desk key file stays valid for what was sealed to its key; keep
-or destroy it like the recovery key, or rotate the desk key once back online.
+every current desk member whose account is active, whose role reads content and whose present
+personal key is the one a granter confirmed for them (``portal.services.desks.confirmations``;
+observers, deactivated accounts and keys changed or never confirmed are skipped, the last named in
+the outcome to be granted with a confirmation), then sets the mode back to online. The offline
+desk key file stays valid for what was sealed to its key; keep or destroy it like the recovery
+key, or rotate the desk key once back online.
 
 Both refuse with :class:`ReviewModeError` (one line) before changing anything when the dialogue
 is already in the requested mode or the recovery key is not this instance's.
@@ -52,6 +54,7 @@ from portal.models import (
     utc_now,
 )
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.confirmations import KeyConfirmation, confirmation_of
 from portal.services.desks.keys import (
     ROLES_WITHOUT_CONTENT_ACCESS,
     create_desk_key,
@@ -81,6 +84,7 @@ class OnlineSwitch:
     desk_keys: int
     members: tuple[int, ...]
     grants_made: int
+    not_confirmed: tuple[StaffUser, ...]
 
 
 def switch_to_offline(
@@ -153,6 +157,7 @@ def switch_to_online(
     dialogue: Dialogue,
     recovery_private_key: crypto.PrivateKey,
     *,
+    at_rest_key: bytes,
     actor: StaffUser | None = None,
 ) -> OnlineSwitch:
     """Put ``dialogue`` back in online review, re-granting its desk keys to its members."""
@@ -182,17 +187,18 @@ def switch_to_online(
             raise ReviewModeError(
                 f"the recovery grant of desk key {desk_key.key_id.hex()} does not open"
             ) from None
-    members = list(
-        session.scalars(
-            select(StaffUser)
-            .join(DeskMembership, DeskMembership.staff_user_id == StaffUser.id)
+    readers = [
+        (user, confirmation_of(membership, user, at_rest_key=at_rest_key))
+        for membership, user in session.execute(
+            select(DeskMembership, StaffUser)
+            .join(StaffUser, StaffUser.id == DeskMembership.staff_user_id)
             .where(DeskMembership.dialogue_id == dialogue.id)
             .order_by(StaffUser.id)
         )
-    )
-    members = [
-        user for user in members if user.active and user.role not in ROLES_WITHOUT_CONTENT_ACCESS
+        if user.active and user.role not in ROLES_WITHOUT_CONTENT_ACCESS
     ]
+    members = [user for user, state in readers if state is KeyConfirmation.CONFIRMED]
+    not_confirmed = tuple(user for user, state in readers if state is not KeyConfirmation.CONFIRMED)
     # Switch first: a grant service that refuses to seal to staff in offline review then agrees.
     dialogue.review_mode = ReviewMode.ONLINE
     session.flush()
@@ -228,7 +234,8 @@ def switch_to_online(
             "from": str(ReviewMode.OFFLINE),
             "to": str(ReviewMode.ONLINE),
             "granted_to": [user.id for user in members],
+            "not_confirmed": [user.id for user in not_confirmed],
             "grants_made": made,
         },
     )
-    return OnlineSwitch(len(opened), tuple(user.id for user in members), made)
+    return OnlineSwitch(len(opened), tuple(user.id for user in members), made, not_confirmed)

@@ -12,7 +12,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.models import DeskKeyGrant, StaffRole, StaffSession, StaffUser
+from portal.models import (
+    DeskKeyGrant,
+    StaffResetNotice,
+    StaffRole,
+    StaffSession,
+    StaffUser,
+    utc_now,
+)
 from portal.models.staff import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import STAFF_TOTP_SECRET_PURPOSE
@@ -204,13 +211,25 @@ def _lock_under_passphrase(
     user.personal_private_key_wrapped = crypto.wrap_private_key(personal_key, passphrase)
 
 
-def reset_staff_account(session: Session, user: StaffUser, *, reset_by: StaffUser | None) -> str:
+def reset_staff_account(
+    session: Session,
+    user: StaffUser,
+    *,
+    reset_by: StaffUser | None,
+    requested_by: StaffUser | None = None,
+) -> str:
     """Give ``user`` a new one-time passphrase and a new personal key; the passphrase.
 
     The old personal key cannot be unwrapped without the old passphrase, so it is replaced, and
     every desk key grant sealed to it is deleted: the person keeps their desk memberships but
-    opens nothing until a desk member (or the recovery key) grants each desk again. The second
-    factor is cleared (enrolled again at the next sign-in) and every session ended.
+    opens nothing until a desk member (or the recovery key) grants each desk again, after
+    confirming the new key's fingerprint with them. The second factor is cleared (enrolled again
+    at the next sign-in) and every session ended.
+
+    On the web a reset is carried out only when a second administrator approves it
+    (``portal.services.staff.resets``): ``requested_by`` asked, ``reset_by`` approved. From the
+    command line both are ``None`` (an operator). Either way the owner finds a notice saying when
+    and by whom at their next sign-in, until they acknowledge it.
     """
     one_time = crypto.random_token(ONE_TIME_PASSPHRASE_BYTES)
     _lock_under_passphrase(user, crypto.generate_private_key(), one_time)
@@ -221,14 +240,28 @@ def reset_staff_account(session: Session, user: StaffUser, *, reset_by: StaffUse
         delete(DeskKeyGrant).where(DeskKeyGrant.recipient_staff_user_id == user.id)
     ).rowcount
     ended = end_all_staff_sessions(session, user)
+    session.execute(delete(StaffResetNotice).where(StaffResetNotice.staff_user_id == user.id))
+    session.add(
+        StaffResetNotice(
+            staff_user_id=user.id,
+            reset_at=utc_now(),
+            requested_by_id=None if requested_by is None else requested_by.id,
+            approved_by_id=None if reset_by is None else reset_by.id,
+        )
+    )
     session.flush()
+    by: dict[str, str | int] = (
+        {"by": "operator"} if reset_by is None else {"approved_by": reset_by.id}
+    )
+    if requested_by is not None:
+        by["requested_by"] = requested_by.id
     record_event(
         session,
         action=AuditAction.STAFF_PASSPHRASE_RESET,
         object_type="staff_user",
         object_id=user.id,
         actor=reset_by,
-        details={"grants_removed": removed or 0, "sessions_ended": ended},
+        details={"grants_removed": removed or 0, "sessions_ended": ended, **by},
     )
     return one_time
 
