@@ -13,6 +13,10 @@ An operator's ``portal staff reset`` (someone who already controls the whole ser
 immediate. Every reset, either way, leaves the owner a :class:`ResetNotice` shown at their next
 sign-in and on their account page until they acknowledge it (:func:`acknowledge_reset_notice`):
 a reset they did not ask for is how they learn that someone else may have their account.
+
+A request lapses after :data:`REQUEST_LIFETIME`: an approval is a decision about the situation
+the requester described, not one to find in a list weeks later. A lapsed request is listed no
+more, cannot be approved, and a new request for the account replaces it.
 """
 
 import datetime as dt
@@ -24,6 +28,8 @@ from sqlalchemy.orm import Session
 from portal.models import StaffResetNotice, StaffResetRequest, StaffRole, StaffUser, utc_now
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.staff.accounts import reset_staff_account
+
+REQUEST_LIFETIME = dt.timedelta(hours=48)
 
 
 class ResetRefusedError(ValueError):
@@ -53,10 +59,15 @@ def request_reset(session: Session, user: StaffUser, *, requested_by: StaffUser)
     _require_administrator(requested_by)
     if user.id == requested_by.id:
         raise ResetRefusedError("you cannot reset your own account; ask another administrator")
-    if _request_for(session, user) is not None:
+    now = utc_now()
+    waiting = _request_for(session, user)
+    if waiting is not None and _is_live(waiting, now):
         raise ResetRefusedError(f"a reset of {user.display_name} is already waiting for approval")
+    if waiting is not None:
+        session.delete(waiting)
+        session.flush()
     request = StaffResetRequest(
-        staff_user_id=user.id, requested_by_id=requested_by.id, requested_at=utc_now()
+        staff_user_id=user.id, requested_by_id=requested_by.id, requested_at=now
     )
     session.add(request)
     session.flush()
@@ -77,8 +88,11 @@ def approve_reset(session: Session, user: StaffUser, *, approver: StaffUser) -> 
     """
     _require_administrator(approver)
     request = _request_for(session, user)
-    if request is None:
-        raise ResetRefusedError(f"no reset of {user.display_name} is waiting for approval")
+    if request is None or not _is_live(request, utc_now()):
+        raise ResetRefusedError(
+            f"no reset of {user.display_name} is waiting for approval (a request lapses after "
+            f"{REQUEST_LIFETIME.total_seconds() / 3600:.0f} hours; ask again)"
+        )
     if request.requested_by_id == approver.id:
         raise ResetRefusedError(
             "you asked for this reset, so another administrator must approve it"
@@ -111,9 +125,11 @@ def cancel_reset(session: Session, user: StaffUser, *, actor: StaffUser) -> None
 
 
 def pending_resets(session: Session) -> list[PendingReset]:
-    """Every reset waiting for approval, oldest first."""
+    """Every reset waiting for approval (not lapsed), oldest first."""
     rows = session.scalars(
-        select(StaffResetRequest).order_by(StaffResetRequest.requested_at, StaffResetRequest.id)
+        select(StaffResetRequest)
+        .where(StaffResetRequest.requested_at > utc_now() - REQUEST_LIFETIME)
+        .order_by(StaffResetRequest.requested_at, StaffResetRequest.id)
     ).all()
     return [
         PendingReset(
@@ -168,6 +184,10 @@ def _request_for(session: Session, user: StaffUser) -> StaffResetRequest | None:
     return session.scalars(
         select(StaffResetRequest).where(StaffResetRequest.staff_user_id == user.id)
     ).first()
+
+
+def _is_live(request: StaffResetRequest, now: dt.datetime) -> bool:
+    return now < request.requested_at + REQUEST_LIFETIME
 
 
 def _staff_or_none(session: Session, user_id: int | None) -> StaffUser | None:
