@@ -78,6 +78,7 @@ from portal.services.contexts import (
     STAFF_TOTP_SECRET_PURPOSE,
     SUBMITTER_SESSION_PURPOSE,
     SubmissionAddress,
+    desk_key_confirmation_purpose,
     new_public_id,
     pending_totp_secret_purpose,
     staff_session_purpose,
@@ -115,6 +116,7 @@ _BOX_AAD_LABEL = b"parley box v1\x00"
 # Every module that seals a box; a new one must add its purposes to ``_box_purposes``.
 BOX_SEALING_MODULES = {
     "portal/blueprints/staff_account.py",
+    "portal/services/desks/confirmations.py",
     "portal/forms_web/codename_check.py",
     "portal/services/staff/accounts.py",
     "portal/services/staff/web_sessions.py",
@@ -267,6 +269,7 @@ class Dump:
     database_files: dict[str, bytes] = field(default_factory=dict)
     staff_ids: set[int] = field(default_factory=set)
     staff_session_references: set[str] = field(default_factory=set)
+    dialogue_ids: set[int] = field(default_factory=set)
 
     def binaries(self) -> Iterator[Found]:
         for found in self.values:
@@ -314,6 +317,8 @@ def read_dump(database_url: str, storage_dir: Path) -> Dump:
                             dump.staff_ids.add(value)
                         if table.name == "staff_sessions" and column == "reference":
                             dump.staff_session_references.add(value)
+                        if table.name == "dialogues" and column == "id":
+                            dump.dialogue_ids.add(value)
                         for leaf in _leaves(value):
                             if isinstance(leaf, bytes | str):
                                 dump.values.append(Found(f"{table.name}.{column}", leaf))
@@ -481,8 +486,10 @@ def unwrap(wrapped: bytes, passphrase: str) -> Any | None:
         return None
 
 
-def _box_purposes(staff_ids: Iterable[int], staff_session_references: Iterable[str]) -> list[str]:
-    """Every purpose the code seals boxes under, for the staff and sessions of the dump."""
+def _box_purposes(
+    staff_ids: Iterable[int], staff_session_references: Iterable[str], dialogue_ids: Iterable[int]
+) -> list[str]:
+    """Every purpose the code seals boxes under, for the staff, sessions and desks of the dump."""
     staff_ids = sorted(staff_ids)
     return [
         STAFF_TOTP_SECRET_PURPOSE,
@@ -495,6 +502,12 @@ def _box_purposes(staff_ids: Iterable[int], staff_session_references: Iterable[s
             pending_totp_secret_purpose(staff_id, reference)
             for staff_id in staff_ids
             for reference in sorted(staff_session_references)
+        ),
+        # portal/services/desks/confirmations.py: the key a granter confirmed for a membership.
+        *(
+            desk_key_confirmation_purpose(dialogue_id, staff_id)
+            for dialogue_id in sorted(dialogue_ids)
+            for staff_id in staff_ids
         ),
     ]
 
@@ -518,7 +531,9 @@ class Attack:
             boxes=dump.starting_with(BOX_MAGIC),
             wrapped=dump.starting_with(WRAPPED_MAGIC),
             files=dump.files,
-            purposes=_box_purposes(dump.staff_ids, dump.staff_session_references),
+            purposes=_box_purposes(
+                dump.staff_ids, dump.staff_session_references, dump.dialogue_ids
+            ),
         )
 
     def with_private_keys(self, keys: list[tuple[Any, str]]) -> list[bytes]:
@@ -667,8 +682,11 @@ def test_a_dump_and_the_storage_folder_open_nothing(
     assert control.with_private_keys([(crypto.load_private_key(personal), "the session box")])
     inbox = control.with_symmetric_keys(dict.fromkeys(secrets.submitter_session_keys, "cookie"))
     assert len(inbox) == len(secrets.submitter_session_keys)
-    totp = control.with_symmetric_keys({secrets.at_rest_key: "the secrets file"})
-    assert len(totp) == sum(1 for box in control.boxes if box.where.startswith("staff_users."))
+    # The at-rest key of secrets.json opens the TOTP secrets and the key confirmations, no more.
+    at_rest = control.with_symmetric_keys({secrets.at_rest_key: "the secrets file"})
+    at_rest_tables = ("staff_users.", "desk_memberships.")
+    assert len(at_rest) == sum(1 for box in control.boxes if box.where.startswith(at_rest_tables))
+    assert any(box.where.startswith("desk_memberships.") for box in control.boxes)
     engine = create_engine(instance.settings.database_url, poolclass=NullPool)
     try:
         with Session(engine) as session:
