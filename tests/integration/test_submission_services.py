@@ -42,11 +42,13 @@ from portal.services.submissions.attachments import (
     attach_file,
 )
 from portal.services.submissions.inbox import (
+    OpenedSubmission,
     SubmissionNotFoundError,
     add_plain_further_information,
     add_sealed_further_information,
     change_plain_consent,
     change_sealed_consent,
+    current_consents,
     delete_submission,
     list_inbox,
     open_submission,
@@ -809,3 +811,30 @@ def test_a_failed_deletion_keeps_the_files(consultation_world: ConsultationWorld
 
     assert len(_storage_files(world)) == 1
     assert world.session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"level": "handover_list", "given_by": "person", "risks_explained": False},
+        {"level": "handover_list", "given_by": "person"},
+        {"level": "handover_list", "given_by": "a neighbour", "risks_explained": True},
+        {"level": "everything", "given_by": "person", "risks_explained": True},
+        "handover_list",
+        None,
+    ],
+)
+def test_a_browser_sealed_consent_that_breaks_the_rule_counts_as_none(sent) -> None:
+    """The server cannot check a sealed submission on arrival, so it holds the consent as sent
+    to the rule when it reads it: without the risks explained, or off the ladder, it is none."""
+    valid = {"level": "raise_by_name", "given_by": "family", "risks_explained": True}
+    opened = OpenedSubmission(
+        payload={"persons": [{"name": "A", "consent": sent}, {"name": "B", "consent": valid}]},
+        further_information=(),
+        consent_changes=(),
+    )
+    assert current_consents(opened) == ({}, valid)
+
+    repaired = {"format": "parley-consent-change-v1", "person": 0, "consent": valid}
+    later = OpenedSubmission(opened.payload, (), (repaired,))
+    assert current_consents(later) == (valid, valid)

@@ -220,10 +220,14 @@ def current_consents(opened: OpenedSubmission) -> tuple[dict[str, Any], ...]:
     """Each named person's consent as it stands: the latest change for them, else as sent.
 
     Changes apply in the order they arrived, so the last word of the submitter is what counts. A
-    browser seals its changes where the server cannot check them; one that does not name a
-    person of this submission with a valid consent is passed over rather than trusted.
+    browser seals its submission and changes where the server cannot check them, so the consent
+    as sent is held to the same rule as a change: one that is not a valid consent (a level and a
+    giver of the ladder, the risks explained) counts as none (``{}``, shown as not readable and
+    never enough for a list), and a change that does not name a person of this submission with a
+    valid consent is passed over rather than trusted.
     """
-    consents = [person["consent"] for person in opened.payload.get("persons", [])]
+    persons = opened.payload.get("persons", [])
+    consents = [_valid_consent(index, person, len(persons)) for index, person in enumerate(persons)]
     for change in opened.consent_changes:
         try:
             valid = validate_consent_change(change, len(consents))
@@ -231,6 +235,16 @@ def current_consents(opened: OpenedSubmission) -> tuple[dict[str, Any], ...]:
             continue
         consents[valid["person"]] = valid["consent"]
     return tuple(consents)
+
+
+def _valid_consent(index: int, person: Any, person_count: int) -> dict[str, Any]:
+    consent = person.get("consent") if isinstance(person, dict) else None
+    try:
+        return validate_consent_change({"person": index, "consent": consent}, person_count)[
+            "consent"
+        ]
+    except PayloadError:
+        return {}
 
 
 def add_sealed_further_information(
