@@ -2,14 +2,17 @@
 
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
-from portal import schema
-from portal.db import sqlite_side_files
-from portal.models import Base, RecoveryKey, utc_now
+from portal import create_app, schema
+from portal.db import Database, sqlite_side_files
+from portal.models import Base, RecoveryKey, SubmissionKind, utc_now
+from tests.conftest import create_demo_instance, run_portal
+from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 
 def _table_names(database_url: str) -> set[str]:
@@ -66,3 +69,44 @@ def test_a_downgrade_on_sqlite_zeroes_what_it_drops(tmp_path: Path) -> None:
 
     for path in [database_file, *sqlite_side_files(database_file)]:
         assert marker not in path.read_bytes(), path
+
+
+PREVIOUS_RELEASE = "0005"
+"""The schema revision of the release before this round's changes (staff side, issue 4)."""
+CANARY = "CANARY-previous-release-3f2a"
+
+
+def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_migrate(
+    database_url: str, tmp_path: Path, send_under_new_codename
+) -> None:
+    """Made by the previous release, with a submission in it; `portal migrate`; the desk reads.
+
+    The instance is brought back to the previous release's schema with the data in it (the
+    downgrade of every later revision), then upgraded by the operator's own command, and a desk
+    member of the demo reads the submission on the staff page: nothing stored before was lost or
+    made unreadable by the new revisions.
+    """
+    instance = create_demo_instance(tmp_path, database_url)
+    sent = send_under_new_codename(
+        instance.settings,
+        SubmissionKind.AGENDA_INPUT,
+        {"topics": ["general_developments"], "situation": f"{CANARY} in the capital."},
+    )
+    command.downgrade(schema.alembic_config(instance.settings.database_url), PREVIOUS_RELEASE)
+    assert schema.database_state(Database(instance.settings.database_url)).revision == (
+        PREVIOUS_RELEASE
+    )
+
+    migrated = run_portal(instance.environment, "migrate")
+
+    assert migrated.exit_code == 0, migrated.output
+    assert schema.database_state(Database(instance.settings.database_url)).revision == (
+        schema.head_revision()
+    )
+    app = create_app(instance.settings)
+    officer = demo_credentials(instance.credentials_file)["triage_officer"]
+    with app.test_client() as client:
+        sign_in_client(app, client, officer.email, officer.password)
+        page = client.get(f"/staff/submissions/{sent.public_id}")
+    assert page.status_code == 200
+    assert CANARY in page.get_data(as_text=True)
