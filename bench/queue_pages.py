@@ -70,8 +70,8 @@ RARE_TOPIC = Topic.INTERNATIONAL_HUMANITARIAN_LAW  # on about 1 in 2,000
 def insert_submissions(session: Session, dialogue: Dialogue, count: int, *, seed: int = 1) -> None:
     """Insert ``count`` submissions of ``dialogue`` in bulk, with varied metadata.
 
-    Envelopes are random bytes: nothing that reads the queue may open them. Every submission
-    belongs to one submitter made here. The caller commits.
+    Envelopes and each submission's own key are random bytes: nothing that reads the queue may
+    open them. Every submission belongs to one submitter made here. The caller commits.
     """
     rng = random.Random(seed)
     desk_key = session.scalars(select(DeskKey).where(DeskKey.dialogue_id == dialogue.id)).first()
@@ -120,6 +120,7 @@ def insert_submissions(session: Session, dialogue: Dialogue, count: int, *, seed
                     "desk_key_id": desk_key.id,
                     "envelope": secrets.token_bytes(48),
                     "submitter_id": submitter.id,
+                    "submitter_public_key": secrets.token_bytes(32),
                     "topic_tags": sorted(str(tag) for tag in tags),
                     "urgent": kind is SubmissionKind.REPRISAL_REPORT and rng.random() < 0.2,
                 }

@@ -49,14 +49,21 @@ from portal.models import (
     RecoveryKey,
     SessionPlace,
     SessionState,
+    Submission,
     SubmissionKind,
     utc_now,
 )
-from portal.services.contexts import new_public_id
+from portal.services.contexts import (
+    SubmissionAddress,
+    new_public_id,
+    recipient_keys,
+    submission_context,
+)
 from portal.services.dialogues.catalogue import create_dialogue, schedule_session
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.recovery import create_recovery_key
 from portal.services.submissions.intake import accept_plain_submission, submission_address
+from portal.services.submissions.submitter_keys import submission_private_key
 from portal.services.submissions.submitters import register_new_codename
 from portal.settings import (
     COOKIE_SECURE_VARIABLE,
@@ -458,6 +465,7 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
                         now=now,
                     ),
                     submitter=new.submitter,
+                    submitter_key=new.secrets,
                     form=form,
                     today=now.date(),
                 )
@@ -467,6 +475,28 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
             database.dispose()
 
     return send
+
+
+def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission) -> None:
+    """Make ``sent`` a row as the release before per-submission keys stored it: its envelope
+    sealed to, and its row naming, the key of the codename itself."""
+    codename_key = crypto.derive_codename_secrets(sent.codename)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            submission = session.scalars(
+                select(Submission).where(Submission.public_id == sent.public_id)
+            ).one()
+            context = submission_context(SubmissionAddress.of(submission))
+            key = submission_private_key(submission, codename_key)
+            plaintext = crypto.open_envelope(submission.envelope, key, context)
+            submission.submitter_public_key = codename_key.public_key_bytes()
+            submission.envelope = crypto.seal_envelope(
+                plaintext, recipient_keys(submission.desk_key, submission), context
+            )
+            session.commit()
+    finally:
+        database.dispose()
 
 
 # --- resumable uploads of browser-encrypted attachments ----------------------------------------

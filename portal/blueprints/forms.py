@@ -208,7 +208,9 @@ def _receive(
     new_codename = None
     if form.value("codename_choice") == EXISTING_CODENAME:
         try:
-            submitter, _ = sign_in_with_codename(database, pepper, form.value("codename"), now=now)
+            submitter, codename_key = sign_in_with_codename(
+                database, pepper, form.value("codename"), now=now
+            )
         except SubmitterError as refusal:
             for received in posted.files:
                 app_storage().discard(database, received.encrypted.staged)
@@ -220,7 +222,7 @@ def _receive(
         new = register_new_codename(
             database, pepper, language=_codename_language(), today=now.date()
         )
-        submitter, new_codename = new.submitter, new.codename
+        submitter, codename_key, new_codename = new.submitter, new.secrets, new.codename
 
     try:
         address = submission_address(
@@ -235,6 +237,7 @@ def _receive(
             database,
             address=address,
             submitter=submitter,
+            submitter_key=codename_key,
             form=form.payload_input(),
             today=now.date(),
         )

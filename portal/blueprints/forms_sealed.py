@@ -1,12 +1,12 @@
 """The four public forms with JavaScript: the browser seals, the server checks and stores.
 
 Where JavaScript runs, ``static/js/submit-form.mjs`` builds the submission payload from the same
-form the no-JavaScript path posts, seals it to the desk key and the submitter's key, and sends
+form the no-JavaScript path posts, seals it to the desk key and the submission's key, and sends
 only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` header)::
 
     {"dialogue": slug, "session": session id or null (reprisal reports),
      "kind": SubmissionKind, "public_id": the id the form was issued with,
-     "envelope": base64, "login_secret": base64 (32 bytes),
+     "envelope": base64, "submission_key": base64 (32 bytes), "login_secret": base64 (32 bytes),
      "new_submitter": bool, "public_key": base64 (32 bytes; new submitters only),
      "topics": [Topic values], "urgent": bool,
      "attachments": [{"upload": upload public id, "keys_envelope": base64}]  (optional)}
@@ -17,8 +17,12 @@ transaction that stores the submission (``attachments.claim_uploads``), so eithe
 submission and all its files are stored, or nothing is and the uploads stay as they were.
 
 The codename and the plaintext never reach the server: a new submitter's codename is made and
-derived in the browser, which sends the login secret and public key; an existing one is derived
-there too and only its login secret signs in. ``topics`` and ``urgent`` are the plaintext
+derived in the browser, which sends the login secret and the codename's public key (for the
+``submitters`` row); an existing one is derived there too and only its login secret signs in.
+Either way the browser derives the submission's own key pair from the codename and
+``public_id`` (``deriveSubmissionKeys``), seals to its public half and sends it as
+``submission_key``; the envelopes must be addressed to exactly the desk key and that key, which is
+all the submission's row keeps of the submitter's keys. ``topics`` and ``urgent`` are the plaintext
 routing metadata the server keeps (``payload.RoutingMetadata``); the server cannot check them
 against the sealed content, and the desk reads the truth when it opens the envelope.
 
@@ -113,6 +117,7 @@ class SealedRequest:
     kind: SubmissionKind
     public_id: str
     envelope: bytes
+    submission_key: bytes
     login_secret: bytes
     public_key: bytes | None  # None: an existing submitter, who signs in
     topics: list[str]
@@ -145,6 +150,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 database,
                 address=address,
                 submitter=submitter,
+                submitter_public_key=sealed.submission_key,
                 envelope=sealed.envelope,
                 routing=routing,
                 today=now.date(),
@@ -240,6 +246,7 @@ def _read_request(body: Any) -> SealedRequest:
         kind=kind,
         public_id=_text(body, "public_id"),
         envelope=_base64(body, "envelope"),
+        submission_key=_base64(body, "submission_key"),
         login_secret=_base64(body, "login_secret"),
         public_key=_base64(body, "public_key") if new_submitter else None,
         topics=topics,

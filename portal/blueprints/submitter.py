@@ -352,6 +352,7 @@ def sealed_page_data(found: Submission) -> dict[str, str]:
     }
     return {
         "kind": str(found.kind),
+        "public-id": found.public_id,
         "sealed-url": url_for("submitter_sealed.sealed_envelopes", public_id=found.public_id),
         "further-information-url": url_for(
             "submitter_sealed.add_further_information", public_id=found.public_id

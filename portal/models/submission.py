@@ -75,6 +75,10 @@ class Submission(Base):
     desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
     submitter_id: Mapped[int] = mapped_column(ForeignKey("submitters.id"), index=True)
+    # What the submitter's side of every envelope of this submission is sealed to: the
+    # submission's own key (derived from the codename and the public id), or, for a row made
+    # before per-submission keys, the codename's key itself (see ``submissions.submitter_keys``).
+    submitter_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     topic_tags: Mapped[list[str]] = mapped_column(JSON())
     urgent: Mapped[bool]
 

@@ -1,9 +1,9 @@
 """What the desk adds to a submission: notes, messages, who may read it, and agenda links.
 
 Notes and messages are envelopes like the submission itself: a note is sealed to the desk key
-only, a message to the desk key and the submitter's key, so that both ends of the thread can
-read it and the server cannot. Every row here hangs from its submission and is deleted with it
-(crypto-shredding takes the desk's additions too).
+only, a message to the desk key and the submission's own key for its submitter, so that both
+ends of the thread can read it and the server cannot. Every row here hangs from its submission
+and is deleted with it (crypto-shredding takes the desk's additions too).
 """
 
 import datetime as dt

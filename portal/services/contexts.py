@@ -13,8 +13,10 @@ module is their one implementation. The browser builds no context of its own: pa
 strings made here (the attachment-keys context as a prefix that the upload id completes).
 
 Recipients are exactly two for everything a submitter or the desk writes to the other
-(:func:`recipient_keys`): the dialogue's current desk key and the submitter's own public key, so
-that the desk can read it and the submitter can read back what they sent. Nothing else: the
+(:func:`recipient_keys`): the dialogue's current desk key and the public key the submission names
+for its submitter (``submissions.submitter_public_key``: the submission's own key, derived from
+the codename, or the codename's key for rows stored before per-submission keys), so that the desk
+can read it and the submitter can read back what they sent. Nothing else: the
 recovery key reaches content through its grant of the desk key, and staff through theirs, so
 adding a desk member never means re-encrypting submissions. Triage notes go to the desk key
 alone, and a desk key grant to its one holder.
@@ -24,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 import crypto
-from portal.models import DeskKey, Dialogue, DialogueSession, Submission, SubmissionKind, Submitter
+from portal.models import DeskKey, Dialogue, DialogueSession, Submission, SubmissionKind
 
 PUBLIC_ID_BYTES = 16
 PUBLIC_ID_LENGTH = 22  # 16 random bytes in URL-safe base64, unpadded
@@ -86,9 +88,10 @@ def is_public_id(text: str) -> bool:
     return PUBLIC_ID_PATTERN.fullmatch(text) is not None
 
 
-def recipient_keys(desk_key: DeskKey, submitter: Submitter) -> tuple[bytes, bytes]:
-    """The public keys an envelope for ``submitter`` in this desk's dialogue is sealed to."""
-    return (desk_key.public_key, submitter.public_key)
+def recipient_keys(desk_key: DeskKey, submission: Submission) -> tuple[bytes, bytes]:
+    """The public keys an envelope of ``submission`` is sealed to: ``desk_key`` and the key the
+    submission names for its submitter, never the key of the submitter's codename as such."""
+    return (desk_key.public_key, bytes(submission.submitter_public_key))
 
 
 # --- envelope contexts -------------------------------------------------------------------------

@@ -52,7 +52,11 @@ def _stored_attachments(
     """
     submission = stored_submission(app, public_id)
     desk_key = desk_private_key(app, instance, "valdoria")
-    own_key = crypto.derive_codename_secrets(codename).private_key()
+    key_seed = crypto.derive_codename_secrets(codename).key_seed
+    # Sealed to the key the page derived for this submission, which is what the row names.
+    own = crypto.derive_submission_keys(key_seed, submission.public_id)
+    assert submission.submitter_public_key == own.public_key_bytes()
+    own_key = own.private_key()
     storage = EncryptedStorage(Path(instance.settings.instance_dir, "storage"))
     stored = {}
     for attachment in submission.attachments:

@@ -16,7 +16,8 @@ import pytest
 
 import crypto
 from portal.models import SubmissionKind
-from tests.conftest import DemoInstance, SentSubmission
+from portal.services.contexts import new_public_id
+from tests.conftest import DemoInstance, SentSubmission, seal_as_before_per_submission_keys
 
 pytestmark = pytest.mark.browser
 
@@ -172,22 +173,38 @@ def test_no_form_to_add_information_without_the_module_or_the_key(
     assert js_page.locator("#read-back").inner_text() == ""
 
 
+def _stranger_key(codename: str) -> bytes:
+    return crypto.public_key_bytes(crypto.generate_private_key())
+
+
+def _key_of_another_submission(codename: str) -> bytes:
+    key_seed = crypto.derive_codename_secrets(codename).key_seed
+    return crypto.derive_submission_keys(key_seed, new_public_id()).public_key_bytes()
+
+
+@pytest.mark.parametrize(
+    "swapped_key",
+    [_stranger_key, _key_of_another_submission],
+    ids=["a stranger's key", "the key of another submission of the codename"],
+)
 def test_the_page_refuses_a_submitter_key_it_does_not_derive_itself(
     js_page: Any,
     portal_server: str,
     portal_server_instance: DemoInstance,
     send_under_new_codename: Callable[..., SentSubmission],
+    swapped_key: Callable[[str], bytes],
 ) -> None:
     """A server that hands the tab another key to seal to gets nothing opened and nothing sent.
 
     The page's HTML is rewritten on its way to the browser, as a tampered server would send it:
-    ``data-submitter-key`` names a stranger's key. The tab compares it with the key its own seed
-    gives and stops before fetching or sealing anything.
+    ``data-submitter-key`` names a stranger's key, or a key the same codename gives another
+    submission. The tab compares it with the key its own seed derives for this submission's
+    public id and stops before fetching or sealing anything.
     """
     sent = send_under_new_codename(
         portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
     )
-    stranger = crypto.public_key_bytes(crypto.generate_private_key()).hex()
+    stranger = swapped_key(sent.codename).hex()
 
     def swap_key(route: Any) -> None:
         response = route.fetch()
@@ -209,3 +226,26 @@ def test_the_page_refuses_a_submitter_key_it_does_not_derive_itself(
     inbox_calls = [url for _method, url, _h, _b in traffic.requests if "/inbox/" in url]
     assert inbox_calls == [f"{portal_server}/inbox/{sent.public_id}"], inbox_calls
     assert CANARY not in js_page.inner_text("main")
+
+
+def test_a_submission_sealed_before_per_submission_keys_reads_back_in_the_tab(
+    js_page: Any,
+    portal_server: str,
+    portal_server_instance: DemoInstance,
+    send_under_new_codename: Callable[..., SentSubmission],
+) -> None:
+    """A row that names the codename's own key is opened with the seed itself, and what is added
+    is sealed to that key, which the server accepts for that row."""
+    sent = send_under_new_codename(
+        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+    )
+    seal_as_before_per_submission_keys(portal_server_instance.settings, sent)
+    _sign_in(js_page, portal_server, sent.codename)
+    js_page.goto(f"{portal_server}/inbox/{sent.public_id}")
+
+    js_page.locator("#read-back").get_by_text(CASE_FORM["situation"]).wait_for()
+    js_page.fill("#further-text", ADDED)
+    js_page.click("text=Add to this submission")
+    js_page.locator("#further-information-list").get_by_text(ADDED).wait_for()
+    js_page.reload()
+    js_page.locator("#further-information-list").get_by_text(ADDED).wait_for()

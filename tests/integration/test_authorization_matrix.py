@@ -177,6 +177,7 @@ def _send(session: Any, instance: DemoInstance, marker: str) -> tuple[Submission
             now=now,
         ),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=_form(marker),
         today=now.date(),
     )

@@ -108,6 +108,7 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
             now=world.now,
         ),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=_case_form(marker),
         today=world.now.date(),
     )
@@ -149,7 +150,7 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
             sent_on=world.now.date(),
             envelope=crypto.seal_envelope(
                 json.dumps({"text": f"message {marker}"}).encode(),
-                recipient_keys(submission.desk_key, submission.submitter),
+                recipient_keys(submission.desk_key, submission),
                 desk_message_context(SubmissionAddress.of(submission), message_id),
             ),
         )
@@ -586,7 +587,7 @@ def _with_attachment(
     item["keys_envelope"] = base64.b64encode(
         crypto.seal_envelope(
             json.dumps(record).encode(),
-            recipient_keys(submission.desk_key, submission.submitter),
+            recipient_keys(submission.desk_key, submission),
             attachment_keys_context(SubmissionAddress.of(submission), item["public_id"]),
         )
     ).decode()

@@ -118,7 +118,9 @@ def test_portal_serve_takes_a_plain_canary_and_keeps_it_nowhere(tmp_path: Path) 
     submission = stored_submission(app, hidden["public_id"])
     payload = open_payload(submission, desk_private_key(app, instance, "valdoria"))
     assert payload["situation"] == f"situation {canary}"
-    assert open_payload(submission, crypto.derive_codename_secrets(codename).private_key())
+    key_seed = crypto.derive_codename_secrets(codename).key_seed
+    own_key = crypto.derive_submission_keys(key_seed, submission.public_id)
+    assert open_payload(submission, own_key.private_key())
     logs = log_path.read_text(encoding="utf-8")
     assert f"POST {form_path} HTTP/1.1" in logs, "the access log saw the post"
     assert canary not in logs
@@ -142,7 +144,7 @@ def test_sealed_canary_is_in_no_table_and_no_file(writable_demo_instance: DemoIn
             "relation_to_person": f"relation {canary}",
             "persons": [{**sent.payload["persons"][0], "name": f"name {canary}"}],
         }
-        own_key = crypto.derive_codename_secrets(sent.codename).public_key_bytes()
+        own_key = base64.b64decode(sent.body["submission_key"])
         envelope = crypto.seal_envelope(
             encode_payload(payload), [bytes.fromhex(data["desk-key"]), own_key], data["context"]
         )

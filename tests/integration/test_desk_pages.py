@@ -342,11 +342,14 @@ def test_emergency_accesses_on_the_desks_submissions_are_shown_to_the_desk(
         )
         if consultation_accepts_submissions(item, now)
     )
+    codename_key = crypto.CodenameSecrets(
+        login_secret=secrets.token_bytes(32), key_seed=secrets.token_bytes(32)
+    )
     submitter = register_submitter(
         database,
         secrets.token_bytes(32),
-        login_secret=secrets.token_bytes(32),
-        public_key=crypto.public_key_bytes(crypto.generate_private_key()),
+        login_secret=codename_key.login_secret,
+        public_key=codename_key.public_key_bytes(),
         today=now.date(),
     )
     submission = accept_plain_submission(
@@ -360,6 +363,7 @@ def test_emergency_accesses_on_the_desks_submissions_are_shown_to_the_desk(
             now=now,
         ),
         submitter=submitter,
+        submitter_key=codename_key,
         form={"topics": ["death_penalty"], "situation": "A point for the agenda."},
         today=now.date(),
     )

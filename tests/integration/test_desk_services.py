@@ -129,11 +129,14 @@ def _founding_member(
 
 
 def _submission(world: ConsultationWorld) -> Submission:
+    codename_key = crypto.CodenameSecrets(
+        login_secret=secrets.token_bytes(32), key_seed=secrets.token_bytes(32)
+    )
     submitter = register_submitter(
         world.session,
         world.pepper,
-        login_secret=secrets.token_bytes(32),
-        public_key=crypto.public_key_bytes(crypto.generate_private_key()),
+        login_secret=codename_key.login_secret,
+        public_key=codename_key.public_key_bytes(),
         today=world.now.date(),
     )
     address = submission_address(
@@ -148,6 +151,7 @@ def _submission(world: ConsultationWorld) -> Submission:
         world.session,
         address=address,
         submitter=submitter,
+        submitter_key=codename_key,
         form={
             "topics": ["human_rights_defenders"],
             "contact_through_portal": False,

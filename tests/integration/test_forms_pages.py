@@ -125,10 +125,13 @@ def test_individual_case_is_stored_sealed_to_desk_and_codename(
     assert after["submissions"] == before["submissions"] + 1
     assert after["submitters"] == before["submitters"] + 1
     submission = stored_submission(app, form.hidden["public_id"])
-    codename_key = crypto.derive_codename_secrets(codename_in(html)).private_key()
+    codename_key = crypto.derive_codename_secrets(codename_in(html))
+    own_key = crypto.derive_submission_keys(codename_key.key_seed, submission.public_id)
+    assert submission.submitter_public_key == own_key.public_key_bytes()
+    assert submission.submitter_public_key != codename_key.public_key_bytes()
     desk_key = desk_private_key(app, writable_demo_instance, "valdoria")
     payload = open_payload(submission, desk_key)
-    assert payload == open_payload(submission, codename_key)
+    assert payload == open_payload(submission, own_key.private_key())
     assert payload["persons"] == [
         {
             "name": "Mira Okonkwo",

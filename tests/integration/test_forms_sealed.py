@@ -123,17 +123,19 @@ def seal_in_browser(
     """Do what the form's script does, from the form page at ``url``.
 
     ``codename`` given: an existing submitter; else a new one. ``recipients`` and ``context``
-    let a test seal the envelope as a faulty or hostile browser would.
+    let a test seal the envelope as a faulty or hostile browser would; ``own`` is the key the
+    submission's public id derives to, which the browser also sends as ``submission_key``.
     """
     form = open_form(client, url)
     data = {name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(form.html)}
     new = codename is None
     codename = crypto.generate_codename("en") if codename is None else codename
     secrets = crypto.derive_codename_secrets(codename)
+    own_key = crypto.derive_submission_keys(secrets.key_seed, form.hidden["public_id"])
     payload = validate_submission(FORMS[kind][1], kind)
     envelope = crypto.seal_envelope(
         encode_payload(payload),
-        recipients(bytes.fromhex(data["desk-key"]), secrets.public_key_bytes()),
+        recipients(bytes.fromhex(data["desk-key"]), own_key.public_key_bytes()),
         context(data["context"]),
     )
     body: dict[str, Any] = {
@@ -142,6 +144,7 @@ def seal_in_browser(
         "kind": data["kind"],
         "public_id": form.hidden["public_id"],
         "envelope": _b64(envelope),
+        "submission_key": _b64(own_key.public_key_bytes()),
         "login_secret": _b64(secrets.login_secret),
         "new_submitter": new,
         "topics": payload["topics"],
@@ -191,9 +194,14 @@ def test_each_kind_is_stored_sealed_for_a_new_submitter(
     assert after["submitters"] == before["submitters"] + 1
     submission = stored_submission(app, sent.form.hidden["public_id"])
     desk_key = desk_private_key(app, writable_demo_instance, "valdoria")
-    codename_key = crypto.derive_codename_secrets(sent.codename).private_key()
+    codename = crypto.derive_codename_secrets(sent.codename)
+    own_key = crypto.derive_submission_keys(codename.key_seed, submission.public_id)
+    assert submission.submitter_public_key == own_key.public_key_bytes()
+    assert submission.submitter_public_key != submission.submitter.public_key
     assert open_payload(submission, desk_key) == sent.payload
-    assert open_payload(submission, codename_key) == sent.payload
+    assert open_payload(submission, own_key.private_key()) == sent.payload
+    with pytest.raises(crypto.DecryptionError):
+        open_payload(submission, codename.private_key())
     assert submission.topic_tags == sent.payload["topics"]
     assert submission.urgent is (kind is SubmissionKind.REPRISAL_REPORT)
 
@@ -214,10 +222,11 @@ def test_existing_submitter_signs_in_with_the_login_secret_only(
 
     assert status == 200, answer
     assert row_counts(app)["submitters"] == before["submitters"]
-    assert (
-        stored_submission(app, first.form.hidden["public_id"]).submitter_id
-        == stored_submission(app, second.form.hidden["public_id"]).submitter_id
-    )
+    stored = [stored_submission(app, sent.form.hidden["public_id"]) for sent in (first, second)]
+    assert stored[0].submitter_id == stored[1].submitter_id
+    keys = {bytes(submission.submitter_public_key) for submission in stored}
+    assert len(keys) == 2
+    assert stored[0].submitter.public_key not in keys
 
 
 def test_wrong_codename_gets_the_generic_refusal_and_stores_nothing(
@@ -309,6 +318,19 @@ def _other_key() -> bytes:
     return crypto.public_key_bytes(crypto.generate_private_key())
 
 
+def _seal_to_the_codename_key(sent: BrowserSubmission) -> None:
+    """Seal the submission to the codename's key and name that key: what the rows stored before
+    per-submission keys did, which a new submission may no longer do."""
+    data = {name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(sent.form.html)}
+    codename_key = crypto.derive_codename_secrets(sent.codename).public_key_bytes()
+    envelope = crypto.seal_envelope(
+        encode_payload(sent.payload),
+        [bytes.fromhex(data["desk-key"]), codename_key],
+        data["context"],
+    )
+    sent.body.update(envelope=_b64(envelope), submission_key=_b64(codename_key))
+
+
 # Each refusal: the kind of form, how the stand-in browser goes wrong, the status expected.
 REFUSALS: dict[str, tuple[SubmissionKind, dict[str, Any], Callable[..., None], int]] = {
     "forged envelope": (
@@ -341,6 +363,30 @@ REFUSALS: dict[str, tuple[SubmissionKind, dict[str, Any], Callable[..., None], i
         SubmissionKind.INDIVIDUAL_CASE,
         {"recipients": lambda desk, own: [_other_key(), own]},
         lambda sent, client: None,
+        400,
+    ),
+    "sealed to the codename's own key": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: _seal_to_the_codename_key(sent),
+        400,
+    ),
+    "envelope sealed to another key than the one sent": (
+        SubmissionKind.AGENDA_INPUT,
+        {"recipients": lambda desk, own: [desk, _other_key()]},
+        lambda sent, client: None,
+        400,
+    ),
+    "submission key missing": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.pop("submission_key"),
+        400,
+    ),
+    "submission key of the wrong size": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(submission_key=_b64(bytes(31))),
         400,
     ),
     "only the submitter as recipient": (

@@ -130,7 +130,7 @@ def _attach(
         "type": "application/octet-stream",
         "size": len(file.content),
     }
-    own_key = base64.b64decode(sent.body["public_key"])
+    own_key = base64.b64decode(sent.body["submission_key"])
     envelope = crypto.seal_envelope(
         encode_payload(record),
         recipients(bytes.fromhex(data["desk-key"]), own_key),
@@ -297,7 +297,7 @@ def test_a_claim_rolled_back_leaves_the_upload_and_its_file_as_they_were(
         upload.submission_public_id = submission.public_id
         keys_envelope = crypto.seal_envelope(
             b"{}",
-            recipient_keys(submission.desk_key, submission.submitter),
+            recipient_keys(submission.desk_key, submission),
             attachment_keys_context(SubmissionAddress.of(submission), pending.upload),
         )
         claim = UploadClaim(pending.upload, keys_envelope)

@@ -27,7 +27,7 @@ from portal.models import (
 from portal.services.submissions.inbox_web_sessions import SessionLifetime
 from portal.services.submissions.submitters import SignInLimit
 from portal.web.instance import web_instance
-from tests.conftest import SentSubmission
+from tests.conftest import SentSubmission, seal_as_before_per_submission_keys
 
 CASE_FORM = {
     "topics": ["human_rights_defenders", "detention_and_fair_trial"],
@@ -192,6 +192,30 @@ def test_further_information_and_consent_changes_round_trip(
     assert "As it stands now: EU internal background only (withdraws consent)" in text
     assert "Boris Witness: EU internal background only" in text
     assert text.count("As it stands now: May be raised by name") == 1
+
+
+def test_a_submission_sealed_before_per_submission_keys_reads_and_takes_additions(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    """A row that names the codename's own key opens with it, and what is added to it is sealed
+    to that key, which the row names."""
+    seal_as_before_per_submission_keys(web_instance(inbox_app).settings, sent)
+    client = _signed_in(inbox_app, sent.codename)
+    page = f"/inbox/{sent.public_id}"
+
+    text = client.get(page).get_data(as_text=True)
+    assert f'<dd class="written">{sent.form["situation"]}</dd>' in text
+    status, _ = _post(client, page, f"{page}/further-information", {"text": "Released."})
+    assert status == 302
+    assert '<p class="written">Released.</p>' in client.get(page).get_data(as_text=True)
+    with app_database(inbox_app).session() as session:
+        submission = session.scalars(
+            select(Submission).where(Submission.public_id == sent.public_id)
+        ).one()
+        [added] = submission.further_information
+        own = crypto.derive_codename_secrets(sent.codename).public_key_bytes()
+        assert submission.submitter_public_key == own
+        assert crypto.key_id(own) in crypto.inspect_envelope(added.envelope).key_ids
 
 
 def test_deleting_needs_confirmation_then_leaves_a_tombstone(

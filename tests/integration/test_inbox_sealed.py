@@ -26,7 +26,7 @@ from portal.models import (
 from portal.services.contexts import SUBMITTER_SESSION_PURPOSE
 from portal.services.submissions.submitters import SignInLimit
 from portal.web.instance import web_instance
-from tests.conftest import SentSubmission
+from tests.conftest import SentSubmission, seal_as_before_per_submission_keys
 from tests.integration.test_inbox_pages import CASE_FORM, REFUSED, Send, _cookie_session
 
 LOGIN = "/inbox/sign-in/login-secret"
@@ -132,11 +132,48 @@ def test_the_page_carries_no_plaintext_and_the_envelopes_open_in_the_browser(
     response = client.get(f"/inbox/{sent.public_id}/sealed")
     assert CASE_FORM["situation"].encode() not in response.data
     item = response.get_json()["submission"]
-    key = crypto.derive_codename_secrets(sent.codename).private_key()
-    opened = json.loads(
-        crypto.open_envelope(base64.b64decode(item["envelope"]), key, item["context"])
-    )
+    codename_key = crypto.derive_codename_secrets(sent.codename)
+    own_key = crypto.derive_submission_keys(codename_key.key_seed, sent.public_id)
+    assert f'data-submitter-key="{own_key.public_key_bytes().hex()}"' in page
+    assert f'data-public-id="{sent.public_id}"' in page
+    envelope = base64.b64decode(item["envelope"])
+    opened = json.loads(crypto.open_envelope(envelope, own_key.private_key(), item["context"]))
     assert opened["situation"] == CASE_FORM["situation"]
+    with pytest.raises(crypto.DecryptionError):
+        crypto.open_envelope(envelope, codename_key.private_key(), item["context"])
+
+
+def test_a_submission_sealed_before_per_submission_keys_names_the_codename_key(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    """The page hands the browser the key the row names: for a row stored before per-submission
+    keys, the codename's own key, which opens it and which additions are sealed to."""
+    seal_as_before_per_submission_keys(web_instance(inbox_app).settings, sent)
+    codename_key = crypto.derive_codename_secrets(sent.codename)
+    own_key = crypto.derive_submission_keys(codename_key.key_seed, sent.public_id)
+    client = _signed_in(inbox_app, sent.codename)
+    page_url = f"/inbox/{sent.public_id}"
+    page = client.get(page_url).get_data(as_text=True)
+    data = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', page))
+    assert data["submitter-key"] == codename_key.public_key_bytes().hex()
+
+    item = client.get(f"{page_url}/sealed").get_json()["submission"]
+    envelope = base64.b64decode(item["envelope"])
+    opened = json.loads(crypto.open_envelope(envelope, codename_key.private_key(), item["context"]))
+    assert opened["situation"] == CASE_FORM["situation"]
+    text = json.dumps({"format": "parley-further-information-v1", "text": "Released."}).encode()
+    context = data["further-information-context"]
+    token = _token(client, page_url)
+    desk_key = bytes.fromhex(data["desk-key"])
+    for submitter_key, expected in (
+        (own_key.public_key_bytes(), 400),
+        (bytes.fromhex(data["submitter-key"]), 200),
+    ):
+        sealed = crypto.seal_envelope(text, [desk_key, submitter_key], context)
+        body = {"envelope": base64.b64encode(sealed).decode()}
+        assert (
+            _post_json(client, f"{page_url}/sealed-further-information", body, token)[0] == expected
+        )
 
 
 def test_another_submitters_envelopes_are_not_found(
@@ -162,6 +199,7 @@ def test_sealed_further_information_and_consent_are_checked_then_stored(
     data = {name: value for name, value in re.findall(r'data-([a-z-]+)="([^"]*)"', page)}
     recipients = [bytes.fromhex(data["desk-key"]), bytes.fromhex(data["submitter-key"])]
     token = _token(client, page_url)
+    infos, changes = _count(inbox_app, FurtherInformation), _count(inbox_app, ConsentChange)
 
     def post(path: str, payload: dict, recipients: list[bytes], context: str) -> int:
         envelope = crypto.seal_envelope(json.dumps(payload).encode(), recipients, context)
@@ -174,6 +212,8 @@ def test_sealed_further_information_and_consent_are_checked_then_stored(
         post("sealed-further-information", text, recipients, data["consent-change-context"]) == 400
     )
     assert post("sealed-further-information", text, recipients[:1], context) == 400
+    codename_key = crypto.derive_codename_secrets(sent.codename).public_key_bytes()
+    assert post("sealed-further-information", text, [recipients[0], codename_key], context) == 400
     assert (
         post(
             "sealed-further-information",
@@ -183,9 +223,9 @@ def test_sealed_further_information_and_consent_are_checked_then_stored(
         )
         == 400
     )
-    assert _count(inbox_app, FurtherInformation) == 0
+    assert _count(inbox_app, FurtherInformation) == infos
     assert post("sealed-further-information", text, recipients, context) == 200
-    assert _count(inbox_app, FurtherInformation) == 1
+    assert _count(inbox_app, FurtherInformation) == infos + 1
 
     change = {
         "format": "parley-consent-change-v1",
@@ -193,9 +233,9 @@ def test_sealed_further_information_and_consent_are_checked_then_stored(
         "consent": {"level": "internal_only", "given_by": "family", "risks_explained": True},
     }
     assert post("sealed-consent", change, recipients, context) == 400
-    assert _count(inbox_app, ConsentChange) == 0
+    assert _count(inbox_app, ConsentChange) == changes
     assert post("sealed-consent", change, recipients, data["consent-change-context"]) == 200
-    assert _count(inbox_app, ConsentChange) == 1
+    assert _count(inbox_app, ConsentChange) == changes + 1
     assert _post_json(client, f"{page_url}/sealed-consent", {"envelope": "AAAA"}, None)[0] == 400
 
 

@@ -79,6 +79,7 @@ from portal.services.contexts import (
     SUBMITTER_SESSION_PURPOSE,
     SubmissionAddress,
     desk_key_confirmation_purpose,
+    is_public_id,
     new_public_id,
     pending_totp_secret_purpose,
     staff_session_purpose,
@@ -177,7 +178,7 @@ def _send_content(app: Flask) -> str:
         sent.body["envelope"] = base64.b64encode(
             crypto.seal_envelope(
                 encode_payload(payload),
-                [bytes.fromhex(data["desk-key"]), base64.b64decode(sent.body["public_key"])],
+                [bytes.fromhex(data["desk-key"]), base64.b64decode(sent.body["submission_key"])],
                 data["context"],
             )
         ).decode("ascii")
@@ -232,7 +233,7 @@ def _add_sessions_notes_and_messages(instance: DemoInstance, codename: str) -> S
                 sent_on=now.date(),
                 envelope=crypto.seal_envelope(
                     f"message {MARKER}".encode(),
-                    [desk_key.public_key, submitter.public_key],
+                    [desk_key.public_key, submission.submitter_public_key],
                     f"test message|{binding}|message:{message_id}",
                 ),
             )
@@ -378,7 +379,8 @@ def key_candidates(dump: Dump) -> dict[bytes, str]:
 def private_key_candidates(dump: Dump, candidates: dict[bytes, str]) -> list[tuple[Any, str]]:
     """Every candidate as an X25519 private key, and also every 32-byte window of every binary
     value of the database whatever its size (cheap here: only the key id is computed), and every
-    string read as a recovery key or a codename."""
+    string read as a recovery key or a codename (its own key and the keys it derives for every
+    public id in the dump)."""
     raws = dict(candidates)
     for found in dump.binaries():
         for offset in range(len(found.value) - KEY_SIZE + 1):
@@ -386,6 +388,7 @@ def private_key_candidates(dump: Dump, candidates: dict[bytes, str]) -> list[tup
     keys: list[tuple[Any, str]] = [
         (crypto.load_private_key(raw), where) for raw, where in raws.items()
     ]
+    public_ids = submission_public_ids(dump)
     for found in dump.strings():
         text = found.value
         if "recovery" in text:
@@ -396,8 +399,25 @@ def private_key_candidates(dump: Dump, candidates: dict[bytes, str]) -> list[tup
         except (crypto.CryptoError, ValueError):
             continue
         secrets = crypto.derive_codename_secrets(codename)
-        keys.append((secrets.private_key(), f"{found.where} as a codename"))
+        keys += codename_keys(secrets, public_ids, f"{found.where} as a codename")
     return keys
+
+
+def submission_public_ids(dump: Dump) -> list[str]:
+    """Every string of the dump shaped like a public id: what a codename's per-submission keys
+    are derived for."""
+    return sorted({found.value for found in dump.strings() if is_public_id(found.value)})
+
+
+def codename_keys(
+    secrets: crypto.CodenameSecrets, public_ids: list[str], where: str
+) -> list[tuple[Any, str]]:
+    """The codename's own key and the key it derives for each of ``public_ids``."""
+    derived = [
+        (crypto.derive_submission_keys(secrets.key_seed, public_id).private_key(), where)
+        for public_id in public_ids
+    ]
+    return [(secrets.private_key(), where), *derived]
 
 
 def passphrase_candidates(dump: Dump) -> list[str]:
@@ -674,9 +694,13 @@ def test_a_dump_and_the_storage_folder_open_nothing(
                 file_keys[base64.b64decode(record["key"])] = record["name"]
     assert len(file_keys) >= 2  # the attachments of both paths
     assert sum(marker in plaintext for plaintext in control.with_symmetric_keys(file_keys)) >= 2
-    own = crypto.derive_codename_secrets(secrets.codename).private_key()
-    mine = control.with_private_keys([(own, "the codename")])
-    assert any(marker in _unpadded(plaintext) for plaintext in mine)
+    # The codename opens its submission and the desk's message through the keys it derives for
+    # the dump's public ids, not with its own key, which no new envelope is sealed to.
+    codename_secrets = crypto.derive_codename_secrets(secrets.codename)
+    public_ids = submission_public_ids(dump)
+    assert control.with_private_keys([(codename_secrets.private_key(), "the codename")]) == []
+    mine = control.with_private_keys(codename_keys(codename_secrets, public_ids, "the codename"))
+    assert sum(marker in _unpadded(plaintext) for plaintext in mine) >= 2  # submission, message
     # The staff cookie's key opens the session box, whose personal key opens that person's grant.
     [personal] = control.with_symmetric_keys({secrets.staff_session_key: "the staff cookie"})
     assert control.with_private_keys([(crypto.load_private_key(personal), "the session box")])

@@ -184,6 +184,8 @@ def test_with_javascript_only_envelopes_move(
     reply_id = re.search(r'data-reply-id="([^"]+)"', page)[1]
     reply_context = re.search(r'data-reply-context="([^"]+)"', page)[1].replace("&#34;", '"')
     desk_key = bytes.fromhex(re.search(r'data-desk-key="([^"]+)"', page)[1])
+    own_key = crypto.derive_submission_keys(secrets.key_seed, sent.public_id)
+    assert re.search(r'data-submitter-key="([^"]+)"', page)[1] == own_key.public_key_bytes().hex()
     reply_url = re.search(r'data-reply-url="([^"]+)"', page)[1]
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
 
@@ -191,7 +193,7 @@ def test_with_javascript_only_envelopes_move(
     [message] = sealed["messages"]
     assert message["written_by"] == "desk" and message["sent_on"]
     opened = crypto.open_envelope(
-        base64.b64decode(message["envelope"]), secrets.private_key(), message["context"]
+        base64.b64decode(message["envelope"]), own_key.private_key(), message["context"]
     )
     assert encode_payload({"format": MESSAGE_FORMAT, "text": ASKED}) == opened
 
@@ -200,7 +202,7 @@ def test_with_javascript_only_envelopes_move(
             select(Submission).where(Submission.public_id == sent.public_id)
         ).one()
         assert reply_context == message_context(submission, reply_id)
-        recipients = (desk_key, submission.submitter.public_key)
+        recipients = (desk_key, own_key.public_key_bytes())
     plaintext = encode_payload({"format": MESSAGE_FORMAT, "text": ANSWERED_IN_BROWSER})
 
     def post(public_id: str, envelope: bytes) -> int:

@@ -47,6 +47,7 @@ from portal.services.submissions.messages import (
     thread_for_submitter,
 )
 from portal.services.submissions.payload import PayloadError, encode_payload
+from portal.services.submissions.submitter_keys import submission_private_key
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
@@ -111,6 +112,7 @@ def _submission(world: ConsultationWorld, form: dict) -> tuple[Submission, crypt
             now=world.now,
         ),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=form,
         today=world.now.date(),
     )
@@ -156,8 +158,7 @@ def test_a_desk_message_and_a_reply_open_at_both_ends(thread: Thread) -> None:
             message_context(thread.submission, message.public_id)
         )
         assert set(info.key_ids) == {
-            crypto.key_id(key)
-            for key in recipient_keys(thread.world.desk_key, thread.submission.submitter)
+            crypto.key_id(key) for key in recipient_keys(thread.world.desk_key, thread.submission)
         }
         assert ASKED.encode() not in message.envelope and ANSWERED.encode() not in message.envelope
 
@@ -187,7 +188,7 @@ def test_a_desk_message_and_a_reply_open_at_both_ends(thread: Thread) -> None:
 def test_a_reply_sealed_in_the_browser_is_checked_against_its_issued_id(thread: Thread) -> None:
     session = thread.world.session
     submission = thread.submission
-    recipients = recipient_keys(thread.world.desk_key, submission.submitter)
+    recipients = recipient_keys(thread.world.desk_key, submission)
     public_id = new_reply_id(session)
     plaintext = encode_payload({"format": MESSAGE_FORMAT, "text": ANSWERED})
 
@@ -231,16 +232,16 @@ def test_a_reply_sealed_in_the_browser_is_checked_against_its_issued_id(thread: 
 
 def test_a_message_opens_under_its_own_context_only(thread: Thread) -> None:
     sent = _send(thread, thread.triage)
-    key = thread.submitter_secrets.private_key()
+    key = submission_private_key(thread.submission, thread.submitter_secrets)
     with pytest.raises(crypto.DecryptionError):
         crypto.open_envelope(sent.envelope, key, message_context(thread.submission, "x" * 22))
-    other, _secrets = _submission(thread.world, AGENDA_FORM)
+    other, other_secrets = _submission(thread.world, AGENDA_FORM)
     with pytest.raises(crypto.DecryptionError):
         crypto.open_envelope(sent.envelope, key, message_context(other, sent.public_id))
     # A row moved under another submission reads as unreadable, not as the message.
     sent.submission = other
     thread.world.session.flush()
-    assert [entry.text for entry in thread_for_submitter(other, thread.submitter_secrets)] == [None]
+    assert [entry.text for entry in thread_for_submitter(other, other_secrets)] == [None]
 
 
 def test_the_desk_writes_only_where_the_submitter_agreed_to_contact(thread: Thread) -> None:

@@ -1,5 +1,6 @@
 """Migrations: up to head and back down on an empty database, and head equals the models."""
 
+import re
 from pathlib import Path
 
 from alembic import command
@@ -11,7 +12,7 @@ from sqlalchemy.pool import NullPool
 from portal import create_app, schema
 from portal.db import Database, sqlite_side_files
 from portal.models import Base, RecoveryKey, SubmissionKind, utc_now
-from tests.conftest import create_demo_instance, run_portal
+from tests.conftest import create_demo_instance, run_portal, seal_as_before_per_submission_keys
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 
@@ -84,7 +85,8 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     The instance is brought back to the previous release's schema with the data in it (the
     downgrade of every later revision), then upgraded by the operator's own command, and a desk
     member of the demo reads the submission on the staff page: nothing stored before was lost or
-    made unreadable by the new revisions.
+    made unreadable by the new revisions. The submission is sealed as that release sealed it, to
+    the codename's own key, and its author still reads it back in the inbox.
     """
     instance = create_demo_instance(tmp_path, database_url)
     sent = send_under_new_codename(
@@ -92,6 +94,7 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
         SubmissionKind.AGENDA_INPUT,
         {"topics": ["general_developments"], "situation": f"{CANARY} in the capital."},
     )
+    seal_as_before_per_submission_keys(instance.settings, sent)
     command.downgrade(schema.alembic_config(instance.settings.database_url), PREVIOUS_RELEASE)
     assert schema.database_state(Database(instance.settings.database_url)).revision == (
         PREVIOUS_RELEASE
@@ -110,3 +113,13 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
         page = client.get(f"/staff/submissions/{sent.public_id}")
     assert page.status_code == 200
     assert CANARY in page.get_data(as_text=True)
+    with app.test_client() as client:
+        sign_in_page = client.get("/inbox/sign-in").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', sign_in_page)[1]
+        signed_in = client.post(
+            "/inbox/sign-in", data={"codename": sent.codename, "csrf_token": token}
+        )
+        assert signed_in.location == "/inbox"
+        read_back = client.get(f"/inbox/{sent.public_id}")
+    assert read_back.status_code == 200
+    assert CANARY in read_back.get_data(as_text=True)

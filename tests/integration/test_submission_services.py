@@ -68,6 +68,7 @@ from portal.services.submissions.payload import (
     decode_payload,
     parse_routing_metadata,
 )
+from portal.services.submissions.submitter_keys import submission_private_key
 from portal.services.submissions.submitters import (
     NewCodename,
     register_new_codename,
@@ -100,16 +101,26 @@ def _case_form(name: str = "A. Defender") -> dict:
     }
 
 
-def _browser_submitter(world: ConsultationWorld) -> tuple[Submitter, crypto.PrivateKey]:
-    private_key = crypto.generate_private_key()
+def _browser_submitter(world: ConsultationWorld) -> tuple[Submitter, crypto.CodenameSecrets]:
+    """A submitter registered as a browser does, and what their codename would derive to."""
+    codename_key = crypto.CodenameSecrets(
+        login_secret=secrets.token_bytes(32), key_seed=secrets.token_bytes(32)
+    )
     submitter = register_submitter(
         world.session,
         world.pepper,
-        login_secret=secrets.token_bytes(32),
-        public_key=crypto.public_key_bytes(private_key),
+        login_secret=codename_key.login_secret,
+        public_key=codename_key.public_key_bytes(),
         today=world.now.date(),
     )
-    return submitter, private_key
+    return submitter, codename_key
+
+
+def _own_key(codename_key: crypto.CodenameSecrets, address: SubmissionAddress) -> bytes:
+    """The public key a browser derives for the submission at ``address`` and seals to."""
+    return crypto.derive_submission_keys(
+        codename_key.key_seed, address.public_id
+    ).public_key_bytes()
 
 
 def _codename_submitter(world: ConsultationWorld) -> NewCodename:
@@ -128,8 +139,8 @@ def _address(world: ConsultationWorld, kind=SubmissionKind.INDIVIDUAL_CASE) -> S
     )
 
 
-def _sealed(world: ConsultationWorld, submitter: Submitter, context: str, recipients=None) -> bytes:
-    keys = recipients or [world.desk_key.public_key, submitter.public_key]
+def _sealed(world: ConsultationWorld, own_key: bytes, context: str, recipients=None) -> bytes:
+    keys = recipients or [world.desk_key.public_key, own_key]
     return crypto.seal_envelope(b'{"format":"parley-submission-v1"}', keys, context)
 
 
@@ -166,15 +177,16 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    submitter, submitter_key = _browser_submitter(world)
+    submitter, codename_key = _browser_submitter(world)
     address = _address(world)
-    envelope = _sealed(world, submitter, submission_context(address))
+    envelope = _sealed(world, _own_key(codename_key, address), submission_context(address))
     routing = parse_routing_metadata(["rule_of_law"], urgent=False)
 
     submission = accept_sealed_submission(
         world.session,
         address=address,
         submitter=submitter,
+        submitter_public_key=_own_key(codename_key, address),
         envelope=envelope,
         routing=routing,
         today=world.now.date(),
@@ -183,8 +195,10 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
 
     assert (submission.state, submission.topic_tags) == (SubmissionState.RECEIVED, ["rule_of_law"])
     assert submission.session_id == world.dialogue_session.id
+    assert submission.submitter_public_key == _own_key(codename_key, address)
+    assert submission.submitter_public_key != submitter.public_key
     context = submission_context(SubmissionAddress.of(submission))
-    for key in (world.desk_private_key, submitter_key):
+    for key in (world.desk_private_key, submission_private_key(submission, codename_key)):
         assert crypto.open_envelope(submission.envelope, key, context).startswith(b"{")
 
 
@@ -208,9 +222,9 @@ def test_an_envelope_for_another_context_is_refused(
     consultation_world: ConsultationWorld, wrong_context
 ) -> None:
     world = consultation_world
-    submitter, _key = _browser_submitter(world)
+    submitter, codename_key = _browser_submitter(world)
     address = _address(world)
-    envelope = _sealed(world, submitter, wrong_context(address))
+    envelope = _sealed(world, _own_key(codename_key, address), wrong_context(address))
 
     message = _refused_without_trace(
         world,
@@ -218,6 +232,7 @@ def test_an_envelope_for_another_context_is_refused(
             world.session,
             address=address,
             submitter=submitter,
+            submitter_public_key=_own_key(codename_key, address),
             envelope=envelope,
             routing=_no_routing(),
             today=world.now.date(),
@@ -228,10 +243,10 @@ def test_an_envelope_for_another_context_is_refused(
 
 def test_an_envelope_for_another_dialogue_is_refused(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
-    submitter, _key = _browser_submitter(world)
+    submitter, codename_key = _browser_submitter(world)
     address = _address(world, SubmissionKind.REPRISAL_REPORT)
     elsewhere = SubmissionAddress(world.frozen_dialogue, None, address.kind, address.public_id)
-    envelope = _sealed(world, submitter, submission_context(elsewhere))
+    envelope = _sealed(world, _own_key(codename_key, address), submission_context(elsewhere))
 
     _refused_without_trace(
         world,
@@ -239,6 +254,7 @@ def test_an_envelope_for_another_dialogue_is_refused(consultation_world: Consult
             world.session,
             address=address,
             submitter=submitter,
+            submitter_public_key=_own_key(codename_key, address),
             envelope=envelope,
             routing=_no_routing(),
             today=world.now.date(),
@@ -250,39 +266,46 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    submitter, _key = _browser_submitter(world)
+    submitter, codename_key = _browser_submitter(world)
     address = _address(world)
     context = submission_context(address)
     old_desk_key = world.desk_key.public_key
     new_desk_key, _private = create_desk_key(world.session, world.dialogue, world.recovery_key)
     world.desk_key.retired_at = world.now
     world.session.commit()
+    own = _own_key(codename_key, address)
     wrong_recipient_lists = [
-        [submitter.public_key],
+        [own],
         [new_desk_key.public_key],
-        [old_desk_key, submitter.public_key],
-        [new_desk_key.public_key, submitter.public_key, world.recovery_key.public_key],
+        [old_desk_key, own],
+        [new_desk_key.public_key, own, world.recovery_key.public_key],
+        # The codename's own key would link the submission to the submitter's others.
+        [new_desk_key.public_key, submitter.public_key],
     ]
+    sealed_as_named = [new_desk_key.public_key, submitter.public_key]
+    attempts = [(own, _sealed(world, own, context, keys)) for keys in wrong_recipient_lists]
+    attempts.append((submitter.public_key, _sealed(world, own, context, sealed_as_named)))
 
-    for recipients in wrong_recipient_lists:
-        envelope = _sealed(world, submitter, context, recipients)
+    for named_key, envelope in attempts:
         message = _refused_without_trace(
             world,
-            lambda envelope=envelope: accept_sealed_submission(
+            lambda named_key=named_key, envelope=envelope: accept_sealed_submission(
                 world.session,
                 address=address,
                 submitter=submitter,
+                submitter_public_key=named_key,
                 envelope=envelope,
                 routing=_no_routing(),
                 today=world.now.date(),
             ),
         )
         assert "wrong keys" in message
-    right = _sealed(world, submitter, context, [new_desk_key.public_key, submitter.public_key])
+    right = _sealed(world, own, context, [new_desk_key.public_key, own])
     stored = accept_sealed_submission(
         world.session,
         address=address,
         submitter=submitter,
+        submitter_public_key=own,
         envelope=right,
         routing=_no_routing(),
         today=world.now.date(),
@@ -299,7 +322,7 @@ def test_what_is_not_an_acceptable_envelope_is_refused(
     consultation_world: ConsultationWorld, envelope: bytes
 ) -> None:
     world = consultation_world
-    submitter, _key = _browser_submitter(world)
+    submitter, codename_key = _browser_submitter(world)
     address = _address(world)
 
     _refused_without_trace(
@@ -308,6 +331,7 @@ def test_what_is_not_an_acceptable_envelope_is_refused(
             world.session,
             address=address,
             submitter=submitter,
+            submitter_public_key=_own_key(codename_key, address),
             envelope=envelope,
             routing=_no_routing(),
             today=world.now.date(),
@@ -317,13 +341,14 @@ def test_what_is_not_an_acceptable_envelope_is_refused(
 
 def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
-    submitter, _key = _browser_submitter(world)
+    submitter, codename_key = _browser_submitter(world)
     address = _address(world)
-    envelope = _sealed(world, submitter, submission_context(address))
+    envelope = _sealed(world, _own_key(codename_key, address), submission_context(address))
     accept_sealed_submission(
         world.session,
         address=address,
         submitter=submitter,
+        submitter_public_key=_own_key(codename_key, address),
         envelope=envelope,
         routing=_no_routing(),
         today=world.now.date(),
@@ -343,7 +368,7 @@ def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None
 
 def test_only_a_reprisal_report_is_marked_urgent(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
-    submitter, _key = _browser_submitter(world)
+    submitter, codename_key = _browser_submitter(world)
     address = _address(world)
 
     _refused_without_trace(
@@ -352,7 +377,8 @@ def test_only_a_reprisal_report_is_marked_urgent(consultation_world: Consultatio
             world.session,
             address=address,
             submitter=submitter,
-            envelope=_sealed(world, submitter, submission_context(address)),
+            submitter_public_key=_own_key(codename_key, address),
+            envelope=_sealed(world, _own_key(codename_key, address), submission_context(address)),
             routing=RoutingMetadata(topic_tags=(), urgent=True),
             today=world.now.date(),
         ),
@@ -421,6 +447,7 @@ def test_a_plain_form_is_validated_field_by_field(consultation_world: Consultati
             world.session,
             address=address,
             submitter=new.submitter,
+            submitter_key=new.secrets,
             form=form,
             today=world.now.date(),
         )
@@ -449,6 +476,7 @@ def test_seminar_recommendations_take_a_list_of_rows(consultation_world: Consult
         world.session,
         address=_address(world, SubmissionKind.SEMINAR_RECOMMENDATIONS),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=form,
         today=world.now.date(),
     )
@@ -460,6 +488,7 @@ def test_seminar_recommendations_take_a_list_of_rows(consultation_world: Consult
             world.session,
             address=_address(world, SubmissionKind.SEMINAR_RECOMMENDATIONS),
             submitter=new.submitter,
+            submitter_key=new.secrets,
             form={"seminar": "x", "recommendations": [{"text": "t", "addressee": "a"}]},
             today=world.now.date(),
         )
@@ -483,6 +512,7 @@ def test_an_urgent_reprisal_report_is_routed_as_urgent(
         world.session,
         address=_address(world, SubmissionKind.REPRISAL_REPORT),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=form,
         today=world.now.date(),
     )
@@ -518,6 +548,7 @@ def test_the_canary_typed_without_javascript_is_stored_nowhere(
         world.session,
         address=_address(world),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=_case_form(name=CANARY),
         today=world.now.date(),
     )
@@ -557,6 +588,7 @@ def test_an_attachment_is_encrypted_as_it_is_read_and_opens_with_its_sealed_key(
         world.session,
         address=_address(world),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=_case_form(),
         today=world.now.date(),
     )
@@ -604,6 +636,7 @@ def test_attachments_over_the_limit_are_refused_mid_stream_leaving_nothing(
             world.session,
             address=_address(world),
             submitter=new.submitter,
+            submitter_key=new.secrets,
             form=_case_form(),
             today=world.now.date(),
         )
@@ -632,10 +665,11 @@ def test_the_inbox_lists_reads_back_and_adds_further_information(
         world.session,
         address=_address(world),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=_case_form(),
         today=world.now.date(),
     )
-    other, _key = _browser_submitter(world)
+    other, _codename_key = _browser_submitter(world)
     world.session.commit()
 
     entries = list_inbox(world.session, new.submitter)
@@ -651,13 +685,16 @@ def test_the_inbox_lists_reads_back_and_adds_further_information(
     )
     sealed_info = crypto.seal_envelope(
         b'{"format":"parley-further-information-v1","text":"And then released."}',
-        [world.desk_key.public_key, new.submitter.public_key],
+        [world.desk_key.public_key, mine.submitter_public_key],
         further_information_context(SubmissionAddress.of(mine)),
     )
     add_sealed_further_information(world.session, mine, sealed_info, today=world.now.date())
     with pytest.raises(SubmissionRefusedError):
         add_sealed_further_information(
-            world.session, mine, _sealed(world, new.submitter, "elsewhere"), today=world.now.date()
+            world.session,
+            mine,
+            _sealed(world, mine.submitter_public_key, "elsewhere"),
+            today=world.now.date(),
         )
     with pytest.raises(PayloadError):
         add_plain_further_information(world.session, mine, {"text": "  "}, today=world.now.date())
@@ -670,6 +707,76 @@ def test_the_inbox_lists_reads_back_and_adds_further_information(
     ]
 
 
+def test_each_submission_of_a_submitter_is_sealed_to_its_own_key(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """No stored key links two submissions of one codename, nor one to the codename's key."""
+    world = consultation_world
+    new = _codename_submitter(world)
+    submissions = [
+        accept_plain_submission(
+            world.session,
+            address=_address(world),
+            submitter=new.submitter,
+            submitter_key=new.secrets,
+            form=_case_form(),
+            today=world.now.date(),
+        )
+        for _ in range(3)
+    ]
+    world.session.commit()
+
+    keys = [bytes(submission.submitter_public_key) for submission in submissions]
+    assert len(set(keys)) == len(keys)
+    assert new.submitter.public_key not in keys
+    for submission in submissions:
+        derived = crypto.derive_submission_keys(new.secrets.key_seed, submission.public_id)
+        assert submission.submitter_public_key == derived.public_key_bytes()
+        context = submission_context(SubmissionAddress.of(submission))
+        with pytest.raises(crypto.DecryptionError):
+            crypto.open_envelope(submission.envelope, new.secrets.private_key(), context)
+        assert open_submission(submission, new.secrets).payload["persons"][0]["name"]
+
+
+def test_the_submitter_opens_with_the_key_the_row_names_derived_or_legacy(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """New rows open with the derived key; a row stored before per-submission keys names the
+    codename's own key and opens with it; a row naming neither opens with nothing."""
+    world = consultation_world
+    new = _codename_submitter(world)
+    submission = accept_plain_submission(
+        world.session,
+        address=_address(world),
+        submitter=new.submitter,
+        submitter_key=new.secrets,
+        form=_case_form(),
+        today=world.now.date(),
+    )
+    derived = crypto.derive_submission_keys(new.secrets.key_seed, submission.public_id)
+    chosen = submission_private_key(submission, new.secrets)
+    assert crypto.private_key_bytes(chosen) == derived.key_seed
+
+    context = submission_context(SubmissionAddress.of(submission))
+    plaintext = crypto.open_envelope(submission.envelope, chosen, context)
+    submission.submitter_public_key = new.submitter.public_key
+    submission.envelope = crypto.seal_envelope(
+        plaintext, [world.desk_key.public_key, new.submitter.public_key], context
+    )
+    world.session.commit()
+    chosen = submission_private_key(submission, new.secrets)
+    assert crypto.private_key_bytes(chosen) == new.secrets.key_seed
+    assert open_submission(submission, new.secrets).payload == decode_payload(plaintext)
+
+    _other, stranger = _browser_submitter(world)
+    with pytest.raises(crypto.DecryptionError):
+        submission_private_key(submission, stranger)
+    submission.submitter_public_key = stranger.public_key_bytes()
+    with pytest.raises(crypto.DecryptionError):
+        submission_private_key(submission, new.secrets)
+    world.session.rollback()
+
+
 def test_consent_is_changed_per_named_person(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
     new = _codename_submitter(world)
@@ -677,6 +784,7 @@ def test_consent_is_changed_per_named_person(consultation_world: ConsultationWor
         world.session,
         address=_address(world),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=_case_form(),
         today=world.now.date(),
     )
@@ -696,7 +804,7 @@ def test_consent_is_changed_per_named_person(consultation_world: ConsultationWor
     assert set(refusal.value.errors) == {"person"}
     sealed_change = crypto.seal_envelope(
         b"{}",
-        [world.desk_key.public_key, new.submitter.public_key],
+        [world.desk_key.public_key, case.submitter_public_key],
         consent_change_context(SubmissionAddress.of(case)),
     )
     change_sealed_consent(world.session, case, sealed_change, today=world.now.date())
@@ -712,6 +820,7 @@ def test_consent_is_changed_per_named_person(consultation_world: ConsultationWor
         world.session,
         address=_address(world, SubmissionKind.AGENDA_INPUT),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form={"topics": ["rule_of_law"], "situation": "s"},
         today=world.now.date(),
     )
@@ -735,6 +844,7 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
         world.session,
         address=_address(world),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=_case_form(),
         today=world.now.date(),
     )
@@ -798,6 +908,7 @@ def test_a_failed_deletion_keeps_the_files(consultation_world: ConsultationWorld
         world.session,
         address=_address(world),
         submitter=new.submitter,
+        submitter_key=new.secrets,
         form=_case_form(),
         today=world.now.date(),
     )

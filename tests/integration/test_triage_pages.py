@@ -131,6 +131,7 @@ class Triage:
                     now=now,
                 ),
                 submitter=new.submitter,
+                submitter_key=new.secrets,
                 form=form,
                 today=now.date(),
             )

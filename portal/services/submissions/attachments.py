@@ -151,7 +151,7 @@ def attach_file(
     }
     keys_envelope = crypto.seal_envelope(
         encode_payload(record),
-        recipient_keys(submission.desk_key, submission.submitter),
+        recipient_keys(submission.desk_key, submission),
         attachment_keys_context(SubmissionAddress.of(submission), public_id),
     )
     attachment = Attachment(
@@ -239,7 +239,7 @@ def claim_uploads(
         raise SubmissionRefusedError("the same file was attached twice; send the form again")
     uploads = _claimable_uploads(session, submission.public_id, public_ids, now)
     address = SubmissionAddress.of(submission)
-    recipients = recipient_keys(submission.desk_key, submission.submitter)
+    recipients = recipient_keys(submission.desk_key, submission)
     attachments = []
     for claim in claims:
         upload = uploads.get(claim.upload_public_id)

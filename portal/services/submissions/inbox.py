@@ -6,9 +6,10 @@ exactly like one that does not exist.
 
 Further information and consent changes are sealed like the submission (contexts in
 ``contexts``) to the dialogue's *current* desk key, which may be newer than the one the
-submission was sealed to, and to the submitter. They are accepted whatever the submission's
-state and even for a frozen dialogue: a submitter must always be able to correct what they sent
-or take consent back.
+submission was sealed to, and to the key the submission names for its submitter; the submitter
+opens them with the private half (``submitter_keys.submission_private_key``). They are accepted
+whatever the submission's state and even for a frozen dialogue: a submitter must always be able
+to correct what they sent or take consent back.
 
 Deleting is crypto-shredding: every envelope row (the submission, further information, consent
 changes, attachment-keys records, which hold the only wrapped copies of the data and file keys)
@@ -20,7 +21,7 @@ submission was deleted, and an audit event naming the submission's internal id a
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,18 +59,11 @@ from portal.services.submissions.payload import (
     validate_consent_change,
     validate_further_information,
 )
+from portal.services.submissions.submitter_keys import SubmitterKey, submission_private_key
 from portal.storage import EncryptedStorage
 
 KINDS_WITH_CONSENT = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
 _Addition = TypeVar("_Addition", FurtherInformation, ConsentChange)
-
-
-class SubmitterKey(Protocol):
-    """What holds a submitter's private key for one request: the secrets a typed codename
-    derives to (``crypto.CodenameSecrets``) or an inbox session opened with its cookie
-    (``portal.services.submissions.inbox_web_sessions.SignedInSubmitter``)."""
-
-    def private_key(self) -> crypto.PrivateKey: ...
 
 
 class SubmissionNotFoundError(LookupError):
@@ -189,22 +183,21 @@ def sealing_target(session: Session, submission: Submission) -> SealingTarget:
     """The recipients and contexts that the sealed variants below check, for the browser to use.
 
     Given out rather than rebuilt in the browser, so that the rule stays here: the *current*
-    desk key and the submitter, under this submission's contexts.
+    desk key and the submission's own key for its submitter, under this submission's contexts.
     """
     address = SubmissionAddress.of(submission)
     return SealingTarget(
-        recipients=recipient_keys(
-            require_desk_key(session, submission.dialogue), submission.submitter
-        ),
+        recipients=recipient_keys(require_desk_key(session, submission.dialogue), submission),
         further_information_context=further_information_context(address),
         consent_change_context=consent_change_context(address),
     )
 
 
 def open_submission(submission: Submission, secrets: SubmitterKey) -> OpenedSubmission:
-    """Open a submission with the submitter's key; the plaintext lives in the return value only."""
+    """Open a submission with the key the submitter's codename gives it; the plaintext lives in
+    the return value only."""
     sealed = sealed_submission(submission)
-    key = secrets.private_key()
+    key = submission_private_key(submission, secrets)
 
     def opened(record: SealedRecord) -> dict[str, Any]:
         return decode_payload(crypto.open_envelope(record.envelope, key, record.context))
@@ -312,7 +305,7 @@ def checked_addition(
     check_envelope(
         envelope,
         context=context_of(SubmissionAddress.of(submission)),
-        recipients=recipient_keys(desk_key, submission.submitter),
+        recipients=recipient_keys(desk_key, submission),
         max_bytes=MAX_ENVELOPE_BYTES,
     )
     return desk_key
@@ -328,7 +321,7 @@ def sealed_addition(
     desk_key = require_desk_key(session, submission.dialogue)
     envelope = crypto.seal_envelope(
         encode_payload(payload),
-        recipient_keys(desk_key, submission.submitter),
+        recipient_keys(desk_key, submission),
         context_of(SubmissionAddress.of(submission)),
     )
     return desk_key, envelope

@@ -3,10 +3,11 @@
 With JavaScript the browser seals the submission; the server cannot read it but checks that the
 envelope parses, names the exact context this submission's address gives (see
 ``portal.services.contexts``), is addressed to exactly the dialogue's current desk key and the
-submitter's key, and is no larger than a submission may be. Without JavaScript the server
-validates the posted payload and seals it itself, to the same recipients under the same context;
-the plaintext lives only in this call's memory and is never written to the database, a file or a
-log.
+submission's own key, whose public half the browser derived and sent, and is no larger than a
+submission may be. Without JavaScript the server validates the posted payload, derives the
+submission's key from the codename for this request (``submitter_keys``) and seals it itself, to
+the same recipients under the same context; the plaintext lives only in this call's memory and is
+never written to the database, a file or a log.
 
 Each refusal is a ``SubmissionRefusedError`` whose message can be shown to the submitter as is.
 Nothing is stored before every check has passed, and everything is stored in the caller's
@@ -48,6 +49,7 @@ from portal.services.submissions.payload import (
     routing_metadata,
     validate_submission,
 )
+from portal.services.submissions.submitter_keys import SubmitterKey, new_submission_public_key
 
 # A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
 # padded payload fits the 1 MiB size bucket; that is far beyond any form filled in by hand.
@@ -97,21 +99,39 @@ def accept_sealed_submission(
     *,
     address: SubmissionAddress,
     submitter: Submitter,
+    submitter_public_key: bytes,
     envelope: bytes,
     routing: RoutingMetadata,
     today: dt.date,
 ) -> Submission:
-    """Store an envelope a browser sealed, once it is shown to be addressed as it must be."""
+    """Store an envelope a browser sealed, once it is shown to be addressed as it must be.
+
+    ``submitter_public_key`` is the submission's own key, which the browser derived from the
+    codename and the public id. The server cannot check that derivation; it refuses what is not
+    an X25519 public key, and the codename's own key, which would link the submission to the
+    submitter's others.
+    """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError("only a reprisal report can be marked urgent")
+    try:
+        crypto.load_public_key(submitter_public_key)
+    except crypto.CryptoError:
+        raise SubmissionRefusedError("the submission's key is not a key we can accept") from None
+    if bytes(submitter_public_key) == bytes(submitter.public_key):
+        raise SubmissionRefusedError(
+            "this submission was encrypted to the wrong keys; reload the form and send it again"
+        )
     desk_key = require_desk_key(session, address.dialogue)
+    submission = _new_submission(
+        address, submitter, bytes(submitter_public_key), desk_key, routing, today
+    )
     check_envelope(
         envelope,
         context=submission_context(address),
-        recipients=recipient_keys(desk_key, submitter),
+        recipients=recipient_keys(desk_key, submission),
         max_bytes=MAX_ENVELOPE_BYTES,
     )
-    return _store(session, address, submitter, desk_key, bytes(envelope), routing, today)
+    return _store(session, submission, bytes(envelope))
 
 
 def accept_plain_submission(
@@ -119,23 +139,29 @@ def accept_plain_submission(
     *,
     address: SubmissionAddress,
     submitter: Submitter,
+    submitter_key: SubmitterKey,
     form: Mapping[str, Any],
     today: dt.date,
 ) -> Submission:
     """Validate a posted form's payload and store it sealed (no-JavaScript path).
 
-    Raises ``PayloadError`` with a message per field when the form is incomplete.
+    ``submitter_key`` is the codename's key, held for this request only: the submission is
+    sealed to the key it derives for the submission's public id, and the row keeps only that
+    key's public half. Raises ``PayloadError`` with a message per field when the form is
+    incomplete.
     """
     payload = validate_submission(form, address.kind)
     plaintext = encode_payload(payload)
     if len(plaintext) > MAX_PAYLOAD_BYTES:
         raise SubmissionRefusedError("this submission is too long; shorten it or attach a file")
     desk_key = require_desk_key(session, address.dialogue)
-    envelope = crypto.seal_envelope(
-        plaintext, recipient_keys(desk_key, submitter), submission_context(address)
-    )
+    submission_key = new_submission_public_key(submitter_key, address.public_id)
     routing = routing_metadata(payload)
-    return _store(session, address, submitter, desk_key, envelope, routing, today)
+    submission = _new_submission(address, submitter, submission_key, desk_key, routing, today)
+    envelope = crypto.seal_envelope(
+        plaintext, recipient_keys(desk_key, submission), submission_context(address)
+    )
+    return _store(session, submission, envelope)
 
 
 def require_desk_key(session: Session, dialogue: Dialogue) -> DeskKey:
@@ -176,16 +202,16 @@ def _public_id_used(session: Session, public_id: str) -> bool:
     return session.scalars(in_use.union_all(deleted)).first() is not None
 
 
-def _store(
-    session: Session,
+def _new_submission(
     address: SubmissionAddress,
     submitter: Submitter,
+    submitter_public_key: bytes,
     desk_key: DeskKey,
-    envelope: bytes,
     routing: RoutingMetadata,
     today: dt.date,
 ) -> Submission:
-    submission = Submission(
+    """The row of a submission, not yet in the session and without its envelope."""
+    return Submission(
         public_id=address.public_id,
         dialogue=address.dialogue,
         session=address.dialogue_session,
@@ -193,11 +219,15 @@ def _store(
         state=SubmissionState.RECEIVED,
         received_on=today,
         desk_key=desk_key,
-        envelope=envelope,
         submitter=submitter,
+        submitter_public_key=submitter_public_key,
         topic_tags=[str(topic) for topic in routing.topic_tags],
         urgent=routing.urgent,
     )
+
+
+def _store(session: Session, submission: Submission, envelope: bytes) -> Submission:
+    submission.envelope = envelope
     session.add(submission)
     session.flush()
     return submission

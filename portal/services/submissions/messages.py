@@ -3,8 +3,8 @@
 Each message is one envelope (``crypto.seal_envelope``) holding ``parley-desk-message-v1``,
 sealed under ``contexts.desk_message_context`` to exactly two recipients
 (``contexts.recipient_keys``): the dialogue's desk key current when the message is written
-(``desk_keys.current_desk_key``) and the submitter's public key (docs/FORMATS.md, "Envelope
-contexts" and "Envelope plaintexts"). The message's public id is random
+(``desk_keys.current_desk_key``) and the key the submission names for its submitter
+(docs/FORMATS.md, "Envelope contexts" and "Envelope plaintexts"). The message's public id is random
 (``contexts.new_public_id``) and unique among messages, and the context names it and the
 submission, so an envelope cannot be replayed as another message, nor moved to another
 submission, dialogue, session or kind. The same context serves both directions; ``written_by``
@@ -28,7 +28,8 @@ context and recipients before storing it, never seeing the text.
 Reading: the desk opens each message with the desk key it is sealed to
 (:func:`thread_for_desk`, through ``staff_reading.StaffReader``), so messages sealed before a
 rotation stay readable to whoever holds the old key's grant; the submitter opens them with the
-key their codename gives (:func:`thread_for_submitter`, or in the browser from
+key their codename gives the submission (``submitter_keys.submission_private_key``;
+:func:`thread_for_submitter`, or in the browser from
 :func:`sealed_thread`). Both ends check the format after opening: a browser-sealed reply cannot
 be checked by the server, so a reply that is not a valid message is shown as unreadable.
 
@@ -59,14 +60,10 @@ from portal.services.contexts import (
 from portal.services.desks.need_to_know import Access, may_message, submission_access
 from portal.services.staff.reading import OpenedForStaff, StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.inbox import (
-    SealedRecord,
-    SubmitterKey,
-    checked_addition,
-    sealed_addition,
-)
+from portal.services.submissions.inbox import SealedRecord, checked_addition, sealed_addition
 from portal.services.submissions.intake import SubmissionRefusedError
 from portal.services.submissions.payload import LONG_TEXT_LIMIT, PayloadError
+from portal.services.submissions.submitter_keys import SubmitterKey, submission_private_key
 
 MESSAGE_FORMAT = "parley-desk-message-v1"
 
@@ -257,7 +254,7 @@ def thread_for_desk(
 
 def thread_for_submitter(submission: Submission, secrets: SubmitterKey) -> list[ThreadEntry]:
     """The thread opened with the submitter's key for one response, oldest first."""
-    key = secrets.private_key()
+    key = submission_private_key(submission, secrets)
     entries = []
     for sealed in sealed_thread(submission):
         try:

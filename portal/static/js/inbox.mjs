@@ -2,11 +2,13 @@
  * One submission read back in the browser, for an inbox session whose key this tab holds.
  *
  * The page (`templates/inbox/_sealed_submission.html`) carries no plaintext: this module fetches
- * the envelopes from `data-sealed-url`, opens them with the key seed kept in this tab
- * (`inbox-key.mjs`) and fills the page with `textContent` only, so nothing decrypted is ever
- * parsed as HTML. Further information and consent changes are sealed here to the recipients and
- * under the contexts the page names (the ones the server checks) and posted as JSON with the
- * CSRF token in `X-CSRFToken`; the server stores envelopes only. Deleting stays a form post.
+ * the envelopes from `data-sealed-url`, opens them with the key that the key seed kept in this
+ * tab (`inbox-key.mjs`) derives for the submission's public id (`data-public-id`; the seed itself
+ * for a submission stored before per-submission keys) and fills the page with `textContent`
+ * only, so nothing decrypted is ever parsed as HTML. Further information and consent changes
+ * are sealed here to the recipients and under the contexts the page names (the ones the server
+ * checks) and posted as JSON with the CSRF token in `X-CSRFToken`; the server stores envelopes
+ * only. Deleting stays a form post.
  * The form for adding information exists only once this module has read the submission back
  * with the key of this tab, so no plain post of what is typed can leave the page.
  *
@@ -14,7 +16,7 @@
  * (`desk-messages.mjs`); a reply is sealed under `data-reply-context`, the context of the reply
  * id the server issued with the page, and posted with that id (`data-reply-id`).
  */
-import { equalBytes, openEnvelope, sealEnvelope, x25519PublicKey } from './parley-crypto.mjs';
+import { deriveSubmissionKeys, equalBytes, openEnvelope, sealEnvelope, x25519PublicKey } from './parley-crypto.mjs';
 import { recallKeySeed } from './inbox-key.mjs';
 import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
@@ -46,15 +48,15 @@ function longDate(isoDate) {
   return new Date(`${isoDate}T00:00:00Z`).toLocaleDateString(document.documentElement.lang, format);
 }
 
-async function openItem(item, seed) {
-  const plaintext = await openEnvelope(fromBase64(item.envelope), seed, item.context);
+async function openItem(item, key) {
+  const plaintext = await openEnvelope(fromBase64(item.envelope), key, item.context);
   return JSON.parse(new TextDecoder().decode(plaintext));
 }
 
 /** The text of one message of the thread, or `null` when it does not open or is no message. */
-async function openMessage(item, seed, limit) {
+async function openMessage(item, key, limit) {
   try {
-    return readMessage(await openItem(item, seed), limit);
+    return readMessage(await openItem(item, key), limit);
   } catch {
     return null;
   }
@@ -109,22 +111,28 @@ class SealedPage {
   }
 
   /**
-   * Refuse a page that names, as this person's key, another key than the one this tab's seed
-   * gives: a server that swapped it would read everything sealed from here on.
+   * The private key this submission opens with: the one this tab's seed derives for the
+   * submission's public id, or, for a submission stored before per-submission keys, the seed
+   * itself. Refuses a page that names, as this person's key, any other key: a server that
+   * swapped it would read everything sealed from here on.
    */
-  async checkOwnKey() {
-    if (!equalBytes(await x25519PublicKey(this.seed), this.recipients[1])) throw new KeyMismatchError();
+  async ownKey() {
+    const named = this.recipients[1];
+    const derived = await deriveSubmissionKeys(this.seed, this.data.publicId);
+    if (equalBytes(derived.publicKey, named)) return derived.privateKey;
+    if (equalBytes(await x25519PublicKey(this.seed), named)) return this.seed;
+    throw new KeyMismatchError();
   }
 
   async load() {
-    await this.checkOwnKey();
+    const key = await this.ownKey();
     const response = await fetch(this.data.sealedUrl, { credentials: 'same-origin' });
     if (!response.ok) throw new Error('the envelopes could not be fetched');
     const sealed = await response.json();
-    const payload = await openItem(sealed.submission, this.seed);
-    const furtherInformation = await Promise.all(sealed.further_information.map((item) => openItem(item, this.seed)));
-    const changes = await Promise.all(sealed.consent_changes.map((item) => openItem(item, this.seed)));
-    const messages = await Promise.all((sealed.messages ?? []).map((item) => openMessage(item, this.seed, this.declaration.inbox_text_limit)));
+    const payload = await openItem(sealed.submission, key);
+    const furtherInformation = await Promise.all(sealed.further_information.map((item) => openItem(item, key)));
+    const changes = await Promise.all(sealed.consent_changes.map((item) => openItem(item, key)));
+    const messages = await Promise.all((sealed.messages ?? []).map((item) => openMessage(item, key, this.declaration.inbox_text_limit)));
     this.showMessages(messages, sealed.messages ?? []);
     this.showPayload(payload);
     this.showPersons(payload.persons ?? [], changes);

@@ -3,8 +3,9 @@
  *
  * Progressive enhancement of `templates/forms/form.html`, which works without this module. On
  * "Send", the module reads the form, checks it as the server would (`sealed-submission.mjs`),
- * makes a new codename here or derives a typed one here, seals the payload to the desk key and
- * the codename's key under the context the page names, and posts JSON to the form's
+ * makes a new codename here or derives a typed one here, derives from it the key pair of this
+ * submission (its public id is the page's), seals the payload to the desk key and the
+ * submission's key under the context the page names, and posts JSON to the form's
  * `data-sealed-url` (see `portal/blueprints/forms_sealed.py`). The codename and what was typed
  * never leave the page; a refusal is shown in the form, with everything typed still there.
  *
@@ -15,7 +16,13 @@
  * each file's sealed keys. "Add more rows" adds the rows in the page rather than posting what
  * was typed.
  */
-import { CodenameError, deriveCodenameSecrets, normaliseCodename, sealEnvelope } from './parley-crypto.mjs';
+import {
+  CodenameError,
+  deriveCodenameSecrets,
+  deriveSubmissionKeys,
+  normaliseCodename,
+  sealEnvelope,
+} from './parley-crypto.mjs';
 import {
   fieldOf,
   generateCodename,
@@ -225,15 +232,20 @@ async function sendSealed(form, declaration, messages) {
     return showSummary(form, [['codename', messages.codename]], null);
   }
   const { codename, secrets } = chosen;
-  const recipients = [fromHex(form.dataset.deskKey), secrets.publicKey];
+  const publicId = form.elements.public_id.value;
+  // Sealed to this submission's own key, never to the codename's: no stored key links it to
+  // the submitter's other submissions.
+  const submissionKeys = await deriveSubmissionKeys(secrets.keySeed, publicId);
+  const recipients = [fromHex(form.dataset.deskKey), submissionKeys.publicKey];
   const envelope = await sealEnvelope(JSON.stringify(payload), recipients, form.dataset.context);
   const attachments = await sendFiles(form, recipients);
   const body = {
     dialogue: form.dataset.dialogue,
     session: form.dataset.session ? Number(form.dataset.session) : null,
     kind,
-    public_id: form.elements.public_id.value,
+    public_id: publicId,
     envelope: toBase64(envelope),
+    submission_key: toBase64(submissionKeys.publicKey),
     login_secret: toBase64(secrets.loginSecret),
     new_submitter: codename !== null,
     topics: payload.topics,
