@@ -131,8 +131,10 @@ class CodenameSecrets:
         return public_key_bytes(self.private_key())
 
 
-def _hkdf_sha256(master: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"", info=info).derive(master)
+def derive_subkey(secret: bytes, info: bytes) -> bytes:
+    """32 bytes from ``secret`` for the use ``info`` names: HKDF-SHA256 with an empty salt, as
+    every Parley derivation from a secret is made (docs/FORMATS.md, "Codenames")."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"", info=info).derive(secret)
 
 
 def derive_codename_secrets(codename: str) -> CodenameSecrets:
@@ -145,8 +147,8 @@ def derive_codename_secrets(codename: str) -> CodenameSecrets:
         "sha256", canonical.encode("utf-8"), _PBKDF2_SALT, PBKDF2_ITERATIONS, dklen=32
     )
     return CodenameSecrets(
-        login_secret=_hkdf_sha256(master, _LOGIN_SECRET_INFO),
-        key_seed=_hkdf_sha256(master, _KEY_SEED_INFO),
+        login_secret=derive_subkey(master, _LOGIN_SECRET_INFO),
+        key_seed=derive_subkey(master, _KEY_SEED_INFO),
     )
 
 

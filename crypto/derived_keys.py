@@ -20,9 +20,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from crypto.codename import derive_subkey
 from crypto.errors import CryptoError
 from crypto.keys import KEY_SIZE, PrivateKey, load_private_key, private_key_bytes, public_key_bytes
 from crypto.signing import signing_public_key
@@ -43,7 +41,7 @@ _RECOVERY_SIGNING_KEY_INFO = b"parley recovery signing key v1"
 def _hkdf_sha256(secret: bytes, info: bytes) -> bytes:
     if len(secret) != KEY_SIZE:
         raise CryptoError(f"a key to derive from is {KEY_SIZE} bytes, not {len(secret)}")
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"", info=info).derive(bytes(secret))
+    return derive_subkey(bytes(secret), info)
 
 
 @dataclass(frozen=True)
