@@ -127,6 +127,20 @@ def _codename_submitter(world: ConsultationWorld) -> NewCodename:
     return register_new_codename(world.session, world.pepper, language="en", today=world.now.date())
 
 
+def _send_plain(
+    world: ConsultationWorld, new: NewCodename, address: SubmissionAddress, form: dict
+) -> Submission:
+    """``form`` sent by ``new``'s codename through the no-JavaScript intake, to ``address``."""
+    return accept_plain_submission(
+        world.session,
+        address=address,
+        submitter=new.submitter,
+        submitter_key=new.secrets,
+        form=form,
+        today=world.now.date(),
+    )
+
+
 def _address(world: ConsultationWorld, kind=SubmissionKind.INDIVIDUAL_CASE) -> SubmissionAddress:
     dialogue_session = None if kind is SubmissionKind.REPRISAL_REPORT else world.dialogue_session
     return submission_address(
@@ -443,14 +457,7 @@ def test_a_plain_form_is_validated_field_by_field(consultation_world: Consultati
     address = _address(world)
 
     with pytest.raises(PayloadError) as refusal:
-        accept_plain_submission(
-            world.session,
-            address=address,
-            submitter=new.submitter,
-            submitter_key=new.secrets,
-            form=form,
-            today=world.now.date(),
-        )
+        _send_plain(world, new, address, form)
 
     assert set(refusal.value.errors) == {
         "topics",
@@ -472,25 +479,18 @@ def test_seminar_recommendations_take_a_list_of_rows(consultation_world: Consult
     ]
     form = {"seminar": "Civil-society seminar, spring", "recommendations": rows}
 
-    submission = accept_plain_submission(
-        world.session,
-        address=_address(world, SubmissionKind.SEMINAR_RECOMMENDATIONS),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form=form,
-        today=world.now.date(),
+    submission = _send_plain(
+        world, new, _address(world, SubmissionKind.SEMINAR_RECOMMENDATIONS), form
     )
 
     payload = open_submission(submission, new.secrets).payload
     assert [row["text"] for row in payload["recommendations"]] == [r["text"] for r in rows]
     with pytest.raises(PayloadError) as refusal:
-        accept_plain_submission(
-            world.session,
-            address=_address(world, SubmissionKind.SEMINAR_RECOMMENDATIONS),
-            submitter=new.submitter,
-            submitter_key=new.secrets,
-            form={"seminar": "x", "recommendations": [{"text": "t", "addressee": "a"}]},
-            today=world.now.date(),
+        _send_plain(
+            world,
+            new,
+            _address(world, SubmissionKind.SEMINAR_RECOMMENDATIONS),
+            {"seminar": "x", "recommendations": [{"text": "t", "addressee": "a"}]},
         )
     assert set(refusal.value.errors) == {"recommendations.0.topic"}
 
@@ -508,14 +508,7 @@ def test_an_urgent_reprisal_report_is_routed_as_urgent(
         "topics": ["human_rights_defenders"],
     }
 
-    submission = accept_plain_submission(
-        world.session,
-        address=_address(world, SubmissionKind.REPRISAL_REPORT),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form=form,
-        today=world.now.date(),
-    )
+    submission = _send_plain(world, new, _address(world, SubmissionKind.REPRISAL_REPORT), form)
 
     assert (submission.urgent, submission.session_id) == (True, None)
     assert submission.topic_tags == [Topic.HUMAN_RIGHTS_DEFENDERS.value]
@@ -544,14 +537,7 @@ def test_the_canary_typed_without_javascript_is_stored_nowhere(
     world = consultation_world
     new = _codename_submitter(world)
     storage = EncryptedStorage(world.storage_dir)
-    submission = accept_plain_submission(
-        world.session,
-        address=_address(world),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form=_case_form(name=CANARY),
-        today=world.now.date(),
-    )
+    submission = _send_plain(world, new, _address(world), _case_form(name=CANARY))
     upload = EncryptingUpload(world.session, storage, UploadBudget())
     for _ in range(3):
         upload.write((CANARY * 5000).encode())
@@ -584,14 +570,7 @@ def test_an_attachment_is_encrypted_as_it_is_read_and_opens_with_its_sealed_key(
     world = consultation_world
     new = _codename_submitter(world)
     storage = EncryptedStorage(world.storage_dir)
-    submission = accept_plain_submission(
-        world.session,
-        address=_address(world),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form=_case_form(),
-        today=world.now.date(),
-    )
+    submission = _send_plain(world, new, _address(world), _case_form())
     content = secrets.token_bytes(200_000)
     upload = EncryptingUpload(world.session, storage, UploadBudget())
     for offset in range(0, len(content), 8192):
@@ -632,14 +611,7 @@ def test_attachments_over_the_limit_are_refused_mid_stream_leaving_nothing(
     budget = UploadBudget(limit=300_000)
 
     def oversized_submission() -> None:
-        submission = accept_plain_submission(
-            world.session,
-            address=_address(world),
-            submitter=new.submitter,
-            submitter_key=new.secrets,
-            form=_case_form(),
-            today=world.now.date(),
-        )
+        submission = _send_plain(world, new, _address(world), _case_form())
         first = EncryptingUpload(world.session, storage, budget)
         first.write(bytes(200_000))
         attach_file(world.session, submission, first.finish(), file_name="a", content_type="x/y")
@@ -661,14 +633,7 @@ def test_the_inbox_lists_reads_back_and_adds_further_information(
 ) -> None:
     world = consultation_world
     new = _codename_submitter(world)
-    submission = accept_plain_submission(
-        world.session,
-        address=_address(world),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form=_case_form(),
-        today=world.now.date(),
-    )
+    submission = _send_plain(world, new, _address(world), _case_form())
     other, _codename_key = _browser_submitter(world)
     world.session.commit()
 
@@ -713,17 +678,7 @@ def test_each_submission_of_a_submitter_is_sealed_to_its_own_key(
     """No stored key links two submissions of one codename, nor one to the codename's key."""
     world = consultation_world
     new = _codename_submitter(world)
-    submissions = [
-        accept_plain_submission(
-            world.session,
-            address=_address(world),
-            submitter=new.submitter,
-            submitter_key=new.secrets,
-            form=_case_form(),
-            today=world.now.date(),
-        )
-        for _ in range(3)
-    ]
+    submissions = [_send_plain(world, new, _address(world), _case_form()) for _ in range(3)]
     world.session.commit()
 
     keys = [bytes(submission.submitter_public_key) for submission in submissions]
@@ -745,14 +700,7 @@ def test_the_submitter_opens_with_the_key_the_row_names_derived_or_legacy(
     codename's own key and opens with it; a row naming neither opens with nothing."""
     world = consultation_world
     new = _codename_submitter(world)
-    submission = accept_plain_submission(
-        world.session,
-        address=_address(world),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form=_case_form(),
-        today=world.now.date(),
-    )
+    submission = _send_plain(world, new, _address(world), _case_form())
     derived = crypto.derive_submission_keys(new.secrets.key_seed, submission.public_id)
     chosen = submission_private_key(submission, new.secrets)
     assert crypto.private_key_bytes(chosen) == derived.key_seed
@@ -780,14 +728,7 @@ def test_the_submitter_opens_with_the_key_the_row_names_derived_or_legacy(
 def test_consent_is_changed_per_named_person(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
     new = _codename_submitter(world)
-    case = accept_plain_submission(
-        world.session,
-        address=_address(world),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form=_case_form(),
-        today=world.now.date(),
-    )
+    case = _send_plain(world, new, _address(world), _case_form())
     lower = {"level": "internal_only", "given_by": "person", "risks_explained": True}
 
     change_plain_consent(
@@ -816,13 +757,11 @@ def test_consent_is_changed_per_named_person(consultation_world: ConsultationWor
         consent_change_context(SubmissionAddress.of(case)),
     )
     assert decode_payload(desk_view)["consent"]["level"] == "internal_only"
-    agenda = accept_plain_submission(
-        world.session,
-        address=_address(world, SubmissionKind.AGENDA_INPUT),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form={"topics": ["rule_of_law"], "situation": "s"},
-        today=world.now.date(),
+    agenda = _send_plain(
+        world,
+        new,
+        _address(world, SubmissionKind.AGENDA_INPUT),
+        {"topics": ["rule_of_law"], "situation": "s"},
     )
     with pytest.raises(SubmissionRefusedError, match="only cases"):
         change_plain_consent(
@@ -840,14 +779,7 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
     world = consultation_world
     new = _codename_submitter(world)
     storage = EncryptedStorage(world.storage_dir)
-    case = accept_plain_submission(
-        world.session,
-        address=_address(world),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form=_case_form(),
-        today=world.now.date(),
-    )
+    case = _send_plain(world, new, _address(world), _case_form())
     upload = EncryptingUpload(world.session, storage, UploadBudget())
     upload.write(b"evidence")
     attach_file(world.session, case, upload.finish(), file_name="e.txt", content_type="text/plain")
@@ -904,14 +836,7 @@ def test_a_failed_deletion_keeps_the_files(consultation_world: ConsultationWorld
     world = consultation_world
     new = _codename_submitter(world)
     storage = EncryptedStorage(world.storage_dir)
-    case = accept_plain_submission(
-        world.session,
-        address=_address(world),
-        submitter=new.submitter,
-        submitter_key=new.secrets,
-        form=_case_form(),
-        today=world.now.date(),
-    )
+    case = _send_plain(world, new, _address(world), _case_form())
     upload = EncryptingUpload(world.session, storage, UploadBudget())
     upload.write(b"evidence")
     attach_file(world.session, case, upload.finish(), file_name="e.txt", content_type="text/plain")
