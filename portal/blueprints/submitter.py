@@ -131,6 +131,22 @@ def keep_only_ticket(ticket: SessionTicket) -> None:
     session[TICKET_COOKIE_ENTRY] = ticket.to_cookie()
 
 
+def resumed_inbox_session() -> SignedInSubmitter | None:
+    """The live inbox session the cookie's ticket opens, if any.
+
+    An ended session's row is deleted on the way (the unit of work commits it), whichever
+    answer the page then gives.
+    """
+    ticket = current_ticket()
+    if ticket is None:
+        return None
+    with unit_of_work() as database:
+        try:
+            return resume_session(database, ticket, now=utc_now())
+        except SessionEndedError:
+            return None
+
+
 def inbox_session_required(
     view: Callable[Concatenate[SignedInSubmitter, _Params], ResponseReturnValue],
 ) -> Callable[_Params, ResponseReturnValue]:
@@ -143,14 +159,9 @@ def inbox_session_required(
 
     @functools.wraps(view)
     def wrapper(*args: _Params.args, **kwargs: _Params.kwargs) -> ResponseReturnValue:
-        ticket = current_ticket()
-        if ticket is None:
+        if current_ticket() is None:
             return redirect(url_for(".sign_in_form"))
-        with unit_of_work() as database:
-            try:
-                signed_in = resume_session(database, ticket, now=utc_now())
-            except SessionEndedError:
-                signed_in = None
+        signed_in = resumed_inbox_session()
         if signed_in is None:
             session.pop(TICKET_COOKIE_ENTRY, None)
             return redirect(url_for(".sign_in_form", ended=1))

@@ -43,9 +43,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from portal.blueprints.submitter import (
-    current_ticket,
     keep_only_ticket,
     replace_inbox_session,
+    resumed_inbox_session,
     sign_in_refused_message,
     sign_in_throttled_message,
 )
@@ -60,9 +60,7 @@ from portal.services.submissions.inbox import (
     sealed_submission,
 )
 from portal.services.submissions.inbox_web_sessions import (
-    SessionEndedError,
     SignedInSubmitter,
-    resume_session,
     start_browser_held_session,
 )
 from portal.services.submissions.intake import MAX_ENVELOPE_BYTES, SubmissionRefusedError
@@ -105,14 +103,7 @@ def json_session_required(
 
     @functools.wraps(view)
     def wrapper(*args: _Params.args, **kwargs: _Params.kwargs) -> ResponseReturnValue:
-        ticket = current_ticket()
-        signed_in = None
-        if ticket is not None:
-            with unit_of_work() as database:
-                try:
-                    signed_in = resume_session(database, ticket, now=utc_now())
-                except SessionEndedError:
-                    signed_in = None
+        signed_in = resumed_inbox_session()
         if signed_in is None:
             message = _("Your inbox session has ended. Sign in again with your codename.")
             return _refusal(message, 401)
