@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 import crypto
 
@@ -32,7 +33,7 @@ def keep_codename(page: Any) -> str:
         position = int(re.search(r"\d+", field.get_attribute("id"))[0])
         field.fill(words[position - 1])
     page.get_by_role("button", name="Check").click()
-    assert page.get_by_role("heading", name="You have written it down").is_visible()
+    expect(page.get_by_role("heading", name="You have written it down")).to_be_visible()
     return " ".join(words)
 
 

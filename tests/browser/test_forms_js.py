@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 import crypto
 from portal.models import SubmissionKind, Topic
@@ -47,7 +48,7 @@ def test_individual_case_with_javascript(
     public_id = open_session_form(js_page, portal_server, "/individual-case")
     fill_individual_case(js_page, "Case")
     codename = send_and_keep_codename(js_page)
-    assert js_page.get_by_role("link", name="Sign in to your inbox").is_visible()
+    expect(js_page.get_by_role("link", name="Sign in to your inbox")).to_be_visible()
 
     payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
     assert payload == validate_submission(
@@ -88,7 +89,7 @@ def test_reprisal_report_with_javascript_checks_fields_first(
     js_page.locator("#field-when").fill("yesterday")
     js_page.get_by_role("button", name="Send").click()
     assert js_page.locator("#field-link_to_engagement").get_attribute("aria-invalid") == "true"
-    assert js_page.locator("#error-summary a[href='#field-link_to_engagement']").is_visible()
+    expect(js_page.locator("#error-summary a[href='#field-link_to_engagement']")).to_be_visible()
     assert js_page.locator("#field-what_happened").input_value() == "Travel ban after the UN."
     assert sealed_posts == []
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 import crypto
 from crypto.file_padding import padded_file_size
@@ -235,7 +236,7 @@ def test_photos_lose_their_metadata_and_other_files_are_named(
     jpeg, png = _jpeg_with_exif(js_page, canary), _png_with_text(canary)
     notes = b"plain notes"
     fill_individual_case(js_page, "Photos")
-    assert js_page.get_by_text("Your browser removes these details from photos").is_visible()
+    expect(js_page.get_by_text("Your browser removes these details from photos")).to_be_visible()
     js_page.get_by_label("Files (optional)").set_input_files(
         [
             _file("photo.jpg", "image/jpeg", jpeg),
@@ -244,7 +245,8 @@ def test_photos_lose_their_metadata_and_other_files_are_named(
         ]
     )
     notice = js_page.locator("#field-attachments-not-cleaned")
-    assert notice.is_visible() and notice.inner_text().endswith(": notes.txt")
+    expect(notice).to_be_visible()
+    assert notice.inner_text().endswith(": notes.txt")
 
     codename = send_and_keep_codename(js_page)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.journeys import keep_codename, open_session_form
 
@@ -29,11 +30,11 @@ def test_individual_case_without_javascript(page: Any, portal_server: str, tmp_p
     page.get_by_label("Human-rights defenders").check()
     page.get_by_role("button", name="Add more rows").click()
     assert page.locator("#field-persons-0-name").input_value() == "A. Defender"
-    assert page.locator("#field-persons-5-name").is_visible()
+    expect(page.locator("#field-persons-5-name")).to_be_visible()
     page.get_by_label("Files (optional)").set_input_files(str(attachment))
     page.get_by_role("button", name="Send").click()
 
-    assert page.get_by_role("heading", name="Received: this is your codename").is_visible()
+    expect(page.get_by_role("heading", name="Received: this is your codename")).to_be_visible()
     assert "1 file is attached." in page.content()
     keep_codename(page)
 
@@ -50,5 +51,5 @@ def test_reprisal_report_without_javascript(page: Any, portal_server: str) -> No
     page.get_by_label("Urgent: someone is in danger now").check()
     page.get_by_role("button", name="Send").click()
 
-    assert page.get_by_role("heading", name="Received: this is your codename").is_visible()
+    expect(page.get_by_role("heading", name="Received: this is your codename")).to_be_visible()
     keep_codename(page)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 import crypto
 from portal.models import SubmissionKind
@@ -168,7 +169,7 @@ def test_no_form_to_add_information_without_the_module_or_the_key(
     js_page.route("**/static/js/inbox.mjs", lambda route: route.abort())
     js_page.reload()
     js_page.wait_for_load_state("networkidle")
-    assert js_page.locator("#sealed-status").is_visible()
+    expect(js_page.locator("#sealed-status")).to_be_visible()
     assert js_page.locator("#further-information-form, textarea").count() == 0
     assert js_page.locator("#read-back").inner_text() == ""
 

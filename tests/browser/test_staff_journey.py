@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 import crypto
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
@@ -123,7 +124,7 @@ def test_new_triage_officer_triages_and_writes_to_a_submitter(
     administrator.fill("#display_name", officer_name)
     administrator.select_option("#role", "triage_officer")
     administrator.get_by_role("button", name="Create the account").click()
-    assert administrator.get_by_role("heading", name="Account created").is_visible()
+    expect(administrator.get_by_role("heading", name="Account created")).to_be_visible()
     assert officer_email in administrator.inner_text("dl.facts")
     one_time = administrator.inner_text("code.one-time-passphrase").strip()
     assert len(one_time) >= 12
@@ -134,11 +135,11 @@ def test_new_triage_officer_triages_and_writes_to_a_submitter(
     # 3. The officer signs in with it, chooses a passphrase and enrols the authenticator app.
     officer = contexts()
     _sign_in(officer, server, officer_email, one_time, None)
-    assert officer.get_by_role("heading", name="Choose your passphrase").is_visible()
+    expect(officer.get_by_role("heading", name="Choose your passphrase")).to_be_visible()
     officer.fill("#new_passphrase", officer_passphrase)
     officer.fill("#confirm_passphrase", officer_passphrase)
     officer.get_by_role("button", name="Save and continue").click()
-    assert officer.get_by_role("heading", name="Set up your authenticator app").is_visible()
+    expect(officer.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
     qr = officer.locator("img.totp-qr").get_attribute("src")
     prefix = "data:image/svg+xml;base64,"
     assert qr.startswith(prefix), qr[:60]
@@ -184,7 +185,7 @@ def test_new_triage_officer_triages_and_writes_to_a_submitter(
     by_email = desk_member.locator("form", has=desk_member.locator("#grant-email"))
     by_email.locator("#grant-email").fill(officer_email)
     by_email.get_by_role("button", name="Next: confirm their key").click()
-    assert desk_member.get_by_role("heading", name=f"Confirm {officer_name}'s key").is_visible()
+    expect(desk_member.get_by_role("heading", name=f"Confirm {officer_name}'s key")).to_be_visible()
     assert read_out not in desk_member.inner_text("main"), "the digits come from the colleague"
     desk_member.get_by_label(f"The 30 digits {officer_name} read to you").fill("1" * 30)
     desk_member.get_by_role("button", name="Confirm and grant the key").click()
