@@ -89,6 +89,7 @@ from crypto.keys import (
 from crypto.passphrase import Argon2Params, unwrap_private_key, wrap_private_key
 from crypto.passwords import hash_password, password_needs_rehash, verify_password
 from crypto.signing import (
+    SIGNING_PUBLIC_KEY_SIZE,
     sign_item,
     signing_fingerprint,
     signing_key_id,
@@ -128,6 +129,7 @@ __all__ = [
     "LANGUAGES",
     "MAX_PLAINTEXT",
     "PBKDF2_ITERATIONS",
+    "SIGNING_PUBLIC_KEY_SIZE",
     "TOTP_TYPED_CODE_MAX_LENGTH",
     "Argon2Params",
     "CodenameError",

@@ -57,12 +57,14 @@ from portal.services.contexts import (
     SubmissionAddress,
     new_public_id,
     recipient_keys,
+    signed_submission_context,
     submission_context,
 )
 from portal.services.dialogues.catalogue import create_dialogue, schedule_session
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.recovery import create_recovery_key
 from portal.services.submissions.intake import accept_plain_submission, submission_address
+from portal.services.submissions.payload import decode_payload, encode_payload
 from portal.services.submissions.submitter_keys import submission_private_key
 from portal.services.submissions.submitters import register_new_codename
 from portal.settings import (
@@ -479,7 +481,8 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
 
 def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission) -> None:
     """Make ``sent`` a row as the release before per-submission keys stored it: its envelope
-    sealed to, and its row naming, the key of the codename itself."""
+    sealed to, and its row naming, the key of the codename itself, under its v1 context and
+    without signatures (which came later still)."""
     codename_key = crypto.derive_codename_secrets(sent.codename)
     database = Database(settings.database_url)
     try:
@@ -487,12 +490,18 @@ def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission)
             submission = session.scalars(
                 select(Submission).where(Submission.public_id == sent.public_id)
             ).one()
-            context = submission_context(SubmissionAddress.of(submission))
+            address = SubmissionAddress.of(submission)
             key = submission_private_key(submission, codename_key)
-            plaintext = crypto.open_envelope(submission.envelope, key, context)
+            payload = decode_payload(
+                crypto.open_envelope(submission.envelope, key, signed_submission_context(address))
+            )
+            del payload["signatures"]
             submission.submitter_public_key = codename_key.public_key_bytes()
+            submission.signature = submission.signing_public_key = None
             submission.envelope = crypto.seal_envelope(
-                plaintext, recipient_keys(submission.desk_key, submission), context
+                encode_payload(payload),
+                recipient_keys(submission.desk_key, submission),
+                submission_context(address),
             )
             session.commit()
     finally:

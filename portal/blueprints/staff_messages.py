@@ -68,7 +68,7 @@ def desk_message_thread(submission: Submission, opened: OpenedForStaff) -> DeskT
     """The thread of the submission the page opened, for the signed-in staff member."""
     signed_in = signed_in_staff()
     database = reading()
-    entries = thread_for_desk(database, submission, opened.reader)
+    entries = thread_for_desk(database, submission, opened.reader, opened.anchors)
     if signed_in is None or not may_message(database, signed_in.user, submission.dialogue):
         return DeskThread(entries, False, role_refused_message())
     if opened.payload.get("contact_through_portal") is not True:

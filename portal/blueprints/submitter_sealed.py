@@ -13,13 +13,22 @@ All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRF
     GET  /inbox/<public_id>/sealed
          -> {"submission": item, "further_information": [item], "consent_changes": [item],
              "messages": [message]}
-            item = {"context": str, "envelope": base64, "received_on": ISO date}
+            item = {"context": str, "envelope": base64, "signature": base64 or null,
+                    "received_on": ISO date}
             message = {"public_id": str, "written_by": "desk" | "submitter",
-                       "context": str, "envelope": base64, "sent_on": ISO date}
-    POST /inbox/<public_id>/sealed-further-information   {"envelope": base64}
-    POST /inbox/<public_id>/sealed-consent                {"envelope": base64}
-    POST /inbox/<public_id>/sealed-message   {"public_id": the page's reply id, "envelope": base64}
+                       "context": str, "envelope": base64, "signature": base64 or null,
+                       "sent_on": ISO date}
+    POST /inbox/<public_id>/sealed-further-information   {"envelope": base64, "signature": base64}
+    POST /inbox/<public_id>/sealed-consent                {"envelope": base64, "signature": base64}
+    POST /inbox/<public_id>/sealed-message   {"public_id": the page's reply id, "envelope": base64,
+                                              "signature": base64}
          -> {"next": the submission's address}
+
+Items come in history order with their signatures (null for an item stored before signatures),
+and the page checks them as ``provenance`` does before it shows or uses anything. What the page
+adds to a signed submission is signed in the tab with the submission's signing key under the
+context the page names (``data-signing-key`` is the key the row names, which the tab compares
+with the one its codename derives); the server refuses a signature that does not verify.
 
 A reply to the desk is sealed under the message public id the page was served with
 (``data-reply-id``, made by the server); the server checks the envelope's context for that id
@@ -56,6 +65,7 @@ from portal.services.submissions.inbox import (
     SubmissionNotFoundError,
     add_sealed_further_information,
     change_sealed_consent,
+    history_order,
     own_submission,
     sealed_submission,
 )
@@ -148,12 +158,14 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
         further_information=[
             _item(record, item.received_on.isoformat())
             for record, item in zip(
-                sealed.further_information, found.further_information, strict=True
+                sealed.further_information, history_order(found.further_information), strict=True
             )
         ],
         consent_changes=[
             _item(record, item.received_on.isoformat())
-            for record, item in zip(sealed.consent_changes, found.consent_changes, strict=True)
+            for record, item in zip(
+                sealed.consent_changes, history_order(found.consent_changes), strict=True
+            )
         ],
         messages=[
             {
@@ -161,6 +173,7 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
                 "written_by": str(message.written_by),
                 "context": message.record.context,
                 "envelope": base64.b64encode(message.record.envelope).decode("ascii"),
+                "signature": _optional_base64(message.record.signature),
                 "sent_on": message.sent_on.isoformat(),
             }
             for message in sealed_thread(found)
@@ -193,6 +206,7 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     try:
         body = _json_body()
         envelope = _base64_field(body, "envelope")
+        signature = _signature_field(body)
     except MalformedRequestError as error:
         return _refusal(str(error), 400)
     message_id = body.get("public_id")
@@ -200,7 +214,7 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
         return _refusal("public_id: text expected", 400)
     try:
         with unit_of_work() as database:
-            reply_sealed(database, found, message_id, envelope, today=utc_now().date())
+            reply_sealed(database, found, message_id, envelope, signature, today=utc_now().date())
     except SubmissionRefusedError:
         return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
     return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor="messages"))
@@ -215,12 +229,14 @@ def _store_sealed(
     request.max_content_length = REQUEST_BODY_LIMIT
     found = _own_or_404(signed_in, public_id)
     try:
-        envelope = _base64_field(_json_body(), "envelope")
+        body = _json_body()
+        envelope = _base64_field(body, "envelope")
+        signature = _signature_field(body)
     except MalformedRequestError as error:
         return _refusal(str(error), 400)
     try:
         with unit_of_work() as database:
-            store(database, found, envelope, today=utc_now().date())
+            store(database, found, envelope, signature, today=utc_now().date())
     except SubmissionRefusedError:
         return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
     return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor=anchor))
@@ -236,12 +252,25 @@ def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
     abort(make_response(jsonify(error=_("There is no such submission in your inbox.")), 404))
 
 
-def _item(record: SealedRecord, received_on: str) -> dict[str, str]:
+def _item(record: SealedRecord, received_on: str) -> dict[str, str | None]:
     return {
         "context": record.context,
         "envelope": base64.b64encode(record.envelope).decode("ascii"),
+        "signature": _optional_base64(record.signature),
         "received_on": received_on,
     }
+
+
+def _optional_base64(value: bytes | None) -> str | None:
+    return None if value is None else base64.b64encode(value).decode("ascii")
+
+
+def _signature_field(body: dict[str, Any]) -> bytes | None:
+    """The item's signature; absent or null only for a submission sent before signatures,
+    which the service checks."""
+    if body.get("signature") is None:
+        return None
+    return _base64_field(body, "signature")
 
 
 def _json_body() -> dict[str, Any]:

@@ -35,6 +35,9 @@ class DeskKey(Base):
     dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"), index=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     key_id: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    # The Ed25519 public key derived from the private half (``crypto.desk_signing_seed``): set
+    # when the key is made, or for a key made before signatures when a holder next opens it.
+    signing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

@@ -31,7 +31,7 @@ from portal.services.contexts import (
     SubmissionAddress,
     desk_key_grant_context,
     new_public_id,
-    submission_context,
+    signed_submission_context,
 )
 from portal.services.desks.confirmations import KeyConfirmation, record_confirmation
 from portal.services.desks.keys import current_desk_key, grant_desk_access
@@ -177,7 +177,7 @@ def _submission(world: ConsultationWorld) -> Submission:
 def _reads(world: ConsultationWorld, member: SignedInStaff, submission: Submission) -> bytes:
     """The submission's plaintext, opened the way a desk page does: with the member's grant."""
     desk_private_key = open_desk_key(world.session, member, submission.desk_key)
-    context = submission_context(SubmissionAddress.of(submission))
+    context = signed_submission_context(SubmissionAddress.of(submission))
     return crypto.open_envelope(submission.envelope, desk_private_key, context)
 
 

@@ -24,6 +24,7 @@ from portal.db import app_database
 from portal.models import SubmissionKind, utc_now
 from portal.services.leaky_bucket import bucket_level, locked_bucket
 from portal.services.submissions.payload import encode_payload, validate_submission
+from portal.services.submissions.provenance import signatures_block
 from portal.services.submissions.submitters import (
     GLOBAL_BUCKET,
     SignInLimit,
@@ -133,8 +134,13 @@ def seal_in_browser(
     secrets = crypto.derive_codename_secrets(codename)
     own_key = crypto.derive_submission_keys(secrets.key_seed, form.hidden["public_id"])
     payload = validate_submission(FORMS[kind][1], kind)
+    desk_signing_key = bytes.fromhex(data["desk-signing-key"]) or None
+    sealed = {
+        **payload,
+        "signatures": signatures_block(own_key.signing_public_key(), desk_signing_key),
+    }
     envelope = crypto.seal_envelope(
-        encode_payload(payload),
+        encode_payload(sealed),
         recipients(bytes.fromhex(data["desk-key"]), own_key.public_key_bytes()),
         context(data["context"]),
     )
@@ -144,7 +150,9 @@ def seal_in_browser(
         "kind": data["kind"],
         "public_id": form.hidden["public_id"],
         "envelope": _b64(envelope),
+        "signature": _b64(crypto.sign_item(own_key.signing_seed, data["context"], envelope)),
         "submission_key": _b64(own_key.public_key_bytes()),
+        "signing_key": _b64(own_key.signing_public_key()),
         "login_secret": _b64(secrets.login_secret),
         "new_submitter": new,
         "topics": payload["topics"],
@@ -153,6 +161,19 @@ def seal_in_browser(
     if new:
         body["public_key"] = _b64(secrets.public_key_bytes())
     return BrowserSubmission(form, payload, codename, body)
+
+
+def signed_again(submission: BrowserSubmission, envelope: bytes) -> None:
+    """Put ``envelope`` in the request, signed as the browser signs it (for tests that seal
+    their own content)."""
+    secrets = crypto.derive_codename_secrets(submission.codename)
+    public_id = submission.body["public_id"]
+    seed = crypto.derive_submission_keys(secrets.key_seed, public_id).signing_seed
+    data = {
+        name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(submission.form.html)
+    }
+    submission.body["envelope"] = _b64(envelope)
+    submission.body["signature"] = _b64(crypto.sign_item(seed, data["context"], envelope))
 
 
 def post_sealed(
@@ -168,13 +189,15 @@ def test_form_hands_the_script_its_public_sealing_data(app: Flask, client: Flask
     form = open_form(client, url)
     data = dict(DATA_ATTRIBUTE.findall(form.html))
     session_id = url.split("/")[4]
+    public_id = form.hidden["public_id"]
     assert data["context"] == (
-        f"parley submission v1|dialogue:valdoria|session:{session_id}|kind:individual_case"
-        f"|submission:{form.hidden['public_id']}"
+        f"parley submission v2|dialogue:valdoria|session:{session_id}|kind:individual_case"
+        f"|submission:{public_id}|item:{public_id}|position:0|direction:to desk"
     )
     assert data["sealed-url"] == SEALED_URL and data["kind"] == "individual_case"
     assert data["codename-words-url"] == "/codename-words/en.txt"
     assert re.fullmatch(r"[0-9a-f]{64}", data["desk-key"])
+    assert re.fullmatch(r"[0-9a-f]{64}", data["desk-signing-key"])
     assert '<script type="module" src="/static/js/submit-form.mjs">' in form.html
 
 
@@ -198,8 +221,11 @@ def test_each_kind_is_stored_sealed_for_a_new_submitter(
     own_key = crypto.derive_submission_keys(codename.key_seed, submission.public_id)
     assert submission.submitter_public_key == own_key.public_key_bytes()
     assert submission.submitter_public_key != submission.submitter.public_key
-    assert open_payload(submission, desk_key) == sent.payload
-    assert open_payload(submission, own_key.private_key()) == sent.payload
+    named_desk_key = bytes.fromhex(dict(DATA_ATTRIBUTE.findall(sent.form.html))["desk-signing-key"])
+    signatures = signatures_block(own_key.signing_public_key(), named_desk_key)
+    for key in (desk_key, own_key.private_key()):
+        assert open_payload(submission, key) == {**sent.payload, "signatures": signatures}
+    assert submission.signing_public_key == own_key.signing_public_key()
     with pytest.raises(crypto.DecryptionError):
         open_payload(submission, codename.private_key())
     assert submission.topic_tags == sent.payload["topics"]

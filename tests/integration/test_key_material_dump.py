@@ -88,6 +88,7 @@ from portal.services.desks.keys import current_desk_key
 from portal.services.staff.web_sessions import start_staff_session
 from portal.services.submissions.inbox_web_sessions import start_browser_held_session, start_session
 from portal.services.submissions.payload import encode_payload
+from portal.services.submissions.provenance import signatures_block
 from tests.conftest import DemoInstance, sqlite_files
 from tests.integration.forms_client import (
     codename_in,
@@ -95,7 +96,12 @@ from tests.integration.forms_client import (
     open_session_url,
     post_form,
 )
-from tests.integration.test_forms_sealed import DATA_ATTRIBUTE, post_sealed, seal_in_browser
+from tests.integration.test_forms_sealed import (
+    DATA_ATTRIBUTE,
+    post_sealed,
+    seal_in_browser,
+    signed_again,
+)
 from tests.integration.test_forms_sealed_attachments import _attach, _upload
 from tests.staff_sessions_support import demo_credentials
 
@@ -174,14 +180,16 @@ def _send_content(app: Flask) -> str:
         data = {
             name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(sent.form.html)
         }
-        payload = {**sent.payload, "situation": f"situation {MARKER}"}
-        sent.body["envelope"] = base64.b64encode(
-            crypto.seal_envelope(
-                encode_payload(payload),
-                [bytes.fromhex(data["desk-key"]), base64.b64decode(sent.body["submission_key"])],
-                data["context"],
-            )
-        ).decode("ascii")
+        signatures = signatures_block(
+            base64.b64decode(sent.body["signing_key"]), bytes.fromhex(data["desk-signing-key"])
+        )
+        payload = {**sent.payload, "situation": f"situation {MARKER}", "signatures": signatures}
+        envelope = crypto.seal_envelope(
+            encode_payload(payload),
+            [bytes.fromhex(data["desk-key"]), base64.b64decode(sent.body["submission_key"])],
+            data["context"],
+        )
+        signed_again(sent, envelope)
         file = _upload(client, sent, (f"sealed attachment {MARKER}\n" * 4000).encode())
         _attach(sent, file, "report.pdf")
         status, answer = post_sealed(client, sent)

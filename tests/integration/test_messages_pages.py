@@ -18,7 +18,9 @@ from portal.db import app_database
 from portal.models import DeskMessage, MessageAuthor, StaffUser, Submission, SubmissionKind
 from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.messages import MESSAGE_FORMAT, message_context, thread_for_desk
+from portal.services.submissions.inbox import open_checked
+from portal.services.submissions.messages import MESSAGE_FORMAT, thread_for_desk
+from portal.services.submissions.messages import reply_context as context_of_reply
 from portal.services.submissions.payload import encode_payload
 from portal.web.instance import web_instance
 from tests.conftest import DemoInstance, SentSubmission, csrf_token_for
@@ -96,7 +98,8 @@ def _desk_thread(app: Flask, account: StaffCredentials, public_id: str) -> list[
             select(Submission).where(Submission.public_id == public_id)
         ).one()
         reader = StaffReader(session, signed_in)
-        return [entry.text for entry in thread_for_desk(session, submission, reader)]
+        anchors = open_checked(submission, reader.open_json).anchors
+        return [entry.text for entry in thread_for_desk(session, submission, reader, anchors)]
 
 
 def test_the_desk_writes_and_the_submitter_answers_without_javascript(
@@ -201,16 +204,22 @@ def test_with_javascript_only_envelopes_move(
         submission = session.scalars(
             select(Submission).where(Submission.public_id == sent.public_id)
         ).one()
-        assert reply_context == message_context(submission, reply_id)
+        assert reply_context == context_of_reply(submission, reply_id)
         recipients = (desk_key, own_key.public_key_bytes())
     plaintext = encode_payload({"format": MESSAGE_FORMAT, "text": ANSWERED_IN_BROWSER})
+    assert message["signature"] is not None
 
-    def post(public_id: str, envelope: bytes) -> int:
-        body = {"public_id": public_id, "envelope": base64.b64encode(envelope).decode()}
+    def post(public_id: str, envelope: bytes, context: str = reply_context) -> int:
+        signature = crypto.sign_item(own_key.signing_seed, context, envelope)
+        body = {
+            "public_id": public_id,
+            "envelope": base64.b64encode(envelope).decode(),
+            "signature": base64.b64encode(signature).decode(),
+        }
         return client.post(reply_url, json=body, headers={"X-CSRFToken": token}).status_code
 
     wrong_context = crypto.seal_envelope(plaintext, recipients, reply_context + "x")
-    assert post(reply_id, wrong_context) == 400
+    assert post(reply_id, wrong_context, reply_context + "x") == 400
     envelope = crypto.seal_envelope(plaintext, recipients, reply_context)
     assert post("x" * 22, envelope) == 400  # sealed for another id than the one posted
     assert post(reply_id, envelope) == 200

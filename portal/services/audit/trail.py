@@ -77,6 +77,7 @@ class AuditAction(enum.StrEnum):
     AGENDA_ITEM_CREATED = "agenda_item.created"
     MESSAGE_SENT = "message.sent"
     MESSAGE_RECEIVED = "message.received"
+    ITEM_UNVERIFIED = "item.unverified"
     EMERGENCY_ACCESS = "submission.emergency_access"
     BUNDLE_EXPORTED = "bundle.exported"
     AUDIT_LOG_VIEWED = "audit.viewed"

@@ -41,11 +41,17 @@ def create_desk_key(
     """Make a new desk key for ``dialogue``, granted at once to the recovery key.
 
     The private half is returned so that the caller can grant it to the first desk members
-    before it is forgotten.
+    before it is forgotten; the public half of its signing key is kept beside the key, for new
+    submissions to name as the desk's (``crypto.desk_signing_seed``).
     """
     private_key = crypto.generate_private_key()
     public_key = crypto.public_key_bytes(private_key)
-    desk_key = DeskKey(dialogue=dialogue, public_key=public_key, key_id=crypto.key_id(public_key))
+    desk_key = DeskKey(
+        dialogue=dialogue,
+        public_key=public_key,
+        key_id=crypto.key_id(public_key),
+        signing_public_key=crypto.signing_public_key(crypto.desk_signing_seed(private_key)),
+    )
     session.add(desk_key)
     session.flush()
     record_event(

@@ -35,14 +35,21 @@ from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
     SubmissionAddress,
     attachment_keys_context,
-    consent_change_context,
-    further_information_context,
-    submission_context,
+    signed_attachment_keys_context,
 )
 from portal.services.desks import need_to_know
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.attachments import read_keys_record
+from portal.services.submissions.inbox import open_checked
 from portal.services.submissions.payload import decode_payload
+from portal.services.submissions.provenance import (
+    Anchors,
+    CheckedItem,
+    Provenance,
+    UnverifiedSubmissionError,
+    placed_item,
+    record_unverified,
+)
 from portal.storage import EncryptedStorage
 
 
@@ -87,6 +94,10 @@ class StaffReader:
             raise ReadRefusedError(ReadRefusal.NOT_ON_DESK) from None
         except need_to_know.DeskKeyUnavailableError:
             raise ReadRefusedError(ReadRefusal.DESK_KEY_NOT_GRANTED) from None
+        if desk_key.signing_public_key is None:
+            # A desk key made before signatures learns its signing key from its first holder to
+            # open it since, so that new submissions can name it (docs/FORMATS.md).
+            desk_key.signing_public_key = crypto.signing_public_key(crypto.desk_signing_seed(key))
         self._keys[desk_key.id] = key
         return key
 
@@ -119,28 +130,31 @@ class OpenedAttachment:
 
 @dataclass(frozen=True)
 class OpenedForStaff:
-    """A submission opened for one staff response.
+    """A submission opened and checked for one staff response.
 
-    ``further_information`` and ``consent_changes`` are the opened payloads in the order they
-    arrived (the same shape as the submitter's ``OpenedSubmission``, so that
-    ``inbox.current_consents`` applies); ``further_information_rows`` and
-    ``consent_change_rows`` pair each with its stored row, for dates.
+    ``further_information`` and ``consent_changes`` are ``CheckedItem``s in history order (the
+    same shape as the submitter's ``OpenedSubmission``, so that ``inbox.current_consents``
+    applies), each with its stored row for its date; ``unverified_attachments`` counts the files
+    whose keys record failed the check and that are not offered.
     """
 
     submission: Submission
     payload: dict[str, Any]
-    further_information: tuple[dict[str, Any], ...]
-    consent_changes: tuple[dict[str, Any], ...]
+    provenance: Provenance
+    anchors: Anchors
+    further_information: tuple[CheckedItem, ...]
+    consent_changes: tuple[CheckedItem, ...]
     attachments: tuple[OpenedAttachment, ...]
     reader: StaffReader = field(repr=False)
+    unverified_attachments: int = 0
 
     @property
-    def further_information_rows(self) -> list[tuple[Any, dict[str, Any]]]:
-        return list(zip(self.submission.further_information, self.further_information, strict=True))
+    def further_information_rows(self) -> list[tuple[Any, CheckedItem]]:
+        return [(item.row, item) for item in self.further_information]
 
     @property
-    def consent_change_rows(self) -> list[tuple[Any, dict[str, Any]]]:
-        return list(zip(self.submission.consent_changes, self.consent_changes, strict=True))
+    def consent_change_rows(self) -> list[tuple[Any, CheckedItem]]:
+        return [(item.row, item) for item in self.consent_changes]
 
 
 def require_read_access(
@@ -167,26 +181,27 @@ def open_submission_for_staff(
     """Open everything a submission holds, and record the read in the caller's transaction.
 
     ``ReadRefusedError`` before anything is opened when need-to-know says no; a desk key the
-    person holds no grant of refuses too (``DESK_KEY_NOT_GRANTED``). An envelope that does not
-    open raises ``crypto.DecryptionError``: a tampered row is an error, not an empty field.
+    person holds no grant of refuses too (``DESK_KEY_NOT_GRANTED``). A submission that does not
+    open or verify raises ``crypto.DecryptionError`` (``provenance.UnverifiedSubmissionError``
+    for one that opens but does not verify, which is recorded as ``item.unverified``): a
+    tampered row is an error, not an empty field. An addition or attachment that fails the
+    check is recorded the same way and kept out of use (``provenance``).
     """
     require_read_access(session, signed_in, submission, now=now)
     reader = reader or StaffReader(session, signed_in)
-    address = SubmissionAddress.of(submission)
-    payload = reader.open_json(
-        submission.envelope, submission.desk_key, submission_context(address)
-    )
-    further = tuple(
-        reader.open_json(item.envelope, item.desk_key, further_information_context(address))
-        for item in submission.further_information
-    )
-    changes = tuple(
-        reader.open_json(item.envelope, item.desk_key, consent_change_context(address))
-        for item in submission.consent_changes
-    )
-    attachments = tuple(
-        _open_attachment_keys(reader, submission, address, item) for item in submission.attachments
-    )
+    try:
+        opened = open_checked(submission, reader.open_json)
+    except UnverifiedSubmissionError:
+        record_unverified(session, submission, "submission")
+        raise
+    checked = [
+        _checked_attachment(reader, submission, opened.anchors, item)
+        for item in submission.attachments
+    ]
+    attachments = tuple(item for item in checked if item is not None)
+    unverified = opened.unverified + ["attachment"] * (len(checked) - len(attachments))
+    for kind in unverified:
+        record_unverified(session, submission, kind)
     record_event(
         session,
         action=AuditAction.SUBMISSION_READ,
@@ -196,7 +211,17 @@ def open_submission_for_staff(
         dialogue=submission.dialogue,
         details={"kind": str(submission.kind)},
     )
-    return OpenedForStaff(submission, payload, further, changes, attachments, reader)
+    return OpenedForStaff(
+        submission,
+        opened.payload,
+        opened.provenance,
+        opened.anchors,
+        opened.further_information,
+        opened.consent_changes,
+        attachments,
+        reader,
+        len(checked) - len(attachments),
+    )
 
 
 def open_attachment_for_staff(
@@ -219,7 +244,10 @@ def open_attachment_for_staff(
     if attachment is None:
         raise LookupError("no such attachment")
     reader = StaffReader(session, signed_in)
-    opened = _open_attachment_keys(reader, submission, SubmissionAddress.of(submission), attachment)
+    anchors = open_checked(submission, reader.open_json).anchors
+    opened = _checked_attachment(reader, submission, anchors, attachment)
+    if opened is None:
+        raise LookupError("this attachment could not be verified")
     record_event(
         session,
         action=AuditAction.ATTACHMENT_READ,
@@ -255,14 +283,26 @@ def _stream_plaintext(storage: EncryptedStorage, opened: OpenedAttachment) -> It
         yield final
 
 
-def _open_attachment_keys(
-    reader: StaffReader, submission: Submission, address: SubmissionAddress, item: Attachment
-) -> OpenedAttachment:
-    # Attachment-keys records are sealed with the submission, to the submission's desk key.
-    record = reader.open_json(
-        item.keys_envelope, submission.desk_key, attachment_keys_context(address, item.public_id)
+def _checked_attachment(
+    reader: StaffReader, submission: Submission, anchors: Anchors, item: Attachment
+) -> OpenedAttachment | None:
+    """The attachment's keys record, opened once ``provenance``'s rule lets it be; ``None`` for
+    one that fails the rule or does not open (the caller records it and offers no file)."""
+    address = SubmissionAddress.of(submission)
+    provenance, context = placed_item(
+        anchors.submission_key,
+        signed_context=signed_attachment_keys_context(address, item.public_id),
+        unsigned_context=attachment_keys_context(address, item.public_id),
+        envelope=item.keys_envelope,
+        signature=item.signature,
     )
-    keys = read_keys_record(record)
+    if provenance is Provenance.UNVERIFIED:
+        return None
+    # Attachment-keys records are sealed with the submission, to the submission's desk key.
+    try:
+        keys = read_keys_record(reader.open_json(item.keys_envelope, submission.desk_key, context))
+    except crypto.DecryptionError:
+        return None
     return OpenedAttachment(
         attachment=item,
         name=keys.name,

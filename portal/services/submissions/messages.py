@@ -52,17 +52,34 @@ import crypto
 from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission, Submitter
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
+    Direction,
     SubmissionAddress,
     desk_message_context,
     is_public_id,
     new_public_id,
+    signed_desk_message_context,
 )
 from portal.services.desks.need_to_know import Access, may_message, submission_access
 from portal.services.staff.reading import OpenedForStaff, StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.inbox import SealedRecord, checked_addition, sealed_addition
-from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.inbox import (
+    Addition,
+    AdditionKind,
+    SealedRecord,
+    addition_context,
+    addition_position,
+    checked_addition,
+    history_order,
+    sealed_addition,
+    submitter_addition,
+)
+from portal.services.submissions.intake import SubmissionRefusedError, require_desk_key
 from portal.services.submissions.payload import LONG_TEXT_LIMIT, PayloadError
+from portal.services.submissions.provenance import (
+    Anchors,
+    Provenance,
+    message_provenance,
+)
 from portal.services.submissions.submitter_keys import SubmitterKey, submission_private_key
 
 MESSAGE_FORMAT = "parley-desk-message-v1"
@@ -94,6 +111,7 @@ class ThreadEntry:
     sent_on: dt.date
     text: str | None
     author_name: str | None = None  # the staff author, for the desk's view only
+    provenance: Provenance = Provenance.SIGNED
 
 
 @dataclass(frozen=True)
@@ -141,9 +159,37 @@ def read_message(plaintext: bytes) -> str | None:
         return None
 
 
-def message_context(submission: Submission, message_public_id: str) -> str:
-    """The context a message of ``submission`` with this public id is sealed under."""
-    return desk_message_context(SubmissionAddress.of(submission), message_public_id)
+def message_kind(message_public_id: str, way: Direction) -> AdditionKind:
+    """How a message with this public id going ``way`` is addressed, unsigned or signed."""
+    return AdditionKind(
+        "message",
+        functools.partial(_context_of, message_public_id),
+        lambda address, position: signed_desk_message_context(
+            address, message_public_id, position, way
+        ),
+    )
+
+
+def message_context(message: DeskMessage) -> str:
+    """The context a stored message is sealed (and, with a position, signed) under."""
+    kind = message_kind(message.public_id, _direction(message))
+    return addition_context(message.submission, kind, message.position)
+
+
+def reply_context(submission: Submission, reply_public_id: str) -> str:
+    """The context the page seals the submitter's next reply under (``reply_sealed`` checks)."""
+    kind = message_kind(reply_public_id, Direction.TO_DESK)
+    return addition_context(submission, kind, addition_position(submission))
+
+
+def next_desk_position(submission: Submission) -> int:
+    """The next free position of the desk's side of a submission's history."""
+    taken = [
+        message.position
+        for message in submission.messages
+        if message.written_by is MessageAuthor.DESK and message.position is not None
+    ]
+    return 1 + max(taken, default=0)
 
 
 def send_desk_message(
@@ -170,12 +216,17 @@ def send_desk_message(
         raise ContactNotAgreedError()
     payload = validate_message(form)
     public_id = _unused_public_id(session)
-    desk_key, envelope = sealed_addition(
-        session, submission, payload, functools.partial(_context_of, public_id)
+    position = None if submission.signing_public_key is None else next_desk_position(submission)
+    signing_seed = desk_signing_seed(opened.reader, require_desk_key(session, submission.dialogue))
+    addition = sealed_addition(
+        session,
+        submission,
+        payload,
+        message_kind(public_id, Direction.TO_SUBMITTER),
+        position,
+        signing_seed,
     )
-    message = _store(
-        session, submission, public_id, MessageAuthor.DESK, user, desk_key, envelope, now.date()
-    )
+    message = _store(session, submission, public_id, MessageAuthor.DESK, user, addition, now.date())
     record_event(
         session,
         action=AuditAction.MESSAGE_SENT,
@@ -189,15 +240,19 @@ def send_desk_message(
 
 
 def reply_plain(
-    session: Session, submission: Submission, form: Mapping[str, Any], *, today: dt.date
+    session: Session,
+    submission: Submission,
+    secrets: SubmitterKey,
+    form: Mapping[str, Any],
+    *,
+    today: dt.date,
 ) -> DeskMessage:
-    """Validate and seal the submitter's reply posted without JavaScript."""
+    """Validate, seal and sign the submitter's reply posted without JavaScript."""
     payload = validate_message(form)
     public_id = _unused_public_id(session)
-    desk_key, envelope = sealed_addition(
-        session, submission, payload, functools.partial(_context_of, public_id)
-    )
-    return _received(session, submission, public_id, desk_key, envelope, today)
+    kind = message_kind(public_id, Direction.TO_DESK)
+    addition = submitter_addition(session, submission, secrets, payload, kind)
+    return _received(session, submission, public_id, addition, today)
 
 
 def reply_sealed(
@@ -205,6 +260,7 @@ def reply_sealed(
     submission: Submission,
     public_id: str,
     envelope: bytes,
+    signature: bytes | None,
     *,
     today: dt.date,
 ) -> DeskMessage:
@@ -216,10 +272,9 @@ def reply_sealed(
     """
     if not is_public_id(public_id) or _public_id_used(session, public_id):
         raise SubmissionRefusedError("this reply has already been sent; reload the page")
-    desk_key = checked_addition(
-        session, submission, envelope, functools.partial(_context_of, public_id)
-    )
-    return _received(session, submission, public_id, desk_key, bytes(envelope), today)
+    kind = message_kind(public_id, Direction.TO_DESK)
+    addition = checked_addition(session, submission, envelope, signature, kind)
+    return _received(session, submission, public_id, addition, today)
 
 
 def new_reply_id(session: Session) -> str:
@@ -228,55 +283,114 @@ def new_reply_id(session: Session) -> str:
 
 
 def thread_for_desk(
-    session: Session, submission: Submission, reader: StaffReader
+    session: Session, submission: Submission, reader: StaffReader, anchors: Anchors
 ) -> list[ThreadEntry]:
-    """The thread opened with the desk keys the reader holds, oldest first.
+    """The thread opened with the desk keys the reader holds, each message checked first.
 
-    A message sealed to a desk key the reader cannot open (no grant of it) is listed unreadable.
+    ``anchors`` are those of the opened submission. A message of the desk is checked with the
+    signing key of the desk key it is sealed to, which the reader derives from the private half
+    they hold (no column is trusted); a reply with the submission's signing key. A message sealed
+    to a desk key the reader cannot open (no grant of it) is listed unreadable; one that fails
+    the check is listed unverified, and both without text.
     """
     entries = []
-    for message in submission.messages:
+    for message in thread_order(submission.messages):
+        provenance = Provenance.SIGNED  # not known, and not said, while the key does not open
+        text = None
         try:
             key = reader.desk_private_key(message.desk_key)
-            text = read_message(
-                crypto.open_envelope(
-                    message.envelope, key, message_context(submission, message.public_id)
+            desk_signing_key = crypto.signing_public_key(crypto.desk_signing_seed(key))
+            provenance = _provenance(message, anchors, desk_signing_key)
+            if provenance is not Provenance.UNVERIFIED:
+                text = read_message(
+                    crypto.open_envelope(message.envelope, key, message_context(message))
                 )
-            )
         except (crypto.DecryptionError, PermissionError, LookupError):
             text = None
         author = None if message.author is None else message.author.display_name
         entries.append(
-            ThreadEntry(message.public_id, message.written_by, message.sent_on, text, author)
+            ThreadEntry(
+                message.public_id, message.written_by, message.sent_on, text, author, provenance
+            )
         )
     return entries
 
 
-def thread_for_submitter(submission: Submission, secrets: SubmitterKey) -> list[ThreadEntry]:
-    """The thread opened with the submitter's key for one response, oldest first."""
+def thread_for_submitter(
+    submission: Submission, secrets: SubmitterKey, anchors: Anchors
+) -> list[ThreadEntry]:
+    """The thread opened with the submitter's key for one response, each message checked first.
+
+    ``anchors`` are those of the submission as the submitter opened it: a desk message must be
+    signed by the desk signing key named inside the submission (one sealed under a later desk
+    key cannot be checked against it yet and is listed unverified), a reply by the submission's
+    own signing key.
+    """
     key = submission_private_key(submission, secrets)
     entries = []
-    for sealed in sealed_thread(submission):
-        try:
-            text = read_message(
-                crypto.open_envelope(sealed.record.envelope, key, sealed.record.context)
+    for message in thread_order(submission.messages):
+        provenance = _provenance(message, anchors, anchors.desk_key)
+        text = None
+        if provenance is not Provenance.UNVERIFIED:
+            try:
+                text = read_message(
+                    crypto.open_envelope(message.envelope, key, message_context(message))
+                )
+            except crypto.DecryptionError:
+                text = None
+        entries.append(
+            ThreadEntry(
+                message.public_id, message.written_by, message.sent_on, text, None, provenance
             )
-        except crypto.DecryptionError:
-            text = None
-        entries.append(ThreadEntry(sealed.public_id, sealed.written_by, sealed.sent_on, text))
+        )
     return entries
 
 
 def sealed_thread(submission: Submission) -> tuple[SealedMessage, ...]:
-    """The thread still sealed, for the submitter's browser to open."""
+    """The thread still sealed, with signatures, in history order, for the browser to check and
+    open (it applies the same rule as :func:`thread_for_submitter`)."""
     return tuple(
         SealedMessage(
             message.public_id,
             message.written_by,
             message.sent_on,
-            SealedRecord(message_context(submission, message.public_id), message.envelope),
+            SealedRecord(message_context(message), message.envelope, message.signature),
         )
-        for message in submission.messages
+        for message in thread_order(submission.messages)
+    )
+
+
+def desk_signing_seed(reader: StaffReader, desk_key: DeskKey) -> bytes:
+    """The signing seed of ``desk_key``, from the private half the reader's grant opens."""
+    return crypto.desk_signing_seed(reader.desk_private_key(desk_key))
+
+
+def thread_order(messages: list[DeskMessage]) -> list[DeskMessage]:
+    """The thread as it arrived (by row), each side's messages in the order of their signed
+    positions: a writer who renumbers rows cannot reorder what one side said."""
+    arrived = sorted(messages, key=lambda message: message.id)
+    sides = {
+        author: history_order([m for m in arrived if m.written_by is author])
+        for author in MessageAuthor
+    }
+    return [sides[message.written_by].pop(0) for message in arrived]
+
+
+def _direction(message: DeskMessage) -> Direction:
+    return Direction.TO_SUBMITTER if message.written_by is MessageAuthor.DESK else Direction.TO_DESK
+
+
+def _provenance(
+    message: DeskMessage, anchors: Anchors, desk_signing_key: bytes | None
+) -> Provenance:
+    signed_context = None if message.position is None else message_context(message)
+    return message_provenance(
+        anchors,
+        from_desk=message.written_by is MessageAuthor.DESK,
+        desk_signing_key=desk_signing_key,
+        signed_context=signed_context,
+        envelope=message.envelope,
+        signature=message.signature,
     )
 
 
@@ -316,13 +430,10 @@ def _received(
     session: Session,
     submission: Submission,
     public_id: str,
-    desk_key: DeskKey,
-    envelope: bytes,
+    addition: Addition,
     today: dt.date,
 ) -> DeskMessage:
-    message = _store(
-        session, submission, public_id, MessageAuthor.SUBMITTER, None, desk_key, envelope, today
-    )
+    message = _store(session, submission, public_id, MessageAuthor.SUBMITTER, None, addition, today)
     record_event(
         session,
         action=AuditAction.MESSAGE_RECEIVED,
@@ -340,17 +451,18 @@ def _store(
     public_id: str,
     written_by: MessageAuthor,
     author: StaffUser | None,
-    desk_key: DeskKey,
-    envelope: bytes,
+    addition: Addition,
     sent_on: dt.date,
 ) -> DeskMessage:
     message = DeskMessage(
         public_id=public_id,
         written_by=written_by,
         author=author,
-        desk_key=desk_key,
+        desk_key=addition.desk_key,
         sent_on=sent_on,
-        envelope=envelope,
+        envelope=addition.envelope,
+        position=addition.position,
+        signature=addition.signature,
     )
     submission.messages.append(message)
     session.flush()
