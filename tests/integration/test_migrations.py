@@ -6,12 +6,26 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.pool import NullPool
 
+import crypto
 from portal import create_app, schema
 from portal.db import Database, sqlite_side_files
-from portal.models import Base, RecoveryKey, SubmissionKind, utc_now
+from portal.models import (
+    Base,
+    FurtherInformation,
+    RecoveryKey,
+    Submission,
+    SubmissionKind,
+    utc_now,
+)
+from portal.services.contexts import (
+    SubmissionAddress,
+    further_information_context,
+    recipient_keys,
+)
+from portal.services.submissions.payload import encode_payload
 from tests.conftest import create_demo_instance, run_portal, seal_as_before_per_submission_keys
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
@@ -86,7 +100,10 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     downgrade of every later revision), then upgraded by the operator's own command, and a desk
     member of the demo reads the submission on the staff page: nothing stored before was lost or
     made unreadable by the new revisions. The submission is sealed as that release sealed it, to
-    the codename's own key, and its author still reads it back in the inbox.
+    the codename's own key under its v1 context and without signatures, with further information
+    stored the same way, and its author still reads it back in the inbox. Both readers mark what
+    was sent before signatures as such, and the desk key learns its signing key when a holder
+    first opens it after the migration.
     """
     instance = create_demo_instance(tmp_path, database_url)
     sent = send_under_new_codename(
@@ -95,6 +112,7 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
         {"topics": ["general_developments"], "situation": f"{CANARY} in the capital."},
     )
     seal_as_before_per_submission_keys(instance.settings, sent)
+    _add_unsigned_further_information(instance.settings.database_url, sent, f"{CANARY} added")
     command.downgrade(schema.alembic_config(instance.settings.database_url), PREVIOUS_RELEASE)
     assert schema.database_state(Database(instance.settings.database_url)).revision == (
         PREVIOUS_RELEASE
@@ -112,7 +130,12 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
         sign_in_client(app, client, officer.email, officer.password)
         page = client.get(f"/staff/submissions/{sent.public_id}")
     assert page.status_code == 200
-    assert CANARY in page.get_data(as_text=True)
+    staff_page = page.get_data(as_text=True)
+    assert f"{CANARY} in the capital." in staff_page and f"{CANARY} added" in staff_page
+    assert staff_page.count(BEFORE_SIGNATURES) == 2  # the submission and its addition
+    with Database(instance.settings.database_url).session() as session:
+        read = session.scalars(select(Submission).where(Submission.public_id == sent.public_id))
+        assert read.one().desk_key.signing_public_key is not None
     with app.test_client() as client:
         sign_in_page = client.get("/inbox/sign-in").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', sign_in_page)[1]
@@ -122,4 +145,29 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
         assert signed_in.location == "/inbox"
         read_back = client.get(f"/inbox/{sent.public_id}")
     assert read_back.status_code == 200
-    assert CANARY in read_back.get_data(as_text=True)
+    own_page = read_back.get_data(as_text=True)
+    assert f"{CANARY} in the capital." in own_page and f"{CANARY} added" in own_page
+    assert own_page.count(BEFORE_SIGNATURES) == 2
+
+
+BEFORE_SIGNATURES = "Sent before signatures"
+
+
+def _add_unsigned_further_information(database_url: str, sent, text: str) -> None:
+    """Further information as the previous release stored it: v1 context, no signature."""
+    with Database(database_url).session() as session:
+        submission = session.scalars(
+            select(Submission).where(Submission.public_id == sent.public_id)
+        ).one()
+        payload = {"format": "parley-further-information-v1", "text": text}
+        envelope = crypto.seal_envelope(
+            encode_payload(payload),
+            recipient_keys(submission.desk_key, submission),
+            further_information_context(SubmissionAddress.of(submission)),
+        )
+        submission.further_information.append(
+            FurtherInformation(
+                desk_key=submission.desk_key, received_on=submission.received_on, envelope=envelope
+            )
+        )
+        session.commit()
