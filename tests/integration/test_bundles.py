@@ -251,7 +251,7 @@ def test_a_bundle_holds_no_plaintext_and_opens_with_the_recovery_key(
     assert CANARY.encode() not in data
     assert all(CANARY.encode() not in value for value in entries.values())
     manifest = json.loads(entries[MANIFEST_NAME])
-    assert manifest["format"] == "parley-bundle-v1" and manifest["dialogue"] == "valdoria"
+    assert manifest["format"] == "parley-bundle-v2" and manifest["dialogue"] == "valdoria"
     assert manifest["recovery_key_id"] == world.recovery_key.key_id.hex()
     [entry] = manifest["submissions"]
     assert entry["public_id"] == submission.public_id
@@ -445,7 +445,7 @@ def test_a_desk_member_downloads_the_bundle_of_their_dialogue(
     assert response.mimetype == "application/zip"
     assert "attachment" in response.headers["Content-Disposition"]
     manifest = json.loads(_entries(response.get_data())[MANIFEST_NAME])
-    assert manifest["dialogue"] == "valdoria" and manifest["format"] == "parley-bundle-v1"
+    assert manifest["dialogue"] == "valdoria" and manifest["format"] == "parley-bundle-v2"
     with export_app.app_context(), app_database(export_app).session() as session:
         event = session.scalars(
             select(AuditEvent)

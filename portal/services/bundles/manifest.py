@@ -18,7 +18,10 @@ import zipfile
 from collections.abc import Iterable
 from typing import Any
 
-BUNDLE_FORMAT = "parley-bundle-v1"
+BUNDLE_FORMAT = "parley-bundle-v2"
+# v1 is v2 without the items' positions and signatures (bundles made before signed items): a v1
+# manifest is read as if each were null, which the reading rule takes as unsigned.
+READABLE_BUNDLE_FORMATS = ("parley-bundle-v1", BUNDLE_FORMAT)
 MANIFEST_NAME = "manifest.json"
 ATTACHMENTS_FOLDER = "attachments"
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024 * 1024
@@ -96,8 +99,8 @@ def read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
             manifest = json.loads(handle.read(MAX_MANIFEST_BYTES + 1).decode("utf-8"))
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError) as error:
         raise BundleError(f"the bundle's manifest does not read: {error}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"not a {BUNDLE_FORMAT} bundle")
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_BUNDLE_FORMATS:
+        raise BundleError(f"not a {' or '.join(READABLE_BUNDLE_FORMATS)} bundle")
     return manifest
 
 
