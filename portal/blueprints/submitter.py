@@ -66,6 +66,7 @@ from portal.services.submissions.messages import (
     reply_context,
     reply_plain,
     thread_for_submitter,
+    unverified_messages,
 )
 from portal.services.submissions.payload import (
     ConsentGiver,
@@ -73,7 +74,7 @@ from portal.services.submissions.payload import (
     PayloadError,
     Urgency,
 )
-from portal.services.submissions.provenance import UnverifiedSubmissionError
+from portal.services.submissions.provenance import UnverifiedSubmissionError, record_unverified
 from portal.services.submissions.submitters import (
     SignInRefusedError,
     SignInThrottledError,
@@ -384,6 +385,13 @@ def sealed_page_data(found: Submission) -> dict[str, str]:
     }
 
 
+def _record_unverified(found: Submission, kinds: list[str]) -> None:
+    """Put on record each item of the read-back that failed the check of who sealed it."""
+    if kinds:
+        with unit_of_work() as database:
+            record_unverified(database, found, kinds)
+
+
 def _refusal() -> str:
     return _("This cannot be done for this submission. Nothing was changed.")
 
@@ -417,9 +425,12 @@ def _submission_page(
     try:
         opened = open_submission(found, signed_in)
     except UnverifiedSubmissionError:
+        _record_unverified(found, ["submission"])
         return render_template(
             "inbox/submission.html", submission=found, submission_unverified=True
         )
+    thread = thread_for_submitter(found, signed_in, opened.anchors)
+    _record_unverified(found, opened.unverified + unverified_messages(thread))
     persons = opened.payload.get("persons", [])
     return render_template(
         "inbox/submission.html",
@@ -433,7 +444,7 @@ def _submission_page(
         takes_consent=found.kind in KINDS_WITH_CONSENT,
         further_information_error=further_information_error,
         typed_text=typed_text,
-        thread=thread_for_submitter(found, signed_in, opened.anchors),
+        thread=thread,
         message_error=message_error,
         typed_message=typed_message,
         consent_errors=consent_errors or {},

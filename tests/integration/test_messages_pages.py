@@ -5,6 +5,7 @@ the submitter reads and answers without JavaScript and with it (the browser's pa
 
 import base64
 import re
+import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -15,7 +16,22 @@ from sqlalchemy import select
 import crypto
 from portal import create_app
 from portal.db import app_database
-from portal.models import DeskMessage, MessageAuthor, StaffUser, Submission, SubmissionKind
+from portal.models import (
+    AuditEvent,
+    DeskMessage,
+    MessageAuthor,
+    StaffUser,
+    Submission,
+    SubmissionKind,
+)
+from portal.services.contexts import (
+    Direction,
+    SubmissionAddress,
+    new_public_id,
+    recipient_keys,
+    signed_desk_message_context,
+)
+from portal.services.desks.keys import current_desk_key
 from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import open_checked
@@ -233,3 +249,62 @@ def test_with_javascript_only_envelopes_move(
         ASKED,
         ANSWERED_IN_BROWSER,
     ]
+
+
+FORGED = "Please send us your full name and address."
+
+
+def _forge_desk_message(app: Flask, public_id: str) -> None:
+    """What someone who can write rows does: seal a "desk" message to the stored public keys and
+    sign it with a key of their own, written beside the desk key (a swapped desk signing key)."""
+    writer_seed = secrets.token_bytes(32)
+    with app_database(app).session() as session:
+        submission = session.scalars(
+            select(Submission).where(Submission.public_id == public_id)
+        ).one()
+        desk_key = current_desk_key(session, submission.dialogue)
+        desk_key.signing_public_key = crypto.signing_public_key(writer_seed)
+        message_id = new_public_id()
+        context = signed_desk_message_context(
+            SubmissionAddress.of(submission), message_id, 1, Direction.TO_SUBMITTER
+        )
+        envelope = crypto.seal_envelope(
+            encode_payload({"format": MESSAGE_FORMAT, "text": FORGED}),
+            recipient_keys(desk_key, submission),
+            context,
+        )
+        submission.messages.append(
+            DeskMessage(
+                public_id=message_id,
+                written_by=MessageAuthor.DESK,
+                desk_key_id=desk_key.id,
+                sent_on=submission.received_on,
+                envelope=envelope,
+                position=1,
+                signature=crypto.sign_item(writer_seed, context, envelope),
+            )
+        )
+        session.commit()
+
+
+def _unverified_events(app: Flask) -> list[dict]:
+    with app_database(app).session() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "item.unverified"))
+        return [event.details for event in events]
+
+
+def test_a_forged_desk_message_is_refused_on_both_sides_without_javascript(
+    app: Flask, staff: dict[str, StaffCredentials], send_under_new_codename: Send
+) -> None:
+    sent = _send(app, send_under_new_codename, AGENDA_FORM)
+    _forge_desk_message(app, sent.public_id)
+    before = len(_unverified_events(app))
+
+    page = _submitter_client(app, sent.codename).get(f"/inbox/{sent.public_id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "This item could not be verified." in text and FORGED not in text
+    desk = _staff_client(app, staff["triage_officer"])
+    staff_page = desk.get(f"/staff/submissions/{sent.public_id}").get_data(as_text=True)
+    assert "This item could not be verified." in staff_page and FORGED not in staff_page
+    assert _unverified_events(app)[before:] == [{"item": "message"}] * 2

@@ -94,10 +94,11 @@ class StaffReader:
             raise ReadRefusedError(ReadRefusal.NOT_ON_DESK) from None
         except need_to_know.DeskKeyUnavailableError:
             raise ReadRefusedError(ReadRefusal.DESK_KEY_NOT_GRANTED) from None
-        if desk_key.signing_public_key is None:
-            # A desk key made before signatures learns its signing key from its first holder to
-            # open it since, so that new submissions can name it (docs/FORMATS.md).
-            desk_key.signing_public_key = crypto.signing_public_key(crypto.desk_signing_seed(key))
+        signing_key = crypto.signing_public_key(crypto.desk_signing_seed(key))
+        if desk_key.signing_public_key != signing_key:
+            # The copy that forms name as the desk's: learnt from the first holder to open a
+            # desk key made before signatures, and put right if someone swapped it since.
+            desk_key.signing_public_key = signing_key
         self._keys[desk_key.id] = key
         return key
 
@@ -192,7 +193,7 @@ def open_submission_for_staff(
     try:
         opened = open_checked(submission, reader.open_json)
     except UnverifiedSubmissionError:
-        record_unverified(session, submission, "submission")
+        record_unverified(session, submission, ["submission"])
         raise
     checked = [
         _checked_attachment(reader, submission, opened.anchors, item)
@@ -200,8 +201,7 @@ def open_submission_for_staff(
     ]
     attachments = tuple(item for item in checked if item is not None)
     unverified = opened.unverified + ["attachment"] * (len(checked) - len(attachments))
-    for kind in unverified:
-        record_unverified(session, submission, kind)
+    record_unverified(session, submission, unverified)
     record_event(
         session,
         action=AuditAction.SUBMISSION_READ,

@@ -346,6 +346,11 @@ def thread_for_submitter(
     return entries
 
 
+def unverified_messages(thread: list[ThreadEntry]) -> list[str]:
+    """One ``"message"`` per entry of a thread that failed the check, for the audit record."""
+    return ["message" for entry in thread if entry.provenance is Provenance.UNVERIFIED]
+
+
 def sealed_thread(submission: Submission) -> tuple[SealedMessage, ...]:
     """The thread still sealed, with signatures, in history order, for the browser to check and
     open (it applies the same rule as :func:`thread_for_submitter`)."""

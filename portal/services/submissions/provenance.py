@@ -29,6 +29,7 @@ matters: an unsigned consent change may only lower consent (``inbox.current_cons
 """
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,16 +207,18 @@ def message_provenance(
     )
 
 
-def record_unverified(session: Session, submission: Submission, item_kind: str) -> None:
-    """Put an item that failed the rule on record: which submission, which kind of item."""
-    record_event(
-        session,
-        action=AuditAction.ITEM_UNVERIFIED,
-        object_type="submission",
-        object_id=submission.id,
-        dialogue=submission.dialogue,
-        details={"item": item_kind},
-    )
+def record_unverified(session: Session, submission: Submission, kinds: Iterable[str]) -> None:
+    """Put each item that failed the rule on record: which submission, which kind of item
+    (``submission``, ``further_information``, ``consent_change``, ``attachment``, ``message``)."""
+    for kind in kinds:
+        record_event(
+            session,
+            action=AuditAction.ITEM_UNVERIFIED,
+            object_type="submission",
+            object_id=submission.id,
+            dialogue=submission.dialogue,
+            details={"item": kind},
+        )
 
 
 def _read_block(block: Any) -> Anchors:
