@@ -9,7 +9,10 @@ fails when a context-like string appears in any other module.
 
 The strings themselves are specified in docs/FORMATS.md, "Envelope contexts" (with whom each
 envelope is sealed to and what it holds), "Box purposes" and "Staff sign-in buckets"; this
-module is their one implementation. The browser builds no context of its own: pages carry the
+module is their one implementation. Items stored since signatures are sealed and signed under the
+v2 contexts (``signed_*``), which add the item's position in the submission's history and its
+direction to what v1 binds; the v1 builders remain for reading what was stored before, and for
+what is added to a submission sent before signatures. The browser builds no context of its own: pages carry the
 strings made here (the attachment-keys context as a prefix that the upload id completes).
 
 Recipients are exactly two for everything a submitter or the desk writes to the other

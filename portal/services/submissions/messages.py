@@ -1,14 +1,17 @@
 """Messages between the desk and a submission's author, sealed so that only those two can read.
 
 Each message is one envelope (``crypto.seal_envelope``) holding ``parley-desk-message-v1``,
-sealed under ``contexts.desk_message_context`` to exactly two recipients
-(``contexts.recipient_keys``): the dialogue's desk key current when the message is written
-(``desk_keys.current_desk_key``) and the key the submission names for its submitter
-(docs/FORMATS.md, "Envelope contexts" and "Envelope plaintexts"). The message's public id is random
-(``contexts.new_public_id``) and unique among messages, and the context names it and the
-submission, so an envelope cannot be replayed as another message, nor moved to another
-submission, dialogue, session or kind. The same context serves both directions; ``written_by``
-says which end wrote it.
+sealed to exactly two recipients (``contexts.recipient_keys``): the dialogue's desk key current
+when the message is written (``desk_keys.current_desk_key``) and the key the submission names for
+its submitter (docs/FORMATS.md, "Envelope contexts" and "Envelope plaintexts"). The message's
+public id is random (``contexts.new_public_id``) and unique among messages. For a signed
+submission the context is ``contexts.signed_desk_message_context``: it names the message, its
+position on its writer's side of the history and its direction, and the message is signed, by
+the desk key's signing key for the desk (:func:`desk_signing_seed`) and by the submission's
+signing key for a reply (docs/FORMATS.md, "Signed items in use"), so that it cannot be replayed,
+reordered, turned round or moved to another submission, dialogue, session or kind. Messages of a
+submission sent before signatures keep the unsigned v1 context
+(``contexts.desk_message_context``), the same for both directions.
 
 Desk to submitter (:func:`send_desk_message`): a staff member who may message the dialogue
 (``need_to_know.may_message``: a triage officer or co-chair on the desk) and may read the
@@ -25,13 +28,15 @@ server seals the reply for that request under a public id it makes; with JavaScr
 seals it under a public id the server issued with the page, and the server checks the envelope's
 context and recipients before storing it, never seeing the text.
 
-Reading: the desk opens each message with the desk key it is sealed to
-(:func:`thread_for_desk`, through ``staff_reading.StaffReader``), so messages sealed before a
+Reading: each message is first checked (``provenance.message_provenance``) and, when it fails,
+shown as unverified and never opened. The desk opens each message with the desk key it is sealed
+to (:func:`thread_for_desk`, through ``staff_reading.StaffReader``), so messages sealed before a
 rotation stay readable to whoever holds the old key's grant; the submitter opens them with the
 key their codename gives the submission (``submitter_keys.submission_private_key``;
-:func:`thread_for_submitter`, or in the browser from
-:func:`sealed_thread`). Both ends check the format after opening: a browser-sealed reply cannot
-be checked by the server, so a reply that is not a valid message is shown as unreadable.
+:func:`thread_for_submitter`, or in the browser from :func:`sealed_thread`), checking desk
+messages against the desk signing key their submission names. Both ends check the format after
+opening: a browser-sealed reply cannot be checked by the server, so a reply that is not a valid
+message is shown as unreadable.
 
 Audit events name ids only: ``message.sent`` (the staff author as actor) and
 ``message.received`` (no actor), each with the message's and the submission's internal ids.
