@@ -12,8 +12,9 @@ envelope is sealed to and what it holds), "Box purposes" and "Staff sign-in buck
 module is their one implementation. Items stored since signatures are sealed and signed under the
 v2 contexts (``signed_*``), which add the item's position in the submission's history and its
 direction to what v1 binds; the v1 builders remain for reading what was stored before, and for
-what is added to a submission sent before signatures. The browser builds no context of its own: pages carry the
-strings made here (the attachment-keys context as a prefix that the upload id completes).
+what is added to a submission sent before signatures. The browser builds no context of its
+own: pages carry the strings made here (the attachment-keys context as a prefix that the upload
+id completes).
 
 Recipients are exactly two for everything a submitter or the desk writes to the other
 (:func:`recipient_keys`): the dialogue's current desk key and the public key the submission names
