@@ -25,7 +25,9 @@ All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRF
          -> {"next": the submission's address}
 
 Items come in history order with their signatures (null for an item stored before signatures),
-and the page checks them as ``provenance`` does before it shows or uses anything. What the page
+and the page checks them as ``provenance`` does before it shows or uses anything. The server
+records as ``item.unverified`` what fails the check it can make without opening anything
+(``messages.unverified_as_stored``). What the page
 adds to a signed submission is signed in the tab with the submission's signing key under the
 context the page names (``data-signing-key`` is the key the row names, which the tab compares
 with the one its codename derives); the server refuses a signature that does not verify.
@@ -74,7 +76,12 @@ from portal.services.submissions.inbox_web_sessions import (
     start_browser_held_session,
 )
 from portal.services.submissions.intake import MAX_ENVELOPE_BYTES, SubmissionRefusedError
-from portal.services.submissions.messages import reply_sealed, sealed_thread
+from portal.services.submissions.messages import (
+    reply_sealed,
+    sealed_thread,
+    unverified_as_stored,
+)
+from portal.services.submissions.provenance import record_unverified
 from portal.services.submissions.submitters import (
     LOGIN_SECRET_SIZE,
     SignInRefusedError,
@@ -153,6 +160,10 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
     """Everything stored for one own submission, still sealed, for the page to open."""
     found = _own_or_404(signed_in, public_id)
     sealed = sealed_submission(found)
+    unverified = unverified_as_stored(found)
+    if unverified:
+        with unit_of_work() as database:
+            record_unverified(database, found, unverified)
     return jsonify(
         submission=_item(sealed.submission, found.received_on.isoformat()),
         further_information=[

@@ -5,7 +5,6 @@ the submitter reads and answers without JavaScript and with it (the browser's pa
 
 import base64
 import re
-import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -257,7 +256,7 @@ FORGED = "Please send us your full name and address."
 def _forge_desk_message(app: Flask, public_id: str) -> None:
     """What someone who can write rows does: seal a "desk" message to the stored public keys and
     sign it with a key of their own, written beside the desk key (a swapped desk signing key)."""
-    writer_seed = secrets.token_bytes(32)
+    writer_seed = crypto.private_key_bytes(crypto.generate_private_key())  # 32 random bytes
     with app_database(app).session() as session:
         submission = session.scalars(
             select(Submission).where(Submission.public_id == public_id)
@@ -307,4 +306,8 @@ def test_a_forged_desk_message_is_refused_on_both_sides_without_javascript(
     desk = _staff_client(app, staff["triage_officer"])
     staff_page = desk.get(f"/staff/submissions/{sent.public_id}").get_data(as_text=True)
     assert "This item could not be verified." in staff_page and FORGED not in staff_page
-    assert _unverified_events(app)[before:] == [{"item": "message"}] * 2
+    # With JavaScript the tab checks it; the server records what it can check without opening.
+    browser = app.test_client()
+    assert _login(browser, crypto.derive_codename_secrets(sent.codename).login_secret)[0] == 200
+    assert browser.get(f"/inbox/{sent.public_id}/sealed").status_code == 200
+    assert _unverified_events(app)[before:] == [{"item": "message"}] * 3

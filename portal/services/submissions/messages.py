@@ -63,11 +63,14 @@ from portal.services.contexts import (
     is_public_id,
     new_public_id,
     signed_desk_message_context,
+    signed_submission_context,
 )
 from portal.services.desks.need_to_know import Access, may_message, submission_access
 from portal.services.staff.reading import OpenedForStaff, StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import (
+    CONSENT_CHANGE,
+    FURTHER_INFORMATION,
     Addition,
     AdditionKind,
     SealedRecord,
@@ -83,6 +86,7 @@ from portal.services.submissions.payload import LONG_TEXT_LIMIT, PayloadError
 from portal.services.submissions.provenance import (
     Anchors,
     Provenance,
+    item_provenance,
     message_provenance,
 )
 from portal.services.submissions.submitter_keys import SubmitterKey, submission_private_key
@@ -349,6 +353,40 @@ def thread_for_submitter(
             )
         )
     return entries
+
+
+def unverified_as_stored(submission: Submission) -> list[str]:
+    """The kinds of the items that fail the check the server can make without opening anything,
+    for the audit record of the JavaScript inbox (whose tab checks everything itself, against the
+    keys sealed inside the submission): each item against the signing key the row names, and each
+    desk message against the signing key stored beside its desk key."""
+    key = None if submission.signature is None else submission.signing_public_key
+    address = SubmissionAddress.of(submission)
+    failed = []
+    if key is not None:
+        try:
+            crypto.verify_item(
+                key, signed_submission_context(address), submission.envelope, submission.signature
+            )
+        except crypto.DecryptionError:
+            failed.append("submission")
+    for kind, items in (
+        (FURTHER_INFORMATION, submission.further_information),
+        (CONSENT_CHANGE, submission.consent_changes),
+    ):
+        for item in items:
+            context = None if item.position is None else kind.signed(address, item.position)
+            provenance = item_provenance(
+                key, signed_context=context, envelope=item.envelope, signature=item.signature
+            )
+            if provenance is Provenance.UNVERIFIED:
+                failed.append(kind.name)
+    anchors = Anchors(key, None)
+    for message in submission.messages:
+        provenance = _provenance(message, anchors, message.desk_key.signing_public_key)
+        if provenance is Provenance.UNVERIFIED:
+            failed.append("message")
+    return failed
 
 
 def unverified_messages(thread: list[ThreadEntry]) -> list[str]:
