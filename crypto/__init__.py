@@ -62,6 +62,7 @@ from crypto.desk_certificates import (
     certify_desk_key,
     verify_desk_key_certificate,
     verify_desk_key_chain,
+    verify_desk_key_chain_from,
 )
 from crypto.envelope import (
     MAX_PLAINTEXT,
@@ -197,6 +198,7 @@ __all__ = [
     "unwrap_private_key",
     "verify_desk_key_certificate",
     "verify_desk_key_chain",
+    "verify_desk_key_chain_from",
     "verify_item",
     "verify_password",
     "verify_totp",

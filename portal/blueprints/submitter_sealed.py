@@ -17,7 +17,9 @@ All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRF
                     "received_on": ISO date}
             message = {"public_id": str, "written_by": "desk" | "submitter",
                        "context": str, "envelope": base64, "signature": base64 or null,
-                       "sent_on": ISO date}
+                       "desk_key_id": key id of its desk key (hex), "sent_on": ISO date}
+            and "dialogue": slug, "desk_keys": [{"key_id", "generation", "public_key": hex,
+                "signing_public_key": hex or null, "certificate": hex or null}]
     POST /inbox/<public_id>/sealed-further-information   {"envelope": base64, "signature": base64}
     POST /inbox/<public_id>/sealed-consent                {"envelope": base64, "signature": base64}
     POST /inbox/<public_id>/sealed-message   {"public_id": the page's reply id, "envelope": base64,
@@ -77,6 +79,7 @@ from portal.services.submissions.inbox_web_sessions import (
 )
 from portal.services.submissions.intake import MAX_ENVELOPE_BYTES, SubmissionRefusedError
 from portal.services.submissions.messages import (
+    desk_key_history,
     reply_sealed,
     sealed_thread,
     unverified_as_stored,
@@ -185,9 +188,21 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
                 "context": message.record.context,
                 "envelope": base64.b64encode(message.record.envelope).decode("ascii"),
                 "signature": _optional_base64(message.record.signature),
+                "desk_key_id": message.desk_key_id_hex,
                 "sent_on": message.sent_on.isoformat(),
             }
             for message in sealed_thread(found)
+        ],
+        dialogue=found.dialogue.slug,
+        desk_keys=[
+            {
+                "key_id": desk_key.key_id.hex(),
+                "generation": desk_key.generation,
+                "public_key": desk_key.public_key.hex(),
+                "signing_public_key": _optional_hex(desk_key.signing_public_key),
+                "certificate": _optional_hex(desk_key.certificate),
+            }
+            for desk_key in desk_key_history(found)
         ],
     )
 
@@ -270,6 +285,10 @@ def _item(record: SealedRecord, received_on: str) -> dict[str, str | None]:
         "signature": _optional_base64(record.signature),
         "received_on": received_on,
     }
+
+
+def _optional_hex(value: bytes | None) -> str | None:
+    return None if value is None else bytes(value).hex()
 
 
 def _optional_base64(value: bytes | None) -> str | None:

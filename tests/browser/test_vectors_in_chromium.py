@@ -334,12 +334,29 @@ def test_signed_items_vectors(crypto_page: Any) -> None:
               anchored, key, stored(item.context, item.signature), parley.verifyItem,
             ));
           }
+          const chains = [];
+          for (const c of v.anchored_desk_key_chains.cases) {
+            const certificates = c.certificates.map((item) => ({
+              generation: item.generation, deskPublicKey: fromHex(item.desk_public_key),
+              signingPublicKey: fromHex(item.signing_public_key),
+              signature: fromHex(item.signature),
+            }));
+            try {
+              await parley.verifyDeskKeyChainFrom(
+                fromHex(c.anchor_signing_key), c.anchor_generation,
+                v.anchored_desk_key_chains.slug, certificates,
+              );
+              chains.push(true);
+            } catch (error) {
+              chains.push(error instanceof parley.DecryptionError ? false : error.name);
+            }
+          }
           const levels = ['internal_only', 'raise_without_name', 'raise_by_name', 'handover_list'];
           const counts = v.consent_rule.map((c) => rule.changeCounts(
             c.provenance, { level: c.current }, { level: c.proposed }, levels,
           ));
           return {
-            signature, refused, answers, counts,
+            signature, refused, answers, counts, chains,
             anchors: [toHex(anchors.submission), toHex(anchors.desk)],
           };
         }""",
@@ -352,3 +369,5 @@ def test_signed_items_vectors(crypto_page: Any) -> None:
     items = vectors["signed_submission_items"] + vectors["before_signatures_items"]
     assert result["answers"] == [item["expected"] for item in items]
     assert result["counts"] == [rule["counts"] for rule in vectors["consent_rule"]]
+    chains = vectors["anchored_desk_key_chains"]["cases"]
+    assert result["chains"] == [case["valid"] for case in chains]

@@ -727,6 +727,15 @@ def test_rotation_keeps_old_submissions_readable_and_new_ones_use_the_new_key(
     # The recovery key holds the new key too.
     recovery = RecoveryKeys(world.recovery_private_key)
     assert recovery.open(world.session, outcome.new_key) is not None
+    # The new key follows the old one, certified by its signing key, which Alice held.
+    new_key = outcome.new_key
+    assert new_key.generation == old_key.generation + 1
+    certificate = crypto.DeskKeyCertificate(
+        new_key.generation, new_key.public_key, new_key.signing_public_key, new_key.certificate
+    )
+    crypto.verify_desk_key_chain_from(
+        old_key.signing_public_key, old_key.generation, world.dialogue.slug, [certificate]
+    )
     actions = _actions(world, before)
     assert actions[0] == AuditAction.DESK_KEY_CREATED
     assert actions[-1] == AuditAction.DESK_KEY_ROTATED

@@ -332,7 +332,12 @@ def test_after_a_rotation_old_messages_stay_readable(thread: Thread) -> None:
     world = thread.world
     session = world.session
     before = _send(thread, thread.triage, "before the rotation")
-    new_key, new_private = create_desk_key(session, world.dialogue, world.recovery_key)
+    new_key, new_private = create_desk_key(
+        session,
+        world.dialogue,
+        world.recovery_key,
+        certified_by=crypto.desk_signing_seed(world.desk_private_key),
+    )
     world.desk_key.retired_at = world.now
     grant_desk_access(
         session,
@@ -364,15 +369,25 @@ def test_after_a_rotation_old_messages_stay_readable(thread: Thread) -> None:
         None,
         None,
     ]
-    # The submitter's submission names the desk signing key of its time: a message signed by
-    # the newer desk key cannot be checked against it (no certificate chain yet), so it is
-    # shown as unverified, never trusted.
+    # The submission names the desk signing key of its time; the newer key was certified by it
+    # at the rotation, so the submitter checks the newer message through that certificate.
     submitter_view = _submitter_view(thread.submission, thread.submitter_secrets)
     assert [(entry.text, entry.provenance) for entry in submitter_view] == [
         ("before the rotation", Provenance.SIGNED),
-        (None, Provenance.UNVERIFIED),
+        ("after the rotation", Provenance.SIGNED),
         (ANSWERED, Provenance.SIGNED),
     ]
+    # A certificate a writer made with a key of their own, or none: the newer key is not
+    # linked to the named one, and what it signed is shown as unverified, never trusted.
+    for certificate in (bytes(64), None):
+        new_key.certificate = certificate
+        session.flush()
+        submitter_view = _submitter_view(thread.submission, thread.submitter_secrets)
+        assert [entry.provenance for entry in submitter_view] == [
+            Provenance.SIGNED,
+            Provenance.UNVERIFIED,
+            Provenance.SIGNED,
+        ]
 
 
 def test_deleting_a_submission_deletes_its_messages(thread: Thread) -> None:

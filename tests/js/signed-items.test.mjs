@@ -6,9 +6,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { deriveCodenameSecrets, deriveSubmissionKeys, signItem, verifyItem } from '../../portal/static/js/parley-crypto.mjs';
+import {
+  DecryptionError,
+  deriveCodenameSecrets,
+  deriveSubmissionKeys,
+  signItem,
+  verifyDeskKeyChainFrom,
+  verifyItem,
+} from '../../portal/static/js/parley-crypto.mjs';
 import {
   UnverifiedSubmissionError,
+  certifiedDeskKeys,
   changeCounts,
   itemProvenance,
   submissionAnchors,
@@ -70,4 +78,43 @@ test('an unsigned consent change only lowers consent; an unverified one never co
     const counts = changeCounts(rule.provenance, { level: rule.current }, { level: rule.proposed }, LEVELS);
     assert.equal(counts, rule.counts, JSON.stringify(rule));
   }
+});
+
+test('desk keys certified at rotation, walked from the one a submission names', async () => {
+  const { slug, cases } = vectors.anchored_desk_key_chains;
+  assert.equal(cases.length, 8);
+  for (const entry of cases) {
+    const certificates = entry.certificates.map((item) => ({
+      generation: item.generation,
+      deskPublicKey: fromHex(item.desk_public_key),
+      signingPublicKey: fromHex(item.signing_public_key),
+      signature: fromHex(item.signature),
+    }));
+    const walk = verifyDeskKeyChainFrom(fromHex(entry.anchor_signing_key), entry.anchor_generation, slug, certificates);
+    if (entry.valid) assert.equal((await walk).length, certificates.length, entry.description);
+    else await assert.rejects(walk, DecryptionError, entry.description);
+  }
+});
+
+test('the tab trusts a later desk key only as far as its certificates hold', async () => {
+  const { slug, cases } = vectors.anchored_desk_key_chains;
+  const [fromTwo] = cases;
+  const named = fromHex(fromTwo.anchor_signing_key);
+  const row = (generation, signingKey, certificate) => ({
+    key_id: `key ${generation}`,
+    generation,
+    public_key: '00'.repeat(32),
+    signing_public_key: signingKey,
+    certificate,
+  });
+  const rows = [
+    row(2, fromTwo.anchor_signing_key, null),
+    ...fromTwo.certificates.map((c) => ({ ...row(c.generation, c.signing_public_key, c.signature), public_key: c.desk_public_key })),
+  ];
+  const trusted = await certifiedDeskKeys(named, rows, slug, verifyDeskKeyChainFrom);
+  assert.deepEqual([...trusted.keys()], ['key 2', 'key 3', 'key 4']);
+  assert.equal(toHex(trusted.get('key 4')), fromTwo.certificates[1].signing_public_key);
+  const broken = rows.map((entry) => (entry.generation === 3 ? { ...entry, certificate: '00'.repeat(64) } : entry));
+  assert.deepEqual([...(await certifiedDeskKeys(named, broken, slug, verifyDeskKeyChainFrom)).keys()], ['key 2']);
+  assert.equal((await certifiedDeskKeys(null, rows, slug, verifyDeskKeyChainFrom)).size, 0);
 });

@@ -600,6 +600,7 @@ def signed_items_vectors() -> dict[str, Any]:
         item("signed consent change", "submitter", "consent change 2", own, "unverified"),
     ]
     block = signatures_block(keys.signing_public_key(), signing_public_key(desk_seed))
+    chains = anchored_chain_vectors()
     payload = {"format": "parley-submission-v1", "signatures": block}
     return {
         "format": "Parley signed items v1",
@@ -645,6 +646,7 @@ def signed_items_vectors() -> dict[str, Any]:
         ],
         "signed_submission_items": signed_submission,
         "before_signatures_items": before_signatures,
+        "anchored_desk_key_chains": chains,
         "consent_rule": [
             {"provenance": p, "current": c, "proposed": n, "counts": counts}
             for p, c, n, counts in (
@@ -656,6 +658,52 @@ def signed_items_vectors() -> dict[str, Any]:
                 ("before_signatures", None, "internal_only", False),
                 ("unverified", "handover_list", "internal_only", False),
             )
+        ],
+    }
+
+
+def anchored_chain_vectors() -> dict[str, Any]:
+    """Desk keys certified at rotation, each by the one before, walked from the one a
+    submission names (``crypto.verify_desk_key_chain_from``)."""
+    slug = "partnerland"
+    privates = [fixed_key(f"rotated desk key {g}") for g in range(1, 5)]
+    seeds = [desk_signing_seed(private) for private in privates]
+
+    def certify(signer_seed: bytes, generation: int) -> dict[str, Any]:
+        index = generation - 1
+        made = certify_desk_key(
+            signer_seed,
+            slug,
+            generation,
+            public_key_bytes(privates[index]),
+            signing_public_key(seeds[index]),
+        )
+        return certificate_case(made, "previous desk key")
+
+    links = {g: certify(seeds[g - 2], g) for g in (2, 3, 4)}
+    by_recovery = certify(recovery_signing_seed(fixed_key("recovery holder")), 3)
+    flipped_link = {**links[3], "signature": flipped(bytes.fromhex(links[3]["signature"]), 5).hex()}
+
+    def case(description: str, anchor: int, certificates: list, valid: bool, key: int = 0) -> dict:
+        return {
+            "description": description,
+            "anchor_generation": anchor,
+            "anchor_signing_key": signing_public_key(seeds[(key or anchor) - 1]).hex(),
+            "certificates": certificates,
+            "valid": valid,
+        }
+
+    return {
+        "slug": slug,
+        "cases": [
+            case("from generation 2 through 3 and 4", 2, [links[3], links[4]], True),
+            case("from generation 1 through 2, 3 and 4", 1, [links[2], links[3], links[4]], True),
+            case("nothing after the anchor", 4, [], True),
+            case("generation 3 missing", 2, [links[4]], False),
+            case("a certificate of the anchor's own generation", 3, [links[3]], False),
+            case("generation 3 certified by the recovery key", 2, [by_recovery, links[4]], False),
+            case("anchored at another key", 2, [links[3], links[4]], False, key=1),
+            case("a flipped signature byte", 2, [flipped_link, links[4]], False),
         ],
     }
 

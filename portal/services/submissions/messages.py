@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 import crypto
 from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission, Submitter
@@ -125,12 +125,13 @@ class ThreadEntry:
 
 @dataclass(frozen=True)
 class SealedMessage:
-    """One message still sealed, with what the browser needs to open and label it."""
+    """One message still sealed, with what the browser needs to check, open and label it."""
 
     public_id: str
     written_by: MessageAuthor
     sent_on: dt.date
     record: SealedRecord
+    desk_key_id_hex: str  # the key id of the desk key it is sealed to
 
 
 @dataclass(frozen=True)
@@ -331,14 +332,17 @@ def thread_for_submitter(
     """The thread opened with the submitter's key for one response, each message checked first.
 
     ``anchors`` are those of the submission as the submitter opened it: a desk message must be
-    signed by the desk signing key named inside the submission (one sealed under a later desk
-    key cannot be checked against it yet and is listed unverified), a reply by the submission's
-    own signing key.
+    signed by the desk signing key named inside the submission or, for one sealed under a later
+    desk key, by that key as certified from the named one at each rotation
+    (:func:`certified_desk_signing_keys`); one it cannot be linked to is listed unverified. A
+    reply must be signed by the submission's own signing key.
     """
     key = submission_private_key(submission, secrets)
+    trusted = certified_desk_signing_keys(submission, anchors.desk_key)
     entries = []
     for message in thread_order(submission.messages):
-        provenance = _provenance(message, anchors, anchors.desk_key)
+        desk_signing_key = trusted.get(message.desk_key_id, anchors.desk_key)
+        provenance = _provenance(message, anchors, desk_signing_key)
         text = None
         if provenance is not Provenance.UNVERIFIED:
             try:
@@ -353,6 +357,54 @@ def thread_for_submitter(
             )
         )
     return entries
+
+
+def desk_key_history(submission: Submission) -> list[DeskKey]:
+    """The desk keys of the submission's dialogue, oldest generation first: public keys and
+    certificates, which the submitter's tab checks as :func:`certified_desk_signing_keys` does."""
+    session = object_session(submission)
+    if session is None:
+        return []
+    query = select(DeskKey).where(DeskKey.dialogue_id == submission.dialogue_id)
+    return list(session.scalars(query.order_by(DeskKey.generation)))
+
+
+def certified_desk_signing_keys(submission: Submission, named: bytes | None) -> dict[int, bytes]:
+    """The desk signing key a submitter may trust for each desk key of the submission's
+    dialogue, by row id: the key their submission names, and each later key certified from it,
+    link by link, at rotation (``crypto.verify_desk_key_chain_from``), as far as the chain holds.
+
+    The rows say which key follows which, but cannot lie about it: every certificate after the
+    named key must be signed by the key before it, starting from the named key itself. A key
+    whose certificate is missing or does not hold, and every key after it, is left out.
+    """
+    if named is None:
+        return {}
+    desk_keys = desk_key_history(submission)
+    anchor = next((key for key in desk_keys if key.signing_public_key == named), None)
+    if anchor is None:
+        return {}
+    trusted = {anchor.id: bytes(named)}
+    chain: list[crypto.DeskKeyCertificate] = []
+    for desk_key in (key for key in desk_keys if key.generation > anchor.generation):
+        if desk_key.certificate is None or desk_key.signing_public_key is None:
+            break
+        chain.append(
+            crypto.DeskKeyCertificate(
+                desk_key.generation,
+                bytes(desk_key.public_key),
+                bytes(desk_key.signing_public_key),
+                bytes(desk_key.certificate),
+            )
+        )
+        try:
+            crypto.verify_desk_key_chain_from(
+                named, anchor.generation, submission.dialogue.slug, chain
+            )
+        except crypto.DecryptionError:
+            break
+        trusted[desk_key.id] = bytes(desk_key.signing_public_key)
+    return trusted
 
 
 def unverified_as_stored(submission: Submission) -> list[str]:
@@ -403,6 +455,7 @@ def sealed_thread(submission: Submission) -> tuple[SealedMessage, ...]:
             message.written_by,
             message.sent_on,
             SealedRecord(message_context(message), message.envelope, message.signature),
+            message.desk_key.key_id.hex(),
         )
         for message in thread_order(submission.messages)
     )

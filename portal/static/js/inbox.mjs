@@ -28,6 +28,7 @@ import {
   openEnvelope,
   sealEnvelope,
   signItem,
+  verifyDeskKeyChainFrom,
   verifyItem,
   x25519PublicKey,
 } from './parley-crypto.mjs';
@@ -38,6 +39,7 @@ import {
   BEFORE_SIGNATURES,
   UNVERIFIED,
   UnverifiedSubmissionError,
+  certifiedDeskKeys,
   changeCounts,
   itemProvenance,
   submissionAnchors,
@@ -186,9 +188,11 @@ class SealedPage {
     const furtherInformation = await Promise.all(sealed.further_information.map(own));
     const changes = await Promise.all(sealed.consent_changes.map(own));
     const limit = this.declaration.inbox_text_limit;
+    const deskKeys = await certifiedDeskKeys(anchors.desk, sealed.desk_keys ?? [], sealed.dialogue, verifyDeskKeyChainFrom);
     const messages = await Promise.all(
       (sealed.messages ?? []).map(async (item) => {
-        const checked = await checkedItem(item, anchors, item.written_by === 'desk' ? anchors.desk : anchors.submission, key);
+        const deskKey = deskKeys.get(item.desk_key_id) ?? anchors.desk;
+        const checked = await checkedItem(item, anchors, item.written_by === 'desk' ? deskKey : anchors.submission, key);
         return { provenance: checked.provenance, text: messageOf(checked, limit) };
       }),
     );

@@ -10,8 +10,12 @@
  * submission sent before signatures must be unsigned, and proves nothing of its author, so an
  * unsigned consent change may only lower consent.
  *
+ * Desk messages sealed under a desk key made after the submission was sent are checked with that
+ * key's signing key as certified from the named one at each rotation (`certifiedDeskKeys`).
+ *
  * Pure functions over a `verify(publicKey, context, envelope, signature)` that throws on a bad
- * signature (`verifyItem`), so that Node can test them.
+ * signature (`verifyItem`), and `verifyChain` (`verifyDeskKeyChainFrom`), so that Node can test
+ * them.
  */
 
 export const SIGNATURES_FORMAT = 'parley-signatures-v1';
@@ -93,4 +97,46 @@ export function changeCounts(provenance, current, proposed, levels) {
   if (provenance === SIGNED) return true;
   if (provenance !== BEFORE_SIGNATURES) return false;
   return levels.indexOf(proposed?.level) <= levels.indexOf(current?.level);
+}
+
+/**
+ * The desk signing key this tab may trust for each desk key of the dialogue, by key id: the one
+ * the submission names, and each later one certified from it, link by link, at rotation, as far
+ * as the chain holds (the server's `messages.certified_desk_signing_keys`).
+ *
+ * @param {Uint8Array|null} named `anchors.desk`
+ * @param {Array<{key_id: string, generation: number, public_key: string,
+ *   signing_public_key: string|null, certificate: string|null}>} deskKeys oldest first, hex
+ * @param {string} slug the dialogue's
+ * @param {Function} verifyChain `verifyDeskKeyChainFrom`
+ * @returns {Promise<Map<string, Uint8Array>>}
+ */
+export async function certifiedDeskKeys(named, deskKeys, slug, verifyChain) {
+  const trusted = new Map();
+  if (named === null) return trusted;
+  const anchor = deskKeys.find((key) => {
+    const signing = fromHex(key.signing_public_key);
+    return signing !== null && sameBytes(signing, named);
+  });
+  if (anchor === undefined) return trusted;
+  trusted.set(anchor.key_id, named);
+  const chain = [];
+  for (const key of deskKeys.filter((entry) => entry.generation > anchor.generation)) {
+    const signingPublicKey = fromHex(key.signing_public_key);
+    const certificate = fromSignatureHex(key.certificate);
+    if (signingPublicKey === null || certificate === null) break;
+    chain.push({ generation: key.generation, deskPublicKey: fromHex(key.public_key), signingPublicKey, signature: certificate });
+    try {
+      await verifyChain(named, anchor.generation, slug, chain);
+    } catch {
+      break;
+    }
+    trusted.set(key.key_id, signingPublicKey);
+  }
+  return trusted;
+}
+
+function fromSignatureHex(text) {
+  if (typeof text !== 'string' || !/^[0-9a-f]{128}$/.test(text)) return null;
+  return Uint8Array.from(text.match(/../g), (pair) => parseInt(pair, 16));
 }
