@@ -2,10 +2,12 @@
 says whose it is; rows stored before owner tags are tagged at their submitter's next sign-in."""
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import crypto
-from portal.models import DeletedSubmission, Submission
+from portal.models import DeletedSubmission, Submission, SubmissionKind
 from portal.services.submissions import owner_tags
 from portal.services.submissions.inbox import (
     SubmissionNotFoundError,
@@ -17,6 +19,15 @@ from portal.services.submissions.intake import SubmissionRefusedError
 from portal.services.submissions.submitters import NewCodename, sign_in_with_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
+from tests.integration.forms_client import (
+    codename_in,
+    open_form,
+    open_session_url,
+    post_form,
+    row_counts,
+)
+from tests.integration.test_forms_pages import CASE_FIELDS
+from tests.integration.test_forms_sealed import post_sealed, seal_in_browser
 from tests.integration.test_submission_services import (
     _address,
     _case_form,
@@ -72,13 +83,22 @@ def test_each_submission_takes_the_next_tag_and_its_tombstone_keeps_it(
         own_submission(world.session, _tag_key(new.secrets), theirs.public_id)
 
 
-def test_a_tag_taken_at_the_same_moment_refuses_the_send_and_stores_nothing(
+def test_a_tag_taken_at_the_same_moment_is_looked_for_again_then_refused(
     consultation_world: ConsultationWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A concurrent send under the same codename took the tag this one's walk found free."""
+    """A concurrent send under the same codename took the tag this one's walk found free: the
+    send walks again; if the tag it finds is taken every time, it is refused and nothing stays."""
     world = consultation_world
     new = _codename_submitter(world)
     _send(world, new)
+    world.session.commit()
+    walk = owner_tags.walk
+    stale = iter([owner_tags.Owned()])  # what the walk saw before the other send was stored
+    monkeypatch.setattr(
+        owner_tags, "walk", lambda session, key: next(stale, None) or walk(session, key)
+    )
+
+    assert _send(world, new).owner_tag == _tags(new, 2)[1]
     world.session.commit()
     before = _row_counts(world)
     monkeypatch.setattr(owner_tags, "walk", lambda session, tag_key: owner_tags.Owned())
@@ -122,3 +142,22 @@ def test_rows_stored_before_owner_tags_are_tagged_at_the_next_sign_in(
     mine = {entry.public_id for entry in list_inbox(world.session, _tag_key(new.secrets))}
     assert mine == {fresh.public_id, kept.public_id, deleted.public_id}
     assert (theirs.owner_tag, theirs.submitter_id) == (None, other.submitter.id)
+
+
+def test_a_tag_taken_at_the_same_moment_is_answered_on_both_form_paths(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The send is refused whole (the form comes back, or the JSON says so), nothing stored."""
+    url = open_session_url(app, "individual-case")
+    _, page = post_form(client, open_form(client, url), CASE_FIELDS)
+    codename = codename_in(page)
+    before = row_counts(app)
+    monkeypatch.setattr(owner_tags, "walk", lambda session, tag_key: owner_tags.Owned())
+
+    existing = {"codename_choice": "existing", "codename": codename}
+    status, page = post_form(client, open_form(client, url), {**CASE_FIELDS, **existing})
+    assert status == 409 and "could not be sent" in page
+    sent = seal_in_browser(client, url, SubmissionKind.INDIVIDUAL_CASE, codename=codename)
+    status, answer = post_sealed(client, sent)
+    assert status == 400 and "send this one again" in answer["error"]
+    assert row_counts(app) == before

@@ -38,8 +38,9 @@ stop linking. Until then they stay linkable, as SECURITY.md says.
 Two sends under one codename at the same moment would both pick the same next ``n``. On
 PostgreSQL an advisory lock taken before the walk serialises tag assignment; on SQLite every
 writer already waits for the one before it. The unique index on each tag column is the last word:
-a tag taken anyway is refused (:class:`OwnerTagTakenError`) before anything of the caller's
-transaction can be committed, and the sender is asked to send again.
+a send that finds its tag taken anyway walks again, a few times, and is then refused
+(:class:`OwnerTagTakenError`) before anything of the caller's transaction can be committed, the
+sender asked to send again.
 """
 
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ OWNER_TAG_KEY_SIZE = 32
 # How many tags one step of the walk looks up at once: one query per table per step, and a
 # submitter with fewer submissions than this is found in one step.
 WALK_STEP = 16
+# How many times a send looks for a free tag again after finding the one it chose taken.
+ATTEMPTS = 3
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises tag assignment.
 _ASSIGN_LOCK_KEY = 0x7061726C6F74
 _Tagged = TypeVar("_Tagged", Submission, DeletedSubmission)
@@ -96,16 +99,21 @@ def walk(session: Session, tag_key: bytes) -> Owned:
 def add_with_next_tag(session: Session, submission: Submission, tag_key: bytes) -> None:
     """Add a new submission to the session under the first free tag of ``tag_key``.
 
-    ``OwnerTagTakenError`` if a concurrent send took that tag (or the row clashes otherwise):
-    the caller's transaction must then be rolled back, and the sender asked to send again.
+    Each try inserts the row inside a savepoint, so that a tag found taken undoes that insert
+    only and the walk is done again. ``OwnerTagTakenError`` after :data:`ATTEMPTS` tries (or a row
+    that clashes otherwise): the caller's session is still usable to answer, and its transaction
+    must be rolled back, the sender asked to send again.
     """
     _lock_assignment(session)
-    submission.owner_tag = crypto.owner_tag(tag_key, walk(session, tag_key).next_index)
-    session.add(submission)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise OwnerTagTakenError() from None
+    for _ in range(ATTEMPTS):
+        submission.owner_tag = crypto.owner_tag(tag_key, walk(session, tag_key).next_index)
+        try:
+            with session.begin_nested():
+                session.add(submission)
+        except IntegrityError:
+            continue
+        return
+    raise OwnerTagTakenError()
 
 
 def tag_untagged(session: Session, submitter: Submitter, tag_key: bytes) -> None:
