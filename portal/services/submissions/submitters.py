@@ -2,9 +2,10 @@
 
 A submitter is a row holding ``crypto.lookup_hash(pepper, login secret)`` and the codename's
 public key; nothing else about them exists, and nothing points at the row: their submissions are
-found through owner tags (``owner_tags``), whose key every sign-in is handed. With JavaScript the browser makes the codename,
-derives the login secret and key pair (``crypto.derive_codename_secrets`` in its module) and
-hands the server only the login secret and the public key: the server never sees the codename.
+found through owner tags (``owner_tags``), whose key every sign-in is handed. With JavaScript the
+browser makes the codename, derives the login secret and key pair
+(``crypto.derive_codename_secrets`` in its module) and hands the server only the login secret and
+the public key: the server never sees the codename.
 Without JavaScript the server derives both for the length of one call and forgets them.
 
 Signing in computes the lookup hash for every attempt, known codename or not, and finds the row
