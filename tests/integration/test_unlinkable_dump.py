@@ -50,7 +50,8 @@ from tests.staff_sessions_support import demo_credentials
 Value = tuple[str, Any]
 # The audit chain's order: each event names the hash of the one before it, whoever caused either,
 # like its sequence number (a primary key). That order, and the time of each event, remain what
-# can tell that two events happened one after the other (SECURITY.md, "Audit trail").
+# can tell that two events happened one after the other (SECURITY.md, "Submissions do not name
+# their submitter", "What still links").
 CHAIN_ORDER = {("audit_events", "hash"), ("audit_events", "prev_hash")}
 
 
