@@ -110,6 +110,21 @@ def test_a_tag_taken_at_the_same_moment_is_looked_for_again_then_refused(
     assert _row_counts(world) == before
 
 
+def test_a_send_that_is_its_transactions_first_write_is_undone_with_it(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """The savepoint a send is inserted in must not open, and so commit, a transaction itself."""
+    world = consultation_world
+    new = _codename_submitter(world)
+    world.session.commit()
+    before = _row_counts(world)
+
+    _send(world, new)
+    world.session.rollback()
+
+    assert _row_counts(world) == before
+
+
 def test_rows_stored_before_owner_tags_are_tagged_at_the_next_sign_in(
     consultation_world: ConsultationWorld,
 ) -> None:

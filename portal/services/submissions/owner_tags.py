@@ -8,9 +8,9 @@ key, two tags of one submitter look as unrelated as two tags of two submitters. 
 the tag key only while the submitter is signed in (inside the inbox session's box, whose key is
 only in the cookie; or for the one request that sends a submission) and finds their rows by
 :func:`walk`: computing tags for ``n`` = 0, 1, 2, ... until one is stored nowhere. A new
-submission takes the first free ``n`` (:func:`add_with_next_tag`). So the walk never stops early,
-a tag stays stored as long as the submitter's later ones: a deleted submission's tombstone keeps
-it, and nothing else deletes submissions.
+submission takes the first free ``n`` (:func:`add_with_next_tag`). So that the walk never stops
+early, a tag stays stored as long as the submitter's later ones: a deleted submission's tombstone
+keeps it, and nothing else deletes submissions.
 
 What a tag key handed over by a browser can do. With JavaScript the browser derives the tag key
 and sends it with the login secret; the server cannot check that it comes from the same codename
@@ -35,9 +35,9 @@ their submitter signs in (or sends under their codename) after the upgrade, :fun
 gives each of them the next free tag and empties ``submitter_id``, so they stay in the inbox and
 stop linking. Until then they stay linkable, as SECURITY.md says.
 
-Two sends under one codename at the same moment would both pick the same next ``n``. On
-PostgreSQL an advisory lock taken before the walk serialises tag assignment; on SQLite every
-writer already waits for the one before it. The unique index on each tag column is the last word:
+Two sends under one codename at the same moment would both pick the same next ``n``. A lock
+taken before the walk serialises tag assignment: an advisory lock on PostgreSQL, the database's
+write lock on SQLite. The unique index on each tag column is the last word:
 a send that finds its tag taken anyway walks again, a few times, and is then refused
 (:class:`OwnerTagTakenError`) before anything of the caller's transaction can be committed, the
 sender asked to send again.
@@ -150,5 +150,15 @@ def _by_tag(session: Session, model: type[_Tagged], tags: list[bytes]) -> dict[b
 
 
 def _lock_assignment(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ASSIGN_LOCK_KEY})
+    """Make every other choice of tags wait until this transaction ends.
+
+    On SQLite that is the database's write lock. Its Python driver opens a transaction only before
+    the transaction's first write, so a transaction that has not written yet is begun here with
+    ``BEGIN IMMEDIATE``, which takes the write lock before the walk; otherwise the savepoint of
+    :func:`add_with_next_tag` would itself open the transaction, and releasing it would commit.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ASSIGN_LOCK_KEY})
+    elif not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
