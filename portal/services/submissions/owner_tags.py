@@ -28,7 +28,7 @@ key follows). That needs no check, because a tag key reaches only the tags it co
 - a browser that holds someone else's tag key (which means it has their codename, or a copy of a
   live session's cookie and row) can list their submissions, which the codename or that session
   allows anyway, and can store a submission among their tags; that submission is sealed to a key
-  their browser does not derive, so their inbox refuses to open it.
+  their codename does not derive, so their inbox lists it but cannot open it.
 
 Rows stored before owner tags name their pseudonym (``submitter_id``) instead. The first time
 their submitter signs in (or sends under their codename) after the upgrade, :func:`tag_untagged`
