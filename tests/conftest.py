@@ -51,6 +51,7 @@ from portal.models import (
     SessionState,
     Submission,
     SubmissionKind,
+    Submitter,
     utc_now,
 )
 from portal.services.contexts import (
@@ -466,7 +467,6 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
                         public_id=new_public_id(),
                         now=now,
                     ),
-                    submitter=new.submitter,
                     submitter_key=new.secrets,
                     form=form,
                     today=now.date(),
@@ -482,7 +482,8 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
 def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission) -> None:
     """Make ``sent`` a row as the release before per-submission keys stored it: its envelope
     sealed to, and its row naming, the key of the codename itself, under its v1 context and
-    without signatures (which came later still)."""
+    without signatures (which came later still), and its row naming its submitter
+    (``submitter_id``) instead of carrying an owner tag."""
     codename_key = crypto.derive_codename_secrets(sent.codename)
     database = Database(settings.database_url)
     try:
@@ -498,6 +499,10 @@ def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission)
             del payload["signatures"]
             submission.submitter_public_key = codename_key.public_key_bytes()
             submission.signature = submission.signing_public_key = None
+            submission.owner_tag = None
+            submission.submitter_id = session.scalars(
+                select(Submitter.id).where(Submitter.public_key == codename_key.public_key_bytes())
+            ).one()
             submission.envelope = crypto.seal_envelope(
                 encode_payload(payload),
                 recipient_keys(submission.desk_key, submission),

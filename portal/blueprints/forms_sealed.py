@@ -8,7 +8,7 @@ only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` 
      "kind": SubmissionKind, "public_id": the id the form was issued with,
      "envelope": base64, "signature": base64 (64 bytes),
      "submission_key": base64 (32 bytes), "signing_key": base64 (32 bytes),
-     "login_secret": base64 (32 bytes),
+     "login_secret": base64 (32 bytes), "owner_tag_key": base64 (32 bytes),
      "new_submitter": bool, "public_key": base64 (32 bytes; new submitters only),
      "topics": [Topic values], "urgent": bool,
      "attachments": [{"upload": upload public id, "keys_envelope": base64,
@@ -27,10 +27,13 @@ Either way the browser derives the submission's own key pair from the codename a
 ``submission_key``; the envelopes must be addressed to exactly the desk key and that key, which is
 all the submission's row keeps of the submitter's keys. The browser signs the submission and each
 keys record with the signing key derived beside it (``signing_key``, also sealed inside the
-submission), and the server refuses a signature that does not verify. ``topics`` and
-``urgent`` are the plaintext routing metadata the server keeps (``payload.RoutingMetadata``);
-the server cannot check them against the sealed content, and the desk reads the truth when it
-opens the envelope.
+submission), and the server refuses a signature that does not verify. The browser also derives
+the codename's owner tag key (``ownerTagKey``) and sends it as ``owner_tag_key``: the server
+stores the submission under the codename's next free owner tag and forgets the key when the
+request ends (``owner_tags``, which says why a wrong key only hides its sender's own
+submissions). ``topics`` and ``urgent`` are the plaintext routing metadata the server keeps
+(``payload.RoutingMetadata``); the server cannot check them against the sealed content, and the
+desk reads the truth when it opens the envelope.
 
 Answers are JSON: ``{"ok": true, "next": inbox sign-in address}``, or ``{"error": message}``
 with 400 (malformed request, envelope refused), 403 (codename refused, missing CSRF token), 404
@@ -79,6 +82,7 @@ from portal.services.submissions.intake import (
     accept_sealed_submission,
     submission_address,
 )
+from portal.services.submissions.owner_tags import OWNER_TAG_KEY_SIZE
 from portal.services.submissions.payload import (
     PayloadError,
     RoutingMetadata,
@@ -127,6 +131,7 @@ class SealedRequest:
     submission_key: bytes
     signing_key: bytes
     login_secret: bytes
+    owner_tag_key: bytes
     public_key: bytes | None  # None: an existing submitter, who signs in
     topics: list[str]
     urgent: bool
@@ -158,6 +163,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 database,
                 address=address,
                 submitter=submitter,
+                owner_tag_key=sealed.owner_tag_key,
                 submitter_public_key=sealed.submission_key,
                 signing_public_key=sealed.signing_key,
                 envelope=sealed.envelope,
@@ -230,7 +236,9 @@ def _submitter(
                 public_key=sealed.public_key,
                 now=now,
             )
-        return sign_in(database, pepper, sealed.login_secret, now=now)
+        return sign_in(
+            database, pepper, sealed.login_secret, owner_tag_key=sealed.owner_tag_key, now=now
+        )
     except (SignInRefusedError, SignInThrottledError) as refusal:
         status = 429 if isinstance(refusal, SignInThrottledError) else 403
         return _refusal(str(codename_refusal(refusal)), status)
@@ -247,6 +255,9 @@ def _read_request(body: Any) -> SealedRequest:
     except ValueError:
         raise MalformedRequestError("kind is not a kind of submission") from None
     new_submitter = _flag(body, "new_submitter")
+    owner_tag_key = _base64(body, "owner_tag_key")
+    if len(owner_tag_key) != OWNER_TAG_KEY_SIZE:
+        raise MalformedRequestError(f"owner_tag_key must be {OWNER_TAG_KEY_SIZE} bytes")
     topics = body.get("topics", [])
     if not isinstance(topics, list) or not all(isinstance(topic, str) for topic in topics):
         raise MalformedRequestError("topics must be a list of agenda themes")
@@ -260,6 +271,7 @@ def _read_request(body: Any) -> SealedRequest:
         submission_key=_base64(body, "submission_key"),
         signing_key=_base64(body, "signing_key"),
         login_secret=_base64(body, "login_secret"),
+        owner_tag_key=owner_tag_key,
         public_key=_base64(body, "public_key") if new_submitter else None,
         topics=topics,
         urgent=_flag(body, "urgent"),

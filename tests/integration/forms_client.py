@@ -94,7 +94,6 @@ def stored_submission(app: Flask, public_id: str) -> Submission:
         ).one()
         SubmissionAddress.of(submission)
         list(submission.attachments)
-        submission.submitter  # noqa: B018 - loaded while the session is open
         return submission
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from flask import Flask
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.pool import NullPool
 
@@ -27,7 +28,7 @@ from portal.services.contexts import (
 )
 from portal.services.submissions.payload import encode_payload
 from tests.conftest import create_demo_instance, run_portal, seal_as_before_per_submission_keys
-from tests.staff_sessions_support import demo_credentials, sign_in_client
+from tests.staff_sessions_support import StaffCredentials, demo_credentials, sign_in_client
 
 
 def _table_names(database_url: str) -> set[str]:
@@ -101,9 +102,11 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     member of the demo reads the submission on the staff page: nothing stored before was lost or
     made unreadable by the new revisions. The submission is sealed as that release sealed it, to
     the codename's own key under its v1 context and without signatures, with further information
-    stored the same way, and its author still reads it back in the inbox. Both readers mark what
-    was sent before signatures as such, and the desk key learns its signing key when a holder
-    first opens it after the migration.
+    stored the same way, and names its submitter as that release did: its author still reads it
+    back in the inbox, and that first sign-in gives it the codename's owner tag in place of the
+    submitter's id, after which the desk and its author still read it. Both readers mark what was
+    sent before signatures as such, and the desk key learns its signing key when a holder first
+    opens it after the migration.
     """
     instance = create_demo_instance(tmp_path, database_url)
     sent = send_under_new_codename(
@@ -126,28 +129,53 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     )
     app = create_app(instance.settings)
     officer = demo_credentials(instance.credentials_file)["triage_officer"]
+    assert _owner_columns(instance.settings.database_url, sent.public_id) == (None, True)
+    assert not _desk_signing_key_known(instance.settings.database_url, sent.public_id)
+    _desk_reads(app, officer, sent.public_id)
+    assert _desk_signing_key_known(instance.settings.database_url, sent.public_id)
+    for _ in range(2):  # the first sign-in tags the row; the next finds it by its tag
+        with app.test_client() as client:
+            sign_in_page = client.get("/inbox/sign-in").get_data(as_text=True)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', sign_in_page)[1]
+            signed_in = client.post(
+                "/inbox/sign-in", data={"codename": sent.codename, "csrf_token": token}
+            )
+            assert signed_in.location == "/inbox"
+            assert sent.public_id in client.get("/inbox").get_data(as_text=True)
+            read_back = client.get(f"/inbox/{sent.public_id}")
+        assert read_back.status_code == 200
+        own_page = read_back.get_data(as_text=True)
+        assert f"{CANARY} in the capital." in own_page and f"{CANARY} added" in own_page
+        assert own_page.count(BEFORE_SIGNATURES) == 2
+        tag_key = crypto.owner_tag_key(crypto.derive_codename_secrets(sent.codename).key_seed)
+        tagged = (crypto.owner_tag(tag_key, 0), False)
+        assert _owner_columns(instance.settings.database_url, sent.public_id) == tagged
+    _desk_reads(app, officer, sent.public_id)
+
+
+def _owner_columns(database_url: str, public_id: str) -> tuple[bytes | None, bool]:
+    """The row's owner tag, and whether it names a submitter."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            tag, submitter_id = connection.execute(
+                select(Submission.owner_tag, Submission.submitter_id).where(
+                    Submission.public_id == public_id
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    return (None if tag is None else bytes(tag)), submitter_id is not None
+
+
+def _desk_reads(app: Flask, officer: StaffCredentials, public_id: str) -> None:
     with app.test_client() as client:
         sign_in_client(app, client, officer.email, officer.password)
-        page = client.get(f"/staff/submissions/{sent.public_id}")
+        page = client.get(f"/staff/submissions/{public_id}")
     assert page.status_code == 200
     staff_page = page.get_data(as_text=True)
     assert f"{CANARY} in the capital." in staff_page and f"{CANARY} added" in staff_page
     assert staff_page.count(BEFORE_SIGNATURES) == 2  # the submission and its addition
-    with Database(instance.settings.database_url).session() as session:
-        read = session.scalars(select(Submission).where(Submission.public_id == sent.public_id))
-        assert read.one().desk_key.signing_public_key is not None
-    with app.test_client() as client:
-        sign_in_page = client.get("/inbox/sign-in").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', sign_in_page)[1]
-        signed_in = client.post(
-            "/inbox/sign-in", data={"codename": sent.codename, "csrf_token": token}
-        )
-        assert signed_in.location == "/inbox"
-        read_back = client.get(f"/inbox/{sent.public_id}")
-    assert read_back.status_code == 200
-    own_page = read_back.get_data(as_text=True)
-    assert f"{CANARY} in the capital." in own_page and f"{CANARY} added" in own_page
-    assert own_page.count(BEFORE_SIGNATURES) == 2
 
 
 BEFORE_SIGNATURES = "Sent before signatures"
@@ -171,3 +199,10 @@ def _add_unsigned_further_information(database_url: str, sent, text: str) -> Non
             )
         )
         session.commit()
+
+
+def _desk_signing_key_known(database_url: str, public_id: str) -> bool:
+    """Whether the submission's desk key has learnt its signing key (from a holder opening it)."""
+    with Database(database_url).session() as session:
+        read = session.scalars(select(Submission).where(Submission.public_id == public_id))
+        return read.one().desk_key.signing_public_key is not None

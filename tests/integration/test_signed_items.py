@@ -135,7 +135,6 @@ def case(consultation_world: ConsultationWorld) -> Case:
             public_id=new_public_id(),
             now=world.now,
         ),
-        submitter=new.submitter,
         submitter_key=new.secrets,
         form={
             "topics": ["human_rights_defenders"],

@@ -136,6 +136,10 @@ def _signature(
     return crypto.sign_item(seed, signed_submission_context(address), envelope)
 
 
+def _tag_key(codename_key: crypto.CodenameSecrets) -> bytes:
+    return crypto.owner_tag_key(codename_key.key_seed)
+
+
 def _own_key(codename_key: crypto.CodenameSecrets, address: SubmissionAddress) -> bytes:
     """The public key a browser derives for the submission at ``address`` and seals to."""
     return crypto.derive_submission_keys(
@@ -154,7 +158,6 @@ def _send_plain(
     return accept_plain_submission(
         world.session,
         address=address,
-        submitter=new.submitter,
         submitter_key=new.secrets,
         form=form,
         today=world.now.date(),
@@ -220,6 +223,7 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
         world.session,
         address=address,
         submitter=submitter,
+        owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=_own_key(codename_key, address),
         signing_public_key=_signing_key(codename_key, address),
         envelope=envelope,
@@ -270,6 +274,7 @@ def test_an_envelope_for_another_context_is_refused(
             world.session,
             address=address,
             submitter=submitter,
+            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
             signing_public_key=_signing_key(codename_key, address),
             envelope=envelope,
@@ -294,6 +299,7 @@ def test_an_envelope_for_another_dialogue_is_refused(consultation_world: Consult
             world.session,
             address=address,
             submitter=submitter,
+            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
             signing_public_key=_signing_key(codename_key, address),
             envelope=envelope,
@@ -335,6 +341,7 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
                 world.session,
                 address=address,
                 submitter=submitter,
+                owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
                 submitter_public_key=named_key,
                 signing_public_key=_signing_key(codename_key, address),
                 envelope=envelope,
@@ -349,6 +356,7 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
         world.session,
         address=address,
         submitter=submitter,
+        owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=own,
         signing_public_key=_signing_key(codename_key, address),
         envelope=right,
@@ -377,6 +385,7 @@ def test_what_is_not_an_acceptable_envelope_is_refused(
             world.session,
             address=address,
             submitter=submitter,
+            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
             signing_public_key=_signing_key(codename_key, address),
             envelope=envelope,
@@ -396,6 +405,7 @@ def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None
         world.session,
         address=address,
         submitter=submitter,
+        owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=_own_key(codename_key, address),
         signing_public_key=_signing_key(codename_key, address),
         envelope=envelope,
@@ -428,6 +438,7 @@ def test_only_a_reprisal_report_is_marked_urgent(consultation_world: Consultatio
             world.session,
             address=address,
             submitter=submitter,
+            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
             signing_public_key=_signing_key(codename_key, address),
             envelope=envelope,
@@ -686,17 +697,17 @@ def test_the_inbox_lists_reads_back_and_adds_further_information(
     world = consultation_world
     new = _codename_submitter(world)
     submission = _send_plain(world, new, _address(world), _case_form())
-    other, _codename_key = _browser_submitter(world)
+    _, other = _browser_submitter(world)
     world.session.commit()
 
-    entries = list_inbox(world.session, new.submitter)
+    entries = list_inbox(world.session, _tag_key(new.secrets))
     assert [(e.public_id, e.state, e.dialogue_slug) for e in entries] == [
         (submission.public_id, SubmissionState.RECEIVED, "valdoria")
     ]
-    assert list_inbox(world.session, other) == []
+    assert list_inbox(world.session, _tag_key(other)) == []
     with pytest.raises(SubmissionNotFoundError):
-        own_submission(world.session, other, submission.public_id)
-    mine = own_submission(world.session, new.submitter, submission.public_id)
+        own_submission(world.session, _tag_key(other), submission.public_id)
+    mine = own_submission(world.session, _tag_key(new.secrets), submission.public_id)
     add_plain_further_information(
         world.session, mine, new.secrets, {"text": "He was moved."}, today=world.now.date()
     )
@@ -896,7 +907,7 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
     ] == [0, 0, 0, 0]
     stored = _everything_stored(world)
     assert not any(envelope in stored for envelope in envelopes)
-    [entry] = list_inbox(world.session, new.submitter)
+    [entry] = list_inbox(world.session, _tag_key(new.secrets))
     assert (entry.public_id, entry.kind, entry.state, entry.deleted_on) == (
         case.public_id,
         SubmissionKind.INDIVIDUAL_CASE,

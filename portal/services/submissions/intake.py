@@ -9,6 +9,10 @@ submission's key from the codename for this request (``submitter_keys``) and sea
 the same recipients under the same context; the plaintext lives only in this call's memory and is
 never written to the database, a file or a log.
 
+Either way the row names no submitter: it takes the next free owner tag of the codename's tag
+key (``owner_tags.add_with_next_tag``), which the browser sends or the server derives for the
+request.
+
 Each refusal is a ``SubmissionRefusedError`` whose message can be shown to the submitter as is.
 Nothing is stored before every check has passed, and everything is stored in the caller's
 transaction, so a refusal or a later failure leaves nothing behind once the caller rolls back.
@@ -43,6 +47,7 @@ from portal.services.dialogues.dialogue_sessions import (
     consultation_accepts_submissions,
     dialogue_accepts_reprisal_reports,
 )
+from portal.services.submissions.owner_tags import OwnerTagTakenError, add_with_next_tag
 from portal.services.submissions.payload import (
     RoutingMetadata,
     encode_payload,
@@ -50,7 +55,11 @@ from portal.services.submissions.payload import (
     validate_submission,
 )
 from portal.services.submissions.provenance import SIGNATURES_FIELD, signatures_block
-from portal.services.submissions.submitter_keys import SubmitterKey, submission_keys
+from portal.services.submissions.submitter_keys import (
+    SubmitterKey,
+    owner_tag_key_of,
+    submission_keys,
+)
 
 # A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
 # padded payload fits the 1 MiB size bucket; that is far beyond any form filled in by hand.
@@ -100,6 +109,7 @@ def accept_sealed_submission(
     *,
     address: SubmissionAddress,
     submitter: Submitter,
+    owner_tag_key: bytes,
     submitter_public_key: bytes,
     signing_public_key: bytes,
     envelope: bytes,
@@ -112,10 +122,12 @@ def accept_sealed_submission(
 
     ``submitter_public_key`` and ``signing_public_key`` are the submission's own keys, which the
     browser derived from the codename and the public id. The server cannot check that
-    derivation; it refuses what is not an X25519 public key, the codename's own key, which would
-    link the submission to the submitter's others, and a signature that does not verify with
-    ``signing_public_key`` under the submission's signed context. Readers later check that the
-    key sealed inside the submission is this one.
+    derivation; it refuses what is not an X25519 public key, the codename's own key
+    (``submitter``'s), which would link the submission to the submitter's others, and a
+    signature that does not verify with ``signing_public_key`` under the submission's signed
+    context. Readers later check that the key sealed inside the submission is this one.
+    ``owner_tag_key`` is the codename's tag key, which the browser derived too; why a wrong one
+    harms only its sender is in ``owner_tags``.
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError("only a reprisal report can be marked urgent")
@@ -128,9 +140,7 @@ def accept_sealed_submission(
             "this submission was encrypted to the wrong keys; reload the form and send it again"
         )
     desk_key = require_desk_key(session, address.dialogue)
-    submission = _new_submission(
-        address, submitter, bytes(submitter_public_key), desk_key, routing, today
-    )
+    submission = _new_submission(address, bytes(submitter_public_key), desk_key, routing, today)
     context = signed_submission_context(address)
     check_envelope(
         envelope,
@@ -141,14 +151,13 @@ def accept_sealed_submission(
     check_signature(signing_public_key, context, envelope, signature)
     submission.signing_public_key = bytes(signing_public_key)
     submission.signature = bytes(signature)
-    return _store(session, submission, bytes(envelope))
+    return _store(session, submission, bytes(envelope), owner_tag_key)
 
 
 def accept_plain_submission(
     session: Session,
     *,
     address: SubmissionAddress,
-    submitter: Submitter,
     submitter_key: SubmitterKey,
     form: Mapping[str, Any],
     today: dt.date,
@@ -158,7 +167,8 @@ def accept_plain_submission(
     ``submitter_key`` is the codename's key, held for this request only: the submission is
     sealed to the key it derives for the submission's public id and signed with the signing key
     derived beside it, whose public half is sealed inside with the current desk signing key
-    (``provenance.signatures_block``); the row keeps only public halves. Raises
+    (``provenance.signatures_block``); the row keeps only public halves, and the row's owner tag
+    comes from the tag key it derives. Raises
     ``PayloadError`` with a message per field when the form is incomplete.
     """
     payload = validate_submission(form, address.kind)
@@ -171,14 +181,12 @@ def accept_plain_submission(
     plaintext = encode_payload(payload)
     if len(plaintext) > MAX_PAYLOAD_BYTES:
         raise SubmissionRefusedError("this submission is too long; shorten it or attach a file")
-    submission = _new_submission(
-        address, submitter, keys.public_key_bytes(), desk_key, routing, today
-    )
+    submission = _new_submission(address, keys.public_key_bytes(), desk_key, routing, today)
     context = signed_submission_context(address)
     envelope = crypto.seal_envelope(plaintext, recipient_keys(desk_key, submission), context)
     submission.signing_public_key = keys.signing_public_key()
     submission.signature = crypto.sign_item(keys.signing_seed, context, envelope)
-    return _store(session, submission, envelope)
+    return _store(session, submission, envelope, owner_tag_key_of(submitter_key))
 
 
 def require_desk_key(session: Session, dialogue: Dialogue) -> DeskKey:
@@ -232,7 +240,6 @@ def _public_id_used(session: Session, public_id: str) -> bool:
 
 def _new_submission(
     address: SubmissionAddress,
-    submitter: Submitter,
     submitter_public_key: bytes,
     desk_key: DeskKey,
     routing: RoutingMetadata,
@@ -247,15 +254,21 @@ def _new_submission(
         state=SubmissionState.RECEIVED,
         received_on=today,
         desk_key=desk_key,
-        submitter=submitter,
         submitter_public_key=submitter_public_key,
         topic_tags=[str(topic) for topic in routing.topic_tags],
         urgent=routing.urgent,
     )
 
 
-def _store(session: Session, submission: Submission, envelope: bytes) -> Submission:
+def _store(
+    session: Session, submission: Submission, envelope: bytes, owner_tag_key: bytes
+) -> Submission:
     submission.envelope = envelope
-    session.add(submission)
-    session.flush()
+    try:
+        add_with_next_tag(session, submission, owner_tag_key)
+    except OwnerTagTakenError:
+        raise SubmissionRefusedError(
+            "another submission was being stored under this codename at the same moment; "
+            "send this one again"
+        ) from None
     return submission

@@ -54,7 +54,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 import crypto
-from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission, Submitter
+from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
     Direction,
@@ -82,6 +82,7 @@ from portal.services.submissions.inbox import (
     submitter_addition,
 )
 from portal.services.submissions.intake import SubmissionRefusedError, require_desk_key
+from portal.services.submissions.owner_tags import walk
 from portal.services.submissions.payload import LONG_TEXT_LIMIT, PayloadError
 from portal.services.submissions.provenance import (
     Anchors,
@@ -496,16 +497,14 @@ def _provenance(
 
 
 def desk_messages_by_submission(
-    session: Session, submitter: Submitter
+    session: Session, owner_tag_key: bytes
 ) -> dict[str, DeskMessageSummary]:
     """For the inbox: the submitter's submissions the desk wrote on, by public id."""
+    owned = [submission.id for submission in walk(session, owner_tag_key).submissions]
     rows = session.execute(
         select(Submission.public_id, func.count(DeskMessage.id), func.max(DeskMessage.sent_on))
         .join(DeskMessage, DeskMessage.submission_id == Submission.id)
-        .where(
-            Submission.submitter_id == submitter.id,
-            DeskMessage.written_by == MessageAuthor.DESK,
-        )
+        .where(Submission.id.in_(owned), DeskMessage.written_by == MessageAuthor.DESK)
         .group_by(Submission.public_id)
     )
     return {public_id: DeskMessageSummary(count, latest_on) for public_id, count, latest_on in rows}

@@ -21,6 +21,7 @@ import {
   deriveCodenameSecrets,
   deriveSubmissionKeys,
   normaliseCodename,
+  ownerTagKey,
   sealEnvelope,
   signItem,
 } from './parley-crypto.mjs';
@@ -287,6 +288,8 @@ async function sendSealed(form, declaration, messages) {
     submission_key: toBase64(submissionKeys.publicKey),
     signing_key: toBase64(submissionKeys.signingPublicKey),
     login_secret: toBase64(secrets.loginSecret),
+    // The server files the submission under this codename's next owner tag, then forgets it.
+    owner_tag_key: toBase64(await ownerTagKey(secrets.keySeed)),
     new_submitter: codename !== null,
     topics: payload.topics,
     urgent: payload.urgency === 'urgent',
