@@ -39,7 +39,7 @@ from portal.services.submissions.messages import reply_context as context_of_rep
 from portal.services.submissions.payload import encode_payload
 from portal.web.instance import web_instance
 from tests.conftest import DemoInstance, SentSubmission, csrf_token_for
-from tests.integration.test_inbox_sealed import _login
+from tests.integration.test_inbox_sealed import _login, _signed_in
 from tests.staff_sessions_support import StaffCredentials, demo_credentials, sign_in_client
 
 AGENDA_FORM = {
@@ -307,7 +307,6 @@ def test_a_forged_desk_message_is_refused_on_both_sides_without_javascript(
     staff_page = desk.get(f"/staff/submissions/{sent.public_id}").get_data(as_text=True)
     assert "This item could not be verified." in staff_page and FORGED not in staff_page
     # With JavaScript the tab checks it; the server records what it can check without opening.
-    browser = app.test_client()
-    assert _login(browser, crypto.derive_codename_secrets(sent.codename).login_secret)[0] == 200
+    browser = _signed_in(app, sent.codename)
     assert browser.get(f"/inbox/{sent.public_id}/sealed").status_code == 200
     assert _unverified_events(app)[before:] == [{"item": "message"}] * 3

@@ -43,8 +43,17 @@ from portal.services.contexts import (
     submission_context,
 )
 from portal.services.staff import triage
-from portal.services.staff.reading import OpenedForStaff, open_submission_for_staff
+from portal.services.staff.reading import (
+    OpenedForStaff,
+    open_attachment_for_staff,
+    open_submission_for_staff,
+)
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.attachments import (
+    EncryptingUpload,
+    UploadBudget,
+    attach_file,
+)
 from portal.services.submissions.inbox import (
     add_plain_further_information,
     change_plain_consent,
@@ -61,6 +70,7 @@ from portal.services.submissions.messages import (
 from portal.services.submissions.payload import decode_payload, encode_payload
 from portal.services.submissions.provenance import Provenance, UnverifiedSubmissionError
 from portal.services.submissions.submitters import register_new_codename
+from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
 from tests.integration.test_messages_services import _staff
 
@@ -433,3 +443,30 @@ def test_before_signatures_an_unsigned_change_may_lower_consent_only(case: Case)
     )
     assert (added.position, added.signature) == (None, None)
     assert isinstance(added, FurtherInformation)
+
+
+def test_an_attachment_whose_keys_record_fails_is_not_offered(case: Case) -> None:
+    world = case.world
+    upload = EncryptingUpload(world.session, EncryptedStorage(world.storage_dir), UploadBudget())
+    upload.write(b"evidence")
+    attached = attach_file(
+        world.session,
+        case.submission,
+        upload.finish(),
+        case.secrets,
+        file_name="e.txt",
+        content_type="text/plain",
+    )
+    world.session.commit()
+    assert [item.name for item in case.staff_view().attachments] == ["e.txt"]
+
+    attached.signature = bytes(64)
+    world.session.flush()
+    world.session.expire(case.submission)
+    view = case.staff_view()
+    assert (view.attachments, view.unverified_attachments) == ((), 1)
+    opened = open_attachment_for_staff(
+        world.session, case.officer, case.submission, attached.public_id, now=world.now
+    )
+    assert opened is None
+    assert _unverified_events(case)[-1] == {"item": "attachment"}

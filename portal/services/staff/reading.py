@@ -231,8 +231,10 @@ def open_attachment_for_staff(
     attachment_public_id: str,
     *,
     now: dt.datetime,
-) -> OpenedAttachment:
-    """Open one attachment's keys record and record the read; ``LookupError`` if no such file.
+) -> OpenedAttachment | None:
+    """Open one attachment's keys record and record the read; ``LookupError`` if no such file,
+    ``None`` (recorded as ``item.unverified``, no file offered) if it fails the check of who
+    sealed it.
 
     The caller commits before streaming the file (:func:`decrypted_chunks`), so that the read is
     on record whatever becomes of the download.
@@ -244,10 +246,14 @@ def open_attachment_for_staff(
     if attachment is None:
         raise LookupError("no such attachment")
     reader = StaffReader(session, signed_in)
-    anchors = open_checked(submission, reader.open_json).anchors
-    opened = _checked_attachment(reader, submission, anchors, attachment)
+    try:
+        anchors = open_checked(submission, reader.open_json).anchors
+        opened = _checked_attachment(reader, submission, anchors, attachment)
+    except UnverifiedSubmissionError:
+        opened = None
     if opened is None:
-        raise LookupError("this attachment could not be verified")
+        record_unverified(session, submission, ["attachment"])
+        return None
     record_event(
         session,
         action=AuditAction.ATTACHMENT_READ,
