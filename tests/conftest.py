@@ -55,6 +55,7 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
+    identities_context,
     new_public_id,
     recipient_keys,
     submission_context,
@@ -62,7 +63,9 @@ from portal.services.contexts import (
 from portal.services.dialogues.catalogue import create_dialogue, schedule_session
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.recovery import create_recovery_key
+from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.intake import accept_plain_submission, submission_address
+from portal.services.submissions.payload import decode_payload, encode_payload
 from portal.services.submissions.submitter_keys import submission_private_key
 from portal.services.submissions.submitters import register_new_codename
 from portal.settings import (
@@ -317,6 +320,7 @@ class ConsultationWorld:
     dialogue_session: DialogueSession
     desk_key: DeskKey
     desk_private_key: crypto.PrivateKey
+    identity_private_key: crypto.PrivateKey
     frozen_dialogue: Dialogue
 
 
@@ -372,6 +376,7 @@ def consultation_world(database_url: str, tmp_path: Path) -> Iterator[Consultati
             dialogue_session=dialogue_session,
             desk_key=open_dialogue.desk_key,
             desk_private_key=open_dialogue.desk_private_key,
+            identity_private_key=open_dialogue.identity_private_key,
             frozen_dialogue=frozen.dialogue,
         )
     finally:
@@ -490,6 +495,17 @@ def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission)
             context = submission_context(SubmissionAddress.of(submission))
             key = submission_private_key(submission, codename_key)
             plaintext = crypto.open_envelope(submission.envelope, key, context)
+            if submission.identity is not None:  # that release kept the names in the envelope
+                identities = crypto.open_envelope(
+                    submission.identity.envelope,
+                    key,
+                    identities_context(SubmissionAddress.of(submission)),
+                )
+                merged = merge_identities(
+                    decode_payload(plaintext), decode_payload(identities), submission.kind
+                )
+                plaintext = encode_payload(merged)
+                submission.identity = None
             submission.submitter_public_key = codename_key.public_key_bytes()
             submission.envelope = crypto.seal_envelope(
                 plaintext, recipient_keys(submission.desk_key, submission), context

@@ -9,7 +9,8 @@ only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` 
      "envelope": base64, "submission_key": base64 (32 bytes), "login_secret": base64 (32 bytes),
      "new_submitter": bool, "public_key": base64 (32 bytes; new submitters only),
      "topics": [Topic values], "urgent": bool,
-     "attachments": [{"upload": upload public id, "keys_envelope": base64}]  (optional)}
+     "attachments": [{"upload": upload public id, "keys_envelope": base64}]  (optional),
+     "identities_envelope": base64  (the persons' names, when the form names an identity key)}
 
 Each attachment is a completed upload (``/uploads``) made for this ``public_id``, with the
 attachment-keys record the browser sealed for it; the server claims the uploads in the same
@@ -69,6 +70,7 @@ from portal.services.submissions.attachments import (
 )
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
+    MAX_IDENTITIES_ENVELOPE_BYTES,
     SubmissionRefusedError,
     accept_sealed_submission,
     submission_address,
@@ -91,7 +93,9 @@ from portal.web.transaction import unit_of_work
 blueprint = Blueprint("forms_sealed", __name__)
 
 # Base64 makes the envelopes a third larger; the other fields are a few hundred bytes.
-_ENVELOPES_LIMIT = MAX_ENVELOPE_BYTES + MAX_ATTACHMENTS * MAX_KEYS_ENVELOPE_BYTES
+_ENVELOPES_LIMIT = (
+    MAX_ENVELOPE_BYTES + MAX_IDENTITIES_ENVELOPE_BYTES + MAX_ATTACHMENTS * MAX_KEYS_ENVELOPE_BYTES
+)
 REQUEST_BODY_LIMIT = _ENVELOPES_LIMIT * 4 // 3 + 64 * 1024
 
 
@@ -117,6 +121,7 @@ class SealedRequest:
     kind: SubmissionKind
     public_id: str
     envelope: bytes
+    identities_envelope: bytes | None  # the persons' names, sealed apart (intake docstring)
     submission_key: bytes
     login_secret: bytes
     public_key: bytes | None  # None: an existing submitter, who signs in
@@ -152,6 +157,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 submitter=submitter,
                 submitter_public_key=sealed.submission_key,
                 envelope=sealed.envelope,
+                identities_envelope=sealed.identities_envelope,
                 routing=routing,
                 today=now.date(),
             )
@@ -246,6 +252,11 @@ def _read_request(body: Any) -> SealedRequest:
         kind=kind,
         public_id=_text(body, "public_id"),
         envelope=_base64(body, "envelope"),
+        identities_envelope=(
+            None
+            if body.get("identities_envelope") is None
+            else _base64(body, "identities_envelope")
+        ),
         submission_key=_base64(body, "submission_key"),
         login_secret=_base64(body, "login_secret"),
         public_key=_base64(body, "public_key") if new_submitter else None,

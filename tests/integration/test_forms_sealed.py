@@ -23,6 +23,7 @@ from portal.blueprints.forms import codename_refusal
 from portal.db import app_database
 from portal.models import SubmissionKind, utc_now
 from portal.services.leaky_bucket import bucket_level, locked_bucket
+from portal.services.submissions.identities import split_identities
 from portal.services.submissions.payload import encode_payload, validate_submission
 from portal.services.submissions.submitters import (
     GLOBAL_BUCKET,
@@ -34,7 +35,9 @@ from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     OpenedForm,
     desk_private_key,
+    identity_private_key,
     open_form,
+    open_in_full,
     open_payload,
     open_session_url,
     row_counts,
@@ -133,8 +136,11 @@ def seal_in_browser(
     secrets = crypto.derive_codename_secrets(codename)
     own_key = crypto.derive_submission_keys(secrets.key_seed, form.hidden["public_id"])
     payload = validate_submission(FORMS[kind][1], kind)
+    sealed_payload, identities = split_identities(payload, kind)
+    if "identity-key" not in data:
+        sealed_payload = payload
     envelope = crypto.seal_envelope(
-        encode_payload(payload),
+        encode_payload(sealed_payload),
         recipients(bytes.fromhex(data["desk-key"]), own_key.public_key_bytes()),
         context(data["context"]),
     )
@@ -150,6 +156,14 @@ def seal_in_browser(
         "topics": payload["topics"],
         "urgent": payload.get("urgency") == "urgent",
     }
+    if "identity-key" in data:
+        body["identities_envelope"] = _b64(
+            crypto.seal_envelope(
+                encode_payload(identities),
+                [bytes.fromhex(data["identity-key"]), own_key.public_key_bytes()],
+                data["identities-context"],
+            )
+        )
     if new:
         body["public_key"] = _b64(secrets.public_key_bytes())
     return BrowserSubmission(form, payload, codename, body)
@@ -198,8 +212,9 @@ def test_each_kind_is_stored_sealed_for_a_new_submitter(
     own_key = crypto.derive_submission_keys(codename.key_seed, submission.public_id)
     assert submission.submitter_public_key == own_key.public_key_bytes()
     assert submission.submitter_public_key != submission.submitter.public_key
-    assert open_payload(submission, desk_key) == sent.payload
-    assert open_payload(submission, own_key.private_key()) == sent.payload
+    identity_key = identity_private_key(app, writable_demo_instance, "valdoria")
+    assert open_in_full(submission, desk_key, identity_key) == sent.payload
+    assert open_in_full(submission, own_key.private_key()) == sent.payload
     with pytest.raises(crypto.DecryptionError):
         open_payload(submission, codename.private_key())
     assert submission.topic_tags == sent.payload["topics"]
