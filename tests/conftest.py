@@ -41,6 +41,7 @@ from portal.db import Database, sqlite_side_files
 from portal.instance import InstanceFolder
 from portal.models import (
     DeskKey,
+    DeskMembership,
     Dialogue,
     DialogueKind,
     DialogueSession,
@@ -49,6 +50,8 @@ from portal.models import (
     RecoveryKey,
     SessionPlace,
     SessionState,
+    StaffRole,
+    StaffUser,
     Submission,
     SubmissionKind,
     utc_now,
@@ -60,9 +63,14 @@ from portal.services.contexts import (
     recipient_keys,
     submission_context,
 )
+from portal.services.desks.confirmations import record_confirmation
+from portal.services.desks.identity_keys import grant_identity_key, identity_key_of
+from portal.services.desks.keys import grant_desk_access
+from portal.services.desks.membership import membership_of
 from portal.services.dialogues.catalogue import create_dialogue, schedule_session
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.recovery import create_recovery_key
+from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.payload import decode_payload, encode_payload
@@ -382,6 +390,68 @@ def consultation_world(database_url: str, tmp_path: Path) -> Iterator[Consultati
     finally:
         session.close()
         database.dispose()
+
+
+# --- desk members of a consultation world ------------------------------------------------------
+
+DESK_AT_REST_KEY = crypto.new_symmetric_key()
+"""The at-rest key desk people's key confirmations are sealed under in service tests."""
+
+
+@dataclass
+class DeskPerson:
+    """A staff account made for a service test, with the personal key its session would hold."""
+
+    user: StaffUser
+    key: crypto.PrivateKey
+
+    def signed_in(self) -> SignedInStaff:
+        return SignedInStaff(self.user, "test-session", crypto.private_key_bytes(self.key))
+
+
+def desk_person(world: ConsultationWorld, role: StaffRole, *, active: bool = True) -> DeskPerson:
+    """A ``role`` account on ``world``'s desk as a grant makes it: holding the desk key (and,
+    for a triage officer, the identity key), confirmed; an observer gets the membership only."""
+    key = crypto.generate_private_key()
+    user = StaffUser(
+        email=f"{uuid.uuid4().hex[:8]}@example.invalid",
+        display_name=f"{role} person",
+        role=role,
+        login_hash="x",
+        personal_public_key=crypto.public_key_bytes(key),
+        personal_private_key_wrapped=b"x",
+        totp_secret_sealed=b"x",
+        must_change_passphrase=False,
+        active=True,
+    )
+    world.session.add(user)
+    world.session.flush()
+    if role is StaffRole.OBSERVER:
+        world.session.add(DeskMembership(dialogue=world.dialogue, staff_user=user))
+    else:
+        grant_desk_access(
+            world.session,
+            desk_key=world.desk_key,
+            desk_private_key=world.desk_private_key,
+            member=user,
+            granted_by=None,
+        )
+        grant_identity_key(
+            world.session,
+            identity_key_of(world.session, world.desk_key),
+            world.identity_private_key,
+            user,
+            granted_by=None,
+        )
+        record_confirmation(
+            membership_of(world.session, world.dialogue, user),
+            user,
+            at_rest_key=DESK_AT_REST_KEY,
+            now=world.now,
+        )
+    user.active = active
+    world.session.flush()
+    return DeskPerson(user, key)
 
 
 # --- the submitter's inbox ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from portal.blueprints.forms import codename_refusal
 from portal.db import app_database
 from portal.models import SubmissionKind, utc_now
 from portal.services.leaky_bucket import bucket_level, locked_bucket
-from portal.services.submissions.identities import split_identities
+from portal.services.submissions.identities import carries_identities, split_identities
 from portal.services.submissions.payload import encode_payload, validate_submission
 from portal.services.submissions.submitters import (
     GLOBAL_BUCKET,
@@ -215,6 +215,10 @@ def test_each_kind_is_stored_sealed_for_a_new_submitter(
     identity_key = identity_private_key(app, writable_demo_instance, "valdoria")
     assert open_in_full(submission, desk_key, identity_key) == sent.payload
     assert open_in_full(submission, own_key.private_key()) == sent.payload
+    # The persons' names travel only in the identities envelope, which the desk key does not open.
+    persons = open_payload(submission, desk_key).get("persons", [])
+    assert (submission.identity is not None) is carries_identities(kind)
+    assert all("name" not in person for person in persons)
     with pytest.raises(crypto.DecryptionError):
         open_payload(submission, codename.private_key())
     assert submission.topic_tags == sent.payload["topics"]
@@ -452,6 +456,31 @@ REFUSALS: dict[str, tuple[SubmissionKind, dict[str, Any], Callable[..., None], i
         SubmissionKind.AGENDA_INPUT,
         {},
         lambda sent, client: sent.body.pop("public_id"),
+        400,
+    ),
+    # The persons' names must come sealed apart, to the identity key, and only where asked for.
+    "names not sealed apart": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.pop("identities_envelope"),
+        400,
+    ),
+    "names sealed to the desk key": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.update(identities_envelope=sent.body["envelope"]),
+        400,
+    ),
+    "names for a kind without persons": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(identities_envelope=sent.body["envelope"]),
+        400,
+    ),
+    "names that are not base64": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.update(identities_envelope="***"),
         400,
     ),
 }
