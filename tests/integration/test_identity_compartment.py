@@ -32,6 +32,7 @@ from portal.services.contexts import (
     new_public_id,
     submission_context,
 )
+from portal.services.desks.keys import create_desk_key
 from portal.services.desks.membership import RecoveryKeys, remove_member
 from portal.services.desks.review_mode import switch_to_offline, switch_to_online
 from portal.services.staff.identities import (
@@ -92,10 +93,10 @@ def _desk(world: ConsultationWorld) -> tuple[DeskPerson, DeskPerson, DeskPerson]
 
 def _reads(world: ConsultationWorld, person: DeskPerson, submission: Submission) -> NamesState:
     """What ``person`` reads of the case's names through the staff reading, checked for the
-    canary: present exactly when the names opened."""
+    canary: present exactly when the names are not sealed from them."""
     opened = open_submission_for_staff(world.session, person.signed_in(), submission, now=world.now)
     shown = json.dumps(opened.payload)
-    assert (CANARY in shown) is (opened.names is NamesState.OPEN)
+    assert (CANARY in shown) is (opened.names is not NamesState.SEALED)
     return opened.names
 
 
@@ -354,3 +355,25 @@ def test_a_bundle_carries_the_names_only_for_an_exporter_who_reads_them(
     for person in (officer, named):
         assert exported(person)["identities"]["envelope"]
     assert json.dumps(exported(unnamed)).count("compartment") == 0
+
+
+def test_a_desk_key_made_before_identity_keys_keeps_names_in_the_submission(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """Until its desk key is rotated, an instance migrated from a release without identity keys
+    seals new cases as before, and every reader of the case reads their names."""
+    world = consultation_world
+    old_key, old_private = create_desk_key(world.session, world.dialogue, world.recovery_key)
+    world.desk_key.retired_at = world.now
+    world.desk_key, world.desk_private_key = old_key, old_private
+    world.session.flush()
+    co_chair = desk_person(world, StaffRole.CO_CHAIR)
+
+    submission, _new = _case(world)
+
+    assert submission.identity is None
+    assert _reads(world, co_chair, submission) is NamesState.IN_SUBMISSION
+    opened = open_submission_for_staff(
+        world.session, co_chair.signed_in(), submission, now=world.now
+    )
+    assert opened.payload["persons"][0]["name"] == CANARY
