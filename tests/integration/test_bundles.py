@@ -246,7 +246,7 @@ def test_a_bundle_holds_no_plaintext_and_opens_with_the_recovery_key(
     assert CANARY.encode() not in data
     assert all(CANARY.encode() not in value for value in entries.values())
     manifest = json.loads(entries[MANIFEST_NAME])
-    assert manifest["format"] == "parley-bundle-v1" and manifest["dialogue"] == "valdoria"
+    assert manifest["format"] == "parley-bundle-v2" and manifest["dialogue"] == "valdoria"
     assert manifest["recovery_key_id"] == world.recovery_key.key_id.hex()
     [entry] = manifest["submissions"]
     assert entry["public_id"] == submission.public_id
@@ -444,7 +444,7 @@ def test_a_desk_member_downloads_the_bundle_of_their_dialogue(
     assert response.mimetype == "application/zip"
     assert "attachment" in response.headers["Content-Disposition"]
     manifest = json.loads(_entries(response.get_data())[MANIFEST_NAME])
-    assert manifest["dialogue"] == "valdoria" and manifest["format"] == "parley-bundle-v1"
+    assert manifest["dialogue"] == "valdoria" and manifest["format"] == "parley-bundle-v2"
     with export_app.app_context(), app_database(export_app).session() as session:
         event = session.scalars(
             select(AuditEvent)
@@ -660,3 +660,29 @@ def test_an_attachment_with_wrong_padding_or_size_is_refused(
         _recovery(world),
         "recorded size with zero padding|malformed keys record",
     )
+
+
+def test_a_v1_bundle_still_opens_and_an_unknown_format_is_refused(
+    consultation_world: ConsultationWorld, tmp_path: Path
+) -> None:
+    """A bundle of the release before the identity compartment has neither identity keys nor
+    identities envelopes: it opens, its names read from the submission envelope."""
+    world = consultation_world
+    _send(world, CANARY, b"x")
+    entries = _entries(_export(world))
+    manifest = json.loads(entries[MANIFEST_NAME])
+    for key in manifest["desk_keys"]:
+        del key["identity_key"]
+    for entry in manifest["submissions"]:
+        del entry["identities"]
+
+    for version, opens in (("parley-bundle-v1", True), ("parley-bundle-v3", False)):
+        manifest["format"] = version
+        path = _write(tmp_path, _rezip({**entries, MANIFEST_NAME: json.dumps(manifest).encode()}))
+        out = tmp_path / version
+        if not opens:
+            _refused(path, out, _recovery(world), "not a parley-bundle-v2 bundle")
+            continue
+        decrypt_bundle(path, out, _recovery(world))
+        [folder] = [item for item in out.iterdir() if item.is_dir()]
+        assert json.loads((folder / "submission.json").read_text())["names"] == "in_submission"
