@@ -12,15 +12,19 @@ import json
 import zipfile
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import crypto
+from portal.db import app_database
 from portal.models import (
     AuditEvent,
     CompartmentGrant,
     IdentityKeyGrant,
     NamedMember,
     StaffRole,
+    StaffUser,
     Submission,
     SubmissionKind,
 )
@@ -48,7 +52,15 @@ from portal.services.submissions.inbox import open_submission
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
-from tests.conftest import DESK_AT_REST_KEY, ConsultationWorld, DeskPerson, desk_person
+from tests.conftest import (
+    DESK_AT_REST_KEY,
+    ConsultationWorld,
+    DemoInstance,
+    DeskPerson,
+    csrf_token_for,
+    desk_person,
+)
+from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 CANARY = "Canary-Name-7f3a9c"
 JUSTIFICATION = "The named member is away and the case cannot wait a day."
@@ -377,3 +389,52 @@ def test_a_desk_key_made_before_identity_keys_keeps_names_in_the_submission(
         world.session, co_chair.signed_in(), submission, now=world.now
     )
     assert opened.payload["persons"][0]["name"] == CANARY
+
+
+def test_the_case_page_shows_names_only_to_those_named_there(
+    app: Flask, writable_demo_instance: DemoInstance, send_under_new_codename
+) -> None:
+    """On the staff pages: the co-chair reads "Person 1" until the triage officer names them
+    there; a refused naming or emergency access answers 400 and changes nothing."""
+    consent = {"level": "raise_by_name", "given_by": "family", "risks_explained": True}
+    sent = send_under_new_codename(
+        writable_demo_instance.settings,
+        SubmissionKind.INDIVIDUAL_CASE,
+        {
+            "persons": [{"name": CANARY, "consent": consent}],
+            "situation": "Detained.",
+            "relation_to_person": "colleague",
+        },
+    )
+    accounts = demo_credentials(writable_demo_instance.credentials_file)
+    page = f"/staff/submissions/{sent.public_id}"
+
+    def client_of(role: str) -> FlaskClient:
+        client = app.test_client()
+        sign_in_client(app, client, accounts[role].email, accounts[role].password)
+        return client
+
+    officer, co_chair = client_of("triage_officer"), client_of("co_chair")
+    with app.app_context(), app_database(app).session() as session:
+        co_chair_id = session.scalars(
+            select(StaffUser.id).where(StaffUser.email == accounts["co_chair"].email)
+        ).one()
+
+    before = co_chair.get(page).get_data(as_text=True)
+    assert CANARY not in before and "Person 1" in before and 'id="names-sealed"' in before
+    assert CANARY in officer.get(page).get_data(as_text=True)
+
+    def post(client: FlaskClient, url: str, **data: object):
+        return client.post(url, data={"csrf_token": csrf_token_for(client), **data})
+
+    refused = post(officer, f"{page}/names-emergency-access", member=str(co_chair_id))
+    assert refused.status_code == 400 and "at least" in refused.get_data(as_text=True)
+    assert CANARY not in co_chair.get(page).get_data(as_text=True)
+    assert post(co_chair, f"{page}/name-readers", named=[str(co_chair_id)]).status_code == 403
+
+    named = post(officer, f"{page}/name-readers", named=[str(co_chair_id)])
+
+    assert named.status_code == 302
+    after = co_chair.get(page).get_data(as_text=True)
+    assert CANARY in after and 'id="names-sealed"' not in after
+    assert 'id="name-readers-list">Demo Co-chair</dd>' in officer.get(page).get_data(as_text=True)
