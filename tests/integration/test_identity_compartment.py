@@ -26,6 +26,7 @@ from portal.models import (
     StaffRole,
     StaffUser,
     Submission,
+    SubmissionIdentity,
     SubmissionKind,
 )
 from portal.services.bundles.export import write_bundle
@@ -37,8 +38,9 @@ from portal.services.contexts import (
     submission_context,
 )
 from portal.services.desks.keys import create_desk_key
-from portal.services.desks.membership import RecoveryKeys, remove_member
+from portal.services.desks.membership import RecoveryKeys, grant_member, remove_member
 from portal.services.desks.review_mode import switch_to_offline, switch_to_online
+from portal.services.staff.fingerprints import short_fingerprint
 from portal.services.staff.identities import (
     NamesState,
     grant_emergency_names,
@@ -48,7 +50,7 @@ from portal.services.staff.identities import (
 )
 from portal.services.staff.reading import open_submission_for_staff
 from portal.services.staff.triage import TriageForbiddenError, TriageRefusedError
-from portal.services.submissions.inbox import open_submission
+from portal.services.submissions.inbox import delete_submission, open_submission
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
@@ -438,3 +440,58 @@ def test_the_case_page_shows_names_only_to_those_named_there(
     after = co_chair.get(page).get_data(as_text=True)
     assert CANARY in after and 'id="names-sealed"' not in after
     assert 'id="name-readers-list">Demo Co-chair</dd>' in officer.get(page).get_data(as_text=True)
+
+
+def test_a_grant_of_the_desk_gives_a_triage_officer_the_identity_key_and_nobody_else(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """The recovery key (``portal desk grant``) grants the desk: a triage officer receives the
+    identity key with it and reads names; a co-chair receives the desk key only."""
+    world = consultation_world
+    submission, _new = _case(world)
+    joined = []
+    for role in (StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR):
+        key = crypto.generate_private_key()
+        user = StaffUser(
+            email=f"{role}@joins.invalid",
+            display_name=f"joining {role}",
+            role=role,
+            login_hash="x",
+            personal_public_key=crypto.public_key_bytes(key),
+            personal_private_key_wrapped=b"x",
+            totp_secret_sealed=b"x",
+            must_change_passphrase=False,
+            active=True,
+        )
+        world.session.add(user)
+        world.session.flush()
+        grant_member(
+            world.session,
+            world.dialogue,
+            user,
+            keys=RecoveryKeys(world.recovery_private_key),
+            typed_fingerprint=short_fingerprint(user.personal_public_key),
+            at_rest_key=DESK_AT_REST_KEY,
+        )
+        joined.append(DeskPerson(user, key))
+    officer, co_chair = joined
+
+    assert _reads(world, officer, submission) is NamesState.OPEN
+    assert _reads(world, co_chair, submission) is NamesState.SEALED
+
+
+def test_deleting_a_case_shreds_its_names_and_compartment(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    submission, _new = _case(world)
+    officer, named, _unnamed = _desk(world)
+    name_members(world.session, officer.signed_in(), submission, [named.user.id], now=world.now)
+
+    delete_submission(
+        world.session, EncryptedStorage(world.storage_dir), submission, today=world.now.date()
+    )
+    world.session.commit()
+
+    for table in (SubmissionIdentity, CompartmentGrant):
+        assert world.session.scalars(select(table)).all() == []
