@@ -409,9 +409,8 @@ class DeskPerson:
         return SignedInStaff(self.user, "test-session", crypto.private_key_bytes(self.key))
 
 
-def desk_person(world: ConsultationWorld, role: StaffRole, *, active: bool = True) -> DeskPerson:
-    """A ``role`` account on ``world``'s desk as a grant makes it: holding the desk key (and,
-    for a triage officer, the identity key), confirmed; an observer gets the membership only."""
+def staff_account(world: ConsultationWorld, role: StaffRole) -> DeskPerson:
+    """A new active ``role`` account with a personal key, on no desk."""
     key = crypto.generate_private_key()
     user = StaffUser(
         email=f"{uuid.uuid4().hex[:8]}@example.invalid",
@@ -426,6 +425,14 @@ def desk_person(world: ConsultationWorld, role: StaffRole, *, active: bool = Tru
     )
     world.session.add(user)
     world.session.flush()
+    return DeskPerson(user, key)
+
+
+def desk_person(world: ConsultationWorld, role: StaffRole, *, active: bool = True) -> DeskPerson:
+    """A ``role`` account on ``world``'s desk as a grant makes it: holding the desk key (and,
+    for a triage officer, the identity key), confirmed; an observer gets the membership only."""
+    person = staff_account(world, role)
+    user = person.user
     if role is StaffRole.OBSERVER:
         world.session.add(DeskMembership(dialogue=world.dialogue, staff_user=user))
     else:
@@ -451,7 +458,7 @@ def desk_person(world: ConsultationWorld, role: StaffRole, *, active: bool = Tru
         )
     user.active = active
     world.session.flush()
-    return DeskPerson(user, key)
+    return person
 
 
 # --- the submitter's inbox ---------------------------------------------------------------------

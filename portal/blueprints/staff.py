@@ -503,7 +503,7 @@ def _submission_page(
         ],
         key_holders=triage.key_holders(database, found) if may_triage else [],
         named_ids={member.staff_user_id for member in found.named_members},
-        name_grants=identities.name_readers(found),
+        name_grants=identities.name_readers(found, now=now),
         agenda_items=triage.agenda_items(database, found.session),
         linked_item_ids={link.agenda_item_id for link in found.agenda_links},
         handover_refusal=triage.handover_refusal(found, opened) if opened is not None else None,

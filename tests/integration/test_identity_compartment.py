@@ -61,6 +61,7 @@ from tests.conftest import (
     DeskPerson,
     csrf_token_for,
     desk_person,
+    staff_account,
 )
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
@@ -103,6 +104,14 @@ def _desk(world: ConsultationWorld) -> tuple[DeskPerson, DeskPerson, DeskPerson]
         desk_person(world, StaffRole.CO_CHAIR),
         desk_person(world, StaffRole.CO_CHAIR),
     )
+
+
+def _named_case(world: ConsultationWorld) -> tuple[Submission, DeskPerson, DeskPerson, DeskPerson]:
+    """A case whose triage officer named the first co-chair on it, and not the second."""
+    submission, _new = _case(world)
+    officer, named, unnamed = _desk(world)
+    name_members(world.session, officer.signed_in(), submission, [named.user.id], now=world.now)
+    return submission, officer, named, unnamed
 
 
 def _reads(world: ConsultationWorld, person: DeskPerson, submission: Submission) -> NamesState:
@@ -166,9 +175,7 @@ def test_a_row_naming_a_member_opens_nothing_without_a_holders_grant(
 ) -> None:
     """The database writer names the unnamed member three ways; the cryptography refuses each."""
     world = consultation_world
-    submission, _new = _case(world)
-    officer, named, unnamed = _desk(world)
-    name_members(world.session, officer.signed_in(), submission, [named.user.id], now=world.now)
+    submission, officer, _named, unnamed = _named_case(world)
     identity = submission.identity
     [granted] = identity.grants
     address = SubmissionAddress.of(submission)
@@ -264,9 +271,7 @@ def test_emergency_access_to_names_is_given_by_a_holder_and_ends(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    submission, _new = _case(world)
-    officer, named, unnamed = _desk(world)
-    name_members(world.session, officer.signed_in(), submission, [named.user.id], now=world.now)
+    submission, officer, named, unnamed = _named_case(world)
 
     with pytest.raises(TriageRefusedError, match="at least"):
         grant_emergency_names(
@@ -307,9 +312,7 @@ def test_leaving_the_desk_or_offline_review_takes_the_names_away(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    submission, _new = _case(world)
-    officer, named, unnamed = _desk(world)
-    name_members(world.session, officer.signed_in(), submission, [named.user.id], now=world.now)
+    submission, officer, named, unnamed = _named_case(world)
 
     remove_member(
         world.session,
@@ -341,9 +344,7 @@ def test_a_bundle_carries_the_names_only_for_an_exporter_who_reads_them(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    submission, _new = _case(world)
-    officer, named, unnamed = _desk(world)
-    name_members(world.session, officer.signed_in(), submission, [named.user.id], now=world.now)
+    _submission, officer, named, unnamed = _named_case(world)
     storage = EncryptedStorage(world.storage_dir)
 
     def exported(person: DeskPerson) -> dict:
@@ -449,31 +450,16 @@ def test_a_grant_of_the_desk_gives_a_triage_officer_the_identity_key_and_nobody_
     identity key with it and reads names; a co-chair receives the desk key only."""
     world = consultation_world
     submission, _new = _case(world)
-    joined = []
-    for role in (StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR):
-        key = crypto.generate_private_key()
-        user = StaffUser(
-            email=f"{role}@joins.invalid",
-            display_name=f"joining {role}",
-            role=role,
-            login_hash="x",
-            personal_public_key=crypto.public_key_bytes(key),
-            personal_private_key_wrapped=b"x",
-            totp_secret_sealed=b"x",
-            must_change_passphrase=False,
-            active=True,
-        )
-        world.session.add(user)
-        world.session.flush()
+    joined = [staff_account(world, role) for role in (StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR)]
+    for person in joined:
         grant_member(
             world.session,
             world.dialogue,
-            user,
+            person.user,
             keys=RecoveryKeys(world.recovery_private_key),
-            typed_fingerprint=short_fingerprint(user.personal_public_key),
+            typed_fingerprint=short_fingerprint(person.user.personal_public_key),
             at_rest_key=DESK_AT_REST_KEY,
         )
-        joined.append(DeskPerson(user, key))
     officer, co_chair = joined
 
     assert _reads(world, officer, submission) is NamesState.OPEN
@@ -484,9 +470,7 @@ def test_deleting_a_case_shreds_its_names_and_compartment(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    submission, _new = _case(world)
-    officer, named, _unnamed = _desk(world)
-    name_members(world.session, officer.signed_in(), submission, [named.user.id], now=world.now)
+    submission, _officer, _named, _unnamed = _named_case(world)
 
     delete_submission(
         world.session, EncryptedStorage(world.storage_dir), submission, today=world.now.date()

@@ -71,6 +71,8 @@ class NamesState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class OpenedNames:
+    """What :func:`names_for` found: the state, and the identities plaintext when open."""
+
     state: NamesState
     identities: dict[str, Any] | None = None
 
@@ -106,15 +108,17 @@ def holds_names_grant(
     if user.role in need_to_know.TRIAGE_ROLES and staff_grant(session, identity.identity_key, user):
         return True
     return any(
-        grant.staff_user_id == user.id and (grant.expires_at is None or grant.expires_at > now)
-        for grant in identity.grants
+        grant.staff_user_id == user.id and _in_force(grant, now) for grant in identity.grants
     )
 
 
-def name_readers(submission: Submission) -> list[CompartmentGrant]:
-    """The grants of the case's compartment: who is named on it, and who has emergency access."""
+def name_readers(submission: Submission, *, now: dt.datetime) -> list[CompartmentGrant]:
+    """The grants of the case's compartment in force: who is named on it, and who has emergency
+    access that has not ended."""
     identity = submission.identity
-    return [] if identity is None else list(identity.grants)
+    if identity is None:
+        return []
+    return [grant for grant in identity.grants if _in_force(grant, now)]
 
 
 def name_members(
@@ -172,9 +176,7 @@ def grant_emergency_names(
         raise TriageRefusedError(f"{member.display_name} already reads the names of this case")
     access = record_emergency_access(session, submission, member, justification, now=now)
     readers = [
-        (grant.staff_user, grant.expires_at)
-        for grant in identity.grants
-        if grant.expires_at is None or _still_emergency(grant, now)
+        (grant.staff_user, grant.expires_at) for grant in identity.grants if _in_force(grant, now)
     ]
     _reseal(session, signed_in, submission, identity, [*readers, (member, access.expires_at)])
     _event(
@@ -246,7 +248,7 @@ def _open_with_compartment(
             CompartmentGrant.staff_user_id == signed_in.user.id,
         )
     ).first()
-    if grant is None or (grant.expires_at is not None and grant.expires_at <= now):
+    if grant is None or not _in_force(grant, now):
         return None
     address = SubmissionAddress.of(identity.submission)
     key_id = crypto.key_id(identity.compartment_public_key)
@@ -268,6 +270,11 @@ def _open_with_compartment(
 
 def _still_emergency(grant: CompartmentGrant, now: dt.datetime) -> bool:
     return grant.expires_at is not None and grant.expires_at > now
+
+
+def _in_force(grant: CompartmentGrant, now: dt.datetime) -> bool:
+    """A member named on the case, or an emergency access that has not ended."""
+    return grant.expires_at is None or grant.expires_at > now
 
 
 def _reseal(
