@@ -51,7 +51,6 @@ from portal.models import (
     Submission,
     SubmissionKind,
     SubmissionState,
-    Submitter,
     Topic,
     utc_now,
 )
@@ -70,8 +69,8 @@ RARE_TOPIC = Topic.INTERNATIONAL_HUMANITARIAN_LAW  # on about 1 in 2,000
 def insert_submissions(session: Session, dialogue: Dialogue, count: int, *, seed: int = 1) -> None:
     """Insert ``count`` submissions of ``dialogue`` in bulk, with varied metadata.
 
-    Envelopes and each submission's own key are random bytes: nothing that reads the queue may
-    open them. Every submission belongs to one submitter made here. The caller commits.
+    Envelopes, each submission's own key and its owner tag are random bytes: nothing that reads
+    the queue may open them or needs to know whose they are. The caller commits.
     """
     rng = random.Random(seed)
     desk_key = session.scalars(select(DeskKey).where(DeskKey.dialogue_id == dialogue.id)).first()
@@ -83,13 +82,6 @@ def insert_submissions(session: Session, dialogue: Dialogue, count: int, *, seed
         )
     )
     today = utc_now().date()
-    submitter = Submitter(
-        lookup_hash=secrets.token_bytes(32),
-        public_key=crypto.public_key_bytes(crypto.generate_private_key()),
-        created_on=today,
-    )
-    session.add(submitter)
-    session.flush()
     kinds = list(SubmissionKind)
     states = list(SubmissionState)
     topics = [topic for topic in Topic if topic not in (COMMON_TOPIC, RARE_TOPIC)]
@@ -119,7 +111,7 @@ def insert_submissions(session: Session, dialogue: Dialogue, count: int, *, seed
                     "risk_hold": rng.random() < 0.02,
                     "desk_key_id": desk_key.id,
                     "envelope": secrets.token_bytes(48),
-                    "submitter_id": submitter.id,
+                    "owner_tag": secrets.token_bytes(32),
                     "submitter_public_key": secrets.token_bytes(32),
                     "topic_tags": sorted(str(tag) for tag in tags),
                     "urgent": kind is SubmissionKind.REPRISAL_REPORT and rng.random() < 0.2,

@@ -54,6 +54,7 @@ from portal.models import (
     StaffUser,
     Submission,
     SubmissionKind,
+    Submitter,
     utc_now,
 )
 from portal.services.contexts import (
@@ -546,7 +547,6 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
                         public_id=new_public_id(),
                         now=now,
                     ),
-                    submitter=new.submitter,
                     submitter_key=new.secrets,
                     form=form,
                     today=now.date(),
@@ -561,7 +561,8 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
 
 def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission) -> None:
     """Make ``sent`` a row as the release before per-submission keys stored it: its envelope
-    sealed to, and its row naming, the key of the codename itself."""
+    sealed to, and its row naming, the key of the codename itself, and its row naming its
+    submitter (``submitter_id``) instead of carrying an owner tag."""
     codename_key = crypto.derive_codename_secrets(sent.codename)
     database = Database(settings.database_url)
     try:
@@ -584,6 +585,10 @@ def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission)
                 plaintext = encode_payload(merged)
                 submission.identity = None
             submission.submitter_public_key = codename_key.public_key_bytes()
+            submission.owner_tag = None
+            submission.submitter_id = session.scalars(
+                select(Submitter.id).where(Submitter.public_key == codename_key.public_key_bytes())
+            ).one()
             submission.envelope = crypto.seal_envelope(
                 plaintext, recipient_keys(submission.desk_key, submission), context
             )

@@ -1,7 +1,7 @@
 """identity compartment
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-05 22:30:00.000000
 
 New tables only: the identity keys made with each desk key from now on and their grants, each
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -219,7 +219,7 @@ def _receive(
     new_codename = None
     if form.value("codename_choice") == EXISTING_CODENAME:
         try:
-            submitter, codename_key = sign_in_with_codename(
+            _, codename_key = sign_in_with_codename(
                 database, pepper, form.value("codename"), now=now
             )
         except SubmitterError as refusal:
@@ -233,7 +233,7 @@ def _receive(
         new = register_new_codename(
             database, pepper, language=_codename_language(), today=now.date()
         )
-        submitter, codename_key, new_codename = new.submitter, new.secrets, new.codename
+        codename_key, new_codename = new.secrets, new.codename
 
     try:
         address = submission_address(
@@ -247,7 +247,6 @@ def _receive(
         submission = accept_plain_submission(
             database,
             address=address,
-            submitter=submitter,
             submitter_key=codename_key,
             form=form.payload_input(),
             today=now.date(),

@@ -7,7 +7,8 @@ only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` 
     {"dialogue": slug, "session": session id or null (reprisal reports),
      "kind": SubmissionKind, "public_id": the id the form was issued with,
      "envelope": base64, "submission_key": base64 (32 bytes), "login_secret": base64 (32 bytes),
-     "new_submitter": bool, "public_key": base64 (32 bytes; new submitters only),
+     "owner_tag_key": base64 (32 bytes), "new_submitter": bool,
+     "public_key": base64 (32 bytes; new submitters only),
      "topics": [Topic values], "urgent": bool,
      "attachments": [{"upload": upload public id, "keys_envelope": base64}]  (optional),
      "identities_envelope": base64  (the persons' names, when the form names an identity key)}
@@ -23,7 +24,11 @@ derived in the browser, which sends the login secret and the codename's public k
 Either way the browser derives the submission's own key pair from the codename and
 ``public_id`` (``deriveSubmissionKeys``), seals to its public half and sends it as
 ``submission_key``; the envelopes must be addressed to exactly the desk key and that key, which is
-all the submission's row keeps of the submitter's keys. ``topics`` and ``urgent`` are the plaintext
+all the submission's row keeps of the submitter's keys. The browser also derives the codename's
+owner tag key (``ownerTagKey``) and sends it as ``owner_tag_key``: the server stores the
+submission under the codename's next free owner tag and forgets the key when the request ends
+(``owner_tags``, which says why a wrong key only hides its sender's own submissions).
+``topics`` and ``urgent`` are the plaintext
 routing metadata the server keeps (``payload.RoutingMetadata``); the server cannot check them
 against the sealed content, and the desk reads the truth when it opens the envelope.
 
@@ -75,6 +80,7 @@ from portal.services.submissions.intake import (
     accept_sealed_submission,
     submission_address,
 )
+from portal.services.submissions.owner_tags import OWNER_TAG_KEY_SIZE
 from portal.services.submissions.payload import (
     PayloadError,
     RoutingMetadata,
@@ -124,6 +130,7 @@ class SealedRequest:
     identities_envelope: bytes | None  # the persons' names, sealed apart (intake docstring)
     submission_key: bytes
     login_secret: bytes
+    owner_tag_key: bytes
     public_key: bytes | None  # None: an existing submitter, who signs in
     topics: list[str]
     urgent: bool
@@ -155,6 +162,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 database,
                 address=address,
                 submitter=submitter,
+                owner_tag_key=sealed.owner_tag_key,
                 submitter_public_key=sealed.submission_key,
                 envelope=sealed.envelope,
                 identities_envelope=sealed.identities_envelope,
@@ -226,7 +234,9 @@ def _submitter(
                 public_key=sealed.public_key,
                 now=now,
             )
-        return sign_in(database, pepper, sealed.login_secret, now=now)
+        return sign_in(
+            database, pepper, sealed.login_secret, owner_tag_key=sealed.owner_tag_key, now=now
+        )
     except (SignInRefusedError, SignInThrottledError) as refusal:
         status = 429 if isinstance(refusal, SignInThrottledError) else 403
         return _refusal(str(codename_refusal(refusal)), status)
@@ -243,6 +253,9 @@ def _read_request(body: Any) -> SealedRequest:
     except ValueError:
         raise MalformedRequestError("kind is not a kind of submission") from None
     new_submitter = _flag(body, "new_submitter")
+    owner_tag_key = _base64(body, "owner_tag_key")
+    if len(owner_tag_key) != OWNER_TAG_KEY_SIZE:
+        raise MalformedRequestError(f"owner_tag_key must be {OWNER_TAG_KEY_SIZE} bytes")
     topics = body.get("topics", [])
     if not isinstance(topics, list) or not all(isinstance(topic, str) for topic in topics):
         raise MalformedRequestError("topics must be a list of agenda themes")
@@ -259,6 +272,7 @@ def _read_request(body: Any) -> SealedRequest:
         ),
         submission_key=_base64(body, "submission_key"),
         login_secret=_base64(body, "login_secret"),
+        owner_tag_key=owner_tag_key,
         public_key=_base64(body, "public_key") if new_submitter else None,
         topics=topics,
         urgent=_flag(body, "urgent"),

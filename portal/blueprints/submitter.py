@@ -192,16 +192,14 @@ def sign_in() -> ResponseReturnValue:
     now = utc_now()
     with unit_of_work() as database:
         try:
-            submitter, secrets = sign_in_with_codename(
+            _, secrets = sign_in_with_codename(
                 database, pepper, request.form.get("codename", ""), now=now
             )
         except SignInThrottledError:
             return _sign_in_page(error=sign_in_throttled_message()), 429
         except SignInRefusedError:
             return _sign_in_page(error=sign_in_refused_message()), 400
-        ticket = replace_inbox_session(
-            database, lambda: start_session(database, submitter, secrets, now=now)
-        )
+        ticket = replace_inbox_session(database, lambda: start_session(database, secrets, now=now))
     keep_only_ticket(ticket)
     return redirect(url_for(".inbox"))
 
@@ -222,8 +220,8 @@ def sign_out() -> ResponseReturnValue:
 def inbox(signed_in: SignedInSubmitter) -> str:
     """Every own submission with its kind, state and dates, and deleted ones as tombstones."""
     database = reading()
-    entries = list_inbox(database, signed_in.submitter)
-    desk_messages = desk_messages_by_submission(database, signed_in.submitter)
+    entries = list_inbox(database, signed_in.owner_tag_key)
+    desk_messages = desk_messages_by_submission(database, signed_in.owner_tag_key)
     return render_template("inbox/index.html", entries=entries, desk_messages=desk_messages)
 
 
@@ -332,7 +330,7 @@ def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
     if not is_public_id(public_id):
         abort(404)
     try:
-        return own_submission(reading(), signed_in.submitter, public_id)
+        return own_submission(reading(), signed_in.owner_tag_key, public_id)
     except SubmissionNotFoundError:
         abort(404)
 

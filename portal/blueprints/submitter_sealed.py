@@ -1,14 +1,16 @@
 """The submitter's inbox with JavaScript: the browser holds the key, the server moves envelopes.
 
 Where JavaScript runs, ``static/js/inbox-sign-in.mjs`` derives the codename's secrets in the page
-and posts only the login secret; the session opened for it holds no private key
-(``submitter_sessions.start_browser_held_session``). The key seed stays in the tab's
+and posts only the login secret and the owner tag key; the session opened for it holds no private
+key, only the tag key with which the server finds the submitter's submissions
+(``inbox_web_sessions.start_browser_held_session``, ``owner_tags``). The key seed stays in the tab's
 ``sessionStorage``, and ``static/js/inbox.mjs`` fetches the envelopes, opens them, and seals what
 the person adds. The codename, the private key and the plaintext never reach the server.
 
 All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRFToken``::
 
-    POST /inbox/sign-in/login-secret          {"login_secret": base64 (32 bytes)}
+    POST /inbox/sign-in/login-secret
+         {"login_secret": base64 (32 bytes), "owner_tag_key": base64 (32 bytes)}
          -> {"next": inbox address}
     GET  /inbox/<public_id>/sealed
          -> {"submission": item, "further_information": [item], "consent_changes": [item],
@@ -65,6 +67,7 @@ from portal.services.submissions.inbox_web_sessions import (
 )
 from portal.services.submissions.intake import MAX_ENVELOPE_BYTES, SubmissionRefusedError
 from portal.services.submissions.messages import reply_sealed, sealed_thread
+from portal.services.submissions.owner_tags import OWNER_TAG_KEY_SIZE
 from portal.services.submissions.submitters import (
     LOGIN_SECRET_SIZE,
     SignInRefusedError,
@@ -116,22 +119,26 @@ def json_session_required(
 def sign_in_with_login_secret() -> ResponseReturnValue:
     """Sign in with the login secret a browser derived, opening a browser-held-key session."""
     try:
-        login_secret = _base64_field(_json_body(), "login_secret")
+        body = _json_body()
+        login_secret = _base64_field(body, "login_secret")
+        owner_tag_key = _base64_field(body, "owner_tag_key")
     except MalformedRequestError as error:
         return _refusal(str(error), 400)
     if len(login_secret) != LOGIN_SECRET_SIZE:
         return _refusal(f"login_secret: {LOGIN_SECRET_SIZE} bytes expected", 400)
+    if len(owner_tag_key) != OWNER_TAG_KEY_SIZE:
+        return _refusal(f"owner_tag_key: {OWNER_TAG_KEY_SIZE} bytes expected", 400)
     pepper = app_secrets().codename_pepper
     now = utc_now()
     with unit_of_work() as database:
         try:
-            submitter = sign_in(database, pepper, login_secret, now=now)
+            sign_in(database, pepper, login_secret, owner_tag_key=owner_tag_key, now=now)
         except SignInThrottledError:
             return _refusal(sign_in_throttled_message(), 429)
         except SignInRefusedError:
             return _refusal(sign_in_refused_message(), 400)
         ticket = replace_inbox_session(
-            database, lambda: start_browser_held_session(database, submitter, now=now)
+            database, lambda: start_browser_held_session(database, owner_tag_key, now=now)
         )
     keep_only_ticket(ticket)
     return jsonify(next=url_for("submitter.inbox"))
@@ -233,7 +240,7 @@ def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
     """The signed-in submitter's submission, or a JSON 404 that does not say whether it exists."""
     if is_public_id(public_id):
         try:
-            return own_submission(reading(), signed_in.submitter, public_id)
+            return own_submission(reading(), signed_in.owner_tag_key, public_id)
         except SubmissionNotFoundError:
             pass
     abort(make_response(jsonify(error=_("There is no such submission in your inbox.")), 404))

@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 
 
 class Submitter(Base):
-    """A pseudonym: a keyed hash of the codename's login secret and the codename's public key."""
+    """A pseudonym: a keyed hash of the codename's login secret and the codename's public key.
+
+    Nothing stored since owner tags points at it: it says that a pseudonym exists, not what it
+    sent.
+    """
 
     __tablename__ = "submitters"
 
@@ -74,7 +78,12 @@ class Submission(Base):
     handover_proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
-    submitter_id: Mapped[int] = mapped_column(ForeignKey("submitters.id"), index=True)
+    # Which submitter's submission this is, as only their codename can tell: the owner tag of
+    # their ``n``-th submission (``portal.services.submissions.owner_tags``). Empty only on a row
+    # stored before owner tags, which names its pseudonym in ``submitter_id`` instead until its
+    # submitter next signs in and the server tags it.
+    owner_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("submitters.id"), index=True)
     # What the submitter's side of every envelope of this submission is sealed to: the
     # submission's own key (derived from the codename and the public id), or, for a row made
     # before per-submission keys, the codename's key itself (see ``submissions.submitter_keys``).
@@ -85,7 +94,6 @@ class Submission(Base):
     dialogue: Mapped[Dialogue] = relationship()
     session: Mapped[DialogueSession | None] = relationship()
     desk_key: Mapped[DeskKey] = relationship()
-    submitter: Mapped[Submitter] = relationship()
     duplicate_of: Mapped["Submission | None"] = relationship(remote_side=[id])
     further_information: Mapped[list["FurtherInformation"]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="FurtherInformation.id"
@@ -169,14 +177,17 @@ class Attachment(Base):
 class DeletedSubmission(Base):
     """What remains of a submission its author deleted: enough for the inbox to say so.
 
-    No dialogue, session, date of receipt or content: only whose it was, its public id, its kind
-    and the day it was deleted.
+    No dialogue, session, date of receipt or content: only its owner tag (kept so that the walk
+    over the submitter's tags does not stop at it), its public id, its kind and the day it was
+    deleted. ``submitter_id`` is set only on a tombstone left before owner tags, like on
+    ``Submission``.
     """
 
     __tablename__ = "deleted_submissions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(64), unique=True)
-    submitter_id: Mapped[int] = mapped_column(ForeignKey("submitters.id"), index=True)
+    owner_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("submitters.id"), index=True)
     kind: Mapped[SubmissionKind] = mapped_column(string_enum(SubmissionKind, "kind"))
     deleted_on: Mapped[dt.date] = mapped_column(Date())

@@ -1,10 +1,10 @@
-"""Signed-in submitters without JavaScript: one row per inbox session, useless on its own.
+"""Signed-in submitters: one row per inbox session, useless on its own.
 
 A row holds a box (``crypto.seal_box``) sealed under a random per-session key that exists only in
-the person's session cookie; inside the box are the submitter's private key and the submitter's
-id. See ``portal.services.submissions.inbox_web_sessions`` for the rules and SECURITY.md ("Submitter
-inbox sessions") for why the row names no submitter: a seized database then says that *someone* had
-an inbox open at these times, never who.
+the person's session cookie; inside the box are the submitter's owner tag key and, without
+JavaScript, their private key. See ``portal.services.submissions.inbox_web_sessions`` for the
+rules and SECURITY.md ("Submitter inbox sessions") for why the row names no submitter: a seized
+database then says that *someone* had an inbox open at these times, never who.
 """
 
 import datetime as dt

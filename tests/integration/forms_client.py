@@ -97,7 +97,6 @@ def stored_submission(app: Flask, public_id: str) -> Submission:
         SubmissionAddress.of(submission)
         list(submission.attachments)
         submission.identity  # noqa: B018 - loaded while the session is open
-        submission.submitter  # noqa: B018 - loaded while the session is open
         return submission
 
 

@@ -176,7 +176,6 @@ def _send(session: Any, instance: DemoInstance, marker: str) -> tuple[Submission
             public_id=new_public_id(),
             now=now,
         ),
-        submitter=new.submitter,
         submitter_key=new.secrets,
         form=_form(marker),
         today=now.date(),

@@ -107,7 +107,6 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
             public_id=new_public_id(),
             now=world.now,
         ),
-        submitter=new.submitter,
         submitter_key=new.secrets,
         form=_case_form(marker),
         today=world.now.date(),

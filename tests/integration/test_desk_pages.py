@@ -345,7 +345,7 @@ def test_emergency_accesses_on_the_desks_submissions_are_shown_to_the_desk(
     codename_key = crypto.CodenameSecrets(
         login_secret=secrets.token_bytes(32), key_seed=secrets.token_bytes(32)
     )
-    submitter = register_submitter(
+    register_submitter(
         database,
         secrets.token_bytes(32),
         login_secret=codename_key.login_secret,
@@ -362,7 +362,6 @@ def test_emergency_accesses_on_the_desks_submissions_are_shown_to_the_desk(
             public_id=new_public_id(),
             now=now,
         ),
-        submitter=submitter,
         submitter_key=codename_key,
         form={"topics": ["death_penalty"], "situation": "A point for the agenda."},
         today=now.date(),

@@ -132,7 +132,7 @@ def _submission(world: ConsultationWorld) -> Submission:
     codename_key = crypto.CodenameSecrets(
         login_secret=secrets.token_bytes(32), key_seed=secrets.token_bytes(32)
     )
-    submitter = register_submitter(
+    register_submitter(
         world.session,
         world.pepper,
         login_secret=codename_key.login_secret,
@@ -150,7 +150,6 @@ def _submission(world: ConsultationWorld) -> Submission:
     return accept_plain_submission(
         world.session,
         address=address,
-        submitter=submitter,
         submitter_key=codename_key,
         form={
             "topics": ["human_rights_defenders"],

@@ -323,10 +323,13 @@ def test_existing_codename_submits_again_under_the_same_pseudonym(
     assert status == 200, _errors(html)
     assert "What you sent is stored" in html and 'id="codename"' not in html
     assert row_counts(app)["submitters"] == before["submitters"]
-    assert (
-        stored_submission(app, first.hidden["public_id"]).submitter_id
-        == stored_submission(app, second.hidden["public_id"]).submitter_id
-    )
+    # Both are the codename's: its owner tags 0 and 1, and no column names the submitter.
+    tag_key = crypto.owner_tag_key(crypto.derive_codename_secrets(codename).key_seed)
+    stored = [stored_submission(app, form.hidden["public_id"]) for form in (first, second)]
+    assert [(row.owner_tag, row.submitter_id) for row in stored] == [
+        (crypto.owner_tag(tag_key, 0), None),
+        (crypto.owner_tag(tag_key, 1), None),
+    ]
 
 
 def test_wrong_codename_keeps_the_form_and_stores_nothing(app: Flask, client: FlaskClient) -> None:

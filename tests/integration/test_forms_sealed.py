@@ -152,6 +152,7 @@ def seal_in_browser(
         "envelope": _b64(envelope),
         "submission_key": _b64(own_key.public_key_bytes()),
         "login_secret": _b64(secrets.login_secret),
+        "owner_tag_key": _b64(crypto.owner_tag_key(secrets.key_seed)),
         "new_submitter": new,
         "topics": payload["topics"],
         "urgent": payload.get("urgency") == "urgent",
@@ -211,7 +212,9 @@ def test_each_kind_is_stored_sealed_for_a_new_submitter(
     codename = crypto.derive_codename_secrets(sent.codename)
     own_key = crypto.derive_submission_keys(codename.key_seed, submission.public_id)
     assert submission.submitter_public_key == own_key.public_key_bytes()
-    assert submission.submitter_public_key != submission.submitter.public_key
+    assert submission.submitter_public_key != codename.public_key_bytes()
+    tag_key = crypto.owner_tag_key(codename.key_seed)
+    assert (submission.owner_tag, submission.submitter_id) == (crypto.owner_tag(tag_key, 0), None)
     identity_key = identity_private_key(app, writable_demo_instance, "valdoria")
     assert open_in_full(submission, desk_key, identity_key) == sent.payload
     assert open_in_full(submission, own_key.private_key()) == sent.payload
@@ -242,10 +245,16 @@ def test_existing_submitter_signs_in_with_the_login_secret_only(
     assert status == 200, answer
     assert row_counts(app)["submitters"] == before["submitters"]
     stored = [stored_submission(app, sent.form.hidden["public_id"]) for sent in (first, second)]
-    assert stored[0].submitter_id == stored[1].submitter_id
+    # Found through the codename's owner tags, 0 then 1; no column names the submitter.
+    tag_key = crypto.owner_tag_key(crypto.derive_codename_secrets(first.codename).key_seed)
+    assert [submission.owner_tag for submission in stored] == [
+        crypto.owner_tag(tag_key, 0),
+        crypto.owner_tag(tag_key, 1),
+    ]
+    assert [submission.submitter_id for submission in stored] == [None, None]
     keys = {bytes(submission.submitter_public_key) for submission in stored}
     assert len(keys) == 2
-    assert stored[0].submitter.public_key not in keys
+    assert crypto.derive_codename_secrets(first.codename).public_key_bytes() not in keys
 
 
 def test_wrong_codename_gets_the_generic_refusal_and_stores_nothing(
@@ -444,6 +453,18 @@ REFUSALS: dict[str, tuple[SubmissionKind, dict[str, Any], Callable[..., None], i
         SubmissionKind.AGENDA_INPUT,
         {},
         lambda sent, client: sent.body.update(topics=["weather"]),
+        400,
+    ),
+    "owner tag key missing": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.pop("owner_tag_key"),
+        400,
+    ),
+    "owner tag key of the wrong size": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(owner_tag_key=_b64(bytes(31))),
         400,
     ),
     "login secret of the wrong size": (

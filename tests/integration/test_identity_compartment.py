@@ -84,7 +84,6 @@ def _case(world: ConsultationWorld, name: str = CANARY):
     submission = accept_plain_submission(
         world.session,
         address=address,
-        submitter=new.submitter,
         submitter_key=new.secrets,
         form={
             "persons": [{"name": name, "consent": consent}],

@@ -51,14 +51,20 @@ def _post_json(client: FlaskClient, url: str, body: dict, token: str | None) -> 
     return response.status_code, response.get_json()
 
 
-def _login(client: FlaskClient, secret: bytes) -> tuple[int, dict]:
-    body = {"login_secret": base64.b64encode(secret).decode()}
+def _login(
+    client: FlaskClient, secret: bytes, owner_tag_key: bytes = bytes(32)
+) -> tuple[int, dict]:
+    body = {
+        "login_secret": base64.b64encode(secret).decode(),
+        "owner_tag_key": base64.b64encode(owner_tag_key).decode(),
+    }
     return _post_json(client, LOGIN, body, _token(client, "/inbox/sign-in"))
 
 
 def _signed_in(app: Flask, codename: str) -> FlaskClient:
     client = app.test_client()
-    status, answer = _login(client, crypto.derive_codename_secrets(codename).login_secret)
+    secrets = crypto.derive_codename_secrets(codename)
+    status, answer = _login(client, secrets.login_secret, crypto.owner_tag_key(secrets.key_seed))
     assert (status, answer) == (200, {"next": "/inbox"})
     return client
 
@@ -79,9 +85,28 @@ def test_a_login_secret_opens_a_session_whose_row_holds_no_key(
     with app_database(inbox_app).session() as session:
         row = session.scalars(select(SubmitterSession)).one()
         key = base64.urlsafe_b64decode(ticket["key"])
-        assert len(crypto.open_box(key, row.sealed_key, SUBMITTER_SESSION_PURPOSE)) == 8
+        box = crypto.open_box(key, row.sealed_key, SUBMITTER_SESSION_PURPOSE)
+        assert box == crypto.owner_tag_key(secrets.key_seed)
     private_key = crypto.private_key_bytes(secrets.private_key())
     assert private_key not in row.sealed_key and secrets.login_secret not in row.sealed_key
+
+
+def test_a_tag_key_not_of_the_codename_reaches_none_of_its_submissions(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    """A browser that sends a wrong tag key with its login secret hides its own submissions;
+    nothing it can send reaches another person's (see ``owner_tags``)."""
+    secrets = crypto.derive_codename_secrets(sent.codename)
+    client = inbox_app.test_client()
+    assert _login(client, secrets.login_secret, crypto.new_symmetric_key())[0] == 200
+
+    assert sent.public_id not in client.get("/inbox").get_data(as_text=True)
+    assert client.get(f"/inbox/{sent.public_id}/sealed").status_code == 404
+    assert client.get(f"/inbox/{sent.public_id}").status_code == 404
+    assert sent.public_id in _signed_in(inbox_app, sent.codename).get("/inbox").get_data(
+        as_text=True
+    )
+    assert _login(client, secrets.login_secret, bytes(31))[0] == 400
 
 
 def test_a_wrong_login_secret_gets_the_one_answer_and_counts(
@@ -114,7 +139,7 @@ def test_a_full_bucket_says_try_again_later(inbox_app: Flask, sent: SentSubmissi
 
 def test_a_missing_csrf_token_is_refused(inbox_app: Flask, sent: SentSubmission) -> None:
     secret = crypto.derive_codename_secrets(sent.codename).login_secret
-    body = {"login_secret": base64.b64encode(secret).decode()}
+    body = {"login_secret": base64.b64encode(secret).decode(), "owner_tag_key": "A" * 44}
     sessions_before = _count(inbox_app, SubmitterSession)
     status, answer = _post_json(inbox_app.test_client(), LOGIN, body, None)
     assert status == 400 and "expired" in answer["error"]

@@ -68,7 +68,6 @@ from portal.models import (
     StaffUser,
     Submission,
     SubmissionKind,
-    Submitter,
     TriageNote,
     utc_now,
 )
@@ -95,7 +94,12 @@ from tests.integration.forms_client import (
     open_session_url,
     post_form,
 )
-from tests.integration.test_forms_sealed import DATA_ATTRIBUTE, post_sealed, seal_in_browser
+from tests.integration.test_forms_sealed import (
+    DATA_ATTRIBUTE,
+    BrowserSubmission,
+    post_sealed,
+    seal_in_browser,
+)
 from tests.integration.test_forms_sealed_attachments import _attach, _upload
 from tests.staff_sessions_support import demo_credentials
 
@@ -171,17 +175,7 @@ def _send_content(app: Flask) -> str:
         codename = codename_in(page)
     with app.test_client() as client:
         sent = seal_in_browser(client, url, SubmissionKind.INDIVIDUAL_CASE)
-        data = {
-            name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(sent.form.html)
-        }
-        payload = {**sent.payload, "situation": f"situation {MARKER}"}
-        sent.body["envelope"] = base64.b64encode(
-            crypto.seal_envelope(
-                encode_payload(payload),
-                [bytes.fromhex(data["desk-key"]), base64.b64decode(sent.body["submission_key"])],
-                data["context"],
-            )
-        ).decode("ascii")
+        reseal(sent, {**sent.payload, "situation": f"situation {MARKER}"})
         file = _upload(client, sent, (f"sealed attachment {MARKER}\n" * 4000).encode())
         _attach(sent, file, "report.pdf")
         status, answer = post_sealed(client, sent)
@@ -189,6 +183,18 @@ def _send_content(app: Flask) -> str:
         unfinished = seal_in_browser(client, url, SubmissionKind.INDIVIDUAL_CASE)
         _upload(client, unfinished, f"unfinished {MARKER}".encode() * 100, complete=False)
     return codename
+
+
+def reseal(sent: BrowserSubmission, payload: dict[str, Any]) -> None:
+    """Seal ``payload`` in place of what ``seal_in_browser`` sealed, as the page would."""
+    data = {name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(sent.form.html)}
+    sent.body["envelope"] = base64.b64encode(
+        crypto.seal_envelope(
+            encode_payload(payload),
+            [bytes.fromhex(data["desk-key"]), base64.b64decode(sent.body["submission_key"])],
+            data["context"],
+        )
+    ).decode("ascii")
 
 
 def _add_sessions_notes_and_messages(instance: DemoInstance, codename: str) -> Secrets:
@@ -204,14 +210,12 @@ def _add_sessions_notes_and_messages(instance: DemoInstance, codename: str) -> S
             )
             staff_ticket = start_staff_session(session, user, personal_key, now=now)
             codename_secrets = crypto.derive_codename_secrets(codename)
-            submitter = session.scalars(
-                select(Submitter).where(Submitter.public_key == codename_secrets.public_key_bytes())
-            ).one()
-            inbox_ticket = start_session(session, submitter, codename_secrets, now=now)
-            browser_ticket = start_browser_held_session(session, submitter, now=now)
+            tag_key = crypto.owner_tag_key(codename_secrets.key_seed)
+            inbox_ticket = start_session(session, codename_secrets, now=now)
+            browser_ticket = start_browser_held_session(session, tag_key, now=now)
             submission = session.scalars(
-                select(Submission).where(Submission.submitter_id == submitter.id)
-            ).first()
+                select(Submission).where(Submission.owner_tag == crypto.owner_tag(tag_key, 0))
+            ).one()
             dialogue = session.get(Dialogue, submission.dialogue_id)
             desk_key: DeskKey = current_desk_key(session, dialogue)
             binding = SubmissionAddress.of(submission).binding()
@@ -731,6 +735,7 @@ def test_a_dump_and_the_storage_folder_open_nothing(
         personal,
         secrets.staff_session_key,
         *secrets.submitter_session_keys,
+        crypto.owner_tag_key(codename_secrets.key_seed),  # held only inside the session boxes
         secrets.at_rest_key,
         *file_keys,
     ]

@@ -178,7 +178,7 @@ def test_with_javascript_only_envelopes_move(
 
     secrets = crypto.derive_codename_secrets(sent.codename)
     client = app.test_client()
-    assert _login(client, secrets.login_secret)[0] == 200
+    assert _login(client, secrets.login_secret, crypto.owner_tag_key(secrets.key_seed))[0] == 200
     page = client.get(f"/inbox/{sent.public_id}").get_data(as_text=True)
     assert ASKED not in page
     reply_id = re.search(r'data-reply-id="([^"]+)"', page)[1]

@@ -6,14 +6,16 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from flask import Flask
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.pool import NullPool
 
+import crypto
 from portal import create_app, schema
 from portal.db import Database, sqlite_side_files
-from portal.models import Base, RecoveryKey, SubmissionKind, utc_now
+from portal.models import Base, RecoveryKey, Submission, SubmissionKind, utc_now
 from tests.conftest import create_demo_instance, run_portal, seal_as_before_per_submission_keys
-from tests.staff_sessions_support import demo_credentials, sign_in_client
+from tests.staff_sessions_support import StaffCredentials, demo_credentials, sign_in_client
 
 
 def _table_names(database_url: str) -> set[str]:
@@ -86,7 +88,9 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     downgrade of every later revision), then upgraded by the operator's own command, and a desk
     member of the demo reads the submission on the staff page: nothing stored before was lost or
     made unreadable by the new revisions. The submission is sealed as that release sealed it, to
-    the codename's own key, and its author still reads it back in the inbox.
+    the codename's own key, and names its submitter as that release did: its author still reads
+    it back in the inbox, and that first sign-in gives it the codename's owner tag in place of
+    the submitter's id, after which the desk and its author still read it.
     """
     instance = create_demo_instance(tmp_path, database_url)
     sent = send_under_new_codename(
@@ -120,24 +124,51 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     )
     app = create_app(instance.settings)
     officer = demo_credentials(instance.credentials_file)["triage_officer"]
-    with app.test_client() as client:
-        sign_in_client(app, client, officer.email, officer.password)
-        page = client.get(f"/staff/submissions/{sent.public_id}")
-    assert page.status_code == 200
-    assert CANARY in page.get_data(as_text=True)
-    # Its names are shown as before, to a member who is no triage officer and named on nothing.
+    assert _owner_columns(instance.settings.database_url, sent.public_id) == (None, True)
+    _desk_reads(app, officer, sent.public_id)
+    # The case's names are shown as before, to a member who is no triage officer and named on
+    # nothing.
     co_chair = demo_credentials(instance.credentials_file)["co_chair"]
     with app.test_client() as client:
         sign_in_client(app, client, co_chair.email, co_chair.password)
         case_page = client.get(f"/staff/submissions/{case.public_id}").get_data(as_text=True)
     assert f"{CANARY} person" in case_page and 'id="names-sealed"' not in case_page
+    for _ in range(2):  # the first sign-in tags the row; the next finds it by its tag
+        with app.test_client() as client:
+            sign_in_page = client.get("/inbox/sign-in").get_data(as_text=True)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', sign_in_page)[1]
+            signed_in = client.post(
+                "/inbox/sign-in", data={"codename": sent.codename, "csrf_token": token}
+            )
+            assert signed_in.location == "/inbox"
+            assert sent.public_id in client.get("/inbox").get_data(as_text=True)
+            read_back = client.get(f"/inbox/{sent.public_id}")
+        assert read_back.status_code == 200
+        assert CANARY in read_back.get_data(as_text=True)
+        tag_key = crypto.owner_tag_key(crypto.derive_codename_secrets(sent.codename).key_seed)
+        tagged = (crypto.owner_tag(tag_key, 0), False)
+        assert _owner_columns(instance.settings.database_url, sent.public_id) == tagged
+    _desk_reads(app, officer, sent.public_id)
+
+
+def _owner_columns(database_url: str, public_id: str) -> tuple[bytes | None, bool]:
+    """The row's owner tag, and whether it names a submitter."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            tag, submitter_id = connection.execute(
+                select(Submission.owner_tag, Submission.submitter_id).where(
+                    Submission.public_id == public_id
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    return (None if tag is None else bytes(tag)), submitter_id is not None
+
+
+def _desk_reads(app: Flask, officer: StaffCredentials, public_id: str) -> None:
     with app.test_client() as client:
-        sign_in_page = client.get("/inbox/sign-in").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', sign_in_page)[1]
-        signed_in = client.post(
-            "/inbox/sign-in", data={"codename": sent.codename, "csrf_token": token}
-        )
-        assert signed_in.location == "/inbox"
-        read_back = client.get(f"/inbox/{sent.public_id}")
-    assert read_back.status_code == 200
-    assert CANARY in read_back.get_data(as_text=True)
+        sign_in_client(app, client, officer.email, officer.password)
+        page = client.get(f"/staff/submissions/{public_id}")
+    assert page.status_code == 200
+    assert CANARY in page.get_data(as_text=True)

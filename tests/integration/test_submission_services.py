@@ -118,6 +118,10 @@ def _browser_submitter(world: ConsultationWorld) -> tuple[Submitter, crypto.Code
     return submitter, codename_key
 
 
+def _tag_key(codename_key: crypto.CodenameSecrets) -> bytes:
+    return crypto.owner_tag_key(codename_key.key_seed)
+
+
 def _own_key(codename_key: crypto.CodenameSecrets, address: SubmissionAddress) -> bytes:
     """The public key a browser derives for the submission at ``address`` and seals to."""
     return crypto.derive_submission_keys(
@@ -136,7 +140,6 @@ def _send_plain(
     return accept_plain_submission(
         world.session,
         address=address,
-        submitter=new.submitter,
         submitter_key=new.secrets,
         form=form,
         today=world.now.date(),
@@ -211,6 +214,7 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
         world.session,
         address=address,
         submitter=submitter,
+        owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=_own_key(codename_key, address),
         envelope=envelope,
         routing=routing,
@@ -258,6 +262,7 @@ def test_an_envelope_for_another_context_is_refused(
             world.session,
             address=address,
             submitter=submitter,
+            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
             envelope=envelope,
             routing=_no_routing(),
@@ -280,6 +285,7 @@ def test_an_envelope_for_another_dialogue_is_refused(consultation_world: Consult
             world.session,
             address=address,
             submitter=submitter,
+            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
             envelope=envelope,
             routing=_no_routing(),
@@ -319,6 +325,7 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
                 world.session,
                 address=address,
                 submitter=submitter,
+                owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
                 submitter_public_key=named_key,
                 envelope=envelope,
                 routing=_no_routing(),
@@ -331,6 +338,7 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
         world.session,
         address=address,
         submitter=submitter,
+        owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=own,
         envelope=right,
         routing=_no_routing(),
@@ -357,6 +365,7 @@ def test_what_is_not_an_acceptable_envelope_is_refused(
             world.session,
             address=address,
             submitter=submitter,
+            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
             envelope=envelope,
             routing=_no_routing(),
@@ -374,6 +383,7 @@ def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None
         world.session,
         address=address,
         submitter=submitter,
+        owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=_own_key(codename_key, address),
         envelope=envelope,
         routing=_no_routing(),
@@ -404,6 +414,7 @@ def test_only_a_reprisal_report_is_marked_urgent(consultation_world: Consultatio
             world.session,
             address=address,
             submitter=submitter,
+            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
             envelope=_sealed(world, _own_key(codename_key, address), submission_context(address)),
             routing=RoutingMetadata(topic_tags=(), urgent=True),
@@ -647,17 +658,17 @@ def test_the_inbox_lists_reads_back_and_adds_further_information(
     world = consultation_world
     new = _codename_submitter(world)
     submission = _send_plain(world, new, _address(world), _case_form())
-    other, _codename_key = _browser_submitter(world)
+    _, other = _browser_submitter(world)
     world.session.commit()
 
-    entries = list_inbox(world.session, new.submitter)
+    entries = list_inbox(world.session, _tag_key(new.secrets))
     assert [(e.public_id, e.state, e.dialogue_slug) for e in entries] == [
         (submission.public_id, SubmissionState.RECEIVED, "valdoria")
     ]
-    assert list_inbox(world.session, other) == []
+    assert list_inbox(world.session, _tag_key(other)) == []
     with pytest.raises(SubmissionNotFoundError):
-        own_submission(world.session, other, submission.public_id)
-    mine = own_submission(world.session, new.submitter, submission.public_id)
+        own_submission(world.session, _tag_key(other), submission.public_id)
+    mine = own_submission(world.session, _tag_key(new.secrets), submission.public_id)
     add_plain_further_information(
         world.session, mine, {"text": "He was moved."}, today=world.now.date()
     )
@@ -822,7 +833,7 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
     ] == [0, 0, 0, 0]
     stored = _everything_stored(world)
     assert not any(envelope in stored for envelope in envelopes)
-    [entry] = list_inbox(world.session, new.submitter)
+    [entry] = list_inbox(world.session, _tag_key(new.secrets))
     assert (entry.public_id, entry.kind, entry.state, entry.deleted_on) == (
         case.public_id,
         SubmissionKind.INDIVIDUAL_CASE,

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import secrets
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,13 @@ from portal.services.submissions.submitters import (
     sign_in_with_codename,
 )
 from tests.conftest import ConsultationWorld
+
+# Any tag key: these tests are about the login secret; owner tags have their own tests.
+TAG_KEY = bytes(32)
+
+
+def _sign_in(world: ConsultationWorld, login_secret: bytes, **options: Any) -> Submitter:
+    return sign_in(world.session, world.pepper, login_secret, owner_tag_key=TAG_KEY, **options)
 
 
 def _browser_registration(world: ConsultationWorld) -> tuple[Submitter, bytes]:
@@ -74,11 +82,17 @@ def test_sign_in_finds_the_submitter_by_login_secret_only(
     world = consultation_world
     submitter, login_secret = _browser_registration(world)
 
-    assert sign_in(world.session, world.pepper, login_secret, now=world.now) is submitter
+    assert _sign_in(world, login_secret, now=world.now) is submitter
     with pytest.raises(SignInRefusedError):
-        sign_in(world.session, world.pepper, secrets.token_bytes(32), now=world.now)
+        _sign_in(world, secrets.token_bytes(32), now=world.now)
     with pytest.raises(SignInRefusedError):
-        sign_in(world.session, crypto.new_symmetric_key(), login_secret, now=world.now)
+        sign_in(
+            world.session,
+            crypto.new_symmetric_key(),
+            login_secret,
+            owner_tag_key=TAG_KEY,
+            now=world.now,
+        )
 
 
 def test_sign_in_with_a_codename_as_typed_and_one_generic_refusal(
@@ -111,14 +125,12 @@ def test_failed_sign_ins_fill_a_shared_bucket_that_drains_over_time(
     limit = SignInLimit(capacity=3, leak_per_second=0.1)
     for _ in range(3):
         with pytest.raises(SignInRefusedError):
-            sign_in(
-                world.session, world.pepper, secrets.token_bytes(32), now=world.now, limit=limit
-            )
+            _sign_in(world, secrets.token_bytes(32), now=world.now, limit=limit)
         world.session.commit()
 
     world.session.expunge_all()
     with pytest.raises(SignInThrottledError):
-        sign_in(world.session, world.pepper, login_secret, now=world.now, limit=limit)
+        _sign_in(world, login_secret, now=world.now, limit=limit)
     with pytest.raises(SignInThrottledError):
         sign_in_with_codename(
             world.session, world.pepper, crypto.generate_codename(), now=world.now, limit=limit
@@ -127,7 +139,7 @@ def test_failed_sign_ins_fill_a_shared_bucket_that_drains_over_time(
     assert bucket.level == pytest.approx(3)
 
     ten_seconds_later = world.now + dt.timedelta(seconds=10)
-    found = sign_in(world.session, world.pepper, login_secret, now=ten_seconds_later, limit=limit)
+    found = _sign_in(world, login_secret, now=ten_seconds_later, limit=limit)
     assert found.lookup_hash == crypto.lookup_hash(world.pepper, login_secret)
 
 
@@ -139,6 +151,6 @@ def test_a_successful_sign_in_does_not_fill_the_bucket(
     limit = SignInLimit(capacity=1, leak_per_second=0.0)
 
     for _ in range(3):
-        sign_in(world.session, world.pepper, login_secret, now=world.now, limit=limit)
+        _sign_in(world, login_secret, now=world.now, limit=limit)
 
     assert world.session.scalars(select(SignInThrottle)).one().level == 0

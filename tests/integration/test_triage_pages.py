@@ -130,7 +130,6 @@ class Triage:
                     public_id=new_public_id(),
                     now=now,
                 ),
-                submitter=new.submitter,
                 submitter_key=new.secrets,
                 form=form,
                 today=now.date(),

@@ -4,7 +4,9 @@
   the server keeps;
 - ``intake``: where a submission may go and accepting it, sealed by a browser or by the server;
 - ``attachments``: files encrypted as they are read (no-JavaScript path);
-- ``inbox``: the submitter's own submissions: list, read back, add to, change consent, delete.
+- ``inbox``: the submitter's own submissions: list, read back, add to, change consent, delete;
+- ``owner_tags``: how the submissions of a signed-in codename are found, with no column naming
+  their submitter.
 
 Their envelope contexts and recipients are in ``portal.services.contexts``, with every other
 context of the product.

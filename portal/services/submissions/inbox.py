@@ -1,8 +1,9 @@
 """The submitter's inbox: their own submissions, read back, added to, consent changed, deleted.
 
 Every function here takes a submission found by :func:`own_submission`, which is the one place
-that checks it belongs to the signed-in submitter; another person's public id is answered
-exactly like one that does not exist.
+that checks it belongs to the signed-in submitter: that the walk over their owner tags
+(``owner_tags.walk``, with the tag key their session holds) reaches it. Another person's public
+id is answered exactly like one that does not exist.
 
 Further information and consent changes are sealed like the submission (contexts in
 ``contexts``) to the dialogue's *current* desk key, which may be newer than the one the
@@ -15,7 +16,8 @@ Deleting is crypto-shredding: every envelope row (the submission, further inform
 changes, attachment-keys records, which hold the only wrapped copies of the data and file keys)
 and every attachment file is deleted, in one transaction, the files once it commits (see
 ``portal.storage`` about backups). What remains is a tombstone so the inbox can say the
-submission was deleted, and an audit event naming the submission's internal id and kind only.
+submission was deleted, holding the submission's owner tag so the walk goes on past it, and an
+audit event naming the submission's internal id and kind only.
 """
 
 import datetime as dt
@@ -23,7 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -35,7 +36,6 @@ from portal.models import (
     Submission,
     SubmissionKind,
     SubmissionState,
-    Submitter,
 )
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
@@ -54,6 +54,7 @@ from portal.services.submissions.intake import (
     check_envelope,
     require_desk_key,
 )
+from portal.services.submissions.owner_tags import walk
 from portal.services.submissions.payload import (
     PayloadError,
     decode_payload,
@@ -126,8 +127,9 @@ class OpenedSubmission:
     consent_changes: tuple[dict[str, Any], ...]
 
 
-def list_inbox(session: Session, submitter: Submitter) -> list[InboxEntry]:
+def list_inbox(session: Session, owner_tag_key: bytes) -> list[InboxEntry]:
     """The submitter's submissions and deleted submissions, newest first."""
+    owned = walk(session, owner_tag_key)
     entries = [
         InboxEntry(
             s.public_id,
@@ -139,27 +141,20 @@ def list_inbox(session: Session, submitter: Submitter) -> list[InboxEntry]:
             dialogue_partner=s.dialogue.partner,
             session_date=None if s.session is None else s.session.date,
         )
-        for s in session.scalars(select(Submission).where(Submission.submitter_id == submitter.id))
+        for s in owned.submissions
     ]
     entries += [
-        InboxEntry(d.public_id, d.kind, None, None, None, d.deleted_on)
-        for d in session.scalars(
-            select(DeletedSubmission).where(DeletedSubmission.submitter_id == submitter.id)
-        )
+        InboxEntry(d.public_id, d.kind, None, None, None, d.deleted_on) for d in owned.tombstones
     ]
     return sorted(entries, key=lambda e: e.received_on or e.deleted_on or dt.date.min, reverse=True)
 
 
-def own_submission(session: Session, submitter: Submitter, public_id: str) -> Submission:
+def own_submission(session: Session, owner_tag_key: bytes, public_id: str) -> Submission:
     """The submitter's submission with this public id; ``SubmissionNotFoundError`` otherwise."""
-    submission = session.scalars(
-        select(Submission).where(
-            Submission.public_id == public_id, Submission.submitter_id == submitter.id
-        )
-    ).first()
-    if submission is None:
-        raise SubmissionNotFoundError()
-    return submission
+    for submission in walk(session, owner_tag_key).submissions:
+        if submission.public_id == public_id:
+            return submission
+    raise SubmissionNotFoundError()
 
 
 def sealed_submission(submission: Submission) -> SealedSubmission:
@@ -351,7 +346,7 @@ def delete_submission(
         storage.delete_on_commit(session, attachment.storage_name)
     tombstone = DeletedSubmission(
         public_id=submission.public_id,
-        submitter_id=submission.submitter_id,
+        owner_tag=submission.owner_tag,
         kind=submission.kind,
         deleted_on=today,
     )

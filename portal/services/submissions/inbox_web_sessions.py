@@ -8,9 +8,10 @@ on its own, a session is split in two halves that are useless apart:
 - the **cookie half** (:class:`SessionTicket`): a random reference and a random 32-byte session
   key, kept only in the person's signed Flask session cookie. Never the codename, the login
   secret or the private key.
-- the **database half** (a ``SubmitterSession`` row): the submitter's private key and id sealed
-  with ``crypto.seal_box`` under the session key for ``contexts.SUBMITTER_SESSION_PURPOSE``, with
-  the reference, when the session began, when it was last used and when it ends regardless of use.
+- the **database half** (a ``SubmitterSession`` row): the submitter's private key and owner tag
+  key (``owner_tags``) sealed with ``crypto.seal_box`` under the session key for
+  ``contexts.SUBMITTER_SESSION_PURPOSE``, with the reference, when the session began, when it was
+  last used and when it ends regardless of use.
 
 Each request opens the box with the cookie's key, uses the private key for that request only
 (the returned :class:`SignedInSubmitter` lives as long as the request) and forgets it. A seized
@@ -18,9 +19,11 @@ database alone opens nothing (the box key is only in the cookie); a seized cooki
 nothing (the box is only in the database). Both together, while the session lasts, open what the
 codename opens; that is what "signed in" means.
 
-The submitter's id is inside the box rather than in a column, so a seized database shows when
-*someone* had an inbox open, never whose inbox: times of day are exactly what could be matched
-against a network log (the same reason submissions keep only the day they arrived).
+The box names no submitter: the tag key is what finds the submitter's submissions, and the
+server forgets it when the session ends. So a seized database shows when *someone* had an inbox
+open, never whose inbox: times of day are exactly what could be matched against a network log
+(the same reason submissions keep only the day they arrived). A box of the layout used before
+owner tags (it held the submitter's id) is refused like an ended session.
 
 A session ends at sign-out (its row is deleted), after :attr:`SessionLifetime.idle` without a
 request (the same span as the cookie's own idle limit, ``portal.security.SESSION_IDLE_LIFETIME``),
@@ -32,11 +35,12 @@ touch these rows).
 
 With JavaScript there is no private key for the server to hold: the browser derives the secrets
 from the typed codename, sends only the login secret, and keeps the key seed in the tab's
-``sessionStorage`` (``static/js/inbox-key.mjs``). :func:`start_browser_held_session` then seals
-only the submitter's id, and :class:`SignedInSubmitter` says so (``private_key_bytes`` is
-``None``): such a session can list, fetch envelopes, store envelopes the browser sealed and delete,
-but never open or seal plaintext on the server. The two kinds share the table, the cookie and the
-lifetimes; the box's length alone tells them apart, which reveals only which path was used.
+``sessionStorage`` (``static/js/inbox-key.mjs``). It sends the owner tag key it derives with
+the login secret, and :func:`start_browser_held_session` seals only that key, and
+:class:`SignedInSubmitter` says so (``private_key_bytes`` is ``None``): such a session can list,
+fetch envelopes, store envelopes the browser sealed and delete, but never open or seal plaintext
+on the server. The two kinds share the table, the cookie and the lifetimes; the box's length alone
+tells them apart, which reveals only which path was used.
 
 Every function works in the caller's transaction; the caller commits.
 """
@@ -48,11 +52,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.models import Submitter, SubmitterSession
+from portal.models import SubmitterSession
 from portal.services.contexts import SUBMITTER_SESSION_PURPOSE
+from portal.services.submissions.owner_tags import OWNER_TAG_KEY_SIZE
 from portal.services.web_session_tickets import SessionLifetime, SessionTicket
 
-_SUBMITTER_ID_SIZE = 8
+_PRIVATE_KEY_SIZE = 32
 
 
 class SessionEndedError(LookupError):
@@ -65,9 +70,10 @@ class KeyHeldByBrowserError(LookupError):
 
 @dataclass(frozen=True)
 class SignedInSubmitter:
-    """The submitter of one request and, without JavaScript, their private key for it only."""
+    """The owner tag key of one request's submitter and, without JavaScript, their private key,
+    for that request only."""
 
-    submitter: Submitter
+    owner_tag_key: bytes = field(repr=False)
     private_key_bytes: bytes | None = field(repr=False)
 
     @property
@@ -87,7 +93,6 @@ class SignedInSubmitter:
 
 def start_session(
     session: Session,
-    submitter: Submitter,
     secrets: crypto.CodenameSecrets,
     *,
     now: dt.datetime,
@@ -95,28 +100,29 @@ def start_session(
 ) -> SessionTicket:
     """Open an inbox session for a submitter who just signed in with their codename."""
     private_key = crypto.private_key_bytes(secrets.private_key())
-    return _open_session(session, private_key + _id_bytes(submitter), now=now, lifetime=lifetime)
+    tag_key = crypto.owner_tag_key(secrets.key_seed)
+    return _open_session(session, private_key + tag_key, now=now, lifetime=lifetime)
 
 
 def start_browser_held_session(
     session: Session,
-    submitter: Submitter,
+    owner_tag_key: bytes,
     *,
     now: dt.datetime,
     lifetime: SessionLifetime = SessionLifetime(),
 ) -> SessionTicket:
-    """Open an inbox session for a submitter whose browser signed in and keeps the key."""
-    return _open_session(session, _id_bytes(submitter), now=now, lifetime=lifetime)
-
-
-def _id_bytes(submitter: Submitter) -> bytes:
-    return submitter.id.to_bytes(_SUBMITTER_ID_SIZE, "big")
+    """Open an inbox session for a submitter whose browser signed in and keeps the key; it sent
+    ``owner_tag_key`` (32 bytes) with the login secret."""
+    if len(owner_tag_key) != OWNER_TAG_KEY_SIZE:
+        raise ValueError(f"an owner tag key is {OWNER_TAG_KEY_SIZE} bytes")
+    return _open_session(session, bytes(owner_tag_key), now=now, lifetime=lifetime)
 
 
 def _open_session(
     session: Session, plaintext: bytes, *, now: dt.datetime, lifetime: SessionLifetime
 ) -> SessionTicket:
-    """Seal ``plaintext`` (key and id, or id alone) in a new row under a new cookie key."""
+    """Seal ``plaintext`` (private key and tag key, or tag key alone) in a new row under a new
+    cookie key."""
     delete_ended_sessions(session, now=now, lifetime=lifetime)
     ticket = SessionTicket.new()
     row = SubmitterSession(
@@ -155,13 +161,14 @@ def resume_session(
         plaintext = crypto.open_box(ticket.key, row.sealed_key, SUBMITTER_SESSION_PURPOSE)
     except crypto.DecryptionError:
         raise SessionEndedError() from None
-    private_key = plaintext[:-_SUBMITTER_ID_SIZE] or None
-    submitter = session.get(Submitter, int.from_bytes(plaintext[-_SUBMITTER_ID_SIZE:], "big"))
-    if submitter is None:
-        raise SessionEndedError()
+    if len(plaintext) not in (OWNER_TAG_KEY_SIZE, _PRIVATE_KEY_SIZE + OWNER_TAG_KEY_SIZE):
+        raise SessionEndedError()  # a box of the layout before owner tags
     row.last_used_at = max(now, row.last_used_at)
     session.flush()
-    return SignedInSubmitter(submitter=submitter, private_key_bytes=private_key)
+    tag_key_at = len(plaintext) - OWNER_TAG_KEY_SIZE
+    return SignedInSubmitter(
+        owner_tag_key=plaintext[tag_key_at:], private_key_bytes=plaintext[:tag_key_at] or None
+    )
 
 
 def end_session(session: Session, ticket: SessionTicket) -> None:

@@ -16,6 +16,10 @@ own key, and the submission envelope holds each person's consent without the nam
 JavaScript the server splits the payload itself; with JavaScript the browser does, and the server
 requires the second envelope and checks its context and recipients like the first.
 
+Either way the row names no submitter: it takes the next free owner tag of the codename's tag
+key (``owner_tags.add_with_next_tag``), which the browser sends or the server derives for the
+request.
+
 Each refusal is a ``SubmissionRefusedError`` whose message can be shown to the submitter as is.
 Nothing is stored before every check has passed, and everything is stored in the caller's
 transaction, so a refusal or a later failure leaves nothing behind once the caller rolls back.
@@ -55,13 +59,18 @@ from portal.services.dialogues.dialogue_sessions import (
     dialogue_accepts_reprisal_reports,
 )
 from portal.services.submissions.identities import carries_identities, split_identities
+from portal.services.submissions.owner_tags import OwnerTagTakenError, add_with_next_tag
 from portal.services.submissions.payload import (
     RoutingMetadata,
     encode_payload,
     routing_metadata,
     validate_submission,
 )
-from portal.services.submissions.submitter_keys import SubmitterKey, new_submission_public_key
+from portal.services.submissions.submitter_keys import (
+    SubmitterKey,
+    new_submission_public_key,
+    owner_tag_key_of,
+)
 
 # A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
 # padded payload fits the 1 MiB size bucket; that is far beyond any form filled in by hand.
@@ -114,6 +123,7 @@ def accept_sealed_submission(
     *,
     address: SubmissionAddress,
     submitter: Submitter,
+    owner_tag_key: bytes,
     submitter_public_key: bytes,
     envelope: bytes,
     routing: RoutingMetadata,
@@ -124,9 +134,11 @@ def accept_sealed_submission(
 
     ``submitter_public_key`` is the submission's own key, which the browser derived from the
     codename and the public id. The server cannot check that derivation; it refuses what is not
-    an X25519 public key, and the codename's own key, which would link the submission to the
-    submitter's others. ``identities_envelope`` is required exactly when the submission carries
-    one (module docstring).
+    an X25519 public key, and the codename's own key (``submitter``'s), which would link the
+    submission to the submitter's others. ``owner_tag_key`` is the codename's tag key, which the
+    browser derived too; why a wrong one harms only its sender is in ``owner_tags``.
+    ``identities_envelope`` is required exactly when the submission carries one (module
+    docstring).
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError("only a reprisal report can be marked urgent")
@@ -139,9 +151,7 @@ def accept_sealed_submission(
             "this submission was encrypted to the wrong keys; reload the form and send it again"
         )
     desk_key = require_desk_key(session, address.dialogue)
-    submission = _new_submission(
-        address, submitter, bytes(submitter_public_key), desk_key, routing, today
-    )
+    submission = _new_submission(address, bytes(submitter_public_key), desk_key, routing, today)
     check_envelope(
         envelope,
         context=submission_context(address),
@@ -164,14 +174,13 @@ def accept_sealed_submission(
         identity = SubmissionIdentity(
             identity_key=identity_key, envelope=bytes(identities_envelope)
         )
-    return _store(session, submission, bytes(envelope), identity)
+    return _store(session, submission, bytes(envelope), owner_tag_key, identity)
 
 
 def accept_plain_submission(
     session: Session,
     *,
     address: SubmissionAddress,
-    submitter: Submitter,
     submitter_key: SubmitterKey,
     form: Mapping[str, Any],
     today: dt.date,
@@ -179,9 +188,9 @@ def accept_plain_submission(
     """Validate a posted form's payload and store it sealed (no-JavaScript path).
 
     ``submitter_key`` is the codename's key, held for this request only: the submission is
-    sealed to the key it derives for the submission's public id, and the row keeps only that
-    key's public half. Raises ``PayloadError`` with a message per field when the form is
-    incomplete.
+    sealed to the key it derives for the submission's public id, the row keeps only that key's
+    public half, and the row's owner tag comes from the tag key it derives. Raises
+    ``PayloadError`` with a message per field when the form is incomplete.
     """
     payload = validate_submission(form, address.kind)
     if len(encode_payload(payload)) > MAX_PAYLOAD_BYTES:
@@ -189,7 +198,7 @@ def accept_plain_submission(
     desk_key = require_desk_key(session, address.dialogue)
     submission_key = new_submission_public_key(submitter_key, address.public_id)
     routing = routing_metadata(payload)
-    submission = _new_submission(address, submitter, submission_key, desk_key, routing, today)
+    submission = _new_submission(address, submission_key, desk_key, routing, today)
     identity_key = identity_key_for(session, desk_key, address.kind)
     identity = None
     if identity_key is not None:
@@ -205,7 +214,7 @@ def accept_plain_submission(
     envelope = crypto.seal_envelope(
         encode_payload(payload), recipient_keys(desk_key, submission), submission_context(address)
     )
-    return _store(session, submission, envelope, identity)
+    return _store(session, submission, envelope, owner_tag_key_of(submitter_key), identity)
 
 
 def require_desk_key(session: Session, dialogue: Dialogue) -> DeskKey:
@@ -248,7 +257,6 @@ def _public_id_used(session: Session, public_id: str) -> bool:
 
 def _new_submission(
     address: SubmissionAddress,
-    submitter: Submitter,
     submitter_public_key: bytes,
     desk_key: DeskKey,
     routing: RoutingMetadata,
@@ -263,7 +271,6 @@ def _new_submission(
         state=SubmissionState.RECEIVED,
         received_on=today,
         desk_key=desk_key,
-        submitter=submitter,
         submitter_public_key=submitter_public_key,
         topic_tags=[str(topic) for topic in routing.topic_tags],
         urgent=routing.urgent,
@@ -281,12 +288,20 @@ def _store(
     session: Session,
     submission: Submission,
     envelope: bytes,
+    owner_tag_key: bytes,
     identity: SubmissionIdentity | None,
 ) -> Submission:
     submission.envelope = envelope
-    session.add(submission)
+    try:
+        add_with_next_tag(session, submission, owner_tag_key)
+    except OwnerTagTakenError:
+        raise SubmissionRefusedError(
+            "another submission was being stored under this codename at the same moment; "
+            "send this one again"
+        ) from None
+    # Only once the row holds its tag: the names' row hangs from it, outside the savepoint.
     if identity is not None:
         identity.submission = submission
         session.add(identity)
-    session.flush()
+        session.flush()
     return submission

@@ -49,7 +49,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission, Submitter
+from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
     SubmissionAddress,
@@ -62,6 +62,7 @@ from portal.services.staff.reading import OpenedForStaff, StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import SealedRecord, checked_addition, sealed_addition
 from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.owner_tags import walk
 from portal.services.submissions.payload import LONG_TEXT_LIMIT, PayloadError
 from portal.services.submissions.submitter_keys import SubmitterKey, submission_private_key
 
@@ -281,16 +282,14 @@ def sealed_thread(submission: Submission) -> tuple[SealedMessage, ...]:
 
 
 def desk_messages_by_submission(
-    session: Session, submitter: Submitter
+    session: Session, owner_tag_key: bytes
 ) -> dict[str, DeskMessageSummary]:
     """For the inbox: the submitter's submissions the desk wrote on, by public id."""
+    owned = [submission.id for submission in walk(session, owner_tag_key).submissions]
     rows = session.execute(
         select(Submission.public_id, func.count(DeskMessage.id), func.max(DeskMessage.sent_on))
         .join(DeskMessage, DeskMessage.submission_id == Submission.id)
-        .where(
-            Submission.submitter_id == submitter.id,
-            DeskMessage.written_by == MessageAuthor.DESK,
-        )
+        .where(Submission.id.in_(owned), DeskMessage.written_by == MessageAuthor.DESK)
         .group_by(Submission.public_id)
     )
     return {public_id: DeskMessageSummary(count, latest_on) for public_id, count, latest_on in rows}

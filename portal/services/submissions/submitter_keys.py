@@ -28,6 +28,11 @@ def new_submission_public_key(codename_key: SubmitterKey, public_id: str) -> byt
     return _derived(codename_key, public_id).public_key_bytes()
 
 
+def owner_tag_key_of(codename_key: SubmitterKey) -> bytes:
+    """The codename's owner tag key (``owner_tags``), derived from its key for this request."""
+    return crypto.owner_tag_key(crypto.private_key_bytes(codename_key.private_key()))
+
+
 def submission_private_key(submission: Submission, codename_key: SubmitterKey) -> crypto.PrivateKey:
     """The private key whose public half ``submission`` names as its submitter's.
 

@@ -1,9 +1,11 @@
 """Submitters: pseudonyms behind a codename, how they are registered and how they sign in.
 
 A submitter is a row holding ``crypto.lookup_hash(pepper, login secret)`` and the codename's
-public key; nothing else about them exists. With JavaScript the browser makes the codename,
-derives the login secret and key pair (``crypto.derive_codename_secrets`` in its module) and
-hands the server only the login secret and the public key: the server never sees the codename.
+public key; nothing else about them exists, and nothing points at the row: their submissions are
+found through owner tags (``owner_tags``), whose key every sign-in is handed. With JavaScript the
+browser makes the codename, derives the login secret and key pair
+(``crypto.derive_codename_secrets`` in its module) and hands the server only the login secret and
+the public key: the server never sees the codename.
 Without JavaScript the server derives both for the length of one call and forgets them.
 
 Signing in computes the lookup hash for every attempt, known codename or not, and finds the row
@@ -45,6 +47,7 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.models import Submitter
 from portal.services.leaky_bucket import LeakyBucket, count_failure, has_room, locked_bucket
+from portal.services.submissions.owner_tags import tag_untagged
 
 LOGIN_SECRET_SIZE = 32
 GLOBAL_BUCKET = "global"
@@ -161,10 +164,16 @@ def sign_in(
     pepper: bytes,
     login_secret: bytes,
     *,
+    owner_tag_key: bytes,
     now: dt.datetime,
     limit: SignInLimit = SignInLimit(),
 ) -> Submitter:
-    """The submitter whose login secret this is; ``SignInRefusedError`` for any other value."""
+    """The submitter whose login secret this is; ``SignInRefusedError`` for any other value.
+
+    ``owner_tag_key`` is the codename's tag key, held for this sign-in: rows stored before owner
+    tags that name this submitter are tagged with it now (``owner_tags.tag_untagged``). Nothing
+    about it is looked at before the submitter is found, so a refusal stays the same.
+    """
     bucket = locked_bucket(session, GLOBAL_BUCKET, limit, now)
     if not limit.fits_one_more(bucket.level):
         raise SignInThrottledError()
@@ -174,6 +183,7 @@ def sign_in(
         bucket.level += 1
         session.flush()
         raise SignInRefusedError()
+    tag_untagged(session, submitter, owner_tag_key)
     return submitter
 
 
@@ -198,4 +208,12 @@ def sign_in_with_codename(
         crypto.derive_codename_secrets(_TIMING_STAND_IN)
         count_failure(session, [(GLOBAL_BUCKET, limit)], now)
         raise SignInRefusedError() from None
-    return sign_in(session, pepper, secrets.login_secret, now=now, limit=limit), secrets
+    submitter = sign_in(
+        session,
+        pepper,
+        secrets.login_secret,
+        owner_tag_key=crypto.owner_tag_key(secrets.key_seed),
+        now=now,
+        limit=limit,
+    )
+    return submitter, secrets

@@ -3,12 +3,14 @@
  *
  * Progressive enhancement of `templates/inbox/sign_in.html`, whose form posts the codename to
  * the server when this module does not run. Here the typed codename becomes the login secret and
- * key seed (`deriveCodenameSecrets`); only the login secret is posted, as JSON with the CSRF
- * token in `X-CSRFToken`, to the form's `data-login-url`. On success the seed is kept in this
- * tab (`inbox-key.mjs`) and the page moves to the inbox, whose session on the server holds no
- * key. A refusal shows the server's words, the same with or without JavaScript.
+ * key seed (`deriveCodenameSecrets`); only the login secret and the owner tag key derived from
+ * the seed (`ownerTagKey`, with which the server finds this codename's submissions while the
+ * session lasts) are posted, as JSON with the CSRF token in `X-CSRFToken`, to the form's
+ * `data-login-url`. On success the seed is kept in this tab (`inbox-key.mjs`) and the page moves
+ * to the inbox, whose session on the server holds no private key. A refusal shows the server's
+ * words, the same with or without JavaScript.
  */
-import { CodenameError, deriveCodenameSecrets } from './parley-crypto.mjs';
+import { CodenameError, deriveCodenameSecrets, ownerTagKey } from './parley-crypto.mjs';
 import { rememberKeySeed } from './inbox-key.mjs';
 
 function toBase64(bytes) {
@@ -46,7 +48,10 @@ async function signIn(form) {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json', 'X-CSRFToken': form.elements.csrf_token.value },
-    body: JSON.stringify({ login_secret: toBase64(secrets.loginSecret) }),
+    body: JSON.stringify({
+      login_secret: toBase64(secrets.loginSecret),
+      owner_tag_key: toBase64(await ownerTagKey(secrets.keySeed)),
+    }),
   });
   const answer = await response.json();
   if (!response.ok) return showError(form, answer.error);

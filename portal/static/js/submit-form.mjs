@@ -22,6 +22,7 @@ import {
   deriveCodenameSecrets,
   deriveSubmissionKeys,
   normaliseCodename,
+  ownerTagKey,
   sealEnvelope,
 } from './parley-crypto.mjs';
 import {
@@ -265,6 +266,8 @@ async function sendSealed(form, declaration, messages) {
     envelope: toBase64(envelope),
     submission_key: toBase64(submissionKeys.publicKey),
     login_secret: toBase64(secrets.loginSecret),
+    // The server files the submission under this codename's next owner tag, then forgets it.
+    owner_tag_key: toBase64(await ownerTagKey(secrets.keySeed)),
     new_submitter: codename !== null,
     topics: payload.topics,
     urgent: payload.urgency === 'urgent',

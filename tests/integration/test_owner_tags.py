@@ -1,0 +1,178 @@
+"""Owner tags: each submission and tombstone carries its codename's next tag, and nothing else
+says whose it is; rows stored before owner tags are tagged at their submitter's next sign-in."""
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+import crypto
+from portal.models import DeletedSubmission, Submission, SubmissionKind
+from portal.services.submissions import owner_tags
+from portal.services.submissions.inbox import (
+    SubmissionNotFoundError,
+    delete_submission,
+    list_inbox,
+    own_submission,
+)
+from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.submitters import NewCodename, sign_in_with_codename
+from portal.storage import EncryptedStorage
+from tests.conftest import ConsultationWorld
+from tests.integration.forms_client import (
+    codename_in,
+    open_form,
+    open_session_url,
+    post_form,
+    row_counts,
+)
+from tests.integration.test_forms_pages import CASE_FIELDS
+from tests.integration.test_forms_sealed import post_sealed, seal_in_browser
+from tests.integration.test_submission_services import (
+    _address,
+    _case_form,
+    _codename_submitter,
+    _row_counts,
+    _send_plain,
+    _tag_key,
+)
+
+
+def _send(world: ConsultationWorld, new: NewCodename) -> Submission:
+    return _send_plain(world, new, _address(world), _case_form())
+
+
+def _tags(new: NewCodename, count: int) -> list[bytes]:
+    return [crypto.owner_tag(_tag_key(new.secrets), n) for n in range(count)]
+
+
+def test_each_submission_takes_the_next_tag_and_its_tombstone_keeps_it(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new, other = _codename_submitter(world), _codename_submitter(world)
+    sent = [_send(world, new) for _ in range(3)]
+    theirs = _send(world, other)
+    world.session.commit()
+    assert [(row.owner_tag, row.submitter_id) for row in sent] == [
+        (tag, None) for tag in _tags(new, 3)
+    ]
+    assert theirs.owner_tag == _tags(other, 1)[0]
+
+    delete_submission(
+        world.session, EncryptedStorage(world.storage_dir), sent[1], today=world.now.date()
+    )
+    world.session.commit()
+    [tombstone] = world.session.scalars(select(DeletedSubmission)).all()
+    assert (tombstone.owner_tag, tombstone.submitter_id) == (_tags(new, 2)[1], None)
+
+    # The walk goes on past the tombstone, and the next submission takes the next tag.
+    later = _send(world, new)
+    assert later.owner_tag == _tags(new, 4)[3]
+    mine = {entry.public_id for entry in list_inbox(world.session, _tag_key(new.secrets))}
+    assert mine == {row.public_id for row in [*sent, later]}
+    assert own_submission(world.session, _tag_key(new.secrets), later.public_id) is later
+    # Another codename's tag key reaches none of them, and theirs is reached by theirs only.
+    assert [entry.public_id for entry in list_inbox(world.session, _tag_key(other.secrets))] == [
+        theirs.public_id
+    ]
+    for public_id in (sent[0].public_id, later.public_id):
+        with pytest.raises(SubmissionNotFoundError):
+            own_submission(world.session, _tag_key(other.secrets), public_id)
+    with pytest.raises(SubmissionNotFoundError):
+        own_submission(world.session, _tag_key(new.secrets), theirs.public_id)
+
+
+def test_a_tag_taken_at_the_same_moment_is_looked_for_again_then_refused(
+    consultation_world: ConsultationWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent send under the same codename took the tag this one's walk found free: the
+    send walks again; if the tag it finds is taken every time, it is refused and nothing stays."""
+    world = consultation_world
+    new = _codename_submitter(world)
+    _send(world, new)
+    world.session.commit()
+    walk = owner_tags.walk
+    stale = iter([owner_tags.Owned()])  # what the walk saw before the other send was stored
+    monkeypatch.setattr(
+        owner_tags, "walk", lambda session, key: next(stale, None) or walk(session, key)
+    )
+
+    assert _send(world, new).owner_tag == _tags(new, 2)[1]
+    world.session.commit()
+    before = _row_counts(world)
+    monkeypatch.setattr(owner_tags, "walk", lambda session, tag_key: owner_tags.Owned())
+
+    with pytest.raises(SubmissionRefusedError, match="send this one again"):
+        _send(world, new)
+    world.session.rollback()
+
+    assert _row_counts(world) == before
+
+
+def test_a_send_that_is_its_transactions_first_write_is_undone_with_it(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """The savepoint a send is inserted in must not open, and so commit, a transaction itself."""
+    world = consultation_world
+    new = _codename_submitter(world)
+    world.session.commit()
+    before = _row_counts(world)
+
+    _send(world, new)
+    world.session.rollback()
+
+    assert _row_counts(world) == before
+
+
+def test_rows_stored_before_owner_tags_are_tagged_at_the_next_sign_in(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new, other = _codename_submitter(world), _codename_submitter(world)
+    kept, deleted, theirs = _send(world, new), _send(world, new), _send(world, other)
+    delete_submission(
+        world.session, EncryptedStorage(world.storage_dir), deleted, today=world.now.date()
+    )
+    tombstone = world.session.scalars(select(DeletedSubmission)).one()
+    # As the release before owner tags stored them: naming their submitter, with no tag.
+    for row, submitter in (
+        (kept, new.submitter),
+        (tombstone, new.submitter),
+        (theirs, other.submitter),
+    ):
+        row.owner_tag, row.submitter_id = None, submitter.id
+    world.session.commit()
+    assert list_inbox(world.session, _tag_key(new.secrets)) == []
+    # A submission sent under the codename before the sign-in holds tag 0.
+    fresh = _send(world, new)
+    world.session.commit()
+
+    sign_in_with_codename(world.session, world.pepper, new.codename, now=world.now)
+    world.session.commit()
+
+    assert [(row.owner_tag, row.submitter_id) for row in (fresh, kept, tombstone)] == [
+        (tag, None) for tag in _tags(new, 3)
+    ]
+    mine = {entry.public_id for entry in list_inbox(world.session, _tag_key(new.secrets))}
+    assert mine == {fresh.public_id, kept.public_id, deleted.public_id}
+    assert (theirs.owner_tag, theirs.submitter_id) == (None, other.submitter.id)
+
+
+def test_a_tag_taken_at_the_same_moment_is_answered_on_both_form_paths(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The send is refused whole (the form comes back, or the JSON says so), nothing stored."""
+    url = open_session_url(app, "individual-case")
+    _, page = post_form(client, open_form(client, url), CASE_FIELDS)
+    codename = codename_in(page)
+    before = row_counts(app)
+    monkeypatch.setattr(owner_tags, "walk", lambda session, tag_key: owner_tags.Owned())
+
+    existing = {"codename_choice": "existing", "codename": codename}
+    status, page = post_form(client, open_form(client, url), {**CASE_FIELDS, **existing})
+    assert status == 409 and "could not be sent" in page
+    sent = seal_in_browser(client, url, SubmissionKind.INDIVIDUAL_CASE, codename=codename)
+    status, answer = post_sealed(client, sent)
+    assert status == 400 and "send this one again" in answer["error"]
+    assert row_counts(app) == before
