@@ -172,6 +172,9 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
             }
             for message in sealed_thread(found)
         ],
+        identities=None
+        if sealed.identities is None
+        else _item(sealed.identities, found.received_on.isoformat()),
     )
 
 

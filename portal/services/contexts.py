@@ -40,6 +40,10 @@ ATTACHMENT_KEYS_LABEL = "parley attachment keys v1"
 DESK_MESSAGE_LABEL = "parley desk message v1"
 TRIAGE_NOTE_LABEL = "parley triage note v1"
 DESK_KEY_GRANT_LABEL = "parley desk key grant v1"
+IDENTITIES_LABEL = "parley identities v1"
+COMPARTMENT_LABEL = "parley identity compartment v1"
+IDENTITY_KEY_GRANT_LABEL = "parley identity key grant v1"
+COMPARTMENT_GRANT_LABEL = "parley compartment grant v1"
 
 # Box purposes (``crypto.seal_box``), fixed or the first field of one.
 STAFF_SESSION_PURPOSE = "staff-session"
@@ -130,6 +134,35 @@ def triage_note_context(address: SubmissionAddress, note_id: int) -> str:
 def desk_key_grant_context(dialogue_slug: str, desk_key_id: bytes) -> str:
     """A grant of a desk key's private half, bound to its dialogue and to that desk key."""
     return f"{DESK_KEY_GRANT_LABEL}|dialogue:{dialogue_slug}|desk key:{desk_key_id.hex()}"
+
+
+def identities_context(address: SubmissionAddress) -> str:
+    """The names and identifying details of the persons of a submission, as sent: sealed to the
+    dialogue's identity key and the submission's own key, never to the desk key."""
+    return f"{IDENTITIES_LABEL}|{address.binding()}"
+
+
+def compartment_context(address: SubmissionAddress, compartment_key_id: bytes) -> str:
+    """The same identities re-sealed to one case's compartment key, for its named members."""
+    return f"{COMPARTMENT_LABEL}|{address.binding()}|compartment:{compartment_key_id.hex()}"
+
+
+def identity_key_grant_context(dialogue_slug: str, identity_key_id: bytes) -> str:
+    """A grant of an identity key's private half (to a triage officer or the recovery key)."""
+    return (
+        f"{IDENTITY_KEY_GRANT_LABEL}|dialogue:{dialogue_slug}|identity key:{identity_key_id.hex()}"
+    )
+
+
+def compartment_grant_context(
+    address: SubmissionAddress, compartment_key_id: bytes, staff_user_id: int
+) -> str:
+    """A grant of one case's compartment key to one named member, bound to the case, the key and
+    the account, so that a grant row copied to another member or another case opens nothing."""
+    return (
+        f"{COMPARTMENT_GRANT_LABEL}|{address.binding()}|compartment:{compartment_key_id.hex()}"
+        f"|staff:{staff_user_id}"
+    )
 
 
 # --- box purposes ------------------------------------------------------------------------------

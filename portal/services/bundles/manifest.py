@@ -18,7 +18,10 @@ import zipfile
 from collections.abc import Iterable
 from typing import Any
 
-BUNDLE_FORMAT = "parley-bundle-v1"
+BUNDLE_FORMAT = "parley-bundle-v2"
+# v1 (written before the identity compartment) has no identity keys and no identities envelopes:
+# its submissions keep their names in the submission envelope, and it still reads.
+READABLE_BUNDLE_FORMATS = frozenset({"parley-bundle-v1", BUNDLE_FORMAT})
 MANIFEST_NAME = "manifest.json"
 ATTACHMENTS_FOLDER = "attachments"
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024 * 1024
@@ -96,7 +99,7 @@ def read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
             manifest = json.loads(handle.read(MAX_MANIFEST_BYTES + 1).decode("utf-8"))
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError) as error:
         raise BundleError(f"the bundle's manifest does not read: {error}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_BUNDLE_FORMATS:
         raise BundleError(f"not a {BUNDLE_FORMAT} bundle")
     return manifest
 

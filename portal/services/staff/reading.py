@@ -6,6 +6,11 @@ the signed-in person, and each envelope is opened with the desk key it was seale
 person opens with their own grant (:meth:`StaffReader.desk_private_key`). A dialogue under
 offline review keeps no desk-key private half on the server, so nothing of it opens here.
 
+The names of the persons a case is about open only for those the identity compartment lets in
+(``portal.services.staff.identities``); everyone else who reads the case reads "Person 1",
+"Person 2" with their consent (:attr:`OpenedForStaff.names` says which), and each opening of the
+names is an audit event of its own (``submission.names_read``).
+
 Plaintext lives only in the objects returned, which the caller keeps for the one response it is
 building: nothing here writes it to the database, a file, a cache or a log, and every staff
 response is sent ``Cache-Control: no-store`` (``portal.security``). Each read is an audit event
@@ -40,8 +45,10 @@ from portal.services.contexts import (
     submission_context,
 )
 from portal.services.desks import need_to_know
+from portal.services.staff.identities import NamesState, names_for, record_names_read
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.attachments import read_keys_record
+from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 
@@ -133,6 +140,7 @@ class OpenedForStaff:
     consent_changes: tuple[dict[str, Any], ...]
     attachments: tuple[OpenedAttachment, ...]
     reader: StaffReader = field(repr=False)
+    names: NamesState = NamesState.IN_SUBMISSION
 
     @property
     def further_information_rows(self) -> list[tuple[Any, dict[str, Any]]]:
@@ -176,6 +184,10 @@ def open_submission_for_staff(
     payload = reader.open_json(
         submission.envelope, submission.desk_key, submission_context(address)
     )
+    names = names_for(session, signed_in, submission, now=now)
+    if names.identities is not None:
+        payload = merge_identities(payload, names.identities, submission.kind)
+        record_names_read(session, signed_in.user, submission)
     further = tuple(
         reader.open_json(item.envelope, item.desk_key, further_information_context(address))
         for item in submission.further_information
@@ -196,7 +208,7 @@ def open_submission_for_staff(
         dialogue=submission.dialogue,
         details={"kind": str(submission.kind)},
     )
-    return OpenedForStaff(submission, payload, further, changes, attachments, reader)
+    return OpenedForStaff(submission, payload, further, changes, attachments, reader, names.state)
 
 
 def open_attachment_for_staff(

@@ -43,9 +43,11 @@ from portal.services.contexts import (
     attachment_keys_context,
     consent_change_context,
     further_information_context,
+    identities_context,
     recipient_keys,
     submission_context,
 )
+from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
     SubmissionRefusedError,
@@ -104,6 +106,7 @@ class SealedSubmission:
     further_information: tuple[SealedRecord, ...]
     consent_changes: tuple[SealedRecord, ...]
     attachment_keys: tuple[SealedRecord, ...]
+    identities: SealedRecord | None = None  # the persons' names, when sealed apart
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,9 @@ def sealed_submission(submission: Submission) -> SealedSubmission:
             SealedRecord(attachment_keys_context(address, item.public_id), item.keys_envelope)
             for item in submission.attachments
         ),
+        identities=None
+        if submission.identity is None
+        else SealedRecord(identities_context(address), submission.identity.envelope),
     )
 
 
@@ -197,8 +203,11 @@ def open_submission(submission: Submission, secrets: SubmitterKey) -> OpenedSubm
     def opened(record: SealedRecord) -> dict[str, Any]:
         return decode_payload(crypto.open_envelope(record.envelope, key, record.context))
 
+    payload = opened(sealed.submission)
+    if sealed.identities is not None:
+        payload = merge_identities(payload, opened(sealed.identities), submission.kind)
     return OpenedSubmission(
-        payload=opened(sealed.submission),
+        payload=payload,
         further_information=tuple(opened(record) for record in sealed.further_information),
         consent_changes=tuple(opened(record) for record in sealed.consent_changes),
     )

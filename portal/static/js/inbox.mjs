@@ -20,6 +20,7 @@ import { deriveSubmissionKeys, equalBytes, openEnvelope, sealEnvelope, x25519Pub
 import { recallKeySeed } from './inbox-key.mjs';
 import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
+import { mergeIdentities } from './identities.mjs';
 
 const FURTHER_INFORMATION_FORMAT = 'parley-further-information-v1';
 const CONSENT_CHANGE_FORMAT = 'parley-consent-change-v1';
@@ -129,7 +130,11 @@ class SealedPage {
     const response = await fetch(this.data.sealedUrl, { credentials: 'same-origin' });
     if (!response.ok) throw new Error('the envelopes could not be fetched');
     const sealed = await response.json();
-    const payload = await openItem(sealed.submission, key);
+    const sent = await openItem(sealed.submission, key);
+    // The persons' names, when they were sealed apart, are put back for their author to read.
+    const payload = sealed.identities
+      ? mergeIdentities(sent, await openItem(sealed.identities, key), this.declaration)
+      : sent;
     const furtherInformation = await Promise.all(sealed.further_information.map((item) => openItem(item, key)));
     const changes = await Promise.all(sealed.consent_changes.map((item) => openItem(item, key)));
     const messages = await Promise.all((sealed.messages ?? []).map((item) => openMessage(item, key, this.declaration.inbox_text_limit)));
