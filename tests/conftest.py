@@ -41,6 +41,7 @@ from portal.db import Database, sqlite_side_files
 from portal.instance import InstanceFolder
 from portal.models import (
     DeskKey,
+    DeskMembership,
     Dialogue,
     DialogueKind,
     DialogueSession,
@@ -49,6 +50,8 @@ from portal.models import (
     RecoveryKey,
     SessionPlace,
     SessionState,
+    StaffRole,
+    StaffUser,
     Submission,
     SubmissionKind,
     Submitter,
@@ -56,14 +59,21 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
+    identities_context,
     new_public_id,
     recipient_keys,
     signed_submission_context,
     submission_context,
 )
+from portal.services.desks.confirmations import record_confirmation
+from portal.services.desks.identity_keys import grant_identity_key, identity_key_of
+from portal.services.desks.keys import grant_desk_access
+from portal.services.desks.membership import membership_of
 from portal.services.dialogues.catalogue import create_dialogue, schedule_session
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.recovery import create_recovery_key
+from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.payload import decode_payload, encode_payload
 from portal.services.submissions.submitter_keys import submission_private_key
@@ -320,6 +330,7 @@ class ConsultationWorld:
     dialogue_session: DialogueSession
     desk_key: DeskKey
     desk_private_key: crypto.PrivateKey
+    identity_private_key: crypto.PrivateKey
     frozen_dialogue: Dialogue
 
 
@@ -375,11 +386,81 @@ def consultation_world(database_url: str, tmp_path: Path) -> Iterator[Consultati
             dialogue_session=dialogue_session,
             desk_key=open_dialogue.desk_key,
             desk_private_key=open_dialogue.desk_private_key,
+            identity_private_key=open_dialogue.identity_private_key,
             frozen_dialogue=frozen.dialogue,
         )
     finally:
         session.close()
         database.dispose()
+
+
+# --- desk members of a consultation world ------------------------------------------------------
+
+DESK_AT_REST_KEY = crypto.new_symmetric_key()
+"""The at-rest key desk people's key confirmations are sealed under in service tests."""
+
+
+@dataclass
+class DeskPerson:
+    """A staff account made for a service test, with the personal key its session would hold."""
+
+    user: StaffUser
+    key: crypto.PrivateKey
+
+    def signed_in(self) -> SignedInStaff:
+        return SignedInStaff(self.user, "test-session", crypto.private_key_bytes(self.key))
+
+
+def staff_account(world: ConsultationWorld, role: StaffRole) -> DeskPerson:
+    """A new active ``role`` account with a personal key, on no desk."""
+    key = crypto.generate_private_key()
+    user = StaffUser(
+        email=f"{uuid.uuid4().hex[:8]}@example.invalid",
+        display_name=f"{role} person",
+        role=role,
+        login_hash="x",
+        personal_public_key=crypto.public_key_bytes(key),
+        personal_private_key_wrapped=b"x",
+        totp_secret_sealed=b"x",
+        must_change_passphrase=False,
+        active=True,
+    )
+    world.session.add(user)
+    world.session.flush()
+    return DeskPerson(user, key)
+
+
+def desk_person(world: ConsultationWorld, role: StaffRole, *, active: bool = True) -> DeskPerson:
+    """A ``role`` account on ``world``'s desk as a grant makes it: holding the desk key (and,
+    for a triage officer, the identity key), confirmed; an observer gets the membership only."""
+    person = staff_account(world, role)
+    user = person.user
+    if role is StaffRole.OBSERVER:
+        world.session.add(DeskMembership(dialogue=world.dialogue, staff_user=user))
+    else:
+        grant_desk_access(
+            world.session,
+            desk_key=world.desk_key,
+            desk_private_key=world.desk_private_key,
+            member=user,
+            granted_by=None,
+        )
+        grant_identity_key(
+            world.session,
+            identity_key_of(world.session, world.desk_key),
+            world.identity_private_key,
+            user,
+            granted_by=None,
+        )
+        record_confirmation(
+            membership_of(world.session, world.dialogue, user),
+            user,
+            at_rest_key=DESK_AT_REST_KEY,
+            now=world.now,
+        )
+    user.active = active
+    world.session.flush()
+    return person
 
 
 # --- the submitter's inbox ---------------------------------------------------------------------
@@ -497,6 +578,12 @@ def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission)
                 crypto.open_envelope(submission.envelope, key, signed_submission_context(address))
             )
             del payload["signatures"]
+            if submission.identity is not None:  # that release kept the names in the envelope
+                identities = crypto.open_envelope(
+                    submission.identity.envelope, key, identities_context(address)
+                )
+                payload = merge_identities(payload, decode_payload(identities), submission.kind)
+                submission.identity = None
             submission.submitter_public_key = codename_key.public_key_bytes()
             submission.signature = submission.signing_public_key = None
             submission.owner_tag = None

@@ -1,7 +1,7 @@
 """signed items
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-05 22:30:00.000000
 
 Every item a submitter or the desk seals from now on carries its author's signature and its
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -44,9 +44,17 @@ from portal.forms_web.codename_check import (
     words_match,
 )
 from portal.forms_web.uploads import ATTACHMENTS_FIELD, PostedForm, read_posted_form
-from portal.models import DeskKey, Dialogue, DialogueSession, SubmissionKind, utc_now
+from portal.models import (
+    DeskKey,
+    Dialogue,
+    DialogueSession,
+    IdentityKey,
+    SubmissionKind,
+    utc_now,
+)
 from portal.services.contexts import (
     SubmissionAddress,
+    identities_context,
     new_public_id,
     signed_attachment_keys_context,
     signed_submission_context,
@@ -65,6 +73,7 @@ from portal.services.submissions.attachments import UploadBudget, attach_file
 from portal.services.submissions.intake import (
     SubmissionRefusedError,
     accept_plain_submission,
+    identity_key_for,
     submission_address,
 )
 from portal.services.submissions.payload import PayloadError, validate_submission
@@ -114,6 +123,7 @@ class Destination:
     dialogue: Dialogue
     dialogue_session: DialogueSession | None
     desk_key: DeskKey
+    identity_key: IdentityKey | None  # set when the form's persons are sealed apart
 
 
 @blueprint.route("/dialogues/<slug>/sessions/<int:session_id>/agenda-input", methods=FORM_METHODS)
@@ -191,7 +201,8 @@ def _find_destination(
     elif desk_key is None:
         reason = "no_desk_key"
     else:
-        return Destination(kind, dialogue, dialogue_session, desk_key)
+        identity_key = identity_key_for(session, desk_key, kind)
+        return Destination(kind, dialogue, dialogue_session, desk_key, identity_key)
     page = render_template("forms/unavailable.html", reason=reason, dialogue=dialogue)
     return page, 409
 
@@ -369,6 +380,17 @@ def _sealing_data(destination: Destination, public_id: str) -> dict[str, str]:
         # empty for a desk key no holder has opened since signatures came in.
         "desk-signing-key": (destination.desk_key.signing_public_key or b"").hex(),
         "messages": json.dumps(_browser_messages(), ensure_ascii=False),
+        **_identities_sealing(destination, address),
+    }
+
+
+def _identities_sealing(destination: Destination, address: SubmissionAddress) -> dict[str, str]:
+    """Where the browser seals the persons' names apart, when this form's desk does that."""
+    if destination.identity_key is None:
+        return {}
+    return {
+        "identity-key": destination.identity_key.public_key.hex(),
+        "identities-context": identities_context(address),
     }
 
 

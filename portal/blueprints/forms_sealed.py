@@ -12,7 +12,8 @@ only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` 
      "new_submitter": bool, "public_key": base64 (32 bytes; new submitters only),
      "topics": [Topic values], "urgent": bool,
      "attachments": [{"upload": upload public id, "keys_envelope": base64,
-                      "signature": base64}]  (optional)}
+                      "signature": base64}]  (optional),
+     "identities_envelope": base64  (the persons' names, when the form names an identity key)}
 
 Each attachment is a completed upload (``/uploads``) made for this ``public_id``, with the
 attachment-keys record the browser sealed for it; the server claims the uploads in the same
@@ -78,6 +79,7 @@ from portal.services.submissions.attachments import (
 )
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
+    MAX_IDENTITIES_ENVELOPE_BYTES,
     SubmissionRefusedError,
     accept_sealed_submission,
     submission_address,
@@ -101,7 +103,9 @@ from portal.web.transaction import unit_of_work
 blueprint = Blueprint("forms_sealed", __name__)
 
 # Base64 makes the envelopes a third larger; the other fields are a few hundred bytes.
-_ENVELOPES_LIMIT = MAX_ENVELOPE_BYTES + MAX_ATTACHMENTS * MAX_KEYS_ENVELOPE_BYTES
+_ENVELOPES_LIMIT = (
+    MAX_ENVELOPE_BYTES + MAX_IDENTITIES_ENVELOPE_BYTES + MAX_ATTACHMENTS * MAX_KEYS_ENVELOPE_BYTES
+)
 REQUEST_BODY_LIMIT = _ENVELOPES_LIMIT * 4 // 3 + 64 * 1024
 
 
@@ -128,6 +132,7 @@ class SealedRequest:
     public_id: str
     envelope: bytes
     signature: bytes
+    identities_envelope: bytes | None  # the persons' names, sealed apart (intake docstring)
     submission_key: bytes
     signing_key: bytes
     login_secret: bytes
@@ -168,6 +173,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 signing_public_key=sealed.signing_key,
                 envelope=sealed.envelope,
                 signature=sealed.signature,
+                identities_envelope=sealed.identities_envelope,
                 routing=routing,
                 today=now.date(),
             )
@@ -268,6 +274,11 @@ def _read_request(body: Any) -> SealedRequest:
         public_id=_text(body, "public_id"),
         envelope=_base64(body, "envelope"),
         signature=_base64(body, "signature"),
+        identities_envelope=(
+            None
+            if body.get("identities_envelope") is None
+            else _base64(body, "identities_envelope")
+        ),
         submission_key=_base64(body, "submission_key"),
         signing_key=_base64(body, "signing_key"),
         login_secret=_base64(body, "login_secret"),

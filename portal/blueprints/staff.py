@@ -35,6 +35,8 @@ from portal.blueprints.staff_forms import (
     DeclineForm,
     DuplicateForm,
     JustificationForm,
+    NameReadersForm,
+    NamesEmergencyForm,
     NoteForm,
     RiskForm,
     RiskHoldForm,
@@ -55,7 +57,7 @@ from portal.models import (
 )
 from portal.services.contexts import is_public_id
 from portal.services.desks import need_to_know
-from portal.services.staff import triage
+from portal.services.staff import identities, triage
 from portal.services.staff.reading import (
     OpenedForStaff,
     ReadRefusal,
@@ -252,6 +254,34 @@ def assess_risk(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue
         )
 
     return _decide(signed_in, public_id, "risk", act)
+
+
+@blueprint.post("/submissions/<public_id>/name-readers")
+@staff_required(CONTENT_ROLES)
+def name_readers(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    """Name the desk members who read the case's names (``staff.identities``)."""
+    return _decide(
+        signed_in,
+        public_id,
+        "names",
+        lambda db, found, now: identities.name_members(
+            db, signed_in, found, NameReadersForm().member_ids, now=now
+        ),
+    )
+
+
+@blueprint.post("/submissions/<public_id>/names-emergency-access")
+@staff_required(CONTENT_ROLES)
+def names_emergency_access(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
+    """Give one member the case's names for a while, with a reason the desk sees."""
+
+    def act(db: Session, found: Submission, now: dt.datetime) -> None:
+        form = NamesEmergencyForm()
+        identities.grant_emergency_names(
+            db, signed_in, found, form.member_id, form.justification.data or "", now=now
+        )
+
+    return _decide(signed_in, public_id, "names", act)
 
 
 @blueprint.post("/submissions/<public_id>/risk-hold")
@@ -475,6 +505,7 @@ def _submission_page(
         ],
         key_holders=triage.key_holders(database, found) if may_triage else [],
         named_ids={member.staff_user_id for member in found.named_members},
+        name_grants=identities.name_readers(found, now=now),
         agenda_items=triage.agenda_items(database, found.session),
         linked_item_ids={link.agenda_item_id for link in found.agenda_links},
         handover_refusal=triage.handover_refusal(found, opened) if opened is not None else None,

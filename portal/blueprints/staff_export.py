@@ -26,6 +26,7 @@ from portal.models import Dialogue, RiskLevel, Submission, utc_now
 from portal.services.bundles.export import write_bundle
 from portal.services.bundles.manifest import BundleError
 from portal.services.desks import need_to_know
+from portal.services.staff.identities import holds_names_grant
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.web.instance import app_settings, app_storage
 from portal.web.lookups import desk_dialogue_or_403
@@ -68,6 +69,9 @@ def export(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
                 today=now.date(),
                 session_id=session_id,
                 include=include,
+                include_names=lambda submission: holds_names_grant(
+                    database, user, submission, now=now
+                ),
                 actor=user,
                 via="web",
             )

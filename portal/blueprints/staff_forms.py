@@ -110,6 +110,30 @@ class RiskForm(FlaskForm):
         return [int(value) for value in self.named.data or [] if value.isdigit()]
 
 
+class NameReadersForm(FlaskForm):
+    """The desk members a triage officer names to read a case's names."""
+
+    named = SelectMultipleField(validate_choice=False)
+
+    @property
+    def member_ids(self) -> list[int]:
+        """The members named (anything not a number is ignored)."""
+        return [int(value) for value in self.named.data or [] if value.isdigit()]
+
+
+class NamesEmergencyForm(FlaskForm):
+    """Emergency access to a case's names, given to one member by a triage officer."""
+
+    member = StringField()
+    justification = TextAreaField()
+
+    @property
+    def member_id(self) -> int:
+        """The member chosen; -1, which is nobody's id, when the value is not a number."""
+        value = self.member.data or ""
+        return int(value) if value.isdigit() and len(value) < 19 else -1
+
+
 class RiskHoldForm(FlaskForm):
     """``hold`` is "set" to put the submission on a risk hold, anything else to clear it."""
 

@@ -211,6 +211,9 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
             }
             for desk_key in desk_key_history(found)
         ],
+        identities=None
+        if sealed.identities is None
+        else _item(sealed.identities, found.received_on.isoformat()),
     )
 
 

@@ -22,6 +22,12 @@ from portal.models.enums import (
     SubmissionState,
     Topic,
 )
+from portal.models.identity import (
+    CompartmentGrant,
+    IdentityKey,
+    IdentityKeyGrant,
+    SubmissionIdentity,
+)
 from portal.models.keys import DeskKey, DeskKeyGrant, RecoveryKey
 from portal.models.staff import DeskMembership, StaffResetNotice, StaffResetRequest, StaffUser
 from portal.models.staff_session import StaffSession
@@ -51,6 +57,7 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "Base",
+    "CompartmentGrant",
     "ConsentChange",
     "DeclineReason",
     "DeletedSubmission",
@@ -64,6 +71,8 @@ __all__ = [
     "DialogueStatus",
     "EmergencyAccess",
     "FurtherInformation",
+    "IdentityKey",
+    "IdentityKeyGrant",
     "MessageAuthor",
     "NamedMember",
     "PartnerKind",
@@ -79,6 +88,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "Submission",
+    "SubmissionIdentity",
     "SubmissionKind",
     "SubmissionState",
     "Submitter",

@@ -45,6 +45,10 @@ ATTACHMENT_KEYS_LABEL = "parley attachment keys v1"
 DESK_MESSAGE_LABEL = "parley desk message v1"
 TRIAGE_NOTE_LABEL = "parley triage note v1"
 DESK_KEY_GRANT_LABEL = "parley desk key grant v1"
+IDENTITIES_LABEL = "parley identities v1"
+COMPARTMENT_LABEL = "parley identity compartment v1"
+IDENTITY_KEY_GRANT_LABEL = "parley identity key grant v1"
+COMPARTMENT_GRANT_LABEL = "parley compartment grant v1"
 
 # Signed item contexts (v2): every item stored since signatures is sealed and signed under one
 # of these, which add the item's place in the submission's history and its direction to v1's.
@@ -215,6 +219,35 @@ def signed_desk_message_context(
     """A message of the thread at ``position`` of its writer's side, going ``way``."""
     return _placed(
         SIGNED_DESK_MESSAGE_LABEL, address, f"message:{message_public_id}", position, way
+    )
+
+
+def identities_context(address: SubmissionAddress) -> str:
+    """The names and identifying details of the persons of a submission, as sent: sealed to the
+    dialogue's identity key and the submission's own key, never to the desk key."""
+    return f"{IDENTITIES_LABEL}|{address.binding()}"
+
+
+def compartment_context(address: SubmissionAddress, compartment_key_id: bytes) -> str:
+    """The same identities re-sealed to one case's compartment key, for its named members."""
+    return f"{COMPARTMENT_LABEL}|{address.binding()}|compartment:{compartment_key_id.hex()}"
+
+
+def identity_key_grant_context(dialogue_slug: str, identity_key_id: bytes) -> str:
+    """A grant of an identity key's private half (to a triage officer or the recovery key)."""
+    return (
+        f"{IDENTITY_KEY_GRANT_LABEL}|dialogue:{dialogue_slug}|identity key:{identity_key_id.hex()}"
+    )
+
+
+def compartment_grant_context(
+    address: SubmissionAddress, compartment_key_id: bytes, staff_user_id: int
+) -> str:
+    """A grant of one case's compartment key to one named member, bound to the case, the key and
+    the account, so that a grant row copied to another member or another case opens nothing."""
+    return (
+        f"{COMPARTMENT_GRANT_LABEL}|{address.binding()}|compartment:{compartment_key_id.hex()}"
+        f"|staff:{staff_user_id}"
     )
 
 

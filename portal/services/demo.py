@@ -27,6 +27,7 @@ from portal.models import (
     utc_now,
 )
 from portal.services.desks.confirmations import record_confirmation
+from portal.services.desks.identity_keys import grant_identity_key
 from portal.services.desks.keys import grant_desk_access
 from portal.services.desks.membership import membership_of
 from portal.services.dialogues.catalogue import NewDialogue, create_dialogue, schedule_session
@@ -213,6 +214,13 @@ def _create_staff(
             desk_key=dialogues[slug].desk_key,
             desk_private_key=dialogues[slug].desk_private_key,
             member=new.user,
+            granted_by=None,
+        )
+        grant_identity_key(
+            session,
+            dialogues[slug].identity_key,
+            dialogues[slug].identity_private_key,
+            new.user,
             granted_by=None,
         )
         # The set-up made both keys itself, so this one is confirmed: rotations reach it.

@@ -21,6 +21,9 @@ def open_session_form(page: Any, portal_server: str, link_to: str) -> str:
         page.goto(portal_server + href)
         if page.locator(f"a[href$='{link_to}']").count():
             page.locator(f"a[href$='{link_to}']").first.click()
+            # Module scripts, and every module they import, run before the load event: until
+            # then "Send" may still post the form as it would without JavaScript.
+            page.wait_for_load_state()
             return page.locator("input[name='public_id']").input_value()
     pytest.fail(f"no session of valdoria links to {link_to}")
 

@@ -21,7 +21,12 @@ from portal.services.submissions.kinds import as_json, declaration
 from portal.services.submissions.payload import PayloadError, validate_submission
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
 from tests.conftest import DemoInstance
-from tests.integration.forms_client import desk_private_key, open_payload, stored_submission
+from tests.integration.forms_client import (
+    desk_private_key,
+    identity_private_key,
+    open_in_full,
+    stored_submission,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -32,13 +37,18 @@ def _stored_payload(
     app: Flask, instance: DemoInstance, public_id: str, codename: str
 ) -> dict[str, Any]:
     submission = stored_submission(app, public_id)
-    payload = open_payload(submission, desk_private_key(app, instance, "valdoria"))
+    # The desk side: the payload with its persons' names, which only the identity key opens.
+    payload = open_in_full(
+        submission,
+        desk_private_key(app, instance, "valdoria"),
+        identity_private_key(app, instance, "valdoria"),
+    )
     key_seed = crypto.derive_codename_secrets(codename).key_seed
     # Sealed to the key the page derived for this submission, which is what the row names.
     own = crypto.derive_submission_keys(key_seed, submission.public_id)
     assert submission.submitter_public_key == own.public_key_bytes()
     own_key = own.private_key()
-    assert open_payload(submission, own_key) == payload
+    assert open_in_full(submission, own_key) == payload
     # Signed in the page with the signing key derived beside it, which it names inside.
     signatures = payload.pop("signatures")
     assert signatures["submission_key"] == own.signing_public_key().hex()

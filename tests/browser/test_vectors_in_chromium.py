@@ -295,6 +295,28 @@ def test_attachment_padding_vectors(crypto_page: Any) -> None:
     assert results["digests"] == [case["ciphertext_sha256"] for case in vectors["cases"]]
 
 
+def test_identities_vectors(crypto_page: Any) -> None:
+    """The persons' names split and put back in Chromium as on the server and in Node."""
+    vectors = read_vectors("identities-v1.json")
+    result = crypto_page.evaluate(
+        """async (v) => {
+          const { splitIdentities, mergeIdentities } = await import('/static/js/identities.mjs');
+          return {
+            split: v.cases.map((c) => splitIdentities(c.payload, v.declarations[c.kind])),
+            merged: v.merge_cases.map(
+              (c) => mergeIdentities(c.payload, c.identities, v.declarations[c.kind]),
+            ),
+          };
+        }""",
+        vectors,
+    )
+    assert result["split"] == [
+        {"payload": case["sealed_payload"], "identities": case["identities"]}
+        for case in vectors["cases"]
+    ]
+    assert result["merged"] == [case["merged"] for case in vectors["merge_cases"]]
+
+
 def test_signed_items_vectors(crypto_page: Any) -> None:
     """The inbox tab's rule (signed-items.mjs) over the same file as Python and Node."""
     vectors = read_vectors("signed-items-v1.json")

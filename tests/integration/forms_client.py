@@ -20,10 +20,17 @@ from portal.db import app_database
 from portal.models import Base, DeskKeyGrant, Dialogue, DialogueSession, SessionState, Submission
 from portal.services.contexts import (
     SubmissionAddress,
+    identities_context,
     signed_submission_context,
     submission_context,
 )
+from portal.services.desks.identity_keys import (
+    identity_key_of,
+    open_identity_key_grant,
+    recovery_grant,
+)
 from portal.services.desks.keys import current_desk_key, open_desk_key_grant
+from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.payload import decode_payload
 from tests.conftest import DemoInstance
 
@@ -94,6 +101,7 @@ def stored_submission(app: Flask, public_id: str) -> Submission:
         ).one()
         SubmissionAddress.of(submission)
         list(submission.attachments)
+        submission.identity  # noqa: B018 - loaded while the session is open
         return submission
 
 
@@ -120,3 +128,36 @@ def open_payload(submission: Submission, key: crypto.PrivateKey) -> dict[str, An
         SubmissionAddress.of(submission)
     )
     return decode_payload(crypto.open_envelope(submission.envelope, key, context))
+
+
+def identity_private_key(app: Flask, instance: DemoInstance, slug: str) -> crypto.PrivateKey:
+    """The identity key of the dialogue's current desk key, opened with the recovery key."""
+    recovery = crypto.import_recovery_key(instance.recovery_key)
+    with Session(app_database(app).engine) as session:
+        dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == slug)).one()
+        desk_key = current_desk_key(session, dialogue)
+        assert desk_key is not None
+        identity_key = identity_key_of(session, desk_key)
+        assert identity_key is not None
+        grant = recovery_grant(session, identity_key, crypto.public_key_bytes(recovery))
+        assert grant is not None
+        return open_identity_key_grant(grant, recovery)
+
+
+def open_identities(submission: Submission, key: crypto.PrivateKey) -> dict[str, Any]:
+    """The identities envelope of ``submission`` opened with ``key``."""
+    assert submission.identity is not None
+    context = identities_context(SubmissionAddress.of(submission))
+    return decode_payload(crypto.open_envelope(submission.identity.envelope, key, context))
+
+
+def open_in_full(
+    submission: Submission, key: crypto.PrivateKey, identity_key: crypto.PrivateKey | None = None
+) -> dict[str, Any]:
+    """The payload with the persons' names put back: ``key`` opens both envelopes (the
+    submission's own key), or the identities open with ``identity_key`` (the desk's side)."""
+    payload = open_payload(submission, key)
+    if submission.identity is None:
+        return payload
+    identities = open_identities(submission, identity_key or key)
+    return merge_identities(payload, identities, submission.kind)

@@ -434,6 +434,8 @@ CASES: list[Case] = [
             "named": [str(w.accounts[(role.value, NAMED)][1]) for role in CONTENT_ROLES],
         },
     ),
+    _triage_case("name_readers", "name-readers"),
+    _triage_case("names_emergency_access", "names-emergency-access", {"member": "1"}),
     _triage_case("risk_hold", "risk-hold", {"hold": "set"}),
     _triage_case("decline", "decline", {"reason": "other"}),
     _triage_case("mark_duplicate", "duplicate"),

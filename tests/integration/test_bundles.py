@@ -216,14 +216,20 @@ def _rezip(entries: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def _check_output(folder: Path, submission: Submission, content: bytes) -> None:
+def _check_output(
+    folder: Path, submission: Submission, content: bytes, *, names: str = "open"
+) -> None:
+    """``names`` says whether the persons' names open here (the recovery key) or stay sealed
+    (a desk key file, which does not open the identity key)."""
     assert folder.stat().st_mode & 0o777 == 0o700
     index = json.loads((folder / "index.json").read_text())
     assert [item["public_id"] for item in index["submissions"]] == [submission.public_id]
     one = folder / submission.public_id
     opened = json.loads((one / "submission.json").read_text())
     assert opened["kind"] == "individual_case" and opened["state"] == "received"
-    assert opened["payload"]["persons"][0]["name"] == f"name {CANARY}"
+    assert opened["names"] == names
+    person = opened["payload"]["persons"][0]
+    assert person.get("name") == (f"name {CANARY}" if names == "open" else None)
     further = json.loads((one / "further_information.json").read_text())
     assert further[0]["payload"]["text"] == f"more {CANARY}"
     assert json.loads((one / "consent_changes.json").read_text()) == []
@@ -234,7 +240,17 @@ def _check_output(folder: Path, submission: Submission, content: bytes) -> None:
     [attachment] = list((one / "attachments").iterdir())
     assert attachment.name == "01-scan_.pdf"
     assert attachment.read_bytes() == content
-    assert json.loads((folder / "skipped.json").read_text()) == []
+    skipped = json.loads((folder / "skipped.json").read_text())
+    assert skipped == (
+        []
+        if names == "open"
+        else [
+            {
+                "item": f"the names of submission {submission.public_id}",
+                "identity_key_id": submission.identity.identity_key.key_id.hex(),
+            }
+        ]
+    )
 
 
 def test_a_bundle_holds_no_plaintext_and_opens_with_the_recovery_key(
@@ -286,7 +302,7 @@ def test_a_bundle_opens_with_the_desk_key_into_an_empty_folder(
     key = read_offline_key(export_desk_key(world.desk_private_key))
     decrypt_bundle(_write(tmp_path, _export(world)), out, key)
 
-    _check_output(out, submission, content)
+    _check_output(out, submission, content, names="sealed")
 
 
 def test_a_session_filter_leaves_out_other_sessions(
@@ -386,7 +402,11 @@ def test_the_offline_desk_key_skips_what_older_keys_sealed(
 
     assert (summary.submissions, summary.attachments) == (2, 1)
     skipped = json.loads((out / "skipped.json").read_text())
-    assert {item["desk_key_id"] for item in skipped} == {world.desk_key.key_id.hex()}
+    assert {item.get("desk_key_id") for item in skipped} == {world.desk_key.key_id.hex(), None}
+    # The names of the new submission too: a desk key file does not open the identity key.
+    assert {item.get("identity_key_id") for item in skipped} - {None} == {
+        new.identity.identity_key.key_id.hex()
+    }
     assert json.loads((out / old.public_id / "submission.json").read_text())["payload"] is None
     assert (out / new.public_id / "attachments" / "01-scan_.pdf").read_bytes() == b"new file"
 
@@ -668,3 +688,29 @@ def test_an_attachment_with_wrong_padding_or_size_is_refused(
         _recovery(world),
         "recorded size with zero padding|malformed keys record",
     )
+
+
+def test_a_v1_bundle_still_opens_and_an_unknown_format_is_refused(
+    consultation_world: ConsultationWorld, tmp_path: Path
+) -> None:
+    """A bundle of the release before the identity compartment has neither identity keys nor
+    identities envelopes: it opens, its names read from the submission envelope."""
+    world = consultation_world
+    _send(world, CANARY, b"x")
+    entries = _entries(_export(world))
+    manifest = json.loads(entries[MANIFEST_NAME])
+    for key in manifest["desk_keys"]:
+        del key["identity_key"]
+    for entry in manifest["submissions"]:
+        del entry["identities"]
+
+    for version, opens in (("parley-bundle-v1", True), ("parley-bundle-v3", False)):
+        manifest["format"] = version
+        path = _write(tmp_path, _rezip({**entries, MANIFEST_NAME: json.dumps(manifest).encode()}))
+        out = tmp_path / version
+        if not opens:
+            _refused(path, out, _recovery(world), "not a parley-bundle-v2 bundle")
+            continue
+        decrypt_bundle(path, out, _recovery(world))
+        [folder] = [item for item in out.iterdir() if item.is_dir()]
+        assert json.loads((folder / "submission.json").read_text())["names"] == "in_submission"

@@ -89,6 +89,16 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
         for slug in ("partnerland", "partnerland-2")
         for key_id in (bytes(16), bytes([1]) * 16)
     ],
+    "identities_context": [(a,) for a in ADDRESSES],
+    "compartment_context": [(a, k) for a in ADDRESSES for k in (bytes(16), bytes([1]) * 16)],
+    "identity_key_grant_context": [
+        (slug, key_id)
+        for slug in ("partnerland", "partnerland-2")
+        for key_id in (bytes(16), bytes([1]) * 16)
+    ],
+    "compartment_grant_context": [
+        (a, k, s) for a in ADDRESSES for k in (bytes(16), bytes([1]) * 16) for s in (1, 2, 12)
+    ],
     "staff_session_purpose": [(1,), (2,), (12,)],
     "pending_totp_secret_purpose": [(s, r) for s in (1, 2) for r in ("ref-1", "ref-2")],
     "desk_key_confirmation_purpose": [(d, s) for d in (1, 2, 12) for s in (1, 2, 21)],
@@ -177,13 +187,15 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         "signed_consent_change_context": ["item", "position", "direction"],
         "signed_attachment_keys_context": ["position", "direction", "attachment"],
         "signed_desk_message_context": ["message", "position", "direction"],
+        "compartment_context": ["compartment"],
+        "compartment_grant_context": ["compartment", "staff"],
     }
     for args in SAMPLES[name]:
         fields = _fields(getattr(contexts, name)(*args))
         assert fields[0][0].startswith("parley ") and CONTEXT_LIKE.fullmatch(fields[0][0])
         names = [field_name for field_name, _ in fields[1:]]
-        if name == "desk_key_grant_context":
-            assert names == ["dialogue", "desk key"]
+        if name in ("desk_key_grant_context", "identity_key_grant_context"):
+            assert names == ["dialogue", name.removesuffix("_grant_context").replace("_", " ")]
             assert fields[1][1] == args[0] and fields[2][1] == args[1].hex()
             continue
         address = args[0]
@@ -200,8 +212,9 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
             if name in ("signed_submission_context", "signed_attachment_keys_context"):
                 position = contexts.SUBMISSION_POSITION
             assert named["position"] == str(position)
-        elif len(args) > 1:
-            assert fields[5][1] == str(args[1])
+            continue
+        for field, arg in zip(fields[5:], args[1:], strict=True):
+            assert field[1] == (arg.hex() if isinstance(arg, bytes) else str(arg))
 
 
 def test_no_source_of_a_field_value_can_hold_the_separator() -> None:

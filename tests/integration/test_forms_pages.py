@@ -15,7 +15,9 @@ from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     codename_in,
     desk_private_key,
+    identity_private_key,
     open_form,
+    open_in_full,
     open_payload,
     open_session_url,
     post_form,
@@ -130,8 +132,11 @@ def test_individual_case_is_stored_sealed_to_desk_and_codename(
     assert submission.submitter_public_key == own_key.public_key_bytes()
     assert submission.submitter_public_key != codename_key.public_key_bytes()
     desk_key = desk_private_key(app, writable_demo_instance, "valdoria")
-    payload = open_payload(submission, desk_key)
-    assert payload == open_payload(submission, own_key.private_key())
+    identity_key = identity_private_key(app, writable_demo_instance, "valdoria")
+    consent = {"level": "raise_by_name", "given_by": "family", "risks_explained": True}
+    assert open_payload(submission, desk_key)["persons"] == [{"consent": consent}]
+    payload = open_in_full(submission, desk_key, identity_key)
+    assert payload == open_in_full(submission, own_key.private_key())
     assert payload["persons"] == [
         {
             "name": "Mira Okonkwo",

@@ -23,6 +23,7 @@ from portal.blueprints.forms import codename_refusal
 from portal.db import app_database
 from portal.models import SubmissionKind, utc_now
 from portal.services.leaky_bucket import bucket_level, locked_bucket
+from portal.services.submissions.identities import carries_identities, split_identities
 from portal.services.submissions.payload import encode_payload, validate_submission
 from portal.services.submissions.provenance import signatures_block
 from portal.services.submissions.submitters import (
@@ -35,7 +36,9 @@ from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     OpenedForm,
     desk_private_key,
+    identity_private_key,
     open_form,
+    open_in_full,
     open_payload,
     open_session_url,
     row_counts,
@@ -134,13 +137,16 @@ def seal_in_browser(
     secrets = crypto.derive_codename_secrets(codename)
     own_key = crypto.derive_submission_keys(secrets.key_seed, form.hidden["public_id"])
     payload = validate_submission(FORMS[kind][1], kind)
+    sealed_payload, identities = split_identities(payload, kind)
+    if "identity-key" not in data:
+        sealed_payload = payload
     desk_signing_key = bytes.fromhex(data["desk-signing-key"]) or None
-    sealed = {
-        **payload,
+    sealed_payload = {
+        **sealed_payload,
         "signatures": signatures_block(own_key.signing_public_key(), desk_signing_key),
     }
     envelope = crypto.seal_envelope(
-        encode_payload(sealed),
+        encode_payload(sealed_payload),
         recipients(bytes.fromhex(data["desk-key"]), own_key.public_key_bytes()),
         context(data["context"]),
     )
@@ -159,6 +165,14 @@ def seal_in_browser(
         "topics": payload["topics"],
         "urgent": payload.get("urgency") == "urgent",
     }
+    if "identity-key" in data:
+        body["identities_envelope"] = _b64(
+            crypto.seal_envelope(
+                encode_payload(identities),
+                [bytes.fromhex(data["identity-key"]), own_key.public_key_bytes()],
+                data["identities-context"],
+            )
+        )
     if new:
         body["public_key"] = _b64(secrets.public_key_bytes())
     return BrowserSubmission(form, payload, codename, body)
@@ -224,11 +238,19 @@ def test_each_kind_is_stored_sealed_for_a_new_submitter(
     assert submission.submitter_public_key != codename.public_key_bytes()
     tag_key = crypto.owner_tag_key(codename.key_seed)
     assert (submission.owner_tag, submission.submitter_id) == (crypto.owner_tag(tag_key, 0), None)
+    identity_key = identity_private_key(app, writable_demo_instance, "valdoria")
     named_desk_key = bytes.fromhex(dict(DATA_ATTRIBUTE.findall(sent.form.html))["desk-signing-key"])
-    signatures = signatures_block(own_key.signing_public_key(), named_desk_key)
-    for key in (desk_key, own_key.private_key()):
-        assert open_payload(submission, key) == {**sent.payload, "signatures": signatures}
+    signed = {
+        **sent.payload,
+        "signatures": signatures_block(own_key.signing_public_key(), named_desk_key),
+    }
+    assert open_in_full(submission, desk_key, identity_key) == signed
+    assert open_in_full(submission, own_key.private_key()) == signed
     assert submission.signing_public_key == own_key.signing_public_key()
+    # The persons' names travel only in the identities envelope, which the desk key does not open.
+    persons = open_payload(submission, desk_key).get("persons", [])
+    assert (submission.identity is not None) is carries_identities(kind)
+    assert all("name" not in person for person in persons)
     with pytest.raises(crypto.DecryptionError):
         open_payload(submission, codename.private_key())
     assert submission.topic_tags == sent.payload["topics"]
@@ -484,6 +506,31 @@ REFUSALS: dict[str, tuple[SubmissionKind, dict[str, Any], Callable[..., None], i
         SubmissionKind.AGENDA_INPUT,
         {},
         lambda sent, client: sent.body.pop("public_id"),
+        400,
+    ),
+    # The persons' names must come sealed apart, to the identity key, and only where asked for.
+    "names not sealed apart": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.pop("identities_envelope"),
+        400,
+    ),
+    "names sealed to the desk key": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.update(identities_envelope=sent.body["envelope"]),
+        400,
+    ),
+    "names for a kind without persons": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(identities_envelope=sent.body["envelope"]),
+        400,
+    ),
+    "names that are not base64": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.update(identities_envelope="***"),
         400,
     ),
 }

@@ -92,6 +92,7 @@ def test_the_form_asks_for_it_and_the_page_carries_it(client: FlaskClient) -> No
         "required": True,
         "limit": 200,
         "choices": [],
+        "identifying": False,
     }
 
 

@@ -116,6 +116,18 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     )
     seal_as_before_per_submission_keys(instance.settings, sent)
     _add_unsigned_further_information(instance.settings.database_url, sent, f"{CANARY} added")
+    consent = {"level": "raise_by_name", "given_by": "family", "risks_explained": True}
+    case = send_under_new_codename(
+        instance.settings,
+        SubmissionKind.INDIVIDUAL_CASE,
+        {
+            "persons": [{"name": f"{CANARY} person", "consent": consent}],
+            "situation": "Detained.",
+            "relation_to_person": "colleague",
+        },
+    )
+    # That release kept the names inside the submission envelope, for every reader of the case.
+    seal_as_before_per_submission_keys(instance.settings, case)
     command.downgrade(schema.alembic_config(instance.settings.database_url), PREVIOUS_RELEASE)
     assert schema.database_state(Database(instance.settings.database_url)).revision == (
         PREVIOUS_RELEASE
@@ -133,6 +145,13 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     assert not _desk_signing_key_known(instance.settings.database_url, sent.public_id)
     _desk_reads(app, officer, sent.public_id)
     assert _desk_signing_key_known(instance.settings.database_url, sent.public_id)
+    # The case's names are shown as before, to a member who is no triage officer and named on
+    # nothing.
+    co_chair = demo_credentials(instance.credentials_file)["co_chair"]
+    with app.test_client() as client:
+        sign_in_client(app, client, co_chair.email, co_chair.password)
+        case_page = client.get(f"/staff/submissions/{case.public_id}").get_data(as_text=True)
+    assert f"{CANARY} person" in case_page and 'id="names-sealed"' not in case_page
     for _ in range(2):  # the first sign-in tags the row; the next finds it by its tag
         with app.test_client() as client:
             sign_in_page = client.get("/inbox/sign-in").get_data(as_text=True)

@@ -6,9 +6,6 @@ Online again: the recovery key re-grants every desk key to every active content 
 key was confirmed and has not changed since; a key swapped into the database gets nothing.
 """
 
-import secrets
-from dataclasses import dataclass
-
 import pytest
 from sqlalchemy import func, select
 
@@ -17,66 +14,14 @@ from portal.models import (
     AuditEvent,
     DeskKey,
     DeskKeyGrant,
-    DeskMembership,
     ReviewMode,
     StaffRole,
-    StaffUser,
 )
-from portal.services.desks.confirmations import record_confirmation
-from portal.services.desks.keys import current_desk_key, grant_desk_access, open_desk_key_grant
-from portal.services.desks.membership import membership_of
+from portal.services.desks.keys import current_desk_key, open_desk_key_grant
 from portal.services.desks.need_to_know import DeskKeyUnavailableError, open_desk_key
 from portal.services.desks.review_mode import ReviewModeError, switch_to_offline, switch_to_online
-from portal.services.staff.web_sessions import SignedInStaff
-from tests.conftest import ConsultationWorld
-
-
-@dataclass
-class Person:
-    user: StaffUser
-    key: crypto.PrivateKey
-
-    def signed_in(self) -> SignedInStaff:
-        return SignedInStaff(self.user, "test-session", crypto.private_key_bytes(self.key))
-
-
-AT_REST_KEY = crypto.new_symmetric_key()
-
-
-def _person(world: ConsultationWorld, role: StaffRole, *, active: bool = True) -> Person:
-    key = crypto.generate_private_key()
-    user = StaffUser(
-        email=f"{secrets.token_hex(4)}@example.invalid",
-        display_name=f"{role} person",
-        role=role,
-        login_hash="x",
-        personal_public_key=crypto.public_key_bytes(key),
-        personal_private_key_wrapped=b"x",
-        totp_secret_sealed=b"x",
-        must_change_passphrase=False,
-        active=True,
-    )
-    world.session.add(user)
-    world.session.flush()
-    if role is StaffRole.OBSERVER:
-        world.session.add(DeskMembership(dialogue=world.dialogue, staff_user=user))
-    else:
-        grant_desk_access(
-            world.session,
-            desk_key=world.desk_key,
-            desk_private_key=world.desk_private_key,
-            member=user,
-            granted_by=None,
-        )
-        record_confirmation(
-            membership_of(world.session, world.dialogue, user),
-            user,
-            at_rest_key=AT_REST_KEY,
-            now=world.now,
-        )
-    user.active = active
-    world.session.flush()
-    return Person(user, key)
+from tests.conftest import DESK_AT_REST_KEY as AT_REST_KEY
+from tests.conftest import ConsultationWorld, desk_person
 
 
 def _grants(world: ConsultationWorld, *, staff: bool) -> int:
@@ -97,11 +42,11 @@ def test_offline_review_leaves_no_desk_key_open_to_staff_and_online_grants_again
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    officer = _person(world, StaffRole.TRIAGE_OFFICER)
-    co_chair = _person(world, StaffRole.CO_CHAIR)
-    gone = _person(world, StaffRole.TRIAGE_OFFICER, active=False)
-    observer = _person(world, StaffRole.OBSERVER)
-    swapped = _person(world, StaffRole.CO_CHAIR)
+    officer = desk_person(world, StaffRole.TRIAGE_OFFICER)
+    co_chair = desk_person(world, StaffRole.CO_CHAIR)
+    gone = desk_person(world, StaffRole.TRIAGE_OFFICER, active=False)
+    observer = desk_person(world, StaffRole.OBSERVER)
+    swapped = desk_person(world, StaffRole.CO_CHAIR)
     world.session.commit()
     assert open_desk_key(world.session, officer.signed_in(), world.desk_key)
     old_key = world.desk_key
@@ -122,7 +67,7 @@ def test_offline_review_leaves_no_desk_key_open_to_staff_and_online_grants_again
                 open_desk_key(world.session, person.signed_in(), key)
     actions = _actions(world)
     assert actions[-2:] == ["desk_key.rotated", "dialogue.review_mode_changed"]
-    assert "desk_key.created" in actions[-4:]
+    assert "desk_key.created" in actions[-5:] and "identity_key.granted" in actions[-3:]
     with pytest.raises(ReviewModeError, match="already in offline review"):
         switch_to_offline(world.session, world.dialogue)
     world.session.rollback()

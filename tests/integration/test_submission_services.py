@@ -31,12 +31,14 @@ from portal.services.audit.trail import AuditAction, verify_audit_chain
 from portal.services.contexts import (
     SubmissionAddress,
     further_information_context,
+    identities_context,
     new_public_id,
     signed_consent_change_context,
     signed_further_information_context,
     signed_submission_context,
     submission_context,
 )
+from portal.services.desks.identity_keys import identity_key_of
 from portal.services.desks.keys import create_desk_key
 from portal.services.submissions.attachments import (
     AttachmentTooLargeError,
@@ -181,6 +183,15 @@ def _sealed(world: ConsultationWorld, own_key: bytes, context: str, recipients=N
     return crypto.seal_envelope(b'{"format":"parley-submission-v1"}', keys, context)
 
 
+def _identities(world: ConsultationWorld, own_key: bytes, address: SubmissionAddress) -> bytes:
+    """An identities envelope as the browser seals it for a case with persons."""
+    return crypto.seal_envelope(
+        b'{"format":"parley-identities-v1","persons":[]}',
+        [identity_key_of(world.session, world.desk_key).public_key, own_key],
+        identities_context(address),
+    )
+
+
 def _no_routing() -> RoutingMetadata:
     return RoutingMetadata(topic_tags=(), urgent=False)
 
@@ -230,6 +241,7 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
         signature=_signature(codename_key, address, envelope),
         routing=routing,
         today=world.now.date(),
+        identities_envelope=_identities(world, _own_key(codename_key, address), address),
     )
     world.session.commit()
 
@@ -412,6 +424,7 @@ def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None
         signature=_signature(codename_key, address, envelope),
         routing=_no_routing(),
         today=world.now.date(),
+        identities_envelope=_identities(world, _own_key(codename_key, address), address),
     )
 
     for public_id in (address.public_id, "not-an-id"):
@@ -794,6 +807,7 @@ def test_the_submitter_opens_with_the_key_the_row_names_derived_or_legacy(
         [world.desk_key.public_key, new.submitter.public_key],
         submission_context(address),
     )
+    submission.identity = None  # rows of that time kept the names in the submission envelope
     world.session.commit()
     chosen = submission_private_key(submission, new.secrets)
     assert crypto.private_key_bytes(chosen) == new.secrets.key_seed

@@ -79,6 +79,10 @@ class AuditAction(enum.StrEnum):
     MESSAGE_RECEIVED = "message.received"
     ITEM_UNVERIFIED = "item.unverified"
     EMERGENCY_ACCESS = "submission.emergency_access"
+    IDENTITY_KEY_GRANTED = "identity_key.granted"
+    SUBMISSION_NAME_READERS_SET = "submission.name_readers_set"
+    NAMES_EMERGENCY_ACCESS = "submission.names_emergency_access"
+    NAMES_READ = "submission.names_read"
     BUNDLE_EXPORTED = "bundle.exported"
     AUDIT_LOG_VIEWED = "audit.viewed"
 

@@ -45,6 +45,7 @@ from portal.services.bundles.manifest import (
     write_manifest,
     zip_entry,
 )
+from portal.services.desks.identity_keys import identity_key_of, recovery_grant
 from portal.storage import EncryptedStorage
 
 _BATCH = 200
@@ -71,12 +72,17 @@ def write_bundle(
     today: dt.date,
     session_id: int | None = None,
     include: Callable[[Submission], bool] | None = None,
+    include_names: Callable[[Submission], bool] | None = None,
     actor: StaffUser | None = None,
     via: str = "cli",
 ) -> ExportSummary:
     """Write the bundle of ``dialogue`` (optionally one session's) to ``out``, and audit it.
 
-    ``include`` leaves out submissions the requester may not have (need-to-know on the web).
+    ``include`` leaves out submissions the requester may not have (need-to-know on the web), and
+    ``include_names`` the identities envelopes of cases whose names they may not read (the
+    identity compartment on the web); the command line, run with the recovery key's authority,
+    leaves out nothing. Compartment grants are never exported: they open only with a staff
+    member's personal key, which never leaves the server.
     The audit event ``bundle.exported`` (ids and counts only) is recorded in the caller's
     transaction; the caller commits only once ``out`` is safely written, and discards ``out``
     if the transaction fails.
@@ -110,6 +116,8 @@ def write_bundle(
             if include is not None and not include(submission):
                 continue
             entry = _submission_entry(submission, key_ids)
+            names = include_names is None or include_names(submission)
+            entry["identities"] = _identities_entry(submission) if names else None
             files.extend((item["file"], item["ciphertext_size"]) for item in entry["attachments"])
             yield entry
 
@@ -152,6 +160,7 @@ def _submissions(
                 selectinload(Submission.attachments),
                 selectinload(Submission.triage_notes),
                 selectinload(Submission.messages),
+                selectinload(Submission.identity),
             )
         )
         if session_id is not None:
@@ -175,6 +184,34 @@ def _desk_key_entry(session: Session, key: DeskKey, recovery_key: RecoveryKey) -
         "key_id": key.key_id.hex(),
         "public_key": encode_bytes(key.public_key),
         "recovery_grant": encode_bytes(grant.envelope),
+        "identity_key": _identity_key_entry(session, key, recovery_key),
+    }
+
+
+def _identity_key_entry(
+    session: Session, key: DeskKey, recovery_key: RecoveryKey
+) -> dict[str, Any] | None:
+    """The identity key made with ``key`` and its recovery grant; none for older desk keys."""
+    identity_key = identity_key_of(session, key)
+    if identity_key is None:
+        return None
+    grant = recovery_grant(session, identity_key, recovery_key.public_key)
+    if grant is None:
+        raise BundleError(f"identity key {identity_key.key_id.hex()} has no recovery grant")
+    return {
+        "key_id": identity_key.key_id.hex(),
+        "public_key": encode_bytes(identity_key.public_key),
+        "recovery_grant": encode_bytes(grant.envelope),
+    }
+
+
+def _identities_entry(submission: Submission) -> dict[str, Any] | None:
+    identity = submission.identity
+    if identity is None:
+        return None
+    return {
+        "identity_key_id": identity.identity_key.key_id.hex(),
+        "envelope": encode_bytes(identity.envelope),
     }
 
 

@@ -19,9 +19,11 @@ from collections.abc import Iterable
 from typing import Any
 
 BUNDLE_FORMAT = "parley-bundle-v2"
-# v1 is v2 without the items' positions and signatures (bundles made before signed items): a v1
-# manifest is read as if each were null, which the reading rule takes as unsigned.
-READABLE_BUNDLE_FORMATS = ("parley-bundle-v1", BUNDLE_FORMAT)
+# v1 is v2 without what the identity compartment and signed items added (identity keys,
+# identities envelopes, items' positions and signatures): its submissions keep their names in the
+# submission envelope, and each position or signature is read as null, which the reading rule
+# takes as unsigned.
+READABLE_BUNDLE_FORMATS = frozenset({"parley-bundle-v1", BUNDLE_FORMAT})
 MANIFEST_NAME = "manifest.json"
 ATTACHMENTS_FOLDER = "attachments"
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024 * 1024
@@ -100,7 +102,7 @@ def read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError) as error:
         raise BundleError(f"the bundle's manifest does not read: {error}") from None
     if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_BUNDLE_FORMATS:
-        raise BundleError(f"not a {' or '.join(READABLE_BUNDLE_FORMATS)} bundle")
+        raise BundleError(f"not a {BUNDLE_FORMAT} bundle")
     return manifest
 
 

@@ -67,6 +67,8 @@ from portal.services.contexts import (
     desk_key_grant_context,
     desk_message_context,
     further_information_context,
+    identities_context,
+    identity_key_grant_context,
     is_public_id,
     signed_attachment_keys_context,
     signed_consent_change_context,
@@ -77,6 +79,7 @@ from portal.services.contexts import (
     triage_note_context,
 )
 from portal.services.submissions.attachments import AttachmentKeys, read_keys_record
+from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.provenance import (
     Anchors,
     Provenance,
@@ -157,6 +160,7 @@ class _Decryption:
     root: Path
     slug: str = ""
     held: dict[str, crypto.PrivateKey] = field(default_factory=dict)
+    identity_held: dict[str, crypto.PrivateKey] = field(default_factory=dict)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     attachments: int = 0
 
@@ -224,7 +228,63 @@ class _Decryption:
             if crypto.public_key_bytes(private_key) != public_key:
                 raise BundleError(f"the recovery grant of desk key {key_id} holds another key")
             held[key_id] = private_key
+            self._open_identity_key(slug, key_id, entry.get("identity_key"))
         return held
+
+    def _open_identity_key(self, slug: str, desk_key_id: str, entry: Any) -> None:
+        """Open the identity key listed with a desk key (recovery key only: a desk key file
+        does not open the names, as no desk member's key does)."""
+        if entry is None:
+            return
+        where = f"the identity key of desk key {desk_key_id}"
+        if not isinstance(entry, dict):
+            raise BundleError(f"{where} is not an object")
+        key_id = key_id_field(entry, "key_id", where)
+        public_key = bytes_field(entry, "public_key", where)
+        context = identity_key_grant_context(slug, bytes.fromhex(key_id))
+        try:
+            raw = crypto.open_envelope(
+                bytes_field(entry, "recovery_grant", where), self.key.private_key, context
+            )
+            private_key = crypto.load_private_key(raw)
+        except crypto.CryptoError:
+            raise BundleError(f"the recovery grant of {where} does not open") from None
+        if crypto.public_key_bytes(private_key) != public_key:
+            raise BundleError(f"the recovery grant of {where} holds another key")
+        self.identity_held[key_id] = private_key
+
+    def _names(
+        self, where: str, entry: dict[str, Any], address: SubmissionAddress, payload: Any
+    ) -> tuple[str, Any]:
+        """The payload with the persons' names put back when they open here, and which of
+        ``in_submission``, ``open`` or ``sealed`` (left out of the bundle, or no key) applies."""
+        if "identities" not in entry:
+            return "in_submission", payload
+        identities = entry["identities"]
+        if identities is None or payload is None:
+            return "sealed", payload
+        what = f"the names of {where}"
+        if not isinstance(identities, dict):
+            raise BundleError(f"{what} are not an object")
+        key_id = key_id_field(identities, "identity_key_id", what)
+        private_key = self.identity_held.get(key_id)
+        if private_key is None:
+            self.skipped.append({"item": what, "identity_key_id": key_id})
+            return "sealed", payload
+        try:
+            plaintext = crypto.open_envelope(
+                bytes_field(identities, "envelope", what),
+                private_key,
+                identities_context(address),
+            )
+            opened = json.loads(plaintext.decode("utf-8"))
+        except crypto.CryptoError:
+            raise BundleError(f"{what} do not open: tampered with, or not this bundle's") from None
+        except (UnicodeDecodeError, ValueError):
+            raise BundleError(f"{what} opened but do not hold JSON") from None
+        if not isinstance(opened, dict):
+            raise BundleError(f"{what} do not hold an object")
+        return "open", merge_identities(payload, opened, address.kind)
 
     def _open(self, what: str, entry: dict[str, Any], field_name: str, context: str) -> Any:
         """The JSON inside one envelope, or ``None`` if its desk key was not supplied."""
@@ -299,8 +359,10 @@ class _Decryption:
             except UnverifiedSubmissionError:
                 raise BundleError(f"{where} could not be verified: tampered with") from None
         provenance = None if anchors is None else _provenance_of(anchors)
+        names, payload = self._names(where, entry, address, payload)
         _write_json(
-            folder / "submission.json", {**metadata, "provenance": provenance, "payload": payload}
+            folder / "submission.json",
+            {**metadata, "names": names, "provenance": provenance, "payload": payload},
         )
         for name, label, unsigned, signed in (
             (

@@ -59,6 +59,8 @@ from portal.models import (
     DeskMembership,
     Dialogue,
     EmergencyAccess,
+    IdentityKey,
+    IdentityKeyGrant,
     RecoveryKey,
     ReviewMode,
     StaffUser,
@@ -70,6 +72,15 @@ from portal.services.desks.confirmations import (
     KeyConfirmation,
     confirmation_of,
     record_confirmation,
+)
+from portal.services.desks.identity_keys import (
+    create_identity_key,
+    delete_name_grants,
+    grant_identity_key,
+    identity_key_of,
+    open_identity_key_grant,
+    recovery_grant,
+    staff_grant,
 )
 from portal.services.desks.keys import (
     create_desk_key,
@@ -113,6 +124,11 @@ class KeyHolder(Protocol):
     def open(self, session: Session, desk_key: DeskKey) -> crypto.PrivateKey | None:
         """The desk key's private half if this holder can open it, else ``None``."""
 
+    def open_identity(
+        self, session: Session, identity_key: IdentityKey
+    ) -> crypto.PrivateKey | None:
+        """The identity key's private half if this holder can open it, else ``None``."""
+
 
 @dataclass(frozen=True)
 class MemberKeys:
@@ -129,6 +145,12 @@ class MemberKeys:
             return open_desk_key(session, self.signed_in, desk_key)
         except (NotOnDeskError, DeskKeyUnavailableError):
             return None
+
+    def open_identity(
+        self, session: Session, identity_key: IdentityKey
+    ) -> crypto.PrivateKey | None:
+        grant = staff_grant(session, identity_key, self.signed_in.user)
+        return None if grant is None else _opened(grant, self.signed_in.personal_key())
 
 
 @dataclass(frozen=True)
@@ -155,6 +177,13 @@ class RecoveryKeys:
         except crypto.DecryptionError:
             return None
 
+    def open_identity(
+        self, session: Session, identity_key: IdentityKey
+    ) -> crypto.PrivateKey | None:
+        public_key = crypto.public_key_bytes(self.recovery_private_key)
+        grant = recovery_grant(session, identity_key, public_key)
+        return None if grant is None else _opened(grant, self.recovery_private_key)
+
 
 @dataclass(frozen=True)
 class WithoutKeys:
@@ -165,6 +194,9 @@ class WithoutKeys:
         return None
 
     def open(self, session: Session, desk_key: DeskKey) -> None:
+        return None
+
+    def open_identity(self, session: Session, identity_key: IdentityKey) -> None:
         return None
 
 
@@ -470,7 +502,8 @@ def grant_member(
             granted_by=keys.actor,
         )
         granted += 1
-    if not created and granted == 0 and earlier is KeyConfirmation.CONFIRMED:
+    identity_granted = _grant_identity_keys(session, dialogue, member, keys)
+    if not created and granted + identity_granted == 0 and earlier is KeyConfirmation.CONFIRMED:
         raise DeskActionError(f"{member.display_name} already holds every key you can grant")
     if created:
         _record_member_added(
@@ -549,6 +582,7 @@ def remove_member(
         )
     )
     grants_deleted = result.rowcount or 0
+    delete_name_grants(session, dialogue, member)
     membership_id = membership.id
     session.delete(membership)
     session.flush()
@@ -610,6 +644,9 @@ def rotate_desk_key(
         actor=keys.actor,
         certified_by=crypto.desk_signing_seed(old_private),
     )
+    identity_key, identity_private = create_identity_key(
+        session, new_key, recovery_key, actor=keys.actor
+    )
     old_key.retired_at = now or utc_now()
     session.flush()
     for user in holders:
@@ -620,6 +657,7 @@ def rotate_desk_key(
             member=user,
             granted_by=keys.actor,
         )
+        grant_identity_key(session, identity_key, identity_private, user, granted_by=keys.actor)
     record_event(
         session,
         action=AuditAction.DESK_KEY_ROTATED,
@@ -665,6 +703,31 @@ def _open_for_grant(
             "ask a member who holds it"
         )
     return current, current_private
+
+
+def _grant_identity_keys(
+    session: Session, dialogue: Dialogue, member: StaffUser, keys: KeyHolder
+) -> int:
+    """Seal to ``member`` (if a triage officer) every identity key of the dialogue that ``keys``
+    can open and whose desk key the member now holds; returns how many were sealed."""
+    granted = 0
+    for desk_key in desk_keys(session, dialogue):
+        identity_key = identity_key_of(session, desk_key)
+        if identity_key is None or not holds_key(session, member, desk_key):
+            continue
+        private_key = keys.open_identity(session, identity_key)
+        if private_key is None:
+            continue
+        if grant_identity_key(session, identity_key, private_key, member, granted_by=keys.actor):
+            granted += 1
+    return granted
+
+
+def _opened(grant: IdentityKeyGrant, private_key: crypto.PrivateKey) -> crypto.PrivateKey | None:
+    try:
+        return open_identity_key_grant(grant, private_key)
+    except crypto.DecryptionError:
+        return None
 
 
 def _require_content_member(user: StaffUser) -> None:

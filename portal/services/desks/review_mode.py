@@ -15,6 +15,9 @@ offline machine with ``portal decrypt`` and the desk key or the recovery key.
 2. deletes every staff ``DeskKeyGrant`` of every desk key of the dialogue (the recovery key's
    grants stay, so nothing becomes unreadable for good); desk memberships stay, so members can
    still see the queue's metadata and export bundles;
+   and, likewise, every staff grant of its identity keys and every compartment grant of its
+   cases (``portal.services.staff.identities``): offline, names open only with the recovery key,
+   and the members named on a case are named again once the dialogue is back online;
 3. sets ``Dialogue.review_mode`` to offline and records ``desk_key.rotated`` and
    ``dialogue.review_mode_changed``.
 
@@ -29,7 +32,8 @@ server): it opens every desk key of the dialogue through its recovery grant and 
 every current desk member whose account is active, whose role reads content and whose present
 personal key is the one a granter confirmed for them (``portal.services.desks.confirmations``;
 observers, deactivated accounts and keys changed or never confirmed are skipped, the last named in
-the outcome to be granted with a confirmation), then sets the mode back to online. The offline
+the outcome to be granted with a confirmation), grants the identity keys to the triage officers
+among them the same way, then sets the mode back to online. The offline
 desk key file stays valid for what was sealed to its key; keep or destroy it like the recovery
 key, or rotate the desk key once back online.
 
@@ -55,6 +59,14 @@ from portal.models import (
 )
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.desks.confirmations import KeyConfirmation, confirmation_of
+from portal.services.desks.identity_keys import (
+    create_identity_key,
+    delete_name_grants,
+    grant_identity_key,
+    identity_key_of,
+    open_identity_key_grant,
+    recovery_grant,
+)
 from portal.services.desks.keys import (
     ROLES_WITHOUT_CONTENT_ACCESS,
     create_desk_key,
@@ -103,6 +115,7 @@ def switch_to_offline(
         )
     )
     new_key, new_private = create_desk_key(session, dialogue, recovery_key, actor=actor)
+    create_identity_key(session, new_key, recovery_key, actor=actor)
     for key in to_retire:
         key.retired_at = now
     session.flush()
@@ -116,6 +129,7 @@ def switch_to_offline(
         )
         .execution_options(synchronize_session=False)
     ).rowcount
+    delete_name_grants(session, dialogue)
     session.expire_all()
     dialogue.review_mode = ReviewMode.OFFLINE
     session.flush()
@@ -223,6 +237,14 @@ def switch_to_online(
                 granted_by=actor,
             )
             made += 1
+        identity_key = identity_key_of(session, desk_key)
+        grant = None if identity_key is None else recovery_grant(session, identity_key, public_key)
+        if grant is not None:
+            identity_private = open_identity_key_grant(grant, recovery_private_key)
+            for user in members:
+                grant_identity_key(
+                    session, grant.identity_key, identity_private, user, granted_by=actor
+                )
     record_event(
         session,
         action=AuditAction.DIALOGUE_REVIEW_MODE_CHANGED,

@@ -14,6 +14,7 @@ from portal.models import (
     DialogueKind,
     DialogueSession,
     DialogueStatus,
+    IdentityKey,
     PartnerKind,
     RecoveryKey,
     ReviewMode,
@@ -23,6 +24,7 @@ from portal.models import (
 )
 from portal.models.dialogue import MAX_PARTNER_LENGTH
 from portal.services.audit.trail import AuditAction, record_event
+from portal.services.desks.identity_keys import create_identity_key
 from portal.services.desks.keys import create_desk_key
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -40,6 +42,8 @@ class NewDialogue:
     dialogue: Dialogue
     desk_key: DeskKey
     desk_private_key: crypto.PrivateKey
+    identity_key: IdentityKey
+    identity_private_key: crypto.PrivateKey
 
 
 def all_dialogues(session: Session) -> list[Dialogue]:
@@ -90,7 +94,10 @@ def create_dialogue(
         details={"slug": slug, "kind": str(kind), "status": str(status)},
     )
     desk_key, desk_private_key = create_desk_key(session, dialogue, recovery_key, actor=actor)
-    return NewDialogue(dialogue=dialogue, desk_key=desk_key, desk_private_key=desk_private_key)
+    identity_key, identity_private_key = create_identity_key(
+        session, desk_key, recovery_key, actor=actor
+    )
+    return NewDialogue(dialogue, desk_key, desk_private_key, identity_key, identity_private_key)
 
 
 def schedule_session(

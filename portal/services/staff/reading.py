@@ -6,6 +6,11 @@ the signed-in person, and each envelope is opened with the desk key it was seale
 person opens with their own grant (:meth:`StaffReader.desk_private_key`). A dialogue under
 offline review keeps no desk-key private half on the server, so nothing of it opens here.
 
+The names of the persons a case is about open only for those the identity compartment lets in
+(``portal.services.staff.identities``); everyone else who reads the case reads "Person 1",
+"Person 2" with their consent (:attr:`OpenedForStaff.names` says which), and each opening of the
+names is an audit event of its own (``submission.names_read``).
+
 Plaintext lives only in the objects returned, which the caller keeps for the one response it is
 building: nothing here writes it to the database, a file, a cache or a log, and every staff
 response is sent ``Cache-Control: no-store`` (``portal.security``). Each read is an audit event
@@ -38,8 +43,10 @@ from portal.services.contexts import (
     signed_attachment_keys_context,
 )
 from portal.services.desks import need_to_know
+from portal.services.staff.identities import NamesState, names_for, record_names_read
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.attachments import read_keys_record
+from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.inbox import open_checked
 from portal.services.submissions.payload import decode_payload
 from portal.services.submissions.provenance import (
@@ -148,6 +155,7 @@ class OpenedForStaff:
     attachments: tuple[OpenedAttachment, ...]
     reader: StaffReader = field(repr=False)
     unverified_attachments: int = 0
+    names: NamesState = NamesState.IN_SUBMISSION
 
     @property
     def further_information_rows(self) -> list[tuple[Any, CheckedItem]]:
@@ -195,6 +203,11 @@ def open_submission_for_staff(
     except UnverifiedSubmissionError:
         record_unverified(session, submission, ["submission"])
         raise
+    payload = opened.payload
+    names = names_for(session, signed_in, submission, now=now)
+    if names.identities is not None:
+        payload = merge_identities(payload, names.identities, submission.kind)
+        record_names_read(session, signed_in.user, submission)
     checked = [
         _checked_attachment(reader, submission, opened.anchors, item)
         for item in submission.attachments
@@ -213,14 +226,15 @@ def open_submission_for_staff(
     )
     return OpenedForStaff(
         submission,
-        opened.payload,
+        payload,
         opened.provenance,
         opened.anchors,
         opened.further_information,
         opened.consent_changes,
         attachments,
         reader,
-        len(checked) - len(attachments),
+        unverified_attachments=len(checked) - len(attachments),
+        names=names.state,
     )
 
 

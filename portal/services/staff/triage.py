@@ -527,30 +527,44 @@ def grant_emergency_access(
         raise TriageForbiddenError("only members of this desk may take emergency access")
     if access is need_to_know.Access.READ:
         raise TriageRefusedError("you may already read this submission")
-    justification = justification.strip()
-    if len(justification) < MIN_JUSTIFICATION:
-        raise TriageRefusedError(
-            f"write why you need access, in at least {MIN_JUSTIFICATION} characters"
-        )
-    if len(justification) > MAX_JUSTIFICATION:
-        raise TriageRefusedError(f"keep the reason under {MAX_JUSTIFICATION} characters")
-    expires_at = now + need_to_know.EMERGENCY_ACCESS_LIFETIME
-    grant = EmergencyAccess(
-        submission_id=submission.id,
-        staff_user_id=actor.id,
-        justification=justification,
-        granted_at=now,
-        expires_at=expires_at,
-    )
-    session.add(grant)
-    session.flush()
-    session.expire(submission, ["emergency_accesses"])
+    grant = record_emergency_access(session, submission, actor, justification, now=now)
     _event(
         session,
         AuditAction.EMERGENCY_ACCESS,
         actor,
         submission,
         emergency_access=grant.id,
-        expires_at=expires_at.astimezone(dt.UTC).isoformat(),
+        expires_at=grant.expires_at.astimezone(dt.UTC).isoformat(),
     )
+    return grant
+
+
+def record_emergency_access(
+    session: Session,
+    submission: Submission,
+    member: StaffUser,
+    justification: str,
+    *,
+    now: dt.datetime,
+) -> EmergencyAccess:
+    """The row that shows the desk an emergency access of ``member`` to ``submission`` and why,
+    valid for ``need_to_know.EMERGENCY_ACCESS_LIFETIME``; refused when the reason is too short
+    or too long. The caller records its own audit event."""
+    justification = justification.strip()
+    if len(justification) < MIN_JUSTIFICATION:
+        raise TriageRefusedError(
+            f"write why the access is needed, in at least {MIN_JUSTIFICATION} characters"
+        )
+    if len(justification) > MAX_JUSTIFICATION:
+        raise TriageRefusedError(f"keep the reason under {MAX_JUSTIFICATION} characters")
+    grant = EmergencyAccess(
+        submission_id=submission.id,
+        staff_user_id=member.id,
+        justification=justification,
+        granted_at=now,
+        expires_at=now + need_to_know.EMERGENCY_ACCESS_LIFETIME,
+    )
+    session.add(grant)
+    session.flush()
+    session.expire(submission, ["emergency_accesses"])
     return grant

@@ -27,7 +27,7 @@ audit event naming the submission's internal id and kind only.
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -50,6 +50,7 @@ from portal.services.contexts import (
     attachment_keys_context,
     consent_change_context,
     further_information_context,
+    identities_context,
     recipient_keys,
     signed_attachment_keys_context,
     signed_consent_change_context,
@@ -57,6 +58,7 @@ from portal.services.contexts import (
     signed_submission_context,
     submission_context,
 )
+from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
     SubmissionRefusedError,
@@ -163,6 +165,7 @@ class SealedSubmission:
     further_information: tuple[SealedRecord, ...]
     consent_changes: tuple[SealedRecord, ...]
     attachment_keys: tuple[SealedRecord, ...]
+    identities: SealedRecord | None = None  # the persons' names, when sealed apart
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,9 @@ def sealed_submission(submission: Submission) -> SealedSubmission:
             )
             for item in submission.attachments
         ),
+        identities=None
+        if submission.identity is None
+        else SealedRecord(identities_context(address), submission.identity.envelope),
     )
 
 
@@ -390,7 +396,11 @@ def open_submission(submission: Submission, secrets: SubmitterKey) -> OpenedSubm
         and own != submission_keys(secrets, submission.public_id).signing_public_key()
     ):
         raise UnverifiedSubmissionError("the submission names another signing key than its own")
-    return opened
+    identities = sealed_submission(submission).identities
+    if identities is None:
+        return opened
+    names = opener(identities.envelope, submission.desk_key, identities.context)
+    return replace(opened, payload=merge_identities(opened.payload, names, submission.kind))
 
 
 _CONSENT_RANK = {level: rank for rank, level in enumerate(ConsentLevel)}

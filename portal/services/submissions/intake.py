@@ -9,6 +9,13 @@ submission's key from the codename for this request (``submitter_keys``) and sea
 the same recipients under the same context; the plaintext lives only in this call's memory and is
 never written to the database, a file or a log.
 
+The persons a submission names are sealed apart on both paths (``submissions.identities``):
+when the dialogue's desk key has an identity key, a kind with persons carries a second envelope,
+under ``contexts.identities_context``, addressed to exactly the identity key and the submission's
+own key, and the submission envelope holds each person's consent without the name. Without
+JavaScript the server splits the payload itself; with JavaScript the browser does, and the server
+requires the second envelope and checks its context and recipients like the first.
+
 Either way the row names no submitter: it takes the next free owner tag of the codename's tag
 key (``owner_tags.add_with_next_tag``), which the browser sends or the server derives for the
 request.
@@ -31,22 +38,27 @@ from portal.models import (
     DeskKey,
     Dialogue,
     DialogueSession,
+    IdentityKey,
     Submission,
+    SubmissionIdentity,
     SubmissionKind,
     SubmissionState,
     Submitter,
 )
 from portal.services.contexts import (
     SubmissionAddress,
+    identities_context,
     is_public_id,
     recipient_keys,
     signed_submission_context,
 )
+from portal.services.desks.identity_keys import identity_key_of
 from portal.services.desks.keys import current_desk_key
 from portal.services.dialogues.dialogue_sessions import (
     consultation_accepts_submissions,
     dialogue_accepts_reprisal_reports,
 )
+from portal.services.submissions.identities import carries_identities, split_identities
 from portal.services.submissions.owner_tags import OwnerTagTakenError, add_with_next_tag
 from portal.services.submissions.payload import (
     RoutingMetadata,
@@ -66,6 +78,9 @@ from portal.services.submissions.submitter_keys import (
 MAX_PAYLOAD_BYTES = 1024 * 1024 - 4
 RECIPIENT_COUNT = 2
 MAX_ENVELOPE_BYTES = crypto.envelope_size(MAX_PAYLOAD_BYTES, RECIPIENT_COUNT)
+# The identities of up to 50 persons, each name at most 200 characters of up to 4 bytes, fit in
+# 64 KiB with room to spare.
+MAX_IDENTITIES_ENVELOPE_BYTES = crypto.envelope_size(64 * 1024 - 4, RECIPIENT_COUNT)
 
 
 class SubmissionRefusedError(ValueError):
@@ -116,6 +131,7 @@ def accept_sealed_submission(
     signature: bytes,
     routing: RoutingMetadata,
     today: dt.date,
+    identities_envelope: bytes | None = None,
 ) -> Submission:
     """Store an envelope a browser sealed, once it is shown to be addressed and signed as it
     must be.
@@ -127,7 +143,8 @@ def accept_sealed_submission(
     signature that does not verify with ``signing_public_key`` under the submission's signed
     context. Readers later check that the key sealed inside the submission is this one.
     ``owner_tag_key`` is the codename's tag key, which the browser derived too; why a wrong one
-    harms only its sender is in ``owner_tags``.
+    harms only its sender is in ``owner_tags``. ``identities_envelope`` is required exactly when
+    the submission carries one (module docstring).
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError("only a reprisal report can be marked urgent")
@@ -151,7 +168,23 @@ def accept_sealed_submission(
     check_signature(signing_public_key, context, envelope, signature)
     submission.signing_public_key = bytes(signing_public_key)
     submission.signature = bytes(signature)
-    return _store(session, submission, bytes(envelope), owner_tag_key)
+    identity_key = identity_key_for(session, desk_key, address.kind)
+    if (identity_key is None) != (identities_envelope is None):
+        raise SubmissionRefusedError(
+            "this submission was encrypted for another form; reload the form and send it again"
+        )
+    identity = None
+    if identity_key is not None and identities_envelope is not None:
+        check_envelope(
+            identities_envelope,
+            context=identities_context(address),
+            recipients=(identity_key.public_key, bytes(submitter_public_key)),
+            max_bytes=MAX_IDENTITIES_ENVELOPE_BYTES,
+        )
+        identity = SubmissionIdentity(
+            identity_key=identity_key, envelope=bytes(identities_envelope)
+        )
+    return _store(session, submission, bytes(envelope), owner_tag_key, identity)
 
 
 def accept_plain_submission(
@@ -172,21 +205,35 @@ def accept_plain_submission(
     ``PayloadError`` with a message per field when the form is incomplete.
     """
     payload = validate_submission(form, address.kind)
+    if len(encode_payload(payload)) > MAX_PAYLOAD_BYTES:
+        raise SubmissionRefusedError("this submission is too long; shorten it or attach a file")
     desk_key = require_desk_key(session, address.dialogue)
     keys = submission_keys(submitter_key, address.public_id)
+    submission_key = keys.public_key_bytes()
     routing = routing_metadata(payload)
+    submission = _new_submission(address, submission_key, desk_key, routing, today)
+    identity_key = identity_key_for(session, desk_key, address.kind)
+    identity = None
+    if identity_key is not None:
+        payload, identities = split_identities(payload, address.kind)
+        identity = SubmissionIdentity(
+            identity_key=identity_key,
+            envelope=crypto.seal_envelope(
+                encode_payload(identities),
+                (identity_key.public_key, submission_key),
+                identities_context(address),
+            ),
+        )
     payload[SIGNATURES_FIELD] = signatures_block(
         keys.signing_public_key(), desk_key.signing_public_key
     )
-    plaintext = encode_payload(payload)
-    if len(plaintext) > MAX_PAYLOAD_BYTES:
-        raise SubmissionRefusedError("this submission is too long; shorten it or attach a file")
-    submission = _new_submission(address, keys.public_key_bytes(), desk_key, routing, today)
     context = signed_submission_context(address)
-    envelope = crypto.seal_envelope(plaintext, recipient_keys(desk_key, submission), context)
+    envelope = crypto.seal_envelope(
+        encode_payload(payload), recipient_keys(desk_key, submission), context
+    )
     submission.signing_public_key = keys.signing_public_key()
     submission.signature = crypto.sign_item(keys.signing_seed, context, envelope)
-    return _store(session, submission, envelope, owner_tag_key_of(submitter_key))
+    return _store(session, submission, envelope, owner_tag_key_of(submitter_key), identity)
 
 
 def require_desk_key(session: Session, dialogue: Dialogue) -> DeskKey:
@@ -260,8 +307,19 @@ def _new_submission(
     )
 
 
+def identity_key_for(
+    session: Session, desk_key: DeskKey, kind: SubmissionKind
+) -> IdentityKey | None:
+    """The identity key a ``kind`` submission's names are sealed to, if they are sealed apart."""
+    return identity_key_of(session, desk_key) if carries_identities(kind) else None
+
+
 def _store(
-    session: Session, submission: Submission, envelope: bytes, owner_tag_key: bytes
+    session: Session,
+    submission: Submission,
+    envelope: bytes,
+    owner_tag_key: bytes,
+    identity: SubmissionIdentity | None,
 ) -> Submission:
     submission.envelope = envelope
     try:
@@ -271,4 +329,9 @@ def _store(
             "another submission was being stored under this codename at the same moment; "
             "send this one again"
         ) from None
+    # Only once the row holds its tag: the names' row hangs from it, outside the savepoint.
+    if identity is not None:
+        identity.submission = submission
+        session.add(identity)
+        session.flush()
     return submission

@@ -90,7 +90,9 @@ class Field:
     ``label`` is the question on the form and ``help`` the hint under it; ``submitter_label``
     and ``desk_label`` are what the inbox and the desk read it back as (the label when empty).
     ``menu`` shows a choice as a drop-down rather than radio buttons (long vocabularies);
-    ``default`` is the choice the form starts with.
+    ``default`` is the choice the form starts with. ``identifying`` marks a field of a person
+    that says who they are: it is sealed in the identities envelope, apart from the rest
+    (``portal.services.submissions.identities``).
     """
 
     name: str
@@ -103,6 +105,7 @@ class Field:
     vocabulary: type[enum.StrEnum] | None = None
     menu: bool = False
     default: str = ""
+    identifying: bool = False
 
     @property
     def limit(self) -> int | None:
@@ -226,7 +229,7 @@ def _persons(*, minimum: int) -> Repeated:
         ),
         N_("Person %(number)s"),
         (
-            Field("name", FieldType.SHORT_TEXT, N_("Name"), required=True),
+            Field("name", FieldType.SHORT_TEXT, N_("Name"), required=True, identifying=True),
             Field("consent", FieldType.CONSENT, N_("Consent")),
         ),
         minimum=minimum,
@@ -401,6 +404,7 @@ def _field_json(item: Field | Repeated, translate: Callable[[str], str]) -> dict
         "required": item.required,
         "limit": item.limit,
         "choices": [str(value) for value in item.vocabulary or ()],
+        "identifying": item.identifying,
     }
 
 

@@ -35,6 +35,7 @@ import {
 import { recallKeySeed } from './inbox-key.mjs';
 import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
+import { mergeIdentities } from './identities.mjs';
 import {
   BEFORE_SIGNATURES,
   UNVERIFIED,
@@ -181,9 +182,13 @@ class SealedPage {
     const response = await fetch(this.data.sealedUrl, { credentials: 'same-origin' });
     if (!response.ok) throw new Error('the envelopes could not be fetched');
     const sealed = await response.json();
-    const payload = await openItem(sealed.submission, key);
-    const anchors = await submissionAnchors(payload, stored(sealed.submission), this.signingKeys.signingPublicKey, verifyItem);
+    const sent = await openItem(sealed.submission, key);
+    const anchors = await submissionAnchors(sent, stored(sealed.submission), this.signingKeys.signingPublicKey, verifyItem);
     this.beforeSignatures = anchors.submission === null;
+    // The persons' names, when they were sealed apart, are put back for their author to read.
+    const payload = sealed.identities
+      ? mergeIdentities(sent, await openItem(sealed.identities, key), this.declaration)
+      : sent;
     const own = (item) => checkedItem(item, anchors, anchors.submission, key);
     const furtherInformation = await Promise.all(sealed.further_information.map(own));
     const changes = await Promise.all(sealed.consent_changes.map(own));

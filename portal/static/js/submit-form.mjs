@@ -5,7 +5,8 @@
  * "Send", the module reads the form, checks it as the server would (`sealed-submission.mjs`),
  * makes a new codename here or derives a typed one here, derives from it the key pair of this
  * submission (its public id is the page's), seals the payload to the desk key and the
- * submission's key under the context the page names, and posts JSON to the form's
+ * submission's key under the context the page names (the persons' names apart, to the identity
+ * key the page names, when it names one: `identities.mjs`), and posts JSON to the form's
  * `data-sealed-url` (see `portal/blueprints/forms_sealed.py`). The codename and what was typed
  * never leave the page; a refusal is shown in the form, with everything typed still there.
  *
@@ -34,6 +35,7 @@ import {
   validateSubmission,
 } from './sealed-submission.mjs';
 import { UploadRefusedError, sendAttachment } from './attachment-upload.mjs';
+import { splitIdentities } from './identities.mjs';
 import { ImageNotCleanedError, isCleaned, withoutMetadata } from './image-metadata.mjs';
 
 const SEND_ACTION = 'send';
@@ -245,6 +247,21 @@ async function codenameSecrets(form) {
   return { codename, secrets: await deriveCodenameSecrets(codename) };
 }
 
+/**
+ * Where the page names an identity key, the persons' names sealed apart to it and to the
+ * submission's key (`identities.mjs`), and the payload without them; else the payload as is.
+ */
+async function sealWithIdentities(form, payload, declaration, submissionKey) {
+  if (!form.dataset.identityKey) return { payload, identitiesEnvelope: null };
+  const split = splitIdentities(payload, declaration);
+  const identitiesEnvelope = await sealEnvelope(
+    JSON.stringify(split.identities),
+    [fromHex(form.dataset.identityKey), submissionKey],
+    form.dataset.identitiesContext,
+  );
+  return { payload: split.payload, identitiesEnvelope };
+}
+
 async function sendSealed(form, declaration, messages) {
   clearErrors(form);
   const kind = declaration.kind;
@@ -270,8 +287,9 @@ async function sendSealed(form, declaration, messages) {
   // the submitter's other submissions.
   const submissionKeys = await deriveSubmissionKeys(secrets.keySeed, publicId);
   const recipients = [fromHex(form.dataset.deskKey), submissionKeys.publicKey];
-  const sealed = { ...payload, signatures: signaturesBlock(submissionKeys.signingPublicKey, form.dataset.deskSigningKey) };
-  const envelope = await sealEnvelope(JSON.stringify(sealed), recipients, form.dataset.context);
+  const sealed = await sealWithIdentities(form, payload, declaration, submissionKeys.publicKey);
+  const signed = { ...sealed.payload, signatures: signaturesBlock(submissionKeys.signingPublicKey, form.dataset.deskSigningKey) };
+  const envelope = await sealEnvelope(JSON.stringify(signed), recipients, form.dataset.context);
   const signature = await signItem(submissionKeys.signingSeed, form.dataset.context, envelope);
   const attachments = await signedAttachments(
     await sendFiles(form, recipients),
@@ -295,6 +313,7 @@ async function sendSealed(form, declaration, messages) {
     urgent: payload.urgency === 'urgent',
     attachments,
   };
+  if (sealed.identitiesEnvelope !== null) body.identities_envelope = toBase64(sealed.identitiesEnvelope);
   if (codename !== null) body.public_key = toBase64(secrets.publicKey);
   const response = await fetch(form.dataset.sealedUrl, {
     method: 'POST',
