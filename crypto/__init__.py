@@ -62,6 +62,7 @@ from crypto.desk_certificates import (
     certify_desk_key,
     verify_desk_key_certificate,
     verify_desk_key_chain,
+    verify_desk_key_chain_from,
 )
 from crypto.envelope import (
     MAX_PLAINTEXT,
@@ -89,6 +90,7 @@ from crypto.keys import (
 from crypto.passphrase import Argon2Params, unwrap_private_key, wrap_private_key
 from crypto.passwords import hash_password, password_needs_rehash, verify_password
 from crypto.signing import (
+    SIGNING_PUBLIC_KEY_SIZE,
     sign_item,
     signing_fingerprint,
     signing_key_id,
@@ -128,6 +130,7 @@ __all__ = [
     "LANGUAGES",
     "MAX_PLAINTEXT",
     "PBKDF2_ITERATIONS",
+    "SIGNING_PUBLIC_KEY_SIZE",
     "TOTP_TYPED_CODE_MAX_LENGTH",
     "Argon2Params",
     "CodenameError",
@@ -195,6 +198,7 @@ __all__ = [
     "unwrap_private_key",
     "verify_desk_key_certificate",
     "verify_desk_key_chain",
+    "verify_desk_key_chain_from",
     "verify_item",
     "verify_password",
     "verify_totp",

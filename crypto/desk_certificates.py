@@ -6,6 +6,8 @@ the desk. Each desk key is therefore certified when it is made: by the signing k
 key before it, or by the recovery signing key for a dialogue's first desk key and after every
 desk member lost access. A reader that trusts the recovery signing key walks the certificates
 from the first desk key to the newest and refuses the chain at the first link that does not hold.
+A reader that trusts one desk key instead (a submitter, whose submission names the desk signing
+key of its time) walks the certificates made after it (:func:`verify_desk_key_chain_from`).
 
 The certificate names the dialogue, so it cannot be moved to another, and the desk key's
 generation (1 for the first, then 2, 3, ...), so that certificates signed by the recovery key
@@ -114,6 +116,35 @@ def verify_desk_key_chain(
             raise DecryptionError(f"desk key generation {expected} is not certified")
         previous = certificate
     return certificates[-1]
+
+
+def verify_desk_key_chain_from(
+    anchor_signing_key: bytes,
+    anchor_generation: int,
+    slug: str,
+    certificates: Sequence[DeskKeyCertificate],
+) -> list[DeskKeyCertificate]:
+    """The desk keys of ``slug`` certified after the one a reader already trusts.
+
+    A submitter trusts the desk signing key their submission names (``anchor_signing_key``, of
+    generation ``anchor_generation``), not the recovery key. ``certificates`` are the desk keys
+    of generations ``anchor_generation + 1``, ``+ 2``, ... in that order, each of which must be
+    signed by the signing key certified just before it (the anchor's, for the first): the
+    certificates a holder of the previous desk key makes at rotation. Returns them when every
+    link holds (an empty list when nothing came after the anchor); ``DecryptionError`` at the
+    first link that does not.
+    """
+    if not 1 <= anchor_generation <= MAX_GENERATION:
+        raise DecryptionError("a desk key generation is 1 to 2^32 - 1")
+    signer, generation = bytes(anchor_signing_key), anchor_generation
+    for certificate in certificates:
+        generation += 1
+        if certificate.generation != generation:
+            raise DecryptionError(f"desk key generation {generation} is missing from the chain")
+        if not _signed_by(signer, slug, certificate):
+            raise DecryptionError(f"desk key generation {generation} is not certified")
+        signer = certificate.signing_public_key
+    return list(certificates)
 
 
 def _signed_by(signer_public_key: bytes, slug: str, certificate: DeskKeyCertificate) -> bool:

@@ -62,6 +62,7 @@ from portal.services.contexts import (
     identities_context,
     new_public_id,
     recipient_keys,
+    signed_submission_context,
     submission_context,
 )
 from portal.services.desks.confirmations import record_confirmation
@@ -561,8 +562,9 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
 
 def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission) -> None:
     """Make ``sent`` a row as the release before per-submission keys stored it: its envelope
-    sealed to, and its row naming, the key of the codename itself, and its row naming its
-    submitter (``submitter_id``) instead of carrying an owner tag."""
+    sealed to, and its row naming, the key of the codename itself, under its v1 context and
+    without signatures (which came later still), and its row naming its submitter
+    (``submitter_id``) instead of carrying an owner tag."""
     codename_key = crypto.derive_codename_secrets(sent.codename)
     database = Database(settings.database_url)
     try:
@@ -570,27 +572,28 @@ def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission)
             submission = session.scalars(
                 select(Submission).where(Submission.public_id == sent.public_id)
             ).one()
-            context = submission_context(SubmissionAddress.of(submission))
+            address = SubmissionAddress.of(submission)
             key = submission_private_key(submission, codename_key)
-            plaintext = crypto.open_envelope(submission.envelope, key, context)
+            payload = decode_payload(
+                crypto.open_envelope(submission.envelope, key, signed_submission_context(address))
+            )
+            del payload["signatures"]
             if submission.identity is not None:  # that release kept the names in the envelope
                 identities = crypto.open_envelope(
-                    submission.identity.envelope,
-                    key,
-                    identities_context(SubmissionAddress.of(submission)),
+                    submission.identity.envelope, key, identities_context(address)
                 )
-                merged = merge_identities(
-                    decode_payload(plaintext), decode_payload(identities), submission.kind
-                )
-                plaintext = encode_payload(merged)
+                payload = merge_identities(payload, decode_payload(identities), submission.kind)
                 submission.identity = None
             submission.submitter_public_key = codename_key.public_key_bytes()
+            submission.signature = submission.signing_public_key = None
             submission.owner_tag = None
             submission.submitter_id = session.scalars(
                 select(Submitter.id).where(Submitter.public_key == codename_key.public_key_bytes())
             ).one()
             submission.envelope = crypto.seal_envelope(
-                plaintext, recipient_keys(submission.desk_key, submission), context
+                encode_payload(payload),
+                recipient_keys(submission.desk_key, submission),
+                submission_context(address),
             )
             session.commit()
     finally:

@@ -54,10 +54,10 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
-    attachment_keys_context,
     identities_context,
     new_public_id,
-    submission_context,
+    signed_attachment_keys_context,
+    signed_submission_context,
 )
 from portal.services.desks.keys import current_desk_key
 from portal.services.dialogues.dialogue_sessions import (
@@ -261,6 +261,7 @@ def _receive(
             database,
             submission,
             received.encrypted,
+            codename_key,
             file_name=received.file_name,
             content_type=received.content_type,
         )
@@ -370,11 +371,14 @@ def _sealing_data(destination: Destination, public_id: str) -> dict[str, str]:
         "kind": str(destination.kind),
         "dialogue": destination.dialogue.slug,
         "session": "" if session is None else str(session.id),
-        "context": submission_context(address),
+        "context": signed_submission_context(address),
         "uploads-url": url_for("uploads.create"),
         # The context of each file's keys, less the upload id that ends it (made in the browser).
-        "attachment-context-prefix": attachment_keys_context(address, ""),
+        "attachment-context-prefix": signed_attachment_keys_context(address, ""),
         "desk-key": destination.desk_key.public_key.hex(),
+        # The desk signing key the submission will name as the one its desk messages come from;
+        # empty for a desk key no holder has opened since signatures came in.
+        "desk-signing-key": (destination.desk_key.signing_public_key or b"").hex(),
         "messages": json.dumps(_browser_messages(), ensure_ascii=False),
         **_identities_sealing(destination, address),
     }

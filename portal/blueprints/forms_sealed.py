@@ -6,11 +6,13 @@ only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` 
 
     {"dialogue": slug, "session": session id or null (reprisal reports),
      "kind": SubmissionKind, "public_id": the id the form was issued with,
-     "envelope": base64, "submission_key": base64 (32 bytes), "login_secret": base64 (32 bytes),
-     "owner_tag_key": base64 (32 bytes), "new_submitter": bool,
-     "public_key": base64 (32 bytes; new submitters only),
+     "envelope": base64, "signature": base64 (64 bytes),
+     "submission_key": base64 (32 bytes), "signing_key": base64 (32 bytes),
+     "login_secret": base64 (32 bytes), "owner_tag_key": base64 (32 bytes),
+     "new_submitter": bool, "public_key": base64 (32 bytes; new submitters only),
      "topics": [Topic values], "urgent": bool,
-     "attachments": [{"upload": upload public id, "keys_envelope": base64}]  (optional),
+     "attachments": [{"upload": upload public id, "keys_envelope": base64,
+                      "signature": base64}]  (optional),
      "identities_envelope": base64  (the persons' names, when the form names an identity key)}
 
 Each attachment is a completed upload (``/uploads``) made for this ``public_id``, with the
@@ -24,13 +26,15 @@ derived in the browser, which sends the login secret and the codename's public k
 Either way the browser derives the submission's own key pair from the codename and
 ``public_id`` (``deriveSubmissionKeys``), seals to its public half and sends it as
 ``submission_key``; the envelopes must be addressed to exactly the desk key and that key, which is
-all the submission's row keeps of the submitter's keys. The browser also derives the codename's
-owner tag key (``ownerTagKey``) and sends it as ``owner_tag_key``: the server stores the
-submission under the codename's next free owner tag and forgets the key when the request ends
-(``owner_tags``, which says why a wrong key only hides its sender's own submissions).
-``topics`` and ``urgent`` are the plaintext
-routing metadata the server keeps (``payload.RoutingMetadata``); the server cannot check them
-against the sealed content, and the desk reads the truth when it opens the envelope.
+all the submission's row keeps of the submitter's keys. The browser signs the submission and each
+keys record with the signing key derived beside it (``signing_key``, also sealed inside the
+submission), and the server refuses a signature that does not verify. The browser also derives
+the codename's owner tag key (``ownerTagKey``) and sends it as ``owner_tag_key``: the server
+stores the submission under the codename's next free owner tag and forgets the key when the
+request ends (``owner_tags``, which says why a wrong key only hides its sender's own
+submissions). ``topics`` and ``urgent`` are the plaintext routing metadata the server keeps
+(``payload.RoutingMetadata``); the server cannot check them against the sealed content, and the
+desk reads the truth when it opens the envelope.
 
 Answers are JSON: ``{"ok": true, "next": inbox sign-in address}``, or ``{"error": message}``
 with 400 (malformed request, envelope refused), 403 (codename refused, missing CSRF token), 404
@@ -127,8 +131,10 @@ class SealedRequest:
     kind: SubmissionKind
     public_id: str
     envelope: bytes
+    signature: bytes
     identities_envelope: bytes | None  # the persons' names, sealed apart (intake docstring)
     submission_key: bytes
+    signing_key: bytes
     login_secret: bytes
     owner_tag_key: bytes
     public_key: bytes | None  # None: an existing submitter, who signs in
@@ -164,7 +170,9 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 submitter=submitter,
                 owner_tag_key=sealed.owner_tag_key,
                 submitter_public_key=sealed.submission_key,
+                signing_public_key=sealed.signing_key,
                 envelope=sealed.envelope,
+                signature=sealed.signature,
                 identities_envelope=sealed.identities_envelope,
                 routing=routing,
                 today=now.date(),
@@ -265,12 +273,14 @@ def _read_request(body: Any) -> SealedRequest:
         kind=kind,
         public_id=_text(body, "public_id"),
         envelope=_base64(body, "envelope"),
+        signature=_base64(body, "signature"),
         identities_envelope=(
             None
             if body.get("identities_envelope") is None
             else _base64(body, "identities_envelope")
         ),
         submission_key=_base64(body, "submission_key"),
+        signing_key=_base64(body, "signing_key"),
         login_secret=_base64(body, "login_secret"),
         owner_tag_key=owner_tag_key,
         public_key=_base64(body, "public_key") if new_submitter else None,
@@ -285,7 +295,10 @@ def _attachments(body: dict[str, Any]) -> list[UploadClaim]:
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         raise MalformedRequestError("attachments must be a list of uploads and their keys")
     return [
-        UploadClaim(_text(entry, "upload"), _base64(entry, "keys_envelope")) for entry in entries
+        UploadClaim(
+            _text(entry, "upload"), _base64(entry, "keys_envelope"), _base64(entry, "signature")
+        )
+        for entry in entries
     ]
 
 

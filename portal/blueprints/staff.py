@@ -388,6 +388,8 @@ def attachment(signed_in: SignedInStaff, public_id: str) -> Response:
         abort(403)
     except LookupError:
         abort(404)
+    if opened is None:  # its keys record could not be verified; that is on record
+        abort(404)
     response = Response(
         decrypted_chunks(app_storage(), opened), mimetype="application/octet-stream"
     )

@@ -35,8 +35,10 @@ from portal.services.submissions.messages import (
     ThreadEntry,
     send_desk_message,
     thread_for_desk,
+    unverified_messages,
 )
 from portal.services.submissions.payload import PayloadError
+from portal.services.submissions.provenance import record_unverified
 from portal.web.lookups import found_or_404
 from portal.web.transaction import reading, unit_of_work
 
@@ -68,7 +70,10 @@ def desk_message_thread(submission: Submission, opened: OpenedForStaff) -> DeskT
     """The thread of the submission the page opened, for the signed-in staff member."""
     signed_in = signed_in_staff()
     database = reading()
-    entries = thread_for_desk(database, submission, opened.reader)
+    entries = thread_for_desk(database, submission, opened.reader, opened.anchors)
+    if unverified_messages(entries):
+        with unit_of_work() as recording:
+            record_unverified(recording, submission, unverified_messages(entries))
     if signed_in is None or not may_message(database, signed_in.user, submission.dialogue):
         return DeskThread(entries, False, role_refused_message())
     if opened.payload.get("contact_through_portal") is not True:

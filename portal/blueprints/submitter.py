@@ -62,10 +62,11 @@ from portal.services.submissions.intake import SubmissionRefusedError
 from portal.services.submissions.kinds import LONG_TEXT_LIMIT
 from portal.services.submissions.messages import (
     desk_messages_by_submission,
-    message_context,
     new_reply_id,
+    reply_context,
     reply_plain,
     thread_for_submitter,
+    unverified_messages,
 )
 from portal.services.submissions.payload import (
     ConsentGiver,
@@ -73,6 +74,7 @@ from portal.services.submissions.payload import (
     PayloadError,
     Urgency,
 )
+from portal.services.submissions.provenance import UnverifiedSubmissionError, record_unverified
 from portal.services.submissions.submitters import (
     SignInRefusedError,
     SignInThrottledError,
@@ -247,7 +249,9 @@ def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> Res
     text = request.form.get("text", "")
     try:
         with unit_of_work() as database:
-            add_plain_further_information(database, found, {"text": text}, today=utc_now().date())
+            add_plain_further_information(
+                database, found, signed_in, {"text": text}, today=utc_now().date()
+            )
     except PayloadError:
         error = _(
             "Write what you want to add, in at most %(limit)s characters.",
@@ -275,7 +279,7 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     text = request.form.get("text", "")
     try:
         with unit_of_work() as database:
-            reply_plain(database, found, {"text": text}, today=utc_now().date())
+            reply_plain(database, found, signed_in, {"text": text}, today=utc_now().date())
     except PayloadError:
         error = _(
             "Write your message, in at most %(limit)s characters.",
@@ -373,9 +377,17 @@ def sealed_page_data(found: Submission) -> dict[str, str]:
         "consent-change-context": target.consent_change_context,
         "reply-url": url_for("submitter_sealed.reply", public_id=found.public_id),
         "reply-id": reply_id,
-        "reply-context": message_context(found, reply_id),
+        "reply-context": reply_context(found, reply_id),
+        "signing-key": (found.signing_public_key or b"").hex(),
         "value-labels": json.dumps(value_labels),
     }
+
+
+def _record_unverified(found: Submission, kinds: list[str]) -> None:
+    """Put on record each item of the read-back that failed the check of who sealed it."""
+    if kinds:
+        with unit_of_work() as database:
+            record_unverified(database, found, kinds)
 
 
 def _refusal() -> str:
@@ -408,32 +420,29 @@ def _submission_page(
             delete_error=delete_error,
             refusal=refusal,
         )
-    opened = open_submission(found, signed_in)
+    try:
+        opened = open_submission(found, signed_in)
+    except UnverifiedSubmissionError:
+        _record_unverified(found, ["submission"])
+        return render_template(
+            "inbox/submission.html", submission=found, submission_unverified=True
+        )
+    thread = thread_for_submitter(found, signed_in, opened.anchors)
+    _record_unverified(found, opened.unverified + unverified_messages(thread))
     persons = opened.payload.get("persons", [])
     return render_template(
         "inbox/submission.html",
         submission=found,
         payload=opened.payload,
-        further_information=list(
-            zip(
-                (item.received_on for item in found.further_information),
-                opened.further_information,
-                strict=True,
-            )
-        ),
-        consent_changes=list(
-            zip(
-                (item.received_on for item in found.consent_changes),
-                opened.consent_changes,
-                strict=True,
-            )
-        ),
+        provenance=str(opened.provenance),
+        further_information=[(item.row.received_on, item) for item in opened.further_information],
+        consent_changes=[(item.row.received_on, item) for item in opened.consent_changes],
         persons=persons,
         current_consents=current_consents(opened),
         takes_consent=found.kind in KINDS_WITH_CONSENT,
         further_information_error=further_information_error,
         typed_text=typed_text,
-        thread=thread_for_submitter(found, signed_in),
+        thread=thread,
         message_error=message_error,
         typed_message=typed_message,
         consent_errors=consent_errors or {},

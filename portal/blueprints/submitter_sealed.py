@@ -15,13 +15,26 @@ All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRF
     GET  /inbox/<public_id>/sealed
          -> {"submission": item, "further_information": [item], "consent_changes": [item],
              "messages": [message]}
-            item = {"context": str, "envelope": base64, "received_on": ISO date}
+            item = {"context": str, "envelope": base64, "signature": base64 or null,
+                    "received_on": ISO date}
             message = {"public_id": str, "written_by": "desk" | "submitter",
-                       "context": str, "envelope": base64, "sent_on": ISO date}
-    POST /inbox/<public_id>/sealed-further-information   {"envelope": base64}
-    POST /inbox/<public_id>/sealed-consent                {"envelope": base64}
-    POST /inbox/<public_id>/sealed-message   {"public_id": the page's reply id, "envelope": base64}
+                       "context": str, "envelope": base64, "signature": base64 or null,
+                       "desk_key_id": key id of its desk key (hex), "sent_on": ISO date}
+            and "dialogue": slug, "desk_keys": [{"key_id", "generation", "public_key": hex,
+                "signing_public_key": hex or null, "certificate": hex or null}]
+    POST /inbox/<public_id>/sealed-further-information   {"envelope": base64, "signature": base64}
+    POST /inbox/<public_id>/sealed-consent                {"envelope": base64, "signature": base64}
+    POST /inbox/<public_id>/sealed-message   {"public_id": the page's reply id, "envelope": base64,
+                                              "signature": base64}
          -> {"next": the submission's address}
+
+Items come in history order with their signatures (null for an item stored before signatures),
+and the page checks them as ``provenance`` does before it shows or uses anything. The server
+records as ``item.unverified`` what fails the check it can make without opening anything
+(``messages.unverified_as_stored``). What the page
+adds to a signed submission is signed in the tab with the submission's signing key under the
+context the page names (``data-signing-key`` is the key the row names, which the tab compares
+with the one its codename derives); the server refuses a signature that does not verify.
 
 A reply to the desk is sealed under the message public id the page was served with
 (``data-reply-id``, made by the server); the server checks the envelope's context for that id
@@ -58,6 +71,7 @@ from portal.services.submissions.inbox import (
     SubmissionNotFoundError,
     add_sealed_further_information,
     change_sealed_consent,
+    history_order,
     own_submission,
     sealed_submission,
 )
@@ -66,8 +80,14 @@ from portal.services.submissions.inbox_web_sessions import (
     start_browser_held_session,
 )
 from portal.services.submissions.intake import MAX_ENVELOPE_BYTES, SubmissionRefusedError
-from portal.services.submissions.messages import reply_sealed, sealed_thread
+from portal.services.submissions.messages import (
+    desk_key_history,
+    reply_sealed,
+    sealed_thread,
+    unverified_as_stored,
+)
 from portal.services.submissions.owner_tags import OWNER_TAG_KEY_SIZE
+from portal.services.submissions.provenance import record_unverified
 from portal.services.submissions.submitters import (
     LOGIN_SECRET_SIZE,
     SignInRefusedError,
@@ -150,17 +170,23 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
     """Everything stored for one own submission, still sealed, for the page to open."""
     found = _own_or_404(signed_in, public_id)
     sealed = sealed_submission(found)
+    unverified = unverified_as_stored(found)
+    if unverified:
+        with unit_of_work() as database:
+            record_unverified(database, found, unverified)
     return jsonify(
         submission=_item(sealed.submission, found.received_on.isoformat()),
         further_information=[
             _item(record, item.received_on.isoformat())
             for record, item in zip(
-                sealed.further_information, found.further_information, strict=True
+                sealed.further_information, history_order(found.further_information), strict=True
             )
         ],
         consent_changes=[
             _item(record, item.received_on.isoformat())
-            for record, item in zip(sealed.consent_changes, found.consent_changes, strict=True)
+            for record, item in zip(
+                sealed.consent_changes, history_order(found.consent_changes), strict=True
+            )
         ],
         messages=[
             {
@@ -168,9 +194,22 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
                 "written_by": str(message.written_by),
                 "context": message.record.context,
                 "envelope": base64.b64encode(message.record.envelope).decode("ascii"),
+                "signature": _optional_base64(message.record.signature),
+                "desk_key_id": message.desk_key_id_hex,
                 "sent_on": message.sent_on.isoformat(),
             }
             for message in sealed_thread(found)
+        ],
+        dialogue=found.dialogue.slug,
+        desk_keys=[
+            {
+                "key_id": desk_key.key_id.hex(),
+                "generation": desk_key.generation,
+                "public_key": desk_key.public_key.hex(),
+                "signing_public_key": _optional_hex(desk_key.signing_public_key),
+                "certificate": _optional_hex(desk_key.certificate),
+            }
+            for desk_key in desk_key_history(found)
         ],
         identities=None
         if sealed.identities is None
@@ -203,6 +242,7 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     try:
         body = _json_body()
         envelope = _base64_field(body, "envelope")
+        signature = _signature_field(body)
     except MalformedRequestError as error:
         return _refusal(str(error), 400)
     message_id = body.get("public_id")
@@ -210,7 +250,7 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
         return _refusal("public_id: text expected", 400)
     try:
         with unit_of_work() as database:
-            reply_sealed(database, found, message_id, envelope, today=utc_now().date())
+            reply_sealed(database, found, message_id, envelope, signature, today=utc_now().date())
     except SubmissionRefusedError:
         return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
     return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor="messages"))
@@ -225,12 +265,14 @@ def _store_sealed(
     request.max_content_length = REQUEST_BODY_LIMIT
     found = _own_or_404(signed_in, public_id)
     try:
-        envelope = _base64_field(_json_body(), "envelope")
+        body = _json_body()
+        envelope = _base64_field(body, "envelope")
+        signature = _signature_field(body)
     except MalformedRequestError as error:
         return _refusal(str(error), 400)
     try:
         with unit_of_work() as database:
-            store(database, found, envelope, today=utc_now().date())
+            store(database, found, envelope, signature, today=utc_now().date())
     except SubmissionRefusedError:
         return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
     return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor=anchor))
@@ -246,12 +288,29 @@ def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
     abort(make_response(jsonify(error=_("There is no such submission in your inbox.")), 404))
 
 
-def _item(record: SealedRecord, received_on: str) -> dict[str, str]:
+def _item(record: SealedRecord, received_on: str) -> dict[str, str | None]:
     return {
         "context": record.context,
         "envelope": base64.b64encode(record.envelope).decode("ascii"),
+        "signature": _optional_base64(record.signature),
         "received_on": received_on,
     }
+
+
+def _optional_hex(value: bytes | None) -> str | None:
+    return None if value is None else bytes(value).hex()
+
+
+def _optional_base64(value: bytes | None) -> str | None:
+    return None if value is None else base64.b64encode(value).decode("ascii")
+
+
+def _signature_field(body: dict[str, Any]) -> bytes | None:
+    """The item's signature; absent or null only for a submission sent before signatures,
+    which the service checks."""
+    if body.get("signature") is None:
+        return None
+    return _base64_field(body, "signature")
 
 
 def _json_body() -> dict[str, Any]:

@@ -27,14 +27,26 @@ class RecoveryKey(Base):
 
 
 class DeskKey(Base):
-    """A dialogue's desk key pair; new submissions go to the one that is not retired."""
+    """A dialogue's desk key pair; new submissions go to the one that is not retired.
+
+    ``generation`` counts a dialogue's desk keys from 1; ``certificate`` is the signature of a
+    desk key certificate (docs/FORMATS.md, "Desk key certificate v1") by the signing key of the
+    previous generation, made at rotation by the member who rotates, and empty for a first key,
+    a key made when a dialogue went to offline review, and keys made before signatures.
+    """
 
     __tablename__ = "desk_keys"
+    __table_args__ = (UniqueConstraint("dialogue_id", "generation"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"), index=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     key_id: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    # The Ed25519 public key derived from the private half (``crypto.desk_signing_seed``): set
+    # when the key is made, or for a key made before signatures when a holder next opens it.
+    signing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    generation: Mapped[int]
+    certificate: Mapped[bytes | None] = mapped_column(LargeBinary(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

@@ -10,7 +10,16 @@ submission cannot be matched against a network log.
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, string_enum
@@ -88,6 +97,12 @@ class Submission(Base):
     # submission's own key (derived from the codename and the public id), or, for a row made
     # before per-submission keys, the codename's key itself (see ``submissions.submitter_keys``).
     submitter_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The submission's Ed25519 key (derived like its X25519 key), mirrored from inside the
+    # sealed submission so that the server can check signatures on arrival; readers trust the
+    # copy inside and refuse a mismatch (``portal.services.submissions.provenance``). Empty, as
+    # is ``signature``, for a submission stored before signatures.
+    signing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
     topic_tags: Mapped[list[str]] = mapped_column(JSON())
     urgent: Mapped[bool]
 
@@ -125,12 +140,18 @@ class FurtherInformation(Base):
     """
 
     __tablename__ = "further_information"
+    # A signed item's place in its submission's history is in its signed context: a copy of
+    # its envelope can only claim the same place, which this constraint keeps taken.
+    __table_args__ = (UniqueConstraint("submission_id", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
     received_on: Mapped[dt.date] = mapped_column(Date())
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
+    # Empty for an item stored before signatures (docs/FORMATS.md, "Signed items in use").
+    position: Mapped[int | None]
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
 
     submission: Mapped[Submission] = relationship(back_populates="further_information")
     desk_key: Mapped[DeskKey] = relationship()
@@ -144,12 +165,18 @@ class ConsentChange(Base):
     """
 
     __tablename__ = "consent_changes"
+    # A signed item's place in its submission's history is in its signed context: a copy of
+    # its envelope can only claim the same place, which this constraint keeps taken.
+    __table_args__ = (UniqueConstraint("submission_id", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
     received_on: Mapped[dt.date] = mapped_column(Date())
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
+    # Empty for an item stored before signatures (docs/FORMATS.md, "Signed items in use").
+    position: Mapped[int | None]
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
 
     submission: Mapped[Submission] = relationship(back_populates="consent_changes")
     desk_key: Mapped[DeskKey] = relationship()
@@ -170,6 +197,8 @@ class Attachment(Base):
     storage_name: Mapped[str] = mapped_column(String(64), unique=True)
     ciphertext_size: Mapped[int] = mapped_column(BigInteger())
     keys_envelope: Mapped[bytes] = mapped_column(LargeBinary())
+    # The submitter's signature of the keys record; empty for one stored before signatures.
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
 
     submission: Mapped[Submission] = relationship(back_populates="attachments")
 

@@ -49,6 +49,8 @@ class DeskMessage(Base):
     """
 
     __tablename__ = "desk_messages"
+    # Each side's signed positions are taken once: a replayed copy cannot take a free one.
+    __table_args__ = (UniqueConstraint("submission_id", "written_by", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -58,6 +60,10 @@ class DeskMessage(Base):
     desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
     sent_on: Mapped[dt.date] = mapped_column(Date())
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
+    # Place in its writer's side of the history and the writer's signature (the desk signing
+    # key, or the submission's); both empty for a message stored before signatures.
+    position: Mapped[int | None]
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
 
     submission: Mapped[Submission] = relationship(back_populates="messages")
     author: Mapped[StaffUser | None] = relationship()

@@ -9,8 +9,12 @@ fails when a context-like string appears in any other module.
 
 The strings themselves are specified in docs/FORMATS.md, "Envelope contexts" (with whom each
 envelope is sealed to and what it holds), "Box purposes" and "Staff sign-in buckets"; this
-module is their one implementation. The browser builds no context of its own: pages carry the
-strings made here (the attachment-keys context as a prefix that the upload id completes).
+module is their one implementation. Items stored since signatures are sealed and signed under the
+v2 contexts (``signed_*``), which add the item's position in the submission's history and its
+direction to what v1 binds; the v1 builders remain for reading what was stored before, and for
+what is added to a submission sent before signatures. The browser builds no context of its
+own: pages carry the strings made here (the attachment-keys context as a prefix that the upload
+id completes).
 
 Recipients are exactly two for everything a submitter or the desk writes to the other
 (:func:`recipient_keys`): the dialogue's current desk key and the public key the submission names
@@ -22,6 +26,7 @@ adding a desk member never means re-encrypting submissions. Triage notes go to t
 alone, and a desk key grant to its one holder.
 """
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -44,6 +49,14 @@ IDENTITIES_LABEL = "parley identities v1"
 COMPARTMENT_LABEL = "parley identity compartment v1"
 IDENTITY_KEY_GRANT_LABEL = "parley identity key grant v1"
 COMPARTMENT_GRANT_LABEL = "parley compartment grant v1"
+
+# Signed item contexts (v2): every item stored since signatures is sealed and signed under one
+# of these, which add the item's place in the submission's history and its direction to v1's.
+SIGNED_SUBMISSION_LABEL = "parley submission v2"
+SIGNED_FURTHER_INFORMATION_LABEL = "parley further information v2"
+SIGNED_CONSENT_CHANGE_LABEL = "parley consent change v2"
+SIGNED_ATTACHMENT_KEYS_LABEL = "parley attachment keys v2"
+SIGNED_DESK_MESSAGE_LABEL = "parley desk message v2"
 
 # Box purposes (``crypto.seal_box``), fixed or the first field of one.
 STAFF_SESSION_PURPOSE = "staff-session"
@@ -79,6 +92,18 @@ class SubmissionAddress:
             f"dialogue:{self.dialogue.slug}|session:{session_part}|kind:{self.kind}"
             f"|submission:{self.public_id}"
         )
+
+
+class Direction(enum.StrEnum):
+    """Which way an item goes: written by the submitter to the desk, or the other way."""
+
+    TO_DESK = "to desk"
+    TO_SUBMITTER = "to submitter"
+
+
+SUBMISSION_POSITION = 0
+"""The submission itself opens its submitter's side of the history; what the submitter adds
+later takes positions 1, 2, ...; the desk's messages have their own side, 1, 2, ..."""
 
 
 def new_public_id() -> str:
@@ -134,6 +159,67 @@ def triage_note_context(address: SubmissionAddress, note_id: int) -> str:
 def desk_key_grant_context(dialogue_slug: str, desk_key_id: bytes) -> str:
     """A grant of a desk key's private half, bound to its dialogue and to that desk key."""
     return f"{DESK_KEY_GRANT_LABEL}|dialogue:{dialogue_slug}|desk key:{desk_key_id.hex()}"
+
+
+# --- signed item contexts (v2) ------------------------------------------------------------------
+
+
+def _placed(
+    label: str, address: SubmissionAddress, item: str, position: int, way: Direction
+) -> str:
+    return f"{label}|{address.binding()}|{item}|position:{position}|direction:{way}"
+
+
+def signed_submission_context(address: SubmissionAddress) -> str:
+    """The form's content, signed by the submission's own signing key."""
+    return _placed(
+        SIGNED_SUBMISSION_LABEL,
+        address,
+        f"item:{address.public_id}",
+        SUBMISSION_POSITION,
+        Direction.TO_DESK,
+    )
+
+
+def signed_further_information_context(address: SubmissionAddress, position: int) -> str:
+    """Information the submitter added later, at ``position`` of their side of the history
+    (which is also its id within the submission)."""
+    return _placed(
+        SIGNED_FURTHER_INFORMATION_LABEL,
+        address,
+        f"item:further information {position}",
+        position,
+        Direction.TO_DESK,
+    )
+
+
+def signed_consent_change_context(address: SubmissionAddress, position: int) -> str:
+    """A change of consent at ``position`` of the submitter's side of the history."""
+    return _placed(
+        SIGNED_CONSENT_CHANGE_LABEL,
+        address,
+        f"item:consent change {position}",
+        position,
+        Direction.TO_DESK,
+    )
+
+
+def signed_attachment_keys_context(address: SubmissionAddress, attachment_public_id: str) -> str:
+    """One file's keys record, sent with the submission (its position); the id comes last so
+    that the browser can take everything before it as a prefix."""
+    return (
+        f"{SIGNED_ATTACHMENT_KEYS_LABEL}|{address.binding()}|position:{SUBMISSION_POSITION}"
+        f"|direction:{Direction.TO_DESK}|attachment:{attachment_public_id}"
+    )
+
+
+def signed_desk_message_context(
+    address: SubmissionAddress, message_public_id: str, position: int, way: Direction
+) -> str:
+    """A message of the thread at ``position`` of its writer's side, going ``way``."""
+    return _placed(
+        SIGNED_DESK_MESSAGE_LABEL, address, f"message:{message_public_id}", position, way
+    )
 
 
 def identities_context(address: SubmissionAddress) -> str:

@@ -49,6 +49,11 @@ def _stored_payload(
     assert submission.submitter_public_key == own.public_key_bytes()
     own_key = own.private_key()
     assert open_in_full(submission, own_key) == payload
+    # Signed in the page with the signing key derived beside it, which it names inside.
+    signatures = payload.pop("signatures")
+    assert signatures["submission_key"] == own.signing_public_key().hex()
+    assert submission.signing_public_key == own.signing_public_key()
+    assert submission.signature is not None
     return payload
 
 

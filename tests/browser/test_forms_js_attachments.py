@@ -26,7 +26,7 @@ from playwright.sync_api import expect
 
 import crypto
 from crypto.file_padding import padded_file_size
-from portal.services.contexts import SubmissionAddress, attachment_keys_context
+from portal.services.contexts import SubmissionAddress, signed_attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
@@ -61,7 +61,8 @@ def _stored_attachments(
     storage = EncryptedStorage(Path(instance.settings.instance_dir, "storage"))
     stored = {}
     for attachment in submission.attachments:
-        context = attachment_keys_context(SubmissionAddress.of(submission), attachment.public_id)
+        address = SubmissionAddress.of(submission)
+        context = signed_attachment_keys_context(address, attachment.public_id)
         sealed = attachment.keys_envelope
         record = decode_payload(crypto.open_envelope(sealed, desk_key, context))
         assert decode_payload(crypto.open_envelope(sealed, own_key, context)) == record

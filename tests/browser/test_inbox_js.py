@@ -245,6 +245,9 @@ def test_a_submission_sealed_before_per_submission_keys_reads_back_in_the_tab(
     js_page.goto(f"{portal_server}/inbox/{sent.public_id}")
 
     js_page.locator("#read-back").get_by_text(CASE_FORM["situation"]).wait_for()
+    # Nor signatures, which came later still: the tab says so rather than "could not be verified".
+    assert "Sent before signatures" in js_page.inner_text("#sealed-submission")
+    assert "could not be verified" not in js_page.inner_text("#sealed-submission")
     js_page.fill("#further-text", ADDED)
     js_page.click("text=Add to this submission")
     js_page.locator("#further-information-list").get_by_text(ADDED).wait_for()

@@ -19,6 +19,7 @@ from portal.db import Database
 from portal.models import StaffUser, Submission, SubmissionKind, utc_now
 from portal.services.staff.reading import StaffReader, open_submission_for_staff
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.inbox import open_checked
 from portal.services.submissions.messages import send_desk_message, thread_for_desk
 from tests.browser.test_inbox_js import Traffic, _sign_in
 from tests.conftest import DemoInstance, SentSubmission
@@ -63,7 +64,8 @@ def _send(session: Any, signed_in: SignedInStaff, submission: Submission) -> Non
 
 def _thread(session: Any, signed_in: SignedInStaff, submission: Submission) -> list[str | None]:
     reader = StaffReader(session, signed_in)
-    return [entry.text for entry in thread_for_desk(session, submission, reader)]
+    anchors = open_checked(submission, reader.open_json).anchors
+    return [entry.text for entry in thread_for_desk(session, submission, reader, anchors)]
 
 
 def test_a_desk_message_is_read_and_answered_in_the_page(

@@ -315,3 +315,81 @@ def test_identities_vectors(crypto_page: Any) -> None:
         for case in vectors["cases"]
     ]
     assert result["merged"] == [case["merged"] for case in vectors["merge_cases"]]
+
+
+def test_signed_items_vectors(crypto_page: Any) -> None:
+    """The inbox tab's rule (signed-items.mjs) over the same file as Python and Node."""
+    vectors = read_vectors("signed-items-v1.json")
+    result = crypto_page.evaluate(
+        """async (v) => {
+          const rule = await import('/static/js/signed-items.mjs');
+          const envelope = fromHex(v.envelope);
+          const stored = (context, signature) => ({
+            context, envelope, signature: signature === null ? null : fromHex(signature),
+          });
+          const { keySeed } = await parley.deriveCodenameSecrets(v.codename);
+          const keys = await parley.deriveSubmissionKeys(keySeed, v.public_id);
+          const s = v.submission;
+          const signature = toHex(await parley.signItem(keys.signingSeed, s.context, envelope));
+          const anchors = await rule.submissionAnchors(
+            s.payload, stored(s.context, s.signature), keys.signingPublicKey, parley.verifyItem,
+          );
+          let refused = 0;
+          for (const r of v.refused_submissions) {
+            try {
+              await rule.submissionAnchors(
+                r.payload, stored(s.context, r.signature), keys.signingPublicKey, parley.verifyItem,
+              );
+            } catch (error) {
+              if (error instanceof rule.UnverifiedSubmissionError) refused += 1;
+            }
+          }
+          const answers = [];
+          const unsigned = { submission: null, desk: null };
+          const cases = [
+            ...v.signed_submission_items.map((item) => [anchors, item]),
+            ...v.before_signatures_items.map((item) => [unsigned, item]),
+          ];
+          for (const [anchored, item] of cases) {
+            const key = item.side === 'desk' ? anchored.desk : anchored.submission;
+            answers.push(await rule.itemProvenance(
+              anchored, key, stored(item.context, item.signature), parley.verifyItem,
+            ));
+          }
+          const chains = [];
+          for (const c of v.anchored_desk_key_chains.cases) {
+            const certificates = c.certificates.map((item) => ({
+              generation: item.generation, deskPublicKey: fromHex(item.desk_public_key),
+              signingPublicKey: fromHex(item.signing_public_key),
+              signature: fromHex(item.signature),
+            }));
+            try {
+              await parley.verifyDeskKeyChainFrom(
+                fromHex(c.anchor_signing_key), c.anchor_generation,
+                v.anchored_desk_key_chains.slug, certificates,
+              );
+              chains.push(true);
+            } catch (error) {
+              chains.push(error instanceof parley.DecryptionError ? false : error.name);
+            }
+          }
+          const levels = ['internal_only', 'raise_without_name', 'raise_by_name', 'handover_list'];
+          const counts = v.consent_rule.map((c) => rule.changeCounts(
+            c.provenance, { level: c.current }, { level: c.proposed }, levels,
+          ));
+          return {
+            signature, refused, answers, counts, chains,
+            anchors: [toHex(anchors.submission), toHex(anchors.desk)],
+          };
+        }""",
+        vectors,
+    )
+    submission = vectors["submission"]
+    assert result["signature"] == submission["signature"]
+    assert result["anchors"] == [submission["anchors"]["submission"], submission["anchors"]["desk"]]
+    assert result["refused"] == len(vectors["refused_submissions"]) == 4
+    items = vectors["signed_submission_items"] + vectors["before_signatures_items"]
+    assert result["answers"] == [item["expected"] for item in items]
+    assert result["counts"] == [rule["counts"] for rule in vectors["consent_rule"]]
+    chains = vectors["anchored_desk_key_chains"]["cases"]
+    assert result["chains"] == [case["valid"] for case in chains]

@@ -11,6 +11,7 @@ from crypto.desk_certificates import (
     certify_desk_key,
     verify_desk_key_certificate,
     verify_desk_key_chain,
+    verify_desk_key_chain_from,
 )
 from crypto.errors import CryptoError, DecryptionError
 from crypto.keys import generate_private_key, public_key_bytes
@@ -18,6 +19,7 @@ from crypto.signing import signing_public_key
 from tests.vectors.vector_files import load_vectors
 
 CHAINS = load_vectors("provenance-v1.json")["desk_key_chains"]
+ANCHORED = load_vectors("signed-items-v1.json")["anchored_desk_key_chains"]
 TRUSTED = bytes.fromhex(CHAINS["trusted_signing_key"])
 
 
@@ -107,3 +109,22 @@ def test_out_of_range_fields_are_refused(generation, desk_key, signing_key):
     stored = DeskKeyCertificate(generation, bytes(desk_key), bytes(signing_key), bytes(64))
     with pytest.raises(DecryptionError):
         verify_desk_key_certificate(signing_public_key(seed), "dialogue", stored)
+
+
+@pytest.mark.parametrize("case", ANCHORED["cases"], ids=lambda case: case["description"])
+def test_a_chain_anchored_at_the_desk_key_a_submission_names(case: dict) -> None:
+    """From the key a submitter trusts, each later desk key certified by the one before it;
+    the recovery key's signature does not count here, nor a gap, nor another anchor."""
+    certificates = [certificate(item) for item in case["certificates"]]
+    anchor = bytes.fromhex(case["anchor_signing_key"])
+
+    def walk() -> list[DeskKeyCertificate]:
+        return verify_desk_key_chain_from(
+            anchor, case["anchor_generation"], ANCHORED["slug"], certificates
+        )
+
+    if case["valid"]:
+        assert walk() == certificates
+    else:
+        with pytest.raises(DecryptionError):
+            walk()

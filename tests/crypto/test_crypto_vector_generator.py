@@ -18,6 +18,7 @@ NAMES = [
     "rfc6238.json",
     "rfc8032-ed25519.json",
     "provenance-v1.json",
+    "signed-items-v1.json",
 ]
 
 

@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.db import app_database
 from portal.models import Base, DeskKeyGrant, Dialogue, DialogueSession, SessionState, Submission
-from portal.services.contexts import SubmissionAddress, identities_context, submission_context
+from portal.services.contexts import (
+    SubmissionAddress,
+    identities_context,
+    signed_submission_context,
+    submission_context,
+)
 from portal.services.desks.identity_keys import (
     identity_key_of,
     open_identity_key_grant,
@@ -116,7 +121,12 @@ def desk_private_key(app: Flask, instance: DemoInstance, slug: str) -> crypto.Pr
 
 
 def open_payload(submission: Submission, key: crypto.PrivateKey) -> dict[str, Any]:
-    context = submission_context(SubmissionAddress.of(submission))
+    """The payload of a stored submission, under its signed context or, for a row stored before
+    signatures, its v1 context."""
+    signed = submission.signature is not None
+    context = (signed_submission_context if signed else submission_context)(
+        SubmissionAddress.of(submission)
+    )
     return decode_payload(crypto.open_envelope(submission.envelope, key, context))
 
 

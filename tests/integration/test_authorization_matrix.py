@@ -183,7 +183,12 @@ def _send(session: Any, instance: DemoInstance, marker: str) -> tuple[Submission
     upload = EncryptingUpload(session, EncryptedStorage(folder.storage_dir), UploadBudget())
     upload.write(f"attachment of {marker}".encode())
     attached = attach_file(
-        session, submission, upload.finish(), file_name="note.txt", content_type="text/plain"
+        session,
+        submission,
+        upload.finish(),
+        new.secrets,
+        file_name="note.txt",
+        content_type="text/plain",
     )
     session.flush()
     return submission, attached.public_id

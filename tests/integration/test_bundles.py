@@ -40,13 +40,15 @@ from portal.services.bundles.export import write_bundle
 from portal.services.bundles.manifest import MANIFEST_NAME, BundleError
 from portal.services.bundles.offline import decrypt_bundle, read_offline_key, safe_file_name
 from portal.services.contexts import (
+    Direction,
     SubmissionAddress,
-    attachment_keys_context,
-    desk_message_context,
     new_public_id,
     recipient_keys,
+    signed_attachment_keys_context,
+    signed_desk_message_context,
     triage_note_context,
 )
+from portal.services.desks.keys import open_desk_key_grant
 from portal.services.desks.review_mode import switch_to_offline
 from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
 from portal.services.submissions.inbox import add_plain_further_information
@@ -94,6 +96,10 @@ def _author(world: ConsultationWorld) -> StaffUser:
     return user
 
 
+# The codename keys of the submissions ``_send`` made, for tests that add to them later.
+_SECRETS: dict[str, crypto.CodenameSecrets] = {}
+
+
 def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
     """A case with further information, an attachment, a note and a desk message."""
     new = register_new_codename(world.session, world.pepper, language="en", today=world.now.date())
@@ -112,7 +118,7 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
         today=world.now.date(),
     )
     add_plain_further_information(
-        world.session, submission, {"text": f"more {marker}"}, today=world.now.date()
+        world.session, submission, new.secrets, {"text": f"more {marker}"}, today=world.now.date()
     )
     upload = EncryptingUpload(world.session, EncryptedStorage(world.storage_dir), UploadBudget())
     for offset in range(0, len(content), 10_000):
@@ -121,6 +127,7 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
         world.session,
         submission,
         upload.finish(),
+        new.secrets,
         file_name=f"../{marker}/scan\x00.pdf",
         content_type="application/pdf",
     )
@@ -139,22 +146,30 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
         triage_note_context(SubmissionAddress.of(submission), note.id),
     )
     message_id = new_public_id()
-    world.session.add(
+    context = signed_desk_message_context(
+        SubmissionAddress.of(submission), message_id, 1, Direction.TO_SUBMITTER
+    )
+    envelope = crypto.seal_envelope(
+        json.dumps({"text": f"message {marker}"}).encode(),
+        recipient_keys(submission.desk_key, submission),
+        context,
+    )
+    submission.messages.append(
         DeskMessage(
             public_id=message_id,
-            submission_id=submission.id,
             written_by=MessageAuthor.DESK,
             author_id=author.id,
             desk_key_id=submission.desk_key_id,
             sent_on=world.now.date(),
-            envelope=crypto.seal_envelope(
-                json.dumps({"text": f"message {marker}"}).encode(),
-                recipient_keys(submission.desk_key, submission),
-                desk_message_context(SubmissionAddress.of(submission), message_id),
+            envelope=envelope,
+            position=1,
+            signature=crypto.sign_item(
+                crypto.desk_signing_seed(_desk_private_key(world, submission)), context, envelope
             ),
         )
     )
     world.session.commit()
+    _SECRETS[submission.public_id] = new.secrets
     return submission
 
 
@@ -176,6 +191,12 @@ def _write(tmp_path: Path, data: bytes, name: str = "bundle.zip") -> Path:
     path = tmp_path / name
     path.write_bytes(data)
     return path
+
+
+def _desk_private_key(world: ConsultationWorld, submission: Submission) -> crypto.PrivateKey:
+    """The private half of the desk key ``submission`` is sealed to, through its recovery grant."""
+    [grant] = [g for g in submission.desk_key.grants if g.recovery_key_id is not None]
+    return open_desk_key_grant(grant, world.recovery_private_key)
 
 
 def _recovery(world: ConsultationWorld):
@@ -325,7 +346,7 @@ def test_a_tampered_envelope_or_file_is_refused_leaving_nothing(
         _write(tmp_path, _rezip(tampered), "a.zip"),
         tmp_path / "out-a",
         _recovery(world),
-        "further information 0 .* does not open",
+        "further information 0 .* could not be verified",
     )
 
     name = f"attachments/{submission.attachments[0].storage_name}"
@@ -532,7 +553,14 @@ def test_export_and_decryption_of_a_large_file_stay_in_bounded_memory(
     upload = EncryptingUpload(world.session, EncryptedStorage(world.storage_dir), UploadBudget())
     for _ in range(160):  # 10 MiB
         upload.write(piece)
-    attach_file(world.session, submission, upload.finish(), file_name="big.bin", content_type="x/y")
+    attach_file(
+        world.session,
+        submission,
+        upload.finish(),
+        _SECRETS[submission.public_id],
+        file_name="big.bin",
+        content_type="x/y",
+    )
     world.session.commit()
     bundle = tmp_path / "big.zip"
 
@@ -603,13 +631,14 @@ def _with_attachment(
         "type": "application/pdf",
         "size": file["size"],
     }
-    item["keys_envelope"] = base64.b64encode(
-        crypto.seal_envelope(
-            json.dumps(record).encode(),
-            recipient_keys(submission.desk_key, submission),
-            attachment_keys_context(SubmissionAddress.of(submission), item["public_id"]),
-        )
-    ).decode()
+    context = signed_attachment_keys_context(SubmissionAddress.of(submission), item["public_id"])
+    keys_envelope = crypto.seal_envelope(
+        json.dumps(record).encode(), recipient_keys(submission.desk_key, submission), context
+    )
+    codename_key = _SECRETS[submission.public_id]
+    seed = crypto.derive_submission_keys(codename_key.key_seed, submission.public_id).signing_seed
+    item["keys_envelope"] = base64.b64encode(keys_envelope).decode()
+    item["signature"] = base64.b64encode(crypto.sign_item(seed, context, keys_envelope)).decode()
     return {**entries, MANIFEST_NAME: json.dumps(manifest).encode(), item["file"]: ciphertext}
 
 

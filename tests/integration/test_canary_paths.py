@@ -23,6 +23,7 @@ import crypto
 from portal import create_app
 from portal.models import SubmissionKind
 from portal.services.submissions.payload import encode_payload
+from portal.services.submissions.provenance import signatures_block
 from tests.canary_scan import files_holding, instance_files, tables_holding
 from tests.conftest import DemoInstance, create_demo_instance, sqlite_files
 from tests.integration.forms_client import (
@@ -38,6 +39,7 @@ from tests.integration.test_forms_sealed import (
     SEALED_URL,
     post_sealed,
     seal_in_browser,
+    signed_again,
 )
 from tests.integration.test_serve import free_port, serve_environment, wait_until_up
 
@@ -143,12 +145,16 @@ def test_sealed_canary_is_in_no_table_and_no_file(writable_demo_instance: DemoIn
             "situation": f"situation {canary}",
             "relation_to_person": f"relation {canary}",
             "persons": [{**sent.payload["persons"][0], "name": f"name {canary}"}],
+            "signatures": signatures_block(
+                base64.b64decode(sent.body["signing_key"]),
+                bytes.fromhex(data["desk-signing-key"]),
+            ),
         }
         own_key = base64.b64decode(sent.body["submission_key"])
         envelope = crypto.seal_envelope(
             encode_payload(payload), [bytes.fromhex(data["desk-key"]), own_key], data["context"]
         )
-        sent.body["envelope"] = base64.b64encode(envelope).decode("ascii")
+        signed_again(sent, envelope)
         status, answer = post_sealed(client, sent)
     assert status == 200, (SEALED_URL, answer)
 

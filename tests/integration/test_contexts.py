@@ -73,6 +73,17 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
     "attachment_keys_context": [(a, i) for a in ADDRESSES for i in IDS],
     "desk_message_context": [(a, i) for a in ADDRESSES for i in IDS],
     "triage_note_context": [(a, n) for a in ADDRESSES for n in (1, 2, 11)],
+    "signed_submission_context": [(a,) for a in ADDRESSES],
+    "signed_further_information_context": [(a, n) for a in ADDRESSES for n in (1, 2, 11)],
+    "signed_consent_change_context": [(a, n) for a in ADDRESSES for n in (1, 2, 11)],
+    "signed_attachment_keys_context": [(a, i) for a in ADDRESSES for i in IDS],
+    "signed_desk_message_context": [
+        (a, i, n, way)
+        for a in ADDRESSES
+        for i in IDS
+        for n in (1, 2, 11)
+        for way in contexts.Direction
+    ],
     "desk_key_grant_context": [
         (slug, key_id)
         for slug in ("partnerland", "partnerland-2")
@@ -171,6 +182,11 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         "attachment_keys_context": ["attachment"],
         "desk_message_context": ["message"],
         "triage_note_context": ["note"],
+        "signed_submission_context": ["item", "position", "direction"],
+        "signed_further_information_context": ["item", "position", "direction"],
+        "signed_consent_change_context": ["item", "position", "direction"],
+        "signed_attachment_keys_context": ["position", "direction", "attachment"],
+        "signed_desk_message_context": ["message", "position", "direction"],
         "compartment_context": ["compartment"],
         "compartment_grant_context": ["compartment", "staff"],
     }
@@ -189,6 +205,14 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         )
         values = [address.dialogue.slug, session_part, str(address.kind), address.public_id]
         assert [value for _, value in fields[1:5]] == values
+        named = dict(fields[5:])
+        if name.startswith("signed_"):
+            assert named["direction"] in set(contexts.Direction)
+            position = args[2] if name == "signed_desk_message_context" else args[-1]
+            if name in ("signed_submission_context", "signed_attachment_keys_context"):
+                position = contexts.SUBMISSION_POSITION
+            assert named["position"] == str(position)
+            continue
         for field, arg in zip(fields[5:], args[1:], strict=True):
             assert field[1] == (arg.hex() if isinstance(arg, bytes) else str(arg))
 

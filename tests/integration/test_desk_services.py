@@ -31,7 +31,7 @@ from portal.services.contexts import (
     SubmissionAddress,
     desk_key_grant_context,
     new_public_id,
-    submission_context,
+    signed_submission_context,
 )
 from portal.services.desks.confirmations import KeyConfirmation, record_confirmation
 from portal.services.desks.keys import current_desk_key, grant_desk_access
@@ -176,7 +176,7 @@ def _submission(world: ConsultationWorld) -> Submission:
 def _reads(world: ConsultationWorld, member: SignedInStaff, submission: Submission) -> bytes:
     """The submission's plaintext, opened the way a desk page does: with the member's grant."""
     desk_private_key = open_desk_key(world.session, member, submission.desk_key)
-    context = submission_context(SubmissionAddress.of(submission))
+    context = signed_submission_context(SubmissionAddress.of(submission))
     return crypto.open_envelope(submission.envelope, desk_private_key, context)
 
 
@@ -726,6 +726,15 @@ def test_rotation_keeps_old_submissions_readable_and_new_ones_use_the_new_key(
     # The recovery key holds the new key too.
     recovery = RecoveryKeys(world.recovery_private_key)
     assert recovery.open(world.session, outcome.new_key) is not None
+    # The new key follows the old one, certified by its signing key, which Alice held.
+    new_key = outcome.new_key
+    assert new_key.generation == old_key.generation + 1
+    certificate = crypto.DeskKeyCertificate(
+        new_key.generation, new_key.public_key, new_key.signing_public_key, new_key.certificate
+    )
+    crypto.verify_desk_key_chain_from(
+        old_key.signing_public_key, old_key.generation, world.dialogue.slug, [certificate]
+    )
     actions = _actions(world, before)
     assert actions[0] == AuditAction.DESK_KEY_CREATED
     assert actions[-1] == AuditAction.DESK_KEY_ROTATED

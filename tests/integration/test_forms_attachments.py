@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 import crypto
 from crypto.file_padding import padded_file_size
 from portal import create_app
-from portal.services.contexts import SubmissionAddress, attachment_keys_context
+from portal.services.contexts import SubmissionAddress, signed_attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
 from tests.canary_scan import files_holding, files_under, instance_files, tables_holding
@@ -68,7 +68,7 @@ def _opened_attachment(
     """The attachment-keys record and the decrypted content of a submission's only file."""
     submission = stored_submission(app, public_id)
     [attachment] = submission.attachments
-    context = attachment_keys_context(SubmissionAddress.of(submission), attachment.public_id)
+    context = signed_attachment_keys_context(SubmissionAddress.of(submission), attachment.public_id)
     desk_key = desk_private_key(app, instance, "valdoria")
     record = decode_payload(crypto.open_envelope(attachment.keys_envelope, desk_key, context))
     storage = EncryptedStorage(Path(instance.settings.instance_dir, "storage"))

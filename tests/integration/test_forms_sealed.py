@@ -25,6 +25,7 @@ from portal.models import SubmissionKind, utc_now
 from portal.services.leaky_bucket import bucket_level, locked_bucket
 from portal.services.submissions.identities import carries_identities, split_identities
 from portal.services.submissions.payload import encode_payload, validate_submission
+from portal.services.submissions.provenance import signatures_block
 from portal.services.submissions.submitters import (
     GLOBAL_BUCKET,
     SignInLimit,
@@ -139,6 +140,11 @@ def seal_in_browser(
     sealed_payload, identities = split_identities(payload, kind)
     if "identity-key" not in data:
         sealed_payload = payload
+    desk_signing_key = bytes.fromhex(data["desk-signing-key"]) or None
+    sealed_payload = {
+        **sealed_payload,
+        "signatures": signatures_block(own_key.signing_public_key(), desk_signing_key),
+    }
     envelope = crypto.seal_envelope(
         encode_payload(sealed_payload),
         recipients(bytes.fromhex(data["desk-key"]), own_key.public_key_bytes()),
@@ -150,7 +156,9 @@ def seal_in_browser(
         "kind": data["kind"],
         "public_id": form.hidden["public_id"],
         "envelope": _b64(envelope),
+        "signature": _b64(crypto.sign_item(own_key.signing_seed, data["context"], envelope)),
         "submission_key": _b64(own_key.public_key_bytes()),
+        "signing_key": _b64(own_key.signing_public_key()),
         "login_secret": _b64(secrets.login_secret),
         "owner_tag_key": _b64(crypto.owner_tag_key(secrets.key_seed)),
         "new_submitter": new,
@@ -170,6 +178,19 @@ def seal_in_browser(
     return BrowserSubmission(form, payload, codename, body)
 
 
+def signed_again(submission: BrowserSubmission, envelope: bytes) -> None:
+    """Put ``envelope`` in the request, signed as the browser signs it (for tests that seal
+    their own content)."""
+    secrets = crypto.derive_codename_secrets(submission.codename)
+    public_id = submission.body["public_id"]
+    seed = crypto.derive_submission_keys(secrets.key_seed, public_id).signing_seed
+    data = {
+        name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(submission.form.html)
+    }
+    submission.body["envelope"] = _b64(envelope)
+    submission.body["signature"] = _b64(crypto.sign_item(seed, data["context"], envelope))
+
+
 def post_sealed(
     client: FlaskClient, submission: BrowserSubmission, **headers: str
 ) -> tuple[int, dict[str, Any]]:
@@ -183,13 +204,15 @@ def test_form_hands_the_script_its_public_sealing_data(app: Flask, client: Flask
     form = open_form(client, url)
     data = dict(DATA_ATTRIBUTE.findall(form.html))
     session_id = url.split("/")[4]
+    public_id = form.hidden["public_id"]
     assert data["context"] == (
-        f"parley submission v1|dialogue:valdoria|session:{session_id}|kind:individual_case"
-        f"|submission:{form.hidden['public_id']}"
+        f"parley submission v2|dialogue:valdoria|session:{session_id}|kind:individual_case"
+        f"|submission:{public_id}|item:{public_id}|position:0|direction:to desk"
     )
     assert data["sealed-url"] == SEALED_URL and data["kind"] == "individual_case"
     assert data["codename-words-url"] == "/codename-words/en.txt"
     assert re.fullmatch(r"[0-9a-f]{64}", data["desk-key"])
+    assert re.fullmatch(r"[0-9a-f]{64}", data["desk-signing-key"])
     assert '<script type="module" src="/static/js/submit-form.mjs">' in form.html
 
 
@@ -216,8 +239,14 @@ def test_each_kind_is_stored_sealed_for_a_new_submitter(
     tag_key = crypto.owner_tag_key(codename.key_seed)
     assert (submission.owner_tag, submission.submitter_id) == (crypto.owner_tag(tag_key, 0), None)
     identity_key = identity_private_key(app, writable_demo_instance, "valdoria")
-    assert open_in_full(submission, desk_key, identity_key) == sent.payload
-    assert open_in_full(submission, own_key.private_key()) == sent.payload
+    named_desk_key = bytes.fromhex(dict(DATA_ATTRIBUTE.findall(sent.form.html))["desk-signing-key"])
+    signed = {
+        **sent.payload,
+        "signatures": signatures_block(own_key.signing_public_key(), named_desk_key),
+    }
+    assert open_in_full(submission, desk_key, identity_key) == signed
+    assert open_in_full(submission, own_key.private_key()) == signed
+    assert submission.signing_public_key == own_key.signing_public_key()
     # The persons' names travel only in the identities envelope, which the desk key does not open.
     persons = open_payload(submission, desk_key).get("persons", [])
     assert (submission.identity is not None) is carries_identities(kind)

@@ -9,6 +9,7 @@ uploads as they were: row counts, the storage folder and each upload's row.
 import base64
 import dataclasses
 import datetime as dt
+import html
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -24,12 +25,10 @@ import crypto
 from portal.db import app_database
 from portal.models import Submission, SubmissionKind, Upload, utc_now
 from portal.services.contexts import (
-    ATTACHMENT_KEYS_LABEL,
-    SUBMISSION_LABEL,
     SubmissionAddress,
-    attachment_keys_context,
     new_public_id,
     recipient_keys,
+    signed_attachment_keys_context,
 )
 from portal.services.submissions.attachments import (
     ATTACHMENT_KEYS_FORMAT,
@@ -119,10 +118,11 @@ def _attach(
     *,
     context: Callable[[str], str] = lambda given: given,
     recipients: Callable[[bytes, bytes], list[bytes]] = lambda desk, own: [desk, own],
+    signer: bytes | None = None,
 ) -> None:
-    """Seal ``file``'s attachment-keys record and add it to the submission's request body."""
+    """Seal ``file``'s attachment-keys record, sign it (with ``signer``, else as the browser
+    does) and add it to the submission's request body."""
     data = dict(DATA_ATTRIBUTE.findall(sent.form.html))
-    binding = data["context"].removeprefix(f"{SUBMISSION_LABEL}|")
     record = {
         "format": ATTACHMENT_KEYS_FORMAT,
         "key": _b64(file.key),
@@ -134,9 +134,16 @@ def _attach(
     envelope = crypto.seal_envelope(
         encode_payload(record),
         recipients(bytes.fromhex(data["desk-key"]), own_key),
-        context(f"{ATTACHMENT_KEYS_LABEL}|{binding}|attachment:{file.upload}"),
+        context(f"{html.unescape(data['attachment-context-prefix'])}{file.upload}"),
     )
-    entry = {"upload": file.upload, "keys_envelope": _b64(envelope)}
+    secrets = crypto.derive_codename_secrets(sent.codename)
+    seed = (
+        signer
+        or crypto.derive_submission_keys(secrets.key_seed, sent.body["public_id"]).signing_seed
+    )
+    signed_context = f"{html.unescape(data['attachment-context-prefix'])}{file.upload}"
+    signature = crypto.sign_item(seed, signed_context, envelope)
+    entry = {"upload": file.upload, "keys_envelope": _b64(envelope), "signature": _b64(signature)}
     sent.body.setdefault("attachments", []).append(entry)
 
 
@@ -161,7 +168,8 @@ def _opened_attachments(
     storage = EncryptedStorage(Path(instance.settings.instance_dir, "storage"))
     opened = {}
     for attachment in submission.attachments:
-        context = attachment_keys_context(SubmissionAddress.of(submission), attachment.public_id)
+        address = SubmissionAddress.of(submission)
+        context = signed_attachment_keys_context(address, attachment.public_id)
         record = decode_payload(crypto.open_envelope(attachment.keys_envelope, desk_key, context))
         plaintext = io.BytesIO()
         with storage.open(attachment.storage_name) as encrypted:
@@ -241,7 +249,14 @@ SPOILED_SECOND_FILE: dict[str, Callable[[Flask, FlaskClient, BrowserSubmission],
     "keys envelope forged": lambda app, client, sent: sent.body.setdefault(
         "attachments", []
     ).append(
-        {"upload": _upload(client, sent, SECOND_FILE).upload, "keys_envelope": _b64(bytes(600))}
+        {
+            "upload": _upload(client, sent, SECOND_FILE).upload,
+            "keys_envelope": _b64(bytes(600)),
+            "signature": _b64(bytes(64)),
+        }
+    ),
+    "keys record signed by another key": lambda app, client, sent: _attach(
+        sent, _upload(client, sent, SECOND_FILE), "b", signer=bytes(32)
     ),
     "incomplete upload": lambda app, client, sent: _attach(
         sent, _upload(client, sent, SECOND_FILE, complete=False), "b"
@@ -295,12 +310,15 @@ def test_a_claim_rolled_back_leaves_the_upload_and_its_file_as_they_were(
         ).one()
         upload = session.scalars(select(Upload).where(Upload.public_id == pending.upload)).one()
         upload.submission_public_id = submission.public_id
+        context = signed_attachment_keys_context(SubmissionAddress.of(submission), pending.upload)
         keys_envelope = crypto.seal_envelope(
-            b"{}",
-            recipient_keys(submission.desk_key, submission),
-            attachment_keys_context(SubmissionAddress.of(submission), pending.upload),
+            b"{}", recipient_keys(submission.desk_key, submission), context
         )
-        claim = UploadClaim(pending.upload, keys_envelope)
+        secrets = crypto.derive_codename_secrets(sent.codename)
+        seed = crypto.derive_submission_keys(secrets.key_seed, submission.public_id).signing_seed
+        claim = UploadClaim(
+            pending.upload, keys_envelope, crypto.sign_item(seed, context, keys_envelope)
+        )
         [attachment] = claim_uploads(session, storage, submission, [claim], utc_now())
         assert attachment.public_id == pending.upload
         session.rollback()

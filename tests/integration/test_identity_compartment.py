@@ -35,6 +35,7 @@ from portal.services.contexts import (
     SubmissionAddress,
     compartment_grant_context,
     new_public_id,
+    signed_submission_context,
     submission_context,
 )
 from portal.services.desks.keys import create_desk_key
@@ -159,7 +160,7 @@ def test_a_canary_name_is_in_no_envelope_the_desk_key_opens(
     address = SubmissionAddress.of(submission)
 
     main = crypto.open_envelope(
-        submission.envelope, world.desk_private_key, submission_context(address)
+        submission.envelope, world.desk_private_key, signed_submission_context(address)
     )
     assert CANARY.encode() not in main
     with pytest.raises(crypto.DecryptionError):

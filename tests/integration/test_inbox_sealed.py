@@ -215,6 +215,10 @@ def test_another_submitters_envelopes_are_not_found(
     assert _post_json(client, url, {"envelope": "AAAA"}, token)[0] == 404
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 def test_sealed_further_information_and_consent_are_checked_then_stored(
     inbox_app: Flask, sent: SentSubmission
 ) -> None:
@@ -226,9 +230,16 @@ def test_sealed_further_information_and_consent_are_checked_then_stored(
     token = _token(client, page_url)
     infos, changes = _count(inbox_app, FurtherInformation), _count(inbox_app, ConsentChange)
 
-    def post(path: str, payload: dict, recipients: list[bytes], context: str) -> int:
+    secrets = crypto.derive_codename_secrets(sent.codename)
+    seed = crypto.derive_submission_keys(secrets.key_seed, sent.public_id).signing_seed
+    assert data["signing-key"] == crypto.signing_public_key(seed).hex()
+
+    def post(
+        path: str, payload: dict, recipients: list[bytes], context: str, signer: bytes = seed
+    ) -> int:
         envelope = crypto.seal_envelope(json.dumps(payload).encode(), recipients, context)
-        body = {"envelope": base64.b64encode(envelope).decode()}
+        signature = crypto.sign_item(signer, context, envelope)
+        body = {"envelope": _b64(envelope), "signature": _b64(signature)}
         return _post_json(client, f"{page_url}/{path}", body, token)[0]
 
     text = {"format": "parley-further-information-v1", "text": "Moved to another prison."}
@@ -248,9 +259,16 @@ def test_sealed_further_information_and_consent_are_checked_then_stored(
         )
         == 400
     )
+    # Signed by another key than the submission's: refused, and nothing stored.
+    assert post("sealed-further-information", text, recipients, context, bytes(32)) == 400
     assert _count(inbox_app, FurtherInformation) == infos
     assert post("sealed-further-information", text, recipients, context) == 200
     assert _count(inbox_app, FurtherInformation) == infos + 1
+    # The same envelope and signature again would take position 1 a second time.
+    assert post("sealed-further-information", text, recipients, context) == 400
+    page = client.get(page_url).get_data(as_text=True)
+    data = {name: value for name, value in re.findall(r'data-([a-z-]+)="([^"]*)"', page)}
+    assert "|position:2|" in data["consent-change-context"]
 
     change = {
         "format": "parley-consent-change-v1",

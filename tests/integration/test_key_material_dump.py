@@ -87,6 +87,7 @@ from portal.services.desks.keys import current_desk_key
 from portal.services.staff.web_sessions import start_staff_session
 from portal.services.submissions.inbox_web_sessions import start_browser_held_session, start_session
 from portal.services.submissions.payload import encode_payload
+from portal.services.submissions.provenance import signatures_block
 from tests.conftest import DemoInstance, sqlite_files
 from tests.integration.forms_client import (
     codename_in,
@@ -99,6 +100,7 @@ from tests.integration.test_forms_sealed import (
     BrowserSubmission,
     post_sealed,
     seal_in_browser,
+    signed_again,
 )
 from tests.integration.test_forms_sealed_attachments import _attach, _upload
 from tests.staff_sessions_support import demo_credentials
@@ -186,15 +188,18 @@ def _send_content(app: Flask) -> str:
 
 
 def reseal(sent: BrowserSubmission, payload: dict[str, Any]) -> None:
-    """Seal ``payload`` in place of what ``seal_in_browser`` sealed, as the page would."""
+    """Seal and sign ``payload`` in place of what ``seal_in_browser`` sealed, as the page would
+    (naming the signing keys inside it)."""
     data = {name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(sent.form.html)}
-    sent.body["envelope"] = base64.b64encode(
-        crypto.seal_envelope(
-            encode_payload(payload),
-            [bytes.fromhex(data["desk-key"]), base64.b64decode(sent.body["submission_key"])],
-            data["context"],
-        )
-    ).decode("ascii")
+    signatures = signatures_block(
+        base64.b64decode(sent.body["signing_key"]), bytes.fromhex(data["desk-signing-key"])
+    )
+    envelope = crypto.seal_envelope(
+        encode_payload({**payload, "signatures": signatures}),
+        [bytes.fromhex(data["desk-key"]), base64.b64decode(sent.body["submission_key"])],
+        data["context"],
+    )
+    signed_again(sent, envelope)
 
 
 def _add_sessions_notes_and_messages(instance: DemoInstance, codename: str) -> Secrets:

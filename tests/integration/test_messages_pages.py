@@ -15,14 +15,31 @@ from sqlalchemy import select
 import crypto
 from portal import create_app
 from portal.db import app_database
-from portal.models import DeskMessage, MessageAuthor, StaffUser, Submission, SubmissionKind
+from portal.models import (
+    AuditEvent,
+    DeskMessage,
+    MessageAuthor,
+    StaffUser,
+    Submission,
+    SubmissionKind,
+)
+from portal.services.contexts import (
+    Direction,
+    SubmissionAddress,
+    new_public_id,
+    recipient_keys,
+    signed_desk_message_context,
+)
+from portal.services.desks.keys import current_desk_key
 from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.messages import MESSAGE_FORMAT, message_context, thread_for_desk
+from portal.services.submissions.inbox import open_checked
+from portal.services.submissions.messages import MESSAGE_FORMAT, thread_for_desk
+from portal.services.submissions.messages import reply_context as context_of_reply
 from portal.services.submissions.payload import encode_payload
 from portal.web.instance import web_instance
 from tests.conftest import DemoInstance, SentSubmission, csrf_token_for
-from tests.integration.test_inbox_sealed import _login
+from tests.integration.test_inbox_sealed import _login, _signed_in
 from tests.staff_sessions_support import StaffCredentials, demo_credentials, sign_in_client
 
 AGENDA_FORM = {
@@ -96,7 +113,8 @@ def _desk_thread(app: Flask, account: StaffCredentials, public_id: str) -> list[
             select(Submission).where(Submission.public_id == public_id)
         ).one()
         reader = StaffReader(session, signed_in)
-        return [entry.text for entry in thread_for_desk(session, submission, reader)]
+        anchors = open_checked(submission, reader.open_json).anchors
+        return [entry.text for entry in thread_for_desk(session, submission, reader, anchors)]
 
 
 def test_the_desk_writes_and_the_submitter_answers_without_javascript(
@@ -201,16 +219,22 @@ def test_with_javascript_only_envelopes_move(
         submission = session.scalars(
             select(Submission).where(Submission.public_id == sent.public_id)
         ).one()
-        assert reply_context == message_context(submission, reply_id)
+        assert reply_context == context_of_reply(submission, reply_id)
         recipients = (desk_key, own_key.public_key_bytes())
     plaintext = encode_payload({"format": MESSAGE_FORMAT, "text": ANSWERED_IN_BROWSER})
+    assert message["signature"] is not None
 
-    def post(public_id: str, envelope: bytes) -> int:
-        body = {"public_id": public_id, "envelope": base64.b64encode(envelope).decode()}
+    def post(public_id: str, envelope: bytes, context: str = reply_context) -> int:
+        signature = crypto.sign_item(own_key.signing_seed, context, envelope)
+        body = {
+            "public_id": public_id,
+            "envelope": base64.b64encode(envelope).decode(),
+            "signature": base64.b64encode(signature).decode(),
+        }
         return client.post(reply_url, json=body, headers={"X-CSRFToken": token}).status_code
 
     wrong_context = crypto.seal_envelope(plaintext, recipients, reply_context + "x")
-    assert post(reply_id, wrong_context) == 400
+    assert post(reply_id, wrong_context, reply_context + "x") == 400
     envelope = crypto.seal_envelope(plaintext, recipients, reply_context)
     assert post("x" * 22, envelope) == 400  # sealed for another id than the one posted
     assert post(reply_id, envelope) == 200
@@ -224,3 +248,65 @@ def test_with_javascript_only_envelopes_move(
         ASKED,
         ANSWERED_IN_BROWSER,
     ]
+
+
+FORGED = "Please send us your full name and address."
+
+
+def _forge_desk_message(app: Flask, public_id: str) -> None:
+    """What someone who can write rows does: seal a "desk" message to the stored public keys and
+    sign it with a key of their own, written beside the desk key (a swapped desk signing key)."""
+    writer_seed = crypto.private_key_bytes(crypto.generate_private_key())  # 32 random bytes
+    with app_database(app).session() as session:
+        submission = session.scalars(
+            select(Submission).where(Submission.public_id == public_id)
+        ).one()
+        desk_key = current_desk_key(session, submission.dialogue)
+        desk_key.signing_public_key = crypto.signing_public_key(writer_seed)
+        message_id = new_public_id()
+        context = signed_desk_message_context(
+            SubmissionAddress.of(submission), message_id, 1, Direction.TO_SUBMITTER
+        )
+        envelope = crypto.seal_envelope(
+            encode_payload({"format": MESSAGE_FORMAT, "text": FORGED}),
+            recipient_keys(desk_key, submission),
+            context,
+        )
+        submission.messages.append(
+            DeskMessage(
+                public_id=message_id,
+                written_by=MessageAuthor.DESK,
+                desk_key_id=desk_key.id,
+                sent_on=submission.received_on,
+                envelope=envelope,
+                position=1,
+                signature=crypto.sign_item(writer_seed, context, envelope),
+            )
+        )
+        session.commit()
+
+
+def _unverified_events(app: Flask) -> list[dict]:
+    with app_database(app).session() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "item.unverified"))
+        return [event.details for event in events]
+
+
+def test_a_forged_desk_message_is_refused_on_both_sides_without_javascript(
+    app: Flask, staff: dict[str, StaffCredentials], send_under_new_codename: Send
+) -> None:
+    sent = _send(app, send_under_new_codename, AGENDA_FORM)
+    _forge_desk_message(app, sent.public_id)
+    before = len(_unverified_events(app))
+
+    page = _submitter_client(app, sent.codename).get(f"/inbox/{sent.public_id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "This item could not be verified." in text and FORGED not in text
+    desk = _staff_client(app, staff["triage_officer"])
+    staff_page = desk.get(f"/staff/submissions/{sent.public_id}").get_data(as_text=True)
+    assert "This item could not be verified." in staff_page and FORGED not in staff_page
+    # With JavaScript the tab checks it; the server records what it can check without opening.
+    browser = _signed_in(app, sent.codename)
+    assert browser.get(f"/inbox/{sent.public_id}/sealed").status_code == 200
+    assert _unverified_events(app)[before:] == [{"item": "message"}] * 3

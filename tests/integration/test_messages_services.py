@@ -22,11 +22,17 @@ from portal.models import (
     SubmissionKind,
 )
 from portal.services.audit.trail import AuditAction, verify_audit_chain
-from portal.services.contexts import new_public_id, recipient_keys
+from portal.services.contexts import (
+    Direction,
+    SubmissionAddress,
+    new_public_id,
+    recipient_keys,
+    signed_desk_message_context,
+)
 from portal.services.desks.keys import create_desk_key, grant_desk_access
 from portal.services.staff.reading import StaffReader, open_submission_for_staff
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.inbox import delete_submission
+from portal.services.submissions.inbox import delete_submission, open_submission
 from portal.services.submissions.intake import (
     SubmissionRefusedError,
     accept_plain_submission,
@@ -39,6 +45,7 @@ from portal.services.submissions.messages import (
     desk_messages_by_submission,
     message_context,
     new_reply_id,
+    reply_context,
     reply_plain,
     reply_sealed,
     sealed_thread,
@@ -47,6 +54,7 @@ from portal.services.submissions.messages import (
     thread_for_submitter,
 )
 from portal.services.submissions.payload import PayloadError, encode_payload
+from portal.services.submissions.provenance import Provenance
 from portal.services.submissions.submitter_keys import submission_private_key
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
@@ -133,6 +141,20 @@ def _send(thread: Thread, signed_in: SignedInStaff, text: str = ASKED) -> DeskMe
     return send_desk_message(session, signed_in, opened, {"text": text}, now=thread.world.now)
 
 
+def _desk_view(thread: Thread, signed_in: SignedInStaff, submission: Submission | None = None):
+    """The thread as ``signed_in`` reads it, checked against the submission as the triage
+    officer opened it."""
+    session = thread.world.session
+    submission = submission or thread.submission
+    opened = open_submission_for_staff(session, thread.triage, submission, now=thread.world.now)
+    return thread_for_desk(session, submission, StaffReader(session, signed_in), opened.anchors)
+
+
+def _submitter_view(submission: Submission, secrets: crypto.CodenameSecrets):
+    anchors = open_submission(submission, secrets).anchors
+    return thread_for_submitter(submission, secrets, anchors)
+
+
 def _events(thread: Thread, action: AuditAction) -> list[AuditEvent]:
     return list(
         thread.world.session.scalars(select(AuditEvent).where(AuditEvent.action == str(action)))
@@ -143,7 +165,11 @@ def test_a_desk_message_and_a_reply_open_at_both_ends(thread: Thread) -> None:
     session = thread.world.session
     sent = _send(thread, thread.triage)
     reply = reply_plain(
-        session, thread.submission, {"text": f"  {ANSWERED} "}, today=dt.date.today()
+        session,
+        thread.submission,
+        thread.submitter_secrets,
+        {"text": f"  {ANSWERED} "},
+        today=dt.date.today(),
     )
     session.commit()
 
@@ -153,22 +179,24 @@ def test_a_desk_message_and_a_reply_open_at_both_ends(thread: Thread) -> None:
     for message in (sent, reply):
         assert message.desk_key_id == thread.world.desk_key.id
         info = crypto.inspect_envelope(message.envelope)
-        assert info.context_digest == crypto.context_digest(
-            message_context(thread.submission, message.public_id)
-        )
+        assert info.context_digest == crypto.context_digest(message_context(message))
+        assert message.position == 1 and len(message.signature) == 64
         assert set(info.key_ids) == {
             crypto.key_id(key) for key in recipient_keys(thread.world.desk_key, thread.submission)
         }
         assert ASKED.encode() not in message.envelope and ANSWERED.encode() not in message.envelope
 
-    desk_view = thread_for_desk(session, thread.submission, StaffReader(session, thread.co_chair))
-    assert [(entry.written_by, entry.text) for entry in desk_view] == [
-        (MessageAuthor.DESK, ASKED),
-        (MessageAuthor.SUBMITTER, ANSWERED),
+    desk_view = _desk_view(thread, thread.co_chair)
+    assert [(entry.written_by, entry.text, entry.provenance) for entry in desk_view] == [
+        (MessageAuthor.DESK, ASKED, Provenance.SIGNED),
+        (MessageAuthor.SUBMITTER, ANSWERED, Provenance.SIGNED),
     ]
     assert desk_view[0].author_name == "Triage"
-    submitter_view = thread_for_submitter(thread.submission, thread.submitter_secrets)
-    assert [entry.text for entry in submitter_view] == [ASKED, ANSWERED]
+    submitter_view = _submitter_view(thread.submission, thread.submitter_secrets)
+    assert [(entry.text, entry.provenance) for entry in submitter_view] == [
+        (ASKED, Provenance.SIGNED),
+        (ANSWERED, Provenance.SIGNED),
+    ]
     assert [entry.public_id for entry in submitter_view] == [sent.public_id, reply.public_id]
 
     sent_events = _events(thread, AuditAction.MESSAGE_SENT)
@@ -191,62 +219,84 @@ def test_a_reply_sealed_in_the_browser_is_checked_against_its_issued_id(thread: 
     recipients = recipient_keys(thread.world.desk_key, submission)
     public_id = new_reply_id(session)
     plaintext = encode_payload({"format": MESSAGE_FORMAT, "text": ANSWERED})
+    seed = crypto.derive_submission_keys(
+        thread.submitter_secrets.key_seed, submission.public_id
+    ).signing_seed
 
-    # Sealed for another message id, or to other keys: refused.
-    for context, keys in (
-        (message_context(submission, new_public_id()), recipients),
-        (message_context(submission, public_id), (recipients[0],)),
-    ):
+    def sealed(context: str, keys=recipients, signer: bytes = seed) -> tuple[bytes, bytes]:
         envelope = crypto.seal_envelope(plaintext, keys, context)
-        with pytest.raises(SubmissionRefusedError):
-            reply_sealed(session, submission, public_id, envelope, today=dt.date.today())
-    with pytest.raises(SubmissionRefusedError):
-        reply_sealed(session, submission, "not an id", b"x", today=dt.date.today())
+        return envelope, crypto.sign_item(signer, context, envelope)
 
-    envelope = crypto.seal_envelope(plaintext, recipients, message_context(submission, public_id))
-    reply_sealed(session, submission, public_id, envelope, today=dt.date.today())
+    # Sealed for another message id, or to other keys, or signed by another key: refused.
+    for envelope, signature in (
+        sealed(reply_context(submission, new_public_id())),
+        sealed(reply_context(submission, public_id), (recipients[0],)),
+        sealed(reply_context(submission, public_id), signer=bytes(32)),
+    ):
+        with pytest.raises(SubmissionRefusedError):
+            reply_sealed(session, submission, public_id, envelope, signature, today=dt.date.today())
+    with pytest.raises(SubmissionRefusedError):
+        reply_sealed(session, submission, "not an id", b"x", None, today=dt.date.today())
+
+    envelope, signature = sealed(reply_context(submission, public_id))
+    with pytest.raises(SubmissionRefusedError):  # unsigned
+        reply_sealed(session, submission, public_id, envelope, None, today=dt.date.today())
+    reply_sealed(session, submission, public_id, envelope, signature, today=dt.date.today())
     with pytest.raises(SubmissionRefusedError):  # the same id twice: a replay
-        reply_sealed(session, submission, public_id, envelope, today=dt.date.today())
+        reply_sealed(session, submission, public_id, envelope, signature, today=dt.date.today())
     session.commit()
-    reader = StaffReader(session, thread.triage)
-    assert [entry.text for entry in thread_for_desk(session, submission, reader)] == [ANSWERED]
+    assert [entry.text for entry in _desk_view(thread, thread.triage)] == [ANSWERED]
 
     # A browser-sealed envelope that is not a message is stored, but shown as unreadable.
     odd_id = new_reply_id(session)
+    odd_context = reply_context(submission, odd_id)
     odd = crypto.seal_envelope(
-        encode_payload({"format": "something else", "text": "x"}),
-        recipients,
-        message_context(submission, odd_id),
+        encode_payload({"format": "something else", "text": "x"}), recipients, odd_context
     )
-    reply_sealed(session, submission, odd_id, odd, today=dt.date.today())
-    assert [entry.text for entry in thread_for_submitter(submission, thread.submitter_secrets)] == [
+    reply_sealed(
+        session,
+        submission,
+        odd_id,
+        odd,
+        crypto.sign_item(seed, odd_context, odd),
+        today=dt.date.today(),
+    )
+    assert [entry.text for entry in _submitter_view(submission, thread.submitter_secrets)] == [
         ANSWERED,
         None,
     ]
-    sealed = sealed_thread(submission)
-    assert [item.record.context for item in sealed] == [
-        message_context(submission, public_id),
-        message_context(submission, odd_id),
+    sealed_items = sealed_thread(submission)
+    assert [item.record.context for item in sealed_items] == [
+        signed_desk_message_context(
+            SubmissionAddress.of(submission), public_id, 1, Direction.TO_DESK
+        ),
+        odd_context,
     ]
+    assert "|position:2|" in odd_context
 
 
 def test_a_message_opens_under_its_own_context_only(thread: Thread) -> None:
     sent = _send(thread, thread.triage)
     key = submission_private_key(thread.submission, thread.submitter_secrets)
-    with pytest.raises(crypto.DecryptionError):
-        crypto.open_envelope(sent.envelope, key, message_context(thread.submission, "x" * 22))
+    address = SubmissionAddress.of(thread.submission)
+    for context in (
+        signed_desk_message_context(address, "x" * 22, 1, Direction.TO_SUBMITTER),
+        signed_desk_message_context(address, sent.public_id, 2, Direction.TO_SUBMITTER),
+        signed_desk_message_context(address, sent.public_id, 1, Direction.TO_DESK),
+    ):
+        with pytest.raises(crypto.DecryptionError):
+            crypto.open_envelope(sent.envelope, key, context)
     other, other_secrets = _submission(thread.world, AGENDA_FORM)
-    with pytest.raises(crypto.DecryptionError):
-        crypto.open_envelope(sent.envelope, key, message_context(other, sent.public_id))
-    # A row moved under another submission reads as unreadable, not as the message.
+    # A row moved under another submission is not verified there, and not opened.
     sent.submission = other
     thread.world.session.flush()
-    assert [entry.text for entry in thread_for_submitter(other, other_secrets)] == [None]
+    [entry] = _submitter_view(other, other_secrets)
+    assert (entry.text, entry.provenance) == (None, Provenance.UNVERIFIED)
 
 
 def test_the_desk_writes_only_where_the_submitter_agreed_to_contact(thread: Thread) -> None:
     session = thread.world.session
-    submission, _secrets = _submission(
+    submission, secrets = _submission(
         thread.world, {**AGENDA_FORM, "contact_through_portal": False}
     )
     opened = open_submission_for_staff(session, thread.triage, submission, now=thread.world.now)
@@ -254,7 +304,7 @@ def test_the_desk_writes_only_where_the_submitter_agreed_to_contact(thread: Thre
         send_desk_message(session, thread.triage, opened, {"text": ASKED}, now=thread.world.now)
     assert submission.messages == []
     # The submitter may still write.
-    reply_plain(session, submission, {"text": ANSWERED}, today=dt.date.today())
+    reply_plain(session, submission, secrets, {"text": ANSWERED}, today=dt.date.today())
     assert len(submission.messages) == 1
 
 
@@ -275,15 +325,19 @@ def test_only_messaging_roles_on_the_desk_write(thread: Thread) -> None:
     _send(thread, thread.co_chair)
     assert len(thread.submission.messages) == 1
     # Someone off the desk opens nothing of the thread.
-    thread_view = thread_for_desk(session, thread.submission, StaffReader(session, outsider))
-    assert [entry.text for entry in thread_view] == [None]
+    assert [entry.text for entry in _desk_view(thread, outsider)] == [None]
 
 
 def test_after_a_rotation_old_messages_stay_readable(thread: Thread) -> None:
     world = thread.world
     session = world.session
     before = _send(thread, thread.triage, "before the rotation")
-    new_key, new_private = create_desk_key(session, world.dialogue, world.recovery_key)
+    new_key, new_private = create_desk_key(
+        session,
+        world.dialogue,
+        world.recovery_key,
+        certified_by=crypto.desk_signing_seed(world.desk_private_key),
+    )
     world.desk_key.retired_at = world.now
     grant_desk_access(
         session,
@@ -294,29 +348,58 @@ def test_after_a_rotation_old_messages_stay_readable(thread: Thread) -> None:
     )
     session.flush()
     after = _send(thread, thread.triage, "after the rotation")
-    reply = reply_plain(session, thread.submission, {"text": ANSWERED}, today=dt.date.today())
+    reply = reply_plain(
+        session,
+        thread.submission,
+        thread.submitter_secrets,
+        {"text": ANSWERED},
+        today=dt.date.today(),
+    )
     session.commit()
     assert before.desk_key_id == world.desk_key.id
     assert after.desk_key_id == reply.desk_key_id == new_key.id
-    reader = StaffReader(session, thread.triage)
-    assert [entry.text for entry in thread_for_desk(session, thread.submission, reader)] == [
+    assert [entry.text for entry in _desk_view(thread, thread.triage)] == [
         "before the rotation",
         "after the rotation",
         ANSWERED,
     ]
     # The co-chair holds no grant of the new key yet: the old message opens, the new ones don't.
-    reader = StaffReader(session, thread.co_chair)
-    assert [entry.text for entry in thread_for_desk(session, thread.submission, reader)] == [
+    assert [entry.text for entry in _desk_view(thread, thread.co_chair)] == [
         "before the rotation",
         None,
         None,
     ]
+    # The submission names the desk signing key of its time; the newer key was certified by it
+    # at the rotation, so the submitter checks the newer message through that certificate.
+    submitter_view = _submitter_view(thread.submission, thread.submitter_secrets)
+    assert [(entry.text, entry.provenance) for entry in submitter_view] == [
+        ("before the rotation", Provenance.SIGNED),
+        ("after the rotation", Provenance.SIGNED),
+        (ANSWERED, Provenance.SIGNED),
+    ]
+    # A certificate a writer made with a key of their own, or none: the newer key is not
+    # linked to the named one, and what it signed is shown as unverified, never trusted.
+    for certificate in (bytes(64), None):
+        new_key.certificate = certificate
+        session.flush()
+        submitter_view = _submitter_view(thread.submission, thread.submitter_secrets)
+        assert [entry.provenance for entry in submitter_view] == [
+            Provenance.SIGNED,
+            Provenance.UNVERIFIED,
+            Provenance.SIGNED,
+        ]
 
 
 def test_deleting_a_submission_deletes_its_messages(thread: Thread) -> None:
     session = thread.world.session
     _send(thread, thread.triage)
-    reply_plain(session, thread.submission, {"text": ANSWERED}, today=dt.date.today())
+    reply_plain(
+        session,
+        thread.submission,
+        thread.submitter_secrets,
+        {"text": ANSWERED},
+        today=dt.date.today(),
+    )
     session.commit()
     storage = EncryptedStorage(thread.world.storage_dir)
     delete_submission(session, storage, thread.submission, today=dt.date.today())

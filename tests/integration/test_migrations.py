@@ -13,7 +13,20 @@ from sqlalchemy.pool import NullPool
 import crypto
 from portal import create_app, schema
 from portal.db import Database, sqlite_side_files
-from portal.models import Base, RecoveryKey, Submission, SubmissionKind, utc_now
+from portal.models import (
+    Base,
+    FurtherInformation,
+    RecoveryKey,
+    Submission,
+    SubmissionKind,
+    utc_now,
+)
+from portal.services.contexts import (
+    SubmissionAddress,
+    further_information_context,
+    recipient_keys,
+)
+from portal.services.submissions.payload import encode_payload
 from tests.conftest import create_demo_instance, run_portal, seal_as_before_per_submission_keys
 from tests.staff_sessions_support import StaffCredentials, demo_credentials, sign_in_client
 
@@ -88,9 +101,12 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     downgrade of every later revision), then upgraded by the operator's own command, and a desk
     member of the demo reads the submission on the staff page: nothing stored before was lost or
     made unreadable by the new revisions. The submission is sealed as that release sealed it, to
-    the codename's own key, and names its submitter as that release did: its author still reads
-    it back in the inbox, and that first sign-in gives it the codename's owner tag in place of
-    the submitter's id, after which the desk and its author still read it.
+    the codename's own key under its v1 context and without signatures, with further information
+    stored the same way, and names its submitter as that release did: its author still reads it
+    back in the inbox, and that first sign-in gives it the codename's owner tag in place of the
+    submitter's id, after which the desk and its author still read it. Both readers mark what was
+    sent before signatures as such, and the desk key learns its signing key when a holder first
+    opens it after the migration.
     """
     instance = create_demo_instance(tmp_path, database_url)
     sent = send_under_new_codename(
@@ -99,6 +115,7 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
         {"topics": ["general_developments"], "situation": f"{CANARY} in the capital."},
     )
     seal_as_before_per_submission_keys(instance.settings, sent)
+    _add_unsigned_further_information(instance.settings.database_url, sent, f"{CANARY} added")
     consent = {"level": "raise_by_name", "given_by": "family", "risks_explained": True}
     case = send_under_new_codename(
         instance.settings,
@@ -125,7 +142,9 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     app = create_app(instance.settings)
     officer = demo_credentials(instance.credentials_file)["triage_officer"]
     assert _owner_columns(instance.settings.database_url, sent.public_id) == (None, True)
+    assert not _desk_signing_key_known(instance.settings.database_url, sent.public_id)
     _desk_reads(app, officer, sent.public_id)
+    assert _desk_signing_key_known(instance.settings.database_url, sent.public_id)
     # The case's names are shown as before, to a member who is no triage officer and named on
     # nothing.
     co_chair = demo_credentials(instance.credentials_file)["co_chair"]
@@ -144,7 +163,9 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
             assert sent.public_id in client.get("/inbox").get_data(as_text=True)
             read_back = client.get(f"/inbox/{sent.public_id}")
         assert read_back.status_code == 200
-        assert CANARY in read_back.get_data(as_text=True)
+        own_page = read_back.get_data(as_text=True)
+        assert f"{CANARY} in the capital." in own_page and f"{CANARY} added" in own_page
+        assert own_page.count(BEFORE_SIGNATURES) == 2
         tag_key = crypto.owner_tag_key(crypto.derive_codename_secrets(sent.codename).key_seed)
         tagged = (crypto.owner_tag(tag_key, 0), False)
         assert _owner_columns(instance.settings.database_url, sent.public_id) == tagged
@@ -171,4 +192,36 @@ def _desk_reads(app: Flask, officer: StaffCredentials, public_id: str) -> None:
         sign_in_client(app, client, officer.email, officer.password)
         page = client.get(f"/staff/submissions/{public_id}")
     assert page.status_code == 200
-    assert CANARY in page.get_data(as_text=True)
+    staff_page = page.get_data(as_text=True)
+    assert f"{CANARY} in the capital." in staff_page and f"{CANARY} added" in staff_page
+    assert staff_page.count(BEFORE_SIGNATURES) == 2  # the submission and its addition
+
+
+BEFORE_SIGNATURES = "Sent before signatures"
+
+
+def _add_unsigned_further_information(database_url: str, sent, text: str) -> None:
+    """Further information as the previous release stored it: v1 context, no signature."""
+    with Database(database_url).session() as session:
+        submission = session.scalars(
+            select(Submission).where(Submission.public_id == sent.public_id)
+        ).one()
+        payload = {"format": "parley-further-information-v1", "text": text}
+        envelope = crypto.seal_envelope(
+            encode_payload(payload),
+            recipient_keys(submission.desk_key, submission),
+            further_information_context(SubmissionAddress.of(submission)),
+        )
+        submission.further_information.append(
+            FurtherInformation(
+                desk_key=submission.desk_key, received_on=submission.received_on, envelope=envelope
+            )
+        )
+        session.commit()
+
+
+def _desk_signing_key_known(database_url: str, public_id: str) -> bool:
+    """Whether the submission's desk key has learnt its signing key (from a holder opening it)."""
+    with Database(database_url).session() as session:
+        read = session.scalars(select(Submission).where(Submission.public_id == public_id))
+        return read.one().desk_key.signing_public_key is not None

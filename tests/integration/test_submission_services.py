@@ -9,6 +9,7 @@ import base64
 import datetime as dt
 import io
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,12 @@ from portal.models import (
 from portal.services.audit.trail import AuditAction, verify_audit_chain
 from portal.services.contexts import (
     SubmissionAddress,
-    consent_change_context,
     further_information_context,
     identities_context,
     new_public_id,
+    signed_consent_change_context,
+    signed_further_information_context,
+    signed_submission_context,
     submission_context,
 )
 from portal.services.desks.identity_keys import identity_key_of
@@ -68,8 +71,10 @@ from portal.services.submissions.payload import (
     PayloadError,
     RoutingMetadata,
     decode_payload,
+    encode_payload,
     parse_routing_metadata,
 )
+from portal.services.submissions.provenance import Anchors, CheckedItem, Provenance
 from portal.services.submissions.submitter_keys import submission_private_key
 from portal.services.submissions.submitters import (
     NewCodename,
@@ -116,6 +121,21 @@ def _browser_submitter(world: ConsultationWorld) -> tuple[Submitter, crypto.Code
         today=world.now.date(),
     )
     return submitter, codename_key
+
+
+def _signing_key(codename_key: crypto.CodenameSecrets, address: SubmissionAddress) -> bytes:
+    """The signing key a browser derives for the submission at ``address``."""
+    return crypto.derive_submission_keys(
+        codename_key.key_seed, address.public_id
+    ).signing_public_key()
+
+
+def _signature(
+    codename_key: crypto.CodenameSecrets, address: SubmissionAddress, envelope: bytes
+) -> bytes:
+    """The browser's signature of a submission envelope for ``address``."""
+    seed = crypto.derive_submission_keys(codename_key.key_seed, address.public_id).signing_seed
+    return crypto.sign_item(seed, signed_submission_context(address), envelope)
 
 
 def _tag_key(codename_key: crypto.CodenameSecrets) -> bytes:
@@ -207,7 +227,7 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
     world = consultation_world
     submitter, codename_key = _browser_submitter(world)
     address = _address(world)
-    envelope = _sealed(world, _own_key(codename_key, address), submission_context(address))
+    envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
     routing = parse_routing_metadata(["rule_of_law"], urgent=False)
 
     submission = accept_sealed_submission(
@@ -216,7 +236,9 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
         submitter=submitter,
         owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=_own_key(codename_key, address),
+        signing_public_key=_signing_key(codename_key, address),
         envelope=envelope,
+        signature=_signature(codename_key, address, envelope),
         routing=routing,
         today=world.now.date(),
         identities_envelope=_identities(world, _own_key(codename_key, address), address),
@@ -227,7 +249,7 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
     assert submission.session_id == world.dialogue_session.id
     assert submission.submitter_public_key == _own_key(codename_key, address)
     assert submission.submitter_public_key != submitter.public_key
-    context = submission_context(SubmissionAddress.of(submission))
+    context = signed_submission_context(SubmissionAddress.of(submission))
     for key in (world.desk_private_key, submission_private_key(submission, codename_key)):
         assert crypto.open_envelope(submission.envelope, key, context).startswith(b"{")
 
@@ -235,13 +257,15 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
 @pytest.mark.parametrize(
     "wrong_context",
     [
-        lambda a: submission_context(SubmissionAddress(a.dialogue, None, a.kind, a.public_id)),
-        lambda a: submission_context(
+        lambda a: signed_submission_context(
+            SubmissionAddress(a.dialogue, None, a.kind, a.public_id)
+        ),
+        lambda a: signed_submission_context(
             SubmissionAddress(
                 a.dialogue, a.dialogue_session, SubmissionKind.AGENDA_INPUT, a.public_id
             )
         ),
-        lambda a: submission_context(
+        lambda a: signed_submission_context(
             SubmissionAddress(a.dialogue, a.dialogue_session, a.kind, new_public_id())
         ),
         lambda a: further_information_context(a),
@@ -264,7 +288,9 @@ def test_an_envelope_for_another_context_is_refused(
             submitter=submitter,
             owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
+            signing_public_key=_signing_key(codename_key, address),
             envelope=envelope,
+            signature=_signature(codename_key, address, envelope),
             routing=_no_routing(),
             today=world.now.date(),
         ),
@@ -277,7 +303,7 @@ def test_an_envelope_for_another_dialogue_is_refused(consultation_world: Consult
     submitter, codename_key = _browser_submitter(world)
     address = _address(world, SubmissionKind.REPRISAL_REPORT)
     elsewhere = SubmissionAddress(world.frozen_dialogue, None, address.kind, address.public_id)
-    envelope = _sealed(world, _own_key(codename_key, address), submission_context(elsewhere))
+    envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(elsewhere))
 
     _refused_without_trace(
         world,
@@ -287,7 +313,9 @@ def test_an_envelope_for_another_dialogue_is_refused(consultation_world: Consult
             submitter=submitter,
             owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
+            signing_public_key=_signing_key(codename_key, address),
             envelope=envelope,
+            signature=_signature(codename_key, address, envelope),
             routing=_no_routing(),
             today=world.now.date(),
         ),
@@ -300,7 +328,7 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
     world = consultation_world
     submitter, codename_key = _browser_submitter(world)
     address = _address(world)
-    context = submission_context(address)
+    context = signed_submission_context(address)
     old_desk_key = world.desk_key.public_key
     new_desk_key, _private = create_desk_key(world.session, world.dialogue, world.recovery_key)
     world.desk_key.retired_at = world.now
@@ -327,7 +355,9 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
                 submitter=submitter,
                 owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
                 submitter_public_key=named_key,
+                signing_public_key=_signing_key(codename_key, address),
                 envelope=envelope,
+                signature=_signature(codename_key, address, envelope),
                 routing=_no_routing(),
                 today=world.now.date(),
             ),
@@ -340,7 +370,9 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
         submitter=submitter,
         owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=own,
+        signing_public_key=_signing_key(codename_key, address),
         envelope=right,
+        signature=_signature(codename_key, address, right),
         routing=_no_routing(),
         today=world.now.date(),
     )
@@ -367,7 +399,9 @@ def test_what_is_not_an_acceptable_envelope_is_refused(
             submitter=submitter,
             owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
+            signing_public_key=_signing_key(codename_key, address),
             envelope=envelope,
+            signature=_signature(codename_key, address, envelope),
             routing=_no_routing(),
             today=world.now.date(),
         ),
@@ -378,14 +412,16 @@ def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None
     world = consultation_world
     submitter, codename_key = _browser_submitter(world)
     address = _address(world)
-    envelope = _sealed(world, _own_key(codename_key, address), submission_context(address))
+    envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
     accept_sealed_submission(
         world.session,
         address=address,
         submitter=submitter,
         owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=_own_key(codename_key, address),
+        signing_public_key=_signing_key(codename_key, address),
         envelope=envelope,
+        signature=_signature(codename_key, address, envelope),
         routing=_no_routing(),
         today=world.now.date(),
         identities_envelope=_identities(world, _own_key(codename_key, address), address),
@@ -407,6 +443,7 @@ def test_only_a_reprisal_report_is_marked_urgent(consultation_world: Consultatio
     world = consultation_world
     submitter, codename_key = _browser_submitter(world)
     address = _address(world)
+    envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
 
     _refused_without_trace(
         world,
@@ -416,7 +453,9 @@ def test_only_a_reprisal_report_is_marked_urgent(consultation_world: Consultatio
             submitter=submitter,
             owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
-            envelope=_sealed(world, _own_key(codename_key, address), submission_context(address)),
+            signing_public_key=_signing_key(codename_key, address),
+            envelope=envelope,
+            signature=_signature(codename_key, address, envelope),
             routing=RoutingMetadata(topic_tags=(), urgent=True),
             today=world.now.date(),
         ),
@@ -569,11 +608,16 @@ def test_the_canary_typed_without_javascript_is_stored_nowhere(
         world.session,
         submission,
         upload.finish(),
+        new.secrets,
         file_name=f"{CANARY}.txt",
         content_type="text/plain",
     )
     add_plain_further_information(
-        world.session, submission, {"text": f"more about {CANARY}"}, today=world.now.date()
+        world.session,
+        submission,
+        new.secrets,
+        {"text": f"more about {CANARY}"},
+        today=world.now.date(),
     )
     world.session.commit()
 
@@ -603,6 +647,7 @@ def test_an_attachment_is_encrypted_as_it_is_read_and_opens_with_its_sealed_key(
         world.session,
         submission,
         upload.finish(),
+        new.secrets,
         file_name="scan.pdf",
         content_type="application/pdf",
     )
@@ -638,7 +683,14 @@ def test_attachments_over_the_limit_are_refused_mid_stream_leaving_nothing(
         submission = _send_plain(world, new, _address(world), _case_form())
         first = EncryptingUpload(world.session, storage, budget)
         first.write(bytes(200_000))
-        attach_file(world.session, submission, first.finish(), file_name="a", content_type="x/y")
+        attach_file(
+            world.session,
+            submission,
+            first.finish(),
+            new.secrets,
+            file_name="a",
+            content_type="x/y",
+        )
         second = EncryptingUpload(world.session, storage, budget)
         second.write(bytes(65_536))
         assert len(_storage_files(world)) == 2
@@ -670,27 +722,41 @@ def test_the_inbox_lists_reads_back_and_adds_further_information(
         own_submission(world.session, _tag_key(other), submission.public_id)
     mine = own_submission(world.session, _tag_key(new.secrets), submission.public_id)
     add_plain_further_information(
-        world.session, mine, {"text": "He was moved."}, today=world.now.date()
+        world.session, mine, new.secrets, {"text": "He was moved."}, today=world.now.date()
     )
+    context = signed_further_information_context(SubmissionAddress.of(mine), 2)
     sealed_info = crypto.seal_envelope(
         b'{"format":"parley-further-information-v1","text":"And then released."}',
         [world.desk_key.public_key, mine.submitter_public_key],
-        further_information_context(SubmissionAddress.of(mine)),
+        context,
     )
-    add_sealed_further_information(world.session, mine, sealed_info, today=world.now.date())
+    seed = crypto.derive_submission_keys(new.secrets.key_seed, mine.public_id).signing_seed
+    signature = crypto.sign_item(seed, context, sealed_info)
+    for wrong in (None, bytes(64), signature[:-1] + bytes([signature[-1] ^ 1])):
+        with pytest.raises(SubmissionRefusedError):
+            add_sealed_further_information(
+                world.session, mine, sealed_info, wrong, today=world.now.date()
+            )
+    add_sealed_further_information(
+        world.session, mine, sealed_info, signature, today=world.now.date()
+    )
+    elsewhere = _sealed(world, mine.submitter_public_key, "elsewhere")
     with pytest.raises(SubmissionRefusedError):
         add_sealed_further_information(
             world.session,
             mine,
-            _sealed(world, mine.submitter_public_key, "elsewhere"),
+            elsewhere,
+            crypto.sign_item(seed, "elsewhere", elsewhere),
             today=world.now.date(),
         )
     with pytest.raises(PayloadError):
-        add_plain_further_information(world.session, mine, {"text": "  "}, today=world.now.date())
+        add_plain_further_information(
+            world.session, mine, new.secrets, {"text": "  "}, today=world.now.date()
+        )
 
     opened = open_submission(mine, new.secrets)
     assert opened.payload["persons"][0]["name"] == "A. Defender"
-    assert [item["text"] for item in opened.further_information] == [
+    assert [item.payload["text"] for item in opened.further_information] == [
         "He was moved.",
         "And then released.",
     ]
@@ -711,7 +777,7 @@ def test_each_submission_of_a_submitter_is_sealed_to_its_own_key(
     for submission in submissions:
         derived = crypto.derive_submission_keys(new.secrets.key_seed, submission.public_id)
         assert submission.submitter_public_key == derived.public_key_bytes()
-        context = submission_context(SubmissionAddress.of(submission))
+        context = signed_submission_context(SubmissionAddress.of(submission))
         with pytest.raises(crypto.DecryptionError):
             crypto.open_envelope(submission.envelope, new.secrets.private_key(), context)
         assert open_submission(submission, new.secrets).payload["persons"][0]["name"]
@@ -729,11 +795,17 @@ def test_the_submitter_opens_with_the_key_the_row_names_derived_or_legacy(
     chosen = submission_private_key(submission, new.secrets)
     assert crypto.private_key_bytes(chosen) == derived.key_seed
 
-    context = submission_context(SubmissionAddress.of(submission))
-    plaintext = crypto.open_envelope(submission.envelope, chosen, context)
+    address = SubmissionAddress.of(submission)
+    signed = crypto.open_envelope(submission.envelope, chosen, signed_submission_context(address))
+    payload = decode_payload(signed)
+    del payload["signatures"]  # a row of that release was not signed either
+    plaintext = encode_payload(payload)
     submission.submitter_public_key = new.submitter.public_key
+    submission.signature = submission.signing_public_key = None
     submission.envelope = crypto.seal_envelope(
-        plaintext, [world.desk_key.public_key, new.submitter.public_key], context
+        plaintext,
+        [world.desk_key.public_key, new.submitter.public_key],
+        submission_context(address),
     )
     submission.identity = None  # rows of that time kept the names in the submission envelope
     world.session.commit()
@@ -768,18 +840,25 @@ def test_consent_is_changed_per_named_person(consultation_world: ConsultationWor
             today=world.now.date(),
         )
     assert set(refusal.value.errors) == {"person"}
+    context = signed_consent_change_context(SubmissionAddress.of(case), 2)
     sealed_change = crypto.seal_envelope(
-        b"{}",
-        [world.desk_key.public_key, case.submitter_public_key],
-        consent_change_context(SubmissionAddress.of(case)),
+        b"{}", [world.desk_key.public_key, case.submitter_public_key], context
     )
-    change_sealed_consent(world.session, case, sealed_change, today=world.now.date())
+    seed = crypto.derive_submission_keys(new.secrets.key_seed, case.public_id).signing_seed
+    change_sealed_consent(
+        world.session,
+        case,
+        sealed_change,
+        crypto.sign_item(seed, context, sealed_change),
+        today=world.now.date(),
+    )
 
     assert [change.received_on for change in case.consent_changes] == [world.now.date()] * 2
+    assert [change.position for change in case.consent_changes] == [1, 2]
     desk_view = crypto.open_envelope(
         case.consent_changes[0].envelope,
         world.desk_private_key,
-        consent_change_context(SubmissionAddress.of(case)),
+        signed_consent_change_context(SubmissionAddress.of(case), 1),
     )
     assert decode_payload(desk_view)["consent"]["level"] == "internal_only"
     agenda = _send_plain(
@@ -807,8 +886,17 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
     case = _send_plain(world, new, _address(world), _case_form())
     upload = EncryptingUpload(world.session, storage, UploadBudget())
     upload.write(b"evidence")
-    attach_file(world.session, case, upload.finish(), file_name="e.txt", content_type="text/plain")
-    add_plain_further_information(world.session, case, {"text": "more"}, today=world.now.date())
+    attach_file(
+        world.session,
+        case,
+        upload.finish(),
+        new.secrets,
+        file_name="e.txt",
+        content_type="text/plain",
+    )
+    add_plain_further_information(
+        world.session, case, new.secrets, {"text": "more"}, today=world.now.date()
+    )
     lower = {"level": "internal_only", "given_by": "person", "risks_explained": True}
     change_plain_consent(
         world.session, case, new.secrets, {"person": 0, "consent": lower}, today=world.now.date()
@@ -864,7 +952,14 @@ def test_a_failed_deletion_keeps_the_files(consultation_world: ConsultationWorld
     case = _send_plain(world, new, _address(world), _case_form())
     upload = EncryptingUpload(world.session, storage, UploadBudget())
     upload.write(b"evidence")
-    attach_file(world.session, case, upload.finish(), file_name="e.txt", content_type="text/plain")
+    attach_file(
+        world.session,
+        case,
+        upload.finish(),
+        new.secrets,
+        file_name="e.txt",
+        content_type="text/plain",
+    )
     world.session.commit()
 
     delete_submission(world.session, storage, case, today=world.now.date())
@@ -891,11 +986,13 @@ def test_a_browser_sealed_consent_that_breaks_the_rule_counts_as_none(sent) -> N
     valid = {"level": "raise_by_name", "given_by": "family", "risks_explained": True}
     opened = OpenedSubmission(
         payload={"persons": [{"name": "A", "consent": sent}, {"name": "B", "consent": valid}]},
+        provenance=Provenance.SIGNED,
+        anchors=Anchors(bytes(32), None),
         further_information=(),
         consent_changes=(),
     )
     assert current_consents(opened) == ({}, valid)
 
     repaired = {"format": "parley-consent-change-v1", "person": 0, "consent": valid}
-    later = OpenedSubmission(opened.payload, (), (repaired,))
+    later = replace(opened, consent_changes=(CheckedItem(repaired, Provenance.SIGNED),))
     assert current_consents(later) == (valid, valid)

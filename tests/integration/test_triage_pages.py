@@ -53,6 +53,7 @@ from portal.services.submissions.attachments import (
 )
 from portal.services.submissions.inbox import change_plain_consent
 from portal.services.submissions.intake import accept_plain_submission, submission_address
+from portal.services.submissions.provenance import CheckedItem, Provenance
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance, csrf_token_for
@@ -145,6 +146,7 @@ class Triage:
                     session,
                     submission,
                     upload.finish(),
+                    new.secrets,
                     file_name="évidence <1>.pdf",
                     content_type="text/html",
                 )
@@ -694,10 +696,13 @@ def test_handover_rule_reads_the_latest_consent() -> None:
     @dataclass
     class Opened:
         payload: dict[str, Any]
-        consent_changes: tuple[dict[str, Any], ...]
+        consent_changes: tuple[CheckedItem, ...]
 
     def consent(level: str) -> dict[str, Any]:
         return {"level": level, "given_by": "person", "risks_explained": True}
+
+    def change(level: str, provenance: Provenance = Provenance.SIGNED) -> CheckedItem:
+        return CheckedItem({"person": 1, "consent": consent(level)}, provenance)
 
     persons = {
         "persons": [
@@ -706,11 +711,21 @@ def test_handover_rule_reads_the_latest_consent() -> None:
         ]
     }
     assert triage.handover_refusal(submission, Opened(persons, ())) is None
-    withdrawn = ({"person": 1, "consent": consent("internal_only")},)
+    withdrawn = (change("internal_only"),)
     assert triage.handover_refusal(submission, Opened(persons, withdrawn)) is not None
-    restored = (*withdrawn, {"person": 1, "consent": consent("handover_list")})
+    restored = (*withdrawn, change("handover_list"))
     assert triage.handover_refusal(submission, Opened(persons, restored)) is None
     assert triage.handover_refusal(submission, Opened({"persons": []}, ())) is not None
+    # A change sent before signatures may lower consent, never raise it.
+    unsigned = Provenance.BEFORE_SIGNATURES
+    lowered = (change("internal_only", unsigned),)
+    assert triage.handover_refusal(submission, Opened(persons, lowered)) is not None
+    raised = (*withdrawn, change("handover_list", unsigned))
+    assert triage.handover_refusal(submission, Opened(persons, raised)) is not None
+    # A change that could not be verified is never used, and stops the proposal.
+    unverified = (CheckedItem({}, Provenance.UNVERIFIED),)
+    refusal = triage.handover_refusal(submission, Opened(persons, unverified))
+    assert refusal == "a consent change of this submission could not be verified"
 
 
 def test_offline_review_shows_metadata_only(world: Triage) -> None:

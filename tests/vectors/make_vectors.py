@@ -475,6 +475,239 @@ def provenance_vectors() -> dict[str, Any]:
     }
 
 
+def signed_items_vectors() -> dict[str, Any]:
+    """Signed items in use: the v2 contexts of one submission, its signatures block, items
+    signed or not by either side, and what the reading rule says of each (docs/FORMATS.md,
+    "Signed items in use")."""
+    from portal.models import Dialogue, DialogueSession, SubmissionKind
+    from portal.services import contexts
+    from portal.services.submissions.provenance import signatures_block
+
+    public_id = "Qk1Pc3VibWlzc2lvbjEyMw"
+    address = contexts.SubmissionAddress(
+        Dialogue(slug="partnerland"),
+        DialogueSession(id=3),
+        SubmissionKind.INDIVIDUAL_CASE,
+        public_id,
+    )
+    codename = " ".join(words("en", ENGLISH_CODENAME_INDICES))
+    keys = derive_submission_keys(derive_codename_secrets(codename).key_seed, public_id)
+    desk_seed = desk_signing_seed(fixed_key("desk holder"))
+    newer_desk_seed = desk_signing_seed(fixed_key("newer desk holder"))
+    message_id = "TWVzc2FnZUlkMDAwMDAwMA"
+    to_desk, to_submitter = contexts.Direction.TO_DESK, contexts.Direction.TO_SUBMITTER
+    built = {
+        "submission": contexts.signed_submission_context(address),
+        "further information 1": contexts.signed_further_information_context(address, 1),
+        "consent change 2": contexts.signed_consent_change_context(address, 2),
+        "consent change 3": contexts.signed_consent_change_context(address, 3),
+        "further information 2": contexts.signed_further_information_context(address, 2),
+        "attachment keys": contexts.signed_attachment_keys_context(address, message_id),
+        "reply 4": contexts.signed_desk_message_context(address, message_id, 4, to_desk),
+        "desk message 1": contexts.signed_desk_message_context(
+            address, message_id, 1, to_submitter
+        ),
+        "reply 4 the other way": contexts.signed_desk_message_context(
+            address, message_id, 4, to_submitter
+        ),
+        "consent change v1": contexts.consent_change_context(address),
+    }
+    envelope = pattern(200)
+
+    def item(
+        description: str, side: str, context: str, seed: bytes | None, expected: str, **kw: Any
+    ) -> dict[str, Any]:
+        signed_as = kw.get("signed_as", context)
+        signature = None if seed is None else sign_item(seed, built[signed_as], envelope).hex()
+        return {
+            "description": description,
+            "side": side,
+            "context": built[context],
+            "signature": signature,
+            "expected": expected,
+        }
+
+    own = keys.signing_seed
+    signed_submission = [
+        item(
+            "further information at its position",
+            "submitter",
+            "further information 1",
+            own,
+            "signed",
+        ),
+        item("consent change at its position", "submitter", "consent change 2", own, "signed"),
+        item("attachment keys record", "submitter", "attachment keys", own, "signed"),
+        item("reply to the desk", "submitter", "reply 4", own, "signed"),
+        item("desk message", "desk", "desk message 1", desk_seed, "signed"),
+        item(
+            "consent change replayed at a later position",
+            "submitter",
+            "consent change 3",
+            own,
+            "unverified",
+            signed_as="consent change 2",
+        ),
+        item(
+            "consent change presented as further information",
+            "submitter",
+            "further information 2",
+            own,
+            "unverified",
+            signed_as="consent change 2",
+        ),
+        item(
+            "reply presented as coming from the desk",
+            "submitter",
+            "reply 4 the other way",
+            own,
+            "unverified",
+            signed_as="reply 4",
+        ),
+        item(
+            "consent change without a signature",
+            "submitter",
+            "consent change 2",
+            None,
+            "unverified",
+        ),
+        item(
+            "consent change signed by the desk key",
+            "submitter",
+            "consent change 2",
+            desk_seed,
+            "unverified",
+        ),
+        item(
+            "desk message signed by the submission's key",
+            "desk",
+            "desk message 1",
+            own,
+            "unverified",
+        ),
+        item(
+            "desk message signed by a newer desk key",
+            "desk",
+            "desk message 1",
+            newer_desk_seed,
+            "unverified",
+        ),
+    ]
+    before_signatures = [
+        item(
+            "unsigned consent change", "submitter", "consent change v1", None, "before_signatures"
+        ),
+        item("signed consent change", "submitter", "consent change 2", own, "unverified"),
+    ]
+    block = signatures_block(keys.signing_public_key(), signing_public_key(desk_seed))
+    chains = anchored_chain_vectors()
+    payload = {"format": "parley-submission-v1", "signatures": block}
+    return {
+        "format": "Parley signed items v1",
+        "address": {"dialogue": "partnerland", "session": 3, "kind": "individual_case"},
+        "codename": codename,
+        "public_id": public_id,
+        "message_id": message_id,
+        "contexts": built,
+        "envelope": envelope.hex(),
+        "submission": {
+            "payload": payload,
+            "context": built["submission"],
+            "signature": sign_item(own, built["submission"], envelope).hex(),
+            "anchors": {
+                "submission": keys.signing_public_key().hex(),
+                "desk": signing_public_key(desk_seed).hex(),
+            },
+        },
+        "refused_submissions": [
+            {
+                "description": "names another signing key than the codename gives",
+                "payload": {
+                    **payload,
+                    "signatures": {**block, "submission_key": signing_public_key(desk_seed).hex()},
+                },
+                "signature": sign_item(desk_seed, built["submission"], envelope).hex(),
+            },
+            {
+                "description": "holds a signatures block but carries no signature",
+                "payload": payload,
+                "signature": None,
+            },
+            {
+                "description": "signature by the right key over another context",
+                "payload": payload,
+                "signature": sign_item(own, built["further information 1"], envelope).hex(),
+            },
+            {
+                "description": "signatures block of an unknown format",
+                "payload": {**payload, "signatures": {**block, "format": "parley-signatures-v9"}},
+                "signature": sign_item(own, built["submission"], envelope).hex(),
+            },
+        ],
+        "signed_submission_items": signed_submission,
+        "before_signatures_items": before_signatures,
+        "anchored_desk_key_chains": chains,
+        "consent_rule": [
+            {"provenance": p, "current": c, "proposed": n, "counts": counts}
+            for p, c, n, counts in (
+                ("signed", "internal_only", "handover_list", True),
+                ("signed", "handover_list", "internal_only", True),
+                ("before_signatures", "handover_list", "raise_by_name", True),
+                ("before_signatures", "raise_without_name", "raise_without_name", True),
+                ("before_signatures", "raise_by_name", "handover_list", False),
+                ("before_signatures", None, "internal_only", False),
+                ("unverified", "handover_list", "internal_only", False),
+            )
+        ],
+    }
+
+
+def anchored_chain_vectors() -> dict[str, Any]:
+    """Desk keys certified at rotation, each by the one before, walked from the one a
+    submission names (``crypto.verify_desk_key_chain_from``)."""
+    slug = "partnerland"
+    privates = [fixed_key(f"rotated desk key {g}") for g in range(1, 5)]
+    seeds = [desk_signing_seed(private) for private in privates]
+
+    def certify(signer_seed: bytes, generation: int) -> dict[str, Any]:
+        index = generation - 1
+        made = certify_desk_key(
+            signer_seed,
+            slug,
+            generation,
+            public_key_bytes(privates[index]),
+            signing_public_key(seeds[index]),
+        )
+        return certificate_case(made, "previous desk key")
+
+    links = {g: certify(seeds[g - 2], g) for g in (2, 3, 4)}
+    by_recovery = certify(recovery_signing_seed(fixed_key("recovery holder")), 3)
+    flipped_link = {**links[3], "signature": flipped(bytes.fromhex(links[3]["signature"]), 5).hex()}
+
+    def case(description: str, anchor: int, certificates: list, valid: bool, key: int = 0) -> dict:
+        return {
+            "description": description,
+            "anchor_generation": anchor,
+            "anchor_signing_key": signing_public_key(seeds[(key or anchor) - 1]).hex(),
+            "certificates": certificates,
+            "valid": valid,
+        }
+
+    return {
+        "slug": slug,
+        "cases": [
+            case("from generation 2 through 3 and 4", 2, [links[3], links[4]], True),
+            case("from generation 1 through 2, 3 and 4", 1, [links[2], links[3], links[4]], True),
+            case("nothing after the anchor", 4, [], True),
+            case("generation 3 missing", 2, [links[4]], False),
+            case("a certificate of the anchor's own generation", 3, [links[3]], False),
+            case("generation 3 certified by the recovery key", 2, [by_recovery, links[4]], False),
+            case("anchored at another key", 2, [links[3], links[4]], False, key=1),
+            case("a flipped signature byte", 2, [flipped_link, links[4]], False),
+        ],
+    }
+
+
 def desk_key_chain_vectors() -> dict[str, Any]:
     slug = "partnerland"
     recovery = recovery_signing_seed(fixed_key("recovery holder"))
@@ -566,6 +799,7 @@ def main() -> None:
         "rfc6238.json": rfc6238_vector,
         "rfc8032-ed25519.json": rfc8032_vector,
         "provenance-v1.json": provenance_vectors,
+        "signed-items-v1.json": signed_items_vectors,
     }
     existing = [name for name in generators if (VECTOR_DIR / name).exists()]
     if existing and not (arguments.force or arguments.missing):

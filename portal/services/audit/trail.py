@@ -77,6 +77,7 @@ class AuditAction(enum.StrEnum):
     AGENDA_ITEM_CREATED = "agenda_item.created"
     MESSAGE_SENT = "message.sent"
     MESSAGE_RECEIVED = "message.received"
+    ITEM_UNVERIFIED = "item.unverified"
     EMERGENCY_ACCESS = "submission.emergency_access"
     IDENTITY_KEY_GRANTED = "identity_key.granted"
     SUBMISSION_NAME_READERS_SET = "submission.name_readers_set"

@@ -223,6 +223,10 @@ def _submission_entry(submission: Submission, key_ids: dict[int, str]) -> dict[s
             "envelope": encode_bytes(item.envelope),
         }
 
+    def signed(item: Any) -> dict[str, Any]:
+        """Where an item stands in the history and its signature, both null when unsigned."""
+        return {"position": item.position, "signature": _optional_bytes(item.signature)}
+
     duplicate = submission.duplicate_of
     return {
         "public_id": submission.public_id,
@@ -241,12 +245,13 @@ def _submission_entry(submission: Submission, key_ids: dict[int, str]) -> dict[s
         else str(submission.decline_reason),
         "duplicate_of": None if duplicate is None else duplicate.public_id,
         **sealed(submission),
+        "signature": _optional_bytes(submission.signature),
         "further_information": [
-            sealed(item, received_on=item.received_on.isoformat())
+            sealed(item, received_on=item.received_on.isoformat(), **signed(item))
             for item in submission.further_information
         ],
         "consent_changes": [
-            sealed(item, received_on=item.received_on.isoformat())
+            sealed(item, received_on=item.received_on.isoformat(), **signed(item))
             for item in submission.consent_changes
         ],
         "attachments": [
@@ -256,6 +261,7 @@ def _submission_entry(submission: Submission, key_ids: dict[int, str]) -> dict[s
                 "ciphertext_size": item.ciphertext_size,
                 "desk_key_id": key_ids[submission.desk_key_id],
                 "keys_envelope": encode_bytes(item.keys_envelope),
+                "signature": _optional_bytes(item.signature),
             }
             for item in submission.attachments
         ],
@@ -275,10 +281,15 @@ def _submission_entry(submission: Submission, key_ids: dict[int, str]) -> dict[s
                 written_by=str(message.written_by),
                 author=None if message.author is None else message.author.display_name,
                 sent_on=message.sent_on.isoformat(),
+                **signed(message),
             )
             for message in submission.messages
         ],
     }
+
+
+def _optional_bytes(value: bytes | None) -> str | None:
+    return None if value is None else encode_bytes(value)
 
 
 def _copy_file(

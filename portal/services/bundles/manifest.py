@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from typing import Any
 
 BUNDLE_FORMAT = "parley-bundle-v2"
-# v1 (written before the identity compartment) has no identity keys and no identities envelopes:
-# its submissions keep their names in the submission envelope, and it still reads.
+# v1 is v2 without what the identity compartment and signed items added (identity keys,
+# identities envelopes, items' positions and signatures): its submissions keep their names in the
+# submission envelope, and each position or signature is read as null, which the reading rule
+# takes as unsigned.
 READABLE_BUNDLE_FORMATS = frozenset({"parley-bundle-v1", BUNDLE_FORMAT})
 MANIFEST_NAME = "manifest.json"
 ATTACHMENTS_FOLDER = "attachments"

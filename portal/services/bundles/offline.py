@@ -10,7 +10,14 @@ application: only the bundle and a key. The key is either
   bundle's desk keys.
 
 Every envelope is opened under the context this release's ``portal.services.contexts`` builds
-from the manifest's own fields, so an envelope moved to another entry does not open. Items
+from the manifest's own fields, so an envelope moved to another entry does not open. Before an
+item is opened, the rule of ``portal.services.submissions.provenance`` is applied to it, as on
+the server: a signed item opens under its v2 context at its position, once its signature
+verifies with the key its submission names (desk messages with the signing key of the desk key
+they are sealed to, derived from the private half supplied); an item sent before signatures opens
+under its v1 context. Each written item says which (``"provenance"``). An item that fails the
+rule is tampering and stops the decryption like an envelope that does not open; the items of a
+submission whose own envelope was skipped are skipped too, since nothing anchors them. Items
 sealed to a desk key that was not supplied (for instance submissions from before the switch to
 offline review, sealed to an older desk key, when decrypting with the newer desk key) are
 *skipped*, not attempted, and listed in ``skipped.json``; the recovery key opens them. Anything
@@ -53,6 +60,7 @@ from portal.services.bundles.manifest import (
     text_field,
 )
 from portal.services.contexts import (
+    Direction,
     SubmissionAddress,
     attachment_keys_context,
     consent_change_context,
@@ -62,11 +70,24 @@ from portal.services.contexts import (
     identities_context,
     identity_key_grant_context,
     is_public_id,
+    signed_attachment_keys_context,
+    signed_consent_change_context,
+    signed_desk_message_context,
+    signed_further_information_context,
+    signed_submission_context,
     submission_context,
     triage_note_context,
 )
 from portal.services.submissions.attachments import AttachmentKeys, read_keys_record
 from portal.services.submissions.identities import merge_identities
+from portal.services.submissions.provenance import (
+    Anchors,
+    Provenance,
+    UnverifiedSubmissionError,
+    checked_anchors,
+    item_provenance,
+    message_provenance,
+)
 
 OUTPUT_MODE = 0o700
 _MAX_SAFE_NAME = 100
@@ -321,43 +342,113 @@ class _Decryption:
                 "duplicate_of",
             )
         }
-        payload = self._open(where, entry, "envelope", submission_context(address))
+        signature = _optional_bytes(entry, "signature", where)
+        signed_context = signed_submission_context(address)
+        context = signed_context if signature is not None else submission_context(address)
+        payload = self._open(where, entry, "envelope", context)
+        anchors = None
+        if payload is not None:
+            try:
+                anchors = checked_anchors(
+                    payload if isinstance(payload, dict) else {},
+                    signature=signature,
+                    mirror=None,
+                    signed_context=signed_context,
+                    envelope=bytes_field(entry, "envelope", where),
+                )
+            except UnverifiedSubmissionError:
+                raise BundleError(f"{where} could not be verified: tampered with") from None
+        provenance = None if anchors is None else _provenance_of(anchors)
         names, payload = self._names(where, entry, address, payload)
-        _write_json(folder / "submission.json", {**metadata, "names": names, "payload": payload})
         _write_json(
-            folder / "further_information.json",
-            [
-                {
-                    "received_on": item.get("received_on"),
-                    "payload": self._open(
-                        f"further information {n} of {where}",
-                        item,
-                        "envelope",
-                        further_information_context(address),
-                    ),
-                }
-                for n, item in enumerate(objects_field(entry, "further_information", where))
-            ],
+            folder / "submission.json",
+            {**metadata, "names": names, "provenance": provenance, "payload": payload},
         )
-        _write_json(
-            folder / "consent_changes.json",
-            [
-                {
-                    "received_on": item.get("received_on"),
-                    "payload": self._open(
-                        f"consent change {n} of {where}",
-                        item,
-                        "envelope",
-                        consent_change_context(address),
-                    ),
-                }
-                for n, item in enumerate(objects_field(entry, "consent_changes", where))
-            ],
-        )
+        for name, label, unsigned, signed in (
+            (
+                "further_information",
+                "further information",
+                further_information_context,
+                signed_further_information_context,
+            ),
+            (
+                "consent_changes",
+                "consent change",
+                consent_change_context,
+                signed_consent_change_context,
+            ),
+        ):
+            _write_json(
+                folder / f"{name}.json",
+                [
+                    {
+                        "received_on": item.get("received_on"),
+                        **self._checked(
+                            f"{label} {n} of {where}",
+                            item,
+                            "envelope",
+                            anchors,
+                            None if anchors is None else anchors.submission_key,
+                            signed_of=lambda position, signed=signed: signed(address, position),
+                            unsigned=unsigned(address),
+                        ),
+                    }
+                    for n, item in enumerate(objects_field(entry, name, where))
+                ],
+            )
         _write_json(folder / "notes.json", self._notes(address, entry, where))
-        _write_json(folder / "messages.json", self._messages(address, entry, where))
-        files = self._attachments(address, entry, where, folder / ATTACHMENTS_FOLDER)
+        _write_json(folder / "messages.json", self._messages(address, entry, where, anchors))
+        files = self._attachments(address, entry, where, folder / ATTACHMENTS_FOLDER, anchors)
         return {"public_id": public_id, "kind": str(kind), "folder": public_id, "files": files}
+
+    def _checked(
+        self,
+        what: str,
+        item: dict[str, Any],
+        field_name: str,
+        anchors: Anchors | None,
+        signing_key: bytes | None,
+        *,
+        signed_of: Any,
+        unsigned: str,
+        from_desk: bool | None = None,
+        positioned: bool = True,
+    ) -> dict[str, Any]:
+        """``provenance``'s rule for one item, then the item opened: ``{"provenance": ...,
+        "payload": ...}``, both null when it is skipped. ``from_desk`` is given for messages
+        only (see ``provenance.message_provenance``); an attachment's keys record is not
+        ``positioned``: it belongs to the submission's own place."""
+        if anchors is None:
+            self.skipped.append(
+                {"item": what, "desk_key_id": key_id_field(item, "desk_key_id", what)}
+            )
+            return {"provenance": None, "payload": None}
+        position = item.get("position")
+        if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
+            raise BundleError(f"{what} has a bad position")
+        signed_context = None if positioned and position is None else signed_of(position)
+        envelope = bytes_field(item, field_name, what)
+        signature = _optional_bytes(item, "signature", what)
+        if from_desk is None:
+            provenance = item_provenance(
+                signing_key, signed_context=signed_context, envelope=envelope, signature=signature
+            )
+        else:
+            provenance = message_provenance(
+                anchors,
+                from_desk=from_desk,
+                desk_signing_key=signing_key,
+                signed_context=signed_context,
+                envelope=envelope,
+                signature=signature,
+            )
+        if provenance is Provenance.UNVERIFIED:
+            raise BundleError(f"{what} could not be verified: tampered with")
+        context = signed_context if provenance is Provenance.SIGNED else unsigned
+        return {
+            "provenance": str(provenance),
+            "payload": self._open(what, item, field_name, context),
+        }
 
     def _notes(
         self, address: SubmissionAddress, entry: dict[str, Any], where: str
@@ -379,24 +470,56 @@ class _Decryption:
         return notes
 
     def _messages(
-        self, address: SubmissionAddress, entry: dict[str, Any], where: str
+        self,
+        address: SubmissionAddress,
+        entry: dict[str, Any],
+        where: str,
+        anchors: Anchors | None,
     ) -> list[dict[str, Any]]:
         messages = []
         for n, item in enumerate(objects_field(entry, "messages", where)):
             what = f"message {n} of {where}"
-            context = desk_message_context(address, text_field(item, "public_id", what))
+            public_id = text_field(item, "public_id", what)
+            from_desk = item.get("written_by") == "desk"
+            way = Direction.TO_SUBMITTER if from_desk else Direction.TO_DESK
+            signing_key = None if anchors is None else anchors.submission_key
+            if from_desk:
+                # Checked with the signing key of the desk key it is sealed to, derived from the
+                # private half supplied; without it the message is skipped when opened.
+                held = self.held.get(key_id_field(item, "desk_key_id", what))
+                signing_key = (
+                    None
+                    if held is None
+                    else crypto.signing_public_key(crypto.desk_signing_seed(held))
+                )
             messages.append(
                 {
                     "written_by": item.get("written_by"),
                     "author": item.get("author"),
                     "sent_on": item.get("sent_on"),
-                    "payload": self._open(what, item, "envelope", context),
+                    **self._checked(
+                        what,
+                        item,
+                        "envelope",
+                        anchors,
+                        signing_key,
+                        signed_of=lambda position, public_id=public_id, way=way: (
+                            signed_desk_message_context(address, public_id, position, way)
+                        ),
+                        unsigned=desk_message_context(address, public_id),
+                        from_desk=from_desk,
+                    ),
                 }
             )
         return messages
 
     def _attachments(
-        self, address: SubmissionAddress, entry: dict[str, Any], where: str, folder: Path
+        self,
+        address: SubmissionAddress,
+        entry: dict[str, Any],
+        where: str,
+        folder: Path,
+        anchors: Anchors | None,
     ) -> list[str]:
         written = []
         for n, item in enumerate(objects_field(entry, "attachments", where), start=1):
@@ -404,9 +527,18 @@ class _Decryption:
             what = f"attachment {attachment_id} of {where}"
             if not is_public_id(attachment_id):
                 raise BundleError(f"{what} has a bad public id")
-            record = self._open(
-                what, item, "keys_envelope", attachment_keys_context(address, attachment_id)
-            )
+            record = self._checked(
+                what,
+                item,
+                "keys_envelope",
+                anchors,
+                None if anchors is None else anchors.submission_key,
+                signed_of=lambda _position, attachment_id=attachment_id: (
+                    signed_attachment_keys_context(address, attachment_id)
+                ),
+                unsigned=attachment_keys_context(address, attachment_id),
+                positioned=False,
+            )["payload"]
             if record is None:
                 continue
             member = text_field(item, "file", what)
@@ -461,6 +593,16 @@ def safe_file_name(name: str) -> str:
         else:
             cleaned = cleaned[:_MAX_SAFE_NAME]
     return cleaned or "attachment"
+
+
+def _optional_bytes(entry: dict[str, Any], name: str, where: str) -> bytes | None:
+    """A base64 field that is null for what was stored before signatures."""
+    return None if entry.get(name) is None else bytes_field(entry, name, where)
+
+
+def _provenance_of(anchors: Anchors) -> str:
+    signed = anchors.submission_key is not None
+    return str(Provenance.SIGNED if signed else Provenance.BEFORE_SIGNATURES)
 
 
 def _transformed(source: IO[bytes], decryptor: crypto.StreamDecryptor) -> Iterator[bytes]:

@@ -8,7 +8,7 @@ the unwrapped desk key: only someone who can already open it (or the set-up that
 let somebody else in, and the cryptography, not only this code, enforces need-to-know.
 """
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -37,15 +37,39 @@ def create_desk_key(
     recovery_key: RecoveryKey,
     *,
     actor: StaffUser | None = None,
+    certified_by: bytes | None = None,
 ) -> tuple[DeskKey, crypto.PrivateKey]:
     """Make a new desk key for ``dialogue``, granted at once to the recovery key.
 
     The private half is returned so that the caller can grant it to the first desk members
-    before it is forgotten.
+    before it is forgotten; the public half of its signing key is kept beside the key, for new
+    submissions to name as the desk's (``crypto.desk_signing_seed``). ``certified_by`` is the
+    signing seed of the desk key it follows, which a member rotating the key holds: the new key
+    is then certified by it (``crypto.certify_desk_key``), so that a submitter who trusts the
+    older key can check messages signed by the new one.
     """
     private_key = crypto.generate_private_key()
     public_key = crypto.public_key_bytes(private_key)
-    desk_key = DeskKey(dialogue=dialogue, public_key=public_key, key_id=crypto.key_id(public_key))
+    signing_key = crypto.signing_public_key(crypto.desk_signing_seed(private_key))
+    latest = session.scalar(
+        select(func.max(DeskKey.generation)).where(DeskKey.dialogue_id == dialogue.id)
+    )
+    generation = 1 + (latest or 0)
+    certificate = (
+        None
+        if certified_by is None
+        else crypto.certify_desk_key(
+            certified_by, dialogue.slug, generation, public_key, signing_key
+        ).signature
+    )
+    desk_key = DeskKey(
+        dialogue=dialogue,
+        public_key=public_key,
+        key_id=crypto.key_id(public_key),
+        signing_public_key=signing_key,
+        generation=generation,
+        certificate=certificate,
+    )
     session.add(desk_key)
     session.flush()
     record_event(

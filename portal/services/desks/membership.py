@@ -624,7 +624,8 @@ def rotate_desk_key(
     old_key = current_desk_key(session, dialogue)
     if old_key is None:
         raise DeskActionError(f"{dialogue.slug} has no current desk key")
-    if keys.open(session, old_key) is None:
+    old_private = keys.open(session, old_key)
+    if old_private is None:
         raise DeskActionError(
             "you cannot open the current desk key of this dialogue, so you cannot rotate it"
         )
@@ -636,7 +637,13 @@ def rotate_desk_key(
     ]
     holders = [m.user for m in eligible if m.confirmation is KeyConfirmation.CONFIRMED]
     not_confirmed = [m.user for m in eligible if m.confirmation is not KeyConfirmation.CONFIRMED]
-    new_key, new_private = create_desk_key(session, dialogue, recovery_key, actor=keys.actor)
+    new_key, new_private = create_desk_key(
+        session,
+        dialogue,
+        recovery_key,
+        actor=keys.actor,
+        certified_by=crypto.desk_signing_seed(old_private),
+    )
     identity_key, identity_private = create_identity_key(
         session, new_key, recovery_key, actor=keys.actor
     )

@@ -40,16 +40,23 @@ from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
     SubmissionAddress,
     attachment_keys_context,
-    consent_change_context,
-    further_information_context,
-    submission_context,
+    signed_attachment_keys_context,
 )
 from portal.services.desks import need_to_know
 from portal.services.staff.identities import NamesState, names_for, record_names_read
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.attachments import read_keys_record
 from portal.services.submissions.identities import merge_identities
+from portal.services.submissions.inbox import open_checked
 from portal.services.submissions.payload import decode_payload
+from portal.services.submissions.provenance import (
+    Anchors,
+    CheckedItem,
+    Provenance,
+    UnverifiedSubmissionError,
+    placed_item,
+    record_unverified,
+)
 from portal.storage import EncryptedStorage
 
 
@@ -94,6 +101,11 @@ class StaffReader:
             raise ReadRefusedError(ReadRefusal.NOT_ON_DESK) from None
         except need_to_know.DeskKeyUnavailableError:
             raise ReadRefusedError(ReadRefusal.DESK_KEY_NOT_GRANTED) from None
+        signing_key = crypto.signing_public_key(crypto.desk_signing_seed(key))
+        if desk_key.signing_public_key != signing_key:
+            # The copy that forms name as the desk's: learnt from the first holder to open a
+            # desk key made before signatures, and put right if someone swapped it since.
+            desk_key.signing_public_key = signing_key
         self._keys[desk_key.id] = key
         return key
 
@@ -126,29 +138,32 @@ class OpenedAttachment:
 
 @dataclass(frozen=True)
 class OpenedForStaff:
-    """A submission opened for one staff response.
+    """A submission opened and checked for one staff response.
 
-    ``further_information`` and ``consent_changes`` are the opened payloads in the order they
-    arrived (the same shape as the submitter's ``OpenedSubmission``, so that
-    ``inbox.current_consents`` applies); ``further_information_rows`` and
-    ``consent_change_rows`` pair each with its stored row, for dates.
+    ``further_information`` and ``consent_changes`` are ``CheckedItem``s in history order (the
+    same shape as the submitter's ``OpenedSubmission``, so that ``inbox.current_consents``
+    applies), each with its stored row for its date; ``unverified_attachments`` counts the files
+    whose keys record failed the check and that are not offered.
     """
 
     submission: Submission
     payload: dict[str, Any]
-    further_information: tuple[dict[str, Any], ...]
-    consent_changes: tuple[dict[str, Any], ...]
+    provenance: Provenance
+    anchors: Anchors
+    further_information: tuple[CheckedItem, ...]
+    consent_changes: tuple[CheckedItem, ...]
     attachments: tuple[OpenedAttachment, ...]
     reader: StaffReader = field(repr=False)
+    unverified_attachments: int = 0
     names: NamesState = NamesState.IN_SUBMISSION
 
     @property
-    def further_information_rows(self) -> list[tuple[Any, dict[str, Any]]]:
-        return list(zip(self.submission.further_information, self.further_information, strict=True))
+    def further_information_rows(self) -> list[tuple[Any, CheckedItem]]:
+        return [(item.row, item) for item in self.further_information]
 
     @property
-    def consent_change_rows(self) -> list[tuple[Any, dict[str, Any]]]:
-        return list(zip(self.submission.consent_changes, self.consent_changes, strict=True))
+    def consent_change_rows(self) -> list[tuple[Any, CheckedItem]]:
+        return [(item.row, item) for item in self.consent_changes]
 
 
 def require_read_access(
@@ -175,30 +190,31 @@ def open_submission_for_staff(
     """Open everything a submission holds, and record the read in the caller's transaction.
 
     ``ReadRefusedError`` before anything is opened when need-to-know says no; a desk key the
-    person holds no grant of refuses too (``DESK_KEY_NOT_GRANTED``). An envelope that does not
-    open raises ``crypto.DecryptionError``: a tampered row is an error, not an empty field.
+    person holds no grant of refuses too (``DESK_KEY_NOT_GRANTED``). A submission that does not
+    open or verify raises ``crypto.DecryptionError`` (``provenance.UnverifiedSubmissionError``
+    for one that opens but does not verify, which is recorded as ``item.unverified``): a
+    tampered row is an error, not an empty field. An addition or attachment that fails the
+    check is recorded the same way and kept out of use (``provenance``).
     """
     require_read_access(session, signed_in, submission, now=now)
     reader = reader or StaffReader(session, signed_in)
-    address = SubmissionAddress.of(submission)
-    payload = reader.open_json(
-        submission.envelope, submission.desk_key, submission_context(address)
-    )
+    try:
+        opened = open_checked(submission, reader.open_json)
+    except UnverifiedSubmissionError:
+        record_unverified(session, submission, ["submission"])
+        raise
+    payload = opened.payload
     names = names_for(session, signed_in, submission, now=now)
     if names.identities is not None:
         payload = merge_identities(payload, names.identities, submission.kind)
         record_names_read(session, signed_in.user, submission)
-    further = tuple(
-        reader.open_json(item.envelope, item.desk_key, further_information_context(address))
-        for item in submission.further_information
-    )
-    changes = tuple(
-        reader.open_json(item.envelope, item.desk_key, consent_change_context(address))
-        for item in submission.consent_changes
-    )
-    attachments = tuple(
-        _open_attachment_keys(reader, submission, address, item) for item in submission.attachments
-    )
+    checked = [
+        _checked_attachment(reader, submission, opened.anchors, item)
+        for item in submission.attachments
+    ]
+    attachments = tuple(item for item in checked if item is not None)
+    unverified = opened.unverified + ["attachment"] * (len(checked) - len(attachments))
+    record_unverified(session, submission, unverified)
     record_event(
         session,
         action=AuditAction.SUBMISSION_READ,
@@ -208,7 +224,18 @@ def open_submission_for_staff(
         dialogue=submission.dialogue,
         details={"kind": str(submission.kind)},
     )
-    return OpenedForStaff(submission, payload, further, changes, attachments, reader, names.state)
+    return OpenedForStaff(
+        submission,
+        payload,
+        opened.provenance,
+        opened.anchors,
+        opened.further_information,
+        opened.consent_changes,
+        attachments,
+        reader,
+        unverified_attachments=len(checked) - len(attachments),
+        names=names.state,
+    )
 
 
 def open_attachment_for_staff(
@@ -218,8 +245,10 @@ def open_attachment_for_staff(
     attachment_public_id: str,
     *,
     now: dt.datetime,
-) -> OpenedAttachment:
-    """Open one attachment's keys record and record the read; ``LookupError`` if no such file.
+) -> OpenedAttachment | None:
+    """Open one attachment's keys record and record the read; ``LookupError`` if no such file,
+    ``None`` (recorded as ``item.unverified``, no file offered) if it fails the check of who
+    sealed it.
 
     The caller commits before streaming the file (:func:`decrypted_chunks`), so that the read is
     on record whatever becomes of the download.
@@ -231,7 +260,14 @@ def open_attachment_for_staff(
     if attachment is None:
         raise LookupError("no such attachment")
     reader = StaffReader(session, signed_in)
-    opened = _open_attachment_keys(reader, submission, SubmissionAddress.of(submission), attachment)
+    try:
+        anchors = open_checked(submission, reader.open_json).anchors
+        opened = _checked_attachment(reader, submission, anchors, attachment)
+    except UnverifiedSubmissionError:
+        opened = None
+    if opened is None:
+        record_unverified(session, submission, ["attachment"])
+        return None
     record_event(
         session,
         action=AuditAction.ATTACHMENT_READ,
@@ -267,14 +303,26 @@ def _stream_plaintext(storage: EncryptedStorage, opened: OpenedAttachment) -> It
         yield final
 
 
-def _open_attachment_keys(
-    reader: StaffReader, submission: Submission, address: SubmissionAddress, item: Attachment
-) -> OpenedAttachment:
-    # Attachment-keys records are sealed with the submission, to the submission's desk key.
-    record = reader.open_json(
-        item.keys_envelope, submission.desk_key, attachment_keys_context(address, item.public_id)
+def _checked_attachment(
+    reader: StaffReader, submission: Submission, anchors: Anchors, item: Attachment
+) -> OpenedAttachment | None:
+    """The attachment's keys record, opened once ``provenance``'s rule lets it be; ``None`` for
+    one that fails the rule or does not open (the caller records it and offers no file)."""
+    address = SubmissionAddress.of(submission)
+    provenance, context = placed_item(
+        anchors.submission_key,
+        signed_context=signed_attachment_keys_context(address, item.public_id),
+        unsigned_context=attachment_keys_context(address, item.public_id),
+        envelope=item.keys_envelope,
+        signature=item.signature,
     )
-    keys = read_keys_record(record)
+    if provenance is Provenance.UNVERIFIED:
+        return None
+    # Attachment-keys records are sealed with the submission, to the submission's desk key.
+    try:
+        keys = read_keys_record(reader.open_json(item.keys_envelope, submission.desk_key, context))
+    except crypto.DecryptionError:
+        return None
     return OpenedAttachment(
         attachment=item,
         name=keys.name,

@@ -465,7 +465,8 @@ def handover_refusal(submission: Submission, opened: Any) -> str | None:
 
     ``opened`` is the submission opened for staff (its payload and consent changes): only the
     named persons' current consent (as sent, then each later change in order) can say whether
-    their names may go on a list handed to the partner.
+    their names may go on a list handed to the partner. A consent change that could not be
+    verified stops the proposal: it may be the submitter's own withdrawal, tampered with.
     """
     if submission.kind not in HANDOVER_KINDS:
         return "only individual cases and reprisal reports go on the handover list"
@@ -475,6 +476,8 @@ def handover_refusal(submission: Submission, opened: Any) -> str | None:
         return "assess the risk before proposing the case for the handover list"
     if submission.risk_hold:
         return "the submission is on risk hold"
+    if any(not change.usable for change in opened.consent_changes):
+        return "a consent change of this submission could not be verified"
     consents = current_consents(opened)
     if not consents:
         return "the submission names nobody who could go on the handover list"

@@ -9,7 +9,8 @@ deletes the partial file at once and raises ``AttachmentTooLargeError``. When th
 zero bytes pad it to its size bucket (``crypto.file_padding``) before the last chunk is sealed,
 and the padding counts against the budget too: what is stored, and what the limit counts, is the
 padded size. Then :func:`attach_file` seals the file's key, name, type and true size in an
-attachment-keys record (``parley-attachment-keys-v2``, under ``contexts.attachment_keys_context``;
+attachment-keys record (``parley-attachment-keys-v2``, under
+``contexts.signed_attachment_keys_context`` and signed by the submission's signing key;
 docs/FORMATS.md, "Envelope contexts" and "Envelope plaintexts") to the submission's desk key and
 the submitter, and the file becomes visible when the caller's transaction commits. The true size
 exists nowhere else.
@@ -45,12 +46,17 @@ from crypto.stream import KEY_SIZE as FILE_KEY_SIZE
 from portal.models import Attachment, Submission, Upload
 from portal.services.contexts import (
     SubmissionAddress,
-    attachment_keys_context,
     new_public_id,
     recipient_keys,
+    signed_attachment_keys_context,
 )
-from portal.services.submissions.intake import SubmissionRefusedError, check_envelope
+from portal.services.submissions.intake import (
+    SubmissionRefusedError,
+    check_envelope,
+    check_signature,
+)
 from portal.services.submissions.payload import encode_payload
+from portal.services.submissions.submitter_keys import SubmitterKey, submission_keys
 from portal.storage import EncryptedStorage, StagedFile
 
 ATTACHMENT_KEYS_FORMAT = "parley-attachment-keys-v2"
@@ -136,11 +142,13 @@ def attach_file(
     session: Session,
     submission: Submission,
     encrypted: EncryptedFile,
+    submitter_key: SubmitterKey,
     *,
     file_name: str,
     content_type: str,
 ) -> Attachment:
-    """Record an encrypted file as an attachment of ``submission``, its key sealed."""
+    """Record an encrypted file as an attachment of ``submission``, its key sealed and signed
+    with the submission's signing key, which ``submitter_key`` gives for this request only."""
     public_id = new_public_id()
     record = {
         "format": ATTACHMENT_KEYS_FORMAT,
@@ -149,16 +157,17 @@ def attach_file(
         "type": content_type[:MAX_CONTENT_TYPE_LENGTH],
         "size": encrypted.plaintext_size,
     }
+    context = signed_attachment_keys_context(SubmissionAddress.of(submission), public_id)
     keys_envelope = crypto.seal_envelope(
-        encode_payload(record),
-        recipient_keys(submission.desk_key, submission),
-        attachment_keys_context(SubmissionAddress.of(submission), public_id),
+        encode_payload(record), recipient_keys(submission.desk_key, submission), context
     )
+    signing_seed = submission_keys(submitter_key, submission.public_id).signing_seed
     attachment = Attachment(
         public_id=public_id,
         storage_name=encrypted.staged.name,
         ciphertext_size=encrypted.staged.size,
         keys_envelope=keys_envelope,
+        signature=crypto.sign_item(signing_seed, context, keys_envelope),
     )
     submission.attachments.append(attachment)
     session.flush()
@@ -215,6 +224,7 @@ class UploadClaim:
 
     upload_public_id: str
     keys_envelope: bytes
+    signature: bytes
 
 
 def claim_uploads(
@@ -247,11 +257,18 @@ def claim_uploads(
             raise SubmissionRefusedError(
                 "an attached file did not arrive in full or has expired; send the form again"
             )
+        context = signed_attachment_keys_context(address, upload.public_id)
         check_envelope(
             claim.keys_envelope,
-            context=attachment_keys_context(address, upload.public_id),
+            context=context,
             recipients=recipients,
             max_bytes=MAX_KEYS_ENVELOPE_BYTES,
+        )
+        check_signature(
+            bytes(submission.signing_public_key or b""),
+            context,
+            claim.keys_envelope,
+            claim.signature,
         )
         attachments.append(
             Attachment(
@@ -259,6 +276,7 @@ def claim_uploads(
                 storage_name=upload.storage_name,
                 ciphertext_size=upload.ciphertext_size,
                 keys_envelope=bytes(claim.keys_envelope),
+                signature=bytes(claim.signature),
             )
         )
     if not attachments:

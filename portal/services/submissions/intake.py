@@ -50,7 +50,7 @@ from portal.services.contexts import (
     identities_context,
     is_public_id,
     recipient_keys,
-    submission_context,
+    signed_submission_context,
 )
 from portal.services.desks.identity_keys import identity_key_of
 from portal.services.desks.keys import current_desk_key
@@ -66,10 +66,11 @@ from portal.services.submissions.payload import (
     routing_metadata,
     validate_submission,
 )
+from portal.services.submissions.provenance import SIGNATURES_FIELD, signatures_block
 from portal.services.submissions.submitter_keys import (
     SubmitterKey,
-    new_submission_public_key,
     owner_tag_key_of,
+    submission_keys,
 )
 
 # A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
@@ -125,20 +126,25 @@ def accept_sealed_submission(
     submitter: Submitter,
     owner_tag_key: bytes,
     submitter_public_key: bytes,
+    signing_public_key: bytes,
     envelope: bytes,
+    signature: bytes,
     routing: RoutingMetadata,
     today: dt.date,
     identities_envelope: bytes | None = None,
 ) -> Submission:
-    """Store an envelope a browser sealed, once it is shown to be addressed as it must be.
+    """Store an envelope a browser sealed, once it is shown to be addressed and signed as it
+    must be.
 
-    ``submitter_public_key`` is the submission's own key, which the browser derived from the
-    codename and the public id. The server cannot check that derivation; it refuses what is not
-    an X25519 public key, and the codename's own key (``submitter``'s), which would link the
-    submission to the submitter's others. ``owner_tag_key`` is the codename's tag key, which the
-    browser derived too; why a wrong one harms only its sender is in ``owner_tags``.
-    ``identities_envelope`` is required exactly when the submission carries one (module
-    docstring).
+    ``submitter_public_key`` and ``signing_public_key`` are the submission's own keys, which the
+    browser derived from the codename and the public id. The server cannot check that
+    derivation; it refuses what is not an X25519 public key, the codename's own key
+    (``submitter``'s), which would link the submission to the submitter's others, and a
+    signature that does not verify with ``signing_public_key`` under the submission's signed
+    context. Readers later check that the key sealed inside the submission is this one.
+    ``owner_tag_key`` is the codename's tag key, which the browser derived too; why a wrong one
+    harms only its sender is in ``owner_tags``. ``identities_envelope`` is required exactly when
+    the submission carries one (module docstring).
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError("only a reprisal report can be marked urgent")
@@ -152,12 +158,16 @@ def accept_sealed_submission(
         )
     desk_key = require_desk_key(session, address.dialogue)
     submission = _new_submission(address, bytes(submitter_public_key), desk_key, routing, today)
+    context = signed_submission_context(address)
     check_envelope(
         envelope,
-        context=submission_context(address),
+        context=context,
         recipients=recipient_keys(desk_key, submission),
         max_bytes=MAX_ENVELOPE_BYTES,
     )
+    check_signature(signing_public_key, context, envelope, signature)
+    submission.signing_public_key = bytes(signing_public_key)
+    submission.signature = bytes(signature)
     identity_key = identity_key_for(session, desk_key, address.kind)
     if (identity_key is None) != (identities_envelope is None):
         raise SubmissionRefusedError(
@@ -188,15 +198,18 @@ def accept_plain_submission(
     """Validate a posted form's payload and store it sealed (no-JavaScript path).
 
     ``submitter_key`` is the codename's key, held for this request only: the submission is
-    sealed to the key it derives for the submission's public id, the row keeps only that key's
-    public half, and the row's owner tag comes from the tag key it derives. Raises
+    sealed to the key it derives for the submission's public id and signed with the signing key
+    derived beside it, whose public half is sealed inside with the current desk signing key
+    (``provenance.signatures_block``); the row keeps only public halves, and the row's owner tag
+    comes from the tag key it derives. Raises
     ``PayloadError`` with a message per field when the form is incomplete.
     """
     payload = validate_submission(form, address.kind)
     if len(encode_payload(payload)) > MAX_PAYLOAD_BYTES:
         raise SubmissionRefusedError("this submission is too long; shorten it or attach a file")
     desk_key = require_desk_key(session, address.dialogue)
-    submission_key = new_submission_public_key(submitter_key, address.public_id)
+    keys = submission_keys(submitter_key, address.public_id)
+    submission_key = keys.public_key_bytes()
     routing = routing_metadata(payload)
     submission = _new_submission(address, submission_key, desk_key, routing, today)
     identity_key = identity_key_for(session, desk_key, address.kind)
@@ -211,9 +224,15 @@ def accept_plain_submission(
                 identities_context(address),
             ),
         )
-    envelope = crypto.seal_envelope(
-        encode_payload(payload), recipient_keys(desk_key, submission), submission_context(address)
+    payload[SIGNATURES_FIELD] = signatures_block(
+        keys.signing_public_key(), desk_key.signing_public_key
     )
+    context = signed_submission_context(address)
+    envelope = crypto.seal_envelope(
+        encode_payload(payload), recipient_keys(desk_key, submission), context
+    )
+    submission.signing_public_key = keys.signing_public_key()
+    submission.signature = crypto.sign_item(keys.signing_seed, context, envelope)
     return _store(session, submission, envelope, owner_tag_key_of(submitter_key), identity)
 
 
@@ -247,6 +266,17 @@ def check_envelope(
         raise SubmissionRefusedError(
             "this submission was encrypted to the wrong keys; reload the form and send it again"
         )
+
+
+def check_signature(signing_key: bytes, context: str, envelope: bytes, signature: bytes) -> None:
+    """Refuse an item whose signature does not verify: nothing unsigned is stored for a signed
+    submission, so that readers never meet an item the server could have told apart."""
+    try:
+        crypto.verify_item(signing_key, context, envelope, signature)
+    except crypto.DecryptionError:
+        raise SubmissionRefusedError(
+            "this was not signed with the key of this submission; reload the page and send it again"
+        ) from None
 
 
 def _public_id_used(session: Session, public_id: str) -> bool:

@@ -1,14 +1,17 @@
 """Messages between the desk and a submission's author, sealed so that only those two can read.
 
 Each message is one envelope (``crypto.seal_envelope``) holding ``parley-desk-message-v1``,
-sealed under ``contexts.desk_message_context`` to exactly two recipients
-(``contexts.recipient_keys``): the dialogue's desk key current when the message is written
-(``desk_keys.current_desk_key``) and the key the submission names for its submitter
-(docs/FORMATS.md, "Envelope contexts" and "Envelope plaintexts"). The message's public id is random
-(``contexts.new_public_id``) and unique among messages, and the context names it and the
-submission, so an envelope cannot be replayed as another message, nor moved to another
-submission, dialogue, session or kind. The same context serves both directions; ``written_by``
-says which end wrote it.
+sealed to exactly two recipients (``contexts.recipient_keys``): the dialogue's desk key current
+when the message is written (``desk_keys.current_desk_key``) and the key the submission names for
+its submitter (docs/FORMATS.md, "Envelope contexts" and "Envelope plaintexts"). The message's
+public id is random (``contexts.new_public_id``) and unique among messages. For a signed
+submission the context is ``contexts.signed_desk_message_context``: it names the message, its
+position on its writer's side of the history and its direction, and the message is signed, by
+the desk key's signing key for the desk (:func:`desk_signing_seed`) and by the submission's
+signing key for a reply (docs/FORMATS.md, "Signed items in use"), so that it cannot be replayed,
+reordered, turned round or moved to another submission, dialogue, session or kind. Messages of a
+submission sent before signatures keep the unsigned v1 context
+(``contexts.desk_message_context``), the same for both directions.
 
 Desk to submitter (:func:`send_desk_message`): a staff member who may message the dialogue
 (``need_to_know.may_message``: a triage officer or co-chair on the desk) and may read the
@@ -25,13 +28,15 @@ server seals the reply for that request under a public id it makes; with JavaScr
 seals it under a public id the server issued with the page, and the server checks the envelope's
 context and recipients before storing it, never seeing the text.
 
-Reading: the desk opens each message with the desk key it is sealed to
-(:func:`thread_for_desk`, through ``staff_reading.StaffReader``), so messages sealed before a
+Reading: each message is first checked (``provenance.message_provenance``) and, when it fails,
+shown as unverified and never opened. The desk opens each message with the desk key it is sealed
+to (:func:`thread_for_desk`, through ``staff_reading.StaffReader``), so messages sealed before a
 rotation stay readable to whoever holds the old key's grant; the submitter opens them with the
 key their codename gives the submission (``submitter_keys.submission_private_key``;
-:func:`thread_for_submitter`, or in the browser from
-:func:`sealed_thread`). Both ends check the format after opening: a browser-sealed reply cannot
-be checked by the server, so a reply that is not a valid message is shown as unreadable.
+:func:`thread_for_submitter`, or in the browser from :func:`sealed_thread`), checking desk
+messages against the desk signing key their submission names. Both ends check the format after
+opening: a browser-sealed reply cannot be checked by the server, so a reply that is not a valid
+message is shown as unreadable.
 
 Audit events name ids only: ``message.sent`` (the staff author as actor) and
 ``message.received`` (no actor), each with the message's and the submission's internal ids.
@@ -46,24 +51,45 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 import crypto
 from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
+    Direction,
     SubmissionAddress,
     desk_message_context,
     is_public_id,
     new_public_id,
+    signed_desk_message_context,
+    signed_submission_context,
 )
 from portal.services.desks.need_to_know import Access, may_message, submission_access
 from portal.services.staff.reading import OpenedForStaff, StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.inbox import SealedRecord, checked_addition, sealed_addition
-from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.inbox import (
+    CONSENT_CHANGE,
+    FURTHER_INFORMATION,
+    Addition,
+    AdditionKind,
+    SealedRecord,
+    addition_context,
+    addition_position,
+    checked_addition,
+    history_order,
+    sealed_addition,
+    submitter_addition,
+)
+from portal.services.submissions.intake import SubmissionRefusedError, require_desk_key
 from portal.services.submissions.owner_tags import walk
 from portal.services.submissions.payload import LONG_TEXT_LIMIT, PayloadError
+from portal.services.submissions.provenance import (
+    Anchors,
+    Provenance,
+    item_provenance,
+    message_provenance,
+)
 from portal.services.submissions.submitter_keys import SubmitterKey, submission_private_key
 
 MESSAGE_FORMAT = "parley-desk-message-v1"
@@ -95,16 +121,18 @@ class ThreadEntry:
     sent_on: dt.date
     text: str | None
     author_name: str | None = None  # the staff author, for the desk's view only
+    provenance: Provenance = Provenance.SIGNED
 
 
 @dataclass(frozen=True)
 class SealedMessage:
-    """One message still sealed, with what the browser needs to open and label it."""
+    """One message still sealed, with what the browser needs to check, open and label it."""
 
     public_id: str
     written_by: MessageAuthor
     sent_on: dt.date
     record: SealedRecord
+    desk_key_id_hex: str  # the key id of the desk key it is sealed to
 
 
 @dataclass(frozen=True)
@@ -142,9 +170,37 @@ def read_message(plaintext: bytes) -> str | None:
         return None
 
 
-def message_context(submission: Submission, message_public_id: str) -> str:
-    """The context a message of ``submission`` with this public id is sealed under."""
-    return desk_message_context(SubmissionAddress.of(submission), message_public_id)
+def message_kind(message_public_id: str, way: Direction) -> AdditionKind:
+    """How a message with this public id going ``way`` is addressed, unsigned or signed."""
+    return AdditionKind(
+        "message",
+        functools.partial(_context_of, message_public_id),
+        lambda address, position: signed_desk_message_context(
+            address, message_public_id, position, way
+        ),
+    )
+
+
+def message_context(message: DeskMessage) -> str:
+    """The context a stored message is sealed (and, with a position, signed) under."""
+    kind = message_kind(message.public_id, _direction(message))
+    return addition_context(message.submission, kind, message.position)
+
+
+def reply_context(submission: Submission, reply_public_id: str) -> str:
+    """The context the page seals the submitter's next reply under (``reply_sealed`` checks)."""
+    kind = message_kind(reply_public_id, Direction.TO_DESK)
+    return addition_context(submission, kind, addition_position(submission))
+
+
+def next_desk_position(submission: Submission) -> int:
+    """The next free position of the desk's side of a submission's history."""
+    taken = [
+        message.position
+        for message in submission.messages
+        if message.written_by is MessageAuthor.DESK and message.position is not None
+    ]
+    return 1 + max(taken, default=0)
 
 
 def send_desk_message(
@@ -171,12 +227,17 @@ def send_desk_message(
         raise ContactNotAgreedError()
     payload = validate_message(form)
     public_id = _unused_public_id(session)
-    desk_key, envelope = sealed_addition(
-        session, submission, payload, functools.partial(_context_of, public_id)
+    position = None if submission.signing_public_key is None else next_desk_position(submission)
+    signing_seed = desk_signing_seed(opened.reader, require_desk_key(session, submission.dialogue))
+    addition = sealed_addition(
+        session,
+        submission,
+        payload,
+        message_kind(public_id, Direction.TO_SUBMITTER),
+        position,
+        signing_seed,
     )
-    message = _store(
-        session, submission, public_id, MessageAuthor.DESK, user, desk_key, envelope, now.date()
-    )
+    message = _store(session, submission, public_id, MessageAuthor.DESK, user, addition, now.date())
     record_event(
         session,
         action=AuditAction.MESSAGE_SENT,
@@ -190,15 +251,19 @@ def send_desk_message(
 
 
 def reply_plain(
-    session: Session, submission: Submission, form: Mapping[str, Any], *, today: dt.date
+    session: Session,
+    submission: Submission,
+    secrets: SubmitterKey,
+    form: Mapping[str, Any],
+    *,
+    today: dt.date,
 ) -> DeskMessage:
-    """Validate and seal the submitter's reply posted without JavaScript."""
+    """Validate, seal and sign the submitter's reply posted without JavaScript."""
     payload = validate_message(form)
     public_id = _unused_public_id(session)
-    desk_key, envelope = sealed_addition(
-        session, submission, payload, functools.partial(_context_of, public_id)
-    )
-    return _received(session, submission, public_id, desk_key, envelope, today)
+    kind = message_kind(public_id, Direction.TO_DESK)
+    addition = submitter_addition(session, submission, secrets, payload, kind)
+    return _received(session, submission, public_id, addition, today)
 
 
 def reply_sealed(
@@ -206,6 +271,7 @@ def reply_sealed(
     submission: Submission,
     public_id: str,
     envelope: bytes,
+    signature: bytes | None,
     *,
     today: dt.date,
 ) -> DeskMessage:
@@ -217,10 +283,9 @@ def reply_sealed(
     """
     if not is_public_id(public_id) or _public_id_used(session, public_id):
         raise SubmissionRefusedError("this reply has already been sent; reload the page")
-    desk_key = checked_addition(
-        session, submission, envelope, functools.partial(_context_of, public_id)
-    )
-    return _received(session, submission, public_id, desk_key, bytes(envelope), today)
+    kind = message_kind(public_id, Direction.TO_DESK)
+    addition = checked_addition(session, submission, envelope, signature, kind)
+    return _received(session, submission, public_id, addition, today)
 
 
 def new_reply_id(session: Session) -> str:
@@ -229,55 +294,205 @@ def new_reply_id(session: Session) -> str:
 
 
 def thread_for_desk(
-    session: Session, submission: Submission, reader: StaffReader
+    session: Session, submission: Submission, reader: StaffReader, anchors: Anchors
 ) -> list[ThreadEntry]:
-    """The thread opened with the desk keys the reader holds, oldest first.
+    """The thread opened with the desk keys the reader holds, each message checked first.
 
-    A message sealed to a desk key the reader cannot open (no grant of it) is listed unreadable.
+    ``anchors`` are those of the opened submission. A message of the desk is checked with the
+    signing key of the desk key it is sealed to, which the reader derives from the private half
+    they hold (no column is trusted); a reply with the submission's signing key. A message sealed
+    to a desk key the reader cannot open (no grant of it) is listed unreadable; one that fails
+    the check is listed unverified, and both without text.
     """
     entries = []
-    for message in submission.messages:
+    for message in thread_order(submission.messages):
+        provenance = Provenance.SIGNED  # not known, and not said, while the key does not open
+        text = None
         try:
             key = reader.desk_private_key(message.desk_key)
-            text = read_message(
-                crypto.open_envelope(
-                    message.envelope, key, message_context(submission, message.public_id)
+            desk_signing_key = crypto.signing_public_key(crypto.desk_signing_seed(key))
+            provenance = _provenance(message, anchors, desk_signing_key)
+            if provenance is not Provenance.UNVERIFIED:
+                text = read_message(
+                    crypto.open_envelope(message.envelope, key, message_context(message))
                 )
-            )
         except (crypto.DecryptionError, PermissionError, LookupError):
             text = None
         author = None if message.author is None else message.author.display_name
         entries.append(
-            ThreadEntry(message.public_id, message.written_by, message.sent_on, text, author)
+            ThreadEntry(
+                message.public_id, message.written_by, message.sent_on, text, author, provenance
+            )
         )
     return entries
 
 
-def thread_for_submitter(submission: Submission, secrets: SubmitterKey) -> list[ThreadEntry]:
-    """The thread opened with the submitter's key for one response, oldest first."""
+def thread_for_submitter(
+    submission: Submission, secrets: SubmitterKey, anchors: Anchors
+) -> list[ThreadEntry]:
+    """The thread opened with the submitter's key for one response, each message checked first.
+
+    ``anchors`` are those of the submission as the submitter opened it: a desk message must be
+    signed by the desk signing key named inside the submission or, for one sealed under a later
+    desk key, by that key as certified from the named one at each rotation
+    (:func:`certified_desk_signing_keys`); one it cannot be linked to is listed unverified. A
+    reply must be signed by the submission's own signing key.
+    """
     key = submission_private_key(submission, secrets)
+    trusted = certified_desk_signing_keys(submission, anchors.desk_key)
     entries = []
-    for sealed in sealed_thread(submission):
-        try:
-            text = read_message(
-                crypto.open_envelope(sealed.record.envelope, key, sealed.record.context)
+    for message in thread_order(submission.messages):
+        desk_signing_key = trusted.get(message.desk_key_id, anchors.desk_key)
+        provenance = _provenance(message, anchors, desk_signing_key)
+        text = None
+        if provenance is not Provenance.UNVERIFIED:
+            try:
+                text = read_message(
+                    crypto.open_envelope(message.envelope, key, message_context(message))
+                )
+            except crypto.DecryptionError:
+                text = None
+        entries.append(
+            ThreadEntry(
+                message.public_id, message.written_by, message.sent_on, text, None, provenance
             )
-        except crypto.DecryptionError:
-            text = None
-        entries.append(ThreadEntry(sealed.public_id, sealed.written_by, sealed.sent_on, text))
+        )
     return entries
 
 
+def desk_key_history(submission: Submission) -> list[DeskKey]:
+    """The desk keys of the submission's dialogue, oldest generation first: public keys and
+    certificates, which the submitter's tab checks as :func:`certified_desk_signing_keys` does."""
+    session = object_session(submission)
+    if session is None:
+        return []
+    query = select(DeskKey).where(DeskKey.dialogue_id == submission.dialogue_id)
+    return list(session.scalars(query.order_by(DeskKey.generation)))
+
+
+def certified_desk_signing_keys(submission: Submission, named: bytes | None) -> dict[int, bytes]:
+    """The desk signing key a submitter may trust for each desk key of the submission's
+    dialogue, by row id: the key their submission names, and each later key certified from it,
+    link by link, at rotation (``crypto.verify_desk_key_chain_from``), as far as the chain holds.
+
+    The rows say which key follows which, but cannot lie about it: every certificate after the
+    named key must be signed by the key before it, starting from the named key itself. A key
+    whose certificate is missing or does not hold, and every key after it, is left out.
+    """
+    if named is None:
+        return {}
+    desk_keys = desk_key_history(submission)
+    anchor = next((key for key in desk_keys if key.signing_public_key == named), None)
+    if anchor is None:
+        return {}
+    trusted = {anchor.id: bytes(named)}
+    chain: list[crypto.DeskKeyCertificate] = []
+    for desk_key in (key for key in desk_keys if key.generation > anchor.generation):
+        if desk_key.certificate is None or desk_key.signing_public_key is None:
+            break
+        chain.append(
+            crypto.DeskKeyCertificate(
+                desk_key.generation,
+                bytes(desk_key.public_key),
+                bytes(desk_key.signing_public_key),
+                bytes(desk_key.certificate),
+            )
+        )
+        try:
+            crypto.verify_desk_key_chain_from(
+                named, anchor.generation, submission.dialogue.slug, chain
+            )
+        except crypto.DecryptionError:
+            break
+        trusted[desk_key.id] = bytes(desk_key.signing_public_key)
+    return trusted
+
+
+def unverified_as_stored(submission: Submission) -> list[str]:
+    """The kinds of the items that fail the check the server can make without opening anything,
+    for the audit record of the JavaScript inbox (whose tab checks everything itself, against the
+    keys sealed inside the submission): each item against the signing key the row names, and each
+    desk message against the signing key stored beside its desk key."""
+    key = None if submission.signature is None else submission.signing_public_key
+    address = SubmissionAddress.of(submission)
+    failed = []
+    if key is not None:
+        try:
+            crypto.verify_item(
+                key, signed_submission_context(address), submission.envelope, submission.signature
+            )
+        except crypto.DecryptionError:
+            failed.append("submission")
+    for kind, items in (
+        (FURTHER_INFORMATION, submission.further_information),
+        (CONSENT_CHANGE, submission.consent_changes),
+    ):
+        for item in items:
+            context = None if item.position is None else kind.signed(address, item.position)
+            provenance = item_provenance(
+                key, signed_context=context, envelope=item.envelope, signature=item.signature
+            )
+            if provenance is Provenance.UNVERIFIED:
+                failed.append(kind.name)
+    anchors = Anchors(key, None)
+    for message in submission.messages:
+        provenance = _provenance(message, anchors, message.desk_key.signing_public_key)
+        if provenance is Provenance.UNVERIFIED:
+            failed.append("message")
+    return failed
+
+
+def unverified_messages(thread: list[ThreadEntry]) -> list[str]:
+    """One ``"message"`` per entry of a thread that failed the check, for the audit record."""
+    return ["message" for entry in thread if entry.provenance is Provenance.UNVERIFIED]
+
+
 def sealed_thread(submission: Submission) -> tuple[SealedMessage, ...]:
-    """The thread still sealed, for the submitter's browser to open."""
+    """The thread still sealed, with signatures, in history order, for the browser to check and
+    open (it applies the same rule as :func:`thread_for_submitter`)."""
     return tuple(
         SealedMessage(
             message.public_id,
             message.written_by,
             message.sent_on,
-            SealedRecord(message_context(submission, message.public_id), message.envelope),
+            SealedRecord(message_context(message), message.envelope, message.signature),
+            message.desk_key.key_id.hex(),
         )
-        for message in submission.messages
+        for message in thread_order(submission.messages)
+    )
+
+
+def desk_signing_seed(reader: StaffReader, desk_key: DeskKey) -> bytes:
+    """The signing seed of ``desk_key``, from the private half the reader's grant opens."""
+    return crypto.desk_signing_seed(reader.desk_private_key(desk_key))
+
+
+def thread_order(messages: list[DeskMessage]) -> list[DeskMessage]:
+    """The thread as it arrived (by row), each side's messages in the order of their signed
+    positions: a writer who renumbers rows cannot reorder what one side said."""
+    arrived = sorted(messages, key=lambda message: message.id)
+    sides = {
+        author: history_order([m for m in arrived if m.written_by is author])
+        for author in MessageAuthor
+    }
+    return [sides[message.written_by].pop(0) for message in arrived]
+
+
+def _direction(message: DeskMessage) -> Direction:
+    return Direction.TO_SUBMITTER if message.written_by is MessageAuthor.DESK else Direction.TO_DESK
+
+
+def _provenance(
+    message: DeskMessage, anchors: Anchors, desk_signing_key: bytes | None
+) -> Provenance:
+    signed_context = None if message.position is None else message_context(message)
+    return message_provenance(
+        anchors,
+        from_desk=message.written_by is MessageAuthor.DESK,
+        desk_signing_key=desk_signing_key,
+        signed_context=signed_context,
+        envelope=message.envelope,
+        signature=message.signature,
     )
 
 
@@ -315,13 +530,10 @@ def _received(
     session: Session,
     submission: Submission,
     public_id: str,
-    desk_key: DeskKey,
-    envelope: bytes,
+    addition: Addition,
     today: dt.date,
 ) -> DeskMessage:
-    message = _store(
-        session, submission, public_id, MessageAuthor.SUBMITTER, None, desk_key, envelope, today
-    )
+    message = _store(session, submission, public_id, MessageAuthor.SUBMITTER, None, addition, today)
     record_event(
         session,
         action=AuditAction.MESSAGE_RECEIVED,
@@ -339,17 +551,18 @@ def _store(
     public_id: str,
     written_by: MessageAuthor,
     author: StaffUser | None,
-    desk_key: DeskKey,
-    envelope: bytes,
+    addition: Addition,
     sent_on: dt.date,
 ) -> DeskMessage:
     message = DeskMessage(
         public_id=public_id,
         written_by=written_by,
         author=author,
-        desk_key=desk_key,
+        desk_key=addition.desk_key,
         sent_on=sent_on,
-        envelope=envelope,
+        envelope=addition.envelope,
+        position=addition.position,
+        signature=addition.signature,
     )
     submission.messages.append(message)
     session.flush()

@@ -23,9 +23,11 @@ class SubmitterKey(Protocol):
     def private_key(self) -> crypto.PrivateKey: ...
 
 
-def new_submission_public_key(codename_key: SubmitterKey, public_id: str) -> bytes:
-    """The public key a new submission ``public_id`` of this codename is sealed to."""
-    return _derived(codename_key, public_id).public_key_bytes()
+def submission_keys(codename_key: SubmitterKey, public_id: str) -> crypto.SubmissionKeys:
+    """The keys of submission ``public_id`` of this codename: the public half of the X25519 key
+    is what it is sealed to, the signing seed what signs its submitter's items."""
+    key_seed = crypto.private_key_bytes(codename_key.private_key())
+    return crypto.derive_submission_keys(key_seed, public_id)
 
 
 def owner_tag_key_of(codename_key: SubmitterKey) -> bytes:
@@ -41,15 +43,10 @@ def submission_private_key(submission: Submission, codename_key: SubmitterKey) -
     the submission was sealed to this codename.
     """
     named = bytes(submission.submitter_public_key)
-    derived = _derived(codename_key, submission.public_id)
+    derived = submission_keys(codename_key, submission.public_id)
     if derived.public_key_bytes() == named:
         return derived.private_key()
     own = codename_key.private_key()
     if crypto.public_key_bytes(own) == named:
         return own
     raise crypto.DecryptionError("this submission is not sealed to a key of this codename")
-
-
-def _derived(codename_key: SubmitterKey, public_id: str) -> crypto.SubmissionKeys:
-    key_seed = crypto.private_key_bytes(codename_key.private_key())
-    return crypto.derive_submission_keys(key_seed, public_id)

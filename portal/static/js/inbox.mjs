@@ -15,12 +15,36 @@
  * The thread with the desk comes with the envelopes: each message is opened here and checked
  * (`desk-messages.mjs`); a reply is sealed under `data-reply-context`, the context of the reply
  * id the server issued with the page, and posted with that id (`data-reply-id`).
+ *
+ * Before anything is opened for use, every item goes through `signed-items.mjs`: the submission
+ * must be signed by the key this tab derives (and name it inside), each later item by its side's
+ * key named inside the submission; what fails is shown as "This item could not be verified" and
+ * never used, what was sent before signatures is marked so. What the tab adds to a signed
+ * submission (`data-signing-key`, which must be the tab's own) is signed here before it is sent.
  */
-import { deriveSubmissionKeys, equalBytes, openEnvelope, sealEnvelope, x25519PublicKey } from './parley-crypto.mjs';
+import {
+  deriveSubmissionKeys,
+  equalBytes,
+  openEnvelope,
+  sealEnvelope,
+  signItem,
+  verifyDeskKeyChainFrom,
+  verifyItem,
+  x25519PublicKey,
+} from './parley-crypto.mjs';
 import { recallKeySeed } from './inbox-key.mjs';
 import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
 import { mergeIdentities } from './identities.mjs';
+import {
+  BEFORE_SIGNATURES,
+  UNVERIFIED,
+  UnverifiedSubmissionError,
+  certifiedDeskKeys,
+  changeCounts,
+  itemProvenance,
+  submissionAnchors,
+} from './signed-items.mjs';
 
 const FURTHER_INFORMATION_FORMAT = 'parley-further-information-v1';
 const CONSENT_CHANGE_FORMAT = 'parley-consent-change-v1';
@@ -54,13 +78,29 @@ async function openItem(item, key) {
   return JSON.parse(new TextDecoder().decode(plaintext));
 }
 
-/** The text of one message of the thread, or `null` when it does not open or is no message. */
-async function openMessage(item, key, limit) {
+/** An item as the server handed it, in the shape `signed-items.mjs` checks. */
+function stored(item) {
+  return {
+    context: item.context,
+    envelope: fromBase64(item.envelope),
+    signature: item.signature === null || item.signature === undefined ? null : fromBase64(item.signature),
+  };
+}
+
+/** An item checked by the rule, then opened unless it failed: `{provenance, payload}`. */
+async function checkedItem(item, anchors, signingKey, key) {
+  const provenance = await itemProvenance(anchors, signingKey, stored(item), verifyItem);
+  if (provenance === UNVERIFIED) return { provenance, payload: null };
   try {
-    return readMessage(await openItem(item, key), limit);
+    return { provenance, payload: await openItem(item, key) };
   } catch {
-    return null;
+    return { provenance: UNVERIFIED, payload: null };
   }
+}
+
+/** The text of one checked message, or `null` when it failed, does not open or is no message. */
+function messageOf(checked, limit) {
+  return checked.payload === null ? null : readMessage(checked.payload, limit);
 }
 
 /**
@@ -79,11 +119,18 @@ function isValidChange(change, personCount, ladder) {
   );
 }
 
-/** Each person's consent as it stands: the latest valid change for them, else as sent. */
+/**
+ * Each person's consent as it stands: the latest valid change for them that counts
+ * (`changeCounts`: an unverified one never, one sent before signatures only downwards), else as
+ * sent. `changes` are checked items.
+ */
 function currentConsents(persons, changes, ladder) {
   const consents = persons.map((person) => person.consent);
-  for (const change of changes) {
-    if (isValidChange(change, persons.length, ladder)) consents[change.person] = change.consent;
+  for (const { provenance, payload: change } of changes) {
+    if (!isValidChange(change, persons.length, ladder)) continue;
+    if (changeCounts(provenance, consents[change.person], change.consent, ladder.level)) {
+      consents[change.person] = change.consent;
+    }
   }
   return consents;
 }
@@ -120,6 +167,11 @@ class SealedPage {
   async ownKey() {
     const named = this.recipients[1];
     const derived = await deriveSubmissionKeys(this.seed, this.data.publicId);
+    this.signingKeys = derived;
+    const namedSigningKey = fromHex(this.data.signingKey ?? '');
+    if (namedSigningKey.length > 0 && !equalBytes(namedSigningKey, derived.signingPublicKey)) {
+      throw new KeyMismatchError();
+    }
     if (equalBytes(derived.publicKey, named)) return derived.privateKey;
     if (equalBytes(await x25519PublicKey(this.seed), named)) return this.seed;
     throw new KeyMismatchError();
@@ -131,18 +183,37 @@ class SealedPage {
     if (!response.ok) throw new Error('the envelopes could not be fetched');
     const sealed = await response.json();
     const sent = await openItem(sealed.submission, key);
+    const anchors = await submissionAnchors(sent, stored(sealed.submission), this.signingKeys.signingPublicKey, verifyItem);
+    this.beforeSignatures = anchors.submission === null;
     // The persons' names, when they were sealed apart, are put back for their author to read.
     const payload = sealed.identities
       ? mergeIdentities(sent, await openItem(sealed.identities, key), this.declaration)
       : sent;
-    const furtherInformation = await Promise.all(sealed.further_information.map((item) => openItem(item, key)));
-    const changes = await Promise.all(sealed.consent_changes.map((item) => openItem(item, key)));
-    const messages = await Promise.all((sealed.messages ?? []).map((item) => openMessage(item, key, this.declaration.inbox_text_limit)));
+    const own = (item) => checkedItem(item, anchors, anchors.submission, key);
+    const furtherInformation = await Promise.all(sealed.further_information.map(own));
+    const changes = await Promise.all(sealed.consent_changes.map(own));
+    const limit = this.declaration.inbox_text_limit;
+    const deskKeys = await certifiedDeskKeys(anchors.desk, sealed.desk_keys ?? [], sealed.dialogue, verifyDeskKeyChainFrom);
+    const messages = await Promise.all(
+      (sealed.messages ?? []).map(async (item) => {
+        const deskKey = deskKeys.get(item.desk_key_id) ?? anchors.desk;
+        const checked = await checkedItem(item, anchors, item.written_by === 'desk' ? deskKey : anchors.submission, key);
+        return { provenance: checked.provenance, text: messageOf(checked, limit) };
+      }),
+    );
     this.showMessages(messages, sealed.messages ?? []);
+    if (this.beforeSignatures) document.getElementById('read-back').before(this.provenanceNote(BEFORE_SIGNATURES));
     this.showPayload(payload);
     this.showPersons(payload.persons ?? [], changes);
     this.showChanges(payload.persons ?? [], changes, sealed.consent_changes);
     this.showFurtherInformation(furtherInformation, sealed.further_information);
+  }
+
+  /** The note for an item sent before signatures, or the notice in place of an unverified one. */
+  provenanceNote(provenance) {
+    return provenance === UNVERIFIED
+      ? element('p', this.messages.unverified_item, 'notice unverified-item')
+      : element('p', this.messages.before_signatures, 'hint provenance-note');
   }
 
   /** A field's value as the submitter reads it (`submission_fields.html`'s `read_value`). */
@@ -204,47 +275,57 @@ class SealedPage {
 
   showChanges(persons, changes, items) {
     const list = document.getElementById('consent-changes');
-    changes.forEach((change, index) => {
-      const words = isValidChange(change, persons.length, this.declaration.consent)
-        ? `${persons[change.person].name}: ${this.consentWords(change.consent)}`
-        : this.messages.unknown_change;
-      list.append(element('li', `${longDate(items[index].received_on)}: ${words}`));
+    changes.forEach(({ provenance, payload: change }, index) => {
+      let words = this.messages.unverified_item;
+      if (provenance !== UNVERIFIED) {
+        words = isValidChange(change, persons.length, this.declaration.consent)
+          ? `${persons[change.person].name}: ${this.consentWords(change.consent)}`
+          : this.messages.unknown_change;
+      }
+      const entry = element('li', `${longDate(items[index].received_on)}: ${words}`);
+      if (provenance === BEFORE_SIGNATURES && !this.beforeSignatures) entry.append(this.provenanceNote(provenance));
+      list.append(entry);
     });
     document.getElementById('consent-changes-section').hidden = changes.length === 0;
   }
 
   showFurtherInformation(added, items) {
     const list = document.getElementById('further-information-list');
-    added.forEach((item, index) => {
+    added.forEach(({ provenance, payload }, index) => {
       const entry = element('li');
-      entry.append(element('p', this.messages.added_on.replace('{date}', longDate(items[index].received_on))), element('p', item.text, 'written'));
+      entry.append(element('p', this.messages.added_on.replace('{date}', longDate(items[index].received_on))));
+      entry.append(provenance === UNVERIFIED ? this.provenanceNote(provenance) : element('p', payload?.text, 'written'));
       list.append(entry);
     });
   }
 
-  showMessages(texts, items) {
+  showMessages(messages, items) {
     const list = document.getElementById('message-thread');
-    texts.forEach((text, index) => {
+    messages.forEach(({ provenance, text }, index) => {
       const item = items[index];
       const fromDesk = item.written_by === 'desk';
       const entry = element('li', undefined, `message message-${fromDesk ? 'desk' : 'submitter'}`);
       const meta = (fromDesk ? this.messages.from_desk : this.messages.from_you).replace('{date}', longDate(item.sent_on));
       entry.append(element('p', meta, 'message-meta'));
-      entry.append(text === null ? element('p', this.messages.unreadable_message, 'notice') : element('p', text, 'written'));
+      if (provenance === UNVERIFIED) entry.append(this.provenanceNote(provenance));
+      else if (text === null) entry.append(element('p', this.messages.unreadable_message, 'notice'));
+      else entry.append(element('p', text, 'written'));
       list.append(entry);
     });
-    document.getElementById('no-messages').hidden = texts.length > 0;
+    document.getElementById('no-messages').hidden = messages.length > 0;
   }
 
   /** Seal `payload` under `context`, post it to `url` (with `fields` beside the envelope), and
    * show the page the server names. */
   async send(url, payload, context, csrfToken, fields = {}) {
     const envelope = await sealEnvelope(JSON.stringify(payload), this.recipients, context);
+    // A submission sent before signatures takes unsigned additions: it names no key to check.
+    const signature = this.beforeSignatures ? null : toBase64(await signItem(this.signingKeys.signingSeed, context, envelope));
     const response = await fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken },
-      body: JSON.stringify({ ...fields, envelope: toBase64(envelope) }),
+      body: JSON.stringify({ ...fields, envelope: toBase64(envelope), signature }),
     });
     const answer = await response.json();
     if (!response.ok) throw new Error(answer.error);
@@ -340,7 +421,9 @@ if (root !== null) {
         status.hidden = true;
       })
       .catch((failure) => {
-        status.textContent = failure instanceof KeyMismatchError ? page.messages.key_mismatch : page.messages.not_loaded;
+        if (failure instanceof KeyMismatchError) status.textContent = page.messages.key_mismatch;
+        else if (failure instanceof UnverifiedSubmissionError) status.textContent = page.messages.unverified_item;
+        else status.textContent = page.messages.not_loaded;
       });
   }
 }

@@ -1350,3 +1350,34 @@ export async function verifyDeskKeyChain(trustedSigningKey, slug, certificates) 
   }
   return previous;
 }
+
+/**
+ * The desk keys of the dialogue `slug` certified after the one a reader already trusts.
+ *
+ * A submitter trusts the desk signing key their submission names (`anchorSigningKey`, of
+ * generation `anchorGeneration`), not the recovery key. The certificates are those of
+ * generations `anchorGeneration + 1`, `+ 2`, ... in order, each signed by the signing key certified
+ * just before it (the anchor's, for the first): what a holder of the previous desk key makes at
+ * rotation.
+ *
+ * @param {Uint8Array} anchorSigningKey raw Ed25519 public key
+ * @param {number} anchorGeneration
+ * @param {string} slug
+ * @param {Array<{generation: number, deskPublicKey: Uint8Array, signingPublicKey: Uint8Array,
+ *   signature: Uint8Array}>} certificates
+ * @returns {Promise<object[]>} the certificates, when every link holds (may be empty)
+ * @throws {DecryptionError} at the first link that does not hold
+ */
+export async function verifyDeskKeyChainFrom(anchorSigningKey, anchorGeneration, slug, certificates) {
+  if (!Array.isArray(certificates)) throw new TypeError('certificates must be an array');
+  if (!isGeneration(anchorGeneration)) throw new DecryptionError();
+  let signer = anchorSigningKey;
+  let generation = anchorGeneration;
+  for (const certificate of certificates) {
+    generation += 1;
+    if (certificate.generation !== generation) throw new DecryptionError();
+    if (!(await isCertifiedBy(signer, slug, certificate))) throw new DecryptionError();
+    signer = certificate.signingPublicKey;
+  }
+  return certificates;
+}

@@ -24,6 +24,7 @@ import {
   normaliseCodename,
   ownerTagKey,
   sealEnvelope,
+  signItem,
 } from './parley-crypto.mjs';
 import {
   fieldOf,
@@ -52,6 +53,37 @@ function toBase64(bytes) {
 
 function fromHex(hex) {
   return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+}
+
+function toHex(bytes) {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+function fromBase64(text) {
+  return Uint8Array.from(atob(text), (character) => character.charCodeAt(0));
+}
+
+/**
+ * The keys this submission's items are checked with, sealed inside it (`parley-signatures-v1`):
+ * its own signing key, and the desk signing key the page names, whose messages it will trust.
+ */
+function signaturesBlock(signingPublicKey, deskSigningKey) {
+  return {
+    format: 'parley-signatures-v1',
+    submission_key: toHex(signingPublicKey),
+    desk_key: deskSigningKey ? deskSigningKey : null,
+  };
+}
+
+/** Each file's entry signed with the submission's signing key, under its keys context. */
+async function signedAttachments(entries, signingSeed, contextPrefix) {
+  return Promise.all(
+    entries.map(async (entry) => {
+      const context = `${contextPrefix}${entry.upload}`;
+      const signature = await signItem(signingSeed, context, fromBase64(entry.keys_envelope));
+      return { ...entry, signature: toBase64(signature) };
+    }),
+  );
 }
 
 function textEntries(form) {
@@ -256,15 +288,23 @@ async function sendSealed(form, declaration, messages) {
   const submissionKeys = await deriveSubmissionKeys(secrets.keySeed, publicId);
   const recipients = [fromHex(form.dataset.deskKey), submissionKeys.publicKey];
   const sealed = await sealWithIdentities(form, payload, declaration, submissionKeys.publicKey);
-  const envelope = await sealEnvelope(JSON.stringify(sealed.payload), recipients, form.dataset.context);
-  const attachments = await sendFiles(form, recipients);
+  const signed = { ...sealed.payload, signatures: signaturesBlock(submissionKeys.signingPublicKey, form.dataset.deskSigningKey) };
+  const envelope = await sealEnvelope(JSON.stringify(signed), recipients, form.dataset.context);
+  const signature = await signItem(submissionKeys.signingSeed, form.dataset.context, envelope);
+  const attachments = await signedAttachments(
+    await sendFiles(form, recipients),
+    submissionKeys.signingSeed,
+    form.dataset.attachmentContextPrefix,
+  );
   const body = {
     dialogue: form.dataset.dialogue,
     session: form.dataset.session ? Number(form.dataset.session) : null,
     kind,
     public_id: publicId,
     envelope: toBase64(envelope),
+    signature: toBase64(signature),
     submission_key: toBase64(submissionKeys.publicKey),
+    signing_key: toBase64(submissionKeys.signingPublicKey),
     login_secret: toBase64(secrets.loginSecret),
     // The server files the submission under this codename's next owner tag, then forgets it.
     owner_tag_key: toBase64(await ownerTagKey(secrets.keySeed)),
