@@ -1,6 +1,6 @@
 """identity compartment
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-05 22:30:00.000000
 
@@ -15,7 +15,7 @@ the desk key is rotated (docs/FORMATS.md, "Identity compartment").
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """signed items
 
-Revision ID: 0009
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05 22:30:00.000000
 
 Every item a submitter or the desk seals from now on carries its author's signature and its
@@ -16,8 +16,8 @@ this migration gets its signing key when one of its holders next opens it.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0010"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
