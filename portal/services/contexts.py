@@ -57,6 +57,7 @@ SIGNED_FURTHER_INFORMATION_LABEL = "parley further information v2"
 SIGNED_CONSENT_CHANGE_LABEL = "parley consent change v2"
 SIGNED_ATTACHMENT_KEYS_LABEL = "parley attachment keys v2"
 SIGNED_DESK_MESSAGE_LABEL = "parley desk message v2"
+SIGNED_TRIAGE_NOTE_LABEL = "parley triage note v2"
 
 # Box purposes (``crypto.seal_box``), fixed or the first field of one.
 STAFF_SESSION_PURPOSE = "staff-session"
@@ -95,10 +96,12 @@ class SubmissionAddress:
 
 
 class Direction(enum.StrEnum):
-    """Which way an item goes: written by the submitter to the desk, or the other way."""
+    """Which way an item goes: written by the submitter to the desk, the other way, or by a
+    desk member for the desk alone (a note)."""
 
     TO_DESK = "to desk"
     TO_SUBMITTER = "to submitter"
+    WITHIN_DESK = "within desk"
 
 
 SUBMISSION_POSITION = 0
@@ -219,6 +222,21 @@ def signed_desk_message_context(
     """A message of the thread at ``position`` of its writer's side, going ``way``."""
     return _placed(
         SIGNED_DESK_MESSAGE_LABEL, address, f"message:{message_public_id}", position, way
+    )
+
+
+def signed_triage_note_context(
+    address: SubmissionAddress, note_id: int, author_id: int, position: int
+) -> str:
+    """A desk's private note, the ``position``-th among the submission's notes, signed by the
+    personal signing key of the staff account ``author_id``: naming the author here means a note
+    re-attributed to a colleague in its row no longer verifies."""
+    return _placed(
+        SIGNED_TRIAGE_NOTE_LABEL,
+        address,
+        f"note:{note_id}|author:{author_id}",
+        position,
+        Direction.WITHIN_DESK,
     )
 
 

@@ -46,10 +46,10 @@ from portal.services.contexts import (
     recipient_keys,
     signed_attachment_keys_context,
     signed_desk_message_context,
-    triage_note_context,
 )
 from portal.services.desks.keys import open_desk_key_grant
 from portal.services.desks.review_mode import switch_to_offline
+from portal.services.staff.notes import seal_signed_note
 from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
 from portal.services.submissions.inbox import add_plain_further_information
 from portal.services.submissions.intake import accept_plain_submission, submission_address
@@ -137,13 +137,16 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
         author_id=author.id,
         desk_key_id=submission.desk_key_id,
         envelope=b"",
+        position=1,
     )
     world.session.add(note)
     world.session.flush()
-    note.envelope = crypto.seal_envelope(
-        json.dumps({"format": "parley-triage-note-v1", "text": f"note {marker}"}).encode(),
-        [submission.desk_key.public_key],
-        triage_note_context(SubmissionAddress.of(submission), note.id),
+    seal_signed_note(
+        note,
+        submission,
+        f"note {marker}",
+        desk_private_key=_desk_private_key(world, submission),
+        personal_key=crypto.generate_private_key(),
     )
     message_id = new_public_id()
     context = signed_desk_message_context(
@@ -235,6 +238,7 @@ def _check_output(
     assert json.loads((one / "consent_changes.json").read_text()) == []
     notes = json.loads((one / "notes.json").read_text())
     assert notes[0]["payload"]["text"] == f"note {CANARY}" and notes[0]["author"] == "Desk Author"
+    assert notes[0]["provenance"] == "signed"
     messages = json.loads((one / "messages.json").read_text())
     assert messages[0]["payload"]["text"] == f"message {CANARY}"
     [attachment] = list((one / "attachments").iterdir())
@@ -368,6 +372,17 @@ def test_a_tampered_envelope_or_file_is_refused_leaving_nothing(
     )
 
     _refused(_write(tmp_path, b"not a zip", "d.zip"), tmp_path / "out-d", _recovery(world), "not a")
+
+    reattributed = json.loads(entries[MANIFEST_NAME])
+    reattributed["submissions"][0]["notes"][0]["author_id"] += 1
+    _refused(
+        _write(
+            tmp_path, _rezip({**entries, MANIFEST_NAME: json.dumps(reattributed).encode()}), "e.zip"
+        ),
+        tmp_path / "out-e",
+        _recovery(world),
+        "note 0 .* could not be verified",
+    )
 
 
 def test_a_wrong_key_is_refused(consultation_world: ConsultationWorld, tmp_path: Path) -> None:

@@ -84,6 +84,13 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
         for n in (1, 2, 11)
         for way in contexts.Direction
     ],
+    "signed_triage_note_context": [
+        (a, note, author, n)
+        for a in ADDRESSES
+        for note in (1, 2)
+        for author in (1, 12)
+        for n in (1, 2)
+    ],
     "desk_key_grant_context": [
         (slug, key_id)
         for slug in ("partnerland", "partnerland-2")
@@ -187,6 +194,7 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         "signed_consent_change_context": ["item", "position", "direction"],
         "signed_attachment_keys_context": ["position", "direction", "attachment"],
         "signed_desk_message_context": ["message", "position", "direction"],
+        "signed_triage_note_context": ["note", "author", "position", "direction"],
         "compartment_context": ["compartment"],
         "compartment_grant_context": ["compartment", "staff"],
     }

@@ -271,6 +271,10 @@ def _submission_entry(submission: Submission, key_ids: dict[int, str]) -> dict[s
                 id=note.id,
                 written_on=note.created_at.date().isoformat(),
                 author=note.author.display_name,
+                author_id=note.author_id,
+                author_signing_key=_optional_bytes(note.author_signing_public_key),
+                author_certificate=_optional_bytes(note.author_certificate),
+                **signed(note),
             )
             for note in submission.triage_notes
         ],

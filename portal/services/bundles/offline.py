@@ -76,8 +76,8 @@ from portal.services.contexts import (
     signed_further_information_context,
     signed_submission_context,
     submission_context,
-    triage_note_context,
 )
+from portal.services.staff.notes import NoteSeal, note_provenance
 from portal.services.submissions.attachments import AttachmentKeys, read_keys_record
 from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.provenance import (
@@ -396,7 +396,7 @@ class _Decryption:
                     for n, item in enumerate(objects_field(entry, name, where))
                 ],
             )
-        _write_json(folder / "notes.json", self._notes(address, entry, where))
+        _write_json(folder / "notes.json", self._notes(address, entry, where, anchors))
         _write_json(folder / "messages.json", self._messages(address, entry, where, anchors))
         files = self._attachments(address, entry, where, folder / ATTACHMENTS_FOLDER, anchors)
         return {"public_id": public_id, "kind": str(kind), "folder": public_id, "files": files}
@@ -423,9 +423,7 @@ class _Decryption:
                 {"item": what, "desk_key_id": key_id_field(item, "desk_key_id", what)}
             )
             return {"provenance": None, "payload": None}
-        position = item.get("position")
-        if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
-            raise BundleError(f"{what} has a bad position")
+        position = _position_field(item, what)
         signed_context = None if positioned and position is None else signed_of(position)
         envelope = bytes_field(item, field_name, what)
         signature = _optional_bytes(item, "signature", what)
@@ -451,22 +449,46 @@ class _Decryption:
         }
 
     def _notes(
-        self, address: SubmissionAddress, entry: dict[str, Any], where: str
+        self,
+        address: SubmissionAddress,
+        entry: dict[str, Any],
+        where: str,
+        anchors: Anchors | None,
     ) -> list[dict[str, Any]]:
+        """Each note after ``notes.note_provenance``'s rule, checked with the signing key of
+        the desk key it is sealed to (derived from the private half supplied) and opened."""
         notes = []
         for n, item in enumerate(objects_field(entry, "notes", where)):
             what = f"note {n} of {where}"
-            note_id = item.get("id")
+            note_id, author_id = item.get("id"), item.get("author_id")
             if not isinstance(note_id, int):
                 raise BundleError(f"{what} has no id")
-            context = triage_note_context(address, note_id)
-            notes.append(
-                {
-                    "written_on": item.get("written_on"),
-                    "author": item.get("author"),
-                    "payload": self._open(what, item, "envelope", context),
-                }
+            if author_id is not None and not isinstance(author_id, int):
+                raise BundleError(f"{what} has a bad author id")
+            written = {"written_on": item.get("written_on"), "author": item.get("author")}
+            key_id = key_id_field(item, "desk_key_id", what)
+            held = self.held.get(key_id)
+            if anchors is None or held is None:
+                self.skipped.append({"item": what, "desk_key_id": key_id})
+                notes.append({**written, "provenance": None, "payload": None})
+                continue
+            seal = NoteSeal(
+                address,
+                note_id,
+                author_id,
+                bytes_field(item, "envelope", what),
+                _position_field(item, what),
+                _optional_bytes(item, "signature", what),
+                _optional_bytes(item, "author_signing_key", what),
+                _optional_bytes(item, "author_certificate", what),
             )
+            provenance, context = note_provenance(
+                seal, held, submission_signed=anchors.submission_key is not None
+            )
+            if provenance is Provenance.UNVERIFIED:
+                raise BundleError(f"{what} could not be verified: tampered with")
+            payload = self._open(what, item, "envelope", context)
+            notes.append({**written, "provenance": str(provenance), "payload": payload})
         return notes
 
     def _messages(
@@ -593,6 +615,14 @@ def safe_file_name(name: str) -> str:
         else:
             cleaned = cleaned[:_MAX_SAFE_NAME]
     return cleaned or "attachment"
+
+
+def _position_field(item: dict[str, Any], what: str) -> int | None:
+    """An item's place in its history, ``None`` for one stored before signatures."""
+    position = item.get("position")
+    if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
+        raise BundleError(f"{what} has a bad position")
+    return position
 
 
 def _optional_bytes(entry: dict[str, Any], name: str, where: str) -> bytes | None:

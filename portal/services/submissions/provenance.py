@@ -209,7 +209,8 @@ def message_provenance(
 
 def record_unverified(session: Session, submission: Submission, kinds: Iterable[str]) -> None:
     """Put each item that failed the rule on record: which submission, which kind of item
-    (``submission``, ``further_information``, ``consent_change``, ``attachment``, ``message``)."""
+    (``submission``, ``further_information``, ``consent_change``, ``attachment``, ``message``,
+    ``note``)."""
     for kind in kinds:
         record_event(
             session,
