@@ -1,4 +1,4 @@
-"""signed notes
+"""signed notes and identities
 
 Revision ID: 0011
 Revises: 0010
@@ -9,7 +9,9 @@ author certifies with the desk key the note is sealed to (docs/FORMATS.md, "Staf
 certificate v1" and "Signed items in use"): a note gets its place among the submission's notes,
 its signature, and the author's signing key with its certificate. Notes already stored have none
 of these: they stay readable under their v1 context and are shown as sent before signatures when
-their submission was sent before signatures too, and as unverified otherwise.
+their submission was sent before signatures too, and as unverified otherwise. The identities
+envelope a submission sends apart is signed from now on by the submission's signing key, like the
+submission; one stored before has no signature and is read by the same rule.
 """
 
 import sqlalchemy as sa
@@ -22,6 +24,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("submission_identities", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("signature", sa.LargeBinary(length=64)))
     with op.batch_alter_table("triage_notes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("position", sa.Integer()))
         batch_op.add_column(sa.Column("signature", sa.LargeBinary(length=64)))
@@ -39,3 +43,5 @@ def downgrade() -> None:
         batch_op.drop_column("author_signing_public_key")
         batch_op.drop_column("signature")
         batch_op.drop_column("position")
+    with op.batch_alter_table("submission_identities", schema=None) as batch_op:
+        batch_op.drop_column("signature")

@@ -76,6 +76,9 @@ class SubmissionIdentity(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), unique=True)
     identity_key_id: Mapped[int] = mapped_column(ForeignKey("identity_keys.id"), index=True)
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
+    # The submission's signature of ``envelope`` under its v2 context; empty for identities
+    # stored before revision 0011 (docs/FORMATS.md, "Signed items in use").
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
     compartment_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     compartment_envelope: Mapped[bytes | None] = mapped_column(LargeBinary())
 

@@ -58,6 +58,7 @@ SIGNED_CONSENT_CHANGE_LABEL = "parley consent change v2"
 SIGNED_ATTACHMENT_KEYS_LABEL = "parley attachment keys v2"
 SIGNED_DESK_MESSAGE_LABEL = "parley desk message v2"
 SIGNED_TRIAGE_NOTE_LABEL = "parley triage note v2"
+SIGNED_IDENTITIES_LABEL = "parley identities v2"
 
 # Box purposes (``crypto.seal_box``), fixed or the first field of one.
 STAFF_SESSION_PURPOSE = "staff-session"
@@ -222,6 +223,18 @@ def signed_desk_message_context(
     """A message of the thread at ``position`` of its writer's side, going ``way``."""
     return _placed(
         SIGNED_DESK_MESSAGE_LABEL, address, f"message:{message_public_id}", position, way
+    )
+
+
+def signed_identities_context(address: SubmissionAddress) -> str:
+    """The persons' names sent apart with the submission (its position), signed like it by the
+    submission's own signing key."""
+    return _placed(
+        SIGNED_IDENTITIES_LABEL,
+        address,
+        "item:identities",
+        SUBMISSION_POSITION,
+        Direction.TO_DESK,
     )
 
 

@@ -84,6 +84,7 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
         for n in (1, 2, 11)
         for way in contexts.Direction
     ],
+    "signed_identities_context": [(a,) for a in ADDRESSES],
     "signed_triage_note_context": [
         (a, note, author, n)
         for a in ADDRESSES
@@ -195,6 +196,7 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         "signed_attachment_keys_context": ["position", "direction", "attachment"],
         "signed_desk_message_context": ["message", "position", "direction"],
         "signed_triage_note_context": ["note", "author", "position", "direction"],
+        "signed_identities_context": ["item", "position", "direction"],
         "compartment_context": ["compartment"],
         "compartment_grant_context": ["compartment", "staff"],
     }
@@ -217,7 +219,11 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         if name.startswith("signed_"):
             assert named["direction"] in set(contexts.Direction)
             position = args[2] if name == "signed_desk_message_context" else args[-1]
-            if name in ("signed_submission_context", "signed_attachment_keys_context"):
+            if name in (
+                "signed_submission_context",
+                "signed_attachment_keys_context",
+                "signed_identities_context",
+            ):
                 position = contexts.SUBMISSION_POSITION
             assert named["position"] == str(position)
             continue

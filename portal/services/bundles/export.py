@@ -212,6 +212,7 @@ def _identities_entry(submission: Submission) -> dict[str, Any] | None:
     return {
         "identity_key_id": identity.identity_key.key_id.hex(),
         "envelope": encode_bytes(identity.envelope),
+        "signature": _optional_bytes(identity.signature),
     }
 
 

@@ -67,7 +67,6 @@ from portal.services.contexts import (
     desk_key_grant_context,
     desk_message_context,
     further_information_context,
-    identities_context,
     identity_key_grant_context,
     is_public_id,
     signed_attachment_keys_context,
@@ -85,6 +84,7 @@ from portal.services.submissions.provenance import (
     Provenance,
     UnverifiedSubmissionError,
     checked_anchors,
+    identities_provenance,
     item_provenance,
     message_provenance,
 )
@@ -254,14 +254,20 @@ class _Decryption:
         self.identity_held[key_id] = private_key
 
     def _names(
-        self, where: str, entry: dict[str, Any], address: SubmissionAddress, payload: Any
+        self,
+        where: str,
+        entry: dict[str, Any],
+        address: SubmissionAddress,
+        payload: Any,
+        anchors: Anchors | None,
     ) -> tuple[str, Any]:
         """The payload with the persons' names put back when they open here, and which of
-        ``in_submission``, ``open`` or ``sealed`` (left out of the bundle, or no key) applies."""
+        ``in_submission``, ``open`` or ``sealed`` (left out of the bundle, or no key) applies.
+        Names that fail ``provenance.identities_provenance``'s rule stop the run."""
         if "identities" not in entry:
             return "in_submission", payload
         identities = entry["identities"]
-        if identities is None or payload is None:
+        if identities is None or payload is None or anchors is None:
             return "sealed", payload
         what = f"the names of {where}"
         if not isinstance(identities, dict):
@@ -271,12 +277,17 @@ class _Decryption:
         if private_key is None:
             self.skipped.append({"item": what, "identity_key_id": key_id})
             return "sealed", payload
+        envelope = bytes_field(identities, "envelope", what)
+        provenance, context = identities_provenance(
+            anchors.submission_key,
+            address,
+            envelope,
+            _optional_bytes(identities, "signature", what),
+        )
+        if provenance is Provenance.UNVERIFIED:
+            raise BundleError(f"{what} could not be verified: tampered with")
         try:
-            plaintext = crypto.open_envelope(
-                bytes_field(identities, "envelope", what),
-                private_key,
-                identities_context(address),
-            )
+            plaintext = crypto.open_envelope(envelope, private_key, context)
             opened = json.loads(plaintext.decode("utf-8"))
         except crypto.CryptoError:
             raise BundleError(f"{what} do not open: tampered with, or not this bundle's") from None
@@ -359,7 +370,7 @@ class _Decryption:
             except UnverifiedSubmissionError:
                 raise BundleError(f"{where} could not be verified: tampered with") from None
         provenance = None if anchors is None else _provenance_of(anchors)
-        names, payload = self._names(where, entry, address, payload)
+        names, payload = self._names(where, entry, address, payload, anchors)
         _write_json(
             folder / "submission.json",
             {**metadata, "names": names, "provenance": provenance, "payload": payload},

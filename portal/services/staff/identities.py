@@ -47,7 +47,6 @@ from portal.services.contexts import (
     SubmissionAddress,
     compartment_context,
     compartment_grant_context,
-    identities_context,
 )
 from portal.services.desks import need_to_know
 from portal.services.desks.identity_keys import open_identity_key_grant, staff_grant
@@ -59,6 +58,7 @@ from portal.services.staff.triage import (
 )
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.payload import decode_payload
+from portal.services.submissions.provenance import Provenance, identities_provenance
 
 
 class NamesState(enum.StrEnum):
@@ -67,6 +67,7 @@ class NamesState(enum.StrEnum):
     IN_SUBMISSION = "in_submission"  # stored before the compartment: names in the envelope
     OPEN = "open"  # this reader holds the identity key or a grant of the compartment
     SEALED = "sealed"  # sealed apart, and this reader is neither
+    UNVERIFIED = "unverified"  # the identities envelope fails its signature: never shown
 
 
 @dataclass(frozen=True)
@@ -78,16 +79,26 @@ class OpenedNames:
 
 
 def names_for(
-    session: Session, signed_in: SignedInStaff, submission: Submission, *, now: dt.datetime
+    session: Session,
+    signed_in: SignedInStaff,
+    submission: Submission,
+    submission_key: bytes | None,
+    *,
+    now: dt.datetime,
 ) -> OpenedNames:
     """The identities of ``submission`` if ``signed_in`` may open them; nothing is recorded.
 
-    The caller has already checked that the person may read the case (``reading``).
+    The caller has already checked that the person may read the case (``reading``) and opened
+    it: ``submission_key`` is the signing key its sealed content names (``None`` before
+    signatures), which the identities envelope must be signed by (``UNVERIFIED`` otherwise).
     """
     identity: SubmissionIdentity | None = submission.identity
     if identity is None:
         return OpenedNames(NamesState.IN_SUBMISSION)
-    plaintext = _open_with_identity_key(session, signed_in, identity)
+    try:
+        plaintext = _open_with_identity_key(session, signed_in, identity, submission_key)
+    except _UnverifiedIdentitiesError:
+        return OpenedNames(NamesState.UNVERIFIED)
     if plaintext is None:
         plaintext = _open_with_compartment(session, signed_in, identity, now=now)
     if plaintext is None:
@@ -214,7 +225,18 @@ def _compartmented(submission: Submission) -> SubmissionIdentity:
 def _holder_plaintext(
     session: Session, signed_in: SignedInStaff, identity: SubmissionIdentity
 ) -> bytes:
-    plaintext = _open_with_identity_key(session, signed_in, identity)
+    """The names a holder of the identity key re-seals to a compartment: checked against the
+    signing key the submission's row names (a writer who swaps it makes the submission itself
+    unverified, so that nobody reads the case, copied names or not)."""
+    mirror = identity.submission.signing_public_key
+    try:
+        plaintext = _open_with_identity_key(
+            session, signed_in, identity, None if mirror is None else bytes(mirror)
+        )
+    except _UnverifiedIdentitiesError:
+        raise TriageRefusedError(
+            "the names of this case could not be verified, so they are not passed on"
+        ) from None
     if plaintext is None:
         raise TriageRefusedError(
             "you do not hold this dialogue's identity key, so you cannot open the names to "
@@ -223,16 +245,29 @@ def _holder_plaintext(
     return plaintext
 
 
+class _UnverifiedIdentitiesError(crypto.DecryptionError):
+    """The identities envelope fails its signature: it is never opened for use."""
+
+
 def _open_with_identity_key(
-    session: Session, signed_in: SignedInStaff, identity: SubmissionIdentity
+    session: Session,
+    signed_in: SignedInStaff,
+    identity: SubmissionIdentity,
+    submission_key: bytes | None,
 ) -> bytes | None:
     grant = staff_grant(session, identity.identity_key, signed_in.user)
     if grant is None or signed_in.user.role not in need_to_know.TRIAGE_ROLES:
         return None
     address = SubmissionAddress.of(identity.submission)
+    signature = None if identity.signature is None else bytes(identity.signature)
+    provenance, context = identities_provenance(
+        submission_key, address, identity.envelope, signature
+    )
+    if provenance is Provenance.UNVERIFIED:
+        raise _UnverifiedIdentitiesError("the identities envelope does not verify")
     try:
         key = open_identity_key_grant(grant, signed_in.personal_key())
-        return crypto.open_envelope(identity.envelope, key, identities_context(address))
+        return crypto.open_envelope(identity.envelope, key, context)
     except crypto.DecryptionError:
         return None
 

@@ -220,7 +220,7 @@ def open_submission_for_staff(
         record_unverified(session, submission, ["submission"])
         raise
     payload = opened.payload
-    names = names_for(session, signed_in, submission, now=now)
+    names = names_for(session, signed_in, submission, opened.anchors.submission_key, now=now)
     if names.identities is not None:
         payload = merge_identities(payload, names.identities, submission.kind)
         record_names_read(session, signed_in.user, submission)
@@ -235,6 +235,7 @@ def open_submission_for_staff(
     )
     unverified = opened.unverified + ["attachment"] * (len(checked) - len(attachments))
     unverified += ["note" for _, item in notes if item is not None and not item.usable]
+    unverified += ["identities"] if names.state is NamesState.UNVERIFIED else []
     record_unverified(session, submission, unverified)
     record_event(
         session,
