@@ -264,7 +264,7 @@ class SealedPage {
           if (named.hasAttribute(attribute)) named.setAttribute(attribute, named.getAttribute(attribute).replace('{index}', String(index)));
         }
       }
-      section.querySelector('.person-name').textContent = person.name;
+      section.querySelector('.person-name').textContent = person.name ?? '';
       section.querySelector('.consent-as-sent').textContent = this.messages.as_sent.replace('{consent}', this.consentWords(person.consent));
       section.querySelector('.consent-as-now').textContent = this.messages.as_now.replace('{consent}', this.consentWords(consents[index]));
       const form = section.querySelector('form.consent-form');
