@@ -31,6 +31,11 @@ from portal.services.contexts import (
     signed_triage_note_context,
     triage_note_context,
 )
+from portal.services.staff.staff_signatures import (
+    StaffSignature,
+    sign_as_staff,
+    staff_signature_holds,
+)
 from portal.services.submissions.payload import decode_payload, encode_payload
 from portal.services.submissions.provenance import Anchors, CheckedItem, Provenance
 
@@ -85,19 +90,20 @@ def seal_signed_note(
     context = NoteSeal.of(note, submission).signed_context()
     if crypto.public_key_bytes(desk_private_key) != desk_key.public_key or context is None:
         raise crypto.CryptoError("a note is signed with its own desk key at its own position")
-    signing_seed = crypto.staff_signing_seed(personal_key)
-    author_key = crypto.signing_public_key(signing_seed)
     note.envelope = crypto.seal_envelope(
         encode_payload({"format": NOTE_FORMAT, "text": text}), [desk_key.public_key], context
     )
-    note.signature = crypto.sign_item(signing_seed, context, note.envelope)
-    note.author_signing_public_key = author_key
-    note.author_certificate = crypto.certify_staff_key(
-        crypto.desk_signing_seed(desk_private_key),
-        submission.dialogue.slug,
-        note.author_id,
-        author_key,
+    signed = sign_as_staff(
+        personal_key,
+        desk_private_key,
+        slug=submission.dialogue.slug,
+        account=note.author_id,
+        context=context,
+        envelope=note.envelope,
     )
+    note.signature = signed.signature
+    note.author_signing_public_key = signed.signing_key
+    note.author_certificate = signed.certificate
 
 
 def checked_note(
@@ -141,21 +147,18 @@ def note_provenance(
         or seal.author_id is None
         or seal.signature is None
         or seal.author_key is None
+        or seal.certificate is None
     ):
         return Provenance.UNVERIFIED, unsigned_context
-    desk_signing_key = crypto.signing_public_key(crypto.desk_signing_seed(desk_private_key))
-    try:
-        crypto.verify_staff_key_certificate(
-            desk_signing_key,
-            seal.address.dialogue.slug,
-            seal.author_id,
-            seal.author_key,
-            seal.certificate or b"",
-        )
-        crypto.verify_item(seal.author_key, context, seal.envelope, seal.signature)
-    except crypto.DecryptionError:
-        return Provenance.UNVERIFIED, unsigned_context
-    return Provenance.SIGNED, context
+    holds = staff_signature_holds(
+        StaffSignature(seal.signature, seal.author_key, seal.certificate),
+        desk_private_key,
+        slug=seal.address.dialogue.slug,
+        account=seal.author_id,
+        context=context,
+        envelope=seal.envelope,
+    )
+    return (Provenance.SIGNED, context) if holds else (Provenance.UNVERIFIED, unsigned_context)
 
 
 def _optional(value: bytes | None) -> bytes | None:
