@@ -11,7 +11,9 @@ its signature, and the author's signing key with its certificate. Notes already 
 of these: they stay readable under their v1 context and are shown as sent before signatures when
 their submission was sent before signatures too, and as unverified otherwise. The identities
 envelope a submission sends apart is signed from now on by the submission's signing key, like the
-submission; one stored before has no signature and is read by the same rule.
+submission; one stored before has no signature and is read by the same rule. The copy of the
+names a triage officer re-seals to a case's compartment is signed from now on by that officer,
+like a note, and bound to the identities envelope it copies.
 """
 
 import sqlalchemy as sa
@@ -26,6 +28,16 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("submission_identities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("signature", sa.LargeBinary(length=64)))
+        batch_op.add_column(sa.Column("compartment_signed_by_id", sa.Integer()))
+        batch_op.add_column(sa.Column("compartment_signature", sa.LargeBinary(length=64)))
+        batch_op.add_column(sa.Column("compartment_signing_key", sa.LargeBinary(length=32)))
+        batch_op.add_column(sa.Column("compartment_certificate", sa.LargeBinary(length=64)))
+        batch_op.create_foreign_key(
+            op.f("fk_submission_identities_compartment_signed_by_id_staff_users"),
+            "staff_users",
+            ["compartment_signed_by_id"],
+            ["id"],
+        )
     with op.batch_alter_table("triage_notes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("position", sa.Integer()))
         batch_op.add_column(sa.Column("signature", sa.LargeBinary(length=64)))
@@ -44,4 +56,12 @@ def downgrade() -> None:
         batch_op.drop_column("signature")
         batch_op.drop_column("position")
     with op.batch_alter_table("submission_identities", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            op.f("fk_submission_identities_compartment_signed_by_id_staff_users"),
+            type_="foreignkey",
+        )
+        batch_op.drop_column("compartment_certificate")
+        batch_op.drop_column("compartment_signing_key")
+        batch_op.drop_column("compartment_signature")
+        batch_op.drop_column("compartment_signed_by_id")
         batch_op.drop_column("signature")

@@ -81,6 +81,12 @@ class SubmissionIdentity(Base):
     signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
     compartment_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     compartment_envelope: Mapped[bytes | None] = mapped_column(LargeBinary())
+    # Who made the compartment copy, and their staff signature of it (docs/FORMATS.md, "Staff
+    # key certificate v1"); empty for a copy made before revision 0011.
+    compartment_signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    compartment_signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    compartment_signing_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    compartment_certificate: Mapped[bytes | None] = mapped_column(LargeBinary(64))
 
     submission: Mapped[Submission] = relationship(
         backref=backref("identity", uselist=False, cascade="all, delete-orphan")

@@ -59,6 +59,7 @@ SIGNED_ATTACHMENT_KEYS_LABEL = "parley attachment keys v2"
 SIGNED_DESK_MESSAGE_LABEL = "parley desk message v2"
 SIGNED_TRIAGE_NOTE_LABEL = "parley triage note v2"
 SIGNED_IDENTITIES_LABEL = "parley identities v2"
+SIGNED_COMPARTMENT_LABEL = "parley identity compartment v2"
 
 # Box purposes (``crypto.seal_box``), fixed or the first field of one.
 STAFF_SESSION_PURPOSE = "staff-session"
@@ -262,6 +263,18 @@ def identities_context(address: SubmissionAddress) -> str:
 def compartment_context(address: SubmissionAddress, compartment_key_id: bytes) -> str:
     """The same identities re-sealed to one case's compartment key, for its named members."""
     return f"{COMPARTMENT_LABEL}|{address.binding()}|compartment:{compartment_key_id.hex()}"
+
+
+def compartment_copy_context(
+    address: SubmissionAddress, compartment_key_id: bytes, original: bytes, author_id: int
+) -> str:
+    """The compartment copy of a case's names, signed by the triage officer ``author_id`` who
+    made it, and naming the SHA-256 digest ``original`` of the identities envelope it copies, so
+    that it verifies only beside that envelope."""
+    return (
+        f"{SIGNED_COMPARTMENT_LABEL}|{address.binding()}|compartment:{compartment_key_id.hex()}"
+        f"|copy of:{original.hex()}|author:{author_id}"
+    )
 
 
 def identity_key_grant_context(dialogue_slug: str, identity_key_id: bytes) -> str:

@@ -85,6 +85,13 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
         for way in contexts.Direction
     ],
     "signed_identities_context": [(a,) for a in ADDRESSES],
+    "compartment_copy_context": [
+        (a, k, d, n)
+        for a in ADDRESSES
+        for k in (bytes(16), bytes([1]) * 16)
+        for d in (bytes(32), bytes([2]) * 32)
+        for n in (1, 12)
+    ],
     "signed_triage_note_context": [
         (a, note, author, n)
         for a in ADDRESSES
@@ -198,6 +205,7 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         "signed_triage_note_context": ["note", "author", "position", "direction"],
         "signed_identities_context": ["item", "position", "direction"],
         "compartment_context": ["compartment"],
+        "compartment_copy_context": ["compartment", "copy of", "author"],
         "compartment_grant_context": ["compartment", "staff"],
     }
     for args in SAMPLES[name]:

@@ -7,6 +7,7 @@ played throughout: rows that name someone open nothing unless a holder sealed th
 """
 
 import datetime as dt
+import hashlib
 import io
 import json
 import zipfile
@@ -33,6 +34,7 @@ from portal.services.bundles.export import write_bundle
 from portal.services.bundles.manifest import MANIFEST_NAME
 from portal.services.contexts import (
     SubmissionAddress,
+    compartment_copy_context,
     compartment_grant_context,
     new_public_id,
     signed_identities_context,
@@ -256,6 +258,47 @@ def test_names_the_database_writer_sealed_are_never_shown_or_passed_on(
     assert own.unverified == ["identities"] and forged not in json.dumps(own.payload)
     with pytest.raises(TriageRefusedError, match="could not be verified"):
         name_members(world.session, officer.signed_in(), submission, [named.user.id], now=world.now)
+
+
+@pytest.mark.parametrize(
+    "forgery", ["copy resealed", "copy signed by the writer", "original replaced"]
+)
+def test_a_compartment_copy_the_database_writer_changed_shows_no_name(
+    consultation_world: ConsultationWorld, forgery: str
+) -> None:
+    world = consultation_world
+    submission, _officer, named, _unnamed = _named_case(world)
+    identity = submission.identity
+    assert _reads(world, named, submission) is NamesState.OPEN
+    forged = "Forged-Name-Of-The-Writer"
+    names = json.dumps({"format": "parley-identities-v1", "persons": [{"name": forged}]})
+    writer_seed = bytes(range(32))
+    context = compartment_copy_context(
+        SubmissionAddress.of(submission),
+        crypto.key_id(identity.compartment_public_key),
+        hashlib.sha256(identity.envelope).digest(),
+        identity.compartment_signed_by_id,
+    )
+    if forgery == "original replaced":
+        identity.envelope = identity.envelope[:-1] + bytes([identity.envelope[-1] ^ 1])
+    else:
+        identity.compartment_envelope = crypto.seal_envelope(
+            names.encode(), [identity.compartment_public_key], context
+        )
+    if forgery == "copy signed by the writer":
+        key = crypto.signing_public_key(writer_seed)
+        identity.compartment_signature = crypto.sign_item(
+            writer_seed, context, identity.compartment_envelope
+        )
+        identity.compartment_signing_key = key
+        identity.compartment_certificate = crypto.certify_staff_key(
+            writer_seed, submission.dialogue.slug, identity.compartment_signed_by_id, key
+        )
+    world.session.flush()
+
+    opened = open_submission_for_staff(world.session, named.signed_in(), submission, now=world.now)
+    assert opened.names is NamesState.UNVERIFIED
+    assert forged not in json.dumps(opened.payload) and CANARY not in json.dumps(opened.payload)
 
 
 def test_naming_again_takes_the_key_from_whoever_is_left_out(
