@@ -123,6 +123,7 @@ def verify_desk_key_chain_from(
     anchor_generation: int,
     slug: str,
     certificates: Sequence[DeskKeyCertificate],
+    recovery_signing_key: bytes | None = None,
 ) -> list[DeskKeyCertificate]:
     """The desk keys of ``slug`` certified after the one a reader already trusts.
 
@@ -130,9 +131,12 @@ def verify_desk_key_chain_from(
     generation ``anchor_generation``), not the recovery key. ``certificates`` are the desk keys
     of generations ``anchor_generation + 1``, ``+ 2``, ... in that order, each of which must be
     signed by the signing key certified just before it (the anchor's, for the first): the
-    certificates a holder of the previous desk key makes at rotation. Returns them when every
-    link holds (an empty list when nothing came after the anchor); ``DecryptionError`` at the
-    first link that does not.
+    certificates a holder of the previous desk key makes at rotation. When the reader's
+    submission also names the recovery signing key (``recovery_signing_key``), a link signed by
+    it holds too: the certificates the operator makes with the recovery key for a desk key made
+    when a dialogue went to offline review or after every holder lost access. Returns them when
+    every link holds (an empty list when nothing came after the anchor); ``DecryptionError`` at
+    the first link that does not.
     """
     if not 1 <= anchor_generation <= MAX_GENERATION:
         raise DecryptionError("a desk key generation is 1 to 2^32 - 1")
@@ -141,7 +145,8 @@ def verify_desk_key_chain_from(
         generation += 1
         if certificate.generation != generation:
             raise DecryptionError(f"desk key generation {generation} is missing from the chain")
-        if not _signed_by(signer, slug, certificate):
+        signers = [signer] if recovery_signing_key is None else [signer, recovery_signing_key]
+        if not any(_signed_by(key, slug, certificate) for key in signers):
             raise DecryptionError(f"desk key generation {generation} is not certified")
         signer = certificate.signing_public_key
     return list(certificates)

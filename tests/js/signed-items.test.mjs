@@ -41,12 +41,23 @@ test('the submission is signed by the key the codename gives, and names the anch
   const { submission } = vectors;
   assert.equal(toHex(await signItem(keys.signingSeed, submission.context, envelope)), submission.signature);
   const anchors = await submissionAnchors(submission.payload, stored(submission.context, submission.signature), keys.signingPublicKey, verifyItem);
-  assert.deepEqual([toHex(anchors.submission), toHex(anchors.desk)], [submission.anchors.submission, submission.anchors.desk]);
+  const expected = submission.anchors;
+  assert.deepEqual([toHex(anchors.submission), toHex(anchors.desk), toHex(anchors.recovery)], [expected.submission, expected.desk, expected.recovery]);
+});
+
+test('a v1 signatures block is still read and names no recovery key', async () => {
+  const keys = await ownKeys();
+  const { submission } = vectors;
+  const { recovery_key: _named, ...rest } = submission.payload.signatures;
+  const payload = { ...submission.payload, signatures: { ...rest, format: 'parley-signatures-v1' } };
+  const anchors = await submissionAnchors(payload, stored(submission.context, submission.signature), keys.signingPublicKey, verifyItem);
+  assert.equal(toHex(anchors.desk), submission.anchors.desk);
+  assert.equal(anchors.recovery, null);
 });
 
 test('a submission that does not verify is refused', async () => {
   const keys = await ownKeys();
-  assert.equal(vectors.refused_submissions.length, 4);
+  assert.equal(vectors.refused_submissions.length, 5);
   for (const refused of vectors.refused_submissions) {
     await assert.rejects(
       submissionAnchors(refused.payload, stored(vectors.submission.context, refused.signature), keys.signingPublicKey, verifyItem),
@@ -82,7 +93,7 @@ test('an unsigned consent change only lowers consent; an unverified one never co
 
 test('desk keys certified at rotation, walked from the one a submission names', async () => {
   const { slug, cases } = vectors.anchored_desk_key_chains;
-  assert.equal(cases.length, 8);
+  assert.equal(cases.length, 11);
   for (const entry of cases) {
     const certificates = entry.certificates.map((item) => ({
       generation: item.generation,
@@ -90,7 +101,8 @@ test('desk keys certified at rotation, walked from the one a submission names', 
       signingPublicKey: fromHex(item.signing_public_key),
       signature: fromHex(item.signature),
     }));
-    const walk = verifyDeskKeyChainFrom(fromHex(entry.anchor_signing_key), entry.anchor_generation, slug, certificates);
+    const recovery = entry.recovery_signing_key === null ? null : fromHex(entry.recovery_signing_key);
+    const walk = verifyDeskKeyChainFrom(fromHex(entry.anchor_signing_key), entry.anchor_generation, slug, certificates, recovery);
     if (entry.valid) assert.equal((await walk).length, certificates.length, entry.description);
     else await assert.rejects(walk, DecryptionError, entry.description);
   }
