@@ -9,12 +9,10 @@ is not, whatever the database says the instance's recovery key is.
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.cli.main import main
 from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
@@ -42,7 +40,7 @@ from portal.services.submissions.intake import accept_plain_submission, submissi
 from portal.services.submissions.messages import send_desk_message, thread_for_submitter
 from portal.services.submissions.provenance import Provenance
 from portal.services.submissions.submitters import register_new_codename
-from tests.conftest import ConsultationWorld, PlainInstance, staff_account
+from tests.conftest import ConsultationWorld, PlainInstance, run_portal, staff_account
 
 FORM = {
     "topics": ["freedom_of_expression"],
@@ -225,12 +223,6 @@ def test_a_swapped_signing_key_column_is_not_certified(
 # --- the command line ---------------------------------------------------------------------------
 
 
-def _portal(instance: PlainInstance, *arguments: str, stdin: str | None = None) -> Any:
-    return CliRunner().invoke(
-        main, list(arguments), env=instance.environment, input=stdin, catch_exceptions=False
-    )
-
-
 def _counts(instance: PlainInstance) -> tuple[int, ...]:
     database = Database(instance.settings.database_url)
     try:
@@ -261,7 +253,7 @@ def test_the_commands_refuse_a_wrong_recovery_key_in_one_line(
     recorded = folder.recovery_signing_key_file.read_bytes()
     wrong = crypto.export_recovery_key(crypto.generate_private_key()) + "\n"
     create = ("dialogue", "create", "--slug", "uncertified", "--partner", "Uncertified")
-    assert _portal(plain_instance, *create, *DIALOGUE).exit_code == 0
+    assert run_portal(plain_instance.environment, *create, *DIALOGUE).exit_code == 0
     before = _counts(plain_instance)
     commands = [
         ("recovery", "record-signing-key"),
@@ -269,7 +261,7 @@ def test_the_commands_refuse_a_wrong_recovery_key_in_one_line(
         ("dialogue", "create", "--slug", "refused", "--partner", "Refused", *DIALOGUE, "--certify"),
     ]
     for arguments in commands:
-        result = _portal(plain_instance, *arguments, stdin=wrong)
+        result = run_portal(plain_instance.environment, *arguments, stdin=wrong)
         assert result.exit_code == 1, result.output
         assert result.stderr.strip() == "Error: this is not the recovery key of this instance"
     assert _counts(plain_instance) == before
@@ -284,14 +276,14 @@ def test_an_older_instance_records_the_key_and_certifies_its_dialogues(
     assert folder.load_recovery_signing_key() is None
     stdin = plain_instance.recovery_key + "\n"
     create = ("dialogue", "create", "--slug", "older", "--partner", "Older Land", *DIALOGUE)
-    result = _portal(plain_instance, *create)
+    result = run_portal(plain_instance.environment, *create)
     assert result.exit_code == 0, result.output
-    result = _portal(plain_instance, "recovery", "record-signing-key", stdin=stdin)
+    result = run_portal(plain_instance.environment, "recovery", "record-signing-key", stdin=stdin)
     assert result.exit_code == 0, result.output
     recovery = crypto.import_recovery_key(plain_instance.recovery_key)
     assert folder.load_recovery_signing_key() == recovery_signing_public_key(recovery)
-    result = _portal(plain_instance, "dialogue", "certify", "older", stdin=stdin)
+    result = run_portal(plain_instance.environment, "dialogue", "certify", "older", stdin=stdin)
     assert result.exit_code == 0, result.output
     assert "certified with the recovery key: 1." in result.stdout
-    result = _portal(plain_instance, "dialogue", "certify", "older", stdin=stdin)
+    result = run_portal(plain_instance.environment, "dialogue", "certify", "older", stdin=stdin)
     assert "certified with the recovery key: none." in result.stdout

@@ -130,3 +130,18 @@ test('the tab trusts a later desk key only as far as its certificates hold', asy
   assert.deepEqual([...(await certifiedDeskKeys(named, broken, slug, verifyDeskKeyChainFrom)).keys()], ['key 2']);
   assert.equal((await certifiedDeskKeys(null, rows, slug, verifyDeskKeyChainFrom)).size, 0);
 });
+
+test('the tab counts a link signed by the recovery key its submission names, and no other', async () => {
+  const { slug, cases } = vectors.anchored_desk_key_chains;
+  const named = cases.find((entry) => entry.description.includes('the recovery key the submission names'));
+  const other = cases.find((entry) => entry.description.includes('a recovery key other than the one named'));
+  const rows = [
+    { key_id: 'key 2', generation: 2, public_key: '00'.repeat(32), signing_public_key: named.anchor_signing_key, certificate: null },
+    ...named.certificates.map((c) => ({ key_id: `key ${c.generation}`, generation: c.generation, public_key: c.desk_public_key, signing_public_key: c.signing_public_key, certificate: c.signature })),
+  ];
+  const anchor = fromHex(named.anchor_signing_key);
+  const trusted = (recovery) => certifiedDeskKeys(anchor, rows, slug, verifyDeskKeyChainFrom, recovery);
+  assert.deepEqual([...(await trusted(fromHex(named.recovery_signing_key))).keys()], ['key 2', 'key 3', 'key 4']);
+  assert.deepEqual([...(await trusted(fromHex(other.recovery_signing_key))).keys()], ['key 2']);
+  assert.deepEqual([...(await trusted(null)).keys()], ['key 2']);
+});
