@@ -24,6 +24,7 @@ from portal.models import (
     DeskKey,
     DeskMessage,
     MessageAuthor,
+    RecoveryKey,
     Submission,
     SubmissionKind,
     utc_now,
@@ -36,7 +37,7 @@ from portal.services.contexts import (
     signed_consent_change_context,
     signed_desk_message_context,
 )
-from portal.services.desks.keys import current_desk_key
+from portal.services.desks.keys import create_desk_key, current_desk_key
 from portal.services.submissions.payload import encode_payload
 from tests.browser.test_inbox_js import _sign_in
 from tests.browser.test_messages_js import ASKED, _as_triage_officer, _send
@@ -164,28 +165,20 @@ def _message_under_a_recovery_certified_key(
     once so that nothing else is sealed to it), certified by ``certifier_seed``, and a desk
     message signed with it."""
     with _stored(instance, public_id) as (session, submission):
-        dialogue_keys = select(DeskKey).where(DeskKey.dialogue_id == submission.dialogue_id)
-        generation = 1 + max(key.generation for key in session.scalars(dialogue_keys))
-        private_key = crypto.generate_private_key()
-        public_key = crypto.public_key_bytes(private_key)
+        recovery_key = session.scalars(select(RecoveryKey)).one()
+        desk_key, private_key = create_desk_key(session, submission.dialogue, recovery_key)
         signing_seed = crypto.desk_signing_seed(private_key)
-        signing_key = crypto.signing_public_key(signing_seed)
-        certificate = crypto.certify_desk_key(
-            certifier_seed, submission.dialogue.slug, generation, public_key, signing_key
-        )
-        desk_key = DeskKey(
-            dialogue_id=submission.dialogue_id,
-            public_key=public_key,
-            key_id=crypto.key_id(public_key),
-            signing_public_key=signing_key,
-            generation=generation,
-            certificate=certificate.signature,
-            retired_at=utc_now(),
-        )
-        session.add(desk_key)
+        desk_key.certificate = crypto.certify_desk_key(
+            certifier_seed,
+            submission.dialogue.slug,
+            desk_key.generation,
+            desk_key.public_key,
+            desk_key.signing_public_key,
+        ).signature
+        desk_key.retired_at = utc_now()
         session.flush()
         position = 1 + max(message.position or 0 for message in submission.messages)
-        recipients = [public_key, submission.submitter_public_key]
+        recipients = [desk_key.public_key, submission.submitter_public_key]
         _desk_message(submission, desk_key, recipients, position, text, signing_seed)
 
 

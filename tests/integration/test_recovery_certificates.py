@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.db import Database
+from portal.errors import ConfigurationError
 from portal.instance import InstanceFolder
 from portal.models import (
     AuditEvent,
@@ -287,3 +288,18 @@ def test_an_older_instance_records_the_key_and_certifies_its_dialogues(
     assert "certified with the recovery key: 1." in result.stdout
     result = run_portal(plain_instance.environment, "dialogue", "certify", "older", stdin=stdin)
     assert "certified with the recovery key: none." in result.stdout
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        '{"format": "parley-recovery-signing-key-v9", "public_key": ""}',
+        '{"format": "parley-recovery-signing-key-v1", "public_key": "abcd"}',
+    ],
+)
+def test_a_malformed_recovery_signing_key_record_is_refused(tmp_path, content: str) -> None:
+    folder = InstanceFolder(tmp_path)
+    folder.recovery_signing_key_file.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="record-signing-key"):
+        folder.load_recovery_signing_key()

@@ -11,7 +11,9 @@ offline machine with ``portal decrypt`` and the desk key or the recovery key.
 
 1. rotates: a new desk key is made (``desk_keys.create_desk_key`` grants it to the recovery key
    only) and every other unretired desk key of the dialogue is retired, so new submissions are
-   sealed to a key no staff member has ever held;
+   sealed to a key no staff member has ever held; the new key is certified with the recovery
+   signing key when the operator gave the recovery key
+   (``portal.services.desks.recovery_certificates``);
 2. deletes every staff ``DeskKeyGrant`` of every desk key of the dialogue (the recovery key's
    grants stay, so nothing becomes unreadable for good); desk memberships stay, so members can
    still see the queue's metadata and export bundles;
