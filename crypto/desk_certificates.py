@@ -7,7 +7,8 @@ key before it, or by the recovery signing key for a dialogue's first desk key an
 desk member lost access. A reader that trusts the recovery signing key walks the certificates
 from the first desk key to the newest and refuses the chain at the first link that does not hold.
 A reader that trusts one desk key instead (a submitter, whose submission names the desk signing
-key of its time) walks the certificates made after it (:func:`verify_desk_key_chain_from`).
+key of its time, and perhaps the recovery signing key too) walks the certificates made after it
+(:func:`verify_desk_key_chain_from`).
 
 The certificate names the dialogue, so it cannot be moved to another, and the desk key's
 generation (1 for the first, then 2, 3, ...), so that certificates signed by the recovery key
@@ -123,16 +124,20 @@ def verify_desk_key_chain_from(
     anchor_generation: int,
     slug: str,
     certificates: Sequence[DeskKeyCertificate],
+    recovery_signing_key: bytes | None = None,
 ) -> list[DeskKeyCertificate]:
     """The desk keys of ``slug`` certified after the one a reader already trusts.
 
     A submitter trusts the desk signing key their submission names (``anchor_signing_key``, of
-    generation ``anchor_generation``), not the recovery key. ``certificates`` are the desk keys
-    of generations ``anchor_generation + 1``, ``+ 2``, ... in that order, each of which must be
-    signed by the signing key certified just before it (the anchor's, for the first): the
-    certificates a holder of the previous desk key makes at rotation. Returns them when every
-    link holds (an empty list when nothing came after the anchor); ``DecryptionError`` at the
-    first link that does not.
+    generation ``anchor_generation``), and a recovery key only if it names that too.
+    ``certificates`` are the desk keys of generations ``anchor_generation + 1``, ``+ 2``, ... in
+    that order, each of which must be signed by the signing key certified just before it (the
+    anchor's, for the first): the certificates a holder of the previous desk key makes at
+    rotation. When the reader's submission also names the recovery signing key
+    (``recovery_signing_key``), a link signed by it holds too: the certificates the operator
+    makes with the recovery key for a desk key made when a dialogue went to offline review or
+    after every holder lost access. Returns them when every link holds (an empty list when
+    nothing came after the anchor); ``DecryptionError`` at the first link that does not.
     """
     if not 1 <= anchor_generation <= MAX_GENERATION:
         raise DecryptionError("a desk key generation is 1 to 2^32 - 1")
@@ -141,7 +146,8 @@ def verify_desk_key_chain_from(
         generation += 1
         if certificate.generation != generation:
             raise DecryptionError(f"desk key generation {generation} is missing from the chain")
-        if not _signed_by(signer, slug, certificate):
+        signers = [signer] if recovery_signing_key is None else [signer, recovery_signing_key]
+        if not any(_signed_by(key, slug, certificate) for key in signers):
             raise DecryptionError(f"desk key generation {generation} is not certified")
         signer = certificate.signing_public_key
     return list(certificates)

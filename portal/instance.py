@@ -4,6 +4,7 @@ Layout (created by ``portal init``)::
 
     <PORTAL_INSTANCE_DIR>/          mode 0700
         secrets.json                mode 0600, see below
+        recovery-signing-key.json   mode 0600, the recovery signing key's public half
         storage/                    mode 0700, encrypted attachments
         parley.sqlite3              the database, unless PORTAL_DATABASE_URL points elsewhere,
         parley.sqlite3-wal, -shm    with its write-ahead log and the log's index (portal/db.py)
@@ -15,6 +16,12 @@ in the database and the short-lived boxes the server hands out. Keeping them out
 database means a stolen database dump alone cannot confirm a guessed codename nor produce a staff
 member's second-factor codes. The portal refuses to start if the file is readable by anyone but
 its owner.
+
+``recovery-signing-key.json`` (docs/FORMATS.md, "Recovery signing key record") names the public
+half of the recovery key's signing key, which new submissions name inside themselves as a
+certifier of desk keys they may trust. It is kept here rather than in the database so that
+someone who can only write the database cannot make new submissions trust a key of their own.
+``portal init`` writes it; an older instance gets it from ``portal recovery record-signing-key``.
 """
 
 import base64
@@ -32,6 +39,8 @@ from portal.errors import ConfigurationError, OperatorError
 SECRETS_FILE_NAME = "secrets.json"
 STORAGE_DIR_NAME = "storage"
 SECRETS_FORMAT = "parley-instance-secrets-v1"
+RECOVERY_SIGNING_KEY_FILE_NAME = "recovery-signing-key.json"
+RECOVERY_SIGNING_KEY_FORMAT = "parley-recovery-signing-key-v1"
 _SECRET_KEY_SIZE = 32
 
 
@@ -71,6 +80,10 @@ class InstanceFolder:
     def storage_dir(self) -> Path:
         return self.path / STORAGE_DIR_NAME
 
+    @property
+    def recovery_signing_key_file(self) -> Path:
+        return self.path / RECOVERY_SIGNING_KEY_FILE_NAME
+
     def is_initialised(self) -> bool:
         """Whether ``portal init`` has written the secrets file here."""
         return self.secrets_file.exists()
@@ -94,9 +107,49 @@ class InstanceFolder:
             json.dump(document, handle, indent=2)
             handle.write("\n")
 
+    def record_recovery_signing_key(self, signing_public_key: bytes) -> None:
+        """Write the recovery signing key's public half (replacing the file atomically)."""
+        if len(signing_public_key) != crypto.SIGNING_PUBLIC_KEY_SIZE:
+            raise ValueError("a recovery signing key is 32 bytes")
+        document = {
+            "format": RECOVERY_SIGNING_KEY_FORMAT,
+            "public_key": bytes(signing_public_key).hex(),
+        }
+        draft = self.recovery_signing_key_file.with_suffix(".json.new")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2)
+            handle.write("\n")
+        os.replace(draft, self.recovery_signing_key_file)
+
+    def load_recovery_signing_key(self) -> bytes | None:
+        """The recorded recovery signing key, ``None`` on an instance that has not recorded it.
+
+        Read afresh each time, so that a key the operator records reaches running workers."""
+        try:
+            text = self.recovery_signing_key_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError:
+            raise ConfigurationError(f"{self.recovery_signing_key_file} is unreadable") from None
+        try:
+            document = json.loads(text)
+            if document["format"] != RECOVERY_SIGNING_KEY_FORMAT:
+                raise ValueError(document["format"])
+            key = bytes.fromhex(document["public_key"])
+            if len(key) != crypto.SIGNING_PUBLIC_KEY_SIZE:
+                raise ValueError("wrong key size")
+        except (ValueError, KeyError, TypeError):
+            raise ConfigurationError(
+                f"{self.recovery_signing_key_file} is malformed; run "
+                "`portal recovery record-signing-key` again"
+            ) from None
+        return key
+
     def wipe(self) -> None:
         """Remove what ``create`` made, so that ``portal init --force`` can start afresh."""
         self.secrets_file.unlink(missing_ok=True)
+        self.recovery_signing_key_file.unlink(missing_ok=True)
         if self.storage_dir.exists():
             shutil.rmtree(self.storage_dir)
 

@@ -158,9 +158,14 @@ def settings_from(environment: dict[str, str | None]) -> Settings:
     return load_settings({key: value for key, value in environment.items() if value is not None})
 
 
-def run_portal(environment: dict[str, str | None], *arguments: str) -> Any:
-    """Run the ``portal`` command in-process; returns click's result (output, stderr, code)."""
-    return CliRunner().invoke(main, list(arguments), env=environment, catch_exceptions=False)
+def run_portal(
+    environment: dict[str, str | None], *arguments: str, stdin: str | None = None
+) -> Any:
+    """Run the ``portal`` command in-process, ``stdin`` on its standard input; returns click's
+    result (output, stderr, code)."""
+    return CliRunner().invoke(
+        main, list(arguments), env=environment, input=stdin, catch_exceptions=False
+    )
 
 
 def recovery_key_from(output: str) -> str:
@@ -520,7 +525,8 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
     def send(settings: Settings, kind: SubmissionKind, form: dict[str, Any]) -> SentSubmission:
         database = Database(settings.database_url)
         now = utc_now()
-        pepper = InstanceFolder(settings.instance_dir).load_secrets().codename_pepper
+        folder = InstanceFolder(settings.instance_dir)
+        pepper = folder.load_secrets().codename_pepper
         try:
             with database.session() as session:
                 dialogue = session.scalars(
@@ -551,6 +557,7 @@ def send_under_new_codename() -> Callable[..., SentSubmission]:
                     submitter_key=new.secrets,
                     form=form,
                     today=now.date(),
+                    recovery_signing_key=folder.load_recovery_signing_key(),
                 )
                 session.commit()
                 return SentSubmission(new.codename, submission.public_id, form)

@@ -84,7 +84,12 @@ from portal.services.submissions.submitters import (
     register_new_codename,
     sign_in_with_codename,
 )
-from portal.web.instance import app_secrets, app_settings, app_storage
+from portal.web.instance import (
+    app_recovery_signing_key,
+    app_secrets,
+    app_settings,
+    app_storage,
+)
 from portal.web.transaction import discard_changes, reading, unit_of_work
 
 blueprint = Blueprint("forms", __name__)
@@ -250,6 +255,7 @@ def _receive(
             submitter_key=codename_key,
             form=form.payload_input(),
             today=now.date(),
+            recovery_signing_key=app_recovery_signing_key(),
         )
     except SubmissionRefusedError:
         page = _render_form(
@@ -379,6 +385,9 @@ def _sealing_data(destination: Destination, public_id: str) -> dict[str, str]:
         # The desk signing key the submission will name as the one its desk messages come from;
         # empty for a desk key no holder has opened since signatures came in.
         "desk-signing-key": (destination.desk_key.signing_public_key or b"").hex(),
+        # The recovery signing key it will accept as a certifier of later desk keys; empty until
+        # the instance records one (portal.instance).
+        "recovery-signing-key": (app_recovery_signing_key() or b"").hex(),
         "messages": json.dumps(_browser_messages(), ensure_ascii=False),
         **_identities_sealing(destination, address),
     }

@@ -28,13 +28,17 @@ import click
 
 import crypto
 from crypto.keys import export_desk_key
-from portal.cli.support import operator_context
+from portal.cli.support import operator_context, read_recovery_key
 from portal.errors import OperatorError
 from portal.instance import InstanceFolder
 from portal.models import utc_now
 from portal.services.bundles.export import write_bundle
 from portal.services.bundles.manifest import BundleError
 from portal.services.bundles.offline import decrypt_bundle, read_offline_key
+from portal.services.desks.recovery_certificates import (
+    RecoveryCertificationError,
+    instance_recovery_signing_seed,
+)
 from portal.services.desks.review_mode import ReviewModeError, switch_to_offline, switch_to_online
 from portal.services.dialogues.dialogue_sessions import UnknownDialogueError, dialogue_by_slug
 from portal.settings import load_settings
@@ -121,19 +125,25 @@ def decrypt_command(bundle: Path, out: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="offline: the file to create with the new desk key, for the offline machine.",
 )
-def review_mode_command(slug: str, mode: str, desk_key_out: Path | None) -> None:
+@click.option(
+    "--certify",
+    is_flag=True,
+    help="offline: read the recovery key from standard input and certify the new desk key.",
+)
+def review_mode_command(slug: str, mode: str, desk_key_out: Path | None, certify: bool) -> None:
     """Switch the dialogue SLUG to offline review (no desk key on the server) or back online.
 
-    offline needs --desk-key-out FILE; online reads the recovery key from standard input and
-    grants the desk keys again to every desk member whose key was confirmed.
+    offline needs --desk-key-out FILE (and, with --certify, reads the recovery key from standard
+    input); online reads the recovery key from standard input and grants the desk keys again to
+    every desk member whose key was confirmed.
     """
     if mode == "offline":
         if desk_key_out is None:
             raise click.UsageError("offline needs --desk-key-out FILE")
-        _switch_offline(slug, desk_key_out)
+        _switch_offline(slug, desk_key_out, read_recovery_key() if certify else None)
         return
-    if desk_key_out is not None:
-        raise click.UsageError("--desk-key-out goes with offline only")
+    if desk_key_out is not None or certify:
+        raise click.UsageError("--desk-key-out and --certify go with offline only")
     text = _secret_from_stdin("Recovery key")
     try:
         recovery_private_key = crypto.import_recovery_key(text)
@@ -158,12 +168,21 @@ def review_mode_command(slug: str, mode: str, desk_key_out: Path | None) -> None
         )
 
 
-def _switch_offline(slug: str, desk_key_out: Path) -> None:
+def _switch_offline(
+    slug: str, desk_key_out: Path, recovery_private_key: crypto.PrivateKey | None
+) -> None:
+    refusals = (ReviewModeError, UnknownDialogueError, RecoveryCertificationError)
     handle = _create_private(desk_key_out)
     done = False
     try:
-        with handle, operator_context(ReviewModeError, UnknownDialogueError) as (session, _secrets):
-            outcome = switch_to_offline(session, dialogue_by_slug(session, slug))
+        with handle, operator_context(*refusals) as (session, _secrets):
+            outcome = switch_to_offline(
+                session,
+                dialogue_by_slug(session, slug),
+                recovery_signing_seed=None
+                if recovery_private_key is None
+                else instance_recovery_signing_seed(session, recovery_private_key),
+            )
             session.flush()
             handle.write((export_desk_key(outcome.new_private_key) + "\n").encode("ascii"))
             handle.flush()
@@ -176,6 +195,10 @@ def _switch_offline(slug: str, desk_key_out: Path) -> None:
             desk_key_out.unlink(missing_ok=True)
     click.echo(f"Dialogue {slug} is in offline review.")
     click.echo(f"New desk key {new_key_id} written to {desk_key_out} (readable by you only).")
+    if recovery_private_key is None:
+        click.echo(f"Certify it with the recovery key: `portal dialogue certify {slug}`.")
+    else:
+        click.echo("The new desk key is certified with the recovery key.")
     click.echo(
         f"{deleted} staff grants deleted: no desk key of {slug} opens on the server any more. "
         "Carry the key file to the offline machine and delete it here."

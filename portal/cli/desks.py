@@ -12,13 +12,11 @@ Each command runs in one transaction: a refusal is one line and nothing is half-
 are those of the web pages, in ``portal.services.desks.membership``.
 """
 
-import sys
-
 import click
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.cli.support import operator_context, operator_transaction
+from portal.cli.support import operator_context, operator_transaction, read_recovery_key
 from portal.errors import OperatorError
 from portal.models import StaffUser
 from portal.services.desks.keys import current_desk_key
@@ -85,7 +83,7 @@ def members_command(slug: str) -> None:
 def grant_command(slug: str, email: str, typed: str | None) -> None:
     """Put EMAIL on the desk of SLUG and grant every desk key of it, with the recovery key,
     once the fingerprint they read out to you matches the key on their account."""
-    recovery = _read_recovery_key()
+    recovery = read_recovery_key()
     with operator_context(*REFUSALS) as (session, secrets):
         dialogue = dialogue_by_slug(session, slug)
         member = _staff(session, email)
@@ -129,7 +127,7 @@ def remove_command(slug: str, email: str, confirm_last: bool) -> None:
         current = current_desk_key(session, dialogue)
         keys: KeyHolder = WithoutKeys()
         if current is not None and holds_key(session, member, current):
-            keys = RecoveryKeys(_read_recovery_key())
+            keys = RecoveryKeys(read_recovery_key())
         try:
             deleted = remove_member(
                 session, dialogue, member, keys=keys, confirm_last_key_holder=confirm_last
@@ -144,7 +142,7 @@ def remove_command(slug: str, email: str, confirm_last: bool) -> None:
 @click.argument("slug")
 def rotate_command(slug: str) -> None:
     """Make a new desk key for SLUG, retire the old one and grant the new one to its holders."""
-    recovery = _read_recovery_key()
+    recovery = read_recovery_key()
     with operator_context(*REFUSALS) as (session, secrets):
         dialogue = dialogue_by_slug(session, slug)
         outcome = rotate_desk_key(
@@ -172,23 +170,6 @@ def _key_state(member: DeskMember) -> str:
     if member.confirmation == "unconfirmed":
         return f"{state},unconfirmed"
     return state
-
-
-def _read_recovery_key() -> crypto.PrivateKey:
-    """The recovery key from standard input: a hidden prompt on a terminal, else one line."""
-    stdin = sys.stdin
-    if stdin is None:
-        raise OperatorError("give the recovery key on standard input")
-    if stdin.isatty():
-        text = click.prompt("Recovery key", hide_input=True, err=True)
-    else:
-        text = stdin.readline()
-    if not text.strip():
-        raise OperatorError("give the recovery key on standard input")
-    try:
-        return crypto.import_recovery_key(text)
-    except crypto.RecoveryKeyError as error:
-        raise OperatorError(str(error)) from None
 
 
 def _staff(session: Session, email: str) -> StaffUser:

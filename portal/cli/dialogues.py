@@ -18,7 +18,14 @@ from sqlalchemy import select
 
 import crypto
 from portal.cli.bundles import review_mode_command
-from portal.cli.support import IsoDate, IsoMoment, enum_choice, operator_transaction
+from portal.cli.recovery import certify_command
+from portal.cli.support import (
+    IsoDate,
+    IsoMoment,
+    enum_choice,
+    operator_transaction,
+    read_recovery_key,
+)
 from portal.errors import OperatorError
 from portal.models import (
     Dialogue,
@@ -31,6 +38,10 @@ from portal.models import (
     utc_now,
 )
 from portal.services.desks.keys import current_desk_key
+from portal.services.desks.recovery_certificates import (
+    RecoveryCertificationError,
+    instance_recovery_signing_seed,
+)
 from portal.services.dialogues.catalogue import (
     DialogueDetailsError,
     create_dialogue,
@@ -70,11 +81,17 @@ def dialogue_group() -> None:
     help="online: desk members decrypt on the server during their request; "
     "offline: only exported bundles are decrypted, on an offline machine.",
 )
+@click.option(
+    "--certify",
+    is_flag=True,
+    help="Read the recovery key from standard input and certify the new desk key with it.",
+)
 def create_dialogue_command(
-    slug: str, partner: str, partner_kind: str, kind: str, review_mode: str
+    slug: str, partner: str, partner_kind: str, kind: str, review_mode: str, certify: bool
 ) -> None:
     """Create an active dialogue and its desk key (held by the recovery key until granted)."""
-    with operator_transaction(DialogueDetailsError) as session:
+    recovery_private_key = read_recovery_key() if certify else None
+    with operator_transaction(DialogueDetailsError, RecoveryCertificationError) as session:
         recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
         if recovery_key is None:
             raise OperatorError("this instance has no recovery key; run `portal init` first")
@@ -86,10 +103,15 @@ def create_dialogue_command(
             kind=DialogueKind(kind),
             review_mode=ReviewMode(review_mode),
             recovery_key=recovery_key,
+            recovery_signing_seed=None
+            if recovery_private_key is None
+            else instance_recovery_signing_seed(session, recovery_private_key),
         )
         fingerprint = crypto.fingerprint(new.desk_key.public_key)
     click.echo(f"Dialogue {slug} created ({kind}, {review_mode} review).")
     click.echo(f"Desk key fingerprint: {fingerprint}")
+    if certify:
+        click.echo("Desk key certified with the recovery key.")
 
 
 @dialogue_group.command("list")
@@ -133,6 +155,7 @@ def unfreeze_command(slug: str) -> None:
 
 
 dialogue_group.add_command(review_mode_command)
+dialogue_group.add_command(certify_command)
 
 
 @dialogue_group.command("fingerprint")

@@ -6,6 +6,7 @@ and nothing is committed, so nothing is half-stored.
 """
 
 import datetime as dt
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
+import crypto
 from portal.app import check_instance_ready
 from portal.db import Database
 from portal.errors import OperatorError
@@ -80,3 +82,20 @@ def operator_context(*refusals: type[Exception]) -> Iterator[tuple[Session, Inst
         raise OperatorError(str(error)) from None
     finally:
         database.dispose()
+
+
+def read_recovery_key() -> crypto.PrivateKey:
+    """The recovery key from standard input: a hidden prompt on a terminal, else one line."""
+    stdin = sys.stdin
+    if stdin is None:
+        raise OperatorError("give the recovery key on standard input")
+    if stdin.isatty():
+        text = click.prompt("Recovery key", hide_input=True, err=True)
+    else:
+        text = stdin.readline()
+    if not text.strip():
+        raise OperatorError("give the recovery key on standard input")
+    try:
+        return crypto.import_recovery_key(text)
+    except crypto.RecoveryKeyError as error:
+        raise OperatorError(str(error)) from None

@@ -31,8 +31,10 @@ class DeskKey(Base):
 
     ``generation`` counts a dialogue's desk keys from 1; ``certificate`` is the signature of a
     desk key certificate (docs/FORMATS.md, "Desk key certificate v1") by the signing key of the
-    previous generation, made at rotation by the member who rotates, and empty for a first key,
-    a key made when a dialogue went to offline review, and keys made before signatures.
+    previous generation, made at rotation by the member who rotates, or by the recovery signing
+    key, made by the operator (``portal.services.desks.recovery_certificates``) for a first key
+    or a key made when a dialogue went to offline review; empty for those until the operator
+    certifies them, and for keys made before signatures.
     """
 
     __tablename__ = "desk_keys"

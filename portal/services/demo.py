@@ -158,9 +158,15 @@ _WINDOW_CLOSES = dt.time(16, 0, tzinfo=dt.UTC)
 
 
 def seed_demo(
-    session: Session, recovery_key: RecoveryKey, at_rest_key: bytes, now: dt.datetime
+    session: Session,
+    recovery_key: RecoveryKey,
+    at_rest_key: bytes,
+    now: dt.datetime,
+    *,
+    recovery_signing_seed: bytes | None = None,
 ) -> tuple[DemoAccount, ...]:
-    """Create the demo dialogues, sessions and staff; return the accounts' credentials."""
+    """Create the demo dialogues, sessions and staff; return the accounts' credentials. The
+    dialogues' first desk keys are certified with ``recovery_signing_seed`` when given."""
     today = now.astimezone(dt.UTC).date()
     created: dict[str, NewDialogue] = {}
     for spec in _DIALOGUES:
@@ -172,6 +178,7 @@ def seed_demo(
             kind=spec.kind,
             status=spec.status,
             recovery_key=recovery_key,
+            recovery_signing_seed=recovery_signing_seed,
         )
         for demo_session in spec.sessions:
             _schedule(session, created[spec.slug], demo_session, today)

@@ -74,11 +74,19 @@ def initialise_instance(settings: Settings, request: InitRequest) -> InitOutcome
                 object_id=schema.head_revision(),
                 details={"demo": request.demo},
             )
+            recovery_signing_seed = crypto.recovery_signing_seed(recovery_private_key)
             accounts = (
-                seed_demo(session, recovery_key, secrets.at_rest_key, utc_now())
+                seed_demo(
+                    session,
+                    recovery_key,
+                    secrets.at_rest_key,
+                    utc_now(),
+                    recovery_signing_seed=recovery_signing_seed,
+                )
                 if request.demo
                 else ()
             )
+        folder.record_recovery_signing_key(crypto.signing_public_key(recovery_signing_seed))
     except SQLAlchemyError as error:
         raise OperatorError(f"the database could not be set up: {first_line(error)}") from None
     finally:

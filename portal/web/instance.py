@@ -46,6 +46,11 @@ def app_secrets() -> InstanceSecrets:
     return web_instance().secrets
 
 
+def app_recovery_signing_key() -> bytes | None:
+    """The recovery signing key new submissions name, as the instance folder records it."""
+    return InstanceFolder(app_settings().instance_dir).load_recovery_signing_key()
+
+
 def app_storage() -> EncryptedStorage:
     """The current application's encrypted storage folder."""
     return web_instance().storage

@@ -17,6 +17,7 @@ from flask import Flask
 from playwright.sync_api import expect
 
 import crypto
+from portal.instance import InstanceFolder
 from portal.models import SubmissionKind, Topic
 from portal.services.submissions.kinds import as_json, declaration
 from portal.services.submissions.payload import PayloadError, validate_submission
@@ -53,6 +54,11 @@ def _stored_payload(
     # Signed in the page with the signing key derived beside it, which it names inside.
     signatures = payload.pop("signatures")
     assert signatures["submission_key"] == own.signing_public_key().hex()
+    # And the recovery signing key the page names from the instance folder, a certifier of
+    # later desk keys it will accept.
+    recorded = InstanceFolder(instance.settings.instance_dir).load_recovery_signing_key()
+    assert signatures["format"] == "parley-signatures-v2"
+    assert signatures["recovery_key"] == recorded.hex()
     assert submission.signing_public_key == own.signing_public_key()
     assert submission.signature is not None
     return payload

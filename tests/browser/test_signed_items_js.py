@@ -10,15 +10,26 @@ whose words never reach the page; the person's consent stands as the submitter l
 """
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import crypto
 from portal.db import Database
-from portal.models import ConsentChange, DeskMessage, MessageAuthor, Submission, SubmissionKind
+from portal.models import (
+    ConsentChange,
+    DeskKey,
+    DeskMessage,
+    MessageAuthor,
+    RecoveryKey,
+    Submission,
+    SubmissionKind,
+    utc_now,
+)
 from portal.services.contexts import (
     Direction,
     SubmissionAddress,
@@ -28,7 +39,7 @@ from portal.services.contexts import (
     signed_desk_message_context,
     signed_identities_context,
 )
-from portal.services.desks.keys import current_desk_key
+from portal.services.desks.keys import create_desk_key, current_desk_key
 from portal.services.submissions.payload import encode_payload
 from tests.browser.test_inbox_js import _sign_in
 from tests.browser.test_messages_js import ASKED, _as_triage_officer, _send
@@ -52,50 +63,15 @@ CASE_FORM = {
 UNVERIFIED = "This item could not be verified."
 
 
-def _as_hostile_server(instance: DemoInstance, public_id: str) -> None:
-    """Write the forgeries: only public keys are needed, and the writer has them all."""
+@contextmanager
+def _stored(instance: DemoInstance, public_id: str) -> Iterator[tuple[Session, Submission]]:
+    """The submission's row in the served instance's database; committed after the block."""
     database = Database(instance.settings.database_url)
     try:
         with database.session() as session:
-            submission = session.scalars(
-                select(Submission).where(Submission.public_id == public_id)
-            ).one()
-            desk_key = current_desk_key(session, submission.dialogue)
-            recipients = recipient_keys(desk_key, submission)
-            address = SubmissionAddress.of(submission)
-            writer_seed = secrets.token_bytes(32)
-            for position, signer in ((2, None), (3, writer_seed)):
-                message_id = new_public_id()
-                context = signed_desk_message_context(
-                    address, message_id, position, Direction.TO_SUBMITTER
-                )
-                payload = {"format": "parley-desk-message-v1", "text": FORGED}
-                envelope = crypto.seal_envelope(encode_payload(payload), recipients, context)
-                submission.messages.append(
-                    DeskMessage(
-                        public_id=message_id,
-                        written_by=MessageAuthor.DESK,
-                        desk_key_id=desk_key.id,
-                        sent_on=submission.received_on,
-                        envelope=envelope,
-                        position=position,
-                        signature=None
-                        if signer is None
-                        else crypto.sign_item(signer, context, envelope),
-                    )
-                )
-            context = signed_consent_change_context(address, 1)
-            raised = {"level": "handover_list", "given_by": "person", "risks_explained": True}
-            change = {"format": "parley-consent-change-v1", "person": 0, "consent": raised}
-            envelope = crypto.seal_envelope(encode_payload(change), recipients, context)
-            submission.consent_changes.append(
-                ConsentChange(
-                    desk_key_id=desk_key.id,
-                    received_on=submission.received_on,
-                    envelope=envelope,
-                    position=1,
-                    signature=crypto.sign_item(writer_seed, context, envelope),
-                )
+            yield (
+                session,
+                session.scalars(select(Submission).where(Submission.public_id == public_id)).one(),
             )
             identity = submission.identity
             assert identity is not None  # the names were sealed apart, to be forged too
@@ -110,6 +86,57 @@ def _as_hostile_server(instance: DemoInstance, public_id: str) -> None:
             session.commit()
     finally:
         database.dispose()
+
+
+def _desk_message(
+    submission: Submission,
+    desk_key: DeskKey,
+    recipients: list[bytes],
+    position: int,
+    text: str,
+    signer: bytes | None,
+) -> None:
+    """Add a desk message to ``submission``, signed by ``signer`` (or not at all)."""
+    message_id = new_public_id()
+    context = signed_desk_message_context(
+        SubmissionAddress.of(submission), message_id, position, Direction.TO_SUBMITTER
+    )
+    payload = {"format": "parley-desk-message-v1", "text": text}
+    envelope = crypto.seal_envelope(encode_payload(payload), recipients, context)
+    submission.messages.append(
+        DeskMessage(
+            public_id=message_id,
+            written_by=MessageAuthor.DESK,
+            desk_key_id=desk_key.id,
+            sent_on=submission.received_on,
+            envelope=envelope,
+            position=position,
+            signature=None if signer is None else crypto.sign_item(signer, context, envelope),
+        )
+    )
+
+
+def _as_hostile_server(instance: DemoInstance, public_id: str) -> None:
+    """Write the forgeries: only public keys are needed, and the writer has them all."""
+    with _stored(instance, public_id) as (session, submission):
+        desk_key = current_desk_key(session, submission.dialogue)
+        recipients = list(recipient_keys(desk_key, submission))
+        writer_seed = secrets.token_bytes(32)
+        for position, signer in ((2, None), (3, writer_seed)):
+            _desk_message(submission, desk_key, recipients, position, FORGED, signer)
+        context = signed_consent_change_context(SubmissionAddress.of(submission), 1)
+        raised = {"level": "handover_list", "given_by": "person", "risks_explained": True}
+        change = {"format": "parley-consent-change-v1", "person": 0, "consent": raised}
+        envelope = crypto.seal_envelope(encode_payload(change), recipients, context)
+        submission.consent_changes.append(
+            ConsentChange(
+                desk_key_id=desk_key.id,
+                received_on=submission.received_on,
+                envelope=envelope,
+                position=1,
+                signature=crypto.sign_item(writer_seed, context, envelope),
+            )
+        )
 
 
 def test_the_tab_refuses_forged_desk_messages_and_a_forged_consent_change(
@@ -139,3 +166,59 @@ def test_the_tab_refuses_forged_desk_messages_and_a_forged_consent_change(
     assert FORGED not in js_page.inner_text("main")
     # The names, re-sealed and signed by the writer: the notice stands before the persons.
     assert js_page.inner_text("main").count(UNVERIFIED) == 4
+
+
+RECOVERY_CERTIFIED = "Sent under a desk key the recovery key certified."
+OTHER_RECOVERY = "FORGED-7c1d certified by another recovery key"
+
+
+def _message_under_a_recovery_certified_key(
+    instance: DemoInstance, public_id: str, certifier_seed: bytes, text: str
+) -> None:
+    """A desk key made by no holder of the one before (as for offline review, and retired at
+    once so that nothing else is sealed to it), certified by ``certifier_seed``, and a desk
+    message signed with it."""
+    with _stored(instance, public_id) as (session, submission):
+        recovery_key = session.scalars(select(RecoveryKey)).one()
+        desk_key, private_key = create_desk_key(session, submission.dialogue, recovery_key)
+        signing_seed = crypto.desk_signing_seed(private_key)
+        desk_key.certificate = crypto.certify_desk_key(
+            certifier_seed,
+            submission.dialogue.slug,
+            desk_key.generation,
+            desk_key.public_key,
+            desk_key.signing_public_key,
+        ).signature
+        desk_key.retired_at = utc_now()
+        session.flush()
+        position = 1 + max(message.position or 0 for message in submission.messages)
+        recipients = [desk_key.public_key, submission.submitter_public_key]
+        _desk_message(submission, desk_key, recipients, position, text, signing_seed)
+
+
+def test_the_tab_trusts_a_desk_key_certified_by_the_recovery_key_its_submission_names(
+    js_page: Any,
+    portal_server: str,
+    portal_server_instance: DemoInstance,
+    send_under_new_codename: Callable[..., SentSubmission],
+) -> None:
+    sent = send_under_new_codename(
+        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+    )
+    _as_triage_officer(portal_server_instance, sent.public_id, _send)
+    recovery = crypto.import_recovery_key(portal_server_instance.recovery_key)
+    for seed, text in (
+        (crypto.recovery_signing_seed(recovery), RECOVERY_CERTIFIED),
+        (crypto.recovery_signing_seed(crypto.generate_private_key()), OTHER_RECOVERY),
+    ):
+        _message_under_a_recovery_certified_key(portal_server_instance, sent.public_id, seed, text)
+
+    _sign_in(js_page, portal_server, sent.codename)
+    js_page.goto(f"{portal_server}/inbox/{sent.public_id}")
+    thread = js_page.locator("#message-thread")
+    thread.get_by_text(RECOVERY_CERTIFIED).wait_for()
+
+    entries = thread.locator("li")
+    assert entries.count() == 3
+    assert [UNVERIFIED in entries.nth(n).inner_text() for n in range(3)] == [False, False, True]
+    assert OTHER_RECOVERY not in js_page.inner_text("main")

@@ -367,6 +367,7 @@ def test_signed_items_vectors(crypto_page: Any) -> None:
               await parley.verifyDeskKeyChainFrom(
                 fromHex(c.anchor_signing_key), c.anchor_generation,
                 v.anchored_desk_key_chains.slug, certificates,
+                c.recovery_signing_key === null ? null : fromHex(c.recovery_signing_key),
               );
               chains.push(true);
             } catch (error) {
@@ -379,15 +380,16 @@ def test_signed_items_vectors(crypto_page: Any) -> None:
           ));
           return {
             signature, refused, answers, counts, chains,
-            anchors: [toHex(anchors.submission), toHex(anchors.desk)],
+            anchors: [toHex(anchors.submission), toHex(anchors.desk), toHex(anchors.recovery)],
           };
         }""",
         vectors,
     )
     submission = vectors["submission"]
     assert result["signature"] == submission["signature"]
-    assert result["anchors"] == [submission["anchors"]["submission"], submission["anchors"]["desk"]]
-    assert result["refused"] == len(vectors["refused_submissions"]) == 4
+    expected = submission["anchors"]
+    assert result["anchors"] == [expected["submission"], expected["desk"], expected["recovery"]]
+    assert result["refused"] == len(vectors["refused_submissions"]) == 5
     items = vectors["signed_submission_items"] + vectors["before_signatures_items"]
     assert result["answers"] == [item["expected"] for item in items]
     assert result["counts"] == [rule["counts"] for rule in vectors["consent_rule"]]

@@ -113,14 +113,20 @@ def test_out_of_range_fields_are_refused(generation, desk_key, signing_key):
 
 @pytest.mark.parametrize("case", ANCHORED["cases"], ids=lambda case: case["description"])
 def test_a_chain_anchored_at_the_desk_key_a_submission_names(case: dict) -> None:
-    """From the key a submitter trusts, each later desk key certified by the one before it;
-    the recovery key's signature does not count here, nor a gap, nor another anchor."""
+    """From the key a submitter trusts, each later desk key certified by the one before it or
+    by the recovery signing key the submission names; an unnamed recovery key's signature does
+    not count, nor a gap, nor another anchor."""
     certificates = [certificate(item) for item in case["certificates"]]
     anchor = bytes.fromhex(case["anchor_signing_key"])
+    recovery = case["recovery_signing_key"]
 
     def walk() -> list[DeskKeyCertificate]:
         return verify_desk_key_chain_from(
-            anchor, case["anchor_generation"], ANCHORED["slug"], certificates
+            anchor,
+            case["anchor_generation"],
+            ANCHORED["slug"],
+            certificates,
+            None if recovery is None else bytes.fromhex(recovery),
         )
 
     if case["valid"]:

@@ -148,6 +148,7 @@ def test_sealed_canary_is_in_no_table_and_no_file(writable_demo_instance: DemoIn
             "signatures": signatures_block(
                 base64.b64decode(sent.body["signing_key"]),
                 bytes.fromhex(data["desk-signing-key"]),
+                bytes.fromhex(data["recovery-signing-key"]) or None,
             ),
         }
         own_key = base64.b64decode(sent.body["submission_key"])

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import crypto
+from portal.instance import InstanceFolder
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     codename_in,
@@ -165,6 +166,10 @@ def test_reprisal_report_without_persons_is_stored_urgent(
     payload = open_payload(submission, desk_private_key(app, writable_demo_instance, "valdoria"))
     assert payload["persons"] == [] and payload["urgency"] == "urgent"
     assert payload["when"] == "last week" and payload["gender_specific_risk"] is True
+    # The server names the recovery signing key the instance folder records, as the page does.
+    recorded = InstanceFolder(writable_demo_instance.settings.instance_dir)
+    assert payload["signatures"]["recovery_key"] == recorded.load_recovery_signing_key().hex()
+    assert f'data-recovery-signing-key="{payload["signatures"]["recovery_key"]}"' in form.html
 
 
 def test_agenda_input_and_seminar_recommendations_are_stored(

@@ -143,7 +143,7 @@ def seal_in_browser(
     desk_signing_key = bytes.fromhex(data["desk-signing-key"]) or None
     sealed_payload = {
         **sealed_payload,
-        "signatures": signatures_block(own_key.signing_public_key(), desk_signing_key),
+        "signatures": signatures_block(own_key.signing_public_key(), desk_signing_key, None),
     }
     envelope = crypto.seal_envelope(
         encode_payload(sealed_payload),
@@ -244,7 +244,7 @@ def test_each_kind_is_stored_sealed_for_a_new_submitter(
     named_desk_key = bytes.fromhex(dict(DATA_ATTRIBUTE.findall(sent.form.html))["desk-signing-key"])
     signed = {
         **sent.payload,
-        "signatures": signatures_block(own_key.signing_public_key(), named_desk_key),
+        "signatures": signatures_block(own_key.signing_public_key(), named_desk_key, None),
     }
     assert open_in_full(submission, desk_key, identity_key) == signed
     assert open_in_full(submission, own_key.private_key()) == signed

@@ -192,7 +192,9 @@ def reseal(sent: BrowserSubmission, payload: dict[str, Any]) -> None:
     (naming the signing keys inside it)."""
     data = {name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(sent.form.html)}
     signatures = signatures_block(
-        base64.b64decode(sent.body["signing_key"]), bytes.fromhex(data["desk-signing-key"])
+        base64.b64decode(sent.body["signing_key"]),
+        bytes.fromhex(data["desk-signing-key"]),
+        bytes.fromhex(data["recovery-signing-key"]) or None,
     )
     envelope = crypto.seal_envelope(
         encode_payload({**payload, "signatures": signatures}),

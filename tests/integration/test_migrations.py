@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 import crypto
 from portal import create_app, schema
 from portal.db import Database, sqlite_side_files
+from portal.instance import InstanceFolder
 from portal.models import (
     Base,
     FurtherInformation,
@@ -109,7 +110,9 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     back in the inbox, and that first sign-in gives it the codename's owner tag in place of the
     submitter's id, after which the desk and its author still read it. Both readers mark what was
     sent before signatures as such (the desk's private note on it too), and the desk key learns
-    its signing key when a holder first opens it after the migration.
+    its signing key when a holder first opens it after the migration. That release recorded no
+    recovery signing key: new forms name none until the operator records it, and then certifies
+    the dialogue's desk keys with it.
     """
     instance = create_demo_instance(tmp_path, database_url)
     sent = send_under_new_codename(
@@ -132,6 +135,8 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     )
     # That release kept the names inside the submission envelope, for every reader of the case.
     seal_as_before_per_submission_keys(instance.settings, case)
+    folder = InstanceFolder(instance.settings.instance_dir)
+    folder.recovery_signing_key_file.unlink()
     command.downgrade(schema.alembic_config(instance.settings.database_url), PREVIOUS_RELEASE)
     assert schema.database_state(Database(instance.settings.database_url)).revision == (
         PREVIOUS_RELEASE
@@ -174,6 +179,21 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
         tagged = (crypto.owner_tag(tag_key, 0), False)
         assert _owner_columns(instance.settings.database_url, sent.public_id) == tagged
     _desk_reads(app, officer, sent.public_id)
+    assert folder.load_recovery_signing_key() is None
+    stdin = instance.recovery_key + "\n"
+    recorded = run_portal(instance.environment, "recovery", "record-signing-key", stdin=stdin)
+    assert recorded.exit_code == 0, recorded.output
+    slug = _dialogue_of(instance.settings.database_url, sent.public_id)
+    certified = run_portal(instance.environment, "dialogue", "certify", slug, stdin=stdin)
+    assert certified.exit_code == 0, certified.output
+    assert "recovery key: 1." in certified.stdout
+    _desk_reads(app, officer, sent.public_id)
+
+
+def _dialogue_of(database_url: str, public_id: str) -> str:
+    with Database(database_url).session() as session:
+        read = session.scalars(select(Submission).where(Submission.public_id == public_id))
+        return read.one().dialogue.slug
 
 
 def _owner_columns(database_url: str, public_id: str) -> tuple[bytes | None, bool]:

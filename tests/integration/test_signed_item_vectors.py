@@ -80,6 +80,16 @@ def test_the_submission_is_signed_by_its_own_key_and_names_the_anchors() -> None
     anchors = _anchors(submission["payload"], submission["signature"])
     assert anchors.submission_key.hex() == submission["anchors"]["submission"]
     assert anchors.desk_key.hex() == submission["anchors"]["desk"]
+    assert anchors.recovery_key.hex() == submission["anchors"]["recovery"]
+
+
+def test_a_v1_signatures_block_is_still_read_and_names_no_recovery_key() -> None:
+    submission = VECTORS["submission"]
+    block = {**submission["payload"]["signatures"], "format": "parley-signatures-v1"}
+    del block["recovery_key"]
+    anchors = _anchors({**submission["payload"], "signatures": block}, submission["signature"])
+    assert anchors.desk_key.hex() == submission["anchors"]["desk"]
+    assert anchors.recovery_key is None
 
 
 @pytest.mark.parametrize(

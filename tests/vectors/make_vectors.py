@@ -644,7 +644,9 @@ def signed_items_vectors() -> dict[str, Any]:
         ),
         item("signed consent change", "submitter", "consent change 2", own, "unverified"),
     ]
-    block = signatures_block(keys.signing_public_key(), signing_public_key(desk_seed))
+    recovery_key = signing_public_key(recovery_signing_seed(fixed_key("recovery holder")))
+    block = signatures_block(keys.signing_public_key(), signing_public_key(desk_seed), recovery_key)
+    without_recovery = {name: value for name, value in block.items() if name != "recovery_key"}
     chains = anchored_chain_vectors()
     payload = {"format": "parley-submission-v1", "signatures": block}
     return {
@@ -662,6 +664,7 @@ def signed_items_vectors() -> dict[str, Any]:
             "anchors": {
                 "submission": keys.signing_public_key().hex(),
                 "desk": signing_public_key(desk_seed).hex(),
+                "recovery": recovery_key.hex(),
             },
         },
         "refused_submissions": [
@@ -682,6 +685,11 @@ def signed_items_vectors() -> dict[str, Any]:
                 "description": "signature by the right key over another context",
                 "payload": payload,
                 "signature": sign_item(own, built["further information 1"], envelope).hex(),
+            },
+            {
+                "description": "a v2 signatures block that does not say which recovery key",
+                "payload": {**payload, "signatures": without_recovery},
+                "signature": sign_item(own, built["submission"], envelope).hex(),
             },
             {
                 "description": "signatures block of an unknown format",
@@ -726,17 +734,33 @@ def anchored_chain_vectors() -> dict[str, Any]:
         return certificate_case(made, "previous desk key")
 
     links = {g: certify(seeds[g - 2], g) for g in (2, 3, 4)}
-    by_recovery = certify(recovery_signing_seed(fixed_key("recovery holder")), 3)
+    recovery_seed = recovery_signing_seed(fixed_key("recovery holder"))
+    named_recovery = signing_public_key(recovery_seed).hex()
+    other_recovery = signing_public_key(
+        recovery_signing_seed(fixed_key("another recovery holder"))
+    ).hex()
+    by_recovery = certify(recovery_seed, 3)
     flipped_link = {**links[3], "signature": flipped(bytes.fromhex(links[3]["signature"]), 5).hex()}
 
-    def case(description: str, anchor: int, certificates: list, valid: bool, key: int = 0) -> dict:
+    def case(
+        description: str,
+        anchor: int,
+        certificates: list,
+        valid: bool,
+        key: int = 0,
+        recovery: str | None = None,
+    ) -> dict:
         return {
             "description": description,
             "anchor_generation": anchor,
             "anchor_signing_key": signing_public_key(seeds[(key or anchor) - 1]).hex(),
+            "recovery_signing_key": recovery,
             "certificates": certificates,
             "valid": valid,
         }
+
+    by_named_recovery = "generation 3 certified by the recovery key the submission names"
+    by_other_recovery = "generation 3 certified by a recovery key other than the one named"
 
     return {
         "slug": slug,
@@ -747,6 +771,16 @@ def anchored_chain_vectors() -> dict[str, Any]:
             case("generation 3 missing", 2, [links[4]], False),
             case("a certificate of the anchor's own generation", 3, [links[3]], False),
             case("generation 3 certified by the recovery key", 2, [by_recovery, links[4]], False),
+            case(by_named_recovery, 2, [by_recovery, links[4]], True, recovery=named_recovery),
+            case(by_other_recovery, 2, [by_recovery, links[4]], False, recovery=other_recovery),
+            case(
+                "the named recovery key does not fill a gap",
+                2,
+                [links[4]],
+                False,
+                0,
+                named_recovery,
+            ),
             case("anchored at another key", 2, [links[3], links[4]], False, key=1),
             case("a flipped signature byte", 2, [flipped_link, links[4]], False),
         ],

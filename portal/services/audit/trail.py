@@ -60,6 +60,7 @@ class AuditAction(enum.StrEnum):
     DESK_MEMBER_REMOVED = "desk.member_removed"
     DESK_MEMBER_KEY_CONFIRMED = "desk.member_key_confirmed"
     DESK_KEY_ROTATED = "desk_key.rotated"
+    DESK_KEY_CERTIFIED = "desk_key.certified"
     DIALOGUE_REVIEW_MODE_CHANGED = "dialogue.review_mode_changed"
     SUBMISSION_READ = "submission.read"
     ATTACHMENT_READ = "attachment.read"

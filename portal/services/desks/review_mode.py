@@ -11,7 +11,9 @@ offline machine with ``portal decrypt`` and the desk key or the recovery key.
 
 1. rotates: a new desk key is made (``desk_keys.create_desk_key`` grants it to the recovery key
    only) and every other unretired desk key of the dialogue is retired, so new submissions are
-   sealed to a key no staff member has ever held;
+   sealed to a key no staff member has ever held; the new key is certified with the recovery
+   signing key when the operator gave the recovery key
+   (``portal.services.desks.recovery_certificates``);
 2. deletes every staff ``DeskKeyGrant`` of every desk key of the dialogue (the recovery key's
    grants stay, so nothing becomes unreadable for good); desk memberships stay, so members can
    still see the queue's metadata and export bundles;
@@ -73,6 +75,7 @@ from portal.services.desks.keys import (
     grant_desk_access,
     open_desk_key_grant,
 )
+from portal.services.desks.recovery_certificates import certify_with_recovery_key
 
 
 class ReviewModeError(ValueError):
@@ -100,9 +103,16 @@ class OnlineSwitch:
 
 
 def switch_to_offline(
-    session: Session, dialogue: Dialogue, *, actor: StaffUser | None = None
+    session: Session,
+    dialogue: Dialogue,
+    *,
+    actor: StaffUser | None = None,
+    recovery_signing_seed: bytes | None = None,
 ) -> OfflineSwitch:
-    """Put ``dialogue`` in offline review (module docstring); the caller commits."""
+    """Put ``dialogue`` in offline review (module docstring); the caller commits. The new desk
+    key is certified with ``recovery_signing_seed`` when the operator gave the recovery key
+    (``portal.services.desks.recovery_certificates``), else it waits for
+    ``portal dialogue certify``."""
     if dialogue.review_mode is ReviewMode.OFFLINE:
         raise ReviewModeError(f"{dialogue.slug} is already in offline review")
     recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
@@ -115,6 +125,8 @@ def switch_to_offline(
         )
     )
     new_key, new_private = create_desk_key(session, dialogue, recovery_key, actor=actor)
+    if recovery_signing_seed is not None:
+        certify_with_recovery_key(session, new_key, recovery_signing_seed, actor=actor)
     create_identity_key(session, new_key, recovery_key, actor=actor)
     for key in to_retire:
         key.retired_at = now

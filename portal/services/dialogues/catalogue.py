@@ -26,6 +26,7 @@ from portal.models.dialogue import MAX_PARTNER_LENGTH
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.desks.identity_keys import create_identity_key
 from portal.services.desks.keys import create_desk_key
+from portal.services.desks.recovery_certificates import certify_with_recovery_key
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG_LENGTH = 64
@@ -62,8 +63,11 @@ def create_dialogue(
     status: DialogueStatus = DialogueStatus.ACTIVE,
     review_mode: ReviewMode = ReviewMode.ONLINE,
     actor: StaffUser | None = None,
+    recovery_signing_seed: bytes | None = None,
 ) -> NewDialogue:
-    """Create a dialogue and its desk key (granted to the recovery key)."""
+    """Create a dialogue and its desk key (granted to the recovery key), the key certified with
+    ``recovery_signing_seed`` when the operator gave the recovery key
+    (``portal.services.desks.recovery_certificates``)."""
     if len(slug) > MAX_SLUG_LENGTH or not SLUG_PATTERN.fullmatch(slug):
         raise DialogueDetailsError(
             "a dialogue's short name uses lower-case letters, digits and single hyphens"
@@ -94,6 +98,8 @@ def create_dialogue(
         details={"slug": slug, "kind": str(kind), "status": str(status)},
     )
     desk_key, desk_private_key = create_desk_key(session, dialogue, recovery_key, actor=actor)
+    if recovery_signing_seed is not None:
+        certify_with_recovery_key(session, desk_key, recovery_signing_seed, actor=actor)
     identity_key, identity_private_key = create_identity_key(
         session, desk_key, recovery_key, actor=actor
     )

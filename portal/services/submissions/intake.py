@@ -203,15 +203,17 @@ def accept_plain_submission(
     submitter_key: SubmitterKey,
     form: Mapping[str, Any],
     today: dt.date,
+    recovery_signing_key: bytes | None = None,
 ) -> Submission:
     """Validate a posted form's payload and store it sealed (no-JavaScript path).
 
     ``submitter_key`` is the codename's key, held for this request only: the submission is
     sealed to the key it derives for the submission's public id and signed with the signing key
     derived beside it, whose public half is sealed inside with the current desk signing key
-    (``provenance.signatures_block``); the row keeps only public halves, and the row's owner tag
-    comes from the tag key it derives. Raises
-    ``PayloadError`` with a message per field when the form is incomplete.
+    (``provenance.signatures_block``), with the recovery signing key the instance folder records
+    (``recovery_signing_key``, ``None`` until it is recorded); the row keeps only public halves,
+    and the row's owner tag comes from the tag key it derives. Raises ``PayloadError`` with a
+    message per field when the form is incomplete.
     """
     payload = validate_submission(form, address.kind)
     if len(encode_payload(payload)) > MAX_PAYLOAD_BYTES:
@@ -237,7 +239,7 @@ def accept_plain_submission(
             signature=crypto.sign_item(keys.signing_seed, identities_context, identities_envelope),
         )
     payload[SIGNATURES_FIELD] = signatures_block(
-        keys.signing_public_key(), desk_key.signing_public_key
+        keys.signing_public_key(), desk_key.signing_public_key, recovery_signing_key
     )
     context = signed_submission_context(address)
     envelope = crypto.seal_envelope(

@@ -339,7 +339,7 @@ def thread_for_submitter(
     reply must be signed by the submission's own signing key.
     """
     key = submission_private_key(submission, secrets)
-    trusted = certified_desk_signing_keys(submission, anchors.desk_key)
+    trusted = certified_desk_signing_keys(submission, anchors)
     entries = []
     for message in thread_order(submission.messages):
         desk_signing_key = trusted.get(message.desk_key_id, anchors.desk_key)
@@ -370,15 +370,18 @@ def desk_key_history(submission: Submission) -> list[DeskKey]:
     return list(session.scalars(query.order_by(DeskKey.generation)))
 
 
-def certified_desk_signing_keys(submission: Submission, named: bytes | None) -> dict[int, bytes]:
+def certified_desk_signing_keys(submission: Submission, anchors: Anchors) -> dict[int, bytes]:
     """The desk signing key a submitter may trust for each desk key of the submission's
     dialogue, by row id: the key their submission names, and each later key certified from it,
-    link by link, at rotation (``crypto.verify_desk_key_chain_from``), as far as the chain holds.
+    link by link, at rotation or by the recovery signing key the submission names
+    (``crypto.verify_desk_key_chain_from``), as far as the chain holds.
 
     The rows say which key follows which, but cannot lie about it: every certificate after the
-    named key must be signed by the key before it, starting from the named key itself. A key
-    whose certificate is missing or does not hold, and every key after it, is left out.
+    named key must be signed by the key before it or by the named recovery signing key, starting
+    from the named key itself. A key whose certificate is missing or does not hold, and every key
+    after it, is left out.
     """
+    named = anchors.desk_key
     if named is None:
         return {}
     desk_keys = desk_key_history(submission)
@@ -400,7 +403,7 @@ def certified_desk_signing_keys(submission: Submission, named: bytes | None) -> 
         )
         try:
             crypto.verify_desk_key_chain_from(
-                named, anchor.generation, submission.dialogue.slug, chain
+                named, anchor.generation, submission.dialogue.slug, chain, anchors.recovery_key
             )
         except crypto.DecryptionError:
             break

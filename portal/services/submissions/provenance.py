@@ -12,7 +12,9 @@ submission's history and its direction (docs/FORMATS.md, "Signed items in use"):
 - the desk's messages by the signing key of the desk key they are sealed to.
 
 The trust anchors are inside the sealed submission, never in a column: its ``signatures`` block
-names the submission's signing key and the desk signing key current when it was sent. The
+names the submission's signing key, the desk signing key current when it was sent and, since
+``parley-signatures-v2``, the instance's recovery signing key, the second certifier of later desk
+keys (``portal.services.desks.recovery_certificates``); ``v1`` blocks stay readable. The
 mirror in ``submissions.signing_public_key`` serves only the checks on arrival; a reader that
 finds it different from the key inside trusts nothing of the submission.
 
@@ -47,7 +49,8 @@ from portal.services.contexts import (
     signed_submission_context,
 )
 
-SIGNATURES_FORMAT = "parley-signatures-v1"
+SIGNATURES_FORMAT = "parley-signatures-v2"
+SIGNATURES_FORMAT_V1 = "parley-signatures-v1"
 SIGNATURES_FIELD = "signatures"
 
 
@@ -68,11 +71,14 @@ class Anchors:
     """The keys a submission's items are checked with, as its sealed content names them.
 
     ``submission_key`` is ``None`` for a submission sent before signatures; ``desk_key`` is the
-    desk signing key current when it was sent, ``None`` when the page named none.
+    desk signing key current when it was sent, ``None`` when the page named none;
+    ``recovery_key`` the recovery signing key it accepts as a certifier of later desk keys,
+    ``None`` for a ``v1`` block or an instance that had recorded none.
     """
 
     submission_key: bytes | None
     desk_key: bytes | None
+    recovery_key: bytes | None = None
 
 
 BEFORE_SIGNATURES = Anchors(None, None)
@@ -93,14 +99,21 @@ class CheckedItem:
 
 
 def signatures_block(
-    submission_signing_key: bytes, desk_signing_key: bytes | None
+    submission_signing_key: bytes,
+    desk_signing_key: bytes | None,
+    recovery_signing_key: bytes | None,
 ) -> dict[str, Any]:
-    """What a submission seals inside itself to anchor its items (``parley-signatures-v1``)."""
+    """What a submission seals inside itself to anchor its items (``parley-signatures-v2``)."""
     return {
         "format": SIGNATURES_FORMAT,
         "submission_key": bytes(submission_signing_key).hex(),
-        "desk_key": None if desk_signing_key is None else bytes(desk_signing_key).hex(),
+        "desk_key": _hex(desk_signing_key),
+        "recovery_key": _hex(recovery_signing_key),
     }
+
+
+def _hex(key: bytes | None) -> str | None:
+    return None if key is None else bytes(key).hex()
 
 
 def submission_anchors(submission: Submission, payload: dict[str, Any]) -> Anchors:
@@ -248,9 +261,17 @@ def record_unverified(session: Session, submission: Submission, kinds: Iterable[
 
 
 def _read_block(block: Any) -> Anchors:
-    if not isinstance(block, dict) or block.get("format") != SIGNATURES_FORMAT:
+    """The keys of a ``v2`` block (which must say whether it names a recovery signing key) or
+    of a ``v1`` block (which names none)."""
+    if not isinstance(block, dict):
         raise UnverifiedSubmissionError("the submission names no signing keys")
-    return Anchors(_key(block.get("submission_key")), _key(block.get("desk_key")))
+    if block.get("format") == SIGNATURES_FORMAT_V1:
+        recovery = None
+    elif block.get("format") == SIGNATURES_FORMAT and "recovery_key" in block:
+        recovery = _key(block["recovery_key"])
+    else:
+        raise UnverifiedSubmissionError("the submission names no signing keys")
+    return Anchors(_key(block.get("submission_key")), _key(block.get("desk_key")), recovery)
 
 
 def _key(text: Any) -> bytes | None:

@@ -193,7 +193,7 @@ class SealedPage {
     const furtherInformation = await Promise.all(sealed.further_information.map(own));
     const changes = await Promise.all(sealed.consent_changes.map(own));
     const limit = this.declaration.inbox_text_limit;
-    const deskKeys = await certifiedDeskKeys(anchors.desk, sealed.desk_keys ?? [], sealed.dialogue, verifyDeskKeyChainFrom);
+    const deskKeys = await certifiedDeskKeys(anchors.desk, sealed.desk_keys ?? [], sealed.dialogue, verifyDeskKeyChainFrom, anchors.recovery);
     const messages = await Promise.all(
       (sealed.messages ?? []).map(async (item) => {
         const deskKey = deskKeys.get(item.desk_key_id) ?? anchors.desk;

@@ -1358,17 +1358,19 @@ export async function verifyDeskKeyChain(trustedSigningKey, slug, certificates) 
  * generation `anchorGeneration`), not the recovery key. The certificates are those of
  * generations `anchorGeneration + 1`, `+ 2`, ... in order, each signed by the signing key certified
  * just before it (the anchor's, for the first): what a holder of the previous desk key makes at
- * rotation.
+ * rotation; or by `recoverySigningKey`, when the submission names the recovery signing key too
+ * (what the operator certifies with the recovery key, for example on the way to offline review).
  *
  * @param {Uint8Array} anchorSigningKey raw Ed25519 public key
  * @param {number} anchorGeneration
  * @param {string} slug
  * @param {Array<{generation: number, deskPublicKey: Uint8Array, signingPublicKey: Uint8Array,
  *   signature: Uint8Array}>} certificates
+ * @param {Uint8Array|null} [recoverySigningKey] raw Ed25519 public key, or `null`
  * @returns {Promise<object[]>} the certificates, when every link holds (may be empty)
  * @throws {DecryptionError} at the first link that does not hold
  */
-export async function verifyDeskKeyChainFrom(anchorSigningKey, anchorGeneration, slug, certificates) {
+export async function verifyDeskKeyChainFrom(anchorSigningKey, anchorGeneration, slug, certificates, recoverySigningKey = null) {
   if (!Array.isArray(certificates)) throw new TypeError('certificates must be an array');
   if (!isGeneration(anchorGeneration)) throw new DecryptionError();
   let signer = anchorSigningKey;
@@ -1376,7 +1378,8 @@ export async function verifyDeskKeyChainFrom(anchorSigningKey, anchorGeneration,
   for (const certificate of certificates) {
     generation += 1;
     if (certificate.generation !== generation) throw new DecryptionError();
-    if (!(await isCertifiedBy(signer, slug, certificate))) throw new DecryptionError();
+    const byRecovery = async () => recoverySigningKey !== null && isCertifiedBy(recoverySigningKey, slug, certificate);
+    if (!(await isCertifiedBy(signer, slug, certificate)) && !(await byRecovery())) throw new DecryptionError();
     signer = certificate.signingPublicKey;
   }
   return certificates;

@@ -3,22 +3,25 @@
  * as `portal/services/submissions/provenance.py` (docs/FORMATS.md, "Signed items in use").
  *
  * The server hands the tab envelopes, contexts and signatures; it could have written any of them.
- * The anchors come from inside the sealed submission (`parley-signatures-v1`): the submission's
- * own signing key, which must also be the one this tab derives from its codename, and the desk
- * signing key the submission named when it was sent. An item of a signed submission counts only
+ * The anchors come from inside the sealed submission (`parley-signatures-v2`, or `v1` before the
+ * recovery key was named): the submission's own signing key, which must also be the one this tab
+ * derives from its codename, the desk signing key the submission named when it was sent and the
+ * recovery signing key it named, if any. An item of a signed submission counts only
  * with a signature by its side's anchor under the context it is opened with; an item of a
  * submission sent before signatures must be unsigned, and proves nothing of its author, so an
  * unsigned consent change may only lower consent.
  *
  * Desk messages sealed under a desk key made after the submission was sent are checked with that
- * key's signing key as certified from the named one at each rotation (`certifiedDeskKeys`).
+ * key's signing key as certified from the named one at each rotation, or by the named recovery
+ * signing key (`certifiedDeskKeys`).
  *
  * Pure functions over a `verify(publicKey, context, envelope, signature)` that throws on a bad
  * signature (`verifyItem`), and `verifyChain` (`verifyDeskKeyChainFrom`), so that Node can test
  * them.
  */
 
-export const SIGNATURES_FORMAT = 'parley-signatures-v1';
+export const SIGNATURES_FORMAT = 'parley-signatures-v2';
+export const SIGNATURES_FORMAT_V1 = 'parley-signatures-v1';
 export const SIGNED = 'signed';
 export const BEFORE_SIGNATURES = 'before_signatures';
 export const UNVERIFIED = 'unverified';
@@ -36,8 +39,8 @@ function sameBytes(a, b) {
 }
 
 /**
- * The anchors of an opened submission, its signature checked: `{submission, desk}` raw keys, both
- * `null` for a submission sent before signatures.
+ * The anchors of an opened submission, its signature checked: `{submission, desk, recovery}` raw
+ * keys, all `null` for a submission sent before signatures (`recovery` is `null` for a `v1` block).
  *
  * @param {object} payload the opened submission
  * @param {{context: string, envelope: Uint8Array, signature: Uint8Array|null}} item as stored
@@ -50,11 +53,14 @@ export async function submissionAnchors(payload, item, ownSigningKey, verify) {
   const block = payload?.signatures;
   if (item.signature === null) {
     if (block !== undefined) throw new UnverifiedSubmissionError('a signed submission without its signature');
-    return { submission: null, desk: null };
+    return { submission: null, desk: null, recovery: null };
   }
   const submission = fromHex(block?.submission_key);
   const desk = block?.desk_key === null ? null : fromHex(block?.desk_key);
-  if (block?.format !== SIGNATURES_FORMAT || submission === null || (block.desk_key !== null && desk === null)) {
+  const v2 = block?.format === SIGNATURES_FORMAT && block.recovery_key !== undefined;
+  const recovery = !v2 || block.recovery_key === null ? null : fromHex(block.recovery_key);
+  const known = v2 || block?.format === SIGNATURES_FORMAT_V1;
+  if (!known || submission === null || (block.desk_key !== null && desk === null) || (v2 && block.recovery_key !== null && recovery === null)) {
     throw new UnverifiedSubmissionError('the submission names no signing keys');
   }
   if (!sameBytes(submission, ownSigningKey)) {
@@ -65,7 +71,7 @@ export async function submissionAnchors(payload, item, ownSigningKey, verify) {
   } catch {
     throw new UnverifiedSubmissionError("the submission's signature does not verify");
   }
-  return { submission, desk };
+  return { submission, desk, recovery };
 }
 
 /**
@@ -101,17 +107,19 @@ export function changeCounts(provenance, current, proposed, levels) {
 
 /**
  * The desk signing key this tab may trust for each desk key of the dialogue, by key id: the one
- * the submission names, and each later one certified from it, link by link, at rotation, as far
- * as the chain holds (the server's `messages.certified_desk_signing_keys`).
+ * the submission names, and each later one certified from it, link by link, at rotation or by the
+ * recovery signing key the submission names, as far as the chain holds (the server's
+ * `messages.certified_desk_signing_keys`).
  *
  * @param {Uint8Array|null} named `anchors.desk`
  * @param {Array<{key_id: string, generation: number, public_key: string,
  *   signing_public_key: string|null, certificate: string|null}>} deskKeys oldest first, hex
  * @param {string} slug the dialogue's
  * @param {Function} verifyChain `verifyDeskKeyChainFrom`
+ * @param {Uint8Array|null} [recovery] `anchors.recovery`
  * @returns {Promise<Map<string, Uint8Array>>}
  */
-export async function certifiedDeskKeys(named, deskKeys, slug, verifyChain) {
+export async function certifiedDeskKeys(named, deskKeys, slug, verifyChain, recovery = null) {
   const trusted = new Map();
   if (named === null) return trusted;
   const anchor = deskKeys.find((key) => {
@@ -127,7 +135,7 @@ export async function certifiedDeskKeys(named, deskKeys, slug, verifyChain) {
     if (signingPublicKey === null || certificate === null) break;
     chain.push({ generation: key.generation, deskPublicKey: fromHex(key.public_key), signingPublicKey, signature: certificate });
     try {
-      await verifyChain(named, anchor.generation, slug, chain);
+      await verifyChain(named, anchor.generation, slug, chain, recovery);
     } catch {
       break;
     }

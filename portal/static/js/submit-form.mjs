@@ -64,14 +64,16 @@ function fromBase64(text) {
 }
 
 /**
- * The keys this submission's items are checked with, sealed inside it (`parley-signatures-v1`):
- * its own signing key, and the desk signing key the page names, whose messages it will trust.
+ * The keys this submission's items are checked with, sealed inside it (`parley-signatures-v2`):
+ * its own signing key, the desk signing key the page names, whose messages it will trust, and
+ * the recovery signing key the page names, whose certificates of later desk keys it will accept.
  */
-function signaturesBlock(signingPublicKey, deskSigningKey) {
+function signaturesBlock(signingPublicKey, deskSigningKey, recoverySigningKey) {
   return {
-    format: 'parley-signatures-v1',
+    format: 'parley-signatures-v2',
     submission_key: toHex(signingPublicKey),
     desk_key: deskSigningKey ? deskSigningKey : null,
+    recovery_key: recoverySigningKey ? recoverySigningKey : null,
   };
 }
 
@@ -291,7 +293,7 @@ async function sendSealed(form, declaration, messages) {
   const submissionKeys = await deriveSubmissionKeys(secrets.keySeed, publicId);
   const recipients = [fromHex(form.dataset.deskKey), submissionKeys.publicKey];
   const sealed = await sealWithIdentities(form, payload, declaration, submissionKeys);
-  const signed = { ...sealed.payload, signatures: signaturesBlock(submissionKeys.signingPublicKey, form.dataset.deskSigningKey) };
+  const signed = { ...sealed.payload, signatures: signaturesBlock(submissionKeys.signingPublicKey, form.dataset.deskSigningKey, form.dataset.recoverySigningKey) };
   const envelope = await sealEnvelope(JSON.stringify(signed), recipients, form.dataset.context);
   const signature = await signItem(submissionKeys.signingSeed, form.dataset.context, envelope);
   const attachments = await signedAttachments(
