@@ -73,16 +73,6 @@ def _stored(instance: DemoInstance, public_id: str) -> Iterator[tuple[Session, S
                 session,
                 session.scalars(select(Submission).where(Submission.public_id == public_id)).one(),
             )
-            identity = submission.identity
-            assert identity is not None  # the names were sealed apart, to be forged too
-            context = signed_identities_context(address)
-            names = {"format": "parley-identities-v1", "persons": [{"name": FORGED}]}
-            identity.envelope = crypto.seal_envelope(
-                encode_payload(names),
-                [identity.identity_key.public_key, submission.submitter_public_key],
-                context,
-            )
-            identity.signature = crypto.sign_item(writer_seed, context, identity.envelope)
             session.commit()
     finally:
         database.dispose()
@@ -137,6 +127,16 @@ def _as_hostile_server(instance: DemoInstance, public_id: str) -> None:
                 signature=crypto.sign_item(writer_seed, context, envelope),
             )
         )
+        identity = submission.identity
+        assert identity is not None  # the names were sealed apart, to be forged too
+        context = signed_identities_context(SubmissionAddress.of(submission))
+        names = {"format": "parley-identities-v1", "persons": [{"name": FORGED}]}
+        identity.envelope = crypto.seal_envelope(
+            encode_payload(names),
+            [identity.identity_key.public_key, submission.submitter_public_key],
+            context,
+        )
+        identity.signature = crypto.sign_item(writer_seed, context, identity.envelope)
 
 
 def test_the_tab_refuses_forged_desk_messages_and_a_forged_consent_change(
