@@ -270,7 +270,7 @@ def test_a_bundle_holds_no_plaintext_and_opens_with_the_recovery_key(
     assert CANARY.encode() not in data
     assert all(CANARY.encode() not in value for value in entries.values())
     manifest = json.loads(entries[MANIFEST_NAME])
-    assert manifest["format"] == "parley-bundle-v2" and manifest["dialogue"] == "valdoria"
+    assert manifest["format"] == "parley-bundle-v3" and manifest["dialogue"] == "valdoria"
     assert manifest["recovery_key_id"] == world.recovery_key.key_id.hex()
     [entry] = manifest["submissions"]
     assert entry["public_id"] == submission.public_id
@@ -479,7 +479,7 @@ def test_a_desk_member_downloads_the_bundle_of_their_dialogue(
     assert response.mimetype == "application/zip"
     assert "attachment" in response.headers["Content-Disposition"]
     manifest = json.loads(_entries(response.get_data())[MANIFEST_NAME])
-    assert manifest["dialogue"] == "valdoria" and manifest["format"] == "parley-bundle-v2"
+    assert manifest["dialogue"] == "valdoria" and manifest["format"] == "parley-bundle-v3"
     with export_app.app_context(), app_database(export_app).session() as session:
         event = session.scalars(
             select(AuditEvent)
@@ -719,12 +719,16 @@ def test_a_v1_bundle_still_opens_and_an_unknown_format_is_refused(
     for entry in manifest["submissions"]:
         del entry["identities"]
 
-    for version, opens in (("parley-bundle-v1", True), ("parley-bundle-v3", False)):
+    for version, opens in (
+        ("parley-bundle-v1", True),
+        ("parley-bundle-v2", True),
+        ("parley-bundle-v4", False),
+    ):
         manifest["format"] = version
         path = _write(tmp_path, _rezip({**entries, MANIFEST_NAME: json.dumps(manifest).encode()}))
         out = tmp_path / version
         if not opens:
-            _refused(path, out, _recovery(world), "not a parley-bundle-v2 bundle")
+            _refused(path, out, _recovery(world), "not a parley-bundle-v3 bundle")
             continue
         decrypt_bundle(path, out, _recovery(world))
         [folder] = [item for item in out.iterdir() if item.is_dir()]
