@@ -24,6 +24,8 @@ Modules, each naming the section of docs/FORMATS.md it implements:
   staff and recovery keys ("Per-submission keys and owner tags", "Signing keys of key holders").
 - ``crypto.desk_certificates`` -- desk key certificates and their chain
   ("Desk key certificate v1").
+- ``crypto.staff_certificates`` -- a desk member's personal signing key, certified by the desk
+  key ("Staff key certificate v1").
 - ``crypto.passwords`` -- Argon2id login password hashes.
 - ``crypto.totp`` -- RFC 6238 one-time codes for the staff second factor ("TOTP").
 - ``crypto.audit`` -- the link hash of the tamper-evident audit trail ("Audit chain").
@@ -97,6 +99,7 @@ from crypto.signing import (
     signing_public_key,
     verify_item,
 )
+from crypto.staff_certificates import certify_staff_key, verify_staff_key_certificate
 from crypto.stream import (
     CHUNK_SIZE,
     StreamDecryptor,
@@ -147,6 +150,7 @@ __all__ = [
     "SubmissionKeys",
     "audit_digest",
     "certify_desk_key",
+    "certify_staff_key",
     "context_digest",
     "decrypt_file",
     "derive_codename_secrets",
@@ -201,6 +205,7 @@ __all__ = [
     "verify_desk_key_chain_from",
     "verify_item",
     "verify_password",
+    "verify_staff_key_certificate",
     "verify_totp",
     "wrap_private_key",
 ]

@@ -59,9 +59,9 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
-    identities_context,
     new_public_id,
     recipient_keys,
+    signed_identities_context,
     signed_submission_context,
     submission_context,
 )
@@ -587,7 +587,7 @@ def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission)
             del payload["signatures"]
             if submission.identity is not None:  # that release kept the names in the envelope
                 identities = crypto.open_envelope(
-                    submission.identity.envelope, key, identities_context(address)
+                    submission.identity.envelope, key, signed_identities_context(address)
                 )
                 payload = merge_identities(payload, decode_payload(identities), submission.kind)
                 submission.identity = None

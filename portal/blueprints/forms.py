@@ -54,9 +54,9 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
-    identities_context,
     new_public_id,
     signed_attachment_keys_context,
+    signed_identities_context,
     signed_submission_context,
 )
 from portal.services.desks.keys import current_desk_key
@@ -399,7 +399,7 @@ def _identities_sealing(destination: Destination, address: SubmissionAddress) ->
         return {}
     return {
         "identity-key": destination.identity_key.public_key.hex(),
-        "identities-context": identities_context(address),
+        "identities-context": signed_identities_context(address),
     }
 
 

@@ -13,7 +13,8 @@ only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` 
      "topics": [Topic values], "urgent": bool,
      "attachments": [{"upload": upload public id, "keys_envelope": base64,
                       "signature": base64}]  (optional),
-     "identities_envelope": base64  (the persons' names, when the form names an identity key)}
+     "identities_envelope": base64  (the persons' names, when the form names an identity key),
+     "identities_signature": base64 (64 bytes; with the identities envelope)}
 
 Each attachment is a completed upload (``/uploads``) made for this ``public_id``, with the
 attachment-keys record the browser sealed for it; the server claims the uploads in the same
@@ -133,6 +134,7 @@ class SealedRequest:
     envelope: bytes
     signature: bytes
     identities_envelope: bytes | None  # the persons' names, sealed apart (intake docstring)
+    identities_signature: bytes | None  # with the identities envelope, signed like the rest
     submission_key: bytes
     signing_key: bytes
     login_secret: bytes
@@ -174,6 +176,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 envelope=sealed.envelope,
                 signature=sealed.signature,
                 identities_envelope=sealed.identities_envelope,
+                identities_signature=sealed.identities_signature,
                 routing=routing,
                 today=now.date(),
             )
@@ -278,6 +281,11 @@ def _read_request(body: Any) -> SealedRequest:
             None
             if body.get("identities_envelope") is None
             else _base64(body, "identities_envelope")
+        ),
+        identities_signature=(
+            None
+            if body.get("identities_envelope") is None
+            else _base64(body, "identities_signature")
         ),
         submission_key=_base64(body, "submission_key"),
         signing_key=_base64(body, "signing_key"),

@@ -27,7 +27,6 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
-import crypto
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import (
     AgendaItemForm,
@@ -62,7 +61,6 @@ from portal.services.staff.reading import (
     OpenedForStaff,
     ReadRefusal,
     ReadRefusedError,
-    StaffReader,
     decrypted_chunks,
     open_attachment_for_staff,
     open_submission_for_staff,
@@ -341,7 +339,7 @@ def add_note(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
         public_id,
         "notes",
         lambda db, found, now: triage.add_note(
-            db, signed_in.user, found, NoteForm().text.data or "", now=now
+            db, signed_in, found, NoteForm().text.data or "", now=now
         ),
     )
 
@@ -481,7 +479,6 @@ def _submission_page(
         except ReadRefusedError as refused:
             read_refusal = refused.reason
             status = 403 if status == 200 else status
-    notes = _opened_notes(found, opened.reader) if opened is not None else []
     may_triage = need_to_know.may_triage(database, user, found.dialogue)
     persons = opened.payload.get("persons", []) if opened is not None else []
     body = render_template(
@@ -493,7 +490,7 @@ def _submission_page(
         read_refusal=read_refusal,
         read_refusal_words=_refusal_words(read_refusal) if read_refusal else None,
         restricted=need_to_know.is_restricted(database, found),
-        notes=notes,
+        notes=opened.notes if opened is not None else (),
         may_triage=may_triage and access is need_to_know.Access.READ,
         refusal=refusal,
         typed_justification=typed_justification,
@@ -513,15 +510,3 @@ def _submission_page(
         now=now,
     )
     return body, status
-
-
-def _opened_notes(found: Submission, reader: StaffReader) -> list[tuple[Any, str | None]]:
-    """Each note with its text, or ``None`` where the reader holds no grant of its desk key."""
-    notes = []
-    for note in found.triage_notes:
-        try:
-            text = triage.open_note(note, found, reader.desk_private_key(note.desk_key))
-        except (ReadRefusedError, crypto.DecryptionError):
-            text = None
-        notes.append((note, text))
-    return notes

@@ -74,7 +74,11 @@ from portal.services.submissions.payload import (
     PayloadError,
     Urgency,
 )
-from portal.services.submissions.provenance import UnverifiedSubmissionError, record_unverified
+from portal.services.submissions.provenance import (
+    Provenance,
+    UnverifiedSubmissionError,
+    record_unverified,
+)
 from portal.services.submissions.submitters import (
     SignInRefusedError,
     SignInThrottledError,
@@ -438,6 +442,7 @@ def _submission_page(
         further_information=[(item.row.received_on, item) for item in opened.further_information],
         consent_changes=[(item.row.received_on, item) for item in opened.consent_changes],
         persons=persons,
+        identities_unverified=opened.identities is Provenance.UNVERIFIED,
         current_consents=current_consents(opened),
         takes_consent=found.kind in KINDS_WITH_CONSENT,
         further_information_error=further_information_error,

@@ -76,8 +76,17 @@ class SubmissionIdentity(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), unique=True)
     identity_key_id: Mapped[int] = mapped_column(ForeignKey("identity_keys.id"), index=True)
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
+    # The submission's signature of ``envelope`` under its v2 context; empty for identities
+    # stored before revision 0011 (docs/FORMATS.md, "Signed items in use").
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
     compartment_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     compartment_envelope: Mapped[bytes | None] = mapped_column(LargeBinary())
+    # Who made the compartment copy, and their staff signature of it (docs/FORMATS.md, "Staff
+    # key certificate v1"); empty for a copy made before revision 0011.
+    compartment_signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    compartment_signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    compartment_signing_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    compartment_certificate: Mapped[bytes | None] = mapped_column(LargeBinary(64))
 
     submission: Mapped[Submission] = relationship(
         backref=backref("identity", uselist=False, cascade="all, delete-orphan")

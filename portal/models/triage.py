@@ -25,9 +25,12 @@ MAX_AGENDA_TITLE = 200
 
 
 class TriageNote(Base):
-    """A desk member's private note on a submission, sealed to the desk key alone."""
+    """A desk member's private note on a submission, sealed to the desk key alone and signed by
+    its author."""
 
     __tablename__ = "triage_notes"
+    # Each place among a submission's notes is taken once: a replayed copy cannot take a free one.
+    __table_args__ = (UniqueConstraint("submission_id", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
@@ -35,6 +38,14 @@ class TriageNote(Base):
     desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
+    # Place among the submission's notes (1, 2, ...), the author's signature by their personal
+    # signing key, and that key with its staff key certificate by the desk key the note is sealed
+    # to (docs/FORMATS.md, "Staff key certificate v1"); all empty for a note stored before
+    # signatures.
+    position: Mapped[int | None]
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    author_signing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    author_certificate: Mapped[bytes | None] = mapped_column(LargeBinary(64))
 
     author: Mapped[StaffUser] = relationship()
     desk_key: Mapped[DeskKey] = relationship()

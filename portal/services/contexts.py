@@ -57,6 +57,9 @@ SIGNED_FURTHER_INFORMATION_LABEL = "parley further information v2"
 SIGNED_CONSENT_CHANGE_LABEL = "parley consent change v2"
 SIGNED_ATTACHMENT_KEYS_LABEL = "parley attachment keys v2"
 SIGNED_DESK_MESSAGE_LABEL = "parley desk message v2"
+SIGNED_TRIAGE_NOTE_LABEL = "parley triage note v2"
+SIGNED_IDENTITIES_LABEL = "parley identities v2"
+SIGNED_COMPARTMENT_LABEL = "parley identity compartment v2"
 
 # Box purposes (``crypto.seal_box``), fixed or the first field of one.
 STAFF_SESSION_PURPOSE = "staff-session"
@@ -95,10 +98,12 @@ class SubmissionAddress:
 
 
 class Direction(enum.StrEnum):
-    """Which way an item goes: written by the submitter to the desk, or the other way."""
+    """Which way an item goes: written by the submitter to the desk, the other way, or by a
+    desk member for the desk alone (a note)."""
 
     TO_DESK = "to desk"
     TO_SUBMITTER = "to submitter"
+    WITHIN_DESK = "within desk"
 
 
 SUBMISSION_POSITION = 0
@@ -222,6 +227,33 @@ def signed_desk_message_context(
     )
 
 
+def signed_identities_context(address: SubmissionAddress) -> str:
+    """The persons' names sent apart with the submission (its position), signed like it by the
+    submission's own signing key."""
+    return _placed(
+        SIGNED_IDENTITIES_LABEL,
+        address,
+        "item:identities",
+        SUBMISSION_POSITION,
+        Direction.TO_DESK,
+    )
+
+
+def signed_triage_note_context(
+    address: SubmissionAddress, note_id: int, author_id: int, position: int
+) -> str:
+    """A desk's private note, the ``position``-th among the submission's notes, signed by the
+    personal signing key of the staff account ``author_id``: naming the author here means a note
+    re-attributed to a colleague in its row no longer verifies."""
+    return _placed(
+        SIGNED_TRIAGE_NOTE_LABEL,
+        address,
+        f"note:{note_id}|author:{author_id}",
+        position,
+        Direction.WITHIN_DESK,
+    )
+
+
 def identities_context(address: SubmissionAddress) -> str:
     """The names and identifying details of the persons of a submission, as sent: sealed to the
     dialogue's identity key and the submission's own key, never to the desk key."""
@@ -231,6 +263,18 @@ def identities_context(address: SubmissionAddress) -> str:
 def compartment_context(address: SubmissionAddress, compartment_key_id: bytes) -> str:
     """The same identities re-sealed to one case's compartment key, for its named members."""
     return f"{COMPARTMENT_LABEL}|{address.binding()}|compartment:{compartment_key_id.hex()}"
+
+
+def compartment_copy_context(
+    address: SubmissionAddress, compartment_key_id: bytes, original: bytes, author_id: int
+) -> str:
+    """The compartment copy of a case's names, signed by the triage officer ``author_id`` who
+    made it, and naming the SHA-256 digest ``original`` of the identities envelope it copies, so
+    that it verifies only beside that envelope."""
+    return (
+        f"{SIGNED_COMPARTMENT_LABEL}|{address.binding()}|compartment:{compartment_key_id.hex()}"
+        f"|copy of:{original.hex()}|author:{author_id}"
+    )
 
 
 def identity_key_grant_context(dialogue_slug: str, identity_key_id: bytes) -> str:

@@ -2,7 +2,8 @@
 
 Here the test is the hostile server: it writes into the served instance's database a desk message
 without a signature, one signed by a key of its own (as someone who swapped the desk signing key
-would) and a consent change sealed to the stored public keys, raising the named person's consent.
+would), a consent change sealed to the stored public keys, raising the named person's consent,
+and the persons' names re-sealed and signed by the writer.
 The tab checks each against the keys named inside the submission it opens with its own codename:
 it shows the genuine message, and "This item could not be verified" in place of every forgery,
 whose words never reach the page; the person's consent stands as the submitter left it.
@@ -36,6 +37,7 @@ from portal.services.contexts import (
     recipient_keys,
     signed_consent_change_context,
     signed_desk_message_context,
+    signed_identities_context,
 )
 from portal.services.desks.keys import create_desk_key, current_desk_key
 from portal.services.submissions.payload import encode_payload
@@ -125,6 +127,16 @@ def _as_hostile_server(instance: DemoInstance, public_id: str) -> None:
                 signature=crypto.sign_item(writer_seed, context, envelope),
             )
         )
+        identity = submission.identity
+        assert identity is not None  # the names were sealed apart, to be forged too
+        context = signed_identities_context(SubmissionAddress.of(submission))
+        names = {"format": "parley-identities-v1", "persons": [{"name": FORGED}]}
+        identity.envelope = crypto.seal_envelope(
+            encode_payload(names),
+            [identity.identity_key.public_key, submission.submitter_public_key],
+            context,
+        )
+        identity.signature = crypto.sign_item(writer_seed, context, identity.envelope)
 
 
 def test_the_tab_refuses_forged_desk_messages_and_a_forged_consent_change(
@@ -152,6 +164,8 @@ def test_the_tab_refuses_forged_desk_messages_and_a_forged_consent_change(
     as_sent = js_page.inner_text(".consent-as-sent").split(": ", 1)[1]
     assert js_page.inner_text(".consent-as-now").split(": ", 1)[1] == as_sent
     assert FORGED not in js_page.inner_text("main")
+    # The names, re-sealed and signed by the writer: the notice stands before the persons.
+    assert js_page.inner_text("main").count(UNVERIFIED) == 4
 
 
 RECOVERY_CERTIFIED = "Sent under a desk key the recovery key certified."

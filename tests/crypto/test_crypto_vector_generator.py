@@ -19,6 +19,7 @@ NAMES = [
     "rfc8032-ed25519.json",
     "provenance-v1.json",
     "signed-items-v1.json",
+    "staff-key-certificate-v1.json",
 ]
 
 

@@ -20,7 +20,7 @@ from portal.db import app_database
 from portal.models import Base, DeskKeyGrant, Dialogue, DialogueSession, SessionState, Submission
 from portal.services.contexts import (
     SubmissionAddress,
-    identities_context,
+    signed_identities_context,
     signed_submission_context,
     submission_context,
 )
@@ -147,7 +147,7 @@ def identity_private_key(app: Flask, instance: DemoInstance, slug: str) -> crypt
 def open_identities(submission: Submission, key: crypto.PrivateKey) -> dict[str, Any]:
     """The identities envelope of ``submission`` opened with ``key``."""
     assert submission.identity is not None
-    context = identities_context(SubmissionAddress.of(submission))
+    context = signed_identities_context(SubmissionAddress.of(submission))
     return decode_payload(crypto.open_envelope(submission.identity.envelope, key, context))
 
 

@@ -46,10 +46,10 @@ from portal.services.contexts import (
     recipient_keys,
     signed_attachment_keys_context,
     signed_desk_message_context,
-    triage_note_context,
 )
 from portal.services.desks.keys import open_desk_key_grant
 from portal.services.desks.review_mode import switch_to_offline
+from portal.services.staff.notes import seal_signed_note
 from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
 from portal.services.submissions.inbox import add_plain_further_information
 from portal.services.submissions.intake import accept_plain_submission, submission_address
@@ -137,13 +137,16 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
         author_id=author.id,
         desk_key_id=submission.desk_key_id,
         envelope=b"",
+        position=1,
     )
     world.session.add(note)
     world.session.flush()
-    note.envelope = crypto.seal_envelope(
-        json.dumps({"format": "parley-triage-note-v1", "text": f"note {marker}"}).encode(),
-        [submission.desk_key.public_key],
-        triage_note_context(SubmissionAddress.of(submission), note.id),
+    seal_signed_note(
+        note,
+        submission,
+        f"note {marker}",
+        desk_private_key=_desk_private_key(world, submission),
+        personal_key=crypto.generate_private_key(),
     )
     message_id = new_public_id()
     context = signed_desk_message_context(
@@ -235,6 +238,7 @@ def _check_output(
     assert json.loads((one / "consent_changes.json").read_text()) == []
     notes = json.loads((one / "notes.json").read_text())
     assert notes[0]["payload"]["text"] == f"note {CANARY}" and notes[0]["author"] == "Desk Author"
+    assert notes[0]["provenance"] == "signed"
     messages = json.loads((one / "messages.json").read_text())
     assert messages[0]["payload"]["text"] == f"message {CANARY}"
     [attachment] = list((one / "attachments").iterdir())
@@ -266,7 +270,7 @@ def test_a_bundle_holds_no_plaintext_and_opens_with_the_recovery_key(
     assert CANARY.encode() not in data
     assert all(CANARY.encode() not in value for value in entries.values())
     manifest = json.loads(entries[MANIFEST_NAME])
-    assert manifest["format"] == "parley-bundle-v2" and manifest["dialogue"] == "valdoria"
+    assert manifest["format"] == "parley-bundle-v3" and manifest["dialogue"] == "valdoria"
     assert manifest["recovery_key_id"] == world.recovery_key.key_id.hex()
     [entry] = manifest["submissions"]
     assert entry["public_id"] == submission.public_id
@@ -369,6 +373,17 @@ def test_a_tampered_envelope_or_file_is_refused_leaving_nothing(
 
     _refused(_write(tmp_path, b"not a zip", "d.zip"), tmp_path / "out-d", _recovery(world), "not a")
 
+    reattributed = json.loads(entries[MANIFEST_NAME])
+    reattributed["submissions"][0]["notes"][0]["author_id"] += 1
+    _refused(
+        _write(
+            tmp_path, _rezip({**entries, MANIFEST_NAME: json.dumps(reattributed).encode()}), "e.zip"
+        ),
+        tmp_path / "out-e",
+        _recovery(world),
+        "note 0 .* could not be verified",
+    )
+
 
 def test_a_wrong_key_is_refused(consultation_world: ConsultationWorld, tmp_path: Path) -> None:
     world = consultation_world
@@ -464,7 +479,7 @@ def test_a_desk_member_downloads_the_bundle_of_their_dialogue(
     assert response.mimetype == "application/zip"
     assert "attachment" in response.headers["Content-Disposition"]
     manifest = json.loads(_entries(response.get_data())[MANIFEST_NAME])
-    assert manifest["dialogue"] == "valdoria" and manifest["format"] == "parley-bundle-v2"
+    assert manifest["dialogue"] == "valdoria" and manifest["format"] == "parley-bundle-v3"
     with export_app.app_context(), app_database(export_app).session() as session:
         event = session.scalars(
             select(AuditEvent)
@@ -704,12 +719,16 @@ def test_a_v1_bundle_still_opens_and_an_unknown_format_is_refused(
     for entry in manifest["submissions"]:
         del entry["identities"]
 
-    for version, opens in (("parley-bundle-v1", True), ("parley-bundle-v3", False)):
+    for version, opens in (
+        ("parley-bundle-v1", True),
+        ("parley-bundle-v2", True),
+        ("parley-bundle-v4", False),
+    ):
         manifest["format"] = version
         path = _write(tmp_path, _rezip({**entries, MANIFEST_NAME: json.dumps(manifest).encode()}))
         out = tmp_path / version
         if not opens:
-            _refused(path, out, _recovery(world), "not a parley-bundle-v2 bundle")
+            _refused(path, out, _recovery(world), "not a parley-bundle-v3 bundle")
             continue
         decrypt_bundle(path, out, _recovery(world))
         [folder] = [item for item in out.iterdir() if item.is_dir()]

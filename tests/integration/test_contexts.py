@@ -84,6 +84,21 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
         for n in (1, 2, 11)
         for way in contexts.Direction
     ],
+    "signed_identities_context": [(a,) for a in ADDRESSES],
+    "compartment_copy_context": [
+        (a, k, d, n)
+        for a in ADDRESSES
+        for k in (bytes(16), bytes([1]) * 16)
+        for d in (bytes(32), bytes([2]) * 32)
+        for n in (1, 12)
+    ],
+    "signed_triage_note_context": [
+        (a, note, author, n)
+        for a in ADDRESSES
+        for note in (1, 2)
+        for author in (1, 12)
+        for n in (1, 2)
+    ],
     "desk_key_grant_context": [
         (slug, key_id)
         for slug in ("partnerland", "partnerland-2")
@@ -187,7 +202,10 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         "signed_consent_change_context": ["item", "position", "direction"],
         "signed_attachment_keys_context": ["position", "direction", "attachment"],
         "signed_desk_message_context": ["message", "position", "direction"],
+        "signed_triage_note_context": ["note", "author", "position", "direction"],
+        "signed_identities_context": ["item", "position", "direction"],
         "compartment_context": ["compartment"],
+        "compartment_copy_context": ["compartment", "copy of", "author"],
         "compartment_grant_context": ["compartment", "staff"],
     }
     for args in SAMPLES[name]:
@@ -209,7 +227,11 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         if name.startswith("signed_"):
             assert named["direction"] in set(contexts.Direction)
             position = args[2] if name == "signed_desk_message_context" else args[-1]
-            if name in ("signed_submission_context", "signed_attachment_keys_context"):
+            if name in (
+                "signed_submission_context",
+                "signed_attachment_keys_context",
+                "signed_identities_context",
+            ):
                 position = contexts.SUBMISSION_POSITION
             assert named["position"] == str(position)
             continue

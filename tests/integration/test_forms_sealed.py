@@ -166,12 +166,14 @@ def seal_in_browser(
         "urgent": payload.get("urgency") == "urgent",
     }
     if "identity-key" in data:
-        body["identities_envelope"] = _b64(
-            crypto.seal_envelope(
-                encode_payload(identities),
-                [bytes.fromhex(data["identity-key"]), own_key.public_key_bytes()],
-                data["identities-context"],
-            )
+        identities_envelope = crypto.seal_envelope(
+            encode_payload(identities),
+            [bytes.fromhex(data["identity-key"]), own_key.public_key_bytes()],
+            data["identities-context"],
+        )
+        body["identities_envelope"] = _b64(identities_envelope)
+        body["identities_signature"] = _b64(
+            crypto.sign_item(own_key.signing_seed, data["identities-context"], identities_envelope)
         )
     if new:
         body["public_key"] = _b64(secrets.public_key_bytes())
@@ -525,6 +527,18 @@ REFUSALS: dict[str, tuple[SubmissionKind, dict[str, Any], Callable[..., None], i
         SubmissionKind.AGENDA_INPUT,
         {},
         lambda sent, client: sent.body.update(identities_envelope=sent.body["envelope"]),
+        400,
+    ),
+    "names without their signature": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.pop("identities_signature"),
+        400,
+    ),
+    "names signed by another key": (
+        SubmissionKind.INDIVIDUAL_CASE,
+        {},
+        lambda sent, client: sent.body.update(identities_signature=sent.body["signature"]),
         400,
     ),
     "names that are not base64": (

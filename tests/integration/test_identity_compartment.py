@@ -7,6 +7,7 @@ played throughout: rows that name someone open nothing unless a holder sealed th
 """
 
 import datetime as dt
+import hashlib
 import io
 import json
 import zipfile
@@ -33,8 +34,10 @@ from portal.services.bundles.export import write_bundle
 from portal.services.bundles.manifest import MANIFEST_NAME
 from portal.services.contexts import (
     SubmissionAddress,
+    compartment_copy_context,
     compartment_grant_context,
     new_public_id,
+    signed_identities_context,
     signed_submission_context,
     submission_context,
 )
@@ -189,9 +192,9 @@ def test_a_row_naming_a_member_opens_nothing_without_a_holders_grant(
     )
     world.session.add(copied)
     world.session.flush()
-    assert names_for(world.session, unnamed.signed_in(), submission, now=world.now).state is (
-        NamesState.SEALED
-    )
+    assert names_for(
+        world.session, unnamed.signed_in(), submission, submission.signing_public_key, now=world.now
+    ).state is (NamesState.SEALED)
     # 3. A grant sealed to the member's public key, of a key the writer made up.
     made_up = crypto.generate_private_key()
     copied.envelope = crypto.seal_envelope(
@@ -200,9 +203,9 @@ def test_a_row_naming_a_member_opens_nothing_without_a_holders_grant(
         compartment_grant_context(address, key_id, unnamed.user.id),
     )
     world.session.flush()
-    assert names_for(world.session, unnamed.signed_in(), submission, now=world.now).state is (
-        NamesState.SEALED
-    )
+    assert names_for(
+        world.session, unnamed.signed_in(), submission, submission.signing_public_key, now=world.now
+    ).state is (NamesState.SEALED)
     # An identity key grant row for a co-chair, copied from the officer's, opens nothing either.
     officer_grant = world.session.scalars(
         select(IdentityKeyGrant).where(IdentityKeyGrant.recipient_staff_user_id == officer.user.id)
@@ -215,9 +218,87 @@ def test_a_row_naming_a_member_opens_nothing_without_a_holders_grant(
         )
     )
     world.session.flush()
-    assert names_for(world.session, unnamed.signed_in(), submission, now=world.now).state is (
-        NamesState.SEALED
+    assert names_for(
+        world.session, unnamed.signed_in(), submission, submission.signing_public_key, now=world.now
+    ).state is (NamesState.SEALED)
+
+
+@pytest.mark.parametrize("signer", ["the writer's key", "no signature"])
+def test_names_the_database_writer_sealed_are_never_shown_or_passed_on(
+    consultation_world: ConsultationWorld, signer: str
+) -> None:
+    world = consultation_world
+    submission, new = _case(world)
+    officer, named, _unnamed = _desk(world)
+    identity = submission.identity
+    context = signed_identities_context(SubmissionAddress.of(submission))
+    forged = "Forged-Name-Of-The-Writer"
+    identity.envelope = crypto.seal_envelope(
+        json.dumps({"format": "parley-identities-v1", "persons": [{"name": forged}]}).encode(),
+        [identity.identity_key.public_key, submission.submitter_public_key],
+        context,
     )
+    writer_seed = bytes(range(32))
+    identity.signature = (
+        crypto.sign_item(writer_seed, context, identity.envelope)
+        if signer != "no signature"
+        else None
+    )
+    world.session.flush()
+
+    opened = open_submission_for_staff(
+        world.session, officer.signed_in(), submission, now=world.now
+    )
+    assert opened.names is NamesState.UNVERIFIED and forged not in json.dumps(opened.payload)
+    recorded = world.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "item.unverified")
+    ).all()
+    assert [event.details for event in recorded] == [{"item": "identities"}]
+    own = open_submission(submission, new.secrets)
+    assert own.unverified == ["identities"] and forged not in json.dumps(own.payload)
+    with pytest.raises(TriageRefusedError, match="could not be verified"):
+        name_members(world.session, officer.signed_in(), submission, [named.user.id], now=world.now)
+
+
+@pytest.mark.parametrize(
+    "forgery", ["copy resealed", "copy signed by the writer", "original replaced"]
+)
+def test_a_compartment_copy_the_database_writer_changed_shows_no_name(
+    consultation_world: ConsultationWorld, forgery: str
+) -> None:
+    world = consultation_world
+    submission, _officer, named, _unnamed = _named_case(world)
+    identity = submission.identity
+    assert _reads(world, named, submission) is NamesState.OPEN
+    forged = "Forged-Name-Of-The-Writer"
+    names = json.dumps({"format": "parley-identities-v1", "persons": [{"name": forged}]})
+    writer_seed = bytes(range(32))
+    context = compartment_copy_context(
+        SubmissionAddress.of(submission),
+        crypto.key_id(identity.compartment_public_key),
+        hashlib.sha256(identity.envelope).digest(),
+        identity.compartment_signed_by_id,
+    )
+    if forgery == "original replaced":
+        identity.envelope = identity.envelope[:-1] + bytes([identity.envelope[-1] ^ 1])
+    else:
+        identity.compartment_envelope = crypto.seal_envelope(
+            names.encode(), [identity.compartment_public_key], context
+        )
+    if forgery == "copy signed by the writer":
+        key = crypto.signing_public_key(writer_seed)
+        identity.compartment_signature = crypto.sign_item(
+            writer_seed, context, identity.compartment_envelope
+        )
+        identity.compartment_signing_key = key
+        identity.compartment_certificate = crypto.certify_staff_key(
+            writer_seed, submission.dialogue.slug, identity.compartment_signed_by_id, key
+        )
+    world.session.flush()
+
+    opened = open_submission_for_staff(world.session, named.signed_in(), submission, now=world.now)
+    assert opened.names is NamesState.UNVERIFIED
+    assert forged not in json.dumps(opened.payload) and CANARY not in json.dumps(opened.payload)
 
 
 def test_naming_again_takes_the_key_from_whoever_is_left_out(
@@ -299,9 +380,9 @@ def test_emergency_access_to_names_is_given_by_a_holder_and_ends(
     assert _reads(world, unnamed, submission) is NamesState.OPEN
     assert _reads(world, named, submission) is NamesState.OPEN  # re-sealed, still named
     later = access.expires_at + dt.timedelta(seconds=1)
-    assert names_for(world.session, unnamed.signed_in(), submission, now=later).state is (
-        NamesState.SEALED
-    )
+    assert names_for(
+        world.session, unnamed.signed_in(), submission, submission.signing_public_key, now=later
+    ).state is (NamesState.SEALED)
     event = world.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "submission.names_emergency_access")
     ).one()

@@ -18,14 +18,17 @@ from portal.models import (
     Base,
     FurtherInformation,
     RecoveryKey,
+    StaffUser,
     Submission,
     SubmissionKind,
+    TriageNote,
     utc_now,
 )
 from portal.services.contexts import (
     SubmissionAddress,
     further_information_context,
     recipient_keys,
+    triage_note_context,
 )
 from portal.services.submissions.payload import encode_payload
 from tests.conftest import create_demo_instance, run_portal, seal_as_before_per_submission_keys
@@ -106,9 +109,10 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     stored the same way, and names its submitter as that release did: its author still reads it
     back in the inbox, and that first sign-in gives it the codename's owner tag in place of the
     submitter's id, after which the desk and its author still read it. Both readers mark what was
-    sent before signatures as such, and the desk key learns its signing key when a holder first
-    opens it after the migration. That release recorded no recovery signing key: new forms name
-    none until the operator records it, and then certifies the dialogue's desk keys with it.
+    sent before signatures as such (the desk's private note on it too), and the desk key learns
+    its signing key when a holder first opens it after the migration. That release recorded no
+    recovery signing key: new forms name none until the operator records it, and then certifies
+    the dialogue's desk keys with it.
     """
     instance = create_demo_instance(tmp_path, database_url)
     sent = send_under_new_codename(
@@ -118,6 +122,7 @@ def test_an_instance_of_the_previous_release_reads_its_submissions_after_portal_
     )
     seal_as_before_per_submission_keys(instance.settings, sent)
     _add_unsigned_further_information(instance.settings.database_url, sent, f"{CANARY} added")
+    _add_unsigned_note(instance.settings.database_url, sent, f"{CANARY} noted")
     consent = {"level": "raise_by_name", "given_by": "family", "risks_explained": True}
     case = send_under_new_codename(
         instance.settings,
@@ -213,7 +218,8 @@ def _desk_reads(app: Flask, officer: StaffCredentials, public_id: str) -> None:
     assert page.status_code == 200
     staff_page = page.get_data(as_text=True)
     assert f"{CANARY} in the capital." in staff_page and f"{CANARY} added" in staff_page
-    assert staff_page.count(BEFORE_SIGNATURES) == 2  # the submission and its addition
+    assert f"{CANARY} noted" in staff_page
+    assert staff_page.count(BEFORE_SIGNATURES) == 3  # the submission, its addition, its note
 
 
 BEFORE_SIGNATURES = "Sent before signatures"
@@ -235,6 +241,28 @@ def _add_unsigned_further_information(database_url: str, sent, text: str) -> Non
             FurtherInformation(
                 desk_key=submission.desk_key, received_on=submission.received_on, envelope=envelope
             )
+        )
+        session.commit()
+
+
+def _add_unsigned_note(database_url: str, sent, text: str) -> None:
+    """A private note as the previous release stored it: v1 context, no signature."""
+    with Database(database_url).session() as session:
+        submission = session.scalars(
+            select(Submission).where(Submission.public_id == sent.public_id)
+        ).one()
+        note = TriageNote(
+            submission_id=submission.id,
+            author=session.scalars(select(StaffUser).order_by(StaffUser.id)).first(),
+            desk_key=submission.desk_key,
+            envelope=b"",
+        )
+        session.add(note)
+        session.flush()
+        note.envelope = crypto.seal_envelope(
+            encode_payload({"format": "parley-triage-note-v1", "text": text}),
+            [submission.desk_key.public_key],
+            triage_note_context(SubmissionAddress.of(submission), note.id),
         )
         session.commit()
 

@@ -31,10 +31,10 @@ from portal.services.audit.trail import AuditAction, verify_audit_chain
 from portal.services.contexts import (
     SubmissionAddress,
     further_information_context,
-    identities_context,
     new_public_id,
     signed_consent_change_context,
     signed_further_information_context,
+    signed_identities_context,
     signed_submission_context,
     submission_context,
 )
@@ -183,13 +183,21 @@ def _sealed(world: ConsultationWorld, own_key: bytes, context: str, recipients=N
     return crypto.seal_envelope(b'{"format":"parley-submission-v1"}', keys, context)
 
 
-def _identities(world: ConsultationWorld, own_key: bytes, address: SubmissionAddress) -> bytes:
-    """An identities envelope as the browser seals it for a case with persons."""
-    return crypto.seal_envelope(
+def _identities(
+    world: ConsultationWorld, codename_key: crypto.CodenameSecrets, address: SubmissionAddress
+) -> dict[str, bytes]:
+    """An identities envelope and its signature as the browser makes them for a case."""
+    keys = crypto.derive_submission_keys(codename_key.key_seed, address.public_id)
+    context = signed_identities_context(address)
+    envelope = crypto.seal_envelope(
         b'{"format":"parley-identities-v1","persons":[]}',
-        [identity_key_of(world.session, world.desk_key).public_key, own_key],
-        identities_context(address),
+        [identity_key_of(world.session, world.desk_key).public_key, keys.public_key_bytes()],
+        context,
     )
+    return {
+        "identities_envelope": envelope,
+        "identities_signature": crypto.sign_item(keys.signing_seed, context, envelope),
+    }
 
 
 def _no_routing() -> RoutingMetadata:
@@ -241,7 +249,7 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
         signature=_signature(codename_key, address, envelope),
         routing=routing,
         today=world.now.date(),
-        identities_envelope=_identities(world, _own_key(codename_key, address), address),
+        **_identities(world, codename_key, address),
     )
     world.session.commit()
 
@@ -424,7 +432,7 @@ def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None
         signature=_signature(codename_key, address, envelope),
         routing=_no_routing(),
         today=world.now.date(),
-        identities_envelope=_identities(world, _own_key(codename_key, address), address),
+        **_identities(world, codename_key, address),
     )
 
     for public_id in (address.public_id, "not-an-id"):

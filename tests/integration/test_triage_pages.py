@@ -7,6 +7,7 @@ service under new codenames, the way the public form stores them.
 """
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -41,7 +42,12 @@ from portal.models import (
     TriageNote,
     utc_now,
 )
-from portal.services.contexts import SubmissionAddress, new_public_id, triage_note_context
+from portal.services.contexts import (
+    SubmissionAddress,
+    new_public_id,
+    signed_triage_note_context,
+    triage_note_context,
+)
 from portal.services.desks.keys import grant_desk_access, open_desk_key_grant
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.staff import triage
@@ -462,13 +468,98 @@ def test_topics_duplicate_and_note(world: Triage) -> None:
         assert note_text.encode() not in note.envelope
         info = crypto.inspect_envelope(note.envelope)
         assert len(info.key_ids) == 1  # the desk key alone, not the submitter
-        assert info.context_digest == crypto.context_digest(
-            triage_note_context(SubmissionAddress.of(world.submission(session, public_id)), note.id)
+        context = signed_triage_note_context(
+            SubmissionAddress.of(world.submission(session, public_id)),
+            note.id,
+            world.user_id("triage_officer"),
+            note.position,
         )
+        assert info.context_digest == crypto.context_digest(context)
+        crypto.verify_item(note.author_signing_public_key, context, note.envelope, note.signature)
     status, page = _page(world.client("co_chair"), base)
-    assert status == 200 and note_text in page
+    assert status == 200 and note_text in page and "could not be verified" not in page
     status, page = _page(client, "/staff/dialogues/valdoria/queue")
     assert note_text not in page
+
+
+def _forged_note(
+    session: Any,
+    submission: Submission,
+    author_id: int,
+    text: str,
+    *,
+    position: int | None,
+    seed: bytes | None,
+) -> TriageNote:
+    """A note as a database writer makes one: sealed to the desk's public key under its context
+    and, with ``seed``, signed and "certified" by that key (the writer holds no desk key)."""
+    note = TriageNote(
+        submission_id=submission.id,
+        author_id=author_id,
+        desk_key_id=submission.desk_key_id,
+        envelope=b"",
+        position=position,
+    )
+    session.add(note)
+    session.flush()
+    address = SubmissionAddress.of(submission)
+    context = (
+        triage_note_context(address, note.id)
+        if seed is None
+        else signed_triage_note_context(address, note.id, author_id, position or 1)
+    )
+    note.envelope = crypto.seal_envelope(
+        json.dumps({"format": "parley-triage-note-v1", "text": text}).encode(),
+        [submission.desk_key.public_key],
+        context,
+    )
+    if seed is not None:
+        key = crypto.signing_public_key(seed)
+        note.signature = crypto.sign_item(seed, context, note.envelope)
+        note.author_signing_public_key = key
+        slug = submission.dialogue.slug
+        note.author_certificate = crypto.certify_staff_key(seed, slug, author_id, key)
+    return note
+
+
+def test_notes_the_database_writer_forged_moved_or_reattributed_are_shown_unverified(
+    world: Triage,
+) -> None:
+    public_id = world.send(SubmissionKind.AGENDA_INPUT, AGENDA_FORM)
+    other_id = world.send(SubmissionKind.AGENDA_INPUT, AGENDA_FORM)
+    client = world.client("triage_officer")
+    base = f"/staff/submissions/{public_id}"
+    genuine = ("genuine note to be moved", "genuine note reattributed", "genuine note key swapped")
+    for text in genuine:
+        assert _post(client, f"{base}/notes", {"text": text}).status_code == 302
+    officer, co_chair = world.user_id("triage_officer"), world.user_id("co_chair")
+    writer_seed = hashlib.sha256(b"a key of the database writer").digest()
+    with world.database.session() as session:
+        found, other = world.submission(session, public_id), world.submission(session, other_id)
+        moved, reattributed, swapped = session.scalars(
+            select(TriageNote).where(TriageNote.submission_id == found.id).order_by(TriageNote.id)
+        ).all()
+        moved.submission_id = other.id  # a genuine note moved to another submission
+        reattributed.author_id = co_chair  # a genuine note given another author
+        # The author's signing key swapped for the writer's, the note re-signed with it.
+        swapped_context = signed_triage_note_context(
+            SubmissionAddress.of(found), swapped.id, officer, swapped.position
+        )
+        swapped.author_signing_public_key = crypto.signing_public_key(writer_seed)
+        swapped.signature = crypto.sign_item(writer_seed, swapped_context, swapped.envelope)
+        # Signed and "certified" by a key the desk never certified.
+        _forged_note(session, found, officer, "forged signed note", position=4, seed=writer_seed)
+        # Unsigned, as if stored before signatures, on a submission sent since.
+        _forged_note(session, found, officer, "forged unsigned note", position=None, seed=None)
+        session.commit()
+    unverified = world.events("item.unverified")
+    for where, shown in ((base, 4), (f"/staff/submissions/{other_id}", 1)):
+        status, page = _page(client, where)
+        assert status == 200
+        assert page.count("This item could not be verified.") == shown
+        for text in (*genuine, "forged signed note", "forged unsigned note"):
+            assert text not in page
+    assert world.events("item.unverified") == unverified + 5
 
 
 def test_agenda_items_and_links(world: Triage) -> None:

@@ -44,6 +44,7 @@ from crypto.signing import (
     signing_key_id,
     signing_public_key,
 )
+from crypto.staff_certificates import certify_staff_key
 from crypto.stream import StreamEncryptor
 from tests.vectors.envelope_forgery import forge_envelope, padded_payload
 from tests.vectors.vector_files import VECTOR_DIR, pattern
@@ -475,6 +476,50 @@ def provenance_vectors() -> dict[str, Any]:
     }
 
 
+def staff_certificate_vectors() -> dict[str, Any]:
+    """Staff key certificate v1 (docs/FORMATS.md): a desk key certifying staff members' personal
+    signing keys, and changed certificates a reader must refuse. Read by Python only: notes are
+    read on the server and offline, never in the browser."""
+    desk_seed = desk_signing_seed(fixed_key("certifying desk key"))
+    slug = "partnerland"
+    cases = []
+    for account, holder in ((1, "staff member one"), (12, "staff member twelve")):
+        staff_key = signing_public_key(staff_signing_seed(fixed_key(holder)))
+        cases.append(
+            {
+                "account": account,
+                "staff_signing_key": staff_key.hex(),
+                "certificate": certify_staff_key(desk_seed, slug, account, staff_key).hex(),
+            }
+        )
+    good = cases[0]
+    return {
+        "format": "Parley staff key certificate v1",
+        "slug": slug,
+        "desk_signing_key": signing_public_key(desk_seed).hex(),
+        "certificates": cases,
+        "rejected": [
+            {"description": "another account", **good, "account": 2},
+            {"description": "another dialogue", **good, "slug": "partnerland-2"},
+            {
+                "description": "another staff key",
+                **good,
+                "staff_signing_key": cases[1]["staff_signing_key"],
+            },
+            {
+                "description": "signed by the staff key itself",
+                **good,
+                "certificate": certify_staff_key(
+                    staff_signing_seed(fixed_key("staff member one")),
+                    slug,
+                    1,
+                    bytes.fromhex(good["staff_signing_key"]),
+                ).hex(),
+            },
+        ],
+    }
+
+
 def signed_items_vectors() -> dict[str, Any]:
     """Signed items in use: the v2 contexts of one submission, its signatures block, items
     signed or not by either side, and what the reading rule says of each (docs/FORMATS.md,
@@ -834,6 +879,7 @@ def main() -> None:
         "rfc8032-ed25519.json": rfc8032_vector,
         "provenance-v1.json": provenance_vectors,
         "signed-items-v1.json": signed_items_vectors,
+        "staff-key-certificate-v1.json": staff_certificate_vectors,
     }
     existing = [name for name in generators if (VECTOR_DIR / name).exists()]
     if existing and not (arguments.force or arguments.missing):

@@ -212,6 +212,7 @@ def _identities_entry(submission: Submission) -> dict[str, Any] | None:
     return {
         "identity_key_id": identity.identity_key.key_id.hex(),
         "envelope": encode_bytes(identity.envelope),
+        "signature": _optional_bytes(identity.signature),
     }
 
 
@@ -271,6 +272,10 @@ def _submission_entry(submission: Submission, key_ids: dict[int, str]) -> dict[s
                 id=note.id,
                 written_on=note.created_at.date().isoformat(),
                 author=note.author.display_name,
+                author_id=note.author_id,
+                author_signing_key=_optional_bytes(note.author_signing_public_key),
+                author_certificate=_optional_bytes(note.author_certificate),
+                **signed(note),
             )
             for note in submission.triage_notes
         ],

@@ -18,12 +18,13 @@ import zipfile
 from collections.abc import Iterable
 from typing import Any
 
-BUNDLE_FORMAT = "parley-bundle-v2"
-# v1 is v2 without what the identity compartment and signed items added (identity keys,
-# identities envelopes, items' positions and signatures): its submissions keep their names in the
-# submission envelope, and each position or signature is read as null, which the reading rule
-# takes as unsigned.
-READABLE_BUNDLE_FORMATS = frozenset({"parley-bundle-v1", BUNDLE_FORMAT})
+BUNDLE_FORMAT = "parley-bundle-v3"
+# v2 is v3 without what signed notes and names added (a note's author id, signed fields and
+# certificate, the identities envelope's signature): each is read as null, which the reading rules
+# take as unsigned. v1 is v2 without what the identity compartment and signed items added
+# (identity keys, identities envelopes, items' positions and signatures): its submissions keep
+# their names in the submission envelope, and each position or signature is read as null too.
+READABLE_BUNDLE_FORMATS = frozenset({"parley-bundle-v1", "parley-bundle-v2", BUNDLE_FORMAT})
 MANIFEST_NAME = "manifest.json"
 ATTACHMENTS_FOLDER = "attachments"
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024 * 1024

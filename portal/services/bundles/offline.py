@@ -67,7 +67,6 @@ from portal.services.contexts import (
     desk_key_grant_context,
     desk_message_context,
     further_information_context,
-    identities_context,
     identity_key_grant_context,
     is_public_id,
     signed_attachment_keys_context,
@@ -76,8 +75,8 @@ from portal.services.contexts import (
     signed_further_information_context,
     signed_submission_context,
     submission_context,
-    triage_note_context,
 )
+from portal.services.staff.notes import NoteSeal, note_provenance
 from portal.services.submissions.attachments import AttachmentKeys, read_keys_record
 from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.provenance import (
@@ -85,6 +84,7 @@ from portal.services.submissions.provenance import (
     Provenance,
     UnverifiedSubmissionError,
     checked_anchors,
+    identities_provenance,
     item_provenance,
     message_provenance,
 )
@@ -254,14 +254,20 @@ class _Decryption:
         self.identity_held[key_id] = private_key
 
     def _names(
-        self, where: str, entry: dict[str, Any], address: SubmissionAddress, payload: Any
+        self,
+        where: str,
+        entry: dict[str, Any],
+        address: SubmissionAddress,
+        payload: Any,
+        anchors: Anchors | None,
     ) -> tuple[str, Any]:
         """The payload with the persons' names put back when they open here, and which of
-        ``in_submission``, ``open`` or ``sealed`` (left out of the bundle, or no key) applies."""
+        ``in_submission``, ``open`` or ``sealed`` (left out of the bundle, or no key) applies.
+        Names that fail ``provenance.identities_provenance``'s rule stop the run."""
         if "identities" not in entry:
             return "in_submission", payload
         identities = entry["identities"]
-        if identities is None or payload is None:
+        if identities is None or payload is None or anchors is None:
             return "sealed", payload
         what = f"the names of {where}"
         if not isinstance(identities, dict):
@@ -271,12 +277,17 @@ class _Decryption:
         if private_key is None:
             self.skipped.append({"item": what, "identity_key_id": key_id})
             return "sealed", payload
+        envelope = bytes_field(identities, "envelope", what)
+        provenance, context = identities_provenance(
+            anchors.submission_key,
+            address,
+            envelope,
+            _optional_bytes(identities, "signature", what),
+        )
+        if provenance is Provenance.UNVERIFIED:
+            raise BundleError(f"{what} could not be verified: tampered with")
         try:
-            plaintext = crypto.open_envelope(
-                bytes_field(identities, "envelope", what),
-                private_key,
-                identities_context(address),
-            )
+            plaintext = crypto.open_envelope(envelope, private_key, context)
             opened = json.loads(plaintext.decode("utf-8"))
         except crypto.CryptoError:
             raise BundleError(f"{what} do not open: tampered with, or not this bundle's") from None
@@ -359,7 +370,7 @@ class _Decryption:
             except UnverifiedSubmissionError:
                 raise BundleError(f"{where} could not be verified: tampered with") from None
         provenance = None if anchors is None else _provenance_of(anchors)
-        names, payload = self._names(where, entry, address, payload)
+        names, payload = self._names(where, entry, address, payload, anchors)
         _write_json(
             folder / "submission.json",
             {**metadata, "names": names, "provenance": provenance, "payload": payload},
@@ -396,7 +407,7 @@ class _Decryption:
                     for n, item in enumerate(objects_field(entry, name, where))
                 ],
             )
-        _write_json(folder / "notes.json", self._notes(address, entry, where))
+        _write_json(folder / "notes.json", self._notes(address, entry, where, anchors))
         _write_json(folder / "messages.json", self._messages(address, entry, where, anchors))
         files = self._attachments(address, entry, where, folder / ATTACHMENTS_FOLDER, anchors)
         return {"public_id": public_id, "kind": str(kind), "folder": public_id, "files": files}
@@ -423,9 +434,7 @@ class _Decryption:
                 {"item": what, "desk_key_id": key_id_field(item, "desk_key_id", what)}
             )
             return {"provenance": None, "payload": None}
-        position = item.get("position")
-        if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
-            raise BundleError(f"{what} has a bad position")
+        position = _position_field(item, what)
         signed_context = None if positioned and position is None else signed_of(position)
         envelope = bytes_field(item, field_name, what)
         signature = _optional_bytes(item, "signature", what)
@@ -451,22 +460,46 @@ class _Decryption:
         }
 
     def _notes(
-        self, address: SubmissionAddress, entry: dict[str, Any], where: str
+        self,
+        address: SubmissionAddress,
+        entry: dict[str, Any],
+        where: str,
+        anchors: Anchors | None,
     ) -> list[dict[str, Any]]:
+        """Each note after ``notes.note_provenance``'s rule, checked with the signing key of
+        the desk key it is sealed to (derived from the private half supplied) and opened."""
         notes = []
         for n, item in enumerate(objects_field(entry, "notes", where)):
             what = f"note {n} of {where}"
-            note_id = item.get("id")
+            note_id, author_id = item.get("id"), item.get("author_id")
             if not isinstance(note_id, int):
                 raise BundleError(f"{what} has no id")
-            context = triage_note_context(address, note_id)
-            notes.append(
-                {
-                    "written_on": item.get("written_on"),
-                    "author": item.get("author"),
-                    "payload": self._open(what, item, "envelope", context),
-                }
+            if author_id is not None and not isinstance(author_id, int):
+                raise BundleError(f"{what} has a bad author id")
+            written = {"written_on": item.get("written_on"), "author": item.get("author")}
+            key_id = key_id_field(item, "desk_key_id", what)
+            held = self.held.get(key_id)
+            if anchors is None or held is None:
+                self.skipped.append({"item": what, "desk_key_id": key_id})
+                notes.append({**written, "provenance": None, "payload": None})
+                continue
+            seal = NoteSeal(
+                address,
+                note_id,
+                author_id,
+                bytes_field(item, "envelope", what),
+                _position_field(item, what),
+                _optional_bytes(item, "signature", what),
+                _optional_bytes(item, "author_signing_key", what),
+                _optional_bytes(item, "author_certificate", what),
             )
+            provenance, context = note_provenance(
+                seal, held, submission_signed=anchors.submission_key is not None
+            )
+            if provenance is Provenance.UNVERIFIED:
+                raise BundleError(f"{what} could not be verified: tampered with")
+            payload = self._open(what, item, "envelope", context)
+            notes.append({**written, "provenance": str(provenance), "payload": payload})
         return notes
 
     def _messages(
@@ -593,6 +626,14 @@ def safe_file_name(name: str) -> str:
         else:
             cleaned = cleaned[:_MAX_SAFE_NAME]
     return cleaned or "attachment"
+
+
+def _position_field(item: dict[str, Any], what: str) -> int | None:
+    """An item's place in its history, ``None`` for one stored before signatures."""
+    position = item.get("position")
+    if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
+        raise BundleError(f"{what} has a bad position")
+    return position
 
 
 def _optional_bytes(entry: dict[str, Any], name: str, where: str) -> bytes | None:

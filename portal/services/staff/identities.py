@@ -26,6 +26,7 @@ Submissions stored before the compartment keep their names in the submission env
 
 import datetime as dt
 import enum
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +47,16 @@ from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
     SubmissionAddress,
     compartment_context,
+    compartment_copy_context,
     compartment_grant_context,
-    identities_context,
 )
 from portal.services.desks import need_to_know
 from portal.services.desks.identity_keys import open_identity_key_grant, staff_grant
+from portal.services.staff.staff_signatures import (
+    StaffSignature,
+    sign_as_staff,
+    staff_signature_holds,
+)
 from portal.services.staff.triage import (
     TriageRefusedError,
     key_holders,
@@ -59,6 +65,7 @@ from portal.services.staff.triage import (
 )
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.payload import decode_payload
+from portal.services.submissions.provenance import Provenance, identities_provenance
 
 
 class NamesState(enum.StrEnum):
@@ -67,6 +74,7 @@ class NamesState(enum.StrEnum):
     IN_SUBMISSION = "in_submission"  # stored before the compartment: names in the envelope
     OPEN = "open"  # this reader holds the identity key or a grant of the compartment
     SEALED = "sealed"  # sealed apart, and this reader is neither
+    UNVERIFIED = "unverified"  # the identities envelope fails its signature: never shown
 
 
 @dataclass(frozen=True)
@@ -78,18 +86,28 @@ class OpenedNames:
 
 
 def names_for(
-    session: Session, signed_in: SignedInStaff, submission: Submission, *, now: dt.datetime
+    session: Session,
+    signed_in: SignedInStaff,
+    submission: Submission,
+    submission_key: bytes | None,
+    *,
+    now: dt.datetime,
 ) -> OpenedNames:
     """The identities of ``submission`` if ``signed_in`` may open them; nothing is recorded.
 
-    The caller has already checked that the person may read the case (``reading``).
+    The caller has already checked that the person may read the case (``reading``) and opened
+    it: ``submission_key`` is the signing key its sealed content names (``None`` before
+    signatures), which the identities envelope must be signed by (``UNVERIFIED`` otherwise).
     """
     identity: SubmissionIdentity | None = submission.identity
     if identity is None:
         return OpenedNames(NamesState.IN_SUBMISSION)
-    plaintext = _open_with_identity_key(session, signed_in, identity)
-    if plaintext is None:
-        plaintext = _open_with_compartment(session, signed_in, identity, now=now)
+    try:
+        plaintext = _open_with_identity_key(session, signed_in, identity, submission_key)
+        if plaintext is None:
+            plaintext = _open_with_compartment(session, signed_in, identity, now=now)
+    except _UnverifiedIdentitiesError:
+        return OpenedNames(NamesState.UNVERIFIED)
     if plaintext is None:
         return OpenedNames(NamesState.SEALED)
     return OpenedNames(NamesState.OPEN, decode_payload(plaintext))
@@ -214,7 +232,18 @@ def _compartmented(submission: Submission) -> SubmissionIdentity:
 def _holder_plaintext(
     session: Session, signed_in: SignedInStaff, identity: SubmissionIdentity
 ) -> bytes:
-    plaintext = _open_with_identity_key(session, signed_in, identity)
+    """The names a holder of the identity key re-seals to a compartment: checked against the
+    signing key the submission's row names (a writer who swaps it makes the submission itself
+    unverified, so that nobody reads the case, copied names or not)."""
+    mirror = identity.submission.signing_public_key
+    try:
+        plaintext = _open_with_identity_key(
+            session, signed_in, identity, None if mirror is None else bytes(mirror)
+        )
+    except _UnverifiedIdentitiesError:
+        raise TriageRefusedError(
+            "the names of this case could not be verified, so they are not passed on"
+        ) from None
     if plaintext is None:
         raise TriageRefusedError(
             "you do not hold this dialogue's identity key, so you cannot open the names to "
@@ -223,16 +252,29 @@ def _holder_plaintext(
     return plaintext
 
 
+class _UnverifiedIdentitiesError(crypto.DecryptionError):
+    """The identities envelope fails its signature: it is never opened for use."""
+
+
 def _open_with_identity_key(
-    session: Session, signed_in: SignedInStaff, identity: SubmissionIdentity
+    session: Session,
+    signed_in: SignedInStaff,
+    identity: SubmissionIdentity,
+    submission_key: bytes | None,
 ) -> bytes | None:
     grant = staff_grant(session, identity.identity_key, signed_in.user)
     if grant is None or signed_in.user.role not in need_to_know.TRIAGE_ROLES:
         return None
     address = SubmissionAddress.of(identity.submission)
+    signature = None if identity.signature is None else bytes(identity.signature)
+    provenance, context = identities_provenance(
+        submission_key, address, identity.envelope, signature
+    )
+    if provenance is Provenance.UNVERIFIED:
+        raise _UnverifiedIdentitiesError("the identities envelope does not verify")
     try:
         key = open_identity_key_grant(grant, signed_in.personal_key())
-        return crypto.open_envelope(identity.envelope, key, identities_context(address))
+        return crypto.open_envelope(identity.envelope, key, context)
     except crypto.DecryptionError:
         return None
 
@@ -252,6 +294,7 @@ def _open_with_compartment(
         return None
     address = SubmissionAddress.of(identity.submission)
     key_id = crypto.key_id(identity.compartment_public_key)
+    context = _compartment_copy_context(session, signed_in, identity)
     try:
         raw = crypto.open_envelope(
             grant.envelope,
@@ -261,9 +304,7 @@ def _open_with_compartment(
         key = crypto.load_private_key(raw)
         if crypto.public_key_bytes(key) != identity.compartment_public_key:
             return None
-        return crypto.open_envelope(
-            identity.compartment_envelope, key, compartment_context(address, key_id)
-        )
+        return crypto.open_envelope(identity.compartment_envelope, key, context)
     except crypto.DecryptionError:
         return None
 
@@ -289,11 +330,20 @@ def _reseal(
     identity key can do this: the names come from the identities envelope, and the compartment
     key of before is held by nobody but its grantees."""
     plaintext = _holder_plaintext(session, signed_in, identity)
+    try:
+        desk_private_key = need_to_know.open_desk_key(session, signed_in, submission.desk_key)
+    except (need_to_know.NotOnDeskError, need_to_know.DeskKeyUnavailableError):
+        raise TriageRefusedError(
+            "you hold no grant of the desk key this case is sealed to, so you cannot sign the "
+            "copy of its names"
+        ) from None
     for grant in list(identity.grants):
         session.delete(grant)
     session.flush()
     session.expire(identity, ["grants"])
-    compartment_key = _new_compartment(identity, submission, plaintext)
+    compartment_key = _new_compartment(
+        identity, submission, plaintext, signed_in=signed_in, desk_private_key=desk_private_key
+    )
     for user, expires_at in readers:
         _grant(session, identity, submission, compartment_key, user, signed_in.user, expires_at)
     session.flush()
@@ -301,17 +351,85 @@ def _reseal(
 
 
 def _new_compartment(
-    identity: SubmissionIdentity, submission: Submission, plaintext: bytes
+    identity: SubmissionIdentity,
+    submission: Submission,
+    plaintext: bytes,
+    *,
+    signed_in: SignedInStaff,
+    desk_private_key: crypto.PrivateKey,
 ) -> crypto.PrivateKey:
-    """A fresh compartment key for the case, the names sealed to it; the old one is dropped."""
+    """A fresh compartment key for the case, the names sealed to it and signed by the officer
+    who copies them (``staff_signatures``, certified by the case's desk key); the old one is
+    dropped."""
     key = crypto.generate_private_key()
     public_key = crypto.public_key_bytes(key)
-    address = SubmissionAddress.of(submission)
+    context = _compartment_context(identity, submission, public_key, signed_in.user.id)
     identity.compartment_public_key = public_key
-    identity.compartment_envelope = crypto.seal_envelope(
-        plaintext, [public_key], compartment_context(address, crypto.key_id(public_key))
+    identity.compartment_envelope = crypto.seal_envelope(plaintext, [public_key], context)
+    signed = sign_as_staff(
+        signed_in.personal_key(),
+        desk_private_key,
+        slug=submission.dialogue.slug,
+        account=signed_in.user.id,
+        context=context,
+        envelope=identity.compartment_envelope,
     )
+    identity.compartment_signed_by_id = signed_in.user.id
+    identity.compartment_signature = signed.signature
+    identity.compartment_signing_key = signed.signing_key
+    identity.compartment_certificate = signed.certificate
     return key
+
+
+def _compartment_context(
+    identity: SubmissionIdentity, submission: Submission, public_key: bytes, author_id: int
+) -> str:
+    return compartment_copy_context(
+        SubmissionAddress.of(submission),
+        crypto.key_id(public_key),
+        hashlib.sha256(identity.envelope).digest(),
+        author_id,
+    )
+
+
+def _compartment_copy_context(
+    session: Session, signed_in: SignedInStaff, identity: SubmissionIdentity
+) -> str:
+    """The context the case's compartment copy opens under, once the rule holds: signed by the
+    account named as its maker, certified by the case's desk key (which a named member holds),
+    over a copy of the identities envelope as stored. A copy made before revision 0011 is
+    unsigned and opens under its v1 context only beside names sent before signatures.
+    ``_UnverifiedIdentitiesError`` otherwise."""
+    submission = identity.submission
+    public_key = bytes(identity.compartment_public_key or b"")
+    address = SubmissionAddress.of(submission)
+    fields = (
+        identity.compartment_signed_by_id,
+        identity.compartment_signature,
+        identity.compartment_signing_key,
+        identity.compartment_certificate,
+    )
+    if all(value is None for value in fields) and identity.signature is None:
+        return compartment_context(address, crypto.key_id(public_key))
+    author_id, signature, signing_key, certificate = fields
+    if author_id is None or signature is None or signing_key is None or certificate is None:
+        raise _UnverifiedIdentitiesError("the compartment copy is not signed")
+    try:
+        desk_private_key = need_to_know.open_desk_key(session, signed_in, submission.desk_key)
+    except (need_to_know.NotOnDeskError, need_to_know.DeskKeyUnavailableError):
+        raise _UnverifiedIdentitiesError("the copy's signer cannot be checked here") from None
+    context = _compartment_context(identity, submission, public_key, author_id)
+    holds = staff_signature_holds(
+        StaffSignature(bytes(signature), bytes(signing_key), bytes(certificate)),
+        desk_private_key,
+        slug=submission.dialogue.slug,
+        account=author_id,
+        context=context,
+        envelope=bytes(identity.compartment_envelope or b""),
+    )
+    if not holds:
+        raise _UnverifiedIdentitiesError("the compartment copy does not verify")
+    return context
 
 
 def _grant(

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from crypto.file_padding import unpadded
-from portal.models import Attachment, DeskKey, ReviewMode, Submission
+from portal.models import Attachment, DeskKey, ReviewMode, Submission, TriageNote
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
     SubmissionAddress,
@@ -44,6 +44,7 @@ from portal.services.contexts import (
 )
 from portal.services.desks import need_to_know
 from portal.services.staff.identities import NamesState, names_for, record_names_read
+from portal.services.staff.notes import checked_note
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.attachments import read_keys_record
 from portal.services.submissions.identities import merge_identities
@@ -142,7 +143,9 @@ class OpenedForStaff:
 
     ``further_information`` and ``consent_changes`` are ``CheckedItem``s in history order (the
     same shape as the submitter's ``OpenedSubmission``, so that ``inbox.current_consents``
-    applies), each with its stored row for its date; ``unverified_attachments`` counts the files
+    applies), each with its stored row for its date; ``notes`` pairs each private note with its
+    ``CheckedItem`` (``None`` where the reader holds no grant of its desk key);
+    ``unverified_attachments`` counts the files
     whose keys record failed the check and that are not offered.
     """
 
@@ -154,6 +157,7 @@ class OpenedForStaff:
     consent_changes: tuple[CheckedItem, ...]
     attachments: tuple[OpenedAttachment, ...]
     reader: StaffReader = field(repr=False)
+    notes: tuple[tuple[TriageNote, CheckedItem | None], ...] = ()
     unverified_attachments: int = 0
     names: NamesState = NamesState.IN_SUBMISSION
 
@@ -164,6 +168,18 @@ class OpenedForStaff:
     @property
     def consent_change_rows(self) -> list[tuple[Any, CheckedItem]]:
         return [(item.row, item) for item in self.consent_changes]
+
+
+def _checked_note(
+    reader: StaffReader, submission: Submission, anchors: Anchors, note: TriageNote
+) -> CheckedItem | None:
+    """A note after its rule (``notes.checked_note``), or ``None`` when the reader holds no
+    grant of the desk key it is sealed to (it was sealed before a rotation they missed)."""
+    try:
+        desk_private_key = reader.desk_private_key(note.desk_key)
+    except ReadRefusedError:
+        return None
+    return checked_note(note, submission, anchors, desk_private_key)
 
 
 def require_read_access(
@@ -204,7 +220,7 @@ def open_submission_for_staff(
         record_unverified(session, submission, ["submission"])
         raise
     payload = opened.payload
-    names = names_for(session, signed_in, submission, now=now)
+    names = names_for(session, signed_in, submission, opened.anchors.submission_key, now=now)
     if names.identities is not None:
         payload = merge_identities(payload, names.identities, submission.kind)
         record_names_read(session, signed_in.user, submission)
@@ -213,7 +229,13 @@ def open_submission_for_staff(
         for item in submission.attachments
     ]
     attachments = tuple(item for item in checked if item is not None)
+    notes = tuple(
+        (note, _checked_note(reader, submission, opened.anchors, note))
+        for note in submission.triage_notes
+    )
     unverified = opened.unverified + ["attachment"] * (len(checked) - len(attachments))
+    unverified += ["note" for _, item in notes if item is not None and not item.usable]
+    unverified += ["identities"] if names.state is NamesState.UNVERIFIED else []
     record_unverified(session, submission, unverified)
     record_event(
         session,
@@ -233,6 +255,7 @@ def open_submission_for_staff(
         opened.consent_changes,
         attachments,
         reader,
+        notes,
         unverified_attachments=len(checked) - len(attachments),
         names=names.state,
     )

@@ -15,10 +15,9 @@ States move only through :func:`change_state`, which consults :data:`ALLOWED_TRA
 
 Private notes are envelopes sealed to the submission dialogue's *current* desk key alone (not to
 the submitter), so every desk member holding that key, and the recovery key through its grant,
-can read them, and nobody else. Their context (``contexts.triage_note_context``) binds each note
-to its submission and its row, and their plaintext is ``parley-triage-note-v1``
-(docs/FORMATS.md, "Envelope contexts" and "Envelope plaintexts"). The row is flushed first (with
-an empty envelope) to learn its id, then sealed, in the same transaction.
+can read them, and nobody else; each is signed by its author (``portal.services.staff.notes``,
+which also holds the rule its readers apply). The row is flushed first (with an empty envelope)
+to learn its id, then sealed, in the same transaction.
 
 Agenda items: until the co-chairs' agenda work lands, any desk member may add an item (a title
 and an optional theme) to a session of the dialogue, and triage officers link submissions of
@@ -29,10 +28,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-import crypto
 from portal.models import (
     AgendaItem,
     AgendaLink,
@@ -52,16 +50,12 @@ from portal.models import (
 )
 from portal.models.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
 from portal.services.audit.trail import AuditAction, record_event
-from portal.services.contexts import SubmissionAddress, triage_note_context
 from portal.services.desks import need_to_know
 from portal.services.desks.keys import current_desk_key
+from portal.services.staff.notes import seal_signed_note
+from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import current_consents
-from portal.services.submissions.payload import (
-    LONG_TEXT_LIMIT,
-    ConsentLevel,
-    decode_payload,
-    encode_payload,
-)
+from portal.services.submissions.payload import LONG_TEXT_LIMIT, ConsentLevel
 
 S = SubmissionState
 
@@ -79,7 +73,6 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.WITHDRAWN: frozenset(),
 }
 
-NOTE_FORMAT = "parley-triage-note-v1"
 HANDOVER_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
 REASSESSMENT_REQUIRED = frozenset({RiskLevel.MEDIUM, RiskLevel.HIGH})
 MIN_JUSTIFICATION = 20
@@ -331,13 +324,18 @@ def mark_duplicate(
 
 def add_note(
     session: Session,
-    actor: StaffUser,
+    signed_in: SignedInStaff,
     submission: Submission,
     text: str,
     *,
     now: dt.datetime,
 ) -> TriageNote:
-    """Seal a private note to the dialogue's current desk key alone."""
+    """Seal a private note to the dialogue's current desk key alone, signed by its author.
+
+    The author must hold that desk key: their own grant opens it, and it certifies their
+    personal signing key for the note (``notes.seal_signed_note``).
+    """
+    actor = signed_in.user
     require_triage(session, actor, submission, now=now)
     text = text.strip()
     if not text:
@@ -347,19 +345,31 @@ def add_note(
     desk_key = current_desk_key(session, submission.dialogue)
     if desk_key is None:
         raise TriageRefusedError("this dialogue has no desk key to seal a note to")
+    try:
+        desk_private_key = need_to_know.open_desk_key(session, signed_in, desk_key)
+    except (need_to_know.NotOnDeskError, need_to_know.DeskKeyUnavailableError):
+        raise TriageRefusedError(
+            "you hold no grant of this dialogue's current desk key, so your note cannot be signed"
+        ) from None
+    last = session.scalar(
+        select(func.max(TriageNote.position)).where(TriageNote.submission_id == submission.id)
+    )
     note = TriageNote(
         submission_id=submission.id,
         author_id=actor.id,
         desk_key=desk_key,
         envelope=b"",
         created_at=now,
+        position=1 + (last or 0),
     )
     session.add(note)
     session.flush()
-    note.envelope = crypto.seal_envelope(
-        encode_payload({"format": NOTE_FORMAT, "text": text}),
-        [desk_key.public_key],
-        triage_note_context(SubmissionAddress.of(submission), note.id),
+    seal_signed_note(
+        note,
+        submission,
+        text,
+        desk_private_key=desk_private_key,
+        personal_key=signed_in.personal_key(),
     )
     session.flush()
     session.expire(submission, ["triage_notes"])
@@ -373,13 +383,6 @@ def add_note(
         details={"submission": submission.id},
     )
     return note
-
-
-def open_note(note: TriageNote, submission: Submission, desk_private_key: crypto.PrivateKey) -> str:
-    """The text of a note, opened with the private half of ``note.desk_key``."""
-    context = triage_note_context(SubmissionAddress.of(submission), note.id)
-    payload = decode_payload(crypto.open_envelope(note.envelope, desk_private_key, context))
-    return str(payload["text"])
 
 
 def add_agenda_item(

@@ -55,6 +55,7 @@ from portal.services.contexts import (
     signed_attachment_keys_context,
     signed_consent_change_context,
     signed_further_information_context,
+    signed_identities_context,
     signed_submission_context,
     submission_context,
 )
@@ -80,6 +81,7 @@ from portal.services.submissions.provenance import (
     CheckedItem,
     Provenance,
     UnverifiedSubmissionError,
+    identities_provenance,
     placed_item,
     submission_anchors,
 )
@@ -194,11 +196,13 @@ class OpenedSubmission:
     anchors: Anchors
     further_information: tuple[CheckedItem, ...]
     consent_changes: tuple[CheckedItem, ...]
+    identities: Provenance | None = None  # the names sent apart, once checked; None: none were
 
     @property
     def unverified(self) -> list[str]:
         """The kinds of the items that failed the rule, one entry per item."""
-        return [
+        failed = ["identities"] if self.identities is Provenance.UNVERIFIED else []
+        return failed + [
             kind
             for kind, items in (
                 ("further_information", self.further_information),
@@ -268,10 +272,15 @@ def sealed_submission(submission: Submission) -> SealedSubmission:
             )
             for item in submission.attachments
         ),
-        identities=None
-        if submission.identity is None
-        else SealedRecord(identities_context(address), submission.identity.envelope),
+        identities=None if submission.identity is None else _identities_record(address, submission),
     )
+
+
+def _identities_record(address: SubmissionAddress, submission: Submission) -> SealedRecord:
+    identity = submission.identity
+    signature = None if identity.signature is None else bytes(identity.signature)
+    context = (identities_context if signature is None else signed_identities_context)(address)
+    return SealedRecord(context, identity.envelope, signature)
 
 
 def _record(
@@ -399,8 +408,14 @@ def open_submission(submission: Submission, secrets: SubmitterKey) -> OpenedSubm
     identities = sealed_submission(submission).identities
     if identities is None:
         return opened
-    names = opener(identities.envelope, submission.desk_key, identities.context)
-    return replace(opened, payload=merge_identities(opened.payload, names, submission.kind))
+    provenance, context = identities_provenance(
+        own, SubmissionAddress.of(submission), identities.envelope, identities.signature
+    )
+    if provenance is Provenance.UNVERIFIED:
+        return replace(opened, identities=provenance)
+    names = opener(identities.envelope, submission.desk_key, context)
+    merged = merge_identities(opened.payload, names, submission.kind)
+    return replace(opened, payload=merged, identities=provenance)
 
 
 _CONSENT_RANK = {level: rank for rank, level in enumerate(ConsentLevel)}

@@ -14,7 +14,8 @@ when the dialogue's desk key has an identity key, a kind with persons carries a 
 under ``contexts.identities_context``, addressed to exactly the identity key and the submission's
 own key, and the submission envelope holds each person's consent without the name. Without
 JavaScript the server splits the payload itself; with JavaScript the browser does, and the server
-requires the second envelope and checks its context and recipients like the first.
+requires the second envelope and checks its context, recipients and signature (by the
+submission's signing key, under ``contexts.signed_identities_context``) like the first.
 
 Either way the row names no submitter: it takes the next free owner tag of the codename's tag
 key (``owner_tags.add_with_next_tag``), which the browser sends or the server derives for the
@@ -47,9 +48,9 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
-    identities_context,
     is_public_id,
     recipient_keys,
+    signed_identities_context,
     signed_submission_context,
 )
 from portal.services.desks.identity_keys import identity_key_of
@@ -132,6 +133,7 @@ def accept_sealed_submission(
     routing: RoutingMetadata,
     today: dt.date,
     identities_envelope: bytes | None = None,
+    identities_signature: bytes | None = None,
 ) -> Submission:
     """Store an envelope a browser sealed, once it is shown to be addressed and signed as it
     must be.
@@ -144,7 +146,8 @@ def accept_sealed_submission(
     context. Readers later check that the key sealed inside the submission is this one.
     ``owner_tag_key`` is the codename's tag key, which the browser derived too; why a wrong one
     harms only its sender is in ``owner_tags``. ``identities_envelope`` is required exactly when
-    the submission carries one (module docstring).
+    the submission carries one (module docstring), with ``identities_signature`` by the same
+    signing key under its signed context.
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError("only a reprisal report can be marked urgent")
@@ -175,14 +178,20 @@ def accept_sealed_submission(
         )
     identity = None
     if identity_key is not None and identities_envelope is not None:
+        identities_context = signed_identities_context(address)
         check_envelope(
             identities_envelope,
-            context=identities_context(address),
+            context=identities_context,
             recipients=(identity_key.public_key, bytes(submitter_public_key)),
             max_bytes=MAX_IDENTITIES_ENVELOPE_BYTES,
         )
+        check_signature(
+            signing_public_key, identities_context, identities_envelope, identities_signature or b""
+        )
         identity = SubmissionIdentity(
-            identity_key=identity_key, envelope=bytes(identities_envelope)
+            identity_key=identity_key,
+            envelope=bytes(identities_envelope),
+            signature=bytes(identities_signature or b""),
         )
     return _store(session, submission, bytes(envelope), owner_tag_key, identity)
 
@@ -218,13 +227,16 @@ def accept_plain_submission(
     identity = None
     if identity_key is not None:
         payload, identities = split_identities(payload, address.kind)
+        identities_context = signed_identities_context(address)
+        identities_envelope = crypto.seal_envelope(
+            encode_payload(identities),
+            (identity_key.public_key, submission_key),
+            identities_context,
+        )
         identity = SubmissionIdentity(
             identity_key=identity_key,
-            envelope=crypto.seal_envelope(
-                encode_payload(identities),
-                (identity_key.public_key, submission_key),
-                identities_context(address),
-            ),
+            envelope=identities_envelope,
+            signature=crypto.sign_item(keys.signing_seed, identities_context, identities_envelope),
         )
     payload[SIGNATURES_FIELD] = signatures_block(
         keys.signing_public_key(), desk_key.signing_public_key, recovery_signing_key

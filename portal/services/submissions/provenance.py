@@ -7,6 +7,8 @@ submission's history and its direction (docs/FORMATS.md, "Signed items in use"):
 
 - the submission, further information, consent changes, attachment-keys records and the
   submitter's replies by the submission's own signing key, derived from the codename;
+- the identities envelope sent apart with a submission by the submission's signing key too
+  (:func:`identities_provenance`);
 - the desk's messages by the signing key of the desk key they are sealed to.
 
 The trust anchors are inside the sealed submission, never in a column: its ``signatures`` block
@@ -40,7 +42,12 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.models import Submission
 from portal.services.audit.trail import AuditAction, record_event
-from portal.services.contexts import SubmissionAddress, signed_submission_context
+from portal.services.contexts import (
+    SubmissionAddress,
+    identities_context,
+    signed_identities_context,
+    signed_submission_context,
+)
 
 SIGNATURES_FORMAT = "parley-signatures-v2"
 SIGNATURES_FORMAT_V1 = "parley-signatures-v1"
@@ -196,6 +203,24 @@ def placed_item(
     return provenance, unsigned_context
 
 
+def identities_provenance(
+    submission_key: bytes | None,
+    address: SubmissionAddress,
+    envelope: bytes,
+    signature: bytes | None,
+) -> tuple[Provenance, str]:
+    """:func:`placed_item` for the identities envelope sent apart with the submission at
+    ``address``: signed, like the submission, by ``submission_key`` (the key its submission
+    names; ``None`` before signatures), at the submission's own position."""
+    return placed_item(
+        submission_key,
+        signed_context=signed_identities_context(address),
+        unsigned_context=identities_context(address),
+        envelope=envelope,
+        signature=signature,
+    )
+
+
 def message_provenance(
     anchors: Anchors,
     *,
@@ -222,7 +247,8 @@ def message_provenance(
 
 def record_unverified(session: Session, submission: Submission, kinds: Iterable[str]) -> None:
     """Put each item that failed the rule on record: which submission, which kind of item
-    (``submission``, ``further_information``, ``consent_change``, ``attachment``, ``message``)."""
+    (``submission``, ``further_information``, ``consent_change``, ``attachment``, ``message``,
+    ``note``, ``identities``)."""
     for kind in kinds:
         record_event(
             session,

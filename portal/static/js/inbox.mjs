@@ -185,10 +185,10 @@ class SealedPage {
     const sent = await openItem(sealed.submission, key);
     const anchors = await submissionAnchors(sent, stored(sealed.submission), this.signingKeys.signingPublicKey, verifyItem);
     this.beforeSignatures = anchors.submission === null;
-    // The persons' names, when they were sealed apart, are put back for their author to read.
-    const payload = sealed.identities
-      ? mergeIdentities(sent, await openItem(sealed.identities, key), this.declaration)
-      : sent;
+    // The persons' names, when they were sealed apart, are put back for their author to read,
+    // once they pass the same check as every other item of the submission.
+    const names = sealed.identities ? await checkedItem(sealed.identities, anchors, anchors.submission, key) : null;
+    const payload = names?.payload ? mergeIdentities(sent, names.payload, this.declaration) : sent;
     const own = (item) => checkedItem(item, anchors, anchors.submission, key);
     const furtherInformation = await Promise.all(sealed.further_information.map(own));
     const changes = await Promise.all(sealed.consent_changes.map(own));
@@ -205,6 +205,7 @@ class SealedPage {
     if (this.beforeSignatures) document.getElementById('read-back').before(this.provenanceNote(BEFORE_SIGNATURES));
     this.showPayload(payload);
     this.showPersons(payload.persons ?? [], changes);
+    if (names?.provenance === UNVERIFIED) document.getElementById('persons').before(this.provenanceNote(UNVERIFIED));
     this.showChanges(payload.persons ?? [], changes, sealed.consent_changes);
     this.showFurtherInformation(furtherInformation, sealed.further_information);
   }
@@ -263,7 +264,7 @@ class SealedPage {
           if (named.hasAttribute(attribute)) named.setAttribute(attribute, named.getAttribute(attribute).replace('{index}', String(index)));
         }
       }
-      section.querySelector('.person-name').textContent = person.name;
+      section.querySelector('.person-name').textContent = person.name ?? '';
       section.querySelector('.consent-as-sent').textContent = this.messages.as_sent.replace('{consent}', this.consentWords(person.consent));
       section.querySelector('.consent-as-now').textContent = this.messages.as_now.replace('{consent}', this.consentWords(consents[index]));
       const form = section.querySelector('form.consent-form');

@@ -251,17 +251,20 @@ async function codenameSecrets(form) {
 
 /**
  * Where the page names an identity key, the persons' names sealed apart to it and to the
- * submission's key (`identities.mjs`), and the payload without them; else the payload as is.
+ * submission's key (`identities.mjs`) and signed with the submission's signing key under the
+ * same context, and the payload without them; else the payload as is.
  */
-async function sealWithIdentities(form, payload, declaration, submissionKey) {
-  if (!form.dataset.identityKey) return { payload, identitiesEnvelope: null };
+async function sealWithIdentities(form, payload, declaration, submissionKeys) {
+  if (!form.dataset.identityKey) return { payload, identitiesEnvelope: null, identitiesSignature: null };
   const split = splitIdentities(payload, declaration);
+  const context = form.dataset.identitiesContext;
   const identitiesEnvelope = await sealEnvelope(
     JSON.stringify(split.identities),
-    [fromHex(form.dataset.identityKey), submissionKey],
-    form.dataset.identitiesContext,
+    [fromHex(form.dataset.identityKey), submissionKeys.publicKey],
+    context,
   );
-  return { payload: split.payload, identitiesEnvelope };
+  const identitiesSignature = await signItem(submissionKeys.signingSeed, context, identitiesEnvelope);
+  return { payload: split.payload, identitiesEnvelope, identitiesSignature };
 }
 
 async function sendSealed(form, declaration, messages) {
@@ -289,7 +292,7 @@ async function sendSealed(form, declaration, messages) {
   // the submitter's other submissions.
   const submissionKeys = await deriveSubmissionKeys(secrets.keySeed, publicId);
   const recipients = [fromHex(form.dataset.deskKey), submissionKeys.publicKey];
-  const sealed = await sealWithIdentities(form, payload, declaration, submissionKeys.publicKey);
+  const sealed = await sealWithIdentities(form, payload, declaration, submissionKeys);
   const signed = { ...sealed.payload, signatures: signaturesBlock(submissionKeys.signingPublicKey, form.dataset.deskSigningKey, form.dataset.recoverySigningKey) };
   const envelope = await sealEnvelope(JSON.stringify(signed), recipients, form.dataset.context);
   const signature = await signItem(submissionKeys.signingSeed, form.dataset.context, envelope);
@@ -315,7 +318,10 @@ async function sendSealed(form, declaration, messages) {
     urgent: payload.urgency === 'urgent',
     attachments,
   };
-  if (sealed.identitiesEnvelope !== null) body.identities_envelope = toBase64(sealed.identitiesEnvelope);
+  if (sealed.identitiesEnvelope !== null) {
+    body.identities_envelope = toBase64(sealed.identitiesEnvelope);
+    body.identities_signature = toBase64(sealed.identitiesSignature);
+  }
   if (codename !== null) body.public_key = toBase64(secrets.publicKey);
   const response = await fetch(form.dataset.sealedUrl, {
     method: 'POST',
