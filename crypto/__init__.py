@@ -53,6 +53,7 @@ from crypto.codename import (
 from crypto.derived_keys import (
     SubmissionKeys,
     derive_submission_keys,
+    desk_signing_public_key,
     desk_signing_seed,
     owner_tag,
     owner_tag_key,
@@ -155,6 +156,7 @@ __all__ = [
     "decrypt_file",
     "derive_codename_secrets",
     "derive_submission_keys",
+    "desk_signing_public_key",
     "desk_signing_seed",
     "encrypt_file",
     "encrypted_size",

@@ -101,6 +101,12 @@ def desk_signing_seed(desk_private_key: PrivateKey) -> bytes:
     return _hkdf_sha256(private_key_bytes(desk_private_key), _DESK_SIGNING_KEY_INFO)
 
 
+def desk_signing_public_key(desk_private_key: PrivateKey) -> bytes:
+    """The public half of a desk key's signing key: what forms name as the desk's, and what a
+    holder checks the stored copy against."""
+    return signing_public_key(desk_signing_seed(desk_private_key))
+
+
 def staff_signing_seed(personal_private_key: PrivateKey) -> bytes:
     """The Ed25519 seed of a staff member's personal key, unwrapped with their passphrase."""
     return _hkdf_sha256(private_key_bytes(personal_private_key), _STAFF_SIGNING_KEY_INFO)

@@ -846,7 +846,7 @@ def test_nothing_half_stored_when_the_audit_fails(world: Triage, monkeypatch: An
     def broken(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("audit down")
 
-    monkeypatch.setattr(triage, "_event", broken)
+    monkeypatch.setattr(triage, "record_submission_event", broken)
     response = _post(client, f"/staff/submissions/{public_id}/accept")
     assert response.status_code == 500
     assert world.state(public_id).state is SubmissionState.IN_TRIAGE

@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from crypto import AUDIT_GENESIS_HASH, audit_digest
-from portal.models import AuditEvent, Dialogue, StaffUser, utc_now
+from portal.models import AuditEvent, Dialogue, StaffUser, Submission, utc_now
 
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises appends, so that two
 # workers never both take the next sequence number.
@@ -180,6 +180,26 @@ def record_event(
     session.add(event)
     session.flush()
     return event
+
+
+def record_submission_event(
+    session: Session,
+    action: AuditAction,
+    actor: StaffUser | None,
+    submission: Submission,
+    **details: Any,
+) -> AuditEvent:
+    """An event about one submission, on its dialogue's record: named by its internal id, never
+    by the public id its submitter holds."""
+    return record_event(
+        session,
+        action=action,
+        object_type="submission",
+        object_id=submission.id,
+        actor=actor,
+        dialogue=submission.dialogue,
+        details=details,
+    )
 
 
 def canonical_encoding(event: AuditEvent) -> bytes:

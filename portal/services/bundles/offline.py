@@ -520,11 +520,7 @@ class _Decryption:
                 # Checked with the signing key of the desk key it is sealed to, derived from the
                 # private half supplied; without it the message is skipped when opened.
                 held = self.held.get(key_id_field(item, "desk_key_id", what))
-                signing_key = (
-                    None
-                    if held is None
-                    else crypto.signing_public_key(crypto.desk_signing_seed(held))
-                )
+                signing_key = None if held is None else crypto.desk_signing_public_key(held)
             messages.append(
                 {
                     "written_by": item.get("written_by"),

@@ -50,7 +50,7 @@ def create_desk_key(
     """
     private_key = crypto.generate_private_key()
     public_key = crypto.public_key_bytes(private_key)
-    signing_key = crypto.signing_public_key(crypto.desk_signing_seed(private_key))
+    signing_key = crypto.desk_signing_public_key(private_key)
     latest = session.scalar(
         select(func.max(DeskKey.generation)).where(DeskKey.dialogue_id == dialogue.id)
     )

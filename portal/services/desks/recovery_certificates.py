@@ -123,7 +123,7 @@ def _opened_signing_key(
     private_key = RecoveryKeys(recovery_private_key).open(session, desk_key)
     if private_key is None:
         return None
-    signing_key = crypto.signing_public_key(crypto.desk_signing_seed(private_key))
+    signing_key = crypto.desk_signing_public_key(private_key)
     stored = desk_key.signing_public_key
     if stored is not None and bytes(stored) != signing_key:
         return None

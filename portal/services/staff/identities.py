@@ -43,7 +43,7 @@ from portal.models import (
     Submission,
     SubmissionIdentity,
 )
-from portal.services.audit.trail import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_submission_event
 from portal.services.contexts import (
     SubmissionAddress,
     compartment_context,
@@ -169,7 +169,9 @@ def name_members(
     ]
     readers = [(eligible[user_id], None) for user_id in named] + kept
     _reseal(session, signed_in, submission, identity, readers)
-    _event(session, AuditAction.SUBMISSION_NAME_READERS_SET, actor, submission, members=named)
+    record_submission_event(
+        session, AuditAction.SUBMISSION_NAME_READERS_SET, actor, submission, members=named
+    )
     return named
 
 
@@ -197,7 +199,7 @@ def grant_emergency_names(
         (grant.staff_user, grant.expires_at) for grant in identity.grants if _in_force(grant, now)
     ]
     _reseal(session, signed_in, submission, identity, [*readers, (member, access.expires_at)])
-    _event(
+    record_submission_event(
         session,
         AuditAction.NAMES_EMERGENCY_ACCESS,
         actor,
@@ -211,7 +213,7 @@ def grant_emergency_names(
 
 def record_names_read(session: Session, actor: StaffUser, submission: Submission) -> None:
     """Audit that ``actor`` read the names of ``submission`` (the event names no one)."""
-    _event(session, AuditAction.NAMES_READ, actor, submission)
+    record_submission_event(session, AuditAction.NAMES_READ, actor, submission)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -454,18 +456,4 @@ def _grant(
             ),
             expires_at=expires_at,
         )
-    )
-
-
-def _event(
-    session: Session, action: AuditAction, actor: StaffUser, submission: Submission, **details: Any
-) -> None:
-    record_event(
-        session,
-        action=action,
-        object_type="submission",
-        object_id=submission.id,
-        actor=actor,
-        dialogue=submission.dialogue,
-        details=details,
     )

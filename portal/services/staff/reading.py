@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.file_padding import unpadded
 from portal.models import Attachment, DeskKey, ReviewMode, Submission, TriageNote
-from portal.services.audit.trail import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_event, record_submission_event
 from portal.services.contexts import (
     SubmissionAddress,
     attachment_keys_context,
@@ -102,7 +102,7 @@ class StaffReader:
             raise ReadRefusedError(ReadRefusal.NOT_ON_DESK) from None
         except need_to_know.DeskKeyUnavailableError:
             raise ReadRefusedError(ReadRefusal.DESK_KEY_NOT_GRANTED) from None
-        signing_key = crypto.signing_public_key(crypto.desk_signing_seed(key))
+        signing_key = crypto.desk_signing_public_key(key)
         if desk_key.signing_public_key != signing_key:
             # The copy that forms name as the desk's: learnt from the first holder to open a
             # desk key made before signatures, and put right if someone swapped it since.
@@ -237,14 +237,8 @@ def open_submission_for_staff(
     unverified += ["note" for _, item in notes if item is not None and not item.usable]
     unverified += ["identities"] if names.state is NamesState.UNVERIFIED else []
     record_unverified(session, submission, unverified)
-    record_event(
-        session,
-        action=AuditAction.SUBMISSION_READ,
-        object_type="submission",
-        object_id=submission.id,
-        actor=signed_in.user,
-        dialogue=submission.dialogue,
-        details={"kind": str(submission.kind)},
+    record_submission_event(
+        session, AuditAction.SUBMISSION_READ, signed_in.user, submission, kind=str(submission.kind)
     )
     return OpenedForStaff(
         submission,

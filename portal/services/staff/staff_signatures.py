@@ -56,7 +56,7 @@ def staff_signature_holds(
 ) -> bool:
     """Whether ``signed`` is the account's signature of ``envelope`` under ``context``, its key
     certified by the desk key whose private half the reader holds."""
-    desk_signing_key = crypto.signing_public_key(crypto.desk_signing_seed(desk_private_key))
+    desk_signing_key = crypto.desk_signing_public_key(desk_private_key)
     try:
         crypto.verify_staff_key_certificate(
             desk_signing_key, slug, account, signed.signing_key, signed.certificate

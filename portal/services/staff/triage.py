@@ -49,7 +49,7 @@ from portal.models import (
     TriageNote,
 )
 from portal.models.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
-from portal.services.audit.trail import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_event, record_submission_event
 from portal.services.desks import need_to_know
 from portal.services.desks.keys import current_desk_key
 from portal.services.staff.notes import seal_signed_note
@@ -124,24 +124,6 @@ def require_triage(
         raise TriageForbiddenError("this submission is restricted to the members named on it")
 
 
-def _event(
-    session: Session,
-    action: AuditAction,
-    actor: StaffUser,
-    submission: Submission,
-    **details: Any,
-) -> None:
-    record_event(
-        session,
-        action=action,
-        object_type="submission",
-        object_id=submission.id,
-        actor=actor,
-        dialogue=submission.dialogue,
-        details=details,
-    )
-
-
 # --- the actions -------------------------------------------------------------------------------
 
 
@@ -161,7 +143,9 @@ def set_topics(
         raise TriageRefusedError("choose agenda themes from the list")
     submission.topic_tags = sorted(chosen)
     session.flush()
-    _event(session, AuditAction.SUBMISSION_TOPICS_TAGGED, actor, submission, topics=sorted(chosen))
+    record_submission_event(
+        session, AuditAction.SUBMISSION_TOPICS_TAGGED, actor, submission, topics=sorted(chosen)
+    )
 
 
 def assess_risk(
@@ -202,7 +186,7 @@ def assess_risk(
     session.add_all(NamedMember(submission_id=submission.id, staff_user_id=uid) for uid in named)
     session.flush()
     session.expire(submission, ["named_members"])
-    _event(
+    record_submission_event(
         session,
         AuditAction.SUBMISSION_RISK_ASSESSED,
         actor,
@@ -211,7 +195,9 @@ def assess_risk(
         reassess_on=None if reassess_on is None else reassess_on.isoformat(),
         gender_specific=gender_specific,
     )
-    _event(session, AuditAction.SUBMISSION_NAMED_MEMBERS_SET, actor, submission, members=named)
+    record_submission_event(
+        session, AuditAction.SUBMISSION_NAMED_MEMBERS_SET, actor, submission, members=named
+    )
 
 
 def key_holders(session: Session, submission: Submission) -> list[StaffUser]:
@@ -249,7 +235,7 @@ def set_risk_hold(
     action = (
         AuditAction.SUBMISSION_RISK_HOLD_SET if hold else AuditAction.SUBMISSION_RISK_HOLD_CLEARED
     )
-    _event(session, action, actor, submission)
+    record_submission_event(session, action, actor, submission)
 
 
 def accept(session: Session, actor: StaffUser, submission: Submission, *, now: dt.datetime) -> None:
@@ -258,7 +244,9 @@ def accept(session: Session, actor: StaffUser, submission: Submission, *, now: d
     submission.decline_reason = None
     submission.duplicate_of_id = None
     session.flush()
-    _event(session, AuditAction.SUBMISSION_ACCEPTED, actor, submission, previous=str(old))
+    record_submission_event(
+        session, AuditAction.SUBMISSION_ACCEPTED, actor, submission, previous=str(old)
+    )
 
 
 def decline(
@@ -276,7 +264,7 @@ def decline(
     submission.decline_reason = reason
     submission.duplicate_of_id = None
     session.flush()
-    _event(
+    record_submission_event(
         session,
         AuditAction.SUBMISSION_DECLINED,
         actor,
@@ -312,7 +300,7 @@ def mark_duplicate(
     submission.decline_reason = DeclineReason.DUPLICATE
     submission.duplicate_of_id = original.id
     session.flush()
-    _event(
+    record_submission_event(
         session,
         AuditAction.SUBMISSION_MARKED_DUPLICATE,
         actor,
@@ -459,7 +447,9 @@ def link_to_agenda(
     session.add(link)
     session.flush()
     session.expire(submission, ["agenda_links"])
-    _event(session, AuditAction.SUBMISSION_LINKED_TO_AGENDA, actor, submission, agenda_item=item.id)
+    record_submission_event(
+        session, AuditAction.SUBMISSION_LINKED_TO_AGENDA, actor, submission, agenda_item=item.id
+    )
     return link
 
 
@@ -500,7 +490,7 @@ def propose_for_handover(
     old = change_state(submission, S.ON_HANDOVER_LIST)
     submission.handover_proposed_by_id = actor.id
     session.flush()
-    _event(
+    record_submission_event(
         session,
         AuditAction.SUBMISSION_PROPOSED_FOR_HANDOVER,
         actor,
@@ -531,7 +521,7 @@ def grant_emergency_access(
     if access is need_to_know.Access.READ:
         raise TriageRefusedError("you may already read this submission")
     grant = record_emergency_access(session, submission, actor, justification, now=now)
-    _event(
+    record_submission_event(
         session,
         AuditAction.EMERGENCY_ACCESS,
         actor,

@@ -44,7 +44,7 @@ from portal.models import (
     SubmissionKind,
     SubmissionState,
 )
-from portal.services.audit.trail import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_submission_event
 from portal.services.contexts import (
     SubmissionAddress,
     attachment_keys_context,
@@ -629,13 +629,13 @@ def delete_submission(
         kind=submission.kind,
         deleted_on=today,
     )
-    record_event(
+    record_submission_event(
         session,
-        action=AuditAction.SUBMISSION_DELETED,
-        object_type="submission",
-        object_id=submission.id,
-        dialogue=submission.dialogue,
-        details={"kind": str(submission.kind), "by": "submitter"},
+        AuditAction.SUBMISSION_DELETED,
+        None,
+        submission,
+        kind=str(submission.kind),
+        by="submitter",
     )
     session.delete(submission)
     session.flush()

@@ -310,7 +310,7 @@ def thread_for_desk(
         text = None
         try:
             key = reader.desk_private_key(message.desk_key)
-            desk_signing_key = crypto.signing_public_key(crypto.desk_signing_seed(key))
+            desk_signing_key = crypto.desk_signing_public_key(key)
             provenance = _provenance(message, anchors, desk_signing_key)
             if provenance is not Provenance.UNVERIFIED:
                 text = read_message(

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Submission
-from portal.services.audit.trail import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_submission_event
 from portal.services.contexts import (
     SubmissionAddress,
     identities_context,
@@ -250,14 +250,7 @@ def record_unverified(session: Session, submission: Submission, kinds: Iterable[
     (``submission``, ``further_information``, ``consent_change``, ``attachment``, ``message``,
     ``note``, ``identities``)."""
     for kind in kinds:
-        record_event(
-            session,
-            action=AuditAction.ITEM_UNVERIFIED,
-            object_type="submission",
-            object_id=submission.id,
-            dialogue=submission.dialogue,
-            details={"item": kind},
-        )
+        record_submission_event(session, AuditAction.ITEM_UNVERIFIED, None, submission, item=kind)
 
 
 def _read_block(block: Any) -> Anchors:
