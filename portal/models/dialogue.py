@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, string_enum, utc_now
 from portal.models.enums import (
+    AgendaState,
     DialogueKind,
     DialogueStatus,
     PartnerKind,
@@ -65,5 +66,16 @@ class DialogueSession(Base):
     consultation_closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     state: Mapped[SessionState] = mapped_column(string_enum(SessionState, "state"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # The co-chairs' side (``portal.services.rounds``): the agenda's stage, the handover list
+    # once frozen, and the session's record: when and where it was held, and when the record
+    # was declared complete. All plaintext: dates, places and who acted.
+    agenda_state: Mapped[AgendaState] = mapped_column(
+        string_enum(AgendaState, "agenda_state"), default=AgendaState.DRAFT
+    )
+    handover_frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    handover_frozen_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    held_on: Mapped[dt.date | None] = mapped_column(Date())
+    held_place: Mapped[SessionPlace | None] = mapped_column(string_enum(SessionPlace, "held_place"))
+    record_completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     dialogue: Mapped[Dialogue] = relationship(back_populates="sessions")

@@ -129,3 +129,99 @@ class Topic(enum.StrEnum):
     GOOD_GOVERNANCE = "good_governance"
     RULE_OF_LAW = "rule_of_law"
     INTERNATIONAL_HUMANITARIAN_LAW = "international_humanitarian_law"
+
+
+class AgendaTheme(enum.StrEnum):
+    """The standing items of a dialogue's agenda, as the EU guidelines list them.
+
+    ``SPECIFIC_TOPIC`` is the session's in-depth theme, chosen per partner: the item's ``topic``
+    says which. ``REPRISALS`` is the standing point under which reprisals against civil society
+    for engaging with the dialogue are raised directly with the government.
+    """
+
+    GENERAL_DEVELOPMENTS = "general_developments"
+    SPECIFIC_TOPIC = "specific_topic"
+    MULTILATERAL_ENGAGEMENT = "multilateral_engagement"
+    RATIFICATION_AND_IMPLEMENTATION = "ratification_and_implementation"
+    UN_COOPERATION = "un_cooperation"
+    GOOD_GOVERNANCE_AND_RULE_OF_LAW = "good_governance_and_rule_of_law"
+    INTERNATIONAL_HUMANITARIAN_LAW = "international_humanitarian_law"
+    REPRISALS = "reprisals"
+
+
+class AgendaState(enum.StrEnum):
+    """An agenda's life: drafted by the desk, shared with observers, agreed with the partner."""
+
+    DRAFT = "draft"
+    SHARED = "shared"  # titles and themes visible to observers
+    AGREED = "agreed"  # agreed with the partner
+    FINAL = "final"
+
+
+class AgendaItemStatus(enum.StrEnum):
+    """Whether a co-chair has taken an item into the agenda or a triage officer proposed it."""
+
+    PROPOSED = "proposed"
+    INCLUDED = "included"
+
+
+class AgendaPriority(enum.StrEnum):
+    """Whose priority an agenda item is: the agenda must carry both sides' priorities."""
+
+    EU = "eu"
+    PARTNER = "partner"
+    BOTH = "both"
+
+
+class HandoverLeaving(enum.StrEnum):
+    """Why a case left a handover list, as far as the co-chairs are told."""
+
+    CONSENT = "consent"
+    RISK = "risk"
+
+
+class HowRaised(enum.StrEnum):
+    """How a case or reprisal report was taken up in a held session."""
+
+    DURING_ITEM = "during_item"
+    HANDOVER_LIST = "handover_list"
+    NOT_RAISED = "not_raised"
+
+
+class NotRaisedReason(enum.StrEnum):
+    """Why a case on the agenda or the list was not raised; a closed list, never free text."""
+
+    CONSENT_DID_NOT_ALLOW = "consent_did_not_allow"
+    RISK_TO_THE_PERSON = "risk_to_the_person"
+    NO_TIME = "no_time"
+    RAISED_THROUGH_OTHER_CHANNEL = "raised_through_other_channel"
+    PARTNER_REFUSED_TO_DISCUSS = "partner_refused_to_discuss"
+    SITUATION_RESOLVED = "situation_resolved"
+    OTHER = "other"
+
+
+class RecommendationOutcome(enum.StrEnum):
+    """What became of one seminar recommendation in a held session."""
+
+    DISCUSSED = "discussed"
+    TAKEN_UP = "taken_up"
+    NOT_TAKEN_UP = "not_taken_up"
+
+
+class NotTakenUpReason(enum.StrEnum):
+    """Why a seminar recommendation was not taken up; a closed list."""
+
+    OUTSIDE_DIALOGUE_SCOPE = "outside_dialogue_scope"
+    ALREADY_ADDRESSED = "already_addressed"
+    PARTNER_DECLINED = "partner_declined"
+    NOT_FEASIBLE_THIS_ROUND = "not_feasible_this_round"
+    OTHER = "other"
+
+
+class DeskTextPurpose(enum.StrEnum):
+    """What a piece of sealed staff prose of a session is for."""
+
+    BRIEFING_POINT = "briefing_point"  # points for an agenda item, drawn from linked inputs
+    ITEM_REPLY = "item_reply"  # the partner government's reply under an agenda item
+    CASE_REPLY = "case_reply"  # the partner's reply on a case or reprisal report
+    RECOMMENDATION_NOTE = "recommendation_note"  # the response to a seminar recommendation

@@ -28,6 +28,13 @@ from portal.models.enums import DeclineReason, RiskLevel, SubmissionKind, Submis
 from portal.models.keys import DeskKey
 
 if TYPE_CHECKING:
+    from portal.models.rounds import (
+        CaseOutcome,
+        ConsentRequest,
+        DeskText,
+        HandoverEntry,
+        RecommendationResponse,
+    )
     from portal.models.triage import (
         AgendaLink,
         DeskMessage,
@@ -84,7 +91,6 @@ class Submission(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("submissions.id", ondelete="SET NULL")
     )
-    handover_proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     desk_key_id: Mapped[int] = mapped_column(ForeignKey("desk_keys.id"))
     envelope: Mapped[bytes] = mapped_column(LargeBinary())
     # Which submitter's submission this is, as only their codename can tell: the owner tag of
@@ -130,6 +136,23 @@ class Submission(Base):
         cascade="all, delete-orphan", order_by="EmergencyAccess.id"
     )
     agenda_links: Mapped[list["AgendaLink"]] = relationship(cascade="all, delete-orphan")
+    handover_entries: Mapped[list["HandoverEntry"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="HandoverEntry.id"
+    )
+    case_outcomes: Mapped[list["CaseOutcome"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="CaseOutcome.id"
+    )
+    recommendation_responses: Mapped[list["RecommendationResponse"]] = relationship(
+        back_populates="submission",
+        cascade="all, delete-orphan",
+        order_by="RecommendationResponse.id",
+    )
+    consent_requests: Mapped[list["ConsentRequest"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="ConsentRequest.id"
+    )
+    desk_texts: Mapped[list["DeskText"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="DeskText.id"
+    )
 
 
 class FurtherInformation(Base):

@@ -13,7 +13,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, string_enum, utc_now
 from portal.models.dialogue import DialogueSession
-from portal.models.enums import MessageAuthor
+from portal.models.enums import (
+    AgendaItemStatus,
+    AgendaPriority,
+    AgendaTheme,
+    MessageAuthor,
+)
 from portal.models.keys import DeskKey
 from portal.models.staff import StaffUser
 from portal.models.submission import Submission
@@ -22,6 +27,8 @@ MAX_JUSTIFICATION = 2000
 """The longest written reason for emergency access (the column's width, which triage checks)."""
 MAX_AGENDA_TITLE = 200
 """The longest agenda item title."""
+MAX_GENDER_DIMENSION = 1000
+"""The longest note on an agenda item's gender dimension (plaintext: it speaks of a theme)."""
 
 
 class TriageNote(Base):
@@ -114,18 +121,34 @@ class EmergencyAccess(Base):
 
 
 class AgendaItem(Base):
-    """An item on a session's agenda; co-chairs shape the agenda, triage links material to it."""
+    """An item on a session's agenda.
+
+    The co-chairs own the agenda: an item a triage officer adds is ``PROPOSED`` until a co-chair
+    includes it. Title, theme, order, whose priority it is and its gender dimension are
+    plaintext staff words about themes, never about persons: observers read titles and themes
+    once the agenda is shared. ``discussed`` is filled in by the session's record (empty until
+    then).
+    """
 
     __tablename__ = "agenda_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("dialogue_sessions.id"), index=True)
     title: Mapped[str] = mapped_column(String(MAX_AGENDA_TITLE))
-    # A ``Topic`` value; kept as a plain string because the longest theme outgrows the enum width.
+    theme: Mapped[AgendaTheme] = mapped_column(string_enum(AgendaTheme, "theme"))
+    # A ``Topic`` value for a specific topic; kept as a plain string because the longest theme
+    # outgrows the enum width.
     topic: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+    priority_of: Mapped[AgendaPriority] = mapped_column(string_enum(AgendaPriority, "priority_of"))
+    gender_dimension: Mapped[str | None] = mapped_column(String(MAX_GENDER_DIMENSION))
+    status: Mapped[AgendaItemStatus] = mapped_column(string_enum(AgendaItemStatus, "status"))
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    discussed: Mapped[bool | None]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
     session: Mapped[DialogueSession] = relationship()
+    proposed_by: Mapped[StaffUser | None] = relationship()
 
 
 class AgendaLink(Base):

@@ -766,9 +766,12 @@ def test_handover_proposal_rule(world: Triage) -> None:
     assert world.state(public_id).state is SubmissionState.ACCEPTED
     world.change_consent(public_id, "handover_list")
     assert propose() == 302
-    found = world.state(public_id)
-    assert found.state is SubmissionState.ON_HANDOVER_LIST
-    assert found.handover_proposed_by_id == world.user_id("triage_officer")
+    with world.database.session() as session:
+        found = world.submission(session, public_id)
+        assert found.state is SubmissionState.ON_HANDOVER_LIST
+        assert [entry.proposed_by_id for entry in found.handover_entries] == [
+            world.user_id("triage_officer")
+        ]
     assert world.events("submission.proposed_for_handover") == proposals + 1
     # Agenda input never goes on the handover list.
     officer.get(f"/staff/submissions/{agenda}")

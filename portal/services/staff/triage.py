@@ -33,12 +33,16 @@ from sqlalchemy.orm import Session
 
 from portal.models import (
     AgendaItem,
+    AgendaItemStatus,
     AgendaLink,
+    AgendaPriority,
+    AgendaTheme,
     DeclineReason,
     DeskKeyGrant,
     DeskMembership,
     DialogueSession,
     EmergencyAccess,
+    HandoverEntry,
     NamedMember,
     RiskLevel,
     StaffUser,
@@ -392,7 +396,15 @@ def add_agenda_item(
         )
     if topic and topic not in {str(item) for item in Topic}:
         raise TriageRefusedError("choose the agenda theme from the list")
-    item = AgendaItem(session_id=dialogue_session.id, title=title, topic=topic or None)
+    item = AgendaItem(
+        session_id=dialogue_session.id,
+        title=title,
+        theme=AgendaTheme.SPECIFIC_TOPIC,
+        topic=topic or None,
+        position=len(agenda_items(session, dialogue_session)) + 1,
+        priority_of=AgendaPriority.EU,
+        status=AgendaItemStatus.INCLUDED,
+    )
     session.add(item)
     session.flush()
     record_event(
@@ -487,8 +499,17 @@ def propose_for_handover(
     refusal = handover_refusal(submission, opened)
     if refusal is not None:
         raise TriageRefusedError(refusal)
+    if submission.session_id is None:
+        raise TriageRefusedError("the case belongs to no session whose list it could go on")
     old = change_state(submission, S.ON_HANDOVER_LIST)
-    submission.handover_proposed_by_id = actor.id
+    session.add(
+        HandoverEntry(
+            session_id=submission.session_id,
+            submission_id=submission.id,
+            proposed_by_id=actor.id,
+            proposed_at=now,
+        )
+    )
     session.flush()
     record_submission_event(
         session,
