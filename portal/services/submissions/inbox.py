@@ -421,8 +421,24 @@ def open_submission(submission: Submission, secrets: SubmitterKey) -> OpenedSubm
 _CONSENT_RANK = {level: rank for rank, level in enumerate(ConsentLevel)}
 
 
+@dataclass(frozen=True)
+class CountedConsentChange:
+    """A consent change that counted in :func:`consent_history`: for whom, to what, and the
+    round it confirms (``None`` for an ordinary change)."""
+
+    person: int
+    consent: dict[str, Any]
+    confirms_round: int | None
+
+
 def current_consents(opened: Any) -> tuple[dict[str, Any], ...]:
-    """Each named person's consent as it stands: the latest change for them, else as sent.
+    """Each named person's consent as it stands: the latest change for them, else as sent
+    (:func:`consent_history`)."""
+    return consent_history(opened)[0]
+
+
+def consent_history(opened: Any) -> tuple[tuple[dict[str, Any], ...], list[CountedConsentChange]]:
+    """Each named person's consent as it stands, and the changes that counted, in order.
 
     Changes apply in history order (signed positions), so the last word of the submitter is
     what counts. A browser seals its submission and changes where the server cannot check them,
@@ -438,6 +454,7 @@ def current_consents(opened: Any) -> tuple[dict[str, Any], ...]:
     """
     persons = opened.payload.get("persons", [])
     consents = [_valid_consent(index, person, len(persons)) for index, person in enumerate(persons)]
+    counted = []
     for change in opened.consent_changes:
         if not change.usable:
             continue
@@ -451,7 +468,8 @@ def current_consents(opened: Any) -> tuple[dict[str, Any], ...]:
         ):
             continue
         consents[person] = valid["consent"]
-    return tuple(consents)
+        counted.append(CountedConsentChange(person, valid["consent"], valid.get("round")))
+    return tuple(consents), counted
 
 
 def _rank(consent: dict[str, Any]) -> int:

@@ -239,15 +239,30 @@ def validate_submission(data: Mapping[str, Any], kind: SubmissionKind) -> dict[s
 
 
 def validate_consent_change(data: Mapping[str, Any], person_count: int) -> dict[str, Any]:
-    """A consent change for person ``data["person"]`` of ``person_count``, normalised."""
+    """A consent change for person ``data["person"]`` of ``person_count``, normalised.
+
+    ``round``, when present, is the session whose request to confirm consent again this change
+    answers (``portal.services.rounds.round_consent``): the confirmation is sealed and signed
+    with the consent it confirms, so nobody but the submitter can make or move it.
+    """
     checker = _Checker()
     person = data.get("person")
     if isinstance(person, bool) or not isinstance(person, int) or not 0 <= person < person_count:
         checker.fail("person", "choose one of the people named in this submission")
     consent = _check_consent(checker, data, "consent")
+    confirmed_round = data.get("round")
+    if confirmed_round is not None and (
+        isinstance(confirmed_round, bool)
+        or not isinstance(confirmed_round, int)
+        or not 0 < confirmed_round < 2**31
+    ):
+        checker.fail("round", "the round of a confirmation is a session number")
     if checker.errors:
         raise PayloadError(checker.errors)
-    return {"format": CONSENT_CHANGE_FORMAT, "person": person, "consent": consent}
+    change = {"format": CONSENT_CHANGE_FORMAT, "person": person, "consent": consent}
+    if confirmed_round is not None:
+        change["round"] = confirmed_round
+    return change
 
 
 def validate_further_information(data: Mapping[str, Any]) -> dict[str, Any]:
