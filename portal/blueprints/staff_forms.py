@@ -171,6 +171,12 @@ class AgendaLinkForm(FlaskForm):
     agenda_item = IntegerField(validators=[InputRequired(_l("Choose an agenda item."))])
 
 
+class HandoverProposalForm(FlaskForm):
+    """The session whose handover list a case is proposed for."""
+
+    session = IntegerField(validators=[InputRequired()])
+
+
 class MessageForm(FlaskForm):
     """A message from the desk to a submission's author."""
 
