@@ -20,7 +20,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, InputRequired, Optional
+from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from portal.models import DeclineReason, RiskLevel
 
@@ -73,7 +73,7 @@ class GrantForm(FlaskForm):
 class AgendaItemForm(FlaskForm):
     """A new agenda item of one of the dialogue's sessions; ``back_to`` is the page to return to."""
 
-    session = IntegerField(validators=[InputRequired()])
+    session = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
     title = StringField()
     topic = StringField(filters=[lambda value: value or None])
     back_to = StringField()
@@ -174,7 +174,7 @@ class AgendaLinkForm(FlaskForm):
 class HandoverProposalForm(FlaskForm):
     """The session whose handover list a case is proposed for."""
 
-    session = IntegerField(validators=[InputRequired()])
+    session = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
 
 
 class MessageForm(FlaskForm):

@@ -178,13 +178,10 @@ def _case_on_sheet(
     payload_persons = opened.payload.get("persons", [])
     persons = tuple(
         PersonOnSheet(
-            person.index + 1,
-            _name(payload_persons, person.index)
-            if readable and trusted and person.may_be_handed_over
-            else None,
-            person.may_be_handed_over,
+            person.index + 1, _name(payload_persons, person.index) if readable and trusted else None
         )
         for person in round_consent.persons_in_round(session, opened, submission, dialogue_session)
+        if person.may_be_handed_over
     )
     return CaseOnSheet(number, entry, persons, True, not readable, givers)
 
