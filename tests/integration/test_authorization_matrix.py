@@ -10,8 +10,9 @@ they must still reach no content. An anonymous client (no session) is a row of i
 Targets: a plain submission and a high-risk submission restricted to the ``named`` accounts,
 each with an attachment and with a unique canary marker in its text and in its attachment; an
 agenda item; and one victim account per requester for the destructive routes (reset request,
-approval and cancellation, deactivate, end sessions, remove from a desk), so that one requester's
-action never changes another's rows.
+approval and cancellation, deactivate, end sessions, remove from a desk), and one planned session
+per requester whose handover list holds a proposal of the plain submission (approve, reject,
+freeze, unfreeze), so that one requester's action never changes another's rows.
 
 Every expected answer is written out per route as a small function of (role, relation):
 
@@ -48,13 +49,19 @@ from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
     AgendaItem,
+    AgendaItemStatus,
+    AgendaPriority,
+    AgendaTheme,
     DeskKey,
     DeskKeyGrant,
     DeskMembership,
     Dialogue,
     DialogueSession,
+    HandoverEntry,
     NamedMember,
     RiskLevel,
+    SessionPlace,
+    SessionState,
     StaffRole,
     Submission,
     SubmissionKind,
@@ -71,7 +78,15 @@ from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance
 from tests.staff_sessions_support import sign_in_client
 
-STAFF_BLUEPRINTS = ("staff", "staff_account", "staff_messages", "staff_export", "desk", "admin")
+STAFF_BLUEPRINTS = (
+    "staff",
+    "staff_account",
+    "staff_messages",
+    "staff_export",
+    "desk",
+    "admin",
+    "handover",
+)
 PASSPHRASE = "correct horse battery staple for the matrix"
 DIALOGUE = "valdoria"
 
@@ -141,6 +156,7 @@ class World:
     high_risk_attachment: str
     agenda_item: int
     session_id: int
+    handover: dict[tuple[str, str], tuple[int, int]]  # requester -> (session id, entry id)
     markers: dict[str, str]  # "plain" / "high_risk" -> marker
     _clients: dict[tuple[str, str], FlaskClient] = field(default_factory=dict)
 
@@ -260,8 +276,31 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
         high_risk.risk_reassess_on = utc_now().date() + dt.timedelta(days=30)
         for user in named_users:
             session.add(NamedMember(submission_id=high_risk.id, staff_user_id=user.id))
-        item = AgendaItem(session_id=plain.session_id, title="Matrix agenda item", topic=None)
+        item = AgendaItem(
+            session_id=plain.session_id,
+            title="Matrix agenda item",
+            theme=AgendaTheme.GENERAL_DEVELOPMENTS,
+            topic=None,
+            priority_of=AgendaPriority.EU,
+            status=AgendaItemStatus.INCLUDED,
+        )
         session.add(item)
+        handover_lists = {}
+        for number, requester in enumerate(REQUESTERS, start=1):
+            planned = DialogueSession(
+                dialogue_id=dialogue.id,
+                date=plain.session.date + dt.timedelta(days=number),
+                place=SessionPlace.VIDEO,
+                state=SessionState.PLANNED,
+            )
+            session.add(planned)
+            session.flush()
+            entry = HandoverEntry(
+                session_id=planned.id, submission_id=plain.id, proposed_by_id=victims[requester]
+            )
+            session.add(entry)
+            session.flush()
+            handover_lists[requester] = (planned.id, entry.id)
         session.commit()
         built = World(
             app=app,
@@ -274,6 +313,7 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
             high_risk_attachment=high_risk_attachment,
             agenda_item=item.id,
             session_id=plain.session_id,
+            handover=handover_lists,
             markers=markers,
         )
     try:
@@ -296,6 +336,11 @@ def desk_members(outcome: Outcome) -> Expect:
     return lambda role, relation: (
         outcome if role in CONTENT_ROLES and relation != NON_MEMBER else DENIED
     )
+
+
+def co_chairs(outcome: Outcome) -> Expect:
+    """For co-chairs on the desk; everyone else is refused."""
+    return lambda role, relation: outcome if role is CO_CHAIR and relation != NON_MEMBER else DENIED
 
 
 def administrators(outcome: Outcome) -> Expect:
@@ -357,6 +402,17 @@ def _sub(name: str) -> Callable[[World, tuple[str, str]], str]:
 
 def _hr(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     return lambda w, _r: f"/staff/submissions/{w.high_risk}/{suffix}"
+
+
+def _handover(suffix: str = "", entry: bool = False) -> Callable[[World, tuple[str, str]], str]:
+    """The requester's own session's handover list (and its proposal, with ``entry``)."""
+
+    def url(w: World, r: tuple[str, str]) -> str:
+        session_id, entry_id = w.handover[r]
+        base = f"/staff/dialogues/{DIALOGUE}/sessions/{session_id}/handover"
+        return f"{base}/{entry_id}{suffix}" if entry else base + suffix
+
+    return url
 
 
 def _victim(suffix: str) -> Callable[[World, tuple[str, str]], str]:
@@ -440,7 +496,25 @@ CASES: list[Case] = [
     _triage_case("decline", "decline", {"reason": "other"}),
     _triage_case("mark_duplicate", "duplicate"),
     _triage_case("add_note", "notes"),
-    _triage_case("propose_for_handover", "handover"),
+    # the handover list: proposing is a triage decision (an empty form is refused with 400)
+    Case("handover.propose", "POST", "high-risk, no session", _hr("handover"), triage_on_high_risk),
+    Case("handover.handover_list", "GET", "own session", _handover(), desk_members(RESTRICTED)),
+    # The plain submission is not accepted: approval is refused (400) after the checks of who.
+    Case(
+        "handover.approve",
+        "POST",
+        "not accepted",
+        _handover("/approve", True),
+        co_chairs(RESTRICTED),
+    ),
+    Case(
+        "handover.reject", "POST", "own proposal", _handover("/reject", True), co_chairs(RESTRICTED)
+    ),
+    Case("handover.freeze", "POST", "own list", _handover("/freeze"), co_chairs(RESTRICTED)),
+    Case("handover.unfreeze", "POST", "own list", _handover("/unfreeze"), co_chairs(RESTRICTED)),
+    Case("handover.print_list", "GET", "own list", _handover("/print"), desk_members(RESTRICTED)),
+    # Unfrozen again by now: the export is refused with 400.
+    Case("handover.export", "GET", "not frozen", _handover("/export"), desk_members(RESTRICTED)),
     Case(
         "staff.link_to_agenda",
         "POST",
