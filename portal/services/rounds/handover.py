@@ -66,7 +66,7 @@ from portal.models import (
     SubmissionKind,
     SubmissionState,
 )
-from portal.services.audit.trail import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_event, record_submission_event
 from portal.services.desks import need_to_know
 from portal.services.rounds import round_consent
 from portal.services.staff import triage
@@ -295,7 +295,7 @@ def freeze(
     dialogue_session.handover_frozen_at = now
     dialogue_session.handover_frozen_by_id = actor.id
     session.flush()
-    _record_session(session, AuditAction.HANDOVER_FROZEN, actor, dialogue_session)
+    record_list_event(session, AuditAction.HANDOVER_FROZEN, actor, dialogue_session)
 
 
 def unfreeze(
@@ -312,7 +312,7 @@ def unfreeze(
     dialogue_session.handover_frozen_at = None
     dialogue_session.handover_frozen_by_id = None
     session.flush()
-    _record_session(session, AuditAction.HANDOVER_UNFROZEN, actor, dialogue_session)
+    record_list_event(session, AuditAction.HANDOVER_UNFROZEN, actor, dialogue_session)
 
 
 # --- leaving -----------------------------------------------------------------------------------
@@ -433,20 +433,25 @@ def _record(
     entry: HandoverEntry,
     **details: Any,
 ) -> None:
-    record_event(
+    record_submission_event(
         session,
-        action=action,
-        object_type="submission",
-        object_id=entry.submission_id,
-        actor=actor,
-        dialogue=entry.submission.dialogue,
-        details={"session": entry.session_id, "handover_entry": entry.id, **details},
+        action,
+        actor,
+        entry.submission,
+        session=entry.session_id,
+        handover_entry=entry.id,
+        **details,
     )
 
 
-def _record_session(
-    session: Session, action: AuditAction, actor: StaffUser, dialogue_session: DialogueSession
+def record_list_event(
+    session: Session,
+    action: AuditAction,
+    actor: StaffUser,
+    dialogue_session: DialogueSession,
+    **details: Any,
 ) -> None:
+    """An event about a session's whole list (frozen, unfrozen, exported)."""
     record_event(
         session,
         action=action,
@@ -454,6 +459,7 @@ def _record_session(
         object_id=dialogue_session.id,
         actor=actor,
         dialogue=dialogue_session.dialogue,
+        details=details,
     )
 
 

@@ -27,7 +27,7 @@ from portal.models import (
     StaffUser,
     Submission,
 )
-from portal.services.audit.trail import AuditAction, record_event
+from portal.services.audit.trail import AuditAction
 from portal.services.desks import need_to_know
 from portal.services.desks.identity_keys import staff_grant
 from portal.services.rounds import handover, round_consent
@@ -115,6 +115,8 @@ def case_panel(
         ListedEntry(entry, handover.entry_standing(entry, today))
         for entry in submission.handover_entries
     ]
+    if any(item.standing.in_force for item in entries):
+        return CasePanel(entries, [])  # one list at a time: nothing more to propose
     choices = [
         (
             candidate,
@@ -145,15 +147,12 @@ def record_export(
     """Refuse the export of a list that is not frozen; record the export of a frozen one."""
     if not listed.frozen:
         raise handover.HandoverRefusedError("freeze the handover list before exporting it")
-    dialogue_session = listed.dialogue_session
-    record_event(
+    handover.record_list_event(
         session,
-        action=AuditAction.HANDOVER_EXPORTED,
-        object_type="dialogue_session",
-        object_id=dialogue_session.id,
-        actor=actor,
-        dialogue=dialogue_session.dialogue,
-        details={"cases": [item.entry.submission_id for item in listed.approved]},
+        AuditAction.HANDOVER_EXPORTED,
+        actor,
+        listed.dialogue_session,
+        cases=[item.entry.submission_id for item in listed.approved],
     )
 
 
