@@ -433,15 +433,8 @@ def _record(
     entry: HandoverEntry,
     **details: Any,
 ) -> None:
-    record_submission_event(
-        session,
-        action,
-        actor,
-        entry.submission,
-        session=entry.session_id,
-        handover_entry=entry.id,
-        **details,
-    )
+    details = {"dialogue_session": entry.session_id, "handover_entry": entry.id, **details}
+    record_submission_event(session, action, actor, entry.submission, **details)
 
 
 def record_list_event(
