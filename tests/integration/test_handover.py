@@ -400,6 +400,21 @@ def test_a_lapsed_assessment_is_refused_and_stored_when_approving(lists: Lists) 
     assert world.state(public_id).state is SubmissionState.ACCEPTED
 
 
+def test_a_held_sessions_list_is_history(lists: Lists) -> None:
+    world = lists.world
+    public_id = lists.listed(lists.ready_case())
+    lists.freeze()
+    with world.database.session() as session:
+        session.get(DialogueSession, lists.session_id).state = SessionState.HELD
+        session.commit()
+    world.change_consent(public_id, "raise_by_name")
+    _hold(world, public_id)
+    entry = lists.entry(public_id)
+    assert entry.left_at is None and entry.approved_at is not None
+    _status, page = lists.page()
+    assert "left the list" not in page
+
+
 # --- the printed and exported sheet -----------------------------------------------------------
 
 

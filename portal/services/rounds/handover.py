@@ -35,6 +35,7 @@ force (proposed or approved) when:
   :func:`entry_standing` counts the entry as left for risk whenever the list is read, printed or
   exported, and the next action that touches the entry (:func:`settle`) stores it as left.
 
+Once the session is held its list is history (what was handed over): nothing leaves it any more.
 An approved case that leaves goes back to "on agenda" (when linked to an agenda item) or
 "accepted". The co-chairs see "left the list: consent" or "left the list: risk", never more.
 A case that leaves after a consent change does so on the day the change arrived: its ``left_at``
@@ -125,7 +126,8 @@ def entry_standing(entry: HandoverEntry, today: dt.date) -> EntryStanding:
     """
     if entry.left_at is not None:
         return EntryStanding(Standing.LEFT, entry.left_reason)
-    if entry.submission.risk_hold or assessment_lapsed(entry.submission, today):
+    at_risk = entry.submission.risk_hold or assessment_lapsed(entry.submission, today)
+    if at_risk and not is_held(entry.session):  # a held session's list is history
         return EntryStanding(Standing.LEFT, HandoverLeaving.RISK)
     if entry.approved_at is not None:
         return EntryStanding(Standing.APPROVED)
@@ -225,7 +227,7 @@ def propose(
     require_proposer(session, actor, submission, now=now)
     today = now.date()
     settle(session, actor, submission, now=now)
-    in_force = [entry for entry in submission.handover_entries if entry.left_at is None]
+    in_force = _in_force(submission)
     if in_force:
         raise HandoverRefusedError(
             "the case is already proposed for a handover list, or on one"
@@ -347,7 +349,12 @@ def settle(
 
 
 def _in_force(submission: Submission) -> list[HandoverEntry]:
-    return [entry for entry in submission.handover_entries if entry.left_at is None]
+    """The entries a change can take off: not left, on the list of a session not held yet."""
+    return [
+        entry
+        for entry in submission.handover_entries
+        if entry.left_at is None and not is_held(entry.session)
+    ]
 
 
 def _leave(
