@@ -28,7 +28,6 @@ from portal.models import DeskText, DeskTextPurpose, DialogueSession, StaffUser,
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import DeskTextSubject, desk_text_context
 from portal.services.desks import need_to_know
-from portal.services.desks.keys import current_desk_key
 from portal.services.staff.staff_signatures import (
     StaffSignature,
     sign_as_staff,
@@ -98,11 +97,10 @@ def write_desk_text(
             session.flush()
             _record(session, signed_in.user, dialogue_session, subject, existing.id, cleared=True)
         return None
-    desk_key = current_desk_key(session, dialogue)
-    if desk_key is None:
-        raise DeskTextRefusedError("this dialogue has no desk key to seal the text to")
     try:
-        desk_private_key = need_to_know.open_desk_key(session, signed_in, desk_key)
+        desk_key, desk_private_key = need_to_know.open_current_desk_key(
+            session, signed_in, dialogue
+        )
     except (need_to_know.NotOnDeskError, need_to_know.DeskKeyUnavailableError):
         raise DeskTextRefusedError(
             "you hold no grant of this dialogue's current desk key, so your text cannot be signed"
