@@ -81,6 +81,8 @@ class AuditAction(enum.StrEnum):
     HANDOVER_UNFROZEN = "handover.unfrozen"
     HANDOVER_EXPORTED = "handover.exported"
     TRIAGE_NOTE_ADDED = "triage_note.added"
+    DESK_TEXT_WRITTEN = "desk_text.written"
+    DESK_TEXT_CLEARED = "desk_text.cleared"
     AGENDA_ITEM_CREATED = "agenda_item.created"
     MESSAGE_SENT = "message.sent"
     MESSAGE_RECEIVED = "message.received"
