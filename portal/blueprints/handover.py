@@ -69,6 +69,8 @@ def propose(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
         handover.settle(database, signed_in.user, found, now=now)
     try:
         with unit_of_work() as database:
+            # The case's row is locked, so that two decisions on it never interleave.
+            desk_submission_or_403(database, signed_in, public_id, for_update=True)
             opened = open_submission_for_staff(database, signed_in, found, now=now)
             handover.propose(database, signed_in.user, found, opened, chosen, now=now)
     except ReadRefusedError:
@@ -228,9 +230,13 @@ def _decide_entry(
     now = utc_now()
     with unit_of_work() as database:
         handover.settle(database, signed_in.user, entry.submission, now=now)
-    return _decided(
-        signed_in, dialogue, dialogue_session, lambda database: act(database, entry, now)
-    )
+
+    def locked(database: Session) -> None:
+        # The case's row is locked, so that two decisions on it never interleave.
+        desk_submission_or_403(database, signed_in, entry.submission.public_id, for_update=True)
+        act(database, entry, now)
+
+    return _decided(signed_in, dialogue, dialogue_session, locked)
 
 
 def _decide_list(

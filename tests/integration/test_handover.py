@@ -475,6 +475,23 @@ def test_print_and_export_show_only_allowed_names_to_readers_who_open_them(lists
     assert PERSON_NAME not in text and SECOND_NAME not in text
 
 
+def test_a_co_chair_named_on_the_case_prints_its_names(lists: Lists) -> None:
+    """The identity compartment decides who opens names: naming the co-chair on the case puts
+    the names on their sheet, as the round allows them."""
+    world = lists.world
+    public_id = lists.listed(lists.ready_case())
+    _status, printed = lists.page("/print")
+    assert PERSON_NAME not in printed
+    named = _post(
+        world.client("triage_officer"),
+        f"/staff/submissions/{public_id}/name-readers",
+        {"named": [str(world.user_id("co_chair"))]},
+    )
+    assert named.status_code == 302
+    _status, printed = lists.page("/print")
+    assert PERSON_NAME in printed and "sealed for you" not in printed
+
+
 # --- bad requests: refused, nothing stored -----------------------------------------------------
 
 
