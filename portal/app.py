@@ -20,6 +20,7 @@ from portal.blueprints import (
     handover,
     public,
     quick_exit,
+    sessions,
     staff,
     staff_access,
     staff_account,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_messages.blueprint,
         staff_export.blueprint,
         desk.blueprint,
+        sessions.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):
