@@ -67,7 +67,11 @@ from portal.models import (
     SubmissionKind,
     SubmissionState,
 )
-from portal.services.audit.trail import AuditAction, record_event, record_submission_event
+from portal.services.audit.trail import (
+    AuditAction,
+    record_session_event,
+    record_submission_event,
+)
 from portal.services.desks import need_to_know
 from portal.services.rounds import round_consent
 from portal.services.staff import triage
@@ -297,7 +301,7 @@ def freeze(
     dialogue_session.handover_frozen_at = now
     dialogue_session.handover_frozen_by_id = actor.id
     session.flush()
-    record_list_event(session, AuditAction.HANDOVER_FROZEN, actor, dialogue_session)
+    record_session_event(session, AuditAction.HANDOVER_FROZEN, actor, dialogue_session)
 
 
 def unfreeze(
@@ -314,7 +318,7 @@ def unfreeze(
     dialogue_session.handover_frozen_at = None
     dialogue_session.handover_frozen_by_id = None
     session.flush()
-    record_list_event(session, AuditAction.HANDOVER_UNFROZEN, actor, dialogue_session)
+    record_session_event(session, AuditAction.HANDOVER_UNFROZEN, actor, dialogue_session)
 
 
 # --- leaving -----------------------------------------------------------------------------------
@@ -442,25 +446,6 @@ def _record(
 ) -> None:
     details = {"dialogue_session": entry.session_id, "handover_entry": entry.id, **details}
     record_submission_event(session, action, actor, entry.submission, **details)
-
-
-def record_list_event(
-    session: Session,
-    action: AuditAction,
-    actor: StaffUser,
-    dialogue_session: DialogueSession,
-    **details: Any,
-) -> None:
-    """An event about a session's whole list (frozen, unfrozen, exported)."""
-    record_event(
-        session,
-        action=action,
-        object_type="dialogue_session",
-        object_id=dialogue_session.id,
-        actor=actor,
-        dialogue=dialogue_session.dialogue,
-        details=details,
-    )
 
 
 def _order(dialogue_session: DialogueSession) -> tuple[dt.date, int]:

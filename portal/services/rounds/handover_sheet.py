@@ -27,7 +27,7 @@ from portal.models import (
     StaffUser,
     Submission,
 )
-from portal.services.audit.trail import AuditAction
+from portal.services.audit.trail import AuditAction, record_session_event
 from portal.services.desks import need_to_know
 from portal.services.desks.identity_keys import staff_grant
 from portal.services.rounds import handover, round_consent
@@ -147,7 +147,7 @@ def record_export(
     """Refuse the export of a list that is not frozen; record the export of a frozen one."""
     if not listed.frozen:
         raise handover.HandoverRefusedError("freeze the handover list before exporting it")
-    handover.record_list_event(
+    record_session_event(
         session,
         AuditAction.HANDOVER_EXPORTED,
         actor,
