@@ -19,6 +19,7 @@ from portal.blueprints import (
     forms_sealed,
     public,
     quick_exit,
+    sessions,
     staff,
     staff_access,
     staff_account,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_messages.blueprint,
         staff_export.blueprint,
         desk.blueprint,
+        sessions.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

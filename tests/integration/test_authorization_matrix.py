@@ -48,6 +48,9 @@ from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
     AgendaItem,
+    AgendaItemStatus,
+    AgendaPriority,
+    AgendaTheme,
     DeskKey,
     DeskKeyGrant,
     DeskMembership,
@@ -71,7 +74,15 @@ from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance
 from tests.staff_sessions_support import sign_in_client
 
-STAFF_BLUEPRINTS = ("staff", "staff_account", "staff_messages", "staff_export", "desk", "admin")
+STAFF_BLUEPRINTS = (
+    "staff",
+    "staff_account",
+    "staff_messages",
+    "staff_export",
+    "desk",
+    "admin",
+    "sessions",
+)
 PASSPHRASE = "correct horse battery staple for the matrix"
 DIALOGUE = "valdoria"
 
@@ -260,7 +271,14 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
         high_risk.risk_reassess_on = utc_now().date() + dt.timedelta(days=30)
         for user in named_users:
             session.add(NamedMember(submission_id=high_risk.id, staff_user_id=user.id))
-        item = AgendaItem(session_id=plain.session_id, title="Matrix agenda item", topic=None)
+        item = AgendaItem(
+            session_id=plain.session_id,
+            title="Matrix agenda item",
+            theme=AgendaTheme.GENERAL_DEVELOPMENTS,
+            topic=None,
+            priority_of=AgendaPriority.EU,
+            status=AgendaItemStatus.INCLUDED,
+        )
         session.add(item)
         session.commit()
         built = World(
@@ -361,6 +379,29 @@ def _hr(suffix: str) -> Callable[[World, tuple[str, str]], str]:
 
 def _victim(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     return lambda w, r: f"/admin/staff/{w.victims[r]}{suffix}"
+
+
+def session_managers(outcome: Outcome) -> Expect:
+    """For the desk's triage officers and co-chairs; everyone else is refused."""
+    return lambda role, relation: (
+        outcome if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
+    )
+
+
+def _finished_session(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    """A page of the demo's session in follow-up: every change posted to it is refused by the
+    rules (400) once past the authorization check, so no requester changes what others see."""
+
+    def url(world: World, _requester: tuple[str, str]) -> str:
+        with world.database.session() as session:
+            finished = session.scalars(
+                select(DialogueSession.id)
+                .join(Dialogue)
+                .where(Dialogue.slug == DIALOGUE, DialogueSession.state == "follow_up")
+            ).one()
+        return f"/staff/dialogues/{DIALOGUE}/sessions/{finished}{suffix}"
+
+    return url
 
 
 def _triage_case(endpoint: str, suffix: str, data: dict[str, Any] | None = None) -> Case:
@@ -507,6 +548,51 @@ CASES: list[Case] = [
         "",
         lambda _w, _r: f"/staff/desks/{DIALOGUE}/rotate",
         desk_members(RESTRICTED),
+    ),
+    # sessions: the pages for the desk; the changes for its triage officers and co-chairs
+    Case(
+        "sessions.overview",
+        "GET",
+        "",
+        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/sessions",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "sessions.schedule",
+        "POST",
+        "empty form",
+        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/sessions",
+        session_managers(RESTRICTED),
+    ),
+    Case("sessions.session_page", "GET", "", _finished_session(""), desk_members(RESTRICTED)),
+    Case(
+        "sessions.open_consultation",
+        "POST",
+        "follow-up session",
+        _finished_session("/open"),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "sessions.extend_consultation",
+        "POST",
+        "follow-up session",
+        _finished_session("/extend"),
+        session_managers(RESTRICTED),
+        data=lambda _w, _r: {"closes": "2031-01-01T08:00"},
+    ),
+    Case(
+        "sessions.close_consultation",
+        "POST",
+        "follow-up session",
+        _finished_session("/close"),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "sessions.record_held",
+        "POST",
+        "follow-up session",
+        _finished_session("/held"),
+        session_managers(RESTRICTED),
     ),
     # admin
     Case("admin.index", "GET", "", lambda _w, _r: "/admin/", administrators(RESTRICTED)),
