@@ -19,6 +19,7 @@ from portal.blueprints import (
     forms_sealed,
     public,
     quick_exit,
+    session_record,
     sessions,
     staff,
     staff_access,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_export.blueprint,
         desk.blueprint,
         sessions.blueprint,
+        session_record.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

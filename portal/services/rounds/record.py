@@ -57,7 +57,6 @@ from portal.models import (
     RecommendationResponse,
     SessionPlace,
     SessionState,
-    StaffRole,
     StaffUser,
     Submission,
     SubmissionKind,
@@ -84,7 +83,6 @@ from portal.services.staff.web_sessions import SignedInStaff
 
 S = SubmissionState
 CASE_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
-RECORDER_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 HELD_STAGES = frozenset({SessionState.HELD, SessionState.DEBRIEFED, SessionState.FOLLOW_UP})
 RAISED = round_consent.RAISED_IN_SESSION
 
@@ -113,9 +111,10 @@ class RoundRecord:
 
 
 def may_record(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
-    """Whether ``user`` enters the records of ``dialogue``'s sessions: its triage officers and
-    co-chairs (an administrator or observer on a desk does not)."""
-    return user.role in RECORDER_ROLES and need_to_know.is_desk_member(session, user, dialogue)
+    """Whether ``user`` enters the records of ``dialogue``'s sessions: those who manage its
+    sessions, its triage officers and co-chairs (an administrator or observer on a desk does
+    not)."""
+    return dialogue_sessions.may_manage_sessions(session, user, dialogue)
 
 
 def is_held(dialogue_session: DialogueSession) -> bool:
@@ -132,6 +131,14 @@ def agenda_items(session: Session, dialogue_session: DialogueSession) -> list[Ag
             .order_by(AgendaItem.position, AgendaItem.id)
         )
     )
+
+
+def agenda_item_of(
+    session: Session, dialogue_session: DialogueSession, item_id: int
+) -> AgendaItem | None:
+    """Item ``item_id`` if it is on this session's agenda."""
+    item = session.get(AgendaItem, item_id)
+    return item if item is not None and item.session_id == dialogue_session.id else None
 
 
 def cases_on_record(session: Session, dialogue_session: DialogueSession) -> list[Submission]:
@@ -232,7 +239,7 @@ def record_held(
     if not correction:
         try:
             dialogue_sessions.advance_session(
-                session, dialogue_session, SessionState.HELD, actor=actor
+                session, dialogue_session, SessionState.HELD, today=today, actor=actor
             )
         except dialogue_sessions.SessionChangeRefusedError as refusal:
             raise RecordRefusedError(str(refusal)) from None

@@ -18,10 +18,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import crypto
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import crypto
 from portal.models import (
     AgendaItem,
     CaseOutcome,
@@ -99,22 +99,22 @@ class RecordSheet:
     @property
     def individual_cases(self) -> list[CaseEntry]:
         return [
-            entry
-            for entry in self.cases
-            if entry.submission.kind is SubmissionKind.INDIVIDUAL_CASE
+            entry for entry in self.cases if entry.submission.kind is SubmissionKind.INDIVIDUAL_CASE
         ]
 
     @property
     def reprisal_reports(self) -> list[CaseEntry]:
         return [
-            entry
-            for entry in self.cases
-            if entry.submission.kind is SubmissionKind.REPRISAL_REPORT
+            entry for entry in self.cases if entry.submission.kind is SubmissionKind.REPRISAL_REPORT
         ]
 
 
 def record_sheet(
-    session: Session, signed_in: SignedInStaff, dialogue_session: DialogueSession, *, now: dt.datetime
+    session: Session,
+    signed_in: SignedInStaff,
+    dialogue_session: DialogueSession,
+    *,
+    now: dt.datetime,
 ) -> RecordSheet:
     """The session's record as ``signed_in`` may read it; the reads are recorded in the caller's
     transaction, which the caller commits."""
