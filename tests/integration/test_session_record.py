@@ -643,6 +643,8 @@ def test_the_page_is_for_the_desk_and_shows_no_names(site: Site) -> None:
         assert site.client(role).get(site.url()).status_code == 403
     anonymous = site.client("anonymous").get(site.url())
     assert anonymous.status_code == 302 and "/staff/sign-in" in anonymous.headers["Location"]
+    hub = site.client("co_chair").get(f"/staff/dialogues/{site.slug}/sessions/{site.session_id}")
+    assert site.url() in hub.get_data(as_text=True)
     other = f"/staff/dialogues/coral-straits/sessions/{site.session_id}/record"
     assert site.client("triage_officer").get(other).status_code == 404
 
