@@ -21,7 +21,10 @@ from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
     AgendaItem,
+    AgendaItemStatus,
     AgendaLink,
+    AgendaPriority,
+    AgendaTheme,
     AuditEvent,
     CaseOutcome,
     DeskMembership,
@@ -88,6 +91,27 @@ def _case_form(level: str) -> dict[str, Any]:
     return {**CASE_FORM, "persons": persons}
 
 
+def included_item(session: Any, dialogue_session: DialogueSession, title: str) -> AgendaItem:
+    """An item a co-chair included in the session's agenda, as the agenda pages leave it."""
+    item = AgendaItem(
+        session_id=dialogue_session.id,
+        title=title,
+        theme=AgendaTheme.SPECIFIC_TOPIC,
+        priority_of=AgendaPriority.EU,
+        status=AgendaItemStatus.INCLUDED,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def link_to(session: Any, submission: Submission, item: AgendaItem) -> None:
+    """``submission``, accepted, linked to ``item``: on the agenda."""
+    session.add(AgendaLink(submission_id=submission.id, agenda_item_id=item.id))
+    triage.change_state(submission, SubmissionState.ON_AGENDA)
+    session.flush()
+
+
 @dataclass
 class Desk:
     """A consultation world whose session took place yesterday, with its desk and agenda."""
@@ -109,17 +133,8 @@ class Desk:
     def linked(self, kind: SubmissionKind, form: dict[str, Any]) -> Submission:
         """A submission sent, accepted and linked to the item."""
         sent = sent_submission(self.world, kind, form)
-        if kind is SubmissionKind.REPRISAL_REPORT:
-            # Reprisal reports belong to the dialogue: the standing point links them directly.
-            self.world.session.add(AgendaLink(submission_id=sent.id, agenda_item_id=self.item.id))
-            triage.change_state(sent, SubmissionState.ACCEPTED)
-            triage.change_state(sent, SubmissionState.ON_AGENDA)
-        else:
-            triage.accept(self.world.session, self.officer.user, sent, now=self.world.now)
-            triage.link_to_agenda(
-                self.world.session, self.officer.user, sent, self.item.id, now=self.world.now
-            )
-        self.world.session.flush()
+        triage.accept(self.world.session, self.officer.user, sent, now=self.world.now)
+        link_to(self.world.session, sent, self.item)
         return sent
 
     def enter_item(
@@ -148,15 +163,7 @@ class Desk:
             consultation_opens_at=None,
             consultation_closes_at=None,
         )
-        item = AgendaItem(
-            session_id=other.id,
-            title=title,
-            theme=self.item.theme,
-            priority_of=self.item.priority_of,
-            status=self.item.status,
-        )
-        self.world.session.add(item)
-        self.world.session.flush()
+        item = included_item(self.world.session, other, title)
         return other, item
 
     def close_and_hold(self) -> None:
@@ -195,12 +202,8 @@ def desk(consultation_world: ConsultationWorld) -> Desk:
     world = consultation_world
     officer = founding_member(world, "tina")
     co_chair = founding_member(world, "carl", role=StaffRole.CO_CHAIR)
-    item = triage.add_agenda_item(
-        world.session, officer.user, world.dialogue_session, "Detention", None
-    )
-    other = triage.add_agenda_item(
-        world.session, officer.user, world.dialogue_session, "Expression", None
-    )
+    item = included_item(world.session, world.dialogue_session, "Detention")
+    other = included_item(world.session, world.dialogue_session, "Expression")
     return Desk(world, officer, co_chair, item, other)
 
 
@@ -326,12 +329,15 @@ def test_refused_ways_of_raising_store_nothing(desk: Desk) -> None:
     _elsewhere, foreign_item = desk.another_session(
         desk.today + dt.timedelta(days=400), SessionState.PLANNED, "Elsewhere"
     )
+    proposed = included_item(world.session, desk.held, "Only proposed")
+    proposed.status = AgendaItemStatus.PROPOSED
     desk.record_held()
     world.session.commit()
     refusals: list[tuple[Submission, dict[str, Any], str]] = [
         (stray, {}, "neither"),
         (case, {"agenda_item_id": foreign_item.id}, "choose the item"),
         (case, {"agenda_item_id": None}, "choose the item"),
+        (case, {"agenda_item_id": proposed.id}, "choose the item"),
         (case, {"how": HowRaised.HANDOVER_LIST, "agenda_item_id": None}, "no approved entry"),
         (case, {"how": HowRaised.NOT_RAISED, "agenda_item_id": None}, "say why"),
         (case, {"reason": NotRaisedReason.NO_TIME}, "only for a case that was not raised"),
@@ -592,7 +598,7 @@ def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
             item for item in dialogue.sessions if item.state is SessionState.CONSULTATION_OPEN
         )
         officer = session.scalars(select(StaffUser).where(StaffUser.email == officer_email)).one()
-        item = triage.add_agenda_item(session, officer, held, "Detention", None)
+        item = included_item(session, held, "Detention")
         new = register_new_codename(
             session, secrets.codename_pepper, language="en", today=now.date()
         )
@@ -611,7 +617,7 @@ def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
             today=now.date(),
         )
         triage.accept(session, officer, case, now=now)
-        triage.link_to_agenda(session, officer, case, item.id, now=now)
+        link_to(session, case, item)
         held.date = now.date() - dt.timedelta(days=1)
         held.state = SessionState.CONSULTATION_CLOSED
         session.commit()

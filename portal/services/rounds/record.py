@@ -38,11 +38,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
     AgendaItem,
+    AgendaItemStatus,
     AgendaLink,
     CaseOutcome,
     DeskText,
@@ -123,12 +124,28 @@ def is_held(dialogue_session: DialogueSession) -> bool:
 
 
 def agenda_items(session: Session, dialogue_session: DialogueSession) -> list[AgendaItem]:
-    """The session's agenda items in their order."""
+    """The items of the session's agenda in their order: those a co-chair included (a proposal
+    never taken in was not on the agenda the session followed)."""
     return list(
         session.scalars(
             select(AgendaItem)
-            .where(AgendaItem.session_id == dialogue_session.id)
+            .where(
+                AgendaItem.session_id == dialogue_session.id,
+                AgendaItem.status == AgendaItemStatus.INCLUDED,
+            )
             .order_by(AgendaItem.position, AgendaItem.id)
+        )
+    )
+
+
+def _linked_to_agenda(dialogue_session: DialogueSession) -> Select[tuple[int]]:
+    """The ids of the submissions linked to an included item of the session's agenda."""
+    return (
+        select(AgendaLink.submission_id)
+        .join(AgendaItem, AgendaItem.id == AgendaLink.agenda_item_id)
+        .where(
+            AgendaItem.session_id == dialogue_session.id,
+            AgendaItem.status == AgendaItemStatus.INCLUDED,
         )
     )
 
@@ -136,19 +153,16 @@ def agenda_items(session: Session, dialogue_session: DialogueSession) -> list[Ag
 def agenda_item_of(
     session: Session, dialogue_session: DialogueSession, item_id: int
 ) -> AgendaItem | None:
-    """Item ``item_id`` if it is on this session's agenda."""
+    """Item ``item_id`` if it is on this session's agenda (included)."""
     item = session.get(AgendaItem, item_id)
-    return item if item is not None and item.session_id == dialogue_session.id else None
+    on_agenda = item is not None and item.session_id == dialogue_session.id
+    return item if on_agenda and item.status is AgendaItemStatus.INCLUDED else None
 
 
 def cases_on_record(session: Session, dialogue_session: DialogueSession) -> list[Submission]:
     """The cases and reprisal reports the record speaks of: linked to one of the session's items,
     or approved for its handover list (also those that left it since)."""
-    linked = (
-        select(AgendaLink.submission_id)
-        .join(AgendaItem, AgendaItem.id == AgendaLink.agenda_item_id)
-        .where(AgendaItem.session_id == dialogue_session.id)
-    )
+    linked = _linked_to_agenda(dialogue_session)
     listed = select(HandoverEntry.submission_id).where(
         HandoverEntry.session_id == dialogue_session.id, HandoverEntry.approved_at.is_not(None)
     )
@@ -167,11 +181,7 @@ def cases_on_record(session: Session, dialogue_session: DialogueSession) -> list
 def seminars_on_record(session: Session, dialogue_session: DialogueSession) -> list[Submission]:
     """The seminar submissions linked to the session's items, whose recommendations get a
     response."""
-    linked = (
-        select(AgendaLink.submission_id)
-        .join(AgendaItem, AgendaItem.id == AgendaLink.agenda_item_id)
-        .where(AgendaItem.session_id == dialogue_session.id)
-    )
+    linked = _linked_to_agenda(dialogue_session)
     return list(
         session.scalars(
             select(Submission)
@@ -390,8 +400,12 @@ def _check_how(
                 "on the day it was held"
             )
         return None
-    item = None if agenda_item_id is None else session.get(AgendaItem, agenda_item_id)
-    if item is None or item.session_id != dialogue_session.id:
+    item = (
+        None
+        if agenda_item_id is None
+        else agenda_item_of(session, dialogue_session, agenda_item_id)
+    )
+    if item is None:
         raise RecordRefusedError("choose the item of this session's agenda it was raised under")
     if not consent_allows_raising(session, opened, submission, dialogue_session):
         raise RecordRefusedError(
