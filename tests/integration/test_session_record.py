@@ -48,6 +48,7 @@ from portal.models import (
 )
 from portal.services.contexts import new_public_id
 from portal.services.dialogues.catalogue import schedule_session
+from portal.services.dialogues.dialogue_sessions import advance_session
 from portal.services.rounds import record
 from portal.services.staff import triage
 from portal.services.submissions.intake import accept_plain_submission, submission_address
@@ -257,6 +258,19 @@ def test_a_session_still_to_come_is_not_held_and_nothing_is_recorded_before(desk
     with pytest.raises(record.RecordRefusedError):
         desk.hold(place=SessionPlace.BRUSSELS)
     assert desk.held.state is SessionState.CONSULTATION_CLOSED
+
+
+def test_a_session_the_hub_moved_to_held_gets_its_day_and_place(desk: Desk) -> None:
+    world = desk.world
+    desk.close_and_hold()
+    advance_session(
+        world.session, desk.held, SessionState.HELD, today=desk.today, actor=desk.officer.user
+    )
+    assert not record.is_held(desk.held)
+    desk.hold(place=SessionPlace.BRUSSELS)
+    assert record.is_held(desk.held) and desk.held.held_place is SessionPlace.BRUSSELS
+    assert len(_events(world, "session.state_changed")) == 1
+    assert _events(world, "session.held_recorded")[0].details["correction"] is False
 
 
 @pytest.mark.parametrize("role", [StaffRole.ADMINISTRATOR, StaffRole.OBSERVER])

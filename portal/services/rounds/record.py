@@ -234,7 +234,8 @@ def record_held(
     place: SessionPlace,
     today: dt.date,
 ) -> None:
-    """Record the day and place the session was held; the first time, move it to ``held``."""
+    """Record the day and place the session was held, moving it to ``held`` unless it is there
+    already (the session's page may have moved it without a day); a second time corrects them."""
     _require_recorder(session, actor, dialogue_session)
     if held_on < dialogue_session.date:
         raise RecordRefusedError(
@@ -245,8 +246,8 @@ def record_held(
         raise RecordRefusedError(
             f"{held_on.isoformat()} is still to come; record a session once it has taken place"
         )
-    correction = dialogue_session.state in HELD_STAGES
-    if not correction:
+    correction = dialogue_session.held_on is not None
+    if dialogue_session.state not in HELD_STAGES:
         try:
             dialogue_sessions.advance_session(
                 session, dialogue_session, SessionState.HELD, today=today, actor=actor
