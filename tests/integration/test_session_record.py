@@ -730,6 +730,10 @@ def test_malformed_oversized_and_unauthorised_case_posts_store_nothing(site: Sit
         {"raised": "not_raised", "reason": "no_time", "reply": "They said"},
     ):
         assert site.post("co_chair", cases, data).status_code == 400, data
+    kept = site.post(
+        "co_chair", cases, {"raised": "not_raised", "reason": "no_time", "reply": "Kept words"}
+    )
+    assert kept.status_code == 400 and "Kept words</textarea>" in kept.get_data(as_text=True)
     assert site.post("co_chair", "/cases/" + "A" * 22, {"raised": "not_raised"}).status_code == 404
     assert site.post("observer", cases, {"raised": "not_raised"}).status_code == 403
     huge = {"raised": "not_raised", "reply": "é" * (FORM_BODY_LIMIT // 2)}

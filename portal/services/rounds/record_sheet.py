@@ -123,7 +123,7 @@ def record_sheet(
     items = tuple(
         ItemEntry(
             item,
-            _usable(texts, subject_of(DeskTextPurpose.ITEM_REPLY, agenda_item_id=item.id)),
+            texts.get(subject_of(DeskTextPurpose.ITEM_REPLY, agenda_item_id=item.id)),
         )
         for item in record.agenda_items(session, dialogue_session)
     )
@@ -178,7 +178,7 @@ def _case_entry(
         record.consent_allows_raising(session, opened, case, dialogue_session),
         listed,
         outcome,
-        _usable(texts, subject_of(DeskTextPurpose.CASE_REPLY, submission=case)),
+        texts.get(subject_of(DeskTextPurpose.CASE_REPLY, submission=case)),
     )
 
 
@@ -199,8 +199,7 @@ def _seminar_entry(
             index,
             recommendation,
             responses.get((seminar.id, index)),
-            _usable(
-                texts,
+            texts.get(
                 subject_of(
                     DeskTextPurpose.RECOMMENDATION_NOTE,
                     submission=seminar,
@@ -226,9 +225,3 @@ def _opened(
         return open_submission_for_staff(session, signed_in, submission, now=now, reader=reader)
     except (ReadRefusedError, crypto.DecryptionError):
         return None
-
-
-def _usable(
-    texts: dict[DeskTextSubject, ReadDeskText], subject: DeskTextSubject
-) -> ReadDeskText | None:
-    return texts.get(subject)
