@@ -63,7 +63,11 @@ from portal.models import (
     SubmissionKind,
     SubmissionState,
 )
-from portal.services.audit.trail import AuditAction, record_event, record_submission_event
+from portal.services.audit.trail import (
+    AuditAction,
+    record_session_event,
+    record_submission_event,
+)
 from portal.services.desks import need_to_know
 from portal.services.dialogues import dialogue_sessions
 from portal.services.rounds import round_consent
@@ -257,7 +261,7 @@ def record_held(
     dialogue_session.held_on = held_on
     dialogue_session.held_place = place
     session.flush()
-    _record_session_event(
+    record_session_event(
         session,
         AuditAction.SESSION_HELD_RECORDED,
         actor,
@@ -300,7 +304,7 @@ def record_item(
         reply,
         now,
     )
-    _record_session_event(
+    record_session_event(
         session,
         AuditAction.AGENDA_ITEM_RECORDED,
         actor,
@@ -597,7 +601,7 @@ def complete_record(
         )
     dialogue_session.record_completed_at = now
     session.flush()
-    _record_session_event(session, AuditAction.SESSION_RECORD_COMPLETED, actor, dialogue_session)
+    record_session_event(session, AuditAction.SESSION_RECORD_COMPLETED, actor, dialogue_session)
 
 
 # --- the case's record across rounds ----------------------------------------------------------
@@ -711,24 +715,6 @@ def _write_text(
         write_desk_text(session, signed_in, dialogue_session, subject, text, now=now)
     except DeskTextRefusedError as refusal:
         raise RecordRefusedError(str(refusal)) from None
-
-
-def _record_session_event(
-    session: Session,
-    action: AuditAction,
-    actor: StaffUser,
-    dialogue_session: DialogueSession,
-    **details: Any,
-) -> None:
-    record_event(
-        session,
-        action=action,
-        object_type="dialogue_session",
-        object_id=dialogue_session.id,
-        actor=actor,
-        dialogue=dialogue_session.dialogue,
-        details=details,
-    )
 
 
 def _earlier(one: DialogueSession, other: DialogueSession) -> bool:
