@@ -48,6 +48,9 @@ from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
     AgendaItem,
+    AgendaItemStatus,
+    AgendaPriority,
+    AgendaTheme,
     DeskKey,
     DeskKeyGrant,
     DeskMembership,
@@ -71,7 +74,15 @@ from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance
 from tests.staff_sessions_support import sign_in_client
 
-STAFF_BLUEPRINTS = ("staff", "staff_account", "staff_messages", "staff_export", "desk", "admin")
+STAFF_BLUEPRINTS = (
+    "staff",
+    "staff_account",
+    "staff_messages",
+    "staff_export",
+    "desk",
+    "consent_requests",
+    "admin",
+)
 PASSPHRASE = "correct horse battery staple for the matrix"
 DIALOGUE = "valdoria"
 
@@ -260,7 +271,14 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
         high_risk.risk_reassess_on = utc_now().date() + dt.timedelta(days=30)
         for user in named_users:
             session.add(NamedMember(submission_id=high_risk.id, staff_user_id=user.id))
-        item = AgendaItem(session_id=plain.session_id, title="Matrix agenda item", topic=None)
+        item = AgendaItem(
+            session_id=plain.session_id,
+            title="Matrix agenda item",
+            theme=AgendaTheme.GENERAL_DEVELOPMENTS,
+            topic=None,
+            priority_of=AgendaPriority.EU,
+            status=AgendaItemStatus.INCLUDED,
+        )
         session.add(item)
         session.commit()
         built = World(
@@ -337,6 +355,11 @@ def message_on_high_risk(role: StaffRole, relation: str) -> Outcome:
 
 def message_on_plain(role: StaffRole, relation: str) -> Outcome:
     return ALLOWED if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
+
+
+def preparing_the_round(role: StaffRole, relation: str) -> Outcome:
+    """Co-chairs and triage officers on the desk; an administrator on it only reads."""
+    return RESTRICTED if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
 
 
 @dataclass(frozen=True)
@@ -507,6 +530,21 @@ CASES: list[Case] = [
         "",
         lambda _w, _r: f"/staff/desks/{DIALOGUE}/rotate",
         desk_members(RESTRICTED),
+    ),
+    # consent asked again for a round
+    Case(
+        "consent_requests.requests_page",
+        "GET",
+        "",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/consent-requests",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "consent_requests.ask",
+        "POST",
+        "",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/consent-requests",
+        preparing_the_round,
     ),
     # admin
     Case("admin.index", "GET", "", lambda _w, _r: "/admin/", administrators(RESTRICTED)),
