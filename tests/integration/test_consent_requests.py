@@ -69,10 +69,11 @@ ASKED = "The EU asks you to confirm how far it may go with your case in the sess
 
 @dataclass
 class Rounds:
-    """The app, its database and the next round of ``valdoria`` that a test opens."""
+    """The app of an instance whose ``valdoria`` has an open consultation, its database, and
+    the instance's recovery key (which plays the desk's reading)."""
 
     app: Flask
-    plain: PlainInstance
+    recovery_key: str
 
     def database(self) -> Session:
         return app_database(self.app).session()
@@ -138,7 +139,7 @@ class Rounds:
 
     def levels(self, public_id: str, round_id: int) -> list[ConsentLevel | None]:
         """What the round's rule gives each person, as the desk reads the submission."""
-        recovery = crypto.import_recovery_key(self.plain.recovery_key)
+        recovery = crypto.import_recovery_key(self.recovery_key)
         with self.database() as session:
             submission = _submission(session, public_id)
 
@@ -161,7 +162,7 @@ class Rounds:
 
 @pytest.fixture
 def rounds(inbox_app: Flask, plain_instance: PlainInstance) -> Iterator[Rounds]:
-    yield Rounds(inbox_app, plain_instance)
+    yield Rounds(inbox_app, plain_instance.recovery_key)
 
 
 def _dialogue(session: Session) -> Dialogue:
