@@ -43,14 +43,19 @@ from portal.models import (
 )
 from portal.services.desks.keys import open_desk_key_grant
 from portal.services.dialogues.dialogue_sessions import close_consultation, open_consultation
-from portal.services.rounds.consent_requests import RoundAlreadyHeldError, ask_again
+from portal.services.rounds.consent_requests import (
+    ROUNDS_NOT_YET_HELD,
+    RoundAlreadyHeldError,
+    ask_again,
+)
 from portal.services.rounds.round_consent import persons_in_round
 from portal.services.submissions.inbox import open_checked
 from portal.services.submissions.payload import ConsentLevel, decode_payload
 from portal.web.instance import web_instance
-from tests.conftest import INBOX_DIALOGUE_SLUG, PlainInstance, SentSubmission
+from tests.conftest import INBOX_DIALOGUE_SLUG, DemoInstance, PlainInstance, SentSubmission
 from tests.integration import test_inbox_sealed as sealed
 from tests.integration.test_inbox_pages import CASE_FORM, Send, _csrf_token, _signed_in
+from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 REPRISAL_FORM = {
     "what_happened": "Questioned for three days after meeting the EU delegation.",
@@ -399,3 +404,31 @@ def test_deleting_a_submission_deletes_its_requests(
     with rounds.database() as session:
         left = select(func.count()).where(ConsentRequest.submission_id == submission_id)
         assert session.scalar(left) == 0
+
+
+def test_the_desk_page_counts_and_asks_again_for_a_session_not_yet_held(
+    app: Flask, writable_demo_instance: DemoInstance
+) -> None:
+    co_chair = demo_credentials(writable_demo_instance.credentials_file)["co_chair"]
+    client = app.test_client()
+    sign_in_client(app, client, co_chair.email, co_chair.password)
+    with app_database(app).session() as session:
+        sessions = _dialogue(session).sessions
+        held = next(item.id for item in sessions if item.state is SessionState.FOLLOW_UP)
+        ahead = next(item.id for item in sessions if item.state in ROUNDS_NOT_YET_HELD)
+    page = f"/staff/dialogues/{INBOX_DIALOGUE_SLUG}/sessions/{ahead}/consent-requests"
+
+    shown = client.get(page).get_data(as_text=True)
+    assert "Ask contributors of earlier rounds to confirm again" in shown
+    token = _csrf_token(client, page)
+    response = client.post(page, data={"csrf_token": token})
+    assert response.status_code == 302 and response.location == page
+    assert "Nobody new to ask" in client.get(page).get_data(as_text=True)
+
+    held_page = page.replace(f"/sessions/{ahead}/", f"/sessions/{held}/")
+    assert "can no longer be asked" in client.get(held_page).get_data(as_text=True)
+    refused = client.post(held_page, data={"csrf_token": token})
+    assert refused.status_code == 400
+    assert "too late to ask" in refused.get_data(as_text=True)
+    other = page.replace(f"/{INBOX_DIALOGUE_SLUG}/", "/marenland/")
+    assert client.get(other).status_code in (403, 404)
