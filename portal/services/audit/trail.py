@@ -75,6 +75,8 @@ class AuditAction(enum.StrEnum):
     SUBMISSION_LINKED_TO_AGENDA = "submission.linked_to_agenda"
     SUBMISSION_PROPOSED_FOR_HANDOVER = "submission.proposed_for_handover"
     TRIAGE_NOTE_ADDED = "triage_note.added"
+    DESK_TEXT_WRITTEN = "desk_text.written"
+    DESK_TEXT_CLEARED = "desk_text.cleared"
     AGENDA_ITEM_CREATED = "agenda_item.created"
     MESSAGE_SENT = "message.sent"
     MESSAGE_RECEIVED = "message.received"
