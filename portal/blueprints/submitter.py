@@ -41,7 +41,7 @@ from portal.services.rounds.consent_requests import (
     NoOpenRequestError,
     confirm_plain,
     current_request,
-    current_requests,
+    waiting_requests,
 )
 from portal.services.rounds.round_consent import persons_in_round
 from portal.services.submissions.inbox import (
@@ -235,13 +235,11 @@ def inbox(signed_in: SignedInSubmitter) -> str:
     database = reading()
     entries = list_inbox(database, signed_in.owner_tag_key)
     desk_messages = desk_messages_by_submission(database, signed_in.owner_tag_key)
-    waiting = {
-        public_id: request
-        for public_id, request in current_requests(database, signed_in.owner_tag_key).items()
-        if request.answered_on is None
-    }
     return render_template(
-        "inbox/index.html", entries=entries, desk_messages=desk_messages, consent_requests=waiting
+        "inbox/index.html",
+        entries=entries,
+        desk_messages=desk_messages,
+        consent_requests=waiting_requests(database, signed_in.owner_tag_key),
     )
 
 

@@ -168,13 +168,13 @@ def current_request(submission: Submission) -> ConsentRequest | None:
     )
 
 
-def current_requests(session: Session, owner_tag_key: bytes) -> dict[str, ConsentRequest]:
-    """The current request (:func:`current_request`) of each of the submitter's submissions
-    that has one, by public id, for the inbox to show."""
+def waiting_requests(session: Session, owner_tag_key: bytes) -> dict[str, ConsentRequest]:
+    """The current request (:func:`current_request`) of each of the submitter's submissions,
+    by public id, where it has not been answered yet: what the inbox says is waiting."""
     found = {}
     for submission in walk(session, owner_tag_key).submissions:
         request = current_request(submission)
-        if request is not None:
+        if request is not None and request.answered_on is None:
             found[submission.public_id] = request
     return found
 
