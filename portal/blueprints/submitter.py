@@ -380,19 +380,16 @@ def _consent_form(form: Mapping[str, str]) -> dict[str, Any]:
 
 
 def confirmed_round(value: object) -> int | None:
-    """The session a consent form confirms: ``None`` for an ordinary change (no round given);
-    anything that is not a session number becomes 0, which no request has."""
+    """The session a consent form (its text field) or a sealed change (its JSON number)
+    confirms: ``None`` for an ordinary change (no round given); anything that is not a session
+    number becomes 0, which no request has."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
         return 0
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
-        number = int(value)
-    else:
-        return 0
-    return number if 0 < number < 2**31 else 0
+    return value if 0 < value < 2**31 else 0
 
 
 def round_refusal() -> str:

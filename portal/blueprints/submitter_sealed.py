@@ -242,7 +242,9 @@ def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseRetu
     that names a round beside it is stored only as the answer to an open request."""
     request.max_content_length = REQUEST_BODY_LIMIT
     body = request.get_json(silent=True)
-    round_id = confirmed_round(body.get("round")) if isinstance(body, dict) else None
+    beside = body.get("round") if isinstance(body, dict) else None
+    # A JSON number only: text is for forms.
+    round_id = confirmed_round(0 if isinstance(beside, str) else beside)
     if round_id is None:
         return _store_sealed(signed_in, public_id, change_sealed_consent, "consent")
     confirm = functools.partial(confirm_sealed, round_id=round_id)
