@@ -20,6 +20,7 @@ from portal.blueprints import (
     forms_sealed,
     public,
     quick_exit,
+    sessions,
     staff,
     staff_access,
     staff_account,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_export.blueprint,
         desk.blueprint,
         consent_requests.blueprint,
+        sessions.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

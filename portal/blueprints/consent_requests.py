@@ -7,8 +7,10 @@ again for that session, as opening its consultation does (``rounds.consent_reque
 useful when a case was taken up after the consultation opened. Asking twice adds nothing.
 
 The page is for the dialogue's desk members (``need_to_know.is_desk_member``: content roles on
-the desk); asking is for its co-chairs and triage officers, and only for a session not yet held.
-An unknown dialogue, or a session of another dialogue, is 404; anyone else 403.
+the desk) and is linked from the session's hub; asking is for those who run the desk's sessions,
+its co-chairs and triage officers (``dialogue_sessions.may_manage_sessions``), and only for a
+session not yet held. An unknown dialogue, or a session of another dialogue, is 404; anyone else
+403.
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -17,7 +19,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from portal.blueprints.staff_access import staff_required
-from portal.models import Dialogue, DialogueSession, StaffRole, utc_now
+from portal.models import Dialogue, DialogueSession, utc_now
+from portal.services.dialogues.dialogue_sessions import may_manage_sessions
 from portal.services.rounds.consent_requests import (
     ROUNDS_NOT_YET_HELD,
     RoundAlreadyHeldError,
@@ -25,13 +28,10 @@ from portal.services.rounds.consent_requests import (
     counts_by_session,
 )
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.web.lookups import desk_dialogue_or_403, found_or_404
+from portal.web.lookups import desk_dialogue_or_403, session_of_dialogue_or_404
 from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("consent_requests", __name__, url_prefix="/staff/dialogues")
-
-# Who on the desk may ask submitters to confirm again: the people who prepare the round.
-ASKING_ROLES = frozenset({StaffRole.CO_CHAIR, StaffRole.TRIAGE_OFFICER})
 
 
 @blueprint.get("/<slug>/sessions/<int:session_id>/consent-requests")
@@ -42,10 +42,12 @@ def requests_page(signed_in: SignedInStaff, slug: str, session_id: int) -> Respo
 
 
 @blueprint.post("/<slug>/sessions/<int:session_id>/consent-requests")
-@staff_required(ASKING_ROLES)
+@staff_required()
 def ask(signed_in: SignedInStaff, slug: str, session_id: int) -> ResponseReturnValue:
     """Ask the submitters of cases taken up before this round to confirm consent again."""
     dialogue, dialogue_session = _desk_session(signed_in, slug, session_id)
+    if not may_manage_sessions(reading(), signed_in.user, dialogue):
+        abort(403)
     try:
         with unit_of_work() as database:
             made = ask_again(
@@ -71,10 +73,7 @@ def _desk_session(
     signed_in: SignedInStaff, slug: str, session_id: int
 ) -> tuple[Dialogue, DialogueSession]:
     dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
-    dialogue_session = found_or_404(reading().get(DialogueSession, session_id))
-    if dialogue_session.dialogue_id != dialogue.id:
-        abort(404)
-    return dialogue, dialogue_session
+    return dialogue, session_of_dialogue_or_404(reading(), dialogue, session_id)
 
 
 def _render(
@@ -92,7 +91,7 @@ def _render(
             chosen=dialogue_session,
             counts=counts_by_session(reading(), dialogue.id),
             held=dialogue_session.state not in ROUNDS_NOT_YET_HELD,
-            may_ask=signed_in.user.role in ASKING_ROLES,
+            may_ask=may_manage_sessions(reading(), signed_in.user, dialogue),
             error=error,
         ),
         status,
