@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
     admin,
+    consent_requests,
     desk,
     forms,
     forms_sealed,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_messages.blueprint,
         staff_export.blueprint,
         desk.blueprint,
+        consent_requests.blueprint,
         sessions.blueprint,
         session_record.blueprint,
         admin.blueprint,

@@ -80,6 +80,7 @@ STAFF_BLUEPRINTS = (
     "staff_messages",
     "staff_export",
     "desk",
+    "consent_requests",
     "admin",
     "sessions",
     "session_record",
@@ -554,6 +555,21 @@ CASES: list[Case] = [
         "",
         lambda _w, _r: f"/staff/desks/{DIALOGUE}/rotate",
         desk_members(RESTRICTED),
+    ),
+    # consent asked again for a round
+    Case(
+        "consent_requests.requests_page",
+        "GET",
+        "",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/consent-requests",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "consent_requests.ask",
+        "POST",
+        "",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/consent-requests",
+        session_managers(RESTRICTED),
     ),
     # sessions: the pages for the desk; the changes for its triage officers and co-chairs
     Case(
