@@ -20,6 +20,7 @@ from portal.blueprints import (
     forms_sealed,
     public,
     quick_exit,
+    session_record,
     sessions,
     staff,
     staff_access,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         desk.blueprint,
         consent_requests.blueprint,
         sessions.blueprint,
+        session_record.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

@@ -71,7 +71,9 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.DECLINED: frozenset({S.ACCEPTED}),
     S.ON_AGENDA: frozenset({S.ON_HANDOVER_LIST, S.RAISED}),
     S.ON_HANDOVER_LIST: frozenset({S.ACCEPTED, S.RAISED}),
-    S.RAISED: frozenset({S.DEBRIEFED}),
+    # Back to the list or the agenda only when the session's record is corrected to "not
+    # raised" and no other session raised it (``rounds.record``).
+    S.RAISED: frozenset({S.DEBRIEFED, S.ON_AGENDA, S.ON_HANDOVER_LIST}),
     S.DEBRIEFED: frozenset(),
     S.WITHDRAWN: frozenset(),
 }
