@@ -14,12 +14,14 @@ from werkzeug.exceptions import HTTPException
 from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
     admin,
+    consent_requests,
     desk,
     forms,
     forms_sealed,
     handover,
     public,
     quick_exit,
+    session_record,
     sessions,
     staff,
     staff_access,
@@ -116,7 +118,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_messages.blueprint,
         staff_export.blueprint,
         desk.blueprint,
+        consent_requests.blueprint,
         sessions.blueprint,
+        session_record.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

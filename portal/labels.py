@@ -19,7 +19,10 @@ from portal.models import (
     DialogueKind,
     DialogueStatus,
     HandoverLeaving,
+    NotRaisedReason,
+    NotTakenUpReason,
     PartnerKind,
+    RecommendationOutcome,
     RiskLevel,
     SessionPlace,
     SessionState,
@@ -106,6 +109,23 @@ _LABELS: dict[enum.Enum, LazyString] = {
     DeclineReason.CONSENT_DOES_NOT_ALLOW: lazy_gettext("The consent given does not allow it"),
     DeclineReason.RAISED_THROUGH_OTHER_CHANNEL: lazy_gettext("Raised through another channel"),
     DeclineReason.OTHER: lazy_gettext("Other reason"),
+    NotRaisedReason.CONSENT_DID_NOT_ALLOW: lazy_gettext(
+        "The consent for the round did not allow it"
+    ),
+    NotRaisedReason.RISK_TO_THE_PERSON: lazy_gettext("A risk to the person"),
+    NotRaisedReason.NO_TIME: lazy_gettext("No time in the session"),
+    NotRaisedReason.RAISED_THROUGH_OTHER_CHANNEL: lazy_gettext("Raised through another channel"),
+    NotRaisedReason.PARTNER_REFUSED_TO_DISCUSS: lazy_gettext("The partner refused to discuss it"),
+    NotRaisedReason.SITUATION_RESOLVED: lazy_gettext("The situation was resolved"),
+    NotRaisedReason.OTHER: lazy_gettext("Other reason"),
+    RecommendationOutcome.DISCUSSED: lazy_gettext("Discussed"),
+    RecommendationOutcome.TAKEN_UP: lazy_gettext("Taken up"),
+    RecommendationOutcome.NOT_TAKEN_UP: lazy_gettext("Not taken up"),
+    NotTakenUpReason.OUTSIDE_DIALOGUE_SCOPE: lazy_gettext("Outside the dialogue's scope"),
+    NotTakenUpReason.ALREADY_ADDRESSED: lazy_gettext("Already addressed"),
+    NotTakenUpReason.PARTNER_DECLINED: lazy_gettext("The partner declined"),
+    NotTakenUpReason.NOT_FEASIBLE_THIS_ROUND: lazy_gettext("Not feasible in this round"),
+    NotTakenUpReason.OTHER: lazy_gettext("Other reason"),
 }
 
 _CHOICE_LABELS: dict[enum.Enum, LazyString] = {

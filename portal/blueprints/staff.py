@@ -57,6 +57,7 @@ from portal.models import (
 from portal.services.contexts import is_public_id
 from portal.services.desks import need_to_know
 from portal.services.rounds import handover_sheet
+from portal.services.rounds.record import case_replies
 from portal.services.rounds.waiting import waiting_per_session
 from portal.services.staff import identities, triage
 from portal.services.staff.reading import (
@@ -468,6 +469,8 @@ def _submission_page(
         except ReadRefusedError as refused:
             read_refusal = refused.reason
             status = 403 if status == 200 else status
+    with unit_of_work():
+        history = case_replies(database, signed_in, found, now=now)
     may_triage = need_to_know.may_triage(database, user, found.dialogue)
     persons = opened.payload.get("persons", []) if opened is not None else []
     body = render_template(
@@ -497,6 +500,7 @@ def _submission_page(
         handover_panel=handover_sheet.case_panel(database, found, opened, today=now.date())
         if opened is not None
         else None,
+        history=history,
         today=now.date(),
         now=now,
     )

@@ -84,9 +84,11 @@ STAFF_BLUEPRINTS = (
     "staff_messages",
     "staff_export",
     "desk",
+    "consent_requests",
     "admin",
     "handover",
     "sessions",
+    "session_record",
 )
 PASSPHRASE = "correct horse battery staple for the matrix"
 DIALOGUE = "valdoria"
@@ -427,6 +429,11 @@ def session_managers(outcome: Outcome) -> Expect:
     )
 
 
+def _record(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    """A page of the record of the matrix's session, still open for input (so not held)."""
+    return lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/record{suffix}"
+
+
 def _finished_session(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     """A page of the demo's session in follow-up: every change posted to it is refused by the
     rules (400) once past the authorization check, so no requester changes what others see."""
@@ -606,6 +613,21 @@ CASES: list[Case] = [
         lambda _w, _r: f"/staff/desks/{DIALOGUE}/rotate",
         desk_members(RESTRICTED),
     ),
+    # consent asked again for a round
+    Case(
+        "consent_requests.requests_page",
+        "GET",
+        "",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/consent-requests",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "consent_requests.ask",
+        "POST",
+        "",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/consent-requests",
+        session_managers(RESTRICTED),
+    ),
     # sessions: the pages for the desk; the changes for its triage officers and co-chairs
     Case(
         "sessions.overview",
@@ -649,6 +671,50 @@ CASES: list[Case] = [
         "POST",
         "follow-up session",
         _finished_session("/held"),
+        session_managers(RESTRICTED),
+    ),
+    # a session's record: the page for the desk; the entries for its triage officers and
+    # co-chairs (the session is not held, so each entry past the authorization check is refused
+    # by the rules with 400 and nothing changes)
+    Case("session_record.page", "GET", "", _record(""), desk_members(RESTRICTED)),
+    Case(
+        "session_record.held",
+        "POST",
+        "empty form",
+        _record("/held"),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "session_record.item",
+        "POST",
+        "not held",
+        lambda w, r: _record(f"/items/{w.agenda_item}")(w, r),
+        session_managers(RESTRICTED),
+        data=lambda _w, _r: {"discussed": "yes"},
+    ),
+    Case(
+        "session_record.case",
+        "POST",
+        "high-risk, not held",
+        lambda w, r: _record(f"/cases/{w.high_risk}")(w, r),
+        session_managers(RESTRICTED),
+        "high_risk",
+        data=lambda _w, _r: {"raised": "not_raised", "reason": "no_time"},
+    ),
+    Case(
+        "session_record.recommendation",
+        "POST",
+        "not held",
+        lambda w, r: _record(f"/recommendations/{w.plain}/0")(w, r),
+        session_managers(RESTRICTED),
+        "plain",
+        data=lambda _w, _r: {"outcome": "discussed"},
+    ),
+    Case(
+        "session_record.complete",
+        "POST",
+        "not held",
+        _record("/complete"),
         session_managers(RESTRICTED),
     ),
     # admin

@@ -84,6 +84,11 @@ class AuditAction(enum.StrEnum):
     TRIAGE_NOTE_ADDED = "triage_note.added"
     DESK_TEXT_WRITTEN = "desk_text.written"
     DESK_TEXT_CLEARED = "desk_text.cleared"
+    SESSION_HELD_RECORDED = "session.held_recorded"
+    AGENDA_ITEM_RECORDED = "agenda_item.recorded"
+    CASE_OUTCOME_RECORDED = "submission.outcome_recorded"
+    RECOMMENDATION_RESPONSE_RECORDED = "submission.recommendation_response_recorded"
+    SESSION_RECORD_COMPLETED = "session.record_completed"
     AGENDA_ITEM_CREATED = "agenda_item.created"
     MESSAGE_SENT = "message.sent"
     MESSAGE_RECEIVED = "message.received"
@@ -95,6 +100,8 @@ class AuditAction(enum.StrEnum):
     NAMES_READ = "submission.names_read"
     BUNDLE_EXPORTED = "bundle.exported"
     AUDIT_LOG_VIEWED = "audit.viewed"
+    CONSENT_REQUESTS_CREATED = "consent_request.created"
+    CONSENT_REQUEST_ANSWERED = "consent_request.answered"
 
 
 class ChainProblem(enum.StrEnum):
@@ -218,8 +225,7 @@ def record_session_event(
     dialogue_session: DialogueSession,
     **details: Any,
 ) -> AuditEvent:
-    """An event about one session of a dialogue (its stage, its handover list), on the
-    dialogue's record."""
+    """An event about one session of a dialogue, on its dialogue's record."""
     return record_event(
         session,
         action=action,

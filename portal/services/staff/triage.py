@@ -70,7 +70,9 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.ON_AGENDA: frozenset({S.ON_HANDOVER_LIST, S.RAISED}),
     # Approval puts a case on the handover list; leaving it takes the case back to where it was.
     S.ON_HANDOVER_LIST: frozenset({S.ACCEPTED, S.ON_AGENDA, S.RAISED}),
-    S.RAISED: frozenset({S.DEBRIEFED}),
+    # Back to the list or the agenda only when the session's record is corrected to "not
+    # raised" and no other session raised it (``rounds.record``).
+    S.RAISED: frozenset({S.DEBRIEFED, S.ON_AGENDA, S.ON_HANDOVER_LIST}),
     S.DEBRIEFED: frozenset(),
     S.WITHDRAWN: frozenset(),
 }
