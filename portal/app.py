@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
     admin,
+    agenda,
     desk,
     forms,
     forms_sealed,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_messages.blueprint,
         staff_export.blueprint,
         desk.blueprint,
+        agenda.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):
