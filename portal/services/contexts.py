@@ -60,6 +60,7 @@ SIGNED_DESK_MESSAGE_LABEL = "parley desk message v2"
 SIGNED_TRIAGE_NOTE_LABEL = "parley triage note v2"
 SIGNED_IDENTITIES_LABEL = "parley identities v2"
 SIGNED_COMPARTMENT_LABEL = "parley identity compartment v2"
+DESK_TEXT_LABEL = "parley desk text v1"
 
 # Box purposes (``crypto.seal_box``), fixed or the first field of one.
 STAFF_SESSION_PURPOSE = "staff-session"
@@ -251,6 +252,40 @@ def signed_triage_note_context(
         f"note:{note_id}|author:{author_id}",
         position,
         Direction.WITHIN_DESK,
+    )
+
+
+@dataclass(frozen=True)
+class DeskTextSubject:
+    """What a desk text of a session is about: its purpose and, as the purpose needs, an agenda
+    item, a submission (by public id) and a recommendation's place in that submission's list."""
+
+    purpose: str
+    agenda_item_id: int | None = None
+    submission_public_id: str | None = None
+    recommendation_index: int | None = None
+
+    def binding(self) -> str:
+        def field(value: object) -> str:
+            return "none" if value is None else str(value)
+
+        return (
+            f"purpose:{self.purpose}|item:{field(self.agenda_item_id)}"
+            f"|submission:{field(self.submission_public_id)}"
+            f"|recommendation:{field(self.recommendation_index)}"
+        )
+
+
+def desk_text_context(
+    dialogue_slug: str, session_id: int, text_id: int, subject: DeskTextSubject, author_id: int
+) -> str:
+    """Staff prose of a session (briefing points, the partner's replies, the response to a
+    recommendation), sealed to the desk key alone and signed by its author's personal signing
+    key: bound to its dialogue, session, row, subject and author, so that a text moved to
+    another session, subject or row, or re-attributed to a colleague, does not verify."""
+    return (
+        f"{DESK_TEXT_LABEL}|dialogue:{dialogue_slug}|session:{session_id}|text:{text_id}"
+        f"|{subject.binding()}|author:{author_id}|direction:{Direction.WITHIN_DESK}"
     )
 
 

@@ -64,6 +64,15 @@ ADDRESSES = [
     _address(public_id="B" * 22),
 ]
 IDS = ["C" * 22, "D" * 22]
+# Desk text subjects that differ from the first in exactly one field each.
+DESK_TEXT_SUBJECTS = [
+    contexts.DeskTextSubject("briefing_point", 1),
+    contexts.DeskTextSubject("item_reply", 1),
+    contexts.DeskTextSubject("briefing_point", 2),
+    contexts.DeskTextSubject("briefing_point", 1, "C" * 22),
+    contexts.DeskTextSubject("briefing_point", None, "C" * 22),
+    contexts.DeskTextSubject("briefing_point", 1, None, 0),
+]
 
 # Every builder of the contexts module, with the argument tuples to build it for.
 SAMPLES: dict[str, list[tuple[Any, ...]]] = {
@@ -113,6 +122,14 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
     ],
     "compartment_grant_context": [
         (a, k, s) for a in ADDRESSES for k in (bytes(16), bytes([1]) * 16) for s in (1, 2, 12)
+    ],
+    "desk_text_context": [
+        (slug, session_id, text_id, subject, author)
+        for slug in ("partnerland", "partnerland-2")
+        for session_id in (1, 12)
+        for text_id in (1, 2)
+        for subject in DESK_TEXT_SUBJECTS
+        for author in (1, 12)
     ],
     "staff_session_purpose": [(1,), (2,), (12,)],
     "pending_totp_secret_purpose": [(s, r) for s in (1, 2) for r in ("ref-1", "ref-2")],
@@ -212,6 +229,20 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
         fields = _fields(getattr(contexts, name)(*args))
         assert fields[0][0].startswith("parley ") and CONTEXT_LIKE.fullmatch(fields[0][0])
         names = [field_name for field_name, _ in fields[1:]]
+        if name == "desk_text_context":
+            slug, session_id, text_id, subject, author = args
+            assert fields[1:] == [
+                ("dialogue", slug),
+                ("session", str(session_id)),
+                ("text", str(text_id)),
+                ("purpose", subject.purpose),
+                ("item", "none" if subject.agenda_item_id is None else str(subject.agenda_item_id)),
+                ("submission", subject.submission_public_id or "none"),
+                ("recommendation", str(subject.recommendation_index).replace("None", "none")),
+                ("author", str(author)),
+                ("direction", str(contexts.Direction.WITHIN_DESK)),
+            ]
+            continue
         if name in ("desk_key_grant_context", "identity_key_grant_context"):
             assert names == ["dialogue", name.removesuffix("_grant_context").replace("_", " ")]
             assert fields[1][1] == args[0] and fields[2][1] == args[1].hex()

@@ -7,9 +7,6 @@ sends new ones to the new key; an administrator's assignment grants nothing, and
 reads nothing by role.
 """
 
-import secrets
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
@@ -23,18 +20,16 @@ from portal.models import (
     StaffRole,
     StaffUser,
     Submission,
-    SubmissionKind,
 )
 from portal.services.audit.listing import list_events, record_audit_view
 from portal.services.audit.trail import AuditAction, record_event, verify_audit_chain
 from portal.services.contexts import (
     SubmissionAddress,
     desk_key_grant_context,
-    new_public_id,
     signed_submission_context,
 )
-from portal.services.desks.confirmations import KeyConfirmation, record_confirmation
-from portal.services.desks.keys import current_desk_key, grant_desk_access
+from portal.services.desks.confirmations import KeyConfirmation
+from portal.services.desks.keys import current_desk_key
 from portal.services.desks.membership import (
     DeskActionError,
     FingerprintMismatchError,
@@ -63,114 +58,14 @@ from portal.services.desks.need_to_know import (
 from portal.services.desks.review_mode import switch_to_offline
 from portal.services.staff.fingerprints import matches_short_fingerprint, short_fingerprint
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.intake import accept_plain_submission, submission_address
-from portal.services.submissions.submitters import register_submitter
 from tests.conftest import ConsultationWorld
-
-# Argon2 at its cheapest: these tests never unwrap the personal key from the passphrase.
-CHEAP_ARGON2 = crypto.Argon2Params(memory_kib=8, iterations=1, lanes=1)
-# The instance's at-rest key, which seals the key confirmations of memberships.
-AT_REST_KEY = crypto.new_symmetric_key()
-
-
-def _confirmed(user: StaffUser) -> dict[str, Any]:
-    """What a granter passes after the colleague read them their key's short fingerprint."""
-    return {
-        "typed_fingerprint": short_fingerprint(user.personal_public_key),
-        "at_rest_key": AT_REST_KEY,
-    }
-
-
-def _staff(world: ConsultationWorld, name: str, role=StaffRole.TRIAGE_OFFICER) -> SignedInStaff:
-    """An enrolled account and the signed-in form its session would give."""
-    key = crypto.generate_private_key()
-    user = StaffUser(
-        email=f"{name}@example.org",
-        display_name=name.title(),
-        role=role,
-        login_hash="unused",
-        personal_public_key=crypto.public_key_bytes(key),
-        personal_private_key_wrapped=crypto.wrap_private_key(key, "passphrase-x", CHEAP_ARGON2),
-        totp_secret_sealed=None,
-        last_totp_step=None,
-        must_change_passphrase=False,
-        active=True,
-    )
-    world.session.add(user)
-    world.session.flush()
-    return SignedInStaff(
-        user=user,
-        session_reference=f"test-{name}",
-        personal_key_bytes=crypto.private_key_bytes(key),
-    )
-
-
-def _founding_member(
-    world: ConsultationWorld, name: str = "alice", *, confirmed: bool = True
-) -> SignedInStaff:
-    """A member granted the first desk key by the set-up, as ``portal init --demo`` does
-    (which also records the key as confirmed; ``confirmed=False`` is a desk from before)."""
-    member = _staff(world, name)
-    grant_desk_access(
-        world.session,
-        desk_key=world.desk_key,
-        desk_private_key=world.desk_private_key,
-        member=member.user,
-        granted_by=None,
-    )
-    if confirmed:
-        record_confirmation(
-            membership_of(world.session, world.dialogue, member.user),
-            member.user,
-            at_rest_key=AT_REST_KEY,
-            now=world.now,
-        )
-    return member
-
-
-def _submission(world: ConsultationWorld) -> Submission:
-    codename_key = crypto.CodenameSecrets(
-        login_secret=secrets.token_bytes(32), key_seed=secrets.token_bytes(32)
-    )
-    register_submitter(
-        world.session,
-        world.pepper,
-        login_secret=codename_key.login_secret,
-        public_key=codename_key.public_key_bytes(),
-        today=world.now.date(),
-    )
-    address = submission_address(
-        world.session,
-        dialogue=world.dialogue,
-        dialogue_session=world.dialogue_session,
-        kind=SubmissionKind.INDIVIDUAL_CASE,
-        public_id=new_public_id(),
-        now=world.now,
-    )
-    return accept_plain_submission(
-        world.session,
-        address=address,
-        submitter_key=codename_key,
-        form={
-            "topics": ["human_rights_defenders"],
-            "contact_through_portal": False,
-            "women_hrd": False,
-            "persons": [
-                {
-                    "name": "A. Defender",
-                    "consent": {
-                        "level": "raise_by_name",
-                        "given_by": "person",
-                        "risks_explained": True,
-                    },
-                }
-            ],
-            "place": "Capital",
-            "situation": "Detained since spring.",
-            "relation_to_person": "colleague",
-        },
-        today=world.now.date(),
-    )
+from tests.desk_world_support import (
+    AT_REST_KEY,
+    confirmed_key,
+    founding_member,
+    plain_case,
+    staff_account,
+)
 
 
 def _reads(world: ConsultationWorld, member: SignedInStaff, submission: Submission) -> bytes:
@@ -214,15 +109,19 @@ def test_a_new_member_granted_by_a_member_reads_the_desks_submissions(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    bob = _staff(world, "bob")
-    submission = _submission(world)
+    alice = founding_member(world)
+    bob = staff_account(world, "bob")
+    submission = plain_case(world)
     with pytest.raises(NotOnDeskError):
         _reads(world, bob, submission)
     before = _last_sequence(world)
 
     outcome = grant_member(
-        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+        world.session,
+        world.dialogue,
+        bob.user,
+        keys=MemberKeys(alice),
+        **confirmed_key(bob.user),
     )
 
     assert outcome.membership_created and outcome.keys_granted == 1
@@ -251,14 +150,18 @@ def test_a_grant_seals_every_desk_key_the_granter_holds_retired_ones_too(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    old_submission = _submission(world)
+    alice = founding_member(world)
+    old_submission = plain_case(world)
     rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(alice), at_rest_key=AT_REST_KEY)
-    new_submission = _submission(world)
-    bob = _staff(world, "bob")
+    new_submission = plain_case(world)
+    bob = staff_account(world, "bob")
 
     outcome = grant_member(
-        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+        world.session,
+        world.dialogue,
+        bob.user,
+        keys=MemberKeys(alice),
+        **confirmed_key(bob.user),
     )
 
     assert outcome.keys_granted == 2
@@ -275,16 +178,24 @@ def test_granting_again_is_refused_and_the_granter_must_hold_the_key(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    bob = _staff(world, "bob")
-    carol = _staff(world, "carol")
+    alice = founding_member(world)
+    bob = staff_account(world, "bob")
+    carol = staff_account(world, "carol")
     grant_member(
-        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+        world.session,
+        world.dialogue,
+        bob.user,
+        keys=MemberKeys(alice),
+        **confirmed_key(bob.user),
     )
 
     with pytest.raises(DeskActionError, match="already holds"):
         grant_member(
-            world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+            world.session,
+            world.dialogue,
+            bob.user,
+            keys=MemberKeys(alice),
+            **confirmed_key(bob.user),
         )
     # Carol is not on the desk: she opens no key, so she can grant none.
     with pytest.raises(DeskActionError, match="cannot open"):
@@ -293,7 +204,7 @@ def test_granting_again_is_refused_and_the_granter_must_hold_the_key(
             world.dialogue,
             carol.user,
             keys=MemberKeys(carol),
-            **_confirmed(carol.user),
+            **confirmed_key(carol.user),
         )
     assert not is_desk_member(world.session, carol.user, world.dialogue)
 
@@ -303,9 +214,9 @@ def test_grants_that_must_not_be_made_are_refused(
     consultation_world: ConsultationWorld, problem: str
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
+    alice = founding_member(world)
     role = StaffRole.OBSERVER if problem == "observer" else StaffRole.CO_CHAIR
-    bob = _staff(world, "bob", role)
+    bob = staff_account(world, "bob", role)
     if problem == "deactivated":
         bob.user.active = False
     if problem == "offline":
@@ -314,7 +225,11 @@ def test_grants_that_must_not_be_made_are_refused(
 
     with pytest.raises(DeskActionError):
         grant_member(
-            world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+            world.session,
+            world.dialogue,
+            bob.user,
+            keys=MemberKeys(alice),
+            **confirmed_key(bob.user),
         )
     world.session.rollback()
     assert _grants(world, bob.user) == []
@@ -327,9 +242,9 @@ def test_a_member_awaiting_the_key_after_a_reset_is_granted_it_again(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    bob = _founding_member(world, "bob")
-    submission = _submission(world)
+    alice = founding_member(world)
+    bob = founding_member(world, "bob")
+    submission = plain_case(world)
     # A reset gives Bob a new personal key; a grant sealed to the old one never opens again.
     new_key = crypto.generate_private_key()
     bob.user.personal_public_key = crypto.public_key_bytes(new_key)
@@ -342,7 +257,11 @@ def test_a_member_awaiting_the_key_after_a_reset_is_granted_it_again(
         _reads(world, bob, submission)
 
     outcome = grant_member(
-        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+        world.session,
+        world.dialogue,
+        bob.user,
+        keys=MemberKeys(alice),
+        **confirmed_key(bob.user),
     )
 
     assert not outcome.membership_created and outcome.keys_granted == 1
@@ -355,8 +274,8 @@ def test_a_member_awaiting_the_key_after_a_reset_is_granted_it_again(
 
 def test_the_recovery_key_grants_like_a_member(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
-    bob = _staff(world, "bob")
-    submission = _submission(world)
+    bob = staff_account(world, "bob")
+    submission = plain_case(world)
     before = _last_sequence(world)
 
     grant_member(
@@ -364,7 +283,7 @@ def test_the_recovery_key_grants_like_a_member(consultation_world: ConsultationW
         world.dialogue,
         bob.user,
         keys=RecoveryKeys(world.recovery_private_key),
-        **_confirmed(bob.user),
+        **confirmed_key(bob.user),
     )
 
     assert _reads(world, bob, submission).startswith(b"{")
@@ -376,13 +295,13 @@ def test_the_recovery_key_grants_like_a_member(consultation_world: ConsultationW
     assert added.actor_staff_user_id is None and added.details["by"] == "recovery_key"
     # Another instance's recovery key opens nothing here.
     with pytest.raises(DeskActionError, match="cannot open"):
-        carol = _staff(world, "carol").user
+        carol = staff_account(world, "carol").user
         grant_member(
             world.session,
             world.dialogue,
             carol,
             keys=RecoveryKeys(crypto.generate_private_key()),
-            **_confirmed(carol),
+            **confirmed_key(carol),
         )
 
 
@@ -395,8 +314,8 @@ def test_a_key_swapped_into_the_database_is_refused_and_nothing_is_granted(
     """Bob awaits the key; someone who can write rows puts their own key on his account. The
     granter types the digits Bob read out from his page: they are not the swapped key's."""
     world = consultation_world
-    alice = _founding_member(world)
-    bob = _staff(world, "bob")
+    alice = founding_member(world)
+    bob = staff_account(world, "bob")
     assign_member(world.session, world.dialogue, bob.user, actor=None)
     bobs_digits = short_fingerprint(bob.user.personal_public_key)
     shown = crypto.fingerprint(bob.user.personal_public_key)
@@ -449,10 +368,10 @@ def test_rotation_grants_only_keys_that_were_confirmed_and_have_not_changed(
     confirmation onto Carol's membership: rotation gives neither the new key. Dora's membership
     predates confirmations: she keeps reading the old key but waits for a confirmed grant."""
     world = consultation_world
-    alice = _founding_member(world)
-    bob = _founding_member(world, "bob")
-    carol = _founding_member(world, "carol")
-    dora = _founding_member(world, "dora", confirmed=False)
+    alice = founding_member(world)
+    bob = founding_member(world, "bob")
+    carol = founding_member(world, "carol")
+    dora = founding_member(world, "dora", confirmed=False)
     intruder = crypto.public_key_bytes(crypto.generate_private_key())
     [bobs_grant] = _grants(world, bob.user)
     bob.user.personal_public_key = intruder
@@ -492,7 +411,7 @@ def test_rotation_grants_only_keys_that_were_confirmed_and_have_not_changed(
     assert set(rotated.details["not_confirmed"]) == {bob.user.id, carol.user.id, dora.user.id}
     # Confirming Dora's key with her grants her the new key; her old grant stays.
     outcome = grant_member(
-        world.session, world.dialogue, dora.user, keys=MemberKeys(alice), **_confirmed(dora.user)
+        world.session, world.dialogue, dora.user, keys=MemberKeys(alice), **confirmed_key(dora.user)
     )
     assert outcome.keys_granted == 1
 
@@ -501,11 +420,11 @@ def test_a_holder_whose_key_was_never_confirmed_is_confirmed_without_a_new_grant
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    dora = _founding_member(world, "dora", confirmed=False)
+    alice = founding_member(world)
+    dora = founding_member(world, "dora", confirmed=False)
 
     outcome = grant_member(
-        world.session, world.dialogue, dora.user, keys=MemberKeys(alice), **_confirmed(dora.user)
+        world.session, world.dialogue, dora.user, keys=MemberKeys(alice), **confirmed_key(dora.user)
     )
 
     assert outcome.keys_granted == 0 and not outcome.membership_created
@@ -521,7 +440,7 @@ def test_a_holder_whose_key_was_never_confirmed_is_confirmed_without_a_new_grant
             world.dialogue,
             dora.user,
             keys=MemberKeys(alice),
-            **_confirmed(dora.user),
+            **confirmed_key(dora.user),
         )
 
 
@@ -529,10 +448,10 @@ def test_only_a_key_holder_removes_a_member_who_holds_the_key(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    bob = _founding_member(world, "bob")
-    admin = _staff(world, "admin", StaffRole.ADMINISTRATOR)
-    dora = _staff(world, "dora")
+    alice = founding_member(world)
+    bob = founding_member(world, "bob")
+    admin = staff_account(world, "admin", StaffRole.ADMINISTRATOR)
+    dora = staff_account(world, "dora")
     for user in (admin.user, dora.user):
         assign_member(world.session, world.dialogue, user, actor=None)
     before = _last_sequence(world)
@@ -553,10 +472,10 @@ def test_only_a_key_holder_removes_a_member_who_holds_the_key(
 
 def test_an_administrators_assignment_grants_no_key(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    admin = _staff(world, "admin", StaffRole.ADMINISTRATOR)
-    dora = _staff(world, "dora", StaffRole.CO_CHAIR)
-    submission = _submission(world)
+    alice = founding_member(world)
+    admin = staff_account(world, "admin", StaffRole.ADMINISTRATOR)
+    dora = staff_account(world, "dora", StaffRole.CO_CHAIR)
+    submission = plain_case(world)
     before = _last_sequence(world)
 
     assign_member(world.session, world.dialogue, dora.user, actor=admin.user)
@@ -573,7 +492,7 @@ def test_an_administrators_assignment_grants_no_key(consultation_world: Consulta
     assert awaiting == {alice.user.id: False, dora.user.id: True}
     # A desk member then grants the key, and Dora reads.
     grant_member(
-        world.session, world.dialogue, dora.user, keys=MemberKeys(alice), **_confirmed(dora.user)
+        world.session, world.dialogue, dora.user, keys=MemberKeys(alice), **confirmed_key(dora.user)
     )
     assert _reads(world, dora, submission).startswith(b"{")
 
@@ -582,16 +501,20 @@ def test_an_administrator_reads_nothing_by_role_and_cannot_hand_out_keys(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    _founding_member(world)
-    admin = _staff(world, "admin", StaffRole.ADMINISTRATOR)
-    eve = _staff(world, "eve")
-    submission = _submission(world)
+    founding_member(world)
+    admin = staff_account(world, "admin", StaffRole.ADMINISTRATOR)
+    eve = staff_account(world, "eve")
+    submission = plain_case(world)
 
     with pytest.raises(NotOnDeskError):
         _reads(world, admin, submission)
     with pytest.raises(DeskActionError, match="cannot open"):
         grant_member(
-            world.session, world.dialogue, eve.user, keys=MemberKeys(admin), **_confirmed(eve.user)
+            world.session,
+            world.dialogue,
+            eve.user,
+            keys=MemberKeys(admin),
+            **confirmed_key(eve.user),
         )
     # Putting themselves on the desk gives them a membership and still no key.
     assign_member(world.session, world.dialogue, admin.user, actor=admin.user)
@@ -599,7 +522,11 @@ def test_an_administrator_reads_nothing_by_role_and_cannot_hand_out_keys(
         _reads(world, admin, submission)
     with pytest.raises(DeskActionError, match="cannot open"):
         grant_member(
-            world.session, world.dialogue, eve.user, keys=MemberKeys(admin), **_confirmed(eve.user)
+            world.session,
+            world.dialogue,
+            eve.user,
+            keys=MemberKeys(admin),
+            **confirmed_key(eve.user),
         )
     with pytest.raises(DeskActionError, match="cannot open"):
         rotate_desk_key(
@@ -612,8 +539,8 @@ def test_assignment_refuses_observers_and_members_already_on_the_desk(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    observer = _staff(world, "olga", StaffRole.OBSERVER)
+    alice = founding_member(world)
+    observer = staff_account(world, "olga", StaffRole.OBSERVER)
 
     with pytest.raises(DeskActionError, match="never reads"):
         assign_member(world.session, world.dialogue, observer.user, actor=None)
@@ -630,13 +557,17 @@ def test_removing_a_member_deletes_all_their_grants_of_the_desk(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    bob = _staff(world, "bob")
+    alice = founding_member(world)
+    bob = staff_account(world, "bob")
     rotate_desk_key(world.session, world.dialogue, keys=MemberKeys(alice), at_rest_key=AT_REST_KEY)
     grant_member(
-        world.session, world.dialogue, bob.user, keys=MemberKeys(alice), **_confirmed(bob.user)
+        world.session,
+        world.dialogue,
+        bob.user,
+        keys=MemberKeys(alice),
+        **confirmed_key(bob.user),
     )
-    submission = _submission(world)
+    submission = plain_case(world)
     assert len(_grants(world, bob.user)) == 2
     before = _last_sequence(world)
 
@@ -657,10 +588,10 @@ def test_removing_the_last_key_holder_needs_confirmation(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    dora = _staff(world, "dora")
+    alice = founding_member(world)
+    dora = staff_account(world, "dora")
     assign_member(world.session, world.dialogue, dora.user, actor=None)
-    submission = _submission(world)
+    submission = plain_case(world)
 
     recovery = RecoveryKeys(world.recovery_private_key)
     # In a member's own session there is no second holder to agree: refused, confirmed or not.
@@ -688,7 +619,7 @@ def test_removing_the_last_key_holder_needs_confirmation(
         world.dialogue,
         dora.user,
         keys=RecoveryKeys(world.recovery_private_key),
-        **_confirmed(dora.user),
+        **confirmed_key(dora.user),
     )
     assert _reads(world, dora, submission).startswith(b"{")
     with pytest.raises(DeskActionError, match="not on the desk"):
@@ -702,11 +633,11 @@ def test_rotation_keeps_old_submissions_readable_and_new_ones_use_the_new_key(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    bob = _founding_member(world, "bob")
-    dora = _staff(world, "dora")
+    alice = founding_member(world)
+    bob = founding_member(world, "bob")
+    dora = staff_account(world, "dora")
     assign_member(world.session, world.dialogue, dora.user, actor=None)
-    old_submission = _submission(world)
+    old_submission = plain_case(world)
     old_key = current_desk_key(world.session, world.dialogue)
     before = _last_sequence(world)
 
@@ -717,7 +648,7 @@ def test_rotation_keeps_old_submissions_readable_and_new_ones_use_the_new_key(
     assert outcome.old_key.id == old_key.id and old_key.retired_at is not None
     assert current_desk_key(world.session, world.dialogue).id == outcome.new_key.id
     assert {user.id for user in outcome.granted_to} == {alice.user.id, bob.user.id}
-    new_submission = _submission(world)
+    new_submission = plain_case(world)
     assert new_submission.desk_key_id == outcome.new_key.id
     for member in (alice, bob):
         assert _reads(world, member, old_submission).startswith(b"{")
@@ -750,8 +681,8 @@ def test_rotation_keeps_old_submissions_readable_and_new_ones_use_the_new_key(
 
 def test_rotation_by_the_recovery_key_and_refusals(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
-    alice = _founding_member(world)
-    bob = _staff(world, "bob")
+    alice = founding_member(world)
+    bob = staff_account(world, "bob")
 
     outcome = rotate_desk_key(
         world.session,
@@ -778,7 +709,7 @@ def test_audit_pages_are_newest_first_keyset_paginated_and_filtered(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
-    alice = _founding_member(world)
+    alice = founding_member(world)
     for number in range(5):
         record_event(
             world.session,
@@ -818,7 +749,7 @@ def test_audit_pages_are_newest_first_keyset_paginated_and_filtered(
 
 def test_in_offline_review_nobody_awaits_a_key(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
-    alice = _founding_member(world)
+    alice = founding_member(world)
     world.dialogue.review_mode = ReviewMode.OFFLINE
     for grant in _grants(world, alice.user):
         world.session.delete(grant)
@@ -837,14 +768,14 @@ def test_every_page_agrees_who_awaits_the_desk_key_online_and_offline(
     the desk page (``desk_members``) used to disagree after a switch to offline review: the
     account page still said "awaiting a key grant", though nobody holds the key offline."""
     world = consultation_world
-    holder = _staff(world, "holder").user
-    newcomer = _staff(world, "newcomer").user
+    holder = staff_account(world, "holder").user
+    newcomer = staff_account(world, "newcomer").user
     grant_member(
         world.session,
         world.dialogue,
         holder,
         keys=RecoveryKeys(world.recovery_private_key),
-        **_confirmed(holder),
+        **confirmed_key(holder),
     )
     assign_member(world.session, world.dialogue, newcomer, actor=None)
 
@@ -872,7 +803,7 @@ def test_every_page_agrees_who_awaits_the_desk_key_online_and_offline(
 def test_desk_sizes_count_members_per_dialogue(consultation_world: ConsultationWorld) -> None:
     world = consultation_world
     for name in ("one", "two"):
-        assign_member(world.session, world.dialogue, _staff(world, name).user, actor=None)
+        assign_member(world.session, world.dialogue, staff_account(world, name).user, actor=None)
 
     sizes = desk_sizes(world.session)
 

@@ -76,6 +76,8 @@ class AuditAction(enum.StrEnum):
     SUBMISSION_UNLINKED_FROM_AGENDA = "submission.unlinked_from_agenda"
     SUBMISSION_PROPOSED_FOR_HANDOVER = "submission.proposed_for_handover"
     TRIAGE_NOTE_ADDED = "triage_note.added"
+    DESK_TEXT_WRITTEN = "desk_text.written"
+    DESK_TEXT_CLEARED = "desk_text.cleared"
     AGENDA_ITEM_CREATED = "agenda_item.created"
     AGENDA_ITEM_EDITED = "agenda_item.edited"
     AGENDA_ITEM_MOVED = "agenda_item.moved"

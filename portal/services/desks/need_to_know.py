@@ -36,7 +36,7 @@ from portal.models import (
     StaffUser,
     Submission,
 )
-from portal.services.desks.keys import open_desk_key_grant
+from portal.services.desks.keys import current_desk_key, open_desk_key_grant
 from portal.services.staff.web_sessions import SignedInStaff
 
 CONTENT_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR, StaffRole.ADMINISTRATOR})
@@ -182,3 +182,15 @@ def open_desk_key(
         return open_desk_key_grant(grant, signed_in.personal_key())
     except crypto.DecryptionError:
         raise DeskKeyUnavailableError() from None
+
+
+def open_current_desk_key(
+    session: Session, signed_in: SignedInStaff, dialogue: Dialogue
+) -> tuple[DeskKey, crypto.PrivateKey]:
+    """The dialogue's current desk key and its private half, for a member writing what that key
+    must certify (a note, a desk text): ``DeskKeyUnavailableError`` when the dialogue has no
+    current key or the member holds no grant of it, ``NotOnDeskError`` off the desk."""
+    desk_key = current_desk_key(session, dialogue)
+    if desk_key is None:
+        raise DeskKeyUnavailableError()
+    return desk_key, open_desk_key(session, signed_in, desk_key)

@@ -48,7 +48,6 @@ from portal.models import (
 from portal.models.triage import MAX_JUSTIFICATION
 from portal.services.audit.trail import AuditAction, record_event, record_submission_event
 from portal.services.desks import need_to_know
-from portal.services.desks.keys import current_desk_key
 from portal.services.staff.notes import seal_signed_note
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import current_consents
@@ -328,11 +327,10 @@ def add_note(
         raise TriageRefusedError("write the note first")
     if len(text) > LONG_TEXT_LIMIT:
         raise TriageRefusedError(f"a note may hold at most {LONG_TEXT_LIMIT:,} characters")
-    desk_key = current_desk_key(session, submission.dialogue)
-    if desk_key is None:
-        raise TriageRefusedError("this dialogue has no desk key to seal a note to")
     try:
-        desk_private_key = need_to_know.open_desk_key(session, signed_in, desk_key)
+        desk_key, desk_private_key = need_to_know.open_current_desk_key(
+            session, signed_in, submission.dialogue
+        )
     except (need_to_know.NotOnDeskError, need_to_know.DeskKeyUnavailableError):
         raise TriageRefusedError(
             "you hold no grant of this dialogue's current desk key, so your note cannot be signed"

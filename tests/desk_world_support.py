@@ -1,0 +1,131 @@
+"""Accounts, desk members and cases for service tests on ``consultation_world``.
+
+The accounts are enrolled as ``portal staff create`` would leave them, without a sign-in: the
+tests hold the personal key that a staff web session would unwrap.
+"""
+
+import secrets
+from typing import Any
+
+import crypto
+from portal.models import StaffRole, StaffUser, Submission, SubmissionKind
+from portal.services.contexts import new_public_id
+from portal.services.desks.confirmations import record_confirmation
+from portal.services.desks.keys import grant_desk_access
+from portal.services.desks.membership import membership_of
+from portal.services.staff.fingerprints import short_fingerprint
+from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.intake import accept_plain_submission, submission_address
+from portal.services.submissions.submitters import register_submitter
+from tests.conftest import ConsultationWorld
+
+# Argon2 at its cheapest: these tests never unwrap the personal key from the passphrase.
+CHEAP_ARGON2 = crypto.Argon2Params(memory_kib=8, iterations=1, lanes=1)
+# The instance's at-rest key, which seals the key confirmations of memberships.
+AT_REST_KEY = crypto.new_symmetric_key()
+
+
+def confirmed_key(user: StaffUser) -> dict[str, Any]:
+    """What a granter passes after the colleague read them their key's short fingerprint."""
+    return {
+        "typed_fingerprint": short_fingerprint(user.personal_public_key),
+        "at_rest_key": AT_REST_KEY,
+    }
+
+
+def staff_account(
+    world: ConsultationWorld, name: str, role: StaffRole = StaffRole.TRIAGE_OFFICER
+) -> SignedInStaff:
+    """An enrolled account and the signed-in form its session would give."""
+    key = crypto.generate_private_key()
+    user = StaffUser(
+        email=f"{name}@example.org",
+        display_name=name.title(),
+        role=role,
+        login_hash="unused",
+        personal_public_key=crypto.public_key_bytes(key),
+        personal_private_key_wrapped=crypto.wrap_private_key(key, "passphrase-x", CHEAP_ARGON2),
+        totp_secret_sealed=None,
+        last_totp_step=None,
+        must_change_passphrase=False,
+        active=True,
+    )
+    world.session.add(user)
+    world.session.flush()
+    return SignedInStaff(
+        user=user,
+        session_reference=f"test-{name}",
+        personal_key_bytes=crypto.private_key_bytes(key),
+    )
+
+
+def founding_member(
+    world: ConsultationWorld,
+    name: str = "alice",
+    *,
+    confirmed: bool = True,
+    role: StaffRole = StaffRole.TRIAGE_OFFICER,
+) -> SignedInStaff:
+    """A member granted the first desk key by the set-up, as ``portal init --demo`` does
+    (which also records the key as confirmed; ``confirmed=False`` is a desk from before)."""
+    member = staff_account(world, name, role)
+    grant_desk_access(
+        world.session,
+        desk_key=world.desk_key,
+        desk_private_key=world.desk_private_key,
+        member=member.user,
+        granted_by=None,
+    )
+    if confirmed:
+        record_confirmation(
+            membership_of(world.session, world.dialogue, member.user),
+            member.user,
+            at_rest_key=AT_REST_KEY,
+            now=world.now,
+        )
+    return member
+
+
+def plain_case(world: ConsultationWorld) -> Submission:
+    codename_key = crypto.CodenameSecrets(
+        login_secret=secrets.token_bytes(32), key_seed=secrets.token_bytes(32)
+    )
+    register_submitter(
+        world.session,
+        world.pepper,
+        login_secret=codename_key.login_secret,
+        public_key=codename_key.public_key_bytes(),
+        today=world.now.date(),
+    )
+    address = submission_address(
+        world.session,
+        dialogue=world.dialogue,
+        dialogue_session=world.dialogue_session,
+        kind=SubmissionKind.INDIVIDUAL_CASE,
+        public_id=new_public_id(),
+        now=world.now,
+    )
+    return accept_plain_submission(
+        world.session,
+        address=address,
+        submitter_key=codename_key,
+        form={
+            "topics": ["human_rights_defenders"],
+            "contact_through_portal": False,
+            "women_hrd": False,
+            "persons": [
+                {
+                    "name": "A. Defender",
+                    "consent": {
+                        "level": "raise_by_name",
+                        "given_by": "person",
+                        "risks_explained": True,
+                    },
+                }
+            ],
+            "place": "Capital",
+            "situation": "Detained since spring.",
+            "relation_to_person": "colleague",
+        },
+        today=world.now.date(),
+    )
