@@ -703,7 +703,7 @@ def link_submission(
         actor,
         submission,
         agenda_item=item.id,
-        session=item.session_id,
+        dialogue_session=item.session_id,
     )
     return link
 
