@@ -323,7 +323,7 @@ def add_note(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
 def link_to_agenda(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     def act(db: Session, found: Submission, now: dt.datetime) -> None:
         form = AgendaLinkForm()
-        if not form.validate() or form.agenda_item.data < 0:
+        if not form.validate():
             raise triage.TriageRefusedError(_("Choose an agenda item."))
         agenda.link_submission(db, signed_in.user, found, form.agenda_item.data, now=now)
 
