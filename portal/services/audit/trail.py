@@ -39,6 +39,7 @@ class AuditAction(enum.StrEnum):
     DIALOGUE_CREATED = "dialogue.created"
     SESSION_SCHEDULED = "session.scheduled"
     SESSION_STATE_CHANGED = "session.state_changed"
+    SESSION_CONSULTATION_EXTENDED = "session.consultation_extended"
     DIALOGUE_FROZEN = "dialogue.frozen"
     DIALOGUE_UNFROZEN = "dialogue.unfrozen"
     DESK_KEY_CREATED = "desk_key.created"
