@@ -15,6 +15,7 @@ from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
     admin,
     agenda,
+    consent_requests,
     desk,
     forms,
     forms_sealed,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_messages.blueprint,
         staff_export.blueprint,
         desk.blueprint,
+        consent_requests.blueprint,
         sessions.blueprint,
         agenda.blueprint,
         admin.blueprint,

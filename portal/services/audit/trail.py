@@ -95,6 +95,8 @@ class AuditAction(enum.StrEnum):
     NAMES_READ = "submission.names_read"
     BUNDLE_EXPORTED = "bundle.exported"
     AUDIT_LOG_VIEWED = "audit.viewed"
+    CONSENT_REQUESTS_CREATED = "consent_request.created"
+    CONSENT_REQUEST_ANSWERED = "consent_request.answered"
 
 
 class ChainProblem(enum.StrEnum):

@@ -199,7 +199,8 @@ def open_consultation(
 
     A window not announced beforehand opens ``now``. The close must lie after both the opening
     and ``now``: opening a consultation that can no longer receive anything would tell civil
-    society it is open when it is not.
+    society it is open when it is not. Opening a round asks the submitters of cases taken up
+    in an earlier round to confirm consent again (``rounds.consent_requests.ask_again``).
     """
     dialogue = dialogue_session.dialogue
     _require_manager(session, actor, dialogue)
@@ -221,6 +222,11 @@ def open_consultation(
         actor,
         window={"opens": iso_utc(opens_at), "closes": iso_utc(closes_at)},
     )
+    # Imported here: the requests read consent through the inbox, whose intake asks this module
+    # whether a consultation accepts submissions.
+    from portal.services.rounds.consent_requests import ask_again
+
+    ask_again(session, dialogue_session, today=now.date(), actor=actor)
 
 
 def extend_consultation(
