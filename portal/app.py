@@ -21,6 +21,7 @@ from portal.blueprints import (
     forms_sealed,
     public,
     quick_exit,
+    session_record,
     sessions,
     staff,
     staff_access,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         consent_requests.blueprint,
         sessions.blueprint,
         agenda.blueprint,
+        session_record.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from crypto import AUDIT_GENESIS_HASH, audit_digest
-from portal.models import AuditEvent, Dialogue, StaffUser, Submission, utc_now
+from portal.models import AuditEvent, Dialogue, DialogueSession, StaffUser, Submission, utc_now
 
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises appends, so that two
 # workers never both take the next sequence number.
@@ -79,6 +79,11 @@ class AuditAction(enum.StrEnum):
     TRIAGE_NOTE_ADDED = "triage_note.added"
     DESK_TEXT_WRITTEN = "desk_text.written"
     DESK_TEXT_CLEARED = "desk_text.cleared"
+    SESSION_HELD_RECORDED = "session.held_recorded"
+    AGENDA_ITEM_RECORDED = "agenda_item.recorded"
+    CASE_OUTCOME_RECORDED = "submission.outcome_recorded"
+    RECOMMENDATION_RESPONSE_RECORDED = "submission.recommendation_response_recorded"
+    SESSION_RECORD_COMPLETED = "session.record_completed"
     AGENDA_ITEM_CREATED = "agenda_item.created"
     AGENDA_ITEM_EDITED = "agenda_item.edited"
     AGENDA_ITEM_MOVED = "agenda_item.moved"
@@ -209,6 +214,25 @@ def record_submission_event(
         object_id=submission.id,
         actor=actor,
         dialogue=submission.dialogue,
+        details=details,
+    )
+
+
+def record_session_event(
+    session: Session,
+    action: AuditAction,
+    actor: StaffUser | None,
+    dialogue_session: DialogueSession,
+    **details: Any,
+) -> AuditEvent:
+    """An event about one session of a dialogue, on its dialogue's record."""
+    return record_event(
+        session,
+        action=action,
+        object_type="dialogue_session",
+        object_id=dialogue_session.id,
+        actor=actor,
+        dialogue=dialogue_session.dialogue,
         details=details,
     )
 
