@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
     admin,
+    agenda,
     consent_requests,
     desk,
     forms,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         desk.blueprint,
         consent_requests.blueprint,
         sessions.blueprint,
+        agenda.blueprint,
         session_record.blueprint,
         admin.blueprint,
         uploads.blueprint,

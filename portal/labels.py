@@ -15,6 +15,10 @@ import enum
 from flask_babel import LazyString, lazy_gettext
 
 from portal.models import (
+    AgendaItemStatus,
+    AgendaPriority,
+    AgendaState,
+    AgendaTheme,
     DeclineReason,
     DialogueKind,
     DialogueStatus,
@@ -126,6 +130,39 @@ _LABELS: dict[enum.Enum, LazyString] = {
     NotTakenUpReason.PARTNER_DECLINED: lazy_gettext("The partner declined"),
     NotTakenUpReason.NOT_FEASIBLE_THIS_ROUND: lazy_gettext("Not feasible in this round"),
     NotTakenUpReason.OTHER: lazy_gettext("Other reason"),
+    AgendaState.DRAFT: lazy_gettext("Draft"),
+    AgendaState.SHARED: lazy_gettext("Shared with observers"),
+    AgendaState.AGREED: lazy_gettext("Agreed with the partner"),
+    AgendaState.FINAL: lazy_gettext("Final"),
+    AgendaItemStatus.PROPOSED: lazy_gettext("Proposed"),
+    AgendaItemStatus.INCLUDED: lazy_gettext("Included"),
+    AgendaPriority.EU: lazy_gettext("EU priority"),
+    AgendaPriority.PARTNER: lazy_gettext("Partner's priority"),
+    AgendaPriority.BOTH: lazy_gettext("Priority of both sides"),
+}
+
+# A vocabulary whose values repeat another's keeps a table of its own: the agenda themes share
+# three values with the topics, and one table keyed by value would give both the same name.
+_OWN_TABLES: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
+    AgendaTheme: {
+        AgendaTheme.GENERAL_DEVELOPMENTS: lazy_gettext(
+            "General human-rights developments on both sides"
+        ),
+        AgendaTheme.SPECIFIC_TOPIC: lazy_gettext("Specific topic for in-depth discussion"),
+        AgendaTheme.MULTILATERAL_ENGAGEMENT: lazy_gettext("Multilateral engagement"),
+        AgendaTheme.RATIFICATION_AND_IMPLEMENTATION: lazy_gettext(
+            "Ratification and implementation of human-rights and core labour instruments"
+        ),
+        AgendaTheme.UN_COOPERATION: lazy_gettext(
+            "Cooperation with the UN (Human Rights Council, General Assembly, UPR, special "
+            "procedures)"
+        ),
+        AgendaTheme.GOOD_GOVERNANCE_AND_RULE_OF_LAW: lazy_gettext(
+            "Good governance and rule of law"
+        ),
+        AgendaTheme.INTERNATIONAL_HUMANITARIAN_LAW: lazy_gettext("International humanitarian law"),
+        AgendaTheme.REPRISALS: lazy_gettext("Reprisals against civil society"),
+    },
 }
 
 _CHOICE_LABELS: dict[enum.Enum, LazyString] = {
@@ -150,7 +187,8 @@ _CHOICE_LABELS: dict[enum.Enum, LazyString] = {
 
 def label(value: enum.Enum) -> LazyString:
     """The readable name of a stored value."""
-    return _LABELS[value]
+    own_table = _OWN_TABLES.get(type(value))
+    return _LABELS[value] if own_table is None else own_table[value]
 
 
 def choice_label(value: enum.Enum) -> LazyString:

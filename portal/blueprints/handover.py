@@ -278,4 +278,4 @@ def _decided(
 
 
 def _refused(refusal: str, back: str, status: int) -> ResponseReturnValue:
-    return render_template("staff/triage/refused.html", refusal=refusal, back=back), status
+    return render_template("staff/handover/refused.html", refusal=refusal, back=back), status

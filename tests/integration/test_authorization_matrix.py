@@ -9,10 +9,12 @@ they must still reach no content. An anonymous client (no session) is a row of i
 
 Targets: a plain submission and a high-risk submission restricted to the ``named`` accounts,
 each with an attachment and with a unique canary marker in its text and in its attachment; an
-agenda item; and one victim account per requester for the destructive routes (reset request,
-approval and cancellation, deactivate, end sessions, remove from a desk), and one planned session
-per requester whose handover list holds a proposal of the plain submission (approve, reject,
-freeze, unfreeze), so that one requester's action never changes another's rows.
+agenda item and the standing reprisals point of a draft agenda (the point, which is never
+dropped, is what the drop route is tried on), a session whose agenda is shared; and one victim
+account per requester for the destructive routes (reset request, approval and cancellation,
+deactivate, end sessions, remove from a desk), and one planned session per requester whose
+handover list holds a proposal of the plain submission (approve, reject, freeze, unfreeze), so
+that one requester's action never changes another's rows.
 
 Every expected answer is written out per route as a small function of (role, relation):
 
@@ -51,6 +53,7 @@ from portal.models import (
     AgendaItem,
     AgendaItemStatus,
     AgendaPriority,
+    AgendaState,
     AgendaTheme,
     DeskKey,
     DeskKeyGrant,
@@ -84,6 +87,7 @@ STAFF_BLUEPRINTS = (
     "staff_messages",
     "staff_export",
     "desk",
+    "agenda",
     "consent_requests",
     "admin",
     "handover",
@@ -158,8 +162,10 @@ class World:
     high_risk: str
     high_risk_attachment: str
     agenda_item: int
+    standing_point: int
     session_id: int
     handover: dict[tuple[str, str], tuple[int, int]]  # requester -> (session id, entry id)
+    shared_session_id: int
     markers: dict[str, str]  # "plain" / "high_risk" -> marker
     _clients: dict[tuple[str, str], FlaskClient] = field(default_factory=dict)
 
@@ -279,13 +285,22 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
         high_risk.risk_reassess_on = utc_now().date() + dt.timedelta(days=30)
         for user in named_users:
             session.add(NamedMember(submission_id=high_risk.id, staff_user_id=user.id))
-        item = AgendaItem(
-            session_id=plain.session_id,
-            title="Matrix agenda item",
-            theme=AgendaTheme.GENERAL_DEVELOPMENTS,
-            topic=None,
-            priority_of=AgendaPriority.EU,
-            status=AgendaItemStatus.INCLUDED,
+        item, standing = (
+            AgendaItem(
+                session_id=plain.session_id,
+                title=title,
+                theme=theme,
+                position=position,
+                priority_of=AgendaPriority.EU,
+                status=AgendaItemStatus.INCLUDED,
+            )
+            for position, (title, theme) in enumerate(
+                (
+                    ("Matrix agenda item", AgendaTheme.UN_COOPERATION),
+                    ("Matrix reprisals point", AgendaTheme.REPRISALS),
+                ),
+                start=1,
+            )
         )
         session.add(item)
         handover_lists = {}
@@ -304,6 +319,14 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
             session.add(entry)
             session.flush()
             handover_lists[requester] = (planned.id, entry.id)
+        shared = DialogueSession(
+            dialogue_id=dialogue.id,
+            date=dt.date(2100, 1, 1),
+            place=SessionPlace.VIDEO,
+            state=SessionState.PLANNED,
+            agenda_state=AgendaState.SHARED,
+        )
+        session.add_all([item, standing, shared])
         session.commit()
         built = World(
             app=app,
@@ -315,8 +338,10 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
             high_risk=high_risk.public_id,
             high_risk_attachment=high_risk_attachment,
             agenda_item=item.id,
+            standing_point=standing.id,
             session_id=plain.session_id,
             handover=handover_lists,
+            shared_session_id=shared.id,
             markers=markers,
         )
     try:
@@ -341,13 +366,27 @@ def desk_members(outcome: Outcome) -> Expect:
     )
 
 
+def administrators(outcome: Outcome) -> Expect:
+    return lambda role, _relation: outcome if role is ADMIN else DENIED
+
+
 def co_chairs(outcome: Outcome) -> Expect:
-    """For co-chairs on the desk; everyone else is refused."""
+    """For co-chairs on the desk, who shape the agenda; everyone else is refused."""
     return lambda role, relation: outcome if role is CO_CHAIR and relation != NON_MEMBER else DENIED
 
 
-def administrators(outcome: Outcome) -> Expect:
-    return lambda role, _relation: outcome if role is ADMIN else DENIED
+def agenda_proposers(role: StaffRole, relation: str) -> Outcome:
+    """Co-chairs add items, triage officers propose them; other desk members only read."""
+    if role not in (CO_CHAIR, TRIAGE) or relation == NON_MEMBER:
+        return DENIED
+    return RESTRICTED
+
+
+def shared_agenda_reading(role: StaffRole, relation: str) -> Outcome:
+    """A shared agenda: the desk reads it whole, observers (on a desk or not) its titles."""
+    if role is OBSERVER:
+        return RESTRICTED
+    return RESTRICTED if relation != NON_MEMBER else DENIED
 
 
 def plain_reading(role: StaffRole, relation: str) -> Outcome:
@@ -418,6 +457,14 @@ def _handover(suffix: str = "", entry: bool = False) -> Callable[[World, tuple[s
     return url
 
 
+def _agenda(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    return lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/agenda{suffix}"
+
+
+def _agenda_item(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    return lambda w, r: _agenda(f"/items/{w.agenda_item}{suffix}")(w, r)
+
+
 def _victim(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     return lambda w, r: f"/admin/staff/{w.victims[r]}{suffix}"
 
@@ -470,13 +517,6 @@ CASES: list[Case] = [
         "GET",
         "",
         lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/queue",
-        desk_members(RESTRICTED),
-    ),
-    Case(
-        "staff.add_agenda_item",
-        "POST",
-        "empty form",
-        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/agenda-items",
         desk_members(RESTRICTED),
     ),
     Case("staff.submission", "GET", "plain", _sub("plain"), plain_reading, "plain"),
@@ -587,6 +627,45 @@ CASES: list[Case] = [
         "",
         lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/export",
         desk_members(RESTRICTED),
+    ),
+    # agenda: a draft one (observers: 404), a shared one, and the actions on the draft
+    Case("agenda.agenda", "GET", "draft", _agenda(""), desk_members(RESTRICTED)),
+    Case(
+        "agenda.agenda",
+        "GET",
+        "shared",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.shared_session_id}/agenda",
+        shared_agenda_reading,
+    ),
+    Case("agenda.add_item", "POST", "empty form", _agenda("/items"), agenda_proposers),
+    Case("agenda.item", "GET", "", _agenda_item(""), desk_members(RESTRICTED)),
+    Case("agenda.edit_form", "GET", "", _agenda_item("/edit"), co_chairs(RESTRICTED)),
+    Case("agenda.edit", "POST", "empty form", _agenda_item("/edit"), co_chairs(RESTRICTED)),
+    Case("agenda.move", "POST", "no direction", _agenda_item("/move"), co_chairs(RESTRICTED)),
+    # Already included, and the standing point: both refused with 400 to the co-chairs.
+    Case("agenda.include", "POST", "included", _agenda_item("/include"), co_chairs(RESTRICTED)),
+    Case(
+        "agenda.drop",
+        "POST",
+        "standing point",
+        lambda w, _r: (
+            f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/agenda/items/"
+            f"{w.standing_point}/drop"
+        ),
+        co_chairs(RESTRICTED),
+    ),
+    Case("agenda.change_stage", "POST", "no stage", _agenda("/stage"), co_chairs(RESTRICTED)),
+    # Not linked: refused (400) to whoever may triage the high-risk submission.
+    Case(
+        "agenda.unlink",
+        "POST",
+        "high-risk, not linked",
+        lambda w, _r: (
+            f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/agenda/items/"
+            f"{w.agenda_item}/links/{w.high_risk}/remove"
+        ),
+        triage_on_high_risk,
+        "high_risk",
     ),
     # desk
     Case(

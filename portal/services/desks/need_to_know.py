@@ -12,8 +12,9 @@ The rules, in order:
    someone takes emergency access: a written justification, audited, shown to the desk, and
    valid for :data:`EMERGENCY_ACCESS_LIFETIME`.
 
-Triage decisions are the work of triage officers; co-chairs read and write to submitters.
-:func:`may_triage` and :func:`may_message` say so in one place.
+Triage decisions are the work of triage officers; co-chairs read and write to submitters, and
+own the agenda of a session (triage officers only propose items to it). :func:`may_triage`,
+:func:`may_message` and :func:`may_shape_agenda` say so in one place.
 """
 
 import datetime as dt
@@ -41,6 +42,7 @@ from portal.services.staff.web_sessions import SignedInStaff
 CONTENT_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR, StaffRole.ADMINISTRATOR})
 TRIAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER})
 MESSAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
+AGENDA_ROLES = frozenset({StaffRole.CO_CHAIR})
 EMERGENCY_ACCESS_LIFETIME = dt.timedelta(hours=24)
 
 
@@ -150,6 +152,11 @@ def may_triage(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
 def may_message(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
     """Whether ``user`` may write to the authors of ``dialogue``'s submissions."""
     return user.role in MESSAGE_ROLES and is_desk_member(session, user, dialogue)
+
+
+def may_shape_agenda(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may shape the agendas of ``dialogue``'s sessions (a co-chair's work)."""
+    return user.role in AGENDA_ROLES and is_desk_member(session, user, dialogue)
 
 
 def open_desk_key(
