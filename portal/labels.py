@@ -15,9 +15,13 @@ import enum
 from flask_babel import LazyString, lazy_gettext
 
 from portal.models import (
+    AgendaPriority,
+    AgendaTheme,
     DeclineReason,
     DialogueKind,
     DialogueStatus,
+    HowRaised,
+    NotRaisedReason,
     PartnerKind,
     RiskLevel,
     SessionPlace,
@@ -103,6 +107,33 @@ _LABELS: dict[enum.Enum, LazyString] = {
     DeclineReason.CONSENT_DOES_NOT_ALLOW: lazy_gettext("The consent given does not allow it"),
     DeclineReason.RAISED_THROUGH_OTHER_CHANNEL: lazy_gettext("Raised through another channel"),
     DeclineReason.OTHER: lazy_gettext("Other reason"),
+    AgendaTheme.GENERAL_DEVELOPMENTS: lazy_gettext(
+        "General human-rights developments on both sides"
+    ),
+    AgendaTheme.SPECIFIC_TOPIC: lazy_gettext("Specific topic for in-depth discussion"),
+    AgendaTheme.MULTILATERAL_ENGAGEMENT: lazy_gettext("Multilateral engagement"),
+    AgendaTheme.RATIFICATION_AND_IMPLEMENTATION: lazy_gettext(
+        "Ratification and implementation of human-rights and core labour instruments"
+    ),
+    AgendaTheme.UN_COOPERATION: lazy_gettext(
+        "Cooperation with the UN (Human Rights Council, General Assembly, UPR, special procedures)"
+    ),
+    AgendaTheme.GOOD_GOVERNANCE_AND_RULE_OF_LAW: lazy_gettext("Good governance and rule of law"),
+    AgendaTheme.INTERNATIONAL_HUMANITARIAN_LAW: lazy_gettext("International humanitarian law"),
+    AgendaTheme.REPRISALS: lazy_gettext("Reprisals against civil society"),
+    AgendaPriority.EU: lazy_gettext("EU priority"),
+    AgendaPriority.PARTNER: lazy_gettext("Partner's priority"),
+    AgendaPriority.BOTH: lazy_gettext("Priority of both sides"),
+    HowRaised.DURING_ITEM: lazy_gettext("Raised during an agenda item"),
+    HowRaised.HANDOVER_LIST: lazy_gettext("Handed over on the list"),
+    HowRaised.NOT_RAISED: lazy_gettext("Not raised"),
+    NotRaisedReason.CONSENT_DID_NOT_ALLOW: lazy_gettext("The consent did not allow it"),
+    NotRaisedReason.RISK_TO_THE_PERSON: lazy_gettext("Risk to the person"),
+    NotRaisedReason.NO_TIME: lazy_gettext("No time"),
+    NotRaisedReason.RAISED_THROUGH_OTHER_CHANNEL: lazy_gettext("Raised through another channel"),
+    NotRaisedReason.PARTNER_REFUSED_TO_DISCUSS: lazy_gettext("The partner refused to discuss it"),
+    NotRaisedReason.SITUATION_RESOLVED: lazy_gettext("The situation was resolved"),
+    NotRaisedReason.OTHER: lazy_gettext("Other reason"),
 }
 
 _CHOICE_LABELS: dict[enum.Enum, LazyString] = {

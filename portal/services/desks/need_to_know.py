@@ -12,8 +12,9 @@ The rules, in order:
    someone takes emergency access: a written justification, audited, shown to the desk, and
    valid for :data:`EMERGENCY_ACCESS_LIFETIME`.
 
-Triage decisions are the work of triage officers; co-chairs read and write to submitters.
-:func:`may_triage` and :func:`may_message` say so in one place.
+Triage decisions are the work of triage officers; co-chairs read and write to submitters, and
+both brief the co-chairs' delegation for a session. :func:`may_triage`, :func:`may_message` and
+:func:`may_brief` say so in one place.
 """
 
 import datetime as dt
@@ -41,6 +42,7 @@ from portal.services.staff.web_sessions import SignedInStaff
 CONTENT_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR, StaffRole.ADMINISTRATOR})
 TRIAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER})
 MESSAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
+BRIEFING_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 EMERGENCY_ACCESS_LIFETIME = dt.timedelta(hours=24)
 
 
@@ -150,6 +152,12 @@ def may_triage(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
 def may_message(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
     """Whether ``user`` may write to the authors of ``dialogue``'s submissions."""
     return user.role in MESSAGE_ROLES and is_desk_member(session, user, dialogue)
+
+
+def may_brief(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may read and write the briefing packs of ``dialogue``'s sessions: the
+    desk's triage officers and co-chairs, not an administrator made a member."""
+    return user.role in BRIEFING_ROLES and is_desk_member(session, user, dialogue)
 
 
 def open_desk_key(
