@@ -48,6 +48,9 @@ from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
     AgendaItem,
+    AgendaItemStatus,
+    AgendaPriority,
+    AgendaTheme,
     DeskKey,
     DeskKeyGrant,
     DeskMembership,
@@ -66,12 +69,21 @@ from portal.services.dialogues.dialogue_sessions import consultation_accepts_sub
 from portal.services.staff.accounts import create_staff_user
 from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
 from portal.services.submissions.intake import accept_plain_submission, submission_address
+from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance
 from tests.staff_sessions_support import sign_in_client
 
-STAFF_BLUEPRINTS = ("staff", "staff_account", "staff_messages", "staff_export", "desk", "admin")
+STAFF_BLUEPRINTS = (
+    "staff",
+    "staff_account",
+    "staff_messages",
+    "staff_export",
+    "briefing",
+    "desk",
+    "admin",
+)
 PASSPHRASE = "correct horse battery staple for the matrix"
 DIALOGUE = "valdoria"
 
@@ -260,7 +272,14 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
         high_risk.risk_reassess_on = utc_now().date() + dt.timedelta(days=30)
         for user in named_users:
             session.add(NamedMember(submission_id=high_risk.id, staff_user_id=user.id))
-        item = AgendaItem(session_id=plain.session_id, title="Matrix agenda item", topic=None)
+        item = AgendaItem(
+            session_id=plain.session_id,
+            title="Matrix agenda item",
+            theme=AgendaTheme.GENERAL_DEVELOPMENTS,
+            topic=None,
+            priority_of=AgendaPriority.EU,
+            status=AgendaItemStatus.INCLUDED,
+        )
         session.add(item)
         session.commit()
         built = World(
@@ -337,6 +356,18 @@ def message_on_high_risk(role: StaffRole, relation: str) -> Outcome:
 
 def message_on_plain(role: StaffRole, relation: str) -> Outcome:
     return ALLOWED if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
+
+
+def briefers(outcome: Outcome) -> Expect:
+    """The briefing pack: triage officers and co-chairs on the desk; an administrator made a
+    member is refused like an observer."""
+    return lambda role, relation: (
+        outcome if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
+    )
+
+
+def _briefing(suffix: str = "") -> Callable[[World, tuple[str, str]], str]:
+    return lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/briefing{suffix}"
 
 
 @dataclass(frozen=True)
@@ -482,6 +513,27 @@ CASES: list[Case] = [
         "",
         lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/export",
         desk_members(RESTRICTED),
+    ),
+    # briefing pack (the matrix's agenda item is a proposal, so the pack lists no content)
+    Case("briefing.pack", "GET", "", _briefing(), briefers(RESTRICTED)),
+    Case("briefing.print_view", "GET", "", _briefing("/print"), briefers(RESTRICTED)),
+    Case("briefing.bundle", "POST", "", _briefing("/bundle"), briefers(RESTRICTED)),
+    # A text over the limit: refused (400) once the person may brief, before anything else.
+    Case(
+        "briefing.item_point",
+        "POST",
+        "text too long",
+        lambda w, r: _briefing(f"/items/{w.agenda_item}")(w, r),
+        briefers(RESTRICTED),
+        data=lambda _w, _r: {"text": "x" * (LONG_TEXT_LIMIT + 1)},
+    ),
+    Case(
+        "briefing.case_point",
+        "POST",
+        "plain, text too long",
+        lambda w, r: _briefing(f"/cases/{w.plain}")(w, r),
+        briefers(RESTRICTED),
+        data=lambda _w, _r: {"text": "x" * (LONG_TEXT_LIMIT + 1)},
     ),
     # desk
     Case(

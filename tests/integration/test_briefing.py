@@ -14,6 +14,7 @@ names open for co-chairs only when named on the case), and, refused, an observer
 administrator made desk members, and a triage officer on no desk.
 """
 
+import datetime as dt
 import io
 import json
 import re
@@ -41,13 +42,19 @@ from portal.models import (
     AgendaPriority,
     AgendaTheme,
     AuditEvent,
+    CaseOutcome,
     DeskKey,
     DeskKeyGrant,
     DeskMembership,
     DeskText,
+    DeskTextPurpose,
     Dialogue,
     DialogueSession,
+    HowRaised,
+    SessionPlace,
+    SessionState,
     StaffRole,
+    StaffUser,
     Submission,
     SubmissionKind,
     SubmissionState,
@@ -58,8 +65,11 @@ from portal.services.bundles.offline import decrypt_bundle, read_offline_key
 from portal.services.contexts import new_public_id
 from portal.services.desks.keys import grant_desk_access, open_desk_key_grant
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
+from portal.services.rounds.desk_texts import subject_of, write_desk_text
 from portal.services.rounds.staff_markdown import render
 from portal.services.staff.accounts import create_staff_user
+from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.inbox import change_plain_consent
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.submitters import register_new_codename
@@ -69,6 +79,8 @@ from tests.staff_sessions_support import demo_credentials, sign_in_client
 PASSPHRASE = "correct horse battery staple for the briefing"
 BY_NAME, WITHOUT_NAME, INTERNAL = "Ana Byname-Person", "Bo Nameless-Person", "Cy Internal-Person"
 HELD_BACK_NAME = "Dee Heldback-Person"
+CONFIRMED, UNCONFIRMED = "Gil Confirmed-Person", "Hal Unconfirmed-Person"
+PARTNER_REPLY = "The ministry promised a **review** of the detention"
 SITUATION = "SITUATION-RAW-TEXT never in a briefing"
 RECOMMENDATION = "Abolish the death penalty for all crimes by 2030"
 ADDRESSEE = "Ministry of Justice"
@@ -128,6 +140,7 @@ class World:
     held_back_case: str
     unlinked_case: str
     reprisal: str
+    history_case: str
     _clients: dict[str, FlaskClient] = field(default_factory=dict)
 
     def client(self, who: str) -> FlaskClient:
@@ -164,7 +177,7 @@ def _send(
     open_session: DialogueSession,
     kind: SubmissionKind,
     form: dict[str, Any],
-) -> Submission:
+) -> tuple[Submission, Any]:
     now = utc_now()
     secrets = InstanceFolder(instance.settings.instance_dir).load_secrets()
     new = register_new_codename(session, secrets.codename_pepper, language="en", today=now.date())
@@ -183,7 +196,7 @@ def _send(
         today=now.date(),
     )
     submission.state = SubmissionState.ACCEPTED
-    return submission
+    return submission, new.secrets
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +252,7 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
         )
 
         def send(kind: SubmissionKind, form: dict[str, Any]) -> Submission:
-            return _send(session, instance, dialogue, open_session, kind, form)
+            return _send(session, instance, dialogue, open_session, kind, form)[0]
 
         case = send(
             SubmissionKind.INDIVIDUAL_CASE,
@@ -280,6 +293,7 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
         for submission in (case, held_back, seminar):
             session.add(AgendaLink(submission_id=submission.id, agenda_item_id=item.id))
         session.add(AgendaLink(submission_id=reprisal.id, agenda_item_id=reprisals_item.id))
+        history_case = _taken_up_before(session, instance, dialogue, open_session, item, accounts)
         session.commit()
         built = World(
             instance,
@@ -294,11 +308,75 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
             held_back.public_id,
             unlinked.public_id,
             reprisal.public_id,
+            history_case,
         )
     try:
         yield built
     finally:
         database.dispose()
+
+
+def _taken_up_before(
+    session: Any,
+    instance: DemoInstance,
+    dialogue: Dialogue,
+    open_session: DialogueSession,
+    item: AgendaItem,
+    accounts: dict[str, tuple[str, str]],
+) -> str:
+    """A case raised in the session a year before, with the partner's reply recorded then; of
+    its two persons, only the first is confirmed again for this round."""
+    case, secrets = _send(
+        session,
+        instance,
+        dialogue,
+        open_session,
+        SubmissionKind.INDIVIDUAL_CASE,
+        _case([_person(CONFIRMED, "raise_by_name"), _person(UNCONFIRMED, "handover_list")]),
+    )
+    earlier = DialogueSession(
+        dialogue_id=dialogue.id,
+        date=open_session.date - dt.timedelta(days=365),
+        place=SessionPlace.BRUSSELS,
+        state=SessionState.DEBRIEFED,
+        held_on=open_session.date - dt.timedelta(days=364),
+    )
+    session.add(earlier)
+    session.flush()
+    officer = session.scalars(
+        select(StaffUser).where(StaffUser.email == accounts["triage_officer"][0])
+    ).one()
+    session.add(
+        CaseOutcome(
+            session_id=earlier.id,
+            submission_id=case.id,
+            how_raised=HowRaised.DURING_ITEM,
+            recorded_by_id=officer.id,
+        )
+    )
+    session.add(AgendaLink(submission_id=case.id, agenda_item_id=item.id))
+    personal_key = crypto.unwrap_private_key(
+        officer.personal_private_key_wrapped, accounts["triage_officer"][1]
+    )
+    signed_in = SignedInStaff(officer, "briefing-test", crypto.private_key_bytes(personal_key))
+    write_desk_text(
+        session,
+        signed_in,
+        earlier,
+        subject_of(DeskTextPurpose.CASE_REPLY, submission=case),
+        PARTNER_REPLY,
+        now=utc_now(),
+    )
+    consent = {"level": "raise_by_name", "given_by": "person", "risks_explained": True}
+    change_plain_consent(
+        session,
+        case,
+        secrets,
+        {"person": 0, "consent": consent, "round": open_session.id},
+        today=utc_now().date(),
+    )
+    session.flush()
+    return case.public_id
 
 
 def _post(client: FlaskClient, url: str, data: dict[str, Any] | None = None) -> Any:
@@ -312,7 +390,14 @@ def _text_of(html: str) -> str:
 def _assert_names_as_consented(body: str, *, names_open: bool) -> None:
     """The one check: only the name whose consent allows it this round, only when readable."""
     assert (BY_NAME in body) is names_open
-    for never in (WITHOUT_NAME, INTERNAL, HELD_BACK_NAME, "Eve Reprisal-Person", SITUATION):
+    for never in (
+        WITHOUT_NAME,
+        INTERNAL,
+        HELD_BACK_NAME,
+        UNCONFIRMED,
+        "Eve Reprisal-Person",
+        SITUATION,
+    ):
         assert never not in body
     text = _text_of(body)
     assert "Person 2 — situation only, never the name" in text
@@ -331,12 +416,24 @@ def test_triage_officer_reads_the_name_the_round_allows_and_no_other(world: Worl
     assert ITEM_TITLE in text
     assert "Priority of both sides" in text
     assert "Women defenders face gendered smear campaigns" in text
-    assert "Individual case: 2; Seminar recommendations: 1" in text
+    assert "Individual case: 3; Seminar recommendations: 1" in text
     assert RECOMMENDATION in text and ADDRESSEE in text
     assert "1 linked case is not to be raised this round" in text
     assert world.held_back_case not in body and world.unlinked_case not in body
     assert world.case in body and world.reprisal in body
     assert response.headers["Cache-Control"].startswith("no-store")
+
+
+def test_a_case_taken_up_before_shows_its_record_and_who_confirmed(world: World) -> None:
+    body = world.client("triage_officer").get(world.base).get_data(as_text=True)
+    text = _text_of(body)
+    assert CONFIRMED in text and UNCONFIRMED not in text
+    assert (
+        "Person 2 — not to be raised this round (raised before; the submitter has not "
+        "confirmed this round)"
+    ) in text
+    assert "Raised during an agenda item" in text
+    assert "The ministry promised a <strong>review</strong> of the detention" in body
 
 
 def test_co_chair_reads_no_name_but_what_each_person_allows(world: World) -> None:
@@ -353,10 +450,10 @@ def test_every_reading_is_audited_with_ids_only(world: World) -> None:
     assert world.client("triage_officer").get(world.base).status_code == 200
     events = world.events("briefing.read")
     assert len(events) == before + 1
-    assert events[-1] == {"use": "page", "items": 2, "cases": 2}
+    assert events[-1] == {"use": "page", "items": 2, "cases": 3}
     assert all(set(event) == {"use", "items", "cases"} for event in events)
     # Each linked case, report and seminar opened is a read of it (the held-back case too).
-    assert len(world.events("submission.read")) == reads + 4
+    assert len(world.events("submission.read")) == reads + 5
 
 
 # --- writing points ----------------------------------------------------------------------------
@@ -376,7 +473,9 @@ def test_points_are_sealed_rendered_and_cleaned(world: World) -> None:
     assert "<em>detention</em>" in body
     assert "<script>alert" not in body and 'href="javascript' not in body
     with world.database.session() as session:
-        stored = session.scalars(select(DeskText)).all()
+        stored = session.scalars(
+            select(DeskText).where(DeskText.purpose == DeskTextPurpose.BRIEFING_POINT)
+        ).all()
         assert len(stored) == 2
         assert all(b"NGO law" not in bytes(row.envelope) for row in stored)
     written = world.events("desk_text.written")[-1]
@@ -495,6 +594,10 @@ def test_bundle_decrypts_offline_to_the_same_pack(world: World, tmp_path: Path) 
     pack = json.loads((tmp_path / "out" / "briefing.json").read_text(encoding="utf-8"))
     persons = pack["items"][0]["cases"][0]["persons"]
     assert [person["name"] for person in persons] == [BY_NAME, None, None]
+    history = pack["items"][0]["cases"][1]["history"]
+    assert [(row["how_raised"], row["reply"]) for row in history] == [
+        ("during_item", PARTNER_REPLY)
+    ]
     assert [person["raise_as"] for person in persons] == [
         "by_name",
         "situation_only",
