@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
     admin,
+    agenda,
     briefing,
     desk,
     forms,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_export.blueprint,
         briefing.blueprint,
         desk.blueprint,
+        agenda.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

@@ -15,7 +15,9 @@ import enum
 from flask_babel import LazyString, lazy_gettext
 
 from portal.models import (
+    AgendaItemStatus,
     AgendaPriority,
+    AgendaState,
     AgendaTheme,
     DeclineReason,
     DialogueKind,
@@ -107,20 +109,12 @@ _LABELS: dict[enum.Enum, LazyString] = {
     DeclineReason.CONSENT_DOES_NOT_ALLOW: lazy_gettext("The consent given does not allow it"),
     DeclineReason.RAISED_THROUGH_OTHER_CHANNEL: lazy_gettext("Raised through another channel"),
     DeclineReason.OTHER: lazy_gettext("Other reason"),
-    AgendaTheme.GENERAL_DEVELOPMENTS: lazy_gettext(
-        "General human-rights developments on both sides"
-    ),
-    AgendaTheme.SPECIFIC_TOPIC: lazy_gettext("Specific topic for in-depth discussion"),
-    AgendaTheme.MULTILATERAL_ENGAGEMENT: lazy_gettext("Multilateral engagement"),
-    AgendaTheme.RATIFICATION_AND_IMPLEMENTATION: lazy_gettext(
-        "Ratification and implementation of human-rights and core labour instruments"
-    ),
-    AgendaTheme.UN_COOPERATION: lazy_gettext(
-        "Cooperation with the UN (Human Rights Council, General Assembly, UPR, special procedures)"
-    ),
-    AgendaTheme.GOOD_GOVERNANCE_AND_RULE_OF_LAW: lazy_gettext("Good governance and rule of law"),
-    AgendaTheme.INTERNATIONAL_HUMANITARIAN_LAW: lazy_gettext("International humanitarian law"),
-    AgendaTheme.REPRISALS: lazy_gettext("Reprisals against civil society"),
+    AgendaState.DRAFT: lazy_gettext("Draft"),
+    AgendaState.SHARED: lazy_gettext("Shared with observers"),
+    AgendaState.AGREED: lazy_gettext("Agreed with the partner"),
+    AgendaState.FINAL: lazy_gettext("Final"),
+    AgendaItemStatus.PROPOSED: lazy_gettext("Proposed"),
+    AgendaItemStatus.INCLUDED: lazy_gettext("Included"),
     AgendaPriority.EU: lazy_gettext("EU priority"),
     AgendaPriority.PARTNER: lazy_gettext("Partner's priority"),
     AgendaPriority.BOTH: lazy_gettext("Priority of both sides"),
@@ -134,6 +128,30 @@ _LABELS: dict[enum.Enum, LazyString] = {
     NotRaisedReason.PARTNER_REFUSED_TO_DISCUSS: lazy_gettext("The partner refused to discuss it"),
     NotRaisedReason.SITUATION_RESOLVED: lazy_gettext("The situation was resolved"),
     NotRaisedReason.OTHER: lazy_gettext("Other reason"),
+}
+
+# A vocabulary whose values repeat another's keeps a table of its own: the agenda themes share
+# three values with the topics, and one table keyed by value would give both the same name.
+_OWN_TABLES: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
+    AgendaTheme: {
+        AgendaTheme.GENERAL_DEVELOPMENTS: lazy_gettext(
+            "General human-rights developments on both sides"
+        ),
+        AgendaTheme.SPECIFIC_TOPIC: lazy_gettext("Specific topic for in-depth discussion"),
+        AgendaTheme.MULTILATERAL_ENGAGEMENT: lazy_gettext("Multilateral engagement"),
+        AgendaTheme.RATIFICATION_AND_IMPLEMENTATION: lazy_gettext(
+            "Ratification and implementation of human-rights and core labour instruments"
+        ),
+        AgendaTheme.UN_COOPERATION: lazy_gettext(
+            "Cooperation with the UN (Human Rights Council, General Assembly, UPR, special "
+            "procedures)"
+        ),
+        AgendaTheme.GOOD_GOVERNANCE_AND_RULE_OF_LAW: lazy_gettext(
+            "Good governance and rule of law"
+        ),
+        AgendaTheme.INTERNATIONAL_HUMANITARIAN_LAW: lazy_gettext("International humanitarian law"),
+        AgendaTheme.REPRISALS: lazy_gettext("Reprisals against civil society"),
+    },
 }
 
 _CHOICE_LABELS: dict[enum.Enum, LazyString] = {
@@ -158,7 +176,8 @@ _CHOICE_LABELS: dict[enum.Enum, LazyString] = {
 
 def label(value: enum.Enum) -> LazyString:
     """The readable name of a stored value."""
-    return _LABELS[value]
+    own_table = _OWN_TABLES.get(type(value))
+    return _LABELS[value] if own_table is None else own_table[value]
 
 
 def choice_label(value: enum.Enum) -> LazyString:

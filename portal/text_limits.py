@@ -6,7 +6,7 @@ number that could drift from the check behind it; templates read ``text_limits.l
 
 import crypto
 from portal.models.staff import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
-from portal.models.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
+from portal.models.triage import MAX_AGENDA_TITLE, MAX_GENDER_DIMENSION, MAX_JUSTIFICATION
 from portal.services.contexts import PUBLIC_ID_LENGTH
 from portal.services.staff.fingerprints import SHORT_FINGERPRINT_TYPED_MAX_LENGTH
 from portal.services.submissions.kinds import LONG_TEXT_LIMIT, SHORT_TEXT_LIMIT
@@ -15,6 +15,7 @@ TEXT_LIMITS: dict[str, int] = {
     "short_text": SHORT_TEXT_LIMIT,
     "long_text": LONG_TEXT_LIMIT,
     "agenda_title": MAX_AGENDA_TITLE,
+    "gender_dimension": MAX_GENDER_DIMENSION,
     "justification": MAX_JUSTIFICATION,
     "public_id": PUBLIC_ID_LENGTH,
     "staff_email": MAX_EMAIL_LENGTH,

@@ -17,7 +17,9 @@ from sqlalchemy import select
 import crypto
 from portal.blueprints.staff_access import STAFF_TICKET_ENTRY
 from portal.db import app_database
-from portal.models import StaffUser, utc_now
+from portal.models import DeskKey, StaffRole, StaffUser, utc_now
+from portal.services.desks.keys import grant_desk_access
+from portal.services.staff.accounts import create_staff_user
 from portal.services.staff.web_sessions import start_staff_session
 
 
@@ -57,3 +59,35 @@ def sign_in_client(app: Flask, client: Any, email: str, passphrase: str) -> None
     with client.session_transaction() as cookie:
         cookie.clear()
         cookie[STAFF_TICKET_ENTRY] = ticket.to_cookie()
+
+
+def add_test_account(
+    session: Any,
+    name: str,
+    role: StaffRole,
+    passphrase: str,
+    *,
+    at_rest_key: bytes,
+    desk: tuple[DeskKey, crypto.PrivateKey] | None = None,
+) -> StaffUser:
+    """An enrolled account ``name@test.parley.invalid`` beside the demo ones; on the desk of
+    ``desk`` (a desk key and its opened private half), holding that key, when one is given."""
+    user = create_staff_user(
+        session,
+        email=f"{name}@test.parley.invalid",
+        display_name=name.replace("_", " ").title(),
+        role=role,
+        passphrase=passphrase,
+        at_rest_key=at_rest_key,
+        must_change_passphrase=False,
+    ).user
+    if desk is not None:
+        desk_key, desk_private_key = desk
+        grant_desk_access(
+            session,
+            desk_key=desk_key,
+            desk_private_key=desk_private_key,
+            member=user,
+            granted_by=None,
+        )
+    return user

@@ -2,8 +2,10 @@
 
 This module turns requests into calls of the services and answers into pages; every rule lives
 in a service: who may read what in ``need_to_know``, opening content in ``staff_reading``, the
-queue in ``triage_queue`` and every decision and state change in ``triage``. A refused decision
-is rolled back and the page says why; a submission of a desk the person is not on is a 403.
+queue in ``triage_queue``, every decision and state change in ``triage``, and links to the
+agenda in ``rounds.agenda`` (whose own pages are in ``portal.blueprints.agenda``). A refused
+decision is rolled back and the page says why; a submission of a desk the person is not on is a
+403.
 
 Content is decrypted in memory for the one response that shows it; responses are ``no-store``
 (``portal.security``). Attachments are decrypted as a stream; see ``staff_reading``.
@@ -29,7 +31,6 @@ from werkzeug.routing import BuildError
 
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import (
-    AgendaItemForm,
     AgendaLinkForm,
     DeclineForm,
     DuplicateForm,
@@ -44,7 +45,6 @@ from portal.blueprints.staff_forms import (
 from portal.labels import label
 from portal.models import (
     DeclineReason,
-    DialogueSession,
     ReviewMode,
     RiskLevel,
     StaffRole,
@@ -54,8 +54,8 @@ from portal.models import (
     Topic,
     utc_now,
 )
-from portal.services.contexts import is_public_id
 from portal.services.desks import need_to_know
+from portal.services.rounds import agenda
 from portal.services.staff import identities, triage
 from portal.services.staff.reading import (
     OpenedForStaff,
@@ -100,7 +100,8 @@ def _staff_words() -> dict[str, Any]:
 @blueprint.get("/")
 @staff_required()
 def home(signed_in: SignedInStaff) -> str:
-    """The person's desks with how many submissions are in each state."""
+    """The person's desks with how many submissions are in each state; for an observer, the
+    agendas the co-chairs have shared."""
     database = reading()
     desks = [
         (dialogue, state_counts(database, dialogue))
@@ -112,12 +113,14 @@ def home(signed_in: SignedInStaff) -> str:
             admin_url = url_for("admin.staff_list")
         except BuildError:
             admin_url = None
+    is_observer = signed_in.user.role is StaffRole.OBSERVER
     return render_template(
         "staff/home.html",
         admin_url=admin_url,
         desks=desks,
+        shared_agendas=agenda.shared_agendas(database) if is_observer else [],
         states=list(SubmissionState),
-        is_observer=signed_in.user.role is StaffRole.OBSERVER,
+        is_observer=is_observer,
         is_administrator=signed_in.user.role is StaffRole.ADMINISTRATOR,
     )
 
@@ -155,35 +158,6 @@ def queue(signed_in: SignedInStaff, slug: str) -> str:
         state_words={state: str(label(state)) for state in SubmissionState},
         topic_words={str(topic): str(label(topic)) for topic in Topic},
     )
-
-
-@blueprint.post("/dialogues/<slug>/agenda-items")
-@staff_required(CONTENT_ROLES)
-def add_agenda_item(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
-    """Add an item to a session's agenda (the interim until the co-chairs' agenda work)."""
-    dialogue = desk_dialogue_or_403(reading(), signed_in, slug)
-    form = AgendaItemForm()
-    dialogue_session = (
-        reading().get(DialogueSession, form.session.data) if form.validate() else None
-    )
-    back_to = form.back_to.data or ""
-    if dialogue_session is None or dialogue_session.dialogue_id != dialogue.id:
-        abort(400)
-    try:
-        with unit_of_work() as database:
-            triage.add_agenda_item(
-                database, signed_in.user, dialogue_session, form.title.data or "", form.topic.data
-            )
-    except triage.TriageForbiddenError:
-        abort(403)
-    except triage.TriageRefusedError as refusal:
-        if is_public_id(back_to):
-            found = desk_submission_or_403(reading(), signed_in, back_to)
-            return _submission_page(signed_in, found, refusal=str(refusal), status=400)
-        return render_template("staff/triage/refused.html", refusal=str(refusal)), 400
-    if is_public_id(back_to):
-        return redirect(url_for(".submission", public_id=back_to, _anchor="agenda"))
-    return redirect(url_for(".queue", slug=dialogue.slug))
 
 
 # --- one submission ----------------------------------------------------------------------------
@@ -349,9 +323,9 @@ def add_note(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
 def link_to_agenda(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     def act(db: Session, found: Submission, now: dt.datetime) -> None:
         form = AgendaLinkForm()
-        if not form.validate() or form.agenda_item.data < 0:
+        if not form.validate():
             raise triage.TriageRefusedError(_("Choose an agenda item."))
-        triage.link_to_agenda(db, signed_in.user, found, form.agenda_item.data, now=now)
+        agenda.link_submission(db, signed_in.user, found, form.agenda_item.data, now=now)
 
     return _decide(signed_in, public_id, "agenda", act)
 
@@ -503,7 +477,8 @@ def _submission_page(
         key_holders=triage.key_holders(database, found) if may_triage else [],
         named_ids={member.staff_user_id for member in found.named_members},
         name_grants=identities.name_readers(found, now=now),
-        agenda_items=triage.agenda_items(database, found.session),
+        agenda_items=agenda.linkable_items(database, found),
+        agenda_sessions=agenda.sessions_for_links(found),
         linked_item_ids={link.agenda_item_id for link in found.agenda_links},
         handover_refusal=triage.handover_refusal(found, opened) if opened is not None else None,
         today=now.date(),

@@ -72,15 +72,6 @@ class GrantForm(FlaskForm):
     shown_fingerprint = StringField(filters=[lambda value: value or None])
 
 
-class AgendaItemForm(FlaskForm):
-    """A new agenda item of one of the dialogue's sessions; ``back_to`` is the page to return to."""
-
-    session = IntegerField(validators=[InputRequired()])
-    title = StringField()
-    topic = StringField(filters=[lambda value: value or None])
-    back_to = StringField()
-
-
 class JustificationForm(FlaskForm):
     """Emergency access: why the person must read a submission restricted to others."""
 

@@ -9,7 +9,9 @@ they must still reach no content. An anonymous client (no session) is a row of i
 
 Targets: a plain submission and a high-risk submission restricted to the ``named`` accounts,
 each with an attachment and with a unique canary marker in its text and in its attachment; an
-agenda item; and one victim account per requester for the destructive routes (reset request,
+agenda item and the standing reprisals point of a draft agenda (the point, which is never
+dropped, is what the drop route is tried on), a session whose agenda is shared; and one victim
+account per requester for the destructive routes (reset request,
 approval and cancellation, deactivate, end sessions, remove from a desk), so that one requester's
 action never changes another's rows.
 
@@ -50,6 +52,7 @@ from portal.models import (
     AgendaItem,
     AgendaItemStatus,
     AgendaPriority,
+    AgendaState,
     AgendaTheme,
     DeskKey,
     DeskKeyGrant,
@@ -58,6 +61,8 @@ from portal.models import (
     DialogueSession,
     NamedMember,
     RiskLevel,
+    SessionPlace,
+    SessionState,
     StaffRole,
     Submission,
     SubmissionKind,
@@ -80,8 +85,9 @@ STAFF_BLUEPRINTS = (
     "staff_account",
     "staff_messages",
     "staff_export",
-    "briefing",
     "desk",
+    "agenda",
+    "briefing",
     "admin",
 )
 PASSPHRASE = "correct horse battery staple for the matrix"
@@ -152,7 +158,9 @@ class World:
     high_risk: str
     high_risk_attachment: str
     agenda_item: int
+    standing_point: int
     session_id: int
+    shared_session_id: int
     markers: dict[str, str]  # "plain" / "high_risk" -> marker
     _clients: dict[tuple[str, str], FlaskClient] = field(default_factory=dict)
 
@@ -272,15 +280,31 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
         high_risk.risk_reassess_on = utc_now().date() + dt.timedelta(days=30)
         for user in named_users:
             session.add(NamedMember(submission_id=high_risk.id, staff_user_id=user.id))
-        item = AgendaItem(
-            session_id=plain.session_id,
-            title="Matrix agenda item",
-            theme=AgendaTheme.GENERAL_DEVELOPMENTS,
-            topic=None,
-            priority_of=AgendaPriority.EU,
-            status=AgendaItemStatus.INCLUDED,
+        item, standing = (
+            AgendaItem(
+                session_id=plain.session_id,
+                title=title,
+                theme=theme,
+                position=position,
+                priority_of=AgendaPriority.EU,
+                status=AgendaItemStatus.INCLUDED,
+            )
+            for position, (title, theme) in enumerate(
+                (
+                    ("Matrix agenda item", AgendaTheme.UN_COOPERATION),
+                    ("Matrix reprisals point", AgendaTheme.REPRISALS),
+                ),
+                start=1,
+            )
         )
-        session.add(item)
+        shared = DialogueSession(
+            dialogue_id=dialogue.id,
+            date=dt.date(2100, 1, 1),
+            place=SessionPlace.VIDEO,
+            state=SessionState.PLANNED,
+            agenda_state=AgendaState.SHARED,
+        )
+        session.add_all([item, standing, shared])
         session.commit()
         built = World(
             app=app,
@@ -292,7 +316,9 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
             high_risk=high_risk.public_id,
             high_risk_attachment=high_risk_attachment,
             agenda_item=item.id,
+            standing_point=standing.id,
             session_id=plain.session_id,
+            shared_session_id=shared.id,
             markers=markers,
         )
     try:
@@ -319,6 +345,25 @@ def desk_members(outcome: Outcome) -> Expect:
 
 def administrators(outcome: Outcome) -> Expect:
     return lambda role, _relation: outcome if role is ADMIN else DENIED
+
+
+def co_chairs(outcome: Outcome) -> Expect:
+    """For co-chairs on the desk, who shape the agenda; everyone else is refused."""
+    return lambda role, relation: outcome if role is CO_CHAIR and relation != NON_MEMBER else DENIED
+
+
+def agenda_proposers(role: StaffRole, relation: str) -> Outcome:
+    """Co-chairs add items, triage officers propose them; other desk members only read."""
+    if role not in (CO_CHAIR, TRIAGE) or relation == NON_MEMBER:
+        return DENIED
+    return RESTRICTED
+
+
+def shared_agenda_reading(role: StaffRole, relation: str) -> Outcome:
+    """A shared agenda: the desk reads it whole, observers (on a desk or not) its titles."""
+    if role is OBSERVER:
+        return RESTRICTED
+    return RESTRICTED if relation != NON_MEMBER else DENIED
 
 
 def plain_reading(role: StaffRole, relation: str) -> Outcome:
@@ -390,6 +435,14 @@ def _hr(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     return lambda w, _r: f"/staff/submissions/{w.high_risk}/{suffix}"
 
 
+def _agenda(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    return lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/agenda{suffix}"
+
+
+def _agenda_item(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    return lambda w, r: _agenda(f"/items/{w.agenda_item}{suffix}")(w, r)
+
+
 def _victim(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     return lambda w, r: f"/admin/staff/{w.victims[r]}{suffix}"
 
@@ -414,13 +467,6 @@ CASES: list[Case] = [
         "GET",
         "",
         lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/queue",
-        desk_members(RESTRICTED),
-    ),
-    Case(
-        "staff.add_agenda_item",
-        "POST",
-        "empty form",
-        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/agenda-items",
         desk_members(RESTRICTED),
     ),
     Case("staff.submission", "GET", "plain", _sub("plain"), plain_reading, "plain"),
@@ -514,7 +560,46 @@ CASES: list[Case] = [
         lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/export",
         desk_members(RESTRICTED),
     ),
-    # briefing pack (the matrix's agenda item is a proposal, so the pack lists no content)
+    # agenda: a draft one (observers: 404), a shared one, and the actions on the draft
+    Case("agenda.agenda", "GET", "draft", _agenda(""), desk_members(RESTRICTED)),
+    Case(
+        "agenda.agenda",
+        "GET",
+        "shared",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.shared_session_id}/agenda",
+        shared_agenda_reading,
+    ),
+    Case("agenda.add_item", "POST", "empty form", _agenda("/items"), agenda_proposers),
+    Case("agenda.item", "GET", "", _agenda_item(""), desk_members(RESTRICTED)),
+    Case("agenda.edit_form", "GET", "", _agenda_item("/edit"), co_chairs(RESTRICTED)),
+    Case("agenda.edit", "POST", "empty form", _agenda_item("/edit"), co_chairs(RESTRICTED)),
+    Case("agenda.move", "POST", "no direction", _agenda_item("/move"), co_chairs(RESTRICTED)),
+    # Already included, and the standing point: both refused with 400 to the co-chairs.
+    Case("agenda.include", "POST", "included", _agenda_item("/include"), co_chairs(RESTRICTED)),
+    Case(
+        "agenda.drop",
+        "POST",
+        "standing point",
+        lambda w, _r: (
+            f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/agenda/items/"
+            f"{w.standing_point}/drop"
+        ),
+        co_chairs(RESTRICTED),
+    ),
+    Case("agenda.change_stage", "POST", "no stage", _agenda("/stage"), co_chairs(RESTRICTED)),
+    # Not linked: refused (400) to whoever may triage the high-risk submission.
+    Case(
+        "agenda.unlink",
+        "POST",
+        "high-risk, not linked",
+        lambda w, _r: (
+            f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/agenda/items/"
+            f"{w.agenda_item}/links/{w.high_risk}/remove"
+        ),
+        triage_on_high_risk,
+        "high_risk",
+    ),
+    # briefing pack (nothing is linked to the matrix's items, so the pack lists no content)
     Case("briefing.pack", "GET", "", _briefing(), briefers(RESTRICTED)),
     Case("briefing.print_view", "GET", "", _briefing("/print"), briefers(RESTRICTED)),
     Case("briefing.bundle", "POST", "", _briefing("/bundle"), briefers(RESTRICTED)),

@@ -24,8 +24,6 @@ from portal import create_app
 from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
-    AgendaItem,
-    AgendaLink,
     AuditEvent,
     DeskKey,
     DeskKeyGrant,
@@ -48,10 +46,9 @@ from portal.services.contexts import (
     signed_triage_note_context,
     triage_note_context,
 )
-from portal.services.desks.keys import grant_desk_access, open_desk_key_grant
+from portal.services.desks.keys import open_desk_key_grant
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.staff import triage
-from portal.services.staff.accounts import create_staff_user
 from portal.services.submissions.attachments import (
     EncryptingUpload,
     UploadBudget,
@@ -63,7 +60,7 @@ from portal.services.submissions.provenance import CheckedItem, Provenance
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance, csrf_token_for
-from tests.staff_sessions_support import demo_credentials, sign_in_client
+from tests.staff_sessions_support import add_test_account, demo_credentials, sign_in_client
 
 EXTRA_PASSPHRASE = "correct horse battery staple for triage tests"
 SITUATION = "Detained since March without charge in the northern prison"
@@ -216,24 +213,15 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[Triage]:
         ).one()
         desk_private = open_desk_key_grant(recovery_grant, recovery)
         for name, on_desk in (("second_officer", True), ("outsider", False)):
-            new = create_staff_user(
+            user = add_test_account(
                 session,
-                email=f"{name}@test.parley.invalid",
-                display_name=name.replace("_", " ").title(),
-                role=StaffRole.TRIAGE_OFFICER,
-                passphrase=EXTRA_PASSPHRASE,
+                name,
+                StaffRole.TRIAGE_OFFICER,
+                EXTRA_PASSPHRASE,
                 at_rest_key=secrets.at_rest_key,
-                must_change_passphrase=False,
+                desk=(desk_key, desk_private) if on_desk else None,
             )
-            if on_desk:
-                grant_desk_access(
-                    session,
-                    desk_key=desk_key,
-                    desk_private_key=desk_private,
-                    member=new.user,
-                    granted_by=None,
-                )
-            accounts[name] = (new.user.email, EXTRA_PASSPHRASE)
+            accounts[name] = (user.email, EXTRA_PASSPHRASE)
         session.commit()
     triage_world = Triage(writable_demo_instance, app, database, accounts)
     try:
@@ -560,78 +548,6 @@ def test_notes_the_database_writer_forged_moved_or_reattributed_are_shown_unveri
         for text in (*genuine, "forged signed note", "forged unsigned note"):
             assert text not in page
     assert world.events("item.unverified") == unverified + 5
-
-
-def test_agenda_items_and_links(world: Triage) -> None:
-    public_id = world.send(SubmissionKind.AGENDA_INPUT, AGENDA_FORM)
-    reprisal = world.send(
-        SubmissionKind.REPRISAL_REPORT,
-        {
-            "what_happened": "Searched",
-            "when": "May",
-            "link_to_engagement": "After the session",
-            "urgency": "urgent",
-        },
-    )
-    client = world.client("triage_officer")
-    base = f"/staff/submissions/{public_id}"
-    with world.database.session() as session:
-        found = world.submission(session, public_id)
-        session_id = found.session_id
-    items = world.count(AgendaItem)
-    assert (
-        _post(
-            world.client("co_chair"),
-            "/staff/dialogues/valdoria/agenda-items",
-            {
-                "session": str(session_id),
-                "title": "Death penalty moratorium",
-                "topic": "death_penalty",
-            },
-        ).status_code
-        == 302
-    )
-    assert (
-        _post(
-            client,
-            "/staff/dialogues/valdoria/agenda-items",
-            {"session": str(session_id), "title": ""},
-        ).status_code
-        == 400
-    )
-    assert (
-        _post(
-            world.client("outsider"),
-            "/staff/dialogues/valdoria/agenda-items",
-            {"session": str(session_id), "title": "x"},
-        ).status_code
-        == 403
-    )
-    assert world.count(AgendaItem) == items + 1
-    with world.database.session() as session:
-        item_id = session.scalars(select(AgendaItem.id).order_by(AgendaItem.id.desc())).first()
-
-    client.get(base)
-    links = world.count(AgendaLink)
-    # Not accepted yet: refused, nothing stored.
-    assert _post(client, f"{base}/agenda-link", {"agenda_item": str(item_id)}).status_code == 400
-    assert world.count(AgendaLink) == links
-    _post(client, f"{base}/accept")
-    assert _post(client, f"{base}/agenda-link", {"agenda_item": str(item_id)}).status_code == 302
-    assert world.state(public_id).state is SubmissionState.ON_AGENDA
-    assert _post(client, f"{base}/agenda-link", {"agenda_item": str(item_id)}).status_code == 400
-    assert world.count(AgendaLink) == links + 1
-    # A reprisal report belongs to no session, so to no agenda item.
-    client.get(f"/staff/submissions/{reprisal}")
-    _post(client, f"/staff/submissions/{reprisal}/accept")
-    assert (
-        _post(
-            client, f"/staff/submissions/{reprisal}/agenda-link", {"agenda_item": str(item_id)}
-        ).status_code
-        == 400
-    )
-    _status, page = _page(client, "/staff/dialogues/valdoria/queue?flag=urgent")
-    assert reprisal in page and public_id not in page
 
 
 def test_risk_assessment_named_members_and_emergency_access(world: Triage) -> None:

@@ -13,8 +13,9 @@ The rules, in order:
    valid for :data:`EMERGENCY_ACCESS_LIFETIME`.
 
 Triage decisions are the work of triage officers; co-chairs read and write to submitters, and
-both brief the co-chairs' delegation for a session. :func:`may_triage`, :func:`may_message` and
-:func:`may_brief` say so in one place.
+own the agenda of a session (triage officers only propose items to it); both brief the
+co-chairs' delegation for a session. :func:`may_triage`, :func:`may_message`,
+:func:`may_shape_agenda` and :func:`may_brief` say so in one place.
 """
 
 import datetime as dt
@@ -42,6 +43,7 @@ from portal.services.staff.web_sessions import SignedInStaff
 CONTENT_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR, StaffRole.ADMINISTRATOR})
 TRIAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER})
 MESSAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
+AGENDA_ROLES = frozenset({StaffRole.CO_CHAIR})
 BRIEFING_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 EMERGENCY_ACCESS_LIFETIME = dt.timedelta(hours=24)
 
@@ -158,6 +160,11 @@ def may_brief(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
     """Whether ``user`` may read and write the briefing packs of ``dialogue``'s sessions: the
     desk's triage officers and co-chairs, not an administrator made a member."""
     return user.role in BRIEFING_ROLES and is_desk_member(session, user, dialogue)
+
+
+def may_shape_agenda(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may shape the agendas of ``dialogue``'s sessions (a co-chair's work)."""
+    return user.role in AGENDA_ROLES and is_desk_member(session, user, dialogue)
 
 
 def open_desk_key(

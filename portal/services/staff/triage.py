@@ -19,9 +19,8 @@ can read them, and nobody else; each is signed by its author (``portal.services.
 which also holds the rule its readers apply). The row is flushed first (with an empty envelope)
 to learn its id, then sealed, in the same transaction.
 
-Agenda items: until the co-chairs' agenda work lands, any desk member may add an item (a title
-and an optional theme) to a session of the dialogue, and triage officers link submissions of
-that session to it. This is the interim, documented here and on the pages that offer it.
+Agenda items and the links of submissions to them are the agenda's rules
+(``portal.services.rounds.agenda``), which call :func:`change_state` for the moves they make.
 """
 
 import datetime as dt
@@ -32,15 +31,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
-    AgendaItem,
-    AgendaItemStatus,
-    AgendaLink,
-    AgendaPriority,
-    AgendaTheme,
     DeclineReason,
     DeskKeyGrant,
     DeskMembership,
-    DialogueSession,
     EmergencyAccess,
     HandoverEntry,
     NamedMember,
@@ -52,7 +45,7 @@ from portal.models import (
     Topic,
     TriageNote,
 )
-from portal.models.triage import MAX_AGENDA_TITLE, MAX_JUSTIFICATION
+from portal.models.triage import MAX_JUSTIFICATION
 from portal.services.audit.trail import AuditAction, record_event, record_submission_event
 from portal.services.desks import need_to_know
 from portal.services.staff.notes import seal_signed_note
@@ -69,7 +62,8 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.IN_TRIAGE: frozenset({S.ACCEPTED, S.DECLINED}),
     S.ACCEPTED: frozenset({S.DECLINED, S.ON_AGENDA, S.ON_HANDOVER_LIST}),
     S.DECLINED: frozenset({S.ACCEPTED}),
-    S.ON_AGENDA: frozenset({S.ON_HANDOVER_LIST, S.RAISED}),
+    # Back to accepted when its last agenda link is removed (``rounds.agenda``).
+    S.ON_AGENDA: frozenset({S.ACCEPTED, S.ON_HANDOVER_LIST, S.RAISED}),
     S.ON_HANDOVER_LIST: frozenset({S.ACCEPTED, S.RAISED}),
     S.RAISED: frozenset({S.DEBRIEFED}),
     S.DEBRIEFED: frozenset(),
@@ -373,94 +367,6 @@ def add_note(
         details={"submission": submission.id},
     )
     return note
-
-
-def add_agenda_item(
-    session: Session,
-    actor: StaffUser,
-    dialogue_session: DialogueSession,
-    title: str,
-    topic: str | None,
-) -> AgendaItem:
-    """Add an item to a session's agenda (the interim; see the module docstring)."""
-    if not need_to_know.is_desk_member(session, actor, dialogue_session.dialogue):
-        raise TriageForbiddenError("only members of this desk add agenda items")
-    title = title.strip()
-    if not title:
-        raise TriageRefusedError("give the agenda item a title")
-    if len(title) > MAX_AGENDA_TITLE:
-        raise TriageRefusedError(
-            f"an agenda item title may hold at most {MAX_AGENDA_TITLE} characters"
-        )
-    if topic and topic not in {str(item) for item in Topic}:
-        raise TriageRefusedError("choose the agenda theme from the list")
-    item = AgendaItem(
-        session_id=dialogue_session.id,
-        title=title,
-        theme=AgendaTheme.SPECIFIC_TOPIC,
-        topic=topic or None,
-        position=len(agenda_items(session, dialogue_session)) + 1,
-        priority_of=AgendaPriority.EU,
-        status=AgendaItemStatus.INCLUDED,
-    )
-    session.add(item)
-    session.flush()
-    record_event(
-        session,
-        action=AuditAction.AGENDA_ITEM_CREATED,
-        object_type="agenda_item",
-        object_id=item.id,
-        actor=actor,
-        dialogue=dialogue_session.dialogue,
-        details={"session": dialogue_session.id, "topic": topic or None},
-    )
-    return item
-
-
-def agenda_items(session: Session, dialogue_session: DialogueSession | None) -> list[AgendaItem]:
-    if dialogue_session is None:
-        return []
-    return list(
-        session.scalars(
-            select(AgendaItem)
-            .where(AgendaItem.session_id == dialogue_session.id)
-            .order_by(AgendaItem.id)
-        )
-    )
-
-
-def link_to_agenda(
-    session: Session,
-    actor: StaffUser,
-    submission: Submission,
-    agenda_item_id: int,
-    *,
-    now: dt.datetime,
-) -> AgendaLink:
-    """Link an accepted submission to an item of its own session's agenda."""
-    require_triage(session, actor, submission, now=now)
-    item = session.get(AgendaItem, agenda_item_id)
-    if item is None or submission.session_id is None or item.session_id != submission.session_id:
-        raise TriageRefusedError("choose an agenda item of this submission's session")
-    if submission.state not in (S.ACCEPTED, S.ON_AGENDA, S.ON_HANDOVER_LIST):
-        raise TriageRefusedError("accept the submission before linking it to the agenda")
-    exists = session.scalars(
-        select(AgendaLink.id).where(
-            AgendaLink.submission_id == submission.id, AgendaLink.agenda_item_id == item.id
-        )
-    ).first()
-    if exists is not None:
-        raise TriageRefusedError("the submission is already linked to that agenda item")
-    if submission.state is S.ACCEPTED:
-        change_state(submission, S.ON_AGENDA)
-    link = AgendaLink(submission_id=submission.id, agenda_item_id=item.id)
-    session.add(link)
-    session.flush()
-    session.expire(submission, ["agenda_links"])
-    record_submission_event(
-        session, AuditAction.SUBMISSION_LINKED_TO_AGENDA, actor, submission, agenda_item=item.id
-    )
-    return link
 
 
 def handover_refusal(submission: Submission, opened: Any) -> str | None:
