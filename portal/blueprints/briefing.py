@@ -29,6 +29,7 @@ from portal.services.bundles.briefing_bundle import write_briefing_bundle
 from portal.services.bundles.manifest import BundleError
 from portal.services.desks.need_to_know import BRIEFING_ROLES
 from portal.services.rounds import briefing
+from portal.services.rounds.agenda import session_of_dialogue
 from portal.services.rounds.briefing import BriefingPack, BriefingUse
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.web.instance import app_settings
@@ -180,7 +181,7 @@ def _session(
         briefing.require_briefer(database, signed_in.user, dialogue)
     except briefing.BriefingForbiddenError:
         abort(403)
-    return found_or_404(briefing.session_of(database, dialogue, session_id))
+    return found_or_404(session_of_dialogue(database, dialogue, session_id))
 
 
 def _document(built: BriefingPack) -> str:

@@ -36,7 +36,6 @@ plain data: the page, the print view and the offline bundle all render the same 
 
 import datetime as dt
 import enum
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -46,9 +45,6 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import (
-    AgendaItem,
-    AgendaItemStatus,
-    AgendaLink,
     AgendaPriority,
     AgendaTheme,
     CaseOutcome,
@@ -61,11 +57,11 @@ from portal.models import (
     StaffUser,
     Submission,
     SubmissionKind,
-    SubmissionState,
     Topic,
 )
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.desks import need_to_know
+from portal.services.rounds.agenda import AgendaEntry, linked_submissions, session_agenda
 from portal.services.rounds.desk_texts import (
     DeskTextRefusedError,
     ReadDeskText,
@@ -86,15 +82,6 @@ from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.provenance import UnverifiedSubmissionError
 
 CASE_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
-_LINKED_STATES = frozenset(
-    {
-        SubmissionState.ACCEPTED,
-        SubmissionState.ON_AGENDA,
-        SubmissionState.ON_HANDOVER_LIST,
-        SubmissionState.RAISED,
-        SubmissionState.DEBRIEFED,
-    }
-)
 _NAMES_READABLE = frozenset({NamesState.OPEN, NamesState.IN_SUBMISSION})
 
 
@@ -196,12 +183,6 @@ def require_briefer(session: Session, user: StaffUser, dialogue: Dialogue) -> No
         raise BriefingForbiddenError("only the desk's triage officers and co-chairs brief")
 
 
-def session_of(session: Session, dialogue: Dialogue, session_id: int) -> DialogueSession | None:
-    """The session ``session_id`` if it is one of ``dialogue``'s."""
-    found = session.get(DialogueSession, session_id)
-    return found if found is not None and found.dialogue_id == dialogue.id else None
-
-
 def build_pack(
     session: Session,
     signed_in: SignedInStaff,
@@ -217,7 +198,10 @@ def build_pack(
         session, signed_in, dialogue_session, frozenset({DeskTextPurpose.BRIEFING_POINT})
     )
     builder = _Builder(session, signed_in, dialogue_session, points, now)
-    items = tuple(builder.item(item, linked) for item, linked in _agenda(session, dialogue_session))
+    items = tuple(
+        builder.item(entry, linked_submissions(session, entry.item))
+        for entry in session_agenda(session, dialogue_session, include_proposed=False)
+    )
     pack = BriefingPack(
         dialogue.slug,
         dialogue.partner,
@@ -258,17 +242,19 @@ def write_point(
     current desk key.
     """
     require_briefer(session, signed_in.user, dialogue_session.dialogue)
-    agenda = _agenda(session, dialogue_session)
+    items = [
+        entry.item for entry in session_agenda(session, dialogue_session, include_proposed=False)
+    ]
     if item_id is not None:
-        if item_id not in {item.id for item, _linked in agenda}:
+        if item_id not in {item.id for item in items}:
             raise LookupError("no such item on this session's agenda")
         subject = subject_of(DeskTextPurpose.BRIEFING_POINT, agenda_item_id=item_id)
     else:
         case = next(
             (
                 submission
-                for _item, linked in agenda
-                for submission in linked
+                for item in items
+                for submission in linked_submissions(session, item)
                 if submission.public_id == case_public_id and submission.kind in CASE_KINDS
             ),
             None,
@@ -328,7 +314,8 @@ class _Builder:
         self.opened: dict[int, OpenedForStaff | None] = {}
         self.replies: dict[int, dict[str, str]] = {}
 
-    def item(self, item: AgendaItem, linked: list[Submission]) -> ItemBrief:
+    def item(self, entry: AgendaEntry, linked: list[Submission]) -> ItemBrief:
+        item = entry.item
         recommendations: list[RecommendationBrief] = []
         cases: list[CaseBrief] = []
         held_back = not_open = 0
@@ -355,7 +342,7 @@ class _Builder:
             item.priority_of,
             item.gender_dimension,
             self._point(subject_of(DeskTextPurpose.BRIEFING_POINT, agenda_item_id=item.id)),
-            _counts(linked),
+            entry.counts,
             tuple(recommendations),
             tuple(cases),
             held_back,
@@ -463,39 +450,3 @@ def _topic(value: Any) -> Topic | None:
         return Topic(value)
     except ValueError:
         return None
-
-
-def _counts(linked: list[Submission]) -> dict[SubmissionKind, int]:
-    counted = Counter(submission.kind for submission in linked)
-    return {kind: counted[kind] for kind in SubmissionKind if counted[kind]}
-
-
-def _agenda(
-    session: Session, dialogue_session: DialogueSession
-) -> list[tuple[AgendaItem, list[Submission]]]:
-    """The included items in order, each with the accepted submissions linked to it."""
-    items = session.scalars(
-        select(AgendaItem)
-        .where(
-            AgendaItem.session_id == dialogue_session.id,
-            AgendaItem.status == AgendaItemStatus.INCLUDED,
-        )
-        .order_by(AgendaItem.position, AgendaItem.id)
-    )
-    return [
-        (
-            item,
-            list(
-                session.scalars(
-                    select(Submission)
-                    .join(AgendaLink, AgendaLink.submission_id == Submission.id)
-                    .where(
-                        AgendaLink.agenda_item_id == item.id,
-                        Submission.state.in_(_LINKED_STATES),
-                    )
-                    .order_by(Submission.id)
-                )
-            ),
-        )
-        for item in items
-    ]
