@@ -21,6 +21,7 @@ from portal.blueprints import (
     forms_sealed,
     public,
     quick_exit,
+    sessions,
     staff,
     staff_access,
     staff_account,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         briefing.blueprint,
         desk.blueprint,
         agenda.blueprint,
+        sessions.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

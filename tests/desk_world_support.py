@@ -86,7 +86,31 @@ def founding_member(
     return member
 
 
+CASE_FORM: dict[str, Any] = {
+    "topics": ["human_rights_defenders"],
+    "contact_through_portal": False,
+    "women_hrd": False,
+    "persons": [
+        {
+            "name": "A. Defender",
+            "consent": {"level": "raise_by_name", "given_by": "person", "risks_explained": True},
+        }
+    ],
+    "place": "Capital",
+    "situation": "Detained since spring.",
+    "relation_to_person": "colleague",
+}
+
+
 def plain_case(world: ConsultationWorld) -> Submission:
+    return sent_submission(world, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
+
+
+def sent_submission(
+    world: ConsultationWorld, kind: SubmissionKind, form: dict[str, Any]
+) -> Submission:
+    """A submission of ``kind`` sent under a new codename, as the form without JavaScript stores
+    it: to the world's open session, or to the dialogue for a reprisal report."""
     codename_key = crypto.CodenameSecrets(
         login_secret=secrets.token_bytes(32), key_seed=secrets.token_bytes(32)
     )
@@ -100,8 +124,8 @@ def plain_case(world: ConsultationWorld) -> Submission:
     address = submission_address(
         world.session,
         dialogue=world.dialogue,
-        dialogue_session=world.dialogue_session,
-        kind=SubmissionKind.INDIVIDUAL_CASE,
+        dialogue_session=None if kind is SubmissionKind.REPRISAL_REPORT else world.dialogue_session,
+        kind=kind,
         public_id=new_public_id(),
         now=world.now,
     )
@@ -109,23 +133,6 @@ def plain_case(world: ConsultationWorld) -> Submission:
         world.session,
         address=address,
         submitter_key=codename_key,
-        form={
-            "topics": ["human_rights_defenders"],
-            "contact_through_portal": False,
-            "women_hrd": False,
-            "persons": [
-                {
-                    "name": "A. Defender",
-                    "consent": {
-                        "level": "raise_by_name",
-                        "given_by": "person",
-                        "risks_explained": True,
-                    },
-                }
-            ],
-            "place": "Capital",
-            "situation": "Detained since spring.",
-            "relation_to_person": "colleague",
-        },
+        form=form,
         today=world.now.date(),
     )

@@ -56,6 +56,7 @@ from portal.models import (
 )
 from portal.services.desks import need_to_know
 from portal.services.rounds import agenda
+from portal.services.rounds.waiting import waiting_per_session
 from portal.services.staff import identities, triage
 from portal.services.staff.reading import (
     OpenedForStaff,
@@ -100,13 +101,15 @@ def _staff_words() -> dict[str, Any]:
 @blueprint.get("/")
 @staff_required()
 def home(signed_in: SignedInStaff) -> str:
-    """The person's desks with how many submissions are in each state; for an observer, the
-    agendas the co-chairs have shared."""
+    """The person's desks with how many submissions are in each state, and the sessions of
+    those desks with what waits for them in each (``portal.services.rounds.waiting``); for an
+    observer, the agendas the co-chairs have shared."""
     database = reading()
     desks = [
         (dialogue, state_counts(database, dialogue))
         for dialogue in need_to_know.desk_dialogues(database, signed_in.user)
     ]
+    waiting = waiting_per_session(database, signed_in.user, today=utc_now().date())
     admin_url = None
     if signed_in.user.role is StaffRole.ADMINISTRATOR:
         try:
@@ -119,6 +122,7 @@ def home(signed_in: SignedInStaff) -> str:
         admin_url=admin_url,
         desks=desks,
         shared_agendas=agenda.shared_agendas(database) if is_observer else [],
+        waiting=waiting,
         states=list(SubmissionState),
         is_observer=is_observer,
         is_administrator=signed_in.user.role is StaffRole.ADMINISTRATOR,

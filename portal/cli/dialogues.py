@@ -259,9 +259,14 @@ def close_command(session_id: int) -> None:
     help="The next stage after the consultation.",
 )
 def advance_command(session_id: int, target: str) -> None:
-    """Move session ID on to held, debriefed or follow_up."""
+    """Move session ID on to held, debriefed or follow_up (from the session's day on, UTC)."""
     with operator_transaction(DialogueDetailsError) as session:
-        advance_session(session, session_by_id(session, session_id), SessionState(target))
+        advance_session(
+            session,
+            session_by_id(session, session_id),
+            SessionState(target),
+            today=utc_now().date(),
+        )
     click.echo(f"Session {session_id} is now {target}.")
 
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 from flask import abort
 from sqlalchemy.orm import Session
 
-from portal.models import Dialogue, Submission
+from portal.models import Dialogue, DialogueSession, Submission
 from portal.services.desks.need_to_know import is_desk_member
 from portal.services.dialogues.dialogue_sessions import UnknownDialogueError, dialogue_by_slug
 from portal.services.staff.web_sessions import SignedInStaff
@@ -40,6 +40,17 @@ def desk_dialogue_or_403(database: Session, signed_in: SignedInStaff, slug: str)
     if not is_desk_member(database, signed_in.user, dialogue):
         abort(403)
     return dialogue
+
+
+def session_of_dialogue_or_404(
+    database: Session, dialogue: Dialogue, session_id: int
+) -> DialogueSession:
+    """Session ``session_id`` of ``dialogue``, or 404 (also for a session of another dialogue,
+    so that an address never reaches one desk's session through another desk's slug)."""
+    found = database.get(DialogueSession, session_id)
+    if found is None or found.dialogue_id != dialogue.id:
+        abort(404)
+    return found
 
 
 def desk_submission_or_403(

@@ -89,6 +89,7 @@ STAFF_BLUEPRINTS = (
     "agenda",
     "briefing",
     "admin",
+    "sessions",
 )
 PASSPHRASE = "correct horse battery staple for the matrix"
 DIALOGUE = "valdoria"
@@ -403,14 +404,6 @@ def message_on_plain(role: StaffRole, relation: str) -> Outcome:
     return ALLOWED if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
 
 
-def briefers(outcome: Outcome) -> Expect:
-    """The briefing pack: triage officers and co-chairs on the desk; an administrator made a
-    member is refused like an observer."""
-    return lambda role, relation: (
-        outcome if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
-    )
-
-
 def _briefing(suffix: str = "") -> Callable[[World, tuple[str, str]], str]:
     return lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/briefing{suffix}"
 
@@ -445,6 +438,29 @@ def _agenda_item(suffix: str) -> Callable[[World, tuple[str, str]], str]:
 
 def _victim(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     return lambda w, r: f"/admin/staff/{w.victims[r]}{suffix}"
+
+
+def session_managers(outcome: Outcome) -> Expect:
+    """For the desk's triage officers and co-chairs; everyone else is refused."""
+    return lambda role, relation: (
+        outcome if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
+    )
+
+
+def _finished_session(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    """A page of the demo's session in follow-up: every change posted to it is refused by the
+    rules (400) once past the authorization check, so no requester changes what others see."""
+
+    def url(world: World, _requester: tuple[str, str]) -> str:
+        with world.database.session() as session:
+            finished = session.scalars(
+                select(DialogueSession.id)
+                .join(Dialogue)
+                .where(Dialogue.slug == DIALOGUE, DialogueSession.state == "follow_up")
+            ).one()
+        return f"/staff/dialogues/{DIALOGUE}/sessions/{finished}{suffix}"
+
+    return url
 
 
 def _triage_case(endpoint: str, suffix: str, data: dict[str, Any] | None = None) -> Case:
@@ -600,16 +616,16 @@ CASES: list[Case] = [
         "high_risk",
     ),
     # briefing pack (nothing is linked to the matrix's items, so the pack lists no content)
-    Case("briefing.pack", "GET", "", _briefing(), briefers(RESTRICTED)),
-    Case("briefing.print_view", "GET", "", _briefing("/print"), briefers(RESTRICTED)),
-    Case("briefing.bundle", "POST", "", _briefing("/bundle"), briefers(RESTRICTED)),
+    Case("briefing.pack", "GET", "", _briefing(), session_managers(RESTRICTED)),
+    Case("briefing.print_view", "GET", "", _briefing("/print"), session_managers(RESTRICTED)),
+    Case("briefing.bundle", "POST", "", _briefing("/bundle"), session_managers(RESTRICTED)),
     # A text over the limit: refused (400) once the person may brief, before anything else.
     Case(
         "briefing.item_point",
         "POST",
         "text too long",
         lambda w, r: _briefing(f"/items/{w.agenda_item}")(w, r),
-        briefers(RESTRICTED),
+        session_managers(RESTRICTED),
         data=lambda _w, _r: {"text": "x" * (LONG_TEXT_LIMIT + 1)},
     ),
     Case(
@@ -617,7 +633,7 @@ CASES: list[Case] = [
         "POST",
         "plain, text too long",
         lambda w, r: _briefing(f"/cases/{w.plain}")(w, r),
-        briefers(RESTRICTED),
+        session_managers(RESTRICTED),
         data=lambda _w, _r: {"text": "x" * (LONG_TEXT_LIMIT + 1)},
     ),
     # desk
@@ -644,6 +660,51 @@ CASES: list[Case] = [
         "",
         lambda _w, _r: f"/staff/desks/{DIALOGUE}/rotate",
         desk_members(RESTRICTED),
+    ),
+    # sessions: the pages for the desk; the changes for its triage officers and co-chairs
+    Case(
+        "sessions.overview",
+        "GET",
+        "",
+        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/sessions",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "sessions.schedule",
+        "POST",
+        "empty form",
+        lambda _w, _r: f"/staff/dialogues/{DIALOGUE}/sessions",
+        session_managers(RESTRICTED),
+    ),
+    Case("sessions.session_page", "GET", "", _finished_session(""), desk_members(RESTRICTED)),
+    Case(
+        "sessions.open_consultation",
+        "POST",
+        "follow-up session",
+        _finished_session("/open"),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "sessions.extend_consultation",
+        "POST",
+        "follow-up session",
+        _finished_session("/extend"),
+        session_managers(RESTRICTED),
+        data=lambda _w, _r: {"closes": "2031-01-01T08:00"},
+    ),
+    Case(
+        "sessions.close_consultation",
+        "POST",
+        "follow-up session",
+        _finished_session("/close"),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "sessions.record_held",
+        "POST",
+        "follow-up session",
+        _finished_session("/held"),
+        session_managers(RESTRICTED),
     ),
     # admin
     Case("admin.index", "GET", "", lambda _w, _r: "/admin/", administrators(RESTRICTED)),

@@ -58,6 +58,11 @@ def _portal(instance: PlainInstance, *arguments: str) -> Any:
     return run_portal(instance.environment, *arguments)
 
 
+def _end_of(day: dt.date) -> dt.datetime:
+    """The latest close a consultation for a session on ``day`` may have: midnight after it."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
 def _ok(instance: PlainInstance, *arguments: str) -> str:
     result = _portal(instance, *arguments)
     assert result.exit_code == 0, result.output
@@ -147,10 +152,21 @@ def test_dialogue_create_list_and_fingerprint(plain_instance: PlainInstance, db:
 def test_session_lifecycle_through_the_command_line(
     plain_instance: PlainInstance, db: Session
 ) -> None:
+    # Held only from its date on: the session is today, its consultation closes tonight.
+    today = dt.datetime.now(dt.UTC).date()
     _create(plain_instance, "westmark")
-    _ok(plain_instance, "session", "create", "westmark", "--date", "2031-09-01", "--place", "video")
+    _ok(
+        plain_instance,
+        "session",
+        "create",
+        "westmark",
+        "--date",
+        today.isoformat(),
+        "--place",
+        "video",
+    )
     (session_id,) = _session_ids(db, "westmark")
-    closes = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).replace(microsecond=0)
+    closes = _end_of(today)
     events_before = db.scalar(select(func.count()).select_from(AuditEvent))
 
     opened = _ok(plain_instance, "session", "open", str(session_id), "--closes", closes.isoformat())
@@ -184,6 +200,34 @@ def test_session_lifecycle_through_the_command_line(
     ]
     assert {event.action for event in changes} == {"session.state_changed"}
     assert verify_audit_chain(db).intact
+
+
+def test_a_session_is_recorded_as_held_only_from_its_date(
+    plain_instance: PlainInstance, db: Session
+) -> None:
+    next_year = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=365)
+    opens = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    _create(plain_instance, "suedmark")
+    _ok(
+        plain_instance,
+        *("session", "create", "suedmark", "--date", next_year.isoformat(), "--place", "video"),
+        *("--opens", opens.isoformat(), "--closes", (opens + dt.timedelta(days=9)).isoformat()),
+    )
+    (session_id,) = _session_ids(db, "suedmark")
+    _ok(plain_instance, "session", "open", str(session_id))
+    _ok(plain_instance, "session", "close", str(session_id))
+    before = _snapshot(db)
+
+    for stage in ("held", "debriefed"):
+        result = _portal(plain_instance, "session", "advance", str(session_id), "--to", stage)
+
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr.strip() == (
+            f"Error: session {session_id} takes place on {next_year.isoformat()}; it can be "
+            f"recorded as {stage} only on or after that day "
+            f"(today is {dt.datetime.now(dt.UTC).date().isoformat()}, UTC)"
+        )
+        assert _snapshot(db) == before
 
 
 def test_freeze_closes_open_consultations_and_unfreeze_reopens_nothing(
@@ -232,7 +276,7 @@ def refusal_setup(plain_instance: PlainInstance, db: Session) -> dict[str, str]:
     if db.scalar(select(Dialogue.id).where(Dialogue.slug == "refusals")) is None:
         _create(plain_instance, "refusals")
         _create(plain_instance, "refusals-frozen")
-        for slug in ("refusals", "refusals-frozen", "refusals"):
+        for slug in ("refusals", "refusals-frozen"):
             _ok(
                 plain_instance,
                 "session",
@@ -247,11 +291,13 @@ def refusal_setup(plain_instance: PlainInstance, db: Session) -> dict[str, str]:
                 "--closes",
                 "2031-10-20T16:00+02:00",
             )
+        today = dt.datetime.now(dt.UTC).date()
+        _ok(plain_instance, *NEW_SESSION, "--date", today.isoformat())
         planned, last = _session_ids(db, "refusals")
         (frozen_session,) = _session_ids(db, "refusals-frozen")
         _ok(plain_instance, "session", "open", str(frozen_session))
         _ok(plain_instance, "dialogue", "freeze", "refusals-frozen")
-        _ok(plain_instance, "session", "open", str(last))
+        _ok(plain_instance, "session", "open", str(last), "--closes", _end_of(today).isoformat())
         _ok(plain_instance, "session", "close", str(last))
         for stage in ("held", "debriefed", "follow_up"):
             _ok(plain_instance, "session", "advance", str(last), "--to", stage)
@@ -363,7 +409,14 @@ REFUSALS = [
     (("session", "open", "{last}"), 1, "cannot go from follow_up"),
     (("session", "open", "{past}"), 1, "already passed"),
     (("session", "close", "{planned}"), 1, "cannot go from planned to consultation_closed"),
-    (("session", "advance", "{planned}", "--to", "held"), 1, "cannot go from planned to held"),
+    (("session", "advance", "{past}", "--to", "held"), 1, "cannot go from planned to held"),
+    (("session", "advance", "{planned}", "--to", "held"), 1, "held only on or after"),
+    (("session", "advance", "{planned}", "--to", "debriefed"), 1, "debriefed only on or after"),
+    (
+        ("session", "open", "{planned}", "--closes", "2031-11-02T00:00:01Z"),
+        1,
+        "by the end of the session's day",
+    ),
     (("session", "advance", "{planned}", "--to", "consultation_open"), 2, "--to"),
     (("session", "list", "no-such-dialogue"), 1, "no dialogue named"),
 ]
@@ -427,7 +480,7 @@ def _session_in(session: Session, state: SessionState, slug: str) -> DialogueSes
         place=SessionPlace.VIDEO,
         state=state,
         consultation_opens_at=NOW - dt.timedelta(days=1),
-        consultation_closes_at=NOW + dt.timedelta(days=1),
+        consultation_closes_at=NOW + dt.timedelta(hours=6),
     )
 
 
@@ -437,7 +490,7 @@ def _change(session: Session, dialogue_session: DialogueSession, target: Session
     elif target is SessionState.CONSULTATION_CLOSED:
         close_consultation(session, dialogue_session)
     else:
-        advance_session(session, dialogue_session, target)
+        advance_session(session, dialogue_session, target, today=NOW.date())
 
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(S, S)))

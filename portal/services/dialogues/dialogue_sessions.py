@@ -1,22 +1,41 @@
 """The life of a dialogue's sessions, and when civil society may write in.
 
-Every rule about a session's stage lives here, so that the command line, the staff pages to come
-and the submission forms all obey the same one:
+Every rule about a session's stage lives here, so that the command line, the desk's session
+pages and the submission forms all obey the same one:
 
 - a session moves forward through ``planned → consultation_open → consultation_closed → held →
   debriefed → follow_up`` (:data:`ALLOWED_TRANSITIONS`); the one step back is reopening a closed
   consultation, because a desk that closed early by mistake must be able to undo it before the
   session is held;
-- a frozen dialogue opens no consultation, and freezing a dialogue closes any consultation it has
-  open, so that "frozen" means "accepts nothing" without a second check anywhere;
+- a session is recorded as held (and so debriefed or in follow-up) only on or after its date,
+  today being the day in UTC: a record of a meeting that has not happened yet would let its
+  outcome, its replies and its debrief be written ahead of it;
+- a consultation closes by the end of its session's day (UTC) at the latest, because input that
+  arrives after the session can no longer feed its agenda; while it is open its close only moves
+  later (:func:`extend_consultation`), and stopping sooner is the explicit verb
+  :func:`close_consultation`, so that a mistyped date never quietly shortens what civil society
+  was told;
+- a frozen dialogue opens no consultation and extends none, its desk schedules no new session
+  for it (the operator's ``portal session create`` still may, to bring a dialogue's history in),
+  and freezing a dialogue closes any consultation it has open, so that "frozen" means "accepts
+  nothing" without a second check anywhere;
 - a consultation accepts submissions exactly while its session is ``consultation_open`` and the
   current moment lies inside the announced window ``[opens, closes)``
   (:func:`consultation_accepts_submissions`); reprisal reports are accepted at any time by an
   active dialogue (:func:`dialogue_accepts_reprisal_reports`), because reprisals do not wait for
   the calendar.
 
-Every change is appended to the audit trail in the caller's transaction: a refused change raises
-before anything is written, so the caller's rollback leaves nothing half-stored.
+Who may change a session: the operator at the command line (``actor`` is ``None``), and on the
+web the desk's working members, its triage officers and co-chairs (:func:`may_manage_sessions`):
+the desk runs its consultation and records that its session took place. An administrator's role
+alone gives no say over a session, as it gives no access to the content the sessions gather (the
+role table of docs/DESIGN.md section 2 gives administrators accounts, dialogues, key grants and
+retention, which the operator commands serve); an administrator made a desk member sees the
+desk's session pages but changes nothing on them. Observers never change anything.
+
+Every change is appended to the audit trail in the caller's transaction, with ids, dates and
+stages only: a refused change raises before anything is written, so the caller's rollback leaves
+nothing half-stored.
 """
 
 import datetime as dt
@@ -25,9 +44,18 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Dialogue, DialogueSession, DialogueStatus, SessionState, StaffUser
+from portal.models import (
+    Dialogue,
+    DialogueSession,
+    DialogueStatus,
+    SessionPlace,
+    SessionState,
+    StaffRole,
+    StaffUser,
+)
 from portal.services.audit.trail import AuditAction, record_event
-from portal.services.dialogues.catalogue import DialogueDetailsError
+from portal.services.desks.need_to_know import is_desk_member
+from portal.services.dialogues.catalogue import DialogueDetailsError, schedule_session
 from portal.timefmt import iso_utc
 
 ALLOWED_TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
@@ -43,6 +71,7 @@ ALLOWED_TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
 # The stages after the consultation, reached with :func:`advance_session`; the consultation
 # window has its own verbs because opening it needs a window.
 LATER_STAGES = frozenset({SessionState.HELD, SessionState.DEBRIEFED, SessionState.FOLLOW_UP})
+SESSION_MANAGER_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 
 
 class UnknownDialogueError(DialogueDetailsError):
@@ -55,6 +84,16 @@ class UnknownSessionError(DialogueDetailsError):
 
 class SessionChangeRefusedError(DialogueDetailsError):
     """A stage or status change the rules forbid; the message says which rule."""
+
+
+class SessionChangeForbiddenError(PermissionError):
+    """The staff member may not change this dialogue's sessions (see the module docstring)."""
+
+
+def may_manage_sessions(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may schedule ``dialogue``'s sessions, run their consultation and record
+    them as held: a triage officer or co-chair on its desk."""
+    return user.role in SESSION_MANAGER_ROLES and is_desk_member(session, user, dialogue)
 
 
 def consultation_accepts_submissions(dialogue_session: DialogueSession, now: dt.datetime) -> bool:
@@ -81,6 +120,12 @@ def dialogue_accepts_reprisal_reports(dialogue: Dialogue) -> bool:
     return dialogue.status is DialogueStatus.ACTIVE
 
 
+def latest_close(session_date: dt.date) -> dt.datetime:
+    """The latest moment a consultation for a session on ``session_date`` may close: the end
+    of that day in UTC."""
+    return dt.datetime.combine(session_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
 def dialogue_by_slug(session: Session, slug: str) -> Dialogue:
     """The dialogue named ``slug``; ``UnknownDialogueError`` if there is none."""
     dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == slug)).first()
@@ -97,6 +142,47 @@ def session_by_id(session: Session, session_id: int) -> DialogueSession:
     return dialogue_session
 
 
+def schedule_planned_session(
+    session: Session,
+    dialogue: Dialogue,
+    *,
+    date: dt.date,
+    place: SessionPlace,
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+    now: dt.datetime,
+    actor: StaffUser | None = None,
+) -> DialogueSession:
+    """Schedule a new, planned session of an active dialogue, with its window if it is known.
+
+    The day is today or later (a desk plans sessions; it does not back-date them) and a window
+    given must still lie ahead in part and close by the end of the session's day. The
+    consultation does not open by itself: the desk opens it when it is ready to read.
+    """
+    _require_manager(session, actor, dialogue)
+    _require_active(dialogue, "schedule a session")
+    if date < now.astimezone(dt.UTC).date():
+        raise SessionChangeRefusedError(
+            f"{date.isoformat()} has passed; a new session is scheduled for today or later"
+        )
+    if (opens_at is None) != (closes_at is None):
+        raise SessionChangeRefusedError(
+            "a consultation window needs both its opening and its close, or neither"
+        )
+    if opens_at is not None and closes_at is not None:
+        _check_close(closes_at, opens_at=opens_at, now=now, session_date=date)
+    return schedule_session(
+        session,
+        dialogue,
+        date=date,
+        place=place,
+        state=SessionState.PLANNED,
+        consultation_opens_at=opens_at,
+        consultation_closes_at=closes_at,
+        actor=actor,
+    )
+
+
 def open_consultation(
     session: Session,
     dialogue_session: DialogueSession,
@@ -105,17 +191,15 @@ def open_consultation(
     closes_at: dt.datetime | None = None,
     actor: StaffUser | None = None,
 ) -> None:
-    """Open the consultation window, optionally setting (or moving) its close.
+    """Open (or reopen) the consultation window, optionally setting (or moving) its close.
 
     A window not announced beforehand opens ``now``. The close must lie after both the opening
     and ``now``: opening a consultation that can no longer receive anything would tell civil
     society it is open when it is not.
     """
     dialogue = dialogue_session.dialogue
-    if dialogue.status is DialogueStatus.FROZEN:
-        raise SessionChangeRefusedError(
-            f"the dialogue {dialogue.slug!r} is frozen; unfreeze it before opening a consultation"
-        )
+    _require_manager(session, actor, dialogue)
+    _require_active(dialogue, "open a consultation")
     _require_allowed(dialogue_session, SessionState.CONSULTATION_OPEN)
     opens_at = dialogue_session.consultation_opens_at or now
     closes_at = closes_at or dialogue_session.consultation_closes_at
@@ -123,12 +207,7 @@ def open_consultation(
         raise SessionChangeRefusedError(
             f"session {dialogue_session.id} has no consultation close yet; give one"
         )
-    if closes_at <= opens_at:
-        raise SessionChangeRefusedError("a consultation must open before it closes")
-    if closes_at <= now:
-        raise SessionChangeRefusedError(
-            f"the consultation close {iso_utc(closes_at)} has already passed; give a later one"
-        )
+    _check_close(closes_at, opens_at=opens_at, now=now, session_date=dialogue_session.date)
     dialogue_session.consultation_opens_at = opens_at
     dialogue_session.consultation_closes_at = closes_at
     _move(
@@ -140,12 +219,47 @@ def open_consultation(
     )
 
 
+def extend_consultation(
+    session: Session,
+    dialogue_session: DialogueSession,
+    *,
+    closes_at: dt.datetime,
+    now: dt.datetime,
+    actor: StaffUser | None = None,
+) -> None:
+    """Move the close of an open consultation later; it never moves earlier (close it instead)."""
+    dialogue = dialogue_session.dialogue
+    _require_manager(session, actor, dialogue)
+    _require_active(dialogue, "extend a consultation")
+    current = dialogue_session.consultation_closes_at
+    opens_at = dialogue_session.consultation_opens_at
+    if dialogue_session.state is not SessionState.CONSULTATION_OPEN or current is None:
+        raise SessionChangeRefusedError(
+            f"the consultation of session {dialogue_session.id} is not open; "
+            "only an open consultation is extended"
+        )
+    if closes_at <= current:
+        raise SessionChangeRefusedError(
+            f"the new close must be later than the current one, {iso_utc(current)}; "
+            "to stop earlier, close the consultation"
+        )
+    _check_close(closes_at, opens_at=opens_at or now, now=now, session_date=dialogue_session.date)
+    dialogue_session.consultation_closes_at = closes_at
+    _record_session(
+        session,
+        dialogue_session,
+        AuditAction.SESSION_CONSULTATION_EXTENDED,
+        actor,
+        {"from": iso_utc(current), "to": iso_utc(closes_at)},
+    )
+
+
 def close_consultation(
     session: Session, dialogue_session: DialogueSession, *, actor: StaffUser | None = None
 ) -> None:
     """Stop accepting input for this session now, whatever the announced window says."""
-    _require_allowed(dialogue_session, SessionState.CONSULTATION_CLOSED)
-    _move(session, dialogue_session, SessionState.CONSULTATION_CLOSED, actor)
+    _require_manager(session, actor, dialogue_session.dialogue)
+    _close(session, dialogue_session, actor)
 
 
 def advance_session(
@@ -153,12 +267,21 @@ def advance_session(
     dialogue_session: DialogueSession,
     target: SessionState,
     *,
+    today: dt.date,
     actor: StaffUser | None = None,
 ) -> None:
-    """Move a session to one of the stages after its consultation (held, debriefed, follow-up)."""
+    """Move a session to one of the stages after its consultation (held, debriefed, follow-up),
+    never before the session's day (``today`` is the day in UTC)."""
+    _require_manager(session, actor, dialogue_session.dialogue)
     if target not in LATER_STAGES:
         raise SessionChangeRefusedError(
             f"{target} is a consultation stage; open or close the consultation instead"
+        )
+    if today < dialogue_session.date:
+        raise SessionChangeRefusedError(
+            f"session {dialogue_session.id} takes place on {dialogue_session.date.isoformat()}; "
+            f"it can be recorded as {target} only on or after that day "
+            f"(today is {today.isoformat()}, UTC)"
         )
     _require_allowed(dialogue_session, target)
     _move(session, dialogue_session, target, actor)
@@ -172,7 +295,7 @@ def freeze_dialogue(
         raise SessionChangeRefusedError(f"the dialogue {dialogue.slug!r} is already frozen")
     closed = [item for item in dialogue.sessions if item.state is SessionState.CONSULTATION_OPEN]
     for dialogue_session in closed:
-        close_consultation(session, dialogue_session, actor=actor)
+        _close(session, dialogue_session, actor)
     dialogue.status = DialogueStatus.FROZEN
     _record_status(session, dialogue, AuditAction.DIALOGUE_FROZEN, actor)
     return closed
@@ -186,6 +309,41 @@ def unfreeze_dialogue(
         raise SessionChangeRefusedError(f"the dialogue {dialogue.slug!r} is not frozen")
     dialogue.status = DialogueStatus.ACTIVE
     _record_status(session, dialogue, AuditAction.DIALOGUE_UNFROZEN, actor)
+
+
+def _require_manager(session: Session, actor: StaffUser | None, dialogue: Dialogue) -> None:
+    """A staff member acting from the web must be one of the desk's working members; ``None``
+    is the operator at the command line."""
+    if actor is not None and not may_manage_sessions(session, actor, dialogue):
+        raise SessionChangeForbiddenError()
+
+
+def _require_active(dialogue: Dialogue, doing: str) -> None:
+    if dialogue.status is DialogueStatus.FROZEN:
+        raise SessionChangeRefusedError(
+            f"the dialogue {dialogue.slug!r} is frozen; unfreeze it before you {doing}"
+        )
+
+
+def _check_close(
+    closes_at: dt.datetime, *, opens_at: dt.datetime, now: dt.datetime, session_date: dt.date
+) -> None:
+    if closes_at <= opens_at:
+        raise SessionChangeRefusedError("a consultation must open before it closes")
+    if closes_at <= now:
+        raise SessionChangeRefusedError(
+            f"the consultation close {iso_utc(closes_at)} has already passed; give a later one"
+        )
+    if closes_at > latest_close(session_date):
+        raise SessionChangeRefusedError(
+            f"the consultation must close by the end of the session's day, "
+            f"{iso_utc(latest_close(session_date))}"
+        )
+
+
+def _close(session: Session, dialogue_session: DialogueSession, actor: StaffUser | None) -> None:
+    _require_allowed(dialogue_session, SessionState.CONSULTATION_CLOSED)
+    _move(session, dialogue_session, SessionState.CONSULTATION_CLOSED, actor)
 
 
 def _require_allowed(dialogue_session: DialogueSession, target: SessionState) -> None:
@@ -207,15 +365,31 @@ def _move(
 ) -> None:
     previous = dialogue_session.state
     dialogue_session.state = target
+    _record_session(
+        session,
+        dialogue_session,
+        AuditAction.SESSION_STATE_CHANGED,
+        actor,
+        {"from": str(previous), "to": str(target), **(window or {})},
+    )
+
+
+def _record_session(
+    session: Session,
+    dialogue_session: DialogueSession,
+    action: AuditAction,
+    actor: StaffUser | None,
+    details: Mapping[str, str],
+) -> None:
     session.flush()
     record_event(
         session,
-        action=AuditAction.SESSION_STATE_CHANGED,
+        action=action,
         object_type="dialogue_session",
         object_id=dialogue_session.id,
         actor=actor,
         dialogue=dialogue_session.dialogue,
-        details={"from": str(previous), "to": str(target), **(window or {})},
+        details=details,
     )
 
 

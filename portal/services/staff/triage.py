@@ -65,7 +65,9 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     # Back to accepted when its last agenda link is removed (``rounds.agenda``).
     S.ON_AGENDA: frozenset({S.ACCEPTED, S.ON_HANDOVER_LIST, S.RAISED}),
     S.ON_HANDOVER_LIST: frozenset({S.ACCEPTED, S.RAISED}),
-    S.RAISED: frozenset({S.DEBRIEFED}),
+    # Back to the list or the agenda only when the session's record is corrected to "not
+    # raised" and no other session raised it (``rounds.record``).
+    S.RAISED: frozenset({S.DEBRIEFED, S.ON_AGENDA, S.ON_HANDOVER_LIST}),
     S.DEBRIEFED: frozenset(),
     S.WITHDRAWN: frozenset(),
 }
