@@ -29,11 +29,10 @@ from portal.services.bundles.briefing_bundle import write_briefing_bundle
 from portal.services.bundles.manifest import BundleError
 from portal.services.desks.need_to_know import BRIEFING_ROLES
 from portal.services.rounds import briefing
-from portal.services.rounds.agenda import session_of_dialogue
 from portal.services.rounds.briefing import BriefingPack, BriefingUse
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.web.instance import app_settings
-from portal.web.lookups import desk_dialogue_or_403, found_or_404
+from portal.web.lookups import desk_dialogue_or_403, session_of_dialogue_or_404
 from portal.web.transaction import unit_of_work
 
 blueprint = Blueprint(
@@ -181,7 +180,7 @@ def _session(
         briefing.require_briefer(database, signed_in.user, dialogue)
     except briefing.BriefingForbiddenError:
         abort(403)
-    return found_or_404(session_of_dialogue(database, dialogue, session_id))
+    return session_of_dialogue_or_404(database, dialogue, session_id)
 
 
 def _document(built: BriefingPack) -> str:

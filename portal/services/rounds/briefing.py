@@ -40,14 +40,12 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import (
     AgendaPriority,
     AgendaTheme,
-    CaseOutcome,
     DeskTextPurpose,
     Dialogue,
     DialogueSession,
@@ -69,6 +67,7 @@ from portal.services.rounds.desk_texts import (
     subject_of,
     write_desk_text,
 )
+from portal.services.rounds.record import case_replies
 from portal.services.rounds.round_consent import PersonInRound, persons_in_round
 from portal.services.staff.identities import NamesState
 from portal.services.staff.reading import (
@@ -294,8 +293,7 @@ def pack_as_json(pack: BriefingPack) -> dict[str, Any]:
 
 
 class _Builder:
-    """One reader's pack: opens each linked submission once, reads earlier rounds' replies once
-    per session."""
+    """One reader's pack: opens each linked submission once."""
 
     def __init__(
         self,
@@ -312,7 +310,6 @@ class _Builder:
         self.now = now
         self.reader = StaffReader(session, signed_in)
         self.opened: dict[int, OpenedForStaff | None] = {}
-        self.replies: dict[int, dict[str, str]] = {}
 
     def item(self, entry: AgendaEntry, linked: list[Submission]) -> ItemBrief:
         item = entry.item
@@ -384,39 +381,22 @@ class _Builder:
         return found.text if found is not None and found.usable else ""
 
     def _history(self, submission: Submission) -> tuple[EarlierRound, ...]:
-        earlier = self.session.scalars(
-            select(CaseOutcome)
-            .join(DialogueSession, DialogueSession.id == CaseOutcome.session_id)
-            .where(
-                CaseOutcome.submission_id == submission.id,
-                DialogueSession.dialogue_id == self.dialogue_session.dialogue_id,
-            )
-            .order_by(DialogueSession.date, DialogueSession.id)
-        )
-        current = (self.dialogue_session.date, self.dialogue_session.id)
         return tuple(
             EarlierRound(
-                outcome.session.date,
-                outcome.session.held_on,
-                outcome.how_raised,
-                outcome.not_raised_reason,
-                self._replies(outcome.session).get(submission.public_id, ""),
+                record.dialogue_session.date,
+                record.held_on,
+                record.how_raised,
+                record.not_raised_reason,
+                reply.text if reply is not None and reply.usable else "",
             )
-            for outcome in earlier
-            if (outcome.session.date, outcome.session.id) < current
+            for record, reply in case_replies(
+                self.session,
+                self.signed_in,
+                submission,
+                now=self.now,
+                before=self.dialogue_session,
+            )
         )
-
-    def _replies(self, earlier: DialogueSession) -> dict[str, str]:
-        if earlier.id not in self.replies:
-            texts = read_desk_texts(
-                self.session, self.signed_in, earlier, frozenset({DeskTextPurpose.CASE_REPLY})
-            )
-            self.replies[earlier.id] = {
-                subject.submission_public_id: read.text
-                for subject, read in texts.items()
-                if read.usable and subject.submission_public_id is not None
-            }
-        return self.replies[earlier.id]
 
 
 def _person(person: PersonInRound, listed: Any) -> PersonBrief:
