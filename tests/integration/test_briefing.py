@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 import crypto
+from crypto.keys import export_desk_key
 from portal import create_app
 from portal.db import Database
 from portal.instance import InstanceFolder
@@ -73,7 +74,7 @@ from portal.services.submissions.inbox import change_plain_consent
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.submitters import register_new_codename
-from tests.conftest import DemoInstance, csrf_token_for
+from tests.conftest import DemoInstance, csrf_token_for, portal_environment, run_portal
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 PASSPHRASE = "correct horse battery staple for the briefing"
@@ -199,6 +200,19 @@ def _send(
     return submission, new.secrets
 
 
+def _desk(session: Any, instance: DemoInstance) -> tuple[Dialogue, DeskKey, crypto.PrivateKey]:
+    """The ``valdoria`` desk key and its private half, opened with the recovery key."""
+    dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == "valdoria")).one()
+    desk_key = session.scalars(select(DeskKey).where(DeskKey.dialogue_id == dialogue.id)).one()
+    grant = session.scalars(
+        select(DeskKeyGrant).where(
+            DeskKeyGrant.desk_key_id == desk_key.id, DeskKeyGrant.recovery_key_id.is_not(None)
+        )
+    ).one()
+    recovery = crypto.import_recovery_key(instance.recovery_key)
+    return dialogue, desk_key, open_desk_key_grant(grant, recovery)
+
+
 @pytest.fixture(scope="module")
 def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
     instance = writable_demo_instance
@@ -207,17 +221,9 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
     credentials = demo_credentials(instance.credentials_file)
     accounts = {role: (c.email, c.password) for role, c in credentials.items()}
     secrets = InstanceFolder(instance.settings.instance_dir).load_secrets()
-    recovery = crypto.import_recovery_key(instance.recovery_key)
     now = utc_now()
     with database.session() as session:
-        dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == "valdoria")).one()
-        desk_key = session.scalars(select(DeskKey).where(DeskKey.dialogue_id == dialogue.id)).one()
-        grant = session.scalars(
-            select(DeskKeyGrant).where(
-                DeskKeyGrant.desk_key_id == desk_key.id, DeskKeyGrant.recovery_key_id.is_not(None)
-            )
-        ).one()
-        desk_private = open_desk_key_grant(grant, recovery)
+        dialogue, desk_key, desk_private = _desk(session, instance)
         for name, role in (
             ("admin_member", StaffRole.ADMINISTRATOR),
             ("observer_member", StaffRole.OBSERVER),
@@ -605,6 +611,30 @@ def test_bundle_decrypts_offline_to_the_same_pack(world: World, tmp_path: Path) 
     ]
     index = json.loads((tmp_path / "out" / "index.json").read_text(encoding="utf-8"))
     assert index["format"] == "parley-briefing-v1" and index["provenance"] == "signed"
+
+
+def test_portal_decrypt_opens_it_with_the_desk_key_and_needs_no_instance(
+    world: World, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "briefing.zip"
+    bundle.write_bytes(_bundle(world, "co_chair"))
+    with world.database.session() as session:
+        _dialogue, _desk_key, desk_private = _desk(session, world.instance)
+    result = run_portal(
+        portal_environment(tmp_path / "no-instance"),
+        "decrypt",
+        str(bundle),
+        "--out",
+        str(tmp_path / "opened"),
+        stdin=export_desk_key(desk_private) + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "briefing pack" in result.output and "briefing.html" in result.output
+    document = (tmp_path / "opened" / "briefing.html").read_text(encoding="utf-8")
+    _assert_names_as_consented(document, names_open=False)
+    index = json.loads((tmp_path / "opened" / "index.json").read_text(encoding="utf-8"))
+    assert index["decrypted_with"] == "desk" and index["author"] == "Demo Co-chair"
+    assert not (tmp_path / "no-instance").exists()
 
 
 def _tampered(data: bytes, change: Any) -> bytes:
