@@ -683,7 +683,7 @@ _DANGEROUS = [
 ]
 
 
-_ALLOWED_TAG = re.compile(r"</?(?:p|br|strong|em|ul|ol|li|blockquote|code|pre|h3|h4)>")
+_ALLOWED_TAG = re.compile(r"</?(?:p|br|strong|em|ul|ol|li|blockquote|code|pre|h4|h5)>")
 
 
 def _is_clean(html: str) -> bool:
@@ -701,7 +701,7 @@ def test_markdown_drops_every_active_thing(text: str) -> None:
 
 def test_markdown_keeps_simple_formatting() -> None:
     html = str(render("# Aim\n\n**bold**, _it_\n\n1. one\n2. two\n\n> quoted\n\n`code`"))
-    assert "<h3>Aim</h3>" in html and "<strong>bold</strong>" in html and "<em>it</em>" in html
+    assert "<h4>Aim</h4>" in html and "<strong>bold</strong>" in html and "<em>it</em>" in html
     assert "<ol>" in html and "<blockquote>" in html and "<code>code</code>" in html
 
 
