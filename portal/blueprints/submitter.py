@@ -35,8 +35,15 @@ from sqlalchemy.orm import Session
 
 from portal.forms_web.vocabulary import consent_messages
 from portal.labels import label
-from portal.models import Submission, Topic, utc_now
+from portal.models import ConsentRequest, Submission, Topic, utc_now
 from portal.services.contexts import is_public_id
+from portal.services.rounds.consent_requests import (
+    NoOpenRequestError,
+    confirm_plain,
+    current_request,
+    waiting_requests,
+)
+from portal.services.rounds.round_consent import persons_in_round
 from portal.services.submissions.inbox import (
     KINDS_WITH_CONSENT,
     SubmissionNotFoundError,
@@ -228,7 +235,12 @@ def inbox(signed_in: SignedInSubmitter) -> str:
     database = reading()
     entries = list_inbox(database, signed_in.owner_tag_key)
     desk_messages = desk_messages_by_submission(database, signed_in.owner_tag_key)
-    return render_template("inbox/index.html", entries=entries, desk_messages=desk_messages)
+    return render_template(
+        "inbox/index.html",
+        entries=entries,
+        desk_messages=desk_messages,
+        consent_requests=waiting_requests(database, signed_in.owner_tag_key),
+    )
 
 
 @blueprint.get("/<public_id>")
@@ -298,18 +310,29 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
 @blueprint.post("/<public_id>/consent")
 @inbox_session_required
 def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
-    """Record a new consent level (or its withdrawal) for one named person."""
+    """Record a new consent level (or its withdrawal) for one named person.
+
+    A form that carries a ``round`` confirms the person for that session: refused, with nothing
+    stored, unless the session is an open request of this submission.
+    """
     found = _own_or_404(signed_in, public_id)
     form = _consent_form(request.form)
+    round_id = confirmed_round(request.form.get("round"))
+    today = utc_now().date()
     try:
         with unit_of_work() as database:
-            change_plain_consent(database, found, signed_in, form, today=utc_now().date())
+            if round_id is None:
+                change_plain_consent(database, found, signed_in, form, today=today)
+            else:
+                confirm_plain(database, found, signed_in, form, round_id, today=today)
     except PayloadError as error:
         messages = _consent_error_messages()
         errors = [messages[path] for path in error.errors if path in messages]
         return _submission_page(
             signed_in, found, consent_errors={form["person"]: errors or [messages["person"]]}
         ), 400
+    except NoOpenRequestError:
+        return _submission_page(signed_in, found, refusal=round_refusal()), 400
     except (SubmissionRefusedError, KeyHeldByBrowserError):
         return _submission_page(signed_in, found, refusal=_refusal()), 400
     return redirect(url_for(".submission", public_id=public_id, _anchor="consent"))
@@ -356,8 +379,30 @@ def _consent_form(form: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def sealed_page_data(found: Submission) -> dict[str, str]:
-    """The ``data-*`` attributes with which ``inbox.mjs`` reads back and seals in the page."""
+def confirmed_round(value: object) -> int | None:
+    """The session a consent form (its text field) or a sealed change (its JSON number)
+    confirms: ``None`` for an ordinary change (no round given); anything that is not a session
+    number becomes 0, which no request has."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return value if 0 < value < 2**31 else 0
+
+
+def round_refusal() -> str:
+    """The answer to a confirmation for a session that does not, or no longer, ask for one."""
+    return _(
+        "That session does not ask you to confirm consent for this submission, or it has "
+        "already been held. Nothing was changed."
+    )
+
+
+def sealed_page_data(found: Submission, consent_request: ConsentRequest | None) -> dict[str, str]:
+    """The ``data-*`` attributes with which ``inbox.mjs`` reads back and seals in the page;
+    ``round`` is the session of the request to confirm consent again, if one is open."""
     database = reading()
     target = sealing_target(database, found)
     desk_key, submitter_key = target.recipients
@@ -384,6 +429,7 @@ def sealed_page_data(found: Submission) -> dict[str, str]:
         "reply-context": reply_context(found, reply_id),
         "signing-key": (found.signing_public_key or b"").hex(),
         "value-labels": json.dumps(value_labels),
+        "round": "" if consent_request is None else str(consent_request.session_id),
     }
 
 
@@ -415,11 +461,13 @@ def _submission_page(
     For a session whose key the browser holds, the page carries no plaintext: it names where the
     envelopes are and what to seal to, and ``static/js/inbox.mjs`` opens and seals in the page.
     """
+    consent_request = current_request(found)
     if signed_in.key_held_by_browser:
         return render_template(
             "inbox/submission.html",
             submission=found,
-            sealed_page=sealed_page_data(found),
+            sealed_page=sealed_page_data(found, consent_request),
+            consent_request=consent_request,
             takes_consent=found.kind in KINDS_WITH_CONSENT,
             delete_error=delete_error,
             refusal=refusal,
@@ -434,9 +482,16 @@ def _submission_page(
     thread = thread_for_submitter(found, signed_in, opened.anchors)
     _record_unverified(found, opened.unverified + unverified_messages(thread))
     persons = opened.payload.get("persons", [])
+    in_round = (
+        ()
+        if consent_request is None
+        else persons_in_round(reading(), opened, found, consent_request.session)
+    )
     return render_template(
         "inbox/submission.html",
         submission=found,
+        consent_request=consent_request,
+        awaiting=[person.awaiting_confirmation for person in in_round],
         payload=opened.payload,
         provenance=str(opened.provenance),
         further_information=[(item.row.received_on, item) for item in opened.further_information],

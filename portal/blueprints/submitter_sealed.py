@@ -23,7 +23,8 @@ All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRF
             and "dialogue": slug, "desk_keys": [{"key_id", "generation", "public_key": hex,
                 "signing_public_key": hex or null, "certificate": hex or null}]
     POST /inbox/<public_id>/sealed-further-information   {"envelope": base64, "signature": base64}
-    POST /inbox/<public_id>/sealed-consent                {"envelope": base64, "signature": base64}
+    POST /inbox/<public_id>/sealed-consent                {"envelope": base64, "signature": base64,
+                                                           "round": session id (optional)}
     POST /inbox/<public_id>/sealed-message   {"public_id": the page's reply id, "envelope": base64,
                                               "signature": base64}
          -> {"next": the submission's address}
@@ -44,6 +45,11 @@ Refusals are ``{"error": message}``: 400 (malformed body, envelope refused, miss
 401 (no live inbox session), 404 (not this submitter's submission), 429 (sign-in limit full). A
 refused sign-in gives the same words as without JavaScript and counts towards the same limit; a
 refused envelope stores nothing. Deleting needs no key and stays the form post of ``submitter``.
+
+A consent change that confirms a person for a new round carries the round inside its envelope,
+and the page sends the same session id beside it as ``round``: in plaintext, only so that the
+server can refuse (400, nothing stored) a round that is not an open request of this submission
+(``rounds.consent_requests.confirm_sealed``). The staff reader trusts only the sealed value.
 """
 
 import base64
@@ -58,14 +64,17 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from portal.blueprints.submitter import (
+    confirmed_round,
     keep_only_ticket,
     replace_inbox_session,
     resumed_inbox_session,
+    round_refusal,
     sign_in_refused_message,
     sign_in_throttled_message,
 )
 from portal.models import Submission, utc_now
 from portal.services.contexts import is_public_id
+from portal.services.rounds.consent_requests import NoOpenRequestError, confirm_sealed
 from portal.services.submissions.inbox import (
     SealedRecord,
     SubmissionNotFoundError,
@@ -229,8 +238,17 @@ def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> Res
 @blueprint.post("/<public_id>/sealed-consent")
 @json_session_required
 def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
-    """Store a consent change the page sealed, once the service has checked its address."""
-    return _store_sealed(signed_in, public_id, change_sealed_consent, "consent")
+    """Store a consent change the page sealed, once the service has checked its address; one
+    that names a round beside it is stored only as the answer to an open request."""
+    request.max_content_length = REQUEST_BODY_LIMIT
+    body = request.get_json(silent=True)
+    beside = body.get("round") if isinstance(body, dict) else None
+    # A JSON number only: text is for forms.
+    round_id = confirmed_round(0 if isinstance(beside, str) else beside)
+    if round_id is None:
+        return _store_sealed(signed_in, public_id, change_sealed_consent, "consent")
+    confirm = functools.partial(confirm_sealed, round_id=round_id)
+    return _store_sealed(signed_in, public_id, confirm, "consent")
 
 
 @blueprint.post("/<public_id>/sealed-message")
@@ -273,6 +291,8 @@ def _store_sealed(
     try:
         with unit_of_work() as database:
             store(database, found, envelope, signature, today=utc_now().date())
+    except NoOpenRequestError:
+        return _refusal(round_refusal(), 400)
     except SubmissionRefusedError:
         return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
     return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor=anchor))

@@ -88,6 +88,7 @@ STAFF_BLUEPRINTS = (
     "desk",
     "agenda",
     "briefing",
+    "consent_requests",
     "admin",
     "sessions",
 )
@@ -660,6 +661,21 @@ CASES: list[Case] = [
         "",
         lambda _w, _r: f"/staff/desks/{DIALOGUE}/rotate",
         desk_members(RESTRICTED),
+    ),
+    # consent asked again for a round
+    Case(
+        "consent_requests.requests_page",
+        "GET",
+        "",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/consent-requests",
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "consent_requests.ask",
+        "POST",
+        "",
+        lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/consent-requests",
+        session_managers(RESTRICTED),
     ),
     # sessions: the pages for the desk; the changes for its triage officers and co-chairs
     Case(

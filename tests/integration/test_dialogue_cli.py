@@ -45,6 +45,7 @@ S = SessionState
 # Written out by hand: the code's table is what this checks.
 EXPECTED_ALLOWED = {
     (S.PLANNED, S.CONSULTATION_OPEN),
+    (S.PLANNED, S.CONSULTATION_CLOSED),
     (S.CONSULTATION_OPEN, S.CONSULTATION_CLOSED),
     (S.CONSULTATION_CLOSED, S.CONSULTATION_OPEN),
     (S.CONSULTATION_CLOSED, S.HELD),
@@ -408,7 +409,7 @@ REFUSALS = [
     (("session", "open", "{planned}", "--closes", "2001-01-01T00:00Z"), 1, "open before"),
     (("session", "open", "{last}"), 1, "cannot go from follow_up"),
     (("session", "open", "{past}"), 1, "already passed"),
-    (("session", "close", "{planned}"), 1, "cannot go from planned to consultation_closed"),
+    (("session", "close", "{last}"), 1, "cannot go from follow_up to consultation_closed"),
     (("session", "advance", "{past}", "--to", "held"), 1, "cannot go from planned to held"),
     (("session", "advance", "{planned}", "--to", "held"), 1, "held only on or after"),
     (("session", "advance", "{planned}", "--to", "debriefed"), 1, "debriefed only on or after"),

@@ -235,6 +235,20 @@ def test_schedule_open_extend_close_reopen_and_held_only_from_the_date(desk: Des
     assert "Held" in page and "Reopen" not in page
 
 
+def test_a_session_without_a_consultation_is_closed_unopened_then_held(desk: Desk) -> None:
+    session_id = _schedule(desk, dt.datetime.now(dt.UTC).date())
+    assert "Close without a consultation" in desk.client("co_chair").get(_hub(session_id)).get_data(
+        as_text=True
+    )
+
+    assert _post(desk.client("triage_officer"), _hub(session_id) + "/close").status_code == 302
+    assert _post(desk.client("triage_officer"), _hub(session_id) + "/held").status_code == 302
+
+    stored = desk.stored(session_id)
+    assert stored.state is SessionState.HELD
+    assert stored.consultation_opens_at is None and stored.consultation_closes_at is None
+
+
 def test_the_overview_lists_the_sessions_and_links_each_hub(desk: Desk) -> None:
     response = desk.client("co_chair").get("/staff/dialogues/valdoria/sessions")
     page = response.get_data(as_text=True)
@@ -335,7 +349,7 @@ def test_malformed_oversized_and_forged_changes_of_a_session(desk: Desk) -> None
     _refused(desk, "co_chair", hub + "/extend", {"closes": "2031-01-01T08:00"}, 400, "not open")
     _refused(desk, "co_chair", hub + "/open", {"closes": "tomorrow"}, 400, "HH:MM")
     _refused(desk, "co_chair", hub + "/open", {}, 400, "no consultation close yet")
-    _refused(desk, "co_chair", hub + "/close", {}, 400, "cannot go from planned")
+    _refused(desk, "co_chair", hub + "/held", {}, 400, "only on or after that day")
     _refused(desk, "co_chair", hub + "/open", {"closes": "x" * 8000}, 413, "")
     # Without the CSRF token nothing happens either.
     before = desk.snapshot()

@@ -102,6 +102,8 @@ class AuditAction(enum.StrEnum):
     BRIEFING_READ = "briefing.read"
     BRIEFING_BUNDLE_EXPORTED = "briefing.bundle_exported"
     AUDIT_LOG_VIEWED = "audit.viewed"
+    CONSENT_REQUESTS_CREATED = "consent_request.created"
+    CONSENT_REQUEST_ANSWERED = "consent_request.answered"
 
 
 class ChainProblem(enum.StrEnum):

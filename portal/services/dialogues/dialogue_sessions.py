@@ -6,7 +6,9 @@ pages and the submission forms all obey the same one:
 - a session moves forward through ``planned → consultation_open → consultation_closed → held →
   debriefed → follow_up`` (:data:`ALLOWED_TRANSITIONS`); the one step back is reopening a closed
   consultation, because a desk that closed early by mistake must be able to undo it before the
-  session is held;
+  session is held; a planned session may also be closed without opening, for a session that takes
+  no input (or whose desk never opened it): otherwise, once its day had passed, nothing could ever
+  record it as held;
 - a session is recorded as held (and so debriefed or in follow-up) only on or after its date,
   today being the day in UTC: a record of a meeting that has not happened yet would let its
   outcome, its replies and its debrief be written ahead of it;
@@ -59,7 +61,9 @@ from portal.services.dialogues.catalogue import DialogueDetailsError, schedule_s
 from portal.timefmt import iso_utc
 
 ALLOWED_TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
-    SessionState.PLANNED: frozenset({SessionState.CONSULTATION_OPEN}),
+    SessionState.PLANNED: frozenset(
+        {SessionState.CONSULTATION_OPEN, SessionState.CONSULTATION_CLOSED}
+    ),
     SessionState.CONSULTATION_OPEN: frozenset({SessionState.CONSULTATION_CLOSED}),
     SessionState.CONSULTATION_CLOSED: frozenset(
         {SessionState.CONSULTATION_OPEN, SessionState.HELD}
@@ -195,7 +199,8 @@ def open_consultation(
 
     A window not announced beforehand opens ``now``. The close must lie after both the opening
     and ``now``: opening a consultation that can no longer receive anything would tell civil
-    society it is open when it is not.
+    society it is open when it is not. Opening a round asks the submitters of cases taken up
+    in an earlier round to confirm consent again (``rounds.consent_requests.ask_again``).
     """
     dialogue = dialogue_session.dialogue
     _require_manager(session, actor, dialogue)
@@ -217,6 +222,11 @@ def open_consultation(
         actor,
         window={"opens": iso_utc(opens_at), "closes": iso_utc(closes_at)},
     )
+    # Imported here: the requests read consent through the inbox, whose intake asks this module
+    # whether a consultation accepts submissions.
+    from portal.services.rounds.consent_requests import ask_again
+
+    ask_again(session, dialogue_session, today=now.date(), actor=actor)
 
 
 def extend_consultation(
@@ -257,7 +267,8 @@ def extend_consultation(
 def close_consultation(
     session: Session, dialogue_session: DialogueSession, *, actor: StaffUser | None = None
 ) -> None:
-    """Stop accepting input for this session now, whatever the announced window says."""
+    """Stop accepting input for this session now, whatever the announced window says (or close
+    a planned session's consultation without opening it)."""
     _require_manager(session, actor, dialogue_session.dialogue)
     _close(session, dialogue_session, actor)
 

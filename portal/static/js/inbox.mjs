@@ -21,6 +21,11 @@
  * key named inside the submission; what fails is shown as "This item could not be verified" and
  * never used, what was sent before signatures is marked so. What the tab adds to a signed
  * submission (`data-signing-key`, which must be the tab's own) is signed here before it is sent.
+ *
+ * While the EU asks to confirm consent for a new session (`data-round`, and a hidden `round` in
+ * each consent form), each person shows whether they are confirmed for it, and a consent form
+ * seals its round inside the change and sends the same round beside the envelope, for the server
+ * to check that the request is open (`consent-change.mjs`).
  */
 import {
   deriveSubmissionKeys,
@@ -36,18 +41,17 @@ import { recallKeySeed } from './inbox-key.mjs';
 import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
 import { mergeIdentities } from './identities.mjs';
+import { consentChangePayload, consentHistory, isValidChange, roundOf } from './consent-change.mjs';
 import {
   BEFORE_SIGNATURES,
   UNVERIFIED,
   UnverifiedSubmissionError,
   certifiedDeskKeys,
-  changeCounts,
   itemProvenance,
   submissionAnchors,
 } from './signed-items.mjs';
 
 const FURTHER_INFORMATION_FORMAT = 'parley-further-information-v1';
-const CONSENT_CHANGE_FORMAT = 'parley-consent-change-v1';
 
 function fromBase64(text) {
   return Uint8Array.from(atob(text), (character) => character.charCodeAt(0));
@@ -101,38 +105,6 @@ async function checkedItem(item, anchors, signingKey, key) {
 /** The text of one checked message, or `null` when it failed, does not open or is no message. */
 function messageOf(checked, limit) {
   return checked.payload === null ? null : readMessage(checked.payload, limit);
-}
-
-/**
- * Whether a consent change names a person of this submission with a valid consent; `ladder` is
- * the declaration's `consent` (the choices of each part of the consent ladder).
- */
-function isValidChange(change, personCount, ladder) {
-  const consent = change?.consent;
-  return (
-    Number.isInteger(change?.person) &&
-    change.person >= 0 &&
-    change.person < personCount &&
-    ladder.level.includes(consent?.level) &&
-    ladder.given_by.includes(consent?.given_by) &&
-    consent?.risks_explained === true
-  );
-}
-
-/**
- * Each person's consent as it stands: the latest valid change for them that counts
- * (`changeCounts`: an unverified one never, one sent before signatures only downwards), else as
- * sent. `changes` are checked items.
- */
-function currentConsents(persons, changes, ladder) {
-  const consents = persons.map((person) => person.consent);
-  for (const { provenance, payload: change } of changes) {
-    if (!isValidChange(change, persons.length, ladder)) continue;
-    if (changeCounts(provenance, consents[change.person], change.consent, ladder.level)) {
-      consents[change.person] = change.consent;
-    }
-  }
-  return consents;
 }
 
 /** The page named another submitter key than the tab's own: nothing is opened or sealed. */
@@ -253,8 +225,13 @@ class SealedPage {
     }
   }
 
+  /**
+   * Each person with their consent as sent and as it stands, the consent form and, while the
+   * EU asks to confirm consent for a session (`data-round`), whether they are confirmed for it.
+   */
   showPersons(persons, changes) {
-    const consents = currentConsents(persons, changes, this.declaration.consent);
+    const round = roundOf(this.data.round);
+    const { consents, confirmed } = consentHistory(persons, changes, this.declaration.consent, round);
     const container = document.getElementById('persons');
     const template = document.getElementById('person-template');
     persons.forEach((person, index) => {
@@ -267,6 +244,12 @@ class SealedPage {
       section.querySelector('.person-name').textContent = person.name ?? '';
       section.querySelector('.consent-as-sent').textContent = this.messages.as_sent.replace('{consent}', this.consentWords(person.consent));
       section.querySelector('.consent-as-now').textContent = this.messages.as_now.replace('{consent}', this.consentWords(consents[index]));
+      const status = section.querySelector('.round-status');
+      if (status !== null) {
+        const awaiting = !confirmed.has(index);
+        status.textContent = awaiting ? this.messages.round_awaiting : this.messages.round_confirmed;
+        status.classList.toggle('round-awaiting', awaiting);
+      }
       const form = section.querySelector('form.consent-form');
       if (form !== null) this.enhanceConsentForm(form, index, consents[index]);
       container.append(section);
@@ -342,16 +325,17 @@ class SealedPage {
     const error = form.querySelector('.field-error');
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      const payload = {
-        format: CONSENT_CHANGE_FORMAT,
-        person: index,
-        consent: {
-          level: form.elements.level.value,
-          given_by: form.elements.given_by.value,
-          risks_explained: form.elements.risks_explained.checked,
-        },
+      // A confirmation seals its round inside and sends the same round beside the envelope, for
+      // the server to check that the EU asks for it; the desk trusts only the sealed one.
+      const round = roundOf(form.elements.round?.value);
+      const choices = {
+        level: form.elements.level.value,
+        givenBy: form.elements.given_by.value,
+        risksExplained: form.elements.risks_explained.checked,
       };
-      this.send(this.data.consentUrl, payload, this.data.consentChangeContext, csrfToken()).catch((failure) => {
+      const payload = consentChangePayload(index, choices, round);
+      const beside = round === null ? {} : { round };
+      this.send(this.data.consentUrl, payload, this.data.consentChangeContext, csrfToken(), beside).catch((failure) => {
         error.textContent = failure.message || this.messages.not_sent;
         error.hidden = false;
       });
