@@ -676,7 +676,11 @@ def test_the_agenda_page_for_the_desk(world: World) -> None:
         (2, "Officer proposal", "specific_topic", "proposed"),
         (3, agenda.REPRISALS_TITLE, "reprisals", "included"),
     ]
+    # The session's hub leads to its agenda, and the agenda back to the hub.
+    hub = f"/staff/dialogues/{DIALOGUE}/sessions/{session_id}"
+    assert f'href="{base}"' in chair.get(hub).get_data(as_text=True)
     page = chair.get(base).get_data(as_text=True)
+    assert f'href="{hub}"' in page
     assert "Death penalty" in page and GENDER_WORDS in page and "Officer proposal" in page
     assert "Proposed by Demo Triage Officer" in page and "Not balanced yet" in page
     assert "Share with observers" in page and "Move up" in page
