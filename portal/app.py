@@ -22,6 +22,7 @@ from portal.blueprints import (
     forms_sealed,
     public,
     quick_exit,
+    session_record,
     sessions,
     staff,
     staff_access,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         agenda.blueprint,
         consent_requests.blueprint,
         sessions.blueprint,
+        session_record.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

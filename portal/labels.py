@@ -24,7 +24,9 @@ from portal.models import (
     DialogueStatus,
     HowRaised,
     NotRaisedReason,
+    NotTakenUpReason,
     PartnerKind,
+    RecommendationOutcome,
     RiskLevel,
     SessionPlace,
     SessionState,
@@ -121,13 +123,23 @@ _LABELS: dict[enum.Enum, LazyString] = {
     HowRaised.DURING_ITEM: lazy_gettext("Raised during an agenda item"),
     HowRaised.HANDOVER_LIST: lazy_gettext("Handed over on the list"),
     HowRaised.NOT_RAISED: lazy_gettext("Not raised"),
-    NotRaisedReason.CONSENT_DID_NOT_ALLOW: lazy_gettext("The consent did not allow it"),
-    NotRaisedReason.RISK_TO_THE_PERSON: lazy_gettext("Risk to the person"),
-    NotRaisedReason.NO_TIME: lazy_gettext("No time"),
+    NotRaisedReason.CONSENT_DID_NOT_ALLOW: lazy_gettext(
+        "The consent for the round did not allow it"
+    ),
+    NotRaisedReason.RISK_TO_THE_PERSON: lazy_gettext("A risk to the person"),
+    NotRaisedReason.NO_TIME: lazy_gettext("No time in the session"),
     NotRaisedReason.RAISED_THROUGH_OTHER_CHANNEL: lazy_gettext("Raised through another channel"),
     NotRaisedReason.PARTNER_REFUSED_TO_DISCUSS: lazy_gettext("The partner refused to discuss it"),
     NotRaisedReason.SITUATION_RESOLVED: lazy_gettext("The situation was resolved"),
     NotRaisedReason.OTHER: lazy_gettext("Other reason"),
+    RecommendationOutcome.DISCUSSED: lazy_gettext("Discussed"),
+    RecommendationOutcome.TAKEN_UP: lazy_gettext("Taken up"),
+    RecommendationOutcome.NOT_TAKEN_UP: lazy_gettext("Not taken up"),
+    NotTakenUpReason.OUTSIDE_DIALOGUE_SCOPE: lazy_gettext("Outside the dialogue's scope"),
+    NotTakenUpReason.ALREADY_ADDRESSED: lazy_gettext("Already addressed"),
+    NotTakenUpReason.PARTNER_DECLINED: lazy_gettext("The partner declined"),
+    NotTakenUpReason.NOT_FEASIBLE_THIS_ROUND: lazy_gettext("Not feasible in this round"),
+    NotTakenUpReason.OTHER: lazy_gettext("Other reason"),
 }
 
 # A vocabulary whose values repeat another's keeps a table of its own: the agenda themes share

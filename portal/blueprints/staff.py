@@ -56,6 +56,7 @@ from portal.models import (
 )
 from portal.services.desks import need_to_know
 from portal.services.rounds import agenda
+from portal.services.rounds.record import case_replies
 from portal.services.rounds.waiting import waiting_per_session
 from portal.services.staff import identities, triage
 from portal.services.staff.reading import (
@@ -457,6 +458,8 @@ def _submission_page(
         except ReadRefusedError as refused:
             read_refusal = refused.reason
             status = 403 if status == 200 else status
+    with unit_of_work():
+        history = case_replies(database, signed_in, found, now=now)
     may_triage = need_to_know.may_triage(database, user, found.dialogue)
     persons = opened.payload.get("persons", []) if opened is not None else []
     body = render_template(
@@ -485,6 +488,7 @@ def _submission_page(
         agenda_sessions=agenda.sessions_for_links(found),
         linked_item_ids={link.agenda_item_id for link in found.agenda_links},
         handover_refusal=triage.handover_refusal(found, opened) if opened is not None else None,
+        history=history,
         today=now.date(),
         now=now,
     )

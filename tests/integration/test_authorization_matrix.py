@@ -91,6 +91,7 @@ STAFF_BLUEPRINTS = (
     "consent_requests",
     "admin",
     "sessions",
+    "session_record",
 )
 PASSPHRASE = "correct horse battery staple for the matrix"
 DIALOGUE = "valdoria"
@@ -448,6 +449,11 @@ def session_managers(outcome: Outcome) -> Expect:
     )
 
 
+def _record(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    """A page of the record of the matrix's session, still open for input (so not held)."""
+    return lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/record{suffix}"
+
+
 def _finished_session(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     """A page of the demo's session in follow-up: every change posted to it is refused by the
     rules (400) once past the authorization check, so no requester changes what others see."""
@@ -720,6 +726,50 @@ CASES: list[Case] = [
         "POST",
         "follow-up session",
         _finished_session("/held"),
+        session_managers(RESTRICTED),
+    ),
+    # a session's record: the page for the desk; the entries for its triage officers and
+    # co-chairs (the session is not held, so each entry past the authorization check is refused
+    # by the rules with 400 and nothing changes)
+    Case("session_record.page", "GET", "", _record(""), desk_members(RESTRICTED)),
+    Case(
+        "session_record.held",
+        "POST",
+        "empty form",
+        _record("/held"),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "session_record.item",
+        "POST",
+        "not held",
+        lambda w, r: _record(f"/items/{w.agenda_item}")(w, r),
+        session_managers(RESTRICTED),
+        data=lambda _w, _r: {"discussed": "yes"},
+    ),
+    Case(
+        "session_record.case",
+        "POST",
+        "high-risk, not held",
+        lambda w, r: _record(f"/cases/{w.high_risk}")(w, r),
+        session_managers(RESTRICTED),
+        "high_risk",
+        data=lambda _w, _r: {"raised": "not_raised", "reason": "no_time"},
+    ),
+    Case(
+        "session_record.recommendation",
+        "POST",
+        "not held",
+        lambda w, r: _record(f"/recommendations/{w.plain}/0")(w, r),
+        session_managers(RESTRICTED),
+        "plain",
+        data=lambda _w, _r: {"outcome": "discussed"},
+    ),
+    Case(
+        "session_record.complete",
+        "POST",
+        "not held",
+        _record("/complete"),
         session_managers(RESTRICTED),
     ),
     # admin

@@ -6,19 +6,30 @@ writable demo instance, signed in as its triage officer and co-chair.
 """
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from portal import create_app
+from portal.blueprints.session_record import FORM_BODY_LIMIT
+from portal.db import Database
+from portal.instance import InstanceFolder
 from portal.models import (
     AgendaItem,
+    AgendaItemStatus,
     AgendaLink,
+    AgendaPriority,
+    AgendaTheme,
     AuditEvent,
     CaseOutcome,
     DeskMembership,
     DeskText,
+    Dialogue,
     DialogueSession,
     HandoverEntry,
     HowRaised,
@@ -29,16 +40,24 @@ from portal.models import (
     SessionPlace,
     SessionState,
     StaffRole,
+    StaffUser,
     Submission,
     SubmissionKind,
     SubmissionState,
+    utc_now,
 )
+from portal.services.contexts import new_public_id
 from portal.services.dialogues.catalogue import schedule_session
+from portal.services.dialogues.dialogue_sessions import advance_session
 from portal.services.rounds import record
 from portal.services.staff import triage
+from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
-from tests.conftest import ConsultationWorld
+from portal.services.submissions.submitters import register_new_codename
+from tests.canary_scan import files_holding, instance_files, tables_holding
+from tests.conftest import ConsultationWorld, DemoInstance, csrf_token_for
 from tests.desk_world_support import CASE_FORM, founding_member, sent_submission, staff_account
+from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 REPLY = "The minister promised a review of the detention REPLY-CANARY-7f3a"
 SEMINAR_FORM: dict[str, Any] = {
@@ -73,6 +92,27 @@ def _case_form(level: str) -> dict[str, Any]:
     return {**CASE_FORM, "persons": persons}
 
 
+def included_item(session: Any, dialogue_session: DialogueSession, title: str) -> AgendaItem:
+    """An item a co-chair included in the session's agenda, as the agenda pages leave it."""
+    item = AgendaItem(
+        session_id=dialogue_session.id,
+        title=title,
+        theme=AgendaTheme.SPECIFIC_TOPIC,
+        priority_of=AgendaPriority.EU,
+        status=AgendaItemStatus.INCLUDED,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def link_to(session: Any, submission: Submission, item: AgendaItem) -> None:
+    """``submission``, accepted, linked to ``item``: on the agenda."""
+    session.add(AgendaLink(submission_id=submission.id, agenda_item_id=item.id))
+    triage.change_state(submission, SubmissionState.ON_AGENDA)
+    session.flush()
+
+
 @dataclass
 class Desk:
     """A consultation world whose session took place yesterday, with its desk and agenda."""
@@ -94,17 +134,8 @@ class Desk:
     def linked(self, kind: SubmissionKind, form: dict[str, Any]) -> Submission:
         """A submission sent, accepted and linked to the item."""
         sent = sent_submission(self.world, kind, form)
-        if kind is SubmissionKind.REPRISAL_REPORT:
-            # Reprisal reports belong to the dialogue: the standing point links them directly.
-            self.world.session.add(AgendaLink(submission_id=sent.id, agenda_item_id=self.item.id))
-            triage.change_state(sent, SubmissionState.ACCEPTED)
-            triage.change_state(sent, SubmissionState.ON_AGENDA)
-        else:
-            triage.accept(self.world.session, self.officer.user, sent, now=self.world.now)
-            triage.link_to_agenda(
-                self.world.session, self.officer.user, sent, self.item.id, now=self.world.now
-            )
-        self.world.session.flush()
+        triage.accept(self.world.session, self.officer.user, sent, now=self.world.now)
+        link_to(self.world.session, sent, self.item)
         return sent
 
     def enter_item(
@@ -133,15 +164,7 @@ class Desk:
             consultation_opens_at=None,
             consultation_closes_at=None,
         )
-        item = AgendaItem(
-            session_id=other.id,
-            title=title,
-            theme=self.item.theme,
-            priority_of=self.item.priority_of,
-            status=self.item.status,
-        )
-        self.world.session.add(item)
-        self.world.session.flush()
+        item = included_item(self.world.session, other, title)
         return other, item
 
     def close_and_hold(self) -> None:
@@ -180,12 +203,8 @@ def desk(consultation_world: ConsultationWorld) -> Desk:
     world = consultation_world
     officer = founding_member(world, "tina")
     co_chair = founding_member(world, "carl", role=StaffRole.CO_CHAIR)
-    item = triage.add_agenda_item(
-        world.session, officer.user, world.dialogue_session, "Detention", None
-    )
-    other = triage.add_agenda_item(
-        world.session, officer.user, world.dialogue_session, "Expression", None
-    )
+    item = included_item(world.session, world.dialogue_session, "Detention")
+    other = included_item(world.session, world.dialogue_session, "Expression")
     return Desk(world, officer, co_chair, item, other)
 
 
@@ -239,6 +258,19 @@ def test_a_session_still_to_come_is_not_held_and_nothing_is_recorded_before(desk
     with pytest.raises(record.RecordRefusedError):
         desk.hold(place=SessionPlace.BRUSSELS)
     assert desk.held.state is SessionState.CONSULTATION_CLOSED
+
+
+def test_a_session_the_hub_moved_to_held_gets_its_day_and_place(desk: Desk) -> None:
+    world = desk.world
+    desk.close_and_hold()
+    advance_session(
+        world.session, desk.held, SessionState.HELD, today=desk.today, actor=desk.officer.user
+    )
+    assert not record.is_held(desk.held)
+    desk.hold(place=SessionPlace.BRUSSELS)
+    assert record.is_held(desk.held) and desk.held.held_place is SessionPlace.BRUSSELS
+    assert len(_events(world, "session.state_changed")) == 1
+    assert _events(world, "session.held_recorded")[0].details["correction"] is False
 
 
 @pytest.mark.parametrize("role", [StaffRole.ADMINISTRATOR, StaffRole.OBSERVER])
@@ -311,12 +343,15 @@ def test_refused_ways_of_raising_store_nothing(desk: Desk) -> None:
     _elsewhere, foreign_item = desk.another_session(
         desk.today + dt.timedelta(days=400), SessionState.PLANNED, "Elsewhere"
     )
+    proposed = included_item(world.session, desk.held, "Only proposed")
+    proposed.status = AgendaItemStatus.PROPOSED
     desk.record_held()
     world.session.commit()
     refusals: list[tuple[Submission, dict[str, Any], str]] = [
         (stray, {}, "neither"),
         (case, {"agenda_item_id": foreign_item.id}, "choose the item"),
         (case, {"agenda_item_id": None}, "choose the item"),
+        (case, {"agenda_item_id": proposed.id}, "choose the item"),
         (case, {"how": HowRaised.HANDOVER_LIST, "agenda_item_id": None}, "no approved entry"),
         (case, {"how": HowRaised.NOT_RAISED, "agenda_item_id": None}, "say why"),
         (case, {"reason": NotRaisedReason.NO_TIME}, "only for a case that was not raised"),
@@ -501,3 +536,210 @@ def test_a_case_keeps_its_record_across_rounds(desk: Desk) -> None:
     assert [entry.dialogue_session.id for entry in before] == [first.id]
     replies = record.case_replies(world.session, desk.officer, case, now=world.now, before=second)
     assert [read.text for _entry, read in replies if read] == [REPLY]
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+PERSON_NAME = CASE_FORM["persons"][0]["name"]
+PAGE_REPLY = "The vice-minister will look into it PAGE-CANARY-91c2"
+
+
+@dataclass
+class Site:
+    """A writable demo instance whose ``valdoria`` session took place yesterday, with one case
+    linked to one agenda item."""
+
+    instance: DemoInstance
+    app: Flask
+    database: Database
+    slug: str
+    session_id: int
+    item_id: int
+    case: str
+    clients: dict[str, FlaskClient]
+
+    def client(self, role: str) -> FlaskClient:
+        if role not in self.clients:
+            client = self.clients[role] = self.app.test_client()
+            if role != "anonymous":
+                account = demo_credentials(self.instance.credentials_file)[role]
+                sign_in_client(self.app, client, account.email, account.password)
+        return self.clients[role]
+
+    def url(self, suffix: str = "") -> str:
+        return f"/staff/dialogues/{self.slug}/sessions/{self.session_id}/record{suffix}"
+
+    def post(self, role: str, suffix: str, data: dict[str, Any]) -> Any:
+        client = self.client(role)
+        return client.post(self.url(suffix), data={**data, "csrf_token": csrf_token_for(client)})
+
+    def count(self, model: Any) -> int:
+        with self.database.session() as session:
+            return session.scalar(select(func.count()).select_from(model)) or 0
+
+    def recorded_events(self) -> int:
+        """How many entries of any record the audit trail holds."""
+        with self.database.session() as session:
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.action.like("%recorded"))
+                )
+                or 0
+            )
+
+    def held_session(self) -> DialogueSession:
+        with self.database.session() as session:
+            found = session.get(DialogueSession, self.session_id)
+            assert found is not None
+            session.expunge(found)
+            return found
+
+
+@pytest.fixture(scope="module")
+def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
+    app = create_app(writable_demo_instance.settings)
+    database = Database(writable_demo_instance.settings.database_url)
+    officer_email = demo_credentials(writable_demo_instance.credentials_file)[
+        "triage_officer"
+    ].email
+    secrets = InstanceFolder(writable_demo_instance.settings.instance_dir).load_secrets()
+    now = utc_now()
+    with database.session() as session:
+        dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == "valdoria")).one()
+        held = next(
+            item for item in dialogue.sessions if item.state is SessionState.CONSULTATION_OPEN
+        )
+        officer = session.scalars(select(StaffUser).where(StaffUser.email == officer_email)).one()
+        item = included_item(session, held, "Detention")
+        new = register_new_codename(
+            session, secrets.codename_pepper, language="en", today=now.date()
+        )
+        case = accept_plain_submission(
+            session,
+            address=submission_address(
+                session,
+                dialogue=dialogue,
+                dialogue_session=held,
+                kind=SubmissionKind.INDIVIDUAL_CASE,
+                public_id=new_public_id(),
+                now=now,
+            ),
+            submitter_key=new.secrets,
+            form=CASE_FORM,
+            today=now.date(),
+        )
+        triage.accept(session, officer, case, now=now)
+        link_to(session, case, item)
+        held.date = now.date() - dt.timedelta(days=1)
+        held.state = SessionState.CONSULTATION_CLOSED
+        session.commit()
+        built = Site(
+            writable_demo_instance, app, database, "valdoria", held.id, item.id, case.public_id, {}
+        )
+    try:
+        yield built
+    finally:
+        database.dispose()
+
+
+def _held(site: Site) -> None:
+    if site.held_session().held_on is None:
+        response = site.post(
+            "co_chair",
+            "/held",
+            {"held_on": site.held_session().date.isoformat(), "place": "video"},
+        )
+        assert response.status_code == 302
+
+
+def test_the_page_is_for_the_desk_and_shows_no_names(site: Site) -> None:
+    page = site.client("co_chair").get(site.url())
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="no-names"' in body
+    assert PERSON_NAME not in body
+    for role in ("observer", "administrator"):
+        assert site.client(role).get(site.url()).status_code == 403
+    anonymous = site.client("anonymous").get(site.url())
+    assert anonymous.status_code == 302 and "/staff/sign-in" in anonymous.headers["Location"]
+    hub = site.client("co_chair").get(f"/staff/dialogues/{site.slug}/sessions/{site.session_id}")
+    assert site.url() in hub.get_data(as_text=True)
+    other = f"/staff/dialogues/coral-straits/sessions/{site.session_id}/record"
+    assert site.client("triage_officer").get(other).status_code == 404
+
+
+def test_the_held_form_refuses_bad_days_and_stores_nothing(site: Site) -> None:
+    before = site.held_session()
+    today = utc_now().date()
+    for held_on, status in (
+        ("2031-02-30", 400),
+        ("20310101", 400),
+        ((today + dt.timedelta(days=1)).isoformat(), 400),
+        ((before.date - dt.timedelta(days=1)).isoformat(), 400),
+    ):
+        response = site.post("co_chair", "/held", {"held_on": held_on, "place": "video"})
+        assert response.status_code == status, held_on
+    assert (
+        site.post("co_chair", "/held", {"held_on": today.isoformat(), "place": "moon"}).status_code
+        == 400
+    )
+    assert (
+        site.post("observer", "/held", {"held_on": today.isoformat(), "place": "video"}).status_code
+        == 403
+    )
+    client = site.client("co_chair")
+    assert client.post(site.url("/held"), data={"held_on": today.isoformat()}).status_code == 400
+    if before.held_on is None:
+        assert site.held_session().state is SessionState.CONSULTATION_CLOSED
+    _held(site)
+    assert site.held_session().state is SessionState.HELD
+
+
+def test_a_case_is_recorded_from_the_page_with_its_reply_sealed(site: Site) -> None:
+    _held(site)
+    response = site.post(
+        "triage_officer",
+        f"/cases/{site.case}",
+        {"raised": f"item-{site.item_id}", "reason": "", "reply": PAGE_REPLY},
+    )
+    assert response.status_code == 302
+    page = site.client("co_chair").get(site.url()).get_data(as_text=True)
+    assert PAGE_REPLY in page and "Raised during the item" in page
+    assert tables_holding(site.app, "PAGE-CANARY") == []
+    assert files_holding(instance_files(site.instance.settings), b"PAGE-CANARY") == []
+    # The case's own page shows its record across rounds.
+    triage_page = site.client("co_chair").get(f"/staff/submissions/{site.case}")
+    assert 'id="record-across-rounds"' in triage_page.get_data(as_text=True)
+    assert PAGE_REPLY in triage_page.get_data(as_text=True)
+    with site.database.session() as session:
+        found = session.scalars(select(Submission).where(Submission.public_id == site.case)).one()
+        assert found.state is SubmissionState.RAISED
+
+
+def test_malformed_oversized_and_unauthorised_case_posts_store_nothing(site: Site) -> None:
+    _held(site)
+    outcomes, texts = site.count(CaseOutcome), site.count(DeskText)
+    recorded = site.recorded_events()
+    cases = f"/cases/{site.case}"
+    for data in (
+        {"raised": "item-x"},
+        {"raised": "during_item"},
+        {"raised": "not_raised", "reason": "bored"},
+        {"raised": f"item-{site.item_id}", "reply": "x" * (LONG_TEXT_LIMIT + 1)},
+        {"raised": "not_raised", "reason": "no_time", "reply": "They said"},
+    ):
+        assert site.post("co_chair", cases, data).status_code == 400, data
+    kept = site.post(
+        "co_chair", cases, {"raised": "not_raised", "reason": "no_time", "reply": "Kept words"}
+    )
+    assert kept.status_code == 400 and "Kept words</textarea>" in kept.get_data(as_text=True)
+    assert site.post("co_chair", "/cases/" + "A" * 22, {"raised": "not_raised"}).status_code == 404
+    assert site.post("observer", cases, {"raised": "not_raised"}).status_code == 403
+    huge = {"raised": "not_raised", "reply": "é" * (FORM_BODY_LIMIT // 2)}
+    assert site.post("co_chair", cases, huge).status_code == 413
+    without_token = site.client("co_chair").post(site.url(cases), data={"raised": "not_raised"})
+    assert without_token.status_code == 400
+    assert (site.count(CaseOutcome), site.count(DeskText)) == (outcomes, texts)
+    # Refused posts record nothing but the reads of the page that says why.
+    assert site.recorded_events() == recorded

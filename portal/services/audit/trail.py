@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from crypto import AUDIT_GENESIS_HASH, audit_digest
-from portal.models import AuditEvent, Dialogue, StaffUser, Submission, utc_now
+from portal.models import AuditEvent, Dialogue, DialogueSession, StaffUser, Submission, utc_now
 
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises appends, so that two
 # workers never both take the next sequence number.
@@ -216,6 +216,25 @@ def record_submission_event(
         object_id=submission.id,
         actor=actor,
         dialogue=submission.dialogue,
+        details=details,
+    )
+
+
+def record_session_event(
+    session: Session,
+    action: AuditAction,
+    actor: StaffUser | None,
+    dialogue_session: DialogueSession,
+    **details: Any,
+) -> AuditEvent:
+    """An event about one session of a dialogue, on its dialogue's record."""
+    return record_event(
+        session,
+        action=action,
+        object_type="dialogue_session",
+        object_id=dialogue_session.id,
+        actor=actor,
+        dialogue=dialogue_session.dialogue,
         details=details,
     )
 

@@ -38,11 +38,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
     AgendaItem,
+    AgendaItemStatus,
     AgendaLink,
     CaseOutcome,
     DeskText,
@@ -57,13 +58,16 @@ from portal.models import (
     RecommendationResponse,
     SessionPlace,
     SessionState,
-    StaffRole,
     StaffUser,
     Submission,
     SubmissionKind,
     SubmissionState,
 )
-from portal.services.audit.trail import AuditAction, record_event, record_submission_event
+from portal.services.audit.trail import (
+    AuditAction,
+    record_session_event,
+    record_submission_event,
+)
 from portal.services.desks import need_to_know
 from portal.services.dialogues import dialogue_sessions
 from portal.services.rounds import round_consent
@@ -84,7 +88,6 @@ from portal.services.staff.web_sessions import SignedInStaff
 
 S = SubmissionState
 CASE_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
-RECORDER_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 HELD_STAGES = frozenset({SessionState.HELD, SessionState.DEBRIEFED, SessionState.FOLLOW_UP})
 RAISED = round_consent.RAISED_IN_SESSION
 
@@ -113,9 +116,10 @@ class RoundRecord:
 
 
 def may_record(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
-    """Whether ``user`` enters the records of ``dialogue``'s sessions: its triage officers and
-    co-chairs (an administrator or observer on a desk does not)."""
-    return user.role in RECORDER_ROLES and need_to_know.is_desk_member(session, user, dialogue)
+    """Whether ``user`` enters the records of ``dialogue``'s sessions: those who manage its
+    sessions, its triage officers and co-chairs (an administrator or observer on a desk does
+    not)."""
+    return dialogue_sessions.may_manage_sessions(session, user, dialogue)
 
 
 def is_held(dialogue_session: DialogueSession) -> bool:
@@ -124,24 +128,45 @@ def is_held(dialogue_session: DialogueSession) -> bool:
 
 
 def agenda_items(session: Session, dialogue_session: DialogueSession) -> list[AgendaItem]:
-    """The session's agenda items in their order."""
+    """The items of the session's agenda in their order: those a co-chair included (a proposal
+    never taken in was not on the agenda the session followed)."""
     return list(
         session.scalars(
             select(AgendaItem)
-            .where(AgendaItem.session_id == dialogue_session.id)
+            .where(
+                AgendaItem.session_id == dialogue_session.id,
+                AgendaItem.status == AgendaItemStatus.INCLUDED,
+            )
             .order_by(AgendaItem.position, AgendaItem.id)
         )
     )
 
 
+def _linked_to_agenda(dialogue_session: DialogueSession) -> Select[tuple[int]]:
+    """The ids of the submissions linked to an included item of the session's agenda."""
+    return (
+        select(AgendaLink.submission_id)
+        .join(AgendaItem, AgendaItem.id == AgendaLink.agenda_item_id)
+        .where(
+            AgendaItem.session_id == dialogue_session.id,
+            AgendaItem.status == AgendaItemStatus.INCLUDED,
+        )
+    )
+
+
+def agenda_item_of(
+    session: Session, dialogue_session: DialogueSession, item_id: int
+) -> AgendaItem | None:
+    """Item ``item_id`` if it is on this session's agenda (included)."""
+    item = session.get(AgendaItem, item_id)
+    on_agenda = item is not None and item.session_id == dialogue_session.id
+    return item if on_agenda and item.status is AgendaItemStatus.INCLUDED else None
+
+
 def cases_on_record(session: Session, dialogue_session: DialogueSession) -> list[Submission]:
     """The cases and reprisal reports the record speaks of: linked to one of the session's items,
     or approved for its handover list (also those that left it since)."""
-    linked = (
-        select(AgendaLink.submission_id)
-        .join(AgendaItem, AgendaItem.id == AgendaLink.agenda_item_id)
-        .where(AgendaItem.session_id == dialogue_session.id)
-    )
+    linked = _linked_to_agenda(dialogue_session)
     listed = select(HandoverEntry.submission_id).where(
         HandoverEntry.session_id == dialogue_session.id, HandoverEntry.approved_at.is_not(None)
     )
@@ -160,11 +185,7 @@ def cases_on_record(session: Session, dialogue_session: DialogueSession) -> list
 def seminars_on_record(session: Session, dialogue_session: DialogueSession) -> list[Submission]:
     """The seminar submissions linked to the session's items, whose recommendations get a
     response."""
-    linked = (
-        select(AgendaLink.submission_id)
-        .join(AgendaItem, AgendaItem.id == AgendaLink.agenda_item_id)
-        .where(AgendaItem.session_id == dialogue_session.id)
-    )
+    linked = _linked_to_agenda(dialogue_session)
     return list(
         session.scalars(
             select(Submission)
@@ -217,7 +238,8 @@ def record_held(
     place: SessionPlace,
     today: dt.date,
 ) -> None:
-    """Record the day and place the session was held; the first time, move it to ``held``."""
+    """Record the day and place the session was held, moving it to ``held`` unless it is there
+    already (the session's page may have moved it without a day); a second time corrects them."""
     _require_recorder(session, actor, dialogue_session)
     if held_on < dialogue_session.date:
         raise RecordRefusedError(
@@ -228,18 +250,18 @@ def record_held(
         raise RecordRefusedError(
             f"{held_on.isoformat()} is still to come; record a session once it has taken place"
         )
-    correction = dialogue_session.state in HELD_STAGES
-    if not correction:
+    correction = dialogue_session.held_on is not None
+    if dialogue_session.state not in HELD_STAGES:
         try:
             dialogue_sessions.advance_session(
-                session, dialogue_session, SessionState.HELD, actor=actor
+                session, dialogue_session, SessionState.HELD, today=today, actor=actor
             )
         except dialogue_sessions.SessionChangeRefusedError as refusal:
             raise RecordRefusedError(str(refusal)) from None
     dialogue_session.held_on = held_on
     dialogue_session.held_place = place
     session.flush()
-    _record_session_event(
+    record_session_event(
         session,
         AuditAction.SESSION_HELD_RECORDED,
         actor,
@@ -282,7 +304,7 @@ def record_item(
         reply,
         now,
     )
-    _record_session_event(
+    record_session_event(
         session,
         AuditAction.AGENDA_ITEM_RECORDED,
         actor,
@@ -383,8 +405,12 @@ def _check_how(
                 "on the day it was held"
             )
         return None
-    item = None if agenda_item_id is None else session.get(AgendaItem, agenda_item_id)
-    if item is None or item.session_id != dialogue_session.id:
+    item = (
+        None
+        if agenda_item_id is None
+        else agenda_item_of(session, dialogue_session, agenda_item_id)
+    )
+    if item is None:
         raise RecordRefusedError("choose the item of this session's agenda it was raised under")
     if not consent_allows_raising(session, opened, submission, dialogue_session):
         raise RecordRefusedError(
@@ -575,7 +601,7 @@ def complete_record(
         )
     dialogue_session.record_completed_at = now
     session.flush()
-    _record_session_event(session, AuditAction.SESSION_RECORD_COMPLETED, actor, dialogue_session)
+    record_session_event(session, AuditAction.SESSION_RECORD_COMPLETED, actor, dialogue_session)
 
 
 # --- the case's record across rounds ----------------------------------------------------------
@@ -689,24 +715,6 @@ def _write_text(
         write_desk_text(session, signed_in, dialogue_session, subject, text, now=now)
     except DeskTextRefusedError as refusal:
         raise RecordRefusedError(str(refusal)) from None
-
-
-def _record_session_event(
-    session: Session,
-    action: AuditAction,
-    actor: StaffUser,
-    dialogue_session: DialogueSession,
-    **details: Any,
-) -> None:
-    record_event(
-        session,
-        action=action,
-        object_type="dialogue_session",
-        object_id=dialogue_session.id,
-        actor=actor,
-        dialogue=dialogue_session.dialogue,
-        details=details,
-    )
 
 
 def _earlier(one: DialogueSession, other: DialogueSession) -> bool:

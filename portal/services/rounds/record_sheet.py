@@ -18,10 +18,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import crypto
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import crypto
 from portal.models import (
     AgendaItem,
     CaseOutcome,
@@ -99,22 +99,22 @@ class RecordSheet:
     @property
     def individual_cases(self) -> list[CaseEntry]:
         return [
-            entry
-            for entry in self.cases
-            if entry.submission.kind is SubmissionKind.INDIVIDUAL_CASE
+            entry for entry in self.cases if entry.submission.kind is SubmissionKind.INDIVIDUAL_CASE
         ]
 
     @property
     def reprisal_reports(self) -> list[CaseEntry]:
         return [
-            entry
-            for entry in self.cases
-            if entry.submission.kind is SubmissionKind.REPRISAL_REPORT
+            entry for entry in self.cases if entry.submission.kind is SubmissionKind.REPRISAL_REPORT
         ]
 
 
 def record_sheet(
-    session: Session, signed_in: SignedInStaff, dialogue_session: DialogueSession, *, now: dt.datetime
+    session: Session,
+    signed_in: SignedInStaff,
+    dialogue_session: DialogueSession,
+    *,
+    now: dt.datetime,
 ) -> RecordSheet:
     """The session's record as ``signed_in`` may read it; the reads are recorded in the caller's
     transaction, which the caller commits."""
@@ -123,7 +123,7 @@ def record_sheet(
     items = tuple(
         ItemEntry(
             item,
-            _usable(texts, subject_of(DeskTextPurpose.ITEM_REPLY, agenda_item_id=item.id)),
+            texts.get(subject_of(DeskTextPurpose.ITEM_REPLY, agenda_item_id=item.id)),
         )
         for item in record.agenda_items(session, dialogue_session)
     )
@@ -178,7 +178,7 @@ def _case_entry(
         record.consent_allows_raising(session, opened, case, dialogue_session),
         listed,
         outcome,
-        _usable(texts, subject_of(DeskTextPurpose.CASE_REPLY, submission=case)),
+        texts.get(subject_of(DeskTextPurpose.CASE_REPLY, submission=case)),
     )
 
 
@@ -199,8 +199,7 @@ def _seminar_entry(
             index,
             recommendation,
             responses.get((seminar.id, index)),
-            _usable(
-                texts,
+            texts.get(
                 subject_of(
                     DeskTextPurpose.RECOMMENDATION_NOTE,
                     submission=seminar,
@@ -226,9 +225,3 @@ def _opened(
         return open_submission_for_staff(session, signed_in, submission, now=now, reader=reader)
     except (ReadRefusedError, crypto.DecryptionError):
         return None
-
-
-def _usable(
-    texts: dict[DeskTextSubject, ReadDeskText], subject: DeskTextSubject
-) -> ReadDeskText | None:
-    return texts.get(subject)
