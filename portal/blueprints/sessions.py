@@ -200,7 +200,6 @@ def _overview(
             (item, rules.consultation_accepts_submissions(item, now)) for item in dialogue.sessions
         ],
         may_manage=rules.may_manage_sessions(reading(), signed_in.user, dialogue),
-        may_brief=may_brief(reading(), signed_in.user, dialogue),
         form=form or ScheduleForm(formdata=None),
         places=list(SessionPlace),
         today=now.date(),

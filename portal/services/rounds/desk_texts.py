@@ -95,7 +95,7 @@ def write_desk_text(
         if existing is not None:
             session.delete(existing)
             session.flush()
-            _record(session, signed_in.user, dialogue_session, subject, existing.id, cleared=True)
+            _record(session, signed_in.user, dialogue_session, existing, cleared=True)
         return None
     try:
         desk_key, desk_private_key = need_to_know.open_current_desk_key(
@@ -137,7 +137,7 @@ def write_desk_text(
     row.author_signing_public_key = signed.signing_key
     row.author_certificate = signed.certificate
     session.flush()
-    _record(session, signed_in.user, dialogue_session, subject, row.id, cleared=False)
+    _record(session, signed_in.user, dialogue_session, row, cleared=False)
     return row
 
 
@@ -262,23 +262,24 @@ def _record(
     session: Session,
     actor: StaffUser,
     dialogue_session: DialogueSession,
-    subject: DeskTextSubject,
-    text_id: int,
+    row: DeskText,
     *,
     cleared: bool,
 ) -> None:
+    """One event per text written or cleared: ids and the purpose, like every submission event
+    (the submission by its row id, never its public id)."""
     record_event(
         session,
         action=AuditAction.DESK_TEXT_CLEARED if cleared else AuditAction.DESK_TEXT_WRITTEN,
         object_type="desk_text",
-        object_id=text_id,
+        object_id=row.id,
         actor=actor,
         dialogue=dialogue_session.dialogue,
         details={
             "session": dialogue_session.id,
-            "purpose": subject.purpose,
-            "agenda_item": subject.agenda_item_id,
-            "submission": subject.submission_public_id,
-            "recommendation": subject.recommendation_index,
+            "purpose": str(row.purpose),
+            "agenda_item": row.agenda_item_id,
+            "submission": row.submission_id,
+            "recommendation": row.recommendation_index,
         },
     )
