@@ -15,6 +15,7 @@ from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
     admin,
     agenda,
+    briefing,
     consent_requests,
     desk,
     forms,
@@ -39,6 +40,7 @@ from portal.instance import InstanceFolder, InstanceSecrets
 from portal.labels import choice_label, label
 from portal.privacy import ForgetClientDetails
 from portal.resources import shipped_folder
+from portal.services.rounds import staff_markdown
 from portal.services.submissions import kinds
 from portal.settings import Settings, load_settings
 from portal.text_limits import TEXT_LIMITS
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     staff_access.init_app(app)
     app.add_template_filter(label)
     app.add_template_filter(choice_label)
+    app.add_template_filter(staff_markdown.render, "staff_markdown")
     app.add_template_global(kinds.declaration, "kind_declaration")
     app.add_template_global(kinds.CONSENT_VOCABULARIES, "consent_ladder")
     app.add_template_global(kinds.CONSENT_QUESTIONS, "consent_questions")
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff_account.blueprint,
         staff_messages.blueprint,
         staff_export.blueprint,
+        briefing.blueprint,
         desk.blueprint,
         consent_requests.blueprint,
         sessions.blueprint,

@@ -23,6 +23,7 @@ from portal.models import (
     DialogueKind,
     DialogueStatus,
     HandoverLeaving,
+    HowRaised,
     NotRaisedReason,
     NotTakenUpReason,
     PartnerKind,
@@ -113,6 +114,9 @@ _LABELS: dict[enum.Enum, LazyString] = {
     DeclineReason.CONSENT_DOES_NOT_ALLOW: lazy_gettext("The consent given does not allow it"),
     DeclineReason.RAISED_THROUGH_OTHER_CHANNEL: lazy_gettext("Raised through another channel"),
     DeclineReason.OTHER: lazy_gettext("Other reason"),
+    HowRaised.DURING_ITEM: lazy_gettext("Raised during an agenda item"),
+    HowRaised.HANDOVER_LIST: lazy_gettext("Handed over on the list"),
+    HowRaised.NOT_RAISED: lazy_gettext("Not raised"),
     NotRaisedReason.CONSENT_DID_NOT_ALLOW: lazy_gettext(
         "The consent for the round did not allow it"
     ),

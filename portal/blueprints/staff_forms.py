@@ -1,4 +1,5 @@
-"""The forms of the staff pages: sign-in and account, desks, triage, messages and export.
+"""The forms of the staff pages: sign-in and account, desks, triage, messages, briefing and
+export.
 
 Each class declares the fields a page posts, under the names its template uses, so that a view
 reads typed values instead of picking through ``request.form``. The forms parse and check
@@ -20,9 +21,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
 from portal.models import DeclineReason, RiskLevel
+from portal.services.submissions.payload import LONG_TEXT_LIMIT
 
 
 def _stripped(value: str | None) -> str:
@@ -154,6 +156,14 @@ class NoteForm(FlaskForm):
     """A private triage note."""
 
     text = TextAreaField()
+
+
+class BriefingPointForm(FlaskForm):
+    """The desk's briefing point on an agenda item or a case (Markdown); empty clears it."""
+
+    text = TextAreaField(
+        validators=[Length(max=LONG_TEXT_LIMIT, message=_l("The point is too long."))]
+    )
 
 
 class AgendaLinkForm(FlaskForm):

@@ -105,6 +105,9 @@ def decrypt_command(bundle: Path, out: Path) -> None:
         summary = decrypt_bundle(bundle, out, key)
     except BundleError as error:
         raise OperatorError(str(error)) from None
+    if summary.briefing:
+        click.echo(f"Decrypted the briefing pack into {out} (open briefing.html to read it).")
+        return
     click.echo(
         f"Decrypted {summary.submissions} submissions and {summary.attachments} attachments "
         f"into {out}."

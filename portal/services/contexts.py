@@ -61,6 +61,7 @@ SIGNED_TRIAGE_NOTE_LABEL = "parley triage note v2"
 SIGNED_IDENTITIES_LABEL = "parley identities v2"
 SIGNED_COMPARTMENT_LABEL = "parley identity compartment v2"
 DESK_TEXT_LABEL = "parley desk text v1"
+BRIEFING_BUNDLE_LABEL = "parley briefing bundle v1"
 
 # Box purposes (``crypto.seal_box``), fixed or the first field of one.
 STAFF_SESSION_PURPOSE = "staff-session"
@@ -286,6 +287,19 @@ def desk_text_context(
     return (
         f"{DESK_TEXT_LABEL}|dialogue:{dialogue_slug}|session:{session_id}|text:{text_id}"
         f"|{subject.binding()}|author:{author_id}|direction:{Direction.WITHIN_DESK}"
+    )
+
+
+def briefing_bundle_context(
+    dialogue_slug: str, session_id: int, exported_on: str, author_id: int
+) -> str:
+    """A session's briefing pack sealed into an offline bundle, to the desk key and the
+    recovery key, and signed by the member who made it: bound to its dialogue, session, day of
+    export and maker, so that a pack moved to another session's bundle, re-dated or
+    re-attributed does not verify."""
+    return (
+        f"{BRIEFING_BUNDLE_LABEL}|dialogue:{dialogue_slug}|session:{session_id}"
+        f"|exported:{exported_on}|author:{author_id}|direction:{Direction.WITHIN_DESK}"
     )
 
 

@@ -76,6 +76,7 @@ from portal.services.dialogues.dialogue_sessions import consultation_accepts_sub
 from portal.services.staff.accounts import create_staff_user
 from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
 from portal.services.submissions.intake import accept_plain_submission, submission_address
+from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance
@@ -88,6 +89,7 @@ STAFF_BLUEPRINTS = (
     "staff_export",
     "desk",
     "agenda",
+    "briefing",
     "consent_requests",
     "admin",
     "handover",
@@ -426,6 +428,10 @@ def message_on_plain(role: StaffRole, relation: str) -> Outcome:
     return ALLOWED if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
 
 
+def _briefing(suffix: str = "") -> Callable[[World, tuple[str, str]], str]:
+    return lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/briefing{suffix}"
+
+
 @dataclass(frozen=True)
 class Case:
     endpoint: str
@@ -666,6 +672,27 @@ CASES: list[Case] = [
         ),
         triage_on_high_risk,
         "high_risk",
+    ),
+    # briefing pack (nothing is linked to the matrix's items, so the pack lists no content)
+    Case("briefing.pack", "GET", "", _briefing(), session_managers(RESTRICTED)),
+    Case("briefing.print_view", "GET", "", _briefing("/print"), session_managers(RESTRICTED)),
+    Case("briefing.bundle", "POST", "", _briefing("/bundle"), session_managers(RESTRICTED)),
+    # A text over the limit: refused (400) once the person may brief, before anything else.
+    Case(
+        "briefing.item_point",
+        "POST",
+        "text too long",
+        lambda w, r: _briefing(f"/items/{w.agenda_item}")(w, r),
+        session_managers(RESTRICTED),
+        data=lambda _w, _r: {"text": "x" * (LONG_TEXT_LIMIT + 1)},
+    ),
+    Case(
+        "briefing.case_point",
+        "POST",
+        "plain, text too long",
+        lambda w, r: _briefing(f"/cases/{w.plain}")(w, r),
+        session_managers(RESTRICTED),
+        data=lambda _w, _r: {"text": "x" * (LONG_TEXT_LIMIT + 1)},
     ),
     # desk
     Case(

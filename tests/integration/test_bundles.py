@@ -728,7 +728,9 @@ def test_a_v1_bundle_still_opens_and_an_unknown_format_is_refused(
         path = _write(tmp_path, _rezip({**entries, MANIFEST_NAME: json.dumps(manifest).encode()}))
         out = tmp_path / version
         if not opens:
-            _refused(path, out, _recovery(world), "not a parley-bundle-v3 bundle")
+            _refused(
+                path, out, _recovery(world), "not a parley-bundle-v3 or parley-briefing-v1 bundle"
+            )
             continue
         decrypt_bundle(path, out, _recovery(world))
         [folder] = [item for item in out.iterdir() if item.is_dir()]

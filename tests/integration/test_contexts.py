@@ -131,6 +131,13 @@ SAMPLES: dict[str, list[tuple[Any, ...]]] = {
         for subject in DESK_TEXT_SUBJECTS
         for author in (1, 12)
     ],
+    "briefing_bundle_context": [
+        (slug, session_id, day, author)
+        for slug in ("partnerland", "partnerland-2")
+        for session_id in (1, 12)
+        for day in ("2026-12-06", "2026-12-07")
+        for author in (1, 12)
+    ],
     "staff_session_purpose": [(1,), (2,), (12,)],
     "pending_totp_secret_purpose": [(s, r) for s in (1, 2) for r in ("ref-1", "ref-2")],
     "desk_key_confirmation_purpose": [(d, s) for d in (1, 2, 12) for s in (1, 2, 21)],
@@ -239,6 +246,16 @@ def test_each_context_reads_back_into_its_label_and_named_fields(name: str) -> N
                 ("item", "none" if subject.agenda_item_id is None else str(subject.agenda_item_id)),
                 ("submission", subject.submission_public_id or "none"),
                 ("recommendation", str(subject.recommendation_index).replace("None", "none")),
+                ("author", str(author)),
+                ("direction", str(contexts.Direction.WITHIN_DESK)),
+            ]
+            continue
+        if name == "briefing_bundle_context":
+            slug, session_id, day, author = args
+            assert fields[1:] == [
+                ("dialogue", slug),
+                ("session", str(session_id)),
+                ("exported", day),
                 ("author", str(author)),
                 ("direction", str(contexts.Direction.WITHIN_DESK)),
             ]

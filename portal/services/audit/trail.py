@@ -105,6 +105,8 @@ class AuditAction(enum.StrEnum):
     NAMES_EMERGENCY_ACCESS = "submission.names_emergency_access"
     NAMES_READ = "submission.names_read"
     BUNDLE_EXPORTED = "bundle.exported"
+    BRIEFING_READ = "briefing.read"
+    BRIEFING_BUNDLE_EXPORTED = "briefing.bundle_exported"
     AUDIT_LOG_VIEWED = "audit.viewed"
     CONSENT_REQUESTS_CREATED = "consent_request.created"
     CONSENT_REQUEST_ANSWERED = "consent_request.answered"

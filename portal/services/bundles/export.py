@@ -91,16 +91,14 @@ def write_bundle(
         found = session.get(DialogueSession, session_id)
         if found is None or found.dialogue_id != dialogue.id:
             raise BundleError(f"session {session_id} is not a session of {dialogue.slug}")
-    recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
-    if recovery_key is None:
-        raise BundleError("this instance has no recovery key")
+    recovery_key = instance_recovery_key(session)
     desk_keys = list(
         session.scalars(
             select(DeskKey).where(DeskKey.dialogue_id == dialogue.id).order_by(DeskKey.id)
         )
     )
     key_ids = {key.id: key.key_id.hex() for key in desk_keys}
-    key_entries = [_desk_key_entry(session, key, recovery_key) for key in desk_keys]
+    key_entries = [desk_key_entry(session, key, recovery_key) for key in desk_keys]
     head = {
         "format": BUNDLE_FORMAT,
         "dialogue": dialogue.slug,
@@ -172,7 +170,17 @@ def _submissions(
         last_id = batch[-1].id
 
 
-def _desk_key_entry(session: Session, key: DeskKey, recovery_key: RecoveryKey) -> dict[str, Any]:
+def instance_recovery_key(session: Session) -> RecoveryKey:
+    """The instance's recovery key, to which every bundle is opened; ``BundleError`` if none."""
+    recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
+    if recovery_key is None:
+        raise BundleError("this instance has no recovery key")
+    return recovery_key
+
+
+def desk_key_entry(session: Session, key: DeskKey, recovery_key: RecoveryKey) -> dict[str, Any]:
+    """A desk key as a bundle lists it: its public half, its grant to the recovery key, and the
+    identity key made with it (a briefing bundle lists its one desk key the same way)."""
     grant = session.scalars(
         select(DeskKeyGrant).where(
             DeskKeyGrant.desk_key_id == key.id, DeskKeyGrant.recovery_key_id == recovery_key.id

@@ -1,6 +1,7 @@
 """The bundle format: its names, the writing of ``manifest.json`` and its strict reading.
 
-docs/FORMATS.md, "Bundle v1", specifies every field. The export writes through
+docs/FORMATS.md, "Bundle v1" (and "Briefing bundle v1" for a session's briefing pack),
+specifies every field. The export writes through
 :func:`write_manifest` and the offline decryption reads through :func:`read_manifest` and the
 field readers below, so both sides share one idea of the format and neither needs the other's
 dependencies. Nothing here touches a database.
@@ -25,6 +26,11 @@ BUNDLE_FORMAT = "parley-bundle-v3"
 # (identity keys, identities envelopes, items' positions and signatures): its submissions keep
 # their names in the submission envelope, and each position or signature is read as null too.
 READABLE_BUNDLE_FORMATS = frozenset({"parley-bundle-v1", "parley-bundle-v2", BUNDLE_FORMAT})
+# A session's briefing pack for offline use (docs/FORMATS.md, "Briefing bundle v1"): the same
+# container and keys, one sealed document instead of submissions.
+BRIEFING_BUNDLE_FORMAT = "parley-briefing-v1"
+BRIEFING_DOCUMENT = "briefing.html"  # what its decryption writes: the printable document
+BRIEFING_DATA = "briefing.json"  # and the pack's data
 MANIFEST_NAME = "manifest.json"
 ATTACHMENTS_FOLDER = "attachments"
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024 * 1024
@@ -68,6 +74,13 @@ def write_manifest(
     return count
 
 
+def write_whole_manifest(
+    archive: zipfile.ZipFile, today: dt.date, manifest: dict[str, Any]
+) -> None:
+    """Write a small ``manifest.json`` (deflated) in one piece: a briefing bundle's."""
+    archive.writestr(zip_entry(MANIFEST_NAME, today, zipfile.ZIP_DEFLATED), _json(manifest))
+
+
 def attachment_member(storage_name: str) -> str:
     """The ZIP member holding the stored file ``storage_name``."""
     return f"{ATTACHMENTS_FOLDER}/{storage_name}"
@@ -90,7 +103,8 @@ def _json(value: Any) -> bytes:
 
 
 def read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
-    """The parsed manifest of an open bundle, refused unless it names this format."""
+    """The parsed manifest of an open bundle, refused unless it names a format this release
+    reads (a bundle of submissions, or a briefing bundle)."""
     try:
         info = archive.getinfo(MANIFEST_NAME)
     except KeyError:
@@ -102,8 +116,9 @@ def read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
             manifest = json.loads(handle.read(MAX_MANIFEST_BYTES + 1).decode("utf-8"))
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError) as error:
         raise BundleError(f"the bundle's manifest does not read: {error}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_BUNDLE_FORMATS:
-        raise BundleError(f"not a {BUNDLE_FORMAT} bundle")
+    readable = READABLE_BUNDLE_FORMATS | {BRIEFING_BUNDLE_FORMAT}
+    if not isinstance(manifest, dict) or manifest.get("format") not in readable:
+        raise BundleError(f"not a {BUNDLE_FORMAT} or {BRIEFING_BUNDLE_FORMAT} bundle")
     return manifest
 
 

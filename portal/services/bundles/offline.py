@@ -28,7 +28,9 @@ renamed to it only when everything has been decrypted.
 
 The manifest is read whole (it holds envelopes, at most ``manifest.MAX_MANIFEST_BYTES``);
 attachment files are decrypted in chunks, in bounded memory, straight from the ZIP. What the
-output folder holds is specified in docs/FORMATS.md, "Bundle v1".
+output folder holds is specified in docs/FORMATS.md, "Bundle v1". A briefing bundle (a session's
+briefing pack, "Briefing bundle v1") opens with the same keys and is checked and written by
+``briefing_offline``.
 """
 
 import json
@@ -47,8 +49,12 @@ from crypto.file_padding import unpadded
 from crypto.keys import DESK_KEY_PREFIX, RECOVERY_KEY_PREFIX, import_desk_key
 from crypto.stream import ENCRYPTED_CHUNK_SIZE
 from portal.models import Dialogue, DialogueSession, SubmissionKind
+from portal.services.bundles.briefing_offline import open_briefing
 from portal.services.bundles.manifest import (
     ATTACHMENTS_FOLDER,
+    BRIEFING_BUNDLE_FORMAT,
+    BRIEFING_DATA,
+    BRIEFING_DOCUMENT,
     BUNDLE_FORMAT,
     BundleError,
     bytes_field,
@@ -108,6 +114,7 @@ class DecryptSummary:
     submissions: int
     attachments: int
     skipped: int
+    briefing: bool = False  # a briefing bundle: the pack was written, there are no submissions
 
 
 def read_offline_key(text: str) -> OfflineKey:
@@ -168,6 +175,8 @@ class _Decryption:
         slug = text_field(self.manifest, "dialogue", "the manifest")
         self.slug = slug
         self.held = self._open_keys(slug)
+        if self.manifest.get("format") == BRIEFING_BUNDLE_FORMAT:
+            return self._briefing(slug)
         submissions = list_field(self.manifest, "submissions", "the manifest")
         index = []
         seen: set[str] = set()
@@ -192,6 +201,29 @@ class _Decryption:
         )
         _write_json(self.root / "skipped.json", self.skipped)
         return DecryptSummary(len(index), self.attachments, len(self.skipped))
+
+    def _briefing(self, slug: str) -> DecryptSummary:
+        """A briefing bundle: the checked pack as ``briefing.html`` and ``briefing.json``."""
+        opened = open_briefing(self.manifest, self.held)
+        with _create(self.root / BRIEFING_DOCUMENT) as handle:
+            handle.write(opened.document.encode("utf-8"))
+        _write_json(self.root / BRIEFING_DATA, opened.pack)
+        _write_json(
+            self.root / "index.json",
+            {
+                "format": BRIEFING_BUNDLE_FORMAT,
+                "dialogue": slug,
+                "session": self.manifest.get("session"),
+                "exported_on": self.manifest.get("exported_on"),
+                "decrypted_with": self.key.kind,
+                "author": opened.author,
+                "author_id": opened.author_id,
+                "provenance": str(Provenance.SIGNED),
+                "document": BRIEFING_DOCUMENT,
+                "data": BRIEFING_DATA,
+            },
+        )
+        return DecryptSummary(0, 0, 0, briefing=True)
 
     # keys
 

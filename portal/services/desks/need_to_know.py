@@ -13,8 +13,9 @@ The rules, in order:
    valid for :data:`EMERGENCY_ACCESS_LIFETIME`.
 
 Triage decisions are the work of triage officers; co-chairs read and write to submitters, and
-own the agenda of a session (triage officers only propose items to it). :func:`may_triage`,
-:func:`may_message` and :func:`may_shape_agenda` say so in one place.
+own the agenda of a session (triage officers only propose items to it); both brief the
+co-chairs' delegation for a session. :func:`may_triage`, :func:`may_message`,
+:func:`may_shape_agenda` and :func:`may_brief` say so in one place.
 """
 
 import datetime as dt
@@ -43,6 +44,7 @@ CONTENT_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR, StaffRo
 TRIAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER})
 MESSAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 AGENDA_ROLES = frozenset({StaffRole.CO_CHAIR})
+BRIEFING_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 EMERGENCY_ACCESS_LIFETIME = dt.timedelta(hours=24)
 
 
@@ -152,6 +154,12 @@ def may_triage(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
 def may_message(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
     """Whether ``user`` may write to the authors of ``dialogue``'s submissions."""
     return user.role in MESSAGE_ROLES and is_desk_member(session, user, dialogue)
+
+
+def may_brief(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may read and write the briefing packs of ``dialogue``'s sessions: the
+    desk's triage officers and co-chairs, not an administrator made a member."""
+    return user.role in BRIEFING_ROLES and is_desk_member(session, user, dialogue)
 
 
 def may_shape_agenda(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
