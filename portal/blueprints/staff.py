@@ -55,7 +55,7 @@ from portal.models import (
     utc_now,
 )
 from portal.services.desks import need_to_know
-from portal.services.rounds import agenda
+from portal.services.rounds import agenda, handover_sheet
 from portal.services.rounds.record import case_replies
 from portal.services.rounds.waiting import waiting_per_session
 from portal.services.staff import identities, triage
@@ -335,22 +335,6 @@ def link_to_agenda(signed_in: SignedInStaff, public_id: str) -> ResponseReturnVa
     return _decide(signed_in, public_id, "agenda", act)
 
 
-@blueprint.post("/submissions/<public_id>/handover")
-@staff_required(CONTENT_ROLES)
-def propose_for_handover(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
-    """Propose the case for the handover list; the consents are read from the opened case."""
-
-    def act(db: Session, found: Submission, now: dt.datetime) -> None:
-        triage.require_triage(db, signed_in.user, found, now=now)
-        try:
-            opened = open_submission_for_staff(db, signed_in, found, now=now)
-        except ReadRefusedError as refused:
-            raise triage.TriageRefusedError(_refusal_words(refused.reason)) from None
-        triage.propose_for_handover(db, signed_in.user, found, opened, now=now)
-
-    return _decide(signed_in, public_id, "decision", act)
-
-
 @blueprint.get("/attachments/<public_id>")
 @staff_required(CONTENT_ROLES)
 def attachment(signed_in: SignedInStaff, public_id: str) -> Response:
@@ -487,7 +471,9 @@ def _submission_page(
         agenda_items=agenda.linkable_items(database, found),
         agenda_sessions=agenda.sessions_for_links(found),
         linked_item_ids={link.agenda_item_id for link in found.agenda_links},
-        handover_refusal=triage.handover_refusal(found, opened) if opened is not None else None,
+        handover_panel=handover_sheet.case_panel(database, found, opened, today=now.date())
+        if opened is not None
+        else None,
         history=history,
         today=now.date(),
         now=now,

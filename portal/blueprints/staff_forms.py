@@ -21,7 +21,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, InputRequired, Length, Optional
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
 from portal.models import DeclineReason, RiskLevel
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
@@ -170,6 +170,12 @@ class AgendaLinkForm(FlaskForm):
     """The agenda item to link a submission to."""
 
     agenda_item = IntegerField(validators=[InputRequired(_l("Choose an agenda item."))])
+
+
+class HandoverProposalForm(FlaskForm):
+    """The session whose handover list a case is proposed for."""
+
+    session = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
 
 
 class MessageForm(FlaskForm):

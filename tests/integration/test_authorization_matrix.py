@@ -11,9 +11,10 @@ Targets: a plain submission and a high-risk submission restricted to the ``named
 each with an attachment and with a unique canary marker in its text and in its attachment; an
 agenda item and the standing reprisals point of a draft agenda (the point, which is never
 dropped, is what the drop route is tried on), a session whose agenda is shared; and one victim
-account per requester for the destructive routes (reset request,
-approval and cancellation, deactivate, end sessions, remove from a desk), so that one requester's
-action never changes another's rows.
+account per requester for the destructive routes (reset request, approval and cancellation,
+deactivate, end sessions, remove from a desk), and one planned session per requester whose
+handover list holds a proposal of the plain submission (approve, reject, freeze, unfreeze), so
+that one requester's action never changes another's rows.
 
 Every expected answer is written out per route as a small function of (role, relation):
 
@@ -59,6 +60,7 @@ from portal.models import (
     DeskMembership,
     Dialogue,
     DialogueSession,
+    HandoverEntry,
     NamedMember,
     RiskLevel,
     SessionPlace,
@@ -90,6 +92,7 @@ STAFF_BLUEPRINTS = (
     "briefing",
     "consent_requests",
     "admin",
+    "handover",
     "sessions",
     "session_record",
 )
@@ -163,6 +166,7 @@ class World:
     agenda_item: int
     standing_point: int
     session_id: int
+    handover: dict[tuple[str, str], tuple[int, int]]  # requester -> (session id, entry id)
     shared_session_id: int
     markers: dict[str, str]  # "plain" / "high_risk" -> marker
     _clients: dict[tuple[str, str], FlaskClient] = field(default_factory=dict)
@@ -300,6 +304,23 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
                 start=1,
             )
         )
+        session.add(item)
+        handover_lists = {}
+        for number, requester in enumerate(REQUESTERS, start=1):
+            planned = DialogueSession(
+                dialogue_id=dialogue.id,
+                date=plain.session.date + dt.timedelta(days=number),
+                place=SessionPlace.VIDEO,
+                state=SessionState.PLANNED,
+            )
+            session.add(planned)
+            session.flush()
+            entry = HandoverEntry(
+                session_id=planned.id, submission_id=plain.id, proposed_by_id=victims[requester]
+            )
+            session.add(entry)
+            session.flush()
+            handover_lists[requester] = (planned.id, entry.id)
         shared = DialogueSession(
             dialogue_id=dialogue.id,
             date=dt.date(2100, 1, 1),
@@ -321,6 +342,7 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
             agenda_item=item.id,
             standing_point=standing.id,
             session_id=plain.session_id,
+            handover=handover_lists,
             shared_session_id=shared.id,
             markers=markers,
         )
@@ -428,6 +450,17 @@ def _sub(name: str) -> Callable[[World, tuple[str, str]], str]:
 
 def _hr(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     return lambda w, _r: f"/staff/submissions/{w.high_risk}/{suffix}"
+
+
+def _handover(suffix: str = "", entry: bool = False) -> Callable[[World, tuple[str, str]], str]:
+    """The requester's own session's handover list (and its proposal, with ``entry``)."""
+
+    def url(w: World, r: tuple[str, str]) -> str:
+        session_id, entry_id = w.handover[r]
+        base = f"/staff/dialogues/{DIALOGUE}/sessions/{session_id}/handover"
+        return f"{base}/{entry_id}{suffix}" if entry else base + suffix
+
+    return url
 
 
 def _agenda(suffix: str) -> Callable[[World, tuple[str, str]], str]:
@@ -540,7 +573,25 @@ CASES: list[Case] = [
     _triage_case("decline", "decline", {"reason": "other"}),
     _triage_case("mark_duplicate", "duplicate"),
     _triage_case("add_note", "notes"),
-    _triage_case("propose_for_handover", "handover"),
+    # the handover list: proposing is a triage decision (an empty form is refused with 400)
+    Case("handover.propose", "POST", "high-risk, no session", _hr("handover"), triage_on_high_risk),
+    Case("handover.handover_list", "GET", "own session", _handover(), desk_members(RESTRICTED)),
+    # The plain submission is not accepted: approval is refused (400) after the checks of who.
+    Case(
+        "handover.approve",
+        "POST",
+        "not accepted",
+        _handover("/approve", True),
+        co_chairs(RESTRICTED),
+    ),
+    Case(
+        "handover.reject", "POST", "own proposal", _handover("/reject", True), co_chairs(RESTRICTED)
+    ),
+    Case("handover.freeze", "POST", "own list", _handover("/freeze"), co_chairs(RESTRICTED)),
+    Case("handover.unfreeze", "POST", "own list", _handover("/unfreeze"), co_chairs(RESTRICTED)),
+    Case("handover.print_list", "GET", "own list", _handover("/print"), desk_members(RESTRICTED)),
+    # Unfrozen again by now: the export is refused with 400.
+    Case("handover.export", "GET", "not frozen", _handover("/export"), desk_members(RESTRICTED)),
     Case(
         "staff.link_to_agenda",
         "POST",

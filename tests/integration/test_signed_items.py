@@ -42,7 +42,7 @@ from portal.services.contexts import (
     signed_submission_context,
     submission_context,
 )
-from portal.services.staff import triage
+from portal.services.rounds import handover
 from portal.services.staff.reading import (
     OpenedForStaff,
     open_attachment_for_staff,
@@ -106,7 +106,13 @@ class Case:
         return desk
 
     def handover_refusal(self) -> str | None:
-        return triage.handover_refusal(self.submission, self.staff_view())
+        return handover.proposal_refusal(
+            self.world.session,
+            self.submission,
+            self.staff_view(),
+            self.submission.session,
+            today=self.world.now.date(),
+        )
 
     def forge(self, model: type, context: str, level: str, **row: Any) -> Any:
         """What a writer can do: seal a change to the stored public keys and insert the row."""
@@ -202,7 +208,7 @@ def test_the_handover_gate_takes_the_signed_consent_and_nothing_forged(case: Cas
     ]
     assert all(item.payload == {} for item in view.consent_changes if not item.usable)
     assert case.consent_now() == "internal_only"
-    assert case.handover_refusal() == "a consent change of this submission could not be verified"
+    assert case.handover_refusal() == "a consent change of this case could not be verified"
     assert _unverified_events(case)[-3:] == [{"item": "consent_change"}] * 3
 
 

@@ -56,7 +56,6 @@ from portal.services.submissions.attachments import (
 )
 from portal.services.submissions.inbox import change_plain_consent
 from portal.services.submissions.intake import accept_plain_submission, submission_address
-from portal.services.submissions.provenance import CheckedItem, Provenance
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance, csrf_token_for
@@ -655,87 +654,52 @@ def _named(world: Triage, public_id: str) -> set[int]:
 
 
 def test_handover_proposal_rule(world: Triage) -> None:
+    """The case page's proposal form posts to the handover list's route with the session chosen;
+    a proposal changes no state (the rules themselves: tests/integration/test_handover.py)."""
     public_id = world.send(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
     agenda = world.send(SubmissionKind.AGENDA_INPUT, AGENDA_FORM)
+    session_id = world.state(public_id).session_id
     officer = world.client("triage_officer")
     base = f"/staff/submissions/{public_id}"
     officer.get(base)
     proposals = world.events("submission.proposed_for_handover")
 
-    def propose(target: str = base) -> int:
-        return _post(officer, f"{target}/handover").status_code
+    def propose(target: str = base) -> Any:
+        return _post(officer, f"{target}/handover", {"session": str(session_id)})
 
-    assert propose() == 400  # not accepted
+    assert propose().status_code == 400  # not accepted
     _post(officer, f"{base}/accept")
-    assert propose() == 400  # risk not assessed
+    assert propose().status_code == 400  # risk not assessed
     _post(officer, f"{base}/risk", {"level": "low"})
     _post(officer, f"{base}/risk-hold", {"hold": "set"})
     assert world.state(public_id).risk_hold
-    assert propose() == 400  # on risk hold
+    assert propose().status_code == 400  # on risk hold
     _post(officer, f"{base}/risk-hold", {"hold": "clear"})
     assert not world.state(public_id).risk_hold
     assert _post(officer, f"{base}/risk-hold", {"hold": "clear"}).status_code == 400
     world.change_consent(public_id, "raise_by_name")
-    response = _post(officer, f"{base}/handover")
+    response = propose()
     assert response.status_code == 400
     assert "consented to the handover list" in response.get_data(as_text=True)
-    assert world.state(public_id).state is SubmissionState.ACCEPTED
+    _status, page = _page(officer, base)
+    assert "consented to the handover list" in page
     world.change_consent(public_id, "handover_list")
-    assert propose() == 302
+    _status, page = _page(officer, base)
+    assert "Propose it for the handover list" in page
+    assert propose().status_code == 302
     with world.database.session() as session:
         found = world.submission(session, public_id)
-        assert found.state is SubmissionState.ON_HANDOVER_LIST
-        assert [entry.proposed_by_id for entry in found.handover_entries] == [
-            world.user_id("triage_officer")
+        assert found.state is SubmissionState.ACCEPTED
+        assert [(entry.proposed_by_id, entry.approved_at) for entry in found.handover_entries] == [
+            (world.user_id("triage_officer"), None)
         ]
     assert world.events("submission.proposed_for_handover") == proposals + 1
+    _status, page = _page(officer, base)
+    assert "awaiting a co-chair" in page and "Propose it for the handover list" not in page
     # Agenda input never goes on the handover list.
     officer.get(f"/staff/submissions/{agenda}")
     _post(officer, f"/staff/submissions/{agenda}/accept")
-    assert propose(f"/staff/submissions/{agenda}") == 400
-
-
-def test_handover_rule_reads_the_latest_consent() -> None:
-    submission = Submission(
-        kind=SubmissionKind.INDIVIDUAL_CASE,
-        state=SubmissionState.ACCEPTED,
-        risk_level=RiskLevel.LOW,
-        risk_hold=False,
-    )
-
-    @dataclass
-    class Opened:
-        payload: dict[str, Any]
-        consent_changes: tuple[CheckedItem, ...]
-
-    def consent(level: str) -> dict[str, Any]:
-        return {"level": level, "given_by": "person", "risks_explained": True}
-
-    def change(level: str, provenance: Provenance = Provenance.SIGNED) -> CheckedItem:
-        return CheckedItem({"person": 1, "consent": consent(level)}, provenance)
-
-    persons = {
-        "persons": [
-            {"name": "a", "consent": consent("handover_list")},
-            {"name": "b", "consent": consent("handover_list")},
-        ]
-    }
-    assert triage.handover_refusal(submission, Opened(persons, ())) is None
-    withdrawn = (change("internal_only"),)
-    assert triage.handover_refusal(submission, Opened(persons, withdrawn)) is not None
-    restored = (*withdrawn, change("handover_list"))
-    assert triage.handover_refusal(submission, Opened(persons, restored)) is None
-    assert triage.handover_refusal(submission, Opened({"persons": []}, ())) is not None
-    # A change sent before signatures may lower consent, never raise it.
-    unsigned = Provenance.BEFORE_SIGNATURES
-    lowered = (change("internal_only", unsigned),)
-    assert triage.handover_refusal(submission, Opened(persons, lowered)) is not None
-    raised = (*withdrawn, change("handover_list", unsigned))
-    assert triage.handover_refusal(submission, Opened(persons, raised)) is not None
-    # A change that could not be verified is never used, and stops the proposal.
-    unverified = (CheckedItem({}, Provenance.UNVERIFIED),)
-    refusal = triage.handover_refusal(submission, Opened(persons, unverified))
-    assert refusal == "a consent change of this submission could not be verified"
+    assert propose(f"/staff/submissions/{agenda}").status_code == 400
 
 
 def test_offline_review_shows_metadata_only(world: Triage) -> None:

@@ -55,7 +55,7 @@ from portal.models import (
     StaffRole,
     StaffUser,
 )
-from portal.services.audit.trail import AuditAction, record_event
+from portal.services.audit.trail import AuditAction, record_event, record_session_event
 from portal.services.desks.need_to_know import is_desk_member
 from portal.services.dialogues.catalogue import DialogueDetailsError, schedule_session
 from portal.timefmt import iso_utc
@@ -393,15 +393,7 @@ def _record_session(
     details: Mapping[str, str],
 ) -> None:
     session.flush()
-    record_event(
-        session,
-        action=action,
-        object_type="dialogue_session",
-        object_id=dialogue_session.id,
-        actor=actor,
-        dialogue=dialogue_session.dialogue,
-        details=details,
-    )
+    record_session_event(session, action, actor, dialogue_session, **details)
 
 
 def _record_status(

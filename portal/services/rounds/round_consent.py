@@ -33,7 +33,7 @@ from portal.models import (
     HowRaised,
     Submission,
 )
-from portal.services.submissions.inbox import consent_history
+from portal.services.submissions import inbox  # the module: inbox and handover import us
 from portal.services.submissions.payload import ConsentLevel
 
 RAISED_IN_SESSION = frozenset({HowRaised.DURING_ITEM, HowRaised.HANDOVER_LIST})
@@ -71,7 +71,7 @@ def persons_in_round(
     ``opened`` is the submission opened for staff (its payload and checked consent changes);
     nothing here is recorded.
     """
-    consents, changes = consent_history(opened)
+    consents, changes = inbox.consent_history(opened)
     asked_again = was_taken_up_before(session, submission, dialogue_session)
     confirmed: set[int] = set()
     for change in changes:

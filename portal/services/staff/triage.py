@@ -11,7 +11,8 @@ refused action leaves nothing half-stored. Two kinds of refusal:
 - :class:`TriageRefusedError` -- the decision itself is not possible now; the message says why,
   for the page.
 
-States move only through :func:`change_state`, which consults :data:`ALLOWED_TRANSITIONS`.
+States move only through :func:`change_state`, which consults :data:`ALLOWED_TRANSITIONS`. The
+handover list's rules (propose, approve, leave) live in ``portal.services.rounds.handover``.
 
 Private notes are envelopes sealed to the submission dialogue's *current* desk key alone (not to
 the submitter), so every desk member holding that key, and the recovery key through its grant,
@@ -25,7 +26,6 @@ Agenda items and the links of submissions to them are the agenda's rules
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -35,12 +35,10 @@ from portal.models import (
     DeskKeyGrant,
     DeskMembership,
     EmergencyAccess,
-    HandoverEntry,
     NamedMember,
     RiskLevel,
     StaffUser,
     Submission,
-    SubmissionKind,
     SubmissionState,
     Topic,
     TriageNote,
@@ -48,10 +46,10 @@ from portal.models import (
 from portal.models.triage import MAX_JUSTIFICATION
 from portal.services.audit.trail import AuditAction, record_event, record_submission_event
 from portal.services.desks import need_to_know
+from portal.services.rounds import handover  # the module: it imports this one
 from portal.services.staff.notes import seal_signed_note
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.inbox import current_consents
-from portal.services.submissions.payload import LONG_TEXT_LIMIT, ConsentLevel
+from portal.services.submissions.payload import LONG_TEXT_LIMIT
 
 S = SubmissionState
 
@@ -64,7 +62,8 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.DECLINED: frozenset({S.ACCEPTED}),
     # Back to accepted when its last agenda link is removed (``rounds.agenda``).
     S.ON_AGENDA: frozenset({S.ACCEPTED, S.ON_HANDOVER_LIST, S.RAISED}),
-    S.ON_HANDOVER_LIST: frozenset({S.ACCEPTED, S.RAISED}),
+    # Approval puts a case on the handover list; leaving it takes the case back to where it was.
+    S.ON_HANDOVER_LIST: frozenset({S.ACCEPTED, S.ON_AGENDA, S.RAISED}),
     # Back to the list or the agenda only when the session's record is corrected to "not
     # raised" and no other session raised it (``rounds.record``).
     S.RAISED: frozenset({S.DEBRIEFED, S.ON_AGENDA, S.ON_HANDOVER_LIST}),
@@ -72,7 +71,6 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.WITHDRAWN: frozenset(),
 }
 
-HANDOVER_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
 REASSESSMENT_REQUIRED = frozenset({RiskLevel.MEDIUM, RiskLevel.HIGH})
 MIN_JUSTIFICATION = 20
 
@@ -163,7 +161,8 @@ def assess_risk(
     Medium and high need a re-assessment date (today or later). High needs at least one named
     member, each a member of the desk holding a grant of the submission's desk key; when nobody
     is named, the assessor is (the form names them by default too). Any other level removes the
-    named members (the restriction ends).
+    named members (the restriction ends). A new assessment takes the case off any handover list
+    it is on or proposed for (``rounds.handover``): the list's second pair of eyes sees it again.
     """
     require_triage(session, actor, submission, now=now)
     if level in REASSESSMENT_REQUIRED and reassess_on is None:
@@ -197,6 +196,7 @@ def assess_risk(
     record_submission_event(
         session, AuditAction.SUBMISSION_NAMED_MEMBERS_SET, actor, submission, members=named
     )
+    handover.leave_on_risk_change(session, actor, submission, now=now)
 
 
 def key_holders(session: Session, submission: Submission) -> list[StaffUser]:
@@ -223,7 +223,8 @@ def key_holders(session: Session, submission: Submission) -> list[StaffUser]:
 def set_risk_hold(
     session: Session, actor: StaffUser, submission: Submission, hold: bool, *, now: dt.datetime
 ) -> None:
-    """Put the submission on risk hold (nothing goes further) or take it off."""
+    """Put the submission on risk hold (nothing goes further) or take it off; either way it
+    leaves any handover list it is on or proposed for (``rounds.handover``)."""
     require_triage(session, actor, submission, now=now)
     if submission.risk_hold == hold:
         raise TriageRefusedError(
@@ -235,6 +236,7 @@ def set_risk_hold(
         AuditAction.SUBMISSION_RISK_HOLD_SET if hold else AuditAction.SUBMISSION_RISK_HOLD_CLEARED
     )
     record_submission_event(session, action, actor, submission)
+    handover.leave_on_risk_change(session, actor, submission, now=now)
 
 
 def accept(session: Session, actor: StaffUser, submission: Submission, *, now: dt.datetime) -> None:
@@ -369,61 +371,6 @@ def add_note(
         details={"submission": submission.id},
     )
     return note
-
-
-def handover_refusal(submission: Submission, opened: Any) -> str | None:
-    """Why ``submission`` may not be proposed for the handover list, or ``None`` if it may.
-
-    ``opened`` is the submission opened for staff (its payload and consent changes): only the
-    named persons' current consent (as sent, then each later change in order) can say whether
-    their names may go on a list handed to the partner. A consent change that could not be
-    verified stops the proposal: it may be the submitter's own withdrawal, tampered with.
-    """
-    if submission.kind not in HANDOVER_KINDS:
-        return "only individual cases and reprisal reports go on the handover list"
-    if submission.state not in (S.ACCEPTED, S.ON_AGENDA):
-        return "only an accepted submission can be proposed for the handover list"
-    if submission.risk_level is None:
-        return "assess the risk before proposing the case for the handover list"
-    if submission.risk_hold:
-        return "the submission is on risk hold"
-    if any(not change.usable for change in opened.consent_changes):
-        return "a consent change of this submission could not be verified"
-    consents = current_consents(opened)
-    if not consents:
-        return "the submission names nobody who could go on the handover list"
-    if any(consent.get("level") != ConsentLevel.HANDOVER_LIST for consent in consents):
-        return "not every person named has consented to the handover list"
-    return None
-
-
-def propose_for_handover(
-    session: Session, actor: StaffUser, submission: Submission, opened: Any, *, now: dt.datetime
-) -> None:
-    """Put the case on the handover list when :func:`handover_refusal` finds nothing against."""
-    require_triage(session, actor, submission, now=now)
-    refusal = handover_refusal(submission, opened)
-    if refusal is not None:
-        raise TriageRefusedError(refusal)
-    if submission.session_id is None:
-        raise TriageRefusedError("the case belongs to no session whose list it could go on")
-    old = change_state(submission, S.ON_HANDOVER_LIST)
-    session.add(
-        HandoverEntry(
-            session_id=submission.session_id,
-            submission_id=submission.id,
-            proposed_by_id=actor.id,
-            proposed_at=now,
-        )
-    )
-    session.flush()
-    record_submission_event(
-        session,
-        AuditAction.SUBMISSION_PROPOSED_FOR_HANDOVER,
-        actor,
-        submission,
-        previous=str(old),
-    )
 
 
 # --- emergency access --------------------------------------------------------------------------

@@ -15,7 +15,8 @@ JavaScript, on the server with the key the codename derives for this request; a 
 before signatures takes unsigned v1 additions. Every reader goes through
 :func:`open_checked`, which applies ``provenance``'s rule before anything is used. They are accepted
 whatever the submission's state and even for a frozen dialogue: a submitter must always be able
-to correct what they sent or take consent back.
+to correct what they sent or take consent back. A consent change takes the case off any handover
+list at once, in the same transaction (``rounds.handover.leave_on_consent_change``).
 
 Deleting is crypto-shredding: every envelope row (the submission, further information, consent
 changes, attachment-keys records, which hold the only wrapped copies of the data and file keys)
@@ -59,6 +60,7 @@ from portal.services.contexts import (
     signed_submission_context,
     submission_context,
 )
+from portal.services.rounds import handover  # the module: it reads consent through this one
 from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
@@ -529,7 +531,7 @@ def change_sealed_consent(
     """Record a consent change a browser sealed, once its address and signature are checked."""
     _require_consent_ladder(submission)
     addition = checked_addition(session, submission, envelope, signature, CONSENT_CHANGE)
-    return _appended(session, submission.consent_changes, _row(ConsentChange, addition, today))
+    return _consent_changed(session, submission, _row(ConsentChange, addition, today), today)
 
 
 def change_plain_consent(
@@ -549,7 +551,17 @@ def change_plain_consent(
     persons = open_submission(submission, secrets).payload["persons"]
     payload = validate_consent_change(form, len(persons))
     addition = submitter_addition(session, submission, secrets, payload, CONSENT_CHANGE)
-    return _appended(session, submission.consent_changes, _row(ConsentChange, addition, today))
+    return _consent_changed(session, submission, _row(ConsentChange, addition, today), today)
+
+
+def _consent_changed(
+    session: Session, submission: Submission, change: ConsentChange, today: dt.date
+) -> ConsentChange:
+    """Store a consent change; the case leaves any handover list at once, whatever the change
+    says (the server does not read it: ``rounds.handover``)."""
+    _appended(session, submission.consent_changes, change)
+    handover.leave_on_consent_change(session, submission, today=today)
+    return change
 
 
 def checked_addition(
