@@ -8,6 +8,8 @@ triage state, built as rows so that each count is exactly the one the test names
 import datetime as dt
 import itertools
 
+from sqlalchemy import select
+
 from portal.models import (
     AgendaState,
     DialogueSession,
@@ -161,3 +163,33 @@ def test_what_waits_for_each_role_in_each_session(consultation_world: Consultati
     admin_rows = waiting_per_session(world.session, administrator.user, today=world.now.date())
     assert len(admin_rows) == 6 and not any(row.anything for row in admin_rows)
     assert waiting_per_session(world.session, observer.user, today=world.now.date()) == []
+
+
+def test_proposals_that_cannot_be_approved_do_not_wait(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """A frozen list takes no approval, and a case on hold or whose assessment lapsed has left
+    the list by its own rule: none of them waits for a co-chair."""
+    world = consultation_world
+    co_chair = desk_person(world, StaffRole.CO_CHAIR)
+    officer = desk_person(world, StaffRole.TRIAGE_OFFICER)
+    upcoming = world.dialogue_session
+    frozen = _session(world, 20, SessionState.CONSULTATION_CLOSED, AgendaState.AGREED)
+    frozen.handover_frozen_at = world.now
+    for on in (upcoming, upcoming, upcoming, frozen):
+        _entry(world, on, officer)
+    on_hold, lapsed, standing = upcoming_cases = [
+        entry.submission
+        for entry in world.session.scalars(
+            select(HandoverEntry)
+            .where(HandoverEntry.session_id == upcoming.id)
+            .order_by(HandoverEntry.id)
+        )
+    ]
+    assert len(upcoming_cases) == 3
+    on_hold.risk_hold = True
+    lapsed.risk_reassess_on = world.now.date()
+    world.session.flush()
+    rows = _by_id(waiting_per_session(world.session, co_chair.user, today=world.now.date()))
+    assert rows[upcoming.id][1] == 1 and standing.risk_hold is False
+    assert rows[frozen.id][1] == 0

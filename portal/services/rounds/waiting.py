@@ -37,6 +37,7 @@ from portal.models import (
     SubmissionState,
 )
 from portal.services.desks.need_to_know import desk_dialogues
+from portal.services.rounds.handover import Standing, entry_standing
 
 AGENDA_OPEN = frozenset({AgendaState.DRAFT, AgendaState.SHARED})
 NOT_YET_HELD = frozenset(
@@ -88,7 +89,7 @@ def waiting_per_session(
     )
     ids = [item.id for item in sessions]
     co_chair = user.role is StaffRole.CO_CHAIR
-    approvals = _handover_to_approve(session, user, ids) if co_chair else {}
+    approvals = _handover_to_approve(session, user, ids, today) if co_chair else {}
     to_triage = _to_triage(session, ids) if user.role is StaffRole.TRIAGE_OFFICER else {}
     order = {dialogue.id: position for position, dialogue in enumerate(dialogues)}
     sessions.sort(key=lambda item: order[item.dialogue_id])
@@ -115,19 +116,27 @@ def _record_missing(dialogue_session: DialogueSession, today: dt.date) -> bool:
 
 
 def _handover_to_approve(
-    session: Session, user: StaffUser, session_ids: Iterable[int]
+    session: Session, user: StaffUser, session_ids: Iterable[int], today: dt.date
 ) -> dict[int, int]:
-    rows = session.execute(
-        select(HandoverEntry.session_id, func.count())
+    """Proposals on lists that are not frozen, still standing by the list's own rule
+    (``handover.entry_standing``: not left, not on hold, assessment not lapsed), that ``user``
+    did not make."""
+    entries = session.scalars(
+        select(HandoverEntry)
+        .join(DialogueSession, HandoverEntry.session_id == DialogueSession.id)
         .where(
             HandoverEntry.session_id.in_(list(session_ids)),
             HandoverEntry.approved_at.is_(None),
             HandoverEntry.left_at.is_(None),
             HandoverEntry.proposed_by_id != user.id,
+            DialogueSession.handover_frozen_at.is_(None),
         )
-        .group_by(HandoverEntry.session_id)
     )
-    return {session_id: count for session_id, count in rows}
+    counts: dict[int, int] = {}
+    for entry in entries:
+        if entry_standing(entry, today).standing is Standing.PROPOSED:
+            counts[entry.session_id] = counts.get(entry.session_id, 0) + 1
+    return counts
 
 
 def _to_triage(session: Session, session_ids: Iterable[int]) -> dict[int, int]:
