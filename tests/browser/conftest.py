@@ -112,3 +112,22 @@ def js_page(chromium: Any) -> Iterator[Any]:
 def served_app(portal_server_instance: DemoInstance) -> Flask:
     """The served instance's application, for reading what the browser stored."""
     return create_app(portal_server_instance.settings)
+
+
+@pytest.fixture
+def contexts(chromium: Any) -> Iterator[Any]:
+    """A factory of fresh browser contexts (one per actor), all closed at the end."""
+    opened: list[Any] = []
+
+    def new_page(javascript: bool = True) -> Any:
+        context = chromium.new_context(java_script_enabled=javascript)
+        opened.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    try:
+        yield new_page
+    finally:
+        for context in opened:
+            context.close()

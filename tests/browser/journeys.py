@@ -1,10 +1,12 @@
-"""Steps a submitter takes in the browser, shared by the browser tests of the forms and inbox.
+"""Steps a submitter takes in the browser, shared by the browser tests of the forms and inbox,
+and a staff member's sign-in with a TOTP code, shared by the staff journeys.
 
-Each step works with JavaScript on and off: the pages are the same HTML, and the script only
-changes how the form is sent (sealed in the page, or posted plainly).
+Each submitter's step works with JavaScript on and off: the pages are the same HTML, and the
+script only changes how the form is sent (sealed in the page, or posted plainly).
 """
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -48,11 +50,17 @@ def send_and_keep_codename(page: Any) -> str:
     return keep_codename(page)
 
 
-def fill_named_person(page: Any, row: int, name: str) -> None:
-    """Name a person in row ``row`` who may be raised by name, with the family's consent."""
+BY_NAME = "raised with the government by name"
+ON_THE_LIST = "written list of cases handed"
+WITHOUT_THE_NAME = "raised with the government, without the name"
+
+
+def fill_named_person(page: Any, row: int, name: str, consent: str = BY_NAME) -> None:
+    """Name a person in row ``row`` with the family's consent; ``consent`` is part of the label
+    of the level chosen (by name, unless told otherwise)."""
     person = page.locator(f"#field-persons-{row}")
     person.get_by_label("Name", exact=True).fill(name)
-    person.get_by_label("raised with the government by name").check()
+    person.get_by_label(consent).check()
     person.get_by_label("Their family").check()
     person.get_by_label("The risks of being named were explained").check()
 
@@ -67,3 +75,46 @@ def fill_individual_case(page: Any, text: str) -> None:
     fill_named_person(page, 1, f"{text} person")
     page.get_by_label("Human-rights defenders").check()
     page.get_by_label("This concerns a woman human-rights defender").check()
+
+
+TOTP_PERIOD = 30
+REFUSED = "These details do not open a staff account"
+
+
+def totp_step(at: float) -> int:
+    return int(at // TOTP_PERIOD)
+
+
+def wait_for_totp_step_after(step: int) -> None:
+    """Sleep until the TOTP step after ``step`` has begun (a code of ``step`` is spent)."""
+    while totp_step(time.time()) <= step:
+        time.sleep(max(0.05, (step + 1) * TOTP_PERIOD - time.time() + 0.05))
+
+
+def sign_in_staff(
+    page: Any, server: str, email: str, passphrase: str, secret: bytes | None, after_step: int = -1
+) -> int:
+    """Sign in on /staff/sign-in; the TOTP step whose code was used (-1 without a code).
+
+    A code is only made in a step after ``after_step``. Should the code be refused anyway (another
+    test of the session may have spent this step of a shared demo account), it is tried once more
+    in the next step.
+    """
+    for attempt in range(2):
+        wait_for_totp_step_after(after_step)
+        page.goto(server + "/staff/sign-in")
+        page.fill("#email", email)
+        page.fill("#passphrase", passphrase)
+        now = time.time()
+        code = "" if secret is None else crypto.totp_code(secret, now)
+        page.fill("#code", code)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        if page.locator("#sign-in-error").count():
+            error = page.inner_text("main")
+            assert REFUSED in error, error
+            assert secret is not None and attempt == 0, f"sign-in of {email} refused: {error}"
+            after_step = totp_step(now)
+            continue
+        return -1 if secret is None else totp_step(now)
+    raise AssertionError("unreachable")

@@ -14,80 +14,25 @@ account signs in again, the test waits for a step it has not used yet.
 import base64
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 import crypto
-from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
+from tests.browser.journeys import (
+    fill_individual_case,
+    open_session_form,
+    send_and_keep_codename,
+    sign_in_staff,
+    totp_step,
+)
 from tests.conftest import DemoInstance
 from tests.staff_sessions_support import demo_credentials
 
 pytestmark = pytest.mark.browser
 
-TOTP_PERIOD = 30
-REFUSED = "These details do not open a staff account"
 CONTACT_LABEL = "The EU Delegation may write to me through my private inbox on this portal"
-
-
-def _step(at: float) -> int:
-    return int(at // TOTP_PERIOD)
-
-
-def _wait_for_step_after(step: int) -> None:
-    """Sleep until the TOTP step after ``step`` has begun (a code of ``step`` is spent)."""
-    while _step(time.time()) <= step:
-        time.sleep(max(0.05, (step + 1) * TOTP_PERIOD - time.time() + 0.05))
-
-
-def _sign_in(
-    page: Any, server: str, email: str, passphrase: str, secret: bytes | None, after_step: int = -1
-) -> int:
-    """Sign in on /staff/sign-in; the TOTP step whose code was used (-1 without a code).
-
-    A code is only made in a step after ``after_step``. Should the code be refused anyway (another
-    test of the session may have spent this step of a shared demo account), it is tried once more
-    in the next step.
-    """
-    for attempt in range(2):
-        _wait_for_step_after(after_step)
-        page.goto(server + "/staff/sign-in")
-        page.fill("#email", email)
-        page.fill("#passphrase", passphrase)
-        now = time.time()
-        code = "" if secret is None else crypto.totp_code(secret, now)
-        page.fill("#code", code)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
-        if page.locator("#sign-in-error").count():
-            error = page.inner_text("main")
-            assert REFUSED in error, error
-            assert secret is not None and attempt == 0, f"sign-in of {email} refused: {error}"
-            after_step = _step(now)
-            continue
-        return -1 if secret is None else _step(now)
-    raise AssertionError("unreachable")
-
-
-@pytest.fixture
-def contexts(chromium: Any) -> Iterator[Any]:
-    """A factory of fresh browser contexts (one per actor), all closed at the end."""
-    opened: list[Any] = []
-
-    def new_page(javascript: bool = True) -> Any:
-        context = chromium.new_context(java_script_enabled=javascript)
-        opened.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    try:
-        yield new_page
-    finally:
-        for context in opened:
-            context.close()
 
 
 def test_new_triage_officer_triages_and_writes_to_a_submitter(
@@ -112,7 +57,7 @@ def test_new_triage_officer_triages_and_writes_to_a_submitter(
 
     # 2. The administrator creates the triage officer and reads the one-time passphrase.
     administrator = contexts()
-    _sign_in(
+    sign_in_staff(
         administrator,
         server,
         admin.email,
@@ -134,7 +79,7 @@ def test_new_triage_officer_triages_and_writes_to_a_submitter(
 
     # 3. The officer signs in with it, chooses a passphrase and enrols the authenticator app.
     officer = contexts()
-    _sign_in(officer, server, officer_email, one_time, None)
+    sign_in_staff(officer, server, officer_email, one_time, None)
     expect(officer.get_by_role("heading", name="Choose your passphrase")).to_be_visible()
     officer.fill("#new_passphrase", officer_passphrase)
     officer.fill("#confirm_passphrase", officer_passphrase)
@@ -155,15 +100,15 @@ def test_new_triage_officer_triages_and_writes_to_a_submitter(
     assert "You have signed out." in officer.inner_text("main")
 
     # ... and signs in again with the new passphrase and a fresh code (not the enrolment's step).
-    officer_step = _sign_in(
+    officer_step = sign_in_staff(
         officer,
         server,
         officer_email,
         officer_passphrase,
         officer_secret,
-        after_step=_step(enrolled_at),
+        after_step=totp_step(enrolled_at),
     )
-    assert officer_step > _step(enrolled_at)
+    assert officer_step > totp_step(enrolled_at)
     officer.wait_for_url(server + "/staff/")
     assert officer.locator("a[href='/staff/dialogues/valdoria/queue']").count() == 0
 
@@ -174,7 +119,7 @@ def test_new_triage_officer_triages_and_writes_to_a_submitter(
 
     # 4. ... and an existing member of valdoria's desk, hearing it, adds them and grants the key.
     desk_member = contexts()
-    _sign_in(
+    sign_in_staff(
         desk_member,
         server,
         member.email,
