@@ -122,6 +122,7 @@ def _every_page(app: Flask, slug: str, session_id: int) -> list[str]:
         "language": "en",
         "upload_id": "A" * 22,
         "user_id": 1,
+        "item_id": 1,
     }
     for rule in app.url_map.iter_rules():
         if rule.methods and "GET" in rule.methods:
