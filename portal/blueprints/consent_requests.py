@@ -20,9 +20,8 @@ from flask_babel import ngettext
 
 from portal.blueprints.staff_access import staff_required
 from portal.models import Dialogue, DialogueSession, utc_now
-from portal.services.dialogues.dialogue_sessions import may_manage_sessions
+from portal.services.dialogues.dialogue_sessions import has_been_held, may_manage_sessions
 from portal.services.rounds.consent_requests import (
-    ROUNDS_NOT_YET_HELD,
     RoundAlreadyHeldError,
     ask_again,
     counts_by_session,
@@ -90,7 +89,7 @@ def _render(
             dialogue=dialogue,
             chosen=dialogue_session,
             counts=counts_by_session(reading(), dialogue.id),
-            held=dialogue_session.state not in ROUNDS_NOT_YET_HELD,
+            held=has_been_held(dialogue_session),
             may_ask=may_manage_sessions(reading(), signed_in.user, dialogue),
             error=error,
         ),

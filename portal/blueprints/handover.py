@@ -32,6 +32,7 @@ from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import HandoverProposalForm
 from portal.models import Dialogue, DialogueSession, HandoverEntry, StaffRole, utc_now
 from portal.services.desks import need_to_know
+from portal.services.dialogues.dialogue_sessions import has_been_held
 from portal.services.rounds import handover, handover_sheet
 from portal.services.staff.reading import ReadRefusedError, open_submission_for_staff
 from portal.services.staff.web_sessions import SignedInStaff
@@ -210,7 +211,7 @@ def _list_page(
         "staff/handover/list.html",
         dialogue=dialogue,
         listed=handover_sheet.handover_list(database, dialogue_session, today=today),
-        held=handover.is_held(dialogue_session),
+        held=has_been_held(dialogue_session),
         is_co_chair=user.role is StaffRole.CO_CHAIR,
         user_id=user.id,
         refusal=refusal,

@@ -275,7 +275,7 @@ def _page(
             dialogue=dialogue,
             item=dialogue_session,
             sheet=sheet,
-            held=record.is_held(dialogue_session),
+            held=record.held_day_recorded(dialogue_session),
             may_record=record.may_record(database, signed_in.user, dialogue),
             places=list(SessionPlace),
             not_raised_reasons=list(NotRaisedReason),

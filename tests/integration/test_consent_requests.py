@@ -42,9 +42,12 @@ from portal.models import (
     utc_now,
 )
 from portal.services.desks.keys import open_desk_key_grant
-from portal.services.dialogues.dialogue_sessions import close_consultation, open_consultation
+from portal.services.dialogues.dialogue_sessions import (
+    close_consultation,
+    has_been_held,
+    open_consultation,
+)
 from portal.services.rounds.consent_requests import (
-    ROUNDS_NOT_YET_HELD,
     RoundAlreadyHeldError,
     ask_again,
 )
@@ -415,7 +418,7 @@ def test_the_desk_page_counts_and_asks_again_for_a_session_not_yet_held(
     with app_database(app).session() as session:
         sessions = _dialogue(session).sessions
         held = next(item.id for item in sessions if item.state is SessionState.FOLLOW_UP)
-        ahead = next(item.id for item in sessions if item.state in ROUNDS_NOT_YET_HELD)
+        ahead = next(item.id for item in sessions if not has_been_held(item))
     page = f"/staff/dialogues/{INBOX_DIALOGUE_SLUG}/sessions/{ahead}/consent-requests"
 
     shown = client.get(page).get_data(as_text=True)

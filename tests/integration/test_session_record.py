@@ -266,9 +266,9 @@ def test_a_session_the_hub_moved_to_held_gets_its_day_and_place(desk: Desk) -> N
     advance_session(
         world.session, desk.held, SessionState.HELD, today=desk.today, actor=desk.officer.user
     )
-    assert not record.is_held(desk.held)
+    assert not record.held_day_recorded(desk.held)
     desk.hold(place=SessionPlace.BRUSSELS)
-    assert record.is_held(desk.held) and desk.held.held_place is SessionPlace.BRUSSELS
+    assert record.held_day_recorded(desk.held) and desk.held.held_place is SessionPlace.BRUSSELS
     assert len(_events(world, "session.state_changed")) == 1
     assert _events(world, "session.held_recorded")[0].details["correction"] is False
 

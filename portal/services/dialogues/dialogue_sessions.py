@@ -119,6 +119,12 @@ def consultation_accepts_submissions(dialogue_session: DialogueSession, now: dt.
     )
 
 
+def has_been_held(dialogue_session: DialogueSession) -> bool:
+    """Whether the session has taken place: its stage is held or later. Its agenda, handover
+    list and consent requests are history from then on."""
+    return dialogue_session.state in LATER_STAGES
+
+
 def dialogue_accepts_reprisal_reports(dialogue: Dialogue) -> bool:
     """Reprisal reports are accepted whenever the dialogue is active, whatever its sessions."""
     return dialogue.status is DialogueStatus.ACTIVE

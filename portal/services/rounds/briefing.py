@@ -78,9 +78,9 @@ from portal.services.staff.reading import (
     require_read_access,
 )
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.inbox import KINDS_WITH_CONSENT
 from portal.services.submissions.provenance import UnverifiedSubmissionError
 
-CASE_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
 _NAMES_READABLE = frozenset({NamesState.OPEN, NamesState.IN_SUBMISSION})
 
 
@@ -254,7 +254,7 @@ def write_point(
                 submission
                 for item in items
                 for submission in linked_submissions(session, item)
-                if submission.public_id == case_public_id and submission.kind in CASE_KINDS
+                if submission.public_id == case_public_id and submission.kind in KINDS_WITH_CONSENT
             ),
             None,
         )
@@ -317,7 +317,7 @@ class _Builder:
         cases: list[CaseBrief] = []
         held_back = not_open = 0
         for submission in linked:
-            if submission.kind not in CASE_KINDS | {SubmissionKind.SEMINAR_RECOMMENDATIONS}:
+            if submission.kind not in KINDS_WITH_CONSENT | {SubmissionKind.SEMINAR_RECOMMENDATIONS}:
                 continue
             opened = self._open(submission)
             if opened is None:

@@ -10,8 +10,9 @@ a confirmation means is ``round_consent``'s rule and is not decided here.
   consultation opens (``dialogue_sessions.open_consultation``) and when the desk asks from its
   page; asking twice adds nothing. A withdrawn or declined submission is not asked; a deleted
   one has no row left (and its requests go with it, by the ORM cascade).
-- A request stays open while its session is not yet held (:data:`ROUNDS_NOT_YET_HELD`): the
-  submitter may confirm each person, and confirm again, until then. It is *answered* on the
+- A request stays open while its session has not been held
+  (``dialogue_sessions.has_been_held``): the submitter may confirm each person, and confirm
+  again, until then. It is *answered* on the
   day of the first confirmation; further confirmations keep that day.
 - A confirmation is a consent change whose sealed payload names the round (``"round"``). On the
   no-JavaScript path the server seals it (:func:`confirm_plain`); on the JavaScript path the
@@ -37,12 +38,12 @@ from portal.models import (
     ConsentChange,
     ConsentRequest,
     DialogueSession,
-    SessionState,
     StaffUser,
     Submission,
     SubmissionState,
 )
 from portal.services.audit.trail import AuditAction, record_event, record_submission_event
+from portal.services.dialogues.dialogue_sessions import has_been_held
 from portal.services.rounds.round_consent import was_taken_up_before
 from portal.services.submissions.inbox import (
     KINDS_WITH_CONSENT,
@@ -53,9 +54,6 @@ from portal.services.submissions.intake import SubmissionRefusedError
 from portal.services.submissions.owner_tags import walk
 from portal.services.submissions.submitter_keys import SubmitterKey
 
-ROUNDS_NOT_YET_HELD = frozenset(
-    {SessionState.PLANNED, SessionState.CONSULTATION_OPEN, SessionState.CONSULTATION_CLOSED}
-)
 # A submission the desk has let go of, or its submitter has taken back, is not asked again.
 NOT_ASKED_AGAIN = frozenset({SubmissionState.DECLINED, SubmissionState.WITHDRAWN})
 
@@ -85,7 +83,7 @@ class RequestCounts:
 
 def is_open(request: ConsentRequest) -> bool:
     """Whether a request may still be answered: its session is not yet held."""
-    return request.session.state in ROUNDS_NOT_YET_HELD
+    return not has_been_held(request.session)
 
 
 def ask_again(
@@ -99,7 +97,7 @@ def ask_again(
 
     Returns how many requests were made; ``RoundAlreadyHeldError`` for a session already held.
     """
-    if dialogue_session.state not in ROUNDS_NOT_YET_HELD:
+    if has_been_held(dialogue_session):
         raise RoundAlreadyHeldError(f"session {dialogue_session.id} has already been held")
     already = set(
         session.scalars(

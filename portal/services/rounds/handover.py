@@ -60,11 +60,9 @@ from portal.models import (
     DialogueSession,
     HandoverEntry,
     HandoverLeaving,
-    SessionState,
     StaffRole,
     StaffUser,
     Submission,
-    SubmissionKind,
     SubmissionState,
 )
 from portal.services.audit.trail import (
@@ -73,13 +71,13 @@ from portal.services.audit.trail import (
     record_submission_event,
 )
 from portal.services.desks import need_to_know
+from portal.services.dialogues.dialogue_sessions import has_been_held
 from portal.services.rounds import round_consent
 from portal.services.staff import triage
+from portal.services.submissions.inbox import KINDS_WITH_CONSENT
 
 S = SubmissionState
-HANDOVER_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
 PROPOSABLE_STATES = frozenset({S.ACCEPTED, S.ON_AGENDA})
-HELD_STATES = frozenset({SessionState.HELD, SessionState.DEBRIEFED, SessionState.FOLLOW_UP})
 APPROVER_ROLES = frozenset({StaffRole.CO_CHAIR})
 
 
@@ -112,11 +110,6 @@ class EntryStanding:
 # --- what a list is and where an entry stands --------------------------------------------------
 
 
-def is_held(dialogue_session: DialogueSession) -> bool:
-    """Whether the session has taken place (its list is then history)."""
-    return dialogue_session.state in HELD_STATES or dialogue_session.held_on is not None
-
-
 def assessment_lapsed(submission: Submission, today: dt.date) -> bool:
     """Whether the case's risk assessment is due: its re-assessment date is today or past."""
     return submission.risk_reassess_on is not None and submission.risk_reassess_on <= today
@@ -131,7 +124,7 @@ def entry_standing(entry: HandoverEntry, today: dt.date) -> EntryStanding:
     if entry.left_at is not None:
         return EntryStanding(Standing.LEFT, entry.left_reason)
     at_risk = entry.submission.risk_hold or assessment_lapsed(entry.submission, today)
-    if at_risk and not is_held(entry.session):  # a held session's list is history
+    if at_risk and not has_been_held(entry.session):  # a held session's list is history
         return EntryStanding(Standing.LEFT, HandoverLeaving.RISK)
     if entry.approved_at is not None:
         return EntryStanding(Standing.APPROVED)
@@ -162,13 +155,13 @@ def entry_of(
 def sessions_to_propose_for(submission: Submission) -> list[DialogueSession]:
     """The sessions whose list ``submission`` may be proposed for: its own session or a later
     one of its dialogue, not held yet; any session not held yet for a reprisal report."""
-    if submission.kind not in HANDOVER_KINDS:
+    if submission.kind not in KINDS_WITH_CONSENT:
         return []
     own = submission.session
     return [
         candidate
         for candidate in sorted(submission.dialogue.sessions, key=_order)
-        if not is_held(candidate) and (own is None or _order(candidate) >= _order(own))
+        if not has_been_held(candidate) and (own is None or _order(candidate) >= _order(own))
     ]
 
 
@@ -185,7 +178,7 @@ def proposal_refusal(
     ``opened`` is the case opened for staff (``reading.open_submission_for_staff``): only its
     persons' consent for this round can say whether their names may be handed over.
     """
-    if submission.kind not in HANDOVER_KINDS:
+    if submission.kind not in KINDS_WITH_CONSENT:
         return "only individual cases and reprisal reports go on the handover list"
     if dialogue_session not in sessions_to_propose_for(submission):
         return "a case goes on the list of its own session or of a later one that is not held yet"
@@ -311,7 +304,7 @@ def unfreeze(
     _require_co_chair(session, actor, dialogue_session)
     if dialogue_session.handover_frozen_at is None:
         raise HandoverRefusedError("the handover list is not frozen")
-    if is_held(dialogue_session):
+    if has_been_held(dialogue_session):
         raise HandoverRefusedError("the session is held: its handover list stays as it was")
     for entry in session_entries(session, dialogue_session):
         settle(session, actor, entry.submission, now=now)
@@ -357,7 +350,7 @@ def _in_force(submission: Submission) -> list[HandoverEntry]:
     return [
         entry
         for entry in submission.handover_entries
-        if entry.left_at is None and not is_held(entry.session)
+        if entry.left_at is None and not has_been_held(entry.session)
     ]
 
 

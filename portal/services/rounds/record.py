@@ -85,10 +85,9 @@ from portal.services.staff.reading import (
     open_submission_for_staff,
 )
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.inbox import KINDS_WITH_CONSENT
 
 S = SubmissionState
-CASE_KINDS = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
-HELD_STAGES = frozenset({SessionState.HELD, SessionState.DEBRIEFED, SessionState.FOLLOW_UP})
 RAISED = round_consent.RAISED_IN_SESSION
 
 
@@ -122,9 +121,12 @@ def may_record(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
     return dialogue_sessions.may_manage_sessions(session, user, dialogue)
 
 
-def is_held(dialogue_session: DialogueSession) -> bool:
-    """Whether the session has been recorded as held, so that its record may be entered."""
-    return dialogue_session.state in HELD_STAGES and dialogue_session.held_on is not None
+def held_day_recorded(dialogue_session: DialogueSession) -> bool:
+    """Whether the session has taken place and its day is on the record, so that the rest of
+    its record may be entered."""
+    return (
+        dialogue_sessions.has_been_held(dialogue_session) and dialogue_session.held_on is not None
+    )
 
 
 def agenda_items(session: Session, dialogue_session: DialogueSession) -> list[AgendaItem]:
@@ -174,7 +176,7 @@ def cases_on_record(session: Session, dialogue_session: DialogueSession) -> list
         session.scalars(
             select(Submission)
             .where(
-                Submission.kind.in_(CASE_KINDS),
+                Submission.kind.in_(KINDS_WITH_CONSENT),
                 Submission.id.in_(linked) | Submission.id.in_(listed),
             )
             .order_by(Submission.kind, Submission.id)
@@ -251,7 +253,7 @@ def record_held(
             f"{held_on.isoformat()} is still to come; record a session once it has taken place"
         )
     correction = dialogue_session.held_on is not None
-    if dialogue_session.state not in HELD_STAGES:
+    if not dialogue_sessions.has_been_held(dialogue_session):
         try:
             dialogue_sessions.advance_session(
                 session, dialogue_session, SessionState.HELD, today=today, actor=actor
@@ -685,7 +687,7 @@ def _require_recorder(
 
 
 def _require_held(dialogue_session: DialogueSession) -> None:
-    if not is_held(dialogue_session):
+    if not held_day_recorded(dialogue_session):
         raise RecordRefusedError("record first that the session was held, on which day and where")
 
 
