@@ -69,7 +69,6 @@ from portal.services.rounds.desk_texts import (
 )
 from portal.services.rounds.record import case_replies
 from portal.services.rounds.round_consent import PersonInRound, persons_in_round
-from portal.services.staff.identities import NamesState
 from portal.services.staff.reading import (
     OpenedForStaff,
     ReadRefusedError,
@@ -80,8 +79,6 @@ from portal.services.staff.reading import (
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import KINDS_WITH_CONSENT
 from portal.services.submissions.provenance import UnverifiedSubmissionError
-
-_NAMES_READABLE = frozenset({NamesState.OPEN, NamesState.IN_SUBMISSION})
 
 
 class BriefingForbiddenError(PermissionError):
@@ -363,7 +360,7 @@ class _Builder:
         in_round = persons_in_round(self.session, opened, submission, self.dialogue_session)
         if in_round and not any(person.may_raise for person in in_round):
             return None
-        names_open = opened.names in _NAMES_READABLE
+        names_open = opened.names.readable
         listed = opened.payload.get("persons", [])
         persons = tuple(
             _person(person, listed[person.index] if names_open else None) for person in in_round

@@ -32,11 +32,8 @@ from portal.services.desks import need_to_know
 from portal.services.desks.identity_keys import staff_grant
 from portal.services.rounds import handover, round_consent
 from portal.services.staff import triage
-from portal.services.staff.identities import NamesState
 from portal.services.staff.reading import ReadRefusedError, open_submission_for_staff
 from portal.services.staff.web_sessions import SignedInStaff
-
-NAMES_OPEN = frozenset({NamesState.OPEN, NamesState.IN_SUBMISSION})
 
 
 @dataclass(frozen=True)
@@ -171,7 +168,7 @@ def _case_on_sheet(
         opened = open_submission_for_staff(session, signed_in, submission, now=now)
     except (ReadRefusedError, crypto.DecryptionError):
         return CaseOnSheet(number, entry, (), False, True, givers)
-    readable = opened.names in NAMES_OPEN
+    readable = opened.names.readable
     # An unverified consent change may be a withdrawal: no name while one is there.
     trusted = all(change.usable for change in opened.consent_changes)
     payload_persons = opened.payload.get("persons", [])

@@ -76,6 +76,11 @@ class NamesState(enum.StrEnum):
     SEALED = "sealed"  # sealed apart, and this reader is neither
     UNVERIFIED = "unverified"  # the identities envelope fails its signature: never shown
 
+    @property
+    def readable(self) -> bool:
+        """Whether this reader reads the names: every page, print and export asks this."""
+        return self in (NamesState.IN_SUBMISSION, NamesState.OPEN)
+
 
 @dataclass(frozen=True)
 class OpenedNames:
