@@ -5,6 +5,7 @@ Each submitter's step works with JavaScript on and off: the pages are the same H
 script only changes how the form is sent (sealed in the page, or posted plainly).
 """
 
+import itertools
 import re
 import time
 from typing import Any
@@ -118,3 +119,17 @@ def sign_in_staff(
             continue
         return -1 if secret is None else totp_step(now)
     raise AssertionError("unreachable")
+
+
+def neighbouring_codename_words(codename: str) -> re.Pattern[str]:
+    """Any two neighbouring words of ``codename``, as whole words, with any short separator.
+
+    What a leak check looks for in request bodies and addresses: a single word alone proves
+    nothing, since the list holds words such as ``true`` or ``key`` that JSON bodies and the
+    portal's own addresses (``inbox-key.mjs``) contain without anything having leaked.
+    """
+    words = [re.escape(word) for word in codename.split(" ")]
+    pairs = [
+        rf"\b{first}(?:\W|%20){{1,3}}{second}\b" for first, second in itertools.pairwise(words)
+    ]
+    return re.compile("|".join(pairs), re.IGNORECASE)

@@ -7,9 +7,7 @@ full of canary strings is sent, and finds neither the canary nor the codename in
 The browser's own checks of a form are compared with the server's on the same inputs.
 """
 
-import itertools
 import json
-import re
 from typing import Any
 
 import pytest
@@ -21,7 +19,12 @@ from portal.instance import InstanceFolder
 from portal.models import SubmissionKind, Topic
 from portal.services.submissions.kinds import as_json, declaration
 from portal.services.submissions.payload import PayloadError, validate_submission
-from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
+from tests.browser.journeys import (
+    fill_individual_case,
+    neighbouring_codename_words,
+    open_session_form,
+    send_and_keep_codename,
+)
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     desk_private_key,
@@ -198,18 +201,9 @@ def test_no_plaintext_or_codename_leaves_the_page(
             assert canary.lower() not in text.lower()
             assert codename.lower() not in text.lower()
         for text in (body, request.url):
-            assert not _neighbouring_codename_words(codename).search(text)
+            assert not neighbouring_codename_words(codename).search(text)
     payload = _stored_payload(served_app, portal_server_instance, public_id, codename)
     assert payload["situation"] == f"{canary} detained"
-
-
-def _neighbouring_codename_words(codename: str) -> re.Pattern[str]:
-    """Any two neighbouring words of ``codename``, as whole words, with any short separator."""
-    words = [re.escape(word) for word in codename.split(" ")]
-    pairs = [
-        rf"\b{first}(?:\W|%20){{1,3}}{second}\b" for first, second in itertools.pairwise(words)
-    ]
-    return re.compile("|".join(pairs), re.IGNORECASE)
 
 
 def test_browser_checks_agree_with_the_server(crypto_page: Any) -> None:
