@@ -44,6 +44,7 @@ CONTENT_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR, StaffRo
 TRIAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER})
 MESSAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 AGENDA_ROLES = frozenset({StaffRole.CO_CHAIR})
+HANDOVER_DECISION_ROLES = frozenset({StaffRole.CO_CHAIR})
 BRIEFING_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 EMERGENCY_ACCESS_LIFETIME = dt.timedelta(hours=24)
 
@@ -165,6 +166,12 @@ def may_brief(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
 def may_shape_agenda(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
     """Whether ``user`` may shape the agendas of ``dialogue``'s sessions (a co-chair's work)."""
     return user.role in AGENDA_ROLES and is_desk_member(session, user, dialogue)
+
+
+def may_decide_handover(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may approve, reject, freeze and unfreeze the handover lists of
+    ``dialogue``'s sessions (a co-chair's second pair of eyes)."""
+    return user.role in HANDOVER_DECISION_ROLES and is_desk_member(session, user, dialogue)
 
 
 def open_desk_key(

@@ -60,7 +60,6 @@ from portal.models import (
     DialogueSession,
     HandoverEntry,
     HandoverLeaving,
-    StaffRole,
     StaffUser,
     Submission,
     SubmissionState,
@@ -78,7 +77,6 @@ from portal.services.submissions.inbox import KINDS_WITH_CONSENT
 
 S = SubmissionState
 PROPOSABLE_STATES = frozenset({S.ACCEPTED, S.ON_AGENDA})
-APPROVER_ROLES = frozenset({StaffRole.CO_CHAIR})
 
 
 class HandoverForbiddenError(PermissionError):
@@ -394,9 +392,7 @@ def require_approver(
         raise HandoverForbiddenError(
             "you proposed this case: another person, a co-chair, approves or rejects it"
         )
-    if actor.role not in APPROVER_ROLES or not need_to_know.is_desk_member(
-        session, actor, entry.submission.dialogue
-    ):
+    if not need_to_know.may_decide_handover(session, actor, entry.submission.dialogue):
         raise HandoverForbiddenError("only co-chairs on this desk approve the handover list")
     _require_reading(session, actor, entry.submission, now=now)
 
@@ -412,9 +408,7 @@ def _require_reading(
 def _require_co_chair(
     session: Session, actor: StaffUser, dialogue_session: DialogueSession
 ) -> None:
-    if actor.role not in APPROVER_ROLES or not need_to_know.is_desk_member(
-        session, actor, dialogue_session.dialogue
-    ):
+    if not need_to_know.may_decide_handover(session, actor, dialogue_session.dialogue):
         raise HandoverForbiddenError("only co-chairs on this desk freeze the handover list")
 
 

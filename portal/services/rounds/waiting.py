@@ -37,13 +37,12 @@ from portal.models import (
     SubmissionState,
 )
 from portal.services.desks.need_to_know import desk_dialogues
-from portal.services.dialogues.dialogue_sessions import has_been_held
+from portal.services.dialogues.dialogue_sessions import SESSION_MANAGER_ROLES, has_been_held
 from portal.services.rounds.handover import Standing, entry_standing
 
 AGENDA_OPEN = frozenset({AgendaState.DRAFT, AgendaState.SHARED})
 RECORD_DONE_STAGES = frozenset({SessionState.DEBRIEFED, SessionState.FOLLOW_UP})
 TO_TRIAGE = frozenset({SubmissionState.RECEIVED, SubmissionState.IN_TRIAGE})
-RECORD_ROLES = frozenset({StaffRole.CO_CHAIR, StaffRole.TRIAGE_OFFICER})
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def waiting_per_session(
             and item.agenda_state in AGENDA_OPEN
             and not has_been_held(item),
             handover_to_approve=approvals.get(item.id, 0),
-            record_to_enter=user.role in RECORD_ROLES and _record_missing(item, today),
+            record_to_enter=user.role in SESSION_MANAGER_ROLES and _record_missing(item, today),
             to_triage=to_triage.get(item.id, 0),
         )
         for item in sessions
