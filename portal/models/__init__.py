@@ -8,10 +8,13 @@ from portal.models.audit import AuditEvent
 from portal.models.base import Base, utc_now
 from portal.models.dialogue import Dialogue, DialogueSession
 from portal.models.enums import (
+    ActionOwner,
+    ActionState,
     AgendaItemStatus,
     AgendaPriority,
     AgendaState,
     AgendaTheme,
+    DebriefWithheldReason,
     DeclineReason,
     DeskTextPurpose,
     DialogueKind,
@@ -19,6 +22,7 @@ from portal.models.enums import (
     HandoverLeaving,
     HowRaised,
     MessageAuthor,
+    MessagePurpose,
     NotRaisedReason,
     NotTakenUpReason,
     PartnerKind,
@@ -28,9 +32,16 @@ from portal.models.enums import (
     SessionPlace,
     SessionState,
     StaffRole,
+    StatementSource,
     SubmissionKind,
     SubmissionState,
     Topic,
+)
+from portal.models.followup import (
+    FollowUpAction,
+    FollowUpActionChange,
+    FollowUpActionLink,
+    FollowUpResult,
 )
 from portal.models.identity import (
     CompartmentGrant,
@@ -42,9 +53,11 @@ from portal.models.keys import DeskKey, DeskKeyGrant, RecoveryKey
 from portal.models.rounds import (
     CaseOutcome,
     ConsentRequest,
+    DebriefWithheld,
     DeskText,
     HandoverEntry,
     RecommendationResponse,
+    SessionSummary,
 )
 from portal.models.staff import DeskMembership, StaffResetNotice, StaffResetRequest, StaffUser
 from portal.models.staff_session import StaffSession
@@ -69,6 +82,8 @@ from portal.models.triage import (
 from portal.models.upload import Upload
 
 __all__ = [
+    "ActionOwner",
+    "ActionState",
     "AgendaItem",
     "AgendaItemStatus",
     "AgendaLink",
@@ -82,6 +97,8 @@ __all__ = [
     "CompartmentGrant",
     "ConsentChange",
     "ConsentRequest",
+    "DebriefWithheld",
+    "DebriefWithheldReason",
     "DeclineReason",
     "DeletedSubmission",
     "DeskKey",
@@ -95,6 +112,10 @@ __all__ = [
     "DialogueSession",
     "DialogueStatus",
     "EmergencyAccess",
+    "FollowUpAction",
+    "FollowUpActionChange",
+    "FollowUpActionLink",
+    "FollowUpResult",
     "FurtherInformation",
     "HandoverEntry",
     "HandoverLeaving",
@@ -102,6 +123,7 @@ __all__ = [
     "IdentityKey",
     "IdentityKeyGrant",
     "MessageAuthor",
+    "MessagePurpose",
     "NamedMember",
     "NotRaisedReason",
     "NotTakenUpReason",
@@ -113,12 +135,14 @@ __all__ = [
     "RiskLevel",
     "SessionPlace",
     "SessionState",
+    "SessionSummary",
     "SignInThrottle",
     "StaffResetNotice",
     "StaffResetRequest",
     "StaffRole",
     "StaffSession",
     "StaffUser",
+    "StatementSource",
     "Submission",
     "SubmissionIdentity",
     "SubmissionKind",

@@ -225,3 +225,48 @@ class DeskTextPurpose(enum.StrEnum):
     ITEM_REPLY = "item_reply"  # the partner government's reply under an agenda item
     CASE_REPLY = "case_reply"  # the partner's reply on a case or reprisal report
     RECOMMENDATION_NOTE = "recommendation_note"  # the response to a seminar recommendation
+    DEBRIEF_GENERAL = "debrief_general"  # the general debrief of a session, for every contributor
+    DEBRIEF_FEEDBACK = "debrief_feedback"  # the desk's own words to one submission's author
+
+
+class MessagePurpose(enum.StrEnum):
+    """What a message in a submission's thread is: a free message, or a notice the desk sends
+    to every contributor concerned (a session's debrief, progress on a follow-up action)."""
+
+    MESSAGE = "message"
+    DEBRIEF = "debrief"
+    PROGRESS = "progress"
+
+
+class DebriefWithheldReason(enum.StrEnum):
+    """Why the desk sends no debrief notice to a contributor of a session; a closed list."""
+
+    RISK_TO_THE_SUBMITTER = "risk_to_the_submitter"
+    ANSWERED_WITH_ANOTHER_SUBMISSION = "answered_with_another_submission"
+    SUBMISSION_WITHDRAWN = "submission_withdrawn"
+    OTHER = "other"
+
+
+class ActionOwner(enum.StrEnum):
+    """Who carries out a follow-up action."""
+
+    EU = "eu"
+    PARTNER = "partner"
+    DELEGATION = "delegation"
+
+
+class ActionState(enum.StrEnum):
+    """Where a follow-up action stands; "overdue" is not a state but an open action past its
+    due day."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class StatementSource(enum.StrEnum):
+    """Whose press statement a session's public summary carries."""
+
+    JOINT = "joint"
+    EU = "eu"

@@ -10,18 +10,20 @@ that names a submission is deleted with it.
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, LargeBinary, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, string_enum, utc_now
 from portal.models.dialogue import DialogueSession
 from portal.models.enums import (
+    DebriefWithheldReason,
     DeskTextPurpose,
     HandoverLeaving,
     HowRaised,
     NotRaisedReason,
     NotTakenUpReason,
     RecommendationOutcome,
+    StatementSource,
 )
 from portal.models.keys import DeskKey
 from portal.models.staff import StaffUser
@@ -155,3 +157,50 @@ class DeskText(Base):
     submission: Mapped[Submission | None] = relationship(back_populates="desk_texts")
     author: Mapped[StaffUser] = relationship()
     desk_key: Mapped[DeskKey] = relationship()
+
+
+class DebriefWithheld(Base):
+    """The desk's record of why one contributor of a session receives no debrief notice.
+
+    A session counts as debriefed only when every contributor has a notice or one of these
+    (``portal.services.rounds.contributors``), so that no one is forgotten without a reason
+    written down.
+    """
+
+    __tablename__ = "debriefs_withheld"
+    __table_args__ = (UniqueConstraint("session_id", "submission_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("dialogue_sessions.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    reason: Mapped[DebriefWithheldReason] = mapped_column(
+        string_enum(DebriefWithheldReason, "withheld_reason")
+    )
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    session: Mapped[DialogueSession] = relationship()
+    submission: Mapped[Submission] = relationship(back_populates="debriefs_withheld")
+    recorded_by: Mapped[StaffUser] = relationship()
+
+
+class SessionSummary(Base):
+    """A session's optional public summary: the press statement, in the cleaned Markdown of
+    staff prose, shown on the public session page once published beside the themes the record
+    says were discussed. Public words by nature, so plaintext; never a case, a name or a count
+    below the statistics' threshold."""
+
+    __tablename__ = "session_summaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("dialogue_sessions.id"), unique=True)
+    statement_source: Mapped[StatementSource] = mapped_column(
+        string_enum(StatementSource, "statement_source")
+    )
+    statement: Mapped[str] = mapped_column(Text())
+    written_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    written_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    session: Mapped[DialogueSession] = relationship()
+    written_by: Mapped[StaffUser] = relationship()

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, string_enum, utc_now
@@ -43,6 +43,10 @@ class StaffUser(Base):
     must_change_passphrase: Mapped[bool]
     active: Mapped[bool]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # The content-free digest of what waits for this person, by e-mail, only if they asked for
+    # it; the day of the last one keeps it to one a day at most.
+    digest_opt_in: Mapped[bool] = mapped_column(default=False)
+    digest_last_sent_on: Mapped[dt.date | None] = mapped_column(Date())
 
     memberships: Mapped[list["DeskMembership"]] = relationship(
         back_populates="staff_user", foreign_keys="DeskMembership.staff_user_id"

@@ -28,9 +28,11 @@ from portal.models.enums import DeclineReason, RiskLevel, SubmissionKind, Submis
 from portal.models.keys import DeskKey
 
 if TYPE_CHECKING:
+    from portal.models.followup import FollowUpActionLink
     from portal.models.rounds import (
         CaseOutcome,
         ConsentRequest,
+        DebriefWithheld,
         DeskText,
         HandoverEntry,
         RecommendationResponse,
@@ -85,6 +87,9 @@ class Submission(Base):
     risk_reassess_on: Mapped[dt.date | None] = mapped_column(Date())
     gender_specific_risk: Mapped[bool] = mapped_column(default=False)
     risk_hold: Mapped[bool] = mapped_column(default=False)
+    # The desk's classification at triage that the case concerns a woman human-rights defender
+    # (the submitter's own flag stays inside the envelope); statistics count it.
+    women_hrd: Mapped[bool] = mapped_column(default=False)
     decline_reason: Mapped[DeclineReason | None] = mapped_column(
         string_enum(DeclineReason, "decline_reason")
     )
@@ -152,6 +157,12 @@ class Submission(Base):
     )
     desk_texts: Mapped[list["DeskText"]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="DeskText.id"
+    )
+    debriefs_withheld: Mapped[list["DebriefWithheld"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="DebriefWithheld.id"
+    )
+    follow_up_links: Mapped[list["FollowUpActionLink"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan"
     )
 
 

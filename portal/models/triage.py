@@ -18,6 +18,7 @@ from portal.models.enums import (
     AgendaPriority,
     AgendaTheme,
     MessageAuthor,
+    MessagePurpose,
 )
 from portal.models.keys import DeskKey
 from portal.models.staff import StaffUser
@@ -63,7 +64,12 @@ class DeskMessage(Base):
 
     Dated to the day like everything a submitter does, so that its timing cannot be matched to a
     network log; ``author_id`` names the staff member for a desk message and is empty for the
-    submitter's own.
+    submitter's own. A notice (``purpose`` other than ``MESSAGE``) is a desk message the desk
+    sends to every contributor concerned: a session's debrief names its ``session_id``, progress
+    on the roadmap its ``follow_up_action_id``. The purpose inside the signed envelope is the one
+    readers trust; the columns only let the desk and the inbox find notices without opening
+    them. ``seen_by_submitter`` is what the inbox's "new" marker is made of: a flag, never a
+    time.
     """
 
     __tablename__ = "desk_messages"
@@ -82,6 +88,14 @@ class DeskMessage(Base):
     # key, or the submission's); both empty for a message stored before signatures.
     position: Mapped[int | None]
     signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    purpose: Mapped[MessagePurpose] = mapped_column(
+        string_enum(MessagePurpose, "purpose"), default=MessagePurpose.MESSAGE
+    )
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("dialogue_sessions.id"), index=True)
+    follow_up_action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follow_up_actions.id", ondelete="SET NULL"), index=True
+    )
+    seen_by_submitter: Mapped[bool] = mapped_column(default=False)
 
     submission: Mapped[Submission] = relationship(back_populates="messages")
     author: Mapped[StaffUser | None] = relationship()

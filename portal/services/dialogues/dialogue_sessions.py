@@ -12,6 +12,9 @@ pages and the submission forms all obey the same one:
 - a session is recorded as held (and so debriefed or in follow-up) only on or after its date,
   today being the day in UTC: a record of a meeting that has not happened yet would let its
   outcome, its replies and its debrief be written ahead of it;
+- a session is recorded as debriefed only when every contributor has a debrief notice in their
+  inbox or the desk has recorded why not (``rounds.contributors.debrief_standing``): the
+  debrief is the standard, so no contributor is forgotten without a reason written down;
 - a consultation closes by the end of its session's day (UTC) at the latest, because input that
   arrives after the session can no longer feed its agenda; while it is open its close only moves
   later (:func:`extend_consultation`), and stopping sooner is the explicit verb
@@ -58,6 +61,7 @@ from portal.models import (
 from portal.services.audit.trail import AuditAction, record_event, record_session_event
 from portal.services.desks.need_to_know import is_desk_member
 from portal.services.dialogues.catalogue import DialogueDetailsError, schedule_session
+from portal.services.rounds.contributors import debrief_standing
 from portal.timefmt import iso_utc
 
 ALLOWED_TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
@@ -301,7 +305,19 @@ def advance_session(
             f"(today is {today.isoformat()}, UTC)"
         )
     _require_allowed(dialogue_session, target)
+    if target is SessionState.DEBRIEFED:
+        _require_everyone_debriefed(session, dialogue_session)
     _move(session, dialogue_session, target, actor)
+
+
+def _require_everyone_debriefed(session: Session, dialogue_session: DialogueSession) -> None:
+    outstanding = debrief_standing(session, dialogue_session).outstanding
+    if outstanding:
+        raise SessionChangeRefusedError(
+            f"{len(outstanding)} contribution(s) to session {dialogue_session.id} have neither a "
+            "debrief notice nor a recorded reason for none; send the debrief or record why not "
+            "first"
+        )
 
 
 def freeze_dialogue(
