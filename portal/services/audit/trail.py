@@ -97,6 +97,7 @@ class AuditAction(enum.StrEnum):
     AGENDA_ITEM_DROPPED = "agenda_item.dropped"
     AGENDA_STATE_CHANGED = "agenda.state_changed"
     MESSAGE_SENT = "message.sent"
+    NOTICE_SENT = "notice.sent"
     MESSAGE_RECEIVED = "message.received"
     ITEM_UNVERIFIED = "item.unverified"
     EMERGENCY_ACCESS = "submission.emergency_access"

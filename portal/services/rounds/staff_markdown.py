@@ -30,7 +30,13 @@ def render(text: str) -> Markup:
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = "h4" if token.tag in ("h1", "h2", "h3") else "h5"
-    html = _RENDERER.renderer.render(tokens, _RENDERER.options, {})
+    return clean(_RENDERER.renderer.render(tokens, _RENDERER.options, {}))
+
+
+def clean(html: str) -> Markup:
+    """``html`` cleaned down to :data:`ALLOWED_TAGS` with no attribute: what :func:`render`
+    makes, and what a reader applies again to rendered HTML that reached it from elsewhere (a
+    notice opened from its envelope), so that a page never trusts stored HTML as it is."""
     cleaned = bleach.clean(
         html, tags=ALLOWED_TAGS, attributes={}, protocols=[], strip=True, strip_comments=True
     )

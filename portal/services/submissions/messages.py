@@ -54,7 +54,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 import crypto
-from portal.models import DeskKey, DeskMessage, MessageAuthor, StaffUser, Submission
+from portal.models import (
+    DeskKey,
+    DeskMessage,
+    MessageAuthor,
+    MessagePurpose,
+    StaffUser,
+    Submission,
+)
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import (
     Direction,
@@ -226,7 +233,7 @@ def send_desk_message(
     if opened.payload.get("contact_through_portal") is not True:
         raise ContactNotAgreedError()
     payload = validate_message(form)
-    public_id = _unused_public_id(session)
+    public_id = unused_message_id(session)
     position = None if submission.signing_public_key is None else next_desk_position(submission)
     signing_seed = desk_signing_seed(opened.reader, require_desk_key(session, submission.dialogue))
     addition = sealed_addition(
@@ -237,7 +244,9 @@ def send_desk_message(
         position,
         signing_seed,
     )
-    message = _store(session, submission, public_id, MessageAuthor.DESK, user, addition, now.date())
+    message = store_message(
+        session, submission, public_id, MessageAuthor.DESK, user, addition, now.date()
+    )
     record_event(
         session,
         action=AuditAction.MESSAGE_SENT,
@@ -260,7 +269,7 @@ def reply_plain(
 ) -> DeskMessage:
     """Validate, seal and sign the submitter's reply posted without JavaScript."""
     payload = validate_message(form)
-    public_id = _unused_public_id(session)
+    public_id = unused_message_id(session)
     kind = message_kind(public_id, Direction.TO_DESK)
     addition = submitter_addition(session, submission, secrets, payload, kind)
     return _received(session, submission, public_id, addition, today)
@@ -290,7 +299,7 @@ def reply_sealed(
 
 def new_reply_id(session: Session) -> str:
     """A fresh public id for the page to seal a reply under."""
-    return _unused_public_id(session)
+    return unused_message_id(session)
 
 
 def thread_for_desk(
@@ -522,7 +531,7 @@ def _public_id_used(session: Session, public_id: str) -> bool:
     return found.first() is not None
 
 
-def _unused_public_id(session: Session) -> str:
+def unused_message_id(session: Session) -> str:
     while True:  # 128 random bits: a repeat is not expected, but would break the unique index
         public_id = new_public_id()
         if not _public_id_used(session, public_id):
@@ -536,7 +545,9 @@ def _received(
     addition: Addition,
     today: dt.date,
 ) -> DeskMessage:
-    message = _store(session, submission, public_id, MessageAuthor.SUBMITTER, None, addition, today)
+    message = store_message(
+        session, submission, public_id, MessageAuthor.SUBMITTER, None, addition, today
+    )
     record_event(
         session,
         action=AuditAction.MESSAGE_RECEIVED,
@@ -548,7 +559,7 @@ def _received(
     return message
 
 
-def _store(
+def store_message(
     session: Session,
     submission: Submission,
     public_id: str,
@@ -556,7 +567,13 @@ def _store(
     author: StaffUser | None,
     addition: Addition,
     sent_on: dt.date,
+    *,
+    purpose: MessagePurpose = MessagePurpose.MESSAGE,
+    session_id: int | None = None,
+    follow_up_action_id: int | None = None,
 ) -> DeskMessage:
+    """Append a sealed message (or notice) to ``submission``'s thread; the caller has checked
+    who may write it and sealed it."""
     message = DeskMessage(
         public_id=public_id,
         written_by=written_by,
@@ -566,6 +583,11 @@ def _store(
         envelope=addition.envelope,
         position=addition.position,
         signature=addition.signature,
+        purpose=purpose,
+        session_id=session_id,
+        follow_up_action_id=follow_up_action_id,
+        # What the submitter wrote needs no "new" marker in their own inbox.
+        seen_by_submitter=written_by is MessageAuthor.SUBMITTER,
     )
     submission.messages.append(message)
     session.flush()

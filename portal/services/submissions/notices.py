@@ -1,0 +1,163 @@
+"""Notices: what the desk sends to every contributor concerned, in the thread of each submission.
+
+A notice is a desk message (``DeskMessage`` with a ``purpose`` other than ``MESSAGE``): sealed to
+the desk key and the submission's own key, signed by the desk signing key under the same signed
+context as any desk message (``messages.message_kind``), so every check a reader already makes on
+a desk message -- provenance, position, direction, recipients -- holds for a notice unchanged.
+Two purposes exist: a session's debrief (general debrief and feedback on this submission, sent by
+``portal.services.rounds.debrief``) and progress on a follow-up action of the roadmap.
+
+Unlike a free message, a notice does not ask for the submitter's "the EU Delegation may contact
+me" choice: the debrief is the standard the guidelines set for every contributor, it stays in the
+inbox behind the codename, and nothing about it leaves the portal. Who may send one is who may
+message the dialogue and read the submission (``need_to_know.may_message`` and
+``submission_access``), as for a message.
+
+Its plaintext (docs/FORMATS.md, "Notice v1") is UTF-8 JSON::
+
+    {"format": "parley-desk-notice-v1", "purpose": "debrief" | "progress",
+     "session": <session id or null>, "action": <follow-up action id or null>,
+     "html": "<staff text rendered by staff_markdown, cleaned>"}
+
+The HTML is rendered and cleaned on the server when the notice is written, so that both paths
+show the same words; every reader cleans it again before showing it (``read_notice`` here, the
+allow-list walk of ``static/js/inbox.mjs`` in the browser) and never trusts stored HTML. The
+purpose, session and action inside the envelope are signed; the plaintext columns beside it only
+let the desk and the inbox find notices without opening them, and a reader believes the
+envelope.
+"""
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from portal.models import DeskMessage, MessageAuthor, MessagePurpose, StaffUser, Submission
+from portal.services.audit.trail import AuditAction, record_event
+from portal.services.contexts import Direction
+from portal.services.desks.need_to_know import Access, may_message, submission_access
+from portal.services.rounds.staff_markdown import clean
+from portal.services.staff.reading import StaffReader
+from portal.services.submissions.inbox import sealed_addition
+from portal.services.submissions.intake import require_desk_key
+from portal.services.submissions.messages import (
+    MessageNotAllowedError,
+    desk_signing_seed,
+    message_kind,
+    next_desk_position,
+    store_message,
+    unused_message_id,
+)
+
+NOTICE_FORMAT = "parley-desk-notice-v1"
+MAX_NOTICE_HTML = 200_000
+"""The longest rendered notice: a general debrief and the feedback on a long seminar list."""
+NOTICE_PURPOSES = frozenset({MessagePurpose.DEBRIEF, MessagePurpose.PROGRESS})
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An opened notice: what it is about and its cleaned HTML, safe to put into a page."""
+
+    purpose: MessagePurpose
+    session_id: int | None
+    action_id: int | None
+    html: Markup
+
+
+def notice_payload(
+    purpose: MessagePurpose, session_id: int | None, action_id: int | None, html: Markup
+) -> dict[str, Any]:
+    """The plaintext of a notice (module docstring); ``html`` comes from ``staff_markdown``."""
+    if purpose not in NOTICE_PURPOSES:
+        raise ValueError(f"{purpose} is not a notice")
+    if len(html) > MAX_NOTICE_HTML:
+        raise ValueError("the notice is too long")
+    return {
+        "format": NOTICE_FORMAT,
+        "purpose": str(purpose),
+        "session": session_id,
+        "action": action_id,
+        "html": str(clean(html)),
+    }
+
+
+def read_notice(plaintext: bytes) -> Notice | None:
+    """The opened notice, or ``None`` when ``plaintext`` is not a valid notice v1."""
+    try:
+        data = json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != NOTICE_FORMAT:
+        return None
+    purpose, html = data.get("purpose"), data.get("html")
+    session_id, action_id = data.get("session"), data.get("action")
+    if (
+        purpose not in {str(item) for item in NOTICE_PURPOSES}
+        or not isinstance(html, str)
+        or len(html) > MAX_NOTICE_HTML
+        or not _optional_id(session_id)
+        or not _optional_id(action_id)
+    ):
+        return None
+    return Notice(MessagePurpose(purpose), session_id, action_id, clean(html))
+
+
+def send_notice(
+    session: Session,
+    reader: StaffReader,
+    author: StaffUser,
+    submission: Submission,
+    payload: dict[str, Any],
+    *,
+    now: dt.datetime,
+) -> DeskMessage:
+    """Seal and sign a notice (``notice_payload``) into ``submission``'s thread.
+
+    ``MessageNotAllowedError`` when ``author`` may not write to this submission's author; nothing
+    is stored then. The audit event names ids and the purpose only.
+    """
+    if not may_message(session, author, submission.dialogue) or (
+        submission_access(session, author, submission, now=now) is not Access.READ
+    ):
+        raise MessageNotAllowedError()
+    public_id = unused_message_id(session)
+    position = None if submission.signing_public_key is None else next_desk_position(submission)
+    signing_seed = desk_signing_seed(reader, require_desk_key(session, submission.dialogue))
+    addition = sealed_addition(
+        session,
+        submission,
+        payload,
+        message_kind(public_id, Direction.TO_SUBMITTER),
+        position,
+        signing_seed,
+    )
+    message = store_message(
+        session,
+        submission,
+        public_id,
+        MessageAuthor.DESK,
+        author,
+        addition,
+        now.date(),
+        purpose=MessagePurpose(payload["purpose"]),
+        session_id=payload["session"],
+        follow_up_action_id=payload["action"],
+    )
+    record_event(
+        session,
+        action=AuditAction.NOTICE_SENT,
+        object_type="desk_message",
+        object_id=message.id,
+        actor=author,
+        dialogue=submission.dialogue,
+        details={"submission_id": submission.id, "purpose": payload["purpose"]},
+    )
+    return message
+
+
+def _optional_id(value: object) -> bool:
+    return value is None or (type(value) is int and 0 < value < 2**31)
