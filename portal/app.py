@@ -17,6 +17,7 @@ from portal.blueprints import (
     agenda,
     briefing,
     consent_requests,
+    debrief,
     desk,
     forms,
     forms_sealed,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         sessions.blueprint,
         agenda.blueprint,
         session_record.blueprint,
+        debrief.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):
