@@ -584,6 +584,11 @@ def test_the_page_is_for_those_who_debrief_and_linked_from_the_hub(site: Site) -
         assert site.client(role).get(site.url()).status_code == 403
     hub = site.client("triage_officer").get(f"/staff/dialogues/valdoria/sessions/{site.session_id}")
     assert site.url() in hub.get_data(as_text=True)
+    # The public page of the session promises what happens: a debrief to everyone, sealed to
+    # them, within their consent, whatever their choice about being contacted.
+    public = site.app.test_client().get(f"/dialogues/valdoria/sessions/{site.session_id}")
+    promise = public.get_data(as_text=True)
+    assert 'id="debrief-promise"' in promise and "whether or not they agreed to be" in promise
     other = f"/staff/dialogues/coral-straits/sessions/{site.session_id}/debrief"
     assert site.client("triage_officer").get(other).status_code == 404
 
