@@ -44,6 +44,7 @@ DEBRIEF = "Raised **detention of journalists**; the partner promised a review."
 DEBRIEF_SHOWN = "Raised <strong>detention of journalists</strong>; the partner promised a review."
 PROGRESS = "The review has started."
 UNVERIFIED = "This item could not be verified."
+SITE_INBOX_LINK = '<a class="site-inbox-link" href="{href}">Your inbox</a>'
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +239,19 @@ def test_seen_marks_nothing_of_another_submission(
 def _long_date(app: Flask, day: dt.date) -> str:
     with app.test_request_context():
         return long_date(day)
+
+
+def test_every_public_page_links_to_the_inbox_and_staff_pages_do_not(
+    app: Flask, desk: StaffCredentials, sent: SentSubmission
+) -> None:
+    with app_database(app).session() as session:
+        session_id = _submission(session, sent.public_id).session_id
+    visitor = app.test_client()
+    for url in ("/", "/dialogues/valdoria", f"/dialogues/valdoria/sessions/{session_id}"):
+        page = visitor.get(url)
+        assert page.status_code == 200, url
+        assert SITE_INBOX_LINK.format(href="/inbox/sign-in") in page.get_data(as_text=True), url
+    signed_in = _submitter_client(app, sent.codename).get("/").get_data(as_text=True)
+    assert SITE_INBOX_LINK.format(href="/inbox") in signed_in
+    staff_home = _staff_client(app, desk).get("/staff/").get_data(as_text=True)
+    assert "Desks and sessions" in staff_home and "site-inbox-link" not in staff_home
