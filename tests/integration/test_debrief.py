@@ -635,6 +635,7 @@ def test_the_debrief_from_the_page_each_reading_only_their_own(site: Site) -> No
     withheld = {"reason": "answered_with_another_submission"}
     assert site.post("triage_officer", f"/withhold/{unlinked}", withheld).status_code == 302
     page = site.client("co_chair").get(site.url()).get_data(as_text=True)
+    assert "3 outstanding, 0 notified, 1 withheld" in page and 'id="send-form"' in page
     assert "Withheld: Answered in the debrief of another of their submissions" in page
     assert page.count("What this contributor will receive") == 3
     assert "Record the session as debriefed" not in page

@@ -225,8 +225,8 @@ class DebriefSheet:
             return None
         return render(general.text)
 
-    def count(self, standing: Standing) -> int:
-        return sum(1 for entry in self.contributors if entry.standing is standing)
+    def count(self, standing: Standing | str) -> int:
+        return sum(1 for entry in self.contributors if entry.standing == standing)
 
 
 @dataclass(frozen=True)
