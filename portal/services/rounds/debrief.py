@@ -255,11 +255,15 @@ def _require_contributor(standing: DebriefStanding, submission: Submission) -> N
         raise DebriefRefusedError("the submission did not contribute to this session")
 
 
+def _may_read(session: Session, user: StaffUser, submission: Submission, now: dt.datetime) -> bool:
+    access = need_to_know.submission_access(session, user, submission, now=now)
+    return access is need_to_know.Access.READ
+
+
 def _require_readable(
     session: Session, user: StaffUser, submission: Submission, now: dt.datetime
 ) -> None:
-    access = need_to_know.submission_access(session, user, submission, now=now)
-    if access is not need_to_know.Access.READ:
+    if not _may_read(session, user, submission, now):
         raise DebriefForbiddenError("this submission is restricted to the members named on it")
 
 
@@ -521,10 +525,7 @@ def debrief_sheet(
     }
     entries = []
     for submission in standing.contributors:
-        readable = (
-            need_to_know.submission_access(session, signed_in.user, submission, now=now)
-            is need_to_know.Access.READ
-        )
+        readable = _may_read(session, signed_in.user, submission, now)
         notice = None
         if submission.id in standing.notified:
             state = Standing.NOTIFIED
@@ -594,10 +595,7 @@ def send_debrief(
         raise DebriefRefusedError("write the general debrief first: every notice begins with it")
     sent, not_readable = [], []
     for submission in debrief_standing(session, dialogue_session).outstanding:
-        readable = (
-            need_to_know.submission_access(session, signed_in.user, submission, now=now)
-            is need_to_know.Access.READ
-        )
+        readable = _may_read(session, signed_in.user, submission, now)
         content = composer.content(general, submission) if readable else None
         if content is None:
             not_readable.append(submission)
