@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 import crypto
 from portal import create_app
 from portal.db import Database
-from portal.instance import InstanceFolder
 from portal.models import (
     AgendaItem,
     DebriefWithheld,
@@ -29,7 +28,6 @@ from portal.models import (
     DeskMembership,
     DeskMessage,
     DeskText,
-    Dialogue,
     DialogueSession,
     HowRaised,
     MessagePurpose,
@@ -47,18 +45,20 @@ from portal.models import (
     SubmissionState,
     utc_now,
 )
-from portal.services.contexts import new_public_id
 from portal.services.desks.need_to_know import may_debrief
 from portal.services.dialogues import dialogue_sessions
 from portal.services.rounds import debrief, record
 from portal.services.rounds.debrief import NoticeContent, PersonWay
 from portal.services.staff import triage
-from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.messages import message_context
 from portal.services.submissions.notices import Notice, read_notice
 from portal.services.submissions.submitter_keys import submission_private_key
-from portal.services.submissions.submitters import register_new_codename
-from tests.conftest import ConsultationWorld, DemoInstance, csrf_token_for
+from tests.conftest import (
+    ConsultationWorld,
+    DemoInstance,
+    csrf_token_for,
+    sent_under_new_codename,
+)
 from tests.desk_world_support import (
     CASE_FORM,
     REPRISAL_FORM,
@@ -507,48 +507,47 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
+    """Two cases (one raised by name, one kept as background), an agenda input used under the
+    item and one the desk read but did not link, all accepted; the session took place
+    yesterday and its consultation is closed."""
     instance = writable_demo_instance
     app = create_app(instance.settings)
     database = Database(instance.settings.database_url)
     officer_email = demo_credentials(instance.credentials_file)["triage_officer"].email
-    pepper = InstanceFolder(instance.settings.instance_dir).load_secrets().codename_pepper
-    now = utc_now()
-    keys = {}
-    with database.session() as session:
-        dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == "valdoria")).one()
-        chosen = next(
-            item for item in dialogue.sessions if item.state is SessionState.CONSULTATION_OPEN
-        )
-        officer = session.scalars(select(StaffUser).where(StaffUser.email == officer_email)).one()
-        item = included_item(session, chosen, "Detention")
+    sent = [
+        (sent_under_new_codename(instance.settings, kind, form), linked)
         for kind, form, linked in (
             (SubmissionKind.INDIVIDUAL_CASE, _case_form("raise_by_name"), True),
             (SubmissionKind.INDIVIDUAL_CASE, _case_form("internal_only"), True),
             (SubmissionKind.AGENDA_INPUT, AGENDA_FORM, True),
             (SubmissionKind.AGENDA_INPUT, AGENDA_FORM, False),
-        ):
-            new = register_new_codename(session, pepper, language="en", today=now.date())
-            submission = accept_plain_submission(
-                session,
-                address=submission_address(
-                    session,
-                    dialogue=dialogue,
-                    dialogue_session=chosen,
-                    kind=kind,
-                    public_id=new_public_id(),
-                    now=now,
-                ),
-                submitter_key=new.secrets,
-                form=form,
-                today=now.date(),
+        )
+    ]
+    now = utc_now()
+    with database.session() as session:
+        officer = session.scalars(select(StaffUser).where(StaffUser.email == officer_email)).one()
+        submissions = [
+            (
+                session.scalars(
+                    select(Submission).where(Submission.public_id == entry.public_id)
+                ).one(),
+                linked,
             )
+            for entry, linked in sent
+        ]
+        chosen = submissions[0][0].session
+        assert chosen is not None
+        item = included_item(session, chosen, "Detention")
+        for submission, linked in submissions:
             triage.accept(session, officer, submission, now=now)
             if linked:
                 link_to(session, submission, item)
-            keys[submission.public_id] = new.secrets
         chosen.date = now.date() - dt.timedelta(days=1)
         chosen.state = SessionState.CONSULTATION_CLOSED
         session.commit()
+        keys = {
+            entry.public_id: crypto.derive_codename_secrets(entry.codename) for entry, _ in sent
+        }
         built = Site(instance, app, database, chosen.id, item.id, keys, {})
     try:
         yield built
