@@ -52,6 +52,7 @@ from portal.services.rounds.debrief import NoticeContent, PersonWay
 from portal.services.staff import triage
 from portal.services.submissions.messages import message_context
 from portal.services.submissions.notices import Notice, read_notice
+from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.submitter_keys import submission_private_key
 from tests.conftest import (
     ConsultationWorld,
@@ -599,7 +600,8 @@ def test_the_general_debrief_is_previewed_saved_and_refused_whole(site: Site) ->
     body = preview.get_data(as_text=True)
     assert preview.status_code == 200 and 'id="general-preview"' in body
     assert "A <strong>first</strong> word" in body and site.count(DeskText) == before
-    too_long = site.post("co_chair", "/general", {"text": "x" * 200_001, "action": "save"})
+    long_text = {"text": "x" * (LONG_TEXT_LIMIT + 1), "action": "save"}
+    too_long = site.post("co_chair", "/general", long_text)
     assert too_long.status_code == 400
     bad_action = site.post("co_chair", "/general", {"text": GENERAL, "action": "publish"})
     assert bad_action.status_code == 400
@@ -638,6 +640,12 @@ def test_the_debrief_from_the_page_each_reading_only_their_own(site: Site) -> No
     assert "Withheld: Answered in the debrief of another of their submissions" in page
     assert page.count("What this contributor will receive") == 3
     assert "Record the session as debriefed" not in page
+    # Refused posts send nothing: no CSRF token, an unknown submission, words too long.
+    messages = site.count(DeskMessage)
+    assert site.client("co_chair").post(site.url("/send")).status_code == 400
+    assert site.post("co_chair", "/words/" + "A" * 22, {"text": WORDS}).status_code == 404
+    too_long = site.post("co_chair", f"/words/{agenda}", {"text": "x" * (LONG_TEXT_LIMIT + 1)})
+    assert too_long.status_code == 400 and site.count(DeskMessage) == messages
     # Sent from the page: three notices, and the result says so.
     sent = site.post("triage_officer", "/send", {})
     assert sent.status_code == 302
