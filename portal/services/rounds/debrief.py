@@ -494,10 +494,6 @@ def notice_html(content: NoticeContent, renderer: NoticeRenderer) -> Markup:
     return clean(renderer(content))
 
 
-def _general(composer: _Composer) -> Markup | None:
-    return composer.words(GENERAL)
-
-
 # --- the page's view ---------------------------------------------------------------------------
 
 
@@ -515,7 +511,7 @@ def debrief_sheet(
     require_debriefer(session, signed_in.user, dialogue_session.dialogue)
     standing = debrief_standing(session, dialogue_session)
     composer = _Composer(session, signed_in, dialogue_session, now)
-    general = _general(composer)
+    general = composer.words(GENERAL)
     sent_on = _sent_days(session, dialogue_session)
     withheld = {
         row.submission_id: row
@@ -590,7 +586,7 @@ def send_debrief(
     session.flush()
     session.refresh(dialogue_session, with_for_update=True)
     composer = _Composer(session, signed_in, dialogue_session, now)
-    general = _general(composer)
+    general = composer.words(GENERAL)
     if general is None:
         raise DebriefRefusedError("write the general debrief first: every notice begins with it")
     sent, not_readable = [], []
