@@ -119,8 +119,8 @@ def send(signed_in: SignedInStaff, slug: str, session_id: int) -> ResponseReturn
             done
             + " "
             + _(
-                "Not sent, because you may not read them (a desk member named on each can send "
-                "it): %(references)s.",
+                "Not sent, because you cannot open them (a desk member who can sends each): "
+                "%(references)s.",
                 references=references,
             )
         )

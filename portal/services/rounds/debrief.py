@@ -529,12 +529,11 @@ def debrief_sheet(
             state = Standing.WITHHELD
         else:
             state = Standing.OUTSTANDING
-            content = (
-                composer.content(general, submission)
-                if readable and general is not None and has_been_held(dialogue_session)
-                else None
-            )
-            notice = None if content is None else notice_html(content, renderer)
+            if readable and general is not None and has_been_held(dialogue_session):
+                content = composer.content(general, submission)
+                # None: sealed to a desk key this reader holds no grant of, or not verified.
+                readable = content is not None
+                notice = None if content is None else notice_html(content, renderer)
         entries.append(
             ContributorEntry(
                 submission=submission,
