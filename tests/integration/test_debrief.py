@@ -509,8 +509,8 @@ class Site:
 @pytest.fixture(scope="module")
 def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
     """Two cases (one raised by name, one kept as background), an agenda input used under the
-    item and one the desk read but did not link, all accepted; the session took place
-    yesterday and its consultation is closed."""
+    item, one the desk read but did not link, and a case at high risk restricted to the triage
+    officer, all accepted; the session took place yesterday and its consultation is closed."""
     instance = writable_demo_instance
     app = create_app(instance.settings)
     database = Database(instance.settings.database_url)
@@ -522,6 +522,7 @@ def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
             (SubmissionKind.INDIVIDUAL_CASE, _case_form("internal_only"), True),
             (SubmissionKind.AGENDA_INPUT, AGENDA_FORM, True),
             (SubmissionKind.AGENDA_INPUT, AGENDA_FORM, False),
+            (SubmissionKind.INDIVIDUAL_CASE, _case_form("raise_by_name"), True),
         )
     ]
     now = utc_now()
@@ -543,6 +544,16 @@ def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
             triage.accept(session, officer, submission, now=now)
             if linked:
                 link_to(session, submission, item)
+        triage.assess_risk(
+            session,
+            officer,
+            submissions[-1][0],
+            level=RiskLevel.HIGH,
+            reassess_on=now.date() + dt.timedelta(days=30),
+            gender_specific=False,
+            named_member_ids=[officer.id],
+            now=now,
+        )
         chosen.date = now.date() - dt.timedelta(days=1)
         chosen.state = SessionState.CONSULTATION_CLOSED
         session.commit()
@@ -556,16 +567,16 @@ def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
         database.dispose()
 
 
-def _ids(site: Site) -> tuple[str, str, str, str]:
+def _ids(site: Site) -> tuple[str, str, str, str, str]:
     """The case raised by name, the case kept as background, the agenda input used under the
-    item, and the agenda input the desk read but did not link."""
-    raised, background, agenda, unlinked = site.keys
-    return raised, background, agenda, unlinked
+    item, the agenda input the desk read but did not link, and the restricted case."""
+    raised, background, agenda, unlinked, restricted = site.keys
+    return raised, background, agenda, unlinked, restricted
 
 
 def _recorded(site: Site) -> None:
     """The session held, and its two cases on the record (once per module)."""
-    raised, background, _agenda, _unlinked = _ids(site)
+    raised, background, _agenda, _unlinked, _restricted = _ids(site)
     if site.state(raised) in (SubmissionState.RAISED, SubmissionState.DEBRIEFED):
         return
     held_on = (utc_now().date() - dt.timedelta(days=1)).isoformat()
@@ -618,7 +629,7 @@ def test_the_general_debrief_is_previewed_saved_and_refused_whole(site: Site) ->
 
 def test_the_debrief_from_the_page_each_reading_only_their_own(site: Site) -> None:
     _recorded(site)
-    raised, background, agenda, unlinked = _ids(site)
+    raised, background, agenda, unlinked, restricted = _ids(site)
     assert site.post("co_chair", "/general", {"text": GENERAL, "action": "save"}).status_code == 302
     # Not debriefed while anyone is outstanding; a reason is recorded, taken back, recorded.
     assert site.post("co_chair", "/debriefed", {}).status_code == 400
@@ -636,7 +647,8 @@ def test_the_debrief_from_the_page_each_reading_only_their_own(site: Site) -> No
     withheld = {"reason": "answered_with_another_submission"}
     assert site.post("triage_officer", f"/withhold/{unlinked}", withheld).status_code == 302
     page = site.client("co_chair").get(site.url()).get_data(as_text=True)
-    assert "3 outstanding, 0 notified, 1 withheld" in page and 'id="send-form"' in page
+    assert "4 outstanding, 0 notified, 1 withheld" in page and 'id="send-form"' in page
+    assert "You cannot open this submission" in page
     assert "Withheld: Answered in the debrief of another of their submissions" in page
     assert page.count("What this contributor will receive") == 3
     assert "Record the session as debriefed" not in page
@@ -646,11 +658,15 @@ def test_the_debrief_from_the_page_each_reading_only_their_own(site: Site) -> No
     assert site.post("co_chair", "/words/" + "A" * 22, {"text": WORDS}).status_code == 404
     too_long = site.post("co_chair", f"/words/{agenda}", {"text": "x" * (LONG_TEXT_LIMIT + 1)})
     assert too_long.status_code == 400 and site.count(DeskMessage) == messages
-    # Sent from the page: three notices, and the result says so.
-    sent = site.post("triage_officer", "/send", {})
+    # Sent from the page: three notices, and the result names the one the co-chair cannot open,
+    # which the triage officer named on it then sends.
+    sent = site.post("co_chair", "/send", {})
     assert sent.status_code == 302
-    result = site.client("triage_officer").get(sent.headers["Location"])
-    assert "3 notices sent." in result.get_data(as_text=True)
+    said = site.client("co_chair").get(sent.headers["Location"]).get_data(as_text=True)
+    assert "3 notices sent." in said and "cannot open them" in said and restricted[:8] in said
+    sent = site.post("triage_officer", "/send", {})
+    said = site.client("triage_officer").get(sent.headers["Location"]).get_data(as_text=True)
+    assert "1 notice sent." in said and "cannot open" not in said
     notices = {key: site.notice_of(key) for key in (raised, background, agenda)}
     html = {key: str(notice.html) for key, notice in notices.items() if notice is not None}
     assert len(html) == 3 and site.notice_of(unlinked) is None
@@ -671,7 +687,7 @@ def test_the_debrief_from_the_page_each_reading_only_their_own(site: Site) -> No
     again = site.post("co_chair", "/send", {})
     assert again.status_code == 302 and site.count(DeskMessage) == messages
     page = site.client("co_chair").get(site.url()).get_data(as_text=True)
-    assert page.count("Notice sent on") == 3 and "Record the session as debriefed" in page
+    assert page.count("Notice sent on") == 4 and "Record the session as debriefed" in page
     assert site.post("co_chair", "/debriefed", {}).status_code == 302
     with site.database.session() as session:
         found = session.get(DialogueSession, site.session_id)
