@@ -77,6 +77,7 @@ from portal.services.submissions.messages import (
     unverified_messages,
 )
 from portal.services.submissions.notices import notice_session_dates
+from portal.services.submissions.own_attachments import own_attachments
 from portal.services.submissions.payload import (
     ConsentGiver,
     ConsentLevel,
@@ -490,7 +491,9 @@ def _submission_page(
             "inbox/submission.html", submission=found, submission_unverified=True
         )
     thread = new_first(thread_for_submitter(found, signed_in, opened.anchors))
-    _record_unverified(found, opened.unverified + unverified_messages(thread))
+    attachments = own_attachments(found, signed_in, opened.anchors)
+    unverified_files = ["attachment" for item in attachments if item.name is None]
+    _record_unverified(found, opened.unverified + unverified_messages(thread) + unverified_files)
     persons = opened.payload.get("persons", [])
     in_round = (
         ()
@@ -514,6 +517,7 @@ def _submission_page(
         further_information_error=further_information_error,
         typed_text=typed_text,
         thread=thread,
+        attachments=attachments,
         message_error=message_error,
         typed_message=typed_message,
         consent_errors=consent_errors or {},

@@ -6,6 +6,7 @@ marked, first, and stop being new once a page showed them.
 """
 
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -31,6 +32,8 @@ from portal.services.submissions.notices import notice_payload, send_notice
 from portal.timefmt import long_date
 from portal.web.instance import web_instance
 from tests.conftest import DemoInstance, SentSubmission
+from tests.integration.forms_client import codename_in, open_form, open_session_url, post_form
+from tests.integration.test_forms_attachments import _case_fields
 from tests.integration.test_inbox_sealed import _signed_in as _signed_in_with_javascript
 from tests.integration.test_messages_pages import Send, _csrf, _staff_client, _submitter_client
 from tests.staff_sessions_support import StaffCredentials, demo_credentials
@@ -255,3 +258,32 @@ def test_every_public_page_links_to_the_inbox_and_staff_pages_do_not(
     assert SITE_INBOX_LINK.format(href="/inbox") in signed_in
     staff_home = _staff_client(app, desk).get("/staff/").get_data(as_text=True)
     assert "Desks and sessions" in staff_home and "site-inbox-link" not in staff_home
+
+
+def test_the_inbox_lists_the_files_attached_by_name_and_true_size(app: Flask) -> None:
+    sender = app.test_client()
+    form = open_form(sender, open_session_url(app, "individual-case"))
+    content = b"minutes of the meeting\n" * 100
+    status, html = post_form(
+        sender,
+        form,
+        {**_case_fields("files"), "attachments": [(io.BytesIO(content), "minutes.txt")]},
+    )
+    assert status == 200
+    public_id, codename = form.hidden["public_id"], codename_in(html)
+    submitter = _submitter_client(app, codename)
+
+    page = _page(submitter, public_id)
+    assert f'<span class="written">minutes.txt</span> ({len(content)} bytes)' in page
+    sealed = _signed_in_with_javascript(app, codename).get(f"/inbox/{public_id}/sealed")
+    [record] = sealed.get_json()["attachments"]
+    assert record["signature"] is not None and "minutes" not in str(record)
+
+    with app_database(app).session() as session:
+        [attachment] = _submission(session, public_id).attachments
+        attachment.signature = bytes(64)
+        session.commit()
+    forged = _page(submitter, public_id)
+    assert "minutes.txt" not in forged
+    listed = forged[forged.index('id="attachment-list"') :]
+    assert listed.index(UNVERIFIED) < listed.index("</ul>")

@@ -46,6 +46,7 @@ import { recallKeySeed } from './inbox-key.mjs';
 import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
 import { cleanNoticeHtml, noticeHeading, readNotice } from './notices.mjs';
+import { attachmentListing } from './attachment-upload.mjs';
 import { mergeIdentities } from './identities.mjs';
 import { consentChangePayload, consentHistory, isValidChange, roundOf } from './consent-change.mjs';
 import {
@@ -195,6 +196,20 @@ class SealedPage {
     if (names?.provenance === UNVERIFIED) document.getElementById('persons').before(this.provenanceNote(UNVERIFIED));
     this.showChanges(payload.persons ?? [], changes, sealed.consent_changes);
     this.showFurtherInformation(furtherInformation, sealed.further_information);
+    this.showAttachments(await Promise.all((sealed.attachments ?? []).map(own)));
+  }
+
+  /** The files attached, by the name and true size sealed in their keys records. */
+  showAttachments(records) {
+    const list = document.getElementById('attachment-list');
+    for (const { provenance, payload } of records) {
+      const listing = provenance === UNVERIFIED ? null : attachmentListing(payload);
+      const entry = element('li');
+      if (listing === null) entry.append(this.provenanceNote(UNVERIFIED));
+      else entry.append(element('span', listing.name, 'written'), ` (${this.messages.file_size.replace('{n}', String(listing.size))})`);
+      list.append(entry);
+    }
+    document.getElementById('attachments-section').hidden = records.length === 0;
   }
 
   /** The note for an item sent before signatures, or the notice in place of an unverified one. */
