@@ -13,14 +13,10 @@ from dataclasses import dataclass
 
 import crypto
 from portal.models import Submission
-from portal.services.contexts import (
-    SubmissionAddress,
-    attachment_keys_context,
-    signed_attachment_keys_context,
-)
+from portal.services.contexts import SubmissionAddress
 from portal.services.submissions.attachments import read_keys_record
 from portal.services.submissions.payload import decode_payload
-from portal.services.submissions.provenance import Anchors, Provenance, placed_item
+from portal.services.submissions.provenance import Anchors, Provenance, attachment_provenance
 from portal.services.submissions.submitter_keys import SubmitterKey, submission_private_key
 
 
@@ -42,12 +38,8 @@ def own_attachments(
     address = SubmissionAddress.of(submission)
     listed = []
     for item in submission.attachments:
-        provenance, context = placed_item(
-            anchors.submission_key,
-            signed_context=signed_attachment_keys_context(address, item.public_id),
-            unsigned_context=attachment_keys_context(address, item.public_id),
-            envelope=item.keys_envelope,
-            signature=item.signature,
+        provenance, context = attachment_provenance(
+            anchors.submission_key, address, item.public_id, item.keys_envelope, item.signature
         )
         if provenance is Provenance.UNVERIFIED:
             listed.append(OwnAttachment(provenance))
