@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import crypto
 from portal.models import (
     ActionOwner,
     ActionState,
@@ -60,6 +61,7 @@ from portal.services.rounds.record import recommendations_of
 from portal.services.staff.reading import ReadRefusedError, open_submission_for_staff
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import KINDS_WITH_CONSENT
+from portal.services.submissions.provenance import UnverifiedSubmissionError
 
 OPEN_ACTION_STATES = frozenset({ActionState.PLANNED, ActionState.IN_PROGRESS})
 """The states in which an action is still to be done, and so can be overdue."""
@@ -187,6 +189,60 @@ def actions_of_case(session: Session, submission: Submission) -> list[FollowUpAc
             .order_by(FollowUpAction.due_on, FollowUpAction.id)
         )
     )
+
+
+def linkable_items(session: Session, dialogue: Dialogue) -> list[AgendaItem]:
+    """The included agenda items of ``dialogue``'s sessions, by session then position: what an
+    action may be linked to as an agenda item."""
+    return list(
+        session.scalars(
+            select(AgendaItem)
+            .join(DialogueSession, DialogueSession.id == AgendaItem.session_id)
+            .where(
+                DialogueSession.dialogue_id == dialogue.id,
+                AgendaItem.status == AgendaItemStatus.INCLUDED,
+            )
+            .order_by(DialogueSession.date, DialogueSession.id, AgendaItem.position)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """One link as a desk member sees it: the agenda item, or the submission's public id only
+    when they may read it (``None``: a case restricted to other members)."""
+
+    link_id: int
+    agenda_item: AgendaItem | None
+    kind: SubmissionKind | None
+    public_id: str | None
+    recommendation_number: int | None  # from 1
+
+
+def visible_links(
+    session: Session, user: StaffUser, action: FollowUpAction, *, now: dt.datetime
+) -> list[LinkView]:
+    """``action``'s links as ``user`` may see them: none for someone off the desk (an observer
+    never sees what an action links to); a submission's public id only when ``user`` reads it."""
+    if not may_read_roadmap(session, user, action.dialogue):
+        return []
+    views = []
+    for link in action.links:
+        submission = link.submission
+        readable = submission is not None and (
+            need_to_know.submission_access(session, user, submission, now=now)
+            is need_to_know.Access.READ
+        )
+        views.append(
+            LinkView(
+                link.id,
+                link.agenda_item,
+                None if submission is None else submission.kind,
+                submission.public_id if readable and submission is not None else None,
+                None if link.recommendation_index is None else link.recommendation_index + 1,
+            )
+        )
+    return views
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -438,6 +494,8 @@ def link_recommendation(
         opened = open_submission_for_staff(session, signed_in, submission, now=now)
     except ReadRefusedError:
         raise RoadmapForbiddenError("you may not read this submission") from None
+    except (UnverifiedSubmissionError, crypto.DecryptionError):
+        raise RoadmapRefusedError("the seminar submission does not open or verify") from None
     if not 0 <= index < len(recommendations_of(opened)):
         raise RoadmapRefusedError("the seminar has no such recommendation")
     return _add_link(
@@ -531,6 +589,20 @@ class ResultSummary:
     actions: tuple[ActionSummary, ...]
 
 
+def _summary(action: FollowUpAction, today: dt.date) -> ActionSummary:
+    return ActionSummary(
+        action.title, action.owner, action.due_on, action.state, is_overdue(action, today)
+    )
+
+
+def case_follow_up(
+    session: Session, submission: Submission, *, today: dt.date
+) -> tuple[ActionSummary, ...]:
+    """The actions linked to ``submission`` (:func:`actions_of_case`) as the briefing shows
+    them: what the next round starts from."""
+    return tuple(_summary(action, today) for action in actions_of_case(session, submission))
+
+
 def roadmap_summary(
     session: Session, dialogue: Dialogue, *, today: dt.date
 ) -> tuple[ResultSummary, ...]:
@@ -540,13 +612,7 @@ def roadmap_summary(
     actions = actions_of(session, dialogue)
 
     def summaries(result_id: int | None) -> tuple[ActionSummary, ...]:
-        return tuple(
-            ActionSummary(
-                action.title, action.owner, action.due_on, action.state, is_overdue(action, today)
-            )
-            for action in actions
-            if action.result_id == result_id
-        )
+        return tuple(_summary(action, today) for action in actions if action.result_id == result_id)
 
     found = [
         ResultSummary(result.title, result.measure, summaries(result.id))
