@@ -84,6 +84,7 @@ from portal.services.submissions.payload import (
     PayloadError,
     Urgency,
 )
+from portal.services.submissions.progress import submission_path
 from portal.services.submissions.provenance import (
     Provenance,
     UnverifiedSubmissionError,
@@ -473,10 +474,12 @@ def _submission_page(
     envelopes are and what to seal to, and ``static/js/inbox.mjs`` opens and seals in the page.
     """
     consent_request = current_request(found)
+    path = submission_path(reading(), found, today=utc_now().date())
     if signed_in.key_held_by_browser:
         return render_template(
             "inbox/submission.html",
             submission=found,
+            path=path,
             sealed_page=sealed_page_data(found, consent_request),
             consent_request=consent_request,
             takes_consent=found.kind in KINDS_WITH_CONSENT,
@@ -488,7 +491,7 @@ def _submission_page(
     except UnverifiedSubmissionError:
         _record_unverified(found, ["submission"])
         return render_template(
-            "inbox/submission.html", submission=found, submission_unverified=True
+            "inbox/submission.html", submission=found, path=path, submission_unverified=True
         )
     thread = new_first(thread_for_submitter(found, signed_in, opened.anchors))
     attachments = own_attachments(found, signed_in, opened.anchors)
@@ -503,6 +506,7 @@ def _submission_page(
     page = render_template(
         "inbox/submission.html",
         submission=found,
+        path=path,
         session_dates=notice_session_dates(found),
         consent_request=consent_request,
         awaiting=[person.awaiting_confirmation for person in in_round],

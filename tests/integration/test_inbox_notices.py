@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.db import app_database
 from portal.models import (
+    ActionOwner,
+    ActionState,
+    CaseOutcome,
     DeskMessage,
+    FollowUpAction,
+    FollowUpActionLink,
+    HowRaised,
     MessagePurpose,
     StaffUser,
     Submission,
@@ -287,3 +293,45 @@ def test_the_inbox_lists_the_files_attached_by_name_and_true_size(app: Flask) ->
     assert "minutes.txt" not in forged
     listed = forged[forged.index('id="attachment-list"') :]
     assert listed.index(UNVERIFIED) < listed.index("</ul>")
+
+
+def test_a_submission_page_shows_its_path_and_its_history_across_rounds(
+    app: Flask, desk: StaffCredentials, sent: SentSubmission
+) -> None:
+    submitter = _submitter_client(app, sent.codename)
+    received = _page(submitter, sent.public_id)
+    assert '<li class="path-step path-reached" aria-current="step">Received' in received
+    assert "You said, we did" not in received
+
+    with app_database(app).session() as session:
+        submission = _submission(session, sent.public_id)
+        staff = session.scalars(select(StaffUser).where(StaffUser.email == desk.email)).one()
+        session.add(
+            CaseOutcome(
+                session_id=submission.session_id,
+                submission=submission,
+                how_raised=HowRaised.DURING_ITEM,
+                recorded_by=staff,
+            )
+        )
+        action = FollowUpAction(
+            dialogue=submission.dialogue,
+            title="Review of press detentions",
+            owner=ActionOwner.PARTNER,
+            due_on=dt.date(2027, 3, 1),
+            state=ActionState.IN_PROGRESS,
+            created_by=staff,
+        )
+        action.links.append(FollowUpActionLink(submission=submission))
+        session.add(action)
+        session.commit()
+    _notice_id, session_date = send(app, desk, sent.public_id)
+
+    for client in (submitter, _signed_in_with_javascript(app, sent.codename)):
+        page = _page(client, sent.public_id)
+        path = page[page.index('id="path"') : page.index("</section>", page.index('id="path"'))]
+        assert 'aria-current="step">Follow-up' in path
+        assert path.count("path-step path-reached") == 6
+        assert f"Session of {_long_date(app, session_date)}: Raised during an agenda item" in path
+        assert "Its debrief, with the partner" in path
+        assert "Review of press detentions: The partner government, In progress" in path
