@@ -21,6 +21,7 @@ from portal.services.rounds.staff_markdown import render
 from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.notices import NOTICE_FORMAT, notice_payload, send_notice
+from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
 from tests.browser.test_inbox_js import _sign_in
 from tests.browser.test_messages_js import _as_triage_officer
 from tests.conftest import DemoInstance, SentSubmission
@@ -141,3 +142,23 @@ def test_notice_html_is_rebuilt_through_the_allow_list_in_the_page(
     assert js_page.evaluate("() => window.pwned") is None
     survivors = "#message-thread [onclick], #message-thread a, #message-thread img"
     assert js_page.locator(survivors).count() == 0
+
+
+def test_the_end_of_the_javascript_form_leads_to_the_inbox_which_lists_the_files(
+    js_page: Any, portal_server: str
+) -> None:
+    notes = b"Notes on the hearing.\n" * 50
+    public_id = open_session_form(js_page, portal_server, "/individual-case")
+    fill_individual_case(js_page, "Files")
+    js_page.get_by_label("Files (optional)").set_input_files(
+        [{"name": "notes.txt", "mimeType": "text/plain", "buffer": notes}]
+    )
+    codename = send_and_keep_codename(js_page)
+
+    js_page.get_by_role("link", name="Sign in to your inbox").click()
+    js_page.wait_for_url(portal_server + "/inbox/sign-in")
+    _sign_in(js_page, portal_server, codename)
+    js_page.goto(f"{portal_server}/inbox/{public_id}")
+    listed = js_page.locator("#attachment-list li")
+    listed.first.wait_for()
+    assert listed.all_inner_texts() == [f"notes.txt ({len(notes)} bytes)"]
