@@ -307,6 +307,7 @@ def test_overdue_actions_show_on_the_roadmap_and_the_co_chairs_home(roadmap: Roa
     assert "Overdue" in page
     assert "Overdue" not in _page(co_chair, f"{ROADMAP}/actions/{done}")[1]
     text = _text(_page(co_chair, ROADMAP)[1])
+    assert "Planned, " in text and "Done, " in text  # each action's history
     assert f"{len(overdue)} action{'s are' if len(overdue) > 1 else ' is'} overdue." in text
 
     home = _text(_page(co_chair, "/staff/")[1])
@@ -393,6 +394,12 @@ def test_a_restricted_case_is_linked_and_shown_only_by_its_named_members(
     page = _page(roadmap.client("co_chair"), f"{ROADMAP}/actions/{action_id}")[1]
     assert case not in page
     assert "restricted to other members of the desk" in page
+    # Nor may the co-chair send its contributor a progress notice.
+    state = {"state": "in_progress", "note": "Under way", "notify": [case]}
+    before = roadmap.counts()
+    url = f"{ROADMAP}/actions/{action_id}/state"
+    assert _post(roadmap.client("co_chair"), url, state).status_code == 400
+    assert roadmap.counts() == before
     assert case in _page(roadmap.client("second_officer"), f"{ROADMAP}/actions/{action_id}")[1]
 
 
