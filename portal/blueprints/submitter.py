@@ -474,7 +474,7 @@ def _submission_page(
     envelopes are and what to seal to, and ``static/js/inbox.mjs`` opens and seals in the page.
     """
     consent_request = current_request(found)
-    path = submission_path(reading(), found, today=utc_now().date())
+    path = submission_path(found, today=utc_now().date())
     if signed_in.key_held_by_browser:
         return render_template(
             "inbox/submission.html",

@@ -15,8 +15,6 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from portal.models import (
     HowRaised,
     MessageAuthor,
@@ -83,7 +81,7 @@ class SubmissionPath:
         return tuple((step, index <= last) for index, step in enumerate(_STEPS))
 
 
-def submission_path(session: Session, submission: Submission, *, today: dt.date) -> SubmissionPath:
+def submission_path(submission: Submission, *, today: dt.date) -> SubmissionPath:
     """The path of ``submission`` as its author's inbox shows it (module docstring)."""
     notices = [m for m in submission.messages if m.written_by is MessageAuthor.DESK]
     debriefed_sessions = {m.session_id for m in notices if m.purpose is MessagePurpose.DEBRIEF}
@@ -98,7 +96,7 @@ def submission_path(session: Session, submission: Submission, *, today: dt.date)
         )
         for outcome in outcomes
     )
-    follow_up = case_follow_up(session, submission, today=today)
+    follow_up = case_follow_up(submission, today=today)
 
     reached = [_STATE_REACHES[submission.state]]
     if outcomes:
