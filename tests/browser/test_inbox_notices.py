@@ -79,6 +79,38 @@ def _tamper(instance: DemoInstance, public_id: str, signature: bytes | None) -> 
         database.dispose()
 
 
+def _three_notices(instance: DemoInstance, sent: SentSubmission) -> None:
+    """A debrief on ``sent``, then a forged one (signature replaced) and an unsigned one."""
+    send = lambda act: _as_triage_officer(instance, sent.public_id, act)  # noqa: E731
+    send(_sender(DEBRIEF))
+    forged = send(_sender(FORGED))
+    unsigned = send(_sender(UNSIGNED))
+    _tamper(instance, forged, bytes(64))
+    _tamper(instance, unsigned, None)
+
+
+def _shown_thread(page: Any, public_id: str, *, javascript: bool) -> Any:
+    """From the inbox, which counts three new items, to the submission's thread, once shown."""
+    assert "3 new." in page.inner_text("#messages")
+    page.click(f"#messages a[href='/inbox/{public_id}#messages']")
+    thread = page.locator("#message-thread")
+    thread.locator(".notice-heading").first.wait_for()
+    if javascript:
+        page.locator("#sealed-status").wait_for(state="hidden")
+    return thread
+
+
+def _assert_one_debrief_and_two_refused(thread: Any) -> None:
+    debrief = thread.locator("li", has=thread.page.locator(".notice-heading"))
+    assert debrief.count() == 1
+    assert debrief.locator(".notice-heading").inner_text().startswith("Debrief of the session on")
+    assert debrief.locator(".notice-text strong").inner_text() == "promised a review"
+    assert thread.locator(".unverified-item").count() == 2
+    text = thread.inner_text()
+    assert FORGED not in text and UNSIGNED not in text
+    assert thread.locator(".new-marker").count() == 3
+
+
 def test_a_debrief_is_read_in_the_page_and_forged_or_unsigned_ones_are_refused(
     js_page: Any,
     portal_server: str,
@@ -88,28 +120,11 @@ def test_a_debrief_is_read_in_the_page_and_forged_or_unsigned_ones_are_refused(
     sent = send_under_new_codename(
         portal_server_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM
     )
-    send = lambda act: _as_triage_officer(portal_server_instance, sent.public_id, act)  # noqa: E731
-    send(_sender(DEBRIEF))
-    forged = send(_sender(FORGED))
-    unsigned = send(_sender(UNSIGNED))
-    _tamper(portal_server_instance, forged, bytes(64))
-    _tamper(portal_server_instance, unsigned, None)
+    _three_notices(portal_server_instance, sent)
 
     _sign_in(js_page, portal_server, sent.codename)
-    assert "3 new." in js_page.inner_text("#messages")
-    js_page.click(f"#messages a[href='/inbox/{sent.public_id}#messages']")
-    thread = js_page.locator("#message-thread")
-    thread.locator(".notice-heading").first.wait_for()
-    js_page.locator("#sealed-status").wait_for(state="hidden")
-
-    debrief = thread.locator("li", has=js_page.locator(".notice-heading"))
-    assert debrief.count() == 1
-    assert debrief.locator(".notice-heading").inner_text().startswith("Debrief of the session on")
-    assert debrief.locator(".notice-text strong").inner_text() == "promised a review"
-    assert thread.locator(".unverified-item").count() == 2
-    text = thread.inner_text()
-    assert FORGED not in text and UNSIGNED not in text
-    assert thread.locator(".new-marker").count() == 3
+    thread = _shown_thread(js_page, sent.public_id, javascript=True)
+    _assert_one_debrief_and_two_refused(thread)
 
     js_page.reload()
     thread.locator(".notice-heading").first.wait_for()
@@ -117,6 +132,28 @@ def test_a_debrief_is_read_in_the_page_and_forged_or_unsigned_ones_are_refused(
     assert thread.locator(".new-marker").count() == 0
     js_page.goto(portal_server + "/inbox")
     assert "new." not in js_page.inner_text("#messages")
+
+
+def test_the_same_without_javascript(
+    page: Any,
+    portal_server: str,
+    portal_server_instance: DemoInstance,
+    send_under_new_codename: Callable[..., SentSubmission],
+) -> None:
+    sent = send_under_new_codename(
+        portal_server_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM
+    )
+    _three_notices(portal_server_instance, sent)
+
+    page.goto(portal_server + "/")
+    page.get_by_role("link", name="Your inbox").click()
+    page.fill("#codename", sent.codename)
+    page.click("text=Open my inbox")
+    thread = _shown_thread(page, sent.public_id, javascript=False)
+    _assert_one_debrief_and_two_refused(thread)
+
+    page.reload()
+    assert thread.locator(".new-marker").count() == 0
 
 
 def test_notice_html_is_rebuilt_through_the_allow_list_in_the_page(
