@@ -42,6 +42,16 @@ HOSTILE_HTML = (
 UNVERIFIED = "This item could not be verified."
 
 
+@pytest.fixture
+def sent(
+    portal_server_instance: DemoInstance, send_under_new_codename: Callable[..., SentSubmission]
+) -> SentSubmission:
+    """An agenda input sent to the served instance under a new codename."""
+    return send_under_new_codename(
+        portal_server_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM
+    )
+
+
 def _sender(text: str | None, html: str | None = None) -> Callable[..., str]:
     """An act for ``_as_triage_officer`` that sends one debrief notice and gives its public id:
     ``text`` as Markdown through ``notice_payload``, or ``html`` sealed exactly as given."""
@@ -115,11 +125,8 @@ def test_a_debrief_is_read_in_the_page_and_forged_or_unsigned_ones_are_refused(
     js_page: Any,
     portal_server: str,
     portal_server_instance: DemoInstance,
-    send_under_new_codename: Callable[..., SentSubmission],
+    sent: SentSubmission,
 ) -> None:
-    sent = send_under_new_codename(
-        portal_server_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM
-    )
     _three_notices(portal_server_instance, sent)
 
     _sign_in(js_page, portal_server, sent.codename)
@@ -138,11 +145,8 @@ def test_the_same_without_javascript(
     page: Any,
     portal_server: str,
     portal_server_instance: DemoInstance,
-    send_under_new_codename: Callable[..., SentSubmission],
+    sent: SentSubmission,
 ) -> None:
-    sent = send_under_new_codename(
-        portal_server_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM
-    )
     _three_notices(portal_server_instance, sent)
 
     page.goto(portal_server + "/")
@@ -160,11 +164,8 @@ def test_notice_html_is_rebuilt_through_the_allow_list_in_the_page(
     js_page: Any,
     portal_server: str,
     portal_server_instance: DemoInstance,
-    send_under_new_codename: Callable[..., SentSubmission],
+    sent: SentSubmission,
 ) -> None:
-    sent = send_under_new_codename(
-        portal_server_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM
-    )
     _as_triage_officer(portal_server_instance, sent.public_id, _sender(None, HOSTILE_HTML))
 
     _sign_in(js_page, portal_server, sent.codename)
