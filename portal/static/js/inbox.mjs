@@ -5,10 +5,13 @@
  * the envelopes from `data-sealed-url`, opens them with the key that the key seed kept in this
  * tab (`inbox-key.mjs`) derives for the submission's public id (`data-public-id`; the seed itself
  * for a submission stored before per-submission keys) and fills the page with `textContent`
- * only, so nothing decrypted is ever parsed as HTML. Further information and consent changes
- * are sealed here to the recipients and under the contexts the page names (the ones the server
- * checks) and posted as JSON with the CSRF token in `X-CSRFToken`; the server stores envelopes
- * only. Deleting stays a form post.
+ * only, so nothing decrypted is ever parsed as HTML in the page: the one exception, a notice's
+ * HTML, is parsed in an inert document and rebuilt element by element (`notices.mjs`).
+ * Further information and consent changes are sealed here to the recipients and under the
+ * contexts the page names (the ones the server checks) and posted as JSON with the CSRF token
+ * in `X-CSRFToken`; the server stores envelopes only. Deleting stays a form post. The files
+ * attached are listed by the name and size their keys records hold, once checked and opened
+ * here like every other item (`attachment-upload.mjs`, `attachmentListing`).
  * The form for adding information exists only once this module has read the submission back
  * with the key of this tab, so no plain post of what is typed can leave the page.
  *
