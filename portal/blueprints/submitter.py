@@ -77,12 +77,14 @@ from portal.services.submissions.messages import (
     unverified_messages,
 )
 from portal.services.submissions.notices import notice_session_dates
+from portal.services.submissions.own_attachments import own_attachments
 from portal.services.submissions.payload import (
     ConsentGiver,
     ConsentLevel,
     PayloadError,
     Urgency,
 )
+from portal.services.submissions.progress import submission_path
 from portal.services.submissions.provenance import (
     Provenance,
     UnverifiedSubmissionError,
@@ -472,10 +474,12 @@ def _submission_page(
     envelopes are and what to seal to, and ``static/js/inbox.mjs`` opens and seals in the page.
     """
     consent_request = current_request(found)
+    path = submission_path(found, today=utc_now().date())
     if signed_in.key_held_by_browser:
         return render_template(
             "inbox/submission.html",
             submission=found,
+            path=path,
             sealed_page=sealed_page_data(found, consent_request),
             consent_request=consent_request,
             takes_consent=found.kind in KINDS_WITH_CONSENT,
@@ -487,10 +491,12 @@ def _submission_page(
     except UnverifiedSubmissionError:
         _record_unverified(found, ["submission"])
         return render_template(
-            "inbox/submission.html", submission=found, submission_unverified=True
+            "inbox/submission.html", submission=found, path=path, submission_unverified=True
         )
     thread = new_first(thread_for_submitter(found, signed_in, opened.anchors))
-    _record_unverified(found, opened.unverified + unverified_messages(thread))
+    attachments = own_attachments(found, signed_in, opened.anchors)
+    unverified_files = ["attachment" for item in attachments if item.name is None]
+    _record_unverified(found, opened.unverified + unverified_messages(thread) + unverified_files)
     persons = opened.payload.get("persons", [])
     in_round = (
         ()
@@ -500,6 +506,7 @@ def _submission_page(
     page = render_template(
         "inbox/submission.html",
         submission=found,
+        path=path,
         session_dates=notice_session_dates(found),
         consent_request=consent_request,
         awaiting=[person.awaiting_confirmation for person in in_round],
@@ -514,6 +521,7 @@ def _submission_page(
         further_information_error=further_information_error,
         typed_text=typed_text,
         thread=thread,
+        attachments=attachments,
         message_error=message_error,
         typed_message=typed_message,
         consent_errors=consent_errors or {},

@@ -14,7 +14,7 @@ All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRF
          -> {"next": inbox address}
     GET  /inbox/<public_id>/sealed
          -> {"submission": item, "further_information": [item], "consent_changes": [item],
-             "messages": [message]}
+             "messages": [message], "attachments": [item: an attachment-keys record]}
             item = {"context": str, "envelope": base64, "signature": base64 or null,
                     "received_on": ISO date}
             message = {"public_id": str, "written_by": "desk" | "submitter",
@@ -236,6 +236,9 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
                 "certificate": _optional_hex(desk_key.certificate),
             }
             for desk_key in desk_key_history(found)
+        ],
+        attachments=[
+            _item(record, found.received_on.isoformat()) for record in sealed.attachment_keys
         ],
         identities=None
         if sealed.identities is None

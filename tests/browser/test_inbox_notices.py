@@ -21,6 +21,7 @@ from portal.services.rounds.staff_markdown import render
 from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.notices import NOTICE_FORMAT, notice_payload, send_notice
+from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
 from tests.browser.test_inbox_js import _sign_in
 from tests.browser.test_messages_js import _as_triage_officer
 from tests.conftest import DemoInstance, SentSubmission
@@ -39,6 +40,16 @@ HOSTILE_HTML = (
     "<style>body { display: none }</style><h4 style='color:red'>A heading</h4>"
 )
 UNVERIFIED = "This item could not be verified."
+
+
+@pytest.fixture
+def sent(
+    portal_server_instance: DemoInstance, send_under_new_codename: Callable[..., SentSubmission]
+) -> SentSubmission:
+    """An agenda input sent to the served instance under a new codename."""
+    return send_under_new_codename(
+        portal_server_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM
+    )
 
 
 def _sender(text: str | None, html: str | None = None) -> Callable[..., str]:
@@ -78,30 +89,29 @@ def _tamper(instance: DemoInstance, public_id: str, signature: bytes | None) -> 
         database.dispose()
 
 
-def test_a_debrief_is_read_in_the_page_and_forged_or_unsigned_ones_are_refused(
-    js_page: Any,
-    portal_server: str,
-    portal_server_instance: DemoInstance,
-    send_under_new_codename: Callable[..., SentSubmission],
-) -> None:
-    sent = send_under_new_codename(
-        portal_server_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM
-    )
-    send = lambda act: _as_triage_officer(portal_server_instance, sent.public_id, act)  # noqa: E731
+def _three_notices(instance: DemoInstance, sent: SentSubmission) -> None:
+    """A debrief on ``sent``, then a forged one (signature replaced) and an unsigned one."""
+    send = lambda act: _as_triage_officer(instance, sent.public_id, act)  # noqa: E731
     send(_sender(DEBRIEF))
     forged = send(_sender(FORGED))
     unsigned = send(_sender(UNSIGNED))
-    _tamper(portal_server_instance, forged, bytes(64))
-    _tamper(portal_server_instance, unsigned, None)
+    _tamper(instance, forged, bytes(64))
+    _tamper(instance, unsigned, None)
 
-    _sign_in(js_page, portal_server, sent.codename)
-    assert "3 new." in js_page.inner_text("#messages")
-    js_page.click(f"#messages a[href='/inbox/{sent.public_id}#messages']")
-    thread = js_page.locator("#message-thread")
+
+def _shown_thread(page: Any, public_id: str, *, javascript: bool) -> Any:
+    """From the inbox, which counts three new items, to the submission's thread, once shown."""
+    assert "3 new." in page.inner_text("#messages")
+    page.click(f"#messages a[href='/inbox/{public_id}#messages']")
+    thread = page.locator("#message-thread")
     thread.locator(".notice-heading").first.wait_for()
-    js_page.locator("#sealed-status").wait_for(state="hidden")
+    if javascript:
+        page.locator("#sealed-status").wait_for(state="hidden")
+    return thread
 
-    debrief = thread.locator("li", has=js_page.locator(".notice-heading"))
+
+def _assert_one_debrief_and_two_refused(thread: Any) -> None:
+    debrief = thread.locator("li", has=thread.page.locator(".notice-heading"))
     assert debrief.count() == 1
     assert debrief.locator(".notice-heading").inner_text().startswith("Debrief of the session on")
     assert debrief.locator(".notice-text strong").inner_text() == "promised a review"
@@ -109,6 +119,19 @@ def test_a_debrief_is_read_in_the_page_and_forged_or_unsigned_ones_are_refused(
     text = thread.inner_text()
     assert FORGED not in text and UNSIGNED not in text
     assert thread.locator(".new-marker").count() == 3
+
+
+def test_a_debrief_is_read_in_the_page_and_forged_or_unsigned_ones_are_refused(
+    js_page: Any,
+    portal_server: str,
+    portal_server_instance: DemoInstance,
+    sent: SentSubmission,
+) -> None:
+    _three_notices(portal_server_instance, sent)
+
+    _sign_in(js_page, portal_server, sent.codename)
+    thread = _shown_thread(js_page, sent.public_id, javascript=True)
+    _assert_one_debrief_and_two_refused(thread)
 
     js_page.reload()
     thread.locator(".notice-heading").first.wait_for()
@@ -118,15 +141,31 @@ def test_a_debrief_is_read_in_the_page_and_forged_or_unsigned_ones_are_refused(
     assert "new." not in js_page.inner_text("#messages")
 
 
+def test_the_same_without_javascript(
+    page: Any,
+    portal_server: str,
+    portal_server_instance: DemoInstance,
+    sent: SentSubmission,
+) -> None:
+    _three_notices(portal_server_instance, sent)
+
+    page.goto(portal_server + "/")
+    page.get_by_role("link", name="Your inbox").click()
+    page.fill("#codename", sent.codename)
+    page.click("text=Open my inbox")
+    thread = _shown_thread(page, sent.public_id, javascript=False)
+    _assert_one_debrief_and_two_refused(thread)
+
+    page.reload()
+    assert thread.locator(".new-marker").count() == 0
+
+
 def test_notice_html_is_rebuilt_through_the_allow_list_in_the_page(
     js_page: Any,
     portal_server: str,
     portal_server_instance: DemoInstance,
-    send_under_new_codename: Callable[..., SentSubmission],
+    sent: SentSubmission,
 ) -> None:
-    sent = send_under_new_codename(
-        portal_server_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM
-    )
     _as_triage_officer(portal_server_instance, sent.public_id, _sender(None, HOSTILE_HTML))
 
     _sign_in(js_page, portal_server, sent.codename)
@@ -141,3 +180,23 @@ def test_notice_html_is_rebuilt_through_the_allow_list_in_the_page(
     assert js_page.evaluate("() => window.pwned") is None
     survivors = "#message-thread [onclick], #message-thread a, #message-thread img"
     assert js_page.locator(survivors).count() == 0
+
+
+def test_the_end_of_the_javascript_form_leads_to_the_inbox_which_lists_the_files(
+    js_page: Any, portal_server: str
+) -> None:
+    notes = b"Notes on the hearing.\n" * 50
+    public_id = open_session_form(js_page, portal_server, "/individual-case")
+    fill_individual_case(js_page, "Files")
+    js_page.get_by_label("Files (optional)").set_input_files(
+        [{"name": "notes.txt", "mimeType": "text/plain", "buffer": notes}]
+    )
+    codename = send_and_keep_codename(js_page)
+
+    js_page.get_by_role("link", name="Sign in to your inbox").click()
+    js_page.wait_for_url(portal_server + "/inbox/sign-in")
+    _sign_in(js_page, portal_server, codename)
+    js_page.goto(f"{portal_server}/inbox/{public_id}")
+    listed = js_page.locator("#attachment-list li")
+    listed.first.wait_for()
+    assert listed.all_inner_texts() == [f"notes.txt ({len(notes)} bytes)"]

@@ -38,6 +38,12 @@ messages against the desk signing key their submission names. Both ends check th
 opening: a browser-sealed reply cannot be checked by the server, so a reply that is not a valid
 message is shown as unreadable.
 
+A notice (``notices``: a debrief, progress on the roadmap) is a desk message whose envelope
+holds ``parley-desk-notice-v1``; the readers here check it exactly like any desk message and then
+tell the two apart by what the opened envelope holds (:func:`read_thread_item`), never by the
+``purpose`` column. ``ThreadEntry.new`` carries the "new" flag of the submitter's inbox
+(``inbox_news``).
+
 Audit events name ids only: ``message.sent`` (the staff author as actor) and
 ``message.received`` (no actor), each with the message's and the submission's internal ids.
 Messages hang from their submission and are deleted with it (crypto-shredding takes the thread).

@@ -5,10 +5,13 @@
  * the envelopes from `data-sealed-url`, opens them with the key that the key seed kept in this
  * tab (`inbox-key.mjs`) derives for the submission's public id (`data-public-id`; the seed itself
  * for a submission stored before per-submission keys) and fills the page with `textContent`
- * only, so nothing decrypted is ever parsed as HTML. Further information and consent changes
- * are sealed here to the recipients and under the contexts the page names (the ones the server
- * checks) and posted as JSON with the CSRF token in `X-CSRFToken`; the server stores envelopes
- * only. Deleting stays a form post.
+ * only, so nothing decrypted is ever parsed as HTML in the page: the one exception, a notice's
+ * HTML, is parsed in an inert document and rebuilt element by element (`notices.mjs`).
+ * Further information and consent changes are sealed here to the recipients and under the
+ * contexts the page names (the ones the server checks) and posted as JSON with the CSRF token
+ * in `X-CSRFToken`; the server stores envelopes only. Deleting stays a form post. The files
+ * attached are listed by the name and size their keys records hold, once checked and opened
+ * here like every other item (`attachment-upload.mjs`, `attachmentListing`).
  * The form for adding information exists only once this module has read the submission back
  * with the key of this tab, so no plain post of what is typed can leave the page.
  *
@@ -46,6 +49,7 @@ import { recallKeySeed } from './inbox-key.mjs';
 import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
 import { cleanNoticeHtml, noticeHeading, readNotice } from './notices.mjs';
+import { attachmentListing } from './attachment-upload.mjs';
 import { mergeIdentities } from './identities.mjs';
 import { consentChangePayload, consentHistory, isValidChange, roundOf } from './consent-change.mjs';
 import {
@@ -195,6 +199,20 @@ class SealedPage {
     if (names?.provenance === UNVERIFIED) document.getElementById('persons').before(this.provenanceNote(UNVERIFIED));
     this.showChanges(payload.persons ?? [], changes, sealed.consent_changes);
     this.showFurtherInformation(furtherInformation, sealed.further_information);
+    this.showAttachments(await Promise.all((sealed.attachments ?? []).map(own)));
+  }
+
+  /** The files attached, by the name and true size sealed in their keys records. */
+  showAttachments(records) {
+    const list = document.getElementById('attachment-list');
+    for (const { provenance, payload } of records) {
+      const listing = provenance === UNVERIFIED ? null : attachmentListing(payload);
+      const entry = element('li');
+      if (listing === null) entry.append(this.provenanceNote(UNVERIFIED));
+      else entry.append(element('span', listing.name, 'written'), ` (${this.messages.file_size.replace('{n}', String(listing.size))})`);
+      list.append(entry);
+    }
+    document.getElementById('attachments-section').hidden = records.length === 0;
   }
 
   /** The note for an item sent before signatures, or the notice in place of an unverified one. */
