@@ -315,6 +315,20 @@ def test_nothing_goes_further_than_the_consent_for_the_round(held: Held) -> None
         assert PERSON_NAME not in notice.html
 
 
+def test_a_reprisal_report_naming_nobody_hears_what_was_raised(held: Held) -> None:
+    report = held.sent(SubmissionKind.REPRISAL_REPORT, REPRISAL_FORM)
+    held.hold()
+    held.raise_case(report, CASE_REPLY)
+    held.write_general()
+    capture = Capture()
+    held.send(capture=capture)
+    (content,) = capture.contents
+    feedback = content.case
+    assert feedback is not None and feedback.raised and feedback.consent_allows
+    assert feedback.persons == () and CASE_REPLY in str(feedback.reply)
+    assert report.state is SubmissionState.DEBRIEFED
+
+
 def test_sending_twice_sends_nothing_twice(held: Held) -> None:
     first = held.sent(SubmissionKind.AGENDA_INPUT, AGENDA_FORM)
     held.hold()
