@@ -36,6 +36,7 @@ from portal.models import (
     NamedMember,
     RiskLevel,
     SubmissionKind,
+    SubmissionState,
     utc_now,
 )
 from portal.models.followup import MAX_ROADMAP_TEXT, MAX_ROADMAP_TITLE
@@ -428,18 +429,23 @@ def test_progress_notices_reach_only_the_linked_contributors_the_desk_picks(
     picked = roadmap.accepted(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
     left_out = roadmap.accepted(SubmissionKind.SEMINAR_RECOMMENDATIONS, SEMINAR_FORM)
     unlinked = roadmap.accepted(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
+    withdrawn = roadmap.accepted(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
     co_chair = roadmap.client("co_chair")
     links = f"{ROADMAP}/actions/{action_id}/links"
     assert _post(co_chair, f"{links}/case", {"case": picked}).status_code == 302
+    assert _post(co_chair, f"{links}/case", {"case": withdrawn}).status_code == 302
+    with roadmap.world.database.session() as session:
+        roadmap.world.submission(session, withdrawn).state = SubmissionState.WITHDRAWN
+        session.commit()
     recommendation = {"submission": left_out, "number": "1"}
     assert _post(co_chair, f"{links}/recommendation", recommendation).status_code == 302
     page = _page(co_chair, f"{ROADMAP}/actions/{action_id}")[1]
     assert f'value="{picked}"' in page and f'value="{left_out}"' in page
-    assert f'value="{unlinked}"' not in page
+    assert f'value="{unlinked}"' not in page and f'value="{withdrawn}"' not in page
 
     state = f"{ROADMAP}/actions/{action_id}/state"
     before = roadmap.counts()
-    for notify in ([unlinked], [picked, unlinked], ["not-a-reference"]):
+    for notify in ([unlinked], [picked, unlinked], [withdrawn], ["not-a-reference"]):
         data = {"state": "in_progress", "note": "Visit agreed", "notify": notify}
         assert _post(co_chair, state, data).status_code == 400
     assert roadmap.counts() == before
