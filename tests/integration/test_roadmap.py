@@ -357,6 +357,8 @@ def test_links_stay_within_the_dialogue(roadmap: Roadmap) -> None:
         assert response.status_code == 400, (path, data)
     assert roadmap.counts() == before
 
+    case_page = _text(_page(co_chair, f"/staff/submissions/{case}")[1])
+    assert "Follow-up actions linked to it" in case_page and "Invite the rapporteur" in case_page
     page = _text(_page(co_chair, f"{ROADMAP}/actions/{action_id}")[1])
     assert "Freedom of expression in valdoria" in page
     assert f"Individual case {case}" in page and f"Recommendation 2 of {seminar}" in page
@@ -402,6 +404,8 @@ def test_a_restricted_case_is_linked_and_shown_only_by_its_named_members(
     assert _post(roadmap.client("co_chair"), url, state).status_code == 400
     assert roadmap.counts() == before
     assert case in _page(roadmap.client("second_officer"), f"{ROADMAP}/actions/{action_id}")[1]
+    case_page = _page(roadmap.client("co_chair"), f"/staff/submissions/{case}")[1]
+    assert "Follow-up actions linked to it" not in case_page
 
 
 # --- progress notices --------------------------------------------------------------------------
