@@ -244,6 +244,12 @@ def test_seen_marks_nothing_of_another_submission(
     mine_only = client.post(f"/inbox/{other.public_id}/seen", json={"messages": []}, headers=token)
     assert mine_only.status_code == 404
     assert _notice_row(app, others_notice).seen_by_submitter is False
+    stranger = app.test_client()
+    stranger_token = {"X-CSRFToken": _csrf(stranger, "/inbox/sign-in")}
+    url = f"/inbox/{other.public_id}/seen"
+    answer = stranger.post(url, json={"messages": [others_notice]}, headers=stranger_token)
+    assert answer.status_code == 401
+    assert _notice_row(app, others_notice).seen_by_submitter is False
 
 
 def _long_date(app: Flask, day: dt.date) -> str:
