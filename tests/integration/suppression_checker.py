@@ -20,7 +20,10 @@ from portal.services.reporting.suppression import (
 
 def small_counts_shown(published: PublishedTable) -> list[int]:
     """Shown figures from 1 to 4 (there must be none)."""
-    figures = [published.total, *(f for cells in published.partitions.values() for f in cells.values())]
+    figures = [
+        published.total,
+        *(f for cells in published.partitions.values() for f in cells.values()),
+    ]
     return [f.value for f in figures if f.value is not None and 0 < f.value < 5]
 
 
