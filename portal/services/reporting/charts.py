@@ -1,0 +1,82 @@
+"""Bar charts drawn on the server as SVG, for the statistics pages and the session report.
+
+No script draws anything in the browser: the chart is markup in the page, with a ``<title>`` and
+a ``<desc>`` that screen readers announce, and every page shows the same figures as a table
+beside it. Only shown figures are drawn as bars; a hidden one (``suppression.Mark``) is a word
+where its bar would be, at no length, so that a chart reveals nothing its table does not. No
+``style`` attribute or element is written (the Content-Security-Policy allows styles from the
+stylesheet only): colours and sizes are presentation attributes.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+from portal.services.reporting.suppression import Figure, Mark
+
+ROW_HEIGHT = 26
+LABEL_WIDTH = 260
+BAR_WIDTH = 340
+VALUE_GAP = 8
+TOP = 8
+WIDTH = LABEL_WIDTH + BAR_WIDTH + 120
+BAR_COLOUR = "#1f4e79"
+TEXT_COLOUR = "#1a1a1a"
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One labelled figure of a chart."""
+
+    label: str
+    figure: Figure
+
+
+def bar_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    bars: Sequence[Bar],
+    mark_words: Mapping[Mark, str],
+) -> Markup:
+    """A horizontal bar chart of ``bars`` as inline SVG. ``chart_id`` makes the ids of its
+    title and description unique in the page; ``mark_words`` says how a hidden figure reads."""
+    longest = max((bar.figure.value or 0 for bar in bars), default=0)
+    height = TOP * 2 + ROW_HEIGHT * len(bars)
+    rows = [_row(index, bar, longest, mark_words) for index, bar in enumerate(bars)]
+    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
+    return Markup(  # noqa: S704 (every piece of text in it is escaped below)
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" '
+        f'aria-labelledby="{escape(title_id)} {escape(desc_id)}">'
+        f'<title id="{escape(title_id)}">{escape(title)}</title>'
+        f'<desc id="{escape(desc_id)}">{escape(description)}</desc>'
+        f"{''.join(rows)}</svg>"
+    )
+
+
+def _row(index: int, bar: Bar, longest: int, mark_words: Mapping[Mark, str]) -> str:
+    middle = TOP + ROW_HEIGHT * index + ROW_HEIGHT // 2
+    label = (
+        f'<text x="{LABEL_WIDTH - VALUE_GAP}" y="{middle}" text-anchor="end" '
+        f'dominant-baseline="middle" font-size="13" fill="{TEXT_COLOUR}">{escape(bar.label)}</text>'
+    )
+    value = bar.figure.value
+    if value is None:
+        return label + _text(LABEL_WIDTH, middle, mark_words[bar.figure.mark], italic=True)
+    length = 0 if longest == 0 else round(BAR_WIDTH * value / longest)
+    rect = (
+        f'<rect x="{LABEL_WIDTH}" y="{middle - ROW_HEIGHT // 2 + 4}" width="{length}" '
+        f'height="{ROW_HEIGHT - 8}" fill="{BAR_COLOUR}"/>'
+    )
+    return label + rect + _text(LABEL_WIDTH + length + VALUE_GAP, middle, str(value))
+
+
+def _text(x: int, y: int, words: str, *, italic: bool = False) -> str:
+    slant = ' font-style="italic"' if italic else ""
+    return (
+        f'<text x="{x}" y="{y}" dominant-baseline="middle" font-size="13"{slant} '
+        f'fill="{TEXT_COLOUR}">{escape(words)}</text>'
+    )
