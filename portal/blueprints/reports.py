@@ -133,7 +133,7 @@ def dialogue_statistics(signed_in: SignedInStaff, slug: str) -> ResponseReturnVa
         statistics=statistics,
         rows=statistics.trend_rows(),
         totals_chart=_totals_chart(statistics),
-        latest_charts=[] if latest is None else _round_charts(latest),
+        latest_charts=[] if latest is None else round_charts(latest),
         latest=latest,
     )
 
@@ -157,7 +157,7 @@ def report(signed_in: SignedInStaff, slug: str, session_id: int) -> ResponseRetu
     """The written report of one session, printable."""
     found = _report(signed_in, slug, session_id)
     return render_template(
-        "staff/reports/session.html", report=found, charts=_round_charts(found.figures)
+        "staff/reports/session.html", report=found, charts=round_charts(found.figures)
     )
 
 
@@ -218,7 +218,7 @@ def _round_name(one: stats.RoundFigures) -> str:
     return one.dialogue_session.date.isoformat()
 
 
-def _round_charts(figures: stats.RoundFigures) -> list[tuple[str, str, Markup]]:
+def round_charts(figures: stats.RoundFigures) -> list[tuple[str, str, Markup]]:
     """A chart per partition of the round's tables and one of its themes, with the table and
     partition each draws (the page puts each beside its table)."""
     charts = []

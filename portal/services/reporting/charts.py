@@ -2,10 +2,11 @@
 
 No script draws anything in the browser: the chart is markup in the page, with a ``<title>`` and
 a ``<desc>`` that screen readers announce, and every page shows the same figures as a table
-beside it. Only shown figures are drawn as bars; a hidden one (``suppression.Mark``) is a word
-where its bar would be, at no length, so that a chart reveals nothing its table does not. No
-``style`` attribute or element is written (the Content-Security-Policy allows styles from the
-stylesheet only): colours and sizes are presentation attributes.
+beside it. Only shown figures other than 0 are drawn as bars; a hidden one
+(``suppression.Mark``) is a word where its bar would be, at no length, so that a chart reveals
+nothing its table does not. No ``style`` attribute or element is written (the
+Content-Security-Policy allows styles from the stylesheet only): colours and sizes are
+presentation attributes.
 """
 
 from collections.abc import Mapping, Sequence
@@ -66,7 +67,9 @@ def _row(index: int, bar: Bar, longest: int, mark_words: Mapping[Mark, str]) -> 
     value = bar.figure.value
     if value is None:
         return label + _text(LABEL_WIDTH, middle, mark_words[bar.figure.mark], italic=True)
-    length = 0 if longest == 0 else round(BAR_WIDTH * value / longest)
+    if value == 0:
+        return label + _text(LABEL_WIDTH, middle, "0")
+    length = max(1, round(BAR_WIDTH * value / longest))
     rect = (
         f'<rect x="{LABEL_WIDTH}" y="{middle - ROW_HEIGHT // 2 + 4}" width="{length}" '
         f'height="{ROW_HEIGHT - 8}" fill="{BAR_COLOUR}"/>'
