@@ -25,7 +25,6 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.db import Database
-from portal.instance import InstanceFolder
 from portal.models import (
     ActionOwner,
     ActionState,
@@ -46,23 +45,14 @@ from portal.models import (
     SubmissionState,
     utc_now,
 )
-from portal.services.contexts import new_public_id
-from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.reporting import statistics as stats
 from portal.services.reporting.suppression import Mark
-from portal.services.submissions.intake import accept_plain_submission, submission_address
-from portal.services.submissions.submitters import register_new_codename
-from tests.conftest import DemoInstance
+from tests.conftest import DemoInstance, send_to_valdoria
 from tests.desk_world_support import CASE_FORM
+from tests.integration.test_agenda import REPRISAL_FORM
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 AGENDA_FORM: dict[str, Any] = {"topics": ["freedom_of_expression"], "situation": "Closures"}
-REPRISAL_FORM: dict[str, Any] = {
-    "what_happened": "Searched",
-    "when": "May",
-    "link_to_engagement": "After the session",
-    "urgency": "urgent",
-}
 ROADMAP_TITLE = "Follow-up visit to the press council"
 ITEM_TITLE = "Freedom of the press"
 
@@ -83,63 +73,39 @@ class World:
         return client
 
 
-def _send(
-    session: Any, instance: DemoInstance, kind: SubmissionKind, form: dict[str, Any]
-) -> Submission:
-    """A submission to ``valdoria`` under a new codename: its open round, or the dialogue for a
-    reprisal report."""
-    now = utc_now()
-    dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == "valdoria")).one()
-    open_round = None
-    if kind is not SubmissionKind.REPRISAL_REPORT:
-        open_round = next(
-            one for one in dialogue.sessions if consultation_accepts_submissions(one, now)
-        )
-    folder = InstanceFolder(instance.settings.instance_dir)
-    new = register_new_codename(
-        session, folder.load_secrets().codename_pepper, language="en", today=now.date()
-    )
-    return accept_plain_submission(
-        session,
-        address=submission_address(
-            session,
-            dialogue=dialogue,
-            dialogue_session=open_round,
-            kind=kind,
-            public_id=new_public_id(),
-            now=now,
-        ),
-        submitter_key=new.secrets,
-        form=form,
-        today=now.date(),
-    )
-
-
 @pytest.fixture(scope="module")
 def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
     canary = f"CANARY-{uuid.uuid4().hex}"
-    database = Database(writable_demo_instance.settings.database_url)
+    settings = writable_demo_instance.settings
+    agenda_ids = [
+        send_to_valdoria(settings, SubmissionKind.AGENDA_INPUT, AGENDA_FORM).public_id
+        for _ in range(7)
+    ]
+    case_form = {
+        **CASE_FORM,
+        "situation": f"Detained {canary}",
+        "topics": ["detention_and_fair_trial"],
+    }
+    case_ids = [
+        send_to_valdoria(settings, SubmissionKind.INDIVIDUAL_CASE, case_form).public_id
+        for _ in range(2)
+    ]
+    reprisal_id = send_to_valdoria(
+        settings, SubmissionKind.REPRISAL_REPORT, REPRISAL_FORM
+    ).public_id
+    database = Database(settings.database_url)
     with database.session() as session:
-        agenda_inputs = [
-            _send(session, writable_demo_instance, SubmissionKind.AGENDA_INPUT, AGENDA_FORM)
-            for _ in range(7)
-        ]
-        cases = [
-            _send(
-                session,
-                writable_demo_instance,
-                SubmissionKind.INDIVIDUAL_CASE,
-                {
-                    **CASE_FORM,
-                    "situation": f"Detained {canary}",
-                    "topics": ["detention_and_fair_trial"],
-                },
+        sent = {
+            s.public_id: s
+            for s in session.scalars(
+                select(Submission).where(
+                    Submission.public_id.in_([*agenda_ids, *case_ids, reprisal_id])
+                )
             )
-            for _ in range(2)
-        ]
-        reprisal = _send(
-            session, writable_demo_instance, SubmissionKind.REPRISAL_REPORT, REPRISAL_FORM
-        )
+        }
+        agenda_inputs = [sent[public_id] for public_id in agenda_ids]
+        cases = [sent[public_id] for public_id in case_ids]
+        reprisal = sent[reprisal_id]
         # The desk's triage: six agenda inputs accepted; one case classified as concerning a
         # woman human-rights defender.
         for submission in agenda_inputs[:6]:
@@ -192,7 +158,7 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
             app=create_app(writable_demo_instance.settings),
             instance=writable_demo_instance,
             canary=canary,
-            public_ids=[s.public_id for s in [*agenda_inputs, *cases, reprisal]],
+            public_ids=[*agenda_ids, *case_ids, reprisal_id],
             open_round=agenda_inputs[0].session_id,
             earlier_round=earlier.id,
         )
