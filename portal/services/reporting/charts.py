@@ -16,12 +16,13 @@ from markupsafe import Markup, escape
 
 from portal.services.reporting.suppression import Figure, Mark
 
-ROW_HEIGHT = 26
-LABEL_WIDTH = 260
-BAR_WIDTH = 340
+ROW_HEIGHT = 42  # a label on its own line, its bar under it: long theme names fit
+LABEL_LINE = 10
+BAR_HEIGHT = 14
+BAR_WIDTH = 520
 VALUE_GAP = 8
-TOP = 8
-WIDTH = LABEL_WIDTH + BAR_WIDTH + 120
+TOP = 4
+WIDTH = BAR_WIDTH + 100
 BAR_COLOUR = "#1f4e79"
 TEXT_COLOUR = "#1a1a1a"
 
@@ -59,27 +60,25 @@ def bar_chart(
 
 
 def _row(index: int, bar: Bar, longest: int, mark_words: Mapping[Mark, str]) -> str:
-    middle = TOP + ROW_HEIGHT * index + ROW_HEIGHT // 2
-    label = (
-        f'<text x="{LABEL_WIDTH - VALUE_GAP}" y="{middle}" text-anchor="end" '
-        f'dominant-baseline="middle" font-size="13" fill="{TEXT_COLOUR}">{escape(bar.label)}</text>'
-    )
+    top = TOP + ROW_HEIGHT * index
+    label = _text(0, top + LABEL_LINE, bar.label)
+    middle = top + 2 * LABEL_LINE + BAR_HEIGHT // 2 + 2
     value = bar.figure.value
     if value is None:
-        return label + _text(LABEL_WIDTH, middle, mark_words[bar.figure.mark], italic=True)
+        return label + _text(0, middle, mark_words[bar.figure.mark], italic=True)
     if value == 0:
-        return label + _text(LABEL_WIDTH, middle, "0")
+        return label + _text(0, middle, "0")
     length = max(1, round(BAR_WIDTH * value / longest))
     rect = (
-        f'<rect x="{LABEL_WIDTH}" y="{middle - ROW_HEIGHT // 2 + 4}" width="{length}" '
-        f'height="{ROW_HEIGHT - 8}" fill="{BAR_COLOUR}"/>'
+        f'<rect x="0" y="{middle - BAR_HEIGHT // 2}" width="{length}" height="{BAR_HEIGHT}" '
+        f'fill="{BAR_COLOUR}"/>'
     )
-    return label + rect + _text(LABEL_WIDTH + length + VALUE_GAP, middle, str(value))
+    return label + rect + _text(length + VALUE_GAP, middle, str(value))
 
 
 def _text(x: int, y: int, words: str, *, italic: bool = False) -> str:
     slant = ' font-style="italic"' if italic else ""
     return (
-        f'<text x="{x}" y="{y}" dominant-baseline="middle" font-size="13"{slant} '
+        f'<text x="{x}" y="{y}" dominant-baseline="middle" font-size="12"{slant} '
         f'fill="{TEXT_COLOUR}">{escape(words)}</text>'
     )
