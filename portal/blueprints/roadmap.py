@@ -44,6 +44,7 @@ from portal.models import (
     Dialogue,
     FollowUpAction,
     FollowUpResult,
+    Submission,
     utc_now,
 )
 from portal.services.desks import need_to_know
@@ -273,7 +274,7 @@ def _action_draft(form: ActionForm) -> rules.ActionDraft:
     return form.draft()
 
 
-def _submission(database: Session, public_id: str) -> Any:
+def _submission(database: Session, public_id: str) -> Submission:
     found = submission_by_public_id(database, public_id)
     if found is None:
         raise _Refused(_("No submission has that reference."))
