@@ -196,8 +196,9 @@ def _chart(chart_id: str, title: str, bars: list[Bar]) -> Markup:
         chart_id=chart_id,
         title=title,
         description=_(
-            "The same figures as the table beside the chart. A count from 1 to 4 reads "
-            "“fewer than %(threshold)s” and has no bar.",
+            "The same figures as the table beside the chart. A count from 1 to %(largest)s "
+            "reads “fewer than %(threshold)s”, and a hidden figure has no bar.",
+            largest=THRESHOLD - 1,
             threshold=THRESHOLD,
         ),
         bars=bars,
