@@ -355,6 +355,8 @@ def test_links_stay_within_the_dialogue(roadmap: Roadmap) -> None:
     ):
         response = _post(co_chair, f"{links}/{path}", data)
         assert response.status_code == 400, (path, data)
+        typed = data.get("case") or data.get("submission")
+        assert typed is None or f'value="{typed}"' in response.get_data(as_text=True)
     assert roadmap.counts() == before
 
     case_page = _text(_page(co_chair, f"/staff/submissions/{case}")[1])
