@@ -22,7 +22,9 @@ from portal.blueprints import (
     forms_sealed,
     handover,
     public,
+    public_summary,
     quick_exit,
+    reports,
     roadmap,
     session_record,
     sessions,
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         sessions.blueprint,
         agenda.blueprint,
         session_record.blueprint,
+        reports.blueprint,
+        public_summary.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):
