@@ -23,7 +23,9 @@ from portal.blueprints import (
     forms_sealed,
     handover,
     public,
+    public_summary,
     quick_exit,
+    reports,
     roadmap,
     session_record,
     sessions,
@@ -134,6 +136,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         agenda.blueprint,
         session_record.blueprint,
         debrief.blueprint,
+        reports.blueprint,
+        public_summary.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

@@ -513,14 +513,12 @@ class SentSubmission:
     form: dict[str, Any]
 
 
-def sent_under_new_codename(
+def send_to_valdoria(
     settings: Settings, kind: SubmissionKind, form: dict[str, Any]
 ) -> SentSubmission:
-    """Send a submission to ``valdoria`` through the intake service under a new codename.
-
-    ``kind`` and the form as the no-JavaScript path posts it; agenda input, cases and seminar
-    recommendations go to the dialogue's open consultation, reprisal reports to the dialogue.
-    """
+    """Send a submission to ``valdoria`` through the intake service under a new codename:
+    agenda input, cases and seminar recommendations to the dialogue's open consultation,
+    reprisal reports to the dialogue (``form`` as the no-JavaScript path posts it)."""
     database = Database(settings.database_url)
     now = utc_now()
     folder = InstanceFolder(settings.instance_dir)
@@ -563,8 +561,9 @@ def sent_under_new_codename(
 
 @pytest.fixture
 def send_under_new_codename() -> Callable[..., SentSubmission]:
-    """:func:`sent_under_new_codename`, for the tests that take it as a fixture."""
-    return sent_under_new_codename
+    """:func:`send_to_valdoria`, for tests that take it as a fixture: call it with an instance's
+    ``Settings``, the ``SubmissionKind`` and the form."""
+    return send_to_valdoria
 
 
 def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission) -> None:

@@ -58,7 +58,7 @@ from tests.conftest import (
     ConsultationWorld,
     DemoInstance,
     csrf_token_for,
-    sent_under_new_codename,
+    send_to_valdoria,
 )
 from tests.desk_world_support import (
     CASE_FORM,
@@ -530,7 +530,7 @@ def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
     database = Database(instance.settings.database_url)
     officer_email = demo_credentials(instance.credentials_file)["triage_officer"].email
     sent = [
-        (sent_under_new_codename(instance.settings, kind, form), linked)
+        (send_to_valdoria(instance.settings, kind, form), linked)
         for kind, form, linked in (
             (SubmissionKind.INDIVIDUAL_CASE, _case_form("raise_by_name"), True),
             (SubmissionKind.INDIVIDUAL_CASE, _case_form("internal_only"), True),

@@ -29,6 +29,7 @@ from portal.models import (
     StaffUser,
     Submission,
     SubmissionKind,
+    SubmissionState,
     utc_now,
 )
 from portal.services.rounds.staff_markdown import render
@@ -243,6 +244,12 @@ def test_seen_marks_nothing_of_another_submission(
     mine_only = client.post(f"/inbox/{other.public_id}/seen", json={"messages": []}, headers=token)
     assert mine_only.status_code == 404
     assert _notice_row(app, others_notice).seen_by_submitter is False
+    stranger = app.test_client()
+    stranger_token = {"X-CSRFToken": _csrf(stranger, "/inbox/sign-in")}
+    url = f"/inbox/{other.public_id}/seen"
+    answer = stranger.post(url, json={"messages": [others_notice]}, headers=stranger_token)
+    assert answer.status_code == 401
+    assert _notice_row(app, others_notice).seen_by_submitter is False
 
 
 def _long_date(app: Flask, day: dt.date) -> str:
@@ -329,9 +336,26 @@ def test_a_submission_page_shows_its_path_and_its_history_across_rounds(
 
     for client in (submitter, _signed_in_with_javascript(app, sent.codename)):
         page = _page(client, sent.public_id)
-        path = page[page.index('id="path"') : page.index("</section>", page.index('id="path"'))]
+        path = _path_of(page)
         assert 'aria-current="step">Follow-up' in path
         assert path.count("path-step path-reached") == 6
         assert f"Session of {_long_date(app, session_date)}: Raised during an agenda item" in path
         assert "Its debrief, with the partner" in path
         assert "Review of press detentions: The partner government, In progress" in path
+
+
+def test_a_declined_submission_shows_where_its_path_ended(app: Flask, sent: SentSubmission) -> None:
+    with app_database(app).session() as session:
+        _submission(session, sent.public_id).state = SubmissionState.DECLINED
+        session.commit()
+
+    page = _page(_submitter_client(app, sent.codename), sent.public_id)
+    path = _path_of(page)
+    assert path.count("path-step path-reached") == 1
+    assert "The path ended here: Declined." in path
+
+
+def _path_of(page: str) -> str:
+    """The path section of a submission page."""
+    start = page.index('id="path"')
+    return page[start : page.index("</section>", start)]

@@ -3,7 +3,7 @@
  * `notice_format.read_notice` (tests/integration/test_notice_format.py), and the allow-list
  * rebuild of their HTML. Node has no DOMParser, so the rebuild is given trees shaped like the
  * ones an HTML parser makes of hostile input, and a recording document to build in; the browser
- * test (tests/browser/test_inbox_notices.py) runs it on Chromium's own parser.
+ * test (tests/browser/test_inbox_notices_browser.py) runs it on Chromium's own parser.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
