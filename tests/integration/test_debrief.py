@@ -368,6 +368,7 @@ def test_a_restricted_contributor_is_reported_not_skipped(held: Held) -> None:
         level=RiskLevel.HIGH,
         reassess_on=held.now.date() + dt.timedelta(days=30),
         gender_specific=False,
+        women_hrd=False,
         named_member_ids=[held.officer.user.id],
         now=held.now,
     )
@@ -565,6 +566,7 @@ def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
             level=RiskLevel.HIGH,
             reassess_on=now.date() + dt.timedelta(days=30),
             gender_specific=False,
+            women_hrd=False,
             named_member_ids=[officer.id],
             now=now,
         )
