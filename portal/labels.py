@@ -15,6 +15,8 @@ import enum
 from flask_babel import LazyString, lazy_gettext
 
 from portal.models import (
+    ActionOwner,
+    ActionState,
     AgendaItemStatus,
     AgendaPriority,
     AgendaState,
@@ -146,7 +148,8 @@ _LABELS: dict[enum.Enum, LazyString] = {
 }
 
 # A vocabulary whose values repeat another's keeps a table of its own: the agenda themes share
-# three values with the topics, and one table keyed by value would give both the same name.
+# three values with the topics (the roadmap's owners and states share values with agenda
+# priorities and session states), and one table keyed by value would give both the same name.
 _OWN_TABLES: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
     AgendaTheme: {
         AgendaTheme.GENERAL_DEVELOPMENTS: lazy_gettext(
@@ -166,6 +169,17 @@ _OWN_TABLES: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
         ),
         AgendaTheme.INTERNATIONAL_HUMANITARIAN_LAW: lazy_gettext("International humanitarian law"),
         AgendaTheme.REPRISALS: lazy_gettext("Reprisals against civil society"),
+    },
+    ActionOwner: {
+        ActionOwner.EU: lazy_gettext("The EU"),
+        ActionOwner.PARTNER: lazy_gettext("The partner government"),
+        ActionOwner.DELEGATION: lazy_gettext("The EU Delegation"),
+    },
+    ActionState: {
+        ActionState.PLANNED: lazy_gettext("Planned"),
+        ActionState.IN_PROGRESS: lazy_gettext("In progress"),
+        ActionState.DONE: lazy_gettext("Done"),
+        ActionState.DROPPED: lazy_gettext("Dropped"),
     },
 }
 

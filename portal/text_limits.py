@@ -5,6 +5,7 @@ number that could drift from the check behind it; templates read ``text_limits.l
 """
 
 import crypto
+from portal.models.followup import MAX_ROADMAP_TEXT, MAX_ROADMAP_TITLE
 from portal.models.staff import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
 from portal.models.triage import MAX_AGENDA_TITLE, MAX_GENDER_DIMENSION, MAX_JUSTIFICATION
 from portal.services.contexts import PUBLIC_ID_LENGTH
@@ -17,6 +18,8 @@ TEXT_LIMITS: dict[str, int] = {
     "agenda_title": MAX_AGENDA_TITLE,
     "gender_dimension": MAX_GENDER_DIMENSION,
     "justification": MAX_JUSTIFICATION,
+    "roadmap_title": MAX_ROADMAP_TITLE,
+    "roadmap_text": MAX_ROADMAP_TEXT,
     "public_id": PUBLIC_ID_LENGTH,
     "staff_email": MAX_EMAIL_LENGTH,
     "display_name": MAX_DISPLAY_NAME_LENGTH,

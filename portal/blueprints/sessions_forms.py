@@ -9,6 +9,7 @@ refusals; these forms only parse.
 """
 
 import datetime as dt
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -46,9 +47,14 @@ class UtcMomentField(Field):
 
 
 class DayField(Field):
-    """A calendar day typed as ``YYYY-MM-DD``; empty is ``None``."""
+    """A calendar day typed as ``YYYY-MM-DD``; empty is ``None``. ``message`` says what the day
+    is when it is mistyped (the session's date unless told)."""
 
     data: dt.date | None
+
+    def __init__(self, *args: Any, message: Any = DATE_MESSAGE, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.message = message
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = None
@@ -59,10 +65,10 @@ class DayField(Field):
         try:
             self.data = dt.date.fromisoformat(typed)
         except ValueError:
-            raise ValueError(DATE_MESSAGE) from None
+            raise ValueError(self.message) from None
         if len(typed) != len("YYYY-MM-DD"):
             self.data = None
-            raise ValueError(DATE_MESSAGE)
+            raise ValueError(self.message)
 
 
 class ScheduleForm(FlaskForm):

@@ -57,7 +57,7 @@ from portal.models import (
 from portal.services.desks import need_to_know
 from portal.services.rounds import agenda, handover_sheet
 from portal.services.rounds.record import case_replies
-from portal.services.rounds.waiting import waiting_per_session
+from portal.services.rounds.waiting import overdue_per_dialogue, waiting_per_session
 from portal.services.staff import identities, triage
 from portal.services.staff.reading import (
     OpenedForStaff,
@@ -103,14 +103,16 @@ def _staff_words() -> dict[str, Any]:
 @staff_required()
 def home(signed_in: SignedInStaff) -> str:
     """The person's desks with how many submissions are in each state, and the sessions of
-    those desks with what waits for them in each (``portal.services.rounds.waiting``); for an
-    observer, the agendas the co-chairs have shared."""
+    those desks with what waits for them in each (``portal.services.rounds.waiting``), the
+    roadmaps with overdue actions for a co-chair; for an observer, the agendas the co-chairs
+    have shared."""
     database = reading()
     desks = [
         (dialogue, state_counts(database, dialogue))
         for dialogue in need_to_know.desk_dialogues(database, signed_in.user)
     ]
-    waiting = waiting_per_session(database, signed_in.user, today=utc_now().date())
+    today = utc_now().date()
+    waiting = waiting_per_session(database, signed_in.user, today=today)
     admin_url = None
     if signed_in.user.role is StaffRole.ADMINISTRATOR:
         try:
@@ -124,6 +126,7 @@ def home(signed_in: SignedInStaff) -> str:
         desks=desks,
         shared_agendas=agenda.shared_agendas(database) if is_observer else [],
         waiting=waiting,
+        overdue=overdue_per_dialogue(database, signed_in.user, today=today),
         states=list(SubmissionState),
         is_observer=is_observer,
         is_administrator=signed_in.user.role is StaffRole.ADMINISTRATOR,

@@ -15,7 +15,8 @@ The rules, in order:
 Triage decisions are the work of triage officers; co-chairs read and write to submitters, and
 own the agenda of a session (triage officers only propose items to it); both brief the
 co-chairs' delegation for a session. :func:`may_triage`, :func:`may_message`,
-:func:`may_shape_agenda` and :func:`may_brief` say so in one place.
+:func:`may_shape_agenda` and :func:`may_brief` say so in one place; the same triage officers and
+co-chairs keep the follow-up roadmap (:func:`may_edit_roadmap`).
 """
 
 import datetime as dt
@@ -46,6 +47,9 @@ MESSAGE_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
 AGENDA_ROLES = frozenset({StaffRole.CO_CHAIR})
 HANDOVER_DECISION_ROLES = frozenset({StaffRole.CO_CHAIR})
 BRIEFING_ROLES = frozenset({StaffRole.TRIAGE_OFFICER, StaffRole.CO_CHAIR})
+ROADMAP_ROLES = BRIEFING_ROLES
+"""Who keeps a dialogue's follow-up roadmap: those who brief the delegation also follow up what
+it agreed, so the two stay one set."""
 EMERGENCY_ACCESS_LIFETIME = dt.timedelta(hours=24)
 
 
@@ -172,6 +176,13 @@ def may_decide_handover(session: Session, user: StaffUser, dialogue: Dialogue) -
     """Whether ``user`` may approve, reject, freeze and unfreeze the handover lists of
     ``dialogue``'s sessions (a co-chair's second pair of eyes)."""
     return user.role in HANDOVER_DECISION_ROLES and is_desk_member(session, user, dialogue)
+
+
+def may_edit_roadmap(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may keep ``dialogue``'s follow-up roadmap (results, actions, their state
+    and links): the desk's triage officers and co-chairs. Any desk member reads it
+    (:func:`is_desk_member`); an observer reads only its state, in the session report."""
+    return user.role in ROADMAP_ROLES and is_desk_member(session, user, dialogue)
 
 
 def open_desk_key(

@@ -178,7 +178,7 @@ def session_of_dialogue(
     session: Session, dialogue: Dialogue, session_id: int
 ) -> DialogueSession | None:
     """Session ``session_id`` if it is one of ``dialogue``'s."""
-    found = session.get(DialogueSession, session_id) if _storable(session_id) else None
+    found = session.get(DialogueSession, session_id) if storable_id(session_id) else None
     return found if found is not None and found.dialogue_id == dialogue.id else None
 
 
@@ -186,11 +186,11 @@ def item_of_session(
     session: Session, dialogue_session: DialogueSession, item_id: int
 ) -> AgendaItem | None:
     """Item ``item_id`` if it is on ``dialogue_session``'s agenda."""
-    found = session.get(AgendaItem, item_id) if _storable(item_id) else None
+    found = session.get(AgendaItem, item_id) if storable_id(item_id) else None
     return found if found is not None and found.session_id == dialogue_session.id else None
 
 
-def _storable(row_id: int) -> bool:
+def storable_id(row_id: int) -> bool:
     """Whether ``row_id`` can be a row's id at all: a number from a URL or a form may be larger
     than the database's integers, and must find nothing rather than fail."""
     return 0 < row_id < 2**31
@@ -675,7 +675,7 @@ def link_submission(
 ) -> AgendaLink:
     """Link ``submission`` to agenda item ``item_id`` (see the module docstring for when)."""
     triage.require_triage(session, actor, submission, now=now)
-    item = session.get(AgendaItem, item_id) if _storable(item_id) else None
+    item = session.get(AgendaItem, item_id) if storable_id(item_id) else None
     if item is None or item not in linkable_items(session, submission):
         raise AgendaRefusedError(
             "choose an item on the agenda of this session or of a later one not yet held"

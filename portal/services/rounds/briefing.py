@@ -25,8 +25,11 @@ are refused. The pack is built for one reader: it holds what *they* may open, an
   left sealed for a reader who does not open names; a person who is background only this round,
   or whose consent does not read, is "not to be raised this round" and never named. A case none
   of whose persons may be raised, or on risk hold, is not listed: the item says how many such
-  cases it holds back, nothing more. Each case carries its record from earlier rounds (how it
-  was raised, the partner's reply).
+  cases it holds back, nothing more. Each case carries its history across rounds: the earlier
+  sessions that recorded it (how it was raised, under which item, the partner's reply, read as
+  the desk texts of the pack are) and the follow-up actions of the roadmap linked to it, with
+  their state (``roadmap.case_follow_up``: titles, owners, due days and states, staff words
+  about themes that never name anyone).
 
 Opening a case is a read of it (``open_submission_for_staff``, audited ``submission.read``, and
 ``submission.names_read`` where names open); reading the pack is audited once more as
@@ -68,6 +71,7 @@ from portal.services.rounds.desk_texts import (
     write_desk_text,
 )
 from portal.services.rounds.record import case_replies
+from portal.services.rounds.roadmap import ActionSummary, case_follow_up
 from portal.services.rounds.round_consent import PersonInRound, persons_in_round
 from portal.services.staff.reading import (
     OpenedForStaff,
@@ -122,6 +126,7 @@ class EarlierRound:
     held_on: dt.date | None
     how_raised: HowRaised
     not_raised_reason: NotRaisedReason | None
+    agenda_item: str | None  # the title of the item it was raised under, if during an item
     reply: str  # the partner's reply as the desk recorded it; empty if none (or unreadable)
 
 
@@ -132,6 +137,7 @@ class CaseBrief:
     point: str  # the desk's briefing point on the case (Markdown); empty if none yet
     persons: tuple[PersonBrief, ...]
     history: tuple[EarlierRound, ...]
+    follow_up: tuple[ActionSummary, ...]  # the roadmap's actions linked to the case
 
 
 @dataclass(frozen=True)
@@ -371,6 +377,7 @@ class _Builder:
             self._point(subject_of(DeskTextPurpose.BRIEFING_POINT, submission=submission)),
             persons,
             self._history(submission),
+            case_follow_up(self.session, submission, today=self.now.date()),
         )
 
     def _point(self, subject: Any) -> str:
@@ -384,6 +391,7 @@ class _Builder:
                 record.held_on,
                 record.how_raised,
                 record.not_raised_reason,
+                None if record.agenda_item is None else record.agenda_item.title,
                 reply.text if reply is not None and reply.usable else "",
             )
             for record, reply in case_replies(

@@ -15,6 +15,10 @@ What counts as waiting depends on who asks, because it is the work of their role
   while its held date or its completed record is missing, until the session is debriefed (the
   debrief is written from the record, so a debriefed session has had its record).
 
+Beside the sessions, a **co-chair** sees the *overdue actions* of each dialogue's follow-up
+roadmap (:func:`overdue_per_dialogue`), counted by ``roadmap.overdue_actions``, the one statement
+of "overdue": the roadmap runs between sessions, so it is not one session's work.
+
 An administrator or observer on a desk has no work of these kinds: their rows are all zero. Only
 ids, dates, stages and counts are read; nothing here opens content.
 """
@@ -28,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import (
     AgendaState,
+    Dialogue,
     DialogueSession,
     HandoverEntry,
     SessionState,
@@ -39,6 +44,7 @@ from portal.models import (
 from portal.services.desks.need_to_know import desk_dialogues
 from portal.services.dialogues.dialogue_sessions import SESSION_MANAGER_ROLES, has_been_held
 from portal.services.rounds.handover import Standing, entry_standing
+from portal.services.rounds.roadmap import overdue_actions
 
 AGENDA_OPEN = frozenset({AgendaState.DRAFT, AgendaState.SHARED})
 RECORD_DONE_STAGES = frozenset({SessionState.DEBRIEFED, SessionState.FOLLOW_UP})
@@ -101,6 +107,33 @@ def waiting_per_session(
             to_triage=to_triage.get(item.id, 0),
         )
         for item in sessions
+    ]
+
+
+@dataclass(frozen=True)
+class OverdueWaiting:
+    """A dialogue of the person's desks and how many of its roadmap's actions are overdue."""
+
+    dialogue: Dialogue
+    overdue: int
+
+
+def overdue_per_dialogue(
+    session: Session, user: StaffUser, *, today: dt.date
+) -> list[OverdueWaiting]:
+    """The dialogues of a co-chair's desks that have overdue actions, by slug, with how many;
+    nothing for any other role."""
+    if user.role is not StaffRole.CO_CHAIR:
+        return []
+    dialogues = desk_dialogues(session, user)
+    overdue = overdue_actions(session, [dialogue.id for dialogue in dialogues], today)
+    counts = {dialogue.id: 0 for dialogue in dialogues}
+    for action in overdue:
+        counts[action.dialogue_id] += 1
+    return [
+        OverdueWaiting(dialogue, counts[dialogue.id])
+        for dialogue in dialogues
+        if counts[dialogue.id]
     ]
 
 
