@@ -28,9 +28,12 @@ from portal.db import Database, app_database
 from portal.instance import InstanceFolder, InstanceSecrets
 from portal.mail import MailNotSentError, SmtpMailer
 from portal.models import (
+    ActionOwner,
+    ActionState,
     AgendaState,
     AuditEvent,
     DialogueSession,
+    FollowUpAction,
     HandoverEntry,
     SessionPlace,
     SessionState,
@@ -160,7 +163,8 @@ def _person(world: ConsultationWorld, role: StaffRole, name: str, **options: Any
 @pytest.fixture
 def waiting(consultation_world: ConsultationWorld, database_url: str) -> Iterator[Waiting]:
     """Two submissions to triage, one handover proposal of the officer's for the co-chair, the
-    open session's draft agenda, and a session held ten days ago without its record."""
+    open session's draft agenda, a session held ten days ago without its record, and on the
+    roadmap one overdue action beside one done and one not yet due (the co-chair's)."""
     world = consultation_world
     officer = _person(world, StaffRole.TRIAGE_OFFICER, "Officer Quillfeather")
     co_chair = _person(world, StaffRole.CO_CHAIR, "Co-chair Marchbanks")
@@ -193,6 +197,21 @@ def waiting(consultation_world: ConsultationWorld, database_url: str) -> Iterato
             agenda_state=AgendaState.FINAL,
         )
     )
+    for days, state in (
+        (-5, ActionState.IN_PROGRESS),
+        (-5, ActionState.DONE),
+        (5, ActionState.PLANNED),
+    ):
+        world.session.add(
+            FollowUpAction(
+                dialogue_id=world.dialogue.id,
+                title=f"Release the detained lawyers {canary}",
+                owner=ActionOwner.PARTNER,
+                due_on=world.now.date() + dt.timedelta(days=days),
+                state=state,
+                created_by_id=co_chair.user.id,
+            )
+        )
     world.session.commit()
     database = Database(database_url)
     try:
@@ -242,6 +261,7 @@ def test_each_digest_holds_its_counts_and_nothing_else(
         "- 1 handover entry to approve",
         "- 1 agenda to agree",
         "- 1 session record to enter",
+        "- 1 follow-up action overdue",
     ]
     world = waiting.world
     staff = [waiting.officer, waiting.co_chair, waiting.not_opted_in, waiting.deactivated]
@@ -259,6 +279,7 @@ def test_each_digest_holds_its_counts_and_nothing_else(
             world.dialogue.partner,
             world.dialogue.slug,
             "http",
+            "detained lawyers",
             *waiting.public_ids,
             *(person.user.display_name for person in [*staff, waiting.observer]),
             *(person.user.email for person in staff if person.user.id != recipient.id),

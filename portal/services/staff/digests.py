@@ -1,16 +1,17 @@
 """The staff digest: once a day at most, an e-mail of how much work waits, for those who ask.
 
 What it says. Totals per queue over all of the person's desks, no more: submissions to triage,
-handover entries to approve, agendas to agree, session records to enter. The counts are the
-ones the staff home page shows (``rounds.waiting``, summed over sessions), so the two never
-disagree. A digest names no dialogue, no session, no submission or public id, no person in a
-case, no colleague, and carries no link. Why even dialogue names stay out: an e-mail leaves the
-portal's protection -- it crosses mail servers, sits in mailboxes and on phones, is forwarded
-and backed up -- and "3 new inputs on the Valdoria desk" tells whoever reads it which partner
-country's civil society is writing to the EU, and when, and that this official works on it.
-Totals tell them only that the official has some work. Why no link: staff are told to reach the
-portal by their own bookmark, so a message that imitates a digest to phish a sign-in stands out.
-The recipient's own name is left out too: the address already says whose mailbox it is.
+handover entries to approve, agendas to agree, session records to enter, overdue follow-up
+actions. The counts are the ones the staff home page shows (``rounds.waiting``: summed over
+sessions, and over dialogues for the overdue actions), so the two never disagree. A digest names
+no dialogue, no session, no submission or public id, no person in a case, no colleague, and
+carries no link. Why even dialogue names stay out: an e-mail leaves the portal's protection --
+it crosses mail servers, sits in mailboxes and on phones, is forwarded and backed up -- and
+"3 new inputs on the Valdoria desk" tells whoever reads it which partner country's civil
+society is writing to the EU, and when, and that this official works on it. Totals tell them
+only that the official has some work. Why no link: staff are told to reach the portal by their
+own bookmark, so a message that imitates a digest to phish a sign-in stands out. The
+recipient's own name is left out too: the address already says whose mailbox it is.
 
 Who gets one. An active account with a role that has such work (``DIGEST_ROLES``: triage
 officers and co-chairs; an observer's or administrator's queues are always empty), whose owner
@@ -34,7 +35,6 @@ browser), so a scheduled job has no other to choose.
 """
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -54,7 +54,7 @@ from portal.models import StaffUser, utc_now
 from portal.resources import shipped_folder
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.dialogues.dialogue_sessions import SESSION_MANAGER_ROLES
-from portal.services.rounds.waiting import SessionWaiting, waiting_per_session
+from portal.services.rounds.waiting import overdue_per_dialogue, waiting_per_session
 
 DIGEST_ROLES = SESSION_MANAGER_ROLES
 """The roles whose work ``rounds.waiting`` counts, and so the only ones offered a digest."""
@@ -73,11 +73,18 @@ class DigestCounts:
     handover_to_approve: int = 0
     agendas_to_agree: int = 0
     records_to_enter: int = 0
+    overdue_actions: int = 0
 
     @property
     def anything(self) -> bool:
         return any(
-            (self.to_triage, self.handover_to_approve, self.agendas_to_agree, self.records_to_enter)
+            (
+                self.to_triage,
+                self.handover_to_approve,
+                self.agendas_to_agree,
+                self.records_to_enter,
+                self.overdue_actions,
+            )
         )
 
 
@@ -141,18 +148,15 @@ def set_digest_opt_in(session: Session, user: StaffUser, wanted: bool) -> None:
 
 
 def digest_counts(session: Session, user: StaffUser, *, today: dt.date) -> DigestCounts:
-    """The totals of the home page's waiting list for ``user`` (``today`` in UTC)."""
-    return totals(waiting_per_session(session, user, today=today))
-
-
-def totals(rows: Iterable[SessionWaiting]) -> DigestCounts:
-    """Per-session waiting rows summed into one count per queue."""
-    rows = list(rows)
+    """The totals of the home page's waiting lists for ``user`` (``today`` in UTC)."""
+    rows = waiting_per_session(session, user, today=today)
+    overdue = overdue_per_dialogue(session, user, today=today)
     return DigestCounts(
         to_triage=sum(row.to_triage for row in rows),
         handover_to_approve=sum(row.handover_to_approve for row in rows),
         agendas_to_agree=sum(row.agenda_to_agree for row in rows),
         records_to_enter=sum(row.record_to_enter for row in rows),
+        overdue_actions=sum(row.overdue for row in overdue),
     )
 
 
