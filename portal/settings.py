@@ -304,7 +304,12 @@ def _smtp(environ: Mapping[str, str]) -> SmtpSettings | None:
             f"(localhost or a loopback address); use starttls or tls for {SMTP_HOST_VARIABLE}"
         )
     user = _present(environ, SMTP_USER_VARIABLE)
+    # Taken as it is, spaces and all (``_present`` would strip them), but never empty.
     password = environ.get(SMTP_PASSWORD_VARIABLE)
+    if password == "":
+        raise SettingsError(
+            f"{SMTP_PASSWORD_VARIABLE} is set but empty; unset it and {SMTP_USER_VARIABLE}"
+        )
     if (user is None) != (password is None):
         raise SettingsError(
             f"{SMTP_USER_VARIABLE} and {SMTP_PASSWORD_VARIABLE} are set together or not at all"

@@ -149,6 +149,7 @@ def test_no_mail_server_by_default_and_encrypted_defaults_once_one_is_named(
         ({"PORTAL_SMTP_PORT": "70000"}, "PORTAL_SMTP_PORT must be a TCP port"),
         ({"PORTAL_SMTP_USER": "parley"}, "set together or not at all"),
         ({"PORTAL_SMTP_PASSWORD": "hunter2"}, "set together or not at all"),
+        ({"PORTAL_SMTP_USER": "parley", "PORTAL_SMTP_PASSWORD": ""}, "set but empty"),
     ],
 )
 def test_a_malformed_mail_server_setting_is_named(

@@ -263,7 +263,7 @@ def _template() -> Template:
         keep_trailing_newline=True,
         autoescape=False,  # noqa: S701 -- plain text for an e-mail body, never HTML
     )
-    environment.install_gettext_translations(  # type: ignore[attr-defined]
+    environment.install_gettext_translations(
         Translations.load(str(TRANSLATIONS_DIR), [DEFAULT_LOCALE]), newstyle=True
     )
     return environment.get_template(DIGEST_TEMPLATE)
