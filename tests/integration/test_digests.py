@@ -7,19 +7,28 @@ officer and a co-chair who opted in, and beside them accounts that must get noth
 not opt in, an opted-in account that is deactivated, an opted-in observer. Every submission
 carries a canary string in what its submitter wrote; no digest may hold it, nor any public id,
 the name of the person in the case, a dialogue's name or a colleague's name or address.
+Servers with STARTTLS and with TLS from the start, under a self-signed certificate, show that the
+mailer checks certificates and never falls back to plain text.
 """
 
 import datetime as dt
+import ipaddress
 import socket
+import ssl
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask import Flask
 from sqlalchemy import select
 
@@ -517,3 +526,71 @@ def test_starttls_never_falls_back_to_plain_text(mail_server: MailServer) -> Non
     with pytest.raises(MailNotSentError, match="SMTPNotSupportedError"):
         mailer.send(message)
     assert mail_server.mailbox.received == []
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    issued = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("smtp-tls")
+    certificate_file, key_file = folder / "certificate.pem", folder / "key.pem"
+    certificate_file.write_bytes(issued.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certificate_file, key_file
+
+
+@pytest.mark.parametrize("security", [SmtpSecurity.STARTTLS, SmtpSecurity.TLS])
+def test_an_encrypted_connection_goes_through_only_to_a_trusted_certificate(
+    certificate: tuple[Path, Path], security: SmtpSecurity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(*certificate)
+    mailbox = Mailbox()
+    if security is SmtpSecurity.TLS:
+        options: dict[str, Any] = {"ssl_context": server_context}
+    else:
+        options = {"tls_context": server_context, "require_starttls": True}
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), **options)
+    controller.start()
+    try:
+        mailer = SmtpMailer(
+            SmtpSettings(
+                host="127.0.0.1", port=controller.port, security=security, from_address=SENDER
+            )
+        )
+        message = digest_message(
+            DigestCounts(to_triage=1), to_address="someone@example.org", from_address=SENDER
+        )
+        with pytest.raises(MailNotSentError, match="SSLCertVerificationError"):
+            mailer.send(message)
+        assert mailbox.received == []
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+        mailer.send(message)
+    finally:
+        controller.stop()
+
+    assert [recipients for recipients, _raw in mailbox.received] == [["someone@example.org"]]
