@@ -467,6 +467,12 @@ def test_a_person_switches_their_own_digest_on_and_off(account_pages: AccountPag
 
     assert switched_on.status_code == 302
     assert "Your digest is on." in client.get("/staff/account").get_data(as_text=True)
+    with app_database(account_pages.app).session() as session:
+        session.get(StaffUser, officer.id).digest_last_sent_on = dt.date(2026, 3, 2)
+        session.commit()
+    assert "The last one was sent on March 2, 2026." in client.get("/staff/account").get_data(
+        as_text=True
+    )
     assert _account(account_pages, account_pages.officer_email).digest_opt_in is True
     assert _account(account_pages, account_pages.colleague_email).digest_opt_in is False
     with app_database(account_pages.app).session() as session:
