@@ -50,6 +50,8 @@ from portal import create_app
 from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
+    ActionOwner,
+    ActionState,
     AgendaItem,
     AgendaItemStatus,
     AgendaPriority,
@@ -60,6 +62,9 @@ from portal.models import (
     DeskMembership,
     Dialogue,
     DialogueSession,
+    FollowUpAction,
+    FollowUpActionLink,
+    FollowUpResult,
     HandoverEntry,
     NamedMember,
     RiskLevel,
@@ -95,6 +100,7 @@ STAFF_BLUEPRINTS = (
     "handover",
     "sessions",
     "session_record",
+    "roadmap",
 )
 PASSPHRASE = "correct horse battery staple for the matrix"
 DIALOGUE = "valdoria"
@@ -169,6 +175,8 @@ class World:
     handover: dict[tuple[str, str], tuple[int, int]]  # requester -> (session id, entry id)
     shared_session_id: int
     markers: dict[str, str]  # "plain" / "high_risk" -> marker
+    roadmap_result: int
+    roadmap_action: int  # linked to both submissions
     _clients: dict[tuple[str, str], FlaskClient] = field(default_factory=dict)
 
     def client(self, requester: tuple[str, str]) -> FlaskClient:
@@ -329,6 +337,28 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
             agenda_state=AgendaState.SHARED,
         )
         session.add_all([item, standing, shared])
+        result = FollowUpResult(
+            dialogue_id=dialogue.id,
+            title="Matrix result",
+            measure="Matrix measure",
+            created_by_id=victims[(ANONYMOUS, ANONYMOUS)],
+        )
+        session.add(result)
+        session.flush()
+        action = FollowUpAction(
+            dialogue_id=dialogue.id,
+            result_id=result.id,
+            title="Matrix action",
+            owner=ActionOwner.EU,
+            due_on=utc_now().date() - dt.timedelta(days=1),
+            state=ActionState.PLANNED,
+            created_by_id=victims[(ANONYMOUS, ANONYMOUS)],
+            links=[
+                FollowUpActionLink(submission_id=plain.id),
+                FollowUpActionLink(submission_id=high_risk.id),
+            ],
+        )
+        session.add(action)
         session.commit()
         built = World(
             app=app,
@@ -345,6 +375,8 @@ def world(writable_demo_instance: DemoInstance) -> Iterator[World]:
             handover=handover_lists,
             shared_session_id=shared.id,
             markers=markers,
+            roadmap_result=result.id,
+            roadmap_action=action.id,
         )
     try:
         yield built
@@ -486,6 +518,16 @@ def session_managers(outcome: Outcome) -> Expect:
     return lambda role, relation: (
         outcome if role in (TRIAGE, CO_CHAIR) and relation != NON_MEMBER else DENIED
     )
+
+
+def _roadmap(suffix: str = "", action: bool = False) -> Callable[[World, tuple[str, str]], str]:
+    """A page of the dialogue's roadmap (of its one action, with ``action``)."""
+
+    def url(w: World, _r: tuple[str, str]) -> str:
+        base = f"/staff/dialogues/{DIALOGUE}/roadmap"
+        return f"{base}/actions/{w.roadmap_action}{suffix}" if action else base + suffix
+
+    return url
 
 
 def _record(suffix: str) -> Callable[[World, tuple[str, str]], str]:
@@ -827,6 +869,81 @@ CASES: list[Case] = [
         "POST",
         "not held",
         _record("/complete"),
+        session_managers(RESTRICTED),
+    ),
+    # the roadmap: pages for the desk, changes for its triage officers and co-chairs (empty
+    # forms, and a link that is not the action's, are refused by the rules with 400, so nothing
+    # changes); the action is linked to both submissions and overdue
+    Case("roadmap.roadmap_page", "GET", "", _roadmap(), desk_members(RESTRICTED)),
+    Case(
+        "roadmap.add_result",
+        "POST",
+        "empty form",
+        _roadmap("/results"),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "roadmap.result_page",
+        "GET",
+        "",
+        lambda w, r: _roadmap(f"/results/{w.roadmap_result}")(w, r),
+        desk_members(RESTRICTED),
+    ),
+    Case(
+        "roadmap.edit_result",
+        "POST",
+        "empty form",
+        lambda w, r: _roadmap(f"/results/{w.roadmap_result}")(w, r),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "roadmap.add_action",
+        "POST",
+        "empty form",
+        _roadmap("/actions"),
+        session_managers(RESTRICTED),
+    ),
+    Case("roadmap.action_page", "GET", "linked", _roadmap("", True), desk_members(RESTRICTED)),
+    Case(
+        "roadmap.edit_action",
+        "POST",
+        "empty form",
+        _roadmap("", True),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "roadmap.change_state",
+        "POST",
+        "empty form",
+        _roadmap("/state", True),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "roadmap.link_item",
+        "POST",
+        "empty form",
+        _roadmap("/links/item", True),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "roadmap.link_case",
+        "POST",
+        "empty form",
+        _roadmap("/links/case", True),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "roadmap.link_recommendation",
+        "POST",
+        "empty form",
+        _roadmap("/links/recommendation", True),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "roadmap.unlink",
+        "POST",
+        "not its link",
+        _roadmap("/links/2147483647/remove", True),
         session_managers(RESTRICTED),
     ),
     # admin

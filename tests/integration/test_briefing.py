@@ -37,6 +37,8 @@ from portal import create_app
 from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import (
+    ActionOwner,
+    ActionState,
     AgendaItem,
     AgendaItemStatus,
     AgendaLink,
@@ -51,6 +53,8 @@ from portal.models import (
     DeskTextPurpose,
     Dialogue,
     DialogueSession,
+    FollowUpAction,
+    FollowUpActionLink,
     HowRaised,
     SessionPlace,
     SessionState,
@@ -86,6 +90,11 @@ SITUATION = "SITUATION-RAW-TEXT never in a briefing"
 RECOMMENDATION = "Abolish the death penalty for all crimes by 2030"
 ADDRESSEE = "Ministry of Justice"
 ITEM_TITLE = "Civic space and human-rights defenders"
+EARLIER_ITEM = "Detention conditions, as raised the year before"
+FOLLOW_UP = (  # the roadmap's actions linked to the case taken up before: title, state, due
+    ("Grant the family a prison visit", ActionState.PLANNED, -10),
+    ("Publish the detention review", ActionState.DONE, -40),
+)
 
 
 def _person(name: str, level: str) -> dict[str, Any]:
@@ -349,6 +358,16 @@ def _taken_up_before(
     )
     session.add(earlier)
     session.flush()
+    earlier_item = AgendaItem(
+        session_id=earlier.id,
+        title=EARLIER_ITEM,
+        theme=AgendaTheme.GENERAL_DEVELOPMENTS,
+        position=1,
+        priority_of=AgendaPriority.EU,
+        status=AgendaItemStatus.INCLUDED,
+    )
+    session.add(earlier_item)
+    session.flush()
     officer = session.scalars(
         select(StaffUser).where(StaffUser.email == accounts["triage_officer"][0])
     ).one()
@@ -357,9 +376,23 @@ def _taken_up_before(
             session_id=earlier.id,
             submission_id=case.id,
             how_raised=HowRaised.DURING_ITEM,
+            agenda_item_id=earlier_item.id,
             recorded_by_id=officer.id,
         )
     )
+    for title, state, due in FOLLOW_UP:
+        session.add(
+            FollowUpAction(
+                dialogue_id=dialogue.id,
+                session_id=earlier.id,
+                title=title,
+                owner=ActionOwner.PARTNER,
+                due_on=utc_now().date() + dt.timedelta(days=due),
+                state=state,
+                created_by_id=officer.id,
+                links=[FollowUpActionLink(submission_id=case.id)],
+            )
+        )
     session.add(AgendaLink(submission_id=case.id, agenda_item_id=item.id))
     personal_key = crypto.unwrap_private_key(
         officer.personal_private_key_wrapped, accounts["triage_officer"][1]
@@ -440,6 +473,24 @@ def test_a_case_taken_up_before_shows_its_record_and_who_confirmed(world: World)
     ) in text
     assert "Raised during an agenda item" in text
     assert "The ministry promised a <strong>review</strong> of the detention" in body
+
+
+def test_a_case_across_rounds_shows_where_it_was_raised_and_its_follow_up(
+    world: World,
+) -> None:
+    """The case's history: the session and item it was raised under, the partner's reply, and
+    the roadmap's actions linked to it with their state; the same for a reader who opens no
+    name, and in the print view."""
+    for who in ("triage_officer", "co_chair"):
+        for url in (world.base, f"{world.base}/print"):
+            text = _text_of(world.client(who).get(url).get_data(as_text=True))
+            assert f'Raised during an agenda item (under "{EARLIER_ITEM}")' in text
+            assert (
+                "Grant the family a prison visit: The partner government, due "
+                f"{(utc_now().date() - dt.timedelta(days=10)).isoformat()}, Planned Overdue"
+            ) in text
+            assert "Publish the detention review: The partner government" in text
+            assert text.count("Overdue") == 1
 
 
 def test_co_chair_reads_no_name_but_what_each_person_allows(world: World) -> None:
@@ -601,8 +652,13 @@ def test_bundle_decrypts_offline_to_the_same_pack(world: World, tmp_path: Path) 
     persons = pack["items"][0]["cases"][0]["persons"]
     assert [person["name"] for person in persons] == [BY_NAME, None, None]
     history = pack["items"][0]["cases"][1]["history"]
-    assert [(row["how_raised"], row["reply"]) for row in history] == [
-        ("during_item", PARTNER_REPLY)
+    assert [(row["how_raised"], row["agenda_item"], row["reply"]) for row in history] == [
+        ("during_item", EARLIER_ITEM, PARTNER_REPLY)
+    ]
+    follow_up = pack["items"][0]["cases"][1]["follow_up"]
+    assert [(row["title"], row["owner"], row["state"], row["overdue"]) for row in follow_up] == [
+        ("Publish the detention review", "partner", "done", False),
+        ("Grant the family a prison visit", "partner", "planned", True),
     ]
     assert [person["raise_as"] for person in persons] == [
         "by_name",

@@ -11,8 +11,11 @@ import itertools
 from sqlalchemy import select
 
 from portal.models import (
+    ActionOwner,
+    ActionState,
     AgendaState,
     DialogueSession,
+    FollowUpAction,
     HandoverEntry,
     HandoverLeaving,
     SessionPlace,
@@ -22,7 +25,12 @@ from portal.models import (
     SubmissionKind,
     SubmissionState,
 )
-from portal.services.rounds.waiting import SessionWaiting, waiting_per_session
+from portal.services.rounds.waiting import (
+    OverdueWaiting,
+    SessionWaiting,
+    overdue_per_dialogue,
+    waiting_per_session,
+)
 from tests.conftest import ConsultationWorld, DeskPerson, desk_person
 
 _numbers = itertools.count(1)
@@ -193,3 +201,41 @@ def test_proposals_that_cannot_be_approved_do_not_wait(
     rows = _by_id(waiting_per_session(world.session, co_chair.user, today=world.now.date()))
     assert rows[upcoming.id][1] == 1 and standing.risk_hold is False
     assert rows[frozen.id][1] == 0
+
+
+def test_a_co_chair_sees_the_overdue_actions_of_their_desks(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """Counted by the roadmap's own rule: open (planned or in progress) and past the due day;
+    a frozen dialogue off the desk is left out, and only a co-chair has this work."""
+    world = consultation_world
+    co_chair = desk_person(world, StaffRole.CO_CHAIR)
+    officer = desk_person(world, StaffRole.TRIAGE_OFFICER)
+    today = world.now.date()
+    for dialogue, state, days in (
+        (world.dialogue, ActionState.PLANNED, -1),
+        (world.dialogue, ActionState.IN_PROGRESS, -90),
+        (world.dialogue, ActionState.PLANNED, 0),  # due today: not yet overdue
+        (world.dialogue, ActionState.DONE, -5),
+        (world.dialogue, ActionState.DROPPED, -5),
+        (world.frozen_dialogue, ActionState.PLANNED, -5),  # not on the co-chair's desk
+    ):
+        world.session.add(
+            FollowUpAction(
+                dialogue_id=dialogue.id,
+                title=f"Action due {days}",
+                owner=ActionOwner.EU,
+                due_on=today + dt.timedelta(days=days),
+                state=state,
+                created_by_id=co_chair.user.id,
+            )
+        )
+    world.session.flush()
+    assert overdue_per_dialogue(world.session, co_chair.user, today=today) == [
+        OverdueWaiting(world.dialogue, 2)
+    ]
+    tomorrow = today + dt.timedelta(days=1)
+    assert overdue_per_dialogue(world.session, co_chair.user, today=tomorrow) == [
+        OverdueWaiting(world.dialogue, 3)
+    ]
+    assert overdue_per_dialogue(world.session, officer.user, today=today) == []

@@ -412,7 +412,7 @@ def change_state(
         action.id,
         previous=str(previous),
         state=str(state),
-        note=bool(note),
+        with_note=bool(note),
     )
     return change
 
@@ -545,6 +545,9 @@ def _require_linkable(
 def _add_link(
     session: Session, actor: StaffUser, action: FollowUpAction, link: FollowUpActionLink
 ) -> FollowUpActionLink:
+    """Add ``link`` unless the action already has the same one."""
+    if any(_link_details(existing) == _link_details(link) for existing in action.links):
+        raise RoadmapRefusedError("the action already has that link")
     action.links.append(link)
     session.flush()
     _record(
