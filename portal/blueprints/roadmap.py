@@ -44,6 +44,7 @@ from portal.models import (
     Dialogue,
     FollowUpAction,
     FollowUpResult,
+    Submission,
     utc_now,
 )
 from portal.services.desks import need_to_know
@@ -216,7 +217,7 @@ def link_case(signed_in: SignedInStaff, slug: str, action_id: int) -> ResponseRe
         rules.link_case(database, signed_in.user, action, case, now=now)
         return _("The action is linked to the case.")
 
-    return _change_action(signed_in, slug, action_id, act)
+    return _change_action(signed_in, slug, action_id, act, case_form=form)
 
 
 @blueprint.post(ACTION + "/links/recommendation")
@@ -233,7 +234,7 @@ def link_recommendation(signed_in: SignedInStaff, slug: str, action_id: int) -> 
         )
         return _("The action is linked to the recommendation.")
 
-    return _change_action(signed_in, slug, action_id, act)
+    return _change_action(signed_in, slug, action_id, act, recommendation_form=form)
 
 
 @blueprint.post(ACTION + f"/links/<{ROW_ID}:link_id>/remove")
@@ -273,7 +274,7 @@ def _action_draft(form: ActionForm) -> rules.ActionDraft:
     return form.draft()
 
 
-def _submission(database: Session, public_id: str) -> Any:
+def _submission(database: Session, public_id: str) -> Submission:
     found = submission_by_public_id(database, public_id)
     if found is None:
         raise _Refused(_("No submission has that reference."))
@@ -384,7 +385,9 @@ def _action_page(
     status: int = 200,
     action_form: FlaskForm | None = None,
     state_form: FlaskForm | None = None,
+    **link_forms: FlaskForm,
 ) -> ResponseReturnValue:
+    """The action's page; a refused form comes back with what was typed in it."""
     database = reading()
     now = utc_now()
     dialogue = action.dialogue
@@ -401,6 +404,8 @@ def _action_page(
         refusal=refusal,
         action_form=action_form or ActionForm(formdata=None, data=_action_data(action)),
         state_form=state_form or StateForm(formdata=None, data={"state": action.state.value}),
+        case_form=link_forms.get("case_form"),
+        recommendation_form=link_forms.get("recommendation_form"),
         **_choices(dialogue),
     )
     return body, status

@@ -55,7 +55,7 @@ from portal.models import (
     utc_now,
 )
 from portal.services.desks import need_to_know
-from portal.services.rounds import agenda, handover_sheet
+from portal.services.rounds import agenda, handover_sheet, roadmap
 from portal.services.rounds.record import case_replies
 from portal.services.rounds.waiting import overdue_per_dialogue, waiting_per_session
 from portal.services.staff import identities, triage
@@ -425,7 +425,8 @@ def _submission_page(
 ) -> ResponseReturnValue:
     """The submission page: opened for this response when need-to-know allows, else metadata.
 
-    Opening records the read and moves a received submission into triage, committed here.
+    Opening records the read and moves a received submission into triage, committed here. The
+    roadmap's actions linked to it show only to a reader who may read it, as on the roadmap.
     """
     database = reading()
     now = utc_now()
@@ -478,6 +479,12 @@ def _submission_page(
         if opened is not None
         else None,
         history=history,
+        follow_up=[
+            (action, roadmap.is_overdue(action, now.date()))
+            for action in roadmap.actions_of_case(found)
+        ]
+        if access is need_to_know.Access.READ
+        else [],
         today=now.date(),
         now=now,
     )

@@ -36,6 +36,7 @@ from portal.models import (
     NamedMember,
     RiskLevel,
     SubmissionKind,
+    SubmissionState,
     utc_now,
 )
 from portal.models.followup import MAX_ROADMAP_TEXT, MAX_ROADMAP_TITLE
@@ -307,6 +308,7 @@ def test_overdue_actions_show_on_the_roadmap_and_the_co_chairs_home(roadmap: Roa
     assert "Overdue" in page
     assert "Overdue" not in _page(co_chair, f"{ROADMAP}/actions/{done}")[1]
     text = _text(_page(co_chair, ROADMAP)[1])
+    assert "Planned, " in text and "Done, " in text  # each action's history
     assert f"{len(overdue)} action{'s are' if len(overdue) > 1 else ' is'} overdue." in text
 
     home = _text(_page(co_chair, "/staff/")[1])
@@ -353,8 +355,12 @@ def test_links_stay_within_the_dialogue(roadmap: Roadmap) -> None:
     ):
         response = _post(co_chair, f"{links}/{path}", data)
         assert response.status_code == 400, (path, data)
+        typed = data.get("case") or data.get("submission")
+        assert typed is None or f'value="{typed}"' in response.get_data(as_text=True)
     assert roadmap.counts() == before
 
+    case_page = _text(_page(co_chair, f"/staff/submissions/{case}")[1])
+    assert "Follow-up actions linked to it" in case_page and "Invite the rapporteur" in case_page
     page = _text(_page(co_chair, f"{ROADMAP}/actions/{action_id}")[1])
     assert "Freedom of expression in valdoria" in page
     assert f"Individual case {case}" in page and f"Recommendation 2 of {seminar}" in page
@@ -393,7 +399,15 @@ def test_a_restricted_case_is_linked_and_shown_only_by_its_named_members(
     page = _page(roadmap.client("co_chair"), f"{ROADMAP}/actions/{action_id}")[1]
     assert case not in page
     assert "restricted to other members of the desk" in page
+    # Nor may the co-chair send its contributor a progress notice.
+    state = {"state": "in_progress", "note": "Under way", "notify": [case]}
+    before = roadmap.counts()
+    url = f"{ROADMAP}/actions/{action_id}/state"
+    assert _post(roadmap.client("co_chair"), url, state).status_code == 400
+    assert roadmap.counts() == before
     assert case in _page(roadmap.client("second_officer"), f"{ROADMAP}/actions/{action_id}")[1]
+    case_page = _page(roadmap.client("co_chair"), f"/staff/submissions/{case}")[1]
+    assert "Follow-up actions linked to it" not in case_page
 
 
 # --- progress notices --------------------------------------------------------------------------
@@ -421,18 +435,23 @@ def test_progress_notices_reach_only_the_linked_contributors_the_desk_picks(
     picked = roadmap.accepted(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
     left_out = roadmap.accepted(SubmissionKind.SEMINAR_RECOMMENDATIONS, SEMINAR_FORM)
     unlinked = roadmap.accepted(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
+    withdrawn = roadmap.accepted(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
     co_chair = roadmap.client("co_chair")
     links = f"{ROADMAP}/actions/{action_id}/links"
     assert _post(co_chair, f"{links}/case", {"case": picked}).status_code == 302
+    assert _post(co_chair, f"{links}/case", {"case": withdrawn}).status_code == 302
+    with roadmap.world.database.session() as session:
+        roadmap.world.submission(session, withdrawn).state = SubmissionState.WITHDRAWN
+        session.commit()
     recommendation = {"submission": left_out, "number": "1"}
     assert _post(co_chair, f"{links}/recommendation", recommendation).status_code == 302
     page = _page(co_chair, f"{ROADMAP}/actions/{action_id}")[1]
     assert f'value="{picked}"' in page and f'value="{left_out}"' in page
-    assert f'value="{unlinked}"' not in page
+    assert f'value="{unlinked}"' not in page and f'value="{withdrawn}"' not in page
 
     state = f"{ROADMAP}/actions/{action_id}/state"
     before = roadmap.counts()
-    for notify in ([unlinked], [picked, unlinked], ["not-a-reference"]):
+    for notify in ([unlinked], [picked, unlinked], [withdrawn], ["not-a-reference"]):
         data = {"state": "in_progress", "note": "Visit agreed", "notify": notify}
         assert _post(co_chair, state, data).status_code == 400
     assert roadmap.counts() == before

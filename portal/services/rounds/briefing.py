@@ -377,7 +377,7 @@ class _Builder:
             self._point(subject_of(DeskTextPurpose.BRIEFING_POINT, submission=submission)),
             persons,
             self._history(submission),
-            case_follow_up(self.session, submission, today=self.now.date()),
+            case_follow_up(submission, today=self.now.date()),
         )
 
     def _point(self, subject: Any) -> str:

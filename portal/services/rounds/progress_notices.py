@@ -9,12 +9,11 @@ about, the portal does not.
 **To whom.** Only submissions linked to the action (:func:`concerned`), that the sender may
 message and read (``notices.send_notice`` checks both again), and that their author has not
 withdrawn (someone who withdrew asked to hear no more of it). A pick outside these refuses the
-whole request before anything is stored.
+whole request, change of state included, once the caller rolls back: nothing is half-stored.
 
 **What.** The action's title and its new state (escaped, the state named by the page in the
-sender's language), then the progress note rendered by
-``staff_markdown.render``: staff words about the theme, never a name, and the same words the
-roadmap shows.
+sender's language), then the progress note rendered by ``staff_markdown.render``: staff words
+about the theme, never a name, and the same words the roadmap shows.
 """
 
 import datetime as dt

@@ -35,7 +35,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 import crypto
 from portal.models import (
@@ -151,11 +151,12 @@ def results_of(session: Session, dialogue: Dialogue) -> list[FollowUpResult]:
 
 
 def actions_of(session: Session, dialogue: Dialogue) -> list[FollowUpAction]:
-    """The dialogue's actions, by due day."""
+    """The dialogue's actions, by due day, each with its history loaded."""
     return list(
         session.scalars(
             select(FollowUpAction)
             .where(FollowUpAction.dialogue_id == dialogue.id)
+            .options(selectinload(FollowUpAction.changes))
             .order_by(FollowUpAction.due_on, FollowUpAction.id)
         )
     )
@@ -173,22 +174,11 @@ def action_of(session: Session, dialogue: Dialogue, action_id: int) -> FollowUpA
     return found if found is not None and found.dialogue_id == dialogue.id else None
 
 
-def actions_of_case(session: Session, submission: Submission) -> list[FollowUpAction]:
-    """The actions linked to ``submission`` (as a case or through a recommendation), by due
-    day: what the next round's briefing shows of the case's follow-up."""
-    return list(
-        session.scalars(
-            select(FollowUpAction)
-            .where(
-                FollowUpAction.id.in_(
-                    select(FollowUpActionLink.action_id).where(
-                        FollowUpActionLink.submission_id == submission.id
-                    )
-                )
-            )
-            .order_by(FollowUpAction.due_on, FollowUpAction.id)
-        )
-    )
+def actions_of_case(submission: Submission) -> list[FollowUpAction]:
+    """The actions linked to ``submission`` (as a case or through a recommendation), each once,
+    by due day: what the next round's briefing shows of the case's follow-up."""
+    actions = {link.action for link in submission.follow_up_links}
+    return sorted(actions, key=lambda action: (action.due_on, action.id))
 
 
 def linkable_items(session: Session, dialogue: Dialogue) -> list[AgendaItem]:
@@ -598,12 +588,10 @@ def _summary(action: FollowUpAction, today: dt.date) -> ActionSummary:
     )
 
 
-def case_follow_up(
-    session: Session, submission: Submission, *, today: dt.date
-) -> tuple[ActionSummary, ...]:
+def case_follow_up(submission: Submission, *, today: dt.date) -> tuple[ActionSummary, ...]:
     """The actions linked to ``submission`` (:func:`actions_of_case`) as the briefing shows
     them: what the next round starts from."""
-    return tuple(_summary(action, today) for action in actions_of_case(session, submission))
+    return tuple(_summary(action, today) for action in actions_of_case(submission))
 
 
 def roadmap_summary(
