@@ -22,7 +22,9 @@ from portal.blueprints import (
     forms_sealed,
     handover,
     public,
+    public_summary,
     quick_exit,
+    reports,
     roadmap,
     session_record,
     sessions,
@@ -46,6 +48,7 @@ from portal.services.submissions import kinds
 from portal.settings import Settings, load_settings
 from portal.text_limits import TEXT_LIMITS
 from portal.web import instance as web_instance
+from portal.web.notice_headings import notice_heading, notice_heading_words
 
 TEMPLATES_DIR = shipped_folder("templates")
 
@@ -108,6 +111,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_global(kinds.CONSENT_QUESTIONS, "consent_questions")
     app.add_template_global(form_fields.kind_json)
     app.add_template_global(TEXT_LIMITS, "text_limits")
+    app.add_template_global(notice_heading)
+    app.add_template_global(notice_heading_words)
     app.register_error_handler(HTTPException, _render_error)
 
     for blueprint in (
@@ -129,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         sessions.blueprint,
         agenda.blueprint,
         session_record.blueprint,
+        reports.blueprint,
+        public_summary.blueprint,
         admin.blueprint,
         uploads.blueprint,
     ):

@@ -33,6 +33,7 @@ from portal.models import (
     RiskLevel,
     SessionPlace,
     SessionState,
+    StatementSource,
     SubmissionKind,
     SubmissionState,
     Topic,
@@ -180,6 +181,10 @@ _OWN_TABLES: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
         ActionState.IN_PROGRESS: lazy_gettext("In progress"),
         ActionState.DONE: lazy_gettext("Done"),
         ActionState.DROPPED: lazy_gettext("Dropped"),
+    },
+    StatementSource: {
+        StatementSource.JOINT: lazy_gettext("Joint press statement"),
+        StatementSource.EU: lazy_gettext("EU press statement"),
     },
 }
 

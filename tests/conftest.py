@@ -513,58 +513,57 @@ class SentSubmission:
     form: dict[str, Any]
 
 
+def send_to_valdoria(
+    settings: Settings, kind: SubmissionKind, form: dict[str, Any]
+) -> SentSubmission:
+    """Send a submission to ``valdoria`` through the intake service under a new codename:
+    agenda input, cases and seminar recommendations to the dialogue's open consultation,
+    reprisal reports to the dialogue (``form`` as the no-JavaScript path posts it)."""
+    database = Database(settings.database_url)
+    now = utc_now()
+    folder = InstanceFolder(settings.instance_dir)
+    pepper = folder.load_secrets().codename_pepper
+    try:
+        with database.session() as session:
+            dialogue = session.scalars(
+                select(Dialogue).where(Dialogue.slug == INBOX_DIALOGUE_SLUG)
+            ).one()
+            open_session = None
+            if kind is not SubmissionKind.REPRISAL_REPORT:
+                open_session = next(
+                    item
+                    for item in session.scalars(
+                        select(DialogueSession).where(DialogueSession.dialogue_id == dialogue.id)
+                    )
+                    if consultation_accepts_submissions(item, now)
+                )
+            new = register_new_codename(session, pepper, language="en", today=now.date())
+            submission = accept_plain_submission(
+                session,
+                address=submission_address(
+                    session,
+                    dialogue=dialogue,
+                    dialogue_session=open_session,
+                    kind=kind,
+                    public_id=new_public_id(),
+                    now=now,
+                ),
+                submitter_key=new.secrets,
+                form=form,
+                today=now.date(),
+                recovery_signing_key=folder.load_recovery_signing_key(),
+            )
+            session.commit()
+            return SentSubmission(new.codename, submission.public_id, form)
+    finally:
+        database.dispose()
+
+
 @pytest.fixture
 def send_under_new_codename() -> Callable[..., SentSubmission]:
-    """Send a submission to ``valdoria`` through the intake service under a new codename.
-
-    Call it with an instance's ``Settings``, the ``SubmissionKind`` and the form as the
-    no-JavaScript path posts it; agenda input, cases and seminar recommendations go to the
-    dialogue's open consultation, reprisal reports to the dialogue.
-    """
-
-    def send(settings: Settings, kind: SubmissionKind, form: dict[str, Any]) -> SentSubmission:
-        database = Database(settings.database_url)
-        now = utc_now()
-        folder = InstanceFolder(settings.instance_dir)
-        pepper = folder.load_secrets().codename_pepper
-        try:
-            with database.session() as session:
-                dialogue = session.scalars(
-                    select(Dialogue).where(Dialogue.slug == INBOX_DIALOGUE_SLUG)
-                ).one()
-                open_session = None
-                if kind is not SubmissionKind.REPRISAL_REPORT:
-                    open_session = next(
-                        item
-                        for item in session.scalars(
-                            select(DialogueSession).where(
-                                DialogueSession.dialogue_id == dialogue.id
-                            )
-                        )
-                        if consultation_accepts_submissions(item, now)
-                    )
-                new = register_new_codename(session, pepper, language="en", today=now.date())
-                submission = accept_plain_submission(
-                    session,
-                    address=submission_address(
-                        session,
-                        dialogue=dialogue,
-                        dialogue_session=open_session,
-                        kind=kind,
-                        public_id=new_public_id(),
-                        now=now,
-                    ),
-                    submitter_key=new.secrets,
-                    form=form,
-                    today=now.date(),
-                    recovery_signing_key=folder.load_recovery_signing_key(),
-                )
-                session.commit()
-                return SentSubmission(new.codename, submission.public_id, form)
-        finally:
-            database.dispose()
-
-    return send
+    """:func:`send_to_valdoria`, for tests that take it as a fixture: call it with an instance's
+    ``Settings``, the ``SubmissionKind`` and the form."""
+    return send_to_valdoria
 
 
 def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission) -> None:

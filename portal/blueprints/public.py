@@ -1,7 +1,8 @@
 """Public pages: what dialogues exist, their sessions, and when civil society can write in.
 
 Nothing here needs JavaScript or a cookie, and nothing here reads more than the plaintext
-metadata of dialogues and sessions and the public half of desk keys.
+metadata of dialogues and sessions, the public half of desk keys, and a session's public summary
+once the desk has published it.
 
 A session page links to each submission form once the form's route exists, under the endpoint
 named in :data:`FORM_ENDPOINTS` (session forms take ``slug`` and ``session_id``, the reprisal
@@ -18,6 +19,7 @@ from portal.services.dialogues.public_listing import (
     list_dialogues,
 )
 from portal.services.health import database_answers
+from portal.services.reporting.public_summary import published_summary
 from portal.web.instance import app_settings
 from portal.web.lookups import found_or_404
 from portal.web.transaction import reading
@@ -48,12 +50,14 @@ def dialogue(slug: str) -> str:
 
 @blueprint.get("/dialogues/<slug>/sessions/<int:session_id>")
 def session(slug: str, session_id: int) -> str:
-    """One session: what its consultation is for, the forms, who reads, how to check the key."""
+    """One session: what its consultation is for, the forms, who reads, how to check the key;
+    once published, its public summary (``reporting.public_summary``)."""
     page = found_or_404(find_session_page(reading(), slug, session_id, utc_now()))
     onion_origin = app_settings().onion_origin
     return render_template(
         "public/session.html",
         page=page,
+        summary=published_summary(reading(), session_id),
         form_urls=_existing_form_urls(slug, session_id),
         onion_url=None
         if onion_origin is None

@@ -229,6 +229,7 @@ def assess_risk(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue
             level=RiskLevel(form.level.data),
             reassess_on=form.reassess_on.data,
             gender_specific=form.gender_specific.data == "yes",
+            women_hrd=form.women_hrd.data == "yes",
             named_member_ids=form.named_member_ids,
             now=now,
         )

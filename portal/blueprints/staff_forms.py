@@ -91,7 +91,8 @@ class TopicsForm(FlaskForm):
 
 
 class RiskForm(FlaskForm):
-    """A risk assessment: level, re-assessment date, gender-specific threat, named members."""
+    """A risk assessment: level, re-assessment date, gender-specific threat, whether the case
+    concerns a woman human-rights defender, named members."""
 
     level = StringField(
         validators=[
@@ -101,6 +102,7 @@ class RiskForm(FlaskForm):
     )
     reassess_on = DateField(validators=[Optional()])
     gender_specific = StringField()
+    women_hrd = StringField()
     named = SelectMultipleField(validate_choice=False)
 
     @property

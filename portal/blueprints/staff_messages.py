@@ -11,6 +11,7 @@ portal. A staff member who may not write gets 403 before anything is opened; a m
 for the contact choice or its length comes back with the reason and what was typed.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, redirect, render_template, url_for
@@ -37,6 +38,7 @@ from portal.services.submissions.messages import (
     thread_for_desk,
     unverified_messages,
 )
+from portal.services.submissions.notices import notice_session_dates
 from portal.services.submissions.payload import PayloadError
 from portal.services.submissions.provenance import record_unverified
 from portal.web.lookups import found_or_404
@@ -52,6 +54,7 @@ class DeskThread:
     entries: list[ThreadEntry]
     may_send: bool
     note: str | None
+    session_dates: dict[int, dt.date]  # for the headings of notices (notice_session_dates)
 
 
 def contact_refused_message() -> str:
@@ -74,11 +77,12 @@ def desk_message_thread(submission: Submission, opened: OpenedForStaff) -> DeskT
     if unverified_messages(entries):
         with unit_of_work() as recording:
             record_unverified(recording, submission, unverified_messages(entries))
+    dates = notice_session_dates(submission)
     if signed_in is None or not may_message(database, signed_in.user, submission.dialogue):
-        return DeskThread(entries, False, role_refused_message())
+        return DeskThread(entries, False, role_refused_message(), dates)
     if opened.payload.get("contact_through_portal") is not True:
-        return DeskThread(entries, False, contact_refused_message())
-    return DeskThread(entries, True, None)
+        return DeskThread(entries, False, contact_refused_message(), dates)
+    return DeskThread(entries, True, None, dates)
 
 
 @blueprint.post("/submissions/<public_id>/messages")

@@ -56,6 +56,7 @@ from portal.services.submissions.inbox import (
     own_submission,
     sealing_target,
 )
+from portal.services.submissions.inbox_news import mark_seen, new_first
 from portal.services.submissions.inbox_web_sessions import (
     KeyHeldByBrowserError,
     SessionEndedError,
@@ -75,12 +76,15 @@ from portal.services.submissions.messages import (
     thread_for_submitter,
     unverified_messages,
 )
+from portal.services.submissions.notices import notice_session_dates
+from portal.services.submissions.own_attachments import own_attachments
 from portal.services.submissions.payload import (
     ConsentGiver,
     ConsentLevel,
     PayloadError,
     Urgency,
 )
+from portal.services.submissions.progress import submission_path
 from portal.services.submissions.provenance import (
     Provenance,
     UnverifiedSubmissionError,
@@ -92,6 +96,7 @@ from portal.services.submissions.submitters import (
     sign_in_with_codename,
 )
 from portal.web.instance import app_secrets, app_storage
+from portal.web.notice_headings import notice_heading_words
 from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("submitter", __name__, url_prefix="/inbox")
@@ -235,10 +240,15 @@ def inbox(signed_in: SignedInSubmitter) -> str:
     database = reading()
     entries = list_inbox(database, signed_in.owner_tag_key)
     desk_messages = desk_messages_by_submission(database, signed_in.owner_tag_key)
+    desk_threads = [
+        (entry, desk_messages[entry.public_id])
+        for entry in entries
+        if entry.public_id in desk_messages
+    ]
     return render_template(
         "inbox/index.html",
         entries=entries,
-        desk_messages=desk_messages,
+        desk_threads=new_first(desk_threads, lambda thread: thread[1].new),
         consent_requests=waiting_requests(database, signed_in.owner_tag_key),
     )
 
@@ -430,6 +440,8 @@ def sealed_page_data(found: Submission, consent_request: ConsentRequest | None) 
         "signing-key": (found.signing_public_key or b"").hex(),
         "value-labels": json.dumps(value_labels),
         "round": "" if consent_request is None else str(consent_request.session_id),
+        "seen-url": url_for("submitter_sealed.mark_shown_seen", public_id=found.public_id),
+        "notice-words": json.dumps(notice_heading_words()),
     }
 
 
@@ -462,10 +474,12 @@ def _submission_page(
     envelopes are and what to seal to, and ``static/js/inbox.mjs`` opens and seals in the page.
     """
     consent_request = current_request(found)
+    path = submission_path(found, today=utc_now().date())
     if signed_in.key_held_by_browser:
         return render_template(
             "inbox/submission.html",
             submission=found,
+            path=path,
             sealed_page=sealed_page_data(found, consent_request),
             consent_request=consent_request,
             takes_consent=found.kind in KINDS_WITH_CONSENT,
@@ -477,19 +491,23 @@ def _submission_page(
     except UnverifiedSubmissionError:
         _record_unverified(found, ["submission"])
         return render_template(
-            "inbox/submission.html", submission=found, submission_unverified=True
+            "inbox/submission.html", submission=found, path=path, submission_unverified=True
         )
-    thread = thread_for_submitter(found, signed_in, opened.anchors)
-    _record_unverified(found, opened.unverified + unverified_messages(thread))
+    thread = new_first(thread_for_submitter(found, signed_in, opened.anchors))
+    attachments = own_attachments(found, signed_in, opened.anchors)
+    unverified_files = ["attachment" for item in attachments if item.name is None]
+    _record_unverified(found, opened.unverified + unverified_messages(thread) + unverified_files)
     persons = opened.payload.get("persons", [])
     in_round = (
         ()
         if consent_request is None
         else persons_in_round(reading(), opened, found, consent_request.session)
     )
-    return render_template(
+    page = render_template(
         "inbox/submission.html",
         submission=found,
+        path=path,
+        session_dates=notice_session_dates(found),
         consent_request=consent_request,
         awaiting=[person.awaiting_confirmation for person in in_round],
         payload=opened.payload,
@@ -503,9 +521,14 @@ def _submission_page(
         further_information_error=further_information_error,
         typed_text=typed_text,
         thread=thread,
+        attachments=attachments,
         message_error=message_error,
         typed_message=typed_message,
         consent_errors=consent_errors or {},
         delete_error=delete_error,
         refusal=refusal,
     )
+    # The page above showed every item of the thread, new ones marked: from now on they are not.
+    with unit_of_work() as database:
+        mark_seen(database, found, [entry.public_id for entry in thread if entry.new])
+    return page

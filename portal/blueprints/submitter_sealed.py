@@ -14,7 +14,7 @@ All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRF
          -> {"next": inbox address}
     GET  /inbox/<public_id>/sealed
          -> {"submission": item, "further_information": [item], "consent_changes": [item],
-             "messages": [message]}
+             "messages": [message], "attachments": [item: an attachment-keys record]}
             item = {"context": str, "envelope": base64, "signature": base64 or null,
                     "received_on": ISO date}
             message = {"public_id": str, "written_by": "desk" | "submitter",
@@ -28,6 +28,12 @@ All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRF
     POST /inbox/<public_id>/sealed-message   {"public_id": the page's reply id, "envelope": base64,
                                               "signature": base64}
          -> {"next": the submission's address}
+    POST /inbox/<public_id>/seen   {"messages": [public id of a desk item the page showed]}
+         -> {"marked": how many were new}
+
+A message is a desk message or a notice, told apart inside its envelope; each also carries
+``"new": bool`` (not yet shown to the submitter; new ones come first) and the answer carries
+``"session_dates": {session id: ISO date}`` of the dialogue, for a debrief notice's heading.
 
 Items come in history order with their signatures (null for an item stored before signatures),
 and the page checks them as ``provenance`` does before it shows or uses anything. The server
@@ -84,6 +90,7 @@ from portal.services.submissions.inbox import (
     own_submission,
     sealed_submission,
 )
+from portal.services.submissions.inbox_news import mark_seen, new_first
 from portal.services.submissions.inbox_web_sessions import (
     SignedInSubmitter,
     start_browser_held_session,
@@ -95,6 +102,7 @@ from portal.services.submissions.messages import (
     sealed_thread,
     unverified_as_stored,
 )
+from portal.services.submissions.notices import notice_session_dates
 from portal.services.submissions.owner_tags import OWNER_TAG_KEY_SIZE
 from portal.services.submissions.provenance import record_unverified
 from portal.services.submissions.submitters import (
@@ -110,6 +118,10 @@ blueprint = Blueprint("submitter_sealed", __name__, url_prefix="/inbox")
 
 # Base64 makes an envelope a third larger; the JSON around it is a few bytes.
 REQUEST_BODY_LIMIT = MAX_ENVELOPE_BYTES * 4 // 3 + 1024
+# The most items one "seen" post names, and its body: a thread longer than this is marked over
+# several visits.
+MAX_SEEN_IDS = 500
+SEEN_BODY_LIMIT = MAX_SEEN_IDS * 80 + 1024
 
 _Params = ParamSpec("_Params")
 
@@ -206,9 +218,14 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
                 "signature": _optional_base64(message.record.signature),
                 "desk_key_id": message.desk_key_id_hex,
                 "sent_on": message.sent_on.isoformat(),
+                "new": message.new,
             }
-            for message in sealed_thread(found)
+            for message in new_first(sealed_thread(found))
         ],
+        session_dates={
+            str(session_id): date.isoformat()
+            for session_id, date in notice_session_dates(found).items()
+        },
         dialogue=found.dialogue.slug,
         desk_keys=[
             {
@@ -219,6 +236,9 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
                 "certificate": _optional_hex(desk_key.certificate),
             }
             for desk_key in desk_key_history(found)
+        ],
+        attachments=[
+            _item(record, found.received_on.isoformat()) for record in sealed.attachment_keys
         ],
         identities=None
         if sealed.identities is None
@@ -272,6 +292,36 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     except SubmissionRefusedError:
         return _refusal(_("This cannot be done for this submission. Nothing was changed."), 400)
     return jsonify(next=url_for("submitter.submission", public_id=public_id, _anchor="messages"))
+
+
+@blueprint.post("/<public_id>/seen")
+@json_session_required
+def mark_shown_seen(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
+    """Mark as seen the new desk items the page showed: ``{"messages": [public id]}``.
+
+    A post rather than a side effect of fetching the envelopes, so that only what the tab could
+    open and show stops being new (``inbox_news``); CSRF-protected like every post here.
+    """
+    request.max_content_length = SEEN_BODY_LIMIT
+    found = _own_or_404(signed_in, public_id)
+    try:
+        shown = _public_ids(_json_body(), "messages")
+    except MalformedRequestError as error:
+        return _refusal(str(error), 400)
+    with unit_of_work() as database:
+        marked = mark_seen(database, found, shown)
+    return jsonify(marked=marked)
+
+
+def _public_ids(body: dict[str, Any], name: str) -> list[str]:
+    values = body.get(name)
+    if (
+        not isinstance(values, list)
+        or len(values) > MAX_SEEN_IDS
+        or not all(isinstance(value, str) and is_public_id(value) for value in values)
+    ):
+        raise MalformedRequestError(f"{name}: a list of at most {MAX_SEEN_IDS} public ids expected")
+    return values
 
 
 def _store_sealed(

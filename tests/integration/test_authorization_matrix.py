@@ -100,6 +100,8 @@ STAFF_BLUEPRINTS = (
     "handover",
     "sessions",
     "session_record",
+    "reports",
+    "public_summary",
     "roadmap",
 )
 PASSPHRASE = "correct horse battery staple for the matrix"
@@ -513,6 +515,26 @@ def _victim(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     return lambda w, r: f"/admin/staff/{w.victims[r]}{suffix}"
 
 
+def report_readers(role: StaffRole, relation: str) -> Outcome:
+    """Reports and statistics: observers of every dialogue (on a desk or not), and the members of
+    the dialogue's desk; an administrator only as a member (``need_to_know.may_read_reports``)."""
+    if role is OBSERVER or relation != NON_MEMBER:
+        return RESTRICTED
+    return DENIED
+
+
+def _reports(suffix: str = "") -> Callable[[World, tuple[str, str]], str]:
+    return lambda _w, _r: f"/staff/reports/{DIALOGUE}{suffix}"
+
+
+def _public_summary(suffix: str = "") -> Callable[[World, tuple[str, str]], str]:
+    """The public summary of the matrix's session, not held: nothing is written, so every post
+    past the authorization check is refused (400) and nothing changes."""
+    return lambda w, _r: (
+        f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/public-summary{suffix}"
+    )
+
+
 def session_managers(outcome: Outcome) -> Expect:
     """For the desk's triage officers and co-chairs; everyone else is refused."""
     return lambda role, relation: (
@@ -869,6 +891,47 @@ CASES: list[Case] = [
         "POST",
         "not held",
         _record("/complete"),
+        session_managers(RESTRICTED),
+    ),
+    # reports and statistics: observers read them, and nothing else above
+    Case("reports.index", "GET", "", lambda _w, _r: "/staff/reports", report_readers),
+    Case("reports.dialogue_statistics", "GET", "", _reports(), report_readers),
+    Case("reports.statistics_csv", "GET", "", _reports("/statistics.csv"), report_readers),
+    Case(
+        "reports.report",
+        "GET",
+        "",
+        lambda w, r: _reports(f"/sessions/{w.session_id}")(w, r),
+        report_readers,
+    ),
+    Case(
+        "reports.report_markdown",
+        "GET",
+        "",
+        lambda w, r: _reports(f"/sessions/{w.session_id}/report.md")(w, r),
+        report_readers,
+    ),
+    # a session's public summary: the desk's triage officers and co-chairs
+    Case("public_summary.page", "GET", "", _public_summary(), session_managers(RESTRICTED)),
+    Case(
+        "public_summary.write",
+        "POST",
+        "empty form",
+        _public_summary(),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "public_summary.publish",
+        "POST",
+        "nothing written",
+        _public_summary("/publish"),
+        session_managers(RESTRICTED),
+    ),
+    Case(
+        "public_summary.unpublish",
+        "POST",
+        "nothing written",
+        _public_summary("/unpublish"),
         session_managers(RESTRICTED),
     ),
     # the roadmap: pages for the desk, changes for its triage officers and co-chairs (empty

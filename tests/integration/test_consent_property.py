@@ -319,6 +319,7 @@ class ConsentRounds(RuleBasedStateMachine):
                     level=RiskLevel.LOW,
                     reassess_on=None,
                     gender_specific=False,
+                    women_hrd=False,
                     now=now,
                 )
                 self.cases.append(
@@ -455,6 +456,7 @@ class ConsentRounds(RuleBasedStateMachine):
                 level=level,
                 reassess_on=reassess_on,
                 gender_specific=False,
+                women_hrd=False,
                 named_member_ids=named if level is RiskLevel.HIGH else (),
                 now=utc_now(),
             )

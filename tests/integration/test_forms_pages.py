@@ -29,6 +29,7 @@ from tests.integration.forms_client import (
 
 REPRISAL_URL = "/dialogues/valdoria/reprisal-report"
 
+INBOX_WAY_IN = '<a class="inbox-link" href="/inbox/sign-in">Sign in to your inbox</a>'
 CASE_FIELDS = {
     "situation": "Arrested at a peaceful rally and held without charge.",
     "place": "Port Alder",
@@ -316,6 +317,7 @@ def test_existing_codename_submits_again_under_the_same_pseudonym(
     first = open_form(client, REPRISAL_URL)
     _, html = post_form(client, first, REPRISAL_FIELDS)
     codename = codename_in(html)
+    assert INBOX_WAY_IN in html  # the page ends with the way into the inbox
     second = open_form(client, open_session_url(app, "individual-case"))
     before = row_counts(app)
 
@@ -327,6 +329,7 @@ def test_existing_codename_submits_again_under_the_same_pseudonym(
 
     assert status == 200, _errors(html)
     assert "What you sent is stored" in html and 'id="codename"' not in html
+    assert INBOX_WAY_IN in html
     assert row_counts(app)["submitters"] == before["submitters"]
     # Both are the codename's: its owner tags 0 and 1, and no column names the submitter.
     tag_key = crypto.owner_tag_key(crypto.derive_codename_secrets(codename).key_seed)

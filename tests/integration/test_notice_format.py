@@ -5,17 +5,23 @@ envelope says, and must refuse anything that is not exactly a notice rather than
 """
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from markupsafe import Markup
 
 from portal.models import MessagePurpose
-from portal.services.submissions.notices import (
+from portal.services.rounds.staff_markdown import ALLOWED_TAGS
+from portal.services.submissions.notice_format import (
     MAX_NOTICE_HTML,
     NOTICE_FORMAT,
+    NOTICE_PURPOSES,
     notice_payload,
     read_notice,
 )
+
+NOTICES_MODULE = Path(__file__).resolve().parents[2] / "portal" / "static" / "js" / "notices.mjs"
 
 
 def _plaintext(**fields: object) -> bytes:
@@ -73,3 +79,21 @@ def test_the_reader_cleans_what_the_envelope_holds() -> None:
 )
 def test_anything_else_is_refused(plaintext: bytes) -> None:
     assert read_notice(plaintext) is None
+
+
+def test_the_browser_reads_notices_by_the_same_rules() -> None:
+    """``static/js/notices.mjs`` states the format, purposes, length and allow-list again (the
+    tab must not take them from the server it checks): they must be these."""
+    module = NOTICES_MODULE.read_text(encoding="utf-8")
+
+    def constant(name: str) -> str:
+        match = re.search(rf"export const {name} = (.+);", module)
+        assert match is not None, name
+        return match.group(1)
+
+    assert json.loads(constant("NOTICE_FORMAT").replace("'", '"')) == NOTICE_FORMAT
+    assert set(json.loads(constant("NOTICE_PURPOSES").replace("'", '"'))) == {
+        str(purpose) for purpose in NOTICE_PURPOSES
+    }
+    assert int(constant("MAX_NOTICE_HTML")) == MAX_NOTICE_HTML
+    assert set(json.loads(constant("ALLOWED_TAGS").replace("'", '"'))) == ALLOWED_TAGS

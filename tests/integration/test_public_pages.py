@@ -123,6 +123,8 @@ def _every_page(app: Flask, slug: str, session_id: int) -> list[str]:
         "upload_id": "A" * 22,
         "user_id": 1,
         "item_id": 1,
+        "result_id": 1,
+        "action_id": 1,
     }
     for rule in app.url_map.iter_rules():
         if rule.methods and "GET" in rule.methods:

@@ -572,12 +572,17 @@ def test_risk_assessment_named_members_and_emergency_access(world: Triage) -> No
         _post(
             officer,
             f"{base}/risk",
-            {"level": "high", "reassess_on": future, "gender_specific": "yes"},
+            {
+                "level": "high",
+                "reassess_on": future,
+                "gender_specific": "yes",
+                "women_hrd": "yes",
+            },
         ).status_code
         == 302
     )
     found = world.state(public_id)
-    assert found.risk_level is RiskLevel.HIGH and found.gender_specific_risk
+    assert found.risk_level is RiskLevel.HIGH and found.gender_specific_risk and found.women_hrd
     assert _named(world, public_id) == {world.user_id("triage_officer")}
     assert world.events("submission.risk_assessed") >= 1
 

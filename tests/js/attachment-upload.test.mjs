@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import {
   ATTACHMENT_KEYS_FORMAT,
   MAX_ATTEMPTS,
+  UNPADDED_ATTACHMENT_KEYS_FORMAT,
   UploadRefusedError,
+  attachmentListing,
   sendAttachment,
 } from '../../portal/static/js/attachment-upload.mjs';
 import {
@@ -162,4 +164,25 @@ test("the server's refusal is passed on in its own words, without retrying", asy
     new UploadRefusedError('attachments may take 500 MB in all'),
   );
   assert.deepEqual(pauses, []);
+});
+
+test('the inbox lists the name and true size of a keys record of either version, nothing else', () => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+  const record = { format: ATTACHMENT_KEYS_FORMAT, key, name: 'report.pdf', type: 'application/pdf', size: 12345 };
+  assert.deepEqual(attachmentListing(record), { name: 'report.pdf', size: 12345 });
+  assert.deepEqual(attachmentListing({ ...record, format: UNPADDED_ATTACHMENT_KEYS_FORMAT, size: 0 }), { name: 'report.pdf', size: 0 });
+  for (const broken of [
+    null,
+    [],
+    { ...record, format: 'parley-attachment-keys-v3' },
+    { ...record, key: Buffer.alloc(16).toString('base64') },
+    { ...record, key: 7 },
+    { ...record, name: null },
+    { ...record, type: undefined },
+    { ...record, size: -1 },
+    { ...record, size: 1.5 },
+    { ...record, size: '12' },
+  ]) {
+    assert.equal(attachmentListing(broken), null, JSON.stringify(broken));
+  }
 });

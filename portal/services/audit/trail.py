@@ -119,6 +119,9 @@ class AuditAction(enum.StrEnum):
     AUDIT_LOG_VIEWED = "audit.viewed"
     CONSENT_REQUESTS_CREATED = "consent_request.created"
     CONSENT_REQUEST_ANSWERED = "consent_request.answered"
+    SESSION_SUMMARY_WRITTEN = "session_summary.written"
+    SESSION_SUMMARY_PUBLISHED = "session_summary.published"
+    SESSION_SUMMARY_UNPUBLISHED = "session_summary.unpublished"
 
 
 class ChainProblem(enum.StrEnum):

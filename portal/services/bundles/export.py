@@ -248,6 +248,7 @@ def _submission_entry(submission: Submission, key_ids: dict[int, str]) -> dict[s
         "risk_level": None if submission.risk_level is None else str(submission.risk_level),
         "risk_reassess_on": encode_date(submission.risk_reassess_on),
         "gender_specific_risk": submission.gender_specific_risk,
+        "women_hrd": submission.women_hrd,
         "risk_hold": submission.risk_hold,
         "decline_reason": None
         if submission.decline_reason is None

@@ -380,6 +380,7 @@ class _Decryption:
                 "risk_level",
                 "risk_reassess_on",
                 "gender_specific_risk",
+                "women_hrd",
                 "risk_hold",
                 "decline_reason",
                 "duplicate_of",

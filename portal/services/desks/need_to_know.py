@@ -17,6 +17,11 @@ own the agenda of a session (triage officers only propose items to it); both bri
 co-chairs' delegation for a session. :func:`may_triage`, :func:`may_message`,
 :func:`may_shape_agenda` and :func:`may_brief` say so in one place; the same triage officers and
 co-chairs keep the follow-up roadmap (:func:`may_edit_roadmap`).
+
+Reports and statistics are aggregates, never content (:func:`may_read_reports`): observers --
+the Member States and COHOM -- read them for every dialogue, a desk member for the dialogues of
+their desks. An administrator's role alone opens none; one made a desk member reads that
+dialogue's like any member, as they could already count its queue.
 """
 
 import datetime as dt
@@ -176,6 +181,21 @@ def may_decide_handover(session: Session, user: StaffUser, dialogue: Dialogue) -
     """Whether ``user`` may approve, reject, freeze and unfreeze the handover lists of
     ``dialogue``'s sessions (a co-chair's second pair of eyes)."""
     return user.role in HANDOVER_DECISION_ROLES and is_desk_member(session, user, dialogue)
+
+
+def may_read_reports(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` reads the statistics and session reports of ``dialogue`` (aggregate
+    figures through suppression, agenda titles and themes, the roadmap's state; never content)."""
+    if not user.active:
+        return False
+    return user.role is StaffRole.OBSERVER or is_desk_member(session, user, dialogue)
+
+
+def report_dialogues(session: Session, user: StaffUser) -> list[Dialogue]:
+    """The dialogues whose reports ``user`` reads (:func:`may_read_reports`), by slug."""
+    if user.active and user.role is StaffRole.OBSERVER:
+        return list(session.scalars(select(Dialogue).order_by(Dialogue.slug)))
+    return desk_dialogues(session, user)
 
 
 def may_edit_roadmap(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:

@@ -37,11 +37,7 @@ import crypto
 from crypto.file_padding import unpadded
 from portal.models import Attachment, DeskKey, ReviewMode, Submission, TriageNote
 from portal.services.audit.trail import AuditAction, record_event, record_submission_event
-from portal.services.contexts import (
-    SubmissionAddress,
-    attachment_keys_context,
-    signed_attachment_keys_context,
-)
+from portal.services.contexts import SubmissionAddress
 from portal.services.desks import need_to_know
 from portal.services.staff.identities import NamesState, names_for, record_names_read
 from portal.services.staff.notes import checked_note
@@ -55,7 +51,7 @@ from portal.services.submissions.provenance import (
     CheckedItem,
     Provenance,
     UnverifiedSubmissionError,
-    placed_item,
+    attachment_provenance,
     record_unverified,
 )
 from portal.storage import EncryptedStorage
@@ -325,13 +321,12 @@ def _checked_attachment(
 ) -> OpenedAttachment | None:
     """The attachment's keys record, opened once ``provenance``'s rule lets it be; ``None`` for
     one that fails the rule or does not open (the caller records it and offers no file)."""
-    address = SubmissionAddress.of(submission)
-    provenance, context = placed_item(
+    provenance, context = attachment_provenance(
         anchors.submission_key,
-        signed_context=signed_attachment_keys_context(address, item.public_id),
-        unsigned_context=attachment_keys_context(address, item.public_id),
-        envelope=item.keys_envelope,
-        signature=item.signature,
+        SubmissionAddress.of(submission),
+        item.public_id,
+        item.keys_envelope,
+        item.signature,
     )
     if provenance is Provenance.UNVERIFIED:
         return None

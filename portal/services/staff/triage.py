@@ -153,10 +153,15 @@ def assess_risk(
     level: RiskLevel,
     reassess_on: dt.date | None,
     gender_specific: bool,
+    women_hrd: bool,
     named_member_ids: Sequence[int] = (),
     now: dt.datetime,
 ) -> None:
     """Record the risk assessment; a high risk restricts the submission to named members.
+
+    ``gender_specific`` and ``women_hrd`` are the desk's own classification (a gender-specific
+    threat; the case concerns a woman human-rights defender), plaintext so that the statistics
+    can count them without opening anything; what the submitter said stays in the envelope.
 
     Medium and high need a re-assessment date (today or later). High needs at least one named
     member, each a member of the desk holding a grant of the submission's desk key; when nobody
@@ -180,6 +185,7 @@ def assess_risk(
     submission.risk_level = level
     submission.risk_reassess_on = reassess_on
     submission.gender_specific_risk = gender_specific
+    submission.women_hrd = women_hrd
     session.execute(delete(NamedMember).where(NamedMember.submission_id == submission.id))
     session.add_all(NamedMember(submission_id=submission.id, staff_user_id=uid) for uid in named)
     session.flush()
@@ -192,6 +198,7 @@ def assess_risk(
         level=str(level),
         reassess_on=None if reassess_on is None else reassess_on.isoformat(),
         gender_specific=gender_specific,
+        women_hrd=women_hrd,
     )
     record_submission_event(
         session, AuditAction.SUBMISSION_NAMED_MEMBERS_SET, actor, submission, members=named

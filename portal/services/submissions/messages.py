@@ -38,6 +38,12 @@ messages against the desk signing key their submission names. Both ends check th
 opening: a browser-sealed reply cannot be checked by the server, so a reply that is not a valid
 message is shown as unreadable.
 
+A notice (``notices``: a debrief, progress on the roadmap) is a desk message whose envelope
+holds ``parley-desk-notice-v1``; the readers here check it exactly like any desk message and then
+tell the two apart by what the opened envelope holds (:func:`read_thread_item`), never by the
+``purpose`` column. ``ThreadEntry.new`` carries the "new" flag of the submitter's inbox
+(``inbox_news``).
+
 Audit events name ids only: ``message.sent`` (the staff author as actor) and
 ``message.received`` (no actor), each with the message's and the submission's internal ids.
 Messages hang from their submission and are deleted with it (crypto-shredding takes the thread).
@@ -50,7 +56,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, object_session
 
 import crypto
@@ -89,6 +95,7 @@ from portal.services.submissions.inbox import (
     submitter_addition,
 )
 from portal.services.submissions.intake import SubmissionRefusedError, require_desk_key
+from portal.services.submissions.notice_format import Notice, read_notice
 from portal.services.submissions.owner_tags import walk
 from portal.services.submissions.payload import LONG_TEXT_LIMIT, PayloadError
 from portal.services.submissions.provenance import (
@@ -121,7 +128,9 @@ class ContactNotAgreedError(ValueError):
 
 @dataclass(frozen=True)
 class ThreadEntry:
-    """One message opened for one response; ``text`` is ``None`` when it cannot be shown."""
+    """One message or notice opened for one response: ``text`` for a message, ``notice`` for a
+    notice, both ``None`` when it cannot be shown. ``new`` marks a desk item the submitter's
+    inbox has not shown yet (``DeskMessage.seen_by_submitter``)."""
 
     public_id: str
     written_by: MessageAuthor
@@ -129,6 +138,8 @@ class ThreadEntry:
     text: str | None
     author_name: str | None = None  # the staff author, for the desk's view only
     provenance: Provenance = Provenance.SIGNED
+    notice: Notice | None = None
+    new: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,14 +151,17 @@ class SealedMessage:
     sent_on: dt.date
     record: SealedRecord
     desk_key_id_hex: str  # the key id of the desk key it is sealed to
+    new: bool = False  # a desk item the submitter's inbox has not shown yet
 
 
 @dataclass(frozen=True)
 class DeskMessageSummary:
-    """How many messages the desk wrote on one submission, and on which day the latest."""
+    """How many messages and notices the desk wrote on one submission, how many of them the
+    submitter's inbox has not shown yet, and on which day the latest."""
 
     count: int
     latest_on: dt.date
+    new: int = 0
 
 
 def validate_message(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,6 +189,13 @@ def read_message(plaintext: bytes) -> str | None:
         return validate_message(data)["text"]
     except PayloadError:
         return None
+
+
+def read_thread_item(plaintext: bytes) -> str | Notice | None:
+    """What an opened thread envelope holds: a message's text, a notice, or ``None`` for
+    anything else. The envelope decides which, not the ``purpose`` column beside it."""
+    text = read_message(plaintext)
+    return text if text is not None else read_notice(plaintext)
 
 
 def message_kind(message_public_id: str, way: Direction) -> AdditionKind:
@@ -316,23 +337,19 @@ def thread_for_desk(
     entries = []
     for message in thread_order(submission.messages):
         provenance = Provenance.SIGNED  # not known, and not said, while the key does not open
-        text = None
+        content = None
         try:
             key = reader.desk_private_key(message.desk_key)
             desk_signing_key = crypto.desk_signing_public_key(key)
             provenance = _provenance(message, anchors, desk_signing_key)
             if provenance is not Provenance.UNVERIFIED:
-                text = read_message(
+                content = read_thread_item(
                     crypto.open_envelope(message.envelope, key, message_context(message))
                 )
         except (crypto.DecryptionError, PermissionError, LookupError):
-            text = None
+            content = None
         author = None if message.author is None else message.author.display_name
-        entries.append(
-            ThreadEntry(
-                message.public_id, message.written_by, message.sent_on, text, author, provenance
-            )
-        )
+        entries.append(_entry(message, content, provenance, author))
     return entries
 
 
@@ -353,20 +370,34 @@ def thread_for_submitter(
     for message in thread_order(submission.messages):
         desk_signing_key = trusted.get(message.desk_key_id, anchors.desk_key)
         provenance = _provenance(message, anchors, desk_signing_key)
-        text = None
+        content = None
         if provenance is not Provenance.UNVERIFIED:
             try:
-                text = read_message(
+                content = read_thread_item(
                     crypto.open_envelope(message.envelope, key, message_context(message))
                 )
             except crypto.DecryptionError:
-                text = None
-        entries.append(
-            ThreadEntry(
-                message.public_id, message.written_by, message.sent_on, text, None, provenance
-            )
-        )
+                content = None
+        entries.append(_entry(message, content, provenance))
     return entries
+
+
+def _entry(
+    message: DeskMessage,
+    content: str | Notice | None,
+    provenance: Provenance,
+    author_name: str | None = None,
+) -> ThreadEntry:
+    return ThreadEntry(
+        message.public_id,
+        message.written_by,
+        message.sent_on,
+        content if isinstance(content, str) else None,
+        author_name,
+        provenance,
+        notice=content if isinstance(content, Notice) else None,
+        new=not message.seen_by_submitter,
+    )
 
 
 def desk_key_history(submission: Submission) -> list[DeskKey]:
@@ -469,6 +500,7 @@ def sealed_thread(submission: Submission) -> tuple[SealedMessage, ...]:
             message.sent_on,
             SealedRecord(message_context(message), message.envelope, message.signature),
             message.desk_key.key_id.hex(),
+            not message.seen_by_submitter,
         )
         for message in thread_order(submission.messages)
     )
@@ -513,13 +545,22 @@ def desk_messages_by_submission(
 ) -> dict[str, DeskMessageSummary]:
     """For the inbox: the submitter's submissions the desk wrote on, by public id."""
     owned = [submission.id for submission in walk(session, owner_tag_key).submissions]
+    unseen = case((DeskMessage.seen_by_submitter.is_(False), 1), else_=0)
     rows = session.execute(
-        select(Submission.public_id, func.count(DeskMessage.id), func.max(DeskMessage.sent_on))
+        select(
+            Submission.public_id,
+            func.count(DeskMessage.id),
+            func.max(DeskMessage.sent_on),
+            func.sum(unseen),
+        )
         .join(DeskMessage, DeskMessage.submission_id == Submission.id)
         .where(Submission.id.in_(owned), DeskMessage.written_by == MessageAuthor.DESK)
         .group_by(Submission.public_id)
     )
-    return {public_id: DeskMessageSummary(count, latest_on) for public_id, count, latest_on in rows}
+    return {
+        public_id: DeskMessageSummary(count, latest_on, int(new or 0))
+        for public_id, count, latest_on, new in rows
+    }
 
 
 def _context_of(public_id: str, address: SubmissionAddress) -> str:

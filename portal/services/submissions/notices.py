@@ -20,26 +20,22 @@ Its plaintext (docs/FORMATS.md, "Notice v1") is UTF-8 JSON::
      "html": "<staff text rendered by staff_markdown, cleaned>"}
 
 The HTML is rendered and cleaned on the server when the notice is written, so that both paths
-show the same words; every reader cleans it again before showing it (``read_notice`` here, the
-allow-list walk of ``static/js/inbox.mjs`` in the browser) and never trusts stored HTML. The
+show the same words; every reader cleans it again before showing it (``notice_format.read_notice``,
+the allow-list walk of ``static/js/notices.mjs`` in the browser) and never trusts stored HTML. The
 purpose, session and action inside the envelope are signed; the plaintext columns beside it only
 let the desk and the inbox find notices without opening them, and a reader believes the
 envelope.
 """
 
 import datetime as dt
-import json
-from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from portal.models import DeskMessage, MessageAuthor, MessagePurpose, StaffUser, Submission
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import Direction
 from portal.services.desks.need_to_know import Access, may_message, submission_access
-from portal.services.rounds.staff_markdown import clean
 from portal.services.staff.reading import StaffReader
 from portal.services.submissions.inbox import sealed_addition
 from portal.services.submissions.intake import require_desk_key
@@ -51,59 +47,21 @@ from portal.services.submissions.messages import (
     store_message,
     unused_message_id,
 )
-
-NOTICE_FORMAT = "parley-desk-notice-v1"
-MAX_NOTICE_HTML = 200_000
-"""The longest rendered notice: a general debrief and the feedback on a long seminar list."""
-NOTICE_PURPOSES = frozenset({MessagePurpose.DEBRIEF, MessagePurpose.PROGRESS})
-
-
-@dataclass(frozen=True)
-class Notice:
-    """An opened notice: what it is about and its cleaned HTML, safe to put into a page."""
-
-    purpose: MessagePurpose
-    session_id: int | None
-    action_id: int | None
-    html: Markup
-
-
-def notice_payload(
-    purpose: MessagePurpose, session_id: int | None, action_id: int | None, html: Markup
-) -> dict[str, Any]:
-    """The plaintext of a notice (module docstring); ``html`` comes from ``staff_markdown``."""
-    if purpose not in NOTICE_PURPOSES:
-        raise ValueError(f"{purpose} is not a notice")
-    if len(html) > MAX_NOTICE_HTML:
-        raise ValueError("the notice is too long")
-    return {
-        "format": NOTICE_FORMAT,
-        "purpose": str(purpose),
-        "session": session_id,
-        "action": action_id,
-        "html": str(clean(html)),
-    }
-
-
-def read_notice(plaintext: bytes) -> Notice | None:
-    """The opened notice, or ``None`` when ``plaintext`` is not a valid notice v1."""
-    try:
-        data = json.loads(plaintext.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("format") != NOTICE_FORMAT:
-        return None
-    purpose, html = data.get("purpose"), data.get("html")
-    session_id, action_id = data.get("session"), data.get("action")
-    if (
-        purpose not in {str(item) for item in NOTICE_PURPOSES}
-        or not isinstance(html, str)
-        or len(html) > MAX_NOTICE_HTML
-        or not _optional_id(session_id)
-        or not _optional_id(action_id)
-    ):
-        return None
-    return Notice(MessagePurpose(purpose), session_id, action_id, clean(html))
+from portal.services.submissions.notice_format import (  # named here too, for the desk's side
+    MAX_NOTICE_HTML as MAX_NOTICE_HTML,
+)
+from portal.services.submissions.notice_format import (
+    NOTICE_FORMAT as NOTICE_FORMAT,
+)
+from portal.services.submissions.notice_format import (
+    Notice as Notice,
+)
+from portal.services.submissions.notice_format import (
+    notice_payload as notice_payload,
+)
+from portal.services.submissions.notice_format import (
+    read_notice as read_notice,
+)
 
 
 def send_notice(
@@ -159,5 +117,11 @@ def send_notice(
     return message
 
 
-def _optional_id(value: object) -> bool:
-    return value is None or (type(value) is int and 0 < value < 2**31)
+def notice_session_dates(submission: Submission) -> dict[int, dt.date]:
+    """The dates of the sessions of ``submission``'s dialogue, by id: what a notice's heading
+    names. The session id inside a notice is signed; its date comes from the dialogue's public
+    schedule, and a session of another dialogue has none here."""
+    return {
+        dialogue_session.id: dialogue_session.date
+        for dialogue_session in submission.dialogue.sessions
+    }

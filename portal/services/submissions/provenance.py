@@ -44,7 +44,9 @@ from portal.models import Submission
 from portal.services.audit.trail import AuditAction, record_submission_event
 from portal.services.contexts import (
     SubmissionAddress,
+    attachment_keys_context,
     identities_context,
+    signed_attachment_keys_context,
     signed_identities_context,
     signed_submission_context,
 )
@@ -216,6 +218,24 @@ def identities_provenance(
         submission_key,
         signed_context=signed_identities_context(address),
         unsigned_context=identities_context(address),
+        envelope=envelope,
+        signature=signature,
+    )
+
+
+def attachment_provenance(
+    submission_key: bytes | None,
+    address: SubmissionAddress,
+    attachment_public_id: str,
+    envelope: bytes,
+    signature: bytes | None,
+) -> tuple[Provenance, str]:
+    """:func:`placed_item` for an attachment-keys record of the submission at ``address``:
+    signed by ``submission_key`` under the context that names the attachment."""
+    return placed_item(
+        submission_key,
+        signed_context=signed_attachment_keys_context(address, attachment_public_id),
+        unsigned_context=attachment_keys_context(address, attachment_public_id),
         envelope=envelope,
         signature=signature,
     )

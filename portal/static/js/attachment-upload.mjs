@@ -24,6 +24,8 @@ import {
 } from './parley-crypto.mjs';
 
 export const ATTACHMENT_KEYS_FORMAT = 'parley-attachment-keys-v2';
+/** Records written before padding (`attachments.UNPADDED_ATTACHMENT_KEYS_FORMAT`), still read. */
+export const UNPADDED_ATTACHMENT_KEYS_FORMAT = 'parley-attachment-keys-v1';
 /** As `attachments.MAX_FILE_NAME_LENGTH` and `MAX_CONTENT_TYPE_LENGTH`, in code points. */
 const MAX_FILE_NAME_LENGTH = 255;
 const MAX_CONTENT_TYPE_LENGTH = 127;
@@ -206,4 +208,17 @@ class UploadCalls {
       await this.pause(FIRST_PAUSE_MS * 2 ** (attempt - 1));
     }
   }
+}
+
+/**
+ * What the inbox lists of an opened attachment-keys record of either version: `{name, size}`,
+ * or `null` for a record that says nothing usable (the server's `attachments.read_keys_record`).
+ */
+export function attachmentListing(record) {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) return null;
+  if (![ATTACHMENT_KEYS_FORMAT, UNPADDED_ATTACHMENT_KEYS_FORMAT].includes(record.format)) return null;
+  const { key, name, type, size } = record;
+  if (typeof key !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(key)) return null;
+  if (typeof name !== 'string' || typeof type !== 'string' || !Number.isInteger(size) || size < 0) return null;
+  return { name, size };
 }

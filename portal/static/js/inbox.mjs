@@ -5,16 +5,24 @@
  * the envelopes from `data-sealed-url`, opens them with the key that the key seed kept in this
  * tab (`inbox-key.mjs`) derives for the submission's public id (`data-public-id`; the seed itself
  * for a submission stored before per-submission keys) and fills the page with `textContent`
- * only, so nothing decrypted is ever parsed as HTML. Further information and consent changes
- * are sealed here to the recipients and under the contexts the page names (the ones the server
- * checks) and posted as JSON with the CSRF token in `X-CSRFToken`; the server stores envelopes
- * only. Deleting stays a form post.
+ * only, so nothing decrypted is ever parsed as HTML in the page: the one exception, a notice's
+ * HTML, is parsed in an inert document and rebuilt element by element (`notices.mjs`).
+ * Further information and consent changes are sealed here to the recipients and under the
+ * contexts the page names (the ones the server checks) and posted as JSON with the CSRF token
+ * in `X-CSRFToken`; the server stores envelopes only. Deleting stays a form post. The files
+ * attached are listed by the name and size their keys records hold, once checked and opened
+ * here like every other item (`attachment-upload.mjs`, `attachmentListing`).
  * The form for adding information exists only once this module has read the submission back
  * with the key of this tab, so no plain post of what is typed can leave the page.
  *
  * The thread with the desk comes with the envelopes: each message is opened here and checked
  * (`desk-messages.mjs`); a reply is sealed under `data-reply-context`, the context of the reply
- * id the server issued with the page, and posted with that id (`data-reply-id`).
+ * id the server issued with the page, and posted with that id (`data-reply-id`). A notice (a
+ * debrief or progress on the roadmap) is checked exactly like a desk message, then headed by
+ * what it is and its HTML rebuilt through the allow-list of `notices.mjs`; one that fails the
+ * check shows as unverified, with nothing of its text. The server lists new items first and
+ * marks them; once the thread is shown, the page posts the ids of the new items it showed to
+ * `data-seen-url`, and only then are they no longer new.
  *
  * Before anything is opened for use, every item goes through `signed-items.mjs`: the submission
  * must be signed by the key this tab derives (and name it inside), each later item by its side's
@@ -40,6 +48,8 @@ import {
 import { recallKeySeed } from './inbox-key.mjs';
 import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
+import { cleanNoticeHtml, noticeHeading, readNotice } from './notices.mjs';
+import { attachmentListing } from './attachment-upload.mjs';
 import { mergeIdentities } from './identities.mjs';
 import { consentChangePayload, consentHistory, isValidChange, roundOf } from './consent-change.mjs';
 import {
@@ -107,6 +117,11 @@ function messageOf(checked, limit) {
   return checked.payload === null ? null : readMessage(checked.payload, limit);
 }
 
+/** The notice of one checked item, or `null` when it failed, does not open or is no notice. */
+function noticeOf(checked) {
+  return checked.payload === null ? null : readNotice(checked.payload);
+}
+
 /** The page named another submitter key than the tab's own: nothing is opened or sealed. */
 class KeyMismatchError extends Error {}
 
@@ -117,6 +132,7 @@ class SealedPage {
     this.data = root.dataset;
     this.messages = JSON.parse(root.dataset.messages);
     this.values = JSON.parse(root.dataset.valueLabels);
+    this.noticeWords = JSON.parse(root.dataset.noticeWords);
     this.declaration = JSON.parse(document.getElementById('kind-declaration').textContent);
     this.recipients = [fromHex(root.dataset.deskKey), fromHex(root.dataset.submitterKey)];
   }
@@ -170,16 +186,33 @@ class SealedPage {
       (sealed.messages ?? []).map(async (item) => {
         const deskKey = deskKeys.get(item.desk_key_id) ?? anchors.desk;
         const checked = await checkedItem(item, anchors, item.written_by === 'desk' ? deskKey : anchors.submission, key);
-        return { provenance: checked.provenance, text: messageOf(checked, limit) };
+        return { provenance: checked.provenance, text: messageOf(checked, limit), notice: noticeOf(checked) };
       }),
     );
+    this.sessionDates = sealed.session_dates ?? {};
     this.showMessages(messages, sealed.messages ?? []);
+    // A failed post leaves the items new, to be marked again next time: nothing else depends on it.
+    await this.markSeen(sealed.messages ?? []).catch(() => undefined);
     if (this.beforeSignatures) document.getElementById('read-back').before(this.provenanceNote(BEFORE_SIGNATURES));
     this.showPayload(payload);
     this.showPersons(payload.persons ?? [], changes);
     if (names?.provenance === UNVERIFIED) document.getElementById('persons').before(this.provenanceNote(UNVERIFIED));
     this.showChanges(payload.persons ?? [], changes, sealed.consent_changes);
     this.showFurtherInformation(furtherInformation, sealed.further_information);
+    this.showAttachments(await Promise.all((sealed.attachments ?? []).map(own)));
+  }
+
+  /** The files attached, by the name and true size sealed in their keys records. */
+  showAttachments(records) {
+    const list = document.getElementById('attachment-list');
+    for (const { provenance, payload } of records) {
+      const listing = provenance === UNVERIFIED ? null : attachmentListing(payload);
+      const entry = element('li');
+      if (listing === null) entry.append(this.provenanceNote(UNVERIFIED));
+      else entry.append(element('span', listing.name, 'written'), ` (${this.messages.file_size.replace('{n}', String(listing.size))})`);
+      list.append(entry);
+    }
+    document.getElementById('attachments-section').hidden = records.length === 0;
   }
 
   /** The note for an item sent before signatures, or the notice in place of an unverified one. */
@@ -285,18 +318,44 @@ class SealedPage {
 
   showMessages(messages, items) {
     const list = document.getElementById('message-thread');
-    messages.forEach(({ provenance, text }, index) => {
+    messages.forEach(({ provenance, text, notice }, index) => {
       const item = items[index];
       const fromDesk = item.written_by === 'desk';
       const entry = element('li', undefined, `message message-${fromDesk ? 'desk' : 'submitter'}`);
       const meta = (fromDesk ? this.messages.from_desk : this.messages.from_you).replace('{date}', longDate(item.sent_on));
-      entry.append(element('p', meta, 'message-meta'));
+      const metaLine = element('p', meta, 'message-meta');
+      if (item.new) {
+        entry.classList.add('message-new');
+        metaLine.prepend(element('strong', this.noticeWords.new, 'new-marker'), ' ');
+      }
+      entry.append(metaLine);
       if (provenance === UNVERIFIED) entry.append(this.provenanceNote(provenance));
+      else if (notice !== null) entry.append(...this.noticeBody(notice));
       else if (text === null) entry.append(element('p', this.messages.unreadable_message, 'notice'));
       else entry.append(element('p', text, 'written'));
       list.append(entry);
     });
     document.getElementById('no-messages').hidden = messages.length > 0;
+  }
+
+  /** A checked notice as `notice_fields.html` shows it: what it is, then its cleaned HTML. */
+  noticeBody(notice) {
+    const heading = noticeHeading(notice, this.noticeWords, this.sessionDates, longDate);
+    const text = element('div', undefined, 'notice-text');
+    text.append(cleanNoticeHtml(notice.html, document));
+    return [element('h3', heading, 'notice-heading'), text];
+  }
+
+  /** Tell the server which new items this tab has shown, so that they are no longer new. */
+  async markSeen(items) {
+    const shown = items.filter((item) => item.new).map((item) => item.public_id);
+    if (shown.length === 0) return;
+    await fetch(this.data.seenUrl, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() },
+      body: JSON.stringify({ messages: shown }),
+    });
   }
 
   /** Seal `payload` under `context`, post it to `url` (with `fields` beside the envelope), and
