@@ -5,15 +5,10 @@ catalogue; there is deliberately no language cookie or URL prefix to store, so n
 visitor's choice is kept. Strings are extracted with ``pybabel extract -F babel.cfg``.
 """
 
-from pathlib import Path
-
 from flask import Flask, request
 from flask_babel import Babel, get_locale
 
-DEFAULT_LOCALE = "en"
-# A language joins this list when its catalogue lands in portal/translations/.
-SUPPORTED_LOCALES = (DEFAULT_LOCALE,)
-TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+from portal.locales import DEFAULT_LOCALE, SUPPORTED_LOCALES, TRANSLATIONS_DIR
 
 
 def select_locale() -> str:

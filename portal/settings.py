@@ -15,6 +15,12 @@ a password.
 | `PORTAL_MAX_UPLOAD_BYTES` | `524288000` (500 MiB) | the attachments of one submission, in all |
 | `PORTAL_ARGON2_SLOTS` | `2` | Argon2id derivations one worker process runs at once |
 | `PORTAL_ARGON2_WAIT_SECONDS` | `0.5` | how long a request waits for a free Argon2 slot |
+| `PORTAL_SMTP_HOST` | unset: no e-mail | the mail server staff digests go through |
+| `PORTAL_SMTP_SECURITY` | `starttls` | `starttls`, `tls` (TLS from the start), `none` (loopback) |
+| `PORTAL_SMTP_PORT` | 587, 465 with `tls`, 25 with `none` | the mail server's port |
+| `PORTAL_SMTP_USER` | unset | the account to sign in to the mail server with, if it asks |
+| `PORTAL_SMTP_PASSWORD` | unset | its password; set with the user or not at all |
+| `PORTAL_SMTP_FROM` | none; required with a host | the sender address of the digests |
 
 - ``PORTAL_INSTANCE_DIR`` is relative to the working directory at start-up. ``portal init``
   creates it (mode 0700) with ``secrets.json`` (mode 0600: Flask secret key, codename lookup
@@ -36,13 +42,25 @@ a password.
   each) one worker process runs at once for staff sign-in, enrolment and passphrase changes;
   a request finding none free within ``PORTAL_ARGON2_WAIT_SECONDS`` (seconds, 0 or more) is
   answered 503 "busy". Both are per worker process, so memory is bounded by slots times workers.
+- ``PORTAL_SMTP_*``: where ``portal digest send`` hands the staff digests over
+  (``portal.services.staff.digests``). Without ``PORTAL_SMTP_HOST`` nothing is ever e-mailed and
+  the command refuses to run. The connection is encrypted, with the server's certificate checked
+  against the system's trusted authorities: ``starttls`` upgrades a plain connection (port 587)
+  and gives up if the server cannot, ``tls`` speaks TLS from the first byte (port 465). ``none``
+  sends in the clear and is accepted only for a host on this machine (``localhost`` or a
+  loopback address), a local mail relay that encrypts onwards itself: a digest carries the
+  recipient's address and the counts, which have no business crossing a network unencrypted.
+  ``PORTAL_SMTP_USER`` and ``PORTAL_SMTP_PASSWORD`` go together. ``PORTAL_SMTP_FROM`` is a bare
+  address (``parley@example.org``).
 """
 
+import enum
+import ipaddress
 import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -57,6 +75,19 @@ ONION_ADDRESS_VARIABLE = "PORTAL_ONION_ADDRESS"
 MAX_UPLOAD_BYTES_VARIABLE = "PORTAL_MAX_UPLOAD_BYTES"
 ARGON2_SLOTS_VARIABLE = "PORTAL_ARGON2_SLOTS"
 ARGON2_WAIT_VARIABLE = "PORTAL_ARGON2_WAIT_SECONDS"
+SMTP_HOST_VARIABLE = "PORTAL_SMTP_HOST"
+SMTP_SECURITY_VARIABLE = "PORTAL_SMTP_SECURITY"
+SMTP_PORT_VARIABLE = "PORTAL_SMTP_PORT"
+SMTP_USER_VARIABLE = "PORTAL_SMTP_USER"
+SMTP_PASSWORD_VARIABLE = "PORTAL_SMTP_PASSWORD"  # noqa: S105 (a variable's name)
+SMTP_FROM_VARIABLE = "PORTAL_SMTP_FROM"
+_SMTP_DETAIL_VARIABLES = (
+    SMTP_SECURITY_VARIABLE,
+    SMTP_PORT_VARIABLE,
+    SMTP_USER_VARIABLE,
+    SMTP_PASSWORD_VARIABLE,
+    SMTP_FROM_VARIABLE,
+)
 
 DEFAULT_INSTANCE_DIR_NAME = "instance"
 DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
@@ -76,6 +107,32 @@ class SettingsError(ConfigurationError):
     """An environment variable is present but unusable."""
 
 
+class SmtpSecurity(enum.StrEnum):
+    """How the connection to the mail server is protected."""
+
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
+SMTP_DEFAULT_PORTS = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.TLS: 465, SmtpSecurity.NONE: 25}
+# A bare address: something, one @, a domain with a dot; no display name, no spaces, no
+# angle brackets (the header is written by the standard library from this).
+_BARE_ADDRESS = re.compile(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how digests are handed to a mail server; the password never shows in a repr."""
+
+    host: str
+    port: int
+    security: SmtpSecurity
+    from_address: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated configuration of one portal process."""
@@ -87,6 +144,7 @@ class Settings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     argon2_slots: int = DEFAULT_ARGON2_SLOTS
     argon2_wait_seconds: float = DEFAULT_ARGON2_WAIT_SECONDS
+    smtp: SmtpSettings | None = None
 
 
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -102,6 +160,7 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         max_upload_bytes=_max_upload_bytes(environ),
         argon2_slots=_argon2_slots(environ),
         argon2_wait_seconds=_argon2_wait_seconds(environ),
+        smtp=_smtp(environ),
     )
 
 
@@ -227,3 +286,73 @@ def _argon2_wait_seconds(environ: Mapping[str, str]) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise SettingsError(f"{ARGON2_WAIT_VARIABLE} must be a number of seconds, 0 or more")
     return seconds
+
+
+def _smtp(environ: Mapping[str, str]) -> SmtpSettings | None:
+    """The mail server's settings, ``None`` (no e-mail at all) when no host is set."""
+    host = _present(environ, SMTP_HOST_VARIABLE)
+    if host is None:
+        # Half a configuration is a mistake to point out, not a reason to send nothing quietly.
+        stray = [name for name in _SMTP_DETAIL_VARIABLES if environ.get(name) is not None]
+        if stray:
+            raise SettingsError(f"{stray[0]} is set but {SMTP_HOST_VARIABLE} is not")
+        return None
+    security = _smtp_security(environ)
+    if security is SmtpSecurity.NONE and not _is_loopback(host):
+        raise SettingsError(
+            f"{SMTP_SECURITY_VARIABLE}=none is accepted only for a mail server on this machine "
+            f"(localhost or a loopback address); use starttls or tls for {SMTP_HOST_VARIABLE}"
+        )
+    user = _present(environ, SMTP_USER_VARIABLE)
+    # Taken as it is, spaces and all (``_present`` would strip them), but never empty.
+    password = environ.get(SMTP_PASSWORD_VARIABLE)
+    if password == "":
+        raise SettingsError(
+            f"{SMTP_PASSWORD_VARIABLE} is set but empty; unset it and {SMTP_USER_VARIABLE}"
+        )
+    if (user is None) != (password is None):
+        raise SettingsError(
+            f"{SMTP_USER_VARIABLE} and {SMTP_PASSWORD_VARIABLE} are set together or not at all"
+        )
+    from_address = _present(environ, SMTP_FROM_VARIABLE)
+    if from_address is None or not _BARE_ADDRESS.fullmatch(from_address):
+        raise SettingsError(
+            f"{SMTP_FROM_VARIABLE} must be the digests' sender, a bare address like "
+            "parley@example.org"
+        )
+    return SmtpSettings(
+        host=host,
+        port=_smtp_port(environ, security),
+        security=security,
+        from_address=from_address,
+        user=user,
+        password=password,
+    )
+
+
+def _smtp_security(environ: Mapping[str, str]) -> SmtpSecurity:
+    value = _present(environ, SMTP_SECURITY_VARIABLE)
+    if value is None:
+        return SmtpSecurity.STARTTLS
+    try:
+        return SmtpSecurity(value.lower())
+    except ValueError:
+        raise SettingsError(f"{SMTP_SECURITY_VARIABLE} must be starttls, tls or none") from None
+
+
+def _smtp_port(environ: Mapping[str, str], security: SmtpSecurity) -> int:
+    value = _present(environ, SMTP_PORT_VARIABLE)
+    if value is None:
+        return SMTP_DEFAULT_PORTS[security]
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise SettingsError(f"{SMTP_PORT_VARIABLE} must be a TCP port, 1 to 65535")
+    return int(value)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -9,7 +9,9 @@
   in the session cookie until a code from the app confirms it.
 - ``/staff/account``: name, role, desks, live sessions, the personal key's fingerprint in the
   short form read out to a colleague before a grant; change the passphrase (the current one is
-  required; every other session ends); sign out everywhere. After a reset, the enrolment and
+  required; every other session ends); switch one's own daily e-mail digest on or off
+  (``/staff/account/digest``; only for the roles it counts work for,
+  ``portal.services.staff.digests``); sign out everywhere. After a reset, the enrolment and
   account pages show when and by whom it was made until the owner acknowledges it.
 
 The Argon2 gate is made when the blueprint is registered, one per application and so one per
@@ -25,6 +27,7 @@ import qrcode
 import qrcode.image.svg
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     get_flashed_messages,
@@ -47,6 +50,7 @@ from portal.blueprints.staff_access import (
 )
 from portal.blueprints.staff_forms import (
     ChangePassphraseForm,
+    DigestForm,
     NewPassphraseForm,
     SignInForm,
     TotpCodeForm,
@@ -63,6 +67,7 @@ from portal.services.staff.accounts import (
     end_other_staff_sessions,
     set_staff_passphrase,
 )
+from portal.services.staff.digests import digest_offered, set_digest_opt_in
 from portal.services.staff.fingerprints import short_fingerprint
 from portal.services.staff.passphrase_policy import (
     MIN_PASSPHRASE_LENGTH,
@@ -266,6 +271,25 @@ def change_passphrase(signed_in: SignedInStaff) -> ResponseReturnValue:
     return redirect(url_for("staff_account.account"))
 
 
+@blueprint.post("/account/digest")
+@staff_required()
+def change_digest(signed_in: SignedInStaff) -> ResponseReturnValue:
+    """Switch the person's own daily digest on or off; only they can, from their session."""
+    if not digest_offered(signed_in.user):
+        abort(403)
+    form = DigestForm()
+    if not form.validate():
+        abort(400)
+    wanted = form.digest.data == "on"
+    with unit_of_work() as database:
+        set_digest_opt_in(database, signed_in.user, wanted)
+    if wanted:
+        flash(_("Your daily digest is switched on."))
+    else:
+        flash(_("Your daily digest is switched off."))
+    return redirect(url_for("staff_account.account", _anchor="digest"))
+
+
 # -- First sign-in enrolment ---------------------------------------------------------------------
 
 
@@ -456,6 +480,7 @@ def _account_page(
         reset_notice=reset_notice_for(database, signed_in.user),
         desks=member_desks(database, [signed_in.user])[signed_in.user.id],
         live_sessions=live_session_count(database, signed_in.user, now=utc_now()),
+        digest_offered=digest_offered(signed_in.user),
         error=error,
         min_length=MIN_PASSPHRASE_LENGTH,
         messages=get_flashed_messages(),

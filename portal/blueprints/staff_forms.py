@@ -58,6 +58,12 @@ class TotpCodeForm(FlaskForm):
     code = StringField()
 
 
+class DigestForm(FlaskForm):
+    """The person's own daily digest switched ``on`` or ``off``."""
+
+    digest = StringField(validators=[InputRequired(), AnyOf(["on", "off"])])
+
+
 class GrantForm(FlaskForm):
     """The colleague to grant the desk key to: picked from the list, or typed as an e-mail.
 

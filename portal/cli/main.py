@@ -17,6 +17,7 @@ from portal.cli.audit import audit_group
 from portal.cli.bundles import decrypt_command, export_command
 from portal.cli.desks import desk_group
 from portal.cli.dialogues import dialogue_group, session_group
+from portal.cli.digests import digest_group
 from portal.cli.recovery import recovery_group
 from portal.cli.staff import staff_group
 from portal.db import Database
@@ -62,7 +63,8 @@ def main() -> None:
 
     Configuration comes from environment variables: PORTAL_INSTANCE_DIR (default ./instance),
     PORTAL_DATABASE_URL (default SQLite in the instance folder), PORTAL_COOKIE_SECURE (default
-    true), PORTAL_ONION_ADDRESS (default none).
+    true), PORTAL_ONION_ADDRESS (default none), the mail server of staff digests PORTAL_SMTP_*
+    (default none: nothing is e-mailed).
     """
 
 
@@ -116,6 +118,7 @@ main.add_command(staff_group)
 main.add_command(audit_group)
 main.add_command(desk_group)
 main.add_command(recovery_group)
+main.add_command(digest_group)
 main.add_command(export_command)
 main.add_command(decrypt_command)
 

@@ -412,6 +412,12 @@ def co_chairs(outcome: Outcome) -> Expect:
     return lambda role, relation: outcome if role is CO_CHAIR and relation != NON_MEMBER else DENIED
 
 
+def digest_owners(role: StaffRole, _relation: str) -> Outcome:
+    """The daily digest counts the work of triage officers and co-chairs, on a desk or not; each
+    switches only their own (the route names nobody else)."""
+    return RESTRICTED if role in (TRIAGE, CO_CHAIR) else DENIED
+
+
 def agenda_proposers(role: StaffRole, relation: str) -> Outcome:
     """Co-chairs add items, triage officers propose them; other desk members only read."""
     if role not in (CO_CHAIR, TRIAGE) or relation == NON_MEMBER:
@@ -1161,6 +1167,14 @@ CASES: list[Case] = [
         "already enrolled",
         lambda _w, _r: "/staff/account/enrol/totp",
         everyone(RESTRICTED),
+    ),
+    Case(
+        "staff_account.change_digest",
+        "POST",
+        "own digest off",
+        lambda _w, _r: "/staff/account/digest",
+        digest_owners,
+        data=lambda _w, _r: {"digest": "off"},
     ),
     # last: these end the requester's session
     Case(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.settings import load_settings
+from portal.settings import SettingsError, SmtpSecurity, load_settings
 
 
 def _portal(environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -109,3 +109,57 @@ def test_argon2_settings_have_defaults_and_take_valid_values(tmp_path: Path) -> 
 
     assert (defaults.argon2_slots, defaults.argon2_wait_seconds) == (2, 0.5)
     assert (chosen.argon2_slots, chosen.argon2_wait_seconds) == (4, 1.5)
+
+
+SMTP = {"PORTAL_SMTP_HOST": "mail.example.org", "PORTAL_SMTP_FROM": "parley@example.org"}
+
+
+def test_no_mail_server_by_default_and_encrypted_defaults_once_one_is_named(
+    tmp_path: Path,
+) -> None:
+    named = load_settings(SMTP, cwd=tmp_path).smtp
+    implicit = load_settings({**SMTP, "PORTAL_SMTP_SECURITY": "TLS"}, cwd=tmp_path).smtp
+    local = load_settings(
+        {
+            **SMTP,
+            "PORTAL_SMTP_HOST": "127.0.0.1",
+            "PORTAL_SMTP_SECURITY": "none",
+            "PORTAL_SMTP_USER": "parley",
+            "PORTAL_SMTP_PASSWORD": "hunter2 hunter2",
+        },
+        cwd=tmp_path,
+    ).smtp
+
+    assert load_settings({}, cwd=tmp_path).smtp is None
+    assert named is not None and implicit is not None and local is not None
+    assert (named.security, named.port, named.user) == (SmtpSecurity.STARTTLS, 587, None)
+    assert (implicit.security, implicit.port) == (SmtpSecurity.TLS, 465)
+    assert (local.port, local.user, local.password) == (25, "parley", "hunter2 hunter2")
+    assert "hunter2" not in repr(local)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"PORTAL_SMTP_HOST": None}, "PORTAL_SMTP_FROM is set but PORTAL_SMTP_HOST is not"),
+        ({"PORTAL_SMTP_FROM": None}, "PORTAL_SMTP_FROM must be"),
+        ({"PORTAL_SMTP_FROM": "Parley <parley@example.org>"}, "PORTAL_SMTP_FROM must be"),
+        ({"PORTAL_SMTP_SECURITY": "ssl"}, "PORTAL_SMTP_SECURITY must be starttls, tls or none"),
+        ({"PORTAL_SMTP_SECURITY": "none"}, "only for a mail server on this machine"),
+        ({"PORTAL_SMTP_PORT": "70000"}, "PORTAL_SMTP_PORT must be a TCP port"),
+        ({"PORTAL_SMTP_USER": "parley"}, "set together or not at all"),
+        ({"PORTAL_SMTP_PASSWORD": "hunter2"}, "set together or not at all"),
+        ({"PORTAL_SMTP_USER": "parley", "PORTAL_SMTP_PASSWORD": ""}, "set but empty"),
+    ],
+)
+def test_a_malformed_mail_server_setting_is_named(
+    tmp_path: Path, changes: dict[str, str | None], message: str
+) -> None:
+    environment = {**SMTP, **changes}
+    given = {name: value for name, value in environment.items() if value is not None}
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings(given, cwd=tmp_path)
+
+    assert message in str(refused.value)
+    assert "hunter2" not in str(refused.value)

@@ -55,6 +55,7 @@ class AuditAction(enum.StrEnum):
     STAFF_RESET_CANCELLED = "staff.reset_cancelled"
     STAFF_RESET_ACKNOWLEDGED = "staff.reset_acknowledged"
     STAFF_TOTP_ENROLLED = "staff.totp_enrolled"
+    STAFF_DIGEST_CHANGED = "staff.digest_changed"
     STAFF_DEACTIVATED = "staff.deactivated"
     STAFF_REACTIVATED = "staff.reactivated"
     DESK_MEMBER_ADDED = "desk.member_added"
