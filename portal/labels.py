@@ -21,6 +21,7 @@ from portal.models import (
     AgendaPriority,
     AgendaState,
     AgendaTheme,
+    DebriefWithheldReason,
     DeclineReason,
     DialogueKind,
     DialogueStatus,
@@ -137,6 +138,14 @@ _LABELS: dict[enum.Enum, LazyString] = {
     NotTakenUpReason.PARTNER_DECLINED: lazy_gettext("The partner declined"),
     NotTakenUpReason.NOT_FEASIBLE_THIS_ROUND: lazy_gettext("Not feasible in this round"),
     NotTakenUpReason.OTHER: lazy_gettext("Other reason"),
+    DebriefWithheldReason.RISK_TO_THE_SUBMITTER: lazy_gettext(
+        "A notice could put the submitter at risk"
+    ),
+    DebriefWithheldReason.ANSWERED_WITH_ANOTHER_SUBMISSION: lazy_gettext(
+        "Answered in the debrief of another of their submissions"
+    ),
+    DebriefWithheldReason.SUBMISSION_WITHDRAWN: lazy_gettext("The submission was withdrawn"),
+    DebriefWithheldReason.OTHER: lazy_gettext("Other reason"),
     AgendaState.DRAFT: lazy_gettext("Draft"),
     AgendaState.SHARED: lazy_gettext("Shared with observers"),
     AgendaState.AGREED: lazy_gettext("Agreed with the partner"),

@@ -1,4 +1,4 @@
-"""Accounts, desk members and cases for service tests on ``consultation_world``.
+"""Accounts, desk members, cases and agenda items for service tests on ``consultation_world``.
 
 The accounts are enrolled as ``portal staff create`` would leave them, without a sign-in: the
 tests hold the personal key that a staff web session would unwrap.
@@ -8,11 +8,24 @@ import secrets
 from typing import Any
 
 import crypto
-from portal.models import StaffRole, StaffUser, Submission, SubmissionKind
+from portal.models import (
+    AgendaItem,
+    AgendaItemStatus,
+    AgendaLink,
+    AgendaPriority,
+    AgendaTheme,
+    DialogueSession,
+    StaffRole,
+    StaffUser,
+    Submission,
+    SubmissionKind,
+    SubmissionState,
+)
 from portal.services.contexts import new_public_id
 from portal.services.desks.confirmations import record_confirmation
 from portal.services.desks.keys import grant_desk_access
 from portal.services.desks.membership import membership_of
+from portal.services.staff import triage
 from portal.services.staff.fingerprints import short_fingerprint
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.intake import accept_plain_submission, submission_address
@@ -100,6 +113,53 @@ CASE_FORM: dict[str, Any] = {
     "situation": "Detained since spring.",
     "relation_to_person": "colleague",
 }
+
+
+SEMINAR_FORM: dict[str, Any] = {
+    "topics": [],
+    "seminar": "Civil-society seminar, Brussels",
+    "recommendations": [
+        {
+            "text": "Release all detained journalists.",
+            "addressee": "Government",
+            "topic": "freedom_of_expression",
+        },
+        {
+            "text": "Ratify the optional protocol.",
+            "addressee": "Parliament",
+            "topic": "rule_of_law",
+        },
+    ],
+}
+REPRISAL_FORM: dict[str, Any] = {
+    "topics": [],
+    "what_happened": "The office was searched after the consultation.",
+    "when": "Last month",
+    "link_to_engagement": "They had met the EU delegation.",
+    "urgency": "standard",
+    "persons": [],
+}
+
+
+def included_item(session: Any, dialogue_session: DialogueSession, title: str) -> AgendaItem:
+    """An item a co-chair included in the session's agenda, as the agenda pages leave it."""
+    item = AgendaItem(
+        session_id=dialogue_session.id,
+        title=title,
+        theme=AgendaTheme.SPECIFIC_TOPIC,
+        priority_of=AgendaPriority.EU,
+        status=AgendaItemStatus.INCLUDED,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def link_to(session: Any, submission: Submission, item: AgendaItem) -> None:
+    """``submission``, accepted, linked to ``item``: on the agenda."""
+    session.add(AgendaLink(submission_id=submission.id, agenda_item_id=item.id))
+    triage.change_state(submission, SubmissionState.ON_AGENDA)
+    session.flush()
 
 
 def plain_case(world: ConsultationWorld) -> Submission:

@@ -33,7 +33,7 @@ from portal.blueprints.sessions_forms import (
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import first_error
 from portal.models import Dialogue, DialogueSession, SessionPlace, SessionState, utc_now
-from portal.services.desks.need_to_know import CONTENT_ROLES, may_brief
+from portal.services.desks.need_to_know import CONTENT_ROLES, may_brief, may_debrief
 from portal.services.dialogues import dialogue_sessions as rules
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.web.lookups import desk_dialogue_or_403, session_of_dialogue_or_404
@@ -223,6 +223,7 @@ def _hub(
         accepting=rules.consultation_accepts_submissions(dialogue_session, now),
         may_manage=rules.may_manage_sessions(reading(), signed_in.user, dialogue),
         may_brief=may_brief(reading(), signed_in.user, dialogue),
+        may_debrief=may_debrief(reading(), signed_in.user, dialogue),
         may_open=SessionState.CONSULTATION_OPEN
         in rules.ALLOWED_TRANSITIONS[dialogue_session.state],
         may_record_held=SessionState.HELD in rules.ALLOWED_TRANSITIONS[dialogue_session.state],

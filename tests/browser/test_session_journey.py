@@ -1,4 +1,5 @@
-"""Acceptance, issue 10: one session from its open consultation to its held record, in Chromium.
+"""Acceptance, issues 10 and 11: one session from its open consultation to its held record and
+its debrief, in Chromium.
 
 The demo co-chair schedules a session of valdoria for today and opens its consultation from the
 session's page. Two submitters write: one with JavaScript (an individual case naming two persons:
@@ -12,7 +13,12 @@ posting it anyway; the co-chair includes the proposed item, shares and agrees th
 the briefing pack (X and Z by name, Y's situation only and never Y's name), approves and freezes
 the list, records the session as held and enters its record: the items discussed, X and Y's case
 raised during an item with the partner's reply, Z's case handed over on the list with its reply,
-and the response to the seminar's recommendation.
+and the response to the seminar's recommendation. Then the co-chair writes the debrief on the
+session's debrief page (the general debrief, previewed, and words of the desk to the seminar's
+author), checks what each contributor will receive, sends it to all of them and records the
+session as debriefed; submitter A signs in to the JavaScript inbox and submitter B to the inbox
+without JavaScript, and each reads the general debrief and the feedback on their own submission,
+and nothing of the other's.
 
 Every staff page is reached by links, as a person would: the staff navigation to the home page,
 the session's row there (or what waits in it: the agenda to agree, the entry to approve), then
@@ -153,7 +159,7 @@ def test_a_session_from_open_consultation_to_its_record(
     _case(first, f"{marker} XY")
     fill_named_person(first, 0, x_name, ON_THE_LIST)
     fill_named_person(first, 1, y_name, WITHOUT_THE_NAME)
-    send_and_keep_codename(first)
+    codename_xy = send_and_keep_codename(first)
 
     # Submitter B, without JavaScript: a seminar's recommendations, and a case naming Z.
     second = contexts(javascript=False)
@@ -164,7 +170,7 @@ def test_a_session_from_open_consultation_to_its_record(
     row.get_by_label("Recommendation", exact=True).fill(recommendation)
     row.get_by_label("Addressed to").fill("Government")
     row.get_by_label("Agenda theme").select_option("freedom_of_expression")
-    send_and_keep_codename(second)
+    codename_seminar = send_and_keep_codename(second)
     case_z = _open_form(second, server, session_id, "individual-case")
     _case(second, f"{marker} Z")
     fill_named_person(second, 0, z_name, ON_THE_LIST)
@@ -355,3 +361,68 @@ def test_a_session_from_open_consultation_to_its_record(
     _work(co_chair, session_id, "Handover list")
     expect(co_chair.locator(".badge-frozen")).to_have_text("Frozen")
     expect(co_chair.locator("section[aria-labelledby='approved']")).to_contain_text(case_z)
+
+    # 12. The co-chair writes the debrief, checks what each will receive, and sends it.
+    _work(co_chair, session_id, "The session's debrief")
+    general = f"The dialogue discussed **press freedom** {marker} and meets again in spring."
+    co_chair.locator("#general-text").fill(general)
+    co_chair.get_by_role("button", name="Preview").click()
+    expect(co_chair.locator("#general-preview strong")).to_have_text("press freedom")
+    co_chair.get_by_role("button", name="Save the general debrief").click()
+    expect(co_chair.locator("#general-rendered strong")).to_have_text("press freedom")
+    words = f"{marker} thank you for the seminar's careful work"
+    entry = co_chair.locator(f"#contributor-{seminar}")
+    entry.locator("textarea[name='text']").fill(words)
+    entry.get_by_role("button", name="Save these words").click()
+    for public_id, shown in (
+        (seminar, words),
+        (case_xy, f"during the agenda item “{expression}”"),
+        (case_z, "on the written list handed to the partner"),
+    ):
+        preview = co_chair.locator(f"#preview-{public_id}")
+        preview.locator("summary").click()
+        expect(preview).to_contain_text(shown)
+        expect(preview).to_contain_text(f"{marker} and meets again")
+    expect(co_chair.locator(f"#preview-{case_xy}")).to_contain_text(
+        "Person 2: their situation was raised without their name"
+    )
+    assert y_name not in co_chair.content() and x_name not in co_chair.content()
+    co_chair.get_by_role("button", name="Send to all outstanding").click()
+    expect(co_chair.locator("p[role='status']")).to_contain_text("3 notices sent.")
+    expect(co_chair.locator(".debrief-standing", has_text="Notice sent on")).to_have_count(3)
+    co_chair.get_by_role("button", name="Record the session as debriefed").click()
+    expect(co_chair.locator("#session-stage")).to_have_text("Debriefed")
+
+    # 13. Each submitter reads the general debrief and their own feedback, and nothing else:
+    # A with JavaScript (the page opens the notice), B without (the server opens it).
+    mine = {
+        case_xy: (
+            f"{marker} reply on X and Y's case",
+            f"The case was raised with the partner during the agenda item “{expression}”",
+        ),
+        seminar: (f"{marker} a review of the press law", words),
+    }
+    for page, codename, public_id in (
+        (first, codename_xy, case_xy),
+        (second, codename_seminar, seminar),
+    ):
+        page.goto(f"{server}/inbox/sign-in")
+        page.fill("#codename", codename)
+        page.get_by_role("button", name="Open my inbox").click()
+        page.wait_for_url(f"{server}/inbox")
+        page.locator(f"a[href='/inbox/{public_id}']").first.click()
+        main = page.locator("main")
+        expect(main.locator("strong", has_text="press freedom")).to_be_visible()
+        for shown in mine[public_id]:
+            expect(main).to_contain_text(shown)
+        for other, texts in mine.items():
+            if other != public_id:
+                for hidden in texts:
+                    expect(main).not_to_contain_text(hidden)
+        expect(main).not_to_contain_text(f"{marker} reply on Z's case")
+    # B's feedback gives the recommendation's outcome; A's speaks of persons by number only.
+    expect(second.locator(".notice-text")).to_contain_text("Recommendation 1: taken up")
+    notice = first.locator(".notice-text")
+    expect(notice).to_contain_text("Person 1")
+    for name in (x_name, y_name):
+        expect(notice).not_to_contain_text(name)

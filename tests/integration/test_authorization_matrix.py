@@ -100,6 +100,7 @@ STAFF_BLUEPRINTS = (
     "handover",
     "sessions",
     "session_record",
+    "debrief",
     "reports",
     "public_summary",
     "roadmap",
@@ -557,6 +558,11 @@ def _record(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     return lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/record{suffix}"
 
 
+def _debrief(suffix: str) -> Callable[[World, tuple[str, str]], str]:
+    """A page of the debrief of the matrix's session, not held (so nothing can be sent)."""
+    return lambda w, _r: f"/staff/dialogues/{DIALOGUE}/sessions/{w.session_id}/debrief{suffix}"
+
+
 def _finished_session(suffix: str) -> Callable[[World, tuple[str, str]], str]:
     """A page of the demo's session in follow-up: every change posted to it is refused by the
     rules (400) once past the authorization check, so no requester changes what others see."""
@@ -891,6 +897,52 @@ CASES: list[Case] = [
         "POST",
         "not held",
         _record("/complete"),
+        session_managers(RESTRICTED),
+    ),
+    # a session's debrief: for the desk's triage officers and co-chairs, page and posts alike
+    # (the session is not held, so each post past the authorization check is refused by the
+    # rules with 400 and nothing is sent or recorded)
+    Case("debrief.page", "GET", "not held", _debrief(""), session_managers(RESTRICTED)),
+    Case(
+        "debrief.general",
+        "POST",
+        "not held",
+        _debrief("/general"),
+        session_managers(RESTRICTED),
+        data=lambda _w, _r: {"text": "Discussed", "action": "save"},
+    ),
+    Case(
+        "debrief.words",
+        "POST",
+        "plain, not held",
+        lambda w, r: _debrief(f"/words/{w.plain}")(w, r),
+        session_managers(RESTRICTED),
+        "plain",
+        data=lambda _w, _r: {"text": "Thank you"},
+    ),
+    Case("debrief.send", "POST", "not held", _debrief("/send"), session_managers(RESTRICTED)),
+    Case(
+        "debrief.withhold",
+        "POST",
+        "plain, not held",
+        lambda w, r: _debrief(f"/withhold/{w.plain}")(w, r),
+        session_managers(RESTRICTED),
+        "plain",
+        data=lambda _w, _r: {"reason": "other"},
+    ),
+    Case(
+        "debrief.undo_withhold",
+        "POST",
+        "plain, nothing withheld",
+        lambda w, r: _debrief(f"/withhold/{w.plain}/undo")(w, r),
+        session_managers(RESTRICTED),
+        "plain",
+    ),
+    Case(
+        "debrief.debriefed",
+        "POST",
+        "not held",
+        _debrief("/debriefed"),
         session_managers(RESTRICTED),
     ),
     # reports and statistics: observers read them, and nothing else above

@@ -23,8 +23,6 @@ from portal.models import (
     AgendaItem,
     AgendaItemStatus,
     AgendaLink,
-    AgendaPriority,
-    AgendaTheme,
     AuditEvent,
     CaseOutcome,
     DeskMembership,
@@ -56,61 +54,25 @@ from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.submitters import register_new_codename
 from tests.canary_scan import files_holding, instance_files, tables_holding
 from tests.conftest import ConsultationWorld, DemoInstance, csrf_token_for
-from tests.desk_world_support import CASE_FORM, founding_member, sent_submission, staff_account
+from tests.desk_world_support import (
+    CASE_FORM,
+    REPRISAL_FORM,
+    SEMINAR_FORM,
+    founding_member,
+    included_item,
+    link_to,
+    sent_submission,
+    staff_account,
+)
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 REPLY = "The minister promised a review of the detention REPLY-CANARY-7f3a"
-SEMINAR_FORM: dict[str, Any] = {
-    "topics": [],
-    "seminar": "Civil-society seminar, Brussels",
-    "recommendations": [
-        {
-            "text": "Release all detained journalists.",
-            "addressee": "Government",
-            "topic": "freedom_of_expression",
-        },
-        {
-            "text": "Ratify the optional protocol.",
-            "addressee": "Parliament",
-            "topic": "rule_of_law",
-        },
-    ],
-}
-REPRISAL_FORM: dict[str, Any] = {
-    "topics": [],
-    "what_happened": "The office was searched after the consultation.",
-    "when": "Last month",
-    "link_to_engagement": "They had met the EU delegation.",
-    "urgency": "standard",
-    "persons": [],
-}
 
 
 def _case_form(level: str) -> dict[str, Any]:
     persons = [{**CASE_FORM["persons"][0], "consent": {**CASE_FORM["persons"][0]["consent"]}}]
     persons[0]["consent"]["level"] = level
     return {**CASE_FORM, "persons": persons}
-
-
-def included_item(session: Any, dialogue_session: DialogueSession, title: str) -> AgendaItem:
-    """An item a co-chair included in the session's agenda, as the agenda pages leave it."""
-    item = AgendaItem(
-        session_id=dialogue_session.id,
-        title=title,
-        theme=AgendaTheme.SPECIFIC_TOPIC,
-        priority_of=AgendaPriority.EU,
-        status=AgendaItemStatus.INCLUDED,
-    )
-    session.add(item)
-    session.flush()
-    return item
-
-
-def link_to(session: Any, submission: Submission, item: AgendaItem) -> None:
-    """``submission``, accepted, linked to ``item``: on the agenda."""
-    session.add(AgendaLink(submission_id=submission.id, agenda_item_id=item.id))
-    triage.change_state(submission, SubmissionState.ON_AGENDA)
-    session.flush()
 
 
 @dataclass

@@ -166,6 +166,15 @@ def may_message(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
     return user.role in MESSAGE_ROLES and is_desk_member(session, user, dialogue)
 
 
+def may_debrief(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
+    """Whether ``user`` may write, send and withhold the debrief of ``dialogue``'s sessions.
+
+    A debrief is a notice to each contributor, and a notice is a desk message: whoever may write
+    to the authors of the dialogue's submissions may debrief them, and nobody else (an
+    administrator made a member and an observer never)."""
+    return may_message(session, user, dialogue)
+
+
 def may_brief(session: Session, user: StaffUser, dialogue: Dialogue) -> bool:
     """Whether ``user`` may read and write the briefing packs of ``dialogue``'s sessions: the
     desk's triage officers and co-chairs, not an administrator made a member."""

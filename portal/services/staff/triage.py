@@ -58,12 +58,14 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     # decided without being opened on the server.
     S.RECEIVED: frozenset({S.IN_TRIAGE, S.ACCEPTED, S.DECLINED}),
     S.IN_TRIAGE: frozenset({S.ACCEPTED, S.DECLINED}),
-    S.ACCEPTED: frozenset({S.DECLINED, S.ON_AGENDA, S.ON_HANDOVER_LIST}),
+    # A debrief notice moves what the desk took in to "debriefed" (``rounds.debrief``), raised
+    # or not: its author has heard what became of it.
+    S.ACCEPTED: frozenset({S.DECLINED, S.ON_AGENDA, S.ON_HANDOVER_LIST, S.DEBRIEFED}),
     S.DECLINED: frozenset({S.ACCEPTED}),
     # Back to accepted when its last agenda link is removed (``rounds.agenda``).
-    S.ON_AGENDA: frozenset({S.ACCEPTED, S.ON_HANDOVER_LIST, S.RAISED}),
+    S.ON_AGENDA: frozenset({S.ACCEPTED, S.ON_HANDOVER_LIST, S.RAISED, S.DEBRIEFED}),
     # Approval puts a case on the handover list; leaving it takes the case back to where it was.
-    S.ON_HANDOVER_LIST: frozenset({S.ACCEPTED, S.ON_AGENDA, S.RAISED}),
+    S.ON_HANDOVER_LIST: frozenset({S.ACCEPTED, S.ON_AGENDA, S.RAISED, S.DEBRIEFED}),
     # Back to the list or the agenda only when the session's record is corrected to "not
     # raised" and no other session raised it (``rounds.record``).
     S.RAISED: frozenset({S.DEBRIEFED, S.ON_AGENDA, S.ON_HANDOVER_LIST}),
@@ -103,6 +105,16 @@ def note_opened(session: Session, submission: Submission) -> bool:
     if submission.state is not S.RECEIVED:
         return False
     change_state(submission, S.IN_TRIAGE)
+    session.flush()
+    return True
+
+
+def note_debriefed(session: Session, submission: Submission) -> bool:
+    """A debrief notice reached ``submission``'s author: it becomes "debriefed" where the table
+    allows (taken in by the desk); a declined, withdrawn or untriaged one keeps its state."""
+    if S.DEBRIEFED not in ALLOWED_TRANSITIONS[submission.state]:
+        return False
+    change_state(submission, S.DEBRIEFED)
     session.flush()
     return True
 
