@@ -344,6 +344,29 @@ def test_a_submission_page_shows_its_path_and_its_history_across_rounds(
         assert "Review of press detentions: The partner government, In progress" in path
 
 
+def test_a_debrief_of_a_case_not_raised_lights_neither_raised_nor_reply(
+    app: Flask, desk: StaffCredentials, sent: SentSubmission
+) -> None:
+    with app_database(app).session() as session:
+        submission = _submission(session, sent.public_id)
+        staff = session.scalars(select(StaffUser).where(StaffUser.email == desk.email)).one()
+        session.add(
+            CaseOutcome(
+                session_id=submission.session_id,
+                submission=submission,
+                how_raised=HowRaised.NOT_RAISED,
+                recorded_by=staff,
+            )
+        )
+        submission.state = SubmissionState.DEBRIEFED
+        session.commit()
+    send(app, desk, sent.public_id)
+
+    path = _path_of(_page(_submitter_client(app, sent.codename), sent.public_id))
+    assert 'aria-current="step">On the agenda' in path
+    assert path.count("path-step path-reached") == 3
+
+
 def test_a_declined_submission_shows_where_its_path_ended(app: Flask, sent: SentSubmission) -> None:
     with app_database(app).session() as session:
         _submission(session, sent.public_id).state = SubmissionState.DECLINED

@@ -23,6 +23,7 @@ from portal.models import (
     HandoverEntry,
     HowRaised,
     NotRaisedReason,
+    RiskLevel,
     SessionPlace,
     SessionState,
     StaffUser,
@@ -30,6 +31,7 @@ from portal.models import (
     SubmissionKind,
     SubmissionState,
 )
+from portal.services.rounds.handover import proposal_refusal
 from portal.services.rounds.round_consent import (
     PersonInRound,
     may_go_on_handover_list,
@@ -237,4 +239,22 @@ def test_a_confirmation_keeps_its_round_and_an_ordinary_change_has_none() -> Non
     assert confirmed["round"] == 7
     assert "round" not in validate_consent_change(
         {"person": 0, "consent": _consent(L.RAISE_BY_NAME)}, 1
+    )
+
+
+def test_a_case_debriefed_in_an_earlier_round_goes_on_a_later_list_once_confirmed(
+    rounds: Rounds,
+) -> None:
+    _raise_before(rounds)
+    rounds.case.state = SubmissionState.DEBRIEFED
+    rounds.case.risk_level = RiskLevel.LOW
+    rounds.session.flush()
+    opened = Opened([L.HANDOVER_LIST])
+    today = rounds.earlier.date
+
+    refusal = proposal_refusal(rounds.session, rounds.case, opened, rounds.current, today=today)
+    assert refusal == "not every person named has confirmed their consent for this round"
+    opened.consent_changes.append(_change(0, L.HANDOVER_LIST, confirms=rounds.current.id))
+    assert (
+        proposal_refusal(rounds.session, rounds.case, opened, rounds.current, today=today) is None
     )

@@ -76,7 +76,10 @@ from portal.services.staff import triage
 from portal.services.submissions.inbox import KINDS_WITH_CONSENT
 
 S = SubmissionState
-PROPOSABLE_STATES = frozenset({S.ACCEPTED, S.ON_AGENDA})
+# A case raised or debriefed in an earlier round may go on a later round's list: its persons
+# are asked again first (``round_consent.was_taken_up_before``), and its record stays with the
+# earlier round (``CaseOutcome``).
+PROPOSABLE_STATES = frozenset({S.ACCEPTED, S.ON_AGENDA, S.RAISED, S.DEBRIEFED})
 
 
 class HandoverForbiddenError(PermissionError):
@@ -183,7 +186,10 @@ def proposal_refusal(
     if dialogue_session.handover_frozen_at is not None:
         return "the handover list of this session is frozen"
     if submission.state not in PROPOSABLE_STATES:
-        return "only an accepted case, or one on the agenda, goes on the handover list"
+        return (
+            "only an accepted case, one on the agenda or one taken up in an earlier round goes "
+            "on the handover list"
+        )
     if submission.risk_level is None:
         return "assess the risk before proposing the case for the handover list"
     if submission.risk_hold:

@@ -69,7 +69,9 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     # Back to the list or the agenda only when the session's record is corrected to "not
     # raised" and no other session raised it (``rounds.record``).
     S.RAISED: frozenset({S.DEBRIEFED, S.ON_AGENDA, S.ON_HANDOVER_LIST}),
-    S.DEBRIEFED: frozenset(),
+    # A case debriefed in one round may go on a later round's handover list
+    # (``rounds.handover``).
+    S.DEBRIEFED: frozenset({S.ON_HANDOVER_LIST}),
     S.WITHDRAWN: frozenset(),
 }
 

@@ -20,6 +20,7 @@ from portal.models import (
     MessageAuthor,
     MessagePurpose,
     NotRaisedReason,
+    RecommendationOutcome,
     Submission,
     SubmissionState,
 )
@@ -45,7 +46,9 @@ _STATE_REACHES = {
     SubmissionState.ON_AGENDA: Step.ON_AGENDA,
     SubmissionState.ON_HANDOVER_LIST: Step.ON_AGENDA,
     SubmissionState.RAISED: Step.RAISED,
-    SubmissionState.DEBRIEFED: Step.RAISED,
+    # A debrief reaches what the desk took in, raised or not: what was raised is read from the
+    # record (:func:`_raised_in`).
+    SubmissionState.DEBRIEFED: Step.ACCEPTED,
     SubmissionState.DECLINED: Step.RECEIVED,
     SubmissionState.WITHDRAWN: Step.RECEIVED,
 }
@@ -99,11 +102,12 @@ def submission_path(submission: Submission, *, today: dt.date) -> SubmissionPath
     follow_up = case_follow_up(submission, today=today)
 
     reached = [_STATE_REACHES[submission.state]]
-    if outcomes:
+    if outcomes or submission.agenda_links:
         reached.append(Step.ON_AGENDA)
-    if any(outcome.how_raised is not HowRaised.NOT_RAISED for outcome in outcomes):
+    raised_in = _raised_in(submission)
+    if raised_in:
         reached.append(Step.RAISED)
-    if debriefed_sessions:
+    if raised_in & debriefed_sessions:
         reached.append(Step.REPLY)
     if follow_up or progress_notices:
         reached.append(Step.FOLLOW_UP)
@@ -115,3 +119,25 @@ def submission_path(submission: Submission, *, today: dt.date) -> SubmissionPath
         follow_up=follow_up,
         progress_notices=progress_notices,
     )
+
+
+def _raised_in(submission: Submission) -> set[int]:
+    """The sessions in which the record says the submission was taken up: a case raised (in an
+    item or on the handover list), a recommendation discussed or taken up, an input under an
+    item the session discussed. A debrief for a session it was not raised in is no reply."""
+    sessions = {
+        outcome.session_id
+        for outcome in submission.case_outcomes
+        if outcome.how_raised is not HowRaised.NOT_RAISED
+    }
+    sessions |= {
+        response.session_id
+        for response in submission.recommendation_responses
+        if response.outcome is not RecommendationOutcome.NOT_TAKEN_UP
+    }
+    sessions |= {
+        link.agenda_item.session_id
+        for link in submission.agenda_links
+        if link.agenda_item.discussed
+    }
+    return sessions
