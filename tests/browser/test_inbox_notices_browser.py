@@ -20,7 +20,8 @@ from portal.models import DeskMessage, MessagePurpose, SubmissionKind, utc_now
 from portal.services.rounds.staff_markdown import render
 from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.notices import NOTICE_FORMAT, notice_payload, send_notice
+from portal.services.submissions.notice_format import NOTICE_FORMAT, notice_payload
+from portal.services.submissions.notices import send_notice
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
 from tests.browser.test_inbox_js import _sign_in
 from tests.browser.test_messages_js import _as_triage_officer

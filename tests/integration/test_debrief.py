@@ -51,7 +51,7 @@ from portal.services.rounds import debrief, record
 from portal.services.rounds.debrief import NoticeContent, PersonWay
 from portal.services.staff import triage
 from portal.services.submissions.messages import message_context
-from portal.services.submissions.notices import Notice, read_notice
+from portal.services.submissions.notice_format import Notice, read_notice
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.submitter_keys import submission_private_key
 from tests.conftest import (

@@ -35,7 +35,8 @@ from portal.models import (
 from portal.services.rounds.staff_markdown import render
 from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.notices import notice_payload, send_notice
+from portal.services.submissions.notice_format import notice_payload
+from portal.services.submissions.notices import send_notice
 from portal.timefmt import long_date
 from portal.web.instance import web_instance
 from tests.conftest import DemoInstance, SentSubmission

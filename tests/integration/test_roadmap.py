@@ -42,7 +42,7 @@ from portal.models import (
 from portal.models.followup import MAX_ROADMAP_TEXT, MAX_ROADMAP_TITLE
 from portal.services.rounds.roadmap import is_overdue, overdue_actions
 from portal.services.submissions.messages import message_context
-from portal.services.submissions.notices import read_notice
+from portal.services.submissions.notice_format import read_notice
 from portal.services.submissions.submitter_keys import submission_private_key
 from tests.integration.test_triage_pages import CASE_FORM, Triage, _page, _post, world
 

@@ -91,7 +91,8 @@ from portal.services.staff.reading import (
     open_submission_for_staff,
 )
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.notices import notice_payload, send_notice
+from portal.services.submissions.notice_format import notice_payload
+from portal.services.submissions.notices import send_notice
 
 DEBRIEF_TEXTS = frozenset(
     {

@@ -37,7 +37,8 @@ from portal.services.rounds.roadmap import RoadmapForbiddenError, RoadmapRefused
 from portal.services.rounds.staff_markdown import render
 from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.services.submissions.notices import notice_payload, send_notice
+from portal.services.submissions.notice_format import notice_payload
+from portal.services.submissions.notices import send_notice
 
 
 def concerned(session: Session, action: FollowUpAction) -> list[Submission]:

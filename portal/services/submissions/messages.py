@@ -231,6 +231,56 @@ def next_desk_position(submission: Submission) -> int:
     return 1 + max(taken, default=0)
 
 
+def require_may_write(
+    session: Session, user: StaffUser, submission: Submission, *, now: dt.datetime
+) -> None:
+    """Who may write into a submission's thread, message or notice: a member who may message
+    the dialogue and may read the submission; ``MessageNotAllowedError`` otherwise."""
+    if not may_message(session, user, submission.dialogue) or (
+        submission_access(session, user, submission, now=now) is not Access.READ
+    ):
+        raise MessageNotAllowedError()
+
+
+def store_desk_item(
+    session: Session,
+    reader: StaffReader,
+    author: StaffUser,
+    submission: Submission,
+    payload: Mapping[str, Any],
+    *,
+    today: dt.date,
+    purpose: MessagePurpose = MessagePurpose.MESSAGE,
+    session_id: int | None = None,
+    follow_up_action_id: int | None = None,
+) -> DeskMessage:
+    """Seal ``payload`` from the desk to the submission's author, signed by the desk signing
+    key, at the desk's next position; the caller has checked :func:`require_may_write`."""
+    public_id = unused_message_id(session)
+    position = None if submission.signing_public_key is None else next_desk_position(submission)
+    signing_seed = desk_signing_seed(reader, require_desk_key(session, submission.dialogue))
+    addition = sealed_addition(
+        session,
+        submission,
+        dict(payload),
+        message_kind(public_id, Direction.TO_SUBMITTER),
+        position,
+        signing_seed,
+    )
+    return store_message(
+        session,
+        submission,
+        public_id,
+        MessageAuthor.DESK,
+        author,
+        addition,
+        today,
+        purpose=purpose,
+        session_id=session_id,
+        follow_up_action_id=follow_up_action_id,
+    )
+
+
 def send_desk_message(
     session: Session,
     signed_in: SignedInStaff,
@@ -247,27 +297,11 @@ def send_desk_message(
     """
     user = signed_in.user
     submission = opened.submission
-    if not may_message(session, user, submission.dialogue) or (
-        submission_access(session, user, submission, now=now) is not Access.READ
-    ):
-        raise MessageNotAllowedError()
+    require_may_write(session, user, submission, now=now)
     if opened.payload.get("contact_through_portal") is not True:
         raise ContactNotAgreedError()
     payload = validate_message(form)
-    public_id = unused_message_id(session)
-    position = None if submission.signing_public_key is None else next_desk_position(submission)
-    signing_seed = desk_signing_seed(opened.reader, require_desk_key(session, submission.dialogue))
-    addition = sealed_addition(
-        session,
-        submission,
-        payload,
-        message_kind(public_id, Direction.TO_SUBMITTER),
-        position,
-        signing_seed,
-    )
-    message = store_message(
-        session, submission, public_id, MessageAuthor.DESK, user, addition, now.date()
-    )
+    message = store_desk_item(session, opened.reader, user, submission, payload, today=now.date())
     record_event(
         session,
         action=AuditAction.MESSAGE_SENT,

@@ -10,8 +10,8 @@ Two purposes exist: a session's debrief (general debrief and feedback on this su
 Unlike a free message, a notice does not ask for the submitter's "the EU Delegation may contact
 me" choice: the debrief is the standard the guidelines set for every contributor, it stays in the
 inbox behind the codename, and nothing about it leaves the portal. Who may send one is who may
-message the dialogue and read the submission (``need_to_know.may_message`` and
-``submission_access``), as for a message.
+message the dialogue and read the submission (``messages.require_may_write``), as for a
+message.
 
 Its plaintext (docs/FORMATS.md, "Notice v1") is UTF-8 JSON::
 
@@ -32,36 +32,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.models import DeskMessage, MessageAuthor, MessagePurpose, StaffUser, Submission
+from portal.models import DeskMessage, MessagePurpose, StaffUser, Submission
 from portal.services.audit.trail import AuditAction, record_event
-from portal.services.contexts import Direction
-from portal.services.desks.need_to_know import Access, may_message, submission_access
 from portal.services.staff.reading import StaffReader
-from portal.services.submissions.inbox import sealed_addition
-from portal.services.submissions.intake import require_desk_key
-from portal.services.submissions.messages import (
-    MessageNotAllowedError,
-    desk_signing_seed,
-    message_kind,
-    next_desk_position,
-    store_message,
-    unused_message_id,
-)
-from portal.services.submissions.notice_format import (  # named here too, for the desk's side
-    MAX_NOTICE_HTML as MAX_NOTICE_HTML,
-)
-from portal.services.submissions.notice_format import (
-    NOTICE_FORMAT as NOTICE_FORMAT,
-)
-from portal.services.submissions.notice_format import (
-    Notice as Notice,
-)
-from portal.services.submissions.notice_format import (
-    notice_payload as notice_payload,
-)
-from portal.services.submissions.notice_format import (
-    read_notice as read_notice,
-)
+from portal.services.submissions.messages import require_may_write, store_desk_item
 
 
 def send_notice(
@@ -78,29 +52,14 @@ def send_notice(
     ``MessageNotAllowedError`` when ``author`` may not write to this submission's author; nothing
     is stored then. The audit event names ids and the purpose only.
     """
-    if not may_message(session, author, submission.dialogue) or (
-        submission_access(session, author, submission, now=now) is not Access.READ
-    ):
-        raise MessageNotAllowedError()
-    public_id = unused_message_id(session)
-    position = None if submission.signing_public_key is None else next_desk_position(submission)
-    signing_seed = desk_signing_seed(reader, require_desk_key(session, submission.dialogue))
-    addition = sealed_addition(
+    require_may_write(session, author, submission, now=now)
+    message = store_desk_item(
         session,
+        reader,
+        author,
         submission,
         payload,
-        message_kind(public_id, Direction.TO_SUBMITTER),
-        position,
-        signing_seed,
-    )
-    message = store_message(
-        session,
-        submission,
-        public_id,
-        MessageAuthor.DESK,
-        author,
-        addition,
-        now.date(),
+        today=now.date(),
         purpose=MessagePurpose(payload["purpose"]),
         session_id=payload["session"],
         follow_up_action_id=payload["action"],
