@@ -48,6 +48,7 @@ from portal.services.rounds import staff_markdown
 from portal.services.submissions import kinds
 from portal.settings import Settings, load_settings
 from portal.text_limits import TEXT_LIMITS
+from portal.web import converters
 from portal.web import instance as web_instance
 from portal.web.notice_headings import notice_heading, notice_heading_words
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = ForgetClientDetails(app.wsgi_app)
     web_instance.attach(app, settings, secrets)
 
+    converters.init_app(app)
     db.init_app(app, database)
     CSRFProtect(app)
     i18n.init_app(app)

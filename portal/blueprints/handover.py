@@ -42,10 +42,7 @@ from portal.web.transaction import reading, unit_of_work
 blueprint = Blueprint("handover", __name__, url_prefix="/staff")
 
 CONTENT_ROLES = need_to_know.CONTENT_ROLES
-# Row ids are 32-bit on every database: a larger number in a path is answered 404, never sent
-# to the database to overflow there.
-ROW_ID = "int(min=1, max=2147483647)"
-LIST = f"/dialogues/<slug>/sessions/<{ROW_ID}:session_id>/handover"
+LIST = "/dialogues/<slug>/sessions/<int:session_id>/handover"
 
 
 # --- proposing, from the case's page ----------------------------------------------------------
@@ -91,7 +88,7 @@ def handover_list(signed_in: SignedInStaff, slug: str, session_id: int) -> Respo
     return _list_page(signed_in, dialogue, dialogue_session)
 
 
-@blueprint.post(LIST + f"/<{ROW_ID}:entry_id>/approve")
+@blueprint.post(LIST + "/<int:entry_id>/approve")
 @staff_required(CONTENT_ROLES)
 def approve(
     signed_in: SignedInStaff, slug: str, session_id: int, entry_id: int
@@ -104,7 +101,7 @@ def approve(
     return _decide_entry(signed_in, slug, session_id, entry_id, act)
 
 
-@blueprint.post(LIST + f"/<{ROW_ID}:entry_id>/reject")
+@blueprint.post(LIST + "/<int:entry_id>/reject")
 @staff_required(CONTENT_ROLES)
 def reject(
     signed_in: SignedInStaff, slug: str, session_id: int, entry_id: int

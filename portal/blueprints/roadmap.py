@@ -60,9 +60,7 @@ from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("roadmap", __name__, url_prefix="/staff/dialogues/<slug>/roadmap")
 
-# Row ids are 32-bit on every database: a larger number in a path is answered 404.
-ROW_ID = "int(min=1, max=2147483647)"
-ACTION = f"/actions/<{ROW_ID}:action_id>"
+ACTION = "/actions/<int:action_id>"
 
 # What a change on an action page does once the editor and the action are found: the flash.
 ActionChange = Callable[[Session, FollowUpAction, dt.datetime], str]
@@ -95,7 +93,7 @@ def add_result(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
     return redirect(url_for(".roadmap_page", slug=slug, _anchor="results"))
 
 
-@blueprint.get(f"/results/<{ROW_ID}:result_id>")
+@blueprint.get("/results/<int:result_id>")
 @staff_required()
 def result_page(signed_in: SignedInStaff, slug: str, result_id: int) -> ResponseReturnValue:
     dialogue = _readable_dialogue(signed_in, slug)
@@ -104,7 +102,7 @@ def result_page(signed_in: SignedInStaff, slug: str, result_id: int) -> Response
     return _result_page(signed_in, result, form)
 
 
-@blueprint.post(f"/results/<{ROW_ID}:result_id>")
+@blueprint.post("/results/<int:result_id>")
 @staff_required()
 def edit_result(signed_in: SignedInStaff, slug: str, result_id: int) -> ResponseReturnValue:
     dialogue = _editable_dialogue(signed_in, slug)
@@ -237,7 +235,7 @@ def link_recommendation(signed_in: SignedInStaff, slug: str, action_id: int) -> 
     return _change_action(signed_in, slug, action_id, act, recommendation_form=form)
 
 
-@blueprint.post(ACTION + f"/links/<{ROW_ID}:link_id>/remove")
+@blueprint.post(ACTION + "/links/<int:link_id>/remove")
 @staff_required()
 def unlink(
     signed_in: SignedInStaff, slug: str, action_id: int, link_id: int
