@@ -37,6 +37,7 @@ from portal.services.rounds.roadmap import RoadmapForbiddenError, RoadmapRefused
 from portal.services.rounds.staff_markdown import render
 from portal.services.staff.reading import StaffReader
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.services.submissions.messages import may_write
 from portal.services.submissions.notice_format import notice_payload
 from portal.services.submissions.notices import send_notice
 
@@ -62,14 +63,11 @@ def notifiable(
     session: Session, user: StaffUser, action: FollowUpAction, *, now: dt.datetime
 ) -> list[Submission]:
     """The concerned submissions ``user`` may send a progress notice to (module docstring)."""
-    if not need_to_know.may_message(session, user, action.dialogue):
-        return []
     return [
         submission
         for submission in concerned(session, action)
         if submission.state is not SubmissionState.WITHDRAWN
-        and need_to_know.submission_access(session, user, submission, now=now)
-        is need_to_know.Access.READ
+        and may_write(session, user, submission, now=now)
     ]
 
 

@@ -231,14 +231,21 @@ def next_desk_position(submission: Submission) -> int:
     return 1 + max(taken, default=0)
 
 
+def may_write(
+    session: Session, user: StaffUser, submission: Submission, *, now: dt.datetime
+) -> bool:
+    """Who may write into a submission's thread, message or notice: a member who may message
+    the dialogue and may read the submission."""
+    return may_message(session, user, submission.dialogue) and (
+        submission_access(session, user, submission, now=now) is Access.READ
+    )
+
+
 def require_may_write(
     session: Session, user: StaffUser, submission: Submission, *, now: dt.datetime
 ) -> None:
-    """Who may write into a submission's thread, message or notice: a member who may message
-    the dialogue and may read the submission; ``MessageNotAllowedError`` otherwise."""
-    if not may_message(session, user, submission.dialogue) or (
-        submission_access(session, user, submission, now=now) is not Access.READ
-    ):
+    """:func:`may_write`, or ``MessageNotAllowedError``."""
+    if not may_write(session, user, submission, now=now):
         raise MessageNotAllowedError()
 
 

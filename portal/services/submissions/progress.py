@@ -25,6 +25,7 @@ from portal.models import (
     SubmissionState,
 )
 from portal.services.rounds.roadmap import ActionSummary, case_follow_up
+from portal.services.rounds.round_consent import RAISED_IN_SESSION
 
 
 class Step(enum.StrEnum):
@@ -128,7 +129,7 @@ def _raised_in(submission: Submission) -> set[int]:
     sessions = {
         outcome.session_id
         for outcome in submission.case_outcomes
-        if outcome.how_raised is not HowRaised.NOT_RAISED
+        if outcome.how_raised in RAISED_IN_SESSION
     }
     sessions |= {
         response.session_id
