@@ -4,6 +4,8 @@ The access log records time, method, path (without query string), protocol, stat
 duration: enough to operate the service, nothing that identifies who asked. Gunicorn's own
 error log names the client's address for malformed requests and the full URI for failed ones;
 :class:`PrivacyLogger` removes both before anything is written.
+
+Each worker also runs the periodic clean-up (:func:`start_housekeeping`).
 """
 
 import logging
@@ -15,7 +17,10 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from portal.app import create_app
+from portal.db import app_database
+from portal.services.housekeeping.loop import HousekeepingLoop
 from portal.settings import Settings
+from portal.web.instance import web_instance
 
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
@@ -50,6 +55,7 @@ class PortalServer(BaseApplication):
         self._settings = settings
         bind_host = f"[{host}]" if ":" in host else host
         self._options: dict[str, Any] = {
+            "post_worker_init": start_housekeeping,
             "bind": [f"{bind_host}:{port}"],
             "workers": workers,
             "accesslog": "-",
@@ -67,6 +73,14 @@ class PortalServer(BaseApplication):
 
     def load(self) -> Flask:
         return create_app(self._settings)
+
+
+def start_housekeeping(worker: Any) -> None:
+    """Gunicorn's ``post_worker_init`` hook: start the periodic clean-up in this worker, on the
+    app it serves (``portal.services.housekeeping.loop``; the lease keeps it to one run at a
+    time across workers)."""
+    app = worker.wsgi
+    HousekeepingLoop(app_database(app), web_instance(app).storage).start()
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:

@@ -17,7 +17,14 @@ never read. Resumable browser uploads (``portal.services.submissions.uploads``) 
 removed by ``purge_expired_uploads`` once they expire, or published under their final name by
 :meth:`EncryptedStorage.publish_on_commit` when a submission claims them (the rename happens
 only once the claim commits, and a claim that fails leaves the upload's file where it was). Any
-other ``.partial-`` file may be removed by the operator.
+other ``.partial-`` file is an orphan, removed by the periodic clean-up
+(``portal.services.housekeeping``) once it has not changed for a while.
+
+File times say nothing about when anyone wrote: every file's access and modification times, and
+the storage folder's own, are set to :data:`FILE_TIME` after each file is created, written,
+renamed or deleted (:func:`normalise_times`). The kernel's inode change time (``ctime``) cannot be
+set by a program: it still shows when a file was last written or renamed, to anyone who can list
+the folder on the running system (SECURITY.md, "How precisely the portal records a submitter").
 
 Deleting a file is the crypto-shredding step for its ciphertext: overwriting in place is
 pointless on journalling file systems, SSDs and copy-on-write storage, so what destroys the
@@ -38,6 +45,14 @@ import crypto
 
 PARTIAL_PREFIX = ".partial-"
 _NAME_BYTES = 24
+FILE_TIME = 946684800
+"""2000-01-01T00:00:00Z: the access and modification time of every file in storage."""
+
+
+def normalise_times(*paths: Path) -> None:
+    """Set the access and modification times of ``paths`` (files or folders) to FILE_TIME."""
+    for path in paths:
+        os.utime(path, (FILE_TIME, FILE_TIME))
 
 
 @dataclass
@@ -85,6 +100,7 @@ class EncryptedStorage:
         name = crypto.random_token(_NAME_BYTES)
         partial_path = self.root / f"{PARTIAL_PREFIX}{name}"
         descriptor = os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        normalise_times(self.root)
         handle = os.fdopen(descriptor, "wb")
         staged = StagedFile(name=name, partial_path=partial_path, handle=handle)
         self._pending(session).staged.append(staged)
@@ -94,6 +110,7 @@ class EncryptedStorage:
         """Delete a staged file now (a refused upload), whatever becomes of the transaction."""
         staged.handle.close()
         staged.partial_path.unlink(missing_ok=True)
+        normalise_times(self.root)
         self._pending(session).staged.remove(staged)
 
     def publish_on_commit(self, session: Session, name: str) -> None:
@@ -148,10 +165,13 @@ class EncryptedStorage:
             staged.handle.close()
             if pending.committed:
                 staged.partial_path.rename(self.path(staged.name))
+                normalise_times(self.path(staged.name))
             else:
                 staged.partial_path.unlink(missing_ok=True)
         if pending.committed:
             for name in pending.to_publish:
                 (self.root / f"{PARTIAL_PREFIX}{name}").rename(self.path(name))
+                normalise_times(self.path(name))
             for name in pending.to_delete:
                 self.path(name).unlink(missing_ok=True)
+        normalise_times(self.root)

@@ -648,9 +648,19 @@ def _appended(session: Session, items: list[_Addition], item: _Addition) -> _Add
 
 
 def delete_submission(
-    session: Session, storage: EncryptedStorage, submission: Submission, *, today: dt.date
+    session: Session,
+    storage: EncryptedStorage,
+    submission: Submission,
+    *,
+    today: dt.date,
+    past_retention: bool = False,
 ) -> DeletedSubmission:
-    """Crypto-shred a submission (see the module docstring) and leave its tombstone."""
+    """Crypto-shred a submission (see the module docstring) and leave its tombstone.
+
+    Its submitter deletes it from the inbox; the clean-up deletes it once its dialogue's
+    retention period has passed (``past_retention``, ``dialogues.retention``), the same way,
+    so the inbox shows it as deleted and the walk over its owner tags goes on past it.
+    """
     for attachment in submission.attachments:
         storage.delete_on_commit(session, attachment.storage_name)
     tombstone = DeletedSubmission(
@@ -664,8 +674,9 @@ def delete_submission(
         AuditAction.SUBMISSION_DELETED,
         None,
         submission,
+        submitter_caused=not past_retention,
         kind=str(submission.kind),
-        by="submitter",
+        by="retention" if past_retention else "submitter",
     )
     session.delete(submission)
     session.flush()

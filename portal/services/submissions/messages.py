@@ -317,6 +317,7 @@ def send_desk_message(
         actor=user,
         dialogue=submission.dialogue,
         details={"submission_id": submission.id},
+        submitter_caused=True,
     )
     return message
 
@@ -637,6 +638,7 @@ def _received(
         object_id=message.id,
         dialogue=submission.dialogue,
         details={"submission_id": submission.id},
+        submitter_caused=True,
     )
     return message
 
