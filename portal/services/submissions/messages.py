@@ -317,7 +317,6 @@ def send_desk_message(
         actor=user,
         dialogue=submission.dialogue,
         details={"submission_id": submission.id},
-        submitter_caused=True,
     )
     return message
 
