@@ -23,8 +23,10 @@ other ``.partial-`` file is an orphan, removed by the periodic clean-up
 File times say nothing about when anyone wrote: every file's access and modification times, and
 the storage folder's own, are set to :data:`FILE_TIME` after each file is created, written,
 renamed or deleted (:func:`normalise_times`). The kernel's inode change time (``ctime``) cannot be
-set by a program: it still shows when a file was last written or renamed, to anyone who can list
-the folder on the running system (SECURITY.md, "How precisely the portal records a submitter").
+set by a program, and every change moves it to the present: so the periodic clean-up sets the
+times of every published file again (:meth:`EncryptedStorage.blur_change_times`), after which
+their change times all read the moment of that run, and only files published since the last run
+stand out (SECURITY.md, "How precisely the portal records a submitter").
 
 Deleting a file is the crypto-shredding step for its ciphertext: overwriting in place is
 pointless on journalling file systems, SSDs and copy-on-write storage, so what destroys the
@@ -90,6 +92,22 @@ class EncryptedStorage:
         if name.startswith(".") or "/" in name or os.sep in name:
             raise ValueError("not a storage file name")
         return self.root / name
+
+    def blur_change_times(self) -> int:
+        """Normalise the times of every published file and of the folder again, which moves all
+        their change times to now; return how many files. ``.partial-`` files are left alone:
+        their change time is how the clean-up tells a file being written from an orphan."""
+        count = 0
+        for path in self.root.iterdir():
+            if path.name.startswith(PARTIAL_PREFIX):
+                continue
+            try:
+                normalise_times(path)
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+            count += 1
+        normalise_times(self.root)
+        return count
 
     def open(self, name: str) -> BinaryIO:
         """Open a committed file for reading."""

@@ -17,6 +17,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 import crypto
+from portal import storage as storage_module
 from portal.db import Database
 from portal.models import (
     Attachment,
@@ -323,3 +324,27 @@ def test_serve_starts_the_loop_in_each_worker(monkeypatch: pytest.MonkeyPatch) -
     assert started[0]._database is app.database and started[0]._storage is app.storage
     configured = server.PortalServer(None, host="127.0.0.1", port=8000, workers=2)  # type: ignore[arg-type]
     assert configured.cfg.post_worker_init is server.start_housekeeping
+
+
+def test_a_purge_sets_the_times_of_every_published_file_again(
+    littered: Littered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = littered.storage.path("published-before-the-run")
+    published.write_bytes(b"ciphertext")
+    touched: list[object] = []
+    real = storage_module.normalise_times
+
+    def spied(*paths: object) -> None:
+        touched.extend(paths)
+        real(*paths)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage_module, "normalise_times", spied)
+
+    purge.purge(littered.database, littered.storage, clock=littered.clock)
+
+    assert published in touched and littered.world.storage_dir in touched
+    live_partial = (
+        littered.world.storage_dir / f"{PARTIAL_PREFIX}{littered.live_upload.storage_name}"
+    )
+    assert live_partial not in touched
+    assert published.stat().st_mtime == storage_module.FILE_TIME

@@ -1,6 +1,8 @@
 """One clean-up run: every sweep in turn, in batches, under the lease, then VACUUM.
 
 :func:`purge` is what both the periodic loop (``housekeeping.loop``) and ``portal purge`` run.
+After the sweeps it sets the times of every stored file again, so that their inode change times
+say nothing finer than "before the last run" (``storage.EncryptedStorage.blur_change_times``).
 Its :class:`PurgeReport` says how many things of each kind went and how many bytes of files were
 freed, never which: no id, name or date of anything removed reaches a report or a log.
 """
@@ -72,6 +74,7 @@ def purge(
             raise PurgeBusyError("a clean-up is running now; try again in a few minutes")
         try:
             tables = _sweep_all(session, storage, clock, held, report)
+            storage.blur_change_times()
         finally:
             session.rollback()
             done = clock()
