@@ -7,8 +7,9 @@ Create Date: 2026-12-06 08:30:00
 Dialogues gain a retention period (empty: nothing is deleted by age), the least notice their
 desk gets of a deletion, and the day those were last set. Sessions gain the day they reached
 follow-up, from which retention counts; a session already in follow-up counts from the day this
-revision is applied, since no earlier day was kept. A new table holds the leases that keep the
-periodic clean-up to one run at a time.
+revision is applied, since no earlier day was kept. Tombstones say whether the retention period
+deleted their submission (those already stored were deleted by their submitters). A new table
+holds the leases that keep the periodic clean-up to one run at a time.
 """
 
 import datetime as dt
@@ -38,6 +39,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("retention_set_on", sa.Date(), nullable=True))
     with op.batch_alter_table("dialogue_sessions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("follow_up_on", sa.Date(), nullable=True))
+    with op.batch_alter_table("deleted_submissions", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("past_retention", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    with op.batch_alter_table("deleted_submissions", schema=None) as batch_op:
+        batch_op.alter_column("past_retention", server_default=None)
     sessions = sa.table(
         "dialogue_sessions", sa.column("state", sa.String()), sa.column("follow_up_on", sa.Date())
     )
@@ -49,6 +56,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("deleted_submissions", schema=None) as batch_op:
+        batch_op.drop_column("past_retention")
     with op.batch_alter_table("dialogue_sessions", schema=None) as batch_op:
         batch_op.drop_column("follow_up_on")
     with op.batch_alter_table("dialogues", schema=None) as batch_op:

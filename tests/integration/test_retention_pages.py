@@ -18,8 +18,11 @@ from portal.models import (
     SessionState,
     Submission,
     SubmissionKind,
+    utc_now,
 )
 from portal.services.audit.trail import AuditAction
+from portal.services.submissions.inbox import delete_submission
+from portal.web.instance import web_instance
 from tests.conftest import DemoInstance, csrf_token_for, send_to_valdoria
 from tests.desk_world_support import CASE_FORM
 from tests.staff_sessions_support import demo_credentials, sign_in_client
@@ -98,3 +101,26 @@ def test_an_administrator_sets_retention_and_the_desk_is_warned(
     assert "retention period ends then" in text
     assert "deleted 1 days after the session reached follow-up" in text
     assert admin.get("/admin/dialogues/valdoria").get_data(as_text=True).count("<td>1</td>") == 1
+
+
+def test_the_inbox_says_the_retention_period_deleted_a_submission(
+    app: Flask, writable_demo_instance: DemoInstance, database: Session
+) -> None:
+    sent = send_to_valdoria(
+        writable_demo_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+    )
+    found = database.scalars(select(Submission).where(Submission.public_id == sent.public_id)).one()
+    delete_submission(
+        database, web_instance(app).storage, found, today=utc_now().date(), past_retention=True
+    )
+    database.commit()
+
+    client = app.test_client()
+    client.post(
+        "/inbox/sign-in",
+        data={"codename": sent.codename, "csrf_token": csrf_token_for(client)},
+    )
+    page = client.get("/inbox").get_data(as_text=True)
+
+    assert "the period for which the dialogue keeps submissions ended" in page
+    assert "You deleted this submission" not in page

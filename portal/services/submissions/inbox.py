@@ -117,6 +117,7 @@ class InboxEntry:
     deleted_on: dt.date | None
     dialogue_partner: str | None = None
     session_date: dt.date | None = None
+    past_retention: bool = False
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,10 @@ def list_inbox(session: Session, owner_tag_key: bytes) -> list[InboxEntry]:
         for s in owned.submissions
     ]
     entries += [
-        InboxEntry(d.public_id, d.kind, None, None, None, d.deleted_on) for d in owned.tombstones
+        InboxEntry(
+            d.public_id, d.kind, None, None, None, d.deleted_on, past_retention=d.past_retention
+        )
+        for d in owned.tombstones
     ]
     return sorted(entries, key=lambda e: e.received_on or e.deleted_on or dt.date.min, reverse=True)
 
@@ -668,6 +672,7 @@ def delete_submission(
         owner_tag=submission.owner_tag,
         kind=submission.kind,
         deleted_on=today,
+        past_retention=past_retention,
     )
     record_submission_event(
         session,
