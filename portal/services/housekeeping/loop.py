@@ -9,7 +9,7 @@ wait on it for long.
 
 A run that fails is logged by the exception's type only: an error's message may quote SQL
 parameters, and the log must not hold them. The lease of a failed run is given back, and the
-next tick tries again.
+clean-up is tried again once the interval has passed.
 """
 
 import datetime as dt
