@@ -223,6 +223,14 @@ def _hub(
         dialogue=dialogue,
         item=dialogue_session,
         accepting=rules.consultation_accepts_submissions(dialogue_session, now),
+        deletion=next(
+            (
+                item
+                for item in scheduled_deletions(reading(), dialogue, today=now.date())
+                if item.dialogue_session.id == dialogue_session.id
+            ),
+            None,
+        ),
         may_manage=rules.may_manage_sessions(reading(), signed_in.user, dialogue),
         may_brief=may_brief(reading(), signed_in.user, dialogue),
         may_debrief=may_debrief(reading(), signed_in.user, dialogue),

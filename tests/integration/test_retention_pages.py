@@ -100,6 +100,10 @@ def test_an_administrator_sets_retention_and_the_desk_is_warned(
     assert 'role="alert">1 submission(s) of the session of' in text
     assert "retention period ends then" in text
     assert "deleted 1 days after the session reached follow-up" in text
+    hub = _client(app, writable_demo_instance, "co_chair").get(
+        f"/staff/dialogues/valdoria/sessions/{in_follow_up.id}"
+    )
+    assert 'id="session-deletion"' in hub.get_data(as_text=True)
     assert admin.get("/admin/dialogues/valdoria").get_data(as_text=True).count("<td>1</td>") == 1
 
 
