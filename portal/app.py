@@ -7,9 +7,8 @@ at the newest schema revision, CSRF protection, translations and the security he
 
 import mimetypes
 
-from flask import Flask, render_template
+from flask import Flask
 from flask_wtf import CSRFProtect
-from werkzeug.exceptions import HTTPException
 
 from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
@@ -48,7 +47,7 @@ from portal.services.rounds import staff_markdown
 from portal.services.submissions import kinds
 from portal.settings import Settings, load_settings
 from portal.text_limits import TEXT_LIMITS
-from portal.web import converters
+from portal.web import converters, error_answers, request_limits, routes
 from portal.web import instance as web_instance
 from portal.web.notice_headings import notice_heading, notice_heading_words
 
@@ -100,6 +99,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     web_instance.attach(app, settings, secrets)
 
     converters.init_app(app)
+    # Before CSRFProtect: its check touches the body, which must by then be under its limit.
+    request_limits.init_app(app, settings)
+    routes.init_app(app)
+    error_answers.init_app(app)
     db.init_app(app, database)
     CSRFProtect(app)
     i18n.init_app(app)
@@ -116,7 +119,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_global(TEXT_LIMITS, "text_limits")
     app.add_template_global(notice_heading)
     app.add_template_global(notice_heading_words)
-    app.register_error_handler(HTTPException, _render_error)
 
     for blueprint in (
         public.blueprint,
@@ -145,9 +147,3 @@ def create_app(settings: Settings | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     return app
-
-
-def _render_error(error: HTTPException) -> tuple[str, int]:
-    """Every error page in the site's layout, with its headers, and without technical detail."""
-    status = error.code or 500
-    return render_template("errors/error.html", status=status), status
