@@ -10,8 +10,14 @@ The HTML page uses the site's layout, which builds links with ``url_for``; a req
 header cannot even be parsed has no URL adapter to build them with, and gets a bare page.
 
 Anything a view raises that is not an HTTP error is logged with the route's rule (never the path,
-which holds ids) and answered as a 500 in the same way.
+which holds ids) and answered as a 500 in the same way. The database engine keeps bound values
+out of its errors (``hide_parameters``), but PostgreSQL itself quotes a row's values in an
+error's ``DETAIL:`` line (a unique violation names the key it collided with); the traceback is
+logged without those lines.
 """
+
+import re
+import traceback
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.globals import request_ctx
@@ -28,6 +34,7 @@ _HEADINGS = {
 }
 _SERVER_ERROR = lazy_gettext("Something went wrong on our side")
 _OTHER_ERROR = lazy_gettext("The request could not be completed")
+_DETAIL = re.compile(r"\s*DETAIL:")
 # Headers of the error that tell the client what to do next; its own Content-Type is not ours.
 _KEPT_HEADERS = frozenset({"allow", "retry-after"})
 
@@ -73,15 +80,19 @@ def speaks_json() -> bool:
 def _blueprint_taking_other_methods() -> str | None:
     refused = request.routing_exception
     adapter = request_ctx.url_adapter
-    if not isinstance(refused, MethodNotAllowed) or adapter is None or not refused.valid_methods:
+    if not isinstance(refused, MethodNotAllowed) or adapter is None:
         return None
-    endpoint, _ = adapter.match(method=refused.valid_methods[0])
-    blueprint, _, _ = endpoint.rpartition(".")
-    return blueprint or None
+    for method in refused.valid_methods or ():
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except HTTPException:  # Werkzeug may list a method whose converters then refuse
+            continue
+        return endpoint.rpartition(".")[0] or None
+    return None
 
 
 def _answer_unexpected(error: Exception) -> Response:
-    current_app.logger.error(
-        "Unhandled error on %s %s", request.method, route_rule(), exc_info=error
-    )
+    trace = "".join(traceback.format_exception(error))
+    kept = "".join(line for line in trace.splitlines(keepends=True) if not _DETAIL.match(line))
+    current_app.logger.error("Unhandled error on %s %s\n%s", request.method, route_rule(), kept)
     return answer_error(InternalServerError())
