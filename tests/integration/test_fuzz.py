@@ -268,7 +268,5 @@ def test_no_request_ends_in_a_server_error_or_changes_anything_when_refused(
             assert after_files == files, case
         counts, files = after, after_files
     elapsed = time.monotonic() - started
-    print(
-        f"fuzz on {backend}: {count} requests in {elapsed:.0f} s; statuses {sorted(statuses.items())}"
-    )
+    print(f"fuzz on {backend}: {count} requests in {elapsed:.0f} s, {sorted(statuses.items())}")
     assert sum(statuses.values()) == count

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -139,3 +140,47 @@ def test_error_log_drops_query_strings_and_client_addresses() -> None:
     assert redact.filter(failed) and redact.filter(invalid)
     assert failed.getMessage() == "Error handling request"
     assert CLIENT_ADDRESS not in invalid.getMessage()
+
+
+ID_CANARY = "idcanary7q3x"
+PARAMETER_CANARY = "parametercanary"
+SECOND_PRECISION = re.compile(r"\d\d:\d\d:\d\d")
+
+
+def test_logs_name_routes_not_ids_and_keep_times_to_the_hour(tmp_path: Path) -> None:
+    instance_dir = tmp_path / "instance"
+    assert run_portal(portal_environment(instance_dir), "init").exit_code == 0
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "1"],
+            env=serve_environment(instance_dir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_up(port, server)
+            requests = [
+                f"GET /inbox/{ID_CANARY}?{QUERY} HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+                f"GET /uploads/{ID_CANARY}?offset={PARAMETER_CANARY} HTTP/1.1\r\nHost: x\r\n",
+                f"GET /{ID_CANARY} HTTP/1.1\r\nHost: {'a' * 70}.example\r\n",
+                f"GET /inbox/{ID_CANARY} HTTP/9.9 {PARAMETER_CANARY}\r\nHost: x\r\n",
+                "POST /uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 157286400\r\n",
+            ]
+            replies = [
+                _request_from("127.0.0.1", port, (r + "Connection: close\r\n\r\n").encode())
+                for r in requests
+            ]
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+    assert replies[-1].startswith(b"HTTP/1.1 413")  # refused unread: no byte of it was sent
+    logs = log_path.read_text(encoding="utf-8")
+    assert '"GET /inbox/<public_id> HTTP/1.1" 302' in logs
+    assert '"GET /uploads/<upload_id> HTTP/1.1" 404' in logs
+    for secret in (ID_CANARY, PARAMETER_CANARY, QUERY):
+        assert secret not in logs, secret
+    assert not SECOND_PRECISION.search(logs), logs
