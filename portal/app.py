@@ -6,6 +6,7 @@ at the newest schema revision, CSRF protection, translations and the security he
 """
 
 import mimetypes
+from typing import Any
 
 from flask import Flask
 from flask_wtf import CSRFProtect
@@ -58,6 +59,14 @@ TEMPLATES_DIR = shipped_folder("templates")
 mimetypes.add_type("text/javascript", ".mjs")
 
 
+class Portal(Flask):
+    """Flask, logging what escapes every handler (an error in an ``after_request`` hook, in an
+    error handler) as ``error_answers`` logs the rest: with the route's rule, not the path."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        error_answers.log_unexpected(exc_info[1])
+
+
 class SchemaOutOfDateError(OperatorError):
     """The database is not at the schema revision this release expects."""
 
@@ -83,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     database = db.Database(settings.database_url)
     secrets = check_instance_ready(settings, database)
 
-    app = Flask(
+    app = Portal(
         "portal",
         template_folder=str(TEMPLATES_DIR),
         instance_path=str(settings.instance_dir),

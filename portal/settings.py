@@ -285,27 +285,42 @@ def _max_upload_bytes(environ: Mapping[str, str]) -> int:
 
 
 def _max_request_bytes(environ: Mapping[str, str]) -> int:
-    value = _present(environ, MAX_REQUEST_BYTES_VARIABLE)
-    if value is None:
-        return DEFAULT_MAX_REQUEST_BYTES
-    if not value.isascii() or not value.isdigit() or int(value) < SMALLEST_MAX_REQUEST_BYTES:
-        raise SettingsError(
-            f"{MAX_REQUEST_BYTES_VARIABLE} must be a whole number of bytes, at least "
-            f"{SMALLEST_MAX_REQUEST_BYTES}"
-        )
-    return int(value)
+    return _whole_number_within(
+        environ,
+        MAX_REQUEST_BYTES_VARIABLE,
+        DEFAULT_MAX_REQUEST_BYTES,
+        (SMALLEST_MAX_REQUEST_BYTES, None),
+        f"a whole number of bytes, at least {SMALLEST_MAX_REQUEST_BYTES}",
+    )
 
 
 def _max_json_depth(environ: Mapping[str, str]) -> int:
-    value = _present(environ, MAX_JSON_DEPTH_VARIABLE)
-    if value is None:
-        return DEFAULT_MAX_JSON_DEPTH
     lowest, highest = JSON_DEPTH_RANGE
-    if not value.isascii() or not value.isdigit() or not lowest <= int(value) <= highest:
-        raise SettingsError(
-            f"{MAX_JSON_DEPTH_VARIABLE} must be a whole number from {lowest} to {highest}"
-        )
-    return int(value)
+    return _whole_number_within(
+        environ,
+        MAX_JSON_DEPTH_VARIABLE,
+        DEFAULT_MAX_JSON_DEPTH,
+        JSON_DEPTH_RANGE,
+        f"a whole number from {lowest} to {highest}",
+    )
+
+
+def _whole_number_within(
+    environ: Mapping[str, str],
+    name: str,
+    default: int,
+    bounds: tuple[int, int | None],
+    expected: str,
+) -> int:
+    """The variable as a whole number within ``bounds`` (no upper one for ``None``)."""
+    value = _present(environ, name)
+    if value is None:
+        return default
+    lowest, highest = bounds
+    number = int(value) if value.isascii() and value.isdigit() else -1
+    if number < lowest or (highest is not None and number > highest):
+        raise SettingsError(f"{name} must be {expected}")
+    return number
 
 
 def _argon2_slots(environ: Mapping[str, str]) -> int:

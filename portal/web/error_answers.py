@@ -91,8 +91,14 @@ def _blueprint_taking_other_methods() -> str | None:
     return None
 
 
-def _answer_unexpected(error: Exception) -> Response:
+def log_unexpected(error: BaseException) -> None:
+    """Log ``error`` with its traceback and the route's rule, without PostgreSQL's ``DETAIL:``
+    lines (see the module docstring); also what ``portal.app.Portal.log_exception`` logs."""
     trace = "".join(traceback.format_exception(error))
     kept = "".join(line for line in trace.splitlines(keepends=True) if not _DETAIL.match(line))
     current_app.logger.error("Unhandled error on %s %s\n%s", request.method, route_rule(), kept)
+
+
+def _answer_unexpected(error: Exception) -> Response:
+    log_unexpected(error)
     return answer_error(InternalServerError())

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from portal import create_app
+from portal.db import request_session
 from portal.services.submissions.uploads import MAX_CHUNK_BYTES
 from portal.settings import (
     DEFAULT_MAX_JSON_DEPTH,
@@ -165,7 +167,7 @@ def test_json_routes_answer_every_refusal_in_json(client: FlaskClient) -> None:
     _json_error(client.post("/uploads", json={}), 400)  # no CSRF token
     _json_error(client.get("/no/such/page", headers={"Accept": "application/json"}), 404)
     _html_error(client.get("/no/such/page"), 404)
-    _html_error(client.get("/inbox/sign-out"), 405)
+    _html_error(client.get("/staff/sign-out"), 405)
 
 
 def test_an_unexpected_error_on_a_json_route_is_a_json_500(
@@ -185,6 +187,41 @@ def test_an_unexpected_error_on_a_json_route_is_a_json_500(
     assert "canary-of-the-failure" in logged
     assert "/uploads/<upload_id>" in logged and "secret-upload-id" not in logged
     assert "secret-slug" not in logged
+
+
+def test_an_error_after_the_view_is_logged_by_route_too(
+    demo_instance: DemoInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(demo_instance.settings)
+
+    @app.after_request
+    def broken(response: Any) -> Any:
+        raise RuntimeError("canary-after-the-view")
+
+    _html_error(app.test_client().get("/dialogues/secret-slug-after"), 500)
+    assert "canary-after-the-view" in caplog.text
+    assert "/dialogues/<slug>" in caplog.text and "secret-slug-after" not in caplog.text
+
+
+def test_a_failing_query_is_logged_without_its_values(
+    demo_instance: DemoInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLAlchemy's ``[parameters: ...]`` and PostgreSQL's ``DETAIL: Key (v)=(...)`` would both
+    quote what the request sent."""
+    app = create_app(demo_instance.settings)
+    canary = "value-canary-0451"
+
+    def colliding(**_: Any) -> None:
+        database = request_session()
+        database.execute(text("CREATE TEMPORARY TABLE canary_rows (v VARCHAR(40) UNIQUE)"))
+        insert = text("INSERT INTO canary_rows (v) VALUES (:v)")
+        database.execute(insert, {"v": canary})
+        database.execute(insert, {"v": canary})
+
+    app.view_functions["public.dialogue"] = colliding
+    _html_error(app.test_client().get("/dialogues/valdoria"), 500)
+    assert "IntegrityError" in caplog.text and "INSERT INTO canary_rows" in caplog.text
+    assert canary not in caplog.text
 
 
 class _CountingStream(io.RawIOBase):
