@@ -1,11 +1,12 @@
 """Fuzzing every route: malformed requests never end in a server error and change nothing.
 
 A seeded generator (so a failure can be replayed) sends requests to every rule of the URL map
-with every method it takes and some it does not, as a visitor, as a visitor holding a CSRF token
-and as a signed-in staff member: paths with ids and slugs that exist, do not, or cannot
-(too wide, control characters, junk), query strings with junk and huge numbers, odd Host,
-Content-Type, Accept and Content-Length headers, and multipart, urlencoded, JSON and binary
-bodies built to be almost right. Through the Flask test client (a WSGI call), for speed.
+with every method it takes and some it does not: as a visitor, as a visitor holding a CSRF
+token, and as two signed-in staff members (a triage officer, an administrator). Paths carry ids
+and slugs that exist, do not, or cannot (too wide, control characters, junk); query strings carry
+junk and huge numbers; Host, Content-Type, Accept and Content-Length headers are odd; bodies are
+multipart, urlencoded, JSON or binary, built to be almost right. Through the Flask test client
+(a WSGI call), for speed.
 
 No answer may be a 5xx. A refused request (4xx) must leave the row count of every table and the
 storage folder as they were; only the sign-in limit may count a refused sign-in attempt, which
@@ -210,12 +211,15 @@ def fuzz_app(writable_demo_instance: DemoInstance) -> Iterator[Flask]:
 
 
 def _clients(app: Flask, instance: DemoInstance) -> list[tuple[FlaskClient, str | None]]:
-    visitor = app.test_client()
-    holder = app.test_client()
-    staff = app.test_client()
-    credentials = demo_credentials(instance.credentials_file)["triage_officer"]
-    sign_in_client(app, staff, credentials.email, credentials.password)
-    return [(visitor, None), (holder, csrf_token_for(holder)), (staff, csrf_token_for(staff))]
+    """A visitor, a visitor holding a CSRF token, and two staff members with theirs."""
+    visitor, holder = app.test_client(), app.test_client()
+    clients = [(visitor, None), (holder, csrf_token_for(holder))]
+    credentials = demo_credentials(instance.credentials_file)
+    for role in ("triage_officer", "administrator"):
+        staff = app.test_client()
+        sign_in_client(app, staff, credentials[role].email, credentials[role].password)
+        clients.append((staff, csrf_token_for(staff)))
+    return clients
 
 
 def test_no_request_ends_in_a_server_error_or_changes_anything_when_refused(

@@ -54,7 +54,7 @@ def wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # a slow first answer
             time.sleep(0.2)
     raise AssertionError("portal serve did not come up")
 
