@@ -62,8 +62,9 @@ class PrivacyLogger(Logger):
         return time.strftime(LOG_TIME_FORMAT)
 
 
-def coarse_app_logging(app: Flask) -> None:
-    """Give the application's own log (its unhandled errors) the error log's hourly time."""
+def coarse_app_logging() -> None:
+    """Give the application's own log (its unhandled errors; Flask's default handler, which every
+    application in the process shares) the error log's hourly time."""
     default_handler.setFormatter(logging.Formatter(_ERROR_LOG_FORMAT, LOG_TIME_FORMAT))
 
 
@@ -91,7 +92,7 @@ class PortalServer(BaseApplication):
 
     def load(self) -> Flask:
         app = create_app(self._settings)
-        coarse_app_logging(app)
+        coarse_app_logging()
         return app
 
 

@@ -2,11 +2,12 @@
 
 A seeded generator (so a failure can be replayed) sends requests to every rule of the URL map
 with every method it takes and some it does not: as a visitor, as a visitor holding a CSRF
-token, and as two signed-in staff members (a triage officer, an administrator). Paths carry ids
-and slugs that exist, do not, or cannot (too wide, control characters, junk); query strings carry
-junk and huge numbers; Host, Content-Type, Accept and Content-Length headers are odd; bodies are
-multipart, urlencoded, JSON or binary, built to be almost right. Through the Flask test client
-(a WSGI call), for speed.
+token, as a submitter signed in to their inbox, and as two signed-in staff members (a triage
+officer, an administrator). Paths carry ids and slugs that exist, do not, or cannot (too wide,
+control characters, junk); query strings carry junk and huge numbers; Host, Content-Type, Accept
+and Content-Length headers are odd; bodies are multipart, urlencoded, JSON or binary, built to be
+almost right, with the field names the portal's forms read. Through the Flask test client (a
+WSGI call), for speed.
 
 No answer may be a 5xx. A refused request (4xx) must leave the row count of every table and the
 storage folder as they were; only the sign-in limit may count a refused sign-in attempt, which
@@ -35,8 +36,8 @@ from werkzeug.routing import Rule
 from portal import create_app
 from portal.db import app_database
 from portal.instance import InstanceFolder
-from portal.models import Base
-from tests.conftest import DemoInstance, csrf_token_for
+from portal.models import Base, SubmissionKind
+from tests.conftest import DemoInstance, csrf_token_for, send_to_valdoria
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 IN_CI = os.environ.get("CI") == "true"
@@ -50,6 +51,27 @@ SIGN_IN_ENDPOINTS = frozenset(
 )
 SIGN_IN_BLUEPRINTS = frozenset({"forms", "forms_sealed"})
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+# Names the portal's forms read, numbers among them (ids of people, items, sessions, rounds).
+FORM_FIELDS = (
+    "email",
+    "codename",
+    "word",
+    "body",
+    "person",
+    "named",
+    "member",
+    "agenda_item",
+    "staff_user_id",
+    "session",
+    "item",
+    "number",
+    "result",
+    "round",
+    "level",
+    "hold",
+    "token",
+)
+AGENDA = {"topics": ["freedom_of_expression"], "situation": "Closures"}
 ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
@@ -62,17 +84,20 @@ def _number(rng: random.Random) -> str:
     return str(rng.choice([0, 1, 2, 3, 2**31 - 1, 2**31, 2**63, 10**40, -1]))
 
 
-def _path_value(rng: random.Random, converter: str | None) -> str:
+def _path_value(rng: random.Random, converter: str | None, known: list[str]) -> str:
     if converter == "int":
         return rng.choice([_number(rng), _number(rng), "x", "\uff11"])  # a fullwidth digit
     return rng.choice(
         ["valdoria", "en", "css/parley.css", _junk_text(rng), "a" * 300, "%00", "..", _number(rng)]
+        + [rng.choice(known)] * 3
     )
 
 
-def _path(rng: random.Random, rule: Rule) -> str:
+def _path(rng: random.Random, rule: Rule, known: list[str]) -> str:
+    """``rule``'s path with values for its arguments; ``known`` are public ids that exist."""
+
     def replace(match: re.Match[str]) -> str:
-        return urllib.parse.quote(_path_value(rng, match.group(1)), safe="")
+        return urllib.parse.quote(_path_value(rng, match.group(1), known), safe="")
 
     path = ARGUMENT.sub(replace, rule.rule)
     roll = rng.random()
@@ -141,10 +166,9 @@ def _body(rng: random.Random, token: str | None) -> tuple[bytes, str | None]:
         deep = rng.randint(30, 20_000)
         return b"[" * deep + b"]" * rng.randint(0, deep), "application/json"
     if roll == 4:
-        fields = {
-            "csrf_token": token or "x",
-            rng.choice(["email", "codename", "word", "body"]): _junk_text(rng),
-        }
+        fields = {"csrf_token": token or "x"}
+        for _ in range(rng.randint(0, 4)):
+            fields[rng.choice(FORM_FIELDS)] = rng.choice([_junk_text(rng), _number(rng), "²"])
         text = urllib.parse.urlencode(fields).encode() + rng.choice([b"", b"&a=\xff\xfe", b"%"])
         return text, "application/x-www-form-urlencoded"
     if roll == 5:
@@ -155,6 +179,8 @@ def _body(rng: random.Random, token: str | None) -> tuple[bytes, str | None]:
             f'filename="a.txt"\r\nContent-Type: text/plain\r\n\r\n{_junk_text(rng)}',
             f'--{boundary}\r\nContent-Disposition: form-data; name="statement"\r\n\r\n'
             f"{_junk_text(rng)}",
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{rng.choice(FORM_FIELDS)}"'
+            f"\r\n\r\n{_number(rng)}",
         ]
         body = "\r\n".join(rng.sample(parts, rng.randint(0, 3))).encode("utf-8", "replace")
         ending = rng.choice([f"\r\n--{boundary}--\r\n".encode(), b"", b"\r\n--junk"])
@@ -210,10 +236,17 @@ def fuzz_app(writable_demo_instance: DemoInstance) -> Iterator[Flask]:
     yield app
 
 
-def _clients(app: Flask, instance: DemoInstance) -> list[tuple[FlaskClient, str | None]]:
-    """A visitor, a visitor holding a CSRF token, and two staff members with theirs."""
-    visitor, holder = app.test_client(), app.test_client()
+def _clients(
+    app: Flask, instance: DemoInstance, codename: str
+) -> list[tuple[FlaskClient, str | None]]:
+    """A visitor, a visitor holding a CSRF token, a submitter signed in to their inbox, and two
+    staff members (a triage officer, an administrator), each with a token."""
+    visitor, holder, submitter = app.test_client(), app.test_client(), app.test_client()
     clients = [(visitor, None), (holder, csrf_token_for(holder))]
+    token = csrf_token_for(submitter)
+    signed_in = submitter.post("/inbox/sign-in", data={"codename": codename, "csrf_token": token})
+    assert signed_in.status_code == 302, signed_in.status_code
+    clients.append((submitter, csrf_token_for(submitter)))
     credentials = demo_credentials(instance.credentials_file)
     for role in ("triage_officer", "administrator"):
         staff = app.test_client()
@@ -230,7 +263,11 @@ def test_no_request_ends_in_a_server_error_or_changes_anything_when_refused(
     rng = random.Random(SEED)  # noqa: S311 - a replayable fuzz, not a secret
     rules = list(fuzz_app.url_map.iter_rules())
     storage = InstanceFolder(writable_demo_instance.settings.instance_dir).storage_dir
-    clients = _clients(fuzz_app, writable_demo_instance)
+    # A submission and the submitter's inbox, so that the staff's and the inbox's routes for one
+    # submission are reached with an id that exists, and their forms are read.
+    sent = send_to_valdoria(writable_demo_instance.settings, SubmissionKind.AGENDA_INPUT, AGENDA)
+    known = [sent.public_id]
+    clients = _clients(fuzz_app, writable_demo_instance, sent.codename)
     counts, files = _row_counts(fuzz_app), _storage(storage)
     statuses: dict[int, int] = {}
     started = time.monotonic()
@@ -239,7 +276,7 @@ def test_no_request_ends_in_a_server_error_or_changes_anything_when_refused(
         client, token = rng.choice(clients)
         allowed = sorted(rule.methods or ())
         method = rng.choice(allowed) if rng.random() < 0.7 else rng.choice(METHODS)
-        path = _path(rng, rule)
+        path = _path(rng, rule, known)
         query = _query(rng)
         body, content_type = (
             _body(rng, token)

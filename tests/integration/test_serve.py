@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from portal.server import RedactClientDetails
+from flask.logging import default_handler
+
+from portal.server import RedactClientDetails, coarse_app_logging
 from tests.conftest import portal_environment, run_portal
 
 CLIENT_ADDRESS = "127.0.0.77"
@@ -177,3 +179,13 @@ def test_logs_name_routes_not_ids_and_keep_times_to_the_hour(tmp_path: Path) -> 
     for secret in (ID_CANARY, PARAMETER_CANARY, QUERY):
         assert secret not in logs, secret
     assert not SECOND_PRECISION.search(logs), logs
+
+
+def test_the_application_log_keeps_times_to_the_hour() -> None:
+    """What the application itself logs under ``portal serve`` (an unexpected error) is dated
+    like gunicorn's lines."""
+    coarse_app_logging()
+    record = logging.LogRecord("portal", logging.ERROR, __file__, 1, "Unhandled error", (), None)
+    line = default_handler.format(record)
+    assert "Unhandled error" in line
+    assert not SECOND_PRECISION.search(line), line
