@@ -89,6 +89,26 @@ def test_json_bodies_beyond_the_limits_are_refused_in_json(
     _json_error(response, 400)
 
 
+def test_the_json_loader_refuses_what_no_endpoint_takes(demo_app: Flask) -> None:
+    loads = demo_app.json.loads
+    assert loads(f'{{"size": {LARGEST_JSON_INTEGER}, "at": -{LARGEST_JSON_INTEGER}}}') == {
+        "size": LARGEST_JSON_INTEGER,
+        "at": -LARGEST_JSON_INTEGER,
+    }
+    nested = "[" * DEFAULT_MAX_JSON_DEPTH + "]" * DEFAULT_MAX_JSON_DEPTH
+    assert loads(nested) is not None
+    for refused in (
+        str(LARGEST_JSON_INTEGER + 1),
+        "-" + "9" * 5000,
+        f"[{nested}]",
+        "[" * 100_000 + "]" * 100_000,
+        "[NaN]",
+        "-Infinity",
+    ):
+        with pytest.raises(ValueError):
+            loads(refused)
+
+
 def test_the_nesting_depth_is_counted_without_recursion() -> None:
     assert nesting_depth(7) == 0
     assert nesting_depth({"a": [1, {"b": []}]}) == 4
