@@ -51,6 +51,14 @@ FILE_TIME = 946684800
 """2000-01-01T00:00:00Z: the access and modification time of every file in storage."""
 
 
+def size_on_disk(path: Path) -> int:
+    """The size of the file at ``path``; 0 when it is gone (a clean-up's count of bytes freed)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def normalise_times(*paths: Path) -> None:
     """Set the access and modification times of ``paths`` (files or folders) to FILE_TIME."""
     for path in paths:

@@ -12,7 +12,6 @@ asks them.
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, Table, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -33,7 +32,7 @@ from portal.services.submissions import submitters
 from portal.services.submissions.inbox import delete_submission
 from portal.services.submissions.uploads import expired_uploads, purge_expired_uploads
 from portal.services.web_session_tickets import SessionLifetime
-from portal.storage import EncryptedStorage, normalise_times
+from portal.storage import EncryptedStorage, normalise_times, size_on_disk
 
 BATCH = 200
 SUBMISSION_BATCH = 20  # each one is a crypto-shredding with its own audit event
@@ -79,7 +78,7 @@ def _remove_expired_uploads(scope: Scope) -> Tally:
 def _count_orphaned_partials(scope: Scope) -> Tally:
     found = orphaned_partials(scope.session, scope.storage, scope.now)
     scope.session.rollback()
-    return Tally(len(found), sum(_size(path) for path in found))
+    return Tally(len(found), sum(size_on_disk(path) for path in found))
 
 
 def _remove_orphaned_partials(scope: Scope) -> Tally:
@@ -87,18 +86,11 @@ def _remove_orphaned_partials(scope: Scope) -> Tally:
     scope.session.rollback()
     freed = 0
     for path in found:
-        freed += _size(path)
+        freed += size_on_disk(path)
         path.unlink(missing_ok=True)
     if found:
         normalise_times(scope.storage.root)
     return Tally(len(found), freed)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 def _ended_sessions(

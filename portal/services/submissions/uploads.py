@@ -56,7 +56,7 @@ from crypto.file_padding import is_padded_file_size
 from crypto.stream import HEADER_SIZE
 from portal.models import DeletedSubmission, Submission, Upload
 from portal.services.contexts import is_public_id, new_public_id
-from portal.storage import PARTIAL_PREFIX, EncryptedStorage, normalise_times
+from portal.storage import PARTIAL_PREFIX, EncryptedStorage, normalise_times, size_on_disk
 
 UPLOAD_LIFETIME = dt.timedelta(hours=24)
 _EXPIRY_STEP = dt.timedelta(hours=1)
@@ -249,18 +249,11 @@ def purge_expired_uploads(
     session.commit()
     freed = 0
     for path in paths:
-        freed += _size_of(path)
+        freed += size_on_disk(path)
         path.unlink(missing_ok=True)
     if paths:
         normalise_times(storage.root)
     return freed
-
-
-def _size_of(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 def partial_path(storage: EncryptedStorage, storage_name: str) -> Path:
