@@ -24,6 +24,7 @@ from gunicorn.glogging import Logger
 from portal.app import create_app
 from portal.db import app_database
 from portal.services.housekeeping.loop import HousekeepingLoop
+from portal.services.housekeeping.loop import logger as housekeeping_logger
 from portal.settings import Settings
 from portal.web.instance import web_instance
 from portal.web.routes import ROUTE_ENVIRON_KEY
@@ -107,7 +108,18 @@ def start_housekeeping(worker: Any) -> None:
     app it serves (``portal.services.housekeeping.loop``; the lease keeps it to one run at a
     time across workers)."""
     app = worker.wsgi
+    _share_error_log(housekeeping_logger, worker.log.error_log)
     HousekeepingLoop(app_database(app), web_instance(app).storage).start()
+
+
+def _share_error_log(logger: logging.Logger, error_log: logging.Logger) -> None:
+    """Write ``logger``'s lines (from INFO up) through gunicorn's error log, with its hourly time
+    and its redaction, instead of Python's bare last-resort handler."""
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for handler in error_log.handlers:
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:

@@ -8,6 +8,7 @@ thread only calls ``tick`` once a minute.
 import dataclasses
 import datetime as dt
 import io
+import logging
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -319,10 +320,17 @@ def test_serve_starts_the_loop_in_each_worker(monkeypatch: pytest.MonkeyPatch) -
     )
     app = types.SimpleNamespace(database=object(), storage=object())
 
-    server.start_housekeeping(types.SimpleNamespace(wsgi=app))
+    for attribute, value in (("handlers", []), ("propagate", True), ("level", logging.NOTSET)):
+        monkeypatch.setattr(loop.logger, attribute, value)  # put back after the test
+    error_log = logging.getLogger("test.error_log")
+    error_log.addHandler(logging.NullHandler())
+    worker = types.SimpleNamespace(wsgi=app, log=types.SimpleNamespace(error_log=error_log))
+
+    server.start_housekeeping(worker)
 
     assert len(started) == 1
     assert started[0]._database is app.database and started[0]._storage is app.storage
+    assert loop.logger.handlers == error_log.handlers and not loop.logger.propagate
     configured = server.PortalServer(None, host="127.0.0.1", port=8000, workers=2)  # type: ignore[arg-type]
     assert configured.cfg.post_worker_init is server.start_housekeeping
 
