@@ -46,9 +46,12 @@ _CHECKPOINTED_CHANGES = "parley.checkpointed_changes"
 class Database:
     """The engine and session factory for one database URL."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, connections: int | None = None) -> None:
+        """``connections``: how many the pool holds at most, one for each request thread of a
+        ``portal serve`` worker, so that no thread waits for another's (default: SQLAlchemy's)."""
+        sizing = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
         # pre_ping: a worker that outlived a database restart reconnects instead of failing once.
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        self.engine: Engine = create_engine(database_url, pool_pre_ping=True, **sizing)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite)
             event.listen(self.engine, "checkin", _checkpoint_after_writes)

@@ -15,6 +15,9 @@ a password.
 | `PORTAL_MAX_UPLOAD_BYTES` | `524288000` (500 MiB) | the attachments of one submission, in all |
 | `PORTAL_ARGON2_SLOTS` | `2` | Argon2id derivations one worker process runs at once |
 | `PORTAL_ARGON2_WAIT_SECONDS` | `0.5` | how long a request waits for a free Argon2 slot |
+| `PORTAL_WORKERS` | `2` | worker processes of `portal serve` |
+| `PORTAL_THREADS` | `32` | request threads in each worker process |
+| `PORTAL_BODY_TIMEOUT_SECONDS` | `20` | how long a request body may stall before it is refused |
 | `PORTAL_SMTP_HOST` | unset: no e-mail | the mail server staff digests go through |
 | `PORTAL_SMTP_SECURITY` | `starttls` | `starttls`, `tls` (TLS from the start), `none` (loopback) |
 | `PORTAL_SMTP_PORT` | 587, 465 with `tls`, 25 with `none` | the mail server's port |
@@ -42,6 +45,15 @@ a password.
   each) one worker process runs at once for staff sign-in, enrolment and passphrase changes;
   a request finding none free within ``PORTAL_ARGON2_WAIT_SECONDS`` (seconds, 0 or more) is
   answered 503 "busy". Both are per worker process, so memory is bounded by slots times workers.
+- ``PORTAL_WORKERS`` (1 to 64) and ``PORTAL_THREADS`` (1 to 256): ``portal serve`` runs that
+  many processes, each answering that many requests at once on its own threads, so a visitor
+  who sends slowly holds one thread, not a whole process. ``--workers`` and ``--threads`` override
+  them for one run. Each thread may hold one database connection: PostgreSQL must accept
+  workers times threads connections besides those of the commands run beside the portal.
+- ``PORTAL_BODY_TIMEOUT_SECONDS`` (1 to 3600): a request body that sends nothing for this long,
+  or that after this long arrives slower than 1 KiB a second on average, is refused with 408
+  and nothing of it is kept (``portal.slow_bodies``). A reverse proxy in front (docs/DEPLOYMENT.md)
+  receives whole bodies before the portal sees them, and then this rarely applies.
 - ``PORTAL_SMTP_*``: where ``portal digest send`` hands the staff digests over
   (``portal.services.staff.digests``). Without ``PORTAL_SMTP_HOST`` nothing is ever e-mailed and
   the command refuses to run. The connection is encrypted, with the server's certificate checked
@@ -75,6 +87,9 @@ ONION_ADDRESS_VARIABLE = "PORTAL_ONION_ADDRESS"
 MAX_UPLOAD_BYTES_VARIABLE = "PORTAL_MAX_UPLOAD_BYTES"
 ARGON2_SLOTS_VARIABLE = "PORTAL_ARGON2_SLOTS"
 ARGON2_WAIT_VARIABLE = "PORTAL_ARGON2_WAIT_SECONDS"
+WORKERS_VARIABLE = "PORTAL_WORKERS"
+THREADS_VARIABLE = "PORTAL_THREADS"
+BODY_TIMEOUT_VARIABLE = "PORTAL_BODY_TIMEOUT_SECONDS"
 SMTP_HOST_VARIABLE = "PORTAL_SMTP_HOST"
 SMTP_SECURITY_VARIABLE = "PORTAL_SMTP_SECURITY"
 SMTP_PORT_VARIABLE = "PORTAL_SMTP_PORT"
@@ -94,6 +109,12 @@ DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
 DEFAULT_MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 DEFAULT_ARGON2_SLOTS = 2
 DEFAULT_ARGON2_WAIT_SECONDS = 0.5
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 32
+DEFAULT_BODY_TIMEOUT_SECONDS = 20
+MAX_WORKERS = 64
+MAX_THREADS = 256
+MAX_BODY_TIMEOUT_SECONDS = 3600
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
@@ -144,6 +165,9 @@ class Settings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     argon2_slots: int = DEFAULT_ARGON2_SLOTS
     argon2_wait_seconds: float = DEFAULT_ARGON2_WAIT_SECONDS
+    workers: int = DEFAULT_WORKERS
+    threads: int = DEFAULT_THREADS
+    body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
     smtp: SmtpSettings | None = None
 
 
@@ -158,8 +182,13 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         cookie_secure=_cookie_secure(environ),
         onion_origin=_onion_origin(environ),
         max_upload_bytes=_max_upload_bytes(environ),
-        argon2_slots=_argon2_slots(environ),
+        argon2_slots=_whole_number(environ, ARGON2_SLOTS_VARIABLE, DEFAULT_ARGON2_SLOTS),
         argon2_wait_seconds=_argon2_wait_seconds(environ),
+        workers=_whole_number(environ, WORKERS_VARIABLE, DEFAULT_WORKERS, MAX_WORKERS),
+        threads=_whole_number(environ, THREADS_VARIABLE, DEFAULT_THREADS, MAX_THREADS),
+        body_timeout_seconds=_whole_number(
+            environ, BODY_TIMEOUT_VARIABLE, DEFAULT_BODY_TIMEOUT_SECONDS, MAX_BODY_TIMEOUT_SECONDS
+        ),
         smtp=_smtp(environ),
     )
 
@@ -266,12 +295,17 @@ def _max_upload_bytes(environ: Mapping[str, str]) -> int:
     return int(value)
 
 
-def _argon2_slots(environ: Mapping[str, str]) -> int:
-    value = _present(environ, ARGON2_SLOTS_VARIABLE)
+def _whole_number(
+    environ: Mapping[str, str], name: str, default: int, most: int | None = None
+) -> int:
+    """A whole number of at least 1 (and at most ``most``), ``default`` when unset."""
+    value = _present(environ, name)
     if value is None:
-        return DEFAULT_ARGON2_SLOTS
-    if not value.isascii() or not value.isdigit() or int(value) == 0:
-        raise SettingsError(f"{ARGON2_SLOTS_VARIABLE} must be a whole number of at least 1")
+        return default
+    in_range = value.isascii() and value.isdigit() and 1 <= int(value) <= (most or int(value))
+    if not in_range:
+        bound = "" if most is None else f" and at most {most}"
+        raise SettingsError(f"{name} must be a whole number of at least 1{bound}")
     return int(value)
 
 
