@@ -10,6 +10,7 @@ import http.cookiejar
 import os
 import pwd
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from tests.integration.test_serve import free_port, serve_environment
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 NGINX_SNIPPET = REPOSITORY / "deploy" / "nginx" / "parley-proxy.conf"
+# Debian installs it in /usr/sbin, which an ordinary user's PATH may leave out.
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 DATA_ATTRIBUTE = re.compile(r' data-([\w-]+)="([^"]*)"')
 START_SECONDS = 30
@@ -101,7 +104,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (http on loopback)
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset or slow to answer while starting
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {START_SECONDS} s")
 
@@ -135,7 +138,7 @@ http {{
         encoding="utf-8",
     )
     process = subprocess.Popen(
-        ["nginx", "-p", str(folder), "-c", str(config), "-e", str(folder / "error.log")],
+        [NGINX, "-p", str(folder), "-c", str(config), "-e", str(folder / "error.log")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
