@@ -3,8 +3,8 @@
 **Workers.** Gunicorn's threaded worker (``gthread``): ``workers`` processes, each answering up
 to ``threads`` requests at once, one thread each. A visitor sending slowly holds one thread, not
 a process, and :mod:`portal.slow_bodies` refuses a body that stalls or trickles (408); a
-connection that opens and sends nothing is parked without a thread (gunicorn waits for its first
-bytes in its event loop) and closed after the keep-alive time. An asynchronous worker (gevent,
+connection that opens and sends nothing is handed back to gunicorn's event loop after 5 seconds,
+to wait without a thread, and closed after the keep-alive time. An asynchronous worker (gevent,
 eventlet) would hold thousands of idle clients as cheaply, but Argon2, PBKDF2, SQLite and the
 encryption of attachments block its single loop: one staff sign-in would stall every visitor of
 the process for a third of a second. Headers are bounded in size (:data:`REQUEST_LIMITS`); a
