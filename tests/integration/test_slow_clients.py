@@ -8,6 +8,7 @@ within a second. Without a proxy the portal itself refuses them with 408 once th
 """
 
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,9 @@ from portal.db import Database
 from portal.models import Attachment, Submission
 from tests.conftest import DemoInstance, create_demo_instance
 from tests.integration.served_portal import (
+    NGINX,
+    NGINX_SNIPPET,
+    REPOSITORY,
     HttpClient,
     RunningPortal,
     multipart,
@@ -157,3 +161,46 @@ def test_through_nginx_slow_bodies_wait_at_the_proxy_and_a_submission_passes(
     stored_submissions, stored_attachments, files = _stored(demo)
     assert (stored_submissions, stored_attachments) == (submissions + 1, attachments + 1)
     assert not [name for name in files if name.startswith(".partial-")]
+
+
+def test_the_shipped_site_passes_nginx_configuration_check(tmp_path: Path) -> None:
+    """``deploy/nginx/parley.conf`` as installed, with a throw-away certificate and this
+    folder standing in for the system's paths."""
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=parley.example.org", "-keyout", "key.pem", "-out", "cert.pem"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    site = (REPOSITORY / "deploy" / "nginx" / "parley.conf").read_text(encoding="utf-8")
+    for system_path, stand_in in {
+        "/etc/letsencrypt/live/parley.example.org/fullchain.pem": tmp_path / "cert.pem",
+        "/etc/letsencrypt/live/parley.example.org/privkey.pem": tmp_path / "key.pem",
+        "/etc/nginx/snippets/parley-proxy.conf": NGINX_SNIPPET,
+        "/var/lib/nginx/parley-body": tmp_path / "body",
+        "/var/log/nginx/parley-error.log": tmp_path / "error.log",
+    }.items():
+        assert system_path in site
+        site = site.replace(system_path, str(stand_in))
+    (tmp_path / "site.conf").write_text(site, encoding="utf-8")
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{ include {tmp_path}/site.conf; }}\n",
+        encoding="utf-8",
+    )
+
+    check = subprocess.run(
+        [
+            *(NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")),
+            *("-e", str(tmp_path / "error.log")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert check.returncode == 0, check.stderr
