@@ -23,10 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
 from portal.db import Database
-from portal.models import Dialogue, DialogueSession, SessionState
+from tests.integration.forms_client import open_session_path
 from tests.integration.test_serve import free_port, serve_environment
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -216,15 +214,6 @@ def session_form_path(database_url: str, kind_path: str) -> str:
     """The address of a form of the demo's open consultation (valdoria's)."""
     database = Database(database_url)
     try:
-        with database.session() as session:
-            session_id = session.scalars(
-                select(DialogueSession.id)
-                .join(Dialogue)
-                .where(
-                    Dialogue.slug == "valdoria",
-                    DialogueSession.state == SessionState.CONSULTATION_OPEN,
-                )
-            ).one()
+        return open_session_path(database.engine, kind_path)
     finally:
         database.dispose()
-    return f"/dialogues/valdoria/sessions/{session_id}/{kind_path}"
