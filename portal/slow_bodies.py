@@ -80,6 +80,8 @@ class _TimedBody:
         remaining = self.deadline() - time.monotonic()
         if self.cut_off or remaining <= 0:
             raise RequestTimeout()
+        # Gunicorn writes the answer and reads the next request with the socket as it was.
+        prior_timeout = self._socket.gettimeout()
         self._socket.settimeout(min(self._timeout, remaining))
         self._watchman.watch(self)
         try:
@@ -92,8 +94,7 @@ class _TimedBody:
             raise
         finally:
             self._watchman.forget(self)
-            # Gunicorn writes the answer and reads the next request in blocking mode.
-            self._socket.settimeout(None)
+            self._socket.settimeout(prior_timeout)
         if self.cut_off:
             raise RequestTimeout()
         self._received += len(data)
@@ -128,10 +129,12 @@ class _Watchman:
         while True:
             time.sleep(_WATCH_INTERVAL_SECONDS)
             now = time.monotonic()
+            # Under the lock, so that a read that has just ended (and forgotten its body) is
+            # never cut: its connection may already be serving the next request.
             with self._lock:
-                overdue = [body for body in self._reading if body.deadline() <= now]
-            for body in overdue:
-                body.cut()
+                for body in self._reading:
+                    if body.deadline() <= now:
+                        body.cut()
 
 
 class SlowBodyLimit:

@@ -73,8 +73,8 @@ def main() -> None:
 
     Configuration comes from environment variables: PORTAL_INSTANCE_DIR (default ./instance),
     PORTAL_DATABASE_URL (default SQLite in the instance folder), PORTAL_COOKIE_SECURE (default
-    true), PORTAL_ONION_ADDRESS (default none), the mail server of staff digests PORTAL_SMTP_*
-    (default none: nothing is e-mailed).
+    true), PORTAL_ONION_ADDRESS (default none), PORTAL_WORKERS and PORTAL_THREADS (default 2
+    and 32), the mail server of staff digests PORTAL_SMTP_* (default none: nothing is e-mailed).
     """
 
 
