@@ -159,9 +159,13 @@ class HttpClient:
         )
 
     def request(
-        self, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+        self,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        method: str | None = None,
     ) -> tuple[int, str]:
-        method = "GET" if body is None else "POST"
+        method = method or ("GET" if body is None else "POST")
         request = urllib.request.Request(  # noqa: S310 (http on loopback)
             self.base + path, data=body, headers=headers or {}, method=method
         )
