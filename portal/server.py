@@ -25,8 +25,10 @@ error log names the client's address for malformed requests and the full URI for
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
@@ -36,7 +38,7 @@ from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.services.housekeeping.orphans import remove_orphaned_partials
 from portal.settings import Settings
-from portal.slow_bodies import SlowBodyLimit, WSGIApp
+from portal.slow_bodies import SlowBodyLimit
 from portal.storage import EncryptedStorage
 
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
@@ -105,11 +107,13 @@ class PortalServer(BaseApplication):
         for key, value in self._options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> WSGIApp:
-        return SlowBodyLimit(create_app(self._settings), self._settings.body_timeout_seconds)
+    def load(self) -> Flask:
+        app = create_app(self._settings)
+        app.wsgi_app = SlowBodyLimit(app.wsgi_app, self._settings.body_timeout_seconds)
+        return app
 
 
-def _sweep_before_serving(settings: Settings) -> Any:
+def _sweep_before_serving(settings: Settings) -> Callable[[Arbiter], None]:
     """Gunicorn's ``when_ready`` hook: clear the leftovers of an interrupted run."""
 
     def when_ready(arbiter: Arbiter) -> None:
