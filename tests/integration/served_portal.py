@@ -154,9 +154,14 @@ class HttpClient:
     def __init__(self, base: str, timeout: float = 30) -> None:
         self.base = base
         self.timeout = timeout
+        self._cookies = http.cookiejar.CookieJar()
         self._opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+            urllib.request.HTTPCookieProcessor(self._cookies)
         )
+
+    def cookie_header(self) -> str:
+        """This visitor's cookies, for a request sent by hand."""
+        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in self._cookies)
 
     def request(
         self,

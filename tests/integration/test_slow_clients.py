@@ -7,6 +7,7 @@ within a second. Without a proxy the portal itself refuses them with 408 once th
 (here 3 seconds) passes, keeping nothing of them.
 """
 
+import json
 import socket
 import subprocess
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from crypto.stream import encrypted_size
 from portal.db import Database
 from portal.models import Attachment, Submission
 from tests.conftest import DemoInstance, create_demo_instance
@@ -39,6 +41,7 @@ ANSWER_WITHIN_SECONDS = 1.0
 DECLARED_BODY_BYTES = 200_000
 # Larger than nginx's in-memory body buffer, so the proxy's temporary file is used.
 ATTACHMENT_BYTES = 1_500_000
+UPLOAD_BYTES = 256 * 1216  # a padded size (crypto.file_padding)
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +130,36 @@ def test_twenty_slow_bodies_leave_the_portal_answering_and_are_refused_with_408(
         for client in holding + trickling:
             client.close()
     assert _stored(demo) == before
+
+
+def test_a_chunk_sent_too_slowly_is_refused_and_nothing_of_it_counts(
+    demo: DemoInstance, portal: RunningPortal, form_path: str
+) -> None:
+    client = HttpClient(portal.base)
+    form = open_form_page(client, form_path)
+    csrf = {"X-CSRFToken": form.hidden["csrf_token"]}
+    created = {"submission": form.hidden["public_id"], "size": encrypted_size(UPLOAD_BYTES)}
+    status, answer = client.request(
+        "/uploads", json.dumps(created).encode(), {**csrf, "Content-Type": "application/json"}
+    )
+    assert status == 201, answer
+    upload = json.loads(answer)
+    slow = socket.create_connection(("127.0.0.1", portal.port), timeout=30)
+    try:
+        slow.sendall(
+            f"PUT /uploads/{upload['upload']}?offset=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Cookie: {client.cookie_header()}\r\nX-CSRFToken: {csrf['X-CSRFToken']}\r\n"
+            f"X-Upload-Token: {upload['token']}\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Length: {encrypted_size(UPLOAD_BYTES)}\r\n\r\n".encode()
+            + bytes(1000)
+        )
+        assert _status_line(slow).split(b" ")[1] == b"408"
+    finally:
+        slow.close()
+
+    headers = {"X-Upload-Token": upload["token"]}
+    status, answer = client.request(f"/uploads/{upload['upload']}", headers=headers)
+    assert (status, json.loads(answer)["received"]) == (200, 0)
 
 
 def test_through_nginx_slow_bodies_wait_at_the_proxy_and_a_submission_passes(
