@@ -45,7 +45,7 @@ CLIENTS = 200
 # One client in five sends without JavaScript, one in five sealed with a file, the rest sealed.
 _PATHS = ("plain", "sealed with file", "sealed", "sealed", "sealed")
 ACKNOWLEDGED_BEFORE_KILL = 40
-EACH_PATH = 3
+EACH_PATH = 1
 ATTACHMENT = bytes(range(256)) * 200
 FORM = {"situation": "Shrinking civic space.", "topics": ["freedom_of_expression"]}
 WAIT_SECONDS = 60
