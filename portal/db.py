@@ -63,7 +63,11 @@ class Database:
         ``portal serve`` worker, so that no thread waits for another's (default: SQLAlchemy's)."""
         sizing = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
         # pre_ping: a worker that outlived a database restart reconnects instead of failing once.
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True, **sizing)
+        # hide_parameters: a failing statement's message (and so an error log's traceback) shows
+        # the SQL without the values bound to it, which may be anything a request carried.
+        self.engine: Engine = create_engine(
+            database_url, pool_pre_ping=True, hide_parameters=True, **sizing
+        )
         # Whether a checkpoint found the log in use and another is owed (SQLite only).
         self._checkpoint_owed = False
         if self.engine.dialect.name == "sqlite":

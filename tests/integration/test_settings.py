@@ -63,7 +63,7 @@ def test_database_urls_accepted(tmp_path: Path, given: str, expected: str) -> No
         (
             "PORTAL_WORKERS",
             "65",
-            "PORTAL_WORKERS must be a whole number of at least 1 and at most 64",
+            "PORTAL_WORKERS must be a whole number from 1 to 64",
         ),
         ("PORTAL_THREADS", "0", "PORTAL_THREADS must be a whole number"),
         ("PORTAL_THREADS", "١٢", "PORTAL_THREADS must be a whole number"),
