@@ -33,7 +33,7 @@ from portal.models import (
     Upload,
 )
 from portal.services.contexts import new_public_id
-from portal.services.housekeeping import lease, loop, partials, purge
+from portal.services.housekeeping import lease, loop, purge
 from portal.services.housekeeping.sweeps import Tally
 from portal.services.leaky_bucket import LeakyBucket, count_failure
 from portal.services.staff.web_sessions import start_staff_session
@@ -245,24 +245,6 @@ def test_the_purge_works_in_batches(littered: Littered, monkeypatch: pytest.Monk
     assert batches == [2, 2, 1, 0]
 
 
-def test_a_young_orphan_is_left_alone(littered: Littered) -> None:
-    session = littered.world.session
-    just_now = littered.world.now
-
-    assert partials.orphaned_partials(session, littered.storage, just_now) == []
-    old = partials.orphaned_partials(session, littered.storage, littered.now)
-    assert [path.name for path in old] == [f"{PARTIAL_PREFIX}orphaned-by-a-crash"]
-
-
-def test_a_partial_file_a_claim_names_is_never_an_orphan(littered: Littered) -> None:
-    claimed = littered.world.storage_dir / f"{PARTIAL_PREFIX}{littered.attachment_name}"
-    littered.storage.path(littered.attachment_name).rename(claimed)
-
-    found = partials.orphaned_partials(littered.world.session, littered.storage, littered.now)
-
-    assert claimed not in found
-
-
 def test_the_loop_runs_by_itself_once_per_interval(littered: Littered) -> None:
     housekeeping = loop.HousekeepingLoop(littered.database, littered.storage, clock=littered.clock)
 
@@ -331,7 +313,8 @@ def test_serve_starts_the_loop_in_each_worker(monkeypatch: pytest.MonkeyPatch) -
     assert len(started) == 1
     assert started[0]._database is app.database and started[0]._storage is app.storage
     assert loop.logger.handlers == error_log.handlers and not loop.logger.propagate
-    configured = server.PortalServer(None, host="127.0.0.1", port=8000, workers=2)  # type: ignore[arg-type]
+    settings = types.SimpleNamespace(workers=2, threads=4)
+    configured = server.PortalServer(settings, host="127.0.0.1", port=8000)  # type: ignore[arg-type]
     assert configured.cfg.post_worker_init is server.start_housekeeping
 
 

@@ -1,8 +1,8 @@
-"""Clean-up that runs by itself: expired uploads, orphaned partial files, ended sessions,
-drained sign-in limits and submissions past their dialogue's retention period.
+"""Clean-up the portal does by itself: what interrupted runs and expired data leave behind,
+ended sessions, drained sign-in limits and submissions past their dialogue's retention period.
 
-- ``sweeps``: what is removed, kind by kind, in short batches;
-- ``partials``: which ``.partial-`` files in storage are orphaned;
+- ``orphans``: ``.partial-`` files an interrupted write left (also swept at start-up);
+- ``sweeps``: what the periodic clean-up removes, kind by kind, in short batches;
 - ``lease``: one clean-up at a time across workers and servers;
 - ``purge``: one run and its report (``portal purge`` and the loop);
 - ``vacuum``: VACUUM on PostgreSQL after a run;

@@ -24,7 +24,7 @@ from portal.models import (
     SubmitterSession,
 )
 from portal.services.dialogues.retention import due_submissions
-from portal.services.housekeeping.partials import orphaned_partials
+from portal.services.housekeeping.orphans import Leftovers, find_leftovers, settle
 from portal.services.leaky_bucket import LeakyBucket, count_drained, forget_drained
 from portal.services.staff import sign_in as staff_sign_in
 from portal.services.staff.web_sessions import STAFF_SESSION_LIFETIME
@@ -32,7 +32,7 @@ from portal.services.submissions import submitters
 from portal.services.submissions.inbox import delete_submission
 from portal.services.submissions.uploads import expired_uploads, purge_expired_uploads
 from portal.services.web_session_tickets import SessionLifetime
-from portal.storage import EncryptedStorage, normalise_times, size_on_disk
+from portal.storage import EncryptedStorage
 
 BATCH = 200
 SUBMISSION_BATCH = 20  # each one is a crypto-shredding with its own audit event
@@ -76,21 +76,15 @@ def _remove_expired_uploads(scope: Scope) -> Tally:
 
 
 def _count_orphaned_partials(scope: Scope) -> Tally:
-    found = orphaned_partials(scope.session, scope.storage, scope.now)
-    scope.session.rollback()
-    return Tally(len(found), sum(size_on_disk(path) for path in found))
+    orphaned = find_leftovers(scope.session, scope.storage, now=scope.now).orphaned
+    return Tally(len(orphaned), sum(found.size for found in orphaned))
 
 
 def _remove_orphaned_partials(scope: Scope) -> Tally:
-    found = orphaned_partials(scope.session, scope.storage, scope.now)[:BATCH]
-    scope.session.rollback()
-    freed = 0
-    for path in found:
-        freed += size_on_disk(path)
-        path.unlink(missing_ok=True)
-    if found:
-        normalise_times(scope.storage.root)
-    return Tally(len(found), freed)
+    leftovers = find_leftovers(scope.session, scope.storage, now=scope.now)
+    batch = Leftovers(leftovers.unpublished, leftovers.orphaned[:BATCH])
+    settle(scope.storage, batch)
+    return Tally(len(batch.orphaned), sum(found.size for found in batch.orphaned))
 
 
 def _ended_sessions(
