@@ -72,6 +72,7 @@ from portal.services.submissions.provenance import Provenance, UnverifiedSubmiss
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
+from tests.intake_support import TEST_SUBMISSION_IDS
 from tests.integration.test_messages_services import _staff
 
 
@@ -148,7 +149,8 @@ def case(consultation_world: ConsultationWorld) -> Case:
             dialogue=world.dialogue,
             dialogue_session=world.dialogue_session,
             kind=SubmissionKind.INDIVIDUAL_CASE,
-            public_id=new_public_id(),
+            public_id=TEST_SUBMISSION_IDS.issue(world.now),
+            ids=TEST_SUBMISSION_IDS,
             now=world.now,
         ),
         submitter_key=new.secrets,
