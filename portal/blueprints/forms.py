@@ -438,6 +438,13 @@ def _browser_messages() -> dict[str, str]:
                 "Remove it, or save it again with another program, and send the form again."
             )
         ),
+        "form_renewed": str(
+            lazy_gettext(
+                "This form was open for a long time and had expired, so nothing was sent. It "
+                "has been renewed with everything you wrote and chose still here: check it and "
+                "send it again."
+            )
+        ),
         "not_sent": str(
             lazy_gettext(
                 "This form could not be sent. Nothing was stored. Check your connection and "
