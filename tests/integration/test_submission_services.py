@@ -40,6 +40,7 @@ from portal.services.contexts import (
 )
 from portal.services.desks.identity_keys import identity_key_of
 from portal.services.desks.keys import create_desk_key
+from portal.services.storage_quota import LedgerFigures, ledger_figures
 from portal.services.submissions.attachments import (
     AttachmentTooLargeError,
     EncryptingUpload,
@@ -930,6 +931,9 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
     )
     world.session.commit()
     assert len(_storage_files(world)) == 1
+    stored = case.attachments[0].ciphertext_size
+    # The storage quota counts the kept file as stored (storage_quota.StagingRoom).
+    assert ledger_figures(world.session) == LedgerFigures(stored, 0)
     envelopes = [
         case.envelope,
         case.further_information[0].envelope,
@@ -942,6 +946,7 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
     world.session.commit()
 
     assert _storage_files(world) == []
+    assert ledger_figures(world.session) == LedgerFigures(0, 0)
     counts = _row_counts(world)
     assert [
         counts[t] for t in ("submissions", "further_information", "consent_changes", "attachments")
