@@ -114,6 +114,9 @@ def ledger_figures(session: Session) -> LedgerFigures:
 def reconcile_ledger(session: Session, storage: EncryptedStorage) -> LedgerFigures:
     """Recompute the ledger from the facts and commit it; return the new counts.
 
+    It runs in a transaction of its own: whatever the caller has not committed is rolled back
+    first, so that locking the ledger is the first thing the transaction does.
+
     Used bytes are the sizes of every file in the storage folder, except that an upload's file
     counts at its declared size (room promised to it); unclaimed bytes are the declared sizes of
     all uploads and the ``.partial-`` files no upload owns (forms being received, or left by a
