@@ -170,7 +170,9 @@ class StagingRoom:
     excludes no one who was not already excluded. When the form's transaction ends, the room
     settles in a transaction of its own: if it committed, the files it tracked that were not
     discarded stay counted as stored; everything else it reserved is given back (what it
-    reserved in a transaction that rolled back is gone with it).
+    reserved in a transaction that rolled back is gone with it). The form's transaction must not
+    itself have moved the ledger before files are staged: on PostgreSQL a reservation apart would
+    then wait for that transaction's lock on the row, which is waiting for it.
     """
 
     def __init__(
