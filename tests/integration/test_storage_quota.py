@@ -44,6 +44,7 @@ from tests.conftest import (
 )
 from tests.integration.forms_client import (
     HIDDEN,
+    case_fields,
     open_form,
     open_session_url,
     post_form,
@@ -297,21 +298,6 @@ def test_purging_and_reconciling_bring_the_ledger_back_to_the_facts(
 # --- the form without JavaScript ---------------------------------------------------------------
 
 
-def _case_fields(marker: str) -> dict[str, str]:
-    return {
-        "situation": f"situation {marker}",
-        "place": f"place {marker}",
-        "dates": f"dates {marker}",
-        "relation_to_person": f"relation {marker}",
-        "earlier_referrals": f"referrals {marker}",
-        "persons.0.name": f"name {marker}",
-        "persons.0.consent.level": "internal_only",
-        "persons.0.consent.given_by": "person",
-        "persons.0.consent.risks_explained": "yes",
-        "codename_choice": "new",
-    }
-
-
 def _app_with_room(instance: DemoInstance, room: int) -> Flask:
     """The demo portal with ``room`` bytes left under its quota as it stands."""
     app = create_app(instance.settings)
@@ -349,7 +335,7 @@ def test_a_form_sent_under_an_unusable_id_comes_back_with_a_fresh_one_and_the_te
     )
     before, files_before = row_counts(app), storage_listing(writable_demo_instance)
 
-    status, html = post_form(client, form, _case_fields("kept-123"))
+    status, html = post_form(client, form, case_fields("kept-123"))
 
     assert status == 400
     assert "for your safety it expired" in html
@@ -374,7 +360,7 @@ def test_a_form_whose_files_find_no_room_comes_back_and_leaves_nothing(
         client,
         form,
         {
-            **_case_fields("full"),
+            **case_fields("full"),
             "attachments": [(io.BytesIO(b"f" * 300_000), "evidence.pdf")],
         },
     )
@@ -393,7 +379,7 @@ def test_a_full_storage_still_takes_forms_without_files_and_counts_files_that_fi
     full = _app_with_room(writable_demo_instance, 0)
     client = full.test_client()
     status, html = post_form(
-        client, open_form(client, open_session_url(full, "individual-case")), _case_fields("text")
+        client, open_form(client, open_session_url(full, "individual-case")), case_fields("text")
     )
     assert status == 200, html
 
@@ -403,7 +389,7 @@ def test_a_full_storage_still_takes_forms_without_files_and_counts_files_that_fi
     status, html = post_form(
         client,
         open_form(client, open_session_url(roomy, "individual-case")),
-        {**_case_fields("file"), "attachments": [(io.BytesIO(b"g" * 100_000), "fits.pdf")]},
+        {**case_fields("file"), "attachments": [(io.BytesIO(b"g" * 100_000), "fits.pdf")]},
     )
     assert status == 200, html
     [added] = set(_folder(roomy)) - set(files_before)
