@@ -16,8 +16,13 @@ a password.
 | `PORTAL_STORAGE_QUOTA_BYTES` | `10737418240` (10 GiB) | all encrypted files in storage |
 | `PORTAL_UNCLAIMED_UPLOAD_BYTES` | `2147483648` (2 GiB) | of which not yet sent with a form |
 | `PORTAL_FORM_LIFETIME_HOURS` | `24` | how long a form's submission id stays valid |
+| `PORTAL_MAX_REQUEST_BYTES` | `1048576` (1 MiB) | one request's body, where a route needs no more |
+| `PORTAL_MAX_JSON_DEPTH` | `32` | how deeply a JSON body may nest arrays and objects |
 | `PORTAL_ARGON2_SLOTS` | `2` | Argon2id derivations one worker process runs at once |
 | `PORTAL_ARGON2_WAIT_SECONDS` | `0.5` | how long a request waits for a free Argon2 slot |
+| `PORTAL_WORKERS` | `2` | worker processes of `portal serve` |
+| `PORTAL_THREADS` | `32` | request threads in each worker process |
+| `PORTAL_BODY_TIMEOUT_SECONDS` | `20` | how long a request body may stall before it is refused |
 | `PORTAL_SMTP_HOST` | unset: no e-mail | the mail server staff digests go through |
 | `PORTAL_SMTP_SECURITY` | `starttls` | `starttls`, `tls` (TLS from the start), `none` (loopback) |
 | `PORTAL_SMTP_PORT` | 587, 465 with `tls`, 25 with `none` | the mail server's port |
@@ -51,10 +56,25 @@ a password.
   by the server with the page, is accepted for at least this many hours and at most one more
   (``portal.services.submissions.submission_ids``). A form sent later comes back with a fresh id
   and everything typed.
+- ``PORTAL_MAX_REQUEST_BYTES``: a whole number of bytes, at least 64 KiB (65536): the largest
+  body any route takes unless it needs more for its purpose (an upload chunk, a sealed
+  submission, a no-JavaScript form with its attachments: ``portal.web.request_limits``). A body
+  announced as larger is refused with 413 before it is read.
+- ``PORTAL_MAX_JSON_DEPTH``: a whole number from 2 to 256: how deeply a JSON request body may
+  nest arrays and objects; the portal's scripts send at most 3 levels. Deeper bodies get a 400.
 - ``PORTAL_ARGON2_SLOTS``: a whole number, at least 1: how many Argon2id derivations (64 MiB
   each) one worker process runs at once for staff sign-in, enrolment and passphrase changes;
   a request finding none free within ``PORTAL_ARGON2_WAIT_SECONDS`` (seconds, 0 or more) is
   answered 503 "busy". Both are per worker process, so memory is bounded by slots times workers.
+- ``PORTAL_WORKERS`` (1 to 64) and ``PORTAL_THREADS`` (1 to 256): ``portal serve`` runs that
+  many processes, each answering that many requests at once on its own threads, so a visitor
+  who sends slowly holds one thread, not a whole process. ``--workers`` and ``--threads`` override
+  them for one run. Each thread may hold one database connection: PostgreSQL must accept
+  workers times threads connections besides those of the commands run beside the portal.
+- ``PORTAL_BODY_TIMEOUT_SECONDS`` (1 to 3600): a request body that sends nothing for this long,
+  or that after this long arrives slower than 1 KiB a second on average, is refused with 408
+  and nothing of it is kept (``portal.slow_bodies``). A reverse proxy in front (docs/DEPLOYMENT.md)
+  receives whole bodies before the portal sees them, and then this rarely applies.
 - ``PORTAL_SMTP_*``: where ``portal digest send`` hands the staff digests over
   (``portal.services.staff.digests``). Without ``PORTAL_SMTP_HOST`` nothing is ever e-mailed and
   the command refuses to run. The connection is encrypted, with the server's certificate checked
@@ -89,8 +109,13 @@ MAX_UPLOAD_BYTES_VARIABLE = "PORTAL_MAX_UPLOAD_BYTES"
 STORAGE_QUOTA_VARIABLE = "PORTAL_STORAGE_QUOTA_BYTES"
 UNCLAIMED_QUOTA_VARIABLE = "PORTAL_UNCLAIMED_UPLOAD_BYTES"
 FORM_LIFETIME_VARIABLE = "PORTAL_FORM_LIFETIME_HOURS"
+MAX_REQUEST_BYTES_VARIABLE = "PORTAL_MAX_REQUEST_BYTES"
+MAX_JSON_DEPTH_VARIABLE = "PORTAL_MAX_JSON_DEPTH"
 ARGON2_SLOTS_VARIABLE = "PORTAL_ARGON2_SLOTS"
 ARGON2_WAIT_VARIABLE = "PORTAL_ARGON2_WAIT_SECONDS"
+WORKERS_VARIABLE = "PORTAL_WORKERS"
+THREADS_VARIABLE = "PORTAL_THREADS"
+BODY_TIMEOUT_VARIABLE = "PORTAL_BODY_TIMEOUT_SECONDS"
 SMTP_HOST_VARIABLE = "PORTAL_SMTP_HOST"
 SMTP_SECURITY_VARIABLE = "PORTAL_SMTP_SECURITY"
 SMTP_PORT_VARIABLE = "PORTAL_SMTP_PORT"
@@ -112,8 +137,18 @@ DEFAULT_STORAGE_QUOTA_BYTES = 10 * 1024 * 1024 * 1024
 DEFAULT_UNCLAIMED_QUOTA_BYTES = 2 * 1024 * 1024 * 1024
 DEFAULT_FORM_LIFETIME_HOURS = 24
 MAX_FORM_LIFETIME_HOURS = 7 * 24
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+SMALLEST_MAX_REQUEST_BYTES = 64 * 1024
+DEFAULT_MAX_JSON_DEPTH = 32
+JSON_DEPTH_RANGE = (2, 256)
 DEFAULT_ARGON2_SLOTS = 2
 DEFAULT_ARGON2_WAIT_SECONDS = 0.5
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 32
+DEFAULT_BODY_TIMEOUT_SECONDS = 20
+MAX_WORKERS = 64
+MAX_THREADS = 256
+MAX_BODY_TIMEOUT_SECONDS = 3600
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
@@ -165,8 +200,13 @@ class Settings:
     storage_quota_bytes: int = DEFAULT_STORAGE_QUOTA_BYTES
     unclaimed_quota_bytes: int = DEFAULT_UNCLAIMED_QUOTA_BYTES
     form_lifetime_hours: int = DEFAULT_FORM_LIFETIME_HOURS
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     argon2_slots: int = DEFAULT_ARGON2_SLOTS
     argon2_wait_seconds: float = DEFAULT_ARGON2_WAIT_SECONDS
+    workers: int = DEFAULT_WORKERS
+    threads: int = DEFAULT_THREADS
+    body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
     smtp: SmtpSettings | None = None
 
 
@@ -185,9 +225,18 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         max_upload_bytes=max_upload_bytes,
         storage_quota_bytes=storage_quota_bytes,
         unclaimed_quota_bytes=unclaimed_quota_bytes,
-        form_lifetime_hours=_form_lifetime_hours(environ),
+        form_lifetime_hours=_from_one_to(
+            environ, FORM_LIFETIME_VARIABLE, DEFAULT_FORM_LIFETIME_HOURS, MAX_FORM_LIFETIME_HOURS
+        ),
+        max_request_bytes=_max_request_bytes(environ),
+        max_json_depth=_max_json_depth(environ),
         argon2_slots=_argon2_slots(environ),
         argon2_wait_seconds=_argon2_wait_seconds(environ),
+        workers=_from_one_to(environ, WORKERS_VARIABLE, DEFAULT_WORKERS, MAX_WORKERS),
+        threads=_from_one_to(environ, THREADS_VARIABLE, DEFAULT_THREADS, MAX_THREADS),
+        body_timeout_seconds=_from_one_to(
+            environ, BODY_TIMEOUT_VARIABLE, DEFAULT_BODY_TIMEOUT_SECONDS, MAX_BODY_TIMEOUT_SECONDS
+        ),
         smtp=_smtp(environ),
     )
 
@@ -286,12 +335,9 @@ def _onion_origin(environ: Mapping[str, str]) -> str | None:
 
 
 def _positive_bytes(environ: Mapping[str, str], name: str, default: int) -> int:
-    value = _present(environ, name)
-    if value is None:
-        return default
-    if not value.isascii() or not value.isdigit() or int(value) == 0:
-        raise SettingsError(f"{name} must be a positive whole number of bytes")
-    return int(value)
+    return _whole_number_within(
+        environ, name, default, (1, None), "a positive whole number of bytes"
+    )
 
 
 def _storage_quotas(environ: Mapping[str, str], max_upload_bytes: int) -> tuple[int, int]:
@@ -309,25 +355,59 @@ def _storage_quotas(environ: Mapping[str, str], max_upload_bytes: int) -> tuple[
     return quota, unclaimed
 
 
-def _form_lifetime_hours(environ: Mapping[str, str]) -> int:
-    value = _present(environ, FORM_LIFETIME_VARIABLE)
+def _max_request_bytes(environ: Mapping[str, str]) -> int:
+    return _whole_number_within(
+        environ,
+        MAX_REQUEST_BYTES_VARIABLE,
+        DEFAULT_MAX_REQUEST_BYTES,
+        (SMALLEST_MAX_REQUEST_BYTES, None),
+        f"a whole number of bytes, at least {SMALLEST_MAX_REQUEST_BYTES}",
+    )
+
+
+def _max_json_depth(environ: Mapping[str, str]) -> int:
+    lowest, highest = JSON_DEPTH_RANGE
+    return _whole_number_within(
+        environ,
+        MAX_JSON_DEPTH_VARIABLE,
+        DEFAULT_MAX_JSON_DEPTH,
+        JSON_DEPTH_RANGE,
+        f"a whole number from {lowest} to {highest}",
+    )
+
+
+def _from_one_to(environ: Mapping[str, str], name: str, default: int, highest: int) -> int:
+    return _whole_number_within(
+        environ, name, default, (1, highest), f"a whole number from 1 to {highest}"
+    )
+
+
+def _whole_number_within(
+    environ: Mapping[str, str],
+    name: str,
+    default: int,
+    bounds: tuple[int, int | None],
+    expected: str,
+) -> int:
+    """The variable as a whole number within ``bounds`` (no upper one for ``None``)."""
+    value = _present(environ, name)
     if value is None:
-        return DEFAULT_FORM_LIFETIME_HOURS
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_FORM_LIFETIME_HOURS:
-        raise SettingsError(
-            f"{FORM_LIFETIME_VARIABLE} must be a whole number of hours from 1 to "
-            f"{MAX_FORM_LIFETIME_HOURS}"
-        )
-    return int(value)
+        return default
+    lowest, highest = bounds
+    number = int(value) if value.isascii() and value.isdigit() else -1
+    if number < lowest or (highest is not None and number > highest):
+        raise SettingsError(f"{name} must be {expected}")
+    return number
 
 
 def _argon2_slots(environ: Mapping[str, str]) -> int:
-    value = _present(environ, ARGON2_SLOTS_VARIABLE)
-    if value is None:
-        return DEFAULT_ARGON2_SLOTS
-    if not value.isascii() or not value.isdigit() or int(value) == 0:
-        raise SettingsError(f"{ARGON2_SLOTS_VARIABLE} must be a whole number of at least 1")
-    return int(value)
+    return _whole_number_within(
+        environ,
+        ARGON2_SLOTS_VARIABLE,
+        DEFAULT_ARGON2_SLOTS,
+        (1, None),
+        "a whole number of at least 1",
+    )
 
 
 def _argon2_wait_seconds(environ: Mapping[str, str]) -> float:

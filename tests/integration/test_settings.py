@@ -67,6 +67,14 @@ def test_database_urls_accepted(tmp_path: Path, given: str, expected: str) -> No
         ("PORTAL_UNCLAIMED_UPLOAD_BYTES", "99999999999", "must not exceed PORTAL_STORAGE_QUOTA"),
         ("PORTAL_FORM_LIFETIME_HOURS", "0", "PORTAL_FORM_LIFETIME_HOURS must be a whole number"),
         ("PORTAL_FORM_LIFETIME_HOURS", "169", "from 1 to 168"),
+        (
+            "PORTAL_WORKERS",
+            "65",
+            "PORTAL_WORKERS must be a whole number from 1 to 64",
+        ),
+        ("PORTAL_THREADS", "0", "PORTAL_THREADS must be a whole number"),
+        ("PORTAL_THREADS", "١٢", "PORTAL_THREADS must be a whole number"),
+        ("PORTAL_BODY_TIMEOUT_SECONDS", "1.5", "PORTAL_BODY_TIMEOUT_SECONDS must be a whole"),
     ],
 )
 def test_malformed_setting_stops_with_one_line(
@@ -149,6 +157,17 @@ def test_storage_quota_and_form_lifetime_have_defaults_and_take_valid_values(
     ) == (5_000_000, 3_000_000, 2_000_000, 72)
     # Unset, the part for unclaimed uploads is never more than the quota.
     assert small_quota.unclaimed_quota_bytes == 600_000_000
+
+
+def test_serving_settings_have_defaults_and_take_valid_values(tmp_path: Path) -> None:
+    defaults = load_settings({}, cwd=tmp_path)
+    chosen = load_settings(
+        {"PORTAL_WORKERS": "4", "PORTAL_THREADS": "256", "PORTAL_BODY_TIMEOUT_SECONDS": "60"},
+        cwd=tmp_path,
+    )
+
+    assert (defaults.workers, defaults.threads, defaults.body_timeout_seconds) == (2, 32, 20)
+    assert (chosen.workers, chosen.threads, chosen.body_timeout_seconds) == (4, 256, 60)
 
 
 SMTP = {"PORTAL_SMTP_HOST": "mail.example.org", "PORTAL_SMTP_FROM": "parley@example.org"}
