@@ -31,10 +31,10 @@ from sqlalchemy import select
 import crypto
 from portal import create_app
 from portal.db import app_database
-from portal.models import Dialogue, DialogueSession, SessionState
-from portal.services.contexts import new_public_id
+from portal.models import Dialogue, DialogueSession, SessionState, utc_now
 from portal.services.submissions.uploads import MAX_CHUNK_BYTES
 from portal.settings import load_settings
+from portal.web.instance import web_instance
 
 FILE_BYTES = 200 * 1024 * 1024
 API_PIECE_BYTES = 1024 * 1024
@@ -88,7 +88,9 @@ def _api_ciphertext_pieces() -> Iterator[bytes]:
 
 def _send_through_api(client: FlaskClient) -> None:
     size = crypto.encrypted_size(FILE_BYTES)
-    created = client.post("/uploads", json={"submission": new_public_id(), "size": size})
+    # The id a form page would carry: the portal accepts only ids it issued.
+    submission = web_instance(client.application).submission_ids.issue(utc_now())
+    created = client.post("/uploads", json={"submission": submission, "size": size})
     answer = created.get_json()
     offset = 0
     for piece in _api_ciphertext_pieces():

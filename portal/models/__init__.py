@@ -61,6 +61,7 @@ from portal.models.rounds import (
 )
 from portal.models.staff import DeskMembership, StaffResetNotice, StaffResetRequest, StaffUser
 from portal.models.staff_session import StaffSession
+from portal.models.storage_ledger import LEDGER_ROW_ID, StorageLedger
 from portal.models.submission import (
     Attachment,
     ConsentChange,
@@ -82,6 +83,7 @@ from portal.models.triage import (
 from portal.models.upload import Upload
 
 __all__ = [
+    "LEDGER_ROW_ID",
     "ActionOwner",
     "ActionState",
     "AgendaItem",
@@ -143,6 +145,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "StatementSource",
+    "StorageLedger",
     "Submission",
     "SubmissionIdentity",
     "SubmissionKind",

@@ -45,6 +45,21 @@ class OpenedForm:
     hidden: dict[str, str]
 
 
+def case_fields(marker: str) -> dict[str, str]:
+    """Every field of an individual case, each holding ``marker``; one person named."""
+    return {
+        "situation": f"situation {marker}",
+        "place": f"place {marker}",
+        "dates": f"dates {marker}",
+        "relation_to_person": f"relation {marker}",
+        "earlier_referrals": f"referrals {marker}",
+        "persons.0.name": f"name {marker}",
+        "persons.0.consent.level": "internal_only",
+        "persons.0.consent.given_by": "person",
+        "persons.0.consent.risks_explained": "yes",
+    }
+
+
 def open_form(client: FlaskClient, url: str) -> OpenedForm:
     response = client.get(url)
     assert response.status_code == 200, response.status_code
