@@ -51,6 +51,7 @@ from portal.models import (
     Submission,
     SubmissionKind,
     SubmissionState,
+    SubmissionTopic,
     Topic,
     utc_now,
 )
@@ -70,7 +71,8 @@ def insert_submissions(session: Session, dialogue: Dialogue, count: int, *, seed
     """Insert ``count`` submissions of ``dialogue`` in bulk, with varied metadata.
 
     Envelopes, each submission's own key and its owner tag are random bytes: nothing that reads
-    the queue may open them or needs to know whose they are. The caller commits.
+    the queue may open them or needs to know whose they are. Their themes get their
+    ``submission_topics`` rows as intake gives them. The caller commits.
     """
     rng = random.Random(seed)
     desk_key = session.scalars(select(DeskKey).where(DeskKey.dialogue_id == dialogue.id)).first()
@@ -117,7 +119,15 @@ def insert_submissions(session: Session, dialogue: Dialogue, count: int, *, seed
                     "urgent": kind is SubmissionKind.REPRISAL_REPORT and rng.random() < 0.2,
                 }
             )
-        session.execute(insert(Submission), rows)
+        ids = session.scalars(
+            insert(Submission).returning(Submission.id, sort_by_parameter_order=True), rows
+        )
+        topic_rows = [
+            {"submission_id": submission_id, "dialogue_id": dialogue.id, "topic": topic}
+            for submission_id, row in zip(ids, rows, strict=True)
+            for topic in row["topic_tags"]
+        ]
+        session.execute(insert(SubmissionTopic), topic_rows)
 
 
 def _sign_in(app: Flask, client: FlaskClient, email: str, passphrase: str) -> None:
@@ -155,7 +165,7 @@ def _environment(instance_dir: Path, database_url: str | None) -> dict[str, str]
 
 
 @contextmanager
-def _postgres_database(server_url: str) -> Iterator[str]:
+def postgres_database(server_url: str) -> Iterator[str]:
     name = f"parley_bench_{uuid.uuid4().hex[:12]}"
     server = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with server.connect() as connection:
@@ -254,7 +264,7 @@ def main() -> None:
     if server_url is None:
         print(f"queue pages, PostgreSQL: skipped ({POSTGRES_VARIABLES[0]} is not set)")
         return
-    with tempfile.TemporaryDirectory() as folder, _postgres_database(server_url) as url:
+    with tempfile.TemporaryDirectory() as folder, postgres_database(server_url) as url:
         measure("PostgreSQL", Path(folder), url)
 
 

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 _EXTENSION_KEY = "parley.database"
 SQLITE_PRAGMAS = {
@@ -126,3 +127,44 @@ def _close_request_session(_error: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def dialect_insert(session: Session, entity: Any) -> Any:
+    """An INSERT for ``entity`` in the session's dialect, which offers ``on_conflict_do_nothing``
+    (both SQLite and PostgreSQL have ``INSERT .. ON CONFLICT``)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(entity)
+
+
+def insert_unless_taken(session: Session, row: Any) -> bool:
+    """Store the new ORM object ``row`` with one INSERT and make it the session's persistent row;
+    ``False``, with nothing stored, if a unique constraint already holds one of its values.
+
+    The unit of work would store it with a flush, and surviving a clash would need a savepoint
+    around it: three statements and the flush's bookkeeping on a hot path, where this is one
+    ``INSERT .. ON CONFLICT DO NOTHING RETURNING``. The columns ``row`` leaves unset are filled
+    from what the insert returns (database defaults and the new id), so that the attached object
+    matches the stored row. Relationships set on ``row`` must come with their foreign key columns.
+    """
+    mapper = inspect(type(row))
+    given = {attr.key for attr in mapper.column_attrs if attr.key in row.__dict__}
+    values = {
+        attr.columns[0].name: row.__dict__[attr.key]
+        for attr in mapper.column_attrs
+        if attr.key in given
+    }
+    missing = [attr for attr in mapper.column_attrs if attr.key not in given]
+    statement = (
+        dialect_insert(session, mapper.local_table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(*(attr.columns[0] for attr in missing))
+    )
+    stored = session.execute(statement).first()
+    if stored is None:
+        return False
+    for attr, value in zip(missing, stored, strict=True):
+        setattr(row, attr.key, value)
+    make_transient_to_detached(row)
+    session.add(row)
+    return True

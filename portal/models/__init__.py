@@ -67,6 +67,7 @@ from portal.models.submission import (
     DeletedSubmission,
     FurtherInformation,
     Submission,
+    SubmissionTopic,
     Submitter,
 )
 from portal.models.submitter_session import SubmitterSession
@@ -147,6 +148,7 @@ __all__ = [
     "SubmissionIdentity",
     "SubmissionKind",
     "SubmissionState",
+    "SubmissionTopic",
     "Submitter",
     "SubmitterSession",
     "Topic",

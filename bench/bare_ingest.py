@@ -1,0 +1,71 @@
+"""The baseline of the ingest benchmark: a bare Flask app that stores the same request body.
+
+``POST /sealed-submissions`` parses the JSON the portal's form sends, decodes the envelope and
+inserts it with its public id into one table with one SQLAlchemy Core statement, and answers
+``{"ok": true}``: no checks, no other rows, nothing the portal must do besides. It is served by
+the portal's own gunicorn setup (``portal.server.PortalServer``, with the worker count
+``portal serve`` defaults to), so that the two servers differ only in the application.
+Run as ``python -m bench.bare_ingest --host H --port P`` with ``BENCH_BARE_DATABASE_URL`` set.
+"""
+
+import argparse
+import base64
+import os
+
+from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, create_engine
+
+from portal.cli.main import serve as serve_command
+from portal.server import PortalServer
+from portal.settings import load_settings
+
+metadata = MetaData()
+stored = Table(
+    "stored",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("public_id", String(64), unique=True, nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+)
+
+
+def bare_app(database_url: str) -> Flask:
+    engine = create_engine(database_url)
+    metadata.create_all(engine)
+    app = Flask(__name__)
+
+    @app.post("/sealed-submissions")
+    def receive() -> ResponseReturnValue:
+        body = request.get_json()
+        row = {"public_id": body["public_id"], "envelope": base64.b64decode(body["envelope"])}
+        with engine.begin() as connection:
+            connection.execute(stored.insert(), row)
+        return jsonify(ok=True)
+
+    return app
+
+
+class BareServer(PortalServer):
+    """The portal's gunicorn configuration serving :func:`bare_app` instead."""
+
+    def load(self) -> Flask:
+        return bare_app(os.environ["BENCH_BARE_DATABASE_URL"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    arguments = parser.parse_args()
+    # Every other option of ``portal serve`` (workers, and any it gains) at its default.
+    defaults = {
+        parameter.name: parameter.default
+        for parameter in serve_command.params
+        if parameter.name not in ("host", "port")
+    }
+    BareServer(load_settings(), host=arguments.host, port=arguments.port, **defaults).run()
+
+
+if __name__ == "__main__":
+    main()
