@@ -71,9 +71,9 @@ class RunningServer:
             ticks += int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
 
-    def peak_rss_mib(self) -> float:
-        """The highest peak resident memory of any one of the server's processes."""
-        peaks = [0.0]
+    def peak_rss_mib(self) -> dict[int, float]:
+        """Each of the server's processes and its peak resident memory so far."""
+        peaks = {}
         for pid in _tree(self.process.pid):
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
@@ -81,8 +81,8 @@ class RunningServer:
                 continue
             for line in status.splitlines():
                 if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) / 1024)
-        return max(peaks)
+                    peaks[pid] = int(line.split()[1]) / 1024
+        return peaks
 
 
 @contextmanager

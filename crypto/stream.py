@@ -173,6 +173,8 @@ class StreamDecryptor:
             raise DecryptionError(f"a file key is {KEY_SIZE} bytes")
         self._aead = AESGCM(bytes(key))
         self._header = bytearray()
+        self._aad = b""  # the header once complete: each chunk's associated data
+        self._nonce_prefix = b""
         self._held = bytearray(ENCRYPTED_CHUNK_SIZE)
         self._held_size = 0
         self._next_index = 0
@@ -181,10 +183,10 @@ class StreamDecryptor:
     def _open_into(self, chunk: Buffer, out: memoryview, last: bool) -> None:
         if self._next_index >= MAX_CHUNKS:
             raise DecryptionError("encrypted file has too many chunks")
-        nonce = _chunk_nonce(bytes(self._header[9:HEADER_SIZE]), self._next_index, last)
+        nonce = _chunk_nonce(self._nonce_prefix, self._next_index, last)
         self._next_index += 1
         try:
-            self._aead.decrypt_into(nonce, chunk, bytes(self._header), out)
+            self._aead.decrypt_into(nonce, chunk, self._aad, out)
         except InvalidTag as error:
             raise DecryptionError("encrypted file chunk did not authenticate") from error
 
@@ -194,8 +196,11 @@ class StreamDecryptor:
         if missing:
             self._header += view[:missing]
             view = view[missing:]
-            if len(self._header) == HEADER_SIZE and not is_stream_header(bytes(self._header)):
-                raise DecryptionError("not a version 1 encrypted file")
+            if len(self._header) == HEADER_SIZE:
+                self._aad = bytes(self._header)
+                if not is_stream_header(self._aad):
+                    raise DecryptionError("not a version 1 encrypted file")
+                self._nonce_prefix = self._aad[9:HEADER_SIZE]
         return view
 
     def update(self, data: Buffer) -> bytearray:
