@@ -24,11 +24,12 @@ wrote is checkpointed when it returns to the pool (``_checkpoint_after_writes``)
 truncated to nothing. SECURITY.md ("Data at rest on SQLite") states what remains.
 """
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
@@ -142,25 +143,19 @@ def insert_unless_taken(session: Session, row: Any) -> bool:
 
     The unit of work would store it with a flush, and surviving a clash would need a savepoint
     around it: three statements and the flush's bookkeeping on a hot path, where this is one
-    ``INSERT .. ON CONFLICT DO NOTHING RETURNING``. The columns ``row`` leaves unset are filled
-    from what the insert returns (database defaults and the new id), so that the attached object
-    matches the stored row. Relationships set on ``row`` must come with their foreign key columns.
+    ``INSERT .. ON CONFLICT DO NOTHING RETURNING``, built once per table and set of columns. The
+    columns ``row`` leaves unset are filled from what the insert returns (database defaults and
+    the new id), so that the attached object matches the stored row. Relationships set on
+    ``row`` must come with their foreign key columns.
     """
     mapper = inspect(type(row))
-    given = {attr.key for attr in mapper.column_attrs if attr.key in row.__dict__}
+    state = row.__dict__
+    missing = tuple(attr for attr in mapper.column_attrs if attr.key not in state)
+    statement = _insert_returning(session.get_bind().dialect.name, mapper.local_table, missing)
     values = {
-        attr.columns[0].name: row.__dict__[attr.key]
-        for attr in mapper.column_attrs
-        if attr.key in given
+        attr.columns[0].name: state[attr.key] for attr in mapper.column_attrs if attr.key in state
     }
-    missing = [attr for attr in mapper.column_attrs if attr.key not in given]
-    statement = (
-        dialect_insert(session, mapper.local_table)
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(*(attr.columns[0] for attr in missing))
-    )
-    stored = session.execute(statement).first()
+    stored = session.execute(statement, values).first()
     if stored is None:
         return False
     for attr, value in zip(missing, stored, strict=True):
@@ -168,3 +163,10 @@ def insert_unless_taken(session: Session, row: Any) -> bool:
     make_transient_to_detached(row)
     session.add(row)
     return True
+
+
+@cache
+def _insert_returning(dialect: str, table: Table, missing: tuple[Any, ...]) -> Any:
+    """The statement of :func:`insert_unless_taken`; its columns come with each execution."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(*(attr.columns[0] for attr in missing))
