@@ -18,13 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, select
-from sqlalchemy.pool import NullPool
-
 from bench.queue_pages import POSTGRES_VARIABLES, postgres_database
-from bench.sealed_bodies import SealedBody, sealed_body
+from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
 from bench.servers import Browser, RunningServer, client_cores, running_server
-from portal.models import Dialogue, DialogueSession, SessionState
 from portal.settings import load_settings
 
 SUBMISSIONS = 300
@@ -41,21 +37,6 @@ def _environment(folder: Path, database_url: str | None) -> dict[str, str]:
     if database_url is not None:
         environment["PORTAL_DATABASE_URL"] = database_url
     return environment
-
-
-def _form_path(database_url: str) -> str:
-    engine = create_engine(database_url, poolclass=NullPool)
-    with engine.connect() as connection:
-        session_id = connection.scalar(
-            select(DialogueSession.id)
-            .join(Dialogue)
-            .where(
-                Dialogue.slug == "valdoria",
-                DialogueSession.state == SessionState.CONSULTATION_OPEN,
-            )
-        )
-    engine.dispose()
-    return f"/dialogues/valdoria/sessions/{session_id}/agenda-input"
 
 
 def _bodies(server: RunningServer, form_path: str, count: int) -> tuple[Browser, list[SealedBody]]:
@@ -99,7 +80,7 @@ def measure(backend: str, folder: Path, database_url: str | None, bare_url: str)
         check=True,
         capture_output=True,
     )
-    form_path = _form_path(load_settings(environment).database_url)
+    form_path = open_session_form(load_settings(environment).database_url, "agenda-input")
     with running_server([sys.executable, "-m", "portal", "serve"], environment) as portal:
         browser, bodies = _bodies(portal, form_path, SUBMISSIONS + WARM_UP)
         portal_rate, portal_cpu = _send(portal, browser, bodies)

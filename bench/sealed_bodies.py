@@ -15,13 +15,35 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import create_engine, select
+from sqlalchemy.pool import NullPool
+
 import crypto
-from portal.models import SubmissionKind
+from portal.models import Dialogue, DialogueSession, SessionState, SubmissionKind
 from portal.services.submissions.payload import encode_payload, validate_submission
 from portal.services.submissions.provenance import signatures_block
 
 DATA_ATTRIBUTE = re.compile(r' data-([\w-]+)="([^"]*)"')
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+
+
+def open_session_form(database_url: str, kind_path: str) -> str:
+    """The address of a form (``agenda-input``, ``individual-case``...) of the demo instance's
+    session whose consultation is open, read from its database."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        session_id = connection.scalar(
+            select(DialogueSession.id)
+            .join(Dialogue)
+            .where(
+                Dialogue.slug == "valdoria",
+                DialogueSession.state == SessionState.CONSULTATION_OPEN,
+            )
+        )
+    engine.dispose()
+    return f"/dialogues/valdoria/sessions/{session_id}/{kind_path}"
+
+
 FIELDS = {"situation": "Shrinking civic space.", "topics": ["freedom_of_expression"]}
 
 

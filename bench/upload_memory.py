@@ -21,14 +21,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, select
-from sqlalchemy.pool import NullPool
-
 import crypto
-from bench.sealed_bodies import HIDDEN
+from bench.sealed_bodies import HIDDEN, open_session_form
 from bench.servers import Browser, client_cores, running_server
 from crypto.file_padding import padded_file_size
-from portal.models import Dialogue, DialogueSession, SessionState
 from portal.services.submissions.uploads import MAX_CHUNK_BYTES
 from portal.settings import load_settings
 
@@ -162,21 +158,6 @@ def _send_without_javascript(
         raise RuntimeError(f"the form was refused ({status}): the benchmark is broken")
 
 
-def _form_url(environment: dict[str, str]) -> str:
-    engine = create_engine(load_settings(environment).database_url, poolclass=NullPool)
-    with engine.connect() as connection:
-        session_id = connection.scalar(
-            select(DialogueSession.id)
-            .join(Dialogue)
-            .where(
-                Dialogue.slug == "valdoria",
-                DialogueSession.state == SessionState.CONSULTATION_OPEN,
-            )
-        )
-    engine.dispose()
-    return f"/dialogues/valdoria/sessions/{session_id}/individual-case"
-
-
 def _stored_bytes(instance_dir: Path) -> int:
     return sum(path.stat().st_size for path in (instance_dir / "storage").iterdir())
 
@@ -194,7 +175,7 @@ def measure(path_name: str, size_mb: int, folder: Path) -> str:
         check=True,
         capture_output=True,
     )
-    url = _form_url(environment)
+    url = open_session_form(load_settings(environment).database_url, "individual-case")
     file_bytes = size_mb * 1000 * 1000
     with running_server([sys.executable, "-m", "portal", "serve"], environment) as server:
         browser = Browser(server.port)

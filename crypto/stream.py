@@ -80,23 +80,63 @@ def _chunk_nonce(nonce_prefix: bytes, index: int, last: bool) -> bytes:
     return nonce_prefix + index.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
 
 
-def _chunk_count(held: int, arriving: int, chunk_size: int) -> int:
-    """How many whole chunks may be processed now, holding back the last (possibly full) one:
-    only more data, or the end, tells whether a chunk is the final one."""
-    total = held + arriving
-    return (total - 1) // chunk_size if total else 0
+class _Chunker:
+    """What encrypting and decrypting share: cutting a stream into chunks as it arrives.
+
+    Whole chunks are processed straight from the caller's data into the returned buffer
+    (``AESGCM.encrypt_into`` / ``decrypt_into``); only the tail that cannot be processed yet is
+    copied, into one buffer of a chunk's size made once. The last chunk, possibly full, is always
+    held back: only more data, or the end, tells whether it is the final one.
+    """
+
+    def __init__(self, in_size: int, out_size: int) -> None:
+        self._in_size = in_size
+        self._out_size = out_size
+        self._held = bytearray(in_size)
+        self._held_size = 0
+
+    def _process(self, chunk: Buffer, out: memoryview, last: bool) -> None:
+        raise NotImplementedError
+
+    def _feed(self, view: memoryview) -> bytearray:
+        """Process the whole chunks that ``view`` completes; return their output."""
+        in_size, out_size = self._in_size, self._out_size
+        total = self._held_size + len(view)
+        count = (total - 1) // in_size if total else 0
+        output = bytearray(count * out_size)
+        out = memoryview(output)
+        taken = 0
+        for index in range(count):
+            target = out[index * out_size : (index + 1) * out_size]
+            if self._held_size:
+                taken = in_size - self._held_size
+                self._held[self._held_size :] = view[:taken]
+                self._held_size = 0
+                self._process(self._held, target, last=False)
+            else:
+                self._process(view[taken : taken + in_size], target, last=False)
+                taken += in_size
+        rest = len(view) - taken
+        self._held[self._held_size : self._held_size + rest] = view[taken:]
+        self._held_size += rest
+        return output
+
+    def _final(self) -> bytearray:
+        """Process what is held as the final chunk and return its output."""
+        output = bytearray(self._held_size + self._out_size - self._in_size)
+        self._process(memoryview(self._held)[: self._held_size], memoryview(output), last=True)
+        self._held_size = 0
+        return output
 
 
-class StreamEncryptor:
+class StreamEncryptor(_Chunker):
     """Encrypts one file incrementally.
 
     Write :attr:`header` first, then everything :meth:`update` returns, then what
     :meth:`finalize` returns; together that is the whole encrypted file. A full chunk is held back
-    until more data arrives, because only then is it known not to be the last.
-
-    Chunks are sealed straight from the caller's data into the returned buffer
-    (``AESGCM.encrypt_into``); only the held-back tail is copied, into one buffer of a chunk's
-    size made once, so throughput is that of AES-GCM itself rather than of buffer copies.
+    until more data arrives, because only then is it known not to be the last. No chunk is
+    copied on its way through but a held-back tail (``_Chunker``), so throughput is that of
+    AES-GCM itself rather than of buffer copies.
     """
 
     def __init__(self, key: bytes, *, nonce_prefix: bytes | None = None) -> None:
@@ -106,81 +146,55 @@ class StreamEncryptor:
             nonce_prefix = secrets.token_bytes(NONCE_PREFIX_SIZE)
         if len(nonce_prefix) != NONCE_PREFIX_SIZE:
             raise CryptoError(f"a nonce prefix is {NONCE_PREFIX_SIZE} bytes")
+        super().__init__(CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE)
         self._aead = AESGCM(bytes(key))
         self._nonce_prefix = bytes(nonce_prefix)
         self.header = MAGIC + bytes([VERSION]) + CHUNK_SIZE.to_bytes(4, "big") + self._nonce_prefix
-        self._held = bytearray(CHUNK_SIZE)
-        self._held_size = 0
         self._next_index = 0
         self._finished = False
 
-    def _seal_into(self, plaintext: Buffer, out: memoryview, last: bool) -> None:
+    def _process(self, chunk: Buffer, out: memoryview, last: bool) -> None:
         if self._next_index >= MAX_CHUNKS:
             raise CryptoError("a file may have at most 2^32 chunks")
         nonce = _chunk_nonce(self._nonce_prefix, self._next_index, last)
         self._next_index += 1
-        self._aead.encrypt_into(nonce, plaintext, self.header, out)
+        self._aead.encrypt_into(nonce, chunk, self.header, out)
 
     def update(self, data: Buffer) -> bytearray:
         """Take more plaintext; return the encrypted chunks that are now complete."""
         if self._finished:
             raise CryptoError("this file has already been finalised")
-        view = memoryview(data)
-        count = _chunk_count(self._held_size, len(view), CHUNK_SIZE)
-        sealed = bytearray(count * ENCRYPTED_CHUNK_SIZE)
-        out = memoryview(sealed)
-        taken = 0
-        for index in range(count):
-            target = out[index * ENCRYPTED_CHUNK_SIZE : (index + 1) * ENCRYPTED_CHUNK_SIZE]
-            if self._held_size:
-                taken = CHUNK_SIZE - self._held_size
-                self._held[self._held_size :] = view[:taken]
-                self._held_size = 0
-                self._seal_into(self._held, target, last=False)
-            else:
-                self._seal_into(view[taken : taken + CHUNK_SIZE], target, last=False)
-                taken += CHUNK_SIZE
-        rest = len(view) - taken
-        self._held[self._held_size : self._held_size + rest] = view[taken:]
-        self._held_size += rest
-        return sealed
+        return self._feed(memoryview(data))
 
     def finalize(self) -> bytearray:
         """Encrypt what is left as the final chunk and return it."""
         if self._finished:
             raise CryptoError("this file has already been finalised")
         self._finished = True
-        final_chunk = bytearray(self._held_size + TAG_SIZE)
-        self._seal_into(
-            memoryview(self._held)[: self._held_size], memoryview(final_chunk), last=True
-        )
-        self._held_size = 0
-        return final_chunk
+        return self._final()
 
 
-class StreamDecryptor:
+class StreamDecryptor(_Chunker):
     """Decrypts one file incrementally; feed it the whole encrypted file, header first.
 
     :meth:`update` returns plaintext only of chunks that authenticated. The file is proven complete
     and untruncated only when :meth:`finalize` returns; if it (or any update) raises
     ``DecryptionError``, discard all plaintext received so far and this decryptor. Once finalised,
-    it accepts nothing more. Like the encryptor, it opens chunks straight from the caller's data
-    into the returned buffer and copies only the held-back tail.
+    it accepts nothing more.
     """
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_SIZE:
             raise DecryptionError(f"a file key is {KEY_SIZE} bytes")
+        super().__init__(ENCRYPTED_CHUNK_SIZE, CHUNK_SIZE)
         self._aead = AESGCM(bytes(key))
         self._header = bytearray()
         self._aad = b""  # the header once complete: each chunk's associated data
         self._nonce_prefix = b""
-        self._held = bytearray(ENCRYPTED_CHUNK_SIZE)
-        self._held_size = 0
         self._next_index = 0
         self._finished = False
 
-    def _open_into(self, chunk: Buffer, out: memoryview, last: bool) -> None:
+    def _process(self, chunk: Buffer, out: memoryview, last: bool) -> None:
         if self._next_index >= MAX_CHUNKS:
             raise DecryptionError("encrypted file has too many chunks")
         nonce = _chunk_nonce(self._nonce_prefix, self._next_index, last)
@@ -207,37 +221,14 @@ class StreamDecryptor:
         """Take more ciphertext; return plaintext of the chunks that authenticated."""
         if self._finished:
             raise DecryptionError("this file has already been finalised")
-        view = self._take_header(memoryview(data))
-        count = _chunk_count(self._held_size, len(view), ENCRYPTED_CHUNK_SIZE)
-        opened = bytearray(count * CHUNK_SIZE)
-        out = memoryview(opened)
-        taken = 0
-        for index in range(count):
-            target = out[index * CHUNK_SIZE : (index + 1) * CHUNK_SIZE]
-            if self._held_size:
-                taken = ENCRYPTED_CHUNK_SIZE - self._held_size
-                self._held[self._held_size :] = view[:taken]
-                self._held_size = 0
-                self._open_into(self._held, target, last=False)
-            else:
-                self._open_into(view[taken : taken + ENCRYPTED_CHUNK_SIZE], target, last=False)
-                taken += ENCRYPTED_CHUNK_SIZE
-        rest = len(view) - taken
-        self._held[self._held_size : self._held_size + rest] = view[taken:]
-        self._held_size += rest
-        return opened
+        return self._feed(self._take_header(memoryview(data)))
 
     def finalize(self) -> bytearray:
         """Open the final chunk; raises ``DecryptionError`` if the file is incomplete."""
         self._finished = True
-        if len(self._header) < HEADER_SIZE or self._held_size < TAG_SIZE:
+        if not self._aad or self._held_size < TAG_SIZE:
             raise DecryptionError("encrypted file is truncated")
-        final_chunk = bytearray(self._held_size - TAG_SIZE)
-        self._open_into(
-            memoryview(self._held)[: self._held_size], memoryview(final_chunk), last=True
-        )
-        self._held_size = 0
-        return final_chunk
+        return self._final()
 
 
 def _fill(src: BinaryIO, buffer: bytearray) -> int:
@@ -297,7 +288,7 @@ def encrypt_file(src: BinaryIO, dst: BinaryIO, key: bytes) -> int:
     """Encrypt everything readable from ``src`` into ``dst``; return the bytes written."""
     encryptor = StreamEncryptor(key)
     dst.write(encryptor.header)
-    sealed = _process_file(src, dst, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, encryptor._seal_into)
+    sealed = _process_file(src, dst, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, encryptor._process)
     return HEADER_SIZE + sealed
 
 
@@ -310,6 +301,6 @@ def decrypt_file(src: BinaryIO, dst: BinaryIO, key: bytes) -> int:
     decryptor = StreamDecryptor(key)
     header = bytearray(HEADER_SIZE)
     decryptor._take_header(memoryview(header)[: _fill(src, header)])
-    if len(decryptor._header) < HEADER_SIZE:
+    if not decryptor._aad:
         raise DecryptionError("encrypted file is truncated")
-    return _process_file(src, dst, ENCRYPTED_CHUNK_SIZE, CHUNK_SIZE, decryptor._open_into)
+    return _process_file(src, dst, ENCRYPTED_CHUNK_SIZE, CHUNK_SIZE, decryptor._process)
