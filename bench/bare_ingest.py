@@ -5,7 +5,8 @@ inserts it with its public id into one table with one SQLAlchemy Core statement,
 ``{"ok": true}``: no checks, no other rows, nothing the portal must do besides. It is served by
 the portal's own gunicorn setup (``portal.server.PortalServer``, with the worker count
 ``portal serve`` defaults to), so that the two servers differ only in the application.
-Run as ``python -m bench.bare_ingest --host H --port P`` with ``BENCH_BARE_DATABASE_URL`` set.
+Run as ``python -m bench.bare_ingest --host H --port P`` with ``BENCH_BARE_DATABASE_URL`` set,
+after :func:`create_table`.
 """
 
 import argparse
@@ -30,9 +31,15 @@ stored = Table(
 )
 
 
-def bare_app(database_url: str) -> Flask:
+def create_table(database_url: str) -> None:
+    """Make the one table, before the server starts: its workers would race to make it."""
     engine = create_engine(database_url)
     metadata.create_all(engine)
+    engine.dispose()
+
+
+def bare_app(database_url: str) -> Flask:
+    engine = create_engine(database_url)
     app = Flask(__name__)
 
     @app.post("/sealed-submissions")

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.bare_ingest import create_table
 from bench.queue_pages import POSTGRES_VARIABLES, postgres_database
 from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
 from bench.servers import Browser, RunningServer, client_cores, running_server
@@ -85,6 +86,7 @@ def measure(backend: str, folder: Path, database_url: str | None, bare_url: str)
         browser, bodies = _bodies(portal, form_path, SUBMISSIONS + WARM_UP)
         portal_rate, portal_cpu = _send(portal, browser, bodies)
         browser.close()
+    create_table(bare_url)
     bare_environment = {**environment, "BENCH_BARE_DATABASE_URL": bare_url}
     with running_server([sys.executable, "-m", "bench.bare_ingest"], bare_environment) as bare:
         browser = Browser(bare.port)

@@ -206,7 +206,7 @@ def measure(path_name: str, size_mb: int, folder: Path) -> str:
 
 def main() -> None:
     os.sched_setaffinity(0, client_cores())
-    print("upload memory through portal serve (peak RSS of its largest process):")
+    print("upload memory through portal serve (peak RSS of the server process that grew most):")
     for path_name in _PATH_NAMES:
         for size_mb in SIZES_MB:
             with tempfile.TemporaryDirectory() as folder:
