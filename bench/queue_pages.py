@@ -60,7 +60,7 @@ from portal.settings import load_settings
 
 SIZES = (1_000, 100_000)
 BATCH = 5_000
-RUNS = 7
+RUNS = 15
 DEEP_FRACTION = 0.9
 POSTGRES_VARIABLES = ("PORTAL_BENCH_POSTGRES_URL", "PORTAL_TEST_POSTGRES_URL")
 COMMON_TOPIC = Topic.HUMAN_RIGHTS_DEFENDERS  # on about a third of the submissions
@@ -252,8 +252,10 @@ def _cases(deep_cursor: int, session_id: int) -> list[tuple[str, str]]:
     ]
 
 
-def _time_cases(client: FlaskClient, cases: list[tuple[str, str]]) -> list[float]:
+def _time_cases(client: FlaskClient, cases: list[tuple[str, str]]) -> list[tuple[float, int]]:
+    """Each case's fastest time and how many rows its page shows."""
     queue = "/staff/dialogues/valdoria/queue"
+    shown: dict[str, int] = {}
 
     def page(query: str) -> Callable[[], Any]:
         def serve() -> None:
@@ -263,10 +265,11 @@ def _time_cases(client: FlaskClient, cases: list[tuple[str, str]]) -> list[float
                     f"{query or 'first page'} answered {response.status_code}: "
                     "the benchmark is broken"
                 )
+            shown[query] = response.data.count(b"queue-row")
 
         return serve
 
-    return [_fastest_ms(page(query)) for _, query in cases]
+    return [(_fastest_ms(page(query)), shown[query]) for _, query in cases]
 
 
 def measure(backend: str, folder: Path, database_url: str | None) -> None:
@@ -287,10 +290,15 @@ def measure(backend: str, folder: Path, database_url: str | None) -> None:
     small, large = SIZES[0], SIZES[-1]
     print(
         f"queue pages, {backend}, one dialogue, fastest of {RUNS} runs"
-        f" (ms at {small:,} | ms at {large:,} | ratio):"
+        f" (ms at {small:,} | ms at {large:,} | ratio | rows shown at each):"
     )
-    for name, at_small, at_large in zip(names, timings[0], timings[-1], strict=True):
-        print(f"  {name:<40} {at_small:7.1f} {at_large:7.1f} {at_large / at_small:6.2f}x")
+    for name, (at_small, rows_small), (at_large, rows_large) in zip(
+        names, timings[0], timings[-1], strict=True
+    ):
+        print(
+            f"  {name:<50} {at_small:7.1f} {at_large:7.1f} {at_large / at_small:6.2f}x"
+            f"  {rows_small:3d} | {rows_large:3d}"
+        )
     app_database(app).dispose()
 
 
