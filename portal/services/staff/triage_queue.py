@@ -24,7 +24,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, select, true
 from sqlalchemy.orm import Session, defer
 
 from portal.models import (
@@ -172,7 +172,9 @@ def queue_page(
     base, key = _filtered(dialogue, filters)
     if before is not None:
         found = list(
-            session.scalars(base.where(key > before).order_by(key.asc()).limit(page_size + 1))
+            session.scalars(
+                base.where(_past(key, before, older=False)).order_by(key.asc()).limit(page_size + 1)
+            )
         )
         more_newer = len(found) > page_size
         submissions = list(reversed(found[:page_size]))
@@ -183,7 +185,7 @@ def queue_page(
             # Nothing newer: show the newest page instead of an empty one.
             return queue_page(session, dialogue, filters, today=today, page_size=page_size)
     else:
-        query = base if after is None else base.where(key < after)
+        query = base if after is None else base.where(_past(key, after, older=True))
         found = list(session.scalars(query.order_by(key.desc()).limit(page_size + 1)))
         more_older = len(found) > page_size
         submissions = found[:page_size]
@@ -206,6 +208,14 @@ def queue_page(
     )
 
 
+def _past(key: ColumnElement[int], cursor: int, *, older: bool) -> ColumnElement[bool]:
+    """Rows whose ``key`` is past ``cursor`` (below it for ``older``). When the key is the topic
+    table's, the submission's own id is bounded too: PostgreSQL does not carry a bound across
+    the join, and would otherwise walk the submissions from the newest down to the cursor."""
+    columns = [key] if key is Submission.id else [key, Submission.id]
+    return and_(*(column < cursor if older else column > cursor for column in columns))
+
+
 def _exists(
     session: Session,
     base: Select[tuple[Submission]],
@@ -216,9 +226,9 @@ def _exists(
 ) -> bool:
     query = base.with_only_columns(key)
     if older_than is not None:
-        query = query.where(key < older_than).order_by(key.desc())
+        query = query.where(_past(key, older_than, older=True)).order_by(key.desc())
     if newer_than is not None:
-        query = query.where(key > newer_than).order_by(key.asc())
+        query = query.where(_past(key, newer_than, older=False)).order_by(key.asc())
     return session.scalars(query.limit(1)).first() is not None
 
 
