@@ -13,8 +13,13 @@ a password.
 | `PORTAL_COOKIE_SECURE` | `true` | HTTPS-only cookies and HSTS |
 | `PORTAL_ONION_ADDRESS` | unset | the portal's v3 onion service, announced to Tor Browser |
 | `PORTAL_MAX_UPLOAD_BYTES` | `524288000` (500 MiB) | the attachments of one submission, in all |
+| `PORTAL_MAX_REQUEST_BYTES` | `1048576` (1 MiB) | one request's body, where a route needs no more |
+| `PORTAL_MAX_JSON_DEPTH` | `32` | how deeply a JSON body may nest arrays and objects |
 | `PORTAL_ARGON2_SLOTS` | `2` | Argon2id derivations one worker process runs at once |
 | `PORTAL_ARGON2_WAIT_SECONDS` | `0.5` | how long a request waits for a free Argon2 slot |
+| `PORTAL_WORKERS` | `2` | worker processes of `portal serve` |
+| `PORTAL_THREADS` | `32` | request threads in each worker process |
+| `PORTAL_BODY_TIMEOUT_SECONDS` | `20` | how long a request body may stall before it is refused |
 | `PORTAL_SMTP_HOST` | unset: no e-mail | the mail server staff digests go through |
 | `PORTAL_SMTP_SECURITY` | `starttls` | `starttls`, `tls` (TLS from the start), `none` (loopback) |
 | `PORTAL_SMTP_PORT` | 587, 465 with `tls`, 25 with `none` | the mail server's port |
@@ -38,10 +43,25 @@ a password.
 - ``PORTAL_MAX_UPLOAD_BYTES``: a positive whole number of bytes: how much the files attached to
   one submission may hold together (their size before encryption). A form whose files pass it
   comes back with everything typed kept and the files dropped.
+- ``PORTAL_MAX_REQUEST_BYTES``: a whole number of bytes, at least 64 KiB (65536): the largest
+  body any route takes unless it needs more for its purpose (an upload chunk, a sealed
+  submission, a no-JavaScript form with its attachments: ``portal.web.request_limits``). A body
+  announced as larger is refused with 413 before it is read.
+- ``PORTAL_MAX_JSON_DEPTH``: a whole number from 2 to 256: how deeply a JSON request body may
+  nest arrays and objects; the portal's scripts send at most 3 levels. Deeper bodies get a 400.
 - ``PORTAL_ARGON2_SLOTS``: a whole number, at least 1: how many Argon2id derivations (64 MiB
   each) one worker process runs at once for staff sign-in, enrolment and passphrase changes;
   a request finding none free within ``PORTAL_ARGON2_WAIT_SECONDS`` (seconds, 0 or more) is
   answered 503 "busy". Both are per worker process, so memory is bounded by slots times workers.
+- ``PORTAL_WORKERS`` (1 to 64) and ``PORTAL_THREADS`` (1 to 256): ``portal serve`` runs that
+  many processes, each answering that many requests at once on its own threads, so a visitor
+  who sends slowly holds one thread, not a whole process. ``--workers`` and ``--threads`` override
+  them for one run. Each thread may hold one database connection: PostgreSQL must accept
+  workers times threads connections besides those of the commands run beside the portal.
+- ``PORTAL_BODY_TIMEOUT_SECONDS`` (1 to 3600): a request body that sends nothing for this long,
+  or that after this long arrives slower than 1 KiB a second on average, is refused with 408
+  and nothing of it is kept (``portal.slow_bodies``). A reverse proxy in front (docs/DEPLOYMENT.md)
+  receives whole bodies before the portal sees them, and then this rarely applies.
 - ``PORTAL_SMTP_*``: where ``portal digest send`` hands the staff digests over
   (``portal.services.staff.digests``). Without ``PORTAL_SMTP_HOST`` nothing is ever e-mailed and
   the command refuses to run. The connection is encrypted, with the server's certificate checked
@@ -73,8 +93,13 @@ DATABASE_URL_VARIABLE = "PORTAL_DATABASE_URL"
 COOKIE_SECURE_VARIABLE = "PORTAL_COOKIE_SECURE"
 ONION_ADDRESS_VARIABLE = "PORTAL_ONION_ADDRESS"
 MAX_UPLOAD_BYTES_VARIABLE = "PORTAL_MAX_UPLOAD_BYTES"
+MAX_REQUEST_BYTES_VARIABLE = "PORTAL_MAX_REQUEST_BYTES"
+MAX_JSON_DEPTH_VARIABLE = "PORTAL_MAX_JSON_DEPTH"
 ARGON2_SLOTS_VARIABLE = "PORTAL_ARGON2_SLOTS"
 ARGON2_WAIT_VARIABLE = "PORTAL_ARGON2_WAIT_SECONDS"
+WORKERS_VARIABLE = "PORTAL_WORKERS"
+THREADS_VARIABLE = "PORTAL_THREADS"
+BODY_TIMEOUT_VARIABLE = "PORTAL_BODY_TIMEOUT_SECONDS"
 SMTP_HOST_VARIABLE = "PORTAL_SMTP_HOST"
 SMTP_SECURITY_VARIABLE = "PORTAL_SMTP_SECURITY"
 SMTP_PORT_VARIABLE = "PORTAL_SMTP_PORT"
@@ -92,8 +117,18 @@ _SMTP_DETAIL_VARIABLES = (
 DEFAULT_INSTANCE_DIR_NAME = "instance"
 DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
 DEFAULT_MAX_UPLOAD_BYTES = 500 * 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+SMALLEST_MAX_REQUEST_BYTES = 64 * 1024
+DEFAULT_MAX_JSON_DEPTH = 32
+JSON_DEPTH_RANGE = (2, 256)
 DEFAULT_ARGON2_SLOTS = 2
 DEFAULT_ARGON2_WAIT_SECONDS = 0.5
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 32
+DEFAULT_BODY_TIMEOUT_SECONDS = 20
+MAX_WORKERS = 64
+MAX_THREADS = 256
+MAX_BODY_TIMEOUT_SECONDS = 3600
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
@@ -142,8 +177,13 @@ class Settings:
     cookie_secure: bool
     onion_origin: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     argon2_slots: int = DEFAULT_ARGON2_SLOTS
     argon2_wait_seconds: float = DEFAULT_ARGON2_WAIT_SECONDS
+    workers: int = DEFAULT_WORKERS
+    threads: int = DEFAULT_THREADS
+    body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
     smtp: SmtpSettings | None = None
 
 
@@ -158,8 +198,15 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         cookie_secure=_cookie_secure(environ),
         onion_origin=_onion_origin(environ),
         max_upload_bytes=_max_upload_bytes(environ),
+        max_request_bytes=_max_request_bytes(environ),
+        max_json_depth=_max_json_depth(environ),
         argon2_slots=_argon2_slots(environ),
         argon2_wait_seconds=_argon2_wait_seconds(environ),
+        workers=_from_one_to(environ, WORKERS_VARIABLE, DEFAULT_WORKERS, MAX_WORKERS),
+        threads=_from_one_to(environ, THREADS_VARIABLE, DEFAULT_THREADS, MAX_THREADS),
+        body_timeout_seconds=_from_one_to(
+            environ, BODY_TIMEOUT_VARIABLE, DEFAULT_BODY_TIMEOUT_SECONDS, MAX_BODY_TIMEOUT_SECONDS
+        ),
         smtp=_smtp(environ),
     )
 
@@ -266,13 +313,59 @@ def _max_upload_bytes(environ: Mapping[str, str]) -> int:
     return int(value)
 
 
-def _argon2_slots(environ: Mapping[str, str]) -> int:
-    value = _present(environ, ARGON2_SLOTS_VARIABLE)
+def _max_request_bytes(environ: Mapping[str, str]) -> int:
+    return _whole_number_within(
+        environ,
+        MAX_REQUEST_BYTES_VARIABLE,
+        DEFAULT_MAX_REQUEST_BYTES,
+        (SMALLEST_MAX_REQUEST_BYTES, None),
+        f"a whole number of bytes, at least {SMALLEST_MAX_REQUEST_BYTES}",
+    )
+
+
+def _max_json_depth(environ: Mapping[str, str]) -> int:
+    lowest, highest = JSON_DEPTH_RANGE
+    return _whole_number_within(
+        environ,
+        MAX_JSON_DEPTH_VARIABLE,
+        DEFAULT_MAX_JSON_DEPTH,
+        JSON_DEPTH_RANGE,
+        f"a whole number from {lowest} to {highest}",
+    )
+
+
+def _from_one_to(environ: Mapping[str, str], name: str, default: int, highest: int) -> int:
+    return _whole_number_within(
+        environ, name, default, (1, highest), f"a whole number from 1 to {highest}"
+    )
+
+
+def _whole_number_within(
+    environ: Mapping[str, str],
+    name: str,
+    default: int,
+    bounds: tuple[int, int | None],
+    expected: str,
+) -> int:
+    """The variable as a whole number within ``bounds`` (no upper one for ``None``)."""
+    value = _present(environ, name)
     if value is None:
-        return DEFAULT_ARGON2_SLOTS
-    if not value.isascii() or not value.isdigit() or int(value) == 0:
-        raise SettingsError(f"{ARGON2_SLOTS_VARIABLE} must be a whole number of at least 1")
-    return int(value)
+        return default
+    lowest, highest = bounds
+    number = int(value) if value.isascii() and value.isdigit() else -1
+    if number < lowest or (highest is not None and number > highest):
+        raise SettingsError(f"{name} must be {expected}")
+    return number
+
+
+def _argon2_slots(environ: Mapping[str, str]) -> int:
+    return _whole_number_within(
+        environ,
+        ARGON2_SLOTS_VARIABLE,
+        DEFAULT_ARGON2_SLOTS,
+        (1, None),
+        "a whole number of at least 1",
+    )
 
 
 def _argon2_wait_seconds(environ: Mapping[str, str]) -> float:

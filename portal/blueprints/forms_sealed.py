@@ -99,6 +99,7 @@ from portal.services.submissions.submitters import (
     sign_in,
 )
 from portal.web.instance import app_secrets, app_storage
+from portal.web.request_limits import accepts_body
 from portal.web.transaction import unit_of_work
 
 blueprint = Blueprint("forms_sealed", __name__)
@@ -152,9 +153,9 @@ def _csrf_refused(error: CSRFError) -> ResponseReturnValue:
 
 
 @blueprint.post("/sealed-submissions")
+@accepts_body(REQUEST_BODY_LIMIT)
 def receive_sealed_submission() -> ResponseReturnValue:
     """Store one submission a browser sealed; see the module docstring for the exchange."""
-    request.max_content_length = REQUEST_BODY_LIMIT
     try:
         sealed = _read_request(request.get_json(silent=True))
     except MalformedRequestError as error:

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -70,8 +70,12 @@ def codename_in(html: str) -> str:
 
 def open_session_url(app: Flask, kind_path: str) -> str:
     """The address of a session form of valdoria's open consultation."""
-    url = app_database(app).engine.url.render_as_string(hide_password=False)
-    return open_session_form(url, kind_path)
+    return open_session_path(app_database(app).engine, kind_path)
+
+
+def open_session_path(engine: Engine, kind_path: str) -> str:
+    """The address of a session form of valdoria's open consultation, in ``engine``'s database."""
+    return open_session_form(engine.url.render_as_string(hide_password=False), kind_path)
 
 
 def row_counts(app: Flask) -> dict[str, int]:
