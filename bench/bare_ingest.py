@@ -3,7 +3,7 @@
 ``POST /sealed-submissions`` parses the JSON the portal's form sends, decodes the envelope and
 inserts it with its public id into one table with one SQLAlchemy Core statement, and answers
 ``{"ok": true}``: no checks, no other rows, nothing the portal must do besides. It is served by
-the portal's own gunicorn setup (``portal.server.PortalServer``, with the worker count
+the portal's own gunicorn setup (``portal.server.PortalServer``, with the workers and threads
 ``portal serve`` defaults to), so that the two servers differ only in the application.
 Run as ``python -m bench.bare_ingest --host H --port P`` with ``BENCH_BARE_DATABASE_URL`` set,
 after :func:`create_table`.
@@ -17,7 +17,6 @@ from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, create_engine
 
-from portal.cli.main import serve as serve_command
 from portal.server import PortalServer
 from portal.settings import load_settings
 
@@ -65,13 +64,8 @@ def main() -> None:
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
     arguments = parser.parse_args()
-    # Every other option of ``portal serve`` (workers, and any it gains) at its default.
-    defaults = {
-        parameter.name: parameter.default
-        for parameter in serve_command.params
-        if parameter.name not in ("host", "port")
-    }
-    BareServer(load_settings(), host=arguments.host, port=arguments.port, **defaults).run()
+    # The settings give the worker processes and threads ``portal serve`` defaults to.
+    BareServer(load_settings(), host=arguments.host, port=arguments.port).run()
 
 
 if __name__ == "__main__":
