@@ -68,6 +68,7 @@ from portal.models.submission import (
     DeletedSubmission,
     FurtherInformation,
     Submission,
+    SubmissionTopic,
     Submitter,
 )
 from portal.models.submitter_session import SubmitterSession
@@ -150,6 +151,7 @@ __all__ = [
     "SubmissionIdentity",
     "SubmissionKind",
     "SubmissionState",
+    "SubmissionTopic",
     "Submitter",
     "SubmitterSession",
     "Topic",

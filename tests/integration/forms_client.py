@@ -16,8 +16,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import crypto
+from bench.sealed_bodies import open_session_form
 from portal.db import app_database
-from portal.models import Base, DeskKeyGrant, Dialogue, DialogueSession, SessionState, Submission
+from portal.models import Base, DeskKeyGrant, Dialogue, Submission
 from portal.services.contexts import (
     SubmissionAddress,
     signed_identities_context,
@@ -89,16 +90,7 @@ def open_session_url(app: Flask, kind_path: str) -> str:
 
 def open_session_path(engine: Engine, kind_path: str) -> str:
     """The address of a session form of valdoria's open consultation, in ``engine``'s database."""
-    with Session(engine) as session:
-        session_id = session.scalars(
-            select(DialogueSession.id)
-            .join(Dialogue)
-            .where(
-                Dialogue.slug == "valdoria",
-                DialogueSession.state == SessionState.CONSULTATION_OPEN,
-            )
-        ).one()
-    return f"/dialogues/valdoria/sessions/{session_id}/{kind_path}"
+    return open_session_form(engine.url.render_as_string(hide_password=False), kind_path)
 
 
 def row_counts(app: Flask) -> dict[str, int]:

@@ -76,6 +76,7 @@ from portal.services.submissions.submitter_keys import (
     owner_tag_key_of,
     submission_keys,
 )
+from portal.services.submissions.topic_rows import add_topic_rows, topic_tags
 
 # A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
 # padded payload fits the 1 MiB size bucket; that is far beyond any form filled in by hand.
@@ -312,17 +313,25 @@ def _new_submission(
     routing: RoutingMetadata,
     today: dt.date,
 ) -> Submission:
-    """The row of a submission, not yet in the session and without its envelope."""
+    """The row of a submission, not yet in the session and without its envelope.
+
+    It is stored with one plain insert (``owner_tags.add_with_next_tag``), so each relationship
+    comes with its foreign key.
+    """
+    dialogue_session = address.dialogue_session
     return Submission(
         public_id=address.public_id,
+        dialogue_id=address.dialogue.id,
         dialogue=address.dialogue,
-        session=address.dialogue_session,
+        session_id=None if dialogue_session is None else dialogue_session.id,
+        session=dialogue_session,
         kind=address.kind,
         state=SubmissionState.RECEIVED,
         received_on=today,
+        desk_key_id=desk_key.id,
         desk_key=desk_key,
         submitter_public_key=submitter_public_key,
-        topic_tags=[str(topic) for topic in routing.topic_tags],
+        topic_tags=topic_tags(str(topic) for topic in routing.topic_tags),
         urgent=routing.urgent,
     )
 
@@ -349,7 +358,8 @@ def _store(
             "another submission was being stored under this codename at the same moment; "
             "send this one again"
         ) from None
-    # Only once the row holds its tag: the names' row hangs from it, outside the savepoint.
+    add_topic_rows(session, submission)
+    # Only once the row is stored: the names' row hangs from it.
     if identity is not None:
         identity.submission = submission
         session.add(identity)
