@@ -1,7 +1,7 @@
 """triage queue indexes and submission topics
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06 08:45:00.000000
 
 Each filter of the triage queue gets an index that leads with the dialogue and the filtered
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
