@@ -1,7 +1,7 @@
 """retention per dialogue, follow-up day, housekeeping leases
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0017
 Create Date: 2026-12-06 08:30:00
 
 Dialogues gain a retention period (empty: nothing is deleted by age), the least notice their
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

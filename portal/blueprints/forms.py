@@ -3,9 +3,11 @@
 Each form is one URL: GET shows it, POST receives it. A form is shown and received only while
 the service rules accept that kind of submission (``portal.services.dialogues.dialogue_sessions``):
 otherwise the page says why, with 404 for a dialogue or session that does not exist and 409 for one
-that does not accept this form now. The form carries a fresh public submission id, which the
-envelope's context binds (``portal.services.contexts``), the desk key's fingerprint and who will
-read it.
+that does not accept this form now. The form carries a fresh public submission id issued by the
+server (``submissions.submission_ids``), which the envelope's context binds
+(``portal.services.contexts``), the desk key's fingerprint and who will read it. A form that comes
+back keeps its id while it is still valid and gets a fresh one otherwise; a form sent after its
+id expired comes back with a fresh id, everything typed and a note saying so.
 
 Receiving a form, in this order, so that nothing is half-stored and nothing typed is lost:
 
@@ -14,7 +16,8 @@ Receiving a form, in this order, so that nothing is half-stored and nothing type
    because that check would parse the body first and spool large files to disk in clear;
 2. "add more rows" and any validation error (payload, attachments over the limit) roll back the
    transaction, which deletes every staged file, and show the form again with all that was typed
-   (files excepted, and the page says so next to the file input);
+   (files excepted, and the page says so next to the file input); files the storage quota has no
+   room for (``portal.services.storage_quota``) bring the form back the same way, with 507;
 3. the codename: a new one is registered in the page's language, or a typed one is derived for
    this request only; a wrong one is answered generically, counted, and the form comes back;
 4. the submission and its files are stored in one transaction and the codename is shown once,
@@ -54,7 +57,6 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
-    new_public_id,
     signed_attachment_keys_context,
     signed_identities_context,
     signed_submission_context,
@@ -68,9 +70,11 @@ from portal.services.dialogues.dialogue_sessions import (
     dialogue_by_slug,
     session_by_id,
 )
+from portal.services.storage_quota import StagingRoom
 from portal.services.submissions import kinds
 from portal.services.submissions.attachments import UploadBudget, attach_file
 from portal.services.submissions.intake import (
+    FormExpiredError,
     SubmissionRefusedError,
     accept_plain_submission,
     identity_key_for,
@@ -89,6 +93,8 @@ from portal.web.instance import (
     app_secrets,
     app_settings,
     app_storage,
+    app_storage_limits,
+    app_submission_ids,
 )
 from portal.web.transaction import discard_changes, reading, unit_of_work
 
@@ -177,7 +183,7 @@ def _form_page(kind: SubmissionKind, slug: str, session_id: int | None) -> Respo
         return found
     spec = kinds.declaration(kind)
     if request.method == "GET":
-        return _render_form(found, form_fields.ReadForm(spec), new_public_id())
+        return _render_form(found, form_fields.ReadForm(spec), _fresh_id())
     try:
         with unit_of_work() as database:
             return _receive(database, found, spec)
@@ -233,7 +239,10 @@ def _receive(
             # Answered from inside the unit of work, so the refusal is committed and counted
             # (see ``services.submitters``).
             form.errors["codename"] = codename_refusal(refusal)
-            return _render_form(destination, form, public_id, files_dropped=files_dropped), 400
+            page = _render_form(
+                destination, form, _live_or_fresh_id(public_id), files_dropped=files_dropped
+            )
+            return page, 400
     else:
         new = register_new_codename(
             database, pepper, language=_codename_language(), today=now.date()
@@ -247,6 +256,7 @@ def _receive(
             dialogue_session=destination.dialogue_session,
             kind=destination.kind,
             public_id=public_id,
+            ids=app_submission_ids(),
             now=now,
         )
         submission = accept_plain_submission(
@@ -257,9 +267,14 @@ def _receive(
             today=now.date(),
             recovery_signing_key=app_recovery_signing_key(),
         )
+    except FormExpiredError:
+        page = _render_form(
+            destination, form, _fresh_id(), files_dropped=files_dropped, expired=True
+        )
+        raise FormComesBackError(page, 400) from None
     except SubmissionRefusedError:
         page = _render_form(
-            destination, form, new_public_id(), files_dropped=files_dropped, not_sent=True
+            destination, form, _fresh_id(), files_dropped=files_dropped, not_sent=True
         )
         raise FormComesBackError(page, 409) from None
     for received in posted.files:
@@ -295,9 +310,11 @@ def _read_checked_form(
     ``FormComesBackError`` with the form as typed.
     """
     settings = app_settings()
-    posted = read_posted_form(database, app_storage(), UploadBudget(settings.max_upload_bytes))
+    storage = app_storage()
+    room = StagingRoom(database, storage, app_storage_limits())
+    posted = read_posted_form(database, storage, UploadBudget(settings.max_upload_bytes), room)
     form = form_fields.ReadForm(spec, posted.fields)
-    public_id = form.value("public_id")
+    public_id = _live_or_fresh_id(form.value("public_id"))
     files_dropped = bool(posted.files) or posted.over_budget
     if not _csrf_token_valid(posted.fields):
         # Most often the page outlived its session while the person wrote: hand everything
@@ -313,7 +330,8 @@ def _read_checked_form(
     _check_fields(form, posted, settings.max_upload_bytes)
     if form.errors:
         raise FormComesBackError(
-            _render_form(destination, form, public_id, files_dropped=files_dropped), 400
+            _render_form(destination, form, public_id, files_dropped=files_dropped),
+            507 if posted.storage_full else 400,
         )
     return posted, form
 
@@ -329,7 +347,12 @@ def _check_fields(form: form_fields.ReadForm, posted: PostedForm, limit_bytes: i
                 for path, message in error.errors.items()
             }
         )
-    if posted.over_budget:
+    if posted.storage_full:
+        form.errors[ATTACHMENTS_FIELD] = lazy_gettext(
+            "The portal cannot take more files right now, so none was kept. Send the form "
+            "without files, or try again later."
+        )
+    elif posted.over_budget:
         form.errors[ATTACHMENTS_FIELD] = lazy_gettext(
             "The files together are larger than %(limit)s, so none was kept. Choose fewer or "
             "smaller files.",
@@ -415,6 +438,13 @@ def _browser_messages() -> dict[str, str]:
                 "Remove it, or save it again with another program, and send the form again."
             )
         ),
+        "form_renewed": str(
+            lazy_gettext(
+                "This form was open for a long time and had expired, so nothing was sent. It "
+                "has been renewed with everything you wrote and chose still here: check it and "
+                "send it again."
+            )
+        ),
         "not_sent": str(
             lazy_gettext(
                 "This form could not be sent. Nothing was stored. Check your connection and "
@@ -449,6 +479,16 @@ def codename_refusal(refusal: SubmitterError) -> LazyString:
             "Too many attempts to use a codename right now. Please try again later."
         )
     return lazy_gettext("This codename does not open an inbox. Check each word and try again.")
+
+
+def _fresh_id() -> str:
+    """A new submission id for a form shown now."""
+    return app_submission_ids().issue(utc_now())
+
+
+def _live_or_fresh_id(posted_id: str) -> str:
+    """The id a form that comes back carries: its own while still valid, else a fresh one."""
+    return posted_id if app_submission_ids().is_live(posted_id, utc_now()) else _fresh_id()
 
 
 def _codename_language() -> str:

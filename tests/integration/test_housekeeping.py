@@ -42,6 +42,7 @@ from portal.services.submissions.uploads import append_chunk, create_upload
 from portal.storage import PARTIAL_PREFIX, EncryptedStorage
 from tests.conftest import ConsultationWorld
 from tests.desk_world_support import CASE_FORM, REPRISAL_FORM, sent_submission, staff_account
+from tests.intake_support import ROOMY_LIMITS, TEST_SUBMISSION_IDS
 
 UPLOAD_SIZE = crypto.encrypted_size(65536)
 CHUNK = b"\x01" * 1000
@@ -77,7 +78,9 @@ def littered(database_url: str, consultation_world: ConsultationWorld) -> Iterat
     expired = create_upload(
         session,
         storage,
-        submission_public_id=new_public_id(),
+        ids=TEST_SUBMISSION_IDS,
+        limits=ROOMY_LIMITS,
+        submission_public_id=TEST_SUBMISSION_IDS.issue(now - dt.timedelta(hours=25)),
         ciphertext_size=UPLOAD_SIZE,
         budget_bytes=10**9,
         now=now - dt.timedelta(hours=25),
@@ -86,7 +89,9 @@ def littered(database_url: str, consultation_world: ConsultationWorld) -> Iterat
     live = create_upload(
         session,
         storage,
-        submission_public_id=new_public_id(),
+        ids=TEST_SUBMISSION_IDS,
+        limits=ROOMY_LIMITS,
+        submission_public_id=TEST_SUBMISSION_IDS.issue(now),
         ciphertext_size=UPLOAD_SIZE,
         budget_bytes=10**9,
         now=now,

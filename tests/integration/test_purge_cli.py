@@ -16,11 +16,11 @@ import crypto
 from portal.db import Database
 from portal.instance import InstanceFolder
 from portal.models import Dialogue, DialogueKind, PartnerKind, RecoveryKey, Upload, utc_now
-from portal.services.contexts import new_public_id
 from portal.services.dialogues.catalogue import create_dialogue
 from portal.services.submissions.uploads import append_chunk, create_upload
 from portal.storage import EncryptedStorage
 from tests.conftest import PlainInstance, run_portal
+from tests.intake_support import ROOMY_LIMITS, TEST_SUBMISSION_IDS
 
 
 @pytest.fixture
@@ -38,7 +38,9 @@ def _expired_upload(instance: PlainInstance, session: Session, size: int) -> Upl
     upload = create_upload(
         session,
         storage,
-        submission_public_id=new_public_id(),
+        ids=TEST_SUBMISSION_IDS,
+        limits=ROOMY_LIMITS,
+        submission_public_id=TEST_SUBMISSION_IDS.issue(utc_now() - dt.timedelta(hours=26)),
         ciphertext_size=crypto.encrypted_size(65536),
         budget_bytes=10**9,
         now=utc_now() - dt.timedelta(hours=26),

@@ -16,7 +16,6 @@ from sqlalchemy import select
 import crypto
 from portal.models import AuditEvent, SessionState, SubmissionKind, Upload
 from portal.services.audit.trail import AuditAction, record_event, verify_audit_chain
-from portal.services.contexts import new_public_id
 from portal.services.dialogues import retention
 from portal.services.dialogues.dialogue_sessions import advance_session
 from portal.services.submissions.inbox import delete_submission
@@ -24,6 +23,7 @@ from portal.services.submissions.uploads import append_chunk, create_upload, upl
 from portal.storage import FILE_TIME, PARTIAL_PREFIX, EncryptedStorage
 from tests.conftest import ConsultationWorld
 from tests.desk_world_support import CASE_FORM, REPRISAL_FORM, sent_submission, staff_account
+from tests.intake_support import ROOMY_LIMITS, TEST_SUBMISSION_IDS
 
 DAY = dt.timedelta(days=1)
 CASE_KIND = SubmissionKind.INDIVIDUAL_CASE
@@ -199,7 +199,9 @@ def test_storage_files_and_the_folder_keep_a_fixed_time(
     upload = create_upload(
         world.session,
         storage,
-        submission_public_id=new_public_id(),
+        ids=TEST_SUBMISSION_IDS,
+        limits=ROOMY_LIMITS,
+        submission_public_id=TEST_SUBMISSION_IDS.issue(world.now),
         ciphertext_size=crypto.encrypted_size(65536),
         budget_bytes=10**9,
         now=world.now,
@@ -225,7 +227,9 @@ def test_an_upload_expires_on_a_whole_hour(consultation_world: ConsultationWorld
     create_upload(
         world.session,
         EncryptedStorage(world.storage_dir),
-        submission_public_id=new_public_id(),
+        ids=TEST_SUBMISSION_IDS,
+        limits=ROOMY_LIMITS,
+        submission_public_id=TEST_SUBMISSION_IDS.issue(world.now),
         ciphertext_size=crypto.encrypted_size(65536),
         budget_bytes=10**9,
         now=world.now,

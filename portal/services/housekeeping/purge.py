@@ -2,7 +2,9 @@
 
 :func:`purge` is what both the periodic loop (``housekeeping.loop``) and ``portal purge`` run.
 After the sweeps it sets the times of every stored file again, so that their inode change times
-say nothing finer than "before the last run" (``storage.EncryptedStorage.blur_change_times``).
+say nothing finer than "before the last run" (``storage.EncryptedStorage.blur_change_times``),
+and recomputes the storage ledger from the folder (``storage_quota.reconcile_ledger``), since an
+orphan removed or a crash's leftovers were never counted out of it.
 Its :class:`PurgeReport` says how many things of each kind went and how many bytes of files were
 freed, never which: no id, name or date of anything removed reaches a report or a log.
 """
@@ -17,6 +19,7 @@ from portal.db import Database
 from portal.services.housekeeping import lease
 from portal.services.housekeeping.sweeps import SWEEPS, Scope, Tally
 from portal.services.housekeeping.vacuum import vacuum
+from portal.services.storage_quota import reconcile_ledger
 from portal.storage import EncryptedStorage
 
 JOB = "purge"
@@ -75,6 +78,7 @@ def purge(
         try:
             tables = _sweep_all(session, storage, clock, held, report)
             storage.blur_change_times()
+            reconcile_ledger(session, storage)
         finally:
             session.rollback()
             done = clock()
