@@ -23,6 +23,8 @@ application's included, is kept to the hour (:data:`LOG_TIME_FORMAT`): a time to
 a route is what a network log would be joined on. Gunicorn's own error log names the client's
 address and quotes the request line of malformed requests, and names the URI of failed ones;
 :class:`PrivacyLogger` removes them before anything is written.
+
+Each worker also runs the periodic clean-up (:func:`start_housekeeping`).
 """
 
 import datetime as dt
@@ -39,12 +41,15 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 
 from portal.app import create_app
-from portal.db import Database
+from portal.db import Database, app_database
 from portal.instance import InstanceFolder
+from portal.services.housekeeping.loop import HousekeepingLoop
+from portal.services.housekeeping.loop import logger as housekeeping_logger
 from portal.services.housekeeping.orphans import remove_orphaned_partials
 from portal.settings import Settings
 from portal.slow_bodies import SlowBodyLimit
 from portal.storage import EncryptedStorage
+from portal.web.instance import web_instance
 from portal.web.routes import ROUTE_ENVIRON_KEY
 
 ACCESS_LOG_FORMAT = f'%(t)s "%(m)s %({{{ROUTE_ENVIRON_KEY}}}e)s %(H)s" %(s)s %(B)s %(M)sms'
@@ -111,6 +116,7 @@ class PortalServer(BaseApplication):
         self._settings = settings
         bind_host = f"[{host}]" if ":" in host else host
         self._options: dict[str, Any] = {
+            "post_worker_init": start_housekeeping,
             "bind": [f"{bind_host}:{port}"],
             "workers": settings.workers,
             "worker_class": "gthread",
@@ -137,6 +143,25 @@ class PortalServer(BaseApplication):
         app.wsgi_app = SlowBodyLimit(app.wsgi_app, self._settings.body_timeout_seconds)
         coarse_app_logging()
         return app
+
+
+def start_housekeeping(worker: Any) -> None:
+    """Gunicorn's ``post_worker_init`` hook: start the periodic clean-up in this worker, on the
+    app it serves (``portal.services.housekeeping.loop``; the lease keeps it to one run at a
+    time across workers)."""
+    app = worker.wsgi
+    _share_error_log(housekeeping_logger, worker.log.error_log)
+    HousekeepingLoop(app_database(app), web_instance(app).storage).start()
+
+
+def _share_error_log(logger: logging.Logger, error_log: logging.Logger) -> None:
+    """Write ``logger``'s lines (from INFO up) through gunicorn's error log, with its hourly time
+    and its redaction, instead of Python's bare last-resort handler."""
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for handler in error_log.handlers:
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
 
 
 def _sweep_before_serving(settings: Settings) -> Callable[[Arbiter], None]:

@@ -20,6 +20,14 @@ when a submission claims them (the rename happens only once the claim commits, a
 fails leaves the upload's file where it was). ``portal.services.housekeeping.orphans`` sorts out
 the others: it finishes the rename of a file a committed row points at and removes the rest.
 
+File times say nothing about when anyone wrote: every file's access and modification times, and
+the storage folder's own, are set to :data:`FILE_TIME` after each file is created, written,
+renamed or deleted (:func:`normalise_times`). The kernel's inode change time (``ctime``) cannot be
+set by a program, and every change moves it to the present: so the periodic clean-up sets the
+times of every published file again (:meth:`EncryptedStorage.blur_change_times`), after which
+their change times all read the moment of that run, and only files published since the last run
+stand out (SECURITY.md, "How precisely the portal records a submitter").
+
 Deleting a file is the crypto-shredding step for its ciphertext: overwriting in place is
 pointless on journalling file systems, SSDs and copy-on-write storage, so what destroys the
 content is deleting the only copies of the ciphertext and of the envelope holding its key.
@@ -40,6 +48,22 @@ import crypto
 
 PARTIAL_PREFIX = ".partial-"
 _NAME_BYTES = 24
+FILE_TIME = 946684800
+"""2000-01-01T00:00:00Z: the access and modification time of every file in storage."""
+
+
+def size_on_disk(path: Path) -> int:
+    """The size of the file at ``path``; 0 when it is gone (a clean-up's count of bytes freed)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def normalise_times(*paths: Path) -> None:
+    """Set the access and modification times of ``paths`` (files or folders) to FILE_TIME."""
+    for path in paths:
+        os.utime(path, (FILE_TIME, FILE_TIME))
 
 
 @dataclass
@@ -62,6 +86,7 @@ class PartialFile:
 
     name: str
     changed_at: dt.datetime
+    size: int = 0
 
 
 @dataclass
@@ -86,6 +111,22 @@ class EncryptedStorage:
             raise ValueError("not a storage file name")
         return self.root / name
 
+    def blur_change_times(self) -> int:
+        """Normalise the times of every published file and of the folder again, which moves all
+        their change times to now; return how many files. ``.partial-`` files are left alone:
+        their change time is how the clean-up tells a file being written from an orphan."""
+        count = 0
+        for path in self.root.iterdir():
+            if path.name.startswith(PARTIAL_PREFIX):
+                continue
+            try:
+                normalise_times(path)
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+            count += 1
+        normalise_times(self.root)
+        return count
+
     def open(self, name: str) -> BinaryIO:
         """Open a committed file for reading."""
         return self.path(name).open("rb")
@@ -99,13 +140,16 @@ class EncryptedStorage:
         found = []
         for entry in os.scandir(self.root):
             if entry.name.startswith(PARTIAL_PREFIX) and entry.is_file(follow_symlinks=False):
-                changed = dt.datetime.fromtimestamp(entry.stat().st_ctime, dt.UTC)
-                found.append(PartialFile(entry.name.removeprefix(PARTIAL_PREFIX), changed))
+                status = entry.stat()
+                changed = dt.datetime.fromtimestamp(status.st_ctime, dt.UTC)
+                name = entry.name.removeprefix(PARTIAL_PREFIX)
+                found.append(PartialFile(name, changed, status.st_size))
         return found
 
     def remove_partial(self, name: str) -> None:
         """Delete ``.partial-<name>`` (gone already is fine)."""
         self._partial_path(name).unlink(missing_ok=True)
+        normalise_times(self.root)
 
     def finish_publishing(self, name: str) -> None:
         """Rename ``.partial-<name>`` to ``name``: a publication a crash cut short."""
@@ -116,6 +160,7 @@ class EncryptedStorage:
         name = crypto.random_token(_NAME_BYTES)
         partial_path = self.root / f"{PARTIAL_PREFIX}{name}"
         descriptor = os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        normalise_times(self.root)
         handle = os.fdopen(descriptor, "wb")
         staged = StagedFile(name=name, partial_path=partial_path, handle=handle)
         self._pending(session).staged.append(staged)
@@ -125,6 +170,7 @@ class EncryptedStorage:
         """Delete a staged file now (a refused upload), whatever becomes of the transaction."""
         staged.handle.close()
         staged.partial_path.unlink(missing_ok=True)
+        normalise_times(self.root)
         self._pending(session).staged.remove(staged)
 
     def publish_on_commit(self, session: Session, name: str) -> None:
@@ -153,6 +199,7 @@ class EncryptedStorage:
         except FileNotFoundError:
             if not self.path(name).exists():
                 raise
+        normalise_times(self.path(name))
 
     def _pending(self, session: Session) -> _TransactionFiles:
         """The files waiting for the end of ``session``'s current transaction."""
@@ -199,3 +246,4 @@ class EncryptedStorage:
                 self._publish(name)
             for name in pending.to_delete:
                 self.path(name).unlink(missing_ok=True)
+        normalise_times(self.root)

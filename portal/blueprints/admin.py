@@ -1,4 +1,5 @@
-"""Pages for administrators: accounts, desk assignments, dialogues and the audit log (``/admin``).
+"""Pages for administrators: accounts, desk assignments, dialogues (with their retention) and the
+audit log (``/admin``).
 
 Every page is for the administrator role only (``staff_required``). An administrator manages
 accounts and who sits on which desk, but reads no content by role: putting someone on a desk
@@ -24,10 +25,11 @@ from portal.blueprints.admin_forms import (
     ActiveForm,
     AssignDeskForm,
     NewAccountForm,
+    RetentionForm,
 )
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import first_error
-from portal.models import StaffRole, StaffUser, utc_now
+from portal.models import Dialogue, StaffRole, StaffUser, utc_now
 from portal.services.audit.listing import PAGE_SIZE, audit_actions, list_events, record_audit_view
 from portal.services.desks.membership import (
     DeskActionError,
@@ -38,6 +40,14 @@ from portal.services.desks.membership import (
     remove_member,
 )
 from portal.services.dialogues.catalogue import all_dialogues
+from portal.services.dialogues.retention import (
+    MAX_NOTICE_DAYS,
+    MAX_RETENTION_DAYS,
+    MIN_NOTICE_DAYS,
+    RetentionSettingError,
+    scheduled_deletions,
+    set_retention,
+)
 from portal.services.staff.accounts import (
     StaffDetailsError,
     create_staff_account,
@@ -245,6 +255,35 @@ def dialogue_list(_signed_in: SignedInStaff) -> ResponseReturnValue:
     )
 
 
+@blueprint.get("/dialogues/<slug>")
+@staff_required(roles=ADMINISTRATORS)
+def dialogue_settings(_signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
+    return _render_dialogue_settings(reading(), dialogue_or_404(reading(), slug))
+
+
+@blueprint.post("/dialogues/<slug>/retention")
+@staff_required(roles=ADMINISTRATORS)
+def set_dialogue_retention(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
+    dialogue = dialogue_or_404(reading(), slug)
+    form = RetentionForm()
+    if not form.validate():
+        return _render_dialogue_settings(reading(), dialogue, error=first_error(form), status=400)
+    try:
+        with unit_of_work() as database:
+            set_retention(
+                database,
+                dialogue,
+                days=form.days.data,
+                notice_days=form.notice_days.data,
+                today=utc_now().date(),
+                actor=signed_in.user,
+            )
+    except RetentionSettingError as error:
+        return _render_dialogue_settings(reading(), dialogue, error=str(error), status=400)
+    flash(_("The retention of %(slug)s is saved.", slug=dialogue.slug))
+    return redirect(url_for("admin.dialogue_settings", slug=dialogue.slug))
+
+
 @blueprint.get("/audit")
 @staff_required(roles=ADMINISTRATORS)
 def audit_log(signed_in: SignedInStaff) -> ResponseReturnValue:
@@ -341,6 +380,25 @@ def _render_staff_detail(
             pending_reset=pending_reset_of(database, user),
             error=error,
             me=signed_in.user,
+        ),
+        status,
+    )
+
+
+def _render_dialogue_settings(
+    database: Session, dialogue: Dialogue, *, error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    return (
+        render_template(
+            "admin/dialogue.html",
+            dialogue=dialogue,
+            scheduled=scheduled_deletions(database, dialogue, today=utc_now().date()),
+            limits={
+                "max_days": MAX_RETENTION_DAYS,
+                "min_notice": MIN_NOTICE_DAYS,
+                "max_notice": MAX_NOTICE_DAYS,
+            },
+            error=error,
         ),
         status,
     )

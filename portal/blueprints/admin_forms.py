@@ -1,4 +1,5 @@
-"""The forms of the administration pages: a new account, activation and desk assignment.
+"""The forms of the administration pages: a new account, activation, desk assignment and a
+dialogue's retention.
 
 Each class declares the fields a page posts, under the names its templates use. The forms check
 choices (a role, a dialogue) with the words the pages have always shown; the rules about e-mail
@@ -10,8 +11,8 @@ from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import AnyOf, InputRequired
+from wtforms import IntegerField, StringField
+from wtforms.validators import AnyOf, InputRequired, Optional
 
 from portal.models import Dialogue, StaffRole
 
@@ -74,3 +75,11 @@ class AssignDeskForm(FlaskForm):
                 return dialogue
         self.dialogue.errors = [_l("Choose a dialogue.")]
         return None
+
+
+class RetentionForm(FlaskForm):
+    """A dialogue's retention period in days (empty: keep) and the notice its desk gets; the
+    ranges are checked by ``dialogues.retention``, which words the refusal."""
+
+    days = IntegerField(validators=[Optional()])
+    notice_days = IntegerField(validators=[InputRequired(_l("Give the notice in days."))])

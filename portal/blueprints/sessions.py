@@ -35,6 +35,7 @@ from portal.blueprints.staff_forms import first_error
 from portal.models import Dialogue, DialogueSession, SessionPlace, SessionState, utc_now
 from portal.services.desks.need_to_know import CONTENT_ROLES, may_brief, may_debrief
 from portal.services.dialogues import dialogue_sessions as rules
+from portal.services.dialogues.retention import scheduled_deletions
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.web.lookups import desk_dialogue_or_403, session_of_dialogue_or_404
 from portal.web.transaction import reading, unit_of_work
@@ -203,6 +204,7 @@ def _overview(
         form=form or ScheduleForm(formdata=None),
         places=list(SessionPlace),
         today=now.date(),
+        scheduled=scheduled_deletions(reading(), dialogue, today=now.date()),
         error=error,
     ), status
 
@@ -221,6 +223,14 @@ def _hub(
         dialogue=dialogue,
         item=dialogue_session,
         accepting=rules.consultation_accepts_submissions(dialogue_session, now),
+        deletion=next(
+            (
+                item
+                for item in scheduled_deletions(reading(), dialogue, today=now.date())
+                if item.dialogue_session.id == dialogue_session.id
+            ),
+            None,
+        ),
         may_manage=rules.may_manage_sessions(reading(), signed_in.user, dialogue),
         may_brief=may_brief(reading(), signed_in.user, dialogue),
         may_debrief=may_debrief(reading(), signed_in.user, dialogue),

@@ -76,7 +76,9 @@ def desk_message_thread(submission: Submission, opened: OpenedForStaff) -> DeskT
     entries = thread_for_desk(database, submission, opened.reader, opened.anchors)
     if unverified_messages(entries):
         with unit_of_work() as recording:
-            record_unverified(recording, submission, unverified_messages(entries))
+            record_unverified(
+                recording, submission, unverified_messages(entries), by_submitter=False
+            )
     dates = notice_session_dates(submission)
     if signed_in is None or not may_message(database, signed_in.user, submission.dialogue):
         return DeskThread(entries, False, role_refused_message(), dates)

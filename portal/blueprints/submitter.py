@@ -450,7 +450,7 @@ def _record_unverified(found: Submission, kinds: list[str]) -> None:
     """Put on record each item of the read-back that failed the check of who sealed it."""
     if kinds:
         with unit_of_work() as database:
-            record_unverified(database, found, kinds)
+            record_unverified(database, found, kinds, by_submitter=True)
 
 
 def _refusal() -> str:

@@ -195,7 +195,7 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
     unverified = unverified_as_stored(found)
     if unverified:
         with unit_of_work() as database:
-            record_unverified(database, found, unverified)
+            record_unverified(database, found, unverified, by_submitter=True)
     return jsonify(
         submission=_item(sealed.submission, found.received_on.isoformat()),
         further_information=[

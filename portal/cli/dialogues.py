@@ -58,6 +58,13 @@ from portal.services.dialogues.dialogue_sessions import (
     session_by_id,
     unfreeze_dialogue,
 )
+from portal.services.dialogues.retention import (
+    MAX_NOTICE_DAYS,
+    MAX_RETENTION_DAYS,
+    MIN_NOTICE_DAYS,
+    scheduled_deletions,
+    set_retention,
+)
 from portal.timefmt import iso_utc
 
 MOMENT_HELP = "ISO 8601 with an explicit offset (2026-03-01T09:00+01:00) or UTC (…T08:00Z)"
@@ -65,7 +72,8 @@ MOMENT_HELP = "ISO 8601 with an explicit offset (2026-03-01T09:00+01:00) or UTC 
 
 @click.group("dialogue")
 def dialogue_group() -> None:
-    """Create, list, freeze and unfreeze dialogues; print a desk key's fingerprint."""
+    """Create, list, freeze and unfreeze dialogues; set their retention; print a desk key's
+    fingerprint."""
 
 
 @dialogue_group.command("create")
@@ -152,6 +160,57 @@ def unfreeze_command(slug: str) -> None:
     with operator_transaction(DialogueDetailsError) as session:
         unfreeze_dialogue(session, dialogue_by_slug(session, slug))
     click.echo(f"Dialogue {slug} is active.")
+
+
+@dialogue_group.command("retention")
+@click.argument("slug")
+@click.option(
+    "--days",
+    type=click.IntRange(1, MAX_RETENTION_DAYS),
+    help="Delete a session's submissions this many days after it reached follow-up.",
+)
+@click.option("--keep", is_flag=True, help="Delete nothing by age (the default).")
+@click.option(
+    "--notice-days",
+    type=click.IntRange(MIN_NOTICE_DAYS, MAX_NOTICE_DAYS),
+    help=f"The least notice the desk gets of a deletion (default {MIN_NOTICE_DAYS}).",
+)
+def retention_command(slug: str, days: int | None, keep: bool, notice_days: int | None) -> None:
+    """Show or set how long the dialogue SLUG keeps a session's submissions after follow-up,
+    and list the deletions scheduled."""
+    if days is not None and keep:
+        raise click.UsageError("give --days or --keep, not both")
+    today = utc_now().date()
+    with operator_transaction(DialogueDetailsError) as session:
+        dialogue = dialogue_by_slug(session, slug)
+        if days is not None or keep or notice_days is not None:
+            set_retention(
+                session,
+                dialogue,
+                days=None if keep else (days or dialogue.retention_days),
+                notice_days=notice_days or dialogue.retention_notice_days,
+                today=today,
+            )
+        period = dialogue.retention_days
+        notice = dialogue.retention_notice_days
+        rows = [
+            (
+                str(item.dialogue_session.id),
+                item.dialogue_session.date.isoformat(),
+                str(item.submissions),
+                item.deletion_day.isoformat(),
+            )
+            for item in scheduled_deletions(session, dialogue, today=today)
+        ]
+    if period is None:
+        click.echo(f"Dialogue {slug} keeps submissions until their submitters delete them.")
+    else:
+        click.echo(
+            f"Dialogue {slug} deletes a session's submissions {period} days after the session "
+            f"reached follow-up, with at least {notice} days' notice to its desk."
+        )
+    if rows:
+        _print_table(("session", "date", "submissions", "deleted on"), rows)
 
 
 dialogue_group.add_command(review_mode_command)

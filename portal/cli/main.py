@@ -19,6 +19,7 @@ from portal.cli.bundles import decrypt_command, export_command
 from portal.cli.desks import desk_group
 from portal.cli.dialogues import dialogue_group, session_group
 from portal.cli.digests import digest_group
+from portal.cli.purge import purge_command
 from portal.cli.recovery import recovery_group
 from portal.cli.staff import staff_group
 from portal.db import Database
@@ -139,6 +140,7 @@ main.add_command(recovery_group)
 main.add_command(digest_group)
 main.add_command(export_command)
 main.add_command(decrypt_command)
+main.add_command(purge_command)
 
 
 @main.command()

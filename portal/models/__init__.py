@@ -43,6 +43,7 @@ from portal.models.followup import (
     FollowUpActionLink,
     FollowUpResult,
 )
+from portal.models.housekeeping import HousekeepingLease
 from portal.models.identity import (
     CompartmentGrant,
     IdentityKey,
@@ -122,6 +123,7 @@ __all__ = [
     "FurtherInformation",
     "HandoverEntry",
     "HandoverLeaving",
+    "HousekeepingLease",
     "HowRaised",
     "IdentityKey",
     "IdentityKeyGrant",

@@ -37,6 +37,12 @@ class Dialogue(Base):
     status: Mapped[DialogueStatus] = mapped_column(string_enum(DialogueStatus, "status"))
     review_mode: Mapped[ReviewMode] = mapped_column(string_enum(ReviewMode, "review_mode"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # Retention (``portal.services.dialogues.retention``): how many days after a session reaches
+    # follow-up its submissions are deleted (empty: kept until their submitters delete them),
+    # the least notice the desk gets of a deletion, and the day either was last set.
+    retention_days: Mapped[int | None]
+    retention_notice_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    retention_set_on: Mapped[dt.date | None] = mapped_column(Date())
 
     sessions: Mapped[list["DialogueSession"]] = relationship(
         back_populates="dialogue", order_by="DialogueSession.date"
@@ -77,5 +83,8 @@ class DialogueSession(Base):
     held_on: Mapped[dt.date | None] = mapped_column(Date())
     held_place: Mapped[SessionPlace | None] = mapped_column(string_enum(SessionPlace, "held_place"))
     record_completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The day (never the time) the session reached follow-up, from which its dialogue's
+    # retention period counts.
+    follow_up_on: Mapped[dt.date | None] = mapped_column(Date())
 
     dialogue: Mapped[Dialogue] = relationship(back_populates="sessions")

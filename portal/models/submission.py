@@ -267,12 +267,12 @@ class Attachment(Base):
 
 
 class DeletedSubmission(Base):
-    """What remains of a submission its author deleted: enough for the inbox to say so.
+    """What remains of a deleted submission: enough for the inbox to say so.
 
     No dialogue, session, date of receipt or content: only its owner tag (kept so that the walk
-    over the submitter's tags does not stop at it), its public id, its kind and the day it was
-    deleted. ``submitter_id`` is set only on a tombstone left before owner tags, like on
-    ``Submission``.
+    over the submitter's tags does not stop at it), its public id, its kind, the day it was
+    deleted and whether its submitter or the retention period deleted it. ``submitter_id`` is set
+    only on a tombstone left before owner tags, like on ``Submission``.
     """
 
     __tablename__ = "deleted_submissions"
@@ -283,3 +283,6 @@ class DeletedSubmission(Base):
     submitter_id: Mapped[int | None] = mapped_column(ForeignKey("submitters.id"), index=True)
     kind: Mapped[SubmissionKind] = mapped_column(string_enum(SubmissionKind, "kind"))
     deleted_on: Mapped[dt.date] = mapped_column(Date())
+    # Whether the dialogue's retention period deleted it rather than its submitter, so the inbox
+    # tells them which (``portal.services.dialogues.retention``).
+    past_retention: Mapped[bool] = mapped_column(default=False)

@@ -29,7 +29,7 @@ A failure counts only once its transaction commits: callers commit a refusal too
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from portal.db import dialect_insert
@@ -101,19 +101,26 @@ def count_failure(
     session.flush()
 
 
-def forget_drained(session: Session, prefix: str, limit: LeakyBucket, now: dt.datetime) -> None:
-    """Delete the buckets named ``prefix...`` that have drained to empty and nobody holds.
+def forget_drained(session: Session, prefix: str, limit: LeakyBucket, now: dt.datetime) -> int:
+    """Delete the buckets named ``prefix...`` that have drained to empty and nobody holds;
+    return how many.
 
     Call it before the transaction locks any bucket, so that it never waits while holding one.
     """
-    drained = (
-        select(SignInThrottle.name)
-        .where(
-            SignInThrottle.name.startswith(prefix, autoescape=True),
-            SignInThrottle.updated_at < now - dt.timedelta(seconds=limit.drain_seconds),
-        )
-        .with_for_update(skip_locked=True)
-    )
-    names = list(session.scalars(drained))
+    names = list(session.scalars(_drained(prefix, limit, now).with_for_update(skip_locked=True)))
     if names:
         session.execute(delete(SignInThrottle).where(SignInThrottle.name.in_(names)))
+    return len(names)
+
+
+def count_drained(session: Session, prefix: str, limit: LeakyBucket, now: dt.datetime) -> int:
+    """How many buckets :func:`forget_drained` would delete now (for a dry run)."""
+    return len(list(session.scalars(_drained(prefix, limit, now))))
+
+
+def _drained(prefix: str, limit: LeakyBucket, now: dt.datetime) -> Select[tuple[str]]:
+    """The names of the buckets ``prefix...`` that drained to empty by ``now``."""
+    return select(SignInThrottle.name).where(
+        SignInThrottle.name.startswith(prefix, autoescape=True),
+        SignInThrottle.updated_at < now - dt.timedelta(seconds=limit.drain_seconds),
+    )

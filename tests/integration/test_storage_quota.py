@@ -28,7 +28,7 @@ from portal.models import DeletedSubmission, SubmissionKind, Upload, utc_now
 from portal.services.contexts import new_public_id
 from portal.services.storage_quota import LedgerFigures, ledger_figures, reconcile_ledger
 from portal.services.submissions.submission_ids import SubmissionIds
-from portal.services.submissions.uploads import purge_expired_uploads
+from portal.services.submissions.uploads import expired_uploads, purge_expired_uploads
 from portal.settings import Settings
 from portal.storage import EncryptedStorage
 from portal.web.instance import web_instance
@@ -288,8 +288,9 @@ def test_purging_and_reconciling_bring_the_ledger_back_to_the_facts(
         assert reconcile_ledger(session, storage) == LedgerFigures(
             3 * FILE_CIPHERTEXT + 1300, 3 * FILE_CIPHERTEXT + 300
         )
-        purged = purge_expired_uploads(session, storage, utc_now() + dt.timedelta(days=2))
-        assert purged == 3
+        expired = expired_uploads(session, utc_now() + dt.timedelta(days=2), None)
+        assert len(expired) == 3
+        purge_expired_uploads(session, storage, expired)
         assert ledger_figures(session) == LedgerFigures(1300, 300)
         assert reconcile_ledger(session, storage) == LedgerFigures(1300, 300)
     assert _folder_bytes(quota_app) == 1300

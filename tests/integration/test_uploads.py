@@ -25,6 +25,7 @@ from portal.services.submissions.uploads import (
     MAX_CHUNK_BYTES,
     UploadNotFoundError,
     create_upload,
+    expired_uploads,
     find_upload,
     purge_expired_uploads,
 )
@@ -371,7 +372,7 @@ def test_expired_uploads_are_purged_with_their_files(uploads_app: Flask) -> None
     now = utc_now()
     size = crypto.encrypted_size(65536)
     with app_database(uploads_app).session() as session:
-        purge_expired_uploads(session, storage, now)
+        purge_expired_uploads(session, storage, expired_uploads(session, now, 100))
         files_before = _partial_files(uploads_app)
         old = create_upload(
             session,
@@ -396,7 +397,9 @@ def test_expired_uploads_are_purged_with_their_files(uploads_app: Flask) -> None
         with pytest.raises(UploadNotFoundError):
             find_upload(session, old.upload.public_id, old.token, now)
 
-        assert purge_expired_uploads(session, storage, now) == 1
+        expired = expired_uploads(session, now, 100)
+        assert [upload.public_id for upload in expired] == [old.upload.public_id]
+        purge_expired_uploads(session, storage, expired)
 
         assert find_upload(session, live.upload.public_id, live.token, now).id == live.upload.id
         assert session.scalars(select(Upload.public_id)).all().count(old.upload.public_id) == 0

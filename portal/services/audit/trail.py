@@ -7,6 +7,13 @@ in docs/FORMATS.md, "Audit chain". So an event removed from the middle or the en
 edited is found by :func:`verify_audit_chain` (the end only when the last hash is also kept
 outside the database).
 
+An event a submitter's action caused (a message or a consent confirmation received, a
+submission deleted, an item found unverified while its submitter read it) is dated to the day:
+its ``occurred_at`` is midnight UTC of that day, so the trail keeps no finer time of anything a
+submitter did (SECURITY.md, "How precisely the portal records a submitter"). The hash covers the
+stored value as for any event, so verification is unchanged; only the event's place in the
+sequence, between staff events that keep their time, still narrows the moment down.
+
 ``details`` holds identifiers and labels, never anything a submitter wrote; its values are
 limited to strings, integers, booleans and null (and lists and objects of those) because a float
 may not read back with the same digits from every database, which would break the chain.
@@ -64,6 +71,7 @@ class AuditAction(enum.StrEnum):
     DESK_KEY_ROTATED = "desk_key.rotated"
     DESK_KEY_CERTIFIED = "desk_key.certified"
     DIALOGUE_REVIEW_MODE_CHANGED = "dialogue.review_mode_changed"
+    DIALOGUE_RETENTION_SET = "dialogue.retention_set"
     SUBMISSION_READ = "submission.read"
     ATTACHMENT_READ = "attachment.read"
     SUBMISSION_TOPICS_TAGGED = "submission.topics_tagged"
@@ -193,8 +201,12 @@ def record_event(
     actor: StaffUser | None = None,
     dialogue: Dialogue | None = None,
     details: Mapping[str, Any] | None = None,
+    submitter_caused: bool = False,
 ) -> AuditEvent:
-    """Append one event to the chain in the caller's transaction."""
+    """Append one event to the chain in the caller's transaction; ``submitter_caused`` dates it
+    to the day (module docstring)."""
+    if submitter_caused and actor is not None:
+        raise ValueError("an event a submitter caused names no staff actor")
     details = dict(details or {})
     _require_stable_json(details)
     session.flush()
@@ -206,7 +218,7 @@ def record_event(
     sequence, prev_hash = (1, AUDIT_GENESIS_HASH) if last is None else (last[0] + 1, last[1])
     event = AuditEvent(
         sequence=sequence,
-        occurred_at=utc_now(),
+        occurred_at=_to_the_day(utc_now()) if submitter_caused else utc_now(),
         actor_staff_user_id=None if actor is None else actor.id,
         action=str(action),
         object_type=object_type,
@@ -226,6 +238,8 @@ def record_submission_event(
     action: AuditAction,
     actor: StaffUser | None,
     submission: Submission,
+    *,
+    submitter_caused: bool = False,
     **details: Any,
 ) -> AuditEvent:
     """An event about one submission, on its dialogue's record: named by its internal id, never
@@ -238,6 +252,7 @@ def record_submission_event(
         actor=actor,
         dialogue=submission.dialogue,
         details=details,
+        submitter_caused=submitter_caused,
     )
 
 
@@ -385,6 +400,11 @@ def _head_mismatch(
             f"trail has {stored} (the trail was rewritten from there back)"
         )
     return None
+
+
+def _to_the_day(moment: dt.datetime) -> dt.datetime:
+    """Midnight UTC of ``moment``'s day."""
+    return moment.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _utc_text(moment: dt.datetime) -> str:

@@ -21,6 +21,7 @@ from portal.models import (
     SessionPlace,
     SessionState,
     StaffUser,
+    utc_now,
 )
 from portal.models.dialogue import MAX_PARTNER_LENGTH
 from portal.services.audit.trail import AuditAction, record_event
@@ -133,6 +134,8 @@ def schedule_session(
         state=state,
         consultation_opens_at=consultation_opens_at,
         consultation_closes_at=consultation_closes_at,
+        # A session brought in already in follow-up counts its retention from the day it is.
+        follow_up_on=utc_now().date() if state is SessionState.FOLLOW_UP else None,
     )
     session.add(dialogue_session)
     session.flush()

@@ -310,6 +310,8 @@ def advance_session(
     _require_allowed(dialogue_session, target)
     if target is SessionState.DEBRIEFED:
         _require_everyone_debriefed(session, dialogue_session)
+    if target is SessionState.FOLLOW_UP:
+        dialogue_session.follow_up_on = today  # the day retention counts from
     _move(session, dialogue_session, target, actor)
 
 

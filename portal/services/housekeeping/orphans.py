@@ -12,20 +12,64 @@ A ``.partial-`` file that a row of ``uploads`` points at belongs to a resumable 
 alone (``purge_expired_uploads`` removes it when it expires). So is any file changed within
 ``idle_for``: while the portal serves, a file may be on its way to its row (a form's attachment
 being received, an upload being created). ``portal serve`` sweeps with no grace at all before
-its workers accept requests, when nothing can be in flight.
+its workers accept requests, when nothing can be in flight; the periodic clean-up
+(``housekeeping.sweeps``) sweeps with the grace, in batches, and counts the bytes it frees.
 """
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Attachment, Upload, utc_now
-from portal.storage import EncryptedStorage
+from portal.storage import EncryptedStorage, PartialFile
 
 ORPHAN_GRACE = dt.timedelta(hours=1)
 # Names looked up per query: far under every database's limit on bound parameters.
 _BATCH = 500
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What interrupted writes left: files whose committed row awaits their rename, and
+    orphans nothing names."""
+
+    unpublished: list[str] = field(default_factory=list)
+    orphaned: list[PartialFile] = field(default_factory=list)
+
+
+def find_leftovers(
+    session: Session,
+    storage: EncryptedStorage,
+    *,
+    now: dt.datetime | None = None,
+    idle_for: dt.timedelta = ORPHAN_GRACE,
+) -> Leftovers:
+    """The ``.partial-`` files unchanged for ``idle_for`` that no upload holds, sorted out."""
+    now = utc_now() if now is None else now
+    # Listed before the rows are read: a file published after the listing had its row
+    # committed before, so the query sees it.
+    candidates = [found for found in storage.partial_files() if found.changed_at <= now - idle_for]
+    names = [found.name for found in candidates]
+    uploading = _names_in(session, Upload.storage_name, names)
+    attached = _names_in(session, Attachment.storage_name, names)
+    session.rollback()
+    leftovers = Leftovers()
+    for found in candidates:
+        if found.name in attached:
+            leftovers.unpublished.append(found.name)
+        elif found.name not in uploading:
+            leftovers.orphaned.append(found)
+    return leftovers
+
+
+def settle(storage: EncryptedStorage, leftovers: Leftovers) -> None:
+    """Finish the renames a crash cut short and remove the orphans."""
+    for name in leftovers.unpublished:
+        storage.finish_publishing(name)
+    for found in leftovers.orphaned:
+        storage.remove_partial(found.name)
 
 
 def remove_orphaned_partials(
@@ -36,25 +80,9 @@ def remove_orphaned_partials(
     idle_for: dt.timedelta = ORPHAN_GRACE,
 ) -> int:
     """Finish or remove the leftovers of interrupted writes; return how many were removed."""
-    now = utc_now() if now is None else now
-    # Listed before the rows are read: a file published after the listing had its row
-    # committed before, so the query sees it.
-    candidates = [
-        found.name for found in storage.partial_files() if found.changed_at <= now - idle_for
-    ]
-    uploading = _names_in(session, Upload.storage_name, candidates)
-    attached = _names_in(session, Attachment.storage_name, candidates)
-    session.rollback()
-    removed = 0
-    for name in candidates:
-        if name in uploading:
-            continue
-        if name in attached:
-            storage.finish_publishing(name)
-        else:
-            storage.remove_partial(name)
-            removed += 1
-    return removed
+    leftovers = find_leftovers(session, storage, now=now, idle_for=idle_for)
+    settle(storage, leftovers)
+    return len(leftovers.orphaned)
 
 
 def _names_in(session: Session, column: object, names: list[str]) -> set[str]:

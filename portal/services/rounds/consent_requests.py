@@ -186,6 +186,7 @@ def answer(session: Session, request: ConsentRequest, *, today: dt.date) -> None
         AuditAction.CONSENT_REQUEST_ANSWERED,
         None,
         request.submission,
+        submitter_caused=True,
         session_id=request.session_id,
     )
 

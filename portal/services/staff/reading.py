@@ -213,7 +213,7 @@ def open_submission_for_staff(
     try:
         opened = open_checked(submission, reader.open_json)
     except UnverifiedSubmissionError:
-        record_unverified(session, submission, ["submission"])
+        record_unverified(session, submission, ["submission"], by_submitter=False)
         raise
     payload = opened.payload
     names = names_for(session, signed_in, submission, opened.anchors.submission_key, now=now)
@@ -232,7 +232,7 @@ def open_submission_for_staff(
     unverified = opened.unverified + ["attachment"] * (len(checked) - len(attachments))
     unverified += ["note" for _, item in notes if item is not None and not item.usable]
     unverified += ["identities"] if names.state is NamesState.UNVERIFIED else []
-    record_unverified(session, submission, unverified)
+    record_unverified(session, submission, unverified, by_submitter=False)
     record_submission_event(
         session, AuditAction.SUBMISSION_READ, signed_in.user, submission, kind=str(submission.kind)
     )
@@ -279,7 +279,7 @@ def open_attachment_for_staff(
     except UnverifiedSubmissionError:
         opened = None
     if opened is None:
-        record_unverified(session, submission, ["attachment"])
+        record_unverified(session, submission, ["attachment"], by_submitter=False)
         return None
     record_event(
         session,

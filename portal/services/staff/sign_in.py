@@ -304,8 +304,17 @@ def _refuse_if_full(session: Session, name: str, limit: LeakyBucket, now: dt.dat
 
 def _delete_drained_buckets(session: Session, now: dt.datetime, limits: StaffSignInLimits) -> None:
     """Forget the per-address and per-account buckets that have drained to empty."""
-    for prefix, limit in (
+    for prefix, limit in bucket_families(limits)[:2]:
+        forget_drained(session, prefix, limit, now)
+
+
+def bucket_families(
+    limits: StaffSignInLimits = StaffSignInLimits(),
+) -> tuple[tuple[str, LeakyBucket], ...]:
+    """The names (prefixes) of the staff sign-in buckets with their sizes: per address, per
+    account, then the overall one (for the periodic clean-up of drained rows)."""
+    return (
         (PASSPHRASE_BUCKET_PREFIX, limits.passphrase),
         (TOTP_BUCKET_PREFIX, limits.totp),
-    ):
-        forget_drained(session, prefix, limit, now)
+        (GLOBAL_BUCKET, limits.overall),
+    )

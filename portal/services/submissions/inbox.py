@@ -118,6 +118,7 @@ class InboxEntry:
     deleted_on: dt.date | None
     dialogue_partner: str | None = None
     session_date: dt.date | None = None
+    past_retention: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,10 @@ def list_inbox(session: Session, owner_tag_key: bytes) -> list[InboxEntry]:
         for s in owned.submissions
     ]
     entries += [
-        InboxEntry(d.public_id, d.kind, None, None, None, d.deleted_on) for d in owned.tombstones
+        InboxEntry(
+            d.public_id, d.kind, None, None, None, d.deleted_on, past_retention=d.past_retention
+        )
+        for d in owned.tombstones
     ]
     return sorted(entries, key=lambda e: e.received_on or e.deleted_on or dt.date.min, reverse=True)
 
@@ -649,9 +653,19 @@ def _appended(session: Session, items: list[_Addition], item: _Addition) -> _Add
 
 
 def delete_submission(
-    session: Session, storage: EncryptedStorage, submission: Submission, *, today: dt.date
+    session: Session,
+    storage: EncryptedStorage,
+    submission: Submission,
+    *,
+    today: dt.date,
+    past_retention: bool = False,
 ) -> DeletedSubmission:
-    """Crypto-shred a submission (see the module docstring) and leave its tombstone."""
+    """Crypto-shred a submission (see the module docstring) and leave its tombstone.
+
+    Its submitter deletes it from the inbox; the clean-up deletes it once its dialogue's
+    retention period has passed (``past_retention``, ``dialogues.retention``), the same way,
+    so the inbox shows it as deleted and the walk over its owner tags goes on past it.
+    """
     for attachment in submission.attachments:
         storage.delete_on_commit(session, attachment.storage_name)
     release_stored(session, sum(file.ciphertext_size for file in submission.attachments))
@@ -660,14 +674,16 @@ def delete_submission(
         owner_tag=submission.owner_tag,
         kind=submission.kind,
         deleted_on=today,
+        past_retention=past_retention,
     )
     record_submission_event(
         session,
         AuditAction.SUBMISSION_DELETED,
         None,
         submission,
+        submitter_caused=not past_retention,
         kind=str(submission.kind),
-        by="submitter",
+        by="retention" if past_retention else "submitter",
     )
     session.delete(submission)
     session.flush()

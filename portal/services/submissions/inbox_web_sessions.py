@@ -29,9 +29,9 @@ A session ends at sign-out (its row is deleted), after :attr:`SessionLifetime.id
 request (the same span as the cookie's own idle limit, ``portal.security.SESSION_IDLE_LIFETIME``),
 or :attr:`SessionLifetime.absolute` after it began however busy it is, which bounds what a copied
 cookie can do. An ended session is refused and its row deleted when its cookie comes back; every
-new sign-in also deletes every ended row, so rows of people who never came back do not linger past
-the next person's sign-in. There is no separate periodic clean-up (``portal purge`` does not
-touch these rows).
+new sign-in also deletes every ended row, and the periodic clean-up (``portal.services.
+housekeeping``, also ``portal purge``) deletes the ended rows every few minutes, so rows of people
+who never came back do not linger even when nobody signs in.
 
 With JavaScript there is no private key for the server to hold: the browser derives the secrets
 from the typed codename, sends only the login secret, and keeps the key seed in the tab's

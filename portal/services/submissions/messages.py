@@ -637,6 +637,7 @@ def _received(
         object_id=message.id,
         dialogue=submission.dialogue,
         details={"submission_id": submission.id},
+        submitter_caused=True,
     )
     return message
 

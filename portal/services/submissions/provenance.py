@@ -265,12 +265,21 @@ def message_provenance(
     )
 
 
-def record_unverified(session: Session, submission: Submission, kinds: Iterable[str]) -> None:
+def record_unverified(
+    session: Session, submission: Submission, kinds: Iterable[str], *, by_submitter: bool
+) -> None:
     """Put each item that failed the rule on record: which submission, which kind of item
     (``submission``, ``further_information``, ``consent_change``, ``attachment``, ``message``,
-    ``note``, ``identities``)."""
+    ``note``, ``identities``); dated to the day when its submitter was the one reading."""
     for kind in kinds:
-        record_submission_event(session, AuditAction.ITEM_UNVERIFIED, None, submission, item=kind)
+        record_submission_event(
+            session,
+            AuditAction.ITEM_UNVERIFIED,
+            None,
+            submission,
+            submitter_caused=by_submitter,
+            item=kind,
+        )
 
 
 def _read_block(block: Any) -> Anchors:

@@ -91,6 +91,11 @@ class SignInLimit(LeakyBucket):
     leak_per_second: float = 0.2
 
 
+def bucket_families(limit: SignInLimit = SignInLimit()) -> tuple[tuple[str, LeakyBucket], ...]:
+    """The submitters' sign-in bucket with its size (for the periodic clean-up of drained rows)."""
+    return ((GLOBAL_BUCKET, limit),)
+
+
 @dataclass(frozen=True)
 class NewCodename:
     """A codename made on the server (no JavaScript), to be shown to its owner once."""

@@ -27,8 +27,11 @@ large file survives a dropped connection: it asks how much arrived and carries o
   STREAM v1 header. The server holds no file key, so it cannot authenticate a single byte: a
   damaged or forged file is only caught when the desk decrypts it (``crypto.stream`` refuses any
   truncation, reordering or change).
-- **Expiry**: an upload lives :data:`UPLOAD_LIFETIME`; :func:`purge_expired_uploads` deletes the
-  expired ones, finished or not, with their files (for the operator's periodic purge).
+- **Expiry**: an upload lives :data:`UPLOAD_LIFETIME`, its end rounded up to the next whole hour
+  (:func:`upload_expiry`) so that the row does not keep the moment it was created;
+  :func:`purge_expired_uploads` deletes the expired ones, finished or not, with their files (the
+  periodic clean-up of ``portal.services.housekeeping`` calls it). Its file's times are set to
+  ``storage.FILE_TIME`` after each change, like every file in storage.
 
 Each upload's ciphertext lives in ``.partial-<storage name>`` in the storage folder, the naming
 ``portal.storage`` uses for files not yet published. Each function here that changes an upload
@@ -69,9 +72,10 @@ from portal.services.submissions.submission_ids import (
     SubmissionIdUsedError,
     require_usable_id,
 )
-from portal.storage import PARTIAL_PREFIX, EncryptedStorage
+from portal.storage import PARTIAL_PREFIX, EncryptedStorage, normalise_times, size_on_disk
 
 UPLOAD_LIFETIME = dt.timedelta(hours=24)
+_EXPIRY_STEP = dt.timedelta(hours=1)
 # Sixteen STREAM chunks, header included, with room to spare: a browser that sends 1 MiB of
 # ciphertext per request stays well inside it.
 MAX_CHUNK_BYTES = 1024 * 1024 + 64 * 1024
@@ -167,7 +171,7 @@ def create_upload(
         ciphertext_size=ciphertext_size,
         received_size=0,
         complete=False,
-        expires_at=now + UPLOAD_LIFETIME,
+        expires_at=upload_expiry(now),
     )
     path = partial_path(storage, upload.storage_name)
     _create_empty_file(path)
@@ -216,6 +220,7 @@ def append_chunk(
             _delete(session, storage, upload)
             raise UploadTooLargeError("the file is larger than declared; it was deleted")
         _write_durably(handle, received, body, length)
+        normalise_times(partial_path(storage, upload.storage_name))
         upload.received_size = received + length
         session.commit()
         return upload.received_size
@@ -249,21 +254,44 @@ def abandon_upload(session: Session, storage: EncryptedStorage, upload: Upload) 
         _delete(session, storage, upload)
 
 
-def purge_expired_uploads(session: Session, storage: EncryptedStorage, now: dt.datetime) -> int:
-    """Delete every upload expired at ``now`` and its file; return how many.
+def upload_expiry(now: dt.datetime) -> dt.datetime:
+    """When an upload opened at ``now`` expires: :data:`UPLOAD_LIFETIME` later, rounded up to
+    the next whole hour (UTC), so the stored expiry tells the hour an upload began, no finer."""
+    end = now.astimezone(dt.UTC) + UPLOAD_LIFETIME
+    whole_hour = end.replace(minute=0, second=0, microsecond=0)
+    return whole_hour if whole_hour == end else whole_hour + _EXPIRY_STEP
+
+
+def expired_uploads(session: Session, now: dt.datetime, limit: int | None) -> list[Upload]:
+    """The uploads expired at ``now`` (at most ``limit`` of them), oldest first."""
+    return list(
+        session.scalars(
+            select(Upload).where(Upload.expires_at <= now).order_by(Upload.id).limit(limit)
+        )
+    )
+
+
+def purge_expired_uploads(
+    session: Session, storage: EncryptedStorage, expired: list[Upload]
+) -> int:
+    """Delete the uploads ``expired`` (from :func:`expired_uploads`) and their files; return the
+    bytes of the files removed.
 
     Files go after the rows are gone, so a failure in between leaves at worst an unreferenced
-    ``.partial-`` file, never a row pointing at nothing.
+    ``.partial-`` file (which the clean-up removes later), never a row pointing at nothing.
     """
-    expired = list(session.scalars(select(Upload).where(Upload.expires_at <= now)))
-    names = [upload.storage_name for upload in expired]
+    paths = [partial_path(storage, upload.storage_name) for upload in expired]
     for upload in expired:
         session.delete(upload)
     release_unclaimed(session, sum(upload.ciphertext_size for upload in expired))
     session.commit()
-    for name in names:
-        partial_path(storage, name).unlink(missing_ok=True)
-    return len(expired)
+    freed = 0
+    for path in paths:
+        freed += size_on_disk(path)
+        path.unlink(missing_ok=True)
+    if paths:
+        normalise_times(storage.root)
+    return freed
 
 
 def partial_path(storage: EncryptedStorage, storage_name: str) -> Path:
@@ -285,6 +313,7 @@ def _budget_used(session: Session, submission_public_id: str, now: dt.datetime) 
 def _create_empty_file(path: Path) -> None:
     """Create the file and make its directory entry durable before the row points at it."""
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    normalise_times(path, path.parent)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
@@ -351,3 +380,4 @@ def _delete(session: Session, storage: EncryptedStorage, upload: Upload) -> None
     release_unclaimed(session, upload.ciphertext_size)
     session.commit()
     partial_path(storage, name).unlink(missing_ok=True)
+    normalise_times(storage.root)
