@@ -14,7 +14,8 @@ only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` 
      "attachments": [{"upload": upload public id, "keys_envelope": base64,
                       "signature": base64}]  (optional),
      "identities_envelope": base64  (the persons' names, when the form names an identity key),
-     "identities_signature": base64 (64 bytes; with the identities envelope)}
+     "identities_signature": base64 (64 bytes; with the identities envelope),
+     "proof": {"challenge": token, "nonce": whole number}  (when one was asked)}
 
 Each attachment is a completed upload (``/uploads``) made for this ``public_id``, with the
 attachment-keys record the browser sealed for it; the server claims the uploads in the same
@@ -40,8 +41,9 @@ desk reads the truth when it opens the envelope.
 Answers are JSON: ``{"ok": true, "next": inbox sign-in address}``, or ``{"error": message}``
 with 400 (malformed request, envelope refused), 403 (codename refused, missing CSRF token), 404
 (no such dialogue or session), 409 (the form does not accept this now, or was already sent) or
-429 (too many codename attempts). A refusal stores nothing, except that a refused codename is
-counted towards the sign-in limit, as on the no-JavaScript path. A new submitter whose login
+429 with a proof-of-work challenge to solve first while many codenames fail
+(``portal.web.sign_in_work``). A refusal stores nothing, except that a refused codename is
+counted in the failure gauge, as on the no-JavaScript path. A new submitter whose login
 secret is already registered gets exactly the 403 a wrong codename gets, counted the same way
 (``submitters.register_browser_submitter``): the answer never says that a codename exists.
 
@@ -72,6 +74,7 @@ from portal.services.dialogues.dialogue_sessions import (
     dialogue_by_slug,
     session_by_id,
 )
+from portal.services.proof_of_work import ChallengeRequiredError, Proof
 from portal.services.submissions.attachments import (
     MAX_ATTACHMENTS,
     MAX_KEYS_ENVELOPE_BYTES,
@@ -93,12 +96,17 @@ from portal.services.submissions.payload import (
 )
 from portal.services.submissions.submitters import (
     SignInRefusedError,
-    SignInThrottledError,
     SubmitterError,
     register_browser_submitter,
-    sign_in,
+    sign_in_from_browser,
 )
 from portal.web.instance import app_secrets, app_storage
+from portal.web.sign_in_work import (
+    MalformedProofError,
+    challenge_answer,
+    challenge_gate,
+    proof_from,
+)
 from portal.web.transaction import unit_of_work
 
 blueprint = Blueprint("forms_sealed", __name__)
@@ -140,6 +148,7 @@ class SealedRequest:
     login_secret: bytes
     owner_tag_key: bytes
     public_key: bytes | None  # None: an existing submitter, who signs in
+    proof: Proof | None  # the proof of work, when one was asked (``proof_of_work``)
     topics: list[str]
     urgent: bool
     attachments: list[UploadClaim]
@@ -157,7 +166,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
     request.max_content_length = REQUEST_BODY_LIMIT
     try:
         sealed = _read_request(request.get_json(silent=True))
-    except MalformedRequestError as error:
+    except (MalformedRequestError, MalformedProofError) as error:
         return _refusal(str(error), 400)
     now = utc_now()
     try:
@@ -244,13 +253,22 @@ def _submitter(
                 login_secret=sealed.login_secret,
                 public_key=sealed.public_key,
                 now=now,
+                challenges=challenge_gate(),
+                proof=sealed.proof,
             )
-        return sign_in(
-            database, pepper, sealed.login_secret, owner_tag_key=sealed.owner_tag_key, now=now
+        return sign_in_from_browser(
+            database,
+            pepper,
+            sealed.login_secret,
+            owner_tag_key=sealed.owner_tag_key,
+            now=now,
+            challenges=challenge_gate(),
+            proof=sealed.proof,
         )
-    except (SignInRefusedError, SignInThrottledError) as refusal:
-        status = 429 if isinstance(refusal, SignInThrottledError) else 403
-        return _refusal(str(codename_refusal(refusal)), status)
+    except ChallengeRequiredError as required:
+        return challenge_answer(required)
+    except SignInRefusedError:
+        return _refusal(str(codename_refusal()), 403)
 
 
 def _read_request(body: Any) -> SealedRequest:
@@ -292,6 +310,7 @@ def _read_request(body: Any) -> SealedRequest:
         login_secret=_base64(body, "login_secret"),
         owner_tag_key=owner_tag_key,
         public_key=_base64(body, "public_key") if new_submitter else None,
+        proof=proof_from(body),
         topics=topics,
         urgent=_flag(body, "urgent"),
         attachments=_attachments(body),

@@ -1,17 +1,19 @@
-"""Leaky buckets of failed sign-ins: the one rule behind every sign-in limit of the portal.
+"""Leaky buckets: the one rule behind every sign-in limit, work budget and pressure gauge.
 
-The portal keeps no IP address, so its limits count failures, not clients. Each limit is a leaky
-bucket in a row of ``sign_in_throttles`` shared by every worker process (a limit kept in one
-process's memory would be multiplied by the number of workers): a failure adds one to the row's
-``level``, the level drains at :attr:`LeakyBucket.leak_per_second` since ``updated_at``, and
-while one more failure would overflow :attr:`LeakyBucket.capacity` the caller refuses before
-doing any expensive work. Submitters' sign-in (``portal.services.submissions.submitters``) and
+The portal keeps no IP address, so its limits count events, not clients: failed sign-ins, or
+units of expensive work (a codename derivation, a stranger's Argon2). Each is a leaky bucket in a
+row of ``sign_in_throttles`` shared by every worker process (a limit kept in one process's memory
+would be multiplied by the number of workers): an event adds one to the row's ``level``, the
+level drains at :attr:`LeakyBucket.leak_per_second` since ``updated_at`` and never rises above
+:attr:`LeakyBucket.capacity` (what overflows is spilled), and while one more would overflow the
+capacity the caller refuses before doing any expensive work -- or, for a gauge, reads the level
+as a measure of pressure. Submitters' sign-in (``portal.services.submissions.submitters``) and
 staff sign-in (``portal.services.staff.sign_in``) name their buckets and choose their sizes;
 how a bucket fills, drains and is stored lives only here.
 
 Concurrency, so that PostgreSQL and SQLite give the same answers under load:
 
-- a bucket is *read* (:func:`has_room`, :func:`bucket_level`) without a lock, fresh from the
+- a bucket is *read* (:func:`bucket_level`) without a lock, fresh from the
   database, so that a full bucket turns a flood away without making it queue for a row;
 - a bucket is *changed* only through :func:`locked_bucket`, which creates a missing row with an
   insert that ignores a concurrent twin (``ON CONFLICT DO NOTHING`` on both databases), then
@@ -27,6 +29,7 @@ A failure counts only once its transaction commits: callers commit a refusal too
 """
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -57,6 +60,11 @@ class LeakyBucket:
         """Whether one more failure fits into a bucket at ``level`` without overflowing it."""
         return level + 1 <= self.capacity
 
+    def retry_after(self, level: float) -> int:
+        """Whole seconds, at least one, until a bucket at ``level`` has room for one more: the
+        ``Retry-After`` of a refusal."""
+        return max(1, math.ceil((level + 1 - self.capacity) / self.leak_per_second))
+
 
 def bucket_level(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> float:
     """The level of the bucket ``name`` at ``now``, read without a lock (0 when it has no row)."""
@@ -66,11 +74,6 @@ def bucket_level(session: Session, name: str, limit: LeakyBucket, now: dt.dateti
         .execution_options(populate_existing=True)
     ).first()
     return 0.0 if row is None else limit.level_at(row, now)
-
-
-def has_room(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> bool:
-    """Whether the bucket ``name`` can take one more failure: the "may I try" question."""
-    return limit.fits_one_more(bucket_level(session, name, limit, now))
 
 
 def locked_bucket(
@@ -97,9 +100,11 @@ def locked_bucket(
 def count_failure(
     session: Session, buckets: list[tuple[str, LeakyBucket]], now: dt.datetime
 ) -> None:
-    """Add one failure to each bucket, locking them in the order given (narrow ones first)."""
+    """Add one to each bucket (up to its capacity), locking them in the order given (narrow
+    ones first)."""
     for name, limit in buckets:
-        locked_bucket(session, name, limit, now).level += 1
+        row = locked_bucket(session, name, limit, now)
+        row.level = min(limit.capacity, row.level + 1)
     session.flush()
 
 

@@ -32,11 +32,10 @@ from portal.services.staff.accounts import (
 )
 from portal.services.staff.sign_in import (
     GLOBAL_BUCKET,
-    Argon2BusyError,
-    Argon2Gate,
     LeakyBucket,
     StaffSignInLimits,
 )
+from portal.services.work_gate import BusyError, WorkGate
 from portal.web.instance import web_instance
 from tests.conftest import PlainInstance
 
@@ -69,7 +68,7 @@ def app(plain_instance: PlainInstance) -> Iterator[Flask]:
 def default_limits(app: Flask) -> Iterator[None]:
     """Each test starts with the default limits and a fresh gate, and an empty global bucket."""
     app.extensions.pop(staff_account.LIMITS_EXTENSION, None)
-    app.extensions[staff_account.GATE_EXTENSION] = Argon2Gate()
+    app.extensions[staff_account.GATE_EXTENSION] = WorkGate()
     with Session(app_database(app).engine) as session:
         session.execute(SignInThrottle.__table__.delete())
         session.commit()
@@ -379,7 +378,7 @@ def test_a_full_argon2_gate_answers_busy_without_trying(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account = make_account(app)
-    gate = Argon2Gate(slots=1, wait_seconds=0)
+    gate = WorkGate(slots=1, wait_seconds=0)
     app.extensions[staff_account.GATE_EXTENSION] = gate
     counter = Argon2Counter(monkeypatch)
 
@@ -396,7 +395,7 @@ def test_a_full_argon2_gate_answers_busy_without_trying(
 
 
 def test_the_gate_lets_only_its_slots_through_at_once() -> None:
-    gate = Argon2Gate(slots=2, wait_seconds=0)
+    gate = WorkGate(slots=2, wait_seconds=0)
     inside, release, outcomes = threading.Barrier(3), threading.Event(), []
 
     def hold() -> None:
@@ -411,7 +410,7 @@ def test_the_gate_lets_only_its_slots_through_at_once() -> None:
     try:
         with gate.slot():
             outcomes.append("entered")
-    except Argon2BusyError:
+    except BusyError:
         outcomes.append("busy")
     release.set()
     for thread in holders:
@@ -468,7 +467,7 @@ def test_concurrent_failures_create_and_count_one_bucket(app: Flask) -> None:
     row is created once and counts every failure."""
     email = f"race-{uuid.uuid4().hex[:8]}@example.org"
     secrets = web_instance(app).secrets
-    gate = Argon2Gate(slots=8, wait_seconds=30)
+    gate = WorkGate(slots=8, wait_seconds=30)
     threads, start, outcomes = 4, threading.Barrier(4), []
 
     def attempt() -> None:
