@@ -52,7 +52,7 @@ class ChallengePolicy:
     calm_failures: float = 20.0
     first_bits: int = 12
     failures_per_bit: float = 10.0
-    max_bits: int = 18
+    max_bits: int = 17
     grace_bits: int = 2
     lifetime_minutes: int = 5
 

@@ -37,6 +37,7 @@ import {
 import { UploadRefusedError, sendAttachment } from './attachment-upload.mjs';
 import { splitIdentities } from './identities.mjs';
 import { ImageNotCleanedError, isCleaned, withoutMetadata } from './image-metadata.mjs';
+import { postSigningIn } from './sign-in-work.mjs';
 
 const SEND_ACTION = 'send';
 const ADD_ROWS_ACTION = 'add_rows';
@@ -323,13 +324,10 @@ async function sendSealed(form, declaration, messages) {
     body.identities_signature = toBase64(sealed.identitiesSignature);
   }
   if (codename !== null) body.public_key = toBase64(secrets.publicKey);
-  const response = await fetch(form.dataset.sealedUrl, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': form.elements.csrf_token.value },
-    body: JSON.stringify(body),
-  });
-  const answer = await response.json();
+  // Signing in (or registering) may first ask this device for a proof of work.
+  const { response, answer } = await postSigningIn(
+    form.dataset.sealedUrl, form.elements.csrf_token.value, body, secrets.loginSecret,
+  );
   if (!response.ok) {
     const codenameRefused = response.status === 403 && codename === null;
     return showSummary(form, codenameRefused ? [['codename', answer.error]] : [], codenameRefused ? null : answer.error);
