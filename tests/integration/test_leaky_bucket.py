@@ -13,7 +13,7 @@ from portal.models import SignInThrottle
 from portal.services.leaky_bucket import (
     LeakyBucket,
     bucket_level,
-    count_failure,
+    count,
     forget_drained,
     locked_bucket,
 )
@@ -62,7 +62,7 @@ def test_a_bucket_without_a_row_is_empty(database: Database) -> None:
 def test_failures_fill_a_bucket_until_it_refuses_and_it_drains_again(database: Database) -> None:
     for _ in range(3):
         with database.session() as session:
-            count_failure(session, [("test-fill", LIMIT)], NOW)
+            count(session, [("test-fill", LIMIT)], NOW)
             session.commit()
 
     with database.session() as session:
@@ -76,7 +76,7 @@ def test_a_bucket_never_holds_more_than_its_capacity(database: Database) -> None
     """What overflows is spilled: a gauge that a flood kept full drains in ``drain_seconds``."""
     with database.session() as session:
         for _ in range(5):
-            count_failure(session, [("test-spill", LIMIT)], NOW)
+            count(session, [("test-spill", LIMIT)], NOW)
         session.commit()
 
     with database.session() as session:
@@ -87,7 +87,7 @@ def test_a_bucket_never_holds_more_than_its_capacity(database: Database) -> None
 
 def test_a_failure_counts_only_once_committed(database: Database) -> None:
     with database.session() as session:
-        count_failure(session, [("test-rolled-back", LIMIT)], NOW)
+        count(session, [("test-rolled-back", LIMIT)], NOW)
         session.rollback()
 
     with database.session() as session:
@@ -97,7 +97,7 @@ def test_a_failure_counts_only_once_committed(database: Database) -> None:
 def test_one_failure_counts_in_every_bucket_it_names(database: Database) -> None:
     overall = LeakyBucket(capacity=100, leak_per_second=1)
     with database.session() as session:
-        count_failure(session, [("test-narrow", LIMIT), ("test-overall", overall)], NOW)
+        count(session, [("test-narrow", LIMIT), ("test-overall", overall)], NOW)
         session.commit()
 
     with database.session() as session:
@@ -109,8 +109,8 @@ def test_a_locked_bucket_has_the_leak_applied_and_its_time_never_goes_back(
     database: Database,
 ) -> None:
     with database.session() as session:
-        count_failure(session, [("test-lock", LIMIT)], NOW)
-        count_failure(session, [("test-lock", LIMIT)], NOW)
+        count(session, [("test-lock", LIMIT)], NOW)
+        count(session, [("test-lock", LIMIT)], NOW)
         session.commit()
 
     with database.session() as session:
@@ -123,9 +123,9 @@ def test_a_locked_bucket_has_the_leak_applied_and_its_time_never_goes_back(
 
 def test_only_drained_buckets_of_the_prefix_are_forgotten(database: Database) -> None:
     with database.session() as session:
-        count_failure(session, [("test-old:a", LIMIT), ("other-old", LIMIT)], NOW)
+        count(session, [("test-old:a", LIMIT), ("other-old", LIMIT)], NOW)
         later = NOW + dt.timedelta(seconds=LIMIT.drain_seconds + 1)
-        count_failure(session, [("test-old:b", LIMIT)], later)
+        count(session, [("test-old:b", LIMIT)], later)
         session.commit()
 
         forget_drained(session, "test-old:", LIMIT, later)
@@ -147,7 +147,7 @@ def test_concurrent_failures_on_a_new_bucket_are_all_counted(database: Database)
         try:
             with database.session() as session:
                 ready.wait()
-                count_failure(session, [("test-race", roomy)], NOW)
+                count(session, [("test-race", roomy)], NOW)
                 session.commit()
         except BaseException as error:  # reported by the assertion below
             errors.append(error)

@@ -38,10 +38,12 @@ sign-in buckets", specifies:
 - ``staff-totp:<account id>``: wrong, missing or replayed codes after a correct passphrase.
 - ``staff-global``, strangers only: every failure of any kind, so a guess spread over many
   addresses is limited too (200, then one every two seconds).
-- ``staff-work``, strangers only: every stranger's sign-in that runs Argon2, failed or not. It
-  caps the Argon2 work strangers can make all workers do together (ten at once, then one a
-  second); a full one is answered "busy" before any work, so a flood costs the server a database
-  read per request and keeps no worker waiting. Known devices do not count in it.
+- ``staff-work``, strangers only: the seconds of Argon2 work every stranger's sign-in took,
+  failed or not. It caps the Argon2 work strangers can make all workers do together (three
+  seconds, then half a second every second); a full one is answered "busy" before any work, so a
+  flood costs the server a database read per request and keeps no worker waiting. Counted in
+  seconds, it lets fewer in when the processors are slow or busy. Known devices do not count in
+  it.
 
 Before anything else the levels are read; if one more would overflow any of them the answer is
 "too many attempts" (or "busy" for the work bucket) with no Argon2 run. Counts are added after
@@ -68,8 +70,10 @@ change) runs inside the worker's ``work_gate.WorkGate``, which bounds the memory
 The caller commits after a refusal as well as after success: a failure counts only once stored.
 """
 
+import dataclasses
 import datetime as dt
 import threading
+import time
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -79,7 +83,7 @@ import crypto
 from portal.models import StaffUser
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import STAFF_TOTP_SECRET_PURPOSE
-from portal.services.leaky_bucket import LeakyBucket, bucket_level, count_failure, forget_drained
+from portal.services.leaky_bucket import LeakyBucket, bucket_level, count, forget_drained
 from portal.services.staff.accounts import staff_by_email
 from portal.services.staff.known_devices import address_hash, device_token_names
 from portal.services.staff.web_sessions import start_staff_session
@@ -122,13 +126,13 @@ class StaffSignInThrottledError(StaffSignInError):
 class StaffSignInLimits:
     """The buckets. Defaults: 10 wrong passphrases per address (strangers and known devices
     each), then one more every 6 minutes (240 a day); 5 wrong codes per account, then one every 5
-    minutes; for strangers together, 200 failures of any kind, then one every 2 seconds, and 10
-    Argon2 sign-ins, then one a second."""
+    minutes; for strangers together, 200 failures of any kind, then one every 2 seconds, and 3
+    seconds of Argon2 work, then half a second every second."""
 
     passphrase: LeakyBucket = LeakyBucket(capacity=10, leak_per_second=1 / 360)
     totp: LeakyBucket = LeakyBucket(capacity=5, leak_per_second=1 / 300)
     overall: LeakyBucket = LeakyBucket(capacity=200, leak_per_second=0.5)
-    work: LeakyBucket = LeakyBucket(capacity=10, leak_per_second=1.0)
+    work: LeakyBucket = LeakyBucket(capacity=3.0, leak_per_second=0.5)
 
 
 @dataclass(frozen=True)
@@ -143,12 +147,12 @@ class StaffSignIn:
 
 @dataclass(frozen=True)
 class _Attempt:
-    """Where one attempt counts: its narrow passphrase bucket and, for a stranger, the shared
-    buckets (work first, then the overall one: the order they are locked in)."""
+    """Whose attempt this is (a known device's or a stranger's), where its failed passphrases
+    count, and when its Argon2 work began (``time.monotonic``), for the strangers' work bucket."""
 
     passphrase_bucket: str
-    shared: list[tuple[str, LeakyBucket]]
     known_device: bool
+    started: float = 0.0
 
 
 _stand_in_lock = threading.Lock()
@@ -204,16 +208,18 @@ def sign_in_staff(
     ``device_token`` is the known-device token the browser presented, if any.
     """
     user = staff_by_email(session, email)
-    attempt = _attempt(pepper, at_rest_key, email, device_token, now, limits)
+    attempt = _attempt(pepper, at_rest_key, email, device_token, now)
     totp_bucket = None if user is None else totp_bucket_name(user)
-    for name, limit in attempt.shared:
-        _refuse_if_full(session, name, limit, now, busy=name == WORK_BUCKET)
+    if not attempt.known_device:
+        _refuse_if_full(session, WORK_BUCKET, limits.work, now, busy=True)
+        _refuse_if_full(session, GLOBAL_BUCKET, limits.overall, now)
     _refuse_if_full(session, attempt.passphrase_bucket, limits.passphrase, now)
     if totp_bucket is not None:
         _refuse_if_full(session, totp_bucket, limits.totp, now)
 
     passphrase_bucket = [(attempt.passphrase_bucket, limits.passphrase)]
     with gate.slot(reserved=attempt.known_device):
+        attempt = dataclasses.replace(attempt, started=time.monotonic())
         if user is None:
             crypto.verify_password(_stand_in_login_hash(), passphrase)
             _fail(session, now, limits, attempt, passphrase_bucket, None, "unknown_account")
@@ -229,9 +235,8 @@ def sign_in_staff(
         if crypto.password_needs_rehash(user.login_hash):
             user.login_hash = crypto.hash_password(passphrase)
 
-    if not attempt.known_device:
-        # A stranger's success took Argon2 work as well: it counts in the work bucket.
-        count_failure(session, [(WORK_BUCKET, limits.work)], now)
+    # A stranger's success took Argon2 work as well: it counts in the work bucket.
+    _count_work(session, now, limits, attempt)
     ticket = start_staff_session(session, user, personal_key, now=now)
     record_event(
         session,
@@ -250,16 +255,14 @@ def _attempt(
     email: str,
     device_token: str | None,
     now: dt.datetime,
-    limits: StaffSignInLimits,
 ) -> _Attempt:
     """A known device's attempt or a stranger's, by the token presented for the typed address."""
     address = address_hash(pepper, email)
     if device_token is not None and device_token_names(
         at_rest_key, device_token, address, now.date()
     ):
-        return _Attempt(DEVICE_BUCKET_PREFIX + address, [], known_device=True)
-    shared = [(WORK_BUCKET, limits.work), (GLOBAL_BUCKET, limits.overall)]
-    return _Attempt(PASSPHRASE_BUCKET_PREFIX + address, shared, known_device=False)
+        return _Attempt(DEVICE_BUCKET_PREFIX + address, known_device=True)
+    return _Attempt(PASSPHRASE_BUCKET_PREFIX + address, known_device=False)
 
 
 def check_current_passphrase(
@@ -283,7 +286,7 @@ def check_current_passphrase(
     _refuse_if_full(session, pass_bucket, limits.passphrase, now)
     if crypto.verify_password(user.login_hash, passphrase):
         return True
-    count_failure(session, [(pass_bucket, limits.passphrase), (GLOBAL_BUCKET, limits.overall)], now)
+    count(session, [(pass_bucket, limits.passphrase), (GLOBAL_BUCKET, limits.overall)], now)
     return False
 
 
@@ -318,8 +321,10 @@ def _fail(
     that concurrent failures on PostgreSQL wait for each other instead of deadlocking.
     """
     _delete_drained_buckets(session, now, limits)
-    named = [(name, limit) for name, limit in buckets if name is not None]
-    count_failure(session, [*named, *attempt.shared], now)
+    count(session, [(name, limit) for name, limit in buckets if name is not None], now)
+    _count_work(session, now, limits, attempt)
+    if not attempt.known_device:
+        count(session, [(GLOBAL_BUCKET, limits.overall)], now)
     details: dict[str, object] = {"reason": reason}
     if user is not None:
         details["staff_user_id"] = user.id
@@ -331,6 +336,14 @@ def _fail(
         details=details,
     )
     raise StaffSignInRefusedError()
+
+
+def _count_work(
+    session: Session, now: dt.datetime, limits: StaffSignInLimits, attempt: _Attempt
+) -> None:
+    """Add a stranger's seconds of Argon2 work to the strangers' work bucket."""
+    if not attempt.known_device:
+        count(session, [(WORK_BUCKET, limits.work)], now, amount=time.monotonic() - attempt.started)
 
 
 def _refuse_if_full(

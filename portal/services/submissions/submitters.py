@@ -22,14 +22,17 @@ codenames and a million guesses a second for a year leave about one chance in 10
   tenths of a second of a processor). Cheap checks come first: a text that is not eight words of
   one of our word lists is refused at once, with the generic refusal and nothing counted -- that
   it was malformed is all its timing says, and that depends only on the public word lists. Each
-  derivation then takes one unit of a budget shared by every worker, the ``codename-work``
-  bucket (:class:`DerivationBudget`: twenty at once, then four a second); while it is spent the
-  answer is "busy, try again in a moment" (``work_gate.BusyError``, 503 with Retry-After) before
-  any derivation, so a flood costs the server a database read per request and every page but
-  this one keeps its speed. A flood of well-formed wrong codenames does share that budget with
-  the people it competes with: each of their attempts then has a chance in proportion, and the
-  page tells them to try again shortly. Four derivations a second are also the most guesses the
-  server can be made to check without JavaScript: 350 000 a day.
+  derivation's time then counts in a budget shared by every worker, the ``codename-work``
+  bucket (:class:`DerivationBudget`: three seconds of deriving, then half a second every
+  second -- about a tenth of a two-core server, two or three codenames a second); while it is
+  spent the answer is "busy, try again in a moment" (``work_gate.BusyError``, 503 with
+  Retry-After) before any derivation, so a flood costs the server a database read per request
+  and every page but this one keeps its speed. Counted in seconds, the budget lets fewer in when
+  the processors are slow or busy. A flood of well-formed wrong codenames does share it with the
+  people it competes with: each of their attempts has a chance in proportion, and the page tells
+  them to try again shortly; once the flood stops they are in at the next try. The budget is also
+  the most guesses the server can be made to check without JavaScript: a few hundred thousand a
+  day.
 - **With JavaScript** the browser derives the login secret and the server's part is one keyed
   hash and one lookup, so a wrong one is not worth refusing anyone for. While many fail, the
   browser is asked for a proof of work first (``portal.services.proof_of_work``): a flood pays
@@ -52,6 +55,7 @@ sign-in (or a browser's registration) is refused, or the failure is not counted.
 """
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -59,7 +63,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Submitter
-from portal.services.leaky_bucket import LeakyBucket, bucket_level, count_failure
+from portal.services.leaky_bucket import LeakyBucket, bucket_level, count
 from portal.services.proof_of_work import ChallengeGate, Proof
 from portal.services.submissions.owner_tags import tag_untagged
 from portal.services.work_gate import BusyError
@@ -98,10 +102,11 @@ class SignInLimit(LeakyBucket):
 
 @dataclass(frozen=True)
 class DerivationBudget(LeakyBucket):
-    """The codename derivations all workers may run without JavaScript (module docstring)."""
+    """The seconds all workers together may spend deriving typed codenames (module docstring):
+    three, then half a second every second."""
 
-    capacity: float = 20.0
-    leak_per_second: float = 4.0
+    capacity: float = 3.0
+    leak_per_second: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,7 @@ def register_browser_submitter(
             session, pepper, login_secret=login_secret, public_key=public_key, today=now.date()
         )
     except CodenameTakenError:
-        count_failure(session, [(GLOBAL_BUCKET, limit)], now)
+        count(session, [(GLOBAL_BUCKET, limit)], now)
         raise SignInRefusedError() from None
 
 
@@ -193,7 +198,7 @@ def sign_in(
     digest = crypto.lookup_hash(pepper, login_secret)
     submitter = session.scalars(select(Submitter).where(Submitter.lookup_hash == digest)).first()
     if submitter is None:
-        count_failure(session, [(GLOBAL_BUCKET, limit)], now)
+        count(session, [(GLOBAL_BUCKET, limit)], now)
         raise SignInRefusedError()
     tag_untagged(session, submitter, owner_tag_key)
     return submitter
@@ -229,8 +234,8 @@ def sign_in_with_codename(
 
     A malformed codename is refused before anything else, uncounted; then the derivation budget
     is read, so that while it is spent a flood is answered ``BusyError`` without burning the
-    server's processors. The derivation counts in the budget once it is done, the budget's row
-    locked only from then to the end of the transaction (a few milliseconds).
+    server's processors. The seconds the derivation took count in the budget once it is done,
+    the budget's row locked only from then to the end of the transaction (a few milliseconds).
     """
     try:
         crypto.normalise_codename(codename)
@@ -239,9 +244,10 @@ def sign_in_with_codename(
     level = bucket_level(session, WORK_BUCKET, budget, now)
     if not budget.fits_one_more(level):
         raise BusyError(budget.retry_after(level))
+    started = time.monotonic()
     secrets = crypto.derive_codename_secrets(codename)
     # Locked before the failure gauge, as every caller locks them: no deadlock between workers.
-    count_failure(session, [(WORK_BUCKET, budget)], now)
+    count(session, [(WORK_BUCKET, budget)], now, amount=time.monotonic() - started)
     submitter = sign_in(
         session,
         pepper,
