@@ -162,7 +162,8 @@ def test_a_spent_derivation_budget_says_busy_and_when_to_try_again(
             "/inbox/sign-in", data={"codename": sent.codename, "csrf_token": token}
         )
         assert response.status_code == 503
-        assert response.headers["Retry-After"] == "1"
+        # One more second of deriving fits once half a second a second has drained.
+        assert 1 <= int(response.headers["Retry-After"]) <= 2
         assert "try again in a moment" in response.get_data(as_text=True)
         assert client.get("/inbox").location == "/inbox/sign-in"
     finally:

@@ -556,7 +556,7 @@ def test_a_known_device_signs_in_while_strangers_have_filled_every_shared_limit(
         )
 
     assert stranger.status_code in (429, 503) and "Retry-After" in stranger.headers
-    assert known.status_code == 302
+    assert known.status_code == 302 and known.headers["Location"].endswith("/staff/")
 
 
 def test_a_known_device_counts_in_its_own_bucket_and_only_for_its_address(app: Flask) -> None:
@@ -566,7 +566,8 @@ def test_a_known_device_counts_in_its_own_bucket_and_only_for_its_address(app: F
     pepper = web_instance(app).secrets.codename_pepper
 
     for _attempt in range(3):
-        post_sign_in(app, account.email, "wrong wrong wrong", "1", client=device)
+        _client, wrong = post_sign_in(app, account.email, "wrong wrong wrong", "1", client=device)
+        assert wrong.status_code == 400
     _client, locked = post_sign_in(
         app, account.email, account.passphrase, account.code(), client=device
     )

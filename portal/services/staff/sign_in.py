@@ -33,7 +33,7 @@ sign-in buckets", specifies:
   is a keyed hash (the instance's codename pepper) of the normalised address, not the account id,
   so that an address that belongs to nobody fills and locks exactly like one that does: the
   lock-out is not a way to find out which addresses have accounts.
-- ``staff-device:<20 hex>`` per address, known devices only: their failed passphrases, with the
+- ``staff-known:<20 hex>`` per address, known devices only: their failed passphrases, with the
   same size. Rows of both kinds are deleted once they have drained.
 - ``staff-totp:<account id>``: wrong, missing or replayed codes after a correct passphrase.
 - ``staff-global``, strangers only: every failure of any kind, so a guess spread over many
@@ -93,7 +93,7 @@ from portal.services.work_gate import BusyError, WorkGate
 GLOBAL_BUCKET = "staff-global"
 WORK_BUCKET = "staff-work"
 PASSPHRASE_BUCKET_PREFIX = "staff-pass:"  # noqa: S105 (a bucket name)
-DEVICE_BUCKET_PREFIX = "staff-device:"
+DEVICE_BUCKET_PREFIX = "staff-known:"
 TOTP_BUCKET_PREFIX = "staff-totp:"
 # Argon2 slots per worker process kept for known devices, beside the shared ones.
 KNOWN_DEVICE_SLOTS = 1

@@ -16,7 +16,8 @@ the only answer a wrong one gets is one generic refusal.
 client from another; a limit on everyone's failed attempts is a limit anyone can fill for
 everyone. There is none. What is limited instead is what costs the server, and guessing stays
 hopeless because of what a codename is: 88 random bits, so that even a million registered
-codenames and a million guesses a second for a year leave about one chance in 10 billion.
+codenames and a thousand guesses a second (more than the server answers) for a year leave about
+one chance in ten billion.
 
 - **Without JavaScript** the server derives the typed codename (600 000 PBKDF2 rounds, a few
   tenths of a second of a processor). Cheap checks come first: a text that is not eight words of
@@ -24,7 +25,7 @@ codenames and a million guesses a second for a year leave about one chance in 10
   it was malformed is all its timing says, and that depends only on the public word lists. Each
   derivation's time then counts in a budget shared by every worker, the ``codename-work``
   bucket (:class:`DerivationBudget`: three seconds of deriving, then half a second every
-  second -- about a tenth of a two-core server, two or three codenames a second); while it is
+  second -- a quarter of a two-core server, two or three codenames a second); while it is
   spent the answer is "busy, try again in a moment" (``work_gate.BusyError``, 503 with
   Retry-After) before any derivation, so a flood costs the server a database read per request
   and every page but this one keeps its speed. Counted in seconds, the budget lets fewer in when
@@ -36,7 +37,7 @@ codenames and a million guesses a second for a year leave about one chance in 10
 - **With JavaScript** the browser derives the login secret and the server's part is one keyed
   hash and one lookup, so a wrong one is not worth refusing anyone for. While many fail, the
   browser is asked for a proof of work first (``portal.services.proof_of_work``): a flood pays
-  for its load, people pay a few seconds of their browser's time, and nobody is refused.
+  for its load, people pay a few seconds of their browser's time, and nobody is turned away.
 
 Every wrong codename or login secret, on either path, adds one to the ``global`` bucket
 (:class:`SignInLimit`): not a limit any more but the gauge of pressure that sets the proof of

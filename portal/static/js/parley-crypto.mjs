@@ -12,7 +12,8 @@
  *   ("STREAM v1");
  * - key ids and fingerprints of X25519 public keys ("Key ids and fingerprints");
  * - codenames: the words a submitter keeps, and the login secret and key derived from them
- *   ("Codenames").
+ *   ("Codenames");
+ * - the proof of work a sign-in may be asked for while many fail ("Proof of work").
  *
  * It builds no envelope context of its own: pages carry the contexts the server made
  * (FORMATS.md, "Envelope contexts").
