@@ -8,7 +8,8 @@ instead of queueing, so a flood of sign-ins cannot exhaust the server's memory.
 
 ``reserved_slots`` are held back for sign-ins the caller trusts more than a stranger's (staff on a
 device that signed in before, ``portal.services.staff.sign_in``): a flood of strangers takes every
-shared slot but none of these, so it cannot keep those people waiting.
+shared slot but none of these, so it cannot keep those people waiting. Such work also takes a
+shared slot when one is free.
 
 The rate of expensive work across all workers is a separate limit, kept in the database as a
 leaky bucket (``portal.services.leaky_bucket``); this gate only bounds what runs at once here.
@@ -52,12 +53,23 @@ class WorkGate:
     def slot(self, *, reserved: bool = False) -> Iterator[None]:
         """Hold one slot for the block; ``BusyError`` if none frees up in time.
 
-        ``reserved`` asks for one of the reserved slots (the shared ones when there are none).
+        ``reserved`` work takes a reserved slot, or a shared one that is free right now, and
+        otherwise waits for a reserved one; other work waits for a shared one.
         """
-        semaphore = self._reserved if reserved and self._reserved is not None else self._shared
-        if not semaphore.acquire(timeout=self.wait_seconds):
-            raise BusyError()
+        semaphore = self._acquire(reserved)
         try:
             yield
         finally:
             semaphore.release()
+
+    def _acquire(self, reserved: bool) -> threading.BoundedSemaphore:
+        if reserved and self._reserved is not None:
+            for free in (self._reserved, self._shared):
+                if free.acquire(blocking=False):
+                    return free
+            waited_for = self._reserved
+        else:
+            waited_for = self._shared
+        if not waited_for.acquire(timeout=self.wait_seconds):
+            raise BusyError()
+        return waited_for

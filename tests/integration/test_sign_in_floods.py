@@ -111,8 +111,9 @@ class Client:
 
 @dataclass(frozen=True)
 class Person:
-    """Someone who signs in during the flood: ``attempt`` makes one try on a fresh client and
-    returns the answer's status, headers and body; ``signed_in`` says whether it let them in."""
+    """Someone who signs in during the flood: ``attempt`` sends the open sign-in page once and
+    returns the answer's status, headers and body; ``signed_in`` says whether it let them in;
+    ``retry`` does what a refusal asks before the next attempt."""
 
     attempt: Callable[[], tuple[int, dict[str, str], str]]
     signed_in: Callable[[int, dict[str, str], str], bool]
@@ -164,38 +165,48 @@ class Flood:
     send: Callable[[Client, int], int]
 
 
-def _flood(port: int, flood: Flood, started: threading.Event) -> list[int]:
-    """``FLOOD`` requests from ``FLOODERS`` clients at once; ``started`` is set once a tenth of
-    them are answered. Returns every status."""
-    statuses: list[int] = []
-    lock = threading.Lock()
+class Progress:
+    """How many of the flood's requests are answered, for people to arrive as it goes on."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+        self._changed = threading.Condition()
+
+    def add(self, status: int) -> None:
+        with self._changed:
+            self.statuses.append(status)
+            self._changed.notify_all()
+
+    def wait_for(self, answered: int) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.statuses) >= answered, timeout=300)
+
+
+def _flood(port: int, flood: Flood, progress: Progress) -> None:
+    """``FLOOD`` requests from ``FLOODERS`` clients at once, each answer noted in ``progress``."""
 
     def flooder(index: int) -> None:
         client = Client(port)
         client.token = client.csrf_token(flood.form_page)
         for round_ in range(FLOOD // FLOODERS):
-            status = flood.send(client, index * FLOOD + round_)
-            with lock:
-                statuses.append(status)
-                if len(statuses) >= FLOOD // 10:
-                    started.set()
+            progress.add(flood.send(client, index * FLOOD + round_))
 
     threads = [threading.Thread(target=flooder, args=(index,)) for index in range(FLOODERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=300)
-    return statuses
 
 
 def _during_flood(port: int, flood: Flood, people: list[Person]) -> tuple:
     """Run the flood and, while it goes on, each person's sign-in; how long each took (``None``:
-    not in within the time), and the flood's statuses."""
-    started = threading.Event()
-    flood_result: list[list[int]] = []
-    flooding = threading.Thread(target=lambda: flood_result.append(_flood(port, flood, started)))
+    not in within the time), and the flood's statuses.
+
+    Person ``i`` arrives once the flood has had ``20 + 15 i`` answers, so all ten arrive while
+    it goes on, as fast or slow as the server makes it go."""
+    progress = Progress()
+    flooding = threading.Thread(target=_flood, args=(port, flood, progress))
     flooding.start()
-    assert started.wait(timeout=60), "the flood did not get going"
     took: list[float | None] = [None] * len(people)
 
     def sign_in(index: int, person: Person) -> None:
@@ -209,15 +220,14 @@ def _during_flood(port: int, flood: Flood, people: list[Person]) -> tuple:
 
     threads = []
     for index, person in enumerate(people):
-        # One after another while the flood runs, as people arrive.
-        threading.Event().wait(0.2)
+        progress.wait_for(FLOOD // 10 + index * (FLOOD - FLOOD // 4) // len(people))
         thread = threading.Thread(target=sign_in, args=(index, person))
         thread.start()
         threads.append(thread)
     for thread in threads:
         thread.join(timeout=60)
-    flooding.join(timeout=120)
-    return took, flood_result[0]
+    flooding.join(timeout=300)
+    return took, progress.statuses
 
 
 def _in_time(took: list[float | None]) -> int:
@@ -226,8 +236,9 @@ def _in_time(took: list[float | None]) -> int:
 
 
 def _wait_as_asked(status: int, headers: dict[str, str], body: str) -> None:
-    """What a client does with a refusal: wait ``Retry-After`` seconds if it names any."""
-    assert status in (400, 429, 503), (status, body[:200])
+    """What a client does with "busy" or "too many attempts": wait ``Retry-After`` seconds.
+    Any other answer (a refusal of the right details) is a failure of the sign-in."""
+    assert status in (429, 503), (status, body[:200])
     threading.Event().wait(float(headers.get("retry-after", "1")))
 
 
