@@ -6,10 +6,10 @@ at the newest schema revision, CSRF protection, translations and the security he
 """
 
 import mimetypes
+from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask
 from flask_wtf import CSRFProtect
-from werkzeug.exceptions import HTTPException
 
 from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
@@ -48,7 +48,7 @@ from portal.services.rounds import staff_markdown
 from portal.services.submissions import kinds
 from portal.settings import Settings, load_settings
 from portal.text_limits import TEXT_LIMITS
-from portal.web import converters
+from portal.web import converters, error_answers, request_limits, routes
 from portal.web import instance as web_instance
 from portal.web.notice_headings import notice_heading, notice_heading_words
 
@@ -57,6 +57,14 @@ TEMPLATES_DIR = shipped_folder("templates")
 # The browser crypto module is an ES module; browsers refuse to run one served as anything but
 # JavaScript, and Python's table does not know ``.mjs`` on every platform.
 mimetypes.add_type("text/javascript", ".mjs")
+
+
+class Portal(Flask):
+    """Flask, logging what escapes every handler (an error in an ``after_request`` hook, in an
+    error handler) as ``error_answers`` logs the rest: with the route's rule, not the path."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        error_answers.log_unexpected(exc_info[1])
 
 
 class SchemaOutOfDateError(OperatorError):
@@ -84,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     database = db.Database(settings.database_url)
     secrets = check_instance_ready(settings, database)
 
-    app = Flask(
+    app = Portal(
         "portal",
         template_folder=str(TEMPLATES_DIR),
         instance_path=str(settings.instance_dir),
@@ -100,6 +108,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     web_instance.attach(app, settings, secrets)
 
     converters.init_app(app)
+    # Before CSRFProtect: its check touches the body, which must by then be under its limit.
+    request_limits.init_app(app, settings)
+    routes.init_app(app)
+    error_answers.init_app(app)
     db.init_app(app, database)
     CSRFProtect(app)
     i18n.init_app(app)
@@ -116,7 +128,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_global(TEXT_LIMITS, "text_limits")
     app.add_template_global(notice_heading)
     app.add_template_global(notice_heading_words)
-    app.register_error_handler(HTTPException, _render_error)
 
     for blueprint in (
         public.blueprint,
@@ -145,9 +156,3 @@ def create_app(settings: Settings | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     return app
-
-
-def _render_error(error: HTTPException) -> tuple[str, int]:
-    """Every error page in the site's layout, with its headers, and without technical detail."""
-    status = error.code or 500
-    return render_template("errors/error.html", status=status), status

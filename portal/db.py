@@ -48,7 +48,9 @@ class Database:
 
     def __init__(self, database_url: str) -> None:
         # pre_ping: a worker that outlived a database restart reconnects instead of failing once.
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        # hide_parameters: a failing statement's message (and so an error log's traceback) shows
+        # the SQL without the values bound to it, which may be anything a request carried.
+        self.engine: Engine = create_engine(database_url, pool_pre_ping=True, hide_parameters=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite)
             event.listen(self.engine, "checkin", _checkpoint_after_writes)

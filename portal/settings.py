@@ -13,6 +13,8 @@ a password.
 | `PORTAL_COOKIE_SECURE` | `true` | HTTPS-only cookies and HSTS |
 | `PORTAL_ONION_ADDRESS` | unset | the portal's v3 onion service, announced to Tor Browser |
 | `PORTAL_MAX_UPLOAD_BYTES` | `524288000` (500 MiB) | the attachments of one submission, in all |
+| `PORTAL_MAX_REQUEST_BYTES` | `1048576` (1 MiB) | one request's body, where a route needs no more |
+| `PORTAL_MAX_JSON_DEPTH` | `32` | how deeply a JSON body may nest arrays and objects |
 | `PORTAL_ARGON2_SLOTS` | `2` | Argon2id derivations one worker process runs at once |
 | `PORTAL_ARGON2_WAIT_SECONDS` | `0.5` | how long a request waits for a free Argon2 slot |
 | `PORTAL_SMTP_HOST` | unset: no e-mail | the mail server staff digests go through |
@@ -38,6 +40,12 @@ a password.
 - ``PORTAL_MAX_UPLOAD_BYTES``: a positive whole number of bytes: how much the files attached to
   one submission may hold together (their size before encryption). A form whose files pass it
   comes back with everything typed kept and the files dropped.
+- ``PORTAL_MAX_REQUEST_BYTES``: a whole number of bytes, at least 64 KiB (65536): the largest
+  body any route takes unless it needs more for its purpose (an upload chunk, a sealed
+  submission, a no-JavaScript form with its attachments: ``portal.web.request_limits``). A body
+  announced as larger is refused with 413 before it is read.
+- ``PORTAL_MAX_JSON_DEPTH``: a whole number from 2 to 256: how deeply a JSON request body may
+  nest arrays and objects; the portal's scripts send at most 3 levels. Deeper bodies get a 400.
 - ``PORTAL_ARGON2_SLOTS``: a whole number, at least 1: how many Argon2id derivations (64 MiB
   each) one worker process runs at once for staff sign-in, enrolment and passphrase changes;
   a request finding none free within ``PORTAL_ARGON2_WAIT_SECONDS`` (seconds, 0 or more) is
@@ -73,6 +81,8 @@ DATABASE_URL_VARIABLE = "PORTAL_DATABASE_URL"
 COOKIE_SECURE_VARIABLE = "PORTAL_COOKIE_SECURE"
 ONION_ADDRESS_VARIABLE = "PORTAL_ONION_ADDRESS"
 MAX_UPLOAD_BYTES_VARIABLE = "PORTAL_MAX_UPLOAD_BYTES"
+MAX_REQUEST_BYTES_VARIABLE = "PORTAL_MAX_REQUEST_BYTES"
+MAX_JSON_DEPTH_VARIABLE = "PORTAL_MAX_JSON_DEPTH"
 ARGON2_SLOTS_VARIABLE = "PORTAL_ARGON2_SLOTS"
 ARGON2_WAIT_VARIABLE = "PORTAL_ARGON2_WAIT_SECONDS"
 SMTP_HOST_VARIABLE = "PORTAL_SMTP_HOST"
@@ -92,6 +102,10 @@ _SMTP_DETAIL_VARIABLES = (
 DEFAULT_INSTANCE_DIR_NAME = "instance"
 DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
 DEFAULT_MAX_UPLOAD_BYTES = 500 * 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+SMALLEST_MAX_REQUEST_BYTES = 64 * 1024
+DEFAULT_MAX_JSON_DEPTH = 32
+JSON_DEPTH_RANGE = (2, 256)
 DEFAULT_ARGON2_SLOTS = 2
 DEFAULT_ARGON2_WAIT_SECONDS = 0.5
 
@@ -142,6 +156,8 @@ class Settings:
     cookie_secure: bool
     onion_origin: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     argon2_slots: int = DEFAULT_ARGON2_SLOTS
     argon2_wait_seconds: float = DEFAULT_ARGON2_WAIT_SECONDS
     smtp: SmtpSettings | None = None
@@ -158,6 +174,8 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         cookie_secure=_cookie_secure(environ),
         onion_origin=_onion_origin(environ),
         max_upload_bytes=_max_upload_bytes(environ),
+        max_request_bytes=_max_request_bytes(environ),
+        max_json_depth=_max_json_depth(environ),
         argon2_slots=_argon2_slots(environ),
         argon2_wait_seconds=_argon2_wait_seconds(environ),
         smtp=_smtp(environ),
@@ -264,6 +282,45 @@ def _max_upload_bytes(environ: Mapping[str, str]) -> int:
     if not value.isascii() or not value.isdigit() or int(value) == 0:
         raise SettingsError(f"{MAX_UPLOAD_BYTES_VARIABLE} must be a positive whole number of bytes")
     return int(value)
+
+
+def _max_request_bytes(environ: Mapping[str, str]) -> int:
+    return _whole_number_within(
+        environ,
+        MAX_REQUEST_BYTES_VARIABLE,
+        DEFAULT_MAX_REQUEST_BYTES,
+        (SMALLEST_MAX_REQUEST_BYTES, None),
+        f"a whole number of bytes, at least {SMALLEST_MAX_REQUEST_BYTES}",
+    )
+
+
+def _max_json_depth(environ: Mapping[str, str]) -> int:
+    lowest, highest = JSON_DEPTH_RANGE
+    return _whole_number_within(
+        environ,
+        MAX_JSON_DEPTH_VARIABLE,
+        DEFAULT_MAX_JSON_DEPTH,
+        JSON_DEPTH_RANGE,
+        f"a whole number from {lowest} to {highest}",
+    )
+
+
+def _whole_number_within(
+    environ: Mapping[str, str],
+    name: str,
+    default: int,
+    bounds: tuple[int, int | None],
+    expected: str,
+) -> int:
+    """The variable as a whole number within ``bounds`` (no upper one for ``None``)."""
+    value = _present(environ, name)
+    if value is None:
+        return default
+    lowest, highest = bounds
+    number = int(value) if value.isascii() and value.isdigit() else -1
+    if number < lowest or (highest is not None and number > highest):
+        raise SettingsError(f"{name} must be {expected}")
+    return number
 
 
 def _argon2_slots(environ: Mapping[str, str]) -> int:

@@ -101,6 +101,7 @@ from portal.services.submissions.submitters import (
     sign_in_from_browser,
 )
 from portal.web.instance import app_secrets, app_storage
+from portal.web.request_limits import accepts_body
 from portal.web.sign_in_work import (
     MalformedProofError,
     challenge_answer,
@@ -161,9 +162,9 @@ def _csrf_refused(error: CSRFError) -> ResponseReturnValue:
 
 
 @blueprint.post("/sealed-submissions")
+@accepts_body(REQUEST_BODY_LIMIT)
 def receive_sealed_submission() -> ResponseReturnValue:
     """Store one submission a browser sealed; see the module docstring for the exchange."""
-    request.max_content_length = REQUEST_BODY_LIMIT
     try:
         sealed = _read_request(request.get_json(silent=True))
     except (MalformedRequestError, MalformedProofError) as error:

@@ -14,12 +14,12 @@ from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from portal.blueprints.sessions_forms import DayField
 from portal.models import ActionOwner, ActionState
+from portal.numbers import LARGEST_ID
 from portal.services.rounds.roadmap import ActionDraft, ResultDraft
 
 CHOOSE_OWNER = _l("Say who carries out the action.")
 CHOOSE_STATE = _l("Choose where the action stands.")
 DUE_MESSAGE = _l("Give the day the action is due as YYYY-MM-DD.")
-LARGEST_ID = 2**31 - 1
 
 
 def _text(value: str | None) -> str:

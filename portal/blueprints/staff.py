@@ -144,8 +144,8 @@ def queue(signed_in: SignedInStaff, slug: str) -> str:
         database,
         dialogue,
         filters,
-        after=_cursor("after"),
-        before=_cursor("before"),
+        after=request.args.get("after", type=int),
+        before=request.args.get("before", type=int),
         today=utc_now().date(),
     )
     return render_template(
@@ -365,11 +365,6 @@ def attachment(signed_in: SignedInStaff, public_id: str) -> Response:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _cursor(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 def _decide(

@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
 from portal.models import DeclineReason, RiskLevel
+from portal.numbers import LARGEST_ID, whole_number
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
 
 
@@ -72,7 +73,7 @@ class GrantForm(FlaskForm):
     showed, so that a key changed in between is refused.
     """
 
-    staff_user_id = IntegerField(validators=[Optional()])
+    staff_user_id = IntegerField(validators=[Optional(), NumberRange(min=1, max=LARGEST_ID)])
     email = StringField(filters=[_stripped])
     fingerprint = StringField()
     shown_fingerprint = StringField(filters=[lambda value: value or None])
@@ -108,7 +109,7 @@ class RiskForm(FlaskForm):
     @property
     def named_member_ids(self) -> list[int]:
         """The members named on a high-risk submission (anything not a number is ignored)."""
-        return [int(value) for value in self.named.data or [] if value.isdigit()]
+        return _ids(self.named.data)
 
 
 class NameReadersForm(FlaskForm):
@@ -119,7 +120,7 @@ class NameReadersForm(FlaskForm):
     @property
     def member_ids(self) -> list[int]:
         """The members named (anything not a number is ignored)."""
-        return [int(value) for value in self.named.data or [] if value.isdigit()]
+        return _ids(self.named.data)
 
 
 class NamesEmergencyForm(FlaskForm):
@@ -131,8 +132,8 @@ class NamesEmergencyForm(FlaskForm):
     @property
     def member_id(self) -> int:
         """The member chosen; -1, which is nobody's id, when the value is not a number."""
-        value = self.member.data or ""
-        return int(value) if value.isdigit() and len(value) < 19 else -1
+        number = whole_number(self.member.data or "")
+        return -1 if number is None else number
 
 
 class RiskHoldForm(FlaskForm):
@@ -177,13 +178,18 @@ class BriefingPointForm(FlaskForm):
 class AgendaLinkForm(FlaskForm):
     """The agenda item to link a submission to."""
 
-    agenda_item = IntegerField(validators=[InputRequired(_l("Choose an agenda item."))])
+    agenda_item = IntegerField(
+        validators=[
+            InputRequired(_l("Choose an agenda item.")),
+            NumberRange(min=1, max=LARGEST_ID, message=_l("Choose an agenda item.")),
+        ]
+    )
 
 
 class HandoverProposalForm(FlaskForm):
     """The session whose handover list a case is proposed for."""
 
-    session = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
+    session = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=LARGEST_ID)])
 
 
 class MessageForm(FlaskForm):
@@ -195,7 +201,7 @@ class MessageForm(FlaskForm):
 class ExportForm(FlaskForm):
     """One session of the dialogue to export, or nothing for all of them."""
 
-    session = IntegerField(validators=[Optional()])
+    session = IntegerField(validators=[Optional(), NumberRange(min=1, max=LARGEST_ID)])
 
 
 def first_error(form: FlaskForm) -> str | None:
@@ -204,3 +210,9 @@ def first_error(form: FlaskForm) -> str | None:
         if errors:
             return str(errors[0])
     return None
+
+
+def _ids(values: list[str] | None) -> list[int]:
+    """The whole numbers among ``values`` (see ``portal.numbers``), anything else ignored."""
+    numbers = (whole_number(value) for value in values or [])
+    return [number for number in numbers if number is not None]

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from portal.forms_web.vocabulary import consent_messages
 from portal.labels import label
 from portal.models import ConsentRequest, Submission, Topic, utc_now
+from portal.numbers import LARGEST_ID, whole_number
 from portal.services.contexts import is_public_id
 from portal.services.rounds.consent_requests import (
     NoOpenRequestError,
@@ -380,9 +381,9 @@ def _own_or_404(signed_in: SignedInSubmitter, public_id: str) -> Submission:
 
 def _consent_form(form: Mapping[str, str]) -> dict[str, Any]:
     """The posted consent form in the shape ``change_plain_consent`` validates."""
-    person = form.get("person", "")
+    person = whole_number(form.get("person", ""))
     return {
-        "person": int(person) if person.isdigit() else -1,
+        "person": -1 if person is None else person,
         "consent": {
             "level": form.get("level"),
             "given_by": form.get("given_by"),
@@ -397,11 +398,11 @@ def confirmed_round(value: object) -> int | None:
     number becomes 0, which no request has."""
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
-        value = int(value)
+    if isinstance(value, str):
+        value = whole_number(value)
     if isinstance(value, bool) or not isinstance(value, int):
         return 0
-    return value if 0 < value < 2**31 else 0
+    return value if 0 < value <= LARGEST_ID else 0
 
 
 def round_refusal() -> str:

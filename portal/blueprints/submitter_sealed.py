@@ -113,6 +113,7 @@ from portal.services.submissions.submitters import (
     sign_in_from_browser,
 )
 from portal.web.instance import app_secrets
+from portal.web.request_limits import accepts_body
 from portal.web.sign_in_work import (
     MalformedProofError,
     challenge_answer,
@@ -263,6 +264,7 @@ def sealed_envelopes(signed_in: SignedInSubmitter, public_id: str) -> ResponseRe
 
 
 @blueprint.post("/<public_id>/sealed-further-information")
+@accepts_body(REQUEST_BODY_LIMIT)
 @json_session_required
 def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     """Store further information the page sealed, once the service has checked its address."""
@@ -272,11 +274,11 @@ def add_further_information(signed_in: SignedInSubmitter, public_id: str) -> Res
 
 
 @blueprint.post("/<public_id>/sealed-consent")
+@accepts_body(REQUEST_BODY_LIMIT)
 @json_session_required
 def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     """Store a consent change the page sealed, once the service has checked its address; one
     that names a round beside it is stored only as the answer to an open request."""
-    request.max_content_length = REQUEST_BODY_LIMIT
     body = request.get_json(silent=True)
     beside = body.get("round") if isinstance(body, dict) else None
     # A JSON number only: text is for forms.
@@ -288,10 +290,10 @@ def change_consent(signed_in: SignedInSubmitter, public_id: str) -> ResponseRetu
 
 
 @blueprint.post("/<public_id>/sealed-message")
+@accepts_body(REQUEST_BODY_LIMIT)
 @json_session_required
 def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     """Store a reply to the desk the page sealed under the reply id it was served with."""
-    request.max_content_length = REQUEST_BODY_LIMIT
     found = _own_or_404(signed_in, public_id)
     try:
         body = _json_body()
@@ -311,6 +313,7 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/<public_id>/seen")
+@accepts_body(SEEN_BODY_LIMIT)
 @json_session_required
 def mark_shown_seen(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
     """Mark as seen the new desk items the page showed: ``{"messages": [public id]}``.
@@ -318,7 +321,6 @@ def mark_shown_seen(signed_in: SignedInSubmitter, public_id: str) -> ResponseRet
     A post rather than a side effect of fetching the envelopes, so that only what the tab could
     open and show stops being new (``inbox_news``); CSRF-protected like every post here.
     """
-    request.max_content_length = SEEN_BODY_LIMIT
     found = _own_or_404(signed_in, public_id)
     try:
         shown = _public_ids(_json_body(), "messages")
@@ -346,7 +348,6 @@ def _store_sealed(
     store: Callable[..., Any],
     anchor: str,
 ) -> ResponseReturnValue:
-    request.max_content_length = REQUEST_BODY_LIMIT
     found = _own_or_404(signed_in, public_id)
     try:
         body = _json_body()

@@ -24,6 +24,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session
 
 from portal.models import Upload, utc_now
+from portal.numbers import LARGEST_BIG_NUMBER, whole_number
 from portal.services.submissions.uploads import (
     MAX_CHUNK_BYTES,
     UploadConflictError,
@@ -38,6 +39,7 @@ from portal.services.submissions.uploads import (
     find_upload,
 )
 from portal.web.instance import app_settings, app_storage
+from portal.web.request_limits import accepts_body
 from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("uploads", __name__, url_prefix="/uploads")
@@ -94,11 +96,12 @@ def status(upload_id: str) -> Response:
 
 
 @blueprint.put("/<upload_id>")
+@accepts_body(MAX_CHUNK_BYTES)
 def chunk(upload_id: str) -> Response:
     with unit_of_work() as database:
         upload = _requested_upload(database, upload_id)
-        offset = request.args.get("offset", type=int)
-        if offset is None or offset < 0:
+        offset = whole_number(request.args.get("offset", ""), largest=LARGEST_BIG_NUMBER)
+        if offset is None:
             raise UploadRefusedError("say where this chunk goes: ?offset=<bytes received so far>")
         length = request.content_length
         if length is None:

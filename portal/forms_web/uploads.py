@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import parse_form_data
 
 from portal.services.submissions.attachments import (
@@ -101,13 +102,18 @@ def read_posted_form(
         sinks.append(sink)
         return sink
 
-    _, fields, parts = parse_form_data(
-        request.environ,
-        stream_factory=encrypting_stream_factory,
-        max_form_memory_size=MAX_FORM_MEMORY_BYTES,
-        max_content_length=budget.limit + FORM_ALLOWANCE_BYTES,
-        silent=False,
-    )
+    try:
+        _, fields, parts = parse_form_data(
+            request.environ,
+            stream_factory=encrypting_stream_factory,
+            max_form_memory_size=MAX_FORM_MEMORY_BYTES,
+            max_content_length=budget.limit + FORM_ALLOWANCE_BYTES,
+            silent=False,
+        )
+    except ValueError:
+        # A multipart body without a boundary or with broken framing, or a urlencoded one that
+        # is not UTF-8: the client's mistake, answered 400 (what was staged is rolled back).
+        raise BadRequest() from None
     received = []
     for name, part in parts.items(multi=True):
         sink = part.stream

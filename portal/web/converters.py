@@ -12,8 +12,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 
-LARGEST_ID = 2**31 - 1
-"""The largest value of an ``INTEGER`` column on PostgreSQL, and so of any id in a path."""
+from portal.numbers import LARGEST_ID
 
 
 class IdConverter(IntegerConverter):

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -9,9 +10,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from portal.server import RedactClientDetails
+from flask.logging import default_handler
+
+from portal.server import RedactClientDetails, coarse_app_logging
 from tests.conftest import portal_environment, run_portal
 
 CLIENT_ADDRESS = "127.0.0.77"
@@ -51,9 +56,32 @@ def wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # a slow first answer
             time.sleep(0.2)
     raise AssertionError("portal serve did not come up")
+
+
+@contextmanager
+def served_portal(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """``portal serve`` (one worker) over a fresh instance: its port and its log file, whole
+    once the block ends and the server has stopped."""
+    instance_dir = tmp_path / "instance"
+    assert run_portal(portal_environment(instance_dir), "init").exit_code == 0
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "1"],
+            env=serve_environment(instance_dir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_up(port, server)
+            yield port, log_path
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
 
 
 def test_serve_refuses_an_uninitialised_instance(tmp_path: Path) -> None:
@@ -73,33 +101,16 @@ def test_serve_refuses_an_uninitialised_instance(tmp_path: Path) -> None:
 
 
 def test_logs_never_contain_client_address_agent_referrer_or_query(tmp_path: Path) -> None:
-    instance_dir = tmp_path / "instance"
-    assert run_portal(portal_environment(instance_dir), "init").exit_code == 0
-    port = free_port()
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "1"],
-            env=serve_environment(instance_dir),
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    with served_portal(tmp_path) as (port, log_path):
+        request = (
+            f"GET /?{QUERY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {USER_AGENT}\r\n"
+            f"Referer: {REFERRER}\r\nX-Forwarded-For: {FORWARDED_ADDRESS}\r\n"
+            "Connection: close\r\n\r\n"
         )
-        try:
-            wait_until_up(port, server)
-            request = (
-                f"GET /?{QUERY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {USER_AGENT}\r\n"
-                f"Referer: {REFERRER}\r\nX-Forwarded-For: {FORWARDED_ADDRESS}\r\n"
-                "Connection: close\r\n\r\n"
-            )
-            reply = _request_from(CLIENT_ADDRESS, port, request.encode("ascii"))
-            assert reply.startswith(b"HTTP/1.1 200")
-            malformed = b"NOT A REQUEST\r\n\r\n"
-            assert _request_from(MALFORMED_CLIENT_ADDRESS, port, malformed).startswith(
-                b"HTTP/1.1 400"
-            )
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+        reply = _request_from(CLIENT_ADDRESS, port, request.encode("ascii"))
+        assert reply.startswith(b"HTTP/1.1 200")
+        malformed = b"NOT A REQUEST\r\n\r\n"
+        assert _request_from(MALFORMED_CLIENT_ADDRESS, port, malformed).startswith(b"HTTP/1.1 400")
 
     logs = log_path.read_text(encoding="utf-8")
     assert '"GET / HTTP/1.1" 200' in logs
@@ -137,5 +148,44 @@ def test_error_log_drops_query_strings_and_client_addresses() -> None:
     )
 
     assert redact.filter(failed) and redact.filter(invalid)
-    assert failed.getMessage() == "Error handling request /x"
+    assert failed.getMessage() == "Error handling request"
     assert CLIENT_ADDRESS not in invalid.getMessage()
+
+
+ID_CANARY = "idcanary7q3x"
+PARAMETER_CANARY = "parametercanary"
+SECOND_PRECISION = re.compile(r"\d\d:\d\d:\d\d")
+
+
+def test_logs_name_routes_not_ids_and_keep_times_to_the_hour(tmp_path: Path) -> None:
+    requests = [
+        f"GET /inbox/{ID_CANARY}?{QUERY} HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+        f"GET /uploads/{ID_CANARY}?offset={PARAMETER_CANARY} HTTP/1.1\r\nHost: x\r\n",
+        f"GET /{ID_CANARY} HTTP/1.1\r\nHost: {'a' * 70}.example\r\n",
+        f"GET /inbox/{ID_CANARY} HTTP/9.9 {PARAMETER_CANARY}\r\nHost: x\r\n",
+        "POST /uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 157286400\r\n",
+    ]
+    with served_portal(tmp_path) as (port, log_path):
+        replies = [
+            _request_from("127.0.0.1", port, (r + "Connection: close\r\n\r\n").encode())
+            for r in requests
+        ]
+
+    assert replies[-1].startswith(b"HTTP/1.1 413")  # refused unread: no byte of it was sent
+    logs = log_path.read_text(encoding="utf-8")
+    assert '"GET /inbox/<public_id> HTTP/1.1" 302' in logs
+    assert '"GET /uploads/<upload_id> HTTP/1.1" 404' in logs
+    for secret in (ID_CANARY, PARAMETER_CANARY, QUERY):
+        assert secret not in logs, secret
+    assert not SECOND_PRECISION.search(logs), logs
+
+
+def test_the_application_log_keeps_times_to_the_hour() -> None:
+    """What the application itself logs under ``portal serve`` (an unexpected error) is dated
+    like gunicorn's lines."""
+    coarse_app_logging()
+    record = logging.LogRecord("portal", logging.ERROR, __file__, 1, "Unhandled error", (), None)
+    line = default_handler.format(record)
+    assert "Unhandled error" in line
+    assert not SECOND_PRECISION.search(line), line

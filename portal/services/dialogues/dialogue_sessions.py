@@ -58,6 +58,7 @@ from portal.models import (
     StaffRole,
     StaffUser,
 )
+from portal.numbers import LARGEST_ID
 from portal.services.audit.trail import AuditAction, record_event, record_session_event
 from portal.services.desks.need_to_know import is_desk_member
 from portal.services.dialogues.catalogue import DialogueDetailsError, schedule_session
@@ -149,8 +150,10 @@ def dialogue_by_slug(session: Session, slug: str) -> Dialogue:
 
 
 def session_by_id(session: Session, session_id: int) -> DialogueSession:
-    """The session numbered ``session_id``; ``UnknownSessionError`` if there is none."""
-    dialogue_session = session.get(DialogueSession, session_id)
+    """The session numbered ``session_id``; ``UnknownSessionError`` if there is none (a number
+    too wide for an id, from a JSON body, among them)."""
+    fits = 0 <= session_id <= LARGEST_ID
+    dialogue_session = session.get(DialogueSession, session_id) if fits else None
     if dialogue_session is None:
         raise UnknownSessionError(f"there is no session number {session_id}")
     return dialogue_session

@@ -39,6 +39,7 @@ from portal.models import (
     SubmissionState,
     Topic,
 )
+from portal.numbers import whole_number
 
 PAGE_SIZE = 50
 NO_SESSION = "none"
@@ -71,12 +72,8 @@ class QueueFilters:
             except ValueError:
                 return None
 
-        session: int | str | None = None
         raw_session = args.get("session", "")
-        if raw_session == NO_SESSION:
-            session = NO_SESSION
-        elif raw_session.isdigit():
-            session = int(raw_session)
+        session = NO_SESSION if raw_session == NO_SESSION else whole_number(raw_session)
         risk: RiskLevel | str | None = choice("risk", RiskLevel)  # type: ignore[assignment]
         if args.get("risk") == NO_RISK:
             risk = NO_RISK

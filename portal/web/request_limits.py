@@ -1,0 +1,75 @@
+"""How much a request may send, decided before anything reads its body.
+
+Every route takes at most ``PORTAL_MAX_REQUEST_BYTES`` (Flask's ``MAX_CONTENT_LENGTH``): a body
+announced as larger is refused with 413 before a byte of it is read, and one sent without a
+length is cut off there. The few routes that need more say so on the view with
+:func:`accepts_body`; the allowance is applied before any other hook runs, because the CSRF check
+already touches the body's stream, which is where Werkzeug enforces the limit. The no-JavaScript
+forms parse their multipart bodies themselves, files encrypted as they arrive, under the
+submission's attachment budget (``portal.forms_web.uploads``). Form fields stay within Flask's
+``MAX_FORM_MEMORY_SIZE`` and ``MAX_FORM_PARTS`` defaults.
+
+Numbers in query strings and form fields, read with ``.get(name, type=int)``, are whole numbers
+that fit an ``INTEGER`` column (``portal.numbers``), or absent.
+
+JSON bodies are read by :class:`portal.web.json_bodies.BoundedJSONProvider`, with the depth limit
+of ``PORTAL_MAX_JSON_DEPTH``.
+"""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Request, current_app, request
+from werkzeug.datastructures import ImmutableMultiDict
+
+from portal.numbers import whole_number
+from portal.settings import Settings
+from portal.web.json_bodies import BoundedJSONProvider
+
+_ALLOWANCE_ATTRIBUTE = "parley_body_allowance"
+_View = TypeVar("_View", bound=Callable[..., object])
+
+
+def accepts_body(limit_bytes: int) -> Callable[[_View], _View]:
+    """Let the decorated view take a body of up to ``limit_bytes`` instead of the app-wide limit;
+    put it directly under the route decorator."""
+
+    def mark(view: _View) -> _View:
+        setattr(view, _ALLOWANCE_ATTRIBUTE, limit_bytes)
+        return view
+
+    return mark
+
+
+class BoundedParameters(ImmutableMultiDict[str, str]):
+    """Query and form parameters whose ``get(name, type=int)`` reads :func:`whole_number`."""
+
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:
+        if type is not int:
+            return super().get(key, default, type)
+        text = super().get(key)
+        number = None if text is None else whole_number(text)
+        return default if number is None else number
+
+
+class PortalRequest(Request):
+    """Flask's request with :class:`BoundedParameters` for its query string and form."""
+
+    parameter_storage_class = BoundedParameters
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Apply the limits of ``settings``; called before any other extension adds its hooks."""
+    app.request_class = PortalRequest
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    provider = BoundedJSONProvider(app)
+    provider.max_depth = settings.max_json_depth
+    app.json = provider
+    app.before_request(_apply_route_allowance)
+
+
+def _apply_route_allowance() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    allowance = getattr(view, _ALLOWANCE_ATTRIBUTE, None)
+    if allowance is not None:
+        request.max_content_length = allowance
