@@ -50,14 +50,17 @@ format: $(BIN)/.installed-test
 bench: $(BIN)/.installed-test
 	$(BIN)/python -m bench
 
-# Browser tests drive Debian's Chromium and the Node tests need Node.js; both come from apt when
-# this runs as root and they are missing. Playwright's own browser download is never used.
+# Browser tests drive Debian's Chromium, the Node tests need Node.js and the reverse-proxy tests
+# run Debian's nginx (as the current user, from a temporary folder); all come from apt when this
+# runs as root and they are missing. Playwright's own browser download is never used.
 browser-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1 || \
+		! { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && apt-get install -y -qq chromium nodejs >/dev/null; \
+			apt-get update -qq && apt-get install -y -qq chromium nodejs nginx >/dev/null; \
 		else \
-			echo "Chromium or Node.js missing: install the Debian packages 'chromium' and 'nodejs'." >&2; \
+			echo "Chromium, Node.js or nginx missing: install the Debian packages 'chromium'," \
+				"'nodejs' and 'nginx'." >&2; \
 		fi; \
 	fi
 

@@ -89,7 +89,7 @@ def check_instance_ready(settings: Settings, database: db.Database) -> InstanceS
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the portal for ``settings`` (default: read from the environment)."""
     settings = load_settings() if settings is None else settings
-    database = db.Database(settings.database_url)
+    database = db.Database(settings.database_url, connections=settings.threads)
     secrets = check_instance_ready(settings, database)
 
     app = Portal(

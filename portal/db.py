@@ -6,6 +6,9 @@ so a failed request cannot leave a half-written transaction behind for the next 
 
 On SQLite every connection, the migrations' included, is set up by ``_configure_sqlite``:
 
+- ``busy_timeout = 30000``: SQLite has one writer at a time, and a writer waits up to 30 seconds
+  for its turn instead of the usual 5: a burst of submissions to every request thread of every
+  ``portal serve`` worker (``portal.server``) queues rather than failing.
 - ``journal_mode = WAL``: readers do not wait for a writer, so several gunicorn workers share
   one file. The mode is stored in the file; SQLite then keeps two side files next to it (see
   ``sqlite_side_files``), which anything that copies, scans or removes the database must treat
@@ -20,8 +23,13 @@ A write-ahead log keeps the page images that a transaction replaced: the main fi
 until the log is checkpointed into it, and the log itself until its frames are overwritten. A
 deleted envelope or a re-wrapped key would stay readable there, which the rollback journal never
 allowed (it overwrites pages in place and removes the journal at commit). So a connection that
-wrote is checkpointed when it returns to the pool (``_checkpoint_after_writes``), with the log
-truncated to nothing. SECURITY.md ("Data at rest on SQLite") states what remains.
+wrote is checkpointed when it returns to the pool (``Database._checkpoint_after_writes``), with
+the log truncated to nothing. The checkpoint does not wait: while it waits for readers of an
+older snapshot SQLite holds back every new writer, and with a worker's many request threads
+there nearly always is one, so writers would queue behind it until they failed as "database is
+locked". A checkpoint that finds the log in use is tried again as each connection returns to the
+pool, reader or writer, until one succeeds: the last request of a busy moment empties the log.
+SECURITY.md ("Data at rest on SQLite") states what remains.
 """
 
 from pathlib import Path
@@ -32,7 +40,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 _EXTENSION_KEY = "parley.database"
+# How long a statement waits for another connection's write lock before failing as "database
+# is locked": long enough for a burst of submissions to every thread of every worker to queue.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_PRAGMAS = {
+    "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
     "journal_mode": "WAL",
     "synchronous": "FULL",
     "foreign_keys": "ON",
@@ -46,14 +58,21 @@ _CHECKPOINTED_CHANGES = "parley.checkpointed_changes"
 class Database:
     """The engine and session factory for one database URL."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, connections: int | None = None) -> None:
+        """``connections``: how many the pool holds at most, one for each request thread of a
+        ``portal serve`` worker, so that no thread waits for another's (default: SQLAlchemy's)."""
+        sizing = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
         # pre_ping: a worker that outlived a database restart reconnects instead of failing once.
         # hide_parameters: a failing statement's message (and so an error log's traceback) shows
         # the SQL without the values bound to it, which may be anything a request carried.
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True, hide_parameters=True)
+        self.engine: Engine = create_engine(
+            database_url, pool_pre_ping=True, hide_parameters=True, **sizing
+        )
+        # Whether a checkpoint found the log in use and another is owed (SQLite only).
+        self._checkpoint_owed = False
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite)
-            event.listen(self.engine, "checkin", _checkpoint_after_writes)
+            event.listen(self.engine, "checkin", self._checkpoint_after_writes)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -71,6 +90,21 @@ class Database:
         """Close every pooled connection (before a process forks or exits)."""
         self.engine.dispose()
 
+    def _checkpoint_after_writes(self, connection: Any, record: Any) -> None:
+        """Empty the log when a connection that wrote returns to the pool, or when any does
+        while a checkpoint is owed.
+
+        ``total_changes`` counts the rows a connection inserted, updated or deleted since it
+        opened; a connection that only read checkpoints only when one is owed.
+        """
+        if connection is None:  # invalidated after an error: SQLAlchemy discards it unused
+            return
+        changes = connection.total_changes
+        if changes == record.info.get(_CHECKPOINTED_CHANGES, 0) and not self._checkpoint_owed:
+            return
+        record.info[_CHECKPOINTED_CHANGES] = changes
+        self._checkpoint_owed = not _truncate_log(connection)
+
 
 def _configure_sqlite(connection: Any, _record: Any) -> None:
     """Apply ``SQLITE_PRAGMAS`` to a new connection (see the module's docstring for why)."""
@@ -80,20 +114,15 @@ def _configure_sqlite(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _checkpoint_after_writes(connection: Any, record: Any) -> None:
-    """Copy what a returning connection wrote into the main file and empty the log.
-
-    ``total_changes`` counts the rows a connection inserted, updated or deleted since it opened;
-    a connection that only read skips the checkpoint. The checkpoint waits for readers of older
-    snapshots up to SQLite's busy timeout (5 s); if they outlast it, the log stays until the
-    next write's checkpoint, or until the last connection closes, when SQLite removes it.
-    """
-    if connection is None:  # invalidated after an error: SQLAlchemy discards it unused
-        return
-    changes = connection.total_changes
-    if changes != record.info.get(_CHECKPOINTED_CHANGES, 0):
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        record.info[_CHECKPOINTED_CHANGES] = changes
+def _truncate_log(connection: Any) -> bool:
+    """Copy the log into the main file and empty it, unless another connection is using it;
+    whether it was emptied. Never waits (see the module's docstring)."""
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    return busy == 0
 
 
 def sqlite_side_files(database_file: Path) -> list[Path]:

@@ -1,5 +1,21 @@
 """``portal serve``: the portal under gunicorn, with logs that never name a visitor.
 
+**Workers.** Gunicorn's threaded worker (``gthread``): ``workers`` processes, each answering up
+to ``threads`` requests at once, one thread each. A visitor sending slowly holds one thread, not
+a process, and :mod:`portal.slow_bodies` refuses a body that stalls or trickles (408); a
+connection that opens and sends nothing is handed back to gunicorn's event loop after 5 seconds,
+to wait without a thread, and closed after the keep-alive time. An asynchronous worker (gevent,
+eventlet) would hold thousands of idle clients as cheaply, but Argon2, PBKDF2, SQLite and the
+encryption of attachments block its single loop: one staff sign-in would stall every visitor of
+the process for a third of a second. Headers are bounded in size (:data:`REQUEST_LIMITS`); a
+client trickling its headers still holds a thread until it stops, which is what the reverse
+proxy in docs/DEPLOYMENT.md is for. Argon2 work stays capped per process by its gate
+(``portal.services.staff.sign_in.Argon2Gate``), which threads share.
+
+**Start-up.** Before any worker exists (gunicorn's ``when_ready``), the leftovers of an
+interrupted run are sorted out (``portal.services.housekeeping.orphans``), so a ``kill -9`` in
+the middle of a submission leaves neither a half-published file nor a stray ``.partial-`` one.
+
 The access log records the hour, the method, the route's rule (``/inbox/<public_id>``, never the
 path with its ids, nor the query string), protocol, status, size and duration: enough to operate
 the service, nothing that says who asked or what they read. Every time in the logs, the
@@ -9,23 +25,43 @@ address and quotes the request line of malformed requests, and names the URI of 
 :class:`PrivacyLogger` removes them before anything is written.
 """
 
+import datetime as dt
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from flask.logging import default_handler
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 
 from portal.app import create_app
+from portal.db import Database
+from portal.instance import InstanceFolder
+from portal.services.housekeeping.orphans import remove_orphaned_partials
 from portal.settings import Settings
+from portal.slow_bodies import SlowBodyLimit
+from portal.storage import EncryptedStorage
 from portal.web.routes import ROUTE_ENVIRON_KEY
 
 ACCESS_LOG_FORMAT = f'%(t)s "%(m)s %({{{ROUTE_ENVIRON_KEY}}}e)s %(H)s" %(s)s %(B)s %(M)sms'
 LOG_TIME_FORMAT = "[%Y-%m-%d %H:00 %z]"
 _ERROR_LOG_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"
+
+# Keep-alive: how long an idle connection stays open for the next request (seconds).
+KEEPALIVE_SECONDS = 5
+# A worker takes at most this many connections per thread (busy, queued or idle between
+# requests); beyond it, new connections wait in the kernel's queue for a less busy worker.
+CONNECTIONS_PER_THREAD = 4
+# The request line (method, path, query), the number of header fields, the size of each.
+REQUEST_LIMITS = {
+    "limit_request_line": 4094,
+    "limit_request_fields": 50,
+    "limit_request_field_size": 8190,
+}
 
 _CLIENT_ADDRESS = re.compile(r"\bip=\S+")
 # What gunicorn quotes of a malformed request (its request line, a header: from the first quote
@@ -71,12 +107,18 @@ def coarse_app_logging() -> None:
 class PortalServer(BaseApplication):
     """Gunicorn configured in code; each worker builds its own app from the factory."""
 
-    def __init__(self, settings: Settings, *, host: str, port: int, workers: int) -> None:
+    def __init__(self, settings: Settings, *, host: str, port: int) -> None:
         self._settings = settings
         bind_host = f"[{host}]" if ":" in host else host
         self._options: dict[str, Any] = {
             "bind": [f"{bind_host}:{port}"],
-            "workers": workers,
+            "workers": settings.workers,
+            "worker_class": "gthread",
+            "threads": settings.threads,
+            "worker_connections": settings.threads * CONNECTIONS_PER_THREAD,
+            "keepalive": KEEPALIVE_SECONDS,
+            **REQUEST_LIMITS,
+            "when_ready": _sweep_before_serving(settings),
             "accesslog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,
             "errorlog": "-",
@@ -92,10 +134,33 @@ class PortalServer(BaseApplication):
 
     def load(self) -> Flask:
         app = create_app(self._settings)
+        app.wsgi_app = SlowBodyLimit(app.wsgi_app, self._settings.body_timeout_seconds)
         coarse_app_logging()
         return app
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    """Run until interrupted."""
-    PortalServer(settings, host=host, port=port, workers=workers).run()
+def _sweep_before_serving(settings: Settings) -> Callable[[Arbiter], None]:
+    """Gunicorn's ``when_ready`` hook: clear the leftovers of an interrupted run."""
+
+    def when_ready(arbiter: Arbiter) -> None:
+        removed = sweep_interrupted_writes(settings)
+        if removed:
+            arbiter.log.info("Removed %d unfinished files left by an interrupted run", removed)
+
+    return when_ready
+
+
+def sweep_interrupted_writes(settings: Settings) -> int:
+    """Finish or remove every ``.partial-`` file no upload holds; nothing may be in flight."""
+    database = Database(settings.database_url)
+    storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
+    try:
+        with database.session() as session:
+            return remove_orphaned_partials(session, storage, idle_for=dt.timedelta(0))
+    finally:
+        database.dispose()
+
+
+def serve(settings: Settings, *, host: str, port: int) -> None:
+    """Run until interrupted, with ``settings.workers`` processes of ``settings.threads``."""
+    PortalServer(settings, host=host, port=port).run()

@@ -17,6 +17,9 @@ a password.
 | `PORTAL_MAX_JSON_DEPTH` | `32` | how deeply a JSON body may nest arrays and objects |
 | `PORTAL_ARGON2_SLOTS` | `2` | Argon2id derivations one worker process runs at once |
 | `PORTAL_ARGON2_WAIT_SECONDS` | `0.5` | how long a request waits for a free Argon2 slot |
+| `PORTAL_WORKERS` | `2` | worker processes of `portal serve` |
+| `PORTAL_THREADS` | `32` | request threads in each worker process |
+| `PORTAL_BODY_TIMEOUT_SECONDS` | `20` | how long a request body may stall before it is refused |
 | `PORTAL_SMTP_HOST` | unset: no e-mail | the mail server staff digests go through |
 | `PORTAL_SMTP_SECURITY` | `starttls` | `starttls`, `tls` (TLS from the start), `none` (loopback) |
 | `PORTAL_SMTP_PORT` | 587, 465 with `tls`, 25 with `none` | the mail server's port |
@@ -50,6 +53,15 @@ a password.
   each) one worker process runs at once for staff sign-in, enrolment and passphrase changes;
   a request finding none free within ``PORTAL_ARGON2_WAIT_SECONDS`` (seconds, 0 or more) is
   answered 503 "busy". Both are per worker process, so memory is bounded by slots times workers.
+- ``PORTAL_WORKERS`` (1 to 64) and ``PORTAL_THREADS`` (1 to 256): ``portal serve`` runs that
+  many processes, each answering that many requests at once on its own threads, so a visitor
+  who sends slowly holds one thread, not a whole process. ``--workers`` and ``--threads`` override
+  them for one run. Each thread may hold one database connection: PostgreSQL must accept
+  workers times threads connections besides those of the commands run beside the portal.
+- ``PORTAL_BODY_TIMEOUT_SECONDS`` (1 to 3600): a request body that sends nothing for this long,
+  or that after this long arrives slower than 1 KiB a second on average, is refused with 408
+  and nothing of it is kept (``portal.slow_bodies``). A reverse proxy in front (docs/DEPLOYMENT.md)
+  receives whole bodies before the portal sees them, and then this rarely applies.
 - ``PORTAL_SMTP_*``: where ``portal digest send`` hands the staff digests over
   (``portal.services.staff.digests``). Without ``PORTAL_SMTP_HOST`` nothing is ever e-mailed and
   the command refuses to run. The connection is encrypted, with the server's certificate checked
@@ -85,6 +97,9 @@ MAX_REQUEST_BYTES_VARIABLE = "PORTAL_MAX_REQUEST_BYTES"
 MAX_JSON_DEPTH_VARIABLE = "PORTAL_MAX_JSON_DEPTH"
 ARGON2_SLOTS_VARIABLE = "PORTAL_ARGON2_SLOTS"
 ARGON2_WAIT_VARIABLE = "PORTAL_ARGON2_WAIT_SECONDS"
+WORKERS_VARIABLE = "PORTAL_WORKERS"
+THREADS_VARIABLE = "PORTAL_THREADS"
+BODY_TIMEOUT_VARIABLE = "PORTAL_BODY_TIMEOUT_SECONDS"
 SMTP_HOST_VARIABLE = "PORTAL_SMTP_HOST"
 SMTP_SECURITY_VARIABLE = "PORTAL_SMTP_SECURITY"
 SMTP_PORT_VARIABLE = "PORTAL_SMTP_PORT"
@@ -108,6 +123,12 @@ DEFAULT_MAX_JSON_DEPTH = 32
 JSON_DEPTH_RANGE = (2, 256)
 DEFAULT_ARGON2_SLOTS = 2
 DEFAULT_ARGON2_WAIT_SECONDS = 0.5
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 32
+DEFAULT_BODY_TIMEOUT_SECONDS = 20
+MAX_WORKERS = 64
+MAX_THREADS = 256
+MAX_BODY_TIMEOUT_SECONDS = 3600
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
@@ -160,6 +181,9 @@ class Settings:
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     argon2_slots: int = DEFAULT_ARGON2_SLOTS
     argon2_wait_seconds: float = DEFAULT_ARGON2_WAIT_SECONDS
+    workers: int = DEFAULT_WORKERS
+    threads: int = DEFAULT_THREADS
+    body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
     smtp: SmtpSettings | None = None
 
 
@@ -178,6 +202,11 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         max_json_depth=_max_json_depth(environ),
         argon2_slots=_argon2_slots(environ),
         argon2_wait_seconds=_argon2_wait_seconds(environ),
+        workers=_from_one_to(environ, WORKERS_VARIABLE, DEFAULT_WORKERS, MAX_WORKERS),
+        threads=_from_one_to(environ, THREADS_VARIABLE, DEFAULT_THREADS, MAX_THREADS),
+        body_timeout_seconds=_from_one_to(
+            environ, BODY_TIMEOUT_VARIABLE, DEFAULT_BODY_TIMEOUT_SECONDS, MAX_BODY_TIMEOUT_SECONDS
+        ),
         smtp=_smtp(environ),
     )
 
@@ -305,6 +334,12 @@ def _max_json_depth(environ: Mapping[str, str]) -> int:
     )
 
 
+def _from_one_to(environ: Mapping[str, str], name: str, default: int, highest: int) -> int:
+    return _whole_number_within(
+        environ, name, default, (1, highest), f"a whole number from 1 to {highest}"
+    )
+
+
 def _whole_number_within(
     environ: Mapping[str, str],
     name: str,
@@ -324,12 +359,13 @@ def _whole_number_within(
 
 
 def _argon2_slots(environ: Mapping[str, str]) -> int:
-    value = _present(environ, ARGON2_SLOTS_VARIABLE)
-    if value is None:
-        return DEFAULT_ARGON2_SLOTS
-    if not value.isascii() or not value.isdigit() or int(value) == 0:
-        raise SettingsError(f"{ARGON2_SLOTS_VARIABLE} must be a whole number of at least 1")
-    return int(value)
+    return _whole_number_within(
+        environ,
+        ARGON2_SLOTS_VARIABLE,
+        DEFAULT_ARGON2_SLOTS,
+        (1, None),
+        "a whole number of at least 1",
+    )
 
 
 def _argon2_wait_seconds(environ: Mapping[str, str]) -> float:

@@ -11,13 +11,14 @@ file itself must appear and disappear together, so:
 - a file to delete is deleted only after the transaction that removed its row commits, so a
   failed deletion leaves both row and file in place.
 
-A crash between commit and rename leaves a ``.partial-`` file behind, holding only ciphertext and
-never read. Resumable browser uploads (``portal.services.submissions.uploads``) also grow as
-``.partial-`` files while a row in ``uploads`` points at them; those must be left alone and are
-removed by ``purge_expired_uploads`` once they expire, or published under their final name by
-:meth:`EncryptedStorage.publish_on_commit` when a submission claims them (the rename happens
-only once the claim commits, and a claim that fails leaves the upload's file where it was). Any
-other ``.partial-`` file may be removed by the operator.
+A crash between commit and rename leaves a ``.partial-`` file behind whose row was committed; a
+crash before commit leaves one that no row points at. Resumable browser uploads
+(``portal.services.submissions.uploads``) also grow as ``.partial-`` files while a row in
+``uploads`` points at them; those must be left alone and are removed by ``purge_expired_uploads``
+once they expire, or published under their final name by :meth:`EncryptedStorage.publish_on_commit`
+when a submission claims them (the rename happens only once the claim commits, and a claim that
+fails leaves the upload's file where it was). ``portal.services.housekeeping.orphans`` sorts out
+the others: it finishes the rename of a file a committed row points at and removes the rest.
 
 Deleting a file is the crypto-shredding step for its ciphertext: overwriting in place is
 pointless on journalling file systems, SSDs and copy-on-write storage, so what destroys the
@@ -26,6 +27,7 @@ Backups hold copies of both until they are rotated out; operators must keep back
 short and document it.
 """
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +56,14 @@ class StagedFile:
         self.size += len(data)
 
 
+@dataclass(frozen=True)
+class PartialFile:
+    """A ``.partial-`` file found in the folder, under the name it would be published as."""
+
+    name: str
+    changed_at: dt.datetime
+
+
 @dataclass
 class _TransactionFiles:
     """Files waiting for one session's transaction to end."""
@@ -79,6 +89,27 @@ class EncryptedStorage:
     def open(self, name: str) -> BinaryIO:
         """Open a committed file for reading."""
         return self.path(name).open("rb")
+
+    def partial_files(self) -> list[PartialFile]:
+        """Every ``.partial-`` file now, with the time its content or metadata last changed.
+
+        The inode's change time, unlike the modification time, cannot be set back by anyone
+        normalising file times, so a file still being written always looks recent.
+        """
+        found = []
+        for entry in os.scandir(self.root):
+            if entry.name.startswith(PARTIAL_PREFIX) and entry.is_file(follow_symlinks=False):
+                changed = dt.datetime.fromtimestamp(entry.stat().st_ctime, dt.UTC)
+                found.append(PartialFile(entry.name.removeprefix(PARTIAL_PREFIX), changed))
+        return found
+
+    def remove_partial(self, name: str) -> None:
+        """Delete ``.partial-<name>`` (gone already is fine)."""
+        self._partial_path(name).unlink(missing_ok=True)
+
+    def finish_publishing(self, name: str) -> None:
+        """Rename ``.partial-<name>`` to ``name``: a publication a crash cut short."""
+        self._publish(name)
 
     def stage(self, session: Session) -> StagedFile:
         """Start a new file, published when ``session`` commits and removed otherwise."""
@@ -109,6 +140,19 @@ class EncryptedStorage:
         """Delete the committed file ``name`` once ``session``'s transaction commits."""
         self.path(name)
         self._pending(session).to_delete.append(name)
+
+    def _partial_path(self, name: str) -> Path:
+        self.path(name)
+        return self.root / f"{PARTIAL_PREFIX}{name}"
+
+    def _publish(self, name: str) -> None:
+        """Rename the partial file to its final name; done already (by the start-up sweep
+        racing a request) counts as done."""
+        try:
+            self._partial_path(name).rename(self.path(name))
+        except FileNotFoundError:
+            if not self.path(name).exists():
+                raise
 
     def _pending(self, session: Session) -> _TransactionFiles:
         """The files waiting for the end of ``session``'s current transaction."""
@@ -147,11 +191,11 @@ class EncryptedStorage:
         for staged in pending.staged:
             staged.handle.close()
             if pending.committed:
-                staged.partial_path.rename(self.path(staged.name))
+                self._publish(staged.name)
             else:
                 staged.partial_path.unlink(missing_ok=True)
         if pending.committed:
             for name in pending.to_publish:
-                (self.root / f"{PARTIAL_PREFIX}{name}").rename(self.path(name))
+                self._publish(name)
             for name in pending.to_delete:
                 self.path(name).unlink(missing_ok=True)

@@ -5,6 +5,7 @@ with one line on standard error and a non-zero exit status, never a traceback: 2
 and usage, 1 for everything else.
 """
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,16 @@ from portal.instance import InstanceFolder
 from portal.server import serve as run_server
 from portal.services.demo import DemoAccount
 from portal.services.setup import InitOutcome, InitRequest, initialise_instance
-from portal.settings import Settings, load_settings
+from portal.settings import (
+    DEFAULT_THREADS,
+    DEFAULT_WORKERS,
+    MAX_THREADS,
+    MAX_WORKERS,
+    THREADS_VARIABLE,
+    WORKERS_VARIABLE,
+    Settings,
+    load_settings,
+)
 
 
 class _OperatorFailure(click.ClickException):
@@ -63,8 +73,8 @@ def main() -> None:
 
     Configuration comes from environment variables: PORTAL_INSTANCE_DIR (default ./instance),
     PORTAL_DATABASE_URL (default SQLite in the instance folder), PORTAL_COOKIE_SECURE (default
-    true), PORTAL_ONION_ADDRESS (default none), the mail server of staff digests PORTAL_SMTP_*
-    (default none: nothing is e-mailed).
+    true), PORTAL_ONION_ADDRESS (default none), PORTAL_WORKERS and PORTAL_THREADS (default 2
+    and 32), the mail server of staff digests PORTAL_SMTP_* (default none: nothing is e-mailed).
     """
 
 
@@ -96,20 +106,28 @@ def init(demo: bool, credentials_out: Path | None, force: bool) -> None:
 )
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
-    default=2,
-    show_default=True,
-    help="Worker processes.",
+    type=click.IntRange(1, MAX_WORKERS),
+    help=f"Worker processes (default: {WORKERS_VARIABLE}, else {DEFAULT_WORKERS}).",
 )
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--threads",
+    type=click.IntRange(1, MAX_THREADS),
+    help=f"Request threads per worker (default: {THREADS_VARIABLE}, else {DEFAULT_THREADS}).",
+)
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
     """Serve the portal with gunicorn until interrupted."""
     settings = load_settings()
+    settings = replace(
+        settings,
+        workers=settings.workers if workers is None else workers,
+        threads=settings.threads if threads is None else threads,
+    )
     database = Database(settings.database_url)
     try:
         check_instance_ready(settings, database)
     finally:
         database.dispose()
-    run_server(settings, host=host, port=port, workers=workers)
+    run_server(settings, host=host, port=port)
 
 
 main.add_command(dialogue_group)

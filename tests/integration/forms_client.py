@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -69,7 +69,12 @@ def codename_in(html: str) -> str:
 
 def open_session_url(app: Flask, kind_path: str) -> str:
     """The address of a session form of valdoria's open consultation."""
-    with Session(app_database(app).engine) as session:
+    return open_session_path(app_database(app).engine, kind_path)
+
+
+def open_session_path(engine: Engine, kind_path: str) -> str:
+    """The address of a session form of valdoria's open consultation, in ``engine``'s database."""
+    with Session(engine) as session:
         session_id = session.scalars(
             select(DialogueSession.id)
             .join(Dialogue)

@@ -60,6 +60,14 @@ def test_database_urls_accepted(tmp_path: Path, given: str, expected: str) -> No
         ("PORTAL_ARGON2_SLOTS", "0", "PORTAL_ARGON2_SLOTS must be a whole number"),
         ("PORTAL_ARGON2_WAIT_SECONDS", "-1", "PORTAL_ARGON2_WAIT_SECONDS must be a number"),
         ("PORTAL_ARGON2_WAIT_SECONDS", "nan", "PORTAL_ARGON2_WAIT_SECONDS must be a number"),
+        (
+            "PORTAL_WORKERS",
+            "65",
+            "PORTAL_WORKERS must be a whole number from 1 to 64",
+        ),
+        ("PORTAL_THREADS", "0", "PORTAL_THREADS must be a whole number"),
+        ("PORTAL_THREADS", "١٢", "PORTAL_THREADS must be a whole number"),
+        ("PORTAL_BODY_TIMEOUT_SECONDS", "1.5", "PORTAL_BODY_TIMEOUT_SECONDS must be a whole"),
     ],
 )
 def test_malformed_setting_stops_with_one_line(
@@ -109,6 +117,17 @@ def test_argon2_settings_have_defaults_and_take_valid_values(tmp_path: Path) -> 
 
     assert (defaults.argon2_slots, defaults.argon2_wait_seconds) == (2, 0.5)
     assert (chosen.argon2_slots, chosen.argon2_wait_seconds) == (4, 1.5)
+
+
+def test_serving_settings_have_defaults_and_take_valid_values(tmp_path: Path) -> None:
+    defaults = load_settings({}, cwd=tmp_path)
+    chosen = load_settings(
+        {"PORTAL_WORKERS": "4", "PORTAL_THREADS": "256", "PORTAL_BODY_TIMEOUT_SECONDS": "60"},
+        cwd=tmp_path,
+    )
+
+    assert (defaults.workers, defaults.threads, defaults.body_timeout_seconds) == (2, 32, 20)
+    assert (chosen.workers, chosen.threads, chosen.body_timeout_seconds) == (4, 256, 60)
 
 
 SMTP = {"PORTAL_SMTP_HOST": "mail.example.org", "PORTAL_SMTP_FROM": "parley@example.org"}

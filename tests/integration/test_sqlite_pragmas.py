@@ -12,7 +12,13 @@ from portal.models import RecoveryKey
 from tests.conftest import portal_environment, run_portal, settings_from
 
 # What SQLite reports back for each setting (synchronous: 2 is FULL).
-EXPECTED = {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "secure_delete": 1}
+EXPECTED = {
+    "busy_timeout": 30_000,
+    "journal_mode": "wal",
+    "synchronous": 2,
+    "foreign_keys": 1,
+    "secure_delete": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +71,31 @@ def test_a_deleted_row_is_in_no_file_once_its_connection_is_back_in_the_pool(
 
         session.delete(row)
         session.commit()
+
+    with database.engine.connect():  # an open connection keeps the log file in place
+        assert _holding(database, marker) == []
+
+
+def test_a_checkpoint_that_finds_a_reader_is_owed_until_a_connection_returns_without_one(
+    sqlite_app: Flask,
+) -> None:
+    """The writer does not wait for the reader; the reader, returning, empties the log."""
+    database = app_database(sqlite_app)
+    marker = b"OWED-CHECKPOINT-5c1e"
+    reader = database.engine.raw_connection()
+    try:
+        reader.driver_connection.execute("BEGIN")
+        reader.driver_connection.execute("SELECT count(*) FROM recovery_keys").fetchall()
+        with database.session() as session:
+            row = RecoveryKey(key_id=marker, public_key=marker * 2)
+            session.add(row)
+            session.commit()
+            session.delete(row)
+            session.commit()
+        assert "parley.sqlite3-wal" in _holding(database, marker)
+        reader.driver_connection.rollback()
+    finally:
+        reader.close()
 
     with database.engine.connect():  # an open connection keeps the log file in place
         assert _holding(database, marker) == []
