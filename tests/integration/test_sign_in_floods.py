@@ -322,7 +322,7 @@ def test_a_flood_of_wrong_codenames_keeps_nobody_out(
 
     assert len(flood) == FLOOD
     assert _in_time(took) >= NEEDED, took
-    assert 503 in flood and 429 in flood, "the flood was neither budgeted nor challenged"
+    assert {429, 503} & set(flood), "none of the flood was turned away before any work"
 
 
 # -- Staff --------------------------------------------------------------------------------------
