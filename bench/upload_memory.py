@@ -1,20 +1,19 @@
-"""Peak server memory while a 200 MB attachment arrives, through both upload paths.
+"""Peak server memory while a large attachment arrives through ``portal serve``, both paths.
 
 - **API**: the resumable upload API (``/uploads``) takes a file the client encrypted, 1 MiB of
-  ciphertext per request, as the browser module will send it.
+  ciphertext per request, as the browser module sends it.
 - **No JavaScript**: the individual-case form takes the file in plain multipart and encrypts it
   as it is read.
 
-Peak RSS is a high-water mark for the whole process, so each path runs in a fresh Python
-process over a fresh demo instance (made beforehand by ``portal init --demo`` in another process,
-whose Argon2 would otherwise set the mark). The process builds the application and sends one
-small request before measuring; the figure that matters is how far the peak grew while the file
-went through, and it should not depend on the file's size. Run with ``python -m bench``.
+Each path and size runs against a fresh demo instance served by ``portal serve`` (its default
+workers, pinned to one core as in ``bench.servers``); this process is the client, and generates
+the file as it sends it. The figure is the peak resident memory (``VmHWM``) of the server
+process that grew most, before and after the file, for 50 MB and 400 MB: it should not depend on
+the file's size. Run with ``python -m bench`` or ``python -m bench.upload_memory``.
 """
 
+import json
 import os
-import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -22,31 +21,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from flask import Flask
-from flask import session as flask_session
-from flask.testing import FlaskClient
-from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
-
 import crypto
-from portal import create_app
-from portal.db import app_database
-from portal.models import Dialogue, DialogueSession, SessionState
-from portal.services.contexts import new_public_id
+from bench.sealed_bodies import HIDDEN, open_session_form
+from bench.servers import Browser, client_cores, running_server
+from crypto.file_padding import padded_file_size
 from portal.services.submissions.uploads import MAX_CHUNK_BYTES
 from portal.settings import load_settings
 
-FILE_BYTES = 200 * 1024 * 1024
+SIZES_MB = (50, 400)
 API_PIECE_BYTES = 1024 * 1024
 BOUNDARY = "parley-bench-boundary-9e2d"
-HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 _PATTERN = bytes(range(251)) * 1024
 _PATH_NAMES = ("api", "no-js")
-
-
-def _peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _file_bytes(start: int, size: int) -> bytes:
@@ -56,29 +42,21 @@ def _file_bytes(start: int, size: int) -> bytes:
 
 
 def _environment(instance_dir: Path) -> dict[str, str]:
-    return {
+    environment = {
         **os.environ,
         "PORTAL_INSTANCE_DIR": str(instance_dir),
         "PORTAL_COOKIE_SECURE": "false",
     }
+    environment.pop("PORTAL_DATABASE_URL", None)
+    return environment
 
 
-def _csrf_token(client: FlaskClient) -> str:
-    """A CSRF token for the client's session, as a page rendering ``csrf_token()`` gives one."""
-    with client.application.test_request_context():
-        token = generate_csrf()
-        raw_token = flask_session["csrf_token"]
-    with client.session_transaction() as client_session:
-        client_session["csrf_token"] = raw_token
-    return token
-
-
-def _api_ciphertext_pieces() -> Iterator[bytes]:
+def _api_ciphertext_pieces(file_bytes: int) -> Iterator[bytes]:
     """The generated file, encrypted as a browser would, in pieces of 1 MiB of ciphertext."""
     encryptor = crypto.StreamEncryptor(crypto.new_file_key())
     pending = bytearray(encryptor.header)
-    for start in range(0, FILE_BYTES, 64 * 1024):
-        pending += encryptor.update(_file_bytes(start, min(64 * 1024, FILE_BYTES - start)))
+    for start in range(0, file_bytes, 64 * 1024):
+        pending += encryptor.update(_file_bytes(start, min(64 * 1024, file_bytes - start)))
         while len(pending) >= API_PIECE_BYTES:
             yield bytes(pending[:API_PIECE_BYTES])
             del pending[:API_PIECE_BYTES]
@@ -86,32 +64,40 @@ def _api_ciphertext_pieces() -> Iterator[bytes]:
     yield bytes(pending)
 
 
-def _send_through_api(client: FlaskClient) -> None:
-    size = crypto.encrypted_size(FILE_BYTES)
-    created = client.post("/uploads", json={"submission": new_public_id(), "size": size})
-    answer = created.get_json()
+def _send_through_api(browser: Browser, hidden: dict[str, str], file_bytes: int) -> None:
+    # The browser pads the file to its size bucket before encrypting it.
+    file_bytes = padded_file_size(file_bytes)
+    size = crypto.encrypted_size(file_bytes)
+    csrf = {"X-CSRFToken": hidden["csrf_token"]}
+    json_headers = {**csrf, "Content-Type": "application/json"}
+    body = json.dumps({"submission": hidden["public_id"], "size": size})
+    status, created = browser.request("POST", "/uploads", body=body, headers=json_headers)
+    if status not in (200, 201):
+        raise RuntimeError(f"the upload was refused ({status} {created!r}): benchmark broken")
+    answer = json.loads(created)
+    headers = {**csrf, "X-Upload-Token": answer["token"]}
     offset = 0
-    for piece in _api_ciphertext_pieces():
+    for piece in _api_ciphertext_pieces(file_bytes):
         if len(piece) > MAX_CHUNK_BYTES:
             raise RuntimeError("a piece is over the chunk limit: the benchmark is broken")
-        response = client.put(
+        status, received = browser.request(
+            "PUT",
             f"/uploads/{answer['upload']}?offset={offset}",
-            data=piece,
-            content_type="application/octet-stream",
-            headers={"X-Upload-Token": answer["token"]},
+            body=piece,
+            headers={**headers, "Content-Type": "application/octet-stream"},
         )
-        offset = response.get_json()["received"]
-    completed = client.post(
-        f"/uploads/{answer['upload']}/complete", headers={"X-Upload-Token": answer["token"]}
-    )
-    if completed.status_code != 200 or offset != size:
-        raise RuntimeError(f"the upload failed ({completed.status_code}): the benchmark is broken")
+        if status != 200:
+            raise RuntimeError(f"a chunk was refused ({status} {received!r}): benchmark broken")
+        offset = json.loads(received)["received"]
+    status, _ = browser.request("POST", f"/uploads/{answer['upload']}/complete", headers=headers)
+    if status != 200 or offset != size:
+        raise RuntimeError(f"the upload failed ({status}): the benchmark is broken")
 
 
 class _GeneratedMultipart:
     """A multipart form body whose one file part is generated as it is read."""
 
-    def __init__(self, fields: dict[str, str]) -> None:
+    def __init__(self, fields: dict[str, str], file_bytes: int) -> None:
         self._head = (
             b"".join(
                 f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
@@ -124,21 +110,14 @@ class _GeneratedMultipart:
             ).encode()
         )
         self._tail = f"\r\n--{BOUNDARY}--\r\n".encode()
-        self.length = len(self._head) + FILE_BYTES + len(self._tail)
+        self._file_bytes = file_bytes
+        self.length = len(self._head) + file_bytes + len(self._tail)
         self._position = 0
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self.length}[whence]
-        self._position = base + offset
-        return self._position
 
     def read(self, size: int = -1) -> bytes:
         size = 64 * 1024 if size < 0 else min(size, 64 * 1024)
         start, head_end = self._position, len(self._head)
-        file_end = head_end + FILE_BYTES
+        file_end = head_end + self._file_bytes
         if start < head_end:
             data = self._head[start : start + size]
         elif start < file_end:
@@ -149,18 +128,9 @@ class _GeneratedMultipart:
         return data
 
 
-def _send_without_javascript(app: Flask, client: FlaskClient) -> None:
-    with app_database(app).session() as session:
-        session_id = session.scalars(
-            select(DialogueSession.id)
-            .join(Dialogue)
-            .where(
-                Dialogue.slug == "valdoria",
-                DialogueSession.state == SessionState.CONSULTATION_OPEN,
-            )
-        ).first()
-    url = f"/dialogues/valdoria/sessions/{session_id}/individual-case"
-    hidden = dict(HIDDEN.findall(client.get(url).get_data(as_text=True)))
+def _send_without_javascript(
+    browser: Browser, url: str, hidden: dict[str, str], file_bytes: int
+) -> None:
     fields = {
         **hidden,
         "situation": "benchmark",
@@ -174,69 +144,74 @@ def _send_without_javascript(app: Flask, client: FlaskClient) -> None:
         "persons.0.consent.risks_explained": "yes",
         "codename_choice": "new",
     }
-    body = _GeneratedMultipart(fields)
-    response = client.post(
+    body = _GeneratedMultipart(fields, file_bytes)
+    status, page = browser.request(
+        "POST",
         url,
-        input_stream=body,
-        content_length=body.length,
-        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        body=body,
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Content-Length": str(body.length),
+        },
     )
-    if response.status_code != 200:
-        raise RuntimeError(
-            f"the form was refused ({response.status_code}): the benchmark is broken"
-        )
+    if status != 200 or b"codename" not in page:
+        raise RuntimeError(f"the form was refused ({status}): the benchmark is broken")
 
 
-def measure(path_name: str, instance_dir: Path) -> None:
-    """Send the file through one path in this process and print its peak RSS."""
-    os.environ.update(_environment(instance_dir))
-    app = create_app(load_settings())
-    with app.test_client() as client:
-        client.environ_base["HTTP_X_CSRFTOKEN"] = _csrf_token(client)
-        client.get("/")
-        before = _peak_rss_mib()
+def _stored_bytes(instance_dir: Path) -> int:
+    return sum(path.stat().st_size for path in (instance_dir / "storage").iterdir())
+
+
+def measure(path_name: str, size_mb: int, folder: Path) -> str:
+    """Send one file of ``size_mb`` MB through one path of a fresh server; the printed line."""
+    instance_dir = folder / "instance"
+    environment = _environment(instance_dir)
+    subprocess.run(  # noqa: S603 - this interpreter, our own arguments
+        [
+            *(sys.executable, "-m", "portal", "init", "--demo"),
+            *("--credentials-out", str(folder / "credentials.json")),
+        ],
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    url = open_session_form(load_settings(environment).database_url, "individual-case")
+    file_bytes = size_mb * 1000 * 1000
+    with running_server([sys.executable, "-m", "portal", "serve"], environment) as server:
+        browser = Browser(server.port)
+        # A page on each worker's way first: what the server holds before any file.
+        for _ in range(4):
+            browser.request("GET", url)
+        _, page = browser.request("GET", url)
+        hidden = dict(HIDDEN.findall(page.decode()))
+        before = server.peak_rss_mib()
         started = time.perf_counter()
         if path_name == "api":
-            _send_through_api(client)
+            _send_through_api(browser, hidden, file_bytes)
         else:
-            _send_without_javascript(app, client)
+            _send_without_javascript(browser, url, hidden, file_bytes)
         seconds = time.perf_counter() - started
-    peak = _peak_rss_mib()
-    stored = sum(path.stat().st_size for path in (instance_dir / "storage").iterdir())
-    if stored < FILE_BYTES:
-        raise RuntimeError(f"only {stored} bytes were stored: the benchmark is broken")
-    print(
-        f"upload {FILE_BYTES // (1024 * 1024)} MiB, {path_name} path: peak RSS {peak:.0f} MiB"
-        f" (grew {peak - before:.1f} MiB while the file went through), {seconds:.1f} s"
+        after = server.peak_rss_mib()
+        browser.close()
+    if _stored_bytes(instance_dir) < file_bytes:
+        raise RuntimeError("the file was not stored whole: the benchmark is broken")
+    grown = {pid: peak - before.get(pid, 0.0) for pid, peak in after.items()}
+    busiest = max(grown, key=lambda pid: grown[pid])
+    return (
+        f"  {path_name:<6} {size_mb:4d} MB: peak RSS of the process that grew most"
+        f" {before.get(busiest, 0.0):5.0f} -> {after[busiest]:5.0f} MiB"
+        f" (+{grown[busiest]:.1f} MiB), {seconds:5.1f} s"
     )
 
 
 def main() -> None:
+    os.sched_setaffinity(0, client_cores())
+    print("upload memory through portal serve (peak RSS of the server process that grew most):")
     for path_name in _PATH_NAMES:
-        with tempfile.TemporaryDirectory() as folder:
-            instance_dir = Path(folder, "instance")
-            subprocess.run(  # noqa: S603 - this interpreter, our own arguments
-                [
-                    sys.executable,
-                    "-m",
-                    "portal",
-                    "init",
-                    "--demo",
-                    "--credentials-out",
-                    str(Path(folder, "credentials.json")),
-                ],
-                env=_environment(instance_dir),
-                check=True,
-                capture_output=True,
-            )
-            subprocess.run(  # noqa: S603 - this interpreter, our own arguments
-                [sys.executable, "-m", "bench.upload_memory", path_name, str(instance_dir)],
-                check=True,
-            )
+        for size_mb in SIZES_MB:
+            with tempfile.TemporaryDirectory() as folder:
+                print(measure(path_name, size_mb, Path(folder)), flush=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] in _PATH_NAMES:
-        measure(sys.argv[1], Path(sys.argv[2]))
-    else:
-        main()
+    main()

@@ -31,6 +31,8 @@ Modules, each naming the section of docs/FORMATS.md it implements:
   ("Proof of work").
 - ``crypto.totp`` -- RFC 6238 one-time codes for the staff second factor ("TOTP").
 - ``crypto.audit`` -- the link hash of the tamper-evident audit trail ("Audit chain").
+- ``crypto.issued_ids`` -- ids the server issues and recognises without a record of them
+  ("Issued submission ids").
 - ``crypto.tokens`` -- random tokens and the digests they are stored as
   ("Identifiers and tokens").
 
@@ -79,6 +81,7 @@ from crypto.envelope import (
     seal_envelope,
 )
 from crypto.errors import CodenameError, CryptoError, DecryptionError, RecoveryKeyError
+from crypto.issued_ids import id_issued_in, issue_id, issued_id_key
 from crypto.keys import (
     PrivateKey,
     PublicKey,
@@ -169,9 +172,12 @@ __all__ = [
     "generate_codename",
     "generate_private_key",
     "hash_password",
+    "id_issued_in",
     "import_recovery_key",
     "inspect_envelope",
     "is_stream_header",
+    "issue_id",
+    "issued_id_key",
     "key_id",
     "load_private_key",
     "load_public_key",

@@ -32,12 +32,14 @@ pool, reader or writer, until one succeeds: the last request of a busy moment em
 SECURITY.md ("Data at rest on SQLite") states what remains.
 """
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, Table, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 _EXTENSION_KEY = "parley.database"
 # How long a statement waits for another connection's write lock before failing as "database
@@ -157,3 +159,45 @@ def _close_request_session(_error: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def dialect_insert(session: Session, entity: Any) -> Any:
+    """An INSERT for ``entity`` in the session's dialect, which offers ``on_conflict_do_nothing``
+    (both SQLite and PostgreSQL have ``INSERT .. ON CONFLICT``)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(entity)
+
+
+def insert_unless_taken(session: Session, row: Any) -> bool:
+    """Store the new ORM object ``row`` with one INSERT and make it the session's persistent row;
+    ``False``, with nothing stored, if a unique constraint already holds one of its values.
+
+    The unit of work would store it with a flush, and surviving a clash would need a savepoint
+    around it: three statements and the flush's bookkeeping on a hot path, where this is one
+    ``INSERT .. ON CONFLICT DO NOTHING RETURNING``, built once per table and set of columns. The
+    columns ``row`` leaves unset are filled from what the insert returns (database defaults and
+    the new id), so that the attached object matches the stored row. Relationships set on
+    ``row`` must come with their foreign key columns.
+    """
+    mapper = inspect(type(row))
+    state = row.__dict__
+    missing = tuple(attr for attr in mapper.column_attrs if attr.key not in state)
+    statement = _insert_returning(session.get_bind().dialect.name, mapper.local_table, missing)
+    values = {
+        attr.columns[0].name: state[attr.key] for attr in mapper.column_attrs if attr.key in state
+    }
+    stored = session.execute(statement, values).first()
+    if stored is None:
+        return False
+    for attr, value in zip(missing, stored, strict=True):
+        setattr(row, attr.key, value)
+    make_transient_to_detached(row)
+    session.add(row)
+    return True
+
+
+@cache
+def _insert_returning(dialect: str, table: Table, missing: tuple[Any, ...]) -> Any:
+    """The statement of :func:`insert_unless_taken`; its columns come with each execution."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(*(attr.columns[0] for attr in missing))

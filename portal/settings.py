@@ -13,6 +13,9 @@ a password.
 | `PORTAL_COOKIE_SECURE` | `true` | HTTPS-only cookies and HSTS |
 | `PORTAL_ONION_ADDRESS` | unset | the portal's v3 onion service, announced to Tor Browser |
 | `PORTAL_MAX_UPLOAD_BYTES` | `524288000` (500 MiB) | the attachments of one submission, in all |
+| `PORTAL_STORAGE_QUOTA_BYTES` | `10737418240` (10 GiB) | all encrypted files in storage |
+| `PORTAL_UNCLAIMED_UPLOAD_BYTES` | `2147483648` (2 GiB) | of which not yet sent with a form |
+| `PORTAL_FORM_LIFETIME_HOURS` | `24` | how long a form's submission id stays valid |
 | `PORTAL_MAX_REQUEST_BYTES` | `1048576` (1 MiB) | one request's body, where a route needs no more |
 | `PORTAL_MAX_JSON_DEPTH` | `32` | how deeply a JSON body may nest arrays and objects |
 | `PORTAL_ARGON2_SLOTS` | `2` | Argon2id derivations one worker process runs at once |
@@ -43,6 +46,16 @@ a password.
 - ``PORTAL_MAX_UPLOAD_BYTES``: a positive whole number of bytes: how much the files attached to
   one submission may hold together (their size before encryption). A form whose files pass it
   comes back with everything typed kept and the files dropped.
+- ``PORTAL_STORAGE_QUOTA_BYTES``: a positive whole number of bytes: how much encrypted data
+  the storage folder may hold in all (sent attachments, uploads in progress, files being received).
+  ``PORTAL_UNCLAIMED_UPLOAD_BYTES`` is the part of it that files not yet sent with a submission
+  may take, so that a flood of uploads nobody sends cannot keep submissions out; it must be at
+  least ``PORTAL_MAX_UPLOAD_BYTES`` and at most the quota. Past either, an upload is refused
+  (507) and nothing of it is kept (``portal.services.storage_quota``).
+- ``PORTAL_FORM_LIFETIME_HOURS``: a whole number from 1 to 168: a form's submission id, issued
+  by the server with the page, is accepted for at least this many hours and at most one more
+  (``portal.services.submissions.submission_ids``). A form sent later comes back with a fresh id
+  and everything typed.
 - ``PORTAL_MAX_REQUEST_BYTES``: a whole number of bytes, at least 64 KiB (65536): the largest
   body any route takes unless it needs more for its purpose (an upload chunk, a sealed
   submission, a no-JavaScript form with its attachments: ``portal.web.request_limits``). A body
@@ -93,6 +106,9 @@ DATABASE_URL_VARIABLE = "PORTAL_DATABASE_URL"
 COOKIE_SECURE_VARIABLE = "PORTAL_COOKIE_SECURE"
 ONION_ADDRESS_VARIABLE = "PORTAL_ONION_ADDRESS"
 MAX_UPLOAD_BYTES_VARIABLE = "PORTAL_MAX_UPLOAD_BYTES"
+STORAGE_QUOTA_VARIABLE = "PORTAL_STORAGE_QUOTA_BYTES"
+UNCLAIMED_QUOTA_VARIABLE = "PORTAL_UNCLAIMED_UPLOAD_BYTES"
+FORM_LIFETIME_VARIABLE = "PORTAL_FORM_LIFETIME_HOURS"
 MAX_REQUEST_BYTES_VARIABLE = "PORTAL_MAX_REQUEST_BYTES"
 MAX_JSON_DEPTH_VARIABLE = "PORTAL_MAX_JSON_DEPTH"
 ARGON2_SLOTS_VARIABLE = "PORTAL_ARGON2_SLOTS"
@@ -117,6 +133,10 @@ _SMTP_DETAIL_VARIABLES = (
 DEFAULT_INSTANCE_DIR_NAME = "instance"
 DEFAULT_SQLITE_FILE_NAME = "parley.sqlite3"
 DEFAULT_MAX_UPLOAD_BYTES = 500 * 1024 * 1024
+DEFAULT_STORAGE_QUOTA_BYTES = 10 * 1024 * 1024 * 1024
+DEFAULT_UNCLAIMED_QUOTA_BYTES = 2 * 1024 * 1024 * 1024
+DEFAULT_FORM_LIFETIME_HOURS = 24
+MAX_FORM_LIFETIME_HOURS = 7 * 24
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 SMALLEST_MAX_REQUEST_BYTES = 64 * 1024
 DEFAULT_MAX_JSON_DEPTH = 32
@@ -177,6 +197,9 @@ class Settings:
     cookie_secure: bool
     onion_origin: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    storage_quota_bytes: int = DEFAULT_STORAGE_QUOTA_BYTES
+    unclaimed_quota_bytes: int = DEFAULT_UNCLAIMED_QUOTA_BYTES
+    form_lifetime_hours: int = DEFAULT_FORM_LIFETIME_HOURS
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     argon2_slots: int = DEFAULT_ARGON2_SLOTS
@@ -192,12 +215,19 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     instance_dir = _instance_dir(environ, cwd)
+    max_upload_bytes = _positive_bytes(environ, MAX_UPLOAD_BYTES_VARIABLE, DEFAULT_MAX_UPLOAD_BYTES)
+    storage_quota_bytes, unclaimed_quota_bytes = _storage_quotas(environ, max_upload_bytes)
     return Settings(
         instance_dir=instance_dir,
         database_url=_database_url(environ, instance_dir),
         cookie_secure=_cookie_secure(environ),
         onion_origin=_onion_origin(environ),
-        max_upload_bytes=_max_upload_bytes(environ),
+        max_upload_bytes=max_upload_bytes,
+        storage_quota_bytes=storage_quota_bytes,
+        unclaimed_quota_bytes=unclaimed_quota_bytes,
+        form_lifetime_hours=_from_one_to(
+            environ, FORM_LIFETIME_VARIABLE, DEFAULT_FORM_LIFETIME_HOURS, MAX_FORM_LIFETIME_HOURS
+        ),
         max_request_bytes=_max_request_bytes(environ),
         max_json_depth=_max_json_depth(environ),
         argon2_slots=_argon2_slots(environ),
@@ -304,13 +334,25 @@ def _onion_origin(environ: Mapping[str, str]) -> str | None:
     return f"http://{match.group(1)}"
 
 
-def _max_upload_bytes(environ: Mapping[str, str]) -> int:
-    value = _present(environ, MAX_UPLOAD_BYTES_VARIABLE)
-    if value is None:
-        return DEFAULT_MAX_UPLOAD_BYTES
-    if not value.isascii() or not value.isdigit() or int(value) == 0:
-        raise SettingsError(f"{MAX_UPLOAD_BYTES_VARIABLE} must be a positive whole number of bytes")
-    return int(value)
+def _positive_bytes(environ: Mapping[str, str], name: str, default: int) -> int:
+    return _whole_number_within(
+        environ, name, default, (1, None), "a positive whole number of bytes"
+    )
+
+
+def _storage_quotas(environ: Mapping[str, str], max_upload_bytes: int) -> tuple[int, int]:
+    """The storage quota and its part for unclaimed uploads, which one form's files must fit."""
+    quota = _positive_bytes(environ, STORAGE_QUOTA_VARIABLE, DEFAULT_STORAGE_QUOTA_BYTES)
+    default_unclaimed = min(DEFAULT_UNCLAIMED_QUOTA_BYTES, quota)
+    unclaimed = _positive_bytes(environ, UNCLAIMED_QUOTA_VARIABLE, default_unclaimed)
+    if unclaimed > quota:
+        raise SettingsError(f"{UNCLAIMED_QUOTA_VARIABLE} must not exceed {STORAGE_QUOTA_VARIABLE}")
+    if max_upload_bytes > unclaimed:
+        raise SettingsError(
+            f"{MAX_UPLOAD_BYTES_VARIABLE} must not exceed {UNCLAIMED_QUOTA_VARIABLE} "
+            f"(default: {DEFAULT_UNCLAIMED_QUOTA_BYTES} or the storage quota if smaller)"
+        )
+    return quota, unclaimed
 
 
 def _max_request_bytes(environ: Mapping[str, str]) -> int:

@@ -59,7 +59,6 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
-    new_public_id,
     recipient_keys,
     signed_identities_context,
     signed_submission_context,
@@ -85,6 +84,8 @@ from portal.settings import (
     Settings,
     load_settings,
 )
+from portal.web.instance import web_instance
+from tests.intake_support import TEST_SUBMISSION_IDS
 
 POSTGRES_URL_VARIABLE = "PORTAL_TEST_POSTGRES_URL"
 RECOVERY_KEY_LINE = re.compile(r"^\s*(parley-recovery-v1:\S+)\s*$", re.MULTILINE)
@@ -545,7 +546,8 @@ def send_to_valdoria(
                     dialogue=dialogue,
                     dialogue_session=open_session,
                     kind=kind,
-                    public_id=new_public_id(),
+                    public_id=TEST_SUBMISSION_IDS.issue(now),
+                    ids=TEST_SUBMISSION_IDS,
                     now=now,
                 ),
                 submitter_key=new.secrets,
@@ -613,6 +615,11 @@ def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission)
 def uploads_app(plain_instance: PlainInstance) -> Flask:
     """The portal over a fresh instance, for tests that send uploads through its API."""
     return create_app(plain_instance.settings)
+
+
+def issued_submission_id(app: Flask) -> str:
+    """A submission id ``app`` issued now, as a form page it serves would carry."""
+    return web_instance(app).submission_ids.issue(utc_now())
 
 
 def csrf_token_for(client: Any) -> str:

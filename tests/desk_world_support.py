@@ -21,7 +21,6 @@ from portal.models import (
     SubmissionKind,
     SubmissionState,
 )
-from portal.services.contexts import new_public_id
 from portal.services.desks.confirmations import record_confirmation
 from portal.services.desks.keys import grant_desk_access
 from portal.services.desks.membership import membership_of
@@ -31,6 +30,7 @@ from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_submitter
 from tests.conftest import ConsultationWorld
+from tests.intake_support import TEST_SUBMISSION_IDS
 
 # Argon2 at its cheapest: these tests never unwrap the personal key from the passphrase.
 CHEAP_ARGON2 = crypto.Argon2Params(memory_kib=8, iterations=1, lanes=1)
@@ -186,7 +186,8 @@ def sent_submission(
         dialogue=world.dialogue,
         dialogue_session=None if kind is SubmissionKind.REPRISAL_REPORT else world.dialogue_session,
         kind=kind,
-        public_id=new_public_id(),
+        public_id=TEST_SUBMISSION_IDS.issue(world.now),
+        ids=TEST_SUBMISSION_IDS,
         now=world.now,
     )
     return accept_plain_submission(

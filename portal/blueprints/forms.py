@@ -3,9 +3,11 @@
 Each form is one URL: GET shows it, POST receives it. A form is shown and received only while
 the service rules accept that kind of submission (``portal.services.dialogues.dialogue_sessions``):
 otherwise the page says why, with 404 for a dialogue or session that does not exist and 409 for one
-that does not accept this form now. The form carries a fresh public submission id, which the
-envelope's context binds (``portal.services.contexts``), the desk key's fingerprint and who will
-read it.
+that does not accept this form now. The form carries a fresh public submission id issued by the
+server (``submissions.submission_ids``), which the envelope's context binds
+(``portal.services.contexts``), the desk key's fingerprint and who will read it. A form that comes
+back keeps its id while it is still valid and gets a fresh one otherwise; a form sent after its
+id expired comes back with a fresh id, everything typed and a note saying so.
 
 Receiving a form, in this order, so that nothing is half-stored and nothing typed is lost:
 
@@ -14,7 +16,8 @@ Receiving a form, in this order, so that nothing is half-stored and nothing type
    because that check would parse the body first and spool large files to disk in clear;
 2. "add more rows" and any validation error (payload, attachments over the limit) roll back the
    transaction, which deletes every staged file, and show the form again with all that was typed
-   (files excepted, and the page says so next to the file input);
+   (files excepted, and the page says so next to the file input); files the storage quota has no
+   room for (``portal.services.storage_quota``) bring the form back the same way, with 507;
 3. the codename: a new one is registered in the page's language, or a typed one is derived for
    this request only; a wrong one is answered generically, counted, and the form comes back, as
    it does with "try again in a moment" (503) while the budget for checking codenames is spent;
@@ -55,7 +58,6 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
-    new_public_id,
     signed_attachment_keys_context,
     signed_identities_context,
     signed_submission_context,
@@ -69,9 +71,11 @@ from portal.services.dialogues.dialogue_sessions import (
     dialogue_by_slug,
     session_by_id,
 )
+from portal.services.storage_quota import StagingRoom
 from portal.services.submissions import kinds
 from portal.services.submissions.attachments import UploadBudget, attach_file
 from portal.services.submissions.intake import (
+    FormExpiredError,
     SubmissionRefusedError,
     accept_plain_submission,
     identity_key_for,
@@ -89,6 +93,8 @@ from portal.web.instance import (
     app_secrets,
     app_settings,
     app_storage,
+    app_storage_limits,
+    app_submission_ids,
 )
 from portal.web.transaction import discard_changes, reading, unit_of_work
 
@@ -177,7 +183,7 @@ def _form_page(kind: SubmissionKind, slug: str, session_id: int | None) -> Respo
         return found
     spec = kinds.declaration(kind)
     if request.method == "GET":
-        return _render_form(found, form_fields.ReadForm(spec), new_public_id())
+        return _render_form(found, form_fields.ReadForm(spec), _fresh_id())
     try:
         with unit_of_work() as database:
             return _receive(database, found, spec)
@@ -234,7 +240,9 @@ def _receive(
             # (see ``services.submitters``).
             busy = isinstance(refusal, BusyError)
             form.errors["codename"] = codename_busy() if busy else codename_refusal()
-            page = _render_form(destination, form, public_id, files_dropped=files_dropped)
+            page = _render_form(
+                destination, form, _live_or_fresh_id(public_id), files_dropped=files_dropped
+            )
             if busy:
                 return page, 503, {"Retry-After": str(refusal.retry_after)}
             return page, 400
@@ -251,6 +259,7 @@ def _receive(
             dialogue_session=destination.dialogue_session,
             kind=destination.kind,
             public_id=public_id,
+            ids=app_submission_ids(),
             now=now,
         )
         submission = accept_plain_submission(
@@ -261,9 +270,14 @@ def _receive(
             today=now.date(),
             recovery_signing_key=app_recovery_signing_key(),
         )
+    except FormExpiredError:
+        page = _render_form(
+            destination, form, _fresh_id(), files_dropped=files_dropped, expired=True
+        )
+        raise FormComesBackError(page, 400) from None
     except SubmissionRefusedError:
         page = _render_form(
-            destination, form, new_public_id(), files_dropped=files_dropped, not_sent=True
+            destination, form, _fresh_id(), files_dropped=files_dropped, not_sent=True
         )
         raise FormComesBackError(page, 409) from None
     for received in posted.files:
@@ -299,9 +313,11 @@ def _read_checked_form(
     ``FormComesBackError`` with the form as typed.
     """
     settings = app_settings()
-    posted = read_posted_form(database, app_storage(), UploadBudget(settings.max_upload_bytes))
+    storage = app_storage()
+    room = StagingRoom(database, storage, app_storage_limits())
+    posted = read_posted_form(database, storage, UploadBudget(settings.max_upload_bytes), room)
     form = form_fields.ReadForm(spec, posted.fields)
-    public_id = form.value("public_id")
+    public_id = _live_or_fresh_id(form.value("public_id"))
     files_dropped = bool(posted.files) or posted.over_budget
     if not _csrf_token_valid(posted.fields):
         # Most often the page outlived its session while the person wrote: hand everything
@@ -317,7 +333,8 @@ def _read_checked_form(
     _check_fields(form, posted, settings.max_upload_bytes)
     if form.errors:
         raise FormComesBackError(
-            _render_form(destination, form, public_id, files_dropped=files_dropped), 400
+            _render_form(destination, form, public_id, files_dropped=files_dropped),
+            507 if posted.storage_full else 400,
         )
     return posted, form
 
@@ -333,7 +350,12 @@ def _check_fields(form: form_fields.ReadForm, posted: PostedForm, limit_bytes: i
                 for path, message in error.errors.items()
             }
         )
-    if posted.over_budget:
+    if posted.storage_full:
+        form.errors[ATTACHMENTS_FIELD] = lazy_gettext(
+            "The portal cannot take more files right now, so none was kept. Send the form "
+            "without files, or try again later."
+        )
+    elif posted.over_budget:
         form.errors[ATTACHMENTS_FIELD] = lazy_gettext(
             "The files together are larger than %(limit)s, so none was kept. Choose fewer or "
             "smaller files.",
@@ -419,6 +441,13 @@ def _browser_messages() -> dict[str, str]:
                 "Remove it, or save it again with another program, and send the form again."
             )
         ),
+        "form_renewed": str(
+            lazy_gettext(
+                "This form was open for a long time and had expired, so nothing was sent. It "
+                "has been renewed with everything you wrote and chose still here: check it and "
+                "send it again."
+            )
+        ),
         "not_sent": str(
             lazy_gettext(
                 "This form could not be sent. Nothing was stored. Check your connection and "
@@ -457,6 +486,16 @@ def codename_busy() -> LazyString:
         "Many people are signing in right now, so your codename could not be checked yet. "
         "Please send the form again in a moment."
     )
+
+
+def _fresh_id() -> str:
+    """A new submission id for a form shown now."""
+    return app_submission_ids().issue(utc_now())
+
+
+def _live_or_fresh_id(posted_id: str) -> str:
+    """The id a form that comes back carries: its own while still valid, else a fresh one."""
+    return posted_id if app_submission_ids().is_live(posted_id, utc_now()) else _fresh_id()
 
 
 def _codename_language() -> str:

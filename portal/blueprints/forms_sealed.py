@@ -40,11 +40,12 @@ desk reads the truth when it opens the envelope.
 
 Answers are JSON: ``{"ok": true, "next": inbox sign-in address}``, or ``{"error": message}``
 with 400 (malformed request, envelope refused), 403 (codename refused, missing CSRF token), 404
-(no such dialogue or session), 409 (the form does not accept this now, or was already sent) or
-429 with a proof-of-work challenge to solve first while many codenames fail
-(``portal.web.sign_in_work``). A refusal stores nothing, except that a refused codename is
-counted in the failure gauge, as on the no-JavaScript path. A new submitter whose login
-secret is already registered gets exactly the 403 a wrong codename gets, counted the same way
+(no such dialogue or session), 409 (the form does not accept this now, or was already sent), 410
+(the form's id was not issued by this server or has expired: the page fetches a fresh id and
+keeps what was typed) or 429 with a proof-of-work challenge to solve first while many codenames
+fail (``portal.web.sign_in_work``). A refusal stores nothing, except that a refused codename is
+counted in the failure gauge, as on the no-JavaScript path. A new submitter whose login secret
+is already registered gets exactly the 403 a wrong codename gets, counted the same way
 (``submitters.register_browser_submitter``): the answer never says that a codename exists.
 
 Codename word lists are served here too (``/codename-words/<language>.txt``), so that the
@@ -84,6 +85,7 @@ from portal.services.submissions.attachments import (
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
     MAX_IDENTITIES_ENVELOPE_BYTES,
+    FormExpiredError,
     SubmissionRefusedError,
     accept_sealed_submission,
     submission_address,
@@ -100,7 +102,7 @@ from portal.services.submissions.submitters import (
     register_browser_submitter,
     sign_in_from_browser,
 )
-from portal.web.instance import app_secrets, app_storage
+from portal.web.instance import app_secrets, app_storage, app_submission_ids
 from portal.web.request_limits import accepts_body
 from portal.web.sign_in_work import (
     MalformedProofError,
@@ -226,10 +228,13 @@ def _address(
             dialogue_session=dialogue_session,
             kind=sealed.kind,
             public_id=sealed.public_id,
+            ids=app_submission_ids(),
             now=now,
         )
     except PayloadError:
         raise SealedRefusalError(gettext("The agenda themes are not on the list."), 400) from None
+    except FormExpiredError as refusal:
+        raise SealedRefusalError(str(refusal), 410) from None
     except SubmissionRefusedError as refusal:
         raise SealedRefusalError(str(refusal), 409) from None
     return address, routing

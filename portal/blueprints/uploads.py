@@ -13,9 +13,10 @@ CSRF token in ``X-CSRFToken`` (checked by ``CSRFProtect`` before the view runs: 
     POST   /uploads/<id>/complete  200 {"size", "received", "complete": true}
     DELETE /uploads/<id>           204
 
-Refusals: 400 malformed or not a STREAM file, 404 unknown id, wrong token or expired, 409 a
-replayed chunk with other bytes or a gap (with "received"), 411 no Content-Length, 413 over a
-limit; each as {"error": message}.
+Refusals: 400 malformed, not a STREAM file or a form already sent, 404 unknown id, wrong token or
+expired, 409 a replayed chunk with other bytes or a gap (with "received"), 410 a submission id
+the server did not issue or that expired (fetch the form again), 411 no Content-Length, 413 over
+a limit, 507 no room left in the storage quota; each as {"error": message}.
 """
 
 from typing import Any
@@ -29,8 +30,10 @@ from portal.services.submissions.uploads import (
     MAX_CHUNK_BYTES,
     UploadConflictError,
     UploadError,
+    UploadFormExpiredError,
     UploadNotFoundError,
     UploadRefusedError,
+    UploadStorageFullError,
     UploadTooLargeError,
     abandon_upload,
     append_chunk,
@@ -38,7 +41,12 @@ from portal.services.submissions.uploads import (
     create_upload,
     find_upload,
 )
-from portal.web.instance import app_settings, app_storage
+from portal.web.instance import (
+    app_settings,
+    app_storage,
+    app_storage_limits,
+    app_submission_ids,
+)
 from portal.web.request_limits import accepts_body
 from portal.web.transaction import reading, unit_of_work
 
@@ -50,6 +58,8 @@ _STATUS_OF_ERROR: dict[type[UploadError], int] = {
     UploadRefusedError: 400,
     UploadTooLargeError: 413,
     UploadConflictError: 409,
+    UploadFormExpiredError: 410,
+    UploadStorageFullError: 507,
 }
 
 
@@ -74,6 +84,8 @@ def create() -> tuple[Response, int]:
         new = create_upload(
             database,
             app_storage(),
+            ids=app_submission_ids(),
+            limits=app_storage_limits(),
             submission_public_id=submission_public_id,
             ciphertext_size=ciphertext_size,
             budget_bytes=app_settings().max_upload_bytes,

@@ -16,7 +16,9 @@ When the files pass the submission's :class:`attachments.UploadBudget` (which co
 bytes, so a file may cross it only when its padding is added, at the end), the sink that crossed
 it has already deleted its partial file; the sinks keep reading (and dropping) the rest of the body
 so that every typed field still arrives and the form can come back with all of it. The caller
-rolls the transaction back, which deletes every other staged file (``portal.storage``).
+rolls the transaction back, which deletes every other staged file (``portal.storage``). A file
+the storage quota has no room for (``storage_quota.StagingRoom``) is dropped the same way, and
+the form says that the portal is full rather than that the files were too large.
 """
 
 from dataclasses import dataclass
@@ -27,7 +29,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import parse_form_data
 
+from portal.services.storage_quota import StagingRoom
 from portal.services.submissions.attachments import (
+    AttachmentsStorageFullError,
     AttachmentTooLargeError,
     EncryptedFile,
     EncryptingUpload,
@@ -49,23 +53,37 @@ class EncryptingSink:
     back later; here nothing is kept to read, so rewinding does nothing.
     """
 
-    def __init__(self, upload: EncryptingUpload) -> None:
+    def __init__(self, upload: EncryptingUpload | None, *, storage_full: bool = False) -> None:
+        """``upload`` is ``None`` for a part whose bytes are dropped: a file input left empty, or
+        a file the storage had no room to start (``storage_full``)."""
         self._upload = upload
-        self.over_budget = False
+        self.over_budget = storage_full
+        self.storage_full = storage_full
 
     def write(self, data: bytes) -> int:
-        if not self.over_budget:
+        if self._upload is not None and not self.over_budget:
             try:
                 self._upload.write(data)
-            except AttachmentTooLargeError:
-                self.over_budget = True
+            except AttachmentTooLargeError as refusal:
+                self._refused(refusal)
         return len(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         return 0
 
-    def finish(self) -> EncryptedFile:
-        return self._upload.finish()
+    def finish(self) -> EncryptedFile | None:
+        """The encrypted file, or ``None`` (its partial file gone) when it was refused."""
+        if self._upload is None or self.over_budget:
+            return None
+        try:
+            return self._upload.finish()
+        except AttachmentTooLargeError as refusal:
+            self._refused(refusal)
+            return None
+
+    def _refused(self, refusal: AttachmentTooLargeError) -> None:
+        self.over_budget = True
+        self.storage_full = isinstance(refusal, AttachmentsStorageFullError)
 
 
 @dataclass(frozen=True)
@@ -79,26 +97,33 @@ class ReceivedFile:
 
 @dataclass(frozen=True)
 class PostedForm:
-    """A parsed body: its text fields, its files, and whether the files passed the budget."""
+    """A parsed body: its text fields, its files, and whether the files passed the budget and
+    found room in the storage."""
 
     fields: MultiDict[str, str]
     files: tuple[ReceivedFile, ...]
     over_budget: bool
+    storage_full: bool = False
 
 
 def read_posted_form(
-    session: Session, storage: EncryptedStorage, budget: UploadBudget
+    session: Session, storage: EncryptedStorage, budget: UploadBudget, room: StagingRoom
 ) -> PostedForm:
     """Parse the current request's body, encrypting files into ``storage`` as they arrive.
 
-    A file input left empty still sends an empty part with no name, and a file part under any
-    other field name is not an attachment; their staged files are deleted at once. Everything
-    staged belongs to ``session``'s transaction.
+    A file input left empty still sends an empty part with no name, which is dropped unread; a
+    file part under any other field name is not an attachment, and its staged file is deleted
+    at once. Everything staged belongs to ``session``'s transaction.
     """
     sinks: list[EncryptingSink] = []
 
-    def encrypting_stream_factory(**_part: object) -> EncryptingSink:
-        sink = EncryptingSink(EncryptingUpload(session, storage, budget))
+    def encrypting_stream_factory(**part: object) -> EncryptingSink:
+        if not part.get("filename"):
+            return EncryptingSink(None)
+        try:
+            sink = EncryptingSink(EncryptingUpload(session, storage, budget, room))
+        except AttachmentsStorageFullError:
+            sink = EncryptingSink(None, storage_full=True)
         sinks.append(sink)
         return sink
 
@@ -117,16 +142,13 @@ def read_posted_form(
     received = []
     for name, part in parts.items(multi=True):
         sink = part.stream
-        if not isinstance(sink, EncryptingSink) or sink.over_budget:
+        encrypted = sink.finish() if isinstance(sink, EncryptingSink) else None
+        if encrypted is None:
             continue
-        try:
-            encrypted = sink.finish()
-        except AttachmentTooLargeError:
-            sink.over_budget = True
-            continue
-        if name == ATTACHMENTS_FIELD and (part.filename or encrypted.plaintext_size):
+        if name == ATTACHMENTS_FIELD:
             received.append(ReceivedFile(encrypted, part.filename or "", part.content_type or ""))
         else:
             storage.discard(session, encrypted.staged)
     over_budget = any(sink.over_budget for sink in sinks)
-    return PostedForm(fields, tuple(received), over_budget)
+    storage_full = any(sink.storage_full for sink in sinks)
+    return PostedForm(fields, tuple(received), over_budget, storage_full)

@@ -61,12 +61,14 @@ from portal.models.rounds import (
 )
 from portal.models.staff import DeskMembership, StaffResetNotice, StaffResetRequest, StaffUser
 from portal.models.staff_session import StaffSession
+from portal.models.storage_ledger import LEDGER_ROW_ID, StorageLedger
 from portal.models.submission import (
     Attachment,
     ConsentChange,
     DeletedSubmission,
     FurtherInformation,
     Submission,
+    SubmissionTopic,
     Submitter,
 )
 from portal.models.submitter_session import SubmitterSession
@@ -82,6 +84,7 @@ from portal.models.triage import (
 from portal.models.upload import Upload
 
 __all__ = [
+    "LEDGER_ROW_ID",
     "ActionOwner",
     "ActionState",
     "AgendaItem",
@@ -143,10 +146,12 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "StatementSource",
+    "StorageLedger",
     "Submission",
     "SubmissionIdentity",
     "SubmissionKind",
     "SubmissionState",
+    "SubmissionTopic",
     "Submitter",
     "SubmitterSession",
     "Topic",

@@ -37,9 +37,9 @@ import math
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from portal.db import dialect_insert
 from portal.models import SignInThrottle
 
 
@@ -85,14 +85,12 @@ def locked_bucket(
     session: Session, name: str, limit: LeakyBucket, now: dt.datetime
 ) -> SignInThrottle:
     """The bucket's row, created if missing, locked until the transaction ends, leak applied."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     row = None
     while row is None:
         # A concurrent clean-up may delete a drained row between the two statements; then the
         # next round inserts it again.
         session.execute(
-            insert(SignInThrottle)
+            dialect_insert(session, SignInThrottle)
             .values(name=name, level=0.0, updated_at=now)
             .on_conflict_do_nothing(index_elements=["name"])
         )

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from portal.instance import InstanceFolder, InstanceSecrets
+from portal.services.storage_quota import StorageLimits
+from portal.services.submissions.submission_ids import SubmissionIds
 from portal.settings import Settings
 from portal.storage import EncryptedStorage
 
@@ -23,12 +25,14 @@ class WebInstance:
     settings: Settings
     secrets: InstanceSecrets
     storage: EncryptedStorage
+    submission_ids: SubmissionIds
 
 
 def attach(app: Flask, settings: Settings, secrets: InstanceSecrets) -> None:
     """Make the instance of ``settings`` and ``secrets`` the one ``app`` serves."""
     storage = EncryptedStorage(InstanceFolder(settings.instance_dir).storage_dir)
-    app.extensions[_EXTENSION_KEY] = WebInstance(settings, secrets, storage)
+    ids = SubmissionIds.of_instance(secrets.at_rest_key, settings.form_lifetime_hours)
+    app.extensions[_EXTENSION_KEY] = WebInstance(settings, secrets, storage, ids)
 
 
 def web_instance(app: Flask | None = None) -> WebInstance:
@@ -54,3 +58,14 @@ def app_recovery_signing_key() -> bytes | None:
 def app_storage() -> EncryptedStorage:
     """The current application's encrypted storage folder."""
     return web_instance().storage
+
+
+def app_submission_ids() -> SubmissionIds:
+    """The issuer of the current application's form submission ids."""
+    return web_instance().submission_ids
+
+
+def app_storage_limits() -> StorageLimits:
+    """The storage quota the current application keeps."""
+    settings = app_settings()
+    return StorageLimits(settings.storage_quota_bytes, settings.unclaimed_quota_bytes)

@@ -10,6 +10,7 @@ field, in a file's content and in its name, and finds it nowhere: not in the ins
 """
 
 import base64
+import datetime as dt
 import io
 import json
 import logging
@@ -26,9 +27,11 @@ from playwright.sync_api import expect
 
 import crypto
 from crypto.file_padding import padded_file_size
+from portal.models import utc_now
 from portal.services.contexts import SubmissionAddress, signed_attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
+from portal.web.instance import web_instance
 from tests.browser.journeys import fill_individual_case, open_session_form, send_and_keep_codename
 from tests.canary_scan import files_holding, files_under, instance_files
 from tests.conftest import DemoInstance, true_content
@@ -94,6 +97,35 @@ def test_two_attachments_are_encrypted_in_the_page_and_stored(
     assert _stored_attachments(served_app, portal_server_instance, public_id, codename) == {
         "notes.txt": ("text/plain", len(notes), notes),
         "scan.bin": ("application/pdf", LARGE_FILE_BYTES, large),
+    }
+
+
+def test_an_expired_form_is_renewed_in_place_and_then_sent_with_its_files(
+    js_page: Any, portal_server: str, served_app: Flask, portal_server_instance: DemoInstance
+) -> None:
+    issuer = web_instance(served_app).submission_ids
+    expired = issuer.issue(utc_now() - dt.timedelta(hours=issuer.lifetime_hours + 2))
+    notes = b"Notes kept through the renewal.\n" * 20
+    open_session_form(js_page, portal_server, "/individual-case")
+    fill_individual_case(js_page, "Renewed")
+    js_page.get_by_label("Files (optional)").set_input_files(
+        [_file("notes.txt", "text/plain", notes)]
+    )
+    # As if the page had stayed open longer than a form lives.
+    js_page.locator("input[name='public_id']").evaluate(
+        "(input, id) => { input.value = id; }", expired
+    )
+
+    js_page.get_by_role("button", name="Send").click()
+
+    expect(js_page.get_by_text("had expired, so nothing was sent")).to_be_visible(timeout=30_000)
+    renewed = js_page.locator("input[name='public_id']").input_value()
+    assert renewed != expired
+    assert issuer.is_live(renewed, utc_now())
+    assert js_page.get_by_label("What happened to them").input_value() == "Renewed detained"
+    codename = send_and_keep_codename(js_page)
+    assert _stored_attachments(served_app, portal_server_instance, renewed, codename) == {
+        "notes.txt": ("text/plain", len(notes), notes),
     }
 
 

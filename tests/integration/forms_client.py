@@ -16,8 +16,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import crypto
+from bench.sealed_bodies import open_session_form
 from portal.db import app_database
-from portal.models import Base, DeskKeyGrant, Dialogue, DialogueSession, SessionState, Submission
+from portal.models import Base, DeskKeyGrant, Dialogue, Submission
 from portal.services.contexts import (
     SubmissionAddress,
     signed_identities_context,
@@ -43,6 +44,21 @@ class OpenedForm:
     url: str
     html: str
     hidden: dict[str, str]
+
+
+def case_fields(marker: str) -> dict[str, str]:
+    """Every field of an individual case, each holding ``marker``; one person named."""
+    return {
+        "situation": f"situation {marker}",
+        "place": f"place {marker}",
+        "dates": f"dates {marker}",
+        "relation_to_person": f"relation {marker}",
+        "earlier_referrals": f"referrals {marker}",
+        "persons.0.name": f"name {marker}",
+        "persons.0.consent.level": "internal_only",
+        "persons.0.consent.given_by": "person",
+        "persons.0.consent.risks_explained": "yes",
+    }
 
 
 def open_form(client: FlaskClient, url: str) -> OpenedForm:
@@ -74,16 +90,7 @@ def open_session_url(app: Flask, kind_path: str) -> str:
 
 def open_session_path(engine: Engine, kind_path: str) -> str:
     """The address of a session form of valdoria's open consultation, in ``engine``'s database."""
-    with Session(engine) as session:
-        session_id = session.scalars(
-            select(DialogueSession.id)
-            .join(Dialogue)
-            .where(
-                Dialogue.slug == "valdoria",
-                DialogueSession.state == SessionState.CONSULTATION_OPEN,
-            )
-        ).one()
-    return f"/dialogues/valdoria/sessions/{session_id}/{kind_path}"
+    return open_session_form(engine.url.render_as_string(hide_password=False), kind_path)
 
 
 def row_counts(app: Flask) -> dict[str, int]:

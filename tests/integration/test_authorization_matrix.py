@@ -75,7 +75,6 @@ from portal.models import (
     SubmissionKind,
     utc_now,
 )
-from portal.services.contexts import new_public_id
 from portal.services.desks.keys import grant_desk_access, open_desk_key_grant
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.staff.accounts import create_staff_user
@@ -85,6 +84,7 @@ from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance
+from tests.intake_support import TEST_SUBMISSION_IDS, staging_room
 from tests.staff_sessions_support import sign_in_client
 
 STAFF_BLUEPRINTS = (
@@ -211,14 +211,20 @@ def _send(session: Any, instance: DemoInstance, marker: str) -> tuple[Submission
             dialogue=dialogue,
             dialogue_session=open_session,
             kind=SubmissionKind.INDIVIDUAL_CASE,
-            public_id=new_public_id(),
+            public_id=TEST_SUBMISSION_IDS.issue(now),
+            ids=TEST_SUBMISSION_IDS,
             now=now,
         ),
         submitter_key=new.secrets,
         form=_form(marker),
         today=now.date(),
     )
-    upload = EncryptingUpload(session, EncryptedStorage(folder.storage_dir), UploadBudget())
+    upload = EncryptingUpload(
+        session,
+        EncryptedStorage(folder.storage_dir),
+        UploadBudget(),
+        staging_room(session, EncryptedStorage(folder.storage_dir)),
+    )
     upload.write(f"attachment of {marker}".encode())
     attached = attach_file(
         session,

@@ -67,7 +67,6 @@ from portal.models import (
 )
 from portal.services.bundles.manifest import BundleError
 from portal.services.bundles.offline import decrypt_bundle, read_offline_key
-from portal.services.contexts import new_public_id
 from portal.services.desks.keys import grant_desk_access, open_desk_key_grant
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
 from portal.services.rounds.desk_texts import subject_of, write_desk_text
@@ -79,6 +78,7 @@ from portal.services.submissions.intake import accept_plain_submission, submissi
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.submitters import register_new_codename
 from tests.conftest import DemoInstance, csrf_token_for, portal_environment, run_portal
+from tests.intake_support import TEST_SUBMISSION_IDS
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 PASSPHRASE = "correct horse battery staple for the briefing"
@@ -198,7 +198,8 @@ def _send(
             dialogue=dialogue,
             dialogue_session=None if kind is SubmissionKind.REPRISAL_REPORT else open_session,
             kind=kind,
-            public_id=new_public_id(),
+            public_id=TEST_SUBMISSION_IDS.issue(now),
+            ids=TEST_SUBMISSION_IDS,
             now=now,
         ),
         submitter_key=new.secrets,

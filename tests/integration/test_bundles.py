@@ -56,6 +56,7 @@ from portal.services.submissions.intake import accept_plain_submission, submissi
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld, DemoInstance, csrf_token_for
+from tests.intake_support import TEST_SUBMISSION_IDS, staging_room
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 CANARY = "CANARY-b7e21d-offline-bundle"
@@ -110,7 +111,8 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
             dialogue=world.dialogue,
             dialogue_session=world.dialogue_session,
             kind=SubmissionKind.INDIVIDUAL_CASE,
-            public_id=new_public_id(),
+            public_id=TEST_SUBMISSION_IDS.issue(world.now),
+            ids=TEST_SUBMISSION_IDS,
             now=world.now,
         ),
         submitter_key=new.secrets,
@@ -120,7 +122,12 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
     add_plain_further_information(
         world.session, submission, new.secrets, {"text": f"more {marker}"}, today=world.now.date()
     )
-    upload = EncryptingUpload(world.session, EncryptedStorage(world.storage_dir), UploadBudget())
+    upload = EncryptingUpload(
+        world.session,
+        EncryptedStorage(world.storage_dir),
+        UploadBudget(),
+        staging_room(world.session, EncryptedStorage(world.storage_dir)),
+    )
     for offset in range(0, len(content), 10_000):
         upload.write(content[offset : offset + 10_000])
     attach_file(
@@ -565,7 +572,12 @@ def test_export_and_decryption_of_a_large_file_stay_in_bounded_memory(
     world = consultation_world
     piece = secrets.token_bytes(64 * 1024)
     submission = _send(world, CANARY, b"")
-    upload = EncryptingUpload(world.session, EncryptedStorage(world.storage_dir), UploadBudget())
+    upload = EncryptingUpload(
+        world.session,
+        EncryptedStorage(world.storage_dir),
+        UploadBudget(),
+        staging_room(world.session, EncryptedStorage(world.storage_dir)),
+    )
     for _ in range(160):  # 10 MiB
         upload.write(piece)
     attach_file(

@@ -86,7 +86,6 @@ from portal.models import (
     utc_now,
 )
 from portal.services.bundles.offline import decrypt_bundle, read_offline_key
-from portal.services.contexts import new_public_id
 from portal.services.dialogues.dialogue_sessions import (
     consultation_accepts_submissions,
     open_consultation,
@@ -107,6 +106,7 @@ from portal.services.submissions.payload import ConsentLevel
 from portal.services.submissions.submitter_keys import submission_keys
 from portal.services.submissions.submitters import register_new_codename
 from tests.conftest import DemoInstance, csrf_token_for
+from tests.intake_support import TEST_SUBMISSION_IDS
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 READERS = ("triage_officer", "co_chair")
@@ -303,7 +303,8 @@ class ConsentRounds(RuleBasedStateMachine):
                         dialogue=dialogue,
                         dialogue_session=None if kind is SubmissionKind.REPRISAL_REPORT else own,
                         kind=kind,
-                        public_id=new_public_id(),
+                        public_id=TEST_SUBMISSION_IDS.issue(now),
+                        ids=TEST_SUBMISSION_IDS,
                         now=now,
                     ),
                     submitter_key=new.secrets,

@@ -33,7 +33,6 @@ from portal.models import (
     utc_now,
 )
 from portal.services.audit.trail import AuditAction
-from portal.services.contexts import new_public_id
 from portal.services.desks.keys import current_desk_key, open_desk_key_grant
 from portal.services.desks.membership import assign_member, holds_key
 from portal.services.dialogues.dialogue_sessions import consultation_accepts_submissions
@@ -42,6 +41,7 @@ from portal.services.staff.fingerprints import short_fingerprint
 from portal.services.submissions.intake import accept_plain_submission, submission_address
 from portal.services.submissions.submitters import register_submitter
 from tests.conftest import DemoInstance, csrf_token_for
+from tests.intake_support import TEST_SUBMISSION_IDS
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 
@@ -359,7 +359,8 @@ def test_emergency_accesses_on_the_desks_submissions_are_shown_to_the_desk(
             dialogue=valdoria,
             dialogue_session=open_session,
             kind=SubmissionKind.AGENDA_INPUT,
-            public_id=new_public_id(),
+            public_id=TEST_SUBMISSION_IDS.issue(now),
+            ids=TEST_SUBMISSION_IDS,
             now=now,
         ),
         submitter_key=codename_key,

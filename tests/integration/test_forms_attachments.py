@@ -30,6 +30,7 @@ from tests.canary_scan import files_holding, files_under, instance_files, tables
 from tests.conftest import DemoInstance, true_content
 from tests.integration.forms_client import (
     OpenedForm,
+    case_fields,
     codename_in,
     desk_private_key,
     open_form,
@@ -46,20 +47,6 @@ PEAK_MEMORY_LIMIT = 8 * 1024 * 1024
 BOUNDARY = "parley-test-boundary-4f1c"
 # Bytes 0..250 repeated: enough for one 64 KiB read starting at any offset in the pattern.
 _PATTERN = bytes(range(251)) * 264
-
-
-def _case_fields(marker: str) -> dict[str, str]:
-    return {
-        "situation": f"situation {marker}",
-        "place": f"place {marker}",
-        "dates": f"dates {marker}",
-        "relation_to_person": f"relation {marker}",
-        "earlier_referrals": f"referrals {marker}",
-        "persons.0.name": f"name {marker}",
-        "persons.0.consent.level": "internal_only",
-        "persons.0.consent.given_by": "person",
-        "persons.0.consent.risks_explained": "yes",
-    }
 
 
 def _opened_attachment(
@@ -97,7 +84,7 @@ def test_canary_typed_and_attached_appears_nowhere(
     status, html = post_form(
         client,
         form,
-        {**_case_fields(CANARY), "attachments": [(io.BytesIO(content), f"{CANARY}.txt")]},
+        {**case_fields(CANARY), "attachments": [(io.BytesIO(content), f"{CANARY}.txt")]},
     )
 
     assert status == 200
@@ -186,7 +173,7 @@ def test_large_attachment_streams_through_encryption_in_bounded_memory(
 ) -> None:
     form = open_form(client, open_session_url(app, "individual-case"))
     body = _GeneratedMultipart(
-        form, {**_case_fields("large"), "codename_choice": "new"}, LARGE_FILE_BYTES
+        form, {**case_fields("large"), "codename_choice": "new"}, LARGE_FILE_BYTES
     )
     _forbid_temporary_files(monkeypatch)
 
@@ -223,7 +210,7 @@ def test_attachments_over_the_limit_are_refused_and_nothing_is_left(
         client,
         form,
         {
-            **_case_fields("over"),
+            **case_fields("over"),
             "attachments": [
                 (io.BytesIO(b"a" * 60_000), "first.txt"),
                 (io.BytesIO(b"b" * 60_000), "second.txt"),

@@ -7,6 +7,7 @@ of every table (the sign-in throttle aside) and the storage folder are compared.
 """
 
 import base64
+import datetime as dt
 import html
 import re
 import time
@@ -23,6 +24,7 @@ from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
 from portal.db import app_database
 from portal.models import SubmissionKind, utc_now
+from portal.services.contexts import new_public_id
 from portal.services.leaky_bucket import bucket_level, locked_bucket
 from portal.services.proof_of_work import ChallengePolicy
 from portal.services.submissions.identities import carries_identities, split_identities
@@ -32,6 +34,7 @@ from portal.services.submissions.submitters import (
     GLOBAL_BUCKET,
     SignInLimit,
 )
+from portal.web.instance import web_instance
 from tests.conftest import DemoInstance
 from tests.integration.forms_client import (
     OpenedForm,
@@ -587,6 +590,28 @@ def test_replayed_public_id_is_refused(app: Flask, client: FlaskClient) -> None:
     assert status == 409
     assert "already been sent" in answer["error"]
     assert row_counts(app) == before
+
+
+@pytest.mark.parametrize("unusable", ["self-chosen", "expired"])
+def test_an_id_the_portal_did_not_issue_or_that_expired_is_refused_with_410(
+    app: Flask, client: FlaskClient, writable_demo_instance: DemoInstance, unusable: str
+) -> None:
+    kind = SubmissionKind.REPRISAL_REPORT
+    issuer = web_instance(app).submission_ids
+    sent = seal_in_browser(client, _form_url(app, kind), kind)
+    sent.body["public_id"] = (
+        new_public_id()
+        if unusable == "self-chosen"
+        else issuer.issue(utc_now() - dt.timedelta(hours=issuer.lifetime_hours + 2))
+    )
+    before, files_before = row_counts(app), storage_listing(writable_demo_instance)
+
+    status, answer = post_sealed(client, sent)
+
+    assert status == 410
+    assert "this form has expired" in answer["error"]
+    assert row_counts(app) == before
+    assert storage_listing(writable_demo_instance) == files_before
 
 
 def test_missing_csrf_token_is_refused_in_json(

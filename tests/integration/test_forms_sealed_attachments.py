@@ -37,7 +37,7 @@ from portal.services.submissions.attachments import (
 )
 from portal.services.submissions.payload import decode_payload, encode_payload
 from portal.storage import EncryptedStorage
-from tests.conftest import DemoInstance, padded_for_upload, true_content
+from tests.conftest import DemoInstance, issued_submission_id, padded_for_upload, true_content
 from tests.integration.forms_client import (
     desk_private_key,
     open_session_url,
@@ -263,7 +263,7 @@ SPOILED_SECOND_FILE: dict[str, Callable[[Flask, FlaskClient, BrowserSubmission],
     ),
     "expired upload": lambda app, client, sent: _attach_expired(app, client, sent),
     "upload for another submission": lambda app, client, sent: _attach(
-        sent, _upload(client, sent, SECOND_FILE, submission=new_public_id()), "b"
+        sent, _upload(client, sent, SECOND_FILE, submission=issued_submission_id(app)), "b"
     ),
     "unknown upload": lambda app, client, sent: _attach(
         sent, SentFile(new_public_id(), crypto.new_file_key(), SECOND_FILE), "b"

@@ -36,7 +36,6 @@ from portal.services.contexts import (
     SubmissionAddress,
     compartment_copy_context,
     compartment_grant_context,
-    new_public_id,
     signed_identities_context,
     signed_submission_context,
     submission_context,
@@ -67,6 +66,7 @@ from tests.conftest import (
     desk_person,
     staff_account,
 )
+from tests.intake_support import TEST_SUBMISSION_IDS
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 CANARY = "Canary-Name-7f3a9c"
@@ -81,7 +81,8 @@ def _case(world: ConsultationWorld, name: str = CANARY):
         dialogue=world.dialogue,
         dialogue_session=world.dialogue_session,
         kind=SubmissionKind.INDIVIDUAL_CASE,
-        public_id=new_public_id(),
+        public_id=TEST_SUBMISSION_IDS.issue(world.now),
+        ids=TEST_SUBMISSION_IDS,
         now=world.now,
     )
     consent = {"level": "raise_by_name", "given_by": "family", "risks_explained": True}

@@ -59,6 +59,7 @@ from portal.services.submissions.submitter_keys import submission_private_key
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
+from tests.intake_support import TEST_SUBMISSION_IDS
 
 AGENDA_FORM = {
     "topics": ["freedom_of_expression"],
@@ -116,7 +117,8 @@ def _submission(world: ConsultationWorld, form: dict) -> tuple[Submission, crypt
             dialogue=world.dialogue,
             dialogue_session=world.dialogue_session,
             kind=SubmissionKind.AGENDA_INPUT,
-            public_id=new_public_id(),
+            public_id=TEST_SUBMISSION_IDS.issue(world.now),
+            ids=TEST_SUBMISSION_IDS,
             now=world.now,
         ),
         submitter_key=new.secrets,

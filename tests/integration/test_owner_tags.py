@@ -92,16 +92,18 @@ def test_a_tag_taken_at_the_same_moment_is_looked_for_again_then_refused(
     new = _codename_submitter(world)
     _send(world, new)
     world.session.commit()
-    walk = owner_tags.walk
-    stale = iter([owner_tags.Owned()])  # what the walk saw before the other send was stored
+    next_free_index = owner_tags.next_free_index
+    stale = [0]  # what the walk saw before the other send was stored
     monkeypatch.setattr(
-        owner_tags, "walk", lambda session, key: next(stale, None) or walk(session, key)
+        owner_tags,
+        "next_free_index",
+        lambda session, key: stale.pop() if stale else next_free_index(session, key),
     )
 
     assert _send(world, new).owner_tag == _tags(new, 2)[1]
     world.session.commit()
     before = _row_counts(world)
-    monkeypatch.setattr(owner_tags, "walk", lambda session, tag_key: owner_tags.Owned())
+    monkeypatch.setattr(owner_tags, "next_free_index", lambda session, tag_key: 0)
 
     with pytest.raises(SubmissionRefusedError, match="send this one again"):
         _send(world, new)
@@ -167,7 +169,7 @@ def test_a_tag_taken_at_the_same_moment_is_answered_on_both_form_paths(
     _, page = post_form(client, open_form(client, url), CASE_FIELDS)
     codename = codename_in(page)
     before = row_counts(app)
-    monkeypatch.setattr(owner_tags, "walk", lambda session, tag_key: owner_tags.Owned())
+    monkeypatch.setattr(owner_tags, "next_free_index", lambda session, tag_key: 0)
 
     existing = {"codename_choice": "existing", "codename": codename}
     status, page = post_form(client, open_form(client, url), {**CASE_FIELDS, **existing})

@@ -25,7 +25,6 @@ from portal.models import (
     SubmissionKind,
 )
 from portal.services.audit.trail import AuditAction
-from portal.services.contexts import new_public_id
 from portal.services.desks.keys import create_desk_key, grant_desk_access
 from portal.services.desks.recovery_certificates import (
     RecoveryCertificationError,
@@ -42,6 +41,7 @@ from portal.services.submissions.messages import send_desk_message, thread_for_s
 from portal.services.submissions.provenance import Provenance
 from portal.services.submissions.submitters import register_new_codename
 from tests.conftest import ConsultationWorld, PlainInstance, run_portal, staff_account
+from tests.intake_support import TEST_SUBMISSION_IDS
 
 FORM = {
     "topics": ["freedom_of_expression"],
@@ -66,7 +66,8 @@ def _submit(world: ConsultationWorld) -> tuple[Submission, crypto.CodenameSecret
             dialogue=world.dialogue,
             dialogue_session=world.dialogue_session,
             kind=SubmissionKind.AGENDA_INPUT,
-            public_id=new_public_id(),
+            public_id=TEST_SUBMISSION_IDS.issue(world.now),
+            ids=TEST_SUBMISSION_IDS,
             now=world.now,
         ),
         submitter_key=new.secrets,

@@ -44,7 +44,6 @@ from portal.models import (
     SubmissionState,
     utc_now,
 )
-from portal.services.contexts import new_public_id
 from portal.services.dialogues.catalogue import schedule_session
 from portal.services.dialogues.dialogue_sessions import advance_session
 from portal.services.rounds import record
@@ -64,6 +63,7 @@ from tests.desk_world_support import (
     sent_submission,
     staff_account,
 )
+from tests.intake_support import TEST_SUBMISSION_IDS
 from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 REPLY = "The minister promised a review of the detention REPLY-CANARY-7f3a"
@@ -585,7 +585,8 @@ def site(writable_demo_instance: DemoInstance) -> Iterator[Site]:
                 dialogue=dialogue,
                 dialogue_session=held,
                 kind=SubmissionKind.INDIVIDUAL_CASE,
-                public_id=new_public_id(),
+                public_id=TEST_SUBMISSION_IDS.issue(now),
+                ids=TEST_SUBMISSION_IDS,
                 now=now,
             ),
             submitter_key=new.secrets,

@@ -60,6 +60,13 @@ def test_database_urls_accepted(tmp_path: Path, given: str, expected: str) -> No
         ("PORTAL_ARGON2_SLOTS", "0", "PORTAL_ARGON2_SLOTS must be a whole number"),
         ("PORTAL_ARGON2_WAIT_SECONDS", "-1", "PORTAL_ARGON2_WAIT_SECONDS must be a number"),
         ("PORTAL_ARGON2_WAIT_SECONDS", "nan", "PORTAL_ARGON2_WAIT_SECONDS must be a number"),
+        ("PORTAL_STORAGE_QUOTA_BYTES", "10G", "PORTAL_STORAGE_QUOTA_BYTES must be a positive"),
+        ("PORTAL_STORAGE_QUOTA_BYTES", "0", "PORTAL_STORAGE_QUOTA_BYTES must be a positive"),
+        ("PORTAL_STORAGE_QUOTA_BYTES", "1000", "PORTAL_UNCLAIMED_UPLOAD_BYTES"),
+        ("PORTAL_UNCLAIMED_UPLOAD_BYTES", "-5", "PORTAL_UNCLAIMED_UPLOAD_BYTES must be a"),
+        ("PORTAL_UNCLAIMED_UPLOAD_BYTES", "99999999999", "must not exceed PORTAL_STORAGE_QUOTA"),
+        ("PORTAL_FORM_LIFETIME_HOURS", "0", "PORTAL_FORM_LIFETIME_HOURS must be a whole number"),
+        ("PORTAL_FORM_LIFETIME_HOURS", "169", "from 1 to 168"),
         (
             "PORTAL_WORKERS",
             "65",
@@ -117,6 +124,39 @@ def test_argon2_settings_have_defaults_and_take_valid_values(tmp_path: Path) -> 
 
     assert (defaults.argon2_slots, defaults.argon2_wait_seconds) == (2, 0.5)
     assert (chosen.argon2_slots, chosen.argon2_wait_seconds) == (4, 1.5)
+
+
+def test_storage_quota_and_form_lifetime_have_defaults_and_take_valid_values(
+    tmp_path: Path,
+) -> None:
+    defaults = load_settings({}, cwd=tmp_path)
+    chosen = load_settings(
+        {
+            "PORTAL_STORAGE_QUOTA_BYTES": "5000000",
+            "PORTAL_UNCLAIMED_UPLOAD_BYTES": "3000000",
+            "PORTAL_MAX_UPLOAD_BYTES": "2000000",
+            "PORTAL_FORM_LIFETIME_HOURS": "72",
+        },
+        cwd=tmp_path,
+    )
+    small_quota = load_settings(
+        {"PORTAL_STORAGE_QUOTA_BYTES": "600000000", "PORTAL_MAX_UPLOAD_BYTES": "1000"},
+        cwd=tmp_path,
+    )
+
+    assert (
+        defaults.storage_quota_bytes,
+        defaults.unclaimed_quota_bytes,
+        defaults.form_lifetime_hours,
+    ) == (10 * 2**30, 2 * 2**30, 24)
+    assert (
+        chosen.storage_quota_bytes,
+        chosen.unclaimed_quota_bytes,
+        chosen.max_upload_bytes,
+        chosen.form_lifetime_hours,
+    ) == (5_000_000, 3_000_000, 2_000_000, 72)
+    # Unset, the part for unclaimed uploads is never more than the quota.
+    assert small_quota.unclaimed_quota_bytes == 600_000_000
 
 
 def test_serving_settings_have_defaults_and_take_valid_values(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ from portal.services.submissions.provenance import Provenance, UnverifiedSubmiss
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
+from tests.intake_support import TEST_SUBMISSION_IDS, staging_room
 from tests.integration.test_messages_services import _staff
 
 
@@ -148,7 +149,8 @@ def case(consultation_world: ConsultationWorld) -> Case:
             dialogue=world.dialogue,
             dialogue_session=world.dialogue_session,
             kind=SubmissionKind.INDIVIDUAL_CASE,
-            public_id=new_public_id(),
+            public_id=TEST_SUBMISSION_IDS.issue(world.now),
+            ids=TEST_SUBMISSION_IDS,
             now=world.now,
         ),
         submitter_key=new.secrets,
@@ -453,7 +455,10 @@ def test_before_signatures_an_unsigned_change_may_lower_consent_only(case: Case)
 
 def test_an_attachment_whose_keys_record_fails_is_not_offered(case: Case) -> None:
     world = case.world
-    upload = EncryptingUpload(world.session, EncryptedStorage(world.storage_dir), UploadBudget())
+    storage = EncryptedStorage(world.storage_dir)
+    upload = EncryptingUpload(
+        world.session, storage, UploadBudget(), staging_room(world.session, storage)
+    )
     upload.write(b"evidence")
     attached = attach_file(
         world.session,

@@ -40,6 +40,7 @@ from portal.services.contexts import (
 )
 from portal.services.desks.identity_keys import identity_key_of
 from portal.services.desks.keys import create_desk_key
+from portal.services.storage_quota import LedgerFigures, ledger_figures
 from portal.services.submissions.attachments import (
     AttachmentTooLargeError,
     EncryptingUpload,
@@ -83,6 +84,7 @@ from portal.services.submissions.submitters import (
 )
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld, true_content
+from tests.intake_support import TEST_SUBMISSION_IDS, staging_room
 
 CANARY = "CANARY-7f3a9c-defender-name"
 
@@ -173,7 +175,8 @@ def _address(world: ConsultationWorld, kind=SubmissionKind.INDIVIDUAL_CASE) -> S
         dialogue=world.dialogue,
         dialogue_session=dialogue_session,
         kind=kind,
-        public_id=new_public_id(),
+        public_id=TEST_SUBMISSION_IDS.issue(world.now),
+        ids=TEST_SUBMISSION_IDS,
         now=world.now,
     )
 
@@ -435,14 +438,20 @@ def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None
         **_identities(world, codename_key, address),
     )
 
-    for public_id in (address.public_id, "not-an-id"):
-        with pytest.raises(SubmissionRefusedError, match="already been sent"):
+    for public_id, refusal in (
+        (address.public_id, "already been sent"),
+        ("not-an-id", "has expired"),
+        (new_public_id(), "has expired"),
+        (TEST_SUBMISSION_IDS.issue(world.now - dt.timedelta(hours=26)), "has expired"),
+    ):
+        with pytest.raises(SubmissionRefusedError, match=refusal):
             submission_address(
                 world.session,
                 dialogue=world.dialogue,
                 dialogue_session=world.dialogue_session,
                 kind=address.kind,
                 public_id=public_id,
+                ids=TEST_SUBMISSION_IDS,
                 now=world.now,
             )
 
@@ -481,7 +490,8 @@ def _address_for(world: ConsultationWorld, kind, dialogue=None, dialogue_session
         dialogue=dialogue or world.dialogue,
         dialogue_session=dialogue_session,
         kind=kind,
-        public_id=new_public_id(),
+        public_id=TEST_SUBMISSION_IDS.issue(now or world.now),
+        ids=TEST_SUBMISSION_IDS,
         now=now or world.now,
     )
 
@@ -609,7 +619,9 @@ def test_the_canary_typed_without_javascript_is_stored_nowhere(
     new = _codename_submitter(world)
     storage = EncryptedStorage(world.storage_dir)
     submission = _send_plain(world, new, _address(world), _case_form(name=CANARY))
-    upload = EncryptingUpload(world.session, storage, UploadBudget())
+    upload = EncryptingUpload(
+        world.session, storage, UploadBudget(), staging_room(world.session, storage)
+    )
     for _ in range(3):
         upload.write((CANARY * 5000).encode())
     attach_file(
@@ -648,7 +660,9 @@ def test_an_attachment_is_encrypted_as_it_is_read_and_opens_with_its_sealed_key(
     storage = EncryptedStorage(world.storage_dir)
     submission = _send_plain(world, new, _address(world), _case_form())
     content = secrets.token_bytes(200_000)
-    upload = EncryptingUpload(world.session, storage, UploadBudget())
+    upload = EncryptingUpload(
+        world.session, storage, UploadBudget(), staging_room(world.session, storage)
+    )
     for offset in range(0, len(content), 8192):
         upload.write(content[offset : offset + 8192])
     attachment = attach_file(
@@ -689,7 +703,9 @@ def test_attachments_over_the_limit_are_refused_mid_stream_leaving_nothing(
 
     def oversized_submission() -> None:
         submission = _send_plain(world, new, _address(world), _case_form())
-        first = EncryptingUpload(world.session, storage, budget)
+        first = EncryptingUpload(
+            world.session, storage, budget, staging_room(world.session, storage)
+        )
         first.write(bytes(200_000))
         attach_file(
             world.session,
@@ -699,7 +715,9 @@ def test_attachments_over_the_limit_are_refused_mid_stream_leaving_nothing(
             file_name="a",
             content_type="x/y",
         )
-        second = EncryptingUpload(world.session, storage, budget)
+        second = EncryptingUpload(
+            world.session, storage, budget, staging_room(world.session, storage)
+        )
         second.write(bytes(65_536))
         assert len(_storage_files(world)) == 2
         second.write(bytes(65_536))
@@ -892,7 +910,9 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
     new = _codename_submitter(world)
     storage = EncryptedStorage(world.storage_dir)
     case = _send_plain(world, new, _address(world), _case_form())
-    upload = EncryptingUpload(world.session, storage, UploadBudget())
+    upload = EncryptingUpload(
+        world.session, storage, UploadBudget(), staging_room(world.session, storage)
+    )
     upload.write(b"evidence")
     attach_file(
         world.session,
@@ -911,6 +931,9 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
     )
     world.session.commit()
     assert len(_storage_files(world)) == 1
+    stored = case.attachments[0].ciphertext_size
+    # The storage quota counts the kept file as stored (storage_quota.StagingRoom).
+    assert ledger_figures(world.session) == LedgerFigures(stored, 0)
     envelopes = [
         case.envelope,
         case.further_information[0].envelope,
@@ -923,6 +946,7 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
     world.session.commit()
 
     assert _storage_files(world) == []
+    assert ledger_figures(world.session) == LedgerFigures(0, 0)
     counts = _row_counts(world)
     assert [
         counts[t] for t in ("submissions", "further_information", "consent_changes", "attachments")
@@ -949,6 +973,7 @@ def test_deleting_a_submission_shreds_every_envelope_and_file(
             dialogue_session=world.dialogue_session,
             kind=SubmissionKind.INDIVIDUAL_CASE,
             public_id=case.public_id,
+            ids=TEST_SUBMISSION_IDS,
             now=world.now,
         )
 
@@ -958,7 +983,9 @@ def test_a_failed_deletion_keeps_the_files(consultation_world: ConsultationWorld
     new = _codename_submitter(world)
     storage = EncryptedStorage(world.storage_dir)
     case = _send_plain(world, new, _address(world), _case_form())
-    upload = EncryptingUpload(world.session, storage, UploadBudget())
+    upload = EncryptingUpload(
+        world.session, storage, UploadBudget(), staging_room(world.session, storage)
+    )
     upload.write(b"evidence")
     attach_file(
         world.session,

@@ -42,7 +42,6 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
-    new_public_id,
     signed_triage_note_context,
     triage_note_context,
 )
@@ -59,6 +58,7 @@ from portal.services.submissions.intake import accept_plain_submission, submissi
 from portal.services.submissions.submitters import register_new_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance, csrf_token_for
+from tests.intake_support import TEST_SUBMISSION_IDS, staging_room
 from tests.staff_sessions_support import add_test_account, demo_credentials, sign_in_client
 
 EXTRA_PASSPHRASE = "correct horse battery staple for triage tests"
@@ -130,7 +130,8 @@ class Triage:
                     dialogue=dialogue,
                     dialogue_session=open_session,
                     kind=kind,
-                    public_id=new_public_id(),
+                    public_id=TEST_SUBMISSION_IDS.issue(now),
+                    ids=TEST_SUBMISSION_IDS,
                     now=now,
                 ),
                 submitter_key=new.secrets,
@@ -141,7 +142,9 @@ class Triage:
                 storage = EncryptedStorage(
                     InstanceFolder(self.instance.settings.instance_dir).storage_dir
                 )
-                upload = EncryptingUpload(session, storage, UploadBudget())
+                upload = EncryptingUpload(
+                    session, storage, UploadBudget(), staging_room(session, storage)
+                )
                 for start in range(0, len(attachment), 50_000):
                     upload.write(attachment[start : start + 50_000])
                 attach_file(

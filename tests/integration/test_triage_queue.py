@@ -25,6 +25,7 @@ from portal.services.staff.triage_queue import (
     QueueFlag,
     queue_page,
 )
+from portal.services.submissions.topic_rows import retag
 from tests.conftest import ConsultationWorld
 
 COUNT = 260
@@ -154,15 +155,21 @@ def test_filters_match_a_plain_filter(
     assert _walk(filled, filters) == _all_ids(filled, keep)
 
 
-def test_topic_filter_is_exact_and_escapes_wildcards(filled: ConsultationWorld) -> None:
+def test_topic_filter_follows_retagging(filled: ConsultationWorld) -> None:
     session = filled.session
     first, second = _all_ids(filled)[:2]
-    session.get(Submission, first).topic_tags = ["rule_of_law"]
-    # "rule_of_law" must not match "rule-of-law" (an unescaped _ would) nor a longer value.
-    session.get(Submission, second).topic_tags = ["rule-of-law", "xrule_of_law"]
+    retag(session, session.get(Submission, first), ["rule_of_law"])
+    retag(session, session.get(Submission, second), ["lgbti", "rule_of_law"])
+    session.commit()
+    assert {first, second} <= set(_walk(filled, QueueFilters(topic=Topic.RULE_OF_LAW)))
+    retag(session, session.get(Submission, second), ["lgbti"])
     session.commit()
     shown = _walk(filled, QueueFilters(topic=Topic.RULE_OF_LAW))
     assert first in shown and second not in shown
+    assert second in _walk(filled, QueueFilters(topic=Topic.LGBTI))
+    assert _walk(filled, QueueFilters(topic=Topic.RULE_OF_LAW)) == _all_ids(
+        filled, lambda s: "rule_of_law" in s.topic_tags
+    )
 
 
 def test_rows_carry_flags_and_never_the_envelope(filled: ConsultationWorld) -> None:

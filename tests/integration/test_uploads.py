@@ -30,7 +30,8 @@ from portal.services.submissions.uploads import (
 )
 from portal.storage import EncryptedStorage
 from portal.web.instance import web_instance
-from tests.conftest import csrf_token_for
+from tests.conftest import csrf_token_for, issued_submission_id
+from tests.intake_support import ROOMY_LIMITS, TEST_SUBMISSION_IDS
 
 PLAINTEXT = bytes(range(256)) * 1216  # 304 KiB, a padded size (crypto.file_padding): five chunks
 PIECE = 100_000
@@ -69,7 +70,7 @@ def _stored_bytes(app: Flask, upload: Upload) -> bytes:
 
 
 def _create(client: FlaskClient, size: int, submission: str | None = None) -> Any:
-    body = {"submission": submission or new_public_id(), "size": size}
+    body = {"submission": submission or issued_submission_id(client.application), "size": size}
     return client.post("/uploads", json=body)
 
 
@@ -283,22 +284,26 @@ def test_a_file_without_a_stream_header_is_refused_and_removed(
     assert len(files_before - _partial_files(uploads_app)) == 1
 
 
+ISSUED = "an id the portal issued"
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"submission": "not-an-id", "size": 1000}, "open the form again"),
         ({"size": 1000}, "send JSON"),
-        ({"submission": "x" * 22, "size": True}, "send JSON"),
-        ({"submission": "x" * 22, "size": 17}, "not the size of an encrypted file"),
-        ({"submission": "x" * 22, "size": crypto.encrypted_size(65536) + 15}, "not the size"),
+        ({"submission": ISSUED, "size": True}, "send JSON"),
+        ({"submission": ISSUED, "size": 17}, "not the size of an encrypted file"),
+        ({"submission": ISSUED, "size": crypto.encrypted_size(65536) + 15}, "not the size"),
         # A true size: the browser must declare only the padded one (crypto.file_padding).
-        ({"submission": "x" * 22, "size": crypto.encrypted_size(70_000)}, "padded to its bucket"),
-        ({"submission": "x" * 22, "size": crypto.encrypted_size(1)}, "padded to its bucket"),
+        ({"submission": ISSUED, "size": crypto.encrypted_size(70_000)}, "padded to its bucket"),
+        ({"submission": ISSUED, "size": crypto.encrypted_size(1)}, "padded to its bucket"),
     ],
 )
 def test_a_malformed_creation_is_refused(
     client: FlaskClient, uploads_app: Flask, body: dict[str, Any], message: str
 ) -> None:
+    if body.get("submission") == ISSUED:
+        body = {**body, "submission": issued_submission_id(uploads_app)}
     with app_database(uploads_app).session() as session:
         rows_before = session.scalar(select(func.count()).select_from(Upload))
 
@@ -316,7 +321,7 @@ def test_the_files_of_one_submission_share_the_budget(uploads_app: Flask) -> Non
     small_app = create_app(settings)
     with small_app.test_client() as client:
         client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token_for(client)
-        submission = new_public_id()
+        submission = issued_submission_id(uploads_app)
         files_before = _partial_files(small_app)
 
         assert _create(client, crypto.encrypted_size(135_168), submission).status_code == 201
@@ -371,7 +376,9 @@ def test_expired_uploads_are_purged_with_their_files(uploads_app: Flask) -> None
         old = create_upload(
             session,
             storage,
-            submission_public_id=new_public_id(),
+            ids=TEST_SUBMISSION_IDS,
+            limits=ROOMY_LIMITS,
+            submission_public_id=TEST_SUBMISSION_IDS.issue(now - dt.timedelta(hours=25)),
             ciphertext_size=size,
             budget_bytes=BUDGET,
             now=now - dt.timedelta(hours=25),
@@ -379,7 +386,9 @@ def test_expired_uploads_are_purged_with_their_files(uploads_app: Flask) -> None
         live = create_upload(
             session,
             storage,
-            submission_public_id=new_public_id(),
+            ids=TEST_SUBMISSION_IDS,
+            limits=ROOMY_LIMITS,
+            submission_public_id=TEST_SUBMISSION_IDS.issue(now),
             ciphertext_size=size,
             budget_bytes=BUDGET,
             now=now,

@@ -161,7 +161,18 @@ test("the server's refusal is passed on in its own words, without retrying", asy
 
   await assert.rejects(
     sendAttachment(new File([pattern(10)], 'a.txt'), options(server, newKeyPair(), pauses)),
-    new UploadRefusedError('attachments may take 500 MB in all'),
+    new UploadRefusedError('attachments may take 500 MB in all', 413),
+  );
+  assert.deepEqual(pauses, []);
+});
+
+test('an expired form is refused with its status, for the page to renew it', async () => {
+  const server = standInServer({ refusal: answer(410, { error: 'this form has expired' }) });
+  const pauses = [];
+
+  await assert.rejects(
+    sendAttachment(new File([pattern(10)], 'a.txt'), options(server, newKeyPair(), pauses)),
+    (error) => error instanceof UploadRefusedError && error.status === 410,
   );
   assert.deepEqual(pauses, []);
 });

@@ -50,6 +50,7 @@ from portal.services.rounds import handover  # the module: it imports this one
 from portal.services.staff.notes import seal_signed_note
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
+from portal.services.submissions.topic_rows import retag
 
 S = SubmissionState
 
@@ -152,8 +153,7 @@ def set_topics(
     known = {str(topic) for topic in Topic}
     if not chosen <= known:
         raise TriageRefusedError("choose agenda themes from the list")
-    submission.topic_tags = sorted(chosen)
-    session.flush()
+    retag(session, submission, chosen)
     record_submission_event(
         session, AuditAction.SUBMISSION_TOPICS_TAGGED, actor, submission, topics=sorted(chosen)
     )

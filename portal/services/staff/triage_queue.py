@@ -11,21 +11,20 @@ read in reverse. One extra row tells whether there is a further page in that dir
 ``LIMIT 1`` probe tells whether there is one in the other. No page counts the filtered set and
 none uses ``OFFSET``, so a page deep in 100,000 submissions costs what the first one does.
 
-Topic filter: ``topic_tags`` is a JSON array of ``Topic`` values, stored as JSON text on both
-SQLite and PostgreSQL (SQLAlchemy's ``JSON`` type is PostgreSQL's ``json``, which keeps the text
-as written). The filter is a ``LIKE`` on that text for the value *with its quotes*
-(``%"death_penalty"%``), escaped so that ``_`` is not a wildcard; a quoted value cannot match
-part of a longer one, and topic values never contain quotes. It works the same on both
-databases; it cannot use an index, so a rare topic walks the dialogue's rows (see the
-benchmark). The better option, if that ever matters, is a ``submission_topics`` table with an
-index on ``(dialogue_id, topic, submission_id)``, kept in step by ``triage.set_topics``.
+Every filter has an index that leads with the dialogue and the filtered column and ends with the
+id (``Submission.__table_args__``), so a filtered page also reads its rows in key order from an
+index rather than walking the dialogue's rows for matches: a rare value costs what a common one
+does, at any size. The topic filter reads ``submission_topics`` (one row per submission and
+theme, indexed by dialogue, topic and submission), and pages on that table's ``submission_id``,
+equal to the submission's id, so that both databases walk the topic's index in order. Flags are
+compared with ``= true``, which an index serves on PostgreSQL (``IS TRUE`` is not).
 """
 
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, String, cast, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select, true
 from sqlalchemy.orm import Session, defer
 
 from portal.models import (
@@ -37,6 +36,7 @@ from portal.models import (
     Submission,
     SubmissionKind,
     SubmissionState,
+    SubmissionTopic,
     Topic,
 )
 from portal.numbers import whole_number
@@ -118,13 +118,17 @@ class QueuePage:
     filters: QueueFilters = field(default_factory=QueueFilters)
 
 
-def _filtered(dialogue: Dialogue, filters: QueueFilters) -> Select[tuple[Submission]]:
+def _filtered(
+    dialogue: Dialogue, filters: QueueFilters
+) -> tuple[Select[tuple[Submission]], ColumnElement[int]]:
+    """The filtered query and the key its pages follow (module docstring)."""
     # The envelope is never loaded: the queue must not even hold content it cannot read.
     query = (
         select(Submission)
         .options(defer(Submission.envelope, raiseload=True))
         .where(Submission.dialogue_id == dialogue.id)
     )
+    key: ColumnElement[int] = Submission.id
     if filters.session == NO_SESSION:
         query = query.where(Submission.session_id.is_(None))
     elif filters.session is not None:
@@ -134,21 +138,20 @@ def _filtered(dialogue: Dialogue, filters: QueueFilters) -> Select[tuple[Submiss
     if filters.state is not None:
         query = query.where(Submission.state == filters.state)
     if filters.topic is not None:
-        query = query.where(topic_condition(filters.topic))
+        query = query.join(SubmissionTopic, SubmissionTopic.submission_id == Submission.id).where(
+            SubmissionTopic.dialogue_id == dialogue.id,
+            SubmissionTopic.topic == str(filters.topic),
+        )
+        key = SubmissionTopic.submission_id
     if filters.risk == NO_RISK:
         query = query.where(Submission.risk_level.is_(None))
     elif filters.risk is not None:
         query = query.where(Submission.risk_level == filters.risk)
     if filters.flag is QueueFlag.URGENT:
-        query = query.where(Submission.urgent.is_(True))
+        query = query.where(Submission.urgent == true())
     elif filters.flag is QueueFlag.RISK_HOLD:
-        query = query.where(Submission.risk_hold.is_(True))
-    return query
-
-
-def topic_condition(topic: Topic) -> ColumnElement[bool]:
-    """``topic_tags`` holds ``topic`` (see the module docstring for why a LIKE)."""
-    return cast(Submission.topic_tags, String).contains(f'"{topic.value}"', autoescape=True)
+        query = query.where(Submission.risk_hold == true())
+    return query, key
 
 
 def queue_page(
@@ -163,34 +166,34 @@ def queue_page(
 ) -> QueuePage:
     """One page of ``dialogue``'s queue: older than ``after``, newer than ``before``, or the
     newest page when neither is given."""
-    base = _filtered(dialogue, filters)
+    base, key = _filtered(dialogue, filters)
     if before is not None:
         found = list(
             session.scalars(
-                base.where(Submission.id > before)
-                .order_by(Submission.id.asc())
-                .limit(page_size + 1)
+                base.where(_past(key, before, older=False)).order_by(key.asc()).limit(page_size + 1)
             )
         )
         more_newer = len(found) > page_size
         submissions = list(reversed(found[:page_size]))
-        more_older = bool(submissions) and _exists(session, base, older_than=submissions[-1].id)
+        more_older = bool(submissions) and _exists(
+            session, base, key, older_than=submissions[-1].id
+        )
         if not submissions:
             # Nothing newer: show the newest page instead of an empty one.
             return queue_page(session, dialogue, filters, today=today, page_size=page_size)
     else:
-        query = base if after is None else base.where(Submission.id < after)
-        found = list(session.scalars(query.order_by(Submission.id.desc()).limit(page_size + 1)))
+        query = base if after is None else base.where(_past(key, after, older=True))
+        found = list(session.scalars(query.order_by(key.desc()).limit(page_size + 1)))
         more_older = len(found) > page_size
         submissions = found[:page_size]
         more_newer = (
             after is not None
             and bool(submissions)
-            and _exists(session, base, newer_than=submissions[0].id)
+            and _exists(session, base, key, newer_than=submissions[0].id)
         )
         if after is not None and not submissions:
             # Past the end: offer the way back to whatever lies at or above the cursor.
-            more_newer = _exists(session, base, newer_than=after - 1)
+            more_newer = _exists(session, base, key, newer_than=after - 1)
             previous = after - 1 if more_newer else None
             return QueuePage([], None, previous, filters)
     rows = _rows(session, submissions, today)
@@ -202,18 +205,27 @@ def queue_page(
     )
 
 
+def _past(key: ColumnElement[int], cursor: int, *, older: bool) -> ColumnElement[bool]:
+    """Rows whose ``key`` is past ``cursor`` (below it for ``older``). When the key is the topic
+    table's, the submission's own id is bounded too: PostgreSQL does not carry a bound across
+    the join, and would otherwise walk the submissions from the newest down to the cursor."""
+    columns = [key] if key is Submission.id else [key, Submission.id]
+    return and_(*(column < cursor if older else column > cursor for column in columns))
+
+
 def _exists(
     session: Session,
     base: Select[tuple[Submission]],
+    key: ColumnElement[int],
     *,
     older_than: int | None = None,
     newer_than: int | None = None,
 ) -> bool:
-    query = base.with_only_columns(Submission.id)
+    query = base.with_only_columns(key)
     if older_than is not None:
-        query = query.where(Submission.id < older_than).order_by(Submission.id.desc())
+        query = query.where(_past(key, older_than, older=True)).order_by(key.desc())
     if newer_than is not None:
-        query = query.where(Submission.id > newer_than).order_by(Submission.id.asc())
+        query = query.where(_past(key, newer_than, older=False)).order_by(key.asc())
     return session.scalars(query.limit(1)).first() is not None
 
 

@@ -5,7 +5,10 @@ parser's stream factory writes into it) and passes them straight through
 ``crypto.StreamEncryptor`` into a file staged in the storage folder (``portal.storage``), so
 plaintext exists only in the chunk being encrypted. An :class:`UploadBudget` shared by every
 file of one submission counts plaintext bytes as they come; the write that would cross the limit
-deletes the partial file at once and raises ``AttachmentTooLargeError``. When the file ends,
+deletes the partial file at once and raises ``AttachmentTooLargeError``. Each piece of ciphertext
+also takes its room in the storage quota (``storage_quota.StagingRoom``) before it is written; a
+piece the storage has no room for deletes the partial file the same way and raises
+``AttachmentsStorageFullError``. When the file ends,
 zero bytes pad it to its size bucket (``crypto.file_padding``) before the last chunk is sealed,
 and the padding counts against the budget too: what is stored, and what the limit counts, is the
 padded size. Then :func:`attach_file` seals the file's key, name, type and true size in an
@@ -21,7 +24,8 @@ itself, under the context that names the upload's public id (which becomes the a
 pads the file the same way, so the upload API is told only the padded size. When
 the submission arrives, :func:`claim_uploads` turns those uploads into attachments in the same
 transaction: each must be complete, live and made for this submission, and each record must be
-an envelope for its own context and the submission's two recipients. The upload rows go, and
+an envelope for its own context and the submission's two recipients. The upload rows go (their
+bytes now count as stored in the storage quota, ``storage_quota.claim_unclaimed``), and
 their files are renamed to their final names only once the transaction commits; any refusal or
 rollback leaves the uploads exactly as they were, so the browser can send again.
 
@@ -50,6 +54,7 @@ from portal.services.contexts import (
     recipient_keys,
     signed_attachment_keys_context,
 )
+from portal.services.storage_quota import StagingRoom, StorageFullError, claim_unclaimed
 from portal.services.submissions.intake import (
     SubmissionRefusedError,
     check_envelope,
@@ -73,6 +78,10 @@ MAX_KEYS_ENVELOPE_BYTES = crypto.envelope_size(MAX_KEYS_RECORD_BYTES, 2)
 
 class AttachmentTooLargeError(SubmissionRefusedError):
     """The attachments of one submission exceed the limit; the partial file is gone."""
+
+
+class AttachmentsStorageFullError(AttachmentTooLargeError):
+    """The storage quota has no room for the file; the partial file is gone."""
 
 
 class UploadBudget:
@@ -102,20 +111,28 @@ class EncryptedFile:
 class EncryptingUpload:
     """A writable sink that encrypts each piece as it is written (see the module docstring)."""
 
-    def __init__(self, session: Session, storage: EncryptedStorage, budget: UploadBudget) -> None:
+    def __init__(
+        self,
+        session: Session,
+        storage: EncryptedStorage,
+        budget: UploadBudget,
+        room: StagingRoom,
+    ) -> None:
         self._session = session
         self._storage = storage
         self._budget = budget
+        self._room = room
         self._file_key = crypto.new_file_key()
         self._encryptor = crypto.StreamEncryptor(self._file_key)
         self._staged = storage.stage(session)
-        self._staged.write(self._encryptor.header)
+        room.track(self._staged)
+        self._store(self._encryptor.header)
         self._plaintext_size = 0
 
     def write(self, data: bytes) -> int:
         self._take(len(data))
         self._plaintext_size += len(data)
-        self._staged.write(self._encryptor.update(bytes(data)))
+        self._store(self._encryptor.update(bytes(data)))
         return len(data)
 
     def finish(self) -> EncryptedFile:
@@ -125,10 +142,17 @@ class EncryptingUpload:
         """
         self._take(padded_file_size(self._plaintext_size) - self._plaintext_size)
         for zeros in padding_pieces(self._plaintext_size):
-            self._staged.write(self._encryptor.update(zeros))
-        self._staged.write(self._encryptor.finalize())
+            self._store(self._encryptor.update(zeros))
+        self._store(self._encryptor.finalize())
         self._staged.handle.close()
         return EncryptedFile(self._staged, self._file_key, self._plaintext_size)
+
+    def _store(self, ciphertext: bytes) -> None:
+        """Write ``ciphertext`` once the storage quota has room for it."""
+        if not self._room.take(len(ciphertext)):
+            self._storage.discard(self._session, self._staged)
+            raise AttachmentsStorageFullError(str(StorageFullError()))
+        self._staged.write(ciphertext)
 
     def _take(self, size: int) -> None:
         if not self._budget.take(size):
@@ -290,6 +314,7 @@ def claim_uploads(
         raise SubmissionRefusedError(
             "an attached file was removed while the form was sent; send the form again"
         )
+    claim_unclaimed(session, sum(upload.ciphertext_size for upload in uploads.values()))
     for attachment in attachments:
         submission.attachments.append(attachment)
         storage.publish_on_commit(session, attachment.storage_name)

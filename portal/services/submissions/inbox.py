@@ -61,6 +61,7 @@ from portal.services.contexts import (
     submission_context,
 )
 from portal.services.rounds import handover  # the module: it reads consent through this one
+from portal.services.storage_quota import release_stored
 from portal.services.submissions.identities import merge_identities
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
@@ -653,6 +654,7 @@ def delete_submission(
     """Crypto-shred a submission (see the module docstring) and leave its tombstone."""
     for attachment in submission.attachments:
         storage.delete_on_commit(session, attachment.storage_name)
+    release_stored(session, sum(file.ciphertext_size for file in submission.attachments))
     tombstone = DeletedSubmission(
         public_id=submission.public_id,
         owner_tag=submission.owner_tag,

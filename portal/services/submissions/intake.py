@@ -30,12 +30,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import (
-    DeletedSubmission,
     DeskKey,
     Dialogue,
     DialogueSession,
@@ -48,7 +46,6 @@ from portal.models import (
 )
 from portal.services.contexts import (
     SubmissionAddress,
-    is_public_id,
     recipient_keys,
     signed_identities_context,
     signed_submission_context,
@@ -68,11 +65,18 @@ from portal.services.submissions.payload import (
     validate_submission,
 )
 from portal.services.submissions.provenance import SIGNATURES_FIELD, signatures_block
+from portal.services.submissions.submission_ids import (
+    SubmissionIdExpiredError,
+    SubmissionIds,
+    SubmissionIdUsedError,
+    require_usable_id,
+)
 from portal.services.submissions.submitter_keys import (
     SubmitterKey,
     owner_tag_key_of,
     submission_keys,
 )
+from portal.services.submissions.topic_rows import add_topic_rows, topic_tags
 
 # A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
 # padded payload fits the 1 MiB size bucket; that is far beyond any form filled in by hand.
@@ -88,6 +92,10 @@ class SubmissionRefusedError(ValueError):
     """A submission that cannot be accepted; the message says why, for the submitter."""
 
 
+class FormExpiredError(SubmissionRefusedError):
+    """The form's submission id was not issued here or has expired: it needs a fresh one."""
+
+
 def submission_address(
     session: Session,
     *,
@@ -95,13 +103,16 @@ def submission_address(
     dialogue_session: DialogueSession | None,
     kind: SubmissionKind,
     public_id: str,
+    ids: SubmissionIds,
     now: dt.datetime,
 ) -> SubmissionAddress:
     """Check that a ``kind`` submission may go to this dialogue and session at ``now``.
 
     Reprisal reports belong to the dialogue (no session) and are accepted whenever it is active;
     the other kinds belong to a session of the dialogue and are accepted only while its
-    consultation is open. The public id must be one the server issues and not yet used.
+    consultation is open. The public id must be one ``ids`` issued, not expired and not yet used
+    (``submission_ids.require_usable_id``); ``FormExpiredError`` says that the form needs a
+    fresh id.
     """
     if kind is SubmissionKind.REPRISAL_REPORT:
         if dialogue_session is not None:
@@ -113,10 +124,12 @@ def submission_address(
             raise SubmissionRefusedError("choose a session of this dialogue to send this to")
         if not consultation_accepts_submissions(dialogue_session, now):
             raise SubmissionRefusedError("the consultation for this session is not open")
-    if not is_public_id(public_id) or _public_id_used(session, public_id):
-        raise SubmissionRefusedError(
-            "this form has already been sent or has expired; open the form again"
-        )
+    try:
+        require_usable_id(session, ids, public_id, now)
+    except SubmissionIdExpiredError as refusal:
+        raise FormExpiredError(str(refusal)) from None
+    except SubmissionIdUsedError as refusal:
+        raise SubmissionRefusedError(str(refusal)) from None
     return SubmissionAddress(dialogue, dialogue_session, kind, public_id)
 
 
@@ -293,12 +306,6 @@ def check_signature(signing_key: bytes, context: str, envelope: bytes, signature
         ) from None
 
 
-def _public_id_used(session: Session, public_id: str) -> bool:
-    in_use = select(Submission.id).where(Submission.public_id == public_id)
-    deleted = select(DeletedSubmission.id).where(DeletedSubmission.public_id == public_id)
-    return session.scalars(in_use.union_all(deleted)).first() is not None
-
-
 def _new_submission(
     address: SubmissionAddress,
     submitter_public_key: bytes,
@@ -306,17 +313,25 @@ def _new_submission(
     routing: RoutingMetadata,
     today: dt.date,
 ) -> Submission:
-    """The row of a submission, not yet in the session and without its envelope."""
+    """The row of a submission, not yet in the session and without its envelope.
+
+    It is stored with one plain insert (``owner_tags.add_with_next_tag``), so each relationship
+    comes with its foreign key.
+    """
+    dialogue_session = address.dialogue_session
     return Submission(
         public_id=address.public_id,
+        dialogue_id=address.dialogue.id,
         dialogue=address.dialogue,
-        session=address.dialogue_session,
+        session_id=None if dialogue_session is None else dialogue_session.id,
+        session=dialogue_session,
         kind=address.kind,
         state=SubmissionState.RECEIVED,
         received_on=today,
+        desk_key_id=desk_key.id,
         desk_key=desk_key,
         submitter_public_key=submitter_public_key,
-        topic_tags=[str(topic) for topic in routing.topic_tags],
+        topic_tags=topic_tags(str(topic) for topic in routing.topic_tags),
         urgent=routing.urgent,
     )
 
@@ -343,7 +358,8 @@ def _store(
             "another submission was being stored under this codename at the same moment; "
             "send this one again"
         ) from None
-    # Only once the row holds its tag: the names' row hangs from it, outside the savepoint.
+    add_topic_rows(session, submission)
+    # Only once the row is stored: the names' row hangs from it.
     if identity is not None:
         identity.submission = submission
         session.add(identity)

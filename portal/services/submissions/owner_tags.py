@@ -47,10 +47,10 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
+from portal.db import insert_unless_taken
 from portal.models import DeletedSubmission, Submission, Submitter
 
 OWNER_TAG_KEY_SIZE = 32
@@ -97,23 +97,40 @@ def walk(session: Session, tag_key: bytes) -> Owned:
 
 
 def add_with_next_tag(session: Session, submission: Submission, tag_key: bytes) -> None:
-    """Add a new submission to the session under the first free tag of ``tag_key``.
+    """Store a new submission under the first free tag of ``tag_key``.
 
-    Each try inserts the row inside a savepoint, so that a tag found taken undoes that insert
-    only and the walk is done again. ``OwnerTagTakenError`` after :data:`ATTEMPTS` tries (or a row
-    that clashes otherwise): the caller's session is still usable to answer, and its transaction
-    must be rolled back, the sender asked to send again.
+    Each try is one insert that stores nothing if its tag (or any unique value) is taken
+    (``portal.db.insert_unless_taken``), and the walk is then done again. ``OwnerTagTakenError``
+    after :data:`ATTEMPTS` tries: the caller's session is still usable to answer, and its
+    transaction must be rolled back, the sender asked to send again.
     """
     _lock_assignment(session)
     for _ in range(ATTEMPTS):
-        submission.owner_tag = crypto.owner_tag(tag_key, walk(session, tag_key).next_index)
-        try:
-            with session.begin_nested():
-                session.add(submission)
-        except IntegrityError:
-            continue
-        return
+        submission.owner_tag = crypto.owner_tag(tag_key, next_free_index(session, tag_key))
+        if insert_unless_taken(session, submission):
+            return
     raise OwnerTagTakenError()
+
+
+def next_free_index(session: Session, tag_key: bytes) -> int:
+    """The first ``n`` whose tag is stored nowhere: :func:`walk`'s ``next_index``, found by
+    reading the tag columns alone, both tables in one query a step."""
+    start = 0
+    while True:
+        tags = [crypto.owner_tag(tag_key, n) for n in range(start, start + WALK_STEP)]
+        taken = set(
+            session.scalars(
+                select(Submission.owner_tag)
+                .where(Submission.owner_tag.in_(tags))
+                .union_all(
+                    select(DeletedSubmission.owner_tag).where(DeletedSubmission.owner_tag.in_(tags))
+                )
+            )
+        )
+        for offset, tag in enumerate(tags):
+            if tag not in taken:
+                return start + offset
+        start += WALK_STEP
 
 
 def tag_untagged(session: Session, submitter: Submitter, tag_key: bytes) -> None:

@@ -63,6 +63,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
+from portal.db import insert_unless_taken
 from portal.models import Submitter
 from portal.services.leaky_bucket import LeakyBucket, bucket_level, count
 from portal.services.proof_of_work import ChallengeGate, Proof
@@ -130,11 +131,10 @@ def register_submitter(
     except crypto.CryptoError:
         raise RegistrationRefusedError("the public key is not an X25519 public key") from None
     digest = crypto.lookup_hash(pepper, login_secret)
-    if session.scalars(select(Submitter.id).where(Submitter.lookup_hash == digest)).first():
-        raise CodenameTakenError("this codename is already registered; sign in with it")
     submitter = Submitter(lookup_hash=digest, public_key=bytes(public_key), created_on=today)
-    session.add(submitter)
-    session.flush()
+    # The unique lookup hash is the check: one insert that stores nothing if it is taken.
+    if not insert_unless_taken(session, submitter):
+        raise CodenameTakenError("this codename is already registered; sign in with it")
     return submitter
 
 

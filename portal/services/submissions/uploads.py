@@ -4,7 +4,11 @@ A browser with JavaScript encrypts each file itself and sends the ciphertext in 
 large file survives a dropped connection: it asks how much arrived and carries on from there.
 
 - **Creating** an upload names the public id of the submission being composed (issued with the
-  form; the submission does not exist yet) and the ciphertext size the browser will send. The
+  form, ``submission_ids``; the submission does not exist yet: an id the server did not issue,
+  one that expired and one a submission already took are refused) and the ciphertext size the
+  browser will send. The whole declared size is reserved in the storage quota
+  (``portal.services.storage_quota``) in the transaction that creates the upload, before any byte
+  arrives, and given back in the one that deletes it. The
   size must be one a STREAM file of a padded plaintext can have (``crypto.file_padding``: the
   browser pads every file to its size bucket and seals the true size in the keys record, so no
   request, header or row here holds it), and that padded size counts against the attachments
@@ -51,8 +55,20 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.file_padding import is_padded_file_size
 from crypto.stream import HEADER_SIZE
-from portal.models import DeletedSubmission, Submission, Upload
-from portal.services.contexts import is_public_id, new_public_id
+from portal.models import Upload
+from portal.services.contexts import new_public_id
+from portal.services.storage_quota import (
+    StorageFullError,
+    StorageLimits,
+    release_unclaimed,
+    reserve_unclaimed,
+)
+from portal.services.submissions.submission_ids import (
+    SubmissionIdExpiredError,
+    SubmissionIds,
+    SubmissionIdUsedError,
+    require_usable_id,
+)
 from portal.storage import PARTIAL_PREFIX, EncryptedStorage
 
 UPLOAD_LIFETIME = dt.timedelta(hours=24)
@@ -84,6 +100,14 @@ class UploadTooLargeError(UploadError):
     """A chunk, a file or a submission's files together are over their limit."""
 
 
+class UploadFormExpiredError(UploadError):
+    """The submission id was not issued by this server or has expired: fetch the form again."""
+
+
+class UploadStorageFullError(UploadError):
+    """The storage quota has no room for this file now."""
+
+
 class UploadConflictError(UploadError):
     """A chunk not at the received length; ``received_size`` says where to resume."""
 
@@ -104,21 +128,34 @@ def create_upload(
     session: Session,
     storage: EncryptedStorage,
     *,
+    ids: SubmissionIds,
+    limits: StorageLimits,
     submission_public_id: str,
     ciphertext_size: int,
     budget_bytes: int,
     now: dt.datetime,
 ) -> NewUpload:
-    """Open an upload of ``ciphertext_size`` bytes for the submission being composed."""
-    if not is_public_id(submission_public_id) or _submission_exists(session, submission_public_id):
-        raise UploadRefusedError(
-            "this form has already been sent or has expired; open the form again"
-        )
+    """Open an upload of ``ciphertext_size`` bytes for the submission being composed.
+
+    The room in the storage quota is reserved first, so that the ledger's lock, held until this
+    transaction ends, also puts concurrent uploads for the same submission one after the other:
+    each then counts the others' uploads when it checks the submission's budget.
+    """
+    try:
+        require_usable_id(session, ids, submission_public_id, now)
+    except SubmissionIdExpiredError as refusal:
+        raise UploadFormExpiredError(str(refusal)) from None
+    except SubmissionIdUsedError as refusal:
+        raise UploadRefusedError(str(refusal)) from None
     plaintext_size = crypto.plaintext_size_for(ciphertext_size)
     if plaintext_size is None or not is_padded_file_size(plaintext_size):
         raise UploadRefusedError(
             "the declared size is not the size of an encrypted file padded to its bucket"
         )
+    try:
+        reserve_unclaimed(session, limits, ciphertext_size)
+    except StorageFullError as refusal:
+        raise UploadStorageFullError(str(refusal)) from None
     if _budget_used(session, submission_public_id, now) + plaintext_size > budget_bytes:
         raise UploadTooLargeError(f"attachments may take {budget_bytes // _MIB} MB in all")
     token = crypto.random_token(_TOKEN_BYTES)
@@ -222,6 +259,7 @@ def purge_expired_uploads(session: Session, storage: EncryptedStorage, now: dt.d
     names = [upload.storage_name for upload in expired]
     for upload in expired:
         session.delete(upload)
+    release_unclaimed(session, sum(upload.ciphertext_size for upload in expired))
     session.commit()
     for name in names:
         partial_path(storage, name).unlink(missing_ok=True)
@@ -232,12 +270,6 @@ def partial_path(storage: EncryptedStorage, storage_name: str) -> Path:
     """Where the ciphertext of an upload with this storage name is received."""
     storage.path(storage_name)
     return storage.root / f"{PARTIAL_PREFIX}{storage_name}"
-
-
-def _submission_exists(session: Session, public_id: str) -> bool:
-    in_use = select(Submission.id).where(Submission.public_id == public_id)
-    deleted = select(DeletedSubmission.id).where(DeletedSubmission.public_id == public_id)
-    return session.scalars(in_use.union_all(deleted)).first() is not None
 
 
 def _budget_used(session: Session, submission_public_id: str, now: dt.datetime) -> int:
@@ -316,5 +348,6 @@ def _write_durably(handle: BinaryIO, start: int, body: BinaryIO, length: int) ->
 def _delete(session: Session, storage: EncryptedStorage, upload: Upload) -> None:
     name = upload.storage_name
     session.delete(upload)
+    release_unclaimed(session, upload.ciphertext_size)
     session.commit()
     partial_path(storage, name).unlink(missing_ok=True)

@@ -36,7 +36,13 @@ const FIRST_PAUSE_MS = 500;
 const KEY_LENGTH = 32;
 
 /** A refusal the server explained (a 4xx): retrying cannot help, the message says why. */
-export class UploadRefusedError extends Error {}
+/** The server refused an upload; `status` is its answer's status (410: the form expired). */
+export class UploadRefusedError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
 const waitFor = (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
@@ -160,7 +166,7 @@ class UploadCalls {
       this.fetch(url, { method, credentials: 'same-origin', headers: this.headers(headers), body }),
     );
     const answer = await response.json();
-    if (!response.ok) throw new UploadRefusedError(answer.error);
+    if (!response.ok) throw new UploadRefusedError(answer.error, response.status);
     return answer;
   }
 
@@ -186,7 +192,7 @@ class UploadCalls {
       }
       if (response?.ok) return (await response.json()).received;
       if (response !== undefined && response.status < 500 && response.status !== 409) {
-        throw new UploadRefusedError((await response.json()).error);
+        throw new UploadRefusedError((await response.json()).error, response.status);
       }
       if (attempt >= MAX_ATTEMPTS) throw new Error('the file could not be sent');
       await this.pause(FIRST_PAUSE_MS * 2 ** (attempt - 1));

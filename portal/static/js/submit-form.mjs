@@ -16,6 +16,11 @@
  * a progress bar per file and for all of them; the submission then names the uploads and carries
  * each file's sealed keys. "Add more rows" adds the rows in the page rather than posting what
  * was typed.
+ *
+ * The page's public id is issued by the server and expires. When the server answers that it has
+ * (410, from the upload API or on sending), the module fetches this page again and takes the
+ * fresh id and the contexts that name it from the copy; what was typed and the chosen files stay,
+ * and the person sends again.
  */
 import {
   CodenameError,
@@ -40,6 +45,9 @@ import { ImageNotCleanedError, isCleaned, withoutMetadata } from './image-metada
 import { postSigningIn } from './sign-in-work.mjs';
 
 const SEND_ACTION = 'send';
+const FORM_EXPIRED = 410;
+// What the page names after the public id, and must change with it.
+const ISSUED_ID_DATA = ['context', 'attachmentContextPrefix', 'identitiesContext'];
 const ADD_ROWS_ACTION = 'add_rows';
 const fillRandom = (array) => globalThis.crypto.getRandomValues(array);
 
@@ -328,6 +336,7 @@ async function sendSealed(form, declaration, messages) {
   const { response, answer } = await postSigningIn(
     form.dataset.sealedUrl, form.elements.csrf_token.value, body, secrets.loginSecret,
   );
+  if (response.status === FORM_EXPIRED) return renewed(form, messages);
   if (!response.ok) {
     const codenameRefused = response.status === 403 && codename === null;
     return showSummary(form, codenameRefused ? [['codename', answer.error]] : [], codenameRefused ? null : answer.error);
@@ -397,6 +406,38 @@ function explainCleaning(form) {
   });
 }
 
+/** Take a fresh public id, and the contexts that name it, from a new copy of this page. */
+async function renewIssuedId(form) {
+  // The attribute: `form.action` would be the form's button named "action".
+  const response = await fetch(form.getAttribute('action'), { credentials: 'same-origin' });
+  if (!response.ok) throw new Error('the form could not be fetched again');
+  const page = new DOMParser().parseFromString(await response.text(), 'text/html');
+  const fresh = page.querySelector('form.submission-form[data-sealed-url]');
+  if (fresh === null) throw new Error('the form could not be fetched again');
+  form.elements.public_id.value = fresh.elements.public_id.value;
+  form.elements.csrf_token.value = fresh.elements.csrf_token.value;
+  for (const name of ISSUED_ID_DATA) {
+    if (fresh.dataset[name] === undefined) delete form.dataset[name];
+    else form.dataset[name] = fresh.dataset[name];
+  }
+}
+
+/** Renew an expired form in place and say so; everything typed and chosen stays. */
+async function renewed(form, messages) {
+  try {
+    await renewIssuedId(form);
+  } catch {
+    return showSummary(form, [], messages.not_sent);
+  }
+  return showSummary(form, [], messages.form_renewed);
+}
+
+/** Show why sending failed, renewing the form first when its id had expired. */
+function showFailure(form, error, messages) {
+  if (error instanceof UploadRefusedError && error.status === FORM_EXPIRED) return renewed(form, messages);
+  return showSummary(form, [], failureMessage(error, messages));
+}
+
 /** Why sending failed, in the page's language where the page gave the words. */
 function failureMessage(error, messages) {
   if (error instanceof UploadRefusedError) return error.message;
@@ -418,7 +459,7 @@ function enhance(form) {
     }
     sendButton.disabled = true;
     sendSealed(form, declaration, messages)
-      .catch((error) => showSummary(form, [], failureMessage(error, messages)))
+      .catch((error) => showFailure(form, error, messages))
       .finally(() => {
         sendButton.disabled = false;
       });

@@ -1,0 +1,88 @@
+"""Submission ids the server issues with each form: the only ids uploads and intake accept.
+
+A form page carries the public id its submission will have (the envelope's context binds it, and
+the browser derives the submission's keys from it), and uploads made before sending hang from it.
+Were that id the browser's choice, one client could invent ids without end and open a fresh
+upload budget under each. So the server issues the id with the page (:meth:`SubmissionIds.issue`)
+and accepts, for uploads and for the submission itself, only an id it issued that has not
+expired and that no submission, stored or deleted, has taken (:func:`require_usable_id`).
+
+Nothing is recorded about a visitor who opens a form: no row, no time. The id proves itself
+(``crypto.issued_ids``): a MAC, under a key derived from the instance's at-rest key for this
+purpose alone, over random bytes and the number of the hour it was issued in, which the id does
+not show. It is accepted during that hour and the ``lifetime_hours`` after it. Single use holds
+because the id becomes the submission's public id, unique among stored and deleted submissions;
+the uploads made under it may be claimed only by that submission.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import DeletedSubmission, Submission
+
+_PERIOD_SECONDS = 3600
+
+
+class SubmissionIdError(ValueError):
+    """An id a submission or an upload cannot use; the message can be shown as is."""
+
+
+class SubmissionIdExpiredError(SubmissionIdError):
+    """Not an id this server issued, or one issued too long ago: the form must be fetched again."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this form has expired; nothing was stored: open the form again to get a fresh one"
+        )
+
+
+class SubmissionIdUsedError(SubmissionIdError):
+    """A submission was already sent with this id (and may since have been deleted)."""
+
+    def __init__(self) -> None:
+        super().__init__("this form has already been sent; open the form again to send another")
+
+
+@dataclass(frozen=True)
+class SubmissionIds:
+    """Issues and recognises this instance's submission ids."""
+
+    key: bytes = field(repr=False)
+    lifetime_hours: int
+
+    @classmethod
+    def of_instance(cls, at_rest_key: bytes, lifetime_hours: int) -> "SubmissionIds":
+        """The issuer of an instance, its key derived from the instance's at-rest key."""
+        return cls(crypto.issued_id_key(at_rest_key), lifetime_hours)
+
+    def issue(self, now: dt.datetime) -> str:
+        """A fresh id for a form shown at ``now``."""
+        return crypto.issue_id(self.key, _period(now))
+
+    def is_live(self, public_id: str, now: dt.datetime) -> bool:
+        """Whether ``public_id`` was issued here and has not expired at ``now``."""
+        current = _period(now)
+        return any(
+            crypto.id_issued_in(self.key, public_id, period)
+            for period in range(current, max(current - self.lifetime_hours, 0) - 1, -1)
+        )
+
+
+def require_usable_id(
+    session: Session, ids: SubmissionIds, public_id: str, now: dt.datetime
+) -> None:
+    """Refuse an id this server did not issue, one that expired and one a submission took."""
+    if not ids.is_live(public_id, now):
+        raise SubmissionIdExpiredError()
+    in_use = select(Submission.id).where(Submission.public_id == public_id)
+    deleted = select(DeletedSubmission.id).where(DeletedSubmission.public_id == public_id)
+    if session.scalars(in_use.union_all(deleted)).first() is not None:
+        raise SubmissionIdUsedError()
+
+
+def _period(now: dt.datetime) -> int:
+    return int(now.timestamp()) // _PERIOD_SECONDS
