@@ -27,6 +27,8 @@ Modules, each naming the section of docs/FORMATS.md it implements:
 - ``crypto.staff_certificates`` -- a desk member's personal signing key, certified by the desk
   key ("Staff key certificate v1").
 - ``crypto.passwords`` -- Argon2id login password hashes.
+- ``crypto.proof_of_work`` -- the hash puzzle a browser solves to sign in under pressure
+  ("Proof of work").
 - ``crypto.totp`` -- RFC 6238 one-time codes for the staff second factor ("TOTP").
 - ``crypto.audit`` -- the link hash of the tamper-evident audit trail ("Audit chain").
 - ``crypto.issued_ids`` -- ids the server issues and recognises without a record of them
@@ -95,6 +97,7 @@ from crypto.keys import (
 )
 from crypto.passphrase import Argon2Params, unwrap_private_key, wrap_private_key
 from crypto.passwords import hash_password, password_needs_rehash, verify_password
+from crypto.proof_of_work import proof_holds
 from crypto.signing import (
     SIGNING_PUBLIC_KEY_SIZE,
     sign_item,
@@ -191,6 +194,7 @@ __all__ = [
     "password_needs_rehash",
     "plaintext_size_for",
     "private_key_bytes",
+    "proof_holds",
     "public_key_bytes",
     "random_token",
     "recovery_signing_seed",

@@ -10,7 +10,7 @@ encryption of attachments block its single loop: one staff sign-in would stall e
 the process for a third of a second. Headers are bounded in size (:data:`REQUEST_LIMITS`); a
 client trickling its headers still holds a thread until it stops, which is what the reverse
 proxy in docs/DEPLOYMENT.md is for. Argon2 work stays capped per process by its gate
-(``portal.services.staff.sign_in.Argon2Gate``), which threads share.
+(``portal.services.work_gate.WorkGate``), which threads share.
 
 **Start-up.** Before any worker exists (gunicorn's ``when_ready``), the leftovers of an
 interrupted run are sorted out (``portal.services.housekeeping.orphans``), so a ``kill -9`` in

@@ -19,7 +19,8 @@ Receiving a form, in this order, so that nothing is half-stored and nothing type
    (files excepted, and the page says so next to the file input); files the storage quota has no
    room for (``portal.services.storage_quota``) bring the form back the same way, with 507;
 3. the codename: a new one is registered in the page's language, or a typed one is derived for
-   this request only; a wrong one is answered generically, counted, and the form comes back;
+   this request only; a wrong one is answered generically, counted, and the form comes back, as
+   it does with "try again in a moment" (503) while the budget for checking codenames is spent;
 4. the submission and its files are stored in one transaction and the codename is shown once,
    in this response (``Cache-Control: no-store`` is set on every response), with a check that it
    was written down (``forms_web.codename_check``) which needs nothing kept on the server.
@@ -83,11 +84,10 @@ from portal.services.submissions.intake import (
 from portal.services.submissions.payload import PayloadError, validate_submission
 from portal.services.submissions.submitters import (
     SignInRefusedError,
-    SignInThrottledError,
-    SubmitterError,
     register_new_codename,
     sign_in_with_codename,
 )
+from portal.services.work_gate import BusyError
 from portal.web.instance import (
     app_recovery_signing_key,
     app_secrets,
@@ -233,15 +233,18 @@ def _receive(
             _, codename_key = sign_in_with_codename(
                 database, pepper, form.value("codename"), now=now
             )
-        except SubmitterError as refusal:
+        except (SignInRefusedError, BusyError) as refusal:
             for received in posted.files:
                 app_storage().discard(database, received.encrypted.staged)
             # Answered from inside the unit of work, so the refusal is committed and counted
             # (see ``services.submitters``).
-            form.errors["codename"] = codename_refusal(refusal)
+            busy = isinstance(refusal, BusyError)
+            form.errors["codename"] = codename_busy() if busy else codename_refusal()
             page = _render_form(
                 destination, form, _live_or_fresh_id(public_id), files_dropped=files_dropped
             )
+            if busy:
+                return page, 503, {"Retry-After": str(refusal.retry_after)}
             return page, 400
     else:
         new = register_new_codename(
@@ -431,7 +434,7 @@ def _browser_messages() -> dict[str, str]:
     that cannot be right, and what to do when the network failed."""
     return {
         **vocabulary.browser_messages(),
-        "codename": str(codename_refusal(SignInRefusedError())),
+        "codename": str(codename_refusal()),
         "image_not_cleaned": str(
             lazy_gettext(
                 "The photo {name} could not be cleaned of hidden details, so nothing was sent. "
@@ -472,13 +475,17 @@ def _require_csrf_token(fields: MultiDict[str, str]) -> None:
         raise CSRFError("The CSRF token is missing or invalid.")
 
 
-def codename_refusal(refusal: SubmitterError) -> LazyString:
+def codename_refusal() -> LazyString:
     """The one message a refused codename gets on either path, in the page's language."""
-    if isinstance(refusal, SignInThrottledError):
-        return lazy_gettext(
-            "Too many attempts to use a codename right now. Please try again later."
-        )
     return lazy_gettext("This codename does not open an inbox. Check each word and try again.")
+
+
+def codename_busy() -> LazyString:
+    """What a codename gets while the server's budget for checking codenames is spent."""
+    return lazy_gettext(
+        "Many people are signing in right now, so your codename could not be checked yet. "
+        "Please send the form again in a moment."
+    )
 
 
 def _fresh_id() -> str:

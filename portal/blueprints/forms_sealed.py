@@ -14,7 +14,8 @@ only this JSON (``POST /sealed-submissions``, CSRF token in the ``X-CSRFToken`` 
      "attachments": [{"upload": upload public id, "keys_envelope": base64,
                       "signature": base64}]  (optional),
      "identities_envelope": base64  (the persons' names, when the form names an identity key),
-     "identities_signature": base64 (64 bytes; with the identities envelope)}
+     "identities_signature": base64 (64 bytes; with the identities envelope),
+     "proof": {"challenge": token, "nonce": whole number}  (when one was asked)}
 
 Each attachment is a completed upload (``/uploads``) made for this ``public_id``, with the
 attachment-keys record the browser sealed for it; the server claims the uploads in the same
@@ -41,11 +42,11 @@ Answers are JSON: ``{"ok": true, "next": inbox sign-in address}``, or ``{"error"
 with 400 (malformed request, envelope refused), 403 (codename refused, missing CSRF token), 404
 (no such dialogue or session), 409 (the form does not accept this now, or was already sent), 410
 (the form's id was not issued by this server or has expired: the page fetches a fresh id and
-keeps what was typed) or 429 (too many codename attempts). A refusal stores nothing, except that
-a refused codename is counted towards the sign-in limit, as on the no-JavaScript path. A new
-submitter whose login secret is already registered gets exactly the 403 a wrong codename gets,
-counted the same way (``submitters.register_browser_submitter``): the answer never says that a
-codename exists.
+keeps what was typed) or 429 with a proof-of-work challenge to solve first while many codenames
+fail (``portal.web.sign_in_work``). A refusal stores nothing, except that a refused codename is
+counted in the failure gauge, as on the no-JavaScript path. A new submitter whose login secret
+is already registered gets exactly the 403 a wrong codename gets, counted the same way
+(``submitters.register_browser_submitter``): the answer never says that a codename exists.
 
 Codename word lists are served here too (``/codename-words/<language>.txt``), so that the
 browser can draw a new codename from the same list the server would use.
@@ -74,6 +75,7 @@ from portal.services.dialogues.dialogue_sessions import (
     dialogue_by_slug,
     session_by_id,
 )
+from portal.services.proof_of_work import ChallengeRequiredError, Proof
 from portal.services.submissions.attachments import (
     MAX_ATTACHMENTS,
     MAX_KEYS_ENVELOPE_BYTES,
@@ -96,13 +98,18 @@ from portal.services.submissions.payload import (
 )
 from portal.services.submissions.submitters import (
     SignInRefusedError,
-    SignInThrottledError,
     SubmitterError,
     register_browser_submitter,
-    sign_in,
+    sign_in_from_browser,
 )
 from portal.web.instance import app_secrets, app_storage, app_submission_ids
 from portal.web.request_limits import accepts_body
+from portal.web.sign_in_work import (
+    MalformedProofError,
+    challenge_answer,
+    challenge_gate,
+    proof_from,
+)
 from portal.web.transaction import unit_of_work
 
 blueprint = Blueprint("forms_sealed", __name__)
@@ -144,6 +151,7 @@ class SealedRequest:
     login_secret: bytes
     owner_tag_key: bytes
     public_key: bytes | None  # None: an existing submitter, who signs in
+    proof: Proof | None  # the proof of work, when one was asked (``proof_of_work``)
     topics: list[str]
     urgent: bool
     attachments: list[UploadClaim]
@@ -161,7 +169,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
     """Store one submission a browser sealed; see the module docstring for the exchange."""
     try:
         sealed = _read_request(request.get_json(silent=True))
-    except MalformedRequestError as error:
+    except (MalformedRequestError, MalformedProofError) as error:
         return _refusal(str(error), 400)
     now = utc_now()
     try:
@@ -251,13 +259,22 @@ def _submitter(
                 login_secret=sealed.login_secret,
                 public_key=sealed.public_key,
                 now=now,
+                challenges=challenge_gate(),
+                proof=sealed.proof,
             )
-        return sign_in(
-            database, pepper, sealed.login_secret, owner_tag_key=sealed.owner_tag_key, now=now
+        return sign_in_from_browser(
+            database,
+            pepper,
+            sealed.login_secret,
+            owner_tag_key=sealed.owner_tag_key,
+            now=now,
+            challenges=challenge_gate(),
+            proof=sealed.proof,
         )
-    except (SignInRefusedError, SignInThrottledError) as refusal:
-        status = 429 if isinstance(refusal, SignInThrottledError) else 403
-        return _refusal(str(codename_refusal(refusal)), status)
+    except ChallengeRequiredError as required:
+        return challenge_answer(required)
+    except SignInRefusedError:
+        return _refusal(str(codename_refusal()), 403)
 
 
 def _read_request(body: Any) -> SealedRequest:
@@ -299,6 +316,7 @@ def _read_request(body: Any) -> SealedRequest:
         login_secret=_base64(body, "login_secret"),
         owner_tag_key=owner_tag_key,
         public_key=_base64(body, "public_key") if new_submitter else None,
+        proof=proof_from(body),
         topics=topics,
         urgent=_flag(body, "urgent"),
         attachments=_attachments(body),

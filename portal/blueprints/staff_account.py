@@ -17,7 +17,12 @@
 The Argon2 gate is made when the blueprint is registered, one per application and so one per
 worker process, sized by the settings ``PORTAL_ARGON2_SLOTS`` and ``PORTAL_ARGON2_WAIT_SECONDS``
 (``portal.settings``): that many derivations at once, each waiting at most that long for a slot
-before the answer is 503.
+before the answer is 503. One more slot per worker is kept for staff on a known device.
+
+After each successful sign-in the browser gets a known-device token in the ``parley_staff_device``
+cookie (Secure when the portal's cookies are, HttpOnly, SameSite=Strict, path ``/staff``, 90
+days; ``portal.services.staff.known_devices``), which the next sign-in presents so that a flood of
+strangers cannot keep this person out. Signing out keeps it: it opens nothing by itself.
 """
 
 import base64
@@ -69,6 +74,7 @@ from portal.services.staff.accounts import (
 )
 from portal.services.staff.digests import digest_offered, set_digest_opt_in
 from portal.services.staff.fingerprints import short_fingerprint
+from portal.services.staff.known_devices import KNOWN_DEVICE_DAYS, issue_device_token
 from portal.services.staff.passphrase_policy import (
     MIN_PASSPHRASE_LENGTH,
     PassphraseRefusedError,
@@ -77,8 +83,7 @@ from portal.services.staff.passphrase_policy import (
 )
 from portal.services.staff.resets import acknowledge_reset_notice, reset_notice_for
 from portal.services.staff.sign_in import (
-    Argon2BusyError,
-    Argon2Gate,
+    KNOWN_DEVICE_SLOTS,
     StaffSignInLimits,
     StaffSignInRefusedError,
     StaffSignInThrottledError,
@@ -87,7 +92,8 @@ from portal.services.staff.sign_in import (
     sign_in_staff,
 )
 from portal.services.staff.web_sessions import SignedInStaff, live_session_count
-from portal.web.instance import app_secrets, web_instance
+from portal.services.work_gate import BusyError, WorkGate
+from portal.web.instance import app_secrets, app_settings, web_instance
 from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("staff_account", __name__, url_prefix="/staff")
@@ -99,6 +105,9 @@ LIMITS_EXTENSION = "parley.staff_sign_in_limits"
 # session, until a code confirms it.
 PENDING_TOTP_ENTRY = "staff_pending_totp"
 HOME_ENDPOINT = "staff.home"
+# The known-device token (``portal.services.staff.known_devices``): sent only to /staff pages.
+DEVICE_COOKIE = "parley_staff_device"
+DEVICE_COOKIE_PATH = "/staff"
 
 
 @blueprint.record_once
@@ -109,12 +118,14 @@ def _make_gate(state: BlueprintSetupState) -> None:
     prepare_stand_in()
     if GATE_EXTENSION not in app.extensions:
         settings = web_instance(app).settings
-        app.extensions[GATE_EXTENSION] = Argon2Gate(
-            slots=settings.argon2_slots, wait_seconds=settings.argon2_wait_seconds
+        app.extensions[GATE_EXTENSION] = WorkGate(
+            slots=settings.argon2_slots,
+            wait_seconds=settings.argon2_wait_seconds,
+            reserved_slots=KNOWN_DEVICE_SLOTS,
         )
 
 
-def _gate() -> Argon2Gate:
+def _gate() -> WorkGate:
     return current_app.extensions[GATE_EXTENSION]
 
 
@@ -122,8 +133,8 @@ def _limits() -> StaffSignInLimits:
     return current_app.extensions.get(LIMITS_EXTENSION) or StaffSignInLimits()
 
 
-def _busy_page() -> tuple[str, int]:
-    return render_template("staff/account/busy.html"), 503
+def _busy_page(busy: BusyError) -> ResponseReturnValue:
+    return render_template("staff/account/busy.html"), 503, {"Retry-After": str(busy.retry_after)}
 
 
 # -- Sign-in and sign-out ------------------------------------------------------------------------
@@ -163,19 +174,21 @@ def sign_in() -> ResponseReturnValue:
                     pepper=secrets.codename_pepper,
                     at_rest_key=secrets.at_rest_key,
                     gate=_gate(),
+                    device_token=request.cookies.get(DEVICE_COOKIE),
                     limits=_limits(),
                 )
             except StaffSignInRefusedError:
                 # Committed with the block: a failure counts towards the limits once stored.
                 refused = True
-    except StaffSignInThrottledError:
-        return _sign_in_page(
-            error=_("Too many attempts to sign in. Please try again later."), email=email
-        ), 429
-    except Argon2BusyError:
-        return _sign_in_page(
-            error=_("The portal is busy. Please try again in a moment."), email=email
-        ), 503
+    except (StaffSignInThrottledError, BusyError) as waiting:
+        # Nothing was tried: the page says why and when to try again.
+        throttled = isinstance(waiting, StaffSignInThrottledError)
+        if throttled:
+            error = _("Too many attempts to sign in. Please try again later.")
+        else:
+            error = _("The portal is busy. Please try again in a moment.")
+        page = _sign_in_page(error=error, email=email)
+        return page, 429 if throttled else 503, {"Retry-After": str(waiting.retry_after)}
     if refused:
         return _sign_in_page(
             error=_(
@@ -186,7 +199,17 @@ def sign_in() -> ResponseReturnValue:
         ), 400
     begin_staff_session(outcome.ticket)
     pending = outcome.user.must_change_passphrase or outcome.user.totp_secret_sealed is None
-    return redirect(url_for("staff_account.enrol" if pending else HOME_ENDPOINT))
+    response = redirect(url_for("staff_account.enrol" if pending else HOME_ENDPOINT))
+    response.set_cookie(
+        DEVICE_COOKIE,
+        issue_device_token(secrets.at_rest_key, outcome.address, utc_now().date()),
+        max_age=KNOWN_DEVICE_DAYS * 24 * 3600,
+        path=DEVICE_COOKIE_PATH,
+        secure=app_settings().cookie_secure,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 @blueprint.post("/sign-out")
@@ -257,14 +280,13 @@ def change_passphrase(signed_in: SignedInStaff) -> ResponseReturnValue:
                     )
             if not wrong_current:
                 ended = end_other_staff_sessions(database, user, keep=signed_in.session_reference)
-    except StaffSignInThrottledError:
-        return _account_page(
-            signed_in,
-            error=_("Too many attempts. Please try again later."),
-            status=429,
+    except StaffSignInThrottledError as throttled:
+        page, status = _account_page(
+            signed_in, error=_("Too many attempts. Please try again later."), status=429
         )
-    except Argon2BusyError:
-        return _busy_page()
+        return page, status, {"Retry-After": str(throttled.retry_after)}
+    except BusyError as busy:
+        return _busy_page(busy)
     if wrong_current:
         return _account_page(signed_in, error=_("The current passphrase is not right."), status=400)
     flash(_("Your passphrase is changed. Sessions ended elsewhere: %(count)s.", count=ended))
@@ -322,8 +344,8 @@ def enrol_passphrase(signed_in: SignedInStaff) -> ResponseReturnValue:
             with _gate().slot():
                 set_staff_passphrase(database, user, signed_in.personal_key(), new, changed_by=user)
             end_other_staff_sessions(database, user, keep=signed_in.session_reference)
-    except Argon2BusyError:
-        return _busy_page()
+    except BusyError as busy:
+        return _busy_page(busy)
     return redirect(url_for("staff_account.enrol"))
 
 

@@ -91,11 +91,8 @@ from portal.services.submissions.provenance import (
     UnverifiedSubmissionError,
     record_unverified,
 )
-from portal.services.submissions.submitters import (
-    SignInRefusedError,
-    SignInThrottledError,
-    sign_in_with_codename,
-)
+from portal.services.submissions.submitters import SignInRefusedError, sign_in_with_codename
+from portal.services.work_gate import BusyError
 from portal.web.instance import app_secrets, app_storage
 from portal.web.notice_headings import notice_heading_words
 from portal.web.transaction import reading, unit_of_work
@@ -121,9 +118,12 @@ def sign_in_refused_message() -> str:
     return _("This codename does not open an inbox. Check each word and try again.")
 
 
-def sign_in_throttled_message() -> str:
-    """The answer while the sign-in limit is full, on both paths."""
-    return _("Too many attempts to sign in right now. Please try again later.")
+def sign_in_busy_message() -> str:
+    """The answer while the server's budget for checking codenames is spent."""
+    return _(
+        "Many people are signing in right now, so your codename could not be checked yet. "
+        "Please try again in a moment."
+    )
 
 
 def current_ticket() -> SessionTicket | None:
@@ -204,8 +204,9 @@ def sign_in_form() -> str:
 def sign_in() -> ResponseReturnValue:
     """Check the codename (on the server, for this request only) and open an inbox session.
 
-    A refusal is committed before it is answered: the failure counts towards the sign-in limit
-    only once it is stored (see ``portal.services.submissions.submitters``).
+    A refusal is committed before it is answered: the failure counts in the failure gauge only
+    once it is stored (see ``portal.services.submissions.submitters``). While the budget for
+    checking codenames is spent the answer is 503 with ``Retry-After``, nothing tried.
     """
     pepper = app_secrets().codename_pepper
     now = utc_now()
@@ -214,8 +215,9 @@ def sign_in() -> ResponseReturnValue:
             _, secrets = sign_in_with_codename(
                 database, pepper, request.form.get("codename", ""), now=now
             )
-        except SignInThrottledError:
-            return _sign_in_page(error=sign_in_throttled_message()), 429
+        except BusyError as busy:
+            page = _sign_in_page(error=sign_in_busy_message())
+            return page, 503, {"Retry-After": str(busy.retry_after)}
         except SignInRefusedError:
             return _sign_in_page(error=sign_in_refused_message()), 400
         ticket = replace_inbox_session(database, lambda: start_session(database, secrets, now=now))

@@ -10,7 +10,8 @@ the person adds. The codename, the private key and the plaintext never reach the
 All requests and answers are JSON; every POST carries the CSRF token in ``X-CSRFToken``::
 
     POST /inbox/sign-in/login-secret
-         {"login_secret": base64 (32 bytes), "owner_tag_key": base64 (32 bytes)}
+         {"login_secret": base64 (32 bytes), "owner_tag_key": base64 (32 bytes),
+          "proof": {"challenge": token, "nonce": whole number} (when one was asked)}
          -> {"next": inbox address}
     GET  /inbox/<public_id>/sealed
          -> {"submission": item, "further_information": [item], "consent_changes": [item],
@@ -48,9 +49,10 @@ A reply to the desk is sealed under the message public id the page was served wi
 and its recipients (``messages.reply_sealed``) and stores it, never seeing the text.
 
 Refusals are ``{"error": message}``: 400 (malformed body, envelope refused, missing CSRF token),
-401 (no live inbox session), 404 (not this submitter's submission), 429 (sign-in limit full). A
-refused sign-in gives the same words as without JavaScript and counts towards the same limit; a
-refused envelope stores nothing. Deleting needs no key and stays the form post of ``submitter``.
+401 (no live inbox session), 404 (not this submitter's submission), 429 with a proof-of-work
+challenge to solve first while many sign-ins fail (``portal.web.sign_in_work``). A refused sign-in
+gives the same words as without JavaScript and counts in the same failure gauge; a refused
+envelope stores nothing. Deleting needs no key and stays the form post of ``submitter``.
 
 A consent change that confirms a person for a new round carries the round inside its envelope,
 and the page sends the same session id beside it as ``round``: in plaintext, only so that the
@@ -76,10 +78,10 @@ from portal.blueprints.submitter import (
     resumed_inbox_session,
     round_refusal,
     sign_in_refused_message,
-    sign_in_throttled_message,
 )
 from portal.models import Submission, utc_now
 from portal.services.contexts import is_public_id
+from portal.services.proof_of_work import ChallengeRequiredError
 from portal.services.rounds.consent_requests import NoOpenRequestError, confirm_sealed
 from portal.services.submissions.inbox import (
     SealedRecord,
@@ -108,11 +110,16 @@ from portal.services.submissions.provenance import record_unverified
 from portal.services.submissions.submitters import (
     LOGIN_SECRET_SIZE,
     SignInRefusedError,
-    SignInThrottledError,
-    sign_in,
+    sign_in_from_browser,
 )
 from portal.web.instance import app_secrets
 from portal.web.request_limits import accepts_body
+from portal.web.sign_in_work import (
+    MalformedProofError,
+    challenge_answer,
+    challenge_gate,
+    proof_from,
+)
 from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("submitter_sealed", __name__, url_prefix="/inbox")
@@ -164,7 +171,8 @@ def sign_in_with_login_secret() -> ResponseReturnValue:
         body = _json_body()
         login_secret = _base64_field(body, "login_secret")
         owner_tag_key = _base64_field(body, "owner_tag_key")
-    except MalformedRequestError as error:
+        proof = proof_from(body)
+    except (MalformedRequestError, MalformedProofError) as error:
         return _refusal(str(error), 400)
     if len(login_secret) != LOGIN_SECRET_SIZE:
         return _refusal(f"login_secret: {LOGIN_SECRET_SIZE} bytes expected", 400)
@@ -174,9 +182,17 @@ def sign_in_with_login_secret() -> ResponseReturnValue:
     now = utc_now()
     with unit_of_work() as database:
         try:
-            sign_in(database, pepper, login_secret, owner_tag_key=owner_tag_key, now=now)
-        except SignInThrottledError:
-            return _refusal(sign_in_throttled_message(), 429)
+            sign_in_from_browser(
+                database,
+                pepper,
+                login_secret,
+                owner_tag_key=owner_tag_key,
+                now=now,
+                challenges=challenge_gate(),
+                proof=proof,
+            )
+        except ChallengeRequiredError as required:
+            return challenge_answer(required)
         except SignInRefusedError:
             return _refusal(sign_in_refused_message(), 400)
         ticket = replace_inbox_session(

@@ -70,6 +70,8 @@ STAFF_TOTP_SECRET_PURPOSE = "staff-totp-secret"  # noqa: S105 (a purpose, not a 
 PENDING_TOTP_SECRET_PURPOSE = "staff-totp-pending"  # noqa: S105 (a purpose, not a secret)
 CODENAME_RETYPE_CHECK_PURPOSE = "parley codename retype check v1"
 DESK_KEY_CONFIRMATION_PURPOSE = "desk-key-confirmation"
+STAFF_KNOWN_DEVICE_PURPOSE = "staff-known-device"
+SIGN_IN_CHALLENGE_PURPOSE = "parley sign-in challenge v1"
 
 # Keyed-hash label: prefixed to a typed e-mail address before ``crypto.lookup_hash``, so that
 # the hash naming its sign-in bucket can never equal a submitter's lookup hash.

@@ -1,23 +1,29 @@
-"""Leaky buckets of failed sign-ins: the one rule behind every sign-in limit of the portal.
+"""Leaky buckets: the one rule behind every sign-in limit, work budget and pressure gauge.
 
-The portal keeps no IP address, so its limits count failures, not clients. Each limit is a leaky
+The portal keeps no IP address, so its limits count events, not clients: failed sign-ins, or
+expensive work (the seconds spent deriving codenames, or on strangers' Argon2). Each is a leaky
 bucket in a row of ``sign_in_throttles`` shared by every worker process (a limit kept in one
-process's memory would be multiplied by the number of workers): a failure adds one to the row's
-``level``, the level drains at :attr:`LeakyBucket.leak_per_second` since ``updated_at``, and
-while one more failure would overflow :attr:`LeakyBucket.capacity` the caller refuses before
-doing any expensive work. Submitters' sign-in (``portal.services.submissions.submitters``) and
-staff sign-in (``portal.services.staff.sign_in``) name their buckets and choose their sizes;
-how a bucket fills, drains and is stored lives only here.
+process's memory would be multiplied by the number of workers): an event adds its amount (one
+failure, or the seconds of work) to the row's ``level``, the level drains at
+:attr:`LeakyBucket.leak_per_second` since ``updated_at`` and never rises above
+:attr:`LeakyBucket.capacity` (what overflows is spilled), and while one more unit would overflow
+the capacity the caller refuses before doing any expensive work -- or, for a gauge, reads the
+level as a measure of pressure. A budget kept in seconds of work rather than in attempts adapts
+to the machine: when the processors are slow or busy, each derivation takes longer and fewer are
+let in, so the workers stay free for everything else. Submitters' sign-in
+(``portal.services.submissions.submitters``) and staff sign-in (``portal.services.staff.sign_in``)
+name their buckets and choose their sizes; how a bucket fills, drains and is stored lives only
+here.
 
 Concurrency, so that PostgreSQL and SQLite give the same answers under load:
 
-- a bucket is *read* (:func:`has_room`, :func:`bucket_level`) without a lock, fresh from the
+- a bucket is *read* (:func:`bucket_level`) without a lock, fresh from the
   database, so that a full bucket turns a flood away without making it queue for a row;
 - a bucket is *changed* only through :func:`locked_bucket`, which creates a missing row with an
   insert that ignores a concurrent twin (``ON CONFLICT DO NOTHING`` on both databases), then
   locks it until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
   serialises writers) and applies the leak, so two workers never lose each other's failures;
-- :func:`count_failure` locks several buckets in the order it is given; every caller lists its
+- :func:`count` locks several buckets in the order it is given; every caller lists its
   narrow buckets first and a shared overall bucket last, so that concurrent failures wait for
   each other instead of deadlocking;
 - :func:`forget_drained` deletes rows that have drained to empty, skipping rows another
@@ -27,6 +33,7 @@ A failure counts only once its transaction commits: callers commit a refusal too
 """
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import Select, delete, select
@@ -54,8 +61,14 @@ class LeakyBucket:
         return max(0.0, row.level - elapsed * self.leak_per_second)
 
     def fits_one_more(self, level: float) -> bool:
-        """Whether one more failure fits into a bucket at ``level`` without overflowing it."""
+        """Whether one more unit (a failure, a second of work) fits into a bucket at ``level``
+        without overflowing it."""
         return level + 1 <= self.capacity
+
+    def retry_after(self, level: float) -> int:
+        """Whole seconds, at least one, until a bucket at ``level`` has room for one more: the
+        ``Retry-After`` of a refusal."""
+        return max(1, math.ceil((level + 1 - self.capacity) / self.leak_per_second))
 
 
 def bucket_level(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> float:
@@ -66,11 +79,6 @@ def bucket_level(session: Session, name: str, limit: LeakyBucket, now: dt.dateti
         .execution_options(populate_existing=True)
     ).first()
     return 0.0 if row is None else limit.level_at(row, now)
-
-
-def has_room(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> bool:
-    """Whether the bucket ``name`` can take one more failure: the "may I try" question."""
-    return limit.fits_one_more(bucket_level(session, name, limit, now))
 
 
 def locked_bucket(
@@ -92,12 +100,17 @@ def locked_bucket(
     return row
 
 
-def count_failure(
-    session: Session, buckets: list[tuple[str, LeakyBucket]], now: dt.datetime
+def count(
+    session: Session,
+    buckets: list[tuple[str, LeakyBucket]],
+    now: dt.datetime,
+    amount: float = 1.0,
 ) -> None:
-    """Add one failure to each bucket, locking them in the order given (narrow ones first)."""
+    """Add ``amount`` (one failure, or the seconds some work took) to each bucket, up to its
+    capacity, locking them in the order given (narrow ones first)."""
     for name, limit in buckets:
-        locked_bucket(session, name, limit, now).level += 1
+        row = locked_bucket(session, name, limit, now)
+        row.level = min(limit.capacity, row.level + amount)
     session.flush()
 
 

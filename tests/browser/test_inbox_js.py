@@ -16,8 +16,12 @@ import pytest
 from playwright.sync_api import expect
 
 import crypto
-from portal.models import SubmissionKind
+from portal.db import Database
+from portal.models import SubmissionKind, utc_now
 from portal.services.contexts import new_public_id
+from portal.services.leaky_bucket import locked_bucket
+from portal.services.proof_of_work import ChallengePolicy
+from portal.services.submissions.submitters import GLOBAL_BUCKET, SignInLimit
 from tests.browser.journeys import neighbouring_codename_words
 from tests.conftest import DemoInstance, SentSubmission, seal_as_before_per_submission_keys
 
@@ -256,3 +260,49 @@ def test_a_submission_sealed_before_per_submission_keys_reads_back_in_the_tab(
     js_page.locator("#further-information-list").get_by_text(ADDED).wait_for()
     js_page.reload()
     js_page.locator("#further-information-list").get_by_text(ADDED).wait_for()
+
+
+def test_while_many_sign_ins_fail_the_page_does_the_proof_of_work_and_signs_in(
+    js_page: Any,
+    portal_server: str,
+    portal_server_instance: DemoInstance,
+    send_under_new_codename: Callable[..., SentSubmission],
+) -> None:
+    sent = send_under_new_codename(
+        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
+    )
+    database = Database(portal_server_instance.settings.database_url)
+    policy = ChallengePolicy()
+    try:
+        with database.session() as session:
+            # Half-way to the second bit: the first stays asked while the test runs.
+            level = policy.calm_failures + policy.failures_per_bit / 2
+            locked_bucket(session, GLOBAL_BUCKET, SignInLimit(), utc_now()).level = level
+            session.commit()
+        traffic = Traffic(js_page)
+        answers: list[int] = []
+        js_page.on(
+            "response",
+            lambda response: (
+                answers.append(response.status)
+                if response.url.endswith("/inbox/sign-in/login-secret")
+                else None
+            ),
+        )
+
+        _sign_in(js_page, portal_server, sent.codename)
+
+        posted = [
+            json.loads(body)
+            for method, url, _, body in traffic.requests
+            if method == "POST" and url.endswith("/inbox/sign-in/login-secret")
+        ]
+        # Signed in (``_sign_in`` waited for the inbox) at the second post, which carried the
+        # proof the first answer asked for.
+        assert answers[0] == 429 and len(posted) == 2
+        assert "proof" not in posted[0] and set(posted[1]["proof"]) == {"challenge", "nonce"}
+    finally:
+        with database.session() as session:
+            locked_bucket(session, GLOBAL_BUCKET, SignInLimit(), utc_now()).level = 0.0
+            session.commit()
+        database.dispose()

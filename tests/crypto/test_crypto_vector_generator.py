@@ -20,6 +20,7 @@ NAMES = [
     "provenance-v1.json",
     "signed-items-v1.json",
     "staff-key-certificate-v1.json",
+    "proof-of-work-v1.json",
 ]
 
 

@@ -19,13 +19,19 @@ from portal.blueprints.quick_exit import QUICK_EXIT_URL
 from portal.db import app_database
 from portal.models import (
     ConsentChange,
-    SignInThrottle,
     Submission,
     SubmissionKind,
     SubmitterSession,
+    utc_now,
 )
+from portal.services.leaky_bucket import bucket_level, locked_bucket
 from portal.services.submissions.inbox_web_sessions import SessionLifetime
-from portal.services.submissions.submitters import SignInLimit
+from portal.services.submissions.submitters import (
+    GLOBAL_BUCKET,
+    WORK_BUCKET,
+    DerivationBudget,
+    SignInLimit,
+)
 from portal.web.instance import web_instance
 from tests.conftest import SentSubmission, seal_as_before_per_submission_keys
 
@@ -110,12 +116,22 @@ def test_signing_in_keeps_only_a_ticket_in_the_cookie(
     assert re.findall(r"<title>(.*?)</title>", page.get_data(as_text=True)) == ["Consultations"]
 
 
-def test_a_wrong_or_malformed_codename_gets_one_answer_and_counts(
+def _gauge(app: Flask) -> float:
+    with app_database(app).session() as session:
+        return bucket_level(session, GLOBAL_BUCKET, SignInLimit(), utc_now())
+
+
+def _set_bucket(app: Flask, name: str, level: float) -> None:
+    with app_database(app).session() as session:
+        locked_bucket(session, name, SignInLimit(), utc_now()).level = level
+        session.commit()
+
+
+def test_a_wrong_or_malformed_codename_gets_one_answer_and_only_the_wrong_one_counts(
     inbox_app: Flask, sent: SentSubmission
 ) -> None:
     client = inbox_app.test_client()
-    with app_database(inbox_app).session() as session:
-        before = session.get(SignInThrottle, "global").level
+    before = _gauge(inbox_app)
     wrong = " ".join(reversed(sent.codename.split()))
     answers = set()
     for attempt in (wrong, "not a codename"):
@@ -123,27 +139,35 @@ def test_a_wrong_or_malformed_codename_gets_one_answer_and_counts(
         assert status == 400 and REFUSED in page and attempt not in page
         answers.add(re.sub(r'value="[^"]+"', "", page))
     assert len(answers) == 1
-    with app_database(inbox_app).session() as session:
-        assert session.get(SignInThrottle, "global").level > before + 1.5
+    assert before + 0.5 < _gauge(inbox_app) < before + 1.5
     assert client.get("/inbox").location == "/inbox/sign-in"
 
 
-def test_a_full_bucket_says_try_again_later(inbox_app: Flask, sent: SentSubmission) -> None:
-    database = app_database(inbox_app)
-    with database.session() as session:
-        bucket = session.get(SignInThrottle, "global")
-        bucket.level, bucket.updated_at = SignInLimit().capacity, dt.datetime.now(dt.UTC)
-        session.commit()
+def test_a_full_failure_gauge_locks_nobody_out(inbox_app: Flask, sent: SentSubmission) -> None:
+    _set_bucket(inbox_app, GLOBAL_BUCKET, SignInLimit().capacity)
+    try:
+        _signed_in(inbox_app, sent.codename)
+    finally:
+        _set_bucket(inbox_app, GLOBAL_BUCKET, 0.0)
+
+
+def test_a_spent_derivation_budget_says_busy_and_when_to_try_again(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
+    _set_bucket(inbox_app, WORK_BUCKET, DerivationBudget().capacity)
     try:
         client = inbox_app.test_client()
-        status, page = _post(
-            client, "/inbox/sign-in", "/inbox/sign-in", {"codename": sent.codename}
+        token = _csrf_token(client, "/inbox/sign-in")
+        response = client.post(
+            "/inbox/sign-in", data={"codename": sent.codename, "csrf_token": token}
         )
-        assert status == 429 and "try again later" in page
+        assert response.status_code == 503
+        # One more second of deriving fits once half a second a second has drained.
+        assert 1 <= int(response.headers["Retry-After"]) <= 2
+        assert "try again in a moment" in response.get_data(as_text=True)
+        assert client.get("/inbox").location == "/inbox/sign-in"
     finally:
-        with database.session() as session:
-            session.get(SignInThrottle, "global").level = 0.0
-            session.commit()
+        _set_bucket(inbox_app, WORK_BUCKET, 0.0)
 
 
 def test_the_inbox_lists_the_submission_and_has_no_messages_yet(

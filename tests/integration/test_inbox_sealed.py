@@ -5,7 +5,6 @@ what the server hands out and seals what it adds, exactly as ``inbox.mjs`` does 
 """
 
 import base64
-import datetime as dt
 import json
 import re
 
@@ -22,12 +21,16 @@ from portal.models import (
     SignInThrottle,
     SubmissionKind,
     SubmitterSession,
+    utc_now,
 )
 from portal.services.contexts import SUBMITTER_SESSION_PURPOSE
-from portal.services.submissions.submitters import SignInLimit
+from portal.services.leaky_bucket import locked_bucket
+from portal.services.proof_of_work import ChallengePolicy
+from portal.services.submissions.submitters import GLOBAL_BUCKET, SignInLimit
 from portal.web.instance import web_instance
 from tests.conftest import SentSubmission, seal_as_before_per_submission_keys
 from tests.integration.test_inbox_pages import CASE_FORM, REFUSED, Send, _cookie_session
+from tests.proof_of_work_support import solve
 
 LOGIN = "/inbox/sign-in/login-secret"
 
@@ -121,19 +124,45 @@ def test_a_wrong_login_secret_gets_the_one_answer_and_counts(
     assert client.get(f"/inbox/{sent.public_id}/sealed").status_code == 401
 
 
-def test_a_full_bucket_says_try_again_later(inbox_app: Flask, sent: SentSubmission) -> None:
+def test_under_pressure_a_proof_of_work_is_asked_and_a_solved_one_signs_in_once(
+    inbox_app: Flask, sent: SentSubmission
+) -> None:
     database = app_database(inbox_app)
     with database.session() as session:
-        bucket = session.get(SignInThrottle, "global")
-        bucket.level, bucket.updated_at = SignInLimit().capacity, dt.datetime.now(dt.UTC)
+        # Half-way to the second bit: the first stays asked while the test runs.
+        policy = ChallengePolicy()
+        locked_bucket(session, GLOBAL_BUCKET, SignInLimit(), utc_now()).level = (
+            policy.calm_failures + policy.failures_per_bit / 2
+        )
         session.commit()
     try:
-        secret = crypto.derive_codename_secrets(sent.codename).login_secret
-        status, answer = _login(inbox_app.test_client(), secret)
-        assert status == 429 and "Too many attempts" in answer["error"]
+        secrets = crypto.derive_codename_secrets(sent.codename)
+        client = inbox_app.test_client()
+        body = {
+            "login_secret": base64.b64encode(secrets.login_secret).decode(),
+            "owner_tag_key": base64.b64encode(crypto.owner_tag_key(secrets.key_seed)).decode(),
+        }
+        token = _token(client, "/inbox/sign-in")
+        asked = client.post(LOGIN, json=body, headers={"X-CSRFToken": token})
+        assert asked.status_code == 429 and asked.headers["Retry-After"] == "0"
+        challenge = asked.get_json()["challenge"]
+        assert challenge["difficulty"] == ChallengePolicy().first_bits
+
+        proof = solve(challenge, secrets.login_secret)
+        answer = _post_json(client, LOGIN, {**body, "proof": proof}, token)
+        assert answer == (200, {"next": "/inbox"})
+        # The session cookie now holds only the inbox ticket: a new visit, a new token.
+        client = inbox_app.test_client()
+        token = _token(client, "/inbox/sign-in")
+        replayed = _post_json(client, LOGIN, {**body, "proof": proof}, token)
+        assert replayed[0] == 429 and replayed[1]["challenge"]["token"] != proof["challenge"]
+        other_guess = {**body, "login_secret": base64.b64encode(bytes(32)).decode()}
+        fresh = solve(replayed[1]["challenge"], secrets.login_secret)
+        assert _post_json(client, LOGIN, {**other_guess, "proof": fresh}, token)[0] == 429
+        assert _post_json(client, LOGIN, {**body, "proof": {"nonce": 1}}, token)[0] == 400
     finally:
         with database.session() as session:
-            session.get(SignInThrottle, "global").level = 0.0
+            session.get(SignInThrottle, GLOBAL_BUCKET).level = 0.0
             session.commit()
 
 

@@ -13,9 +13,8 @@ from portal.models import SignInThrottle
 from portal.services.leaky_bucket import (
     LeakyBucket,
     bucket_level,
-    count_failure,
+    count,
     forget_drained,
-    has_room,
     locked_bucket,
 )
 
@@ -57,25 +56,38 @@ def test_one_more_failure_fits_until_it_would_overflow_the_capacity() -> None:
 def test_a_bucket_without_a_row_is_empty(database: Database) -> None:
     with database.session() as session:
         assert bucket_level(session, "test-nobody", LIMIT, NOW) == 0.0
-        assert has_room(session, "test-nobody", LIMIT, NOW)
         assert session.get(SignInThrottle, "test-nobody") is None
 
 
 def test_failures_fill_a_bucket_until_it_refuses_and_it_drains_again(database: Database) -> None:
     for _ in range(3):
         with database.session() as session:
-            count_failure(session, [("test-fill", LIMIT)], NOW)
+            count(session, [("test-fill", LIMIT)], NOW)
             session.commit()
 
     with database.session() as session:
         assert bucket_level(session, "test-fill", LIMIT, NOW) == pytest.approx(3.0)
-        assert not has_room(session, "test-fill", LIMIT, NOW)
-        assert has_room(session, "test-fill", LIMIT, NOW + dt.timedelta(seconds=2))
+        assert not LIMIT.fits_one_more(bucket_level(session, "test-fill", LIMIT, NOW))
+        later = NOW + dt.timedelta(seconds=2)
+        assert LIMIT.fits_one_more(bucket_level(session, "test-fill", LIMIT, later))
+
+
+def test_a_bucket_never_holds_more_than_its_capacity(database: Database) -> None:
+    """What overflows is spilled: a gauge that a flood kept full drains in ``drain_seconds``."""
+    with database.session() as session:
+        for _ in range(5):
+            count(session, [("test-spill", LIMIT)], NOW)
+        session.commit()
+
+    with database.session() as session:
+        assert bucket_level(session, "test-spill", LIMIT, NOW) == pytest.approx(LIMIT.capacity)
+        assert LIMIT.retry_after(LIMIT.capacity) == 2
+        assert LIMIT.retry_after(0.0) == 1
 
 
 def test_a_failure_counts_only_once_committed(database: Database) -> None:
     with database.session() as session:
-        count_failure(session, [("test-rolled-back", LIMIT)], NOW)
+        count(session, [("test-rolled-back", LIMIT)], NOW)
         session.rollback()
 
     with database.session() as session:
@@ -85,7 +97,7 @@ def test_a_failure_counts_only_once_committed(database: Database) -> None:
 def test_one_failure_counts_in_every_bucket_it_names(database: Database) -> None:
     overall = LeakyBucket(capacity=100, leak_per_second=1)
     with database.session() as session:
-        count_failure(session, [("test-narrow", LIMIT), ("test-overall", overall)], NOW)
+        count(session, [("test-narrow", LIMIT), ("test-overall", overall)], NOW)
         session.commit()
 
     with database.session() as session:
@@ -97,8 +109,8 @@ def test_a_locked_bucket_has_the_leak_applied_and_its_time_never_goes_back(
     database: Database,
 ) -> None:
     with database.session() as session:
-        count_failure(session, [("test-lock", LIMIT)], NOW)
-        count_failure(session, [("test-lock", LIMIT)], NOW)
+        count(session, [("test-lock", LIMIT)], NOW)
+        count(session, [("test-lock", LIMIT)], NOW)
         session.commit()
 
     with database.session() as session:
@@ -111,9 +123,9 @@ def test_a_locked_bucket_has_the_leak_applied_and_its_time_never_goes_back(
 
 def test_only_drained_buckets_of_the_prefix_are_forgotten(database: Database) -> None:
     with database.session() as session:
-        count_failure(session, [("test-old:a", LIMIT), ("other-old", LIMIT)], NOW)
+        count(session, [("test-old:a", LIMIT), ("other-old", LIMIT)], NOW)
         later = NOW + dt.timedelta(seconds=LIMIT.drain_seconds + 1)
-        count_failure(session, [("test-old:b", LIMIT)], later)
+        count(session, [("test-old:b", LIMIT)], later)
         session.commit()
 
         forget_drained(session, "test-old:", LIMIT, later)
@@ -127,6 +139,7 @@ def test_only_drained_buckets_of_the_prefix_are_forgotten(database: Database) ->
 def test_concurrent_failures_on_a_new_bucket_are_all_counted(database: Database) -> None:
     """Every worker creates the missing row at once; none of their failures is lost."""
     threads = 6
+    roomy = LeakyBucket(capacity=threads, leak_per_second=0.5)
     ready = threading.Barrier(threads)
     errors: list[BaseException] = []
 
@@ -134,7 +147,7 @@ def test_concurrent_failures_on_a_new_bucket_are_all_counted(database: Database)
         try:
             with database.session() as session:
                 ready.wait()
-                count_failure(session, [("test-race", LIMIT)], NOW)
+                count(session, [("test-race", roomy)], NOW)
                 session.commit()
         except BaseException as error:  # reported by the assertion below
             errors.append(error)
@@ -147,4 +160,4 @@ def test_concurrent_failures_on_a_new_bucket_are_all_counted(database: Database)
 
     assert errors == []
     with database.session() as session:
-        assert bucket_level(session, "test-race", LIMIT, NOW) == pytest.approx(threads)
+        assert bucket_level(session, "test-race", roomy, NOW) == pytest.approx(threads)

@@ -6,6 +6,7 @@ fill buckets use limits small enough to reach and names no other test touches.
 """
 
 import dataclasses
+import datetime as dt
 import threading
 import time
 import uuid
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,7 @@ from portal.blueprints.staff_access import STAFF_TICKET_ENTRY
 from portal.db import app_database
 from portal.models import AuditEvent, SignInThrottle, StaffRole, StaffSession, StaffUser, utc_now
 from portal.services.contexts import STAFF_TOTP_SECRET_PURPOSE
+from portal.services.staff import known_devices
 from portal.services.staff import sign_in as staff_sign_in
 from portal.services.staff.accounts import (
     create_staff_account,
@@ -32,11 +35,10 @@ from portal.services.staff.accounts import (
 )
 from portal.services.staff.sign_in import (
     GLOBAL_BUCKET,
-    Argon2BusyError,
-    Argon2Gate,
     LeakyBucket,
     StaffSignInLimits,
 )
+from portal.services.work_gate import BusyError, WorkGate
 from portal.web.instance import web_instance
 from tests.conftest import PlainInstance
 
@@ -44,6 +46,7 @@ REFUSAL = "These details do not open a staff account"
 THROTTLED = "Too many attempts to sign in"
 BUSY = "The portal is busy"
 GOOD_PASSPHRASE = "quartz meadow lantern oboe"
+ROOMY = LeakyBucket(capacity=1e6, leak_per_second=1e6)
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,10 @@ def app(plain_instance: PlainInstance) -> Iterator[Flask]:
 
 @pytest.fixture(autouse=True)
 def default_limits(app: Flask) -> Iterator[None]:
-    """Each test starts with the default limits and a fresh gate, and an empty global bucket."""
-    app.extensions.pop(staff_account.LIMITS_EXTENSION, None)
-    app.extensions[staff_account.GATE_EXTENSION] = Argon2Gate()
+    """Each test starts with the default limits (but for a strangers' work budget that a busy
+    test machine cannot spend), a fresh gate, and no buckets."""
+    app.extensions[staff_account.LIMITS_EXTENSION] = StaffSignInLimits(work=ROOMY)
+    app.extensions[staff_account.GATE_EXTENSION] = WorkGate(reserved_slots=1)
     with Session(app_database(app).engine) as session:
         session.execute(SignInThrottle.__table__.delete())
         session.commit()
@@ -123,6 +127,7 @@ def small_limits(**overrides: LeakyBucket) -> StaffSignInLimits:
         "passphrase": LeakyBucket(capacity=3, leak_per_second=1e-6),
         "totp": LeakyBucket(capacity=2, leak_per_second=1e-6),
         "overall": LeakyBucket(capacity=1000, leak_per_second=1e-6),
+        "work": ROOMY,
     }
     values.update(overrides)
     return StaffSignInLimits(**values)
@@ -379,7 +384,7 @@ def test_a_full_argon2_gate_answers_busy_without_trying(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account = make_account(app)
-    gate = Argon2Gate(slots=1, wait_seconds=0)
+    gate = WorkGate(slots=1, wait_seconds=0)
     app.extensions[staff_account.GATE_EXTENSION] = gate
     counter = Argon2Counter(monkeypatch)
 
@@ -396,7 +401,7 @@ def test_a_full_argon2_gate_answers_busy_without_trying(
 
 
 def test_the_gate_lets_only_its_slots_through_at_once() -> None:
-    gate = Argon2Gate(slots=2, wait_seconds=0)
+    gate = WorkGate(slots=2, wait_seconds=0)
     inside, release, outcomes = threading.Barrier(3), threading.Event(), []
 
     def hold() -> None:
@@ -411,7 +416,7 @@ def test_the_gate_lets_only_its_slots_through_at_once() -> None:
     try:
         with gate.slot():
             outcomes.append("entered")
-    except Argon2BusyError:
+    except BusyError:
         outcomes.append("busy")
     release.set()
     for thread in holders:
@@ -468,7 +473,7 @@ def test_concurrent_failures_create_and_count_one_bucket(app: Flask) -> None:
     row is created once and counts every failure."""
     email = f"race-{uuid.uuid4().hex[:8]}@example.org"
     secrets = web_instance(app).secrets
-    gate = Argon2Gate(slots=8, wait_seconds=30)
+    gate = WorkGate(slots=8, wait_seconds=30)
     threads, start, outcomes = 4, threading.Barrier(4), []
 
     def attempt() -> None:
@@ -500,3 +505,112 @@ def test_concurrent_failures_create_and_count_one_bucket(app: Flask) -> None:
         bucket = session.get(SignInThrottle, name)
     assert outcomes == ["refused"] * threads
     assert bucket is not None and bucket.level == pytest.approx(threads, abs=0.01)
+
+
+# -- Known devices ------------------------------------------------------------------------------
+
+
+def signed_in_before(app: Flask, account: Account) -> FlaskClient:
+    """A browser that signed in once (with the previous step's code) and then signed out: it
+    keeps the known-device cookie and nothing else of the session."""
+    client, response = post_sign_in(app, account.email, account.passphrase, account.code(-1))
+    assert response.status_code == 302
+    client.post("/staff/sign-out")
+    return client
+
+
+def test_a_sign_in_hands_out_a_known_device_cookie_that_names_nobody(app: Flask) -> None:
+    account = make_account(app)
+
+    _client, response = post_sign_in(app, account.email, account.passphrase, account.code())
+
+    cookie = next(
+        header
+        for header in response.headers.getlist("Set-Cookie")
+        if header.startswith(f"{staff_account.DEVICE_COOKIE}=")
+    )
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "path", "max-age", "samesite"} <= attributes
+    assert "SameSite=Strict" in cookie and "Path=/staff" in cookie
+    assert account.email not in cookie and account.email.split("@")[0] not in cookie
+
+
+def test_a_known_device_signs_in_while_strangers_have_filled_every_shared_limit(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.extensions[staff_account.LIMITS_EXTENSION] = small_limits(
+        overall=LeakyBucket(capacity=2, leak_per_second=1e-6),
+        work=LeakyBucket(capacity=1, leak_per_second=1e-6),
+    )
+    account = make_account(app)
+    device = signed_in_before(app, account)
+    # Strangers: wrong passphrases for this very address, and unknown addresses.
+    for email in (account.email, f"nobody-{uuid.uuid4().hex[:8]}@example.org"):
+        post_sign_in(app, email, "wrong wrong wrong", "123456")
+    _client, stranger = post_sign_in(app, account.email, account.passphrase, account.code())
+    gate = app.extensions[staff_account.GATE_EXTENSION]
+
+    with gate.slot(), gate.slot():  # every shared Argon2 slot is taken by the flood
+        _client, known = post_sign_in(
+            app, account.email, account.passphrase, account.code(), client=device
+        )
+
+    assert stranger.status_code in (429, 503) and "Retry-After" in stranger.headers
+    assert known.status_code == 302 and known.headers["Location"].endswith("/staff/")
+
+
+def test_a_known_device_counts_in_its_own_bucket_and_only_for_its_address(app: Flask) -> None:
+    app.extensions[staff_account.LIMITS_EXTENSION] = small_limits()
+    account, other = make_account(app), make_account(app)
+    device = signed_in_before(app, account)
+    pepper = web_instance(app).secrets.codename_pepper
+
+    for _attempt in range(3):
+        _client, wrong = post_sign_in(app, account.email, "wrong wrong wrong", "1", client=device)
+        assert wrong.status_code == 400
+    _client, locked = post_sign_in(
+        app, account.email, account.passphrase, account.code(), client=device
+    )
+    # The token names the address it was issued for: for another one it is a stranger's try.
+    _client, elsewhere = post_sign_in(app, other.email, "wrong wrong wrong", "1", client=device)
+
+    assert locked.status_code == 429
+    assert elsewhere.status_code == 400
+    with Session(app_database(app).engine) as session:
+        levels = {row.name: row.level for row in session.scalars(select(SignInThrottle))}
+    assert levels[staff_sign_in.device_bucket_name(pepper, account.email)] == pytest.approx(
+        3, abs=0.01
+    )
+    assert staff_sign_in.passphrase_bucket_name(pepper, account.email) not in levels
+    assert levels[staff_sign_in.GLOBAL_BUCKET] == pytest.approx(
+        1, abs=0.01
+    )  # the stranger's try only
+    _client, stranger = post_sign_in(app, account.email, account.passphrase, account.code())
+    assert stranger.status_code == 302  # strangers typing this address were never locked
+
+
+def test_a_forged_or_expired_device_token_is_a_strangers(app: Flask) -> None:
+    secrets = web_instance(app).secrets
+    address = known_devices.address_hash(secrets.codename_pepper, "someone@example.org")
+    today = dt.date(2026, 3, 1)
+    token = known_devices.issue_device_token(secrets.at_rest_key, address, today)
+    last_day = today + dt.timedelta(days=known_devices.KNOWN_DEVICE_DAYS)
+
+    def names(candidate: str, day: dt.date, named: str = address) -> bool:
+        return known_devices.device_token_names(secrets.at_rest_key, candidate, named, day)
+
+    assert names(token, last_day)
+    assert not names(token, last_day + dt.timedelta(days=1))
+    assert not names(token, today, named=address[::-1])
+    assert not names(token[:-4] + "AAAA", today)
+    assert not names("not base64 at all!", today)
+
+
+def test_the_reserved_slot_is_only_for_reserved_work() -> None:
+    gate = WorkGate(slots=1, wait_seconds=0, reserved_slots=1)
+
+    with gate.slot():
+        with gate.slot(reserved=True), pytest.raises(BusyError), gate.slot(reserved=True):
+            pass
+        with pytest.raises(BusyError), gate.slot():
+            pass

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import secrets
+import time
 from typing import Any
 
 import pytest
@@ -9,16 +10,20 @@ from sqlalchemy import select
 
 import crypto
 from portal.models import SignInThrottle, Submitter
+from portal.services.leaky_bucket import bucket_level, count
 from portal.services.submissions.submitters import (
+    GLOBAL_BUCKET,
+    WORK_BUCKET,
+    DerivationBudget,
     RegistrationRefusedError,
     SignInLimit,
     SignInRefusedError,
-    SignInThrottledError,
     register_new_codename,
     register_submitter,
     sign_in,
     sign_in_with_codename,
 )
+from portal.services.work_gate import BusyError
 from tests.conftest import ConsultationWorld
 
 # Any tag key: these tests are about the login secret; owner tags have their own tests.
@@ -117,40 +122,76 @@ def test_sign_in_with_a_codename_as_typed_and_one_generic_refusal(
     assert len(messages) == 1
 
 
-def test_failed_sign_ins_fill_a_shared_bucket_that_drains_over_time(
+def test_failed_sign_ins_fill_the_gauge_but_lock_nobody_out(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
     _submitter, login_secret = _browser_registration(world)
     limit = SignInLimit(capacity=3, leak_per_second=0.1)
-    for _ in range(3):
+    for _ in range(5):
         with pytest.raises(SignInRefusedError):
             _sign_in(world, secrets.token_bytes(32), now=world.now, limit=limit)
         world.session.commit()
 
     world.session.expunge_all()
-    with pytest.raises(SignInThrottledError):
-        _sign_in(world, login_secret, now=world.now, limit=limit)
-    with pytest.raises(SignInThrottledError):
-        sign_in_with_codename(
-            world.session, world.pepper, crypto.generate_codename(), now=world.now, limit=limit
-        )
-    bucket = world.session.scalars(select(SignInThrottle)).one()
-    assert bucket.level == pytest.approx(3)
-
-    ten_seconds_later = world.now + dt.timedelta(seconds=10)
-    found = _sign_in(world, login_secret, now=ten_seconds_later, limit=limit)
+    found = _sign_in(world, login_secret, now=world.now, limit=limit)
     assert found.lookup_hash == crypto.lookup_hash(world.pepper, login_secret)
+    assert bucket_level(world.session, GLOBAL_BUCKET, limit, world.now) == pytest.approx(3)
+    ten_seconds_later = world.now + dt.timedelta(seconds=10)
+    assert bucket_level(world.session, GLOBAL_BUCKET, limit, ten_seconds_later) == pytest.approx(2)
 
 
-def test_a_successful_sign_in_does_not_fill_the_bucket(
+def test_a_successful_sign_in_does_not_fill_the_gauge(
     consultation_world: ConsultationWorld,
 ) -> None:
     world = consultation_world
     _submitter, login_secret = _browser_registration(world)
-    limit = SignInLimit(capacity=1, leak_per_second=0.0)
 
+    before = bucket_level(world.session, GLOBAL_BUCKET, SignInLimit(), world.now)
     for _ in range(3):
-        _sign_in(world, login_secret, now=world.now, limit=limit)
+        _sign_in(world, login_secret, now=world.now)
 
-    assert world.session.scalars(select(SignInThrottle)).one().level == 0
+    assert bucket_level(world.session, GLOBAL_BUCKET, SignInLimit(), world.now) == before
+
+
+def test_a_malformed_codename_is_refused_before_any_work_and_not_counted(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    before = world.session.execute(select(SignInThrottle.name, SignInThrottle.level)).all()
+    for malformed in ("seven words only " * 2, "ab " * 8, crypto.generate_codename() + " extra"):
+        with pytest.raises(SignInRefusedError):
+            sign_in_with_codename(world.session, world.pepper, malformed, now=world.now)
+
+    # A derivation would have taken from the budget, a wrong codename added to the gauge.
+    assert world.session.execute(select(SignInThrottle.name, SignInThrottle.level)).all() == before
+
+
+def test_derivations_take_their_seconds_from_a_budget_that_says_busy_when_spent(
+    consultation_world: ConsultationWorld,
+) -> None:
+    world = consultation_world
+    new = register_new_codename(world.session, world.pepper, language="en", today=world.now.date())
+    world.session.commit()
+    budget = DerivationBudget(capacity=2, leak_per_second=0.5)
+
+    started = time.monotonic()
+    with pytest.raises(SignInRefusedError):
+        sign_in_with_codename(
+            world.session, world.pepper, crypto.generate_codename(), now=world.now, budget=budget
+        )
+    took = time.monotonic() - started
+    assert 0 < bucket_level(world.session, WORK_BUCKET, budget, world.now) <= took
+    count(world.session, [(WORK_BUCKET, budget)], world.now, amount=budget.capacity)
+    world.session.commit()
+    with pytest.raises(BusyError) as busy:
+        sign_in_with_codename(
+            world.session, world.pepper, new.codename, now=world.now, budget=budget
+        )
+
+    assert busy.value.retry_after == 2
+    later = world.now + dt.timedelta(seconds=2)
+    submitter, _ = sign_in_with_codename(
+        world.session, world.pepper, new.codename, now=later, budget=budget
+    )
+    assert submitter is new.submitter

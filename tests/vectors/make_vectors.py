@@ -16,6 +16,7 @@ answers rather than "seal to these exact bytes". All byte strings are lower-case
 
 import argparse
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -38,6 +39,7 @@ from crypto.desk_certificates import DeskKeyCertificate, certify_desk_key
 from crypto.envelope import seal_envelope
 from crypto.file_padding import padded_file_size
 from crypto.keys import PrivateKey, load_private_key, private_key_bytes, public_key_bytes
+from crypto.proof_of_work import proof_holds, work_digest
 from crypto.signing import (
     sign_item,
     signing_fingerprint,
@@ -863,6 +865,33 @@ def write_json(path: Path, content: dict[str, Any]) -> None:
     print(f"wrote {path}")
 
 
+def proof_of_work_case(description: str, difficulty: int) -> dict[str, Any]:
+    """The smallest nonce solving a fixed challenge for a fixed login secret."""
+    challenge = fixed_bytes("proof of work challenge") * 2
+    bound = fixed_bytes("proof of work login secret")
+    nonce = next(
+        nonce for nonce in itertools.count() if proof_holds(challenge, bound, nonce, difficulty)
+    )
+    return {
+        "description": description,
+        "challenge": challenge.hex(),
+        "bound": bound.hex(),
+        "difficulty": difficulty,
+        "nonce": nonce,
+        "digest": work_digest(challenge, bound, nonce).hex(),
+    }
+
+
+def proof_of_work_vectors() -> dict[str, Any]:
+    cases = [
+        proof_of_work_case("no work asked: nonce 0", 0),
+        proof_of_work_case("one byte of zeros", 8),
+        proof_of_work_case("twelve bits, the first difficulty asked", 12),
+        proof_of_work_case("fifteen bits: the zero run ends inside a byte", 15),
+    ]
+    return {"format": "Parley proof of work v1", "cases": cases}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
@@ -880,6 +909,7 @@ def main() -> None:
         "provenance-v1.json": provenance_vectors,
         "signed-items-v1.json": signed_items_vectors,
         "staff-key-certificate-v1.json": staff_certificate_vectors,
+        "proof-of-work-v1.json": proof_of_work_vectors,
     }
     existing = [name for name in generators if (VECTOR_DIR / name).exists()]
     if existing and not (arguments.force or arguments.missing):

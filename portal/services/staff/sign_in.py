@@ -6,10 +6,11 @@ one of three refusals:
 - :class:`StaffSignInRefusedError` -- the one answer to any wrong combination (unknown e-mail,
   wrong passphrase, deactivated account, missing, wrong or replayed code). Which of these it was
   goes only into the audit event's ``reason``.
-- :class:`StaffSignInThrottledError` -- too many recent failures for this account or overall;
-  nothing was tried, no Argon2 ran.
-- :class:`Argon2BusyError` -- this worker process is already running as many Argon2 derivations
-  as it may (:class:`Argon2Gate`); nothing was tried.
+- :class:`StaffSignInThrottledError` -- too many recent failures for this address or account, or
+  overall; nothing was tried, no Argon2 ran (429, with how long to wait).
+- ``work_gate.BusyError`` -- the strangers' share of Argon2 work is spent for the moment, or this
+  worker process is already running as many Argon2 derivations as it may; nothing was tried
+  (503, with how long to wait).
 
 **Equal work for unknown e-mails.** An unknown (or deactivated) account costs one Argon2 login
 hash check, against a stand-in hash with today's parameters, exactly as a wrong passphrase for a
@@ -17,45 +18,62 @@ known one does; only a correct passphrase goes on to the TOTP check and the seco
 unwrap of the personal key). The TOTP code is looked at only after the passphrase was right, so
 the answer's timing says nothing about the code.
 
+**Known devices and strangers.** A sign-in that presents a known-device token for the address it
+types (``portal.services.staff.known_devices``, handed out after each successful sign-in) is a
+*known device*; any other is a *stranger*, whatever the address. Strangers share limits that a
+flood fills; known devices have their own, so a flood of unknown e-mails -- or of wrong
+passphrases for a real address -- cannot keep out the staff who signed in on their device before.
+Staff on a new device are strangers: during a flood they wait for it to pass like anyone else.
+
 **Limits, without any IP address.** Leaky buckets (the rule of ``portal.services.leaky_bucket``)
 in rows of ``sign_in_throttles``, shared by every worker, named as docs/FORMATS.md, "Staff
 sign-in buckets", specifies:
 
-- ``staff-pass:<20 hex>`` per typed e-mail address: failed passphrases. The name is a keyed hash
-  (the instance's codename pepper) of the normalised address, not the account id, so that an
-  address that belongs to nobody fills and locks exactly like one that does: the lock-out is not
-  a way to find out which addresses have accounts. Rows for addresses nobody uses are deleted
-  once they have drained.
+- ``staff-pass:<20 hex>`` per typed e-mail address, strangers only: failed passphrases. The name
+  is a keyed hash (the instance's codename pepper) of the normalised address, not the account id,
+  so that an address that belongs to nobody fills and locks exactly like one that does: the
+  lock-out is not a way to find out which addresses have accounts.
+- ``staff-known:<20 hex>`` per address, known devices only: their failed passphrases, with the
+  same size. Rows of both kinds are deleted once they have drained.
 - ``staff-totp:<account id>``: wrong, missing or replayed codes after a correct passphrase.
-- ``staff-global``: every failure of any kind, so a guess spread over many accounts is limited
-  too.
+- ``staff-global``, strangers only: every failure of any kind, so a guess spread over many
+  addresses is limited too (200, then one every two seconds).
+- ``staff-work``, strangers only: the seconds of Argon2 work every stranger's sign-in took,
+  failed or not. It caps the Argon2 work strangers can make all workers do together (three
+  seconds, then half a second every second); a full one is answered "busy" before any work, so a
+  flood costs the server a database read per request and keeps no worker waiting. Counted in
+  seconds, it lets fewer in when the processors are slow or busy. Known devices do not count in
+  it.
 
-Before anything else the three levels are read; if one more failure would overflow any of them
-the answer is "too many attempts" with no Argon2 run. Failures are added after the Argon2 work,
-each bucket row locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers) only
-for the update, and rows are created on demand with an insert that ignores a concurrent twin
+Before anything else the levels are read; if one more would overflow any of them the answer is
+"too many attempts" (or "busy" for the work bucket) with no Argon2 run. Counts are added after
+the Argon2 work, each bucket row locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
+serialises writers) only for the update, narrow buckets first, then ``staff-work``, then
+``staff-global``, and rows are created on demand with an insert that ignores a concurrent twin
 (``ON CONFLICT DO NOTHING`` on both databases). Attempts already past the first read when a
 bucket fills can still each add one, so a bucket can overshoot its capacity by the number of
 sign-ins in flight at that moment -- which the Argon2 gate keeps small.
+
+What a flood can still do: keep strangers out (new devices, and staff whose token expired or was
+cleared) for as long as it lasts and the buckets take to drain, and slow known devices down by
+taking the server's processors. What it cannot do: make a known device's sign-in wait for an
+Argon2 slot (:data:`KNOWN_DEVICE_SLOTS` per worker are kept for them) or count against its limits.
 
 Throttled and busy answers are not audit events: nothing was tried, and a flood of them must not
 grow the audit chain. Every tried and refused attempt is (``STAFF_SIGN_IN_FAILED``, with a reason
 label, and the account id when the e-mail belongs to an account; never the typed e-mail of an
 unknown account, never the passphrase or the code).
 
-**Argon2 concurrency cap.** :class:`Argon2Gate` is a bounded semaphore around every Argon2 call
-made for a request (sign-in, enrolment, passphrase change). It is per worker process: with ``W``
-worker processes at most ``W x slots`` derivations of 64 MiB run at once. A request that cannot
-get a slot within ``wait_seconds`` is answered 503 "busy, try again in a moment" instead of
-queueing, so a flood of sign-ins cannot exhaust the server's memory.
+**Argon2 concurrency cap.** Every Argon2 call made for a request (sign-in, enrolment, passphrase
+change) runs inside the worker's ``work_gate.WorkGate``, which bounds the memory they take.
 
 The caller commits after a refusal as well as after success: a failure counts only once stored.
 """
 
+import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -64,17 +82,21 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.models import StaffUser
 from portal.services.audit.trail import AuditAction, record_event
-from portal.services.contexts import STAFF_SIGN_IN_BUCKET_LABEL, STAFF_TOTP_SECRET_PURPOSE
-from portal.services.leaky_bucket import LeakyBucket, count_failure, forget_drained, has_room
+from portal.services.contexts import STAFF_TOTP_SECRET_PURPOSE
+from portal.services.leaky_bucket import LeakyBucket, bucket_level, count, forget_drained
 from portal.services.staff.accounts import staff_by_email
+from portal.services.staff.known_devices import address_hash, device_token_names
 from portal.services.staff.web_sessions import start_staff_session
 from portal.services.web_session_tickets import SessionTicket
-from portal.settings import DEFAULT_ARGON2_SLOTS, DEFAULT_ARGON2_WAIT_SECONDS
+from portal.services.work_gate import BusyError, WorkGate
 
 GLOBAL_BUCKET = "staff-global"
+WORK_BUCKET = "staff-work"
 PASSPHRASE_BUCKET_PREFIX = "staff-pass:"  # noqa: S105 (a bucket name)
+DEVICE_BUCKET_PREFIX = "staff-known:"
 TOTP_BUCKET_PREFIX = "staff-totp:"
-_BUCKET_HASH_HEX = 20
+# Argon2 slots per worker process kept for known devices, beside the shared ones.
+KNOWN_DEVICE_SLOTS = 1
 
 
 class StaffSignInError(Exception):
@@ -92,59 +114,45 @@ class StaffSignInRefusedError(StaffSignInError):
 
 
 class StaffSignInThrottledError(StaffSignInError):
-    """Too many failed attempts lately, for this account or overall; nothing was tried."""
+    """Too many failed attempts lately, for this address or account or overall; nothing was
+    tried. ``retry_after``: whole seconds until one more attempt fits."""
 
-    def __init__(self) -> None:
+    def __init__(self, retry_after: int) -> None:
         super().__init__("Too many attempts to sign in. Please try again later.")
-
-
-class Argon2BusyError(StaffSignInError):
-    """Every Argon2 slot of this worker is taken; nothing was tried."""
-
-    def __init__(self) -> None:
-        super().__init__("The portal is busy. Please try again in a moment.")
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
 class StaffSignInLimits:
-    """The three buckets. Defaults: 10 wrong passphrases per address, then one more every 6
-    minutes (240 a day); 5 wrong codes per account, then one every 5 minutes; 200 failures of
-    any kind, then one every 2 seconds, for everybody together."""
+    """The buckets. Defaults: 10 wrong passphrases per address (strangers and known devices
+    each), then one more every 6 minutes (240 a day); 5 wrong codes per account, then one every 5
+    minutes; for strangers together, 200 failures of any kind, then one every 2 seconds, and 3
+    seconds of Argon2 work, then half a second every second."""
 
     passphrase: LeakyBucket = LeakyBucket(capacity=10, leak_per_second=1 / 360)
     totp: LeakyBucket = LeakyBucket(capacity=5, leak_per_second=1 / 300)
     overall: LeakyBucket = LeakyBucket(capacity=200, leak_per_second=0.5)
-
-
-class Argon2Gate:
-    """A per-process cap on concurrent Argon2 derivations (see the module docstring)."""
-
-    def __init__(
-        self, slots: int = DEFAULT_ARGON2_SLOTS, wait_seconds: float = DEFAULT_ARGON2_WAIT_SECONDS
-    ) -> None:
-        if slots < 1:
-            raise ValueError("an Argon2 gate needs at least one slot")
-        self.slots = slots
-        self.wait_seconds = wait_seconds
-        self._semaphore = threading.BoundedSemaphore(slots)
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one slot for the block; ``Argon2BusyError`` if none frees up in time."""
-        if not self._semaphore.acquire(timeout=self.wait_seconds):
-            raise Argon2BusyError()
-        try:
-            yield
-        finally:
-            self._semaphore.release()
+    work: LeakyBucket = LeakyBucket(capacity=3.0, leak_per_second=0.5)
 
 
 @dataclass(frozen=True)
 class StaffSignIn:
-    """A successful sign-in: the account and the new session's ticket for the cookie."""
+    """A successful sign-in: the account, the new session's ticket for the cookie, and the
+    address hash a known-device token is to name (``known_devices.issue_device_token``)."""
 
     user: StaffUser
     ticket: SessionTicket
+    address: str
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """Whose attempt this is (a known device's or a stranger's), where its failed passphrases
+    count, and when its Argon2 work began (``time.monotonic``), for the strangers' work bucket."""
+
+    passphrase_bucket: str
+    known_device: bool
+    started: float = 0.0
 
 
 _stand_in_lock = threading.Lock()
@@ -168,9 +176,13 @@ def _stand_in_login_hash() -> str:
 
 
 def passphrase_bucket_name(pepper: bytes, email: str) -> str:
-    """The passphrase bucket of a typed e-mail address, whether or not it has an account."""
-    digest = crypto.lookup_hash(pepper, STAFF_SIGN_IN_BUCKET_LABEL + email.strip().lower().encode())
-    return PASSPHRASE_BUCKET_PREFIX + digest.hex()[:_BUCKET_HASH_HEX]
+    """A stranger's passphrase bucket for a typed e-mail address, account or not."""
+    return PASSPHRASE_BUCKET_PREFIX + address_hash(pepper, email)
+
+
+def device_bucket_name(pepper: bytes, email: str) -> str:
+    """A known device's passphrase bucket for a typed e-mail address."""
+    return DEVICE_BUCKET_PREFIX + address_hash(pepper, email)
 
 
 def totp_bucket_name(user: StaffUser) -> str:
@@ -187,34 +199,44 @@ def sign_in_staff(
     now: dt.datetime,
     pepper: bytes,
     at_rest_key: bytes,
-    gate: Argon2Gate,
+    gate: WorkGate,
+    device_token: str | None = None,
     limits: StaffSignInLimits = StaffSignInLimits(),
 ) -> StaffSignIn:
-    """Check the details and open a staff session (see the module docstring for the rules)."""
+    """Check the details and open a staff session (see the module docstring for the rules).
+
+    ``device_token`` is the known-device token the browser presented, if any.
+    """
     user = staff_by_email(session, email)
-    pass_bucket = passphrase_bucket_name(pepper, email)
+    attempt = _attempt(pepper, at_rest_key, email, device_token, now)
     totp_bucket = None if user is None else totp_bucket_name(user)
-    _refuse_if_full(session, GLOBAL_BUCKET, limits.overall, now)
-    _refuse_if_full(session, pass_bucket, limits.passphrase, now)
+    if not attempt.known_device:
+        _refuse_if_full(session, WORK_BUCKET, limits.work, now, busy=True)
+        _refuse_if_full(session, GLOBAL_BUCKET, limits.overall, now)
+    _refuse_if_full(session, attempt.passphrase_bucket, limits.passphrase, now)
     if totp_bucket is not None:
         _refuse_if_full(session, totp_bucket, limits.totp, now)
 
-    with gate.slot():
+    passphrase_bucket = [(attempt.passphrase_bucket, limits.passphrase)]
+    with gate.slot(reserved=attempt.known_device):
+        attempt = dataclasses.replace(attempt, started=time.monotonic())
         if user is None:
             crypto.verify_password(_stand_in_login_hash(), passphrase)
-            _fail(session, now, limits, [(pass_bucket, limits.passphrase)], None, "unknown_account")
+            _fail(session, now, limits, attempt, passphrase_bucket, None, "unknown_account")
         passphrase_right = crypto.verify_password(user.login_hash, passphrase)
         if not passphrase_right or not user.active:
             reason = "wrong_passphrase" if not passphrase_right else "account_inactive"
-            _fail(session, now, limits, [(pass_bucket, limits.passphrase)], user, reason)
+            _fail(session, now, limits, attempt, passphrase_bucket, user, reason)
         if user.totp_secret_sealed is not None:
             problem = _totp_problem(user, code, now, at_rest_key)
             if problem is not None:
-                _fail(session, now, limits, [(totp_bucket, limits.totp)], user, problem)
+                _fail(session, now, limits, attempt, [(totp_bucket, limits.totp)], user, problem)
         personal_key = crypto.unwrap_private_key(user.personal_private_key_wrapped, passphrase)
         if crypto.password_needs_rehash(user.login_hash):
             user.login_hash = crypto.hash_password(passphrase)
 
+    # A stranger's success took Argon2 work as well: it counts in the work bucket.
+    _count_work(session, now, limits, attempt)
     ticket = start_staff_session(session, user, personal_key, now=now)
     record_event(
         session,
@@ -224,7 +246,23 @@ def sign_in_staff(
         actor=user,
         details={"enrolment_pending": user.must_change_passphrase or not user.totp_secret_sealed},
     )
-    return StaffSignIn(user=user, ticket=ticket)
+    return StaffSignIn(user=user, ticket=ticket, address=address_hash(pepper, email))
+
+
+def _attempt(
+    pepper: bytes,
+    at_rest_key: bytes,
+    email: str,
+    device_token: str | None,
+    now: dt.datetime,
+) -> _Attempt:
+    """A known device's attempt or a stranger's, by the token presented for the typed address."""
+    address = address_hash(pepper, email)
+    if device_token is not None and device_token_names(
+        at_rest_key, device_token, address, now.date()
+    ):
+        return _Attempt(DEVICE_BUCKET_PREFIX + address, known_device=True)
+    return _Attempt(PASSPHRASE_BUCKET_PREFIX + address, known_device=False)
 
 
 def check_current_passphrase(
@@ -238,8 +276,8 @@ def check_current_passphrase(
 ) -> bool:
     """Whether ``passphrase`` is the signed-in ``user``'s current one (to change it).
 
-    A wrong one counts in the account's passphrase bucket and the overall one, as at sign-in,
-    so a borrowed session is no way around the limits; a full bucket raises
+    A wrong one counts in the address's stranger passphrase bucket and the overall one, as at
+    sign-in, so a borrowed session is no way around the limits; a full bucket raises
     ``StaffSignInThrottledError`` without running Argon2. One Argon2 derivation: call it inside
     the gate. The caller commits either way.
     """
@@ -248,7 +286,7 @@ def check_current_passphrase(
     _refuse_if_full(session, pass_bucket, limits.passphrase, now)
     if crypto.verify_password(user.login_hash, passphrase):
         return True
-    count_failure(session, [(pass_bucket, limits.passphrase), (GLOBAL_BUCKET, limits.overall)], now)
+    count(session, [(pass_bucket, limits.passphrase), (GLOBAL_BUCKET, limits.overall)], now)
     return False
 
 
@@ -271,19 +309,22 @@ def _fail(
     session: Session,
     now: dt.datetime,
     limits: StaffSignInLimits,
+    attempt: _Attempt,
     buckets: list[tuple[str | None, LeakyBucket]],
     user: StaffUser | None,
     reason: str,
 ) -> NoReturn:
-    """Count the failure in its buckets and the overall one, audit it, and refuse.
+    """Count the failure in its bucket and, for a stranger, the shared ones; audit it; refuse.
 
     Drained rows are cleared first, before this transaction locks any bucket, and the buckets
-    are locked in one order (the account's, then the overall one), so that concurrent failures
-    on PostgreSQL wait for each other instead of deadlocking.
+    are locked in one order (the narrow one, then the work bucket, then the overall one), so
+    that concurrent failures on PostgreSQL wait for each other instead of deadlocking.
     """
     _delete_drained_buckets(session, now, limits)
-    named = [(name, limit) for name, limit in buckets if name is not None]
-    count_failure(session, [*named, (GLOBAL_BUCKET, limits.overall)], now)
+    count(session, [(name, limit) for name, limit in buckets if name is not None], now)
+    _count_work(session, now, limits, attempt)
+    if not attempt.known_device:
+        count(session, [(GLOBAL_BUCKET, limits.overall)], now)
     details: dict[str, object] = {"reason": reason}
     if user is not None:
         details["staff_user_id"] = user.id
@@ -297,9 +338,25 @@ def _fail(
     raise StaffSignInRefusedError()
 
 
-def _refuse_if_full(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> None:
-    if not has_room(session, name, limit, now):
-        raise StaffSignInThrottledError()
+def _count_work(
+    session: Session, now: dt.datetime, limits: StaffSignInLimits, attempt: _Attempt
+) -> None:
+    """Add a stranger's seconds of Argon2 work to the strangers' work bucket."""
+    if not attempt.known_device:
+        count(session, [(WORK_BUCKET, limits.work)], now, amount=time.monotonic() - attempt.started)
+
+
+def _refuse_if_full(
+    session: Session, name: str, limit: LeakyBucket, now: dt.datetime, *, busy: bool = False
+) -> None:
+    """Refuse before any work if one more would overflow the bucket: "busy" for a work bucket,
+    "too many attempts" for one of failures."""
+    level = bucket_level(session, name, limit, now)
+    if limit.fits_one_more(level):
+        return
+    if busy:
+        raise BusyError(limit.retry_after(level))
+    raise StaffSignInThrottledError(limit.retry_after(level))
 
 
 def _delete_drained_buckets(session: Session, now: dt.datetime, limits: StaffSignInLimits) -> None:
@@ -315,6 +372,7 @@ def bucket_families(
     account, then the overall one (for the periodic clean-up of drained rows)."""
     return (
         (PASSPHRASE_BUCKET_PREFIX, limits.passphrase),
+        (DEVICE_BUCKET_PREFIX, limits.passphrase),
         (TOTP_BUCKET_PREFIX, limits.totp),
         (GLOBAL_BUCKET, limits.overall),
     )

@@ -12,33 +12,51 @@ Signing in computes the lookup hash for every attempt, known codename or not, an
 through the unique index on it, so an unknown codename costs the same work as a known one and
 the only answer a wrong one gets is one generic refusal.
 
-Failed attempts are limited without any IP address, by one leaky bucket shared by all workers
-(the rule of ``portal.services.leaky_bucket``): each failure adds one, the level drains at
-``SignInLimit.leak_per_second``, and while one more failure would overflow ``capacity`` every
-sign-in is answered "try again later" before any lookup or key derivation is done. Why global and
-not per client or per account: without an address there is no client to key on, and a failed
-attempt names no account (a wrong codename hashes to a random value), so buckets per lookup-hash
-prefix would only split the same global limit into smaller pieces. The defaults allow about
-17,000 failures a day; against an 88-bit codename that makes online guessing hopeless. The limit
-this has: someone who floods the portal with wrong codenames can make sign-in answer "try again
-later" for everybody until the flood stops and the bucket drains (at most ``capacity /
-leak_per_second`` seconds after it); submitting without signing in keeps working. That trade -- an
-outage that can be waited out rather than a guess that can succeed -- is deliberate.
+**Limits that a flood cannot turn into a lock-out.** No IP address is kept, so nothing tells one
+client from another; a limit on everyone's failed attempts is a limit anyone can fill for
+everyone. There is none. What is limited instead is what costs the server, and guessing stays
+hopeless because of what a codename is: 88 random bits, so that even a million registered
+codenames and a thousand guesses a second (more than the server answers) for a year leave about
+one chance in ten billion.
+
+- **Without JavaScript** the server derives the typed codename (600 000 PBKDF2 rounds, a few
+  tenths of a second of a processor). Cheap checks come first: a text that is not eight words of
+  one of our word lists is refused at once, with the generic refusal and nothing counted -- that
+  it was malformed is all its timing says, and that depends only on the public word lists. Each
+  derivation's time then counts in a budget shared by every worker, the ``codename-work``
+  bucket (:class:`DerivationBudget`: three seconds of deriving, then half a second every
+  second -- a quarter of a two-core server, two or three codenames a second); while it is
+  spent the answer is "busy, try again in a moment" (``work_gate.BusyError``, 503 with
+  Retry-After) before any derivation, so a flood costs the server a database read per request
+  and every page but this one keeps its speed. Counted in seconds, the budget lets fewer in when
+  the processors are slow or busy. A flood of well-formed wrong codenames does share it with the
+  people it competes with: each of their attempts has a chance in proportion, and the page tells
+  them to try again shortly; once the flood stops they are in at the next try. The budget is also
+  the most guesses the server can be made to check without JavaScript: a few hundred thousand a
+  day.
+- **With JavaScript** the browser derives the login secret and the server's part is one keyed
+  hash and one lookup, so a wrong one is not worth refusing anyone for. While many fail, the
+  browser is asked for a proof of work first (``portal.services.proof_of_work``): a flood pays
+  for its load, people pay a few seconds of their browser's time, and nobody is turned away.
+
+Every wrong codename or login secret, on either path, adds one to the ``global`` bucket
+(:class:`SignInLimit`): not a limit any more but the gauge of pressure that sets the proof of
+work's difficulty. It drains at ``leak_per_second`` and never holds more than its capacity.
 
 A browser that registers a new pseudonym sends a login secret it derived, so registration is a
 guessing oracle too: someone who derives login secrets from guessed codenames could ask, through
-registration, which of them are taken. :func:`register_browser_submitter` therefore shares the
-sign-in limit: it is refused while the bucket is full, and a login secret that is already
-registered is counted as a failure and answered with the one refusal a wrong codename gets
-(``SignInRefusedError``), never "already registered". With JavaScript, a flood of wrong codenames
-can so delay registering a new codename too; the no-JavaScript path, where the server makes the
-codename and no guess can be asked, is not limited.
+registration, which of them are taken. :func:`register_browser_submitter` therefore goes through
+the same proof of work as a sign-in, and a login secret that is already registered is counted as
+a failure and answered with the one refusal a wrong codename gets (``SignInRefusedError``), never
+"already registered". The no-JavaScript path, where the server makes the codename and no guess
+can be asked, is not limited.
 
 Sign-in refusals are counted in the caller's transaction: the caller commits even when a
 sign-in (or a browser's registration) is refused, or the failure is not counted.
 """
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -47,14 +65,14 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.db import insert_unless_taken
 from portal.models import Submitter
-from portal.services.leaky_bucket import LeakyBucket, count_failure, has_room, locked_bucket
+from portal.services.leaky_bucket import LeakyBucket, bucket_level, count
+from portal.services.proof_of_work import ChallengeGate, Proof
 from portal.services.submissions.owner_tags import tag_untagged
+from portal.services.work_gate import BusyError
 
 LOGIN_SECRET_SIZE = 32
 GLOBAL_BUCKET = "global"
-# A valid codename whose derivation stands in for a malformed one, so that a typing error takes
-# as long to refuse as a wrong codename.
-_TIMING_STAND_IN = crypto.generate_codename("en")
+WORK_BUCKET = "codename-work"
 
 
 class SubmitterError(ValueError):
@@ -76,16 +94,9 @@ class SignInRefusedError(SubmitterError):
         super().__init__("This codename does not open an inbox. Check each word and try again.")
 
 
-class SignInThrottledError(SubmitterError):
-    """Too many failed sign-ins lately, from anyone; nothing was tried."""
-
-    def __init__(self) -> None:
-        super().__init__("Too many attempts to sign in right now. Please try again later.")
-
-
 @dataclass(frozen=True)
 class SignInLimit(LeakyBucket):
-    """The submitters' bucket, with its default size and drain."""
+    """The submitters' failure gauge, with its default size and drain."""
 
     capacity: float = 100.0
     leak_per_second: float = 0.2
@@ -94,6 +105,15 @@ class SignInLimit(LeakyBucket):
 def bucket_families(limit: SignInLimit = SignInLimit()) -> tuple[tuple[str, LeakyBucket], ...]:
     """The submitters' sign-in bucket with its size (for the periodic clean-up of drained rows)."""
     return ((GLOBAL_BUCKET, limit),)
+
+
+@dataclass(frozen=True)
+class DerivationBudget(LeakyBucket):
+    """The seconds all workers together may spend deriving typed codenames (module docstring):
+    three, then half a second every second."""
+
+    capacity: float = 3.0
+    leak_per_second: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -130,21 +150,23 @@ def register_browser_submitter(
     login_secret: bytes,
     public_key: bytes,
     now: dt.datetime,
+    challenges: ChallengeGate,
+    proof: Proof | None,
     limit: SignInLimit = SignInLimit(),
 ) -> Submitter:
-    """Register a pseudonym a browser derived, under the sign-in limit (module docstring).
+    """Register a pseudonym a browser derived, under the proof of work (module docstring).
 
-    ``SignInThrottledError`` while the limit is full; ``SignInRefusedError``, counted, for a login
-    secret that is already registered; ``RegistrationRefusedError`` for a malformed one.
+    ``ChallengeRequiredError`` while one is asked and ``proof`` does not answer it;
+    ``SignInRefusedError``, counted, for a login secret that is already registered;
+    ``RegistrationRefusedError`` for a malformed one.
     """
-    if not has_room(session, GLOBAL_BUCKET, limit, now):
-        raise SignInThrottledError()
+    challenges.require(bucket_level(session, GLOBAL_BUCKET, limit, now), proof, login_secret, now)
     try:
         return register_submitter(
             session, pepper, login_secret=login_secret, public_key=public_key, today=now.date()
         )
     except CodenameTakenError:
-        count_failure(session, [(GLOBAL_BUCKET, limit)], now)
+        count(session, [(GLOBAL_BUCKET, limit)], now)
         raise SignInRefusedError() from None
 
 
@@ -173,23 +195,36 @@ def sign_in(
     now: dt.datetime,
     limit: SignInLimit = SignInLimit(),
 ) -> Submitter:
-    """The submitter whose login secret this is; ``SignInRefusedError`` for any other value.
+    """The submitter whose login secret this is; ``SignInRefusedError``, counted, for any other.
 
     ``owner_tag_key`` is the codename's tag key, held for this sign-in: rows stored before owner
     tags that name this submitter are tagged with it now (``owner_tags.tag_untagged``). Nothing
     about it is looked at before the submitter is found, so a refusal stays the same.
     """
-    bucket = locked_bucket(session, GLOBAL_BUCKET, limit, now)
-    if not limit.fits_one_more(bucket.level):
-        raise SignInThrottledError()
     digest = crypto.lookup_hash(pepper, login_secret)
     submitter = session.scalars(select(Submitter).where(Submitter.lookup_hash == digest)).first()
     if submitter is None:
-        bucket.level += 1
-        session.flush()
+        count(session, [(GLOBAL_BUCKET, limit)], now)
         raise SignInRefusedError()
     tag_untagged(session, submitter, owner_tag_key)
     return submitter
+
+
+def sign_in_from_browser(
+    session: Session,
+    pepper: bytes,
+    login_secret: bytes,
+    *,
+    owner_tag_key: bytes,
+    now: dt.datetime,
+    challenges: ChallengeGate,
+    proof: Proof | None,
+    limit: SignInLimit = SignInLimit(),
+) -> Submitter:
+    """:func:`sign_in` with a login secret a browser derived, after the proof of work it may be
+    asked for (``ChallengeRequiredError`` with a fresh challenge until it answers one)."""
+    challenges.require(bucket_level(session, GLOBAL_BUCKET, limit, now), proof, login_secret, now)
+    return sign_in(session, pepper, login_secret, owner_tag_key=owner_tag_key, now=now, limit=limit)
 
 
 def sign_in_with_codename(
@@ -199,20 +234,26 @@ def sign_in_with_codename(
     *,
     now: dt.datetime,
     limit: SignInLimit = SignInLimit(),
+    budget: DerivationBudget = DerivationBudget(),
 ) -> tuple[Submitter, crypto.CodenameSecrets]:
     """Sign in with a typed codename (no-JavaScript path); the secrets serve this call only.
 
-    The throttle is looked at before the slow derivation, so a flood of attempts is refused
-    without burning the server's processors; the bucket is locked only for the lookup itself.
+    A malformed codename is refused before anything else, uncounted; then the derivation budget
+    is read, so that while it is spent a flood is answered ``BusyError`` without burning the
+    server's processors. The seconds the derivation took count in the budget once it is done,
+    the budget's row locked only from then to the end of the transaction (a few milliseconds).
     """
-    if not has_room(session, GLOBAL_BUCKET, limit, now):
-        raise SignInThrottledError()
     try:
-        secrets = crypto.derive_codename_secrets(codename)
+        crypto.normalise_codename(codename)
     except crypto.CodenameError:
-        crypto.derive_codename_secrets(_TIMING_STAND_IN)
-        count_failure(session, [(GLOBAL_BUCKET, limit)], now)
         raise SignInRefusedError() from None
+    level = bucket_level(session, WORK_BUCKET, budget, now)
+    if not budget.fits_one_more(level):
+        raise BusyError(budget.retry_after(level))
+    started = time.monotonic()
+    secrets = crypto.derive_codename_secrets(codename)
+    # Locked before the failure gauge, as every caller locks them: no deadlock between workers.
+    count(session, [(WORK_BUCKET, budget)], now, amount=time.monotonic() - started)
     submitter = sign_in(
         session,
         pepper,

@@ -8,10 +8,12 @@
  * session lasts) are posted, as JSON with the CSRF token in `X-CSRFToken`, to the form's
  * `data-login-url`. On success the seed is kept in this tab (`inbox-key.mjs`) and the page moves
  * to the inbox, whose session on the server holds no private key. A refusal shows the server's
- * words, the same with or without JavaScript.
+ * words, the same with or without JavaScript. While many sign-ins fail, the server asks for a
+ * proof of work first, which `sign-in-work.mjs` does.
  */
 import { CodenameError, deriveCodenameSecrets, ownerTagKey } from './parley-crypto.mjs';
 import { rememberKeySeed } from './inbox-key.mjs';
+import { postSigningIn } from './sign-in-work.mjs';
 
 function toBase64(bytes) {
   return btoa(String.fromCharCode(...bytes));
@@ -44,16 +46,13 @@ async function signIn(form) {
     if (error instanceof CodenameError) return showError(form, form.dataset.refused);
     throw error;
   }
-  const response = await fetch(form.dataset.loginUrl, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': form.elements.csrf_token.value },
-    body: JSON.stringify({
-      login_secret: toBase64(secrets.loginSecret),
-      owner_tag_key: toBase64(await ownerTagKey(secrets.keySeed)),
-    }),
-  });
-  const answer = await response.json();
+  const body = {
+    login_secret: toBase64(secrets.loginSecret),
+    owner_tag_key: toBase64(await ownerTagKey(secrets.keySeed)),
+  };
+  const { response, answer } = await postSigningIn(
+    form.dataset.loginUrl, form.elements.csrf_token.value, body, secrets.loginSecret,
+  );
   if (!response.ok) return showError(form, answer.error);
   rememberKeySeed(window.sessionStorage, secrets.keySeed);
   window.location.assign(answer.next);

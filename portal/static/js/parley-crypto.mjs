@@ -12,7 +12,8 @@
  *   ("STREAM v1");
  * - key ids and fingerprints of X25519 public keys ("Key ids and fingerprints");
  * - codenames: the words a submitter keeps, and the login secret and key derived from them
- *   ("Codenames").
+ *   ("Codenames");
+ * - the proof of work a sign-in may be asked for while many fail ("Proof of work").
  *
  * It builds no envelope context of its own: pages carry the contexts the server made
  * (FORMATS.md, "Envelope contexts").
@@ -1383,4 +1384,46 @@ export async function verifyDeskKeyChainFrom(anchorSigningKey, anchorGeneration,
     signer = certificate.signingPublicKey;
   }
   return certificates;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proof of work (FORMATS.md, "Proof of work")
+// ---------------------------------------------------------------------------------------------
+
+const WORK_LABEL = utf8('parley proof of work v1\u0000');
+const MAX_NONCE = Number.MAX_SAFE_INTEGER;
+// Digests asked of WebCrypto at once: each call is a promise, and a batch keeps them flowing.
+const WORK_BATCH = 256;
+
+/** How many bits at the start of `digest` are zero. */
+export function leadingZeroBits(digest) {
+  let bits = 0;
+  for (const byte of digest) {
+    if (byte !== 0) return bits + Math.clz32(byte) - 24;
+    bits += 8;
+  }
+  return bits;
+}
+
+/**
+ * The smallest nonce that solves a sign-in challenge: SHA-256 of the label, the challenge, the
+ * login secret being tried and the nonce (u64 big-endian) starts with `difficulty` zero bits.
+ * About `2 ** difficulty` hashes; the server checks the answer with one.
+ *
+ * @param {string} token the challenge as the server sent it (base64url with padding)
+ * @param {Uint8Array} bound the login secret the attempt sends
+ * @param {number} difficulty bits of work, 0 to 32
+ * @returns {Promise<number>}
+ */
+export async function solveChallenge(token, bound, difficulty) {
+  const prefix = concat(WORK_LABEL, fromBase64Url(token), bound);
+  for (let start = 0; start <= MAX_NONCE; start += WORK_BATCH) {
+    const nonces = Array.from({ length: WORK_BATCH }, (_, index) => start + index);
+    const digests = await Promise.all(
+      nonces.map((nonce) => sha256(concat(prefix, bigEndian(nonce, 8)))),
+    );
+    const found = digests.findIndex((digest) => leadingZeroBits(digest) >= difficulty);
+    if (found >= 0) return nonces[found];
+  }
+  throw new RangeError('no nonce solves this challenge');
 }

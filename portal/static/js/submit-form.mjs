@@ -42,6 +42,7 @@ import {
 import { UploadRefusedError, sendAttachment } from './attachment-upload.mjs';
 import { splitIdentities } from './identities.mjs';
 import { ImageNotCleanedError, isCleaned, withoutMetadata } from './image-metadata.mjs';
+import { postSigningIn } from './sign-in-work.mjs';
 
 const SEND_ACTION = 'send';
 const FORM_EXPIRED = 410;
@@ -331,14 +332,11 @@ async function sendSealed(form, declaration, messages) {
     body.identities_signature = toBase64(sealed.identitiesSignature);
   }
   if (codename !== null) body.public_key = toBase64(secrets.publicKey);
-  const response = await fetch(form.dataset.sealedUrl, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': form.elements.csrf_token.value },
-    body: JSON.stringify(body),
-  });
+  // Signing in (or registering) may first ask this device for a proof of work.
+  const { response, answer } = await postSigningIn(
+    form.dataset.sealedUrl, form.elements.csrf_token.value, body, secrets.loginSecret,
+  );
   if (response.status === FORM_EXPIRED) return renewed(form, messages);
-  const answer = await response.json();
   if (!response.ok) {
     const codenameRefused = response.status === 403 && codename === null;
     return showSummary(form, codenameRefused ? [['codename', answer.error]] : [], codenameRefused ? null : answer.error);
