@@ -35,7 +35,7 @@ from portal.models import (
 from portal.services.contexts import new_public_id
 from portal.services.housekeeping import lease, loop, purge
 from portal.services.housekeeping.sweeps import Tally
-from portal.services.leaky_bucket import LeakyBucket, count_failure
+from portal.services.leaky_bucket import LeakyBucket, count
 from portal.services.staff.web_sessions import start_staff_session
 from portal.services.submissions.inbox_web_sessions import start_browser_held_session
 from portal.services.submissions.uploads import append_chunk, create_upload
@@ -105,10 +105,10 @@ def littered(database_url: str, consultation_world: ConsultationWorld) -> Iterat
     key = crypto.load_private_key(staff.personal_key_bytes)
     start_staff_session(session, staff.user, key, now=now - dt.timedelta(minutes=1))
     start_staff_session(session, staff.user, key, now=now - dt.timedelta(hours=11))
-    count_failure(
+    count(
         session, [("staff-pass:someone", LeakyBucket(10, 1 / 360))], now - dt.timedelta(hours=2)
     )
-    count_failure(session, [("staff-global", LeakyBucket(200, 0.5))], now - dt.timedelta(seconds=5))
+    count(session, [("staff-global", LeakyBucket(200, 0.5))], now - dt.timedelta(seconds=5))
 
     doomed = sent_submission(world, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
     staged = storage.stage(session)

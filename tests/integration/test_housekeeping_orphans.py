@@ -6,7 +6,6 @@ import datetime as dt
 import crypto
 from crypto.stream import encrypted_size
 from portal.models import SubmissionKind
-from portal.services.contexts import new_public_id
 from portal.services.housekeeping.orphans import ORPHAN_GRACE, remove_orphaned_partials
 from portal.services.submissions.attachments import EncryptingUpload, UploadBudget, attach_file
 from portal.services.submissions.intake import accept_plain_submission, submission_address
@@ -14,6 +13,7 @@ from portal.services.submissions.submitters import register_new_codename
 from portal.services.submissions.uploads import create_upload
 from portal.storage import PARTIAL_PREFIX, EncryptedStorage
 from tests.conftest import ConsultationWorld
+from tests.intake_support import ROOMY_LIMITS, TEST_SUBMISSION_IDS, staging_room
 
 UPLOAD_PLAINTEXT_BYTES = 256 * 1216  # a padded size (crypto.file_padding)
 
@@ -31,7 +31,8 @@ def _attachment_cut_before_its_rename(world: ConsultationWorld, storage: Encrypt
         dialogue=world.dialogue,
         dialogue_session=world.dialogue_session,
         kind=SubmissionKind.AGENDA_INPUT,
-        public_id=new_public_id(),
+        public_id=TEST_SUBMISSION_IDS.issue(world.now),
+        ids=TEST_SUBMISSION_IDS,
         now=world.now,
     )
     submission = accept_plain_submission(
@@ -41,7 +42,9 @@ def _attachment_cut_before_its_rename(world: ConsultationWorld, storage: Encrypt
         form={"situation": "Cut short.", "topics": ["rule_of_law"]},
         today=world.now.date(),
     )
-    upload = EncryptingUpload(world.session, storage, UploadBudget())
+    upload = EncryptingUpload(
+        world.session, storage, UploadBudget(), staging_room(world.session, storage)
+    )
     upload.write(b"evidence" * 1000)
     attachment = attach_file(
         world.session,
@@ -67,7 +70,9 @@ def test_interrupted_writes_are_finished_or_removed_and_live_uploads_stay(
     upload = create_upload(
         world.session,
         storage,
-        submission_public_id=new_public_id(),
+        ids=TEST_SUBMISSION_IDS,
+        limits=ROOMY_LIMITS,
+        submission_public_id=TEST_SUBMISSION_IDS.issue(world.now),
         ciphertext_size=ciphertext_size,
         budget_bytes=UPLOAD_PLAINTEXT_BYTES,
         now=world.now,

@@ -361,8 +361,9 @@ def _refuse_if_full(
 
 def _delete_drained_buckets(session: Session, now: dt.datetime, limits: StaffSignInLimits) -> None:
     """Forget the per-address and per-account buckets that have drained to empty."""
-    for prefix, limit in bucket_families(limits)[:2]:
-        forget_drained(session, prefix, limit, now)
+    for prefix, limit in bucket_families(limits):
+        if prefix != GLOBAL_BUCKET:
+            forget_drained(session, prefix, limit, now)
 
 
 def bucket_families(
