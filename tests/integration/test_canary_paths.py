@@ -124,7 +124,9 @@ def test_portal_serve_takes_a_plain_canary_and_keeps_it_nowhere(tmp_path: Path) 
     own_key = crypto.derive_submission_keys(key_seed, submission.public_id)
     assert open_payload(submission, own_key.private_key())
     logs = log_path.read_text(encoding="utf-8")
-    assert f"POST {form_path} HTTP/1.1" in logs, "the access log saw the post"
+    # The access log names the route, not the path with its slug and session number.
+    form_rule = "/dialogues/<slug>/sessions/<int:session_id>/individual-case"
+    assert f"POST {form_rule} HTTP/1.1" in logs, "the access log saw the post"
     assert canary not in logs
     assert _holders(instance, canary.encode()) == []
     assert tables_holding(app, canary) == []

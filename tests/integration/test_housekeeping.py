@@ -105,9 +105,7 @@ def littered(database_url: str, consultation_world: ConsultationWorld) -> Iterat
     key = crypto.load_private_key(staff.personal_key_bytes)
     start_staff_session(session, staff.user, key, now=now - dt.timedelta(minutes=1))
     start_staff_session(session, staff.user, key, now=now - dt.timedelta(hours=11))
-    count(
-        session, [("staff-pass:someone", LeakyBucket(10, 1 / 360))], now - dt.timedelta(hours=2)
-    )
+    count(session, [("staff-pass:someone", LeakyBucket(10, 1 / 360))], now - dt.timedelta(hours=2))
     count(session, [("staff-global", LeakyBucket(200, 0.5))], now - dt.timedelta(seconds=5))
 
     doomed = sent_submission(world, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)

@@ -40,8 +40,13 @@ from portal.services.submissions.notices import send_notice
 from portal.timefmt import long_date
 from portal.web.instance import web_instance
 from tests.conftest import DemoInstance, SentSubmission
-from tests.integration.forms_client import codename_in, open_form, open_session_url, post_form
-from tests.integration.test_forms_attachments import _case_fields
+from tests.integration.forms_client import (
+    case_fields,
+    codename_in,
+    open_form,
+    open_session_url,
+    post_form,
+)
 from tests.integration.test_inbox_sealed import _signed_in as _signed_in_with_javascript
 from tests.integration.test_messages_pages import Send, _csrf, _staff_client, _submitter_client
 from tests.staff_sessions_support import StaffCredentials, demo_credentials
@@ -281,7 +286,7 @@ def test_the_inbox_lists_the_files_attached_by_name_and_true_size(app: Flask) ->
     status, html = post_form(
         sender,
         form,
-        {**_case_fields("files"), "attachments": [(io.BytesIO(content), "minutes.txt")]},
+        {**case_fields("files"), "attachments": [(io.BytesIO(content), "minutes.txt")]},
     )
     assert status == 200
     public_id, codename = form.hidden["public_id"], codename_in(html)
