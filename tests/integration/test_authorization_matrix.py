@@ -1085,6 +1085,20 @@ CASES: list[Case] = [
         lambda _w, _r: "/admin/dialogues",
         administrators(RESTRICTED),
     ),
+    Case(
+        "admin.dialogue_settings",
+        "GET",
+        "",
+        lambda _w, _r: f"/admin/dialogues/{DIALOGUE}",
+        administrators(RESTRICTED),
+    ),
+    Case(
+        "admin.set_dialogue_retention",
+        "POST",
+        "empty form",
+        lambda _w, _r: f"/admin/dialogues/{DIALOGUE}/retention",
+        administrators(RESTRICTED),
+    ),
     Case("admin.audit_log", "GET", "", lambda _w, _r: "/admin/audit", administrators(RESTRICTED)),
     Case("admin.assign_desk", "POST", "no dialogue", _victim("/desks"), administrators(RESTRICTED)),
     Case(

@@ -146,6 +146,8 @@ FIXED_PURPOSES = [
     contexts.SUBMITTER_SESSION_PURPOSE,
     contexts.STAFF_TOTP_SECRET_PURPOSE,
     contexts.CODENAME_RETYPE_CHECK_PURPOSE,
+    contexts.STAFF_KNOWN_DEVICE_PURPOSE,
+    contexts.SIGN_IN_CHALLENGE_PURPOSE,
 ]
 ENVELOPE_BUILDERS = [name for name in SAMPLES if name.endswith("_context")]
 PURPOSE_BUILDERS = [name for name in SAMPLES if name.endswith("_purpose")]

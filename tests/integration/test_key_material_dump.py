@@ -73,6 +73,8 @@ from portal.models import (
 )
 from portal.services.contexts import (
     CODENAME_RETYPE_CHECK_PURPOSE,
+    SIGN_IN_CHALLENGE_PURPOSE,
+    STAFF_KNOWN_DEVICE_PURPOSE,
     STAFF_SESSION_PURPOSE,
     STAFF_TOTP_SECRET_PURPOSE,
     SUBMITTER_SESSION_PURPOSE,
@@ -128,6 +130,8 @@ BOX_SEALING_MODULES = {
     "portal/services/staff/accounts.py",
     "portal/services/staff/web_sessions.py",
     "portal/services/submissions/inbox_web_sessions.py",
+    "portal/services/proof_of_work.py",
+    "portal/services/staff/known_devices.py",
 }
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -527,6 +531,10 @@ def _box_purposes(
         SUBMITTER_SESSION_PURPOSE,
         CODENAME_RETYPE_CHECK_PURPOSE,
         STAFF_SESSION_PURPOSE,
+        # Sealed into answers and cookies, never stored: a known staff device, a sign-in
+        # challenge.
+        STAFF_KNOWN_DEVICE_PURPOSE,
+        SIGN_IN_CHALLENGE_PURPOSE,
         *(staff_session_purpose(staff_id) for staff_id in staff_ids),
         # portal/blueprints/staff_account.py: a TOTP secret awaiting confirmation at enrolment.
         *(
