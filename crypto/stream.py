@@ -13,6 +13,7 @@ output must discard everything it received if :meth:`StreamDecryptor.finalize` (
 """
 
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -80,7 +81,7 @@ def _chunk_nonce(nonce_prefix: bytes, index: int, last: bool) -> bytes:
     return nonce_prefix + index.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
 
 
-class _Chunker:
+class _Chunker(ABC):
     """What encrypting and decrypting share: cutting a stream into chunks as it arrives.
 
     Whole chunks are processed straight from the caller's data into the returned buffer
@@ -95,8 +96,9 @@ class _Chunker:
         self._held = bytearray(in_size)
         self._held_size = 0
 
+    @abstractmethod
     def _process(self, chunk: Buffer, out: memoryview, last: bool) -> None:
-        raise NotImplementedError
+        """Seal or open one chunk of input into ``out``; ``last`` marks the final chunk."""
 
     def _feed(self, view: memoryview) -> bytearray:
         """Process the whole chunks that ``view`` completes; return their output."""
