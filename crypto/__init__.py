@@ -118,7 +118,13 @@ from crypto.stream import (
     new_file_key,
     plaintext_size_for,
 )
-from crypto.symmetric import new_symmetric_key, open_box, seal_box
+from crypto.symmetric import (
+    new_symmetric_key,
+    open_box,
+    open_box_token,
+    seal_box,
+    seal_box_token,
+)
 from crypto.tokens import random_token, token_digest, token_matches
 from crypto.totp import (
     TYPED_CODE_MAX_LENGTH as TOTP_TYPED_CODE_MAX_LENGTH,
@@ -188,6 +194,7 @@ __all__ = [
     "normalise_codename",
     "normalise_codename_word",
     "open_box",
+    "open_box_token",
     "open_envelope",
     "owner_tag",
     "owner_tag_key",
@@ -199,6 +206,7 @@ __all__ = [
     "random_token",
     "recovery_signing_seed",
     "seal_box",
+    "seal_box_token",
     "seal_envelope",
     "sign_item",
     "signing_fingerprint",

@@ -7,6 +7,8 @@ product uses in "Box purposes" (built by ``portal.services.contexts``). The purp
 the associated data, so a box made for one purpose never opens as another.
 """
 
+import base64
+import binascii
 import secrets
 
 from cryptography.exceptions import InvalidTag
@@ -60,3 +62,18 @@ def open_box(key: bytes, box: bytes, purpose: str) -> bytes:
         )
     except InvalidTag as error:
         raise DecryptionError("box did not open") from error
+
+
+def seal_box_token(key: bytes, plaintext: bytes, purpose: str) -> str:
+    """:func:`seal_box` as URL-safe base64 text, for a box that travels in a form or a cookie."""
+    return base64.urlsafe_b64encode(seal_box(key, plaintext, purpose)).decode("ascii")
+
+
+def open_box_token(key: bytes, token: str, purpose: str) -> bytes:
+    """Open a :func:`seal_box_token`; any text that is not one (not base64, not a box, the wrong
+    key or purpose) is the same ``DecryptionError``, since such text comes from a visitor."""
+    try:
+        box = base64.urlsafe_b64decode(token.encode("ascii"))
+    except (UnicodeError, binascii.Error):
+        raise DecryptionError("box did not open") from None
+    return open_box(key, box, purpose)

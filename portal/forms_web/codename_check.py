@@ -10,8 +10,6 @@ codename, and only someone holding the page (which shows the whole codename) has
 so the comparison needs no constant-time care.
 """
 
-import base64
-import binascii
 import datetime as dt
 import json
 import secrets
@@ -46,10 +44,10 @@ def new_retype_check(codename: str, at_rest_key: bytes, now: dt.datetime) -> Ret
         "words": [words[index] for index in chosen],
         "expires": int((now + CHECK_LIFETIME).timestamp()),
     }
-    box = crypto.seal_box(
+    token = crypto.seal_box_token(
         at_rest_key, json.dumps(record).encode("utf-8"), CODENAME_RETYPE_CHECK_PURPOSE
     )
-    return RetypeCheck(positions, base64.urlsafe_b64encode(box).decode("ascii"))
+    return RetypeCheck(positions, token)
 
 
 def read_retype_check(
@@ -57,9 +55,10 @@ def read_retype_check(
 ) -> tuple[RetypeCheck, list[str]]:
     """The check a token stands for and the expected words; ``CheckUnreadableError`` if none."""
     try:
-        box = base64.urlsafe_b64decode(token.encode("ascii"))
-        record = json.loads(crypto.open_box(at_rest_key, box, CODENAME_RETYPE_CHECK_PURPOSE))
-    except (UnicodeError, binascii.Error, crypto.DecryptionError):
+        record = json.loads(
+            crypto.open_box_token(at_rest_key, token, CODENAME_RETYPE_CHECK_PURPOSE)
+        )
+    except crypto.DecryptionError:
         raise CheckUnreadableError() from None
     if record["expires"] <= now.timestamp():
         raise CheckUnreadableError()

@@ -14,8 +14,6 @@ from a staff member's browser gains that address's own bucket (ten wrong passphr
 every six minutes) and nothing else.
 """
 
-import base64
-import binascii
 import datetime as dt
 
 import crypto
@@ -37,17 +35,14 @@ def issue_device_token(at_rest_key: bytes, address: str, today: dt.date) -> str:
     """A token for the address hash ``address``, good for :data:`KNOWN_DEVICE_DAYS` days."""
     expires = today + dt.timedelta(days=KNOWN_DEVICE_DAYS)
     plaintext = f"{address}|{expires.isoformat()}".encode("ascii")
-    box = crypto.seal_box(at_rest_key, plaintext, STAFF_KNOWN_DEVICE_PURPOSE)
-    return base64.urlsafe_b64encode(box).decode("ascii")
+    return crypto.seal_box_token(at_rest_key, plaintext, STAFF_KNOWN_DEVICE_PURPOSE)
 
 
 def device_token_names(at_rest_key: bytes, token: str, address: str, today: dt.date) -> bool:
     """Whether ``token`` is one of ours, unexpired, for the address hash ``address``."""
     try:
-        box = base64.urlsafe_b64decode(token.encode("ascii"))
-        named, expires = (
-            crypto.open_box(at_rest_key, box, STAFF_KNOWN_DEVICE_PURPOSE).decode("ascii").split("|")
-        )
+        opened = crypto.open_box_token(at_rest_key, token, STAFF_KNOWN_DEVICE_PURPOSE)
+        named, expires = opened.decode("ascii").split("|")
         return named == address and today <= dt.date.fromisoformat(expires)
-    except (UnicodeError, binascii.Error, ValueError, crypto.DecryptionError):
+    except (ValueError, crypto.DecryptionError):
         return False
