@@ -25,7 +25,8 @@ one chance in ten billion.
   it was malformed is all its timing says, and that depends only on the public word lists. Each
   derivation's time then counts in a budget shared by every worker, the ``codename-work``
   bucket (:class:`DerivationBudget`: three seconds of deriving, then half a second every
-  second -- a quarter of a two-core server, two or three codenames a second); while it is
+  second -- a quarter of a two-core server, two or three codenames a second), a second of it
+  reserved before each derivation starts and the real time settled after; while it is
   spent the answer is "busy, try again in a moment" (``work_gate.BusyError``, 503 with
   Retry-After) before any derivation, so a flood costs the server a database read per request
   and every page but this one keeps its speed. Counted in seconds, the budget lets fewer in when
