@@ -48,6 +48,8 @@ from portal.db import dialect_insert, holds_sqlite_write_lock
 from portal.models import SignInThrottle
 from portal.services.work_gate import BusyError
 
+# Where a session keeps the names of the buckets its transaction has locked.
+_LOCKED_BUCKETS = "parley.locked_buckets"
 # What a work budget reserves before the work starts: one unit, a second of work (more than one
 # derivation takes on a server that is not overloaded); the real seconds are settled afterwards.
 RESERVED_SECONDS = 1.0
@@ -107,7 +109,19 @@ def locked_bucket(
         row = session.get(SignInThrottle, name, with_for_update=True, populate_existing=True)
     row.level = limit.level_at(row, now)
     row.updated_at = max(now, row.updated_at)
+    _locked_in_transaction(session).add(name)
     return row
+
+
+def _locked_in_transaction(session: Session) -> set[str]:
+    """The names of the buckets ``session``'s current transaction has locked (kept in
+    ``session.info`` with that transaction, so a new transaction starts with none)."""
+    transaction = session.get_transaction()
+    held = session.info.get(_LOCKED_BUCKETS)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        session.info[_LOCKED_BUCKETS] = held
+    return held[1]
 
 
 def count(
@@ -130,14 +144,15 @@ def reserve_work(session: Session, name: str, limit: LeakyBucket, now: dt.dateti
     raise ``BusyError`` (nothing reserved) when it does not fit.
 
     The reservation is committed at once, in a transaction of its own beside ``session``'s, so
-    that concurrent requests count it before their own check. On SQLite, once ``session``'s
-    transaction has written it holds the database's only write lock, so the reservation is made
-    in that transaction instead: every other writer waits for it to end anyway. Settle afterwards
-    with :func:`count` of the seconds the work took minus :data:`RESERVED_SECONDS`, in
-    ``session``'s transaction. Should that transaction roll back, a reservation made apart stays
-    counted: a budget errs on the side of less work.
+    that concurrent requests count it before their own check. When ``session``'s transaction
+    already holds the bucket (it settled an earlier piece of work), or on SQLite once it has
+    written (it then holds the database's only write lock), a transaction apart would wait for
+    it in vain: the reservation is made in that transaction instead, which every other reserver
+    waits for anyway. Settle afterwards with :func:`count` of the seconds the work took minus
+    :data:`RESERVED_SECONDS`, in ``session``'s transaction. Should that transaction roll back, a
+    reservation made apart stays counted: a budget errs on the side of less work.
     """
-    if holds_sqlite_write_lock(session):
+    if name in _locked_in_transaction(session) or holds_sqlite_write_lock(session):
         _reserve(session, name, limit, now)
         return
     with Session(session.get_bind()) as own, own.begin():
