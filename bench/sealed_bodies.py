@@ -63,8 +63,20 @@ def sealed_body(form_html: str) -> SealedBody:
     """An agenda input from a new submitter, sealed for the form page ``form_html``."""
     data = {name: html.unescape(value) for name, value in DATA_ATTRIBUTE.findall(form_html)}
     hidden = dict(HIDDEN.findall(form_html))
-    public_id = hidden["public_id"]
-    key_seed = secrets.token_bytes(32)
+    body = new_submitter_body(data, hidden["public_id"], secrets.token_bytes(32))
+    return SealedBody(body, hidden["csrf_token"])
+
+
+def new_submitter_body(
+    data: dict[str, str],
+    public_id: str,
+    key_seed: bytes,
+    attachments: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The JSON body of an agenda input (:data:`FIELDS`) from a new submitter whose codename's
+    key seed is ``key_seed``, for the form whose ``data-*`` attributes are ``data`` and whose
+    issued public id is ``public_id``; ``attachments`` are the entries of files already uploaded
+    for it, each with its keys record sealed."""
     own_key = crypto.derive_submission_keys(key_seed, public_id)
     payload = validate_submission(FIELDS, SubmissionKind(data["kind"]))
     desk_signing_key = bytes.fromhex(data["desk-signing-key"]) or None
@@ -90,4 +102,6 @@ def sealed_body(form_html: str) -> SealedBody:
         "topics": payload["topics"],
         "urgent": False,
     }
-    return SealedBody(body, hidden["csrf_token"])
+    if attachments:
+        body["attachments"] = attachments
+    return body

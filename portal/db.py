@@ -168,6 +168,15 @@ def dialect_insert(session: Session, entity: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(entity)
 
 
+def holds_sqlite_write_lock(session: Session) -> bool:
+    """Whether ``session``'s transaction has written to a SQLite database, and so holds its only
+    write lock until it ends: a transaction of its own beside it would wait for it in vain."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return False
+    return bool(connection.connection.dbapi_connection.in_transaction)
+
+
 def insert_unless_taken(session: Session, row: Any) -> bool:
     """Store the new ORM object ``row`` with one INSERT and make it the session's persistent row;
     ``False``, with nothing stored, if a unique constraint already holds one of its values.

@@ -26,6 +26,11 @@ Concurrency, so that PostgreSQL and SQLite give the same answers under load:
 - :func:`count` locks several buckets in the order it is given; every caller lists its
   narrow buckets first and a shared overall bucket last, so that concurrent failures wait for
   each other instead of deadlocking;
+- a work budget is *reserved* before the work (:func:`reserve_work`): one unit (a second) is
+  added, if it fits, in a short transaction of its own committed at once, so that every worker
+  and thread sees it before the work starts; the work's real seconds are settled afterwards,
+  less the unit, through :func:`count` in the caller's transaction. However many requests
+  arrive at once, no more work starts than the budget has room for;
 - :func:`forget_drained` deletes rows that have drained to empty, skipping rows another
   transaction holds (``SKIP LOCKED``): they are in use, and waiting for them could deadlock.
 
@@ -39,8 +44,15 @@ from dataclasses import dataclass
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from portal.db import dialect_insert
+from portal.db import dialect_insert, holds_sqlite_write_lock
 from portal.models import SignInThrottle
+from portal.services.work_gate import BusyError
+
+# Where a session keeps the names of the buckets its transaction has locked.
+_LOCKED_BUCKETS = "parley.locked_buckets"
+# What a work budget reserves before the work starts: one unit, a second of work (more than one
+# derivation takes on a server that is not overloaded); the real seconds are settled afterwards.
+RESERVED_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,7 +109,19 @@ def locked_bucket(
         row = session.get(SignInThrottle, name, with_for_update=True, populate_existing=True)
     row.level = limit.level_at(row, now)
     row.updated_at = max(now, row.updated_at)
+    _locked_in_transaction(session).add(name)
     return row
+
+
+def _locked_in_transaction(session: Session) -> set[str]:
+    """The names of the buckets ``session``'s current transaction has locked (kept in
+    ``session.info`` with that transaction, so a new transaction starts with none)."""
+    transaction = session.get_transaction()
+    held = session.info.get(_LOCKED_BUCKETS)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        session.info[_LOCKED_BUCKETS] = held
+    return held[1]
 
 
 def count(
@@ -107,10 +131,39 @@ def count(
     amount: float = 1.0,
 ) -> None:
     """Add ``amount`` (one failure, or the seconds some work took) to each bucket, up to its
-    capacity, locking them in the order given (narrow ones first)."""
+    capacity, locking them in the order given (narrow ones first). A negative ``amount`` (a
+    reservation's settlement) takes off no more than the bucket holds."""
     for name, limit in buckets:
         row = locked_bucket(session, name, limit, now)
-        row.level = min(limit.capacity, row.level + amount)
+        row.level = min(limit.capacity, max(0.0, row.level + amount))
+    session.flush()
+
+
+def reserve_work(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> None:
+    """Reserve :data:`RESERVED_SECONDS` of the work budget ``name`` before doing the work, or
+    raise ``BusyError`` (nothing reserved) when it does not fit.
+
+    The reservation is committed at once, in a transaction of its own beside ``session``'s, so
+    that concurrent requests count it before their own check. When ``session``'s transaction
+    already holds the bucket (it settled an earlier piece of work), or on SQLite once it has
+    written (it then holds the database's only write lock), a transaction apart would wait for
+    it in vain: the reservation is made in that transaction instead, which every other reserver
+    waits for anyway. Settle afterwards with :func:`count` of the seconds the work took minus
+    :data:`RESERVED_SECONDS`, in ``session``'s transaction. Should that transaction roll back, a
+    reservation made apart stays counted: a budget errs on the side of less work.
+    """
+    if name in _locked_in_transaction(session) or holds_sqlite_write_lock(session):
+        _reserve(session, name, limit, now)
+        return
+    with Session(session.get_bind()) as own, own.begin():
+        _reserve(own, name, limit, now)
+
+
+def _reserve(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> None:
+    row = locked_bucket(session, name, limit, now)
+    if not limit.fits_one_more(row.level):
+        raise BusyError(limit.retry_after(row.level))
+    row.level = min(limit.capacity, row.level + RESERVED_SECONDS)
     session.flush()
 
 

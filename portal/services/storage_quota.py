@@ -39,6 +39,7 @@ from sqlalchemy import ColumnElement, case, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from portal.db import holds_sqlite_write_lock
 from portal.models import LEDGER_ROW_ID, StorageLedger, Upload
 from portal.storage import PARTIAL_PREFIX, EncryptedStorage, StagedFile
 
@@ -211,7 +212,7 @@ class StagingRoom:
         if self._taken + size > reserved:
             block = max(self._block_bytes, self._taken + size - reserved)
             try:
-                if self._holds_sqlite_write_lock():
+                if holds_sqlite_write_lock(self._session):
                     reserve_unclaimed(self._session, self._limits, block)
                     self._reserved_within += block
                 else:
@@ -222,12 +223,6 @@ class StagingRoom:
                 return False
         self._taken += size
         return True
-
-    def _holds_sqlite_write_lock(self) -> bool:
-        connection = self._session.connection()
-        if connection.dialect.name != "sqlite":
-            return False
-        return bool(connection.connection.dbapi_connection.in_transaction)
 
     def _transaction_committed(self, _session: Session) -> None:
         if not self._settled:

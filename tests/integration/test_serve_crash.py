@@ -24,11 +24,11 @@ import pytest
 from sqlalchemy import select
 
 import crypto
+from bench.sealed_bodies import FIELDS, new_submitter_body
 from portal.db import Database
-from portal.models import Attachment, Submission, SubmissionKind, Upload
+from portal.models import Attachment, Submission, Upload
 from portal.services.submissions.attachments import ATTACHMENT_KEYS_FORMAT
-from portal.services.submissions.payload import encode_payload, validate_submission
-from portal.services.submissions.provenance import signatures_block
+from portal.services.submissions.payload import encode_payload
 from portal.settings import DATABASE_URL_VARIABLE, THREADS_VARIABLE
 from portal.storage import PARTIAL_PREFIX
 from tests.conftest import BACKENDS, create_demo_instance, database_for, padded_for_upload
@@ -47,7 +47,6 @@ _PATHS = ("plain", "sealed with file", "sealed", "sealed", "sealed")
 ACKNOWLEDGED_BEFORE_KILL = 40
 EACH_PATH = 1
 ATTACHMENT = bytes(range(256)) * 200
-FORM = {"situation": "Shrinking civic space.", "topics": ["freedom_of_expression"]}
 WAIT_SECONDS = 60
 
 
@@ -109,45 +108,18 @@ def _upload(client: HttpClient, form: FormPage, own_key: crypto.SubmissionKeys) 
 
 def _send_sealed(client: HttpClient, form: FormPage, with_file: bool) -> bool:
     """What the form's script does for a new submitter; whether the portal acknowledged it."""
-    data, public_id = form.data, form.hidden["public_id"]
-    codename = crypto.CodenameSecrets(secrets.token_bytes(32), secrets.token_bytes(32))
-    own_key = crypto.derive_submission_keys(codename.key_seed, public_id)
+    public_id, key_seed = form.hidden["public_id"], secrets.token_bytes(32)
+    own_key = crypto.derive_submission_keys(key_seed, public_id)
     attachments = [_upload(client, form, own_key)] if with_file else []
-    desk_signing_key = bytes.fromhex(data["desk-signing-key"]) or None
-    payload = {
-        **validate_submission(FORM, SubmissionKind.AGENDA_INPUT),
-        "signatures": signatures_block(own_key.signing_public_key(), desk_signing_key, None),
-    }
-    envelope = crypto.seal_envelope(
-        encode_payload(payload),
-        [bytes.fromhex(data["desk-key"]), own_key.public_key_bytes()],
-        data["context"],
-    )
-    body = {
-        "dialogue": data["dialogue"],
-        "session": int(data["session"]),
-        "kind": data["kind"],
-        "public_id": public_id,
-        "envelope": _b64(envelope),
-        "signature": _b64(crypto.sign_item(own_key.signing_seed, data["context"], envelope)),
-        "submission_key": _b64(own_key.public_key_bytes()),
-        "signing_key": _b64(own_key.signing_public_key()),
-        "login_secret": _b64(codename.login_secret),
-        "owner_tag_key": _b64(crypto.owner_tag_key(codename.key_seed)),
-        "new_submitter": True,
-        "public_key": _b64(codename.public_key_bytes()),
-        "topics": FORM["topics"],
-        "urgent": False,
-        "attachments": attachments,
-    }
+    body = new_submitter_body(form.data, public_id, key_seed, attachments)
     headers = {"Content-Type": "application/json", "X-CSRFToken": form.hidden["csrf_token"]}
-    status, answer = client.request(data["sealed-url"], json.dumps(body).encode(), headers)
+    status, answer = client.request(form.data["sealed-url"], json.dumps(body).encode(), headers)
     return status == 200 and json.loads(answer).get("ok") is True
 
 
 def _send_plain(client: HttpClient, path: str, form: FormPage) -> bool:
     """The form without JavaScript, a file attached; whether the codename page came back."""
-    fields = {**form.hidden, "situation": FORM["situation"], "topics": FORM["topics"][0]}
+    fields = {**form.hidden, "situation": FIELDS["situation"], "topics": FIELDS["topics"][0]}
     body, content_type = multipart(fields, [("evidence.bin", ATTACHMENT)])
     status, page = client.request(path, body, {"Content-Type": content_type})
     return status == 200 and "codename" in page

@@ -489,6 +489,7 @@ def test_concurrent_failures_create_and_count_one_bucket(app: Flask) -> None:
                     pepper=secrets.codename_pepper,
                     at_rest_key=secrets.at_rest_key,
                     gate=gate,
+                    limits=StaffSignInLimits(work=ROOMY),
                 )
             except staff_sign_in.StaffSignInRefusedError:
                 session.commit()
@@ -505,6 +506,70 @@ def test_concurrent_failures_create_and_count_one_bucket(app: Flask) -> None:
         bucket = session.get(SignInThrottle, name)
     assert outcomes == ["refused"] * threads
     assert bucket is not None and bucket.level == pytest.approx(threads, abs=0.01)
+
+
+def test_strangers_arriving_together_start_no_more_argon2_than_the_work_budget_holds(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four strangers at once, a gate wide enough for all, a work budget with room for two: each
+    reserves its second before its Argon2 starts, so two run and two are answered busy, however
+    the threads interleave (the Argon2 runs are held until every arrival has its answer)."""
+    secrets = web_instance(app).secrets
+    gate = WorkGate(slots=8, wait_seconds=30)
+    limits = small_limits(work=LeakyBucket(capacity=2, leak_per_second=1e-6))
+    arrivals, start = 4, threading.Barrier(4)
+    changed, release = threading.Condition(), threading.Event()
+    started: list[str] = []
+    outcomes: list[str] = []
+    real_verify = crypto.verify_password
+
+    def held_verify(*args: object) -> bool:
+        with changed:
+            started.append("argon2")
+            changed.notify_all()
+        release.wait(timeout=60)
+        return real_verify(*args)
+
+    monkeypatch.setattr(staff_sign_in.crypto, "verify_password", held_verify)
+
+    def attempt(number: int) -> None:
+        with Session(app_database(app).engine) as session:
+            start.wait()
+            try:
+                staff_sign_in.sign_in_staff(
+                    session,
+                    email=f"arrival-{number}-{uuid.uuid4().hex[:8]}@example.org",
+                    passphrase="wrong",
+                    code="",
+                    now=utc_now(),
+                    pepper=secrets.codename_pepper,
+                    at_rest_key=secrets.at_rest_key,
+                    gate=gate,
+                    limits=limits,
+                )
+            except staff_sign_in.StaffSignInRefusedError:
+                session.commit()
+                outcome = "refused"
+            except BusyError:
+                outcome = "busy"
+        with changed:
+            outcomes.append(outcome)
+            changed.notify_all()
+
+    workers = [threading.Thread(target=attempt, args=(n,)) for n in range(arrivals)]
+    for worker in workers:
+        worker.start()
+    with changed:
+        everyone_answered_or_running = changed.wait_for(
+            lambda: len(started) + outcomes.count("busy") == arrivals, timeout=60
+        )
+    release.set()
+    for worker in workers:
+        worker.join()
+
+    assert everyone_answered_or_running
+    assert len(started) == 2
+    assert sorted(outcomes) == ["busy", "busy", "refused", "refused"]
 
 
 # -- Known devices ------------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 import datetime as dt
 import secrets
+import threading
 import time
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import SignInThrottle, Submitter
@@ -195,3 +197,58 @@ def test_derivations_take_their_seconds_from_a_budget_that_says_busy_when_spent(
         world.session, world.pepper, new.codename, now=later, budget=budget
     )
     assert submitter is new.submitter
+
+
+def test_codenames_arriving_together_start_no_more_derivations_than_the_budget_holds(
+    consultation_world: ConsultationWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four typed codenames at once, a budget with room for two: each reserves its second before
+    deriving, so two derive and two are answered busy, however the threads interleave (the
+    derivations are held until every arrival has its answer)."""
+    world = consultation_world
+    budget = DerivationBudget(capacity=2, leak_per_second=1e-6)
+    arrivals, start = 4, threading.Barrier(4)
+    changed, release = threading.Condition(), threading.Event()
+    derived: list[str] = []
+    outcomes: list[str] = []
+    real_derive = crypto.derive_codename_secrets
+
+    def held_derive(codename: str) -> crypto.CodenameSecrets:
+        with changed:
+            derived.append(codename)
+            changed.notify_all()
+        release.wait(timeout=60)
+        return real_derive(codename)
+
+    monkeypatch.setattr(crypto, "derive_codename_secrets", held_derive)
+
+    def attempt() -> None:
+        with Session(world.session.get_bind()) as session:
+            start.wait()
+            try:
+                sign_in_with_codename(
+                    session, world.pepper, crypto.generate_codename(), now=world.now, budget=budget
+                )
+            except SignInRefusedError:
+                session.commit()
+                outcome = "refused"
+            except BusyError:
+                outcome = "busy"
+        with changed:
+            outcomes.append(outcome)
+            changed.notify_all()
+
+    workers = [threading.Thread(target=attempt) for _ in range(arrivals)]
+    for worker in workers:
+        worker.start()
+    with changed:
+        everyone_answered_or_deriving = changed.wait_for(
+            lambda: len(derived) + outcomes.count("busy") == arrivals, timeout=60
+        )
+    release.set()
+    for worker in workers:
+        worker.join()
+
+    assert everyone_answered_or_deriving
+    assert len(derived) == 2
+    assert sorted(outcomes) == ["busy", "busy", "refused", "refused"]

@@ -43,16 +43,21 @@ sign-in buckets", specifies:
   seconds, then half a second every second); a full one is answered "busy" before any work, so a
   flood costs the server a database read per request and keeps no worker waiting. Counted in
   seconds, it lets fewer in when the processors are slow or busy. Known devices do not count in
-  it.
+  it. A stranger's sign-in reserves a second of it before its Argon2 starts, committed at once
+  (``leaky_bucket.reserve_work``), and settles the real seconds afterwards: however many
+  threads and workers take strangers at once, no more of their Argon2 starts than the budget
+  has room for (three at once when it is empty).
 
 Before anything else the levels are read; if one more would overflow any of them the answer is
-"too many attempts" (or "busy" for the work bucket) with no Argon2 run. Counts are added after
-the Argon2 work, each bucket row locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
-serialises writers) only for the update, narrow buckets first, then ``staff-work``, then
-``staff-global``, and rows are created on demand with an insert that ignores a concurrent twin
-(``ON CONFLICT DO NOTHING`` on both databases). Attempts already past the first read when a
-bucket fills can still each add one, so a bucket can overshoot its capacity by the number of
-sign-ins in flight at that moment -- which the Argon2 gate keeps small.
+"too many attempts" (or "busy" for the work bucket) with no Argon2 run. A stranger then waits
+for an Argon2 slot and reserves its second of work, or is answered "busy" if another took the
+room meanwhile. Failures are counted after the Argon2 work, each bucket row locked (``SELECT
+... FOR UPDATE`` on PostgreSQL; SQLite serialises writers) only for the update, narrow buckets
+first, then ``staff-work``, then ``staff-global``, and rows are created on demand with an insert
+that ignores a concurrent twin (``ON CONFLICT DO NOTHING`` on both databases). Attempts already
+past the first read when a failure bucket fills can still each add one, so such a bucket can
+overshoot its capacity by the number of sign-ins in flight at that moment -- which the work
+budget and the Argon2 gate keep small.
 
 What a flood can still do: keep strangers out (new devices, and staff whose token expired or was
 cleared) for as long as it lasts and the buckets take to drain, and slow known devices down by
@@ -83,7 +88,14 @@ import crypto
 from portal.models import StaffUser
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import STAFF_TOTP_SECRET_PURPOSE
-from portal.services.leaky_bucket import LeakyBucket, bucket_level, count, forget_drained
+from portal.services.leaky_bucket import (
+    RESERVED_SECONDS,
+    LeakyBucket,
+    bucket_level,
+    count,
+    forget_drained,
+    reserve_work,
+)
 from portal.services.staff.accounts import staff_by_email
 from portal.services.staff.known_devices import address_hash, device_token_names
 from portal.services.staff.web_sessions import start_staff_session
@@ -219,6 +231,8 @@ def sign_in_staff(
 
     passphrase_bucket = [(attempt.passphrase_bucket, limits.passphrase)]
     with gate.slot(reserved=attempt.known_device):
+        if not attempt.known_device:
+            reserve_work(session, WORK_BUCKET, limits.work, now)
         attempt = dataclasses.replace(attempt, started=time.monotonic())
         if user is None:
             crypto.verify_password(_stand_in_login_hash(), passphrase)
@@ -341,9 +355,11 @@ def _fail(
 def _count_work(
     session: Session, now: dt.datetime, limits: StaffSignInLimits, attempt: _Attempt
 ) -> None:
-    """Add a stranger's seconds of Argon2 work to the strangers' work bucket."""
+    """Settle a stranger's seconds of Argon2 work in the strangers' work bucket: what it took
+    beyond the second reserved before it, or less if it took less."""
     if not attempt.known_device:
-        count(session, [(WORK_BUCKET, limits.work)], now, amount=time.monotonic() - attempt.started)
+        seconds = time.monotonic() - attempt.started
+        count(session, [(WORK_BUCKET, limits.work)], now, amount=seconds - RESERVED_SECONDS)
 
 
 def _refuse_if_full(

@@ -25,7 +25,8 @@ one chance in ten billion.
   it was malformed is all its timing says, and that depends only on the public word lists. Each
   derivation's time then counts in a budget shared by every worker, the ``codename-work``
   bucket (:class:`DerivationBudget`: three seconds of deriving, then half a second every
-  second -- a quarter of a two-core server, two or three codenames a second); while it is
+  second -- a quarter of a two-core server, two or three codenames a second), a second of it
+  reserved before each derivation starts and the real time settled after; while it is
   spent the answer is "busy, try again in a moment" (``work_gate.BusyError``, 503 with
   Retry-After) before any derivation, so a flood costs the server a database read per request
   and every page but this one keeps its speed. Counted in seconds, the budget lets fewer in when
@@ -65,7 +66,13 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.db import insert_unless_taken
 from portal.models import Submitter
-from portal.services.leaky_bucket import LeakyBucket, bucket_level, count
+from portal.services.leaky_bucket import (
+    RESERVED_SECONDS,
+    LeakyBucket,
+    bucket_level,
+    count,
+    reserve_work,
+)
 from portal.services.proof_of_work import ChallengeGate, Proof
 from portal.services.submissions.owner_tags import tag_untagged
 from portal.services.work_gate import BusyError
@@ -240,8 +247,10 @@ def sign_in_with_codename(
 
     A malformed codename is refused before anything else, uncounted; then the derivation budget
     is read, so that while it is spent a flood is answered ``BusyError`` without burning the
-    server's processors. The seconds the derivation took count in the budget once it is done,
-    the budget's row locked only from then to the end of the transaction (a few milliseconds).
+    server's processors, and a second of it is reserved before the derivation, committed at once
+    (``leaky_bucket.reserve_work``), so that requests arriving together start no more
+    derivations than it has room for. The seconds the derivation took are settled once it is
+    done, the budget's row locked only from then to the end of the transaction.
     """
     try:
         crypto.normalise_codename(codename)
@@ -250,10 +259,12 @@ def sign_in_with_codename(
     level = bucket_level(session, WORK_BUCKET, budget, now)
     if not budget.fits_one_more(level):
         raise BusyError(budget.retry_after(level))
+    reserve_work(session, WORK_BUCKET, budget, now)
     started = time.monotonic()
     secrets = crypto.derive_codename_secrets(codename)
     # Locked before the failure gauge, as every caller locks them: no deadlock between workers.
-    count(session, [(WORK_BUCKET, budget)], now, amount=time.monotonic() - started)
+    seconds = time.monotonic() - started
+    count(session, [(WORK_BUCKET, budget)], now, amount=seconds - RESERVED_SECONDS)
     submitter = sign_in(
         session,
         pepper,
