@@ -46,7 +46,7 @@ nothing half-stored.
 import datetime as dt
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -141,9 +141,13 @@ def latest_close(session_date: dt.date) -> dt.datetime:
     return dt.datetime.combine(session_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
+# Built once: every submission and many pages look a dialogue up by its slug.
+_BY_SLUG = select(Dialogue).where(Dialogue.slug == bindparam("slug"))
+
+
 def dialogue_by_slug(session: Session, slug: str) -> Dialogue:
     """The dialogue named ``slug``; ``UnknownDialogueError`` if there is none."""
-    dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == slug)).first()
+    dialogue = session.scalars(_BY_SLUG, {"slug": slug}).first()
     if dialogue is None:
         raise UnknownDialogueError(f"there is no dialogue named {slug!r}")
     return dialogue
