@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, Table, create_engine, event, inspect
+from sqlalchemy import Engine, Table, create_engine, event, inspect, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
@@ -76,11 +76,16 @@ class Database:
         """``connections``: how many the pool holds at most, one for each request thread of a
         ``portal serve`` worker, so that no thread waits for another's (default: SQLAlchemy's)."""
         sizing = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
-        # pre_ping: a worker that outlived a database restart reconnects instead of failing once.
-        # hide_parameters: a failing statement's message (and so an error log's traceback) shows
-        # the SQL without the values bound to it, which may be anything a request carried.
+        # pre_ping: a worker that outlived a database server's restart reconnects instead of
+        # failing once; a SQLite file has no server to restart, and would pay a statement for
+        # every request. hide_parameters: a failing statement's message (and so an error log's
+        # traceback) shows the SQL without the values bound to it, which may be anything a
+        # request carried.
         self.engine: Engine = create_engine(
-            database_url, pool_pre_ping=True, hide_parameters=True, **sizing
+            database_url,
+            pool_pre_ping=make_url(database_url).get_backend_name() != "sqlite",
+            hide_parameters=True,
+            **sizing,
         )
         # Whether a checkpoint found the log in use and another is owed (SQLite only).
         self._checkpoint_owed = False
