@@ -133,7 +133,10 @@ def _note_rewrites(connection: Any, _cursor: Any, statement: str, *_args: Any) -
 
 def _note_rolled_back_write(connection: Any) -> None:
     """Mark the connection for a checkpoint when it rolls back a transaction that wrote: the
-    log may hold frames of the rows it took back."""
+    log may hold frames of the rows it took back. An invalidated connection is discarded, not
+    returned to the pool, so there is nothing to mark."""
+    if connection.invalidated:
+        return
     if connection.connection.dbapi_connection.in_transaction:
         connection.info[_REWROTE] = True
 
