@@ -52,8 +52,19 @@ def bare_app(database_url: str) -> Flask:
     return app
 
 
+# The portal's own hooks: its housekeeping in each worker and the sweep of its storage folder.
+# The bare app has neither a portal database nor storage, and its workers would fail to boot.
+PORTAL_HOOKS = ("post_worker_init", "when_ready")
+
+
 class BareServer(PortalServer):
-    """The portal's gunicorn configuration serving :func:`bare_app` instead."""
+    """The portal's gunicorn configuration, less the portal's own hooks, serving :func:`bare_app`
+    instead."""
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            if key not in PORTAL_HOOKS:
+                self.cfg.set(key, value)
 
     def load(self) -> Flask:
         return bare_app(os.environ["BENCH_BARE_DATABASE_URL"])

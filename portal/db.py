@@ -23,8 +23,14 @@ A write-ahead log keeps the page images that a transaction replaced: the main fi
 until the log is checkpointed into it, and the log itself until its frames are overwritten. A
 deleted envelope or a re-wrapped key would stay readable there, which the rollback journal never
 allowed (it overwrites pages in place and removes the journal at commit). So a connection that
-wrote is checkpointed when it returns to the pool (``Database._checkpoint_after_writes``), with
-the log truncated to nothing. The checkpoint does not wait: while it waits for readers of an
+replaced or removed anything (an update, a delete, a schema change, a rolled-back write) is
+checkpointed when it returns to the pool (``Database._checkpoint_after_rewrites``), with the log
+truncated to nothing. A connection that only added rows is not: every page image its
+transactions left in the log or in the main file holds rows that are still stored, and free space
+that ``secure_delete`` has already zeroed, so a checkpoint would erase nothing, while it costs
+each new submission a copy of its pages and a sync of the main file. Those frames leave the log
+with the next checkpoint, after whatever later replaces or removes them. The checkpoint does not
+wait: while it waits for readers of an
 older snapshot SQLite holds back every new writer, and with a worker's many request threads
 there nearly always is one, so writers would queue behind it until they failed as "database is
 locked". A checkpoint that finds the log in use is tried again as each connection returns to the
@@ -37,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, Table, create_engine, event, inspect
+from sqlalchemy import Engine, Table, create_engine, event, inspect, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
@@ -54,7 +60,13 @@ SQLITE_PRAGMAS = {
 }
 # The write-ahead log, its shared-memory index, and the rollback journal of a file not yet in WAL.
 _SQLITE_SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
-_CHECKPOINTED_CHANGES = "parley.checkpointed_changes"
+# Set in a pooled connection's ``info`` once it has run a statement that may replace or remove
+# rows, or rolled back a write, since its last checkpoint.
+_REWROTE = "parley.rewrote"
+# The statements that can only read or add rows, or frame a transaction. An insert that may
+# update or replace on a clash is none of them.
+_ADDING_ONLY = ("SELECT", "INSERT", "BEGIN", "SAVEPOINT", "RELEASE")
+_REWRITING_INSERT = ("DO UPDATE", "OR REPLACE")
 
 
 class Database:
@@ -64,17 +76,24 @@ class Database:
         """``connections``: how many the pool holds at most, one for each request thread of a
         ``portal serve`` worker, so that no thread waits for another's (default: SQLAlchemy's)."""
         sizing = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
-        # pre_ping: a worker that outlived a database restart reconnects instead of failing once.
-        # hide_parameters: a failing statement's message (and so an error log's traceback) shows
-        # the SQL without the values bound to it, which may be anything a request carried.
+        # pre_ping: a worker that outlived a database server's restart reconnects instead of
+        # failing once; a SQLite file has no server to restart, and would pay a statement for
+        # every request. hide_parameters: a failing statement's message (and so an error log's
+        # traceback) shows the SQL without the values bound to it, which may be anything a
+        # request carried.
         self.engine: Engine = create_engine(
-            database_url, pool_pre_ping=True, hide_parameters=True, **sizing
+            database_url,
+            pool_pre_ping=make_url(database_url).get_backend_name() != "sqlite",
+            hide_parameters=True,
+            **sizing,
         )
         # Whether a checkpoint found the log in use and another is owed (SQLite only).
         self._checkpoint_owed = False
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite)
-            event.listen(self.engine, "checkin", self._checkpoint_after_writes)
+            event.listen(self.engine, "before_cursor_execute", _note_rewrites)
+            event.listen(self.engine, "rollback", _note_rolled_back_write)
+            event.listen(self.engine, "checkin", self._checkpoint_after_rewrites)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -92,20 +111,34 @@ class Database:
         """Close every pooled connection (before a process forks or exits)."""
         self.engine.dispose()
 
-    def _checkpoint_after_writes(self, connection: Any, record: Any) -> None:
-        """Empty the log when a connection that wrote returns to the pool, or when any does
-        while a checkpoint is owed.
-
-        ``total_changes`` counts the rows a connection inserted, updated or deleted since it
-        opened; a connection that only read checkpoints only when one is owed.
-        """
+    def _checkpoint_after_rewrites(self, connection: Any, record: Any) -> None:
+        """Empty the log when a connection that replaced or removed rows returns to the pool, or
+        when any does while a checkpoint is owed (see the module's docstring)."""
         if connection is None:  # invalidated after an error: SQLAlchemy discards it unused
             return
-        changes = connection.total_changes
-        if changes == record.info.get(_CHECKPOINTED_CHANGES, 0) and not self._checkpoint_owed:
+        if not record.info.pop(_REWROTE, False) and not self._checkpoint_owed:
             return
-        record.info[_CHECKPOINTED_CHANGES] = changes
         self._checkpoint_owed = not _truncate_log(connection)
+
+
+def _note_rewrites(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    """Mark the connection for a checkpoint when ``statement`` may replace or remove rows."""
+    head = statement.lstrip()[:9].upper()
+    adding_only = head.startswith(_ADDING_ONLY) and not (
+        head.startswith("INSERT") and any(words in statement.upper() for words in _REWRITING_INSERT)
+    )
+    if not adding_only:
+        connection.info[_REWROTE] = True
+
+
+def _note_rolled_back_write(connection: Any) -> None:
+    """Mark the connection for a checkpoint when it rolls back a transaction that wrote: the
+    log may hold frames of the rows it took back. An invalidated connection is discarded, not
+    returned to the pool, so there is nothing to mark."""
+    if connection.invalidated:
+        return
+    if connection.connection.dbapi_connection.in_transaction:
+        connection.info[_REWROTE] = True
 
 
 def _configure_sqlite(connection: Any, _record: Any) -> None:
@@ -183,30 +216,36 @@ def insert_unless_taken(session: Session, row: Any) -> bool:
 
     The unit of work would store it with a flush, and surviving a clash would need a savepoint
     around it: three statements and the flush's bookkeeping on a hot path, where this is one
-    ``INSERT .. ON CONFLICT DO NOTHING RETURNING``, built once per table and set of columns. The
-    columns ``row`` leaves unset are filled from what the insert returns (database defaults and
-    the new id), so that the attached object matches the stored row. Relationships set on
-    ``row`` must come with their foreign key columns.
+    ``INSERT .. ON CONFLICT DO NOTHING RETURNING``, built once per table and set of columns and
+    run on the session's connection, past the ORM's statement handling, which a plain insert
+    does not need. The columns ``row`` leaves unset are filled from what the insert returns
+    (database defaults and the new id), so that the attached object matches the stored row.
+    Relationships set on ``row`` must come with their foreign key columns.
     """
-    mapper = inspect(type(row))
+    table, columns = _mapped_columns(type(row))
     state = row.__dict__
-    missing = tuple(attr for attr in mapper.column_attrs if attr.key not in state)
-    statement = _insert_returning(session.get_bind().dialect.name, mapper.local_table, missing)
-    values = {
-        attr.columns[0].name: state[attr.key] for attr in mapper.column_attrs if attr.key in state
-    }
-    stored = session.execute(statement, values).first()
+    missing = tuple((key, column) for key, column in columns if key not in state)
+    statement = _insert_returning(session.get_bind().dialect.name, table, missing)
+    values = {column.name: state[key] for key, column in columns if key in state}
+    stored = session.connection().execute(statement, values).first()
     if stored is None:
         return False
-    for attr, value in zip(missing, stored, strict=True):
-        setattr(row, attr.key, value)
+    for (key, _column), value in zip(missing, stored, strict=True):
+        setattr(row, key, value)
     make_transient_to_detached(row)
     session.add(row)
     return True
 
 
 @cache
-def _insert_returning(dialect: str, table: Table, missing: tuple[Any, ...]) -> Any:
-    """The statement of :func:`insert_unless_taken`; its columns come with each execution."""
+def _mapped_columns(entity: type) -> tuple[Table, tuple[tuple[str, Any], ...]]:
+    """The table an ORM class maps and each column attribute's key with its column."""
+    mapper = inspect(entity)
+    return mapper.local_table, tuple((attr.key, attr.columns[0]) for attr in mapper.column_attrs)
+
+
+@cache
+def _insert_returning(dialect: str, table: Table, missing: tuple[tuple[str, Any], ...]) -> Any:
+    """The statement of :func:`insert_unless_taken`; its values come with each execution."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(*(attr.columns[0] for attr in missing))
+    return insert(table).on_conflict_do_nothing().returning(*(column for _key, column in missing))

@@ -72,8 +72,7 @@ from portal.services.contexts import SubmissionAddress
 from portal.services.dialogues.dialogue_sessions import (
     UnknownDialogueError,
     UnknownSessionError,
-    dialogue_by_slug,
-    session_by_id,
+    dialogue_and_session,
 )
 from portal.services.proof_of_work import ChallengeRequiredError, Proof
 from portal.services.submissions.attachments import (
@@ -214,9 +213,8 @@ def _address(
 ) -> tuple[SubmissionAddress, RoutingMetadata]:
     """Where the submission goes and its routing metadata, or ``SealedRefusalError``."""
     try:
-        dialogue = dialogue_by_slug(database, sealed.dialogue_slug)
-        dialogue_session = (
-            None if sealed.session_id is None else session_by_id(database, sealed.session_id)
+        dialogue, dialogue_session = dialogue_and_session(
+            database, sealed.dialogue_slug, sealed.session_id
         )
     except (UnknownDialogueError, UnknownSessionError):
         raise SealedRefusalError(gettext("There is no such dialogue or session."), 404) from None

@@ -41,7 +41,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from portal.db import dialect_insert, holds_sqlite_write_lock
@@ -83,13 +83,17 @@ class LeakyBucket:
         return max(1, math.ceil((level + 1 - self.capacity) / self.leak_per_second))
 
 
+# Built once: every registration and sign-in reads a bucket's level.
+_BY_NAME = (
+    select(SignInThrottle)
+    .where(SignInThrottle.name == bindparam("name"))
+    .execution_options(populate_existing=True)
+)
+
+
 def bucket_level(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> float:
     """The level of the bucket ``name`` at ``now``, read without a lock (0 when it has no row)."""
-    row = session.scalars(
-        select(SignInThrottle)
-        .where(SignInThrottle.name == name)
-        .execution_options(populate_existing=True)
-    ).first()
+    row = session.scalars(_BY_NAME, {"name": name}).first()
     return 0.0 if row is None else limit.level_at(row, now)
 
 

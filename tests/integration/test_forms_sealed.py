@@ -486,6 +486,30 @@ REFUSALS: dict[str, tuple[SubmissionKind, dict[str, Any], Callable[..., None], i
         lambda sent, client: sent.body.update(dialogue="nowhere"),
         404,
     ),
+    "unknown dialogue, with a session": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(dialogue="nowhere"),
+        404,
+    ),
+    "unknown session": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(session=2**31 - 1),
+        404,
+    ),
+    "session number too wide for an id": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(session=2**40),
+        404,
+    ),
+    "another dialogue's session": (
+        SubmissionKind.AGENDA_INPUT,
+        {},
+        lambda sent, client: sent.body.update(dialogue="elbaria-local"),
+        409,
+    ),
     "urgent agenda input": (
         SubmissionKind.AGENDA_INPUT,
         {},

@@ -99,3 +99,46 @@ def test_a_checkpoint_that_finds_a_reader_is_owed_until_a_connection_returns_wit
 
     with database.engine.connect():  # an open connection keeps the log file in place
         assert _holding(database, marker) == []
+
+
+def test_a_connection_that_only_added_rows_leaves_the_log_as_it_is(sqlite_app: Flask) -> None:
+    """New rows replace nothing: their frames wait for the next checkpoint."""
+    database = app_database(sqlite_app)
+    marker = b"ADDED-ROW-4b7f"
+    with database.session() as session:
+        session.add(RecoveryKey(key_id=marker, public_key=marker * 2))
+        session.commit()
+
+    with database.engine.connect():  # an open connection keeps the log file in place
+        assert "parley.sqlite3-wal" in _holding(database, marker)
+
+
+def test_an_update_empties_the_log_of_the_rows_before_it(sqlite_app: Flask) -> None:
+    database = app_database(sqlite_app)
+    marker = b"UPDATED-ROW-e61a"
+    with database.session() as session:
+        row = RecoveryKey(key_id=marker, public_key=marker * 2)
+        session.add(row)
+        session.commit()
+        row.key_id = b"REPLACED-ROW-e61a"
+        row.public_key = b"REPLACED-KEY-e61a"
+        session.commit()
+
+    with database.engine.connect():
+        assert _holding(database, marker) == []
+
+
+def test_a_rolled_back_write_empties_the_log(sqlite_app: Flask) -> None:
+    """The log may hold frames of rows a transaction took back; they leave with the rest."""
+    database = app_database(sqlite_app)
+    kept = b"KEPT-ROW-90d3"
+    with database.session() as session:
+        session.add(RecoveryKey(key_id=kept, public_key=kept * 2))
+        session.commit()
+    with database.session() as session:
+        session.add(RecoveryKey(key_id=b"TAKEN-BACK-90d3", public_key=b"TAKEN-BACK-KEY-90d3"))
+        session.flush()
+        session.rollback()
+
+    with database.engine.connect():
+        assert _holding(database, kept) == ["parley.sqlite3"]

@@ -8,7 +8,7 @@ the unwrapped desk key: only someone who can already open it (or the set-up that
 let somebody else in, and the cryptography, not only this code, enforces need-to-know.
 """
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -139,17 +139,21 @@ def grant_desk_access(
     return grant
 
 
+# Built once: every submission and every form page reads the current desk key.
+_CURRENT = (
+    select(DeskKey)
+    .where(DeskKey.dialogue_id == bindparam("dialogue_id"), DeskKey.retired_at.is_(None))
+    .order_by(DeskKey.created_at.desc(), DeskKey.id.desc())
+    .limit(1)
+)
+
+
 def current_desk_key(session: Session, dialogue: Dialogue) -> DeskKey | None:
     """The desk key new submissions to ``dialogue`` are encrypted to: the newest not retired.
 
     This is the key whose fingerprint is published for submitters to compare.
     """
-    return session.scalars(
-        select(DeskKey)
-        .where(DeskKey.dialogue_id == dialogue.id, DeskKey.retired_at.is_(None))
-        .order_by(DeskKey.created_at.desc(), DeskKey.id.desc())
-        .limit(1)
-    ).first()
+    return session.scalars(_CURRENT, {"dialogue_id": dialogue.id}).first()
 
 
 def open_desk_key_grant(

@@ -46,7 +46,7 @@ nothing half-stored.
 import datetime as dt
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -141,12 +141,45 @@ def latest_close(session_date: dt.date) -> dt.datetime:
     return dt.datetime.combine(session_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
+# Built once: every submission and many pages look a dialogue up by its slug.
+_BY_SLUG = select(Dialogue).where(Dialogue.slug == bindparam("slug"))
+
+
 def dialogue_by_slug(session: Session, slug: str) -> Dialogue:
     """The dialogue named ``slug``; ``UnknownDialogueError`` if there is none."""
-    dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == slug)).first()
+    dialogue = session.scalars(_BY_SLUG, {"slug": slug}).first()
     if dialogue is None:
         raise UnknownDialogueError(f"there is no dialogue named {slug!r}")
     return dialogue
+
+
+# Built once: a sealed submission's dialogue and the session it names, in one read.
+_WITH_SESSION = (
+    select(Dialogue, DialogueSession)
+    .outerjoin(DialogueSession, DialogueSession.id == bindparam("session_id"))
+    .where(Dialogue.slug == bindparam("slug"))
+)
+
+
+def dialogue_and_session(
+    session: Session, slug: str, session_id: int | None
+) -> tuple[Dialogue, DialogueSession | None]:
+    """The dialogue named ``slug`` and the session numbered ``session_id`` (none for ``None``),
+    with the errors of :func:`dialogue_by_slug` and :func:`session_by_id`, read in one query.
+
+    The session need not belong to the dialogue: whether it may receive what is sent to the
+    dialogue is the caller's rule (``intake.submission_address``).
+    """
+    if session_id is None or not 0 <= session_id <= LARGEST_ID:
+        dialogue = dialogue_by_slug(session, slug)
+        return dialogue, None if session_id is None else session_by_id(session, session_id)
+    found = session.execute(_WITH_SESSION, {"slug": slug, "session_id": session_id}).first()
+    if found is None:
+        raise UnknownDialogueError(f"there is no dialogue named {slug!r}")
+    dialogue, dialogue_session = found
+    if dialogue_session is None:
+        raise UnknownSessionError(f"there is no session number {session_id}")
+    return dialogue, dialogue_session
 
 
 def session_by_id(session: Session, session_id: int) -> DialogueSession:

@@ -18,13 +18,24 @@ the uploads made under it may be claimed only by that submission.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import DeletedSubmission, Submission
 
 _PERIOD_SECONDS = 3600
+# Whether a stored or deleted submission has the public id: built once, run at every intake.
+_TAKEN = (
+    select(Submission.__table__.c.id)
+    .where(Submission.__table__.c.public_id == bindparam("public_id"))
+    .union_all(
+        select(DeletedSubmission.__table__.c.id).where(
+            DeletedSubmission.__table__.c.public_id == bindparam("public_id")
+        )
+    )
+    .limit(1)
+)
 
 
 class SubmissionIdError(ValueError):
@@ -78,9 +89,8 @@ def require_usable_id(
     """Refuse an id this server did not issue, one that expired and one a submission took."""
     if not ids.is_live(public_id, now):
         raise SubmissionIdExpiredError()
-    in_use = select(Submission.id).where(Submission.public_id == public_id)
-    deleted = select(DeletedSubmission.id).where(DeletedSubmission.public_id == public_id)
-    if session.scalars(in_use.union_all(deleted)).first() is not None:
+    taken = session.connection().execute(_TAKEN, {"public_id": public_id}).first()
+    if taken is not None:
         raise SubmissionIdUsedError()
 
 

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 
 from portal.models import Submission, SubmissionTopic
 
+# Built once: a plain Core insert, run at every intake with the submission's themes.
+_INSERT = insert(SubmissionTopic.__table__)
+
 
 def topic_tags(topics: Iterable[str]) -> list[str]:
     """The stored form of a set of themes: each once, sorted."""
@@ -25,7 +28,7 @@ def add_topic_rows(session: Session, submission: Submission) -> None:
         for topic in submission.topic_tags
     ]
     if rows:
-        session.execute(insert(SubmissionTopic), rows)
+        session.execute(_INSERT, rows)
 
 
 def retag(session: Session, submission: Submission, topics: Iterable[str]) -> None:

@@ -1,0 +1,152 @@
+"""Where a sealed ingest spends its time, measured in this process without HTTP.
+
+``bench.ingest`` measures the whole server; this looks inside one request. It builds the portal
+with ``create_app`` on a demo instance (SQLite in a temporary folder, or the PostgreSQL server
+``PORTAL_BENCH_POSTGRES_URL`` names with ``--postgres``), prepares sealed agenda inputs from new
+submitters as ``bench.sealed_bodies`` does, and sends them through Flask's test client. Printed
+per stored submission: CPU milliseconds, SQL statements and Python function calls (the one figure
+a shared machine does not blur); then the statements of one request in the order they ran, and
+the functions that took the most CPU time under ``cProfile``, by their own time and, for the
+portal's and Flask's, by the time spent inside them.
+Run with ``python -m bench.ingest_profile [--postgres] [--top N]``.
+"""
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from bench.queue_pages import POSTGRES_VARIABLES, postgres_database
+from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
+from portal.app import create_app
+from portal.db import app_database
+from portal.settings import load_settings
+
+SUBMISSIONS = 300
+WARM_UP = 20
+
+
+def _environment(folder: Path, database_url: str | None) -> dict[str, str]:
+    environment = {
+        **os.environ,
+        "PORTAL_INSTANCE_DIR": str(folder / "instance"),
+        "PORTAL_COOKIE_SECURE": "false",
+    }
+    environment.pop("PORTAL_DATABASE_URL", None)
+    if database_url is not None:
+        environment["PORTAL_DATABASE_URL"] = database_url
+    return environment
+
+
+def _bodies(client: FlaskClient, form_path: str, count: int) -> list[SealedBody]:
+    bodies = []
+    for _ in range(count):
+        answer = client.get(form_path)
+        if answer.status_code != 200:
+            raise RuntimeError(f"the form answered {answer.status_code}: the benchmark is broken")
+        bodies.append(sealed_body(answer.get_data(as_text=True)))
+    return bodies
+
+
+def _send(client: FlaskClient, sealed: SealedBody) -> None:
+    answer = client.post(
+        "/sealed-submissions",
+        data=json.dumps(sealed.body),
+        headers={"Content-Type": "application/json", "X-CSRFToken": sealed.csrf_token},
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"a submission was refused ({answer.status_code}): benchmark broken")
+
+
+@contextmanager
+def _statement_log(engine: Any) -> Iterator[list[str]]:
+    """Every SQL statement the engine runs inside the block, in order."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def measure(folder: Path, database_url: str | None, top: int) -> None:
+    environment = _environment(folder, database_url)
+    subprocess.run(  # noqa: S603 - this interpreter, our own arguments
+        [*(sys.executable, "-m", "portal", "init", "--demo")],
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    settings = load_settings(environment)
+    form_path = open_session_form(settings.database_url, "agenda-input")
+    app = create_app(settings)
+    client = app.test_client()
+    bodies = _bodies(client, form_path, SUBMISSIONS + WARM_UP + 1)
+    for sealed in bodies[:WARM_UP]:
+        _send(client, sealed)
+    engine = app_database(app).engine
+    with _statement_log(engine) as one_request:
+        _send(client, bodies[WARM_UP])
+    measured = bodies[WARM_UP + 1 :]
+    with _statement_log(engine) as all_requests:
+        started = time.process_time()
+        for sealed in measured:
+            _send(client, sealed)
+        cpu_ms = (time.process_time() - started) * 1000 / len(measured)
+    print(f"sealed ingest in process, {engine.dialect.name}, {len(measured)} submissions:")
+    print(f"  {cpu_ms:.2f} ms CPU each (test client, no HTTP)")
+    print(f"  {len(all_requests) / len(measured):.1f} SQL statements each; one request's:")
+    for statement in one_request:
+        print("    " + " ".join(statement.split())[:150])
+    more = _bodies(client, form_path, SUBMISSIONS)
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    for sealed in more:
+        _send(client, sealed)
+    profile.disable()
+    stats = pstats.Stats(profile, stream=sys.stdout)
+    # Unlike CPU time on a shared machine, the count of calls is the same from run to run.
+    print(f"  {stats.total_calls / len(more):.0f} Python function calls each")
+    print(f"  top {top} functions by own time (cProfile, {len(more)} submissions):")
+    stats.sort_stats("tottime").print_stats(top)
+    print(f"  top {top} of the portal's own functions and Flask's by time inside them:")
+    stats.sort_stats("cumulative").print_stats(r"/(portal|crypto|flask|flask_wtf)/", top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--top", type=int, default=30, help="how many functions to list")
+    arguments = parser.parse_args()
+    server_url = None
+    if arguments.postgres:
+        server_url = next(
+            (os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None
+        )
+        if server_url is None:
+            parser.error(f"--postgres needs {POSTGRES_VARIABLES[0]}")
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        nullcontext(None) if server_url is None else postgres_database(server_url) as database_url,
+    ):
+        measure(Path(folder), database_url, arguments.top)
+
+
+if __name__ == "__main__":
+    main()
