@@ -1,0 +1,52 @@
+"""axe-core finds nothing to fault on the staff and administration pages (issue 13,
+acceptance 2), signed in as each role of the demo instance.
+
+Each role's pages are those its links reach from the staff home (and, for the administrator,
+the administration pages), checked in English, Arabic and French, with JavaScript and without.
+"""
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.browser.page_survey import (
+    LOCALES,
+    axe_source,
+    browsing,
+    discover_pages,
+    sign_in_staff_context,
+    survey,
+)
+from tests.conftest import DemoInstance
+from tests.staff_sessions_support import demo_credentials
+
+pytestmark = pytest.mark.browser
+
+STAFF_PATHS = ("/staff/", "/admin/")
+STARTS = {"administrator": ["/staff/", "/admin/"]}
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
+@pytest.mark.parametrize("role", ["administrator", "triage_officer", "co_chair", "observer"])
+def test_staff_pages_have_no_axe_violation(
+    chromium: Any,
+    portal_server: str,
+    portal_server_instance: DemoInstance,
+    served_app: Flask,
+    role: str,
+    javascript: bool,
+) -> None:
+    source = axe_source()
+    account = demo_credentials(portal_server_instance.credentials_file)[role]
+    with browsing(chromium, javascript=javascript) as page:
+        sign_in_staff_context(
+            page.context, served_app, portal_server, account.email, account.password
+        )
+        pages = discover_pages(
+            page, served_app, portal_server, STARTS.get(role, ["/staff/"]), within=STAFF_PATHS
+        )
+        assert len(pages) >= 3, pages
+        problems = survey(page, pages, source, LOCALES)
+    print(f"axe-core checked {len(pages)} pages as {role}:", *pages, sep="\n  ")
+    assert not problems, f"{len(problems)} axe-core violations:\n" + "\n".join(problems)
