@@ -64,6 +64,23 @@ def type_into(page: Any, selector: str, text: str) -> None:
     page.keyboard.type(text)
 
 
+def choose(page: Any, group: str, selector: str) -> None:
+    """Check the radio button ``selector`` of the group named ``group``: Tab into the group,
+    then the arrow keys, as radio buttons are chosen from the keyboard."""
+    focus_on(page, f"input[type='radio'][name='{group}']")
+    for _ in range(MOST_STOPS):
+        if page.evaluate("(selector) => document.activeElement.matches(selector)", selector):
+            break
+        page.keyboard.press("ArrowDown")
+    expect(page.locator(selector)).to_be_checked()
+
+
+def tick(page: Any, selector: str) -> None:
+    focus_on(page, selector)
+    page.keyboard.press("Space")
+    expect(page.locator(selector)).to_be_checked()
+
+
 def assert_refusal_announced(page: Any) -> None:
     focus = page.evaluate(FOCUS_STYLE)
     assert page.evaluate(ANNOUNCED), f"the refusal is not announced at {focus['name']}"
@@ -104,6 +121,30 @@ def test_a_submission_by_keyboard_alone(
         focus_on(page, ".retype-check button")
         page.keyboard.press("Enter")
         expect(page.get_by_role("heading", name="You have written it down")).to_be_visible()
+
+
+def test_an_individual_case_by_keyboard_alone(chromium: Any, portal_server: str) -> None:
+    """The longest form, with its radio buttons and check boxes, sent without JavaScript."""
+    with browsing(chromium, javascript=False) as page:
+        open_session_form(page, portal_server, "/individual-case")
+        type_into(page, "#field-persons-0-name", "A. Defender")
+        choose(
+            page,
+            page.locator("#field-persons-0-consent-level-raise_by_name").get_attribute("name"),
+            "#field-persons-0-consent-level-raise_by_name",
+        )
+        choose(
+            page,
+            page.locator("#field-persons-0-consent-given_by-family").get_attribute("name"),
+            "#field-persons-0-consent-given_by-family",
+        )
+        tick(page, "#field-persons-0-consent-risks_explained")
+        type_into(page, "#field-situation", "Detained after a press conference.")
+        type_into(page, "#field-relation_to_person", "colleague")
+        tick(page, "#field-topics-human_rights_defenders")
+        focus_on(page, "button[value='send']")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Received: this is your codename")).to_be_visible()
 
 
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
