@@ -185,7 +185,7 @@ def axe_violations(page: Any, source: str) -> list[str]:
     found = page.evaluate(RUN_AXE)
     return [
         f"{page.url}: [{violation['impact']}] {violation['id']}: {violation['help']}\n"
-        f"    at {node['target']}\n    {node['summary']}".replace("\n", "\n    ")
+        f"    at {node['target']}\n    " + node["summary"].replace("\n", "\n    ")
         for violation in found
         for node in violation["nodes"]
     ]

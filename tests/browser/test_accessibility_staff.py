@@ -1,5 +1,7 @@
 """axe-core finds nothing to fault on the staff and administration pages (issue 13,
-acceptance 2), signed in as each role of the demo instance.
+acceptance 2), signed in as each role of the demo instance: the administrator and the observer
+here, the desk's roles in test_accessibility_desk.py (two files, so that two workers share the
+time).
 
 Each role's pages are those its links reach from the staff home (and, for the administrator,
 the administration pages), one page per route (four roles already meet most routes in
@@ -29,7 +31,7 @@ STARTS = {"administrator": ["/staff/", "/admin/"]}
 
 
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
-@pytest.mark.parametrize("role", ["administrator", "triage_officer", "co_chair", "observer"])
+@pytest.mark.parametrize("role", ["administrator", "observer"])
 def test_staff_pages_have_no_axe_violation(
     chromium: Any,
     portal_server: str,
@@ -38,6 +40,18 @@ def test_staff_pages_have_no_axe_violation(
     role: str,
     javascript: bool,
 ) -> None:
+    check_staff_role(chromium, portal_server, portal_server_instance, served_app, role, javascript)
+
+
+def check_staff_role(
+    chromium: Any,
+    portal_server: str,
+    portal_server_instance: DemoInstance,
+    served_app: Flask,
+    role: str,
+    javascript: bool,
+) -> None:
+    """axe-core's survey of the pages ``role`` reaches, failing on any violation."""
     source = axe_source()
     account = demo_credentials(portal_server_instance.credentials_file)[role]
     with browsing(chromium, javascript=javascript) as page:
