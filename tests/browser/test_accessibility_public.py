@@ -3,7 +3,8 @@
 Every page reachable by links from the front page and from a signed-in inbox is checked in
 English, Arabic and French, with JavaScript and without; so are the pages a submission passes
 through (a form refused for a missing field, the codename page, a wrong retype, the receipt),
-which no link reaches. axe-core runs its default rules: WCAG 2.x A and AA and best practices.
+which no link reaches. axe-core runs its default rules (WCAG 2.x A and AA, best practices) and
+WCAG 2.2's target size.
 """
 
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from playwright.sync_api import expect
 from portal.models import SubmissionKind
 from tests.browser.page_survey import (
     LOCALES,
+    TARGET_SIZE,
     axe_source,
     axe_violations,
     browsing,
@@ -65,18 +67,18 @@ def test_public_and_inbox_pages_have_no_axe_violation(
             page, served_app, portal_server, ["/", "/dialogues/valdoria", "/inbox/sign-in"]
         )
         assert len(public) >= 6, public
-        problems = survey(page, public, source, LOCALES)
+        problems = survey(page, public, source, LOCALES, TARGET_SIZE)
         for locale in LOCALES:
             walk_submission(
                 page,
                 portal_server,
                 locale,
-                lambda shown: problems.extend(axe_violations(shown, source)),
+                lambda shown: problems.extend(axe_violations(shown, source, TARGET_SIZE)),
             )
     with browsing(chromium, javascript=javascript) as page:
         sign_in_inbox(page, portal_server, sent.codename)
         inbox = discover_pages(page, served_app, portal_server, ["/inbox"], within=("/inbox",))
         assert any(sent.public_id in url for url in inbox), inbox
-        problems += survey(page, inbox, source, LOCALES)
+        problems += survey(page, inbox, source, LOCALES, TARGET_SIZE)
     print(f"axe-core checked {len(public) + len(inbox)} public and inbox pages", *public, *inbox)
     assert not problems, f"{len(problems)} axe-core violations:\n" + "\n".join(problems)
