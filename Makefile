@@ -53,16 +53,21 @@ bench: $(BIN)/.installed-test
 # Browser tests drive Debian's Chromium, the Node tests need Node.js and the reverse-proxy tests
 # run Debian's nginx (as the current user, from a temporary folder); all come from apt when this
 # runs as root and they are missing. Playwright's own browser download is never used.
+# The accessibility tests inject axe-core into the pages they check: npm installs the exact
+# version that tests/package-lock.json records (`npm ci`, no install scripts run).
 browser-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1 || \
+		! command -v npm >/dev/null 2>&1 || \
 		! { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && apt-get install -y -qq chromium nodejs nginx >/dev/null; \
+			apt-get update -qq && apt-get install -y -qq chromium nodejs npm nginx >/dev/null; \
 		else \
-			echo "Chromium, Node.js or nginx missing: install the Debian packages 'chromium'," \
-				"'nodejs' and 'nginx'." >&2; \
+			echo "Chromium, Node.js, npm or nginx missing: install the Debian packages" \
+				"'chromium', 'nodejs', 'npm' and 'nginx'." >&2; \
 		fi; \
 	fi
+	@test tests/node_modules/.package-lock.json -nt tests/package-lock.json || \
+		{ cd tests && npm ci --ignore-scripts --no-audit --no-fund; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
