@@ -382,7 +382,8 @@ def _render_form(
         files_dropped=files_dropped,
         not_sent=not_sent,
         expired=expired,
-        form_url=request.path,
+        # Built, not copied from the request, so that it carries the page's language (i18n).
+        form_url=url_for(request.endpoint or "", **(request.view_args or {})),
         back_url=_back_url(destination),
         html_id=form_fields.html_id,
         upload_limit=vocabulary.size_text(app_settings().max_upload_bytes),

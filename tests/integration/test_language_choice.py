@@ -1,0 +1,142 @@
+"""The page's language rides in the URL (``?lang=``), is carried on by every address the portal
+builds, falls back to Accept-Language without it and to English for a value it does not offer,
+and is stored nowhere (portal/i18n.py)."""
+
+import html as html_text
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask, url_for
+
+from portal import create_app
+from portal.locales import LANGUAGES
+from tests.conftest import DemoInstance, csrf_token_for
+
+EVERY_LANGUAGE = tuple(LANGUAGES)
+HTML_TAG = re.compile(r'<html lang="([^"]+)" dir="([^"]+)">')
+SWITCH_LINK = re.compile(
+    r'<li><a href="([^"]+)" lang="(\w+)" hreflang="\2" dir="\w+"( aria-current)?'
+)
+ADDRESS = re.compile(r'(?:href|action|src|data-[\w-]+-url)="(/[^"]*)"')
+
+
+@pytest.fixture(scope="module")
+def app(demo_instance: DemoInstance) -> Iterator[Flask]:
+    """The demo portal offering all eight languages, as it will once every catalogue is in."""
+    portal = create_app(demo_instance.settings)
+    portal.config["PORTAL_LANGUAGES"] = EVERY_LANGUAGE
+    yield portal
+
+
+def _language_and_direction(html: str) -> tuple[str, str]:
+    match = HTML_TAG.search(html)
+    assert match is not None
+    return match.group(1), match.group(2)
+
+
+def test_the_url_names_the_language_and_arabic_is_written_right_to_left(app: Flask) -> None:
+    client = app.test_client()
+    pages = {code: client.get(f"/?lang={code}").get_data(as_text=True) for code in EVERY_LANGUAGE}
+    assert _language_and_direction(pages["ar"]) == ("ar", "rtl")
+    assert _language_and_direction(pages["fr"]) == ("fr", "ltr")
+    assert {_language_and_direction(html)[0] for html in pages.values()} == set(EVERY_LANGUAGE)
+
+
+def test_without_the_parameter_accept_language_decides_and_an_unknown_value_gets_english(
+    app: Flask,
+) -> None:
+    client = app.test_client()
+    french = client.get("/", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert _language_and_direction(french.get_data(as_text=True)) == ("fr", "ltr")
+    for unknown in ("xx", "", "../etc", "ar;q=1", "AR"):
+        answer = client.get(f"/?lang={unknown}", headers={"Accept-Language": "fr"})
+        assert answer.status_code == 200
+        assert _language_and_direction(answer.get_data(as_text=True)) == ("en", "ltr")
+
+
+def test_every_address_of_a_page_in_a_chosen_language_carries_it_but_static_files(
+    app: Flask,
+) -> None:
+    html = (
+        app.test_client().get("/dialogues/valdoria/reprisal-report?lang=tr").get_data(as_text=True)
+    )
+    addresses = ADDRESS.findall(html)
+    static = [address for address in addresses if address.startswith("/static/")]
+    pages = [address for address in addresses if not address.startswith("/static/")]
+    assert static and pages
+    assert all("lang=" not in address for address in static)
+    # The switch's links name their own language; every other address keeps Turkish.
+    switch = {url for url, _, _ in SWITCH_LINK.findall(html)}
+    assert all("lang=tr" in address for address in pages if address not in switch), pages
+
+
+def test_a_page_reached_without_choosing_builds_addresses_without_a_language(app: Flask) -> None:
+    html = app.test_client().get("/", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    switch = [url for url, _, _ in SWITCH_LINK.findall(html)]
+    assert len(switch) == len(EVERY_LANGUAGE)
+    assert [address for address in ADDRESS.findall(html) if "lang=" in address] == switch
+
+
+def test_a_redirect_after_a_form_keeps_the_language(app: Flask) -> None:
+    with app.test_client() as client:
+        token = csrf_token_for(client)
+        answer = client.post("/inbox/sign-out?lang=ar", data={"csrf_token": token})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/inbox/sign-in?signed_out=1&lang=ar"
+
+
+def test_addresses_built_in_a_request_keep_the_language_the_caller_does_not_override(
+    app: Flask,
+) -> None:
+    with app.test_request_context("/?lang=zh"):
+        assert url_for("public.index") == "/?lang=zh"
+        assert url_for("public.index", lang="fr") == "/?lang=fr"
+        assert url_for("static", filename="css/parley.css") == "/static/css/parley.css"
+    with app.test_request_context("/?lang=xx"):
+        assert url_for("public.index") == "/"
+
+
+def test_the_switch_offers_this_page_in_each_language_named_in_itself(app: Flask) -> None:
+    html = app.test_client().get("/dialogues/valdoria?lang=es&x=1").get_data(as_text=True)
+    links = SWITCH_LINK.findall(html)
+    assert [code for _, code, _ in links] == list(EVERY_LANGUAGE)
+    assert [code for _, code, current in links if current] == ["es"]
+    for url, code, _ in links:
+        assert html_text.unescape(url) == f"/dialogues/valdoria?lang={code}&x=1"
+    for language in LANGUAGES.values():
+        assert f">{language.self_name}</a>" in html
+
+
+def test_a_page_answering_a_form_switches_to_the_same_address_or_the_front_page(
+    app: Flask,
+) -> None:
+    """Following a link can only ask for a page: the switch of a page that answered a POST
+    links to the address's own page where it has one, else to the front page."""
+    with app.test_client() as client:
+        token = csrf_token_for(client)
+        refused = client.post(
+            "/inbox/sign-in?lang=fr", data={"csrf_token": token, "codename": "wrong words"}
+        )
+        expired = client.post("/codename-check?lang=fr", data={"csrf_token": token})
+    assert refused.status_code == 200 or refused.status_code >= 400
+    assert [url for url, _, _ in SWITCH_LINK.findall(refused.get_data(as_text=True))] == [
+        f"/inbox/sign-in?lang={code}" for code in EVERY_LANGUAGE
+    ]
+    assert expired.status_code == 400
+    assert [url for url, _, _ in SWITCH_LINK.findall(expired.get_data(as_text=True))] == [
+        f"/?lang={code}" for code in EVERY_LANGUAGE
+    ]
+
+
+def test_choosing_a_language_stores_nothing(app: Flask) -> None:
+    client = app.test_client()
+    for code in EVERY_LANGUAGE:
+        answer = client.get(f"/?lang={code}")
+        assert answer.headers.getlist("Set-Cookie") == []
+    assert client.get_cookie("session") is None
+
+
+def test_one_language_offered_shows_no_switch(demo_app: Flask) -> None:
+    html = demo_app.test_client().get("/").get_data(as_text=True)
+    assert 'class="language-switch"' not in html
