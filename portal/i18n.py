@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, has_request_context, request, url_for
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 
 from portal.locales import (
     DEFAULT_LOCALE,
@@ -27,6 +27,7 @@ from portal.locales import (
     Language,
     text_direction,
 )
+from portal.translatable import TranslatableText
 
 LANGUAGE_PARAMETER = "lang"
 OFFERED_LANGUAGES_CONFIG = "PORTAL_LANGUAGES"
@@ -96,6 +97,16 @@ def _this_page_in(code: str) -> str:
         return url_for("public.index", lang=code)
     path = quote(request.script_root + request.path)
     return f"{path}?{urlencode(arguments, doseq=True)}"
+
+
+def refusal_text(error: BaseException) -> str:
+    """The message of a service's refusal in the page's language: its sentence, when the service
+    marked it (``portal.translatable``), translated with its values; otherwise as it was written.
+    """
+    message = error.args[0] if error.args else None
+    if isinstance(message, TranslatableText):
+        return gettext(message.message_id, **message.values)
+    return str(error)
 
 
 def page_locale() -> str:

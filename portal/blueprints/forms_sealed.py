@@ -67,6 +67,7 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
+from portal.i18n import refusal_text
 from portal.models import SubmissionKind, Submitter, utc_now
 from portal.services.contexts import SubmissionAddress
 from portal.services.dialogues.dialogue_sessions import (
@@ -170,7 +171,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
     try:
         sealed = _read_request(request.get_json(silent=True))
     except (MalformedRequestError, MalformedProofError) as error:
-        return _refusal(str(error), 400)
+        return _refusal(refusal_text(error), 400)
     now = utc_now()
     try:
         with unit_of_work() as database:
@@ -196,7 +197,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
     except SealedRefusalError as refusal:
         return _refusal(refusal.message, refusal.status)
     except (SubmitterError, SubmissionRefusedError) as refusal:
-        return _refusal(str(refusal), 400)
+        return _refusal(refusal_text(refusal), 400)
     return jsonify(ok=True, next=url_for("submitter.sign_in_form"))
 
 
@@ -234,9 +235,9 @@ def _address(
     except PayloadError:
         raise SealedRefusalError(gettext("The agenda themes are not on the list."), 400) from None
     except FormExpiredError as refusal:
-        raise SealedRefusalError(str(refusal), 410) from None
+        raise SealedRefusalError(refusal_text(refusal), 410) from None
     except SubmissionRefusedError as refusal:
-        raise SealedRefusalError(str(refusal), 409) from None
+        raise SealedRefusalError(refusal_text(refusal), 409) from None
     return address, routing
 
 

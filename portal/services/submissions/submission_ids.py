@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import DeletedSubmission, Submission
+from portal.translatable import translatable
 
 _PERIOD_SECONDS = 3600
 
@@ -36,7 +37,9 @@ class SubmissionIdExpiredError(SubmissionIdError):
 
     def __init__(self) -> None:
         super().__init__(
-            "this form has expired; nothing was stored: open the form again to get a fresh one"
+            translatable(
+                "this form has expired; nothing was stored: open the form again to get a fresh one"
+            )
         )
 
 
@@ -44,7 +47,9 @@ class SubmissionIdUsedError(SubmissionIdError):
     """A submission was already sent with this id (and may since have been deleted)."""
 
     def __init__(self) -> None:
-        super().__init__("this form has already been sent; open the form again to send another")
+        super().__init__(
+            translatable("this form has already been sent; open the form again to send another")
+        )
 
 
 @dataclass(frozen=True)
