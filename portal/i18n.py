@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import Babel, get_locale, gettext
 
+import crypto
 from portal.locales import (
     DEFAULT_LOCALE,
     LANGUAGES,
@@ -109,6 +110,15 @@ def refusal_text(error: BaseException) -> str:
     return str(error)
 
 
+def codename_language() -> str:
+    """The word list a new codename is drawn from: the page's language where it has one, else
+    English, whose words any keyboard with Latin letters types (Arabic and Chinese have none;
+    the codename page says so). Signing in needs no language: a codename's words tell their
+    list (``crypto.normalise_codename``)."""
+    language = get_locale().language if get_locale() is not None else DEFAULT_LOCALE
+    return language if language in crypto.LANGUAGES else DEFAULT_LOCALE
+
+
 def page_locale() -> str:
     """The page's language as a BCP 47 tag, the form ``<html lang>`` expects."""
     return str(get_locale()).replace("_", "-")
@@ -127,5 +137,6 @@ def init_app(app: Flask) -> None:
             "current_locale": page_locale(),
             "text_direction": text_direction(str(get_locale())),
             "language_links": language_links,
+            "codename_language": codename_language,
         }
     )

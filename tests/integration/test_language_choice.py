@@ -2,16 +2,22 @@
 builds, falls back to Accept-Language without it and to English for a value it does not offer,
 and is stored nowhere (portal/i18n.py)."""
 
+import base64
 import html as html_text
 import re
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask, url_for
+from flask.testing import FlaskClient
 
+import crypto
+from crypto.codename import wordlist
 from portal import create_app
 from portal.locales import LANGUAGES
 from tests.conftest import DemoInstance, csrf_token_for
+from tests.integration.forms_client import open_form, open_session_url, post_form
+from tests.integration.test_forms_pages import CASE_FIELDS
 
 EVERY_LANGUAGE = tuple(LANGUAGES)
 HTML_TAG = re.compile(r'<html lang="([^"]+)" dir="([^"]+)">')
@@ -22,9 +28,9 @@ ADDRESS = re.compile(r'(?:href|action|src|data-[\w-]+-url)="(/[^"]*)"')
 
 
 @pytest.fixture(scope="module")
-def app(demo_instance: DemoInstance) -> Iterator[Flask]:
+def app(writable_demo_instance: DemoInstance) -> Iterator[Flask]:
     """The demo portal offering all eight languages, as it will once every catalogue is in."""
-    portal = create_app(demo_instance.settings)
+    portal = create_app(writable_demo_instance.settings)
     portal.config["PORTAL_LANGUAGES"] = EVERY_LANGUAGE
     yield portal
 
@@ -140,3 +146,60 @@ def test_choosing_a_language_stores_nothing(app: Flask) -> None:
 def test_one_language_offered_shows_no_switch(demo_app: Flask) -> None:
     html = demo_app.test_client().get("/").get_data(as_text=True)
     assert 'class="language-switch"' not in html
+
+
+CODENAME_LIST = re.compile(
+    r'<ol class="codename" id="codename" [^>]*data-lang="(\w+)" dir="ltr">(.*?)</ol>', re.S
+)
+CODENAME_WORD = re.compile(r'<li lang="(\w+)">([^<]+)</li>')
+NO_LIST_HERE = "There is no codename word list in this language yet"
+
+
+def _new_codename_on(client: FlaskClient, app: Flask, code: str) -> tuple[str, str, str]:
+    """Send a case without JavaScript from a page in ``code``: the codename page's words, the
+    list they are marked as, and the page."""
+    form = open_form(client, f"{open_session_url(app, 'individual-case')}?lang={code}")
+    status, html = post_form(client, form, CASE_FIELDS)
+    assert status == 200
+    match = CODENAME_LIST.search(html)
+    assert match is not None
+    words = CODENAME_WORD.findall(match.group(2))
+    assert {language for language, _ in words} == {match.group(1)}
+    return " ".join(word for _, word in words), match.group(1), html
+
+
+def test_a_language_without_a_word_list_gets_english_words_and_says_why(app: Flask) -> None:
+    client = app.test_client()
+    french, french_list, french_page = _new_codename_on(client, app, "fr")
+    assert french_list == "fr" and NO_LIST_HERE not in french_page
+    assert set(crypto.normalise_codename(french).split()) <= set(wordlist("fr"))
+    for code in ("ar", "zh"):
+        codename, word_list, page = _new_codename_on(client, app, code)
+        assert word_list == "en" and NO_LIST_HERE in page
+        assert set(crypto.normalise_codename(codename).split()) <= set(wordlist("en"))
+
+
+def test_a_codename_made_on_a_french_page_signs_in_from_an_arabic_page_on_both_paths(
+    app: Flask,
+) -> None:
+    codename, _, _ = _new_codename_on(app.test_client(), app, "fr")
+    without_script = app.test_client()
+    token = csrf_token_for(without_script)
+    answer = without_script.post(
+        "/inbox/sign-in?lang=ar", data={"csrf_token": token, "codename": codename}
+    )
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/inbox?lang=ar")
+
+    with_script = app.test_client()
+    secrets = crypto.derive_codename_secrets(codename)
+    body = {
+        "login_secret": base64.b64encode(secrets.login_secret).decode(),
+        "owner_tag_key": base64.b64encode(crypto.owner_tag_key(secrets.key_seed)).decode(),
+    }
+    answer = with_script.post(
+        "/inbox/sign-in/login-secret?lang=ar",
+        json=body,
+        headers={"X-CSRFToken": csrf_token_for(with_script)},
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["next"] == "/inbox?lang=ar"
