@@ -103,6 +103,7 @@ from portal.services.submissions.submitters import (
     register_browser_submitter,
     sign_in_from_browser,
 )
+from portal.web.error_answers import malformed_request_answer
 from portal.web.instance import app_secrets, app_storage, app_submission_ids
 from portal.web.request_limits import accepts_body
 from portal.web.sign_in_work import (
@@ -171,7 +172,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
     try:
         sealed = _read_request(request.get_json(silent=True))
     except (MalformedRequestError, MalformedProofError) as error:
-        return _refusal(refusal_text(error), 400)
+        return malformed_request_answer(str(error))
     now = utc_now()
     try:
         with unit_of_work() as database:

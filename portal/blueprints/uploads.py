@@ -43,6 +43,7 @@ from portal.services.submissions.uploads import (
     create_upload,
     find_upload,
 )
+from portal.translatable import translatable
 from portal.web.instance import (
     app_settings,
     app_storage,
@@ -116,7 +117,9 @@ def chunk(upload_id: str) -> Response:
         upload = _requested_upload(database, upload_id)
         offset = whole_number(request.args.get("offset", ""), largest=LARGEST_BIG_NUMBER)
         if offset is None:
-            raise UploadRefusedError("say where this chunk goes: ?offset=<bytes received so far>")
+            raise UploadRefusedError(
+                translatable("say where this chunk goes: ?offset=<bytes received so far>")
+            )
         length = request.content_length
         if length is None:
             return _length_required()
