@@ -3,6 +3,7 @@ builds, falls back to Accept-Language without it and to English for a value it d
 and is stored nowhere (portal/i18n.py)."""
 
 import base64
+import datetime as dt
 import html as html_text
 import re
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 
 import crypto
 from crypto.codename import wordlist
-from portal import create_app
+from portal import create_app, timefmt
 from portal.locales import LANGUAGES
 from tests.conftest import DemoInstance, csrf_token_for
 from tests.integration.forms_client import open_form, open_session_url, post_form
@@ -203,3 +204,14 @@ def test_a_codename_made_on_a_french_page_signs_in_from_an_arabic_page_on_both_p
     )
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["next"] == "/inbox?lang=ar"
+
+
+def test_a_moment_is_written_in_the_page_language_with_its_date_once(app: Flask) -> None:
+    evening = dt.datetime(2026, 12, 19, 23, 30, tzinfo=dt.UTC)
+    morning = dt.datetime(2026, 12, 19, 10, 0, tzinfo=dt.UTC)
+    with app.test_request_context("/?lang=fr"):
+        assert timefmt.in_utc(morning) == "19 déc. 2026, 10:00"
+        assert timefmt.in_brussels_beside_utc(morning) == "11:00"
+        assert timefmt.in_brussels_beside_utc(evening) == "20 déc. 2026, 00:30"
+    with app.test_request_context("/?lang=ar"):
+        assert timefmt.in_utc(morning) == "19\u200f/12\u200f/2026, 10:00"
