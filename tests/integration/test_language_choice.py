@@ -9,13 +9,14 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from babel.support import Translations
 from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 import crypto
 from crypto.codename import wordlist
 from portal import create_app, timefmt
-from portal.locales import LANGUAGES
+from portal.locales import LANGUAGES, TRANSLATIONS_DIR
 from tests.conftest import DemoInstance, csrf_token_for
 from tests.integration.forms_client import open_form, open_session_url, post_form
 from tests.integration.test_forms_pages import CASE_FIELDS
@@ -153,7 +154,16 @@ CODENAME_LIST = re.compile(
     r'<ol class="codename" id="codename" [^>]*data-lang="(\w+)" dir="ltr">(.*?)</ol>', re.S
 )
 CODENAME_WORD = re.compile(r'<li lang="(\w+)">([^<]+)</li>')
-NO_LIST_HERE = "There is no codename word list in this language yet"
+NO_LIST_HERE = (
+    "There is no codename word list in this language yet, so your codename is made of English "
+    "words: any keyboard with Latin letters can type them. You can sign in with it from a page "
+    "in any language."
+)
+
+
+def _in(code: str, message: str) -> str:
+    """``message`` as the catalogue of ``code`` has it (itself until it is translated)."""
+    return Translations.load(str(TRANSLATIONS_DIR), [code]).gettext(message)
 
 
 def _new_codename_on(client: FlaskClient, app: Flask, code: str) -> tuple[str, str, str]:
@@ -172,11 +182,11 @@ def _new_codename_on(client: FlaskClient, app: Flask, code: str) -> tuple[str, s
 def test_a_language_without_a_word_list_gets_english_words_and_says_why(app: Flask) -> None:
     client = app.test_client()
     french, french_list, french_page = _new_codename_on(client, app, "fr")
-    assert french_list == "fr" and NO_LIST_HERE not in french_page
+    assert french_list == "fr" and 'class="hint codename-language"' not in french_page
     assert set(crypto.normalise_codename(french).split()) <= set(wordlist("fr"))
     for code in ("ar", "zh"):
         codename, word_list, page = _new_codename_on(client, app, code)
-        assert word_list == "en" and NO_LIST_HERE in page
+        assert word_list == "en" and html_text.escape(_in(code, NO_LIST_HERE)) in page
         assert set(crypto.normalise_codename(codename).split()) <= set(wordlist("en"))
 
 
@@ -214,4 +224,8 @@ def test_a_moment_is_written_in_the_page_language_with_its_date_once(app: Flask)
         assert timefmt.in_brussels_beside_utc(morning) == "11:00"
         assert timefmt.in_brussels_beside_utc(evening) == "20 déc. 2026, 00:30"
     with app.test_request_context("/?lang=ar"):
-        assert timefmt.in_utc(morning) == "19\u200f/12\u200f/2026, 10:00"
+        joined = _in("ar", "%(date)s, %(time)s") % {
+            "date": "19\u200f/12\u200f/2026",
+            "time": "10:00",
+        }
+        assert timefmt.in_utc(morning) == joined
