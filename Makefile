@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORTAL_INSTANCE_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test lint format bench browser-deps clean
+.PHONY: run test lint format bench catalogues browser-deps clean
 
 # Installs are keyed on pyproject.toml: editing it reinstalls on the next run.
 $(BIN)/.installed-run: pyproject.toml
@@ -49,6 +49,18 @@ format: $(BIN)/.installed-test
 ## bench: print the figures of the benchmarks in bench/
 bench: $(BIN)/.installed-test
 	$(BIN)/python -m bench
+
+## catalogues: extract every marked string into the template, bring each language's catalogue up
+## to date with it (new strings empty, changed ones fuzzy, gone ones dropped) and compile them.
+## The compiled .mo files are committed beside the .po files: a checkout and a wheel serve the
+## translations as they are, with no build step (tests/integration/test_catalogues.py checks
+## that they match).
+catalogues: $(BIN)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg --add-location=file --no-wrap --sort-output \
+		-c TRANSLATORS: --project=Parley --version=0.1.0 -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations \
+		--no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile -d portal/translations --statistics
 
 # Browser tests drive Debian's Chromium, the Node tests need Node.js and the reverse-proxy tests
 # run Debian's nginx (as the current user, from a temporary folder); all come from apt when this

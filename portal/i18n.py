@@ -1,25 +1,142 @@
 """Translation set-up: every visible string is marked, English is the default.
 
-The locale is chosen from the browser's Accept-Language header among the languages that have a
-catalogue; there is deliberately no language cookie or URL prefix to store, so nothing about a
-visitor's choice is kept. Strings are extracted with ``pybabel extract -F babel.cfg``.
+The page's language is carried in the URL, as the query parameter ``lang``, and nowhere else: no
+cookie, no session value, nothing in the browser's storage. A visitor who picks a language with
+the switch gets a URL that names it, and every address the portal then builds with ``url_for``
+(links, form actions, redirects after a form, the addresses the scripts read from the page)
+carries it on by itself, so the choice lasts exactly as long as the visitor follows the portal's
+own links. Without the parameter the browser's Accept-Language decides; Tor Browser always says
+``en-US``, which is why the switch exists. A value that names no offered language gets English.
+
+The languages offered are the application's ``PORTAL_LANGUAGES`` (``SUPPORTED_LOCALES`` unless a
+test offers others). Strings are extracted with ``make catalogues`` (see the Makefile).
 """
 
-from flask import Flask, request
-from flask_babel import Babel, get_locale
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
 
-from portal.locales import DEFAULT_LOCALE, SUPPORTED_LOCALES, TRANSLATIONS_DIR
+from flask import Flask, current_app, has_request_context, request, url_for
+from flask_babel import Babel, get_locale, gettext
+
+import crypto
+from portal.locales import (
+    DEFAULT_LOCALE,
+    LANGUAGES,
+    SUPPORTED_LOCALES,
+    TRANSLATIONS_DIR,
+    Language,
+    text_direction,
+)
+from portal.translatable import TranslatableText
+
+LANGUAGE_PARAMETER = "lang"
+OFFERED_LANGUAGES_CONFIG = "PORTAL_LANGUAGES"
+# Built by Flask for files, not pages: a language in their address would only split the cache.
+_ENDPOINTS_WITHOUT_LANGUAGE = frozenset({"static"})
+
+
+@dataclass(frozen=True)
+class LanguageLink:
+    """One entry of the language switch: the language and this page's address in it."""
+
+    language: Language
+    url: str
+    current: bool
+
+
+def offered_languages() -> tuple[str, ...]:
+    """The codes of the languages this application offers, the default first."""
+    return tuple(current_app.config[OFFERED_LANGUAGES_CONFIG])
+
+
+def chosen_language() -> str | None:
+    """The language the URL names, if it names one that is offered; otherwise ``None``."""
+    if not has_request_context():
+        return None
+    value = request.args.get(LANGUAGE_PARAMETER)
+    return value if value in offered_languages() else None
 
 
 def select_locale() -> str:
-    """The best supported match for the visitor's Accept-Language, else English."""
-    return request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
+    """The language the URL names; else, when the URL names none, the best supported match for
+    the visitor's Accept-Language; else (and for a value naming no offered language) English."""
+    chosen = chosen_language()
+    if chosen is not None:
+        return chosen
+    if LANGUAGE_PARAMETER in request.args:
+        return DEFAULT_LOCALE
+    return request.accept_languages.best_match(offered_languages()) or DEFAULT_LOCALE
+
+
+def _carry_language(endpoint: str, values: dict[str, Any]) -> None:
+    """``url_defaults`` hook: the language chosen in this request's URL goes into every address
+    built for a page, unless the caller names a language itself."""
+    chosen = chosen_language()
+    if chosen is not None and endpoint not in _ENDPOINTS_WITHOUT_LANGUAGE:
+        values.setdefault(LANGUAGE_PARAMETER, chosen)
+
+
+def language_links() -> list[LanguageLink]:
+    """The switch: this page in each offered language, in the order they are offered.
+
+    A page reached by a form (a POST whose address takes no GET) switches to the front page
+    instead, since following a link can only ask for a page."""
+    current = page_locale()
+    return [
+        LanguageLink(LANGUAGES[code], _this_page_in(code), code == current)
+        for code in offered_languages()
+        if code in LANGUAGES
+    ]
+
+
+def _this_page_in(code: str) -> str:
+    arguments = request.args.to_dict(flat=False)
+    arguments[LANGUAGE_PARAMETER] = [code]
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    if request.url_rule is not None and not adapter.test(request.path, method="GET"):
+        return url_for("public.index", lang=code)
+    path = quote(request.script_root + request.path)
+    return f"{path}?{urlencode(arguments, doseq=True)}"
+
+
+def refusal_text(error: BaseException) -> str:
+    """The message of a service's refusal in the page's language: its sentence, when the service
+    marked it (``portal.translatable``), translated with its values; otherwise as it was written.
+    """
+    message = error.args[0] if error.args else None
+    if isinstance(message, TranslatableText):
+        return gettext(message.message_id, **message.values)
+    return str(error)
+
+
+def codename_language() -> str:
+    """The word list a new codename is drawn from: the page's language where it has one, else
+    English, whose words any keyboard with Latin letters types (Arabic and Chinese have none;
+    the codename page says so). Signing in needs no language: a codename's words tell their
+    list (``crypto.normalise_codename``)."""
+    language = get_locale().language if get_locale() is not None else DEFAULT_LOCALE
+    return language if language in crypto.LANGUAGES else DEFAULT_LOCALE
+
+
+def page_locale() -> str:
+    """The page's language as a BCP 47 tag, the form ``<html lang>`` expects."""
+    return str(get_locale()).replace("_", "-")
 
 
 def init_app(app: Flask) -> None:
-    """Install Flask-Babel and expose the chosen locale to templates as a BCP 47 tag, the form
-    ``<html lang>`` expects (``pt-BR``, where Babel says ``pt_BR``)."""
+    """Install Flask-Babel, carry the chosen language in every address, and give templates the
+    page's language, its direction and the switch."""
+    app.config.setdefault(OFFERED_LANGUAGES_CONFIG, SUPPORTED_LOCALES)
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     Babel(app, locale_selector=select_locale)
-    app.context_processor(lambda: {"current_locale": str(get_locale()).replace("_", "-")})
+    app.url_defaults(_carry_language)
+    app.context_processor(
+        lambda: {
+            "current_locale": page_locale(),
+            "text_direction": text_direction(str(get_locale())),
+            "language_links": language_links,
+            "codename_language": codename_language,
+        }
+    )

@@ -1,8 +1,10 @@
 """Dates and times for people in the EU institutions and in partner countries alike.
 
 Every moment is shown in UTC, which is what is stored and unambiguous wherever the reader is,
-and in Brussels time, which is what the EEAS announces deadlines in. Formatting follows the
-reader's locale.
+and in Brussels time, which is what the EEAS announces deadlines in (and, where JavaScript runs,
+in the reader's own zone: static/js/local-time.mjs). The value is written once: the date comes
+with the UTC time, and the other zones add only their time, unless the day is another one there.
+Formatting follows the reader's locale.
 """
 
 import datetime as dt
@@ -24,6 +26,15 @@ def in_utc(moment: dt.datetime) -> str:
 def in_brussels(moment: dt.datetime) -> str:
     """``moment`` as a date and 24-hour time in Brussels, in the reader's locale."""
     return _date_and_time(moment, BRUSSELS)
+
+
+def in_brussels_beside_utc(moment: dt.datetime) -> str:
+    """``moment``'s Brussels time, to follow its UTC date and time: the time alone on the same
+    day, the date and time when Brussels is already on the next day."""
+    local = moment.astimezone(BRUSSELS)
+    if local.date() == moment.astimezone(dt.UTC).date():
+        return format_skeleton(_TWENTY_FOUR_HOUR_CLOCK, local, tzinfo=BRUSSELS, locale=get_locale())
+    return in_brussels(moment)
 
 
 def _date_and_time(moment: dt.datetime, zone: dt.tzinfo) -> str:
@@ -50,5 +61,6 @@ def init_app(app: Flask) -> None:
     """Make the formatters available to templates as filters."""
     app.add_template_filter(in_utc)
     app.add_template_filter(in_brussels)
+    app.add_template_filter(in_brussels_beside_utc)
     app.add_template_filter(iso_utc)
     app.add_template_filter(long_date)

@@ -29,6 +29,7 @@ from portal.blueprints.admin_forms import (
 )
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import first_error
+from portal.i18n import refusal_text
 from portal.models import Dialogue, StaffRole, StaffUser, utc_now
 from portal.services.audit.listing import PAGE_SIZE, audit_actions, list_events, record_audit_view
 from portal.services.desks.membership import (
@@ -103,7 +104,7 @@ def create_staff(signed_in: SignedInStaff) -> ResponseReturnValue:
             )
     except StaffDetailsError as error:
         return _render_staff_list(
-            reading(), signed_in, form=form.typed(), error=str(error), status=400
+            reading(), signed_in, form=form.typed(), error=refusal_text(error), status=400
         )
     return render_template(
         "admin/passphrase.html",
@@ -128,7 +129,9 @@ def reset_staff(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
         with unit_of_work() as database:
             request_reset(database, user, requested_by=signed_in.user)
     except ResetRefusedError as error:
-        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
+        return _render_staff_detail(
+            reading(), signed_in, user, error=refusal_text(error), status=400
+        )
     flash(
         _(
             "The reset of %(name)s waits for another administrator's approval. Nothing has "
@@ -148,7 +151,9 @@ def approve_staff_reset(signed_in: SignedInStaff, user_id: int) -> ResponseRetur
         with unit_of_work() as database:
             passphrase = approve_reset(database, user, approver=signed_in.user)
     except ResetRefusedError as error:
-        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
+        return _render_staff_detail(
+            reading(), signed_in, user, error=refusal_text(error), status=400
+        )
     return render_template("admin/passphrase.html", user=user, passphrase=passphrase, reset=True)
 
 
@@ -160,7 +165,9 @@ def cancel_staff_reset(signed_in: SignedInStaff, user_id: int) -> ResponseReturn
         with unit_of_work() as database:
             cancel_reset(database, user, actor=signed_in.user)
     except ResetRefusedError as error:
-        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
+        return _render_staff_detail(
+            reading(), signed_in, user, error=refusal_text(error), status=400
+        )
     flash(_("The reset of %(name)s is cancelled.", name=user.display_name))
     return redirect(url_for("admin.staff_detail", user_id=user.id))
 
@@ -182,7 +189,9 @@ def set_active(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
         with unit_of_work() as database:
             set_staff_active(database, user, active, actor=signed_in.user)
     except StaffDetailsError as error:
-        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
+        return _render_staff_detail(
+            reading(), signed_in, user, error=refusal_text(error), status=400
+        )
     flash(_("The account is active.") if active else _("The account is deactivated."))
     return redirect(url_for("admin.staff_detail", user_id=user.id))
 
@@ -211,7 +220,9 @@ def assign_desk(signed_in: SignedInStaff, user_id: int) -> ResponseReturnValue:
         with unit_of_work() as database:
             assign_member(database, dialogue, user, actor=signed_in.user)
     except DeskActionError as error:
-        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
+        return _render_staff_detail(
+            reading(), signed_in, user, error=refusal_text(error), status=400
+        )
     flash(
         _(
             "%(name)s is on the desk of %(dialogue)s, without the desk key: a desk member who "
@@ -232,7 +243,9 @@ def unassign_desk(signed_in: SignedInStaff, user_id: int, slug: str) -> Response
         with unit_of_work() as database:
             remove_member(database, dialogue, user, keys=MemberKeys(signed_in))
     except DeskActionError as error:
-        return _render_staff_detail(reading(), signed_in, user, error=str(error), status=400)
+        return _render_staff_detail(
+            reading(), signed_in, user, error=refusal_text(error), status=400
+        )
     flash(
         _(
             "%(name)s is no longer on the desk of %(dialogue)s; their grants of its keys are "
@@ -279,7 +292,7 @@ def set_dialogue_retention(signed_in: SignedInStaff, slug: str) -> ResponseRetur
                 actor=signed_in.user,
             )
     except RetentionSettingError as error:
-        return _render_dialogue_settings(reading(), dialogue, error=str(error), status=400)
+        return _render_dialogue_settings(reading(), dialogue, error=refusal_text(error), status=400)
     flash(_("The retention of %(slug)s is saved.", slug=dialogue.slug))
     return redirect(url_for("admin.dialogue_settings", slug=dialogue.slug))
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from portal.blueprints.agenda_forms import AgendaItemForm, AgendaStepForm, MoveForm, UnlinkForm
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import first_error
+from portal.i18n import refusal_text
 from portal.labels import label
 from portal.models import (
     AgendaItem,
@@ -93,7 +94,7 @@ def add_item(signed_in: SignedInStaff, slug: str, session_id: int) -> ResponseRe
         return _agenda_page(
             signed_in,
             _session_or_404(reading(), dialogue, session_id),
-            refusal=str(refusal),
+            refusal=refusal_text(refusal),
             form=form,
             status=400,
         )
@@ -136,7 +137,7 @@ def edit(signed_in: SignedInStaff, slug: str, session_id: int, item_id: int) -> 
         abort(403)
     except TriageRefusedError as refusal:
         found = _item_or_404(reading(), dialogue, session_id, item_id)
-        return _edit_page(found, form, refusal=str(refusal), status=400)
+        return _edit_page(found, form, refusal=refusal_text(refusal), status=400)
     flash(_("The item is changed."))
     return redirect(url_for(".agenda", slug=slug, session_id=session_id, _anchor=f"item-{item_id}"))
 
@@ -210,7 +211,7 @@ def unlink(
         abort(403)
     except TriageRefusedError as refusal:
         found = _item_or_404(reading(), dialogue, session_id, item_id)
-        return _item_page(signed_in, found, refusal=str(refusal), status=400)
+        return _item_page(signed_in, found, refusal=refusal_text(refusal), status=400)
     flash(_("The link is removed."))
     if back_to_submission:
         return redirect(url_for("staff.submission", public_id=public_id, _anchor="agenda"))
@@ -260,7 +261,7 @@ def _co_chair_action(
         abort(403)
     except TriageRefusedError as refusal:
         dialogue_session = _session_or_404(reading(), dialogue, session_id)
-        return _agenda_page(signed_in, dialogue_session, refusal=str(refusal), status=400)
+        return _agenda_page(signed_in, dialogue_session, refusal=refusal_text(refusal), status=400)
     flash(done)
     return redirect(url_for(".agenda", slug=slug, session_id=session_id, _anchor=anchor))
 

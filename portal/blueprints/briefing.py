@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import BriefingPointForm
+from portal.i18n import refusal_text
 from portal.models import DialogueSession, utc_now
 from portal.services.bundles.briefing_bundle import write_briefing_bundle
 from portal.services.bundles.manifest import BundleError
@@ -97,7 +98,7 @@ def bundle(signed_in: SignedInStaff, slug: str, session_id: int) -> ResponseRetu
             )
     except BundleError as error:
         out.close()
-        return _pack_page(signed_in, slug, session_id, error=str(error), status=400)
+        return _pack_page(signed_in, slug, session_id, error=refusal_text(error), status=400)
     except BaseException:
         out.close()
         raise
@@ -142,7 +143,9 @@ def _write(
         abort(404)
     except briefing.BriefingRefusedError as refusal:
         typed = {"item": item_id, "case": case_public_id, "text": text}
-        return _pack_page(signed_in, slug, session_id, error=str(refusal), typed=typed, status=400)
+        return _pack_page(
+            signed_in, slug, session_id, error=refusal_text(refusal), typed=typed, status=400
+        )
     anchor = f"item-{item_id}" if item_id is not None else f"case-{case_public_id}"
     return redirect(url_for(".pack", slug=slug, session_id=session_id, _anchor=anchor))
 

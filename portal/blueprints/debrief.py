@@ -36,6 +36,7 @@ from portal.blueprints.debrief_forms import (
 )
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import first_error
+from portal.i18n import refusal_text
 from portal.models import DebriefWithheldReason, DialogueSession, SessionState, utc_now
 from portal.services.desks.need_to_know import MESSAGE_ROLES
 from portal.services.dialogues import dialogue_sessions
@@ -164,7 +165,7 @@ def debriefed(signed_in: SignedInStaff, slug: str, session_id: int) -> ResponseR
                 database, found, SessionState.DEBRIEFED, today=now.date(), actor=signed_in.user
             )
         except dialogue_sessions.SessionChangeRefusedError as refusal:
-            raise debrief.DebriefRefusedError(str(refusal)) from None
+            raise debrief.DebriefRefusedError(refusal_text(refusal)) from None
         except dialogue_sessions.SessionChangeForbiddenError:
             raise debrief.DebriefForbiddenError() from None
         return _("The session is recorded as debriefed.")
@@ -192,7 +193,9 @@ def _act(
     except debrief.DebriefForbiddenError:
         abort(403)
     except debrief.DebriefRefusedError as refusal:
-        return _page(signed_in, slug, session_id, error=str(refusal), typed=typed, status=400)
+        return _page(
+            signed_in, slug, session_id, error=refusal_text(refusal), typed=typed, status=400
+        )
     flash(done)
     return redirect(url_for(".page", slug=slug, session_id=session_id, _anchor=anchor))
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import GrantForm
+from portal.i18n import refusal_text
 from portal.models import Dialogue, StaffUser
 from portal.services.audit.listing import list_events
 from portal.services.desks.keys import current_desk_key
@@ -75,7 +76,9 @@ def grant(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
         try:
             check_grantable(reading(), dialogue, member, keys=MemberKeys(signed_in))
         except DeskActionError as error:
-            return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
+            return _render_desk(
+                reading(), signed_in, dialogue, error=refusal_text(error), status=400
+            )
         return _render_confirmation(dialogue, member)
     try:
         with unit_of_work() as database:
@@ -89,9 +92,11 @@ def grant(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
                 at_rest_key=app_secrets().at_rest_key,
             )
     except FingerprintMismatchError as error:
-        return _render_confirmation(dialogue, reading().get(StaffUser, member.id), str(error), 400)
+        return _render_confirmation(
+            dialogue, reading().get(StaffUser, member.id), refusal_text(error), 400
+        )
     except DeskActionError as error:
-        return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
+        return _render_desk(reading(), signed_in, dialogue, error=refusal_text(error), status=400)
     if outcome.keys_granted:
         flash(
             _(
@@ -122,7 +127,7 @@ def remove(signed_in: SignedInStaff, slug: str, user_id: int) -> ResponseReturnV
         )
         return _render_desk(reading(), signed_in, dialogue, error=hint, status=409)
     except DeskActionError as error:
-        return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
+        return _render_desk(reading(), signed_in, dialogue, error=refusal_text(error), status=400)
     if member.id == signed_in.user.id:
         return redirect(url_for("staff.home"))
     flash(_("%(name)s is no longer on this desk.", name=member.display_name))
@@ -143,7 +148,7 @@ def rotate(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
             )
             waiting = ", ".join(user.display_name for user in outcome.not_confirmed)
     except DeskActionError as error:
-        return _render_desk(reading(), signed_in, dialogue, error=str(error), status=400)
+        return _render_desk(reading(), signed_in, dialogue, error=refusal_text(error), status=400)
     flash(
         _(
             "The desk key is rotated. New fingerprint: %(fingerprint)s. Publish it where "

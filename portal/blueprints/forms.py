@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import LazyString, get_locale, lazy_gettext
+from flask_babel import LazyString, lazy_gettext
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -48,6 +48,7 @@ from portal.forms_web.codename_check import (
     words_match,
 )
 from portal.forms_web.uploads import ATTACHMENTS_FIELD, PostedForm, read_posted_form
+from portal.i18n import codename_language
 from portal.models import (
     DeskKey,
     Dialogue,
@@ -248,7 +249,7 @@ def _receive(
             return page, 400
     else:
         new = register_new_codename(
-            database, pepper, language=_codename_language(), today=now.date()
+            database, pepper, language=codename_language(), today=now.date()
         )
         codename_key, new_codename = new.secrets, new.codename
 
@@ -382,7 +383,8 @@ def _render_form(
         files_dropped=files_dropped,
         not_sent=not_sent,
         expired=expired,
-        form_url=request.path,
+        # Built, not copied from the request, so that it carries the page's language (i18n).
+        form_url=url_for(request.endpoint or "", **(request.view_args or {})),
         back_url=_back_url(destination),
         html_id=form_fields.html_id,
         upload_limit=vocabulary.size_text(app_settings().max_upload_bytes),
@@ -399,7 +401,7 @@ def _sealing_data(destination: Destination, public_id: str) -> dict[str, str]:
     session = destination.dialogue_session
     return {
         "sealed-url": url_for("forms_sealed.receive_sealed_submission"),
-        "codename-words-url": url_for("forms_sealed.codename_words", language=_codename_language()),
+        "codename-words-url": url_for("forms_sealed.codename_words", language=codename_language()),
         "kind": str(destination.kind),
         "dialogue": destination.dialogue.slug,
         "session": "" if session is None else str(session.id),
@@ -496,12 +498,6 @@ def _fresh_id() -> str:
 def _live_or_fresh_id(posted_id: str) -> str:
     """The id a form that comes back carries: its own while still valid, else a fresh one."""
     return posted_id if app_submission_ids().is_live(posted_id, utc_now()) else _fresh_id()
-
-
-def _codename_language() -> str:
-    """The page's language when a codename word list exists for it, else English."""
-    language = get_locale().language if get_locale() is not None else "en"
-    return language if language in crypto.LANGUAGES else "en"
 
 
 def _at_rest_key() -> bytes:

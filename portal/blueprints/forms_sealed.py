@@ -67,6 +67,7 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
+from portal.i18n import refusal_text
 from portal.models import SubmissionKind, Submitter, utc_now
 from portal.services.contexts import SubmissionAddress
 from portal.services.dialogues.dialogue_sessions import (
@@ -101,6 +102,7 @@ from portal.services.submissions.submitters import (
     register_browser_submitter,
     sign_in_from_browser,
 )
+from portal.web.error_answers import malformed_request_answer
 from portal.web.instance import app_secrets, app_storage, app_submission_ids
 from portal.web.request_limits import accepts_body
 from portal.web.sign_in_work import (
@@ -169,7 +171,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
     try:
         sealed = _read_request(request.get_json(silent=True))
     except (MalformedRequestError, MalformedProofError) as error:
-        return _refusal(str(error), 400)
+        return malformed_request_answer(str(error))
     now = utc_now()
     try:
         with unit_of_work() as database:
@@ -195,7 +197,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
     except SealedRefusalError as refusal:
         return _refusal(refusal.message, refusal.status)
     except (SubmitterError, SubmissionRefusedError) as refusal:
-        return _refusal(str(refusal), 400)
+        return _refusal(refusal_text(refusal), 400)
     return jsonify(ok=True, next=url_for("submitter.sign_in_form"))
 
 
@@ -232,9 +234,9 @@ def _address(
     except PayloadError:
         raise SealedRefusalError(gettext("The agenda themes are not on the list."), 400) from None
     except FormExpiredError as refusal:
-        raise SealedRefusalError(str(refusal), 410) from None
+        raise SealedRefusalError(refusal_text(refusal), 410) from None
     except SubmissionRefusedError as refusal:
-        raise SealedRefusalError(str(refusal), 409) from None
+        raise SealedRefusalError(refusal_text(refusal), 409) from None
     return address, routing
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import HandoverProposalForm
+from portal.i18n import refusal_text
 from portal.models import Dialogue, DialogueSession, HandoverEntry, StaffRole, utc_now
 from portal.services.desks import need_to_know
 from portal.services.dialogues.dialogue_sessions import has_been_held
@@ -74,7 +75,7 @@ def propose(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     except ReadRefusedError:
         abort(403)
     except handover.HandoverRefusedError as refusal:
-        return _refused(str(refusal), back, 400)
+        return _refused(refusal_text(refusal), back, 400)
     return redirect(back)
 
 
@@ -168,7 +169,9 @@ def export(signed_in: SignedInStaff, slug: str, session_id: int) -> ResponseRetu
                 today=now.date(),
             )
     except handover.HandoverRefusedError as refusal:
-        return _list_page(signed_in, dialogue, dialogue_session, refusal=str(refusal), status=400)
+        return _list_page(
+            signed_in, dialogue, dialogue_session, refusal=refusal_text(refusal), status=400
+        )
     response = Response(text, mimetype="text/plain")
     response.headers.set(
         "Content-Disposition",
@@ -265,13 +268,15 @@ def _decided(
             act(database)
     except (handover.HandoverForbiddenError, ReadRefusedError) as refusal:
         words = (
-            str(refusal)
+            refusal_text(refusal)
             if isinstance(refusal, handover.HandoverForbiddenError)
             else _("You cannot read this case, so you cannot decide on it.")
         )
         return _list_page(signed_in, dialogue, dialogue_session, refusal=words, status=403)
     except handover.HandoverRefusedError as refusal:
-        return _list_page(signed_in, dialogue, dialogue_session, refusal=str(refusal), status=400)
+        return _list_page(
+            signed_in, dialogue, dialogue_session, refusal=refusal_text(refusal), status=400
+        )
     return redirect(url_for(".handover_list", slug=dialogue.slug, session_id=dialogue_session.id))
 
 

@@ -20,6 +20,7 @@ from wtforms.validators import AnyOf, InputRequired
 
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import first_error
+from portal.i18n import refusal_text
 from portal.models import DialogueSession, StatementSource, utc_now
 from portal.services.dialogues.dialogue_sessions import has_been_held
 from portal.services.reporting import public_summary as rules
@@ -124,7 +125,7 @@ def _act(
     except rules.SummaryForbiddenError:
         abort(403)
     except rules.SummaryRefusedError as refusal:
-        return _page(dialogue_session, refusal=str(refusal), form=form, status=400)
+        return _page(dialogue_session, refusal=refusal_text(refusal), form=form, status=400)
     flash(done)
     return redirect(
         url_for(".page", slug=dialogue_session.dialogue.slug, session_id=dialogue_session.id)

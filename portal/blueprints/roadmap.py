@@ -37,6 +37,7 @@ from portal.blueprints.roadmap_forms import (
 )
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import first_error
+from portal.i18n import refusal_text
 from portal.labels import label
 from portal.models import (
     ActionOwner,
@@ -88,7 +89,7 @@ def add_result(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
         with unit_of_work() as database:
             rules.add_result(database, signed_in.user, dialogue, form.draft())
     except rules.RoadmapRefusedError as refusal:
-        return _roadmap_page(signed_in, dialogue, refusal=str(refusal), result_form=form)
+        return _roadmap_page(signed_in, dialogue, refusal=refusal_text(refusal), result_form=form)
     flash(_("The result is on the roadmap."))
     return redirect(url_for(".roadmap_page", slug=slug, _anchor="results"))
 
@@ -113,7 +114,7 @@ def edit_result(signed_in: SignedInStaff, slug: str, result_id: int) -> Response
             rules.edit_result(database, signed_in.user, result, form.draft())
     except rules.RoadmapRefusedError as refusal:
         result = found_or_404(rules.result_of(reading(), dialogue, result_id))
-        return _result_page(signed_in, result, form, refusal=str(refusal))
+        return _result_page(signed_in, result, form, refusal=refusal_text(refusal))
     flash(_("The result is changed."))
     return redirect(url_for(".roadmap_page", slug=slug, _anchor=f"result-{result_id}"))
 
@@ -133,7 +134,7 @@ def add_action(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
             )
             action_id = action.id
     except (rules.RoadmapRefusedError, _Refused) as refusal:
-        return _roadmap_page(signed_in, dialogue, refusal=str(refusal), action_form=form)
+        return _roadmap_page(signed_in, dialogue, refusal=refusal_text(refusal), action_form=form)
     flash(_("The action is on the roadmap."))
     return redirect(url_for(".action_page", slug=slug, action_id=action_id))
 
@@ -316,7 +317,7 @@ def _refused_action_page(
     words = (
         _("You cannot read this submission or sign for the desk, so you cannot do this.")
         if isinstance(refusal, ReadRefusedError)
-        else str(refusal)
+        else refusal_text(refusal)
     )
     action = found_or_404(rules.action_of(reading(), dialogue, action_id))
     return _action_page(signed_in, action, refusal=words, status=status, **forms)

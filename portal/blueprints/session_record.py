@@ -37,6 +37,7 @@ from portal.blueprints.session_record_forms import (
 )
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import first_error
+from portal.i18n import refusal_text
 from portal.models import (
     Dialogue,
     DialogueSession,
@@ -252,7 +253,9 @@ def _act(
         abort(403)
     except record.RecordRefusedError as refusal:
         reloaded = session_of_dialogue_or_404(reading(), dialogue, session_id)
-        return _page(signed_in, dialogue, reloaded, error=str(refusal), failed=anchor, status=400)
+        return _page(
+            signed_in, dialogue, reloaded, error=refusal_text(refusal), failed=anchor, status=400
+        )
     flash(done)
     return redirect(url_for(".page", slug=dialogue.slug, session_id=session_id, _anchor=anchor))
 

@@ -32,6 +32,7 @@ from portal.blueprints.sessions_forms import (
 )
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import first_error
+from portal.i18n import refusal_text
 from portal.models import Dialogue, DialogueSession, SessionPlace, SessionState, utc_now
 from portal.services.desks.need_to_know import CONTENT_ROLES, may_brief, may_debrief
 from portal.services.dialogues import dialogue_sessions as rules
@@ -89,7 +90,7 @@ def schedule(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
     except rules.SessionChangeForbiddenError:
         abort(403)
     except rules.SessionChangeRefusedError as refusal:
-        return _overview(signed_in, dialogue, form=form, error=str(refusal), status=400)
+        return _overview(signed_in, dialogue, form=form, error=refusal_text(refusal), status=400)
     flash(_("The session is scheduled. Open its consultation here when the desk is ready."))
     return redirect(url_for(".session_page", slug=dialogue.slug, session_id=created_id))
 
@@ -180,7 +181,7 @@ def _change(
         abort(403)
     except rules.SessionChangeRefusedError as refusal:
         reloaded = session_of_dialogue_or_404(reading(), dialogue, session_id)
-        return _hub(signed_in, dialogue, reloaded, error=str(refusal), status=400)
+        return _hub(signed_in, dialogue, reloaded, error=refusal_text(refusal), status=400)
     flash(done)
     return redirect(url_for(".session_page", slug=dialogue.slug, session_id=session_id))
 

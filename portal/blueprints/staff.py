@@ -42,6 +42,7 @@ from portal.blueprints.staff_forms import (
     RiskHoldForm,
     TopicsForm,
 )
+from portal.i18n import refusal_text
 from portal.labels import label
 from portal.models import (
     DeclineReason,
@@ -194,7 +195,11 @@ def emergency_access(signed_in: SignedInStaff, public_id: str) -> ResponseReturn
         abort(403)
     except triage.TriageRefusedError as refusal:
         return _submission_page(
-            signed_in, found, refusal=str(refusal), typed_justification=justification, status=400
+            signed_in,
+            found,
+            refusal=refusal_text(refusal),
+            typed_justification=justification,
+            status=400,
         )
     return redirect(url_for(".submission", public_id=public_id))
 
@@ -390,7 +395,7 @@ def _decide(
     except triage.TriageRefusedError as refusal:
         # Only raised once the submission is found: the lookup answers 404 or 403 itself.
         assert found is not None
-        return _submission_page(signed_in, found, refusal=str(refusal), status=400)
+        return _submission_page(signed_in, found, refusal=refusal_text(refusal), status=400)
     return redirect(url_for(".submission", public_id=public_id, _anchor=anchor))
 
 

@@ -60,6 +60,7 @@ from portal.blueprints.staff_forms import (
     SignInForm,
     TotpCodeForm,
 )
+from portal.i18n import refusal_text
 from portal.models import StaffUser, utc_now
 from portal.models.staff import MAX_EMAIL_LENGTH
 from portal.services.audit.trail import AuditAction, record_event
@@ -415,7 +416,7 @@ def _new_passphrase_problem(user: StaffUser, new: str, confirmation: str) -> str
     try:
         check_passphrase(new, PersonalDetails(email=user.email, display_name=user.display_name))
     except PassphraseRefusedError as error:
-        return str(error)
+        return refusal_text(error)
     if new != confirmation:
         return _("The two passphrases are not the same. Type the new passphrase twice.")
     return None

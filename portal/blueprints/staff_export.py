@@ -22,6 +22,7 @@ from flask.typing import ResponseReturnValue
 
 from portal.blueprints.staff_access import staff_required
 from portal.blueprints.staff_forms import ExportForm
+from portal.i18n import refusal_text
 from portal.models import Dialogue, RiskLevel, Submission, utc_now
 from portal.services.bundles.export import write_bundle
 from portal.services.bundles.manifest import BundleError
@@ -77,7 +78,9 @@ def export(signed_in: SignedInStaff, slug: str) -> ResponseReturnValue:
             )
     except BundleError as error:
         bundle.close()
-        return render_template("staff/export/export.html", dialogue=dialogue, error=str(error)), 400
+        return render_template(
+            "staff/export/export.html", dialogue=dialogue, error=refusal_text(error)
+        ), 400
     except BaseException:
         bundle.close()
         raise

@@ -112,6 +112,7 @@ from portal.services.submissions.submitters import (
     SignInRefusedError,
     sign_in_from_browser,
 )
+from portal.web.error_answers import malformed_request_answer
 from portal.web.instance import app_secrets
 from portal.web.request_limits import accepts_body
 from portal.web.sign_in_work import (
@@ -173,11 +174,11 @@ def sign_in_with_login_secret() -> ResponseReturnValue:
         owner_tag_key = _base64_field(body, "owner_tag_key")
         proof = proof_from(body)
     except (MalformedRequestError, MalformedProofError) as error:
-        return _refusal(str(error), 400)
+        return malformed_request_answer(str(error))
     if len(login_secret) != LOGIN_SECRET_SIZE:
-        return _refusal(f"login_secret: {LOGIN_SECRET_SIZE} bytes expected", 400)
+        return malformed_request_answer(f"login_secret: {LOGIN_SECRET_SIZE} bytes expected")
     if len(owner_tag_key) != OWNER_TAG_KEY_SIZE:
-        return _refusal(f"owner_tag_key: {OWNER_TAG_KEY_SIZE} bytes expected", 400)
+        return malformed_request_answer(f"owner_tag_key: {OWNER_TAG_KEY_SIZE} bytes expected")
     pepper = app_secrets().codename_pepper
     now = utc_now()
     with unit_of_work() as database:
@@ -300,7 +301,7 @@ def reply(signed_in: SignedInSubmitter, public_id: str) -> ResponseReturnValue:
         envelope = _base64_field(body, "envelope")
         signature = _signature_field(body)
     except MalformedRequestError as error:
-        return _refusal(str(error), 400)
+        return malformed_request_answer(str(error))
     message_id = body.get("public_id")
     if not isinstance(message_id, str):
         return _refusal("public_id: text expected", 400)
@@ -325,7 +326,7 @@ def mark_shown_seen(signed_in: SignedInSubmitter, public_id: str) -> ResponseRet
     try:
         shown = _public_ids(_json_body(), "messages")
     except MalformedRequestError as error:
-        return _refusal(str(error), 400)
+        return malformed_request_answer(str(error))
     with unit_of_work() as database:
         marked = mark_seen(database, found, shown)
     return jsonify(marked=marked)
@@ -354,7 +355,7 @@ def _store_sealed(
         envelope = _base64_field(body, "envelope")
         signature = _signature_field(body)
     except MalformedRequestError as error:
-        return _refusal(str(error), 400)
+        return malformed_request_answer(str(error))
     try:
         with unit_of_work() as database:
             store(database, found, envelope, signature, today=utc_now().date())

@@ -22,8 +22,10 @@ a limit, 507 no room left in the storage quota; each as {"error": message}.
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
+from portal.i18n import refusal_text
 from portal.models import Upload, utc_now
 from portal.numbers import LARGEST_BIG_NUMBER, whole_number
 from portal.services.submissions.uploads import (
@@ -41,6 +43,7 @@ from portal.services.submissions.uploads import (
     create_upload,
     find_upload,
 )
+from portal.translatable import translatable
 from portal.web.instance import (
     app_settings,
     app_storage,
@@ -65,7 +68,7 @@ _STATUS_OF_ERROR: dict[type[UploadError], int] = {
 
 @blueprint.errorhandler(UploadError)
 def _refused(error: UploadError) -> tuple[Response, int]:
-    answer: dict[str, Any] = {"error": str(error)}
+    answer: dict[str, Any] = {"error": refusal_text(error)}
     if isinstance(error, UploadConflictError):
         answer["received"] = error.received_size
     return jsonify(answer), _STATUS_OF_ERROR[type(error)]
@@ -114,7 +117,9 @@ def chunk(upload_id: str) -> Response:
         upload = _requested_upload(database, upload_id)
         offset = whole_number(request.args.get("offset", ""), largest=LARGEST_BIG_NUMBER)
         if offset is None:
-            raise UploadRefusedError("say where this chunk goes: ?offset=<bytes received so far>")
+            raise UploadRefusedError(
+                translatable("say where this chunk goes: ?offset=<bytes received so far>")
+            )
         length = request.content_length
         if length is None:
             return _length_required()
@@ -153,6 +158,6 @@ def _state(upload: Upload) -> dict[str, Any]:
 
 
 def _length_required() -> Response:
-    response = jsonify({"error": "send the chunk with a Content-Length"})
+    response = jsonify({"error": gettext("Send the chunk with a Content-Length.")})
     response.status_code = 411
     return response

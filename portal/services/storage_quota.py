@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from portal.db import holds_sqlite_write_lock
 from portal.models import LEDGER_ROW_ID, StorageLedger, Upload
 from portal.storage import PARTIAL_PREFIX, EncryptedStorage, StagedFile
+from portal.translatable import translatable
 
 # A form's files reserve room in steps of this size, so that a large file costs a few dozen short
 # transactions rather than one per piece the parser hands over.
@@ -53,8 +54,10 @@ class StorageFullError(Exception):
 
     def __init__(self) -> None:
         super().__init__(
-            "the portal cannot take more files right now; nothing of this file was kept. "
-            "Try again later, or send the form without files"
+            translatable(
+                "the portal cannot take more files right now; nothing of this file was kept. "
+                "Try again later, or send the form without files"
+            )
         )
 
 

@@ -52,6 +52,12 @@ def error_heading(status: int) -> str:
     return str(_HEADINGS.get(status, _OTHER_ERROR))
 
 
+def malformed_request_answer(detail: str) -> tuple[Response, int]:
+    """400 for a JSON body a portal script would never send: the person reads the translated
+    heading; ``detail`` (in English, naming the field) is for whoever debugs the script."""
+    return jsonify(error=error_heading(400), detail=detail), 400
+
+
 def answer_error(error: HTTPException) -> Response:
     """``error`` as JSON or as the HTML page (see the module docstring), with its status."""
     status = error.code or 500

@@ -55,6 +55,14 @@ def test_codename_carries_88_bits():
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_a_codename_from_any_list_keeps_at_least_88_bits(language):
+    """A list that lost words, or gained look-alikes that read the same once typed, would make
+    its codenames weaker than the 88 bits the portal promises: counted on canonical forms."""
+    distinct = len(set(wordlist(language)))
+    assert CODENAME_WORDS * math.log2(distinct) >= CODENAME_BITS == 88
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_each_list_has_2048_distinct_separator_free_words(language):
     words = wordlist(language)
     assert len(words) == len(set(words)) == 2048

@@ -68,7 +68,7 @@ def test_session_forms_render_with_id_fingerprint_and_readers(
         assert crypto.fingerprint(b"\0" * 32) not in form.html
         assert re.fullmatch(r"[A-Za-z0-9_-]{22}", form.hidden["public_id"])
         assert form.hidden["csrf_token"]
-        assert '<code class="fingerprint">' in form.html
+        assert '<code class="fingerprint" dir="ltr">' in form.html
         assert "Only this dialogue's desk will read what you send" in form.html
         assert 'enctype="multipart/form-data"' in form.html
         assert 'type="file" id="field-attachments" name="attachments" multiple' in form.html

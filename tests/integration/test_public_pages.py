@@ -56,7 +56,7 @@ def test_index_lists_every_dialogue_with_frozen_ones_marked(demo_app: Flask) -> 
     page = response.get_data(as_text=True)
 
     assert response.status_code == 200
-    assert '<html lang="en">' in page
+    assert '<html lang="en" dir="ltr">' in page
     dialogues = _dialogues(demo_app)
     assert {d.status for d in dialogues} == {DialogueStatus.ACTIVE, DialogueStatus.FROZEN}
     for dialogue in dialogues:

@@ -64,7 +64,8 @@ def test_fingerprint_shown_is_the_current_desk_key(demo_app: Flask) -> None:
 
     desk = _section(_page(demo_app, dialogue, dialogue_session), "desk-key")
 
-    assert f'<code class="fingerprint">{crypto.fingerprint(desk_key.public_key)}</code>' in desk
+    fingerprint = crypto.fingerprint(desk_key.public_key)
+    assert f'<code class="fingerprint" dir="ltr">{fingerprint}</code>' in desk
     assert desk_key.key_id.hex() in desk
 
 

@@ -67,6 +67,16 @@ def test_the_wheel_installs_initialises_and_serves_outside_the_checkout(tmp_path
         str(site_packages / "portal" / "templates"),
         str(site_packages / "portal" / "migrations"),
     ]
+    # Every compiled catalogue is installed where the portal looks for it.
+    catalogues = _run(
+        venv / "bin" / "python",
+        "-c",
+        "from babel.support import Translations as T; from portal.locales import *; "
+        "print(*(type(T.load(TRANSLATIONS_DIR, [c])).__name__ for c in LANGUAGES if c != 'en'))",
+        cwd=tmp_path,
+        env=environment,
+    )
+    assert catalogues.split() == ["Translations"] * 7
     portal = venv / "bin" / "portal"
     _run(
         portal,

@@ -13,7 +13,9 @@ import {
   UNPADDED_ATTACHMENT_KEYS_FORMAT,
   UploadRefusedError,
   attachmentListing,
+  beneath,
   sendAttachment,
+  withQuery,
 } from '../../portal/static/js/attachment-upload.mjs';
 import {
   decryptStream,
@@ -196,4 +198,11 @@ test('the inbox lists the name and true size of a keys record of either version,
   ]) {
     assert.equal(attachmentListing(broken), null, JSON.stringify(broken));
   }
+});
+
+test('the addresses of an upload keep the query of the uploads address, where the language rides', () => {
+  assert.equal(beneath('/uploads?lang=ar', 'u1'), '/uploads/u1?lang=ar');
+  assert.equal(beneath(beneath('/uploads', 'u1'), 'complete'), '/uploads/u1/complete');
+  assert.equal(withQuery('/uploads/u1?lang=ar', { offset: 0 }), '/uploads/u1?lang=ar&offset=0');
+  assert.equal(withQuery('/uploads/u1', { offset: 42 }), '/uploads/u1?offset=42');
 });

@@ -15,3 +15,11 @@ test('a UTC moment is written in the given zone with its name', () => {
 test('an unreadable moment gives nothing rather than "Invalid Date"', () => {
   assert.equal(formatLocal('not a moment', 'en-GB', 'UTC'), null);
 });
+
+test('the date is written only when the reader is on another day than UTC', () => {
+  const paris = formatLocal('2026-12-19T16:00:00Z', 'en-GB', 'Europe/Paris');
+  assert.match(paris, /17:00/);
+  assert.doesNotMatch(paris, /Dec|2026/);
+  const tokyo = formatLocal('2026-12-19T16:00:00Z', 'fr', 'Asia/Tokyo');
+  assert.match(tokyo, /20 déc/);
+});

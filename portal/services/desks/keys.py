@@ -23,6 +23,7 @@ from portal.models import (
 )
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import desk_key_grant_context
+from portal.translatable import translatable
 
 ROLES_WITHOUT_CONTENT_ACCESS = frozenset({StaffRole.OBSERVER})
 
@@ -105,9 +106,9 @@ def grant_desk_access(
     ``granted_by`` is ``None`` only for the instance set-up itself.
     """
     if crypto.public_key_bytes(desk_private_key) != desk_key.public_key:
-        raise GrantRefusedError("the key supplied is not this desk key")
+        raise GrantRefusedError(translatable("the key supplied is not this desk key"))
     if not member.active:
-        raise GrantRefusedError("a deactivated account cannot join a desk")
+        raise GrantRefusedError(translatable("a deactivated account cannot join a desk"))
     if member.role in ROLES_WITHOUT_CONTENT_ACCESS:
         raise GrantRefusedError(f"the {member.role} role never reads submissions")
     dialogue = desk_key.dialogue
@@ -118,7 +119,7 @@ def grant_desk_access(
         )
     ).first()
     if existing_grant is not None:
-        raise GrantRefusedError("this staff member already holds this desk key")
+        raise GrantRefusedError(translatable("this staff member already holds this desk key"))
     membership = session.scalars(
         select(DeskMembership).where(
             DeskMembership.dialogue_id == dialogue.id, DeskMembership.staff_user_id == member.id

@@ -96,6 +96,7 @@ from portal.services.desks.need_to_know import (
 )
 from portal.services.staff.fingerprints import matches_short_fingerprint
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.translatable import translatable
 
 
 class DeskActionError(ValueError):
@@ -627,7 +628,9 @@ def rotate_desk_key(
     old_private = keys.open(session, old_key)
     if old_private is None:
         raise DeskActionError(
-            "you cannot open the current desk key of this dialogue, so you cannot rotate it"
+            translatable(
+                "you cannot open the current desk key of this dialogue, so you cannot rotate it"
+            )
         )
     recovery_key = _recovery_key_of(session, old_key)
     eligible = [
@@ -699,8 +702,10 @@ def _open_for_grant(
     current_private = keys.open(session, current)
     if current_private is None:
         raise DeskActionError(
-            "you cannot open the current desk key of this dialogue, so you cannot grant it; "
-            "ask a member who holds it"
+            translatable(
+                "you cannot open the current desk key of this dialogue, so you cannot grant it; "
+                "ask a member who holds it"
+            )
         )
     return current, current_private
 
@@ -773,7 +778,9 @@ def _recovery_key_of(session: Session, desk_key: DeskKey) -> RecoveryKey:
     if recovery_key is None:
         recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
     if recovery_key is None:
-        raise DeskActionError("this instance has no recovery key; run `portal init` first")
+        raise DeskActionError(
+            translatable("this instance has no recovery key; run `portal init` first")
+        )
     return recovery_key
 
 

@@ -76,6 +76,7 @@ from portal.services.desks.keys import (
     open_desk_key_grant,
 )
 from portal.services.desks.recovery_certificates import certify_with_recovery_key
+from portal.translatable import translatable
 
 
 class ReviewModeError(ValueError):
@@ -117,7 +118,9 @@ def switch_to_offline(
         raise ReviewModeError(f"{dialogue.slug} is already in offline review")
     recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
     if recovery_key is None:
-        raise ReviewModeError("this instance has no recovery key; run `portal init` first")
+        raise ReviewModeError(
+            translatable("this instance has no recovery key; run `portal init` first")
+        )
     now = utc_now()
     to_retire = list(
         session.scalars(
@@ -194,7 +197,7 @@ def switch_to_online(
         select(RecoveryKey).where(RecoveryKey.public_key == public_key)
     ).first()
     if recovery_key is None:
-        raise ReviewModeError("this is not the recovery key of this instance")
+        raise ReviewModeError(translatable("this is not the recovery key of this instance"))
     opened: list[tuple[DeskKey, crypto.PrivateKey]] = []
     for desk_key in session.scalars(
         select(DeskKey).where(DeskKey.dialogue_id == dialogue.id).order_by(DeskKey.id)

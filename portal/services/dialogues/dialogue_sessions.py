@@ -64,6 +64,7 @@ from portal.services.desks.need_to_know import is_desk_member
 from portal.services.dialogues.catalogue import DialogueDetailsError, schedule_session
 from portal.services.rounds.contributors import debrief_standing
 from portal.timefmt import iso_utc
+from portal.translatable import translatable
 
 ALLOWED_TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
     SessionState.PLANNED: frozenset(
@@ -217,7 +218,7 @@ def schedule_planned_session(
         )
     if (opens_at is None) != (closes_at is None):
         raise SessionChangeRefusedError(
-            "a consultation window needs both its opening and its close, or neither"
+            translatable("a consultation window needs both its opening and its close, or neither")
         )
     if opens_at is not None and closes_at is not None:
         _check_close(closes_at, opens_at=opens_at, now=now, session_date=date)
@@ -400,7 +401,7 @@ def _check_close(
     closes_at: dt.datetime, *, opens_at: dt.datetime, now: dt.datetime, session_date: dt.date
 ) -> None:
     if closes_at <= opens_at:
-        raise SessionChangeRefusedError("a consultation must open before it closes")
+        raise SessionChangeRefusedError(translatable("a consultation must open before it closes"))
     if closes_at <= now:
         raise SessionChangeRefusedError(
             f"the consultation close {iso_utc(closes_at)} has already passed; give a later one"

@@ -32,6 +32,7 @@ from portal.services.audit.trail import AuditAction, record_session_event
 from portal.services.dialogues import dialogue_sessions
 from portal.services.rounds import staff_markdown
 from portal.services.submissions.kinds import LONG_TEXT_LIMIT
+from portal.translatable import translatable
 
 
 class SummaryRefusedError(ValueError):
@@ -85,7 +86,7 @@ def write_summary(
     _require_writer(session, actor, dialogue_session)
     text = statement.strip()
     if not text:
-        raise SummaryRefusedError("write the statement first")
+        raise SummaryRefusedError(translatable("write the statement first"))
     if len(text) > LONG_TEXT_LIMIT:
         raise SummaryRefusedError(f"a statement may hold at most {LONG_TEXT_LIMIT:,} characters")
     summary = summary_of(session, dialogue_session)
@@ -120,9 +121,11 @@ def set_published(
     _require_writer(session, actor, dialogue_session)
     summary = summary_of(session, dialogue_session)
     if summary is None:
-        raise SummaryRefusedError("write the statement first")
+        raise SummaryRefusedError(translatable("write the statement first"))
     if published and not dialogue_sessions.has_been_held(dialogue_session):
-        raise SummaryRefusedError("a summary is published once the session has been held")
+        raise SummaryRefusedError(
+            translatable("a summary is published once the session has been held")
+        )
     if (summary.published_at is not None) == published:
         raise SummaryRefusedError(
             "the summary is published already" if published else "the summary is not published"

@@ -83,6 +83,7 @@ from portal.services.audit.trail import AuditAction, record_event, record_submis
 from portal.services.desks import need_to_know
 from portal.services.dialogues.dialogue_sessions import LATER_STAGES
 from portal.services.staff import triage
+from portal.translatable import translatable
 
 S = SubmissionState
 A = AgendaState
@@ -306,7 +307,7 @@ def edit_item(session: Session, actor: StaffUser, item: AgendaItem, draft: ItemD
     _require_editable(_locked(session, item.session))
     standing = item.theme is AgendaTheme.REPRISALS
     if standing and draft.theme is not AgendaTheme.REPRISALS:
-        raise AgendaRefusedError("the standing reprisals point keeps its theme")
+        raise AgendaRefusedError(translatable("the standing reprisals point keeps its theme"))
     title, topic, gender_dimension = _checked(draft, standing=standing)
     new_values = {
         "title": title,
@@ -317,7 +318,7 @@ def edit_item(session: Session, actor: StaffUser, item: AgendaItem, draft: ItemD
     }
     changed = sorted(name for name, value in new_values.items() if getattr(item, name) != value)
     if not changed:
-        raise AgendaRefusedError("nothing was changed")
+        raise AgendaRefusedError(translatable("nothing was changed"))
     for name in changed:
         setattr(item, name, new_values[name])
     session.flush()
@@ -361,7 +362,7 @@ def include_item(session: Session, actor: StaffUser, item: AgendaItem) -> None:
     _require_owner(session, actor, item.session.dialogue)
     _require_editable(_locked(session, item.session))
     if item.status is not AgendaItemStatus.PROPOSED:
-        raise AgendaRefusedError("the item is already on the agenda")
+        raise AgendaRefusedError(translatable("the item is already on the agenda"))
     item.status = AgendaItemStatus.INCLUDED
     session.flush()
     _record_item_event(session, AuditAction.AGENDA_ITEM_INCLUDED, actor, item)
@@ -379,12 +380,12 @@ def drop_item(session: Session, actor: StaffUser, item: AgendaItem) -> None:
     dialogue_session = _locked(session, dialogue_session)
     _require_editable(dialogue_session)
     if item.theme is AgendaTheme.REPRISALS:
-        raise AgendaRefusedError("the standing reprisals point stays on every agenda")
+        raise AgendaRefusedError(translatable("the standing reprisals point stays on every agenda"))
     written = select(DeskText.id).where(DeskText.agenda_item_id == item.id)
     recorded = select(CaseOutcome.id).where(CaseOutcome.agenda_item_id == item.id)
     if session.scalar(select(exists(written) | exists(recorded))):
         raise AgendaRefusedError(
-            "the desk has written briefing points or a record for this item; it stays"
+            translatable("the desk has written briefing points or a record for this item; it stays")
         )
     links = list(session.scalars(select(AgendaLink).where(AgendaLink.agenda_item_id == item.id)))
     for link in links:
@@ -410,17 +411,19 @@ def _checked(draft: ItemDraft, *, standing: bool = False) -> tuple[str, str | No
     """The title, topic and gender dimension to store, or a refusal saying what is wrong."""
     title = draft.title.strip()
     if not title:
-        raise AgendaRefusedError("give the item a title")
+        raise AgendaRefusedError(translatable("give the item a title"))
     if len(title) > MAX_AGENDA_TITLE:
         raise AgendaRefusedError(f"an item's title may hold at most {MAX_AGENDA_TITLE} characters")
     if draft.theme is AgendaTheme.REPRISALS and not standing:
         raise AgendaRefusedError(
-            "reprisals have their standing point on every agenda; choose another theme"
+            translatable(
+                "reprisals have their standing point on every agenda; choose another theme"
+            )
         )
     topic = None
     if draft.theme is AgendaTheme.SPECIFIC_TOPIC:
         if draft.topic is None:
-            raise AgendaRefusedError("say which specific topic the item is about")
+            raise AgendaRefusedError(translatable("say which specific topic the item is about"))
         topic = str(draft.topic)
     gender_dimension = draft.gender_dimension.strip()
     if len(gender_dimension) > MAX_GENDER_DIMENSION:
@@ -433,7 +436,9 @@ def _checked(draft: ItemDraft, *, standing: bool = False) -> tuple[str, str | No
 def _require_editable(dialogue_session: DialogueSession) -> None:
     if not is_editable(dialogue_session):
         raise AgendaRefusedError(
-            "the agenda is agreed; a co-chair must return it to draft before it changes"
+            translatable(
+                "the agenda is agreed; a co-chair must return it to draft before it changes"
+            )
         )
 
 
@@ -480,15 +485,19 @@ def change_agenda_state(
             f"an agenda that is {old.value} cannot become {to.value} in one step"
         )
     if to is A.DRAFT and dialogue_session.state in LATER_STAGES:
-        raise AgendaRefusedError("the session has been held; its agenda stays as it was")
+        raise AgendaRefusedError(
+            translatable("the session has been held; its agenda stays as it was")
+        )
     items = _items(session, dialogue_session)
     included = [item for item in items if item.status is AgendaItemStatus.INCLUDED]
     if to is A.SHARED and not any(item.theme is not AgendaTheme.REPRISALS for item in included):
-        raise AgendaRefusedError("add at least one item before sharing the agenda")
+        raise AgendaRefusedError(translatable("add at least one item before sharing the agenda"))
     if to is A.AGREED:
         if any(item.status is AgendaItemStatus.PROPOSED for item in items):
             raise AgendaRefusedError(
-                "include or drop the items triage officers proposed before agreeing the agenda"
+                translatable(
+                    "include or drop the items triage officers proposed before agreeing the agenda"
+                )
             )
         refusal = balance_refusal(included)
         if refusal is not None:
@@ -678,19 +687,25 @@ def link_submission(
     item = session.get(AgendaItem, item_id) if storable_id(item_id) else None
     if item is None or item not in linkable_items(session, submission):
         raise AgendaRefusedError(
-            "choose an item on the agenda of this session or of a later one not yet held"
+            translatable(
+                "choose an item on the agenda of this session or of a later one not yet held"
+            )
         )
     if submission.state not in LINKABLE_STATES:
-        raise AgendaRefusedError("accept the submission before linking it to the agenda")
+        raise AgendaRefusedError(
+            translatable("accept the submission before linking it to the agenda")
+        )
     if submission.risk_hold:
-        raise AgendaRefusedError("the submission is on risk hold")
+        raise AgendaRefusedError(translatable("the submission is on risk hold"))
     exists_already = session.scalars(
         select(AgendaLink.id).where(
             AgendaLink.submission_id == submission.id, AgendaLink.agenda_item_id == item.id
         )
     ).first()
     if exists_already is not None:
-        raise AgendaRefusedError("the submission is already linked to that agenda item")
+        raise AgendaRefusedError(
+            translatable("the submission is already linked to that agenda item")
+        )
     if submission.state is S.ACCEPTED:
         triage.change_state(submission, S.ON_AGENDA)
     link = AgendaLink(submission_id=submission.id, agenda_item_id=item.id)
@@ -719,14 +734,16 @@ def unlink_submission(
     """Remove the link of ``submission`` to ``item``."""
     triage.require_triage(session, actor, submission, now=now)
     if not links_may_change(item.session):
-        raise AgendaRefusedError("the session has been held; its links stay as they were")
+        raise AgendaRefusedError(
+            translatable("the session has been held; its links stay as they were")
+        )
     link = session.scalars(
         select(AgendaLink).where(
             AgendaLink.submission_id == submission.id, AgendaLink.agenda_item_id == item.id
         )
     ).first()
     if link is None:
-        raise AgendaRefusedError("the submission is not linked to that agenda item")
+        raise AgendaRefusedError(translatable("the submission is not linked to that agenda item"))
     _remove_link(session, actor, link)
 
 

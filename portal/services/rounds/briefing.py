@@ -271,7 +271,7 @@ def write_point(
     try:
         write_desk_text(session, signed_in, dialogue_session, subject, text, now=now)
     except DeskTextRefusedError as error:
-        raise BriefingRefusedError(str(error)) from None
+        raise BriefingRefusedError(*error.args) from None
 
 
 def pack_as_json(pack: BriefingPack) -> dict[str, Any]:

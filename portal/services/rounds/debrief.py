@@ -93,6 +93,7 @@ from portal.services.staff.reading import (
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.notice_format import notice_payload
 from portal.services.submissions.notices import send_notice
+from portal.translatable import translatable
 
 DEBRIEF_TEXTS = frozenset(
     {
@@ -248,12 +249,12 @@ def require_debriefer(session: Session, user: StaffUser, dialogue: Dialogue) -> 
 
 def _require_held(dialogue_session: DialogueSession) -> None:
     if not has_been_held(dialogue_session):
-        raise DebriefRefusedError("a session is debriefed once it has been held")
+        raise DebriefRefusedError(translatable("a session is debriefed once it has been held"))
 
 
 def _require_contributor(standing: DebriefStanding, submission: Submission) -> None:
     if submission not in standing.contributors:
-        raise DebriefRefusedError("the submission did not contribute to this session")
+        raise DebriefRefusedError(translatable("the submission did not contribute to this session"))
 
 
 def _may_read(session: Session, user: StaffUser, submission: Submission, now: dt.datetime) -> bool:
@@ -302,7 +303,9 @@ def write_words(
     _require_contributor(standing, submission)
     _require_readable(session, signed_in.user, submission, now)
     if submission.id in standing.notified:
-        raise DebriefRefusedError("its notice has been sent; words written now would not reach it")
+        raise DebriefRefusedError(
+            translatable("its notice has been sent; words written now would not reach it")
+        )
     subject = subject_of(DeskTextPurpose.DEBRIEF_FEEDBACK, submission=submission)
     _write(session, signed_in, dialogue_session, subject, text, now)
 
@@ -318,7 +321,7 @@ def _write(
     try:
         write_desk_text(session, signed_in, dialogue_session, subject, text, now=now)
     except DeskTextRefusedError as refusal:
-        raise DebriefRefusedError(str(refusal)) from None
+        raise DebriefRefusedError(*refusal.args) from None
 
 
 # --- composing ---------------------------------------------------------------------------------
@@ -588,7 +591,9 @@ def send_debrief(
     composer = _Composer(session, signed_in, dialogue_session, now)
     general = composer.words(GENERAL)
     if general is None:
-        raise DebriefRefusedError("write the general debrief first: every notice begins with it")
+        raise DebriefRefusedError(
+            translatable("write the general debrief first: every notice begins with it")
+        )
     sent, not_readable = [], []
     for submission in debrief_standing(session, dialogue_session).outstanding:
         readable = _may_read(session, signed_in.user, submission, now)
@@ -633,9 +638,11 @@ def withhold(
     _require_contributor(standing, submission)
     _require_readable(session, actor, submission, now)
     if submission.id in standing.notified:
-        raise DebriefRefusedError("its notice has been sent already")
+        raise DebriefRefusedError(translatable("its notice has been sent already"))
     if submission.id in standing.withheld:
-        raise DebriefRefusedError("a reason is recorded already; undo it to record another")
+        raise DebriefRefusedError(
+            translatable("a reason is recorded already; undo it to record another")
+        )
     row = DebriefWithheld(
         session_id=dialogue_session.id,
         submission_id=submission.id,
@@ -675,9 +682,11 @@ def undo_withhold(
         )
     ).first()
     if row is None:
-        raise DebriefRefusedError("no reason is recorded for this contributor")
+        raise DebriefRefusedError(translatable("no reason is recorded for this contributor"))
     if dialogue_session.state is not SessionState.HELD:
-        raise DebriefRefusedError("the session is recorded as debriefed; its reasons stand")
+        raise DebriefRefusedError(
+            translatable("the session is recorded as debriefed; its reasons stand")
+        )
     session.delete(row)
     session.flush()
     record_submission_event(

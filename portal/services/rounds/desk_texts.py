@@ -36,6 +36,7 @@ from portal.services.staff.staff_signatures import (
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.payload import LONG_TEXT_LIMIT, decode_payload, encode_payload
 from portal.services.submissions.provenance import Provenance
+from portal.translatable import translatable
 
 DESK_TEXT_FORMAT = "parley-desk-text-v1"
 
@@ -103,7 +104,10 @@ def write_desk_text(
         )
     except (need_to_know.NotOnDeskError, need_to_know.DeskKeyUnavailableError):
         raise DeskTextRefusedError(
-            "you hold no grant of this dialogue's current desk key, so your text cannot be signed"
+            translatable(
+                "you hold no grant of this dialogue's current desk key, "
+                "so your text cannot be signed"
+            )
         ) from None
     row = existing or DeskText(
         session_id=dialogue_session.id,
@@ -245,7 +249,9 @@ def _submission_id(session: Session, subject: DeskTextSubject) -> int | None:
         select(Submission.id).where(Submission.public_id == subject.submission_public_id)
     ).first()
     if found is None:
-        raise DeskTextRefusedError("the text is about a submission that does not exist")
+        raise DeskTextRefusedError(
+            translatable("the text is about a submission that does not exist")
+        )
     return found
 
 

@@ -74,6 +74,7 @@ from portal.services.dialogues.dialogue_sessions import has_been_held
 from portal.services.rounds import round_consent
 from portal.services.staff import triage
 from portal.services.submissions.inbox import KINDS_WITH_CONSENT
+from portal.translatable import translatable
 
 S = SubmissionState
 # A case raised or debriefed in an earlier round may go on a later round's list: its persons
@@ -260,7 +261,9 @@ def approve(
     submission = entry.submission
     require_approver(session, actor, entry, now=now)
     if settle(session, actor, submission, now=now):
-        raise HandoverRefusedError("the case has left the list: its risk assessment is due")
+        raise HandoverRefusedError(
+            translatable("the case has left the list: its risk assessment is due")
+        )
     _require_open_proposal(entry)
     refusal = proposal_refusal(session, submission, opened, entry.session, today=now.date())
     if refusal is not None:
@@ -276,7 +279,9 @@ def reject(session: Session, actor: StaffUser, entry: HandoverEntry, *, now: dt.
     """Reject a proposal: its row goes, the audit event stays, the case may be proposed again."""
     require_approver(session, actor, entry, now=now)
     if settle(session, actor, entry.submission, now=now):
-        raise HandoverRefusedError("the case has left the list: its risk assessment is due")
+        raise HandoverRefusedError(
+            translatable("the case has left the list: its risk assessment is due")
+        )
     _require_open_proposal(entry)
     _record(session, AuditAction.HANDOVER_REJECTED, actor, entry)
     entry.submission.handover_entries.remove(entry)
@@ -292,7 +297,7 @@ def freeze(
     """
     _require_co_chair(session, actor, dialogue_session)
     if dialogue_session.handover_frozen_at is not None:
-        raise HandoverRefusedError("the handover list is already frozen")
+        raise HandoverRefusedError(translatable("the handover list is already frozen"))
     for entry in session_entries(session, dialogue_session):
         settle(session, actor, entry.submission, now=now)
     dialogue_session.handover_frozen_at = now
@@ -307,9 +312,11 @@ def unfreeze(
     """Open a frozen list again, until the session is held."""
     _require_co_chair(session, actor, dialogue_session)
     if dialogue_session.handover_frozen_at is None:
-        raise HandoverRefusedError("the handover list is not frozen")
+        raise HandoverRefusedError(translatable("the handover list is not frozen"))
     if has_been_held(dialogue_session):
-        raise HandoverRefusedError("the session is held: its handover list stays as it was")
+        raise HandoverRefusedError(
+            translatable("the session is held: its handover list stays as it was")
+        )
     for entry in session_entries(session, dialogue_session):
         settle(session, actor, entry.submission, now=now)
     dialogue_session.handover_frozen_at = None
@@ -420,11 +427,11 @@ def _require_co_chair(
 
 def _require_open_proposal(entry: HandoverEntry) -> None:
     if entry.session.handover_frozen_at is not None:
-        raise HandoverRefusedError("the handover list of this session is frozen")
+        raise HandoverRefusedError(translatable("the handover list of this session is frozen"))
     if entry.left_at is not None:
-        raise HandoverRefusedError("the case has left the list")
+        raise HandoverRefusedError(translatable("the case has left the list"))
     if entry.approved_at is not None:
-        raise HandoverRefusedError("the case is already approved for the list")
+        raise HandoverRefusedError(translatable("the case is already approved for the list"))
 
 
 # --- audit -------------------------------------------------------------------------------------

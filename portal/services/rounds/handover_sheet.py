@@ -34,6 +34,7 @@ from portal.services.rounds import handover, round_consent
 from portal.services.staff import triage
 from portal.services.staff.reading import ReadRefusedError, open_submission_for_staff
 from portal.services.staff.web_sessions import SignedInStaff
+from portal.translatable import translatable
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,9 @@ def record_export(
 ) -> None:
     """Refuse the export of a list that is not frozen; record the export of a frozen one."""
     if not listed.frozen:
-        raise handover.HandoverRefusedError("freeze the handover list before exporting it")
+        raise handover.HandoverRefusedError(
+            translatable("freeze the handover list before exporting it")
+        )
     record_session_event(
         session,
         AuditAction.HANDOVER_EXPORTED,

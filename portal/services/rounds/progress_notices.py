@@ -40,6 +40,7 @@ from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.messages import may_write
 from portal.services.submissions.notice_format import notice_payload
 from portal.services.submissions.notices import send_notice
+from portal.translatable import translatable
 
 
 def concerned(session: Session, action: FollowUpAction) -> list[Submission]:
@@ -93,7 +94,7 @@ def send_progress_notices(
     :func:`notifiable` by the sender, ``RoadmapForbiddenError`` for a sender who may not
     message this dialogue; nothing is sent then."""
     if change.action_id != action.id:
-        raise RoadmapRefusedError("the change is not one of this action's")
+        raise RoadmapRefusedError(translatable("the change is not one of this action's"))
     picked = set(public_ids)
     if not picked:
         return 0
@@ -105,7 +106,9 @@ def send_progress_notices(
     }
     if not picked <= allowed.keys():
         raise RoadmapRefusedError(
-            "a progress notice goes only to contributors linked to the action whom you may read"
+            translatable(
+                "a progress notice goes only to contributors linked to the action whom you may read"
+            )
         )
     payload = notice_payload(
         MessagePurpose.PROGRESS, None, action.id, progress_html(action, change, state_name)

@@ -86,6 +86,7 @@ from portal.services.staff.reading import (
 )
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import KINDS_WITH_CONSENT
+from portal.translatable import translatable
 
 S = SubmissionState
 RAISED = round_consent.RAISED_IN_SESSION
@@ -292,9 +293,11 @@ def record_item(
     _require_recorder(session, actor, dialogue_session)
     _require_held(dialogue_session)
     if item.session_id != dialogue_session.id:
-        raise RecordRefusedError("the item is not on this session's agenda")
+        raise RecordRefusedError(translatable("the item is not on this session's agenda"))
     if reply.strip() and not discussed:
-        raise RecordRefusedError("an item that was not discussed has no reply from the partner")
+        raise RecordRefusedError(
+            translatable("an item that was not discussed has no reply from the partner")
+        )
     correction = _is_correction(dialogue_session)
     item.discussed = discussed
     session.flush()
@@ -338,11 +341,15 @@ def record_case(
     _require_recorder(session, actor, dialogue_session)
     _require_held(dialogue_session)
     if submission not in cases_on_record(session, dialogue_session):
-        raise RecordRefusedError("the case is on neither this session's agenda nor its list")
+        raise RecordRefusedError(
+            translatable("the case is on neither this session's agenda nor its list")
+        )
     opened = _opened(session, signed_in, submission, now)
     item = _check_how(session, dialogue_session, submission, opened, how, agenda_item_id, reason)
     if how is HowRaised.NOT_RAISED and reply.strip():
-        raise RecordRefusedError("a case that was not raised has no reply from the partner")
+        raise RecordRefusedError(
+            translatable("a case that was not raised has no reply from the partner")
+        )
     correction = _is_correction(dialogue_session)
     outcome = session.scalars(
         select(CaseOutcome).where(
@@ -393,18 +400,24 @@ def _check_how(
     """The item a case was raised under (``None`` unless during an item), once ``how`` is
     checked against the item, the reason, the consent and the list."""
     if how is not HowRaised.NOT_RAISED and reason is not None:
-        raise RecordRefusedError("a reason is given only for a case that was not raised")
+        raise RecordRefusedError(
+            translatable("a reason is given only for a case that was not raised")
+        )
     if how is not HowRaised.DURING_ITEM and agenda_item_id is not None:
-        raise RecordRefusedError("an agenda item is named only for a case raised during one")
+        raise RecordRefusedError(
+            translatable("an agenda item is named only for a case raised during one")
+        )
     if how is HowRaised.NOT_RAISED:
         if reason is None:
-            raise RecordRefusedError("say why the case was not raised")
+            raise RecordRefusedError(translatable("say why the case was not raised"))
         return None
     if how is HowRaised.HANDOVER_LIST:
         if handover_entry_in_force(session, dialogue_session, submission) is None:
             raise RecordRefusedError(
-                "the case had no approved entry in force on this session's handover list "
-                "on the day it was held"
+                translatable(
+                    "the case had no approved entry in force on this session's handover list "
+                    "on the day it was held"
+                )
             )
         return None
     item = (
@@ -413,11 +426,15 @@ def _check_how(
         else agenda_item_of(session, dialogue_session, agenda_item_id)
     )
     if item is None:
-        raise RecordRefusedError("choose the item of this session's agenda it was raised under")
+        raise RecordRefusedError(
+            translatable("choose the item of this session's agenda it was raised under")
+        )
     if not consent_allows_raising(session, opened, submission, dialogue_session):
         raise RecordRefusedError(
-            "the consent for this round did not allow raising the case: nobody it names "
-            "allowed more than background"
+            translatable(
+                "the consent for this round did not allow raising the case: nobody it names "
+                "allowed more than background"
+            )
         )
     return item
 
@@ -490,13 +507,13 @@ def record_recommendation(
     _require_recorder(session, actor, dialogue_session)
     _require_held(dialogue_session)
     if submission not in seminars_on_record(session, dialogue_session):
-        raise RecordRefusedError("the seminar is not linked to this session's agenda")
+        raise RecordRefusedError(translatable("the seminar is not linked to this session's agenda"))
     opened = _opened(session, signed_in, submission, now)
     if not 0 <= index < len(recommendations_of(opened)):
-        raise RecordRefusedError("the seminar has no such recommendation")
+        raise RecordRefusedError(translatable("the seminar has no such recommendation"))
     if (outcome is RecommendationOutcome.NOT_TAKEN_UP) != (reason is not None):
         raise RecordRefusedError(
-            "give a reason when, and only when, a recommendation was not taken up"
+            translatable("give a reason when, and only when, a recommendation was not taken up")
         )
     correction = _is_correction(dialogue_session)
     response = session.scalars(
@@ -590,7 +607,9 @@ def complete_record(
     _require_recorder(session, actor, dialogue_session)
     _require_held(dialogue_session)
     if dialogue_session.record_completed_at is not None:
-        raise RecordRefusedError("the record is already complete; it can still be corrected")
+        raise RecordRefusedError(
+            translatable("the record is already complete; it can still be corrected")
+        )
     counts = {
         seminar.id: len(recommendations_of(_opened(session, signed_in, seminar, now)))
         for seminar in seminars_on_record(session, dialogue_session)
@@ -688,7 +707,9 @@ def _require_recorder(
 
 def _require_held(dialogue_session: DialogueSession) -> None:
     if not held_day_recorded(dialogue_session):
-        raise RecordRefusedError("record first that the session was held, on which day and where")
+        raise RecordRefusedError(
+            translatable("record first that the session was held, on which day and where")
+        )
 
 
 def _is_correction(dialogue_session: DialogueSession) -> bool:

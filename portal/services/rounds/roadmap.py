@@ -62,6 +62,7 @@ from portal.services.staff.reading import ReadRefusedError, open_submission_for_
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import KINDS_WITH_CONSENT
 from portal.services.submissions.provenance import UnverifiedSubmissionError
+from portal.translatable import translatable
 
 OPEN_ACTION_STATES = frozenset({ActionState.PLANNED, ActionState.IN_PROGRESS})
 """The states in which an action is still to be done, and so can be overdue."""
@@ -267,7 +268,7 @@ def edit_result(
         if old != new
     ]
     if not changed:
-        raise RoadmapRefusedError("nothing was changed")
+        raise RoadmapRefusedError(translatable("nothing was changed"))
     result.title, result.measure = title, measure
     session.flush()
     _record(
@@ -348,7 +349,7 @@ def edit_action(
     }
     changed = [name for name, value in new.items() if getattr(action, name) != value]
     if not changed:
-        raise RoadmapRefusedError("nothing was changed")
+        raise RoadmapRefusedError(translatable("nothing was changed"))
     for name, value in new.items():
         setattr(action, name, value)
     session.flush()
@@ -380,7 +381,9 @@ def change_state(
     if len(note) > MAX_ROADMAP_TEXT:
         raise RoadmapRefusedError(f"a progress note may hold at most {MAX_ROADMAP_TEXT} characters")
     if state is action.state and not note:
-        raise RoadmapRefusedError("the action is already in that state; add a progress note")
+        raise RoadmapRefusedError(
+            translatable("the action is already in that state; add a progress note")
+        )
     previous = action.state
     change = FollowUpActionChange(
         action_id=action.id,
@@ -412,19 +415,19 @@ def _checked_action(
 ) -> tuple[str, FollowUpResult | None, DialogueSession | None]:
     title = _required_text(draft.title, MAX_ROADMAP_TITLE, "give the action a title", "a title")
     if not isinstance(draft.owner, ActionOwner):
-        raise RoadmapRefusedError("say who carries out the action")
+        raise RoadmapRefusedError(translatable("say who carries out the action"))
     if not isinstance(draft.due_on, dt.date) or isinstance(draft.due_on, dt.datetime):
-        raise RoadmapRefusedError("give the day the action is due")
+        raise RoadmapRefusedError(translatable("give the day the action is due"))
     result = None
     if draft.result_id is not None:
         result = result_of(session, dialogue, draft.result_id)
         if result is None:
-            raise RoadmapRefusedError("the result is not one of this dialogue's")
+            raise RoadmapRefusedError(translatable("the result is not one of this dialogue's"))
     from_session = None
     if draft.session_id is not None:
         from_session = session_of_dialogue(session, dialogue, draft.session_id)
         if from_session is None:
-            raise RoadmapRefusedError("the session is not one of this dialogue's")
+            raise RoadmapRefusedError(translatable("the session is not one of this dialogue's"))
     return title, result, from_session
 
 
@@ -442,7 +445,7 @@ def link_agenda_item(
         or item.session.dialogue_id != action.dialogue_id
         or item.status is not AgendaItemStatus.INCLUDED
     ):
-        raise RoadmapRefusedError("the item is not on an agenda of this dialogue")
+        raise RoadmapRefusedError(translatable("the item is not on an agenda of this dialogue"))
     return _add_link(session, actor, action, FollowUpActionLink(agenda_item_id=item.id))
 
 
@@ -459,7 +462,9 @@ def link_case(
     require_editor(session, actor, action.dialogue)
     _require_linkable(session, actor, action, submission, now)
     if submission.kind not in KINDS_WITH_CONSENT:
-        raise RoadmapRefusedError("only an individual case or a reprisal report links as a case")
+        raise RoadmapRefusedError(
+            translatable("only an individual case or a reprisal report links as a case")
+        )
     return _add_link(session, actor, action, FollowUpActionLink(submission_id=submission.id))
 
 
@@ -479,15 +484,17 @@ def link_recommendation(
     require_editor(session, actor, action.dialogue)
     _require_linkable(session, actor, action, submission, now)
     if submission.kind is not SubmissionKind.SEMINAR_RECOMMENDATIONS:
-        raise RoadmapRefusedError("only a seminar submission holds recommendations")
+        raise RoadmapRefusedError(translatable("only a seminar submission holds recommendations"))
     try:
         opened = open_submission_for_staff(session, signed_in, submission, now=now)
     except ReadRefusedError:
         raise RoadmapForbiddenError("you may not read this submission") from None
     except (UnverifiedSubmissionError, crypto.DecryptionError):
-        raise RoadmapRefusedError("the seminar submission does not open or verify") from None
+        raise RoadmapRefusedError(
+            translatable("the seminar submission does not open or verify")
+        ) from None
     if not 0 <= index < len(recommendations_of(opened)):
-        raise RoadmapRefusedError("the seminar has no such recommendation")
+        raise RoadmapRefusedError(translatable("the seminar has no such recommendation"))
     return _add_link(
         session,
         actor,
@@ -501,7 +508,7 @@ def unlink(session: Session, actor: StaffUser, action: FollowUpAction, link_id: 
     require_editor(session, actor, action.dialogue)
     link = next((link for link in action.links if link.id == link_id), None)
     if link is None:
-        raise RoadmapRefusedError("the action has no such link")
+        raise RoadmapRefusedError(translatable("the action has no such link"))
     details = _link_details(link)
     action.links.remove(link)
     session.flush()
@@ -524,12 +531,14 @@ def _require_linkable(
     now: dt.datetime,
 ) -> None:
     if submission.dialogue_id != action.dialogue_id:
-        raise RoadmapRefusedError("the submission is not one of this dialogue's")
+        raise RoadmapRefusedError(translatable("the submission is not one of this dialogue's"))
     access = need_to_know.submission_access(session, actor, submission, now=now)
     if access is not need_to_know.Access.READ:
         raise RoadmapForbiddenError("you may not read this submission")
     if submission.state not in LINKABLE_STATES:
-        raise RoadmapRefusedError("only a submission the desk accepted links to the roadmap")
+        raise RoadmapRefusedError(
+            translatable("only a submission the desk accepted links to the roadmap")
+        )
 
 
 def _add_link(
@@ -537,7 +546,7 @@ def _add_link(
 ) -> FollowUpActionLink:
     """Add ``link`` unless the action already has the same one."""
     if any(_link_details(existing) == _link_details(link) for existing in action.links):
-        raise RoadmapRefusedError("the action already has that link")
+        raise RoadmapRefusedError(translatable("the action already has that link"))
     action.links.append(link)
     session.flush()
     _record(

@@ -24,6 +24,7 @@ from portal.models.staff import MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.contexts import STAFF_TOTP_SECRET_PURPOSE
 from portal.services.staff.web_sessions import end_all_staff_sessions
+from portal.translatable import translatable
 
 MIN_PASSPHRASE_LENGTH = 12
 # 24 random bytes: 32 characters of URL-safe base64, typed once by the new account's owner.
@@ -63,7 +64,7 @@ def normalise_email(email: str) -> str:
     address = email.strip().lower()
     local, _, domain = address.partition("@")
     if not local or "." not in domain or any(character.isspace() for character in address):
-        raise StaffDetailsError("an e-mail address looks like name@example.org")
+        raise StaffDetailsError(translatable("an e-mail address looks like name@example.org"))
     return address
 
 
@@ -152,7 +153,7 @@ def _checked_details(
     address = normalise_email(email)
     name = display_name.strip()
     if not name:
-        raise StaffDetailsError("a staff account needs a display name")
+        raise StaffDetailsError(translatable("a staff account needs a display name"))
     if len(name) > MAX_DISPLAY_NAME_LENGTH:
         raise StaffDetailsError(f"a display name has at most {MAX_DISPLAY_NAME_LENGTH} characters")
     if len(address) > MAX_EMAIL_LENGTH:
@@ -162,7 +163,9 @@ def _checked_details(
     except ValueError:
         raise StaffDetailsError(f"{role!r} is not a staff role") from None
     if staff_by_email(session, address) is not None:
-        raise StaffDetailsError("a staff account with this e-mail address already exists")
+        raise StaffDetailsError(
+            translatable("a staff account with this e-mail address already exists")
+        )
     return _AccountDetails(email=address, display_name=name, role=checked_role)
 
 
@@ -288,7 +291,9 @@ def set_staff_active(
             )
         )
         if not others:
-            raise StaffDetailsError("the last active administrator cannot be deactivated")
+            raise StaffDetailsError(
+                translatable("the last active administrator cannot be deactivated")
+            )
     user.active = active
     details: dict[str, int] = {}
     if not active:
@@ -320,7 +325,7 @@ def set_staff_passphrase(
     opens. Two Argon2 derivations; run inside the Argon2 gate.
     """
     if crypto.public_key_bytes(personal_key) != bytes(user.personal_public_key):
-        raise StaffDetailsError("this personal key is not the account's")
+        raise StaffDetailsError(translatable("this personal key is not the account's"))
     first_choice = user.must_change_passphrase
     _lock_under_passphrase(user, personal_key, new_passphrase)
     user.must_change_passphrase = False

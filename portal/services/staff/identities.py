@@ -66,6 +66,7 @@ from portal.services.staff.triage import (
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.payload import decode_payload
 from portal.services.submissions.provenance import Provenance, identities_provenance
+from portal.translatable import translatable
 
 
 class NamesState(enum.StrEnum):
@@ -164,7 +165,9 @@ def name_members(
     named = sorted(set(member_ids))
     eligible = {user.id: user for user in key_holders(session, submission)}
     if not set(named) <= set(eligible):
-        raise TriageRefusedError("name only desk members who hold the desk key of this submission")
+        raise TriageRefusedError(
+            translatable("name only desk members who hold the desk key of this submission")
+        )
     kept = [
         (grant.staff_user, grant.expires_at)
         for grant in identity.grants
@@ -196,7 +199,9 @@ def grant_emergency_names(
     identity = _compartmented(submission)
     member = {user.id: user for user in key_holders(session, submission)}.get(member_id)
     if member is None:
-        raise TriageRefusedError("give access only to a desk member who holds the desk key")
+        raise TriageRefusedError(
+            translatable("give access only to a desk member who holds the desk key")
+        )
     if any(grant.staff_user_id == member.id for grant in identity.grants):
         raise TriageRefusedError(f"{member.display_name} already reads the names of this case")
     access = record_emergency_access(session, submission, member, justification, now=now)
@@ -226,12 +231,16 @@ def record_names_read(session: Session, actor: StaffUser, submission: Submission
 
 def _compartmented(submission: Submission) -> SubmissionIdentity:
     if submission.dialogue.review_mode is ReviewMode.OFFLINE:
-        raise TriageRefusedError("this dialogue is reviewed offline: its names open only there")
+        raise TriageRefusedError(
+            translatable("this dialogue is reviewed offline: its names open only there")
+        )
     identity = submission.identity
     if identity is None:
         raise TriageRefusedError(
-            "this submission was stored before names were sealed apart: every member who reads "
-            "it reads its names"
+            translatable(
+                "this submission was stored before names were sealed apart: every member who reads "
+                "it reads its names"
+            )
         )
     return identity
 
@@ -249,12 +258,14 @@ def _holder_plaintext(
         )
     except _UnverifiedIdentitiesError:
         raise TriageRefusedError(
-            "the names of this case could not be verified, so they are not passed on"
+            translatable("the names of this case could not be verified, so they are not passed on")
         ) from None
     if plaintext is None:
         raise TriageRefusedError(
-            "you do not hold this dialogue's identity key, so you cannot open the names to "
-            "anyone; ask a triage officer who holds it"
+            translatable(
+                "you do not hold this dialogue's identity key, so you cannot open the names to "
+                "anyone; ask a triage officer who holds it"
+            )
         )
     return plaintext
 
@@ -341,8 +352,10 @@ def _reseal(
         desk_private_key = need_to_know.open_desk_key(session, signed_in, submission.desk_key)
     except (need_to_know.NotOnDeskError, need_to_know.DeskKeyUnavailableError):
         raise TriageRefusedError(
-            "you hold no grant of the desk key this case is sealed to, so you cannot sign the "
-            "copy of its names"
+            translatable(
+                "you hold no grant of the desk key this case is sealed to, so you cannot sign the "
+                "copy of its names"
+            )
         ) from None
     for grant in list(identity.grants):
         session.delete(grant)

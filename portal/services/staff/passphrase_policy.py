@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from zxcvbn import zxcvbn
 
+from portal.translatable import translatable
+
 MIN_PASSPHRASE_LENGTH = 12
 MAX_PASSPHRASE_LENGTH = 1024
 MIN_ZXCVBN_SCORE = 3
@@ -78,8 +80,10 @@ def check_passphrase(passphrase: str, personal: PersonalDetails = PersonalDetail
     for fragment in personal.fragments():
         if fragment in lowered:
             raise PassphraseRefusedError(
-                "A passphrase must not contain your name or your e-mail address: anyone who "
-                "knows you would try them first."
+                translatable(
+                    "A passphrase must not contain your name or your e-mail address: anyone who "
+                    "knows you would try them first."
+                )
             )
     estimate = zxcvbn(normalised[:_ZXCVBN_CHARACTERS], user_inputs=list(_user_inputs(personal)))
     if estimate["score"] < MIN_ZXCVBN_SCORE:

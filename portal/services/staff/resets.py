@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from portal.models import StaffResetNotice, StaffResetRequest, StaffRole, StaffUser, utc_now
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.staff.accounts import reset_staff_account
+from portal.translatable import translatable
 
 REQUEST_LIFETIME = dt.timedelta(hours=48)
 
@@ -58,7 +59,9 @@ def request_reset(session: Session, user: StaffUser, *, requested_by: StaffUser)
     """Ask for ``user``'s reset; nothing changes on the account until another approves it."""
     _require_administrator(requested_by)
     if user.id == requested_by.id:
-        raise ResetRefusedError("you cannot reset your own account; ask another administrator")
+        raise ResetRefusedError(
+            translatable("you cannot reset your own account; ask another administrator")
+        )
     now = utc_now()
     waiting = _request_for(session, user)
     if waiting is not None and _is_live(waiting, now):
@@ -95,10 +98,10 @@ def approve_reset(session: Session, user: StaffUser, *, approver: StaffUser) -> 
         )
     if request.requested_by_id == approver.id:
         raise ResetRefusedError(
-            "you asked for this reset, so another administrator must approve it"
+            translatable("you asked for this reset, so another administrator must approve it")
         )
     if user.id == approver.id:
-        raise ResetRefusedError("you cannot approve a reset of your own account")
+        raise ResetRefusedError(translatable("you cannot approve a reset of your own account"))
     requested_by = session.get(StaffUser, request.requested_by_id)
     session.delete(request)
     session.flush()
@@ -177,7 +180,9 @@ def acknowledge_reset_notice(session: Session, user: StaffUser) -> None:
 
 def _require_administrator(user: StaffUser) -> None:
     if not user.active or user.role != StaffRole.ADMINISTRATOR:
-        raise ResetRefusedError("only an active administrator can ask for or approve a reset")
+        raise ResetRefusedError(
+            translatable("only an active administrator can ask for or approve a reset")
+        )
 
 
 def _request_for(session: Session, user: StaffUser) -> StaffResetRequest | None:

@@ -51,6 +51,7 @@ from portal.services.staff.notes import seal_signed_note
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.services.submissions.topic_rows import retag
+from portal.translatable import translatable
 
 S = SubmissionState
 
@@ -152,7 +153,7 @@ def set_topics(
     chosen = set(topics)
     known = {str(topic) for topic in Topic}
     if not chosen <= known:
-        raise TriageRefusedError("choose agenda themes from the list")
+        raise TriageRefusedError(translatable("choose agenda themes from the list"))
     retag(session, submission, chosen)
     record_submission_event(
         session, AuditAction.SUBMISSION_TOPICS_TAGGED, actor, submission, topics=sorted(chosen)
@@ -185,16 +186,18 @@ def assess_risk(
     """
     require_triage(session, actor, submission, now=now)
     if level in REASSESSMENT_REQUIRED and reassess_on is None:
-        raise TriageRefusedError("a medium or high risk needs a re-assessment date")
+        raise TriageRefusedError(translatable("a medium or high risk needs a re-assessment date"))
     if reassess_on is not None and reassess_on < now.date():
-        raise TriageRefusedError("the re-assessment date cannot be in the past")
+        raise TriageRefusedError(translatable("the re-assessment date cannot be in the past"))
     named: list[int] = []
     if level is RiskLevel.HIGH:
         named = sorted(set(named_member_ids) or {actor.id})
         eligible = {user.id for user in key_holders(session, submission)}
         if not set(named) <= eligible:
             raise TriageRefusedError(
-                "name only desk members who hold the desk key this submission is sealed to"
+                translatable(
+                    "name only desk members who hold the desk key this submission is sealed to"
+                )
             )
     submission.risk_level = level
     submission.risk_reassess_on = reassess_on
@@ -281,7 +284,9 @@ def decline(
 ) -> None:
     require_triage(session, actor, submission, now=now)
     if reason is DeclineReason.DUPLICATE:
-        raise TriageRefusedError("to decline as a duplicate, say which submission it duplicates")
+        raise TriageRefusedError(
+            translatable("to decline as a duplicate, say which submission it duplicates")
+        )
     old = change_state(submission, S.DECLINED)
     submission.decline_reason = reason
     submission.duplicate_of_id = None
@@ -313,11 +318,15 @@ def mark_duplicate(
         )
     ).first()
     if original is None:
-        raise TriageRefusedError("there is no submission with that reference in this dialogue")
+        raise TriageRefusedError(
+            translatable("there is no submission with that reference in this dialogue")
+        )
     if original.id == submission.id:
-        raise TriageRefusedError("a submission cannot duplicate itself")
+        raise TriageRefusedError(translatable("a submission cannot duplicate itself"))
     if original.duplicate_of_id == submission.id:
-        raise TriageRefusedError("that submission is already marked a duplicate of this one")
+        raise TriageRefusedError(
+            translatable("that submission is already marked a duplicate of this one")
+        )
     old = change_state(submission, S.DECLINED)
     submission.decline_reason = DeclineReason.DUPLICATE
     submission.duplicate_of_id = original.id
@@ -349,7 +358,7 @@ def add_note(
     require_triage(session, actor, submission, now=now)
     text = text.strip()
     if not text:
-        raise TriageRefusedError("write the note first")
+        raise TriageRefusedError(translatable("write the note first"))
     if len(text) > LONG_TEXT_LIMIT:
         raise TriageRefusedError(f"a note may hold at most {LONG_TEXT_LIMIT:,} characters")
     try:
@@ -358,7 +367,10 @@ def add_note(
         )
     except (need_to_know.NotOnDeskError, need_to_know.DeskKeyUnavailableError):
         raise TriageRefusedError(
-            "you hold no grant of this dialogue's current desk key, so your note cannot be signed"
+            translatable(
+                "you hold no grant of this dialogue's current desk key, "
+                "so your note cannot be signed"
+            )
         ) from None
     last = session.scalar(
         select(func.max(TriageNote.position)).where(TriageNote.submission_id == submission.id)
@@ -414,7 +426,7 @@ def grant_emergency_access(
     if access is need_to_know.Access.NONE:
         raise TriageForbiddenError("only members of this desk may take emergency access")
     if access is need_to_know.Access.READ:
-        raise TriageRefusedError("you may already read this submission")
+        raise TriageRefusedError(translatable("you may already read this submission"))
     grant = record_emergency_access(session, submission, actor, justification, now=now)
     record_submission_event(
         session,

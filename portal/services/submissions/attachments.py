@@ -63,6 +63,7 @@ from portal.services.submissions.intake import (
 from portal.services.submissions.payload import encode_payload
 from portal.services.submissions.submitter_keys import SubmitterKey, submission_keys
 from portal.storage import EncryptedStorage, StagedFile
+from portal.translatable import translatable
 
 ATTACHMENT_KEYS_FORMAT = "parley-attachment-keys-v2"
 UNPADDED_ATTACHMENT_KEYS_FORMAT = "parley-attachment-keys-v1"
@@ -151,14 +152,17 @@ class EncryptingUpload:
         """Write ``ciphertext`` once the storage quota has room for it."""
         if not self._room.take(len(ciphertext)):
             self._storage.discard(self._session, self._staged)
-            raise AttachmentsStorageFullError(str(StorageFullError()))
+            raise AttachmentsStorageFullError(*StorageFullError().args)
         self._staged.write(ciphertext)
 
     def _take(self, size: int) -> None:
         if not self._budget.take(size):
             self._storage.discard(self._session, self._staged)
             raise AttachmentTooLargeError(
-                f"attachments may take {self._budget.limit // (1024 * 1024)} MB in all"
+                translatable(
+                    "attachments may take %(size)s MB in all",
+                    size=self._budget.limit // (1024 * 1024),
+                )
             )
 
 
@@ -267,10 +271,14 @@ def claim_uploads(
     upload abandoned by a concurrent request cannot be attached without its file.
     """
     if len(claims) > MAX_ATTACHMENTS:
-        raise SubmissionRefusedError(f"a submission may carry at most {MAX_ATTACHMENTS} files")
+        raise SubmissionRefusedError(
+            translatable("a submission may carry at most %(count)s files", count=MAX_ATTACHMENTS)
+        )
     public_ids = [claim.upload_public_id for claim in claims]
     if len(set(public_ids)) != len(public_ids):
-        raise SubmissionRefusedError("the same file was attached twice; send the form again")
+        raise SubmissionRefusedError(
+            translatable("the same file was attached twice; send the form again")
+        )
     uploads = _claimable_uploads(session, submission.public_id, public_ids, now)
     address = SubmissionAddress.of(submission)
     recipients = recipient_keys(submission.desk_key, submission)
@@ -279,7 +287,9 @@ def claim_uploads(
         upload = uploads.get(claim.upload_public_id)
         if upload is None:
             raise SubmissionRefusedError(
-                "an attached file did not arrive in full or has expired; send the form again"
+                translatable(
+                    "an attached file did not arrive in full or has expired; send the form again"
+                )
             )
         context = signed_attachment_keys_context(address, upload.public_id)
         check_envelope(
@@ -312,7 +322,9 @@ def claim_uploads(
     )
     if consumed.rowcount != len(attachments):
         raise SubmissionRefusedError(
-            "an attached file was removed while the form was sent; send the form again"
+            translatable(
+                "an attached file was removed while the form was sent; send the form again"
+            )
         )
     claim_unclaimed(session, sum(upload.ciphertext_size for upload in uploads.values()))
     for attachment in attachments:

@@ -94,6 +94,7 @@ from portal.services.submissions.submitter_keys import (
     submission_private_key,
 )
 from portal.storage import EncryptedStorage
+from portal.translatable import translatable
 
 KINDS_WITH_CONSENT = frozenset({SubmissionKind.INDIVIDUAL_CASE, SubmissionKind.REPRISAL_REPORT})
 _Addition = TypeVar("_Addition", FurtherInformation, ConsentChange)
@@ -596,7 +597,7 @@ def checked_addition(
         signing_key = bytes(submission.signing_public_key or b"")
         check_signature(signing_key, context, envelope, signature or b"")
     elif signature is not None:
-        raise SubmissionRefusedError("this submission takes no signed additions")
+        raise SubmissionRefusedError(translatable("this submission takes no signed additions"))
     return Addition(desk_key, bytes(envelope), position, signature)
 
 
@@ -694,4 +695,6 @@ def delete_submission(
 
 def _require_consent_ladder(submission: Submission) -> None:
     if submission.kind not in KINDS_WITH_CONSENT:
-        raise SubmissionRefusedError("only cases and reprisal reports name people with consent")
+        raise SubmissionRefusedError(
+            translatable("only cases and reprisal reports name people with consent")
+        )

@@ -77,6 +77,7 @@ from portal.services.submissions.submitter_keys import (
     submission_keys,
 )
 from portal.services.submissions.topic_rows import add_topic_rows, topic_tags
+from portal.translatable import translatable
 
 # A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
 # padded payload fits the 1 MiB size bucket; that is far beyond any form filled in by hand.
@@ -116,20 +117,28 @@ def submission_address(
     """
     if kind is SubmissionKind.REPRISAL_REPORT:
         if dialogue_session is not None:
-            raise SubmissionRefusedError("a reprisal report is sent to a dialogue, not a session")
+            raise SubmissionRefusedError(
+                translatable("a reprisal report is sent to a dialogue, not a session")
+            )
         if not dialogue_accepts_reprisal_reports(dialogue):
-            raise SubmissionRefusedError("this dialogue is frozen and accepts nothing for now")
+            raise SubmissionRefusedError(
+                translatable("this dialogue is frozen and accepts nothing for now")
+            )
     else:
         if dialogue_session is None or dialogue_session.dialogue_id != dialogue.id:
-            raise SubmissionRefusedError("choose a session of this dialogue to send this to")
+            raise SubmissionRefusedError(
+                translatable("choose a session of this dialogue to send this to")
+            )
         if not consultation_accepts_submissions(dialogue_session, now):
-            raise SubmissionRefusedError("the consultation for this session is not open")
+            raise SubmissionRefusedError(
+                translatable("the consultation for this session is not open")
+            )
     try:
         require_usable_id(session, ids, public_id, now)
     except SubmissionIdExpiredError as refusal:
-        raise FormExpiredError(str(refusal)) from None
+        raise FormExpiredError(*refusal.args) from None
     except SubmissionIdUsedError as refusal:
-        raise SubmissionRefusedError(str(refusal)) from None
+        raise SubmissionRefusedError(*refusal.args) from None
     return SubmissionAddress(dialogue, dialogue_session, kind, public_id)
 
 
@@ -163,14 +172,18 @@ def accept_sealed_submission(
     signing key under its signed context.
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
-        raise SubmissionRefusedError("only a reprisal report can be marked urgent")
+        raise SubmissionRefusedError(translatable("only a reprisal report can be marked urgent"))
     try:
         crypto.load_public_key(submitter_public_key)
     except crypto.CryptoError:
-        raise SubmissionRefusedError("the submission's key is not a key we can accept") from None
+        raise SubmissionRefusedError(
+            translatable("the submission's key is not a key we can accept")
+        ) from None
     if bytes(submitter_public_key) == bytes(submitter.public_key):
         raise SubmissionRefusedError(
-            "this submission was encrypted to the wrong keys; reload the form and send it again"
+            translatable(
+                "this submission was encrypted to the wrong keys; reload the form and send it again"
+            )
         )
     desk_key = require_desk_key(session, address.dialogue)
     submission = _new_submission(address, bytes(submitter_public_key), desk_key, routing, today)
@@ -187,7 +200,9 @@ def accept_sealed_submission(
     identity_key = identity_key_for(session, desk_key, address.kind)
     if (identity_key is None) != (identities_envelope is None):
         raise SubmissionRefusedError(
-            "this submission was encrypted for another form; reload the form and send it again"
+            translatable(
+                "this submission was encrypted for another form; reload the form and send it again"
+            )
         )
     identity = None
     if identity_key is not None and identities_envelope is not None:
@@ -230,7 +245,9 @@ def accept_plain_submission(
     """
     payload = validate_submission(form, address.kind)
     if len(encode_payload(payload)) > MAX_PAYLOAD_BYTES:
-        raise SubmissionRefusedError("this submission is too long; shorten it or attach a file")
+        raise SubmissionRefusedError(
+            translatable("this submission is too long; shorten it or attach a file")
+        )
     desk_key = require_desk_key(session, address.dialogue)
     keys = submission_keys(submitter_key, address.public_id)
     submission_key = keys.public_key_bytes()
@@ -267,7 +284,7 @@ def require_desk_key(session: Session, dialogue: Dialogue) -> DeskKey:
     """The desk key new envelopes for ``dialogue`` are sealed to."""
     desk_key = current_desk_key(session, dialogue)
     if desk_key is None:
-        raise SubmissionRefusedError("this dialogue cannot receive anything yet")
+        raise SubmissionRefusedError(translatable("this dialogue cannot receive anything yet"))
     return desk_key
 
 
@@ -280,18 +297,24 @@ def check_envelope(
     the desk, and an extra one would hand it to someone the submitter did not choose.
     """
     if len(envelope) > max_bytes:
-        raise SubmissionRefusedError("this submission is too large")
+        raise SubmissionRefusedError(translatable("this submission is too large"))
     try:
         info = crypto.inspect_envelope(envelope)
     except crypto.DecryptionError:
-        raise SubmissionRefusedError("this is not an encrypted submission we can accept") from None
+        raise SubmissionRefusedError(
+            translatable("this is not an encrypted submission we can accept")
+        ) from None
     if info.context_digest != crypto.context_digest(context):
         raise SubmissionRefusedError(
-            "this submission was encrypted for another form; reload the form and send it again"
+            translatable(
+                "this submission was encrypted for another form; reload the form and send it again"
+            )
         )
     if set(info.key_ids) != {crypto.key_id(key) for key in recipients}:
         raise SubmissionRefusedError(
-            "this submission was encrypted to the wrong keys; reload the form and send it again"
+            translatable(
+                "this submission was encrypted to the wrong keys; reload the form and send it again"
+            )
         )
 
 
@@ -302,7 +325,10 @@ def check_signature(signing_key: bytes, context: str, envelope: bytes, signature
         crypto.verify_item(signing_key, context, envelope, signature)
     except crypto.DecryptionError:
         raise SubmissionRefusedError(
-            "this was not signed with the key of this submission; reload the page and send it again"
+            translatable(
+                "this was not signed with the key of this submission; "
+                "reload the page and send it again"
+            )
         ) from None
 
 
@@ -355,8 +381,10 @@ def _store(
         add_with_next_tag(session, submission, owner_tag_key)
     except OwnerTagTakenError:
         raise SubmissionRefusedError(
-            "another submission was being stored under this codename at the same moment; "
-            "send this one again"
+            translatable(
+                "another submission was being stored under this codename at the same moment; "
+                "send this one again"
+            )
         ) from None
     add_topic_rows(session, submission)
     # Only once the row is stored: the names' row hangs from it.

@@ -105,6 +105,7 @@ from portal.services.submissions.provenance import (
     message_provenance,
 )
 from portal.services.submissions.submitter_keys import SubmitterKey, submission_private_key
+from portal.translatable import translatable
 
 MESSAGE_FORMAT = "parley-desk-message-v1"
 
@@ -353,7 +354,9 @@ def reply_sealed(
     exactly the current desk key and the submitter. ``SubmissionRefusedError`` otherwise.
     """
     if not is_public_id(public_id) or _public_id_used(session, public_id):
-        raise SubmissionRefusedError("this reply has already been sent; reload the page")
+        raise SubmissionRefusedError(
+            translatable("this reply has already been sent; reload the page")
+        )
     kind = message_kind(public_id, Direction.TO_DESK)
     addition = checked_addition(session, submission, envelope, signature, kind)
     return _received(session, submission, public_id, addition, today)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import DeletedSubmission, Submission
+from portal.translatable import translatable
 
 _PERIOD_SECONDS = 3600
 # Whether a stored or deleted submission has the public id: built once, run at every intake.
@@ -47,7 +48,9 @@ class SubmissionIdExpiredError(SubmissionIdError):
 
     def __init__(self) -> None:
         super().__init__(
-            "this form has expired; nothing was stored: open the form again to get a fresh one"
+            translatable(
+                "this form has expired; nothing was stored: open the form again to get a fresh one"
+            )
         )
 
 
@@ -55,7 +58,9 @@ class SubmissionIdUsedError(SubmissionIdError):
     """A submission was already sent with this id (and may since have been deleted)."""
 
     def __init__(self) -> None:
-        super().__init__("this form has already been sent; open the form again to send another")
+        super().__init__(
+            translatable("this form has already been sent; open the form again to send another")
+        )
 
 
 @dataclass(frozen=True)

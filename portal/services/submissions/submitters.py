@@ -76,6 +76,7 @@ from portal.services.leaky_bucket import (
 from portal.services.proof_of_work import ChallengeGate, Proof
 from portal.services.submissions.owner_tags import tag_untagged
 from portal.services.work_gate import BusyError
+from portal.translatable import translatable
 
 LOGIN_SECRET_SIZE = 32
 GLOBAL_BUCKET = "global"
@@ -98,7 +99,9 @@ class SignInRefusedError(SubmitterError):
     """The one answer to any codename that opens no inbox."""
 
     def __init__(self) -> None:
-        super().__init__("This codename does not open an inbox. Check each word and try again.")
+        super().__init__(
+            translatable("This codename does not open an inbox. Check each word and try again.")
+        )
 
 
 @dataclass(frozen=True)
@@ -137,16 +140,22 @@ def register_submitter(
 ) -> Submitter:
     """Register the pseudonym whose login secret and public key a browser derived."""
     if len(login_secret) != LOGIN_SECRET_SIZE:
-        raise RegistrationRefusedError(f"a login secret is {LOGIN_SECRET_SIZE} bytes")
+        raise RegistrationRefusedError(
+            translatable("a login secret is %(size)s bytes", size=LOGIN_SECRET_SIZE)
+        )
     try:
         crypto.load_public_key(public_key)
     except crypto.CryptoError:
-        raise RegistrationRefusedError("the public key is not an X25519 public key") from None
+        raise RegistrationRefusedError(
+            translatable("the public key is not an X25519 public key")
+        ) from None
     digest = crypto.lookup_hash(pepper, login_secret)
     submitter = Submitter(lookup_hash=digest, public_key=bytes(public_key), created_on=today)
     # The unique lookup hash is the check: one insert that stores nothing if it is taken.
     if not insert_unless_taken(session, submitter):
-        raise CodenameTakenError("this codename is already registered; sign in with it")
+        raise CodenameTakenError(
+            translatable("this codename is already registered; sign in with it")
+        )
     return submitter
 
 

@@ -73,6 +73,7 @@ from portal.services.submissions.submission_ids import (
     require_usable_id,
 )
 from portal.storage import PARTIAL_PREFIX, EncryptedStorage, normalise_times, size_on_disk
+from portal.translatable import translatable
 
 UPLOAD_LIFETIME = dt.timedelta(hours=24)
 _EXPIRY_STEP = dt.timedelta(hours=1)
@@ -148,20 +149,24 @@ def create_upload(
     try:
         require_usable_id(session, ids, submission_public_id, now)
     except SubmissionIdExpiredError as refusal:
-        raise UploadFormExpiredError(str(refusal)) from None
+        raise UploadFormExpiredError(*refusal.args) from None
     except SubmissionIdUsedError as refusal:
-        raise UploadRefusedError(str(refusal)) from None
+        raise UploadRefusedError(*refusal.args) from None
     plaintext_size = crypto.plaintext_size_for(ciphertext_size)
     if plaintext_size is None or not is_padded_file_size(plaintext_size):
         raise UploadRefusedError(
-            "the declared size is not the size of an encrypted file padded to its bucket"
+            translatable(
+                "the declared size is not the size of an encrypted file padded to its bucket"
+            )
         )
     try:
         reserve_unclaimed(session, limits, ciphertext_size)
     except StorageFullError as refusal:
-        raise UploadStorageFullError(str(refusal)) from None
+        raise UploadStorageFullError(*refusal.args) from None
     if _budget_used(session, submission_public_id, now) + plaintext_size > budget_bytes:
-        raise UploadTooLargeError(f"attachments may take {budget_bytes // _MIB} MB in all")
+        raise UploadTooLargeError(
+            translatable("attachments may take %(size)s MB in all", size=budget_bytes // _MIB)
+        )
     token = crypto.random_token(_TOKEN_BYTES)
     upload = Upload(
         public_id=new_public_id(),
@@ -189,7 +194,7 @@ def find_upload(session: Session, public_id: str, token: str, now: dt.datetime) 
     upload = session.scalars(select(Upload).where(Upload.public_id == public_id)).first()
     digest = _ABSENT_TOKEN_DIGEST if upload is None else upload.token_digest
     if not crypto.token_matches(token, digest) or upload is None or upload.expires_at <= now:
-        raise UploadNotFoundError("no such upload; start the file again")
+        raise UploadNotFoundError(translatable("no such upload; start the file again"))
     return upload
 
 
@@ -204,21 +209,29 @@ def append_chunk(
 ) -> int:
     """Append ``length`` bytes read from ``body`` at ``offset``; return the received length."""
     if length > MAX_CHUNK_BYTES:
-        raise UploadTooLargeError(f"a chunk may hold at most {MAX_CHUNK_BYTES} bytes")
+        raise UploadTooLargeError(
+            translatable("a chunk may hold at most %(size)s bytes", size=MAX_CHUNK_BYTES)
+        )
     with _locked(session, storage, upload) as handle:
         received = upload.received_size
         if upload.complete or offset < received:
             if offset + length <= received and _same_as_stored(handle, offset, body, length):
                 return received
             raise UploadConflictError(
-                "replayed or conflicting chunk: these bytes differ from what was received",
+                translatable(
+                    "replayed or conflicting chunk: these bytes differ from what was received"
+                ),
                 received,
             )
         if offset > received:
-            raise UploadConflictError("a gap: this chunk starts after what was received", received)
+            raise UploadConflictError(
+                translatable("a gap: this chunk starts after what was received"), received
+            )
         if offset + length > upload.ciphertext_size:
             _delete(session, storage, upload)
-            raise UploadTooLargeError("the file is larger than declared; it was deleted")
+            raise UploadTooLargeError(
+                translatable("the file is larger than declared; it was deleted")
+            )
         _write_durably(handle, received, body, length)
         normalise_times(partial_path(storage, upload.storage_name))
         upload.received_size = received + length
@@ -237,13 +250,18 @@ def complete_upload(session: Session, storage: EncryptedStorage, upload: Upload)
             return
         if upload.received_size != upload.ciphertext_size:
             raise UploadRefusedError(
-                f"the file is incomplete: {upload.received_size} of {upload.ciphertext_size}"
-                " bytes arrived; send the rest"
+                translatable(
+                    "the file is incomplete: %(received)s of %(size)s bytes arrived; send the rest",
+                    received=upload.received_size,
+                    size=upload.ciphertext_size,
+                )
             )
         handle.seek(0)
         if not crypto.is_stream_header(handle.read(HEADER_SIZE)):
             _delete(session, storage, upload)
-            raise UploadRefusedError("this is not an encrypted file we can accept; it was deleted")
+            raise UploadRefusedError(
+                translatable("this is not an encrypted file we can accept; it was deleted")
+            )
         upload.complete = True
         session.commit()
 
@@ -333,13 +351,15 @@ def _locked(session: Session, storage: EncryptedStorage, upload: Upload) -> Iter
     try:
         handle = path.open("r+b")
     except FileNotFoundError:
-        raise UploadNotFoundError("no such upload; start the file again") from None
+        raise UploadNotFoundError(translatable("no such upload; start the file again")) from None
     with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             session.refresh(upload, with_for_update=True)
         except InvalidRequestError:
-            raise UploadNotFoundError("no such upload; start the file again") from None
+            raise UploadNotFoundError(
+                translatable("no such upload; start the file again")
+            ) from None
         yield handle
 
 
@@ -364,7 +384,7 @@ def _write_durably(handle: BinaryIO, start: int, body: BinaryIO, length: int) ->
         while remaining:
             piece = body.read(min(_COPY_BYTES, remaining))
             if not piece:
-                raise UploadRefusedError("the chunk ended before its declared length")
+                raise UploadRefusedError(translatable("the chunk ended before its declared length"))
             handle.write(piece)
             remaining -= len(piece)
         handle.flush()

@@ -85,7 +85,7 @@ export async function sendAttachment(file, options) {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ submission: options.submissionId, size: totalBytes }),
   });
-  const uploadUrl = `${options.uploadsUrl}/${created.upload}`;
+  const uploadUrl = beneath(options.uploadsUrl, created.upload);
   calls.token = created.token;
   const key = globalThis.crypto.getRandomValues(new Uint8Array(KEY_LENGTH));
   try {
@@ -113,13 +113,35 @@ export async function sendAttachment(file, options) {
   return { upload: created.upload, keys_envelope: toBase64(keysEnvelope) };
 }
 
+/**
+ * The address of `segment` below `url`, keeping `url`'s query: the page's language rides there
+ * (`lang`, portal/i18n.py), so that the server's refusals come back in the page's language.
+ */
+export function beneath(url, segment) {
+  const [path, query] = splitQuery(url);
+  return `${path}/${segment}${query}`;
+}
+
+/** `url` with `values` added to (or replacing in) its query. */
+export function withQuery(url, values) {
+  const [path, query] = splitQuery(url);
+  const parameters = new URLSearchParams(query);
+  for (const [name, value] of Object.entries(values)) parameters.set(name, String(value));
+  return `${path}?${parameters}`;
+}
+
+function splitQuery(url) {
+  const start = url.indexOf('?');
+  return start === -1 ? [url, ''] : [url.slice(0, start), url.slice(start)];
+}
+
 async function sendCiphertext(calls, uploadUrl, file, encryptor, report) {
   let sent = 0;
   for await (const body of requestBodies(file, encryptor)) {
     sent = await calls.sendChunk(uploadUrl, sent, body);
     report(sent);
   }
-  await calls.json('POST', `${uploadUrl}/complete`, {});
+  await calls.json('POST', beneath(uploadUrl, 'complete'), {});
 }
 
 /**
@@ -181,7 +203,7 @@ class UploadCalls {
     for (let attempt = 1; ; attempt += 1) {
       let response;
       try {
-        response = await this.fetch(`${url}?offset=${offset}`, {
+        response = await this.fetch(withQuery(url, { offset }), {
           method: 'PUT',
           credentials: 'same-origin',
           headers: this.headers({ 'Content-Type': 'application/octet-stream' }),

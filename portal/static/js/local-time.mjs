@@ -7,16 +7,24 @@
 
 const PLACEHOLDER = '%(time)s';
 
-/** `isoMoment` in the reader's zone and language, with the zone's short name. */
+/** The calendar day of `moment` in `timeZone`, as year-month-day digits. */
+function dayIn(moment, timeZone) {
+  return new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone }).format(moment);
+}
+
+/**
+ * `isoMoment` in the reader's zone and language, with the zone's short name: the time alone when
+ * it falls on the UTC date the page already wrote, the date too when the day is another one.
+ */
 export function formatLocal(isoMoment, locale, timeZone) {
   const moment = new Date(isoMoment);
   if (Number.isNaN(moment.getTime())) {
     return null;
   }
+  const sameDay = dayIn(moment, timeZone) === dayIn(moment, 'UTC');
+  const date = sameDay ? {} : { year: 'numeric', month: 'short', day: 'numeric' };
   return new Intl.DateTimeFormat(locale || undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
+    ...date,
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',

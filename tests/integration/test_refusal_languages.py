@@ -1,0 +1,79 @@
+"""The refusals of the JavaScript paths reach the person in the page's language: the services'
+own sentences (``portal.translatable``) and the portal's answers alike, in the JSON the browser
+modules show. The pseudo catalogue (test_pseudo_locale) makes a translated answer recognisable.
+"""
+
+import base64
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+import crypto
+from portal import create_app
+from portal.locales import SUPPORTED_LOCALES
+from portal.services.submissions.submission_ids import SubmissionIdExpiredError
+from portal.translatable import translatable
+from tests.conftest import DemoInstance
+from tests.integration.test_pseudo_locale import CLOSE, OPEN, PSEUDO, write_pseudo_catalogue
+
+
+@pytest.fixture(scope="module")
+def app(
+    writable_demo_instance: DemoInstance, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    portal = create_app(writable_demo_instance.settings)
+    portal.config["WTF_CSRF_ENABLED"] = False
+    folder = tmp_path_factory.mktemp("pseudo-refusals")
+    write_pseudo_catalogue(folder)
+    portal.extensions["babel"].translation_directories.append(str(folder))
+    portal.config["PORTAL_LANGUAGES"] = (*SUPPORTED_LOCALES, PSEUDO)
+    yield portal
+
+
+def _translated(text: str) -> bool:
+    return text.startswith(OPEN) and text.endswith(CLOSE)
+
+
+def test_an_upload_refused_by_the_service_is_answered_in_the_page_language(app: Flask) -> None:
+    client = app.test_client()
+    expired = client.post(
+        f"/uploads?lang={PSEUDO}", json={"submission": "A" * 22, "size": crypto.encrypted_size(1)}
+    )
+    assert expired.status_code == 410
+    assert _translated(expired.get_json()["error"])
+
+
+def test_the_same_refusal_without_a_chosen_language_is_english(app: Flask) -> None:
+    answer = app.test_client().post(
+        "/uploads", json={"submission": "A" * 22, "size": crypto.encrypted_size(1)}
+    )
+    assert answer.get_json()["error"] == str(SubmissionIdExpiredError())
+
+
+def test_a_malformed_body_gets_a_translated_heading_and_an_english_detail(app: Flask) -> None:
+    for url in ("/sealed-submissions", "/inbox/sign-in/login-secret"):
+        answer = app.test_client().post(f"{url}?lang={PSEUDO}", json={"kind": 3})
+        assert answer.status_code == 400
+        body = answer.get_json()
+        assert _translated(body["error"]) and body["detail"].isascii()
+
+
+def test_a_refused_sign_in_is_answered_in_the_page_language(app: Flask) -> None:
+    body = {
+        "login_secret": base64.b64encode(bytes(32)).decode(),
+        "owner_tag_key": base64.b64encode(bytes(32)).decode(),
+    }
+    answer = app.test_client().post(f"/inbox/sign-in/login-secret?lang={PSEUDO}", json=body)
+    assert answer.status_code == 400
+    assert _translated(answer.get_json()["error"])
+
+
+def test_a_marked_sentence_reads_as_english_outside_a_request() -> None:
+    text = translatable("attachments may take %(size)s MB in all", size=25)
+    assert text == "attachments may take 25 MB in all"
+    assert (text.message_id, text.values) == (
+        "attachments may take %(size)s MB in all",
+        {"size": 25},
+    )
+    assert str(SubmissionIdExpiredError()).startswith("this form has expired")
