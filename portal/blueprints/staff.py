@@ -457,6 +457,7 @@ def _submission_page(
         restricted=need_to_know.is_restricted(database, found),
         notes=opened.notes if opened is not None else (),
         may_triage=may_triage and access is need_to_know.Access.READ,
+        decisions=triage.open_decisions(found),
         refusal=refusal,
         typed_justification=typed_justification,
         min_justification=triage.MIN_JUSTIFICATION,

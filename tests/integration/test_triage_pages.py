@@ -398,7 +398,7 @@ def test_accept_decline_and_illegal_transitions(world: Triage) -> None:
     # Accepting twice is an illegal transition: refused, nothing recorded.
     response = _post(client, f"{base}/accept")
     assert response.status_code == 400
-    assert "cannot become accepted" in response.get_data(as_text=True)
+    assert "cannot be accepted now" in response.get_data(as_text=True)
     assert world.events("submission.accepted") == accepted + 1
     assert _post(client, f"{base}/decline", {"reason": "bogus"}).status_code == 400
     assert _post(client, f"{base}/decline", {"reason": "duplicate"}).status_code == 400

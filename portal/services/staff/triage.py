@@ -11,7 +11,9 @@ refused action leaves nothing half-stored. Two kinds of refusal:
 - :class:`TriageRefusedError` -- the decision itself is not possible now; the message says why,
   for the page.
 
-States move only through :func:`change_state`, which consults :data:`ALLOWED_TRANSITIONS`. The
+States move only through :func:`change_state`, which consults :data:`ALLOWED_TRANSITIONS`; the
+same table says which triage decisions a submission is open to (:func:`open_decisions`), so that
+the page offers only those and an action posted anyway is refused by the same rule. The
 handover list's rules (propose, approve, leave) live in ``portal.services.rounds.handover``.
 
 Private notes are envelopes sealed to the submission dialogue's *current* desk key alone (not to
@@ -25,6 +27,7 @@ Agenda items and the links of submissions to them are the agenda's rules
 """
 
 import datetime as dt
+import enum
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, select
@@ -76,6 +79,16 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.WITHDRAWN: frozenset(),
 }
 
+
+class Decision(enum.StrEnum):
+    """A triage decision on a submission's state; marking a duplicate is a way of declining."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
+
+
+_DECISION_TARGETS = {Decision.ACCEPT: S.ACCEPTED, Decision.DECLINE: S.DECLINED}
+
 REASSESSMENT_REQUIRED = frozenset({RiskLevel.MEDIUM, RiskLevel.HIGH})
 MIN_JUSTIFICATION = 20
 
@@ -101,6 +114,25 @@ def change_state(submission: Submission, new_state: SubmissionState) -> Submissi
         )
     submission.state = new_state
     return old_state
+
+
+def open_decisions(submission: Submission) -> frozenset[Decision]:
+    """The decisions :data:`ALLOWED_TRANSITIONS` allows from where ``submission`` stands: an
+    accepted one can still be declined, a declined one reconsidered and accepted, and one that
+    has gone further (agenda, list, raised, debriefed) or was withdrawn is open to neither."""
+    allowed = ALLOWED_TRANSITIONS[submission.state]
+    return frozenset(
+        decision for decision, target in _DECISION_TARGETS.items() if target in allowed
+    )
+
+
+def _require_open(submission: Submission, decision: Decision) -> None:
+    """Refuse ``decision`` unless :func:`open_decisions` offers it, naming where it stands."""
+    if decision not in open_decisions(submission):
+        raise TriageRefusedError(
+            f"a submission that is {submission.state.value.replace('_', ' ')} cannot be "
+            f"{'accepted' if decision is Decision.ACCEPT else 'declined'} now"
+        )
 
 
 def note_opened(session: Session, submission: Submission) -> bool:
@@ -262,6 +294,7 @@ def set_risk_hold(
 
 def accept(session: Session, actor: StaffUser, submission: Submission, *, now: dt.datetime) -> None:
     require_triage(session, actor, submission, now=now)
+    _require_open(submission, Decision.ACCEPT)
     old = change_state(submission, S.ACCEPTED)
     submission.decline_reason = None
     submission.duplicate_of_id = None
@@ -282,6 +315,7 @@ def decline(
     require_triage(session, actor, submission, now=now)
     if reason is DeclineReason.DUPLICATE:
         raise TriageRefusedError("to decline as a duplicate, say which submission it duplicates")
+    _require_open(submission, Decision.DECLINE)
     old = change_state(submission, S.DECLINED)
     submission.decline_reason = reason
     submission.duplicate_of_id = None
@@ -306,6 +340,7 @@ def mark_duplicate(
 ) -> None:
     """Decline ``submission`` as a duplicate of another submission of the same dialogue."""
     require_triage(session, actor, submission, now=now)
+    _require_open(submission, Decision.DECLINE)
     original = session.scalars(
         select(Submission).where(
             Submission.public_id == original_public_id.strip(),
