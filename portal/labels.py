@@ -100,7 +100,7 @@ _LABELS: dict[enum.Enum, LazyString] = {
     Topic.GOOD_GOVERNANCE: lazy_gettext("Good governance"),
     Topic.RULE_OF_LAW: lazy_gettext("Rule of law"),
     Topic.INTERNATIONAL_HUMANITARIAN_LAW: lazy_gettext("International humanitarian law"),
-    ConsentLevel.INTERNAL_ONLY: lazy_gettext("EU internal background only (withdraws consent)"),
+    ConsentLevel.INTERNAL_ONLY: lazy_gettext("EU internal background only"),
     ConsentLevel.RAISE_WITHOUT_NAME: lazy_gettext("May be raised without the name"),
     ConsentLevel.RAISE_BY_NAME: lazy_gettext("May be raised by name in the session"),
     ConsentLevel.HANDOVER_LIST: lazy_gettext("May go on the list handed over at the session"),
