@@ -413,6 +413,88 @@ def test_accept_decline_and_illegal_transitions(world: Triage) -> None:
     assert world.state(public_id).state is SubmissionState.DECLINED
 
 
+def _offered(page: str, public_id: str) -> set[str]:
+    """The decision routes the page has a form for."""
+    return {
+        action
+        for action in ("accept", "decline", "duplicate")
+        if f'action="/staff/submissions/{public_id}/{action}"' in page
+    }
+
+
+def test_the_page_offers_only_the_decisions_that_apply(world: Triage) -> None:
+    public_id = world.send(SubmissionKind.AGENDA_INPUT, AGENDA_FORM)
+    client = world.client("triage_officer")
+    base = f"/staff/submissions/{public_id}"
+    assert _offered(_page(client, base)[1], public_id) == {"accept", "decline", "duplicate"}
+
+    assert _post(client, f"{base}/accept").status_code == 302
+    status, page = _page(client, base)
+    assert status == 200 and _offered(page, public_id) == {"decline", "duplicate"}
+    assert "It is now: Accepted." in page
+
+    assert _post(client, f"{base}/decline", {"reason": "other"}).status_code == 302
+    page = _page(client, base)[1]
+    assert _offered(page, public_id) == {"accept"}
+    # Posted anyway, a decision that does not apply is refused, saying where it stands.
+    response = _post(client, f"{base}/duplicate", {"original": "A" * 22})
+    assert response.status_code == 400
+    assert "declined cannot be declined now" in response.get_data(as_text=True)
+
+    with world.database.session() as session:
+        world.submission(session, public_id).state = SubmissionState.WITHDRAWN
+        session.commit()
+    page = _page(client, base)[1]
+    assert _offered(page, public_id) == set()
+    assert 'id="no-decision"' in page and "withdrew it" in page
+    assert _post(client, f"{base}/accept").status_code == 400
+    assert world.state(public_id).state is SubmissionState.WITHDRAWN
+
+
+def test_open_decisions_by_state() -> None:
+    accept, decline = triage.Decision.ACCEPT, triage.Decision.DECLINE
+    expected = {
+        SubmissionState.RECEIVED: {accept, decline},
+        SubmissionState.IN_TRIAGE: {accept, decline},
+        SubmissionState.ACCEPTED: {decline},
+        SubmissionState.DECLINED: {accept},
+    }
+    for state in SubmissionState:
+        assert triage.open_decisions(Submission(state=state)) == expected.get(state, set()), state
+    # Every decision offered is a move the state table allows.
+    targets = {accept: SubmissionState.ACCEPTED, decline: SubmissionState.DECLINED}
+    for decision, states in triage.DECISIONS_FROM.items():
+        assert all(targets[decision] in triage.ALLOWED_TRANSITIONS[state] for state in states)
+
+
+def test_consent_reads_as_given_and_a_change_as_the_submitters(world: Triage) -> None:
+    background = {
+        **CASE_FORM,
+        "persons": [
+            {
+                "name": PERSON_NAME,
+                "consent": {
+                    "level": "internal_only",
+                    "given_by": "family",
+                    "risks_explained": True,
+                },
+            }
+        ],
+    }
+    public_id = world.send(SubmissionKind.INDIVIDUAL_CASE, background)
+    client = world.client("triage_officer")
+    page = _page(client, f"/staff/submissions/{public_id}")[1]
+    persons = page.split('id="persons"')[1].split("</ol>")[0]
+    assert "Consent: EU internal background only (given by: Their family)" in persons
+    assert "withdraw" not in persons.lower() and "Changed by the submitter" not in persons
+
+    world.change_consent(public_id, "raise_without_name")
+    persons = _page(client, f"/staff/submissions/{public_id}")[1].split('id="persons"')[1]
+    persons = persons.split("</ol>")[0]
+    assert "Consent as sent: EU internal background only" in persons
+    assert "Changed by the submitter to: May be raised without the name" in persons
+
+
 def test_transition_table_refuses_what_it_does_not_list() -> None:
     for old, allowed in triage.ALLOWED_TRANSITIONS.items():
         for new in SubmissionState:
@@ -753,6 +835,35 @@ def test_unknown_submissions_and_ids(world: Triage) -> None:
     anonymous = world.app.test_client()
     response = anonymous.get("/staff/dialogues/valdoria/queue")
     assert response.status_code == 302
+
+
+def test_staff_error_pages_say_what_to_do_and_not_what_exists(world: Triage) -> None:
+    public_id = world.send(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
+    outsider = world.client("outsider")
+    refused = outsider.get(f"/staff/submissions/{public_id}")
+    unknown = outsider.get("/staff/submissions/" + "A" * 22)
+    assert (refused.status_code, unknown.status_code) == (403, 404)
+    for response, heading in (
+        (refused, "This page is not open to you"),
+        (unknown, "Nothing to show at this address"),
+    ):
+        page = response.get_data(as_text=True)
+        assert f"<h1>{heading}</h1>" in page
+        ways = page.split('id="error-ways"')[1].split("</ul>")[0]
+        assert 'href="/staff/"' in ways and 'href="/staff/account"' in ways
+        assert 'href="/admin/staff"' not in ways, "only administrators are sent there"
+        for detail in (public_id, "A" * 22, "Valdoria", "Individual case"):
+            assert detail not in page
+    # An administrator on no desk is refused the desk's queue and offered administration.
+    page = world.client("administrator").get("/staff/dialogues/valdoria/queue")
+    assert page.status_code == 403
+    assert 'href="/admin/staff"' in page.get_data(as_text=True).split('id="error-ways"')[1]
+    # Someone not signed in is offered the staff sign-in; public addresses keep the public page.
+    anonymous = world.app.test_client()
+    page = anonymous.get("/staff/no-such-page").get_data(as_text=True)
+    assert 'href="/staff/sign-in"' in page.split('id="error-ways"')[1]
+    public = anonymous.get("/no-such-page").get_data(as_text=True)
+    assert "error-ways" not in public and "Quick exit" in public
 
 
 def test_audit_details_never_hold_content(world: Triage) -> None:

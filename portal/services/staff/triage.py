@@ -12,9 +12,10 @@ refused action leaves nothing half-stored. Two kinds of refusal:
   for the page.
 
 States move only through :func:`change_state`, which consults :data:`ALLOWED_TRANSITIONS`; the
-same table says which triage decisions a submission is open to (:func:`open_decisions`), so that
-the page offers only those and an action posted anyway is refused by the same rule. The
-handover list's rules (propose, approve, leave) live in ``portal.services.rounds.handover``.
+triage decisions (accept, decline) are further limited to the states :data:`DECISIONS_FROM`
+names, and :func:`open_decisions` answers from it, so that the page offers only those and an
+action posted anyway is refused by the same rule. The handover list's rules (propose, approve,
+leave) live in ``portal.services.rounds.handover``.
 
 Private notes are envelopes sealed to the submission dialogue's *current* desk key alone (not to
 the submitter), so every desk member holding that key, and the recovery key through its grant,
@@ -87,7 +88,14 @@ class Decision(enum.StrEnum):
     DECLINE = "decline"
 
 
-_DECISION_TARGETS = {Decision.ACCEPT: S.ACCEPTED, Decision.DECLINE: S.DECLINED}
+DECISIONS_FROM: dict[Decision, frozenset[SubmissionState]] = {
+    # Taking it in, or reconsidering a decline. The table's other moves back to "accepted" (its
+    # last agenda link removed, a handover list left) are the agenda's and the list's, not an
+    # officer's decision: accepting a case on the agenda would leave it accepted with links.
+    Decision.ACCEPT: frozenset({S.RECEIVED, S.IN_TRIAGE, S.DECLINED}),
+    # Refusing it, or taking back an acceptance before it went further.
+    Decision.DECLINE: frozenset({S.RECEIVED, S.IN_TRIAGE, S.ACCEPTED}),
+}
 
 REASSESSMENT_REQUIRED = frozenset({RiskLevel.MEDIUM, RiskLevel.HIGH})
 MIN_JUSTIFICATION = 20
@@ -117,12 +125,12 @@ def change_state(submission: Submission, new_state: SubmissionState) -> Submissi
 
 
 def open_decisions(submission: Submission) -> frozenset[Decision]:
-    """The decisions :data:`ALLOWED_TRANSITIONS` allows from where ``submission`` stands: an
-    accepted one can still be declined, a declined one reconsidered and accepted, and one that
-    has gone further (agenda, list, raised, debriefed) or was withdrawn is open to neither."""
-    allowed = ALLOWED_TRANSITIONS[submission.state]
+    """The triage decisions ``submission`` is open to where it stands (:data:`DECISIONS_FROM`):
+    an accepted one can still be declined, a declined one reconsidered and accepted, and one
+    that has gone further (agenda, list, raised, debriefed) or was withdrawn is open to neither.
+    """
     return frozenset(
-        decision for decision, target in _DECISION_TARGETS.items() if target in allowed
+        decision for decision, states in DECISIONS_FROM.items() if submission.state in states
     )
 
 
