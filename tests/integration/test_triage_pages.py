@@ -272,7 +272,7 @@ def test_queue_shows_metadata_only_and_refuses_non_members(world: Triage) -> Non
     # The co-chair is not on coral-straits' desk.
     assert world.client("co_chair").get("/staff/dialogues/coral-straits/queue").status_code == 403
     assert client.get("/staff/dialogues/no-such-dialogue/queue").status_code == 404
-    assert world.client("outsider").get(f"/staff/submissions/{public_id}").status_code == 403
+    assert world.client("outsider").get(f"/staff/submissions/{public_id}").status_code == 404
     assert world.client("observer").get(f"/staff/submissions/{public_id}").status_code == 403
 
 
@@ -333,7 +333,7 @@ def test_opening_shows_everything_audits_and_moves_into_triage(world: Triage) ->
     assert response.headers["Content-Length"] == str(len(content))
     assert world.events("attachment.read") == attachment_reads + 1
     assert world.client("co_chair").get(match.group(0)).status_code == 200
-    assert world.client("outsider").get(match.group(0)).status_code == 403
+    assert world.client("outsider").get(match.group(0)).status_code == 404
 
 
 def test_a_tampered_attachment_is_never_served_complete(world: Triage) -> None:
@@ -407,9 +407,9 @@ def test_accept_decline_and_illegal_transitions(world: Triage) -> None:
     found = world.state(public_id)
     assert found.state is SubmissionState.DECLINED
     assert str(found.decline_reason) == "not_enough_information"
-    # Co-chairs read but do not triage; other desks' officers do not either.
-    for who in ("co_chair", "outsider"):
-        assert _post(world.client(who), f"{base}/accept").status_code == 403
+    # Co-chairs read but do not triage; to other desks' officers the submission is unknown.
+    assert _post(world.client("co_chair"), f"{base}/accept").status_code == 403
+    assert _post(world.client("outsider"), f"{base}/accept").status_code == 404
     assert world.state(public_id).state is SubmissionState.DECLINED
 
 
@@ -699,12 +699,12 @@ def test_risk_assessment_named_members_and_emergency_access(world: Triage) -> No
     # The desk sees who took emergency access and why.
     status, page = _page(world.client("co_chair"), base)
     assert justification in page and SITUATION not in page
-    assert world.client("outsider").get(base).status_code == 403
+    assert world.client("outsider").get(base).status_code == 404
     assert (
         _post(
             world.client("outsider"), f"{base}/emergency-access", {"justification": justification}
         ).status_code
-        == 403
+        == 404
     )
 
     # Naming the second officer too, then lowering the risk, ends the restriction.
@@ -840,19 +840,26 @@ def test_unknown_submissions_and_ids(world: Triage) -> None:
 def test_staff_error_pages_say_what_to_do_and_not_what_exists(world: Triage) -> None:
     public_id = world.send(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
     outsider = world.client("outsider")
-    refused = outsider.get(f"/staff/submissions/{public_id}")
-    unknown = outsider.get("/staff/submissions/" + "A" * 22)
-    assert (refused.status_code, unknown.status_code) == (403, 404)
+    # Off the desk, a real reference and a made-up one are answered alike.
+    real = outsider.get(f"/staff/submissions/{public_id}")
+    made_up = outsider.get("/staff/submissions/" + "A" * 22)
+    assert real.status_code == made_up.status_code == 404
+    assert real.get_data(as_text=True).replace(public_id, "A" * 22) == made_up.get_data(
+        as_text=True
+    )
+    # A dialogue is public: its desk's pages refuse with 403, saying what to do.
+    refused = outsider.get("/staff/desks/valdoria")
+    assert refused.status_code == 403
     for response, heading in (
         (refused, "This page is not open to you"),
-        (unknown, "Nothing to show at this address"),
+        (made_up, "Nothing to show at this address"),
     ):
         page = response.get_data(as_text=True)
         assert f"<h1>{heading}</h1>" in page
         ways = page.split('id="error-ways"')[1].split("</ul>")[0]
         assert 'href="/staff/"' in ways and 'href="/staff/account"' in ways
         assert 'href="/admin/staff"' not in ways, "only administrators are sent there"
-        for detail in (public_id, "A" * 22, "Valdoria", "Individual case"):
+        for detail in (public_id, "A" * 22, "Individual case"):
             assert detail not in page
     # An administrator on no desk is refused the desk's queue and offered administration.
     page = world.client("administrator").get("/staff/dialogues/valdoria/queue")
