@@ -41,7 +41,7 @@ from portal.blueprints import (
 from portal.errors import OperatorError
 from portal.forms_web import fields as form_fields
 from portal.instance import InstanceFolder, InstanceSecrets
-from portal.labels import choice_label, label
+from portal.labels import choice_label, consent_level_label, label
 from portal.privacy import ForgetClientDetails
 from portal.resources import shipped_folder
 from portal.services.rounds import staff_markdown
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     staff_access.init_app(app)
     app.add_template_filter(label)
     app.add_template_filter(choice_label)
+    app.add_template_filter(consent_level_label)
     app.add_template_filter(staff_markdown.render, "staff_markdown")
     app.add_template_global(kinds.declaration, "kind_declaration")
     app.add_template_global(kinds.CONSENT_VOCABULARIES, "consent_ladder")
