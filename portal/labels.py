@@ -202,7 +202,7 @@ _LABELS: dict[type[enum.Enum], dict[enum.Enum, LazyString]] = {
         AgendaPriority.BOTH: lazy_gettext("Priority of both sides"),
     },
     ConsentLevel: {
-        ConsentLevel.INTERNAL_ONLY: lazy_gettext("EU internal background only (withdraws consent)"),
+        ConsentLevel.INTERNAL_ONLY: lazy_gettext("EU internal background only"),
         ConsentLevel.RAISE_WITHOUT_NAME: lazy_gettext("May be raised without the name"),
         ConsentLevel.RAISE_BY_NAME: lazy_gettext("May be raised by name in the session"),
         ConsentLevel.HANDOVER_LIST: lazy_gettext("May go on the list handed over at the session"),

@@ -44,7 +44,7 @@ from portal.services.staff.triage import TriageForbiddenError, TriageRefusedErro
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.web.lookups import (
     desk_dialogue_or_403,
-    desk_submission_or_403,
+    desk_submission_or_404,
     dialogue_or_404,
     found_or_404,
 )
@@ -205,7 +205,7 @@ def unlink(
     try:
         with unit_of_work() as database:
             found = _item_or_404(database, dialogue, session_id, item_id)
-            submission = desk_submission_or_403(database, signed_in, public_id, for_update=True)
+            submission = desk_submission_or_404(database, signed_in, public_id, for_update=True)
             rules.unlink_submission(database, signed_in.user, submission, found, now=utc_now())
     except TriageForbiddenError:
         abort(403)

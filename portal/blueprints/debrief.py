@@ -46,7 +46,7 @@ from portal.services.rounds.staff_markdown import render
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.web.lookups import (
     desk_dialogue_or_403,
-    desk_submission_or_403,
+    desk_submission_or_404,
     session_of_dialogue_or_404,
 )
 from portal.web.transaction import unit_of_work
@@ -91,7 +91,7 @@ def words(
     signed_in: SignedInStaff, slug: str, session_id: int, public_id: str
 ) -> ResponseReturnValue:
     def act(database: Session, found: DialogueSession, form: Any, now: dt.datetime) -> str:
-        submission = desk_submission_or_403(database, signed_in, public_id, for_update=True)
+        submission = desk_submission_or_404(database, signed_in, public_id, for_update=True)
         debrief.write_words(database, signed_in, found, submission, form.text.data or "", now=now)
         return _("Your words to this contributor are saved.")
 
@@ -135,7 +135,7 @@ def withhold(
     signed_in: SignedInStaff, slug: str, session_id: int, public_id: str
 ) -> ResponseReturnValue:
     def act(database: Session, found: DialogueSession, form: Any, now: dt.datetime) -> str:
-        submission = desk_submission_or_403(database, signed_in, public_id, for_update=True)
+        submission = desk_submission_or_404(database, signed_in, public_id, for_update=True)
         reason = DebriefWithheldReason(form.reason.data)
         debrief.withhold(database, signed_in.user, found, submission, reason, now=now)
         return _("The reason is recorded; no notice goes to this contributor.")
@@ -149,7 +149,7 @@ def undo_withhold(
     signed_in: SignedInStaff, slug: str, session_id: int, public_id: str
 ) -> ResponseReturnValue:
     def act(database: Session, found: DialogueSession, _form: Any, now: dt.datetime) -> str:
-        submission = desk_submission_or_403(database, signed_in, public_id, for_update=True)
+        submission = desk_submission_or_404(database, signed_in, public_id, for_update=True)
         debrief.undo_withhold(database, signed_in.user, found, submission, now=now)
         return _("The reason is taken back; the contributor is outstanding again.")
 

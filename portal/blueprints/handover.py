@@ -37,7 +37,7 @@ from portal.services.dialogues.dialogue_sessions import has_been_held
 from portal.services.rounds import handover, handover_sheet
 from portal.services.staff.reading import ReadRefusedError, open_submission_for_staff
 from portal.services.staff.web_sessions import SignedInStaff
-from portal.web.lookups import desk_dialogue_or_403, desk_submission_or_403, found_or_404
+from portal.web.lookups import desk_dialogue_or_403, desk_submission_or_404, found_or_404
 from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("handover", __name__, url_prefix="/staff")
@@ -53,7 +53,7 @@ LIST = "/dialogues/<slug>/sessions/<int:session_id>/handover"
 @staff_required(CONTENT_ROLES)
 def propose(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     """Propose the case for the list of the session chosen on its page."""
-    found = desk_submission_or_403(reading(), signed_in, public_id)
+    found = desk_submission_or_404(reading(), signed_in, public_id)
     back = url_for("staff.submission", public_id=public_id, _anchor="handover")
     now = utc_now()
     try:
@@ -69,7 +69,7 @@ def propose(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     try:
         with unit_of_work() as database:
             # The case's row is locked, so that two decisions on it never interleave.
-            desk_submission_or_403(database, signed_in, public_id, for_update=True)
+            desk_submission_or_404(database, signed_in, public_id, for_update=True)
             opened = open_submission_for_staff(database, signed_in, found, now=now)
             handover.propose(database, signed_in.user, found, opened, chosen, now=now)
     except ReadRefusedError:
@@ -234,7 +234,7 @@ def _decide_entry(
 
     def locked(database: Session) -> None:
         # The case's row is locked, so that two decisions on it never interleave.
-        desk_submission_or_403(database, signed_in, entry.submission.public_id, for_update=True)
+        desk_submission_or_404(database, signed_in, entry.submission.public_id, for_update=True)
         act(database, entry, now)
 
     return _decided(signed_in, dialogue, dialogue_session, locked)

@@ -55,7 +55,7 @@ from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.payload import LONG_TEXT_LIMIT
 from portal.web.lookups import (
     desk_dialogue_or_403,
-    desk_submission_or_403,
+    desk_submission_or_404,
     found_or_404,
     session_of_dialogue_or_404,
 )
@@ -148,7 +148,7 @@ def case(
     def act(
         database: Session, found: DialogueSession, form: CaseRecordForm, now: dt.datetime
     ) -> None:
-        submission = desk_submission_or_403(database, signed_in, public_id, for_update=True)
+        submission = desk_submission_or_404(database, signed_in, public_id, for_update=True)
         chosen = form.how_and_item
         assert chosen is not None  # the form's own check refused anything else
         how, agenda_item_id = chosen
@@ -186,7 +186,7 @@ def recommendation(
         form: RecommendationRecordForm,
         now: dt.datetime,
     ) -> None:
-        submission = desk_submission_or_403(database, signed_in, public_id, for_update=True)
+        submission = desk_submission_or_404(database, signed_in, public_id, for_update=True)
         record.record_recommendation(
             database,
             signed_in,

@@ -80,7 +80,7 @@ from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.by_public_id import attachment_by_public_id
 from portal.services.submissions.inbox import current_consents
 from portal.web.instance import app_storage
-from portal.web.lookups import desk_dialogue_or_403, desk_submission_or_403, found_or_404
+from portal.web.lookups import desk_dialogue_or_403, desk_submission_or_404, found_or_404
 from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
@@ -176,7 +176,7 @@ def queue(signed_in: SignedInStaff, slug: str) -> str:
 @staff_required(CONTENT_ROLES)
 def submission(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     """The submission opened for this response, with the triage panel; or its metadata only."""
-    found = desk_submission_or_403(reading(), signed_in, public_id)
+    found = desk_submission_or_404(reading(), signed_in, public_id)
     return _submission_page(signed_in, found)
 
 
@@ -184,7 +184,7 @@ def submission(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
 @staff_required(CONTENT_ROLES)
 def emergency_access(signed_in: SignedInStaff, public_id: str) -> ResponseReturnValue:
     """Open a restricted submission outside need-to-know, with a written justification."""
-    found = desk_submission_or_403(reading(), signed_in, public_id)
+    found = desk_submission_or_404(reading(), signed_in, public_id)
     justification = JustificationForm().justification.data or ""
     try:
         with unit_of_work() as database:
@@ -350,7 +350,7 @@ def attachment(signed_in: SignedInStaff, public_id: str) -> Response:
     """One attachment (by its own public id), decrypted chunk by chunk as it is sent; the read
     is audited and committed first."""
     stored = found_or_404(attachment_by_public_id(reading(), public_id))
-    found = desk_submission_or_403(reading(), signed_in, stored.submission.public_id)
+    found = desk_submission_or_404(reading(), signed_in, stored.submission.public_id)
     try:
         with unit_of_work() as database:
             opened = open_attachment_for_staff(database, signed_in, found, public_id, now=utc_now())
@@ -386,7 +386,7 @@ def _decide(
     found: Submission | None = None
     try:
         with unit_of_work() as database:
-            found = desk_submission_or_403(database, signed_in, public_id, for_update=True)
+            found = desk_submission_or_404(database, signed_in, public_id, for_update=True)
             now = utc_now()
             triage.require_triage(database, signed_in.user, found, now=now)
             act(database, found, now)
@@ -462,6 +462,7 @@ def _submission_page(
         restricted=need_to_know.is_restricted(database, found),
         notes=opened.notes if opened is not None else (),
         may_triage=may_triage and access is need_to_know.Access.READ,
+        decisions=triage.open_decisions(found),
         refusal=refusal,
         typed_justification=typed_justification,
         min_justification=triage.MIN_JUSTIFICATION,

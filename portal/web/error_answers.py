@@ -7,7 +7,10 @@ of the route that takes it with another method (a 405), and otherwise is answere
 when the request itself is JSON or asks for JSON rather than HTML.
 
 The HTML page uses the site's layout, which builds links with ``url_for``; a request whose Host
-header cannot even be parsed has no URL adapter to build them with, and gets a bare page.
+header cannot even be parsed has no URL adapter to build them with, and gets a bare page. A
+staff or administration address gets the staff workspace's page instead, which says what the
+person may do and links to what they can reach, in words that never tell whether the thing
+asked for exists (a submission of another desk and an unknown one read alike).
 
 Anything a view raises that is not an HTTP error is logged with the route's rule (never the path,
 which holds ids) and answered as a 500 in the same way. The database engine keeps bound values
@@ -27,6 +30,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 from portal.web.routes import route_rule
 
 JSON_BLUEPRINTS = frozenset({"uploads", "forms_sealed", "submitter_sealed"})
+STAFF_PATHS = ("/staff/", "/admin/")
 _HEADINGS = {
     404: lazy_gettext("Page not found"),
     400: lazy_gettext("The request could not be understood"),
@@ -64,14 +68,22 @@ def answer_error(error: HTTPException) -> Response:
     if speaks_json():
         response = jsonify(error=error_heading(status))
     else:
-        # Without a URL adapter (an unparsable Host), the layout's links cannot be built.
-        page = "errors/error.html" if request_ctx.url_adapter is not None else "errors/bare.html"
+        page = _error_page()
         response = Response(render_template(page, status=status, heading=error_heading(status)))
     response.status_code = status
     for name, value in error.get_headers():
         if name.lower() in _KEPT_HEADERS:
             response.headers[name] = value
     return response
+
+
+def _error_page() -> str:
+    """The HTML error page's template (see the module docstring)."""
+    if request_ctx.url_adapter is None:  # an unparsable Host: the layout's links cannot be built
+        return "errors/bare.html"
+    if request.path.startswith(STAFF_PATHS) or request.path in ("/staff", "/admin"):
+        return "errors/staff_error.html"
+    return "errors/error.html"
 
 
 def speaks_json() -> bool:

@@ -53,12 +53,14 @@ def session_of_dialogue_or_404(
     return found
 
 
-def desk_submission_or_403(
+def desk_submission_or_404(
     database: Session, signed_in: SignedInStaff, public_id: str, *, for_update: bool = False
 ) -> Submission:
-    """The submission ``public_id`` if the signed-in person sits on its dialogue's desk; 404 or
-    403 if not. ``for_update`` locks its row for a decision (see ``submission_by_public_id``)."""
+    """The submission ``public_id`` if the signed-in person sits on its dialogue's desk; 404 if
+    not, as for an unknown reference: a dialogue is public, but whether a submission exists is
+    the desk's to know, so someone off the desk cannot tell a real reference from a made-up one.
+    ``for_update`` locks its row for a decision (see ``submission_by_public_id``)."""
     found = found_or_404(submission_by_public_id(database, public_id, for_update=for_update))
     if not is_desk_member(database, signed_in.user, found.dialogue):
-        abort(403)
+        abort(404)
     return found

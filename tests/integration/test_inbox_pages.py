@@ -213,7 +213,7 @@ def test_further_information_and_consent_changes_round_trip(
 
     text = client.get(page).get_data(as_text=True)
     assert '<p class="written">He was moved.</p>' in text
-    assert "As it stands now: EU internal background only (withdraws consent)" in text
+    assert "As it stands now: EU internal background only" in text
     assert "Boris Witness: EU internal background only" in text
     assert text.count("As it stands now: May be raised by name") == 1
 

@@ -272,7 +272,7 @@ def test_queue_shows_metadata_only_and_refuses_non_members(world: Triage) -> Non
     # The co-chair is not on coral-straits' desk.
     assert world.client("co_chair").get("/staff/dialogues/coral-straits/queue").status_code == 403
     assert client.get("/staff/dialogues/no-such-dialogue/queue").status_code == 404
-    assert world.client("outsider").get(f"/staff/submissions/{public_id}").status_code == 403
+    assert world.client("outsider").get(f"/staff/submissions/{public_id}").status_code == 404
     assert world.client("observer").get(f"/staff/submissions/{public_id}").status_code == 403
 
 
@@ -333,7 +333,7 @@ def test_opening_shows_everything_audits_and_moves_into_triage(world: Triage) ->
     assert response.headers["Content-Length"] == str(len(content))
     assert world.events("attachment.read") == attachment_reads + 1
     assert world.client("co_chair").get(match.group(0)).status_code == 200
-    assert world.client("outsider").get(match.group(0)).status_code == 403
+    assert world.client("outsider").get(match.group(0)).status_code == 404
 
 
 def test_a_tampered_attachment_is_never_served_complete(world: Triage) -> None:
@@ -398,7 +398,7 @@ def test_accept_decline_and_illegal_transitions(world: Triage) -> None:
     # Accepting twice is an illegal transition: refused, nothing recorded.
     response = _post(client, f"{base}/accept")
     assert response.status_code == 400
-    assert "cannot become accepted" in response.get_data(as_text=True)
+    assert "cannot be accepted now" in response.get_data(as_text=True)
     assert world.events("submission.accepted") == accepted + 1
     assert _post(client, f"{base}/decline", {"reason": "bogus"}).status_code == 400
     assert _post(client, f"{base}/decline", {"reason": "duplicate"}).status_code == 400
@@ -407,10 +407,92 @@ def test_accept_decline_and_illegal_transitions(world: Triage) -> None:
     found = world.state(public_id)
     assert found.state is SubmissionState.DECLINED
     assert str(found.decline_reason) == "not_enough_information"
-    # Co-chairs read but do not triage; other desks' officers do not either.
-    for who in ("co_chair", "outsider"):
-        assert _post(world.client(who), f"{base}/accept").status_code == 403
+    # Co-chairs read but do not triage; to other desks' officers the submission is unknown.
+    assert _post(world.client("co_chair"), f"{base}/accept").status_code == 403
+    assert _post(world.client("outsider"), f"{base}/accept").status_code == 404
     assert world.state(public_id).state is SubmissionState.DECLINED
+
+
+def _offered(page: str, public_id: str) -> set[str]:
+    """The decision routes the page has a form for."""
+    return {
+        action
+        for action in ("accept", "decline", "duplicate")
+        if f'action="/staff/submissions/{public_id}/{action}"' in page
+    }
+
+
+def test_the_page_offers_only_the_decisions_that_apply(world: Triage) -> None:
+    public_id = world.send(SubmissionKind.AGENDA_INPUT, AGENDA_FORM)
+    client = world.client("triage_officer")
+    base = f"/staff/submissions/{public_id}"
+    assert _offered(_page(client, base)[1], public_id) == {"accept", "decline", "duplicate"}
+
+    assert _post(client, f"{base}/accept").status_code == 302
+    status, page = _page(client, base)
+    assert status == 200 and _offered(page, public_id) == {"decline", "duplicate"}
+    assert "It is now: Accepted." in page
+
+    assert _post(client, f"{base}/decline", {"reason": "other"}).status_code == 302
+    page = _page(client, base)[1]
+    assert _offered(page, public_id) == {"accept"}
+    # Posted anyway, a decision that does not apply is refused, saying where it stands.
+    response = _post(client, f"{base}/duplicate", {"original": "A" * 22})
+    assert response.status_code == 400
+    assert "declined cannot be declined now" in response.get_data(as_text=True)
+
+    with world.database.session() as session:
+        world.submission(session, public_id).state = SubmissionState.WITHDRAWN
+        session.commit()
+    page = _page(client, base)[1]
+    assert _offered(page, public_id) == set()
+    assert 'id="no-decision"' in page and "withdrew it" in page
+    assert _post(client, f"{base}/accept").status_code == 400
+    assert world.state(public_id).state is SubmissionState.WITHDRAWN
+
+
+def test_open_decisions_by_state() -> None:
+    accept, decline = triage.Decision.ACCEPT, triage.Decision.DECLINE
+    expected = {
+        SubmissionState.RECEIVED: {accept, decline},
+        SubmissionState.IN_TRIAGE: {accept, decline},
+        SubmissionState.ACCEPTED: {decline},
+        SubmissionState.DECLINED: {accept},
+    }
+    for state in SubmissionState:
+        assert triage.open_decisions(Submission(state=state)) == expected.get(state, set()), state
+    # Every decision offered is a move the state table allows.
+    targets = {accept: SubmissionState.ACCEPTED, decline: SubmissionState.DECLINED}
+    for decision, states in triage.DECISIONS_FROM.items():
+        assert all(targets[decision] in triage.ALLOWED_TRANSITIONS[state] for state in states)
+
+
+def test_consent_reads_as_given_and_a_change_as_the_submitters(world: Triage) -> None:
+    background = {
+        **CASE_FORM,
+        "persons": [
+            {
+                "name": PERSON_NAME,
+                "consent": {
+                    "level": "internal_only",
+                    "given_by": "family",
+                    "risks_explained": True,
+                },
+            }
+        ],
+    }
+    public_id = world.send(SubmissionKind.INDIVIDUAL_CASE, background)
+    client = world.client("triage_officer")
+    page = _page(client, f"/staff/submissions/{public_id}")[1]
+    persons = page.split('id="persons"')[1].split("</ol>")[0]
+    assert "Consent: EU internal background only (given by: Their family)" in persons
+    assert "withdraw" not in persons.lower() and "Changed by the submitter" not in persons
+
+    world.change_consent(public_id, "raise_without_name")
+    persons = _page(client, f"/staff/submissions/{public_id}")[1].split('id="persons"')[1]
+    persons = persons.split("</ol>")[0]
+    assert "Consent as sent: EU internal background only" in persons
+    assert "Changed by the submitter to: May be raised without the name" in persons
 
 
 def test_transition_table_refuses_what_it_does_not_list() -> None:
@@ -617,12 +699,12 @@ def test_risk_assessment_named_members_and_emergency_access(world: Triage) -> No
     # The desk sees who took emergency access and why.
     status, page = _page(world.client("co_chair"), base)
     assert justification in page and SITUATION not in page
-    assert world.client("outsider").get(base).status_code == 403
+    assert world.client("outsider").get(base).status_code == 404
     assert (
         _post(
             world.client("outsider"), f"{base}/emergency-access", {"justification": justification}
         ).status_code
-        == 403
+        == 404
     )
 
     # Naming the second officer too, then lowering the risk, ends the restriction.
@@ -753,6 +835,44 @@ def test_unknown_submissions_and_ids(world: Triage) -> None:
     anonymous = world.app.test_client()
     response = anonymous.get("/staff/dialogues/valdoria/queue")
     assert response.status_code == 302
+
+
+def test_staff_error_pages_say_what_to_do_and_not_what_exists(world: Triage) -> None:
+    public_id = world.send(SubmissionKind.INDIVIDUAL_CASE, CASE_FORM)
+    outsider = world.client("outsider")
+    # Off the desk, a real reference and a made-up one are answered alike.
+    real = outsider.get(f"/staff/submissions/{public_id}")
+    made_up = outsider.get("/staff/submissions/" + "A" * 22)
+    assert real.status_code == made_up.status_code == 404
+
+    def main_of(response: Any) -> str:  # the page without the sign-out form's fresh token
+        return response.get_data(as_text=True).split('<main id="main"')[1].split("</form>")[1]
+
+    assert main_of(real) == main_of(made_up)
+    # A dialogue is public: its desk's pages refuse with 403, saying what to do.
+    refused = outsider.get("/staff/desks/valdoria")
+    assert refused.status_code == 403
+    for response, heading in (
+        (refused, "This page is not open to you"),
+        (made_up, "Nothing to show at this address"),
+    ):
+        page = response.get_data(as_text=True)
+        assert f"<h1>{heading}</h1>" in page
+        ways = page.split('id="error-ways"')[1].split("</ul>")[0]
+        assert 'href="/staff/"' in ways and 'href="/staff/account"' in ways
+        assert 'href="/admin/staff"' not in ways, "only administrators are sent there"
+        for detail in (public_id, "A" * 22, "Individual case"):
+            assert detail not in page
+    # An administrator on no desk is refused the desk's queue and offered administration.
+    page = world.client("administrator").get("/staff/dialogues/valdoria/queue")
+    assert page.status_code == 403
+    assert 'href="/admin/staff"' in page.get_data(as_text=True).split('id="error-ways"')[1]
+    # Someone not signed in is offered the staff sign-in; public addresses keep the public page.
+    anonymous = world.app.test_client()
+    page = anonymous.get("/staff/no-such-page").get_data(as_text=True)
+    assert 'href="/staff/sign-in"' in page.split('id="error-ways"')[1]
+    public = anonymous.get("/no-such-page").get_data(as_text=True)
+    assert "error-ways" not in public and "Quick exit" in public
 
 
 def test_audit_details_never_hold_content(world: Triage) -> None:

@@ -11,8 +11,11 @@ refused action leaves nothing half-stored. Two kinds of refusal:
 - :class:`TriageRefusedError` -- the decision itself is not possible now; the message says why,
   for the page.
 
-States move only through :func:`change_state`, which consults :data:`ALLOWED_TRANSITIONS`. The
-handover list's rules (propose, approve, leave) live in ``portal.services.rounds.handover``.
+States move only through :func:`change_state`, which consults :data:`ALLOWED_TRANSITIONS`; the
+triage decisions (accept, decline) are further limited to the states :data:`DECISIONS_FROM`
+names, and :func:`open_decisions` answers from it, so that the page offers only those and an
+action posted anyway is refused by the same rule. The handover list's rules (propose, approve,
+leave) live in ``portal.services.rounds.handover``.
 
 Private notes are envelopes sealed to the submission dialogue's *current* desk key alone (not to
 the submitter), so every desk member holding that key, and the recovery key through its grant,
@@ -25,6 +28,7 @@ Agenda items and the links of submissions to them are the agenda's rules
 """
 
 import datetime as dt
+import enum
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, select
@@ -77,6 +81,23 @@ ALLOWED_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
     S.WITHDRAWN: frozenset(),
 }
 
+
+class Decision(enum.StrEnum):
+    """A triage decision on a submission's state; marking a duplicate is a way of declining."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
+
+
+DECISIONS_FROM: dict[Decision, frozenset[SubmissionState]] = {
+    # Taking it in, or reconsidering a decline. The table's other moves back to "accepted" (its
+    # last agenda link removed, a handover list left) are the agenda's and the list's, not an
+    # officer's decision: accepting a case on the agenda would leave it accepted with links.
+    Decision.ACCEPT: frozenset({S.RECEIVED, S.IN_TRIAGE, S.DECLINED}),
+    # Refusing it, or taking back an acceptance before it went further.
+    Decision.DECLINE: frozenset({S.RECEIVED, S.IN_TRIAGE, S.ACCEPTED}),
+}
+
 REASSESSMENT_REQUIRED = frozenset({RiskLevel.MEDIUM, RiskLevel.HIGH})
 MIN_JUSTIFICATION = 20
 
@@ -102,6 +123,25 @@ def change_state(submission: Submission, new_state: SubmissionState) -> Submissi
         )
     submission.state = new_state
     return old_state
+
+
+def open_decisions(submission: Submission) -> frozenset[Decision]:
+    """The triage decisions ``submission`` is open to where it stands (:data:`DECISIONS_FROM`):
+    an accepted one can still be declined, a declined one reconsidered and accepted, and one
+    that has gone further (agenda, list, raised, debriefed) or was withdrawn is open to neither.
+    """
+    return frozenset(
+        decision for decision, states in DECISIONS_FROM.items() if submission.state in states
+    )
+
+
+def _require_open(submission: Submission, decision: Decision) -> None:
+    """Refuse ``decision`` unless :func:`open_decisions` offers it, naming where it stands."""
+    if decision not in open_decisions(submission):
+        raise TriageRefusedError(
+            f"a submission that is {submission.state.value.replace('_', ' ')} cannot be "
+            f"{'accepted' if decision is Decision.ACCEPT else 'declined'} now"
+        )
 
 
 def note_opened(session: Session, submission: Submission) -> bool:
@@ -265,6 +305,7 @@ def set_risk_hold(
 
 def accept(session: Session, actor: StaffUser, submission: Submission, *, now: dt.datetime) -> None:
     require_triage(session, actor, submission, now=now)
+    _require_open(submission, Decision.ACCEPT)
     old = change_state(submission, S.ACCEPTED)
     submission.decline_reason = None
     submission.duplicate_of_id = None
@@ -287,6 +328,7 @@ def decline(
         raise TriageRefusedError(
             translatable("to decline as a duplicate, say which submission it duplicates")
         )
+    _require_open(submission, Decision.DECLINE)
     old = change_state(submission, S.DECLINED)
     submission.decline_reason = reason
     submission.duplicate_of_id = None
@@ -311,6 +353,7 @@ def mark_duplicate(
 ) -> None:
     """Decline ``submission`` as a duplicate of another submission of the same dialogue."""
     require_triage(session, actor, submission, now=now)
+    _require_open(submission, Decision.DECLINE)
     original = session.scalars(
         select(Submission).where(
             Submission.public_id == original_public_id.strip(),
