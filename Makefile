@@ -64,18 +64,24 @@ catalogues: $(BIN)/.installed-test
 
 # Browser tests drive Debian's Chromium, the Node tests need Node.js and the reverse-proxy tests
 # run Debian's nginx (as the current user, from a temporary folder); all come from apt when this
-# runs as root and they are missing. Playwright's own browser download is never used.
+# runs as root and they are missing, with a font for Chinese pages (Debian's Chromium brings
+# fonts for Latin, Cyrillic and Arabic script but none for Chinese, whose characters would show
+# as empty boxes in the screenshots). Playwright's own browser download is never used.
 # The accessibility tests inject axe-core into the pages they check: npm installs the exact
 # version that tests/package-lock.json records (`npm ci`, no install scripts run).
 browser-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1 || \
-		! command -v npm >/dev/null 2>&1 || \
-		! { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || missing="$$missing nginx"; \
+	{ command -v fc-list >/dev/null && fc-list :lang=zh | grep -q .; } || \
+		missing="$$missing fonts-wqy-microhei"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && apt-get install -y -qq chromium nodejs npm nginx >/dev/null; \
+			apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "Chromium, Node.js, npm or nginx missing: install the Debian packages" \
-				"'chromium', 'nodejs', 'npm' and 'nginx'." >&2; \
+			echo "Missing Debian packages:$$missing (install them to run the browser tests)." >&2; \
 		fi; \
 	fi
 	@test tests/node_modules/.package-lock.json -nt tests/package-lock.json || \
