@@ -143,15 +143,13 @@ def listed(context: EvalContext, items: Iterable[object]) -> str:
 
 def init_app(app: Flask) -> None:
     """Install Flask-Babel, carry the chosen language in every address, and give templates the
-    page's language, its direction, the switch and the ``listed`` filter. Templates that build
-    each item of a list in markup collect them with ``{% do %}``."""
+    page's language, its direction, the switch and the ``listed`` filter."""
     app.config.setdefault(OFFERED_LANGUAGES_CONFIG, SUPPORTED_LOCALES)
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     Babel(app, locale_selector=select_locale)
     app.url_defaults(_carry_language)
     app.add_template_filter(listed)
-    app.jinja_env.add_extension("jinja2.ext.do")
     app.context_processor(
         lambda: {
             "current_locale": page_locale(),

@@ -255,7 +255,11 @@ class SealedPage {
         }
         const others = field.fields
           .filter((declared) => declared.type !== 'long_text' && row[declared.name])
-          .map((declared) => `${declared.submitter_label}: ${this.readValue(declared, row[declared.name])}`);
+          .map((declared) =>
+            this.messages.labelled
+              .replace('{label}', declared.submitter_label)
+              .replace('{value}', () => this.readValue(declared, row[declared.name])),
+          );
         item.append(element('p', others.join(' · ')));
         items.append(item);
         items.hidden = false;
