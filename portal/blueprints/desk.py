@@ -30,6 +30,7 @@ from portal.services.desks.membership import (
     FingerprintMismatchError,
     LastKeyHolderError,
     MemberKeys,
+    can_grant_member,
     can_remove_member,
     candidates_for_grant,
     check_grantable,
@@ -210,6 +211,11 @@ def _render_desk(
             "staff/desk/desk.html",
             dialogue=dialogue,
             members=members,
+            grantable={
+                member.user.id
+                for member in members
+                if can_grant_member(database, dialogue, member.user, keys=keys)
+            },
             removable={
                 member.user.id
                 for member in members

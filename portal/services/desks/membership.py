@@ -608,6 +608,18 @@ def can_remove_member(
     return removal_refusal(session, dialogue, member, keys=keys) is None
 
 
+def can_grant_member(
+    session: Session, dialogue: Dialogue, member: StaffUser, *, keys: KeyHolder
+) -> bool:
+    """Whether ``keys`` could grant the desk key to ``member`` (:func:`check_grantable`): what
+    the desk page asks before it offers to."""
+    try:
+        check_grantable(session, dialogue, member, keys=keys)
+    except DeskActionError:
+        return False
+    return True
+
+
 def remove_member(
     session: Session,
     dialogue: Dialogue,
@@ -802,18 +814,25 @@ def _no_current_key(dialogue: Dialogue) -> DeskActionError:
     )
 
 
+def may_sit_on_a_desk(user: StaffUser) -> bool:
+    """Whether ``user`` can be put on a desk at all: an active account in a role that reads
+    submissions. Pages ask it before they offer an assignment; the services refuse the rest."""
+    return user.active and user.role in CONTENT_ROLES
+
+
 def _require_content_member(user: StaffUser) -> None:
+    if may_sit_on_a_desk(user):
+        return
     if not user.active:
         raise DeskActionError(
             translatable("%(name)s's account is deactivated", name=user.display_name)
         )
-    if user.role not in CONTENT_ROLES:
-        raise DeskActionError(
-            translatable(
-                "%(name)s's role never reads submissions, so they sit on no desk",
-                name=user.display_name,
-            )
+    raise DeskActionError(
+        translatable(
+            "%(name)s's role never reads submissions, so they sit on no desk",
+            name=user.display_name,
         )
+    )
 
 
 def _another_active_holder(
