@@ -3,7 +3,8 @@
 The pages show a service's refusal through ``portal.i18n.refusal_text``, which translates it only
 when the service marked it (``portal.translatable``); an f-string or a plain string would reach a
 person in English whatever their language. The refusals concerned are found, not listed: each
-exception a blueprint catches and hands to ``refusal_text``, with all its subclasses. The
+exception a blueprint catches and hands to ``refusal_text`` (itself, or through one of its own
+helpers), with all its subclasses. The
 services must raise every one of them with ``translatable(...)``, except in the modules that only
 the command line uses (an operator's messages may stay English).
 """
@@ -28,15 +29,27 @@ def _tree(path: Path) -> ast.AST:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-def _calls_refusal_text_on(body: list[ast.stmt], name: str) -> bool:
+def _calls_on(body: list[ast.stmt], name: str, functions: set[str]) -> bool:
+    """Whether ``body`` hands the value ``name`` to one of ``functions``."""
     return any(
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
-        and node.func.id == "refusal_text"
+        and node.func.id in functions
         and any(isinstance(argument, ast.Name) and argument.id == name for argument in node.args)
         for statement in body
         for node in ast.walk(statement)
     )
+
+
+def _showing_functions(tree: ast.AST) -> set[str]:
+    """``refusal_text`` and the module's own helpers that hand a parameter to it."""
+    showing = {"refusal_text"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and any(
+            _calls_on(node.body, parameter.arg, {"refusal_text"}) for parameter in node.args.args
+        ):
+            showing.add(node.name)
+    return showing
 
 
 def _resolve(module: object, dotted: str) -> type[BaseException]:
@@ -62,10 +75,12 @@ def shown_refusals() -> set[type[BaseException]]:
     caught: set[type[BaseException]] = set()
     for path in sorted((ROOT / "portal" / "blueprints").glob("*.py")):
         module = importlib.import_module(f"portal.blueprints.{path.stem}")
-        for node in ast.walk(_tree(path)):
+        tree = _tree(path)
+        showing = _showing_functions(tree)
+        for node in ast.walk(tree):
             if not isinstance(node, ast.ExceptHandler) or node.name is None or node.type is None:
                 continue
-            if not _calls_refusal_text_on(node.body, node.name):
+            if not _calls_on(node.body, node.name, showing):
                 continue
             types = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
             caught |= {_resolve(module, ast.unparse(item)) for item in types}
@@ -84,11 +99,22 @@ def _written_in_english(argument: ast.expr) -> bool:
 
 
 def unmarked_raises(names: set[str]) -> Iterator[str]:
+    """Where the services raise one of ``names`` with a literal message, or where one of them
+    gives itself a literal message by default (``super().__init__("...")``)."""
     for path in sorted((ROOT / "portal" / "services").rglob("*.py")):
         where = str(path.relative_to(ROOT))
         if where in COMMAND_LINE_ONLY:
             continue
         for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.ClassDef) and node.name in names:
+                for inner in ast.walk(node):
+                    if (
+                        isinstance(inner, ast.Call)
+                        and ast.unparse(inner.func) == "super().__init__"
+                        and inner.args
+                        and _written_in_english(inner.args[0])
+                    ):
+                        yield f"{where}:{inner.lineno} {node.name} has an unmarked default message"
             if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
                 continue
             raised = ast.unparse(node.exc.func).rsplit(".", 1)[-1]

@@ -106,7 +106,7 @@ def may_read_roadmap(session: Session, user: StaffUser, dialogue: Dialogue) -> b
 def require_editor(session: Session, user: StaffUser, dialogue: Dialogue) -> None:
     if not need_to_know.may_edit_roadmap(session, user, dialogue):
         raise RoadmapForbiddenError(
-            "only the desk's triage officers and co-chairs keep the roadmap"
+            translatable("only the desk's triage officers and co-chairs keep the roadmap")
         )
 
 
@@ -505,7 +505,7 @@ def link_recommendation(
     try:
         opened = open_submission_for_staff(session, signed_in, submission, now=now)
     except ReadRefusedError:
-        raise RoadmapForbiddenError("you may not read this submission") from None
+        raise RoadmapForbiddenError(translatable("you may not read this submission")) from None
     except (UnverifiedSubmissionError, crypto.DecryptionError):
         raise RoadmapRefusedError(
             translatable("the seminar submission does not open or verify")
@@ -551,7 +551,7 @@ def _require_linkable(
         raise RoadmapRefusedError(translatable("the submission is not one of this dialogue's"))
     access = need_to_know.submission_access(session, actor, submission, now=now)
     if access is not need_to_know.Access.READ:
-        raise RoadmapForbiddenError("you may not read this submission")
+        raise RoadmapForbiddenError(translatable("you may not read this submission"))
     if submission.state not in LINKABLE_STATES:
         raise RoadmapRefusedError(
             translatable("only a submission the desk accepted links to the roadmap")
