@@ -41,7 +41,9 @@ personal key, and rotation is refused (the switch to offline review makes its ow
 
 Every function works in the caller's transaction and records its audit events; the caller
 commits. The web pages (``portal.blueprints.desk`` and ``portal.blueprints.admin``) and the
-``portal desk`` commands only call what is here.
+``portal desk`` commands only call what is here; the pages offer an assignment, a grant or a
+removal only where the rule here would allow it (:func:`may_sit_on_a_desk`,
+:func:`can_grant_member`, :func:`removal_refusal`), so that no button leads to a refusal.
 """
 
 import datetime as dt
