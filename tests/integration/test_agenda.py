@@ -292,7 +292,7 @@ def test_life_cycle_one_step_at_a_time_and_balanced_before_agreeing(desk: Desk) 
     with pytest.raises(AgendaRefusedError, match="add at least one item"):
         step(AgendaState.SHARED)
     eu_item = agenda.add_item(desk.session, chair, ds, draft(priority=P.EU))
-    with pytest.raises(AgendaRefusedError, match="cannot become agreed in one step"):
+    with pytest.raises(AgendaRefusedError, match='cannot become "agreed" in one step'):
         step(AgendaState.AGREED)
     assert step(AgendaState.SHARED) is AgendaState.DRAFT
     # Shared: still editable; agreeing needs the partner's priority too, and says so.

@@ -445,7 +445,7 @@ def test_the_page_offers_only_the_decisions_that_apply(world: Triage) -> None:
     # Posted anyway, a decision that does not apply is refused, saying where it stands.
     response = _post(client, f"{base}/duplicate", {"original": "A" * 22})
     assert response.status_code == 400
-    assert "declined cannot be declined now" in response.get_data(as_text=True)
+    assert "at &#34;Declined&#34; cannot be declined now" in response.get_data(as_text=True)
 
     with world.database.session() as session:
         world.submission(session, public_id).state = SubmissionState.WITHDRAWN

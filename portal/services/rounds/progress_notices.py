@@ -99,7 +99,9 @@ def send_progress_notices(
     if not picked:
         return 0
     if not need_to_know.may_message(session, signed_in.user, action.dialogue):
-        raise RoadmapForbiddenError("only the desk's triage officers and co-chairs send notices")
+        raise RoadmapForbiddenError(
+            translatable("only the desk's triage officers and co-chairs send notices")
+        )
     allowed = {
         submission.public_id: submission
         for submission in notifiable(session, signed_in.user, action, now=now)
