@@ -395,7 +395,7 @@ def test_items_are_checked_before_anything_is_stored(desk: Desk) -> None:
         desk.session, chair, ds, draft(theme=AgendaTheme.UN_COOPERATION, gender="  ")
     )
     assert item.topic is None and item.gender_dimension is None
-    with pytest.raises(AgendaRefusedError, match="nothing was changed"):
+    with pytest.raises(AgendaRefusedError, match="what was sent is what is already recorded"):
         agenda.edit_item(desk.session, chair, item, draft(theme=AgendaTheme.UN_COOPERATION))
 
 

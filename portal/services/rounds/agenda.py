@@ -318,7 +318,7 @@ def edit_item(session: Session, actor: StaffUser, item: AgendaItem, draft: ItemD
     }
     changed = sorted(name for name, value in new_values.items() if getattr(item, name) != value)
     if not changed:
-        raise AgendaRefusedError(translatable("nothing was changed"))
+        raise AgendaRefusedError(translatable("what was sent is what is already recorded"))
     for name in changed:
         setattr(item, name, new_values[name])
     session.flush()

@@ -109,7 +109,8 @@ def send_progress_notices(
     if not picked <= allowed.keys():
         raise RoadmapRefusedError(
             translatable(
-                "a progress notice goes only to contributors linked to the action whom you may read"
+                "a progress notice goes only to contributors linked to the action "
+                "whose submissions you may read"
             )
         )
     payload = notice_payload(

@@ -268,7 +268,7 @@ def edit_result(
         if old != new
     ]
     if not changed:
-        raise RoadmapRefusedError(translatable("nothing was changed"))
+        raise RoadmapRefusedError(translatable("what was sent is what is already recorded"))
     result.title, result.measure = title, measure
     session.flush()
     _record(
@@ -357,7 +357,7 @@ def edit_action(
     }
     changed = [name for name, value in new.items() if getattr(action, name) != value]
     if not changed:
-        raise RoadmapRefusedError(translatable("nothing was changed"))
+        raise RoadmapRefusedError(translatable("what was sent is what is already recorded"))
     for name, value in new.items():
         setattr(action, name, value)
     session.flush()
