@@ -10,7 +10,7 @@ no ``eval``.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ import pytest
 from flask import Flask
 
 from portal import create_app
-from tests.conftest import DemoInstance
+from portal.models import SubmissionKind
+from tests.conftest import DemoInstance, SentSubmission
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,6 +35,19 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
 MODULE_PATH = "/static/js/parley-crypto.mjs"
+
+# The case the inbox tests send: one person, who agreed to be on the list handed over.
+INBOX_CASE = {
+    "topics": ["human_rights_defenders"],
+    "persons": [
+        {
+            "name": "Amina Defender",
+            "consent": {"level": "handover_list", "given_by": "person", "risks_explained": True},
+        }
+    ],
+    "situation": "Detained after meeting the EU Delegation.",
+    "relation_to_person": "colleague",
+}
 
 # Run in the page once the front page has loaded: the module, plus hex helpers, which is how the
 # tests pass bytes between Python and the page.
@@ -131,3 +145,15 @@ def contexts(chromium: Any) -> Iterator[Any]:
     finally:
         for context in opened:
             context.close()
+
+
+@pytest.fixture
+def sent_case(
+    portal_server_instance: DemoInstance,
+    send_under_new_codename: Callable[..., SentSubmission],
+) -> SentSubmission:
+    """A case (``INBOX_CASE``) in the inbox of a new codename on the served instance, and in the
+    desk's queue; what was sent is its ``form``."""
+    return send_under_new_codename(
+        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, INBOX_CASE
+    )
