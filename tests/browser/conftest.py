@@ -157,3 +157,26 @@ def sent_case(
     return send_under_new_codename(
         portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, INBOX_CASE
     )
+
+
+@pytest.fixture
+def staff_role_survey(
+    chromium: Any, portal_server: str, portal_server_instance: DemoInstance, served_app: Flask
+) -> Callable[[str, bool], None]:
+    """The served portal's axe-core check of one staff role's pages, called with the role and
+    whether JavaScript runs; the staff and the desk roles' tests share it."""
+    # Imported here, not above: page_survey needs Playwright, whose absence ``chromium`` has
+    # already turned into a skip.
+    from tests.browser.page_survey import check_staff_role
+
+    def check(role: str, javascript: bool) -> None:
+        check_staff_role(
+            chromium,
+            served_app,
+            portal_server,
+            portal_server_instance.credentials_file,
+            role,
+            javascript,
+        )
+
+    return check
