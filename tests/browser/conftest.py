@@ -7,6 +7,9 @@ download a browser. Without Chromium or Playwright they are skipped with the rea
 The module is loaded from the demo portal itself (``portal_server``), on its front page, so it runs
 under the portal's own Content-Security-Policy: same-origin script files only, no inline script,
 no ``eval``.
+
+Set-up that several browser test files need lives here too, so each is written once: the case the
+inbox tests send (``sent_case``) and the axe-core survey of a staff role (``staff_role_survey``).
 """
 
 import os
