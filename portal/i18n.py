@@ -12,6 +12,7 @@ The languages offered are the application's ``PORTAL_LANGUAGES`` (``SUPPORTED_LO
 test offers others). Strings are extracted with ``make catalogues`` (see the Makefile).
 """
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup, escape
 
 import crypto
+from portal.labels import label
 from portal.locales import (
     DEFAULT_LOCALE,
     LANGUAGES,
@@ -111,8 +113,25 @@ def refusal_text(error: BaseException) -> str:
     """
     message = error.args[0] if error.args else None
     if isinstance(message, TranslatableText):
-        return gettext(message.message_id, **message.values)
+        return translated(message)
     return str(error)
+
+
+def translated(text: TranslatableText) -> str:
+    """A marked sentence in the page's language. Its values are made readable there too: a marked
+    sentence among them is translated in turn, and a stored value (a state, a stage) reads as its
+    name (``portal.labels``) rather than as the identifier the database keeps."""
+    return gettext(
+        text.message_id, **{name: _readable(value) for name, value in text.values.items()}
+    )
+
+
+def _readable(value: Any) -> Any:
+    if isinstance(value, TranslatableText):
+        return translated(value)
+    if isinstance(value, enum.Enum):
+        return str(label(value))
+    return value
 
 
 def codename_language() -> str:

@@ -38,6 +38,9 @@ from portal.services.desks.membership import (
     assign_member,
     awaiting_desks,
     desk_sizes,
+    may_sit_on_a_desk,
+    member_desks,
+    removal_refusal,
     remove_member,
 )
 from portal.services.dialogues.catalogue import all_dialogues
@@ -379,8 +382,16 @@ def _render_staff_detail(
     error: str | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    desks = awaiting_desks(database, [user]).get(user.id, [])
-    on_desks = {slug for slug, _awaiting in desks}
+    keys = MemberKeys(signed_in)
+    desks = [
+        {
+            "slug": desk.dialogue.slug,
+            "awaiting_key": desk.awaiting_key,
+            "removal_refusal": _removal_refusal(database, desk.dialogue, user, keys),
+        }
+        for desk in member_desks(database, [user]).get(user.id, [])
+    ]
+    on_desks = {desk["slug"] for desk in desks}
     dialogues = [dialogue for dialogue in all_dialogues(database) if dialogue.slug not in on_desks]
     return (
         render_template(
@@ -389,6 +400,7 @@ def _render_staff_detail(
             enrolled=_enrolled(user),
             desks=desks,
             dialogues=dialogues,
+            assignable=may_sit_on_a_desk(user),
             live_sessions=live_session_count(database, user, now=utc_now()),
             pending_reset=pending_reset_of(database, user),
             error=error,
@@ -415,6 +427,15 @@ def _render_dialogue_settings(
         ),
         status,
     )
+
+
+def _removal_refusal(
+    database: Session, dialogue: Dialogue, user: StaffUser, keys: MemberKeys
+) -> str | None:
+    """Why the service would refuse to take ``user`` off this desk, in the page's language; the
+    page offers the button only when there is no such reason."""
+    refusal = removal_refusal(database, dialogue, user, keys=keys)
+    return None if refusal is None else refusal_text(refusal)
 
 
 def _enrolled(user: StaffUser) -> bool:

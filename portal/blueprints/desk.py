@@ -30,6 +30,8 @@ from portal.services.desks.membership import (
     FingerprintMismatchError,
     LastKeyHolderError,
     MemberKeys,
+    can_grant_member,
+    can_remove_member,
     candidates_for_grant,
     check_grantable,
     desk_keys,
@@ -123,7 +125,7 @@ def remove(signed_in: SignedInStaff, slug: str, user_id: int) -> ResponseReturnV
         hint = _(
             "%(refusal)s. Grant the key to a colleague first; only an operator with the recovery "
             "key can take the last holder off the desk.",
-            refusal=error,
+            refusal=refusal_text(error),
         )
         return _render_desk(reading(), signed_in, dialogue, error=hint, status=409)
     except DeskActionError as error:
@@ -201,12 +203,24 @@ def _render_desk(
     status: int = 200,
 ) -> ResponseReturnValue:
     current = current_desk_key(database, dialogue)
+    members = desk_members(database, dialogue, at_rest_key=app_secrets().at_rest_key)
+    keys = MemberKeys(signed_in)
     before = request.args.get("before", type=int)
     return (
         render_template(
             "staff/desk/desk.html",
             dialogue=dialogue,
-            members=desk_members(database, dialogue, at_rest_key=app_secrets().at_rest_key),
+            members=members,
+            grantable={
+                member.user.id
+                for member in members
+                if can_grant_member(database, dialogue, member.user, keys=keys)
+            },
+            removable={
+                member.user.id
+                for member in members
+                if can_remove_member(database, dialogue, member.user, keys=keys)
+            },
             candidates=candidates_for_grant(database, dialogue),
             current_key=current,
             fingerprint=None if current is None else crypto.fingerprint(current.public_key),

@@ -158,6 +158,6 @@ def _state(upload: Upload) -> dict[str, Any]:
 
 
 def _length_required() -> Response:
-    response = jsonify({"error": gettext("Send the chunk with a Content-Length.")})
+    response = jsonify({"error": gettext("a chunk must be sent with a Content-Length")})
     response.status_code = 411
     return response

@@ -387,3 +387,31 @@ def test_a_reset_needs_a_second_administrator_and_a_self_approval_is_refused(
     demo_admin = _user(database, "admin@demo.parley.invalid")
     assert event.details["requested_by"] == demo_admin.id
     assert event.details["approved_by"] == event.actor_staff_user_id != demo_admin.id
+
+
+def test_take_off_the_desk_is_offered_only_where_the_service_would_do_it(
+    app: Flask, writable_demo_instance: DemoInstance, database: Session
+) -> None:
+    admin = _client(app, writable_demo_instance, "administrator")
+    holder = _user(database, "triage@demo.parley.invalid")
+    _create(admin, "kim@example.org", "Kim Keyless", "triage_officer")
+    keyless = _user(database, "kim@example.org")
+    assert _post(admin, f"/admin/staff/{keyless.id}/desks", dialogue="valdoria").status_code == 302
+    holder_removal = f"/admin/staff/{holder.id}/desks/valdoria/remove"
+
+    # The triage officer holds the desk key, which the administrator cannot open: the page says
+    # why instead of offering a button the service would refuse.
+    page = admin.get(f"/admin/staff/{holder.id}").get_data(as_text=True)
+    assert holder_removal not in page
+    assert "only someone who holds it can take them off the desk" in page
+    # The member without the key can be taken off, and the page offers it.
+    keyless_page = admin.get(f"/admin/staff/{keyless.id}").get_data(as_text=True)
+    assert f"/admin/staff/{keyless.id}/desks/valdoria/remove" in keyless_page
+
+    refused = _post(admin, holder_removal)
+    assert refused.status_code == 400
+    assert "only someone who holds it can take them off the desk" in refused.get_data(as_text=True)
+    database.expire_all()
+    assert database.scalars(
+        select(DeskMembership).where(DeskMembership.staff_user_id == holder.id)
+    ).all()

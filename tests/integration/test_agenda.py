@@ -292,7 +292,7 @@ def test_life_cycle_one_step_at_a_time_and_balanced_before_agreeing(desk: Desk) 
     with pytest.raises(AgendaRefusedError, match="add at least one item"):
         step(AgendaState.SHARED)
     eu_item = agenda.add_item(desk.session, chair, ds, draft(priority=P.EU))
-    with pytest.raises(AgendaRefusedError, match="cannot become agreed in one step"):
+    with pytest.raises(AgendaRefusedError, match='cannot become "agreed" in one step'):
         step(AgendaState.AGREED)
     assert step(AgendaState.SHARED) is AgendaState.DRAFT
     # Shared: still editable; agreeing needs the partner's priority too, and says so.
@@ -395,7 +395,7 @@ def test_items_are_checked_before_anything_is_stored(desk: Desk) -> None:
         desk.session, chair, ds, draft(theme=AgendaTheme.UN_COOPERATION, gender="  ")
     )
     assert item.topic is None and item.gender_dimension is None
-    with pytest.raises(AgendaRefusedError, match="nothing was changed"):
+    with pytest.raises(AgendaRefusedError, match="what was sent is what is already recorded"):
         agenda.edit_item(desk.session, chair, item, draft(theme=AgendaTheme.UN_COOPERATION))
 
 

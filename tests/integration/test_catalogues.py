@@ -34,15 +34,20 @@ def _message_ids(catalogue: Catalog) -> set[tuple[str | None, str]]:
     return {(message.context, str(message.id)) for message in catalogue if message.id}
 
 
-def _extracted_ids() -> set[tuple[str | None, str]]:
-    """What ``pybabel extract -F babel.cfg`` finds now, as (context, id) pairs."""
+def extracted_messages() -> set[tuple[str | None, str | tuple[str, ...]]]:
+    """What ``pybabel extract -F babel.cfg`` finds in the sources now, as (context, message)
+    pairs; a plural message is the tuple of its forms."""
     with (PROJECT_DIR / "babel.cfg").open(encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config)
-    found: set[tuple[str | None, str]] = set()
-    for _, _, message, _, context in extract_from_dir(str(PROJECT_DIR), method_map, options_map):
-        key = message if isinstance(message, str) else tuple(message)
-        found.add((context, str(key)))
-    return found
+    return {
+        (context, message if isinstance(message, str) else tuple(message))
+        for _, _, message, _, context in extract_from_dir(str(PROJECT_DIR), method_map, options_map)
+    }
+
+
+def _extracted_ids() -> set[tuple[str | None, str]]:
+    """The extracted messages as (context, id) pairs, as the template's are compared."""
+    return {(context, str(message)) for context, message in extracted_messages()}
 
 
 def _placeholders(text: str) -> set[str]:

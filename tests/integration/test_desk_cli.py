@@ -163,7 +163,7 @@ def test_grant_refusals_are_one_line_and_store_nothing(
     def digits(email: str) -> tuple[str, str]:
         return "--fingerprint", short_fingerprint(_user(database, email).personal_public_key)
 
-    assert "observer role" in _refused(
+    assert "Observer's role never reads submissions" in _refused(
         instance, database, "desk", "grant", "valdoria", OBSERVER, *digits(OBSERVER), stdin=key
     )
     assert "no staff account" in _refused(

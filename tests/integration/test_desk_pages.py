@@ -250,6 +250,8 @@ def test_the_last_key_holder_is_never_removed_on_the_web(
     triage_user = _user(database, "triage@demo.parley.invalid")
     url = f"/staff/desks/elbaria-local/members/{triage_user.id}/remove"
     grants_before = _count(database, DeskKeyGrant)
+    # The page offers no removal the service would refuse.
+    assert url not in triage.get("/staff/desks/elbaria-local").get_data(as_text=True)
 
     for data in ({}, {"confirm_last": "yes"}):
         refused = _post(triage, url, **data)
@@ -274,8 +276,10 @@ def test_a_member_without_the_key_cannot_remove_one_who_holds_it(
     admin = _client(app, writable_demo_instance, "administrator")
     cochair_user = _user(database, "cochair@demo.parley.invalid")
     grants_before = _count(database, DeskKeyGrant)
+    removal = f"/staff/desks/valdoria/members/{cochair_user.id}/remove"
+    assert removal not in admin.get("/staff/desks/valdoria").get_data(as_text=True)
 
-    on_desk = _post(admin, f"/staff/desks/valdoria/members/{cochair_user.id}/remove")
+    on_desk = _post(admin, removal)
     on_admin = _post(admin, f"/admin/staff/{cochair_user.id}/desks/valdoria/remove")
 
     for refused in (on_desk, on_admin):
@@ -287,7 +291,9 @@ def test_a_member_without_the_key_cannot_remove_one_who_holds_it(
     )
     # A holder takes the key-less administrator off again.
     triage = _client(app, writable_demo_instance, "triage_officer")
-    assert _post(triage, f"/staff/desks/valdoria/members/{admin_user.id}/remove").status_code == 302
+    admin_removal = f"/staff/desks/valdoria/members/{admin_user.id}/remove"
+    assert admin_removal in triage.get("/staff/desks/valdoria").get_data(as_text=True)
+    assert _post(triage, admin_removal).status_code == 302
 
 
 def test_a_key_swapped_in_the_database_before_the_grant_is_refused(

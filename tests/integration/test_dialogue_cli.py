@@ -225,7 +225,7 @@ def test_a_session_is_recorded_as_held_only_from_its_date(
         assert result.exit_code == 1 and result.stdout == ""
         assert result.stderr.strip() == (
             f"Error: session {session_id} takes place on {next_year.isoformat()}; it can be "
-            f"recorded as {stage} only on or after that day "
+            f'recorded as "{stage}" only on or after that day '
             f"(today is {dt.datetime.now(dt.UTC).date().isoformat()}, UTC)"
         )
         assert _snapshot(db) == before
@@ -407,12 +407,12 @@ REFUSALS = [
     (("session", "open", "seven"), 2, "ID"),
     (("session", "open", "{frozen}"), 1, "frozen"),
     (("session", "open", "{planned}", "--closes", "2001-01-01T00:00Z"), 1, "open before"),
-    (("session", "open", "{last}"), 1, "cannot go from follow_up"),
+    (("session", "open", "{last}"), 1, 'cannot go from "follow_up"'),
     (("session", "open", "{past}"), 1, "already passed"),
-    (("session", "close", "{last}"), 1, "cannot go from follow_up to consultation_closed"),
-    (("session", "advance", "{past}", "--to", "held"), 1, "cannot go from planned to held"),
-    (("session", "advance", "{planned}", "--to", "held"), 1, "held only on or after"),
-    (("session", "advance", "{planned}", "--to", "debriefed"), 1, "debriefed only on or after"),
+    (("session", "close", "{last}"), 1, 'cannot go from "follow_up" to "consultation_closed"'),
+    (("session", "advance", "{past}", "--to", "held"), 1, 'cannot go from "planned" to "held"'),
+    (("session", "advance", "{planned}", "--to", "held"), 1, '"held" only on or after'),
+    (("session", "advance", "{planned}", "--to", "debriefed"), 1, '"debriefed" only on or after'),
     (
         ("session", "open", "{planned}", "--closes", "2031-11-02T00:00:01Z"),
         1,

@@ -73,7 +73,8 @@ def test_the_server_validates_the_added_field() -> None:
 def test_the_form_asks_for_it_and_the_page_carries_it(client: FlaskClient) -> None:
     html = open_form(client, REPRISAL_URL).html
     assert re.search(
-        r'<input type="text" id="field-witness" name="witness" value="" maxlength="200"', html
+        r'<input type="text" dir="auto" id="field-witness" name="witness" value="" maxlength="200"',
+        html,
     )
     assert '<label for="field-witness">Who else saw it <span class="required">' in html
     assert '<p class="hint" id="field-witness-hint">A role, not a name.</p>' in html

@@ -25,13 +25,12 @@ import pytest
 from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import JSON, Enum, String, select
 
 from crypto.codename import display_wordlist
-from portal.locales import LANGUAGES, SUPPORTED_LOCALES, TRANSLATIONS_DIR
+from portal.locales import LANGUAGES, SUPPORTED_LOCALES
 from portal.models import SubmissionKind
 from portal.models.base import Base
 from portal.web.instance import web_instance
@@ -44,6 +43,7 @@ from tests.integration.test_authorization_matrix import (
     _form,
     world,  # noqa: F401 - the fixture, used by name
 )
+from tests.integration.test_catalogues import extracted_messages
 from tests.integration.test_forms_pages import CASE_FIELDS
 
 # A language no catalogue of the portal is for, so that every string shown has come through
@@ -83,18 +83,17 @@ def pseudo_message(text: str) -> str:
 
 
 def write_pseudo_catalogue(folder: Path) -> None:
-    with (TRANSLATIONS_DIR / "messages.pot").open("rb") as source:
-        template = read_po(source)
+    """The pseudo catalogue of every string marked in the sources now (not of the committed
+    template, which is re-extracted only after a merge): a string is found unmarked here only
+    when it is, whatever the state of the catalogues (test_catalogues checks those)."""
     catalogue = Catalog(locale=PSEUDO)
-    for message in template:
-        if not message.id:
-            continue
-        if message.pluralizable:
-            forms = tuple(pseudo_message(form) for form in message.id)
+    for context, message_id in extracted_messages():
+        if isinstance(message_id, tuple):
+            forms = tuple(pseudo_message(form) for form in message_id)
             string: str | tuple[str, ...] = (forms[0],) + (forms[1],) * (catalogue.num_plurals - 1)
         else:
-            string = pseudo_message(message.id)
-        catalogue.add(message.id, string, context=message.context, flags=message.flags)
+            string = pseudo_message(message_id)
+        catalogue.add(message_id, string, context=context)
     target = folder / PSEUDO / "LC_MESSAGES"
     target.mkdir(parents=True)
     buffer = io.BytesIO()

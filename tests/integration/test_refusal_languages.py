@@ -4,18 +4,25 @@ modules show. The pseudo catalogue (test_pseudo_locale) makes a translated answe
 """
 
 import base64
+import re
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 import crypto
 from portal import create_app
+from portal.db import app_database
+from portal.i18n import refusal_text
 from portal.locales import SUPPORTED_LOCALES
+from portal.models import StaffUser, SubmissionState
+from portal.services.staff.triage import TriageRefusedError
 from portal.services.submissions.submission_ids import SubmissionIdExpiredError
 from portal.translatable import translatable
 from tests.conftest import DemoInstance
 from tests.integration.test_pseudo_locale import CLOSE, OPEN, PSEUDO, write_pseudo_catalogue
+from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +84,36 @@ def test_a_marked_sentence_reads_as_english_outside_a_request() -> None:
         {"size": 25},
     )
     assert str(SubmissionIdExpiredError()).startswith("this form has expired")
+
+
+def test_a_refusal_a_staff_page_shows_is_in_the_page_language(
+    app: Flask, writable_demo_instance: DemoInstance
+) -> None:
+    """The administrator cannot take a key holder off a desk: the account's page says why, in the
+    page's language, where it would otherwise offer the button."""
+    client = app.test_client()
+    account = demo_credentials(writable_demo_instance.credentials_file)["administrator"]
+    sign_in_client(app, client, account.email, account.password)
+    with app_database(app).session() as session:
+        holder = session.scalars(
+            select(StaffUser).where(StaffUser.email == "triage@demo.parley.invalid")
+        ).one()
+    page = client.get(f"/admin/staff/{holder.id}?lang={PSEUDO}").get_data(as_text=True)
+    reason = "only someone who holds it can take them off the desk"
+    assert reason in page
+    assert re.search(f"{OPEN}[^{CLOSE}]*{reason}[^{OPEN}]*{CLOSE}", page)
+
+
+def test_a_stored_state_in_a_refusal_reads_as_its_translated_name(app: Flask) -> None:
+    refusal = TriageRefusedError(
+        translatable(
+            'a submission at "%(state)s" cannot become "%(new_state)s"',
+            state=SubmissionState.ACCEPTED,
+            new_state=SubmissionState.RECEIVED,
+        )
+    )
+    with app.test_request_context(f"/?lang={PSEUDO}"):
+        shown = refusal_text(refusal)
+    assert _translated(shown)
+    assert f'"{OPEN}Accepted' in shown and f'"{OPEN}Received' in shown
+    assert "accepted" in str(refusal), "outside a request it stays the plain English"

@@ -31,6 +31,7 @@ from portal.services.desks import need_to_know
 from portal.services.staff.staff_signatures import sign_as_staff
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.payload import encode_payload
+from portal.translatable import translatable
 
 
 def write_briefing_bundle(
@@ -56,8 +57,12 @@ def write_briefing_bundle(
         )
     except (need_to_know.NotOnDeskError, need_to_know.DeskKeyUnavailableError):
         raise BundleError(
-            "you hold no grant of this dialogue's current desk key, so the bundle cannot be sealed"
+            translatable(
+                "you hold no grant of this dialogue's current desk key, so the bundle cannot be "
+                "sealed"
+            )
         ) from None
+
     recovery_key = instance_recovery_key(session)
     author = signed_in.user
     context = briefing_bundle_context(

@@ -47,6 +47,7 @@ from portal.services.bundles.manifest import (
 )
 from portal.services.desks.identity_keys import identity_key_of, recovery_grant
 from portal.storage import EncryptedStorage
+from portal.translatable import translatable
 
 _BATCH = 200
 _COPY_CHUNK = crypto.stream.ENCRYPTED_CHUNK_SIZE
@@ -90,7 +91,13 @@ def write_bundle(
     if session_id is not None:
         found = session.get(DialogueSession, session_id)
         if found is None or found.dialogue_id != dialogue.id:
-            raise BundleError(f"session {session_id} is not a session of {dialogue.slug}")
+            raise BundleError(
+                translatable(
+                    "session %(session)s is not a session of %(dialogue)s",
+                    session=session_id,
+                    dialogue=dialogue.slug,
+                )
+            )
     recovery_key = instance_recovery_key(session)
     desk_keys = list(
         session.scalars(
@@ -174,7 +181,7 @@ def instance_recovery_key(session: Session) -> RecoveryKey:
     """The instance's recovery key, to which every bundle is opened; ``BundleError`` if none."""
     recovery_key = session.scalars(select(RecoveryKey).order_by(RecoveryKey.id)).first()
     if recovery_key is None:
-        raise BundleError("this instance has no recovery key")
+        raise BundleError(translatable("this instance has no recovery key"))
     return recovery_key
 
 
@@ -187,7 +194,9 @@ def desk_key_entry(session: Session, key: DeskKey, recovery_key: RecoveryKey) ->
         )
     ).first()
     if grant is None:
-        raise BundleError(f"desk key {key.key_id.hex()} has no grant to the recovery key")
+        raise BundleError(
+            translatable("desk key %(key)s has no grant to the recovery key", key=key.key_id.hex())
+        )
     return {
         "key_id": key.key_id.hex(),
         "public_key": encode_bytes(key.public_key),
@@ -205,7 +214,11 @@ def _identity_key_entry(
         return None
     grant = recovery_grant(session, identity_key, recovery_key.public_key)
     if grant is None:
-        raise BundleError(f"identity key {identity_key.key_id.hex()} has no recovery grant")
+        raise BundleError(
+            translatable(
+                "identity key %(key)s has no recovery grant", key=identity_key.key_id.hex()
+            )
+        )
     return {
         "key_id": identity_key.key_id.hex(),
         "public_key": encode_bytes(identity_key.public_key),
@@ -316,11 +329,15 @@ def _copy_file(
         source = storage.open(storage_name)
     except OSError:
         raise BundleError(
-            "an attachment's file is missing from storage (deleted meanwhile?); export again"
+            translatable(
+                "an attachment's file is missing from storage (deleted meanwhile?); export again"
+            )
         ) from None
     with source, archive.open(info, "w", force_zip64=True) as target:
         while data := source.read(_COPY_CHUNK):
             target.write(data)
             copied += len(data)
     if copied != size:
-        raise BundleError("an attachment's file in storage has the wrong size; export again")
+        raise BundleError(
+            translatable("an attachment's file in storage has the wrong size; export again")
+        )

@@ -41,7 +41,9 @@ personal key, and rotation is refused (the switch to offline review makes its ow
 
 Every function works in the caller's transaction and records its audit events; the caller
 commits. The web pages (``portal.blueprints.desk`` and ``portal.blueprints.admin``) and the
-``portal desk`` commands only call what is here.
+``portal desk`` commands only call what is here; the pages offer an assignment, a grant or a
+removal only where the rule here would allow it (:func:`may_sit_on_a_desk`,
+:func:`can_grant_member`, :func:`removal_refusal`), so that no button leads to a refusal.
 """
 
 import datetime as dt
@@ -433,7 +435,13 @@ def assign_member(
     """
     _require_content_member(user)
     if membership_of(session, dialogue, user) is not None:
-        raise DeskActionError(f"{user.display_name} is already on the desk of {dialogue.slug}")
+        raise DeskActionError(
+            translatable(
+                "%(name)s is already on the desk of %(dialogue)s",
+                name=user.display_name,
+                dialogue=dialogue.slug,
+            )
+        )
     membership = DeskMembership(dialogue=dialogue, staff_user=user, granted_by_id=_id(actor))
     session.add(membership)
     session.flush()
@@ -467,13 +475,19 @@ def grant_member(
     present_key = bytes(member.personal_public_key)
     if shown_fingerprint is not None and shown_fingerprint != crypto.fingerprint(present_key):
         raise FingerprintMismatchError(
-            f"{member.display_name}'s key changed since the page was shown: key changed, "
-            "confirm again with them; nothing was granted"
+            translatable(
+                "%(name)s's key changed since the page was shown: key changed, confirm again "
+                "with them; nothing was granted",
+                name=member.display_name,
+            )
         )
     if not matches_short_fingerprint(present_key, typed_fingerprint):
         raise FingerprintMismatchError(
-            f"the digits typed are not the fingerprint of {member.display_name}'s key; nothing "
-            "was granted. Ask them to read the 30 digits on their account page again"
+            translatable(
+                "the digits typed are not the fingerprint of %(name)s's key; nothing was "
+                "granted. Ask them to read the 30 digits on their account page again",
+                name=member.display_name,
+            )
         )
     membership = membership_of(session, dialogue, member)
     created = membership is None
@@ -505,7 +519,9 @@ def grant_member(
         granted += 1
     identity_granted = _grant_identity_keys(session, dialogue, member, keys)
     if not created and granted + identity_granted == 0 and earlier is KeyConfirmation.CONFIRMED:
-        raise DeskActionError(f"{member.display_name} already holds every key you can grant")
+        raise DeskActionError(
+            translatable("%(name)s already holds every key you can grant", name=member.display_name)
+        )
     if created:
         _record_member_added(
             session,
@@ -542,6 +558,70 @@ def check_grantable(
     _open_for_grant(session, dialogue, member, keys)
 
 
+def removal_refusal(
+    session: Session,
+    dialogue: Dialogue,
+    member: StaffUser,
+    *,
+    keys: KeyHolder,
+    confirm_last_key_holder: bool = False,
+) -> DeskActionError | None:
+    """Why :func:`remove_member` would refuse to take ``member`` off the desk, or ``None``.
+
+    The removal's rule, kept apart so that a page offers the button only where the removal would
+    go ahead (:func:`can_remove_member`) and the refusal and the offer never disagree."""
+    if membership_of(session, dialogue, member) is None:
+        return DeskActionError(
+            translatable(
+                "%(name)s is not on the desk of %(dialogue)s",
+                name=member.display_name,
+                dialogue=dialogue.slug,
+            )
+        )
+    current = current_desk_key(session, dialogue)
+    if current is None or not holds_key(session, member, current):
+        return None
+    if keys.open(session, current) is None:
+        return NotKeyHolderError(
+            translatable(
+                "%(name)s holds the current desk key of %(dialogue)s; only someone who holds it "
+                "can take them off the desk",
+                name=member.display_name,
+                dialogue=dialogue.slug,
+            )
+        )
+    by_recovery_key = keys.actor is None and confirm_last_key_holder
+    if not by_recovery_key and not _another_active_holder(session, dialogue, current, member):
+        return LastKeyHolderError(
+            translatable(
+                "%(name)s is the last member who can open the current desk key of %(dialogue)s; "
+                "after removing them only the recovery key opens its submissions",
+                name=member.display_name,
+                dialogue=dialogue.slug,
+            )
+        )
+    return None
+
+
+def can_remove_member(
+    session: Session, dialogue: Dialogue, member: StaffUser, *, keys: KeyHolder
+) -> bool:
+    """Whether ``keys`` may take ``member`` off the desk: what a page asks before it offers to."""
+    return removal_refusal(session, dialogue, member, keys=keys) is None
+
+
+def can_grant_member(
+    session: Session, dialogue: Dialogue, member: StaffUser, *, keys: KeyHolder
+) -> bool:
+    """Whether ``keys`` could grant the desk key to ``member`` (:func:`check_grantable`): what
+    the desk page asks before it offers to."""
+    try:
+        check_grantable(session, dialogue, member, keys=keys)
+    except DeskActionError:
+        return False
+    return True
+
+
 def remove_member(
     session: Session,
     dialogue: Dialogue,
@@ -557,23 +637,12 @@ def remove_member(
     open it is removed only with the recovery key and ``confirm_last_key_holder``
     (:class:`LastKeyHolderError`): after that, only the recovery key opens the desk's submissions.
     """
+    refusal = removal_refusal(
+        session, dialogue, member, keys=keys, confirm_last_key_holder=confirm_last_key_holder
+    )
+    if refusal is not None:
+        raise refusal
     membership = membership_of(session, dialogue, member)
-    if membership is None:
-        raise DeskActionError(f"{member.display_name} is not on the desk of {dialogue.slug}")
-    current = current_desk_key(session, dialogue)
-    if current is not None and holds_key(session, member, current):
-        if keys.open(session, current) is None:
-            raise NotKeyHolderError(
-                f"{member.display_name} holds the current desk key of {dialogue.slug}; only "
-                "someone who holds it can take them off the desk"
-            )
-        by_recovery_key = keys.actor is None and confirm_last_key_holder
-        if not by_recovery_key and not _another_active_holder(session, dialogue, current, member):
-            raise LastKeyHolderError(
-                f"{member.display_name} is the last member who can open the current desk key "
-                f"of {dialogue.slug}; after removing them only the recovery key opens its "
-                "submissions"
-            )
     actor = keys.actor
     key_ids = select(DeskKey.id).where(DeskKey.dialogue_id == dialogue.id)
     result = session.execute(
@@ -619,12 +688,15 @@ def rotate_desk_key(
     """
     if dialogue.review_mode is ReviewMode.OFFLINE:
         raise DeskActionError(
-            f"{dialogue.slug} is reviewed offline: switch it back to online review before "
-            "rotating its desk key"
+            translatable(
+                "%(dialogue)s is reviewed offline: switch it back to online review before "
+                "rotating its desk key",
+                dialogue=dialogue.slug,
+            )
         )
     old_key = current_desk_key(session, dialogue)
     if old_key is None:
-        raise DeskActionError(f"{dialogue.slug} has no current desk key")
+        raise _no_current_key(dialogue)
     old_private = keys.open(session, old_key)
     if old_private is None:
         raise DeskActionError(
@@ -694,11 +766,14 @@ def _open_for_grant(
     _require_content_member(member)
     if dialogue.review_mode is ReviewMode.OFFLINE:
         raise DeskActionError(
-            f"{dialogue.slug} is reviewed offline: its desk key is never granted on the server"
+            translatable(
+                "%(dialogue)s is reviewed offline: its desk key is never granted on the server",
+                dialogue=dialogue.slug,
+            )
         )
     current = current_desk_key(session, dialogue)
     if current is None:
-        raise DeskActionError(f"{dialogue.slug} has no current desk key")
+        raise _no_current_key(dialogue)
     current_private = keys.open(session, current)
     if current_private is None:
         raise DeskActionError(
@@ -735,11 +810,31 @@ def _opened(grant: IdentityKeyGrant, private_key: crypto.PrivateKey) -> crypto.P
         return None
 
 
+def _no_current_key(dialogue: Dialogue) -> DeskActionError:
+    return DeskActionError(
+        translatable("%(dialogue)s has no current desk key", dialogue=dialogue.slug)
+    )
+
+
+def may_sit_on_a_desk(user: StaffUser) -> bool:
+    """Whether ``user`` can be put on a desk at all: an active account in a role that reads
+    submissions. Pages ask it before they offer an assignment; the services refuse the rest."""
+    return user.active and user.role in CONTENT_ROLES
+
+
 def _require_content_member(user: StaffUser) -> None:
+    if may_sit_on_a_desk(user):
+        return
     if not user.active:
-        raise DeskActionError(f"{user.display_name}'s account is deactivated")
-    if user.role not in CONTENT_ROLES:
-        raise DeskActionError(f"the {user.role} role never reads submissions, so sits on no desk")
+        raise DeskActionError(
+            translatable("%(name)s's account is deactivated", name=user.display_name)
+        )
+    raise DeskActionError(
+        translatable(
+            "%(name)s's role never reads submissions, so they sit on no desk",
+            name=user.display_name,
+        )
+    )
 
 
 def _another_active_holder(

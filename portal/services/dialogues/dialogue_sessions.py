@@ -211,10 +211,13 @@ def schedule_planned_session(
     consultation does not open by itself: the desk opens it when it is ready to read.
     """
     _require_manager(session, actor, dialogue)
-    _require_active(dialogue, "schedule a session")
+    _require_active(dialogue)
     if date < now.astimezone(dt.UTC).date():
         raise SessionChangeRefusedError(
-            f"{date.isoformat()} has passed; a new session is scheduled for today or later"
+            translatable(
+                "%(date)s has passed; a new session is scheduled for today or later",
+                date=date.isoformat(),
+            )
         )
     if (opens_at is None) != (closes_at is None):
         raise SessionChangeRefusedError(
@@ -251,13 +254,16 @@ def open_consultation(
     """
     dialogue = dialogue_session.dialogue
     _require_manager(session, actor, dialogue)
-    _require_active(dialogue, "open a consultation")
+    _require_active(dialogue)
     _require_allowed(dialogue_session, SessionState.CONSULTATION_OPEN)
     opens_at = dialogue_session.consultation_opens_at or now
     closes_at = closes_at or dialogue_session.consultation_closes_at
     if closes_at is None:
         raise SessionChangeRefusedError(
-            f"session {dialogue_session.id} has no consultation close yet; give one"
+            translatable(
+                "session %(session)s has no consultation close yet; give one",
+                session=dialogue_session.id,
+            )
         )
     _check_close(closes_at, opens_at=opens_at, now=now, session_date=dialogue_session.date)
     dialogue_session.consultation_opens_at = opens_at
@@ -287,18 +293,24 @@ def extend_consultation(
     """Move the close of an open consultation later; it never moves earlier (close it instead)."""
     dialogue = dialogue_session.dialogue
     _require_manager(session, actor, dialogue)
-    _require_active(dialogue, "extend a consultation")
+    _require_active(dialogue)
     current = dialogue_session.consultation_closes_at
     opens_at = dialogue_session.consultation_opens_at
     if dialogue_session.state is not SessionState.CONSULTATION_OPEN or current is None:
         raise SessionChangeRefusedError(
-            f"the consultation of session {dialogue_session.id} is not open; "
-            "only an open consultation is extended"
+            translatable(
+                "the consultation of session %(session)s is not open; only an open consultation "
+                "is extended",
+                session=dialogue_session.id,
+            )
         )
     if closes_at <= current:
         raise SessionChangeRefusedError(
-            f"the new close must be later than the current one, {iso_utc(current)}; "
-            "to stop earlier, close the consultation"
+            translatable(
+                "the new close must be later than the current one, %(close)s; to stop earlier, "
+                "close the consultation",
+                close=iso_utc(current),
+            )
         )
     _check_close(closes_at, opens_at=opens_at or now, now=now, session_date=dialogue_session.date)
     dialogue_session.consultation_closes_at = closes_at
@@ -333,13 +345,21 @@ def advance_session(
     _require_manager(session, actor, dialogue_session.dialogue)
     if target not in LATER_STAGES:
         raise SessionChangeRefusedError(
-            f"{target} is a consultation stage; open or close the consultation instead"
+            translatable(
+                '"%(stage)s" is a consultation stage; open or close the consultation instead',
+                stage=target,
+            )
         )
     if today < dialogue_session.date:
         raise SessionChangeRefusedError(
-            f"session {dialogue_session.id} takes place on {dialogue_session.date.isoformat()}; "
-            f"it can be recorded as {target} only on or after that day "
-            f"(today is {today.isoformat()}, UTC)"
+            translatable(
+                'session %(session)s takes place on %(date)s; it can be recorded as "%(stage)s" '
+                "only on or after that day (today is %(today)s, UTC)",
+                session=dialogue_session.id,
+                date=dialogue_session.date.isoformat(),
+                stage=target,
+                today=today.isoformat(),
+            )
         )
     _require_allowed(dialogue_session, target)
     if target is SessionState.DEBRIEFED:
@@ -353,9 +373,12 @@ def _require_everyone_debriefed(session: Session, dialogue_session: DialogueSess
     outstanding = debrief_standing(session, dialogue_session).outstanding
     if outstanding:
         raise SessionChangeRefusedError(
-            f"{len(outstanding)} contribution(s) to session {dialogue_session.id} have neither a "
-            "debrief notice nor a recorded reason for none; send the debrief or record why not "
-            "first"
+            translatable(
+                "%(count)s contribution(s) to session %(session)s have neither a debrief notice "
+                "nor a recorded reason for none; send the debrief or record why not first",
+                count=len(outstanding),
+                session=dialogue_session.id,
+            )
         )
 
 
@@ -364,7 +387,9 @@ def freeze_dialogue(
 ) -> list[DialogueSession]:
     """Freeze ``dialogue``: it accepts nothing until unfrozen. Returns the consultations closed."""
     if dialogue.status is DialogueStatus.FROZEN:
-        raise SessionChangeRefusedError(f"the dialogue {dialogue.slug!r} is already frozen")
+        raise SessionChangeRefusedError(
+            translatable("the dialogue %(dialogue)s is already frozen", dialogue=dialogue.slug)
+        )
     closed = [item for item in dialogue.sessions if item.state is SessionState.CONSULTATION_OPEN]
     for dialogue_session in closed:
         _close(session, dialogue_session, actor)
@@ -378,7 +403,9 @@ def unfreeze_dialogue(
 ) -> None:
     """Make a frozen dialogue active again; no consultation reopens by itself."""
     if dialogue.status is DialogueStatus.ACTIVE:
-        raise SessionChangeRefusedError(f"the dialogue {dialogue.slug!r} is not frozen")
+        raise SessionChangeRefusedError(
+            translatable("the dialogue %(dialogue)s is not frozen", dialogue=dialogue.slug)
+        )
     dialogue.status = DialogueStatus.ACTIVE
     _record_status(session, dialogue, AuditAction.DIALOGUE_UNFROZEN, actor)
 
@@ -390,10 +417,12 @@ def _require_manager(session: Session, actor: StaffUser | None, dialogue: Dialog
         raise SessionChangeForbiddenError()
 
 
-def _require_active(dialogue: Dialogue, doing: str) -> None:
+def _require_active(dialogue: Dialogue) -> None:
     if dialogue.status is DialogueStatus.FROZEN:
         raise SessionChangeRefusedError(
-            f"the dialogue {dialogue.slug!r} is frozen; unfreeze it before you {doing}"
+            translatable(
+                "the dialogue %(dialogue)s is frozen; unfreeze it first", dialogue=dialogue.slug
+            )
         )
 
 
@@ -404,12 +433,17 @@ def _check_close(
         raise SessionChangeRefusedError(translatable("a consultation must open before it closes"))
     if closes_at <= now:
         raise SessionChangeRefusedError(
-            f"the consultation close {iso_utc(closes_at)} has already passed; give a later one"
+            translatable(
+                "the consultation close %(close)s has already passed; give a later one",
+                close=iso_utc(closes_at),
+            )
         )
     if closes_at > latest_close(session_date):
         raise SessionChangeRefusedError(
-            f"the consultation must close by the end of the session's day, "
-            f"{iso_utc(latest_close(session_date))}"
+            translatable(
+                "the consultation must close by the end of the session's day, %(latest)s",
+                latest=iso_utc(latest_close(session_date)),
+            )
         )
 
 
@@ -421,10 +455,13 @@ def _close(session: Session, dialogue_session: DialogueSession, actor: StaffUser
 def _require_allowed(dialogue_session: DialogueSession, target: SessionState) -> None:
     current = dialogue_session.state
     if target not in ALLOWED_TRANSITIONS[current]:
-        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "none, it is the last stage"
         raise SessionChangeRefusedError(
-            f"session {dialogue_session.id} cannot go from {current} to {target} "
-            f"(allowed next: {allowed})"
+            translatable(
+                'session %(session)s cannot go from "%(stage)s" to "%(new_stage)s"',
+                session=dialogue_session.id,
+                stage=current,
+                new_stage=target,
+            )
         )
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from portal.models import Dialogue, DialogueSession, SessionState, StaffUser, Submission
 from portal.services.audit.trail import AuditAction, record_event
 from portal.services.dialogues.catalogue import DialogueDetailsError
+from portal.translatable import translatable
 
 MIN_NOTICE_DAYS = 30
 MAX_NOTICE_DAYS = 365
@@ -68,12 +69,19 @@ def set_retention(
     """
     if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
         raise RetentionSettingError(
-            f"a retention period is 1 to {MAX_RETENTION_DAYS} days, or none"
+            translatable(
+                "a retention period is 1 to %(most)s days, or none", most=MAX_RETENTION_DAYS
+            )
         )
     if not MIN_NOTICE_DAYS <= notice_days <= MAX_NOTICE_DAYS:
         raise RetentionSettingError(
-            f"the notice before a deletion is {MIN_NOTICE_DAYS} to {MAX_NOTICE_DAYS} days"
+            translatable(
+                "the notice before a deletion is %(least)s to %(most)s days",
+                least=MIN_NOTICE_DAYS,
+                most=MAX_NOTICE_DAYS,
+            )
         )
+
     before = {"days": dialogue.retention_days, "notice_days": dialogue.retention_notice_days}
     after = {"days": days, "notice_days": notice_days}
     if before == after:

@@ -88,7 +88,9 @@ def write_summary(
     if not text:
         raise SummaryRefusedError(translatable("write the statement first"))
     if len(text) > LONG_TEXT_LIMIT:
-        raise SummaryRefusedError(f"a statement may hold at most {LONG_TEXT_LIMIT:,} characters")
+        raise SummaryRefusedError(
+            translatable("a statement may hold at most %(limit)s characters", limit=LONG_TEXT_LIMIT)
+        )
     summary = summary_of(session, dialogue_session)
     if summary is None:
         summary = SessionSummary(session_id=dialogue_session.id, published_at=None)
@@ -128,8 +130,11 @@ def set_published(
         )
     if (summary.published_at is not None) == published:
         raise SummaryRefusedError(
-            "the summary is published already" if published else "the summary is not published"
+            translatable("the summary is published already")
+            if published
+            else translatable("the summary is not published")
         )
+
     summary.published_at = now if published else None
     session.flush()
     record_session_event(

@@ -318,7 +318,7 @@ def edit_item(session: Session, actor: StaffUser, item: AgendaItem, draft: ItemD
     }
     changed = sorted(name for name, value in new_values.items() if getattr(item, name) != value)
     if not changed:
-        raise AgendaRefusedError(translatable("nothing was changed"))
+        raise AgendaRefusedError(translatable("what was sent is what is already recorded"))
     for name in changed:
         setattr(item, name, new_values[name])
     session.flush()
@@ -343,7 +343,11 @@ def move_item(session: Session, actor: StaffUser, item: AgendaItem, *, up: bool)
     index = items.index(item)
     other = index - 1 if up else index + 1
     if not 0 <= other < len(items):
-        raise AgendaRefusedError("the item is already first" if up else "the item is already last")
+        raise AgendaRefusedError(
+            translatable("the item is already first")
+            if up
+            else translatable("the item is already last")
+        )
     items[index], items[other] = items[other], items[index]
     _renumber(items)
     session.flush()
@@ -413,7 +417,11 @@ def _checked(draft: ItemDraft, *, standing: bool = False) -> tuple[str, str | No
     if not title:
         raise AgendaRefusedError(translatable("give the item a title"))
     if len(title) > MAX_AGENDA_TITLE:
-        raise AgendaRefusedError(f"an item's title may hold at most {MAX_AGENDA_TITLE} characters")
+        raise AgendaRefusedError(
+            translatable(
+                "an item's title may hold at most %(limit)s characters", limit=MAX_AGENDA_TITLE
+            )
+        )
     if draft.theme is AgendaTheme.REPRISALS and not standing:
         raise AgendaRefusedError(
             translatable(
@@ -428,7 +436,10 @@ def _checked(draft: ItemDraft, *, standing: bool = False) -> tuple[str, str | No
     gender_dimension = draft.gender_dimension.strip()
     if len(gender_dimension) > MAX_GENDER_DIMENSION:
         raise AgendaRefusedError(
-            f"the gender dimension may hold at most {MAX_GENDER_DIMENSION} characters"
+            translatable(
+                "the gender dimension may hold at most %(limit)s characters",
+                limit=MAX_GENDER_DIMENSION,
+            )
         )
     return title, topic, gender_dimension or None
 
@@ -482,8 +493,13 @@ def change_agenda_state(
     old = dialogue_session.agenda_state
     if to not in AGENDA_STEPS[old]:
         raise AgendaRefusedError(
-            f"an agenda that is {old.value} cannot become {to.value} in one step"
+            translatable(
+                'an agenda at "%(state)s" cannot become "%(new_state)s" in one step',
+                state=old,
+                new_state=to,
+            )
         )
+
     if to is A.DRAFT and dialogue_session.state in LATER_STAGES:
         raise AgendaRefusedError(
             translatable("the session has been held; its agenda stays as it was")

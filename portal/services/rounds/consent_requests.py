@@ -53,6 +53,7 @@ from portal.services.submissions.inbox import (
 from portal.services.submissions.intake import SubmissionRefusedError
 from portal.services.submissions.owner_tags import walk
 from portal.services.submissions.submitter_keys import SubmitterKey
+from portal.translatable import translatable
 
 # A submission the desk has let go of, or its submitter has taken back, is not asked again.
 NOT_ASKED_AGAIN = frozenset({SubmissionState.DECLINED, SubmissionState.WITHDRAWN})
@@ -66,7 +67,9 @@ class NoOpenRequestError(SubmissionRefusedError):
     """The round a confirmation names is not an open request of this submission."""
 
     def __init__(self) -> None:
-        super().__init__("this submission is not asked to confirm consent for that session")
+        super().__init__(
+            translatable("this submission is not asked to confirm consent for that session")
+        )
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,10 @@ def write_desk_text(
     stored, for a text over ``LONG_TEXT_LIMIT`` or a writer without the current desk key."""
     text = text.strip()
     if len(text) > LONG_TEXT_LIMIT:
-        raise DeskTextRefusedError(f"a text may hold at most {LONG_TEXT_LIMIT:,} characters")
+        raise DeskTextRefusedError(
+            translatable("a text may hold at most %(limit)s characters", limit=LONG_TEXT_LIMIT)
+        )
+
     dialogue = dialogue_session.dialogue
     existing = _row_of(session, dialogue_session, subject)
     if not text:

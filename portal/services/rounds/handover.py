@@ -232,9 +232,9 @@ def propose(
     in_force = _in_force(submission)
     if in_force:
         raise HandoverRefusedError(
-            "the case is already proposed for a handover list, or on one"
+            translatable("the case is already proposed for a handover list, or on one")
             if in_force[0].session_id != dialogue_session.id
-            else "the case is already proposed for this list, or on it"
+            else translatable("the case is already proposed for this list, or on it")
         )
     refusal = proposal_refusal(session, submission, opened, dialogue_session, today=today)
     if refusal is not None:
@@ -391,7 +391,7 @@ def require_proposer(
     """A triage officer on the desk who reads the case."""
     if not need_to_know.may_triage(session, actor, submission.dialogue):
         raise HandoverForbiddenError(
-            "only triage officers on this desk propose cases for the handover list"
+            translatable("only triage officers on this desk propose cases for the handover list")
         )
     _require_reading(session, actor, submission, now=now)
 
@@ -403,10 +403,14 @@ def require_approver(
     that the proposer is told why)."""
     if actor.id == entry.proposed_by_id:
         raise HandoverForbiddenError(
-            "you proposed this case: another person, a co-chair, approves or rejects it"
+            translatable(
+                "you proposed this case: another person, a co-chair, approves or rejects it"
+            )
         )
     if not need_to_know.may_decide_handover(session, actor, entry.submission.dialogue):
-        raise HandoverForbiddenError("only co-chairs on this desk approve the handover list")
+        raise HandoverForbiddenError(
+            translatable("only co-chairs on this desk approve the handover list")
+        )
     _require_reading(session, actor, entry.submission, now=now)
 
 
@@ -415,14 +419,18 @@ def _require_reading(
 ) -> None:
     access = need_to_know.submission_access(session, actor, submission, now=now)
     if access is not need_to_know.Access.READ:
-        raise HandoverForbiddenError("this case is restricted to the members named on it")
+        raise HandoverForbiddenError(
+            translatable("this case is restricted to the members named on it")
+        )
 
 
 def _require_co_chair(
     session: Session, actor: StaffUser, dialogue_session: DialogueSession
 ) -> None:
     if not need_to_know.may_decide_handover(session, actor, dialogue_session.dialogue):
-        raise HandoverForbiddenError("only co-chairs on this desk freeze the handover list")
+        raise HandoverForbiddenError(
+            translatable("only co-chairs on this desk freeze the handover list")
+        )
 
 
 def _require_open_proposal(entry: HandoverEntry) -> None:

@@ -99,7 +99,9 @@ def send_progress_notices(
     if not picked:
         return 0
     if not need_to_know.may_message(session, signed_in.user, action.dialogue):
-        raise RoadmapForbiddenError("only the desk's triage officers and co-chairs send notices")
+        raise RoadmapForbiddenError(
+            translatable("only the desk's triage officers and co-chairs send notices")
+        )
     allowed = {
         submission.public_id: submission
         for submission in notifiable(session, signed_in.user, action, now=now)
@@ -107,7 +109,8 @@ def send_progress_notices(
     if not picked <= allowed.keys():
         raise RoadmapRefusedError(
             translatable(
-                "a progress notice goes only to contributors linked to the action whom you may read"
+                "a progress notice goes only to contributors linked to the action "
+                "whose submissions you may read"
             )
         )
     payload = notice_payload(

@@ -246,12 +246,17 @@ def record_held(
     _require_recorder(session, actor, dialogue_session)
     if held_on < dialogue_session.date:
         raise RecordRefusedError(
-            f"the session was planned for {dialogue_session.date.isoformat()}; "
-            "it cannot have been held before that day"
+            translatable(
+                "the session was planned for %(date)s; it cannot have been held before that day",
+                date=dialogue_session.date.isoformat(),
+            )
         )
     if held_on > today:
         raise RecordRefusedError(
-            f"{held_on.isoformat()} is still to come; record a session once it has taken place"
+            translatable(
+                "%(date)s is still to come; record a session once it has taken place",
+                date=held_on.isoformat(),
+            )
         )
     correction = dialogue_session.held_on is not None
     if not dialogue_sessions.has_been_held(dialogue_session):
@@ -617,9 +622,15 @@ def complete_record(
     items, cases, recommendations = missing_entries(session, dialogue_session, counts)
     if items or cases or recommendations:
         raise RecordRefusedError(
-            f"the record still lacks {items} agenda item(s), {cases} case(s) and "
-            f"{recommendations} recommendation(s)"
+            translatable(
+                "the record still lacks %(items)s agenda item(s), %(cases)s case(s) and "
+                "%(recommendations)s recommendation(s)",
+                items=items,
+                cases=cases,
+                recommendations=recommendations,
+            )
         )
+
     dialogue_session.record_completed_at = now
     session.flush()
     record_session_event(session, AuditAction.SESSION_RECORD_COMPLETED, actor, dialogue_session)

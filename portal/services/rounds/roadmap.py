@@ -62,7 +62,7 @@ from portal.services.staff.reading import ReadRefusedError, open_submission_for_
 from portal.services.staff.web_sessions import SignedInStaff
 from portal.services.submissions.inbox import KINDS_WITH_CONSENT
 from portal.services.submissions.provenance import UnverifiedSubmissionError
-from portal.translatable import translatable
+from portal.translatable import TranslatableText, translatable
 
 OPEN_ACTION_STATES = frozenset({ActionState.PLANNED, ActionState.IN_PROGRESS})
 """The states in which an action is still to be done, and so can be overdue."""
@@ -106,7 +106,7 @@ def may_read_roadmap(session: Session, user: StaffUser, dialogue: Dialogue) -> b
 def require_editor(session: Session, user: StaffUser, dialogue: Dialogue) -> None:
     if not need_to_know.may_edit_roadmap(session, user, dialogue):
         raise RoadmapForbiddenError(
-            "only the desk's triage officers and co-chairs keep the roadmap"
+            translatable("only the desk's triage officers and co-chairs keep the roadmap")
         )
 
 
@@ -268,7 +268,7 @@ def edit_result(
         if old != new
     ]
     if not changed:
-        raise RoadmapRefusedError(translatable("nothing was changed"))
+        raise RoadmapRefusedError(translatable("what was sent is what is already recorded"))
     result.title, result.measure = title, measure
     session.flush()
     _record(
@@ -283,9 +283,17 @@ def edit_result(
 
 
 def _checked_result(draft: ResultDraft) -> tuple[str, str]:
-    title = _required_text(draft.title, MAX_ROADMAP_TITLE, "give the result a title", "a title")
+    title = _required_text(
+        draft.title,
+        MAX_ROADMAP_TITLE,
+        translatable("give the result a title"),
+        translatable("a title may hold at most %(limit)s characters", limit=MAX_ROADMAP_TITLE),
+    )
     measure = _required_text(
-        draft.measure, MAX_ROADMAP_TEXT, "say how progress is measured", "the measure"
+        draft.measure,
+        MAX_ROADMAP_TEXT,
+        translatable("say how progress is measured"),
+        translatable("the measure may hold at most %(limit)s characters", limit=MAX_ROADMAP_TEXT),
     )
     return title, measure
 
@@ -349,7 +357,7 @@ def edit_action(
     }
     changed = [name for name, value in new.items() if getattr(action, name) != value]
     if not changed:
-        raise RoadmapRefusedError(translatable("nothing was changed"))
+        raise RoadmapRefusedError(translatable("what was sent is what is already recorded"))
     for name, value in new.items():
         setattr(action, name, value)
     session.flush()
@@ -379,7 +387,11 @@ def change_state(
     require_editor(session, actor, action.dialogue)
     note = note.strip()
     if len(note) > MAX_ROADMAP_TEXT:
-        raise RoadmapRefusedError(f"a progress note may hold at most {MAX_ROADMAP_TEXT} characters")
+        raise RoadmapRefusedError(
+            translatable(
+                "a progress note may hold at most %(limit)s characters", limit=MAX_ROADMAP_TEXT
+            )
+        )
     if state is action.state and not note:
         raise RoadmapRefusedError(
             translatable("the action is already in that state; add a progress note")
@@ -413,7 +425,12 @@ def change_state(
 def _checked_action(
     session: Session, dialogue: Dialogue, draft: ActionDraft
 ) -> tuple[str, FollowUpResult | None, DialogueSession | None]:
-    title = _required_text(draft.title, MAX_ROADMAP_TITLE, "give the action a title", "a title")
+    title = _required_text(
+        draft.title,
+        MAX_ROADMAP_TITLE,
+        translatable("give the action a title"),
+        translatable("a title may hold at most %(limit)s characters", limit=MAX_ROADMAP_TITLE),
+    )
     if not isinstance(draft.owner, ActionOwner):
         raise RoadmapRefusedError(translatable("say who carries out the action"))
     if not isinstance(draft.due_on, dt.date) or isinstance(draft.due_on, dt.datetime):
@@ -488,7 +505,7 @@ def link_recommendation(
     try:
         opened = open_submission_for_staff(session, signed_in, submission, now=now)
     except ReadRefusedError:
-        raise RoadmapForbiddenError("you may not read this submission") from None
+        raise RoadmapForbiddenError(translatable("you may not read this submission")) from None
     except (UnverifiedSubmissionError, crypto.DecryptionError):
         raise RoadmapRefusedError(
             translatable("the seminar submission does not open or verify")
@@ -534,7 +551,7 @@ def _require_linkable(
         raise RoadmapRefusedError(translatable("the submission is not one of this dialogue's"))
     access = need_to_know.submission_access(session, actor, submission, now=now)
     if access is not need_to_know.Access.READ:
-        raise RoadmapForbiddenError("you may not read this submission")
+        raise RoadmapForbiddenError(translatable("you may not read this submission"))
     if submission.state not in LINKABLE_STATES:
         raise RoadmapRefusedError(
             translatable("only a submission the desk accepted links to the roadmap")
@@ -625,12 +642,14 @@ def roadmap_summary(
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _required_text(text: str, longest: int, when_empty: str, what: str) -> str:
+def _required_text(
+    text: str, longest: int, when_empty: TranslatableText, when_too_long: TranslatableText
+) -> str:
     text = text.strip()
     if not text:
         raise RoadmapRefusedError(when_empty)
     if len(text) > longest:
-        raise RoadmapRefusedError(f"{what} may hold at most {longest} characters")
+        raise RoadmapRefusedError(when_too_long)
     return text
 
 

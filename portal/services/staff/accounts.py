@@ -82,7 +82,10 @@ def create_staff_user(
     """Create an active account with its personal key pair and a new TOTP secret."""
     if len(passphrase) < MIN_PASSPHRASE_LENGTH:
         raise StaffDetailsError(
-            f"a staff passphrase has at least {MIN_PASSPHRASE_LENGTH} characters"
+            translatable(
+                "a staff passphrase has at least %(limit)s characters",
+                limit=MIN_PASSPHRASE_LENGTH,
+            )
         )
     totp_secret = crypto.new_totp_secret()
     user = _add_account(
@@ -155,13 +158,22 @@ def _checked_details(
     if not name:
         raise StaffDetailsError(translatable("a staff account needs a display name"))
     if len(name) > MAX_DISPLAY_NAME_LENGTH:
-        raise StaffDetailsError(f"a display name has at most {MAX_DISPLAY_NAME_LENGTH} characters")
+        raise StaffDetailsError(
+            translatable(
+                "a display name has at most %(limit)s characters", limit=MAX_DISPLAY_NAME_LENGTH
+            )
+        )
     if len(address) > MAX_EMAIL_LENGTH:
-        raise StaffDetailsError(f"an e-mail address has at most {MAX_EMAIL_LENGTH} characters")
+        raise StaffDetailsError(
+            translatable(
+                "an e-mail address has at most %(limit)s characters", limit=MAX_EMAIL_LENGTH
+            )
+        )
     try:
         checked_role = StaffRole(role)
     except ValueError:
-        raise StaffDetailsError(f"{role!r} is not a staff role") from None
+        raise StaffDetailsError(translatable("choose one of the staff roles")) from None
+
     if staff_by_email(session, address) is not None:
         raise StaffDetailsError(
             translatable("a staff account with this e-mail address already exists")

@@ -203,7 +203,10 @@ def grant_emergency_names(
             translatable("give access only to a desk member who holds the desk key")
         )
     if any(grant.staff_user_id == member.id for grant in identity.grants):
-        raise TriageRefusedError(f"{member.display_name} already reads the names of this case")
+        raise TriageRefusedError(
+            translatable("%(name)s already reads the names of this case", name=member.display_name)
+        )
+
     access = record_emergency_access(session, submission, member, justification, now=now)
     readers = [
         (grant.staff_user, grant.expires_at) for grant in identity.grants if _in_force(grant, now)

@@ -69,13 +69,20 @@ def check_passphrase(passphrase: str, personal: PersonalDetails = PersonalDetail
     normalised = unicodedata.normalize("NFC", passphrase)
     if len(normalised) < MIN_PASSPHRASE_LENGTH:
         raise PassphraseRefusedError(
-            f"A passphrase needs at least {MIN_PASSPHRASE_LENGTH} characters; this one has "
-            f"{len(normalised)}. Several unrelated words make a long passphrase easy to remember."
+            translatable(
+                "A passphrase needs at least %(limit)s characters; this one has %(length)s. "
+                "Several unrelated words make a long passphrase easy to remember.",
+                limit=MIN_PASSPHRASE_LENGTH,
+                length=len(normalised),
+            )
         )
     if len(normalised) > MAX_PASSPHRASE_LENGTH:
         raise PassphraseRefusedError(
-            f"A passphrase has at most {MAX_PASSPHRASE_LENGTH} characters."
+            translatable(
+                "A passphrase has at most %(limit)s characters.", limit=MAX_PASSPHRASE_LENGTH
+            )
         )
+
     lowered = normalised.lower()
     for fragment in personal.fragments():
         if fragment in lowered:
@@ -90,10 +97,22 @@ def check_passphrase(passphrase: str, personal: PersonalDetails = PersonalDetail
         feedback = estimate.get("feedback") or {}
         reason = feedback.get("warning") or ""
         suggestions = " ".join(feedback.get("suggestions") or [])
-        message = "This passphrase would be too easy to guess"
-        message += f" ({reason.rstrip('.')})." if reason else "."
-        message += " " + (suggestions or "Add more unrelated words, or make the words less common.")
-        raise PassphraseRefusedError(message.strip())
+        # zxcvbn's own reason and suggestions come in English only; the sentence around them,
+        # and the advice given when zxcvbn has none, are the portal's and translated.
+        advice = suggestions or translatable(
+            "Add more unrelated words, or make the words less common."
+        )
+        raise PassphraseRefusedError(
+            translatable(
+                "This passphrase would be too easy to guess (%(reason)s). %(advice)s",
+                reason=reason.rstrip("."),
+                advice=advice,
+            )
+            if reason
+            else translatable(
+                "This passphrase would be too easy to guess. %(advice)s", advice=advice
+            )
+        )
 
 
 def passphrase_problem(

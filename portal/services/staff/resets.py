@@ -65,7 +65,11 @@ def request_reset(session: Session, user: StaffUser, *, requested_by: StaffUser)
     now = utc_now()
     waiting = _request_for(session, user)
     if waiting is not None and _is_live(waiting, now):
-        raise ResetRefusedError(f"a reset of {user.display_name} is already waiting for approval")
+        raise ResetRefusedError(
+            translatable(
+                "a reset of %(name)s is already waiting for approval", name=user.display_name
+            )
+        )
     if waiting is not None:
         session.delete(waiting)
         session.flush()
@@ -93,8 +97,12 @@ def approve_reset(session: Session, user: StaffUser, *, approver: StaffUser) -> 
     request = _request_for(session, user)
     if request is None or not _is_live(request, utc_now()):
         raise ResetRefusedError(
-            f"no reset of {user.display_name} is waiting for approval (a request lapses after "
-            f"{REQUEST_LIFETIME.total_seconds() / 3600:.0f} hours; ask again)"
+            translatable(
+                "no reset of %(name)s is waiting for approval (a request lapses after "
+                "%(hours)s hours; ask again)",
+                name=user.display_name,
+                hours=round(REQUEST_LIFETIME.total_seconds() / 3600),
+            )
         )
     if request.requested_by_id == approver.id:
         raise ResetRefusedError(
@@ -113,7 +121,10 @@ def cancel_reset(session: Session, user: StaffUser, *, actor: StaffUser) -> None
     _require_administrator(actor)
     request = _request_for(session, user)
     if request is None:
-        raise ResetRefusedError(f"no reset of {user.display_name} is waiting for approval")
+        raise ResetRefusedError(
+            translatable("no reset of %(name)s is waiting for approval", name=user.display_name)
+        )
+
     requested_by_id = request.requested_by_id
     session.delete(request)
     session.flush()

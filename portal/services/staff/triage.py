@@ -118,8 +118,11 @@ def change_state(submission: Submission, new_state: SubmissionState) -> Submissi
     old_state = submission.state
     if new_state not in ALLOWED_TRANSITIONS[old_state]:
         raise TriageRefusedError(
-            f"a submission that is {old_state.value.replace('_', ' ')} cannot become "
-            f"{new_state.value.replace('_', ' ')}"
+            translatable(
+                'a submission at "%(state)s" cannot become "%(new_state)s"',
+                state=old_state,
+                new_state=new_state,
+            )
         )
     submission.state = new_state
     return old_state
@@ -139,8 +142,13 @@ def _require_open(submission: Submission, decision: Decision) -> None:
     """Refuse ``decision`` unless :func:`open_decisions` offers it, naming where it stands."""
     if decision not in open_decisions(submission):
         raise TriageRefusedError(
-            f"a submission that is {submission.state.value.replace('_', ' ')} cannot be "
-            f"{'accepted' if decision is Decision.ACCEPT else 'declined'} now"
+            translatable(
+                'a submission at "%(state)s" cannot be accepted now', state=submission.state
+            )
+            if decision is Decision.ACCEPT
+            else translatable(
+                'a submission at "%(state)s" cannot be declined now', state=submission.state
+            )
         )
 
 
@@ -292,7 +300,9 @@ def set_risk_hold(
     require_triage(session, actor, submission, now=now)
     if submission.risk_hold == hold:
         raise TriageRefusedError(
-            "the submission is already on risk hold" if hold else "there is no risk hold to clear"
+            translatable("the submission is already on risk hold")
+            if hold
+            else translatable("there is no risk hold to clear")
         )
     submission.risk_hold = hold
     session.flush()
@@ -403,7 +413,9 @@ def add_note(
     if not text:
         raise TriageRefusedError(translatable("write the note first"))
     if len(text) > LONG_TEXT_LIMIT:
-        raise TriageRefusedError(f"a note may hold at most {LONG_TEXT_LIMIT:,} characters")
+        raise TriageRefusedError(
+            translatable("a note may hold at most %(limit)s characters", limit=LONG_TEXT_LIMIT)
+        )
     try:
         desk_key, desk_private_key = need_to_know.open_current_desk_key(
             session, signed_in, submission.dialogue
@@ -496,10 +508,16 @@ def record_emergency_access(
     justification = justification.strip()
     if len(justification) < MIN_JUSTIFICATION:
         raise TriageRefusedError(
-            f"write why the access is needed, in at least {MIN_JUSTIFICATION} characters"
+            translatable(
+                "write why the access is needed, in at least %(limit)s characters",
+                limit=MIN_JUSTIFICATION,
+            )
         )
     if len(justification) > MAX_JUSTIFICATION:
-        raise TriageRefusedError(f"keep the reason under {MAX_JUSTIFICATION} characters")
+        raise TriageRefusedError(
+            translatable("keep the reason under %(limit)s characters", limit=MAX_JUSTIFICATION)
+        )
+
     grant = EmergencyAccess(
         submission_id=submission.id,
         staff_user_id=member.id,

@@ -114,7 +114,7 @@ class MessageNotAllowedError(PermissionError):
     """This staff member may not write to this submission's author (role, desk or restriction)."""
 
     def __init__(self) -> None:
-        super().__init__("You may not write to the author of this submission.")
+        super().__init__(translatable("You may not write to the author of this submission."))
 
 
 class ContactNotAgreedError(ValueError):

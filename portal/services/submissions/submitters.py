@@ -141,7 +141,7 @@ def register_submitter(
     """Register the pseudonym whose login secret and public key a browser derived."""
     if len(login_secret) != LOGIN_SECRET_SIZE:
         raise RegistrationRefusedError(
-            translatable("a login secret is %(size)s bytes", size=LOGIN_SECRET_SIZE)
+            translatable("a login secret must be %(size)s bytes", size=LOGIN_SECRET_SIZE)
         )
     try:
         crypto.load_public_key(public_key)

@@ -22,6 +22,7 @@ import {
   paddedFileSize,
   sealEnvelope,
 } from './parley-crypto.mjs';
+import { ServerRefusalError } from './server-refusal.mjs';
 
 export const ATTACHMENT_KEYS_FORMAT = 'parley-attachment-keys-v2';
 /** Records written before padding (`attachments.UNPADDED_ATTACHMENT_KEYS_FORMAT`), still read. */
@@ -37,12 +38,7 @@ const KEY_LENGTH = 32;
 
 /** A refusal the server explained (a 4xx): retrying cannot help, the message says why. */
 /** The server refused an upload; `status` is its answer's status (410: the form expired). */
-export class UploadRefusedError extends Error {
-  constructor(message, status) {
-    super(message);
-    this.status = status;
-  }
-}
+export class UploadRefusedError extends ServerRefusalError {}
 
 const waitFor = (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 

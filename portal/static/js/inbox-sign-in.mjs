@@ -14,6 +14,7 @@
 import { CodenameError, deriveCodenameSecrets, ownerTagKey } from './parley-crypto.mjs';
 import { rememberKeySeed } from './inbox-key.mjs';
 import { postSigningIn } from './sign-in-work.mjs';
+import { ServerRefusalError, failureText } from './server-refusal.mjs';
 
 function toBase64(bytes) {
   return btoa(String.fromCharCode(...bytes));
@@ -53,7 +54,7 @@ async function signIn(form) {
   const { response, answer } = await postSigningIn(
     form.dataset.loginUrl, form.elements.csrf_token.value, body, secrets.loginSecret,
   );
-  if (!response.ok) return showError(form, answer.error);
+  if (!response.ok) return showError(form, failureText(new ServerRefusalError(answer.error, response.status), form.dataset.refused));
   rememberKeySeed(window.sessionStorage, secrets.keySeed);
   window.location.assign(answer.next);
 }

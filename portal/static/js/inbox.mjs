@@ -50,6 +50,7 @@ import { characterCount } from './sealed-submission.mjs';
 import { messagePayload, readMessage } from './desk-messages.mjs';
 import { cleanNoticeHtml, noticeHeading, readNotice } from './notices.mjs';
 import { attachmentListing } from './attachment-upload.mjs';
+import { ServerRefusalError, failureText } from './server-refusal.mjs';
 import { mergeIdentities } from './identities.mjs';
 import { consentChangePayload, consentHistory, isValidChange, roundOf } from './consent-change.mjs';
 import {
@@ -383,7 +384,7 @@ class SealedPage {
       body: JSON.stringify({ ...fields, envelope: toBase64(envelope), signature }),
     });
     const answer = await response.json();
-    if (!response.ok) throw new Error(answer.error);
+    if (!response.ok) throw new ServerRefusalError(answer.error, response.status);
     // The next page is this one at an anchor: moving to it only scrolls, so reload it too.
     window.location.assign(answer.next);
     window.location.reload();
@@ -407,7 +408,7 @@ class SealedPage {
       const payload = consentChangePayload(index, choices, round);
       const beside = round === null ? {} : { round };
       this.send(this.data.consentUrl, payload, this.data.consentChangeContext, csrfToken(), beside).catch((failure) => {
-        error.textContent = failure.message || this.messages.not_sent;
+        error.textContent = failureText(failure, this.messages.not_sent);
         error.hidden = false;
       });
     });
@@ -424,7 +425,7 @@ class SealedPage {
       if (text.length === 0 || tooLong) return showFormError(form, this.messages.empty_text);
       const payload = { format: FURTHER_INFORMATION_FORMAT, text };
       return this.send(this.data.furtherInformationUrl, payload, this.data.furtherInformationContext, csrfToken()).catch(
-        (failure) => showFormError(form, failure.message || this.messages.not_sent),
+        (failure) => showFormError(form, failureText(failure, this.messages.not_sent)),
       );
     });
     document.getElementById('further-information-list').after(form);
@@ -440,7 +441,7 @@ class SealedPage {
       if (payload === null) return showFormError(form, this.messages.empty_message);
       const fields = { public_id: this.data.replyId };
       return this.send(this.data.replyUrl, payload, this.data.replyContext, csrfToken(), fields).catch((failure) =>
-        showFormError(form, failure.message || this.messages.not_sent),
+        showFormError(form, failureText(failure, this.messages.not_sent)),
       );
     });
     document.getElementById('no-messages').after(form);

@@ -43,6 +43,7 @@ import { UploadRefusedError, sendAttachment } from './attachment-upload.mjs';
 import { splitIdentities } from './identities.mjs';
 import { ImageNotCleanedError, isCleaned, withoutMetadata } from './image-metadata.mjs';
 import { postSigningIn } from './sign-in-work.mjs';
+import { ServerRefusalError, failureText } from './server-refusal.mjs';
 
 const SEND_ACTION = 'send';
 const FORM_EXPIRED = 410;
@@ -339,7 +340,8 @@ async function sendSealed(form, declaration, messages) {
   if (response.status === FORM_EXPIRED) return renewed(form, messages);
   if (!response.ok) {
     const codenameRefused = response.status === 403 && codename === null;
-    return showSummary(form, codenameRefused ? [['codename', answer.error]] : [], codenameRefused ? null : answer.error);
+    const refusal = failureText(new ServerRefusalError(answer.error, response.status), messages.not_sent);
+    return showSummary(form, codenameRefused ? [['codename', refusal]] : [], codenameRefused ? null : refusal);
   }
   return codename === null ? showPage('sealed-received') : showCodename(codename);
 }
@@ -440,9 +442,8 @@ function showFailure(form, error, messages) {
 
 /** Why sending failed, in the page's language where the page gave the words. */
 function failureMessage(error, messages) {
-  if (error instanceof UploadRefusedError) return error.message;
   if (error instanceof ImageNotCleanedError) return messages.image_not_cleaned.replace('{name}', error.fileName);
-  return messages.not_sent;
+  return failureText(error, messages.not_sent);
 }
 
 /** Take over "Send" and "Add more rows", by the kind's declaration the page carries. */
