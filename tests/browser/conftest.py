@@ -7,10 +7,13 @@ download a browser. Without Chromium or Playwright they are skipped with the rea
 The module is loaded from the demo portal itself (``portal_server``), on its front page, so it runs
 under the portal's own Content-Security-Policy: same-origin script files only, no inline script,
 no ``eval``.
+
+Set-up that several browser test files need lives here too, so each is written once: the case the
+inbox tests send (``sent_case``) and the axe-core survey of a staff role (``staff_role_survey``).
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,8 @@ import pytest
 from flask import Flask
 
 from portal import create_app
-from tests.conftest import DemoInstance
+from portal.models import SubmissionKind
+from tests.conftest import DemoInstance, SentSubmission
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,6 +38,19 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
 MODULE_PATH = "/static/js/parley-crypto.mjs"
+
+# The case the inbox tests send: one person, who agreed to be on the list handed over.
+INBOX_CASE = {
+    "topics": ["human_rights_defenders"],
+    "persons": [
+        {
+            "name": "Amina Defender",
+            "consent": {"level": "handover_list", "given_by": "person", "risks_explained": True},
+        }
+    ],
+    "situation": "Detained after meeting the EU Delegation.",
+    "relation_to_person": "colleague",
+}
 
 # Run in the page once the front page has loaded: the module, plus hex helpers, which is how the
 # tests pass bytes between Python and the page.
@@ -131,3 +148,38 @@ def contexts(chromium: Any) -> Iterator[Any]:
     finally:
         for context in opened:
             context.close()
+
+
+@pytest.fixture
+def sent_case(
+    portal_server_instance: DemoInstance,
+    send_under_new_codename: Callable[..., SentSubmission],
+) -> SentSubmission:
+    """A case (``INBOX_CASE``) in the inbox of a new codename on the served instance, and in the
+    desk's queue; what was sent is its ``form``."""
+    return send_under_new_codename(
+        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, INBOX_CASE
+    )
+
+
+@pytest.fixture
+def staff_role_survey(
+    chromium: Any, portal_server: str, portal_server_instance: DemoInstance, served_app: Flask
+) -> Callable[[str, bool], None]:
+    """The served portal's axe-core check of one staff role's pages, called with the role and
+    whether JavaScript runs; the staff and the desk roles' tests share it."""
+    # Imported here, not above: page_survey needs Playwright, whose absence ``chromium`` has
+    # already turned into a skip.
+    from tests.browser.page_survey import check_staff_role
+
+    def check(role: str, javascript: bool) -> None:
+        check_staff_role(
+            chromium,
+            served_app,
+            portal_server,
+            portal_server_instance.credentials_file,
+            role,
+            javascript,
+        )
+
+    return check

@@ -51,6 +51,14 @@ def send_and_keep_codename(page: Any) -> str:
     return keep_codename(page)
 
 
+def sign_in_inbox(page: Any, server: str, codename: str) -> None:
+    """Open the inbox of ``codename`` from the sign-in page, and wait until it shows."""
+    page.goto(server + "/inbox/sign-in")
+    page.fill("#codename", codename)
+    page.get_by_role("button", name="Open my inbox").click()
+    expect(page).to_have_url(server + "/inbox")
+
+
 BY_NAME = "raised with the government by name"
 ON_THE_LIST = "written list of cases handed"
 WITHOUT_THE_NAME = "raised with the government, without the name"

@@ -27,7 +27,7 @@ from playwright.sync_api import expect
 from werkzeug.exceptions import HTTPException
 
 from tests.browser.journeys import open_session_form
-from tests.staff_sessions_support import sign_in_client
+from tests.staff_sessions_support import demo_credentials, sign_in_client
 
 AXE_SCRIPT = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -40,6 +40,11 @@ DOWNLOAD_SUFFIXES = (".csv", ".md", ".txt", "/export", "/sealed")
 
 # Pages visited per route: enough to meet its different states, few enough to stay quick.
 PAGES_PER_ROUTE = 2
+
+# Where a staff role's walk may go, and where it starts: the staff home, and for the
+# administrator the administration pages too.
+STAFF_PATHS = ("/staff/", "/admin/")
+STAFF_STARTS = {"administrator": ["/staff/", "/admin/"]}
 
 # What a reprisal report form is filled with on its way to the codename page.
 REPRISAL = {
@@ -235,3 +240,21 @@ def walk_submission(page: Any, server: str, locale: str, visit: Callable[[Any], 
     page.locator(".retype-check button[type='submit']").click()
     page.wait_for_load_state()
     visit(page)
+
+
+def check_staff_role(
+    chromium: Any, app: Flask, server: str, credentials_file: Path, role: str, javascript: bool
+) -> None:
+    """axe-core's survey of the pages the demo account of ``role`` reaches, one page per route
+    (four roles already meet most routes in different states), failing on any violation."""
+    source = axe_source()
+    account = demo_credentials(credentials_file)[role]
+    with browsing(chromium, javascript=javascript) as page:
+        sign_in_staff_context(page.context, app, server, account.email, account.password)
+        pages = discover_pages(
+            page, app, server, STAFF_STARTS.get(role, ["/staff/"]), within=STAFF_PATHS, per_route=1
+        )
+        assert len(pages) >= 3, pages
+        problems = survey(page, pages, source, LOCALES)
+    print(f"axe-core checked {len(pages)} pages as {role}:", *pages, sep="\n  ")
+    assert not problems, f"{len(problems)} axe-core violations:\n" + "\n".join(problems)

@@ -5,49 +5,29 @@ in a later change); everything after that happens in the browser: sign in with t
 the case back, add information, withdraw one person's consent, delete it, sign out.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from portal.models import SubmissionKind
-from tests.conftest import DemoInstance, SentSubmission
+from tests.conftest import SentSubmission
 
 pytestmark = pytest.mark.browser
 
-CASE_FORM = {
-    "topics": ["human_rights_defenders"],
-    "persons": [
-        {
-            "name": "Amina Defender",
-            "consent": {"level": "handover_list", "given_by": "person", "risks_explained": True},
-        }
-    ],
-    "situation": "Detained after meeting the EU Delegation.",
-    "relation_to_person": "colleague",
-}
-
 
 def test_sign_in_read_back_add_withdraw_delete_and_sign_out(
-    page: Any,
-    portal_server: str,
-    portal_server_instance: DemoInstance,
-    send_under_new_codename: Callable[..., SentSubmission],
+    page: Any, portal_server: str, sent_case: SentSubmission
 ) -> None:
-    sent = send_under_new_codename(
-        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE_FORM
-    )
     page.goto(portal_server + "/inbox/sign-in")
-    page.fill("#codename", "wrong " + sent.codename)
+    page.fill("#codename", "wrong " + sent_case.codename)
     page.click("text=Open my inbox")
     assert "does not open an inbox" in page.inner_text("main")
 
-    page.fill("#codename", sent.codename)
+    page.fill("#codename", sent_case.codename)
     page.click("text=Open my inbox")
     assert page.url == portal_server + "/inbox"
-    page.click(f"a[href='/inbox/{sent.public_id}']")
+    page.click(f"a[href='/inbox/{sent_case.public_id}']")
     main = page.inner_text("main")
-    assert CASE_FORM["situation"] in main and "Amina Defender" in main
+    assert sent_case.form["situation"] in main and "Amina Defender" in main
 
     page.fill("#further-text", "She was moved to another prison.")
     page.click("text=Add to this submission")
@@ -63,7 +43,7 @@ def test_sign_in_read_back_add_withdraw_delete_and_sign_out(
     page.click("text=Delete for good")
     assert page.url == portal_server + "/inbox"
     assert "You deleted this submission on" in page.inner_text("#submissions")
-    assert page.locator(f"a[href='/inbox/{sent.public_id}']").count() == 0
+    assert page.locator(f"a[href='/inbox/{sent_case.public_id}']").count() == 0
 
     page.click("text=Sign out")
     assert "You have signed out." in page.inner_text("main")

@@ -16,11 +16,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from portal.models import SubmissionKind
 from tests.browser.journeys import open_session_form
 from tests.browser.page_survey import REPRISAL, browsing
-from tests.browser.test_accessibility_public import CASE
-from tests.conftest import DemoInstance, SentSubmission
+from tests.conftest import SentSubmission
 
 pytestmark = pytest.mark.browser
 
@@ -200,28 +198,21 @@ def test_the_other_forms_by_keyboard_alone(
 
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
 def test_an_inbox_visit_by_keyboard_alone(
-    chromium: Any,
-    portal_server: str,
-    portal_server_instance: DemoInstance,
-    send_under_new_codename: Callable[..., SentSubmission],
-    javascript: bool,
+    chromium: Any, portal_server: str, sent_case: SentSubmission, javascript: bool
 ) -> None:
-    sent = send_under_new_codename(
-        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE
-    )
     with browsing(chromium, javascript=javascript) as page:
         page.goto(portal_server + "/inbox/sign-in")
-        type_into(page, "#codename", "wrong " + sent.codename)
+        type_into(page, "#codename", "wrong " + sent_case.codename)
         page.keyboard.press("Enter")
         expect(page.locator("#codename-error")).to_be_visible()
         expect(page.locator("#codename")).to_be_focused()
         assert_refusal_announced(page)
 
         # The refused field is cleared and focused: type the codename again and sign in.
-        page.keyboard.type(sent.codename)
+        page.keyboard.type(sent_case.codename)
         page.keyboard.press("Enter")
         expect(page).to_have_url(portal_server + "/inbox")
-        focus_on(page, f"a[href='/inbox/{sent.public_id}']")
+        focus_on(page, f"a[href='/inbox/{sent_case.public_id}']")
         page.keyboard.press("Enter")
         expect(page.locator("main")).to_contain_text("Amina Defender")
 

@@ -2,37 +2,14 @@
 "Safest" level), and the page is in that language; the choice lives in the URL only, so no
 cookie, local storage or session storage value records it."""
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from babel.support import Translations
-from werkzeug.serving import make_server
 
-from portal import create_app
 from portal.locales import LANGUAGES, TRANSLATIONS_DIR
-from tests.conftest import DemoInstance
-from tests.conftest import _QuietRequestHandler as QuietRequestHandler
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def every_language_server(portal_server_instance: DemoInstance) -> Iterator[str]:
-    """The served demo instance, offering all eight languages whichever the instance offers by
-    default; its base URL."""
-    app = create_app(portal_server_instance.settings)
-    app.config["PORTAL_LANGUAGES"] = tuple(LANGUAGES)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="language-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
 
 
 def _in(code: str, message: str) -> str:
@@ -49,9 +26,9 @@ def _stored(page: Any) -> dict[str, Any]:
 
 
 def test_each_language_is_picked_with_the_switch_and_nothing_records_it(
-    page: Any, every_language_server: str
+    page: Any, portal_server: str
 ) -> None:
-    page.goto(every_language_server + "/")
+    page.goto(portal_server + "/")
     for code, language in LANGUAGES.items():
         page.click(f'.language-switch a[hreflang="{code}"]')
         html = page.locator("html")
@@ -71,9 +48,9 @@ def test_each_language_is_picked_with_the_switch_and_nothing_records_it(
 
 
 def test_the_switch_is_reached_and_followed_with_the_keyboard(
-    page: Any, every_language_server: str
+    page: Any, portal_server: str
 ) -> None:
-    page.goto(every_language_server + "/")
+    page.goto(portal_server + "/")
     for _ in range(12):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.getAttribute('hreflang')") == "fr":

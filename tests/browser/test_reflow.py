@@ -6,13 +6,12 @@ to left), and on the pages a submission passes through, neither the page nor a b
 (a table's wrapper) may scroll sideways; when one does, the elements at fault are named.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from portal.models import SubmissionKind
+from tests.browser.journeys import sign_in_inbox
 from tests.browser.page_survey import (
     browsing,
     discover_pages,
@@ -20,7 +19,6 @@ from tests.browser.page_survey import (
     walk_submission,
     with_locale,
 )
-from tests.browser.test_accessibility_public import CASE, sign_in_inbox
 from tests.conftest import DemoInstance, SentSubmission
 from tests.staff_sessions_support import demo_credentials
 
@@ -66,19 +64,8 @@ def sideways_scrolling(page: Any, *, boxes_may_scroll: bool = False) -> str | No
     )
 
 
-@pytest.fixture
-def sent(
-    portal_server_instance: DemoInstance,
-    send_under_new_codename: Callable[..., SentSubmission],
-) -> SentSubmission:
-    """A case in the inbox of a new codename and in the desk's queue."""
-    return send_under_new_codename(
-        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE
-    )
-
-
 def test_public_and_inbox_pages_fit_320_pixels(
-    chromium: Any, portal_server: str, served_app: Flask, sent: SentSubmission
+    chromium: Any, portal_server: str, served_app: Flask, sent_case: SentSubmission
 ) -> None:
     problems: list[str] = []
 
@@ -91,7 +78,7 @@ def test_public_and_inbox_pages_fit_320_pixels(
         public = discover_pages(page, served_app, portal_server, ["/", "/dialogues/valdoria"])
         for locale in REFLOW_LOCALES:
             walk_submission(page, portal_server, locale, check)
-        sign_in_inbox(page, portal_server, sent.codename)
+        sign_in_inbox(page, portal_server, sent_case.codename)
         inbox = discover_pages(page, served_app, portal_server, ["/inbox"], within=("/inbox",))
         for url in public + inbox:
             for locale in REFLOW_LOCALES:
@@ -106,7 +93,7 @@ def test_the_desk_pages_fit_320_pixels(
     portal_server: str,
     portal_server_instance: DemoInstance,
     served_app: Flask,
-    sent: SentSubmission,
+    sent_case: SentSubmission,
 ) -> None:
     """The staff home, the queue (with its filter form), the sessions and a submission: their
     tables may scroll inside their own box, but the page itself never scrolls sideways."""
@@ -116,7 +103,7 @@ def test_the_desk_pages_fit_320_pixels(
         sign_in_staff_context(
             page.context, served_app, portal_server, officer.email, officer.password
         )
-        for path in (*DESK_PAGES, f"/staff/submissions/{sent.public_id}"):
+        for path in (*DESK_PAGES, f"/staff/submissions/{sent_case.public_id}"):
             for locale in REFLOW_LOCALES:
                 page.goto(with_locale(portal_server + path, locale))
                 problem = sideways_scrolling(page, boxes_may_scroll=True)

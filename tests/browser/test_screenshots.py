@@ -17,14 +17,13 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from portal.models import SubmissionKind
+from tests.browser.journeys import sign_in_inbox
 from tests.browser.page_survey import (
     browsing,
     sign_in_staff_context,
     walk_submission,
     with_locale,
 )
-from tests.browser.test_accessibility_public import CASE, sign_in_inbox
 from tests.conftest import DemoInstance, SentSubmission
 from tests.staff_sessions_support import demo_credentials
 
@@ -78,13 +77,10 @@ def test_screenshots_of_the_main_pages(
     portal_server: str,
     portal_server_instance: DemoInstance,
     served_app: Flask,
-    send_under_new_codename: Callable[..., SentSubmission],
+    sent_case: SentSubmission,
     shots_folder: Path,
     width: int,
 ) -> None:
-    sent = send_under_new_codename(
-        portal_server_instance.settings, SubmissionKind.INDIVIDUAL_CASE, CASE
-    )
     viewport = {"width": width, "height": 800}
     written: list[Path] = []
     with browsing(chromium, javascript=True, viewport=viewport) as page:
@@ -95,16 +91,16 @@ def test_screenshots_of_the_main_pages(
             walk_submission(
                 page, portal_server, locale, shooting_states(shots_folder, locale, width, written)
             )
-        sign_in_inbox(page, portal_server, sent.codename)
+        sign_in_inbox(page, portal_server, sent_case.codename)
         for locale in SHOT_LOCALES:
             page.goto(with_locale(portal_server + "/inbox", locale))
             written.append(shoot(page, shots_folder, "inbox", locale, width))
-            page.goto(with_locale(portal_server + f"/inbox/{sent.public_id}", locale))
+            page.goto(with_locale(portal_server + f"/inbox/{sent_case.public_id}", locale))
             # What was sent is read back by the page's script once the codename's key opens it.
-            expect(page.locator("main")).to_contain_text(CASE["persons"][0]["name"])
+            expect(page.locator("main")).to_contain_text(sent_case.form["persons"][0]["name"])
             written.append(shoot(page, shots_folder, "inbox-submission", locale, width))
     accounts = demo_credentials(portal_server_instance.credentials_file)
-    staff_pages = {**STAFF, "staff-submission": f"/staff/submissions/{sent.public_id}"}
+    staff_pages = {**STAFF, "staff-submission": f"/staff/submissions/{sent_case.public_id}"}
     for role, pages in (("triage_officer", staff_pages), ("administrator", ADMIN)):
         with browsing(chromium, javascript=True, viewport=viewport) as page:
             sign_in_staff_context(
