@@ -69,6 +69,7 @@ from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
 from portal.i18n import refusal_text
 from portal.models import SubmissionKind, Submitter, utc_now
+from portal.security import page_moves_on
 from portal.services.contexts import SubmissionAddress
 from portal.services.dialogues.dialogue_sessions import (
     UnknownDialogueError,
@@ -192,12 +193,15 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 identities_signature=sealed.identities_signature,
                 routing=routing,
                 today=now.date(),
+                new_codename=sealed.public_key is not None,
             )
             claim_uploads(database, app_storage(), submission, sealed.attachments, now)
     except SealedRefusalError as refusal:
         return _refusal(refusal.message, refusal.status)
     except (SubmitterError, SubmissionRefusedError) as refusal:
         return _refusal(refusal_text(refusal), 400)
+    # The page now shows the result, with links only: nothing more is posted from it.
+    page_moves_on()
     return jsonify(ok=True, next=url_for("submitter.sign_in_form"))
 
 

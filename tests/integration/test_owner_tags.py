@@ -7,7 +7,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import crypto
-from portal.models import DeletedSubmission, Submission, SubmissionKind
+from portal.models import DeletedSubmission, Submission, SubmissionKind, Submitter
+from portal.services.contexts import signed_submission_context
 from portal.services.submissions import owner_tags
 from portal.services.submissions.inbox import (
     SubmissionNotFoundError,
@@ -15,7 +16,7 @@ from portal.services.submissions.inbox import (
     list_inbox,
     own_submission,
 )
-from portal.services.submissions.intake import SubmissionRefusedError
+from portal.services.submissions.intake import SubmissionRefusedError, accept_sealed_submission
 from portal.services.submissions.submitters import NewCodename, sign_in_with_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
@@ -30,10 +31,17 @@ from tests.integration.test_forms_pages import CASE_FIELDS
 from tests.integration.test_forms_sealed import post_sealed, seal_in_browser
 from tests.integration.test_submission_services import (
     _address,
+    _browser_submitter,
     _case_form,
     _codename_submitter,
+    _identities,
+    _no_routing,
+    _own_key,
     _row_counts,
+    _sealed,
     _send_plain,
+    _signature,
+    _signing_key,
     _tag_key,
 )
 
@@ -43,7 +51,11 @@ def _send(world: ConsultationWorld, new: NewCodename) -> Submission:
 
 
 def _tags(new: NewCodename, count: int) -> list[bytes]:
-    return [crypto.owner_tag(_tag_key(new.secrets), n) for n in range(count)]
+    return _tags_of(new.secrets, count)
+
+
+def _tags_of(codename_key: crypto.CodenameSecrets, count: int) -> list[bytes]:
+    return [crypto.owner_tag(_tag_key(codename_key), n) for n in range(count)]
 
 
 def test_each_submission_takes_the_next_tag_and_its_tombstone_keeps_it(
@@ -110,6 +122,56 @@ def test_a_tag_taken_at_the_same_moment_is_looked_for_again_then_refused(
     world.session.rollback()
 
     assert _row_counts(world) == before
+
+
+def _send_sealed(
+    world: ConsultationWorld, submitter: Submitter, codename_key: crypto.CodenameSecrets
+) -> Submission:
+    """A browser-sealed case from ``submitter``, sent as from a codename registered with it."""
+    address = _address(world)
+    own_key = _own_key(codename_key, address)
+    envelope = _sealed(world, own_key, signed_submission_context(address))
+    return accept_sealed_submission(
+        world.session,
+        address=address,
+        submitter=submitter,
+        owner_tag_key=_tag_key(codename_key),
+        submitter_public_key=own_key,
+        signing_public_key=_signing_key(codename_key, address),
+        envelope=envelope,
+        signature=_signature(codename_key, address, envelope),
+        routing=_no_routing(),
+        today=world.now.date(),
+        new_codename=True,
+        **_identities(world, codename_key, address),
+    )
+
+
+def test_a_new_codenames_first_send_takes_tag_zero_without_a_walk(
+    consultation_world: ConsultationWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registered in the same transaction, a codename's first tag is taken with one insert;
+    a key that reaches stored tags all the same (a browser may send any) gets the next free
+    tag from the usual walk, so the hint never changes which tag a submission gets."""
+    world = consultation_world
+    submitter, codename_key = _browser_submitter(world)
+    walked = []
+    next_free_index = owner_tags.next_free_index
+    monkeypatch.setattr(
+        owner_tags,
+        "next_free_index",
+        lambda session, key: walked.append(key) or next_free_index(session, key),
+    )
+
+    first = _send_sealed(world, submitter, codename_key)
+    assert (first.owner_tag, walked) == (_tags_of(codename_key, 1)[0], [])
+
+    second = _send_sealed(world, submitter, codename_key)
+    world.session.commit()
+    assert second.owner_tag == _tags_of(codename_key, 2)[1]
+    assert walked == [_tag_key(codename_key)]
+    mine = [entry.public_id for entry in list_inbox(world.session, _tag_key(codename_key))]
+    assert sorted(mine) == sorted([first.public_id, second.public_id])
 
 
 def test_a_send_that_is_its_transactions_first_write_is_undone_with_it(
