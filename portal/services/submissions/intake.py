@@ -157,6 +157,7 @@ def accept_sealed_submission(
     identities_envelope: bytes | None = None,
     identities_signature: bytes | None = None,
     new_codename: bool = False,
+    desk_key: DeskKey | None = None,
 ) -> Submission:
     """Store an envelope a browser sealed, once it is shown to be addressed and signed as it
     must be.
@@ -172,7 +173,9 @@ def accept_sealed_submission(
     the submission carries one (module docstring), with ``identities_signature`` by the same
     signing key under its signed context. ``new_codename`` says that ``submitter`` was
     registered in the caller's transaction, which lets its first owner tag be taken at once
-    (``owner_tags.add_with_next_tag``).
+    (``owner_tags.add_with_next_tag``). ``desk_key`` is the dialogue's current desk key when the
+    caller has read it in this transaction along with the address
+    (``dialogue_sessions.dialogue_and_session``); it is read here otherwise.
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError(translatable("only a reprisal report can be marked urgent"))
@@ -188,7 +191,8 @@ def accept_sealed_submission(
                 "this submission was encrypted to the wrong keys; reload the form and send it again"
             )
         )
-    desk_key = require_desk_key(session, address.dialogue)
+    if desk_key is None:
+        desk_key = require_desk_key(session, address.dialogue)
     submission = _new_submission(address, bytes(submitter_public_key), desk_key, routing, today)
     context = signed_submission_context(address)
     check_envelope(
