@@ -16,7 +16,7 @@ from portal.services.submissions.inbox import (
     list_inbox,
     own_submission,
 )
-from portal.services.submissions.intake import SubmissionRefusedError, accept_sealed_submission
+from portal.services.submissions.intake import SubmissionRefusedError
 from portal.services.submissions.submitters import NewCodename, sign_in_with_codename
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
@@ -35,14 +35,12 @@ from tests.integration.test_submission_services import (
     _case_form,
     _codename_submitter,
     _identities,
-    _no_routing,
     _own_key,
     _row_counts,
     _sealed,
     _send_plain,
-    _signature,
-    _signing_key,
     _tag_key,
+    accept_signed,
 )
 
 
@@ -129,21 +127,10 @@ def _send_sealed(
 ) -> Submission:
     """A browser-sealed case from ``submitter``, sent as from a codename registered with it."""
     address = _address(world)
-    own_key = _own_key(codename_key, address)
-    envelope = _sealed(world, own_key, signed_submission_context(address))
-    return accept_sealed_submission(
-        world.session,
-        address=address,
-        submitter=submitter,
-        owner_tag_key=_tag_key(codename_key),
-        submitter_public_key=own_key,
-        signing_public_key=_signing_key(codename_key, address),
-        envelope=envelope,
-        signature=_signature(codename_key, address, envelope),
-        routing=_no_routing(),
-        today=world.now.date(),
-        new_codename=True,
-        **_identities(world, codename_key, address),
+    envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
+    identities = _identities(world, codename_key, address)
+    return accept_signed(
+        world, submitter, codename_key, address, envelope, new_codename=True, **identities
     )
 
 
