@@ -12,13 +12,13 @@ SQLite files in a temporary folder, and to PostgreSQL too when a server URL is g
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.bare_ingest import create_table
+from bench.demo_instance import demo_instance
 from bench.queue_pages import POSTGRES_VARIABLES, postgres_database
 from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
 from bench.servers import Browser, RunningServer, client_cores, running_server
@@ -26,18 +26,6 @@ from portal.settings import load_settings
 
 SUBMISSIONS = 300
 WARM_UP = 20
-
-
-def _environment(folder: Path, database_url: str | None) -> dict[str, str]:
-    environment = {
-        **os.environ,
-        "PORTAL_INSTANCE_DIR": str(folder / "instance"),
-        "PORTAL_COOKIE_SECURE": "false",
-    }
-    environment.pop("PORTAL_DATABASE_URL", None)
-    if database_url is not None:
-        environment["PORTAL_DATABASE_URL"] = database_url
-    return environment
 
 
 def _bodies(server: RunningServer, form_path: str, count: int) -> tuple[Browser, list[SealedBody]]:
@@ -71,16 +59,7 @@ def _send(server: RunningServer, browser: Browser, bodies: list[SealedBody]) -> 
 
 
 def measure(backend: str, folder: Path, database_url: str | None, bare_url: str) -> None:
-    environment = _environment(folder, database_url)
-    subprocess.run(  # noqa: S603 - this interpreter, our own arguments
-        [
-            *(sys.executable, "-m", "portal", "init", "--demo"),
-            *("--credentials-out", str(folder / "credentials.json")),
-        ],
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
+    environment = demo_instance(folder, database_url)
     form_path = open_session_form(load_settings(environment).database_url, "agenda-input")
     with running_server([sys.executable, "-m", "portal", "serve"], environment) as portal:
         browser, bodies = _bodies(portal, form_path, SUBMISSIONS + WARM_UP)
@@ -111,7 +90,8 @@ def main() -> None:
         (os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None
     )
     if server_url is None:
-        print(f"sealed ingest, PostgreSQL: skipped ({POSTGRES_VARIABLES[0]} is not set)")
+        names = " nor ".join(POSTGRES_VARIABLES)
+        print(f"sealed ingest, PostgreSQL: skipped (neither {names} is set)")
         return
     with (
         tempfile.TemporaryDirectory() as folder,

@@ -1,9 +1,10 @@
 """Where a sealed ingest spends its time, measured in this process without HTTP.
 
 ``bench.ingest`` measures the whole server; this looks inside one request. It builds the portal
-with ``create_app`` on a demo instance (SQLite in a temporary folder, or the PostgreSQL server
-``PORTAL_BENCH_POSTGRES_URL`` names with ``--postgres``), prepares sealed agenda inputs from new
-submitters as ``bench.sealed_bodies`` does, and sends them through Flask's test client. Printed
+with ``create_app`` on a demo instance (``bench.demo_instance``: SQLite in a temporary folder, or
+with ``--postgres`` the PostgreSQL server that ``PORTAL_BENCH_POSTGRES_URL``, or else
+``PORTAL_TEST_POSTGRES_URL``, names), prepares sealed agenda inputs from new submitters as
+``bench.sealed_bodies`` does, and sends them through Flask's test client. Printed
 per stored submission: CPU milliseconds, SQL statements and Python function calls (the one figure
 a shared machine does not blur); then the statements of one request in the order they ran, and
 the functions that took the most CPU time under ``cProfile``, by their own time and, for the
@@ -16,7 +17,6 @@ import cProfile
 import json
 import os
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +28,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
+from bench.demo_instance import demo_instance
 from bench.queue_pages import POSTGRES_VARIABLES, postgres_database
 from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
 from portal.app import create_app
@@ -36,18 +37,6 @@ from portal.settings import load_settings
 
 SUBMISSIONS = 300
 WARM_UP = 20
-
-
-def _environment(folder: Path, database_url: str | None) -> dict[str, str]:
-    environment = {
-        **os.environ,
-        "PORTAL_INSTANCE_DIR": str(folder / "instance"),
-        "PORTAL_COOKIE_SECURE": "false",
-    }
-    environment.pop("PORTAL_DATABASE_URL", None)
-    if database_url is not None:
-        environment["PORTAL_DATABASE_URL"] = database_url
-    return environment
 
 
 def _bodies(client: FlaskClient, form_path: str, count: int) -> list[SealedBody]:
@@ -86,14 +75,7 @@ def _statement_log(engine: Any) -> Iterator[list[str]]:
 
 
 def measure(folder: Path, database_url: str | None, top: int) -> None:
-    environment = _environment(folder, database_url)
-    subprocess.run(  # noqa: S603 - this interpreter, our own arguments
-        [*(sys.executable, "-m", "portal", "init", "--demo")],
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
-    settings = load_settings(environment)
+    settings = load_settings(demo_instance(folder, database_url))
     form_path = open_session_form(settings.database_url, "agenda-input")
     app = create_app(settings)
     client = app.test_client()
@@ -140,7 +122,7 @@ def main() -> None:
             (os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None
         )
         if server_url is None:
-            parser.error(f"--postgres needs {POSTGRES_VARIABLES[0]}")
+            parser.error(f"--postgres needs {' or '.join(POSTGRES_VARIABLES)}")
     with (
         tempfile.TemporaryDirectory() as folder,
         nullcontext(None) if server_url is None else postgres_database(server_url) as database_url,

@@ -14,7 +14,6 @@ the file's size. Run with ``python -m bench`` or ``python -m bench.upload_memory
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import crypto
+from bench.demo_instance import demo_instance
 from bench.sealed_bodies import HIDDEN, open_session_form
 from bench.servers import Browser, client_cores, running_server
 from crypto.file_padding import padded_file_size
@@ -39,16 +39,6 @@ def _file_bytes(start: int, size: int) -> bytes:
     """Bytes ``start`` .. ``start + size`` of the generated file (``size`` up to 256 KiB)."""
     offset = start % 251
     return _PATTERN[offset : offset + size]
-
-
-def _environment(instance_dir: Path) -> dict[str, str]:
-    environment = {
-        **os.environ,
-        "PORTAL_INSTANCE_DIR": str(instance_dir),
-        "PORTAL_COOKIE_SECURE": "false",
-    }
-    environment.pop("PORTAL_DATABASE_URL", None)
-    return environment
 
 
 def _api_ciphertext_pieces(file_bytes: int) -> Iterator[bytes]:
@@ -165,16 +155,7 @@ def _stored_bytes(instance_dir: Path) -> int:
 def measure(path_name: str, size_mb: int, folder: Path) -> str:
     """Send one file of ``size_mb`` MB through one path of a fresh server; the printed line."""
     instance_dir = folder / "instance"
-    environment = _environment(instance_dir)
-    subprocess.run(  # noqa: S603 - this interpreter, our own arguments
-        [
-            *(sys.executable, "-m", "portal", "init", "--demo"),
-            *("--credentials-out", str(folder / "credentials.json")),
-        ],
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
+    environment = demo_instance(folder)
     url = open_session_form(load_settings(environment).database_url, "individual-case")
     file_bytes = size_mb * 1000 * 1000
     with running_server([sys.executable, "-m", "portal", "serve"], environment) as server:

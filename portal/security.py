@@ -16,7 +16,7 @@ request.
 
 import datetime as dt
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, g, request, session
 
 from portal.settings import Settings
 
@@ -81,7 +81,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         # itself carries no expiry and lives only in the browser's memory.
         PERMANENT_SESSION_LIFETIME=SESSION_IDLE_LIFETIME,
     )
-    app.before_request(_restart_idle_clock)
+    app.after_request(_restart_idle_clock)
     headers = dict(_ALWAYS)
     if settings.cookie_secure:
         headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
@@ -95,12 +95,25 @@ def init_app(app: Flask, settings: Settings) -> None:
         _announce_onion_service(app, settings.onion_origin)
 
 
-def _restart_idle_clock() -> None:
+def _restart_idle_clock(response: Response) -> Response:
     """Re-sign a non-empty session on every request, so its lifetime counts from the last use
     rather than from the first: someone moving through the inbox stays signed in, while a
-    session left alone lapses :data:`SESSION_IDLE_LIFETIME` after its last request."""
-    if session:
+    session left alone lapses :data:`SESSION_IDLE_LIFETIME` after its last request; except for
+    an answer after which the page only offers links (:func:`page_moves_on`)."""
+    if session and not g.get(_PAGE_MOVES_ON, False):
         session.modified = True
+    return response
+
+
+_PAGE_MOVES_ON = "parley_page_moves_on"
+
+
+def page_moves_on() -> None:
+    """Send this answer without re-signing the session, when the page that asked sends nothing
+    more with it: only a form post needs the session alive, and any page the person opens next
+    signs it again, or gives a fresh one if it has lapsed. Re-signing would cost a signature and
+    a cookie the next page replaces; a JSON answer that stored a submission asks for this."""
+    g.setdefault(_PAGE_MOVES_ON, True)
 
 
 def _announce_onion_service(app: Flask, onion_origin: str) -> None:

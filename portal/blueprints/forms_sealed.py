@@ -68,7 +68,8 @@ import crypto
 from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
 from portal.i18n import refusal_text
-from portal.models import SubmissionKind, Submitter, utc_now
+from portal.models import DeskKey, SubmissionKind, Submitter, utc_now
+from portal.security import page_moves_on
 from portal.services.contexts import SubmissionAddress
 from portal.services.dialogues.dialogue_sessions import (
     UnknownDialogueError,
@@ -175,7 +176,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
     now = utc_now()
     try:
         with unit_of_work() as database:
-            address, routing = _address(database, sealed, now)
+            address, routing, desk_key = _address(database, sealed, now)
             submitter = _submitter(database, sealed, now)
             if not isinstance(submitter, Submitter):
                 return submitter
@@ -192,12 +193,16 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 identities_signature=sealed.identities_signature,
                 routing=routing,
                 today=now.date(),
+                new_codename=sealed.public_key is not None,
+                desk_key=desk_key,
             )
             claim_uploads(database, app_storage(), submission, sealed.attachments, now)
     except SealedRefusalError as refusal:
         return _refusal(refusal.message, refusal.status)
     except (SubmitterError, SubmissionRefusedError) as refusal:
         return _refusal(refusal_text(refusal), 400)
+    # The page now shows the result, with links only: nothing more is posted from it.
+    page_moves_on()
     return jsonify(ok=True, next=url_for("submitter.sign_in_form"))
 
 
@@ -212,10 +217,11 @@ def codename_words(language: str) -> ResponseReturnValue:
 
 def _address(
     database: Session, sealed: SealedRequest, now: dt.datetime
-) -> tuple[SubmissionAddress, RoutingMetadata]:
-    """Where the submission goes and its routing metadata, or ``SealedRefusalError``."""
+) -> tuple[SubmissionAddress, RoutingMetadata, DeskKey | None]:
+    """Where the submission goes, its routing metadata and the dialogue's current desk key, or
+    ``SealedRefusalError``."""
     try:
-        dialogue, dialogue_session = dialogue_and_session(
+        dialogue, dialogue_session, desk_key = dialogue_and_session(
             database, sealed.dialogue_slug, sealed.session_id
         )
     except (UnknownDialogueError, UnknownSessionError):
@@ -237,7 +243,7 @@ def _address(
         raise SealedRefusalError(refusal_text(refusal), 410) from None
     except SubmissionRefusedError as refusal:
         raise SealedRefusalError(refusal_text(refusal), 409) from None
-    return address, routing
+    return address, routing, desk_key
 
 
 def _submitter(

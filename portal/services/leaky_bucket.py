@@ -40,6 +40,7 @@ A failure counts only once its transaction commits: callers commit a refusal too
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -67,7 +68,7 @@ class LeakyBucket:
         """How long a full bucket takes to empty."""
         return self.capacity / self.leak_per_second
 
-    def level_at(self, row: SignInThrottle, now: dt.datetime) -> float:
+    def level_at(self, row: "StoredLevel", now: dt.datetime) -> float:
         """The level of ``row`` at ``now``, after the leak since its last update."""
         elapsed = max(0.0, (now - row.updated_at).total_seconds())
         return max(0.0, row.level - elapsed * self.leak_per_second)
@@ -83,17 +84,24 @@ class LeakyBucket:
         return max(1, math.ceil((level + 1 - self.capacity) / self.leak_per_second))
 
 
-# Built once: every registration and sign-in reads a bucket's level.
-_BY_NAME = (
-    select(SignInThrottle)
-    .where(SignInThrottle.name == bindparam("name"))
-    .execution_options(populate_existing=True)
+class StoredLevel(Protocol):
+    """What a bucket's row says: its level when it was last updated."""
+
+    level: float
+    updated_at: dt.datetime
+
+
+# Built once: every registration and sign-in reads a bucket's level. Two columns, not an ORM
+# object, which would cost more to build than the read itself and could hold a stale level.
+_THROTTLES = SignInThrottle.__table__
+_LEVEL = select(_THROTTLES.c.level, _THROTTLES.c.updated_at).where(
+    _THROTTLES.c.name == bindparam("name")
 )
 
 
 def bucket_level(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> float:
     """The level of the bucket ``name`` at ``now``, read without a lock (0 when it has no row)."""
-    row = session.scalars(_BY_NAME, {"name": name}).first()
+    row = session.execute(_LEVEL, {"name": name}).first()
     return 0.0 if row is None else limit.level_at(row, now)
 
 

@@ -616,6 +616,21 @@ def test_replayed_public_id_is_refused(app: Flask, client: FlaskClient) -> None:
     assert row_counts(app) == before
 
 
+def test_only_a_refusal_signs_the_session_cookie_again(app: Flask, client: FlaskClient) -> None:
+    """After a refusal the page stays and may post again, so the session's idle clock restarts;
+    once stored, the page offers only links, and the answer sets no cookie."""
+    kind = SubmissionKind.SEMINAR_RECOMMENDATIONS
+    sent = seal_in_browser(client, _form_url(app, kind), kind)
+    token = {"X-CSRFToken": sent.form.hidden["csrf_token"]}
+
+    stored = client.post(SEALED_URL, json=sent.body, headers=token)
+    refused = client.post(SEALED_URL, json=sent.body, headers=token)
+
+    assert (stored.status_code, refused.status_code) == (200, 409)
+    assert "Set-Cookie" not in stored.headers
+    assert "session=" in refused.headers["Set-Cookie"]
+
+
 @pytest.mark.parametrize("unusable", ["self-chosen", "expired"])
 def test_an_id_the_portal_did_not_issue_or_that_expired_is_refused_with_410(
     app: Flask, client: FlaskClient, writable_demo_instance: DemoInstance, unusable: str

@@ -7,7 +7,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import crypto
-from portal.models import DeletedSubmission, Submission, SubmissionKind
+from portal.models import DeletedSubmission, Submission, SubmissionKind, Submitter
+from portal.services.contexts import signed_submission_context
 from portal.services.submissions import owner_tags
 from portal.services.submissions.inbox import (
     SubmissionNotFoundError,
@@ -30,11 +31,16 @@ from tests.integration.test_forms_pages import CASE_FIELDS
 from tests.integration.test_forms_sealed import post_sealed, seal_in_browser
 from tests.integration.test_submission_services import (
     _address,
+    _browser_submitter,
     _case_form,
     _codename_submitter,
+    _identities,
+    _own_key,
     _row_counts,
+    _sealed,
     _send_plain,
     _tag_key,
+    accept_signed,
 )
 
 
@@ -43,7 +49,11 @@ def _send(world: ConsultationWorld, new: NewCodename) -> Submission:
 
 
 def _tags(new: NewCodename, count: int) -> list[bytes]:
-    return [crypto.owner_tag(_tag_key(new.secrets), n) for n in range(count)]
+    return _tags_of(new.secrets, count)
+
+
+def _tags_of(codename_key: crypto.CodenameSecrets, count: int) -> list[bytes]:
+    return [crypto.owner_tag(_tag_key(codename_key), n) for n in range(count)]
 
 
 def test_each_submission_takes_the_next_tag_and_its_tombstone_keeps_it(
@@ -110,6 +120,45 @@ def test_a_tag_taken_at_the_same_moment_is_looked_for_again_then_refused(
     world.session.rollback()
 
     assert _row_counts(world) == before
+
+
+def _send_sealed(
+    world: ConsultationWorld, submitter: Submitter, codename_key: crypto.CodenameSecrets
+) -> Submission:
+    """A browser-sealed case from ``submitter``, sent as from a codename registered with it."""
+    address = _address(world)
+    envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
+    identities = _identities(world, codename_key, address)
+    return accept_signed(
+        world, submitter, codename_key, address, envelope, new_codename=True, **identities
+    )
+
+
+def test_a_new_codenames_first_send_takes_tag_zero_without_a_walk(
+    consultation_world: ConsultationWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registered in the same transaction, a codename's first tag is taken with one insert;
+    a key that reaches stored tags all the same (a browser may send any) gets the next free
+    tag from the usual walk, so the hint never changes which tag a submission gets."""
+    world = consultation_world
+    submitter, codename_key = _browser_submitter(world)
+    walked = []
+    next_free_index = owner_tags.next_free_index
+    monkeypatch.setattr(
+        owner_tags,
+        "next_free_index",
+        lambda session, key: walked.append(key) or next_free_index(session, key),
+    )
+
+    first = _send_sealed(world, submitter, codename_key)
+    assert (first.owner_tag, walked) == (_tags_of(codename_key, 1)[0], [])
+
+    second = _send_sealed(world, submitter, codename_key)
+    world.session.commit()
+    assert second.owner_tag == _tags_of(codename_key, 2)[1]
+    assert walked == [_tag_key(codename_key)]
+    mine = [entry.public_id for entry in list_inbox(world.session, _tag_key(codename_key))]
+    assert sorted(mine) == sorted([first.public_id, second.public_id])
 
 
 def test_a_send_that_is_its_transactions_first_write_is_undone_with_it(

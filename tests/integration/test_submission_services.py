@@ -11,6 +11,7 @@ import io
 import secrets
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -207,6 +208,31 @@ def _no_routing() -> RoutingMetadata:
     return RoutingMetadata(topic_tags=(), urgent=False)
 
 
+def accept_signed(
+    world: ConsultationWorld,
+    submitter: Submitter,
+    codename_key: crypto.CodenameSecrets,
+    address: SubmissionAddress,
+    envelope: bytes,
+    **more: Any,
+) -> Submission:
+    """``envelope`` sent by a browser as ``codename_key``'s submission at ``address``: sealed to
+    its own key and signed with its signing key, without routing metadata."""
+    return accept_sealed_submission(
+        world.session,
+        address=address,
+        submitter=submitter,
+        owner_tag_key=_tag_key(codename_key),
+        submitter_public_key=_own_key(codename_key, address),
+        signing_public_key=_signing_key(codename_key, address),
+        envelope=envelope,
+        signature=_signature(codename_key, address, envelope),
+        routing=_no_routing(),
+        today=world.now.date(),
+        **more,
+    )
+
+
 def _row_counts(world: ConsultationWorld) -> dict[str, int]:
     return {
         name: world.session.scalar(select(func.count()).select_from(table))
@@ -293,18 +319,7 @@ def test_an_envelope_for_another_context_is_refused(
 
     message = _refused_without_trace(
         world,
-        lambda: accept_sealed_submission(
-            world.session,
-            address=address,
-            submitter=submitter,
-            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
-            submitter_public_key=_own_key(codename_key, address),
-            signing_public_key=_signing_key(codename_key, address),
-            envelope=envelope,
-            signature=_signature(codename_key, address, envelope),
-            routing=_no_routing(),
-            today=world.now.date(),
-        ),
+        lambda: accept_signed(world, submitter, codename_key, address, envelope),
     )
     assert "another form" in message
 
@@ -318,18 +333,7 @@ def test_an_envelope_for_another_dialogue_is_refused(consultation_world: Consult
 
     _refused_without_trace(
         world,
-        lambda: accept_sealed_submission(
-            world.session,
-            address=address,
-            submitter=submitter,
-            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
-            submitter_public_key=_own_key(codename_key, address),
-            signing_public_key=_signing_key(codename_key, address),
-            envelope=envelope,
-            signature=_signature(codename_key, address, envelope),
-            routing=_no_routing(),
-            today=world.now.date(),
-        ),
+        lambda: accept_signed(world, submitter, codename_key, address, envelope),
     )
 
 
@@ -375,18 +379,7 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
         )
         assert "wrong keys" in message
     right = _sealed(world, own, context, [new_desk_key.public_key, own])
-    stored = accept_sealed_submission(
-        world.session,
-        address=address,
-        submitter=submitter,
-        owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
-        submitter_public_key=own,
-        signing_public_key=_signing_key(codename_key, address),
-        envelope=right,
-        signature=_signature(codename_key, address, right),
-        routing=_no_routing(),
-        today=world.now.date(),
-    )
+    stored = accept_signed(world, submitter, codename_key, address, right)
     assert stored.desk_key_id == new_desk_key.id
 
 
@@ -404,18 +397,7 @@ def test_what_is_not_an_acceptable_envelope_is_refused(
 
     _refused_without_trace(
         world,
-        lambda: accept_sealed_submission(
-            world.session,
-            address=address,
-            submitter=submitter,
-            owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
-            submitter_public_key=_own_key(codename_key, address),
-            signing_public_key=_signing_key(codename_key, address),
-            envelope=envelope,
-            signature=_signature(codename_key, address, envelope),
-            routing=_no_routing(),
-            today=world.now.date(),
-        ),
+        lambda: accept_signed(world, submitter, codename_key, address, envelope),
     )
 
 
@@ -424,19 +406,8 @@ def test_a_public_id_is_used_once(consultation_world: ConsultationWorld) -> None
     submitter, codename_key = _browser_submitter(world)
     address = _address(world)
     envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
-    accept_sealed_submission(
-        world.session,
-        address=address,
-        submitter=submitter,
-        owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
-        submitter_public_key=_own_key(codename_key, address),
-        signing_public_key=_signing_key(codename_key, address),
-        envelope=envelope,
-        signature=_signature(codename_key, address, envelope),
-        routing=_no_routing(),
-        today=world.now.date(),
-        **_identities(world, codename_key, address),
-    )
+    identities = _identities(world, codename_key, address)
+    accept_signed(world, submitter, codename_key, address, envelope, **identities)
 
     for public_id, refusal in (
         (address.public_id, "already been sent"),

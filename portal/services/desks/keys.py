@@ -8,8 +8,10 @@ the unwrapped desk key: only someone who can already open it (or the set-up that
 let somebody else in, and the cryptography, not only this code, enforces need-to-know.
 """
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import ScalarSelect, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 import crypto
 from portal.models import (
@@ -140,13 +142,24 @@ def grant_desk_access(
     return grant
 
 
+def current_key_id(dialogue_id: Any) -> ScalarSelect[int]:
+    """The id of the current desk key (:func:`current_desk_key`) of the dialogue whose id is
+    ``dialogue_id`` (a bound parameter, or a column of an enclosing query), as a subquery: the
+    rule itself, for reads that fetch the key along with something else (under an alias of its
+    own, so that it is never correlated with a ``desk_keys`` of the enclosing query)."""
+    candidate = aliased(DeskKey, name="candidate_desk_keys")
+    return (
+        select(candidate.id)
+        .where(candidate.dialogue_id == dialogue_id, candidate.retired_at.is_(None))
+        .order_by(candidate.created_at.desc(), candidate.id.desc())
+        .limit(1)
+        .correlate_except(candidate)
+        .scalar_subquery()
+    )
+
+
 # Built once: every submission and every form page reads the current desk key.
-_CURRENT = (
-    select(DeskKey)
-    .where(DeskKey.dialogue_id == bindparam("dialogue_id"), DeskKey.retired_at.is_(None))
-    .order_by(DeskKey.created_at.desc(), DeskKey.id.desc())
-    .limit(1)
-)
+_CURRENT = select(DeskKey).where(DeskKey.id == current_key_id(bindparam("dialogue_id")))
 
 
 def current_desk_key(session: Session, dialogue: Dialogue) -> DeskKey | None:

@@ -50,6 +50,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
+    DeskKey,
     Dialogue,
     DialogueSession,
     DialogueStatus,
@@ -60,6 +61,7 @@ from portal.models import (
 )
 from portal.numbers import LARGEST_ID
 from portal.services.audit.trail import AuditAction, record_event, record_session_event
+from portal.services.desks.keys import current_key_id
 from portal.services.desks.need_to_know import is_desk_member
 from portal.services.dialogues.catalogue import DialogueDetailsError, schedule_session
 from portal.services.rounds.contributors import debrief_standing
@@ -154,33 +156,37 @@ def dialogue_by_slug(session: Session, slug: str) -> Dialogue:
     return dialogue
 
 
-# Built once: a sealed submission's dialogue and the session it names, in one read.
-_WITH_SESSION = (
-    select(Dialogue, DialogueSession)
+# Built once: a sealed submission's dialogue, the session it names and the dialogue's current
+# desk key, in one read. A session id of NULL joins no session.
+_DESTINATION = (
+    select(Dialogue, DialogueSession, DeskKey)
+    .select_from(Dialogue)
     .outerjoin(DialogueSession, DialogueSession.id == bindparam("session_id"))
+    .outerjoin(DeskKey, DeskKey.id == current_key_id(Dialogue.id))
     .where(Dialogue.slug == bindparam("slug"))
 )
 
 
 def dialogue_and_session(
     session: Session, slug: str, session_id: int | None
-) -> tuple[Dialogue, DialogueSession | None]:
-    """The dialogue named ``slug`` and the session numbered ``session_id`` (none for ``None``),
+) -> tuple[Dialogue, DialogueSession | None, DeskKey | None]:
+    """The dialogue named ``slug``, the session numbered ``session_id`` (none for ``None``) and
+    the dialogue's current desk key (``desks.keys.current_desk_key``; ``None`` if it has none),
     with the errors of :func:`dialogue_by_slug` and :func:`session_by_id`, read in one query.
 
     The session need not belong to the dialogue: whether it may receive what is sent to the
     dialogue is the caller's rule (``intake.submission_address``).
     """
-    if session_id is None or not 0 <= session_id <= LARGEST_ID:
-        dialogue = dialogue_by_slug(session, slug)
-        return dialogue, None if session_id is None else session_by_id(session, session_id)
-    found = session.execute(_WITH_SESSION, {"slug": slug, "session_id": session_id}).first()
+    fits = session_id is not None and 0 <= session_id <= LARGEST_ID
+    found = session.execute(
+        _DESTINATION, {"slug": slug, "session_id": session_id if fits else None}
+    ).first()
     if found is None:
         raise UnknownDialogueError(f"there is no dialogue named {slug!r}")
-    dialogue, dialogue_session = found
-    if dialogue_session is None:
+    dialogue, dialogue_session, desk_key = found
+    if session_id is not None and dialogue_session is None:
         raise UnknownSessionError(f"there is no session number {session_id}")
-    return dialogue, dialogue_session
+    return dialogue, dialogue_session, desk_key
 
 
 def session_by_id(session: Session, session_id: int) -> DialogueSession:

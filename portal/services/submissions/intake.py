@@ -156,6 +156,8 @@ def accept_sealed_submission(
     today: dt.date,
     identities_envelope: bytes | None = None,
     identities_signature: bytes | None = None,
+    new_codename: bool = False,
+    desk_key: DeskKey | None = None,
 ) -> Submission:
     """Store an envelope a browser sealed, once it is shown to be addressed and signed as it
     must be.
@@ -169,7 +171,11 @@ def accept_sealed_submission(
     ``owner_tag_key`` is the codename's tag key, which the browser derived too; why a wrong one
     harms only its sender is in ``owner_tags``. ``identities_envelope`` is required exactly when
     the submission carries one (module docstring), with ``identities_signature`` by the same
-    signing key under its signed context.
+    signing key under its signed context. ``new_codename`` says that ``submitter`` was
+    registered in the caller's transaction, which lets its first owner tag be taken at once
+    (``owner_tags.add_with_next_tag``). ``desk_key`` is the dialogue's current desk key when the
+    caller has read it in this transaction along with the address
+    (``dialogue_sessions.dialogue_and_session``); it is read here otherwise.
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError(translatable("only a reprisal report can be marked urgent"))
@@ -185,7 +191,8 @@ def accept_sealed_submission(
                 "this submission was encrypted to the wrong keys; reload the form and send it again"
             )
         )
-    desk_key = require_desk_key(session, address.dialogue)
+    if desk_key is None:
+        desk_key = require_desk_key(session, address.dialogue)
     submission = _new_submission(address, bytes(submitter_public_key), desk_key, routing, today)
     context = signed_submission_context(address)
     check_envelope(
@@ -221,7 +228,9 @@ def accept_sealed_submission(
             envelope=bytes(identities_envelope),
             signature=bytes(identities_signature or b""),
         )
-    return _store(session, submission, bytes(envelope), owner_tag_key, identity)
+    return _store(
+        session, submission, bytes(envelope), owner_tag_key, identity, new_codename=new_codename
+    )
 
 
 def accept_plain_submission(
@@ -375,10 +384,12 @@ def _store(
     envelope: bytes,
     owner_tag_key: bytes,
     identity: SubmissionIdentity | None,
+    *,
+    new_codename: bool = False,
 ) -> Submission:
     submission.envelope = envelope
     try:
-        add_with_next_tag(session, submission, owner_tag_key)
+        add_with_next_tag(session, submission, owner_tag_key, new_codename=new_codename)
     except OwnerTagTakenError:
         raise SubmissionRefusedError(
             translatable(

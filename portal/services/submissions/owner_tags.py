@@ -96,14 +96,28 @@ def walk(session: Session, tag_key: bytes) -> Owned:
         start += WALK_STEP
 
 
-def add_with_next_tag(session: Session, submission: Submission, tag_key: bytes) -> None:
+def add_with_next_tag(
+    session: Session, submission: Submission, tag_key: bytes, *, new_codename: bool = False
+) -> None:
     """Store a new submission under the first free tag of ``tag_key``.
 
     Each try is one insert that stores nothing if its tag (or any unique value) is taken
     (``portal.db.insert_unless_taken``), and the walk is then done again. ``OwnerTagTakenError``
     after :data:`ATTEMPTS` tries: the caller's session is still usable to answer, and its
     transaction must be rolled back, the sender asked to send again.
+
+    ``new_codename`` says that the codename was registered in this transaction, so that its
+    first tag (``n`` = 0) is almost surely free: it is tried first with one insert, before any
+    lock or walk, which a new submitter's first send then never needs. The unique index alone
+    decides that try, as it decides every other: if the key reaches a tag stored already (a
+    browser may send any key, see above) or a concurrent send took it, the insert stores nothing
+    and the usual locked walk follows. Tag 0 is the first free tag whenever it is free, so the
+    hint never changes which tag a submission gets, only how soon it is found.
     """
+    if new_codename:
+        submission.owner_tag = crypto.owner_tag(tag_key, 0)
+        if insert_unless_taken(session, submission):
+            return
     _lock_assignment(session)
     for _ in range(ATTEMPTS):
         submission.owner_tag = crypto.owner_tag(tag_key, next_free_index(session, tag_key))
