@@ -12,6 +12,7 @@ The languages offered are the application's ``PORTAL_LANGUAGES`` (``SUPPORTED_LO
 test offers others). Strings are extracted with ``make catalogues`` (see the Makefile).
 """
 
+import datetime as dt
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from portal.locales import (
     Language,
     text_direction,
 )
+from portal.timefmt import in_utc, long_date
 from portal.translatable import TranslatableText
 
 LANGUAGE_PARAMETER = "lang"
@@ -119,8 +121,9 @@ def refusal_text(error: BaseException) -> str:
 
 def translated(text: TranslatableText) -> str:
     """A marked sentence in the page's language. Its values are made readable there too: a marked
-    sentence among them is translated in turn, and a stored value (a state, a stage) reads as its
-    name (``portal.labels``) rather than as the identifier the database keeps."""
+    sentence among them is translated in turn, a stored value (a state, a stage) reads as its
+    name (``portal.labels``) rather than as the identifier the database keeps, and a day or a
+    moment is written as the page's language writes dates (a moment in UTC, as it says)."""
     return gettext(
         text.message_id, **{name: _readable(value) for name, value in text.values.items()}
     )
@@ -131,6 +134,10 @@ def _readable(value: Any) -> Any:
         return translated(value)
     if isinstance(value, enum.Enum):
         return str(label(value))
+    if isinstance(value, dt.datetime):
+        return gettext("%(time)s UTC", time=in_utc(value))
+    if isinstance(value, dt.date):
+        return long_date(value)
     return value
 
 

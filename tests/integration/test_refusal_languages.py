@@ -4,6 +4,7 @@ modules show. The pseudo catalogue (test_pseudo_locale) makes a translated answe
 """
 
 import base64
+import datetime as dt
 import re
 from collections.abc import Iterator
 
@@ -17,6 +18,8 @@ from portal.db import app_database
 from portal.i18n import refusal_text
 from portal.locales import SUPPORTED_LOCALES
 from portal.models import StaffUser, SubmissionState
+from portal.services.dialogues.dialogue_sessions import SessionChangeRefusedError
+from portal.services.rounds.record import RecordRefusedError
 from portal.services.staff.triage import TriageRefusedError
 from portal.services.submissions.submission_ids import SubmissionIdExpiredError
 from portal.translatable import translatable
@@ -117,3 +120,25 @@ def test_a_stored_state_in_a_refusal_reads_as_its_translated_name(app: Flask) ->
     assert _translated(shown)
     assert f'"{OPEN}Accepted' in shown and f'"{OPEN}Received' in shown
     assert "accepted" in str(refusal), "outside a request it stays the plain English"
+
+
+def test_a_day_and_a_moment_in_a_refusal_read_as_the_page_language_writes_them(app: Flask) -> None:
+    refusal = SessionChangeRefusedError(
+        translatable(
+            "the new close must be later than the current one, %(close)s; to stop earlier, "
+            "close the consultation",
+            close=dt.datetime(2026, 12, 26, 16, 0, tzinfo=dt.UTC),
+        )
+    )
+    with app.test_request_context("/?lang=fr"):
+        shown = refusal_text(refusal)
+        day = refusal_text(
+            RecordRefusedError(
+                translatable(
+                    "%(date)s is still to come; record a session once it has taken place",
+                    date=dt.date(2027, 3, 5),
+                )
+            )
+        )
+    assert "26 déc. 2026, 16:00 UTC" in shown and "2026-12-26" not in shown
+    assert "5 mars 2027" in day and "2027-03-05" not in day

@@ -222,7 +222,7 @@ def schedule_planned_session(
         raise SessionChangeRefusedError(
             translatable(
                 "%(date)s has passed; a new session is scheduled for today or later",
-                date=date.isoformat(),
+                date=date,
             )
         )
     if (opens_at is None) != (closes_at is None):
@@ -315,7 +315,7 @@ def extend_consultation(
             translatable(
                 "the new close must be later than the current one, %(close)s; to stop earlier, "
                 "close the consultation",
-                close=iso_utc(current),
+                close=current,
             )
         )
     _check_close(closes_at, opens_at=opens_at or now, now=now, session_date=dialogue_session.date)
@@ -362,9 +362,9 @@ def advance_session(
                 'session %(session)s takes place on %(date)s; it can be recorded as "%(stage)s" '
                 "only on or after that day (today is %(today)s, UTC)",
                 session=dialogue_session.id,
-                date=dialogue_session.date.isoformat(),
+                date=dialogue_session.date,
                 stage=target,
-                today=today.isoformat(),
+                today=today,
             )
         )
     _require_allowed(dialogue_session, target)
@@ -441,14 +441,14 @@ def _check_close(
         raise SessionChangeRefusedError(
             translatable(
                 "the consultation close %(close)s has already passed; give a later one",
-                close=iso_utc(closes_at),
+                close=closes_at,
             )
         )
     if closes_at > latest_close(session_date):
         raise SessionChangeRefusedError(
             translatable(
                 "the consultation must close by the end of the session's day, %(latest)s",
-                latest=iso_utc(latest_close(session_date)),
+                latest=latest_close(session_date),
             )
         )
 

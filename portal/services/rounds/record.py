@@ -248,14 +248,14 @@ def record_held(
         raise RecordRefusedError(
             translatable(
                 "the session was planned for %(date)s; it cannot have been held before that day",
-                date=dialogue_session.date.isoformat(),
+                date=dialogue_session.date,
             )
         )
     if held_on > today:
         raise RecordRefusedError(
             translatable(
                 "%(date)s is still to come; record a session once it has taken place",
-                date=held_on.isoformat(),
+                date=held_on,
             )
         )
     correction = dialogue_session.held_on is not None
