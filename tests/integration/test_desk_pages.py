@@ -330,7 +330,7 @@ def test_a_key_swapped_in_the_database_before_the_grant_is_refused(
     assert refused.status_code == 400
     assert "not the fingerprint of Quentin" in refused.get_data(as_text=True)
     assert stale.status_code == 400
-    assert "key changed, confirm again" in stale.get_data(as_text=True)
+    assert "key changed since the page was shown; confirm it again" in stale.get_data(as_text=True)
     after = tuple(_count(database, table) for table in (DeskKeyGrant, DeskMembership, AuditEvent))
     assert after == before
 

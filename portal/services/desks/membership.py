@@ -476,8 +476,8 @@ def grant_member(
     if shown_fingerprint is not None and shown_fingerprint != crypto.fingerprint(present_key):
         raise FingerprintMismatchError(
             translatable(
-                "%(name)s's key changed since the page was shown: key changed, confirm again "
-                "with them; nothing was granted",
+                "%(name)s's key changed since the page was shown; confirm it again with them; "
+                "nothing was granted",
                 name=member.display_name,
             )
         )

@@ -515,7 +515,7 @@ def record_emergency_access(
         )
     if len(justification) > MAX_JUSTIFICATION:
         raise TriageRefusedError(
-            translatable("keep the reason under %(limit)s characters", limit=MAX_JUSTIFICATION)
+            translatable("keep the reason to at most %(limit)s characters", limit=MAX_JUSTIFICATION)
         )
 
     grant = EmergencyAccess(
