@@ -5,9 +5,10 @@ A demo instance (made by ``portal init --demo`` in another process) gets submiss
 never opens one. The demo triage officer is signed in and queue pages are served through the
 Flask test client, the whole request (session check, queries, template) timed: the first page, a
 deep page (about nine tenths down) reached by its keyset cursor, and a page for each filter
-value, common and rare, and for filters together. Every case is timed at 1,000 submissions, then
-again once the dialogue holds 100,000, and the ratio printed: an indexed filter's page costs
-about the same at both sizes.
+value, common and rare, and for filters together. Every case is timed in two such instances, one
+holding 1,000 submissions and one 100,000, and the ratio printed: an indexed filter's page costs
+about the same at both sizes. The two take turns, a run of one then a run of the other, so that
+both meet the same load from whatever else the machine is doing while they run.
 
 A page shows at most 50 rows, and each row shown costs its drawing; a filter that found 6 rows
 at 1,000 submissions and 50 at 100,000 would compare different work, and say nothing of how the
@@ -41,7 +42,7 @@ import tempfile
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,14 +197,19 @@ def _sign_in(app: Flask, client: FlaskClient, email: str, passphrase: str) -> No
         cookie[STAFF_TICKET_ENTRY] = ticket.to_cookie()
 
 
-def _fastest_ms(serve: Callable[[], Any]) -> float:
-    serve()  # warm caches and compiled statements once
-    timings = []
+def _fastest_ms(serves: Sequence[Callable[[], Any]]) -> list[float]:
+    """The fastest of ``RUNS`` runs of each of ``serves``, in milliseconds, run in turn: each run
+    of one is followed by a run of the next, so that all meet the same load from the machine's
+    other work, however it changes while they run."""
+    for serve in serves:
+        serve()  # warm caches and compiled statements once
+    timings: list[list[float]] = [[] for _ in serves]
     for _ in range(RUNS):
-        started = time.perf_counter()
-        serve()
-        timings.append((time.perf_counter() - started) * 1000)
-    return min(timings)
+        for serve, taken in zip(serves, timings, strict=True):
+            started = time.perf_counter()
+            serve()
+            taken.append((time.perf_counter() - started) * 1000)
+    return [min(taken) for taken in timings]
 
 
 def _environment(instance_dir: Path, database_url: str | None) -> dict[str, str]:
@@ -312,93 +318,126 @@ def _cases(deep_cursor: int, session_id: int) -> list[tuple[str, str]]:
     ]
 
 
-def _time_cases(client: FlaskClient, cases: list[tuple[str, str]]) -> list[tuple[float, int]]:
-    """Each case's fastest time and how many rows its page shows."""
-    queue = "/staff/dialogues/valdoria/queue"
-    shown: dict[str, int] = {}
+@dataclass(frozen=True)
+class _Size:
+    """One of the instances compared: its app, a signed-in client, and its cases' queries."""
 
-    def page(query: str) -> Callable[[], Any]:
-        def serve() -> None:
-            response = client.get(f"{queue}?{query}")
-            if response.status_code != 200:
-                raise RuntimeError(
-                    f"{query or 'first page'} answered {response.status_code}: "
-                    "the benchmark is broken"
-                )
-            shown[query] = response.data.count(b"queue-row")
-
-        return serve
-
-    return [(_fastest_ms(page(query)), shown[query]) for _, query in cases]
+    app: Flask
+    client: FlaskClient
+    cases: list[tuple[str, str]]
 
 
-def _time_queries(app: Flask, cases: list[tuple[str, str]]) -> list[float]:
-    """Each case's fastest time for the queue's own queries alone, each run in a fresh session
-    (so that no row comes from the previous run's identity map)."""
-    database = app_database(app)
+class _PageRequest:
+    """A request for one queue page, run for timing, that remembers how many rows it showed."""
+
+    def __init__(self, client: FlaskClient, query: str) -> None:
+        self.client, self.query, self.rows = client, query, 0
+
+    def __call__(self) -> None:
+        response = self.client.get(f"/staff/dialogues/valdoria/queue?{self.query}")
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"{self.query or 'first page'} answered {response.status_code}: "
+                "the benchmark is broken"
+            )
+        self.rows = response.data.count(b"queue-row")
+
+
+def _time_pages(sizes: list[_Size]) -> list[list[tuple[float, int]]]:
+    """For each case, each size's fastest time and how many rows its page shows."""
+    timings = []
+    for cases in zip(*(size.cases for size in sizes), strict=True):
+        requests = [
+            _PageRequest(size.client, query) for size, (_, query) in zip(sizes, cases, strict=True)
+        ]
+        fastest = _fastest_ms(requests)
+        timings.append([(ms, request.rows) for ms, request in zip(fastest, requests, strict=True)])
+    return timings
+
+
+def _time_queries(sizes: list[_Size]) -> list[list[float]]:
+    """For each case, each size's fastest time for the queue's own queries alone, each run in a
+    fresh session (so that no row comes from the previous run's identity map)."""
     today = utc_now().date()
 
-    def queries(query: str) -> Callable[[], Any]:
+    def queries(app: Flask, query: str) -> Callable[[], Any]:
         arguments = dict(urllib.parse.parse_qsl(query))
         filters = QueueFilters.from_args(arguments)
         after = int(arguments["after"]) if "after" in arguments else None
 
         def run() -> None:
-            with database.session() as session:
+            with app.app_context(), app_database(app).session() as session:
                 dialogue = session.scalars(select(Dialogue).where(Dialogue.slug == "valdoria"))
                 queue_page(session, dialogue.one(), filters, after=after, today=today)
 
         return run
 
-    with app.app_context():
-        return [_fastest_ms(queries(query)) for _, query in cases]
+    return [
+        _fastest_ms(
+            [queries(size.app, query) for size, (_, query) in zip(sizes, cases, strict=True)]
+        )
+        for cases in zip(*(size.cases for size in sizes), strict=True)
+    ]
 
 
-def measure(backend: str, folder: Path, database_url: str | None) -> None:
-    """Time every case at each size in ``SIZES`` and print them side by side."""
+def _prepare(backend: str, folder: Path, database_url: str | None, size: int) -> _Size:
+    """A demo instance holding ``size`` submissions (the first thousand alike in every one),
+    its triage officer signed in."""
+    folder.mkdir(parents=True)
     app, credentials_file = _instance(folder, database_url)
     accounts = json.loads(credentials_file.read_text(encoding="utf-8"))
     officer = next(account for account in accounts if account["role"] == "triage_officer")
     client = app.test_client()
     _sign_in(app, client, officer["email"], officer["password"])
-    timings, query_timings, inserted, names = [], [], 0, []
-    for seed, size in enumerate(SIZES, start=1):
-        matching = FULL_PAGES if inserted == 0 else ()
-        seconds, deep_cursor, session_id = _fill(app, size - inserted, seed, matching)
-        inserted = size
-        print(f"  queue pages, {backend}: {size:,} submissions ready ({seconds:.1f} s)", flush=True)
-        cases = _cases(deep_cursor, session_id)
-        names = [name for name, _ in cases]
-        timings.append(_time_cases(client, cases))
-        query_timings.append(_time_queries(app, cases))
-    small, large = SIZES[0], SIZES[-1]
+    seconds, deep_cursor, session_id = _fill(app, SIZES[0], 1, FULL_PAGES)
+    if size > SIZES[0]:
+        more, deep_cursor, session_id = _fill(app, size - SIZES[0], 2, ())
+        seconds += more
+    print(f"  queue pages, {backend}: {size:,} submissions ready ({seconds:.1f} s)", flush=True)
+    return _Size(app, client, _cases(deep_cursor, session_id))
+
+
+def measure(backend: str, folders: list[Path], database_urls: list[str | None]) -> None:
+    """Time every case at each size in ``SIZES``, one instance each, and print them side by
+    side."""
+    sizes = [
+        _prepare(backend, folder, url, size)
+        for folder, url, size in zip(folders, database_urls, SIZES, strict=True)
+    ]
+    pages, queries = _time_pages(sizes), _time_queries(sizes)
+    small, large = SIZES
     print(
-        f"queue pages, {backend}, one dialogue, fastest of {RUNS} runs"
+        f"queue pages, {backend}, one dialogue, fastest of {RUNS} runs, sizes in turn"
         f" (page: ms at {small:,} | ms at {large:,} | ratio | rows shown at each;"
         " queries alone: ms at each | ratio):"
     )
-    for name, (at_small, rows_small), (at_large, rows_large), query_small, query_large in zip(
-        names, timings[0], timings[-1], query_timings[0], query_timings[-1], strict=True
-    ):
+    for (name, _), page, query in zip(sizes[0].cases, pages, queries, strict=True):
+        (at_small, rows_small), (at_large, rows_large) = page
+        query_small, query_large = query
         print(
             f"  {name:<50} {at_small:7.1f} {at_large:7.1f} {at_large / at_small:6.2f}x"
             f"  {rows_small:3d} | {rows_large:3d}"
             f"   {query_small:6.2f} {query_large:6.2f} {query_large / query_small:6.2f}x"
         )
-    app_database(app).dispose()
+    for size in sizes:
+        app_database(size.app).dispose()
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        measure("SQLite", Path(folder), None)
+        measure("SQLite", [Path(folder) / str(size) for size in SIZES], [None] * len(SIZES))
     server_url = next(
         (os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None
     )
     if server_url is None:
         print(f"queue pages, PostgreSQL: skipped ({POSTGRES_VARIABLES[0]} is not set)")
         return
-    with tempfile.TemporaryDirectory() as folder, postgres_database(server_url) as url:
-        measure("PostgreSQL", Path(folder), url)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        postgres_database(server_url) as small_url,
+        postgres_database(server_url) as large_url,
+    ):
+        measure("PostgreSQL", [Path(folder) / str(size) for size in SIZES], [small_url, large_url])
 
 
 if __name__ == "__main__":
