@@ -34,9 +34,10 @@ LANGUAGES = {
     )
 }
 DEFAULT_LOCALE = "en"
-# The languages offered to visitors, in the switch's order. A language joins this list once its
-# catalogue in portal/translations/ is complete (tests/integration/test_catalogues.py says so).
-SUPPORTED_LOCALES = (DEFAULT_LOCALE,)
+# The languages offered to visitors, in the switch's order: every language of the table. An offered
+# language must have a complete catalogue in portal/translations/ (tests/integration/
+# test_catalogues.py fails on any string it lacks); until then the lacking strings show in English.
+SUPPORTED_LOCALES = tuple(LANGUAGES)
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
 

@@ -1,5 +1,6 @@
 """Keyboard-only journeys (issue 13, acceptance 3): a submission from its form to the retyped
-codename, and an inbox visit (sign in, read, add information, delete), with JavaScript and
+codename, each other kind of form (its check boxes, radio buttons and menus) up to the codename,
+and an inbox visit (sign in, read, add information, delete), with JavaScript and
 without, using only Tab, Shift+Tab, Enter, Space and typing.
 
 Once on the first page, nothing is clicked or filled by the test: it presses keys. At every stop
@@ -81,6 +82,17 @@ def tick(page: Any, selector: str) -> None:
     expect(page.locator(selector)).to_be_checked()
 
 
+def pick(page: Any, selector: str, value: str) -> None:
+    """Choose ``value`` in the menu ``selector`` as a keyboard does: focus it, then the arrow
+    keys, which move a closed menu's choice on."""
+    focus_on(page, selector)
+    for _ in range(MOST_STOPS):
+        if page.locator(selector).input_value() == value:
+            return
+        page.keyboard.press("ArrowDown")
+    pytest.fail(f"the arrow keys never chose {value} in {selector}")
+
+
 def assert_refusal_announced(page: Any) -> None:
     focus = page.evaluate(FOCUS_STYLE)
     assert page.evaluate(ANNOUNCED), f"the refusal is not announced at {focus['name']}"
@@ -144,6 +156,45 @@ def test_an_individual_case_by_keyboard_alone(chromium: Any, portal_server: str)
         tick(page, "#field-topics-human_rights_defenders")
         focus_on(page, "button[value='send']")
         page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Received: this is your codename")).to_be_visible()
+
+
+def fill_agenda_input(page: Any) -> None:
+    type_into(page, "#field-situation", "Civic space is shrinking.")
+    tick(page, "#field-topics-rule_of_law")
+
+
+def fill_seminar_recommendations(page: Any) -> None:
+    type_into(page, "#field-seminar", "Seminar, Brussels, 3 March")
+    type_into(page, "#field-recommendations-0-text", "Release the detained journalists.")
+    type_into(page, "#field-recommendations-0-addressee", "Government")
+    pick(page, "#field-recommendations-0-topic", "freedom_of_expression")
+
+
+@pytest.mark.parametrize(
+    ("form", "fill", "javascript"),
+    [
+        pytest.param("/agenda-input", fill_agenda_input, True, id="agenda-input-js"),
+        pytest.param(
+            "/seminar-recommendations", fill_seminar_recommendations, False, id="seminar-no-js"
+        ),
+    ],
+)
+def test_the_other_forms_by_keyboard_alone(
+    chromium: Any,
+    portal_server: str,
+    form: str,
+    fill: Callable[[Any], None],
+    javascript: bool,
+) -> None:
+    """The agenda input with its required theme check box, and the seminar's recommendations
+    with their menu of themes, each sent in one of the two ways."""
+    with browsing(chromium, javascript=javascript) as page:
+        open_session_form(page, portal_server, form)
+        fill(page)
+        focus_on(page, "button[value='send']")
+        page.keyboard.press("Enter")
+        page.locator("#codename li").first.wait_for(timeout=30_000)
         expect(page.get_by_role("heading", name="Received: this is your codename")).to_be_visible()
 
 

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def every_language_server(portal_server_instance: DemoInstance) -> Iterator[str]:
-    """The served demo instance, offering all eight languages as it will once their catalogues
-    are complete; its base URL."""
+    """The served demo instance, offering all eight languages whichever the instance offers by
+    default; its base URL."""
     app = create_app(portal_server_instance.settings)
     app.config["PORTAL_LANGUAGES"] = tuple(LANGUAGES)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler)

@@ -1,6 +1,7 @@
 """Pictures of the main pages for a person to look at (issue 13, acceptance 5).
 
-Public, inbox and staff pages in English and Arabic, 1280 and 320 CSS pixels wide, full length,
+Public, inbox and staff pages in English and Arabic, the public pages and a form also in Chinese
+(another script, other line breaks), 1280 and 320 CSS pixels wide, full length,
 written as PNG files into ``PARLEY_SCREENSHOTS_DIR`` when set, else into the test's temporary
 folder; the folder is printed. What a machine can check is checked elsewhere (axe-core, reflow,
 keyboard tests); these are for the eye: overlaps, cramped buttons, a layout that does not mirror.
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from portal.models import SubmissionKind
 from tests.browser.page_survey import (
@@ -30,8 +32,10 @@ pytestmark = pytest.mark.browser
 
 WIDTHS = (1280, 320)
 SHOT_LOCALES = ("en", "ar")
+PUBLIC_LOCALES = (*SHOT_LOCALES, "zh")
 PUBLIC = {"index": "/", "dialogue": "/dialogues/valdoria", "inbox-sign-in": "/inbox/sign-in"}
 STAFF = {"staff-home": "/staff/", "queue": "/staff/dialogues/valdoria/queue"}
+ADMIN = {"admin-dialogue": "/admin/dialogues/valdoria"}
 
 
 def png_width(path: Path) -> int:
@@ -84,7 +88,7 @@ def test_screenshots_of_the_main_pages(
     viewport = {"width": width, "height": 800}
     written: list[Path] = []
     with browsing(chromium, javascript=True, viewport=viewport) as page:
-        for locale in SHOT_LOCALES:
+        for locale in PUBLIC_LOCALES:
             for name, path in PUBLIC.items():
                 page.goto(with_locale(portal_server + path, locale))
                 written.append(shoot(page, shots_folder, name, locale, width))
@@ -93,21 +97,25 @@ def test_screenshots_of_the_main_pages(
             )
         sign_in_inbox(page, portal_server, sent.codename)
         for locale in SHOT_LOCALES:
-            for name, path in {
-                "inbox": "/inbox",
-                "inbox-submission": f"/inbox/{sent.public_id}",
-            }.items():
-                page.goto(with_locale(portal_server + path, locale))
-                written.append(shoot(page, shots_folder, name, locale, width))
-    officer = demo_credentials(portal_server_instance.credentials_file)["triage_officer"]
-    with browsing(chromium, javascript=True, viewport=viewport) as page:
-        sign_in_staff_context(
-            page.context, served_app, portal_server, officer.email, officer.password
-        )
-        for locale in SHOT_LOCALES:
-            for name, path in STAFF.items():
-                page.goto(with_locale(portal_server + path, locale))
-                written.append(shoot(page, shots_folder, name, locale, width, fits=False))
-            page.goto(with_locale(portal_server + f"/staff/submissions/{sent.public_id}", locale))
-            written.append(shoot(page, shots_folder, "staff-submission", locale, width, fits=False))
+            page.goto(with_locale(portal_server + "/inbox", locale))
+            written.append(shoot(page, shots_folder, "inbox", locale, width))
+            page.goto(with_locale(portal_server + f"/inbox/{sent.public_id}", locale))
+            # What was sent is read back by the page's script once the codename's key opens it.
+            expect(page.locator("main")).to_contain_text(CASE["persons"][0]["name"])
+            written.append(shoot(page, shots_folder, "inbox-submission", locale, width))
+    accounts = demo_credentials(portal_server_instance.credentials_file)
+    staff_pages = {**STAFF, "staff-submission": f"/staff/submissions/{sent.public_id}"}
+    for role, pages in (("triage_officer", staff_pages), ("administrator", ADMIN)):
+        with browsing(chromium, javascript=True, viewport=viewport) as page:
+            sign_in_staff_context(
+                page.context,
+                served_app,
+                portal_server,
+                accounts[role].email,
+                accounts[role].password,
+            )
+            for locale in SHOT_LOCALES:
+                for name, path in pages.items():
+                    page.goto(with_locale(portal_server + path, locale))
+                    written.append(shoot(page, shots_folder, name, locale, width, fits=False))
     print(*written, sep="\n  ")
