@@ -2,10 +2,10 @@
 
 ``url_for`` runs the application's URL-default hooks (the page's language, ``portal.i18n``) and
 the routing map's builder on each call, some twenty microseconds; a queue page links each of its
-fifty rows, which made the links a fifth of the cost of drawing a row. The address differs from
-row to row in one path segment only, so it is built once with a stand-in there, and each row's
-value is put in its place, quoted the way routing quotes a path segment: the addresses are the
-ones ``url_for`` gives, character for character.
+fifty rows, which made the links about a quarter of the cost of drawing a row. The address
+differs from row to row in one path segment only, so it is built once with a stand-in there, and
+each row's value is put in its place, quoted the way routing quotes a path segment: the
+addresses are the ones ``url_for`` gives, character for character.
 """
 
 from typing import Any
