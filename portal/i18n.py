@@ -12,12 +12,17 @@ The languages offered are the application's ``PORTAL_LANGUAGES`` (``SUPPORTED_LO
 test offers others). Strings are extracted with ``make catalogues`` (see the Makefile).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from babel.lists import format_list
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import Babel, get_locale, gettext
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup, escape
 
 import crypto
 from portal.locales import (
@@ -124,14 +129,27 @@ def page_locale() -> str:
     return str(get_locale()).replace("_", "-")
 
 
+@pass_eval_context
+def listed(context: EvalContext, items: Iterable[object]) -> str:
+    """Items people read, joined as the page's language joins a list: "A, B, and C", "A、B和C",
+    "A وB وC" (the CLDR patterns Babel holds), so no template glues an English comma between
+    them. On an HTML page each item is escaped unless it is markup already (a link); the
+    patterns themselves carry only words and punctuation. A plain-text page gets plain text."""
+    if not context.autoescape:
+        return format_list([str(item) for item in items], locale=get_locale())
+    joined = format_list([escape(item) for item in items], locale=get_locale())
+    return Markup(joined)  # noqa: S704 (each item escaped; CLDR patterns hold no markup)
+
+
 def init_app(app: Flask) -> None:
     """Install Flask-Babel, carry the chosen language in every address, and give templates the
-    page's language, its direction and the switch."""
+    page's language, its direction, the switch and the ``listed`` filter."""
     app.config.setdefault(OFFERED_LANGUAGES_CONFIG, SUPPORTED_LOCALES)
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     Babel(app, locale_selector=select_locale)
     app.url_defaults(_carry_language)
+    app.add_template_filter(listed)
     app.context_processor(
         lambda: {
             "current_locale": page_locale(),

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given, settings
@@ -456,7 +457,7 @@ def test_triage_officer_reads_the_name_the_round_allows_and_no_other(world: Worl
     assert ITEM_TITLE in text
     assert "Priority of both sides" in text
     assert "Women defenders face gendered smear campaigns" in text
-    assert "Individual case: 3; Seminar recommendations: 1" in text
+    assert "Individual case: 3 and Seminar recommendations: 1" in text
     assert RECOMMENDATION in text and ADDRESSEE in text
     assert "1 linked case is not to be raised this round" in text
     assert world.held_back_case not in body and world.unlinked_case not in body
@@ -488,7 +489,8 @@ def test_a_case_across_rounds_shows_where_it_was_raised_and_its_follow_up(
             assert f'Raised during an agenda item (under "{EARLIER_ITEM}")' in text
             assert (
                 "Grant the family a prison visit: The partner government, due "
-                f"{(utc_now().date() - dt.timedelta(days=10)).isoformat()}, Planned Overdue"
+                f"{format_date(utc_now().date() - dt.timedelta(days=10), 'long', locale='en')}, "
+                "Planned Overdue"
             ) in text
             assert "Publish the detention review: The partner government" in text
             assert text.count("Overdue") == 1

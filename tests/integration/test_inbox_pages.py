@@ -189,7 +189,7 @@ def test_read_back_shows_exactly_what_was_sent(inbox_app: Flask, sent: SentSubmi
         assert f'<dd class="written">{sent.form[key]}</dd>' in text, key
     for person in sent.form["persons"]:
         assert f">{person['name']}</h3>" in text
-    assert "Detention and fair trial, Human-rights defenders" in text
+    assert "Detention and fair trial and Human-rights defenders" in text
     assert "May be raised by name in the session (given by: Their family)" in text
 
 

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 from babel.support import Translations
-from flask import Flask, url_for
+from flask import Flask, render_template_string, url_for
 from flask.testing import FlaskClient
+from markupsafe import Markup
 
 import crypto
 from crypto.codename import wordlist
@@ -231,3 +232,25 @@ def test_a_moment_is_written_in_the_page_language_with_its_date_once(app: Flask)
             "time": "10:00",
         }
         assert timefmt.in_utc(morning) == joined
+
+
+def test_a_list_is_joined_as_the_page_language_joins_one(app: Flask) -> None:
+    names = ["Amina", "Bo", "<Chen>"]
+    expected = {
+        "en": "Amina, Bo, and &lt;Chen&gt;",
+        "ar": "Amina وBo و&lt;Chen&gt;",
+        "zh": "Amina、Bo和&lt;Chen&gt;",
+        "fr": "Amina, Bo et &lt;Chen&gt;",
+    }
+    for code, joined in expected.items():
+        with app.test_request_context(f"/?lang={code}"):
+            assert render_template_string("{{ names|listed }}", names=names) == joined
+    link = Markup('<a href="/x">X</a>')
+    with app.test_request_context("/?lang=zh"):
+        assert render_template_string("{{ items|listed }}", items=[link, "Y"]) == (
+            '<a href="/x">X</a>和Y'
+        )
+        plain = app.jinja_env.from_string(
+            "{% autoescape false %}{{ names|listed }}{% endautoescape %}"
+        )
+        assert plain.render(names=names) == "Amina、Bo和<Chen>"

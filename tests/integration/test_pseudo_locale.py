@@ -6,8 +6,9 @@ left intact. The portal then offers it as one more language, and every page the 
 fixtures reach is rendered in it: the public pages, the inbox signed in with a codename, and
 every staff page (the authorization matrix's routes, and the pages linked from them) signed in
 in each role. Whatever visible text is left once the marked spans are taken out must be data: a
-value stored in the database or typed into a form, a number, a date's month or day name, a
-codename word, a language's own name in the switch. Anything else is an unmarked string.
+value stored in the database or typed into a form, a number, a date's month or day name, the
+word the language joins a list with ("kaj"), a codename word, a language's own name in the
+switch. Anything else is an unmarked string.
 """
 
 import io
@@ -212,6 +213,8 @@ def _calendar_words() -> set[str]:
             for width in context.values():
                 words.update(str(name).lower().strip(".") for name in width.values())
     words.update(str(period).lower() for period in locale.periods.values())
+    for pattern in locale.list_patterns["standard"].values():
+        words.update(word.lower() for word in re.findall(r"[^\W\d_]+", pattern))
     return words
 
 

@@ -8,21 +8,27 @@ service under new codenames, the way the public form stores them.
 
 import datetime as dt
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 import crypto
-from portal import create_app
+from portal import create_app, timefmt
 from portal.db import Database
 from portal.instance import InstanceFolder
+from portal.locales import LANGUAGES
 from portal.models import (
     AuditEvent,
     DeskKey,
@@ -861,8 +867,11 @@ def test_staff_error_pages_say_what_to_do_and_not_what_exists(world: Triage) -> 
         ways = page.split('id="error-ways"')[1].split("</ul>")[0]
         assert 'href="/staff/"' in ways and 'href="/staff/account"' in ways
         assert 'href="/admin/staff"' not in ways, "only administrators are sent there"
+        # The language switch links to this same address in each language; the rest of the
+        # page names nothing the request asked about.
+        switch = page.split('<nav class="language-switch"')[1].split("</nav>")[0]
         for detail in (public_id, "A" * 22, "Individual case"):
-            assert detail not in page
+            assert detail not in page.replace(switch, "")
     # An administrator on no desk is refused the desk's queue and offered administration.
     page = world.client("administrator").get("/staff/dialogues/valdoria/queue")
     assert page.status_code == 403
@@ -881,3 +890,72 @@ def test_audit_details_never_hold_content(world: Triage) -> None:
             text = json.dumps(event.details)
             assert SITUATION not in text and PERSON_NAME not in text
             assert "Check with the delegation" not in text
+
+
+# --- the page in the reader's language -------------------------------------------------------
+
+
+def _catalogue_with(folder: Path, language: str, messages: dict[str, str]) -> None:
+    """A catalogue of ``messages`` for ``language`` in ``folder``, as a translator would ship."""
+    catalogue = Catalog(locale=language)
+    for english, translated in messages.items():
+        catalogue.add(english, translated)
+    target = folder / language / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalogue)
+    (target / "messages.mo").write_bytes(buffer.getvalue())
+
+
+def _in_every_language(world: Triage, who: str, catalogues: Path | None = None) -> FlaskClient:
+    """A client signed in as ``who`` on a portal offering every language (and the catalogues
+    in ``catalogues`` on top of the portal's own)."""
+    app = create_app(world.instance.settings)
+    app.config["PORTAL_LANGUAGES"] = tuple(LANGUAGES)
+    if catalogues is not None:
+        app.extensions["babel"].translation_directories.append(str(catalogues))
+    client = app.test_client()
+    email, passphrase = world.accounts[who]
+    sign_in_client(app, client, email, passphrase)
+    return client
+
+
+def test_lists_and_dates_follow_the_page_language(world: Triage) -> None:
+    public_id = world.send(
+        SubmissionKind.INDIVIDUAL_CASE,
+        {**CASE_FORM, "topics": ["children", "death_penalty", "rule_of_law"]},
+    )
+    world.change_consent(public_id, "raise_without_name")
+    client = _in_every_language(world, "triage_officer")
+    today = utc_now().date()
+    for code, joiner in (("ar", " و"), ("zh", "、")):
+        page = client.get(f"/staff/submissions/{public_id}?lang={code}").get_data(as_text=True)
+        metadata = page.split('id="metadata"')[1].split("</dl>")[0]
+        assert joiner in metadata and ", " not in metadata
+        changes = page.split('id="consent-changes"')[1].split("</ol>")[0]
+        with world.app.test_request_context(f"/?lang={code}"), force_locale(code):
+            written = timefmt.long_date(today)
+        assert written in changes and today.isoformat() not in changes
+        assert today.isoformat() not in metadata
+    english = client.get(f"/staff/submissions/{public_id}").get_data(as_text=True)
+    assert "Rights of the child, Death penalty, and Rule of law" in english.split("</dl>")[0]
+    assert f"{PERSON_NAME}: May be raised without the name" in english
+
+
+CHINESE_COLON = "\uff1a"
+CHINESE_WAYS = "您所在工作台的对话和待办事项"
+
+
+def test_the_staff_error_page_gives_the_translator_each_way_as_one_sentence(
+    world: Triage, tmp_path: Path
+) -> None:
+    sentence = (
+        "%(desks_and_sessions)s: the dialogues whose desk you are on, and what is waiting for you"
+    )
+    _catalogue_with(
+        tmp_path, "zh", {sentence: f"%(desks_and_sessions)s{CHINESE_COLON}{CHINESE_WAYS}"}
+    )
+    client = _in_every_language(world, "triage_officer", tmp_path)
+    page = client.get("/staff/no-such-page?lang=zh").get_data(as_text=True)
+    ways = page.split('id="error-ways"')[1].split("</ul>")[0]
+    assert f"</a>{CHINESE_COLON}{CHINESE_WAYS}</li>" in ways

@@ -141,6 +141,11 @@ class SealedPage {
     return this.values[value] ?? value;
   }
 
+  /** Items joined as the page's language joins a list, as the server's `listed` filter does. */
+  listed(items) {
+    return new Intl.ListFormat(document.documentElement.lang, { type: 'conjunction' }).format(items);
+  }
+
   consentWords(consent) {
     const giver = this.messages.given_by.replace('{giver}', this.valueLabel(consent.given_by));
     return `${this.valueLabel(consent.level)} (${giver})`;
@@ -225,7 +230,7 @@ class SealedPage {
   /** A field's value as the submitter reads it (`submission_fields.html`'s `read_value`). */
   readValue(field, value) {
     if (field.type === 'flag') return value ? this.messages.yes : this.messages.no;
-    if (field.type === 'topics') return value.map((topic) => this.valueLabel(topic)).join(', ');
+    if (field.type === 'topics') return this.listed(value.map((topic) => this.valueLabel(topic)));
     if (field.type === 'choice') return this.valueLabel(value);
     return value;
   }
@@ -250,7 +255,11 @@ class SealedPage {
         }
         const others = field.fields
           .filter((declared) => declared.type !== 'long_text' && row[declared.name])
-          .map((declared) => `${declared.submitter_label}: ${this.readValue(declared, row[declared.name])}`);
+          .map((declared) =>
+            this.messages.labelled
+              .replace('{label}', declared.submitter_label)
+              .replace('{value}', () => this.readValue(declared, row[declared.name])),
+          );
         item.append(element('p', others.join(' · ')));
         items.append(item);
         items.hidden = false;
@@ -296,10 +305,13 @@ class SealedPage {
       let words = this.messages.unverified_item;
       if (provenance !== UNVERIFIED) {
         words = isValidChange(change, persons.length, this.declaration.consent)
-          ? `${persons[change.person].name}: ${this.consentWords(change.consent)}`
+          ? this.messages.person_consent
+              .replace('{consent}', this.consentWords(change.consent))
+              .replace('{name}', () => persons[change.person].name)
           : this.messages.unknown_change;
       }
-      const entry = element('li', `${longDate(items[index].received_on)}: ${words}`);
+      const dated = this.messages.dated_change.replace('{date}', longDate(items[index].received_on));
+      const entry = element('li', dated.replace('{change}', () => words));
       if (provenance === BEFORE_SIGNATURES && !this.beforeSignatures) entry.append(this.provenanceNote(provenance));
       list.append(entry);
     });
