@@ -12,6 +12,7 @@ Content is decrypted in memory for the one response that shows it; responses are
 """
 
 import datetime as dt
+import enum
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +82,7 @@ from portal.services.submissions.by_public_id import attachment_by_public_id
 from portal.services.submissions.inbox import current_consents
 from portal.web.instance import app_storage
 from portal.web.lookups import desk_dialogue_or_403, desk_submission_or_404, found_or_404
+from portal.web.row_links import RowLinks
 from portal.web.transaction import reading, unit_of_work
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
@@ -163,10 +165,18 @@ def queue(signed_in: SignedInStaff, slug: str) -> str:
         flags=list(QueueFlag),
         no_session=NO_SESSION,
         no_risk=NO_RISK,
-        kind_words={kind: str(label(kind)) for kind in SubmissionKind},
-        state_words={state: str(label(state)) for state in SubmissionState},
-        topic_words={str(topic): str(label(topic)) for topic in Topic},
+        kind_words=_translated(SubmissionKind),
+        state_words=_translated(SubmissionState),
+        topic_words=_translated(Topic),
+        risk_level_words=_translated(RiskLevel),
+        submission_link=RowLinks("staff.submission", "public_id"),
     )
+
+
+def _translated(vocabulary: type[enum.StrEnum]) -> dict[str, str]:
+    """Each value's label, translated once for a page that shows it on many rows: a label is
+    translated anew each time it is shown, and a queue page would pay for it on every row."""
+    return {str(value): str(label(value)) for value in vocabulary}
 
 
 # --- one submission ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from portal import create_app
 from portal.db import Database, app_database, sqlite_side_files
@@ -57,6 +58,21 @@ def _holding(database: Database, needle: bytes) -> list[str]:
     return [path.name for path in files if needle in path.read_bytes()]
 
 
+def _holding_once_back(database: Database, needle: bytes) -> list[str]:
+    """The files holding ``needle`` once every connection is back in the pool, looked at while a
+    new one is open: the log file would otherwise be removed with the last connection."""
+    with database.engine.connect():
+        return _holding(database, needle)
+
+
+def _stored(session: Session, marker: bytes) -> RecoveryKey:
+    """A committed row that carries ``marker`` in both its columns, easy to find in a file."""
+    row = RecoveryKey(key_id=marker, public_key=marker * 2)
+    session.add(row)
+    session.commit()
+    return row
+
+
 def test_a_deleted_row_is_in_no_file_once_its_connection_is_back_in_the_pool(
     sqlite_app: Flask,
 ) -> None:
@@ -64,16 +80,13 @@ def test_a_deleted_row_is_in_no_file_once_its_connection_is_back_in_the_pool(
     database = app_database(sqlite_app)
     marker = b"DELETED-ROW-93ad"
     with database.session() as session:
-        row = RecoveryKey(key_id=marker, public_key=marker * 2)
-        session.add(row)
-        session.commit()
+        row = _stored(session, marker)
         assert _holding(database, marker)
 
         session.delete(row)
         session.commit()
 
-    with database.engine.connect():  # an open connection keeps the log file in place
-        assert _holding(database, marker) == []
+    assert _holding_once_back(database, marker) == []
 
 
 def test_a_checkpoint_that_finds_a_reader_is_owed_until_a_connection_returns_without_one(
@@ -87,18 +100,14 @@ def test_a_checkpoint_that_finds_a_reader_is_owed_until_a_connection_returns_wit
         reader.driver_connection.execute("BEGIN")
         reader.driver_connection.execute("SELECT count(*) FROM recovery_keys").fetchall()
         with database.session() as session:
-            row = RecoveryKey(key_id=marker, public_key=marker * 2)
-            session.add(row)
-            session.commit()
-            session.delete(row)
+            session.delete(_stored(session, marker))
             session.commit()
         assert "parley.sqlite3-wal" in _holding(database, marker)
         reader.driver_connection.rollback()
     finally:
         reader.close()
 
-    with database.engine.connect():  # an open connection keeps the log file in place
-        assert _holding(database, marker) == []
+    assert _holding_once_back(database, marker) == []
 
 
 def test_a_connection_that_only_added_rows_leaves_the_log_as_it_is(sqlite_app: Flask) -> None:
@@ -106,26 +115,21 @@ def test_a_connection_that_only_added_rows_leaves_the_log_as_it_is(sqlite_app: F
     database = app_database(sqlite_app)
     marker = b"ADDED-ROW-4b7f"
     with database.session() as session:
-        session.add(RecoveryKey(key_id=marker, public_key=marker * 2))
-        session.commit()
+        _stored(session, marker)
 
-    with database.engine.connect():  # an open connection keeps the log file in place
-        assert "parley.sqlite3-wal" in _holding(database, marker)
+    assert "parley.sqlite3-wal" in _holding_once_back(database, marker)
 
 
 def test_an_update_empties_the_log_of_the_rows_before_it(sqlite_app: Flask) -> None:
     database = app_database(sqlite_app)
     marker = b"UPDATED-ROW-e61a"
     with database.session() as session:
-        row = RecoveryKey(key_id=marker, public_key=marker * 2)
-        session.add(row)
-        session.commit()
+        row = _stored(session, marker)
         row.key_id = b"REPLACED-ROW-e61a"
         row.public_key = b"REPLACED-KEY-e61a"
         session.commit()
 
-    with database.engine.connect():
-        assert _holding(database, marker) == []
+    assert _holding_once_back(database, marker) == []
 
 
 def test_a_rolled_back_write_empties_the_log(sqlite_app: Flask) -> None:
@@ -133,12 +137,10 @@ def test_a_rolled_back_write_empties_the_log(sqlite_app: Flask) -> None:
     database = app_database(sqlite_app)
     kept = b"KEPT-ROW-90d3"
     with database.session() as session:
-        session.add(RecoveryKey(key_id=kept, public_key=kept * 2))
-        session.commit()
+        _stored(session, kept)
     with database.session() as session:
         session.add(RecoveryKey(key_id=b"TAKEN-BACK-90d3", public_key=b"TAKEN-BACK-KEY-90d3"))
         session.flush()
         session.rollback()
 
-    with database.engine.connect():
-        assert _holding(database, kept) == ["parley.sqlite3"]
+    assert _holding_once_back(database, kept) == ["parley.sqlite3"]

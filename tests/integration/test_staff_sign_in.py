@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -41,6 +41,7 @@ from portal.services.staff.sign_in import (
 from portal.services.work_gate import BusyError, WorkGate
 from portal.web.instance import web_instance
 from tests.conftest import PlainInstance
+from tests.held_arrivals_support import arrive_together
 
 REFUSAL = "These details do not open a staff account"
 THROTTLED = "Too many attempts to sign in"
@@ -517,28 +518,14 @@ def test_strangers_arriving_together_start_no_more_argon2_than_the_work_budget_h
     secrets = web_instance(app).secrets
     gate = WorkGate(slots=8, wait_seconds=30)
     limits = small_limits(work=LeakyBucket(capacity=2, leak_per_second=1e-6))
-    arrivals, start = 4, threading.Barrier(4)
-    changed, release = threading.Condition(), threading.Event()
-    started: list[str] = []
-    outcomes: list[str] = []
-    real_verify = crypto.verify_password
 
-    def held_verify(*args: object) -> bool:
-        with changed:
-            started.append("argon2")
-            changed.notify_all()
-        release.wait(timeout=60)
-        return real_verify(*args)
-
-    monkeypatch.setattr(staff_sign_in.crypto, "verify_password", held_verify)
-
-    def attempt(number: int) -> None:
+    def attempt(ask_together: Callable[[], object]) -> str:
         with Session(app_database(app).engine) as session:
-            start.wait()
+            ask_together()
             try:
                 staff_sign_in.sign_in_staff(
                     session,
-                    email=f"arrival-{number}-{uuid.uuid4().hex[:8]}@example.org",
+                    email=f"arrival-{uuid.uuid4().hex}@example.org",
                     passphrase="wrong",
                     code="",
                     now=utc_now(),
@@ -549,27 +536,16 @@ def test_strangers_arriving_together_start_no_more_argon2_than_the_work_budget_h
                 )
             except staff_sign_in.StaffSignInRefusedError:
                 session.commit()
-                outcome = "refused"
+                return "refused"
             except BusyError:
-                outcome = "busy"
-        with changed:
-            outcomes.append(outcome)
-            changed.notify_all()
+                return "busy"
+        return "signed in"
 
-    workers = [threading.Thread(target=attempt, args=(n,)) for n in range(arrivals)]
-    for worker in workers:
-        worker.start()
-    with changed:
-        everyone_answered_or_running = changed.wait_for(
-            lambda: len(started) + outcomes.count("busy") == arrivals, timeout=60
-        )
-    release.set()
-    for worker in workers:
-        worker.join()
+    arrivals = arrive_together(monkeypatch, staff_sign_in.crypto, "verify_password", attempt)
 
-    assert everyone_answered_or_running
-    assert len(started) == 2
-    assert sorted(outcomes) == ["busy", "busy", "refused", "refused"]
+    assert arrivals.settled
+    assert arrivals.started == 2
+    assert sorted(arrivals.outcomes) == ["busy", "busy", "refused", "refused"]
 
 
 # -- Known devices ------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 import datetime as dt
 import secrets
-import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from portal.services.submissions.submitters import (
 )
 from portal.services.work_gate import BusyError
 from tests.conftest import ConsultationWorld
+from tests.held_arrivals_support import arrive_together
 
 # Any tag key: these tests are about the login secret; owner tags have their own tests.
 TAG_KEY = bytes(32)
@@ -207,48 +208,23 @@ def test_codenames_arriving_together_start_no_more_derivations_than_the_budget_h
     derivations are held until every arrival has its answer)."""
     world = consultation_world
     budget = DerivationBudget(capacity=2, leak_per_second=1e-6)
-    arrivals, start = 4, threading.Barrier(4)
-    changed, release = threading.Condition(), threading.Event()
-    derived: list[str] = []
-    outcomes: list[str] = []
-    real_derive = crypto.derive_codename_secrets
 
-    def held_derive(codename: str) -> crypto.CodenameSecrets:
-        with changed:
-            derived.append(codename)
-            changed.notify_all()
-        release.wait(timeout=60)
-        return real_derive(codename)
-
-    monkeypatch.setattr(crypto, "derive_codename_secrets", held_derive)
-
-    def attempt() -> None:
+    def attempt(ask_together: Callable[[], object]) -> str:
         with Session(world.session.get_bind()) as session:
-            start.wait()
+            ask_together()
             try:
                 sign_in_with_codename(
                     session, world.pepper, crypto.generate_codename(), now=world.now, budget=budget
                 )
             except SignInRefusedError:
                 session.commit()
-                outcome = "refused"
+                return "refused"
             except BusyError:
-                outcome = "busy"
-        with changed:
-            outcomes.append(outcome)
-            changed.notify_all()
+                return "busy"
+        return "signed in"
 
-    workers = [threading.Thread(target=attempt) for _ in range(arrivals)]
-    for worker in workers:
-        worker.start()
-    with changed:
-        everyone_answered_or_deriving = changed.wait_for(
-            lambda: len(derived) + outcomes.count("busy") == arrivals, timeout=60
-        )
-    release.set()
-    for worker in workers:
-        worker.join()
+    arrivals = arrive_together(monkeypatch, crypto, "derive_codename_secrets", attempt)
 
-    assert everyone_answered_or_deriving
-    assert len(derived) == 2
-    assert sorted(outcomes) == ["busy", "busy", "refused", "refused"]
+    assert arrivals.settled
+    assert arrivals.started == 2
+    assert sorted(arrivals.outcomes) == ["busy", "busy", "refused", "refused"]
