@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from werkzeug.exceptions import HTTPException
 
@@ -167,7 +168,13 @@ def discover_pages(
             continue
         visited.add(url)
         per_endpoint[endpoint] += 1
-        response = page.goto(url)
+        try:
+            response = page.goto(url)
+        except PlaywrightError as error:
+            # A link answered with a file to save (an attachment, an export) is not a page.
+            if "Download is starting" in error.message:
+                continue
+            raise
         if response is None or response.status != 200:
             continue
         if not response.headers.get("content-type", "").startswith("text/html"):

@@ -52,7 +52,7 @@ def test_csp_is_the_strict_policy() -> None:
 
 
 def test_index_lists_every_dialogue_with_frozen_ones_marked(demo_app: Flask) -> None:
-    response = demo_app.test_client().get("/", headers={"Accept-Language": "fr, en;q=0.5"})
+    response = demo_app.test_client().get("/", headers={"Accept-Language": "de, en;q=0.5"})
     page = response.get_data(as_text=True)
 
     assert response.status_code == 200

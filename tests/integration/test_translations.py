@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.db import app_database
+from portal.locales import LANGUAGES
 from portal.models import Dialogue
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -49,7 +50,10 @@ def test_pages_show_only_catalogued_strings_and_data(demo_app: Flask) -> None:
     fragments = _catalogue_fragments()
     with Session(app_database(demo_app).engine) as session:
         dialogues = list(session.scalars(select(Dialogue)))
-    data = {dialogue.partner for dialogue in dialogues}
+    # The language switch names each language in itself, from the locale table.
+    data = {dialogue.partner for dialogue in dialogues} | {
+        language.self_name for language in LANGUAGES.values()
+    }
     client = demo_app.test_client()
     pages = ["/", "/no-such-page"] + [f"/dialogues/{d.slug}" for d in dialogues]
 
