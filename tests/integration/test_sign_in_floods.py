@@ -40,6 +40,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 import crypto
+from crypto.totp import TIME_STEP
 from portal import create_app
 from portal.db import app_database
 from portal.models import StaffRole
@@ -362,13 +363,23 @@ def _sign_in_page(port: int, cookies: dict[str, str]) -> Client:
     return client
 
 
+def _previous_step() -> float:
+    """A moment in the previous 30-second code step, taken at least ten seconds before the
+    current step ends: the portal accepts one step either side of its own, so a code of the
+    previous step sent just before a step boundary could be checked after it and refused."""
+    into_step = time.time() % TIME_STEP
+    if into_step > TIME_STEP - 10:
+        threading.Event().wait(TIME_STEP - into_step)
+    return time.time() - TIME_STEP
+
+
 def _device_signed_in_before(port: int, member: StaffMember) -> dict[str, str]:
     """The cookies a device keeps from an earlier sign-in once its session is over: signed in
     with the previous step's code (so that the code used later is a newer one), as a stranger
     still, who may be asked to wait a moment."""
     client = _sign_in_page(port, {})
     for _ in range(10):
-        status, headers, body = _staff_sign_in(client, member, time.time() - 30)
+        status, headers, body = _staff_sign_in(client, member, _previous_step())
         if status == 302:
             return {DEVICE_COOKIE: client.cookies[DEVICE_COOKIE]}
         _wait_as_asked(status, headers, body)
