@@ -44,13 +44,19 @@ def accepts_body(limit_bytes: int) -> Callable[[_View], _View]:
 
 
 class BoundedParameters(ImmutableMultiDict[str, str]):
-    """Query and form parameters whose ``get(name, type=int)`` reads :func:`whole_number`."""
+    """Query and form parameters whose ``get(name, type=int)`` reads :func:`whole_number`.
+
+    A name that is absent answers ``default`` at once: Werkzeug's ``get`` finds that out by
+    raising and catching a ``KeyError`` that is an HTTP error, built anew each time, and the
+    language parameter is looked for, and mostly absent, for every address a page builds
+    (``portal.i18n``)."""
 
     def get(self, key: str, default: Any = None, type: Any = None) -> Any:
+        if key not in self:
+            return default
         if type is not int:
             return super().get(key, default, type)
-        text = super().get(key)
-        number = None if text is None else whole_number(text)
+        number = whole_number(super().get(key))
         return default if number is None else number
 
 

@@ -1,10 +1,11 @@
 """The cheaper ways around each request do what Flask's and Flask-WTF's own ways did.
 
 The CSRF check skips the form of a body that cannot have fields (``portal.web.csrf_check``), the
-session cookie's serializer is built once (``portal.security.SessionCookies``) and the security
-headers are added by a WSGI middleware (``portal.security.SecurityHeaders``); each is checked
-here on a bare Flask app with only that part of the portal, so that what is asserted is the part
-alone.
+session cookie's serializer is built once (``portal.security.SessionCookies``), the security
+headers are added by a WSGI middleware (``portal.security.SecurityHeaders``) and a parameter
+that is absent is answered without an exception (``portal.web.request_limits``); each is checked
+here on a bare Flask app, or alone, with only that part of the portal, so that what is asserted
+is the part alone.
 """
 
 import io
@@ -17,6 +18,7 @@ from flask_wtf.csrf import generate_csrf
 
 from portal.security import SecurityHeaders, SessionCookies
 from portal.web.csrf_check import PortalCSRFProtect
+from portal.web.request_limits import BoundedParameters
 
 SECRET = "s" * 64
 
@@ -205,3 +207,38 @@ def test_an_answer_flask_makes_after_a_failing_hook_carries_the_policy_too() -> 
 
     assert answer.status_code == 500
     assert {name: answer.headers.get(name) for name in POLICY} == POLICY
+
+
+@pytest.mark.parametrize(
+    ("name", "default", "kind", "expected"),
+    [
+        ("absent", None, None, None),
+        ("absent", "fallback", None, "fallback"),
+        ("absent", 7, int, 7),
+        ("word", None, None, "fr"),
+        ("word", 7, int, 7),
+        ("number", None, int, 12),
+        ("number", None, str, "12"),
+        ("empty", "fallback", None, ""),
+        ("empty", 7, int, 7),
+    ],
+)
+def test_parameters_answer_get_as_before(
+    name: str, default: object, kind: type | None, expected: object
+) -> None:
+    parameters = BoundedParameters([("word", "fr"), ("number", "12"), ("empty", "")])
+
+    assert parameters.get(name, default, kind) == expected
+
+
+def test_an_absent_parameter_is_answered_without_looking_it_up() -> None:
+    class Watched(BoundedParameters):
+        def __getitem__(self, key: str) -> str:
+            assert key in self, f"looked up {key!r}, which is absent"
+            return super().__getitem__(key)
+
+    parameters = Watched([("word", "fr")])
+
+    assert parameters.get("lang") is None
+    assert parameters.get("lang", 3, int) == 3
+    assert parameters.get("word") == "fr"
