@@ -16,7 +16,7 @@ import io
 import secrets
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
@@ -145,44 +145,36 @@ class _Chunker(ABC):
         return output
 
     def _process_file(self, src: BinaryIO, dst: BinaryIO) -> int:
-        """Feed the rest of ``src`` chunk by chunk into ``dst``; return the bytes written.
+        """Seal or open the rest of ``src`` chunk by chunk into ``dst``; return the bytes written.
 
-        Two input buffers and one output buffer are made once and reused for every chunk; reading
-        one chunk ahead tells whether the current one is the last. This loop runs once per 64 KiB,
+        Each chunk is held until the next one arrives, which tells that it is not the last; one
+        output buffer is made once and reused for every chunk. This loop runs once per 64 KiB,
         and what Python does per chunk is a measurable share of the time AES-GCM takes for one
         (bench/crypto_costs.py), so it does ``_process``'s work for the chunks before the last
-        itself, with the methods looked up once, and calls ``_fill`` only when one ``readinto``
-        falls short of a chunk.
+        itself, with the methods looked up once.
         """
         in_size, out_size = self._in_size, self._out_size
-        readinto = _readinto_of(src)
-        current, following = bytearray(in_size), bytearray(in_size)
         out = memoryview(bytearray(out_size))
         seal_or_open, nonce, aad, write = self._seal_or_open, self._nonce, self._aad, dst.write
         pack_counter = _CHUNK_COUNTER.pack_into
-        index = self._next_index
-        size = _fill(readinto, current)
-        while size == in_size:
-            following_size = readinto(following)
-            if following_size != in_size:
-                following_size = _fill(readinto, following, following_size or 0)
-                if not following_size:
-                    break
+        first_index = index = self._next_index
+        chunks = _chunks_of(src, in_size)
+        chunk = next(chunks)
+        for following in chunks:
             if index >= MAX_CHUNKS:
                 raise self._too_many_chunks()
             pack_counter(nonce, NONCE_PREFIX_SIZE, index, False)
-            seal_or_open(nonce, current, aad, out)
+            seal_or_open(nonce, chunk, aad, out)
             write(out)
             index += 1
-            current, following, size = following, current, following_size
-        written = (index - self._next_index) * out_size
+            chunk = following
         self._next_index = index
-        final_size = size + out_size - in_size
+        final_size = len(chunk) + out_size - in_size
         if final_size < 0:
             raise DecryptionError("encrypted file is truncated")
-        self._process(memoryview(current)[:size], out[:final_size], last=True)
+        self._process(chunk, out[:final_size], last=True)
         write(out[:final_size])
-        return written + final_size
+        return (index - first_index) * out_size + final_size
 
 
 class StreamEncryptor(_Chunker):
@@ -281,6 +273,54 @@ class StreamDecryptor(_Chunker):
         if not self._aad or self._held_size < TAG_SIZE:
             raise DecryptionError("encrypted file is truncated")
         return self._final()
+
+
+def _chunks_of(src: BinaryIO, size: int) -> Iterator[Buffer]:
+    """The rest of ``src`` in chunks of ``size`` bytes and a shorter last one if the size calls
+    for it; an empty rest is one empty chunk.
+
+    A chunk handed out stays intact until the one after the next is asked for. An ``io.BytesIO``
+    already holds the whole file in memory, so its chunks are views of that memory, as
+    ``StreamEncryptor.update`` takes whole chunks from the caller's data; any other source is
+    read into buffers.
+    """
+    if type(src) is io.BytesIO:
+        return _views_in_memory(src, size)
+    return _chunks_read(src, size)
+
+
+def _views_in_memory(src: io.BytesIO, size: int) -> Iterator[memoryview]:
+    """Views of what is left to read in ``src``, which is then read to its end.
+
+    ``getvalue`` hands out the bytes object the ``BytesIO`` holds itself rather than a copy
+    (CPython copies only while a ``getbuffer`` view is open). ``getbuffer`` would not do: for a
+    ``BytesIO`` made from a bytes object, which it shares until written to, it first copies the
+    whole file.
+    """
+    position = src.tell()
+    rest = memoryview(src.getvalue())[position:]
+    src.seek(0, io.SEEK_END)
+    return (rest[start : start + size] for start in range(0, max(len(rest), 1), size))
+
+
+def _chunks_read(src: BinaryIO, size: int) -> Iterator[Buffer]:
+    """Chunks read from ``src`` into two buffers made once, in turn.
+
+    One ``readinto`` per chunk, the common case, is the only call; ``_fill`` completes a chunk
+    that a short read left partial.
+    """
+    readinto = _readinto_of(src)
+    buffer, spare = bytearray(size), bytearray(size)
+    count = _fill(readinto, buffer)
+    while count == size:
+        yield buffer
+        buffer, spare = spare, buffer
+        count = readinto(buffer)
+        if count != size:
+            count = _fill(readinto, buffer, count or 0)
+            if not count:
+                return
+    yield memoryview(buffer)[:count]
 
 
 ReadInto = Callable[[memoryview | bytearray], int | None]
