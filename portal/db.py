@@ -210,7 +210,7 @@ def holds_sqlite_write_lock(session: Session) -> bool:
     return bool(connection.connection.dbapi_connection.in_transaction)
 
 
-def insert_unless_taken(session: Session, row: Any) -> bool:
+def insert_unless_taken(session: Session, row: Any, *, attach: bool = True) -> bool:
     """Store the new ORM object ``row`` with one INSERT and make it the session's persistent row;
     ``False``, with nothing stored, if a unique constraint already holds one of its values.
 
@@ -219,8 +219,12 @@ def insert_unless_taken(session: Session, row: Any) -> bool:
     ``INSERT .. ON CONFLICT DO NOTHING RETURNING``, built once per table and set of columns and
     run on the session's connection, past the ORM's statement handling, which a plain insert
     does not need. The columns ``row`` leaves unset are filled from what the insert returns
-    (database defaults and the new id), so that the attached object matches the stored row.
+    (database defaults and the new id), so that the object matches the stored row.
     Relationships set on ``row`` must come with their foreign key columns.
+
+    Without ``attach`` the stored ``row`` is left detached instead: for a row that nothing later
+    in the transaction changes or loads through the session, which then neither cascades into
+    it nor tracks it, at a cost greater than the insert's.
     """
     table, columns = _mapped_columns(type(row))
     state = row.__dict__
@@ -233,7 +237,8 @@ def insert_unless_taken(session: Session, row: Any) -> bool:
     for (key, _column), value in zip(missing, stored, strict=True):
         setattr(row, key, value)
     make_transient_to_detached(row)
-    session.add(row)
+    if attach:
+        session.add(row)
     return True
 
 

@@ -45,9 +45,10 @@ nothing half-stored.
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, bindparam, select
+from sqlalchemy.orm import Session, load_only
 
 from portal.models import (
     DeskKey,
@@ -156,37 +157,56 @@ def dialogue_by_slug(session: Session, slug: str) -> Dialogue:
     return dialogue
 
 
-# Built once: a sealed submission's dialogue, the session it names and the dialogue's current
-# desk key, in one read. A session id of NULL joins no session.
-_DESTINATION = (
-    select(Dialogue, DialogueSession, DeskKey)
-    .select_from(Dialogue)
-    .outerjoin(DialogueSession, DialogueSession.id == bindparam("session_id"))
-    .outerjoin(DeskKey, DeskKey.id == current_key_id(Dialogue.id))
-    .where(Dialogue.slug == bindparam("slug"))
-)
+def destination_read(*also: ColumnElement[Any]) -> Select[Any]:
+    """One read of what a submission sent to a dialogue (and maybe a session of it) needs: the
+    dialogue, the session and the dialogue's current desk key (``desks.keys.current_desk_key``),
+    then the columns ``also`` of the caller, which reads more in the same statement (build it
+    once; run it with :func:`read_destination`). A session id of NULL joins no session, and the
+    session need not belong to the dialogue: whether it may receive what is sent to the dialogue
+    is the caller's rule (``intake.submission_address``).
 
-
-def dialogue_and_session(
-    session: Session, slug: str, session_id: int | None
-) -> tuple[Dialogue, DialogueSession | None, DeskKey | None]:
-    """The dialogue named ``slug``, the session numbered ``session_id`` (none for ``None``) and
-    the dialogue's current desk key (``desks.keys.current_desk_key``; ``None`` if it has none),
-    with the errors of :func:`dialogue_by_slug` and :func:`session_by_id`, read in one query.
-
-    The session need not belong to the dialogue: whether it may receive what is sent to the
-    dialogue is the caller's rule (``intake.submission_address``).
+    Each entity loads only what deciding whether it accepts a submission and addressing and
+    sealing one need (its other columns load when first used): the rest of those rows would cost
+    more to build than the read itself.
     """
+    return (
+        select(Dialogue, DialogueSession, DeskKey, *also)
+        .select_from(Dialogue)
+        .outerjoin(DialogueSession, DialogueSession.id == bindparam("session_id"))
+        .outerjoin(DeskKey, DeskKey.id == current_key_id(Dialogue.id))
+        .where(Dialogue.slug == bindparam("slug"))
+        .options(
+            load_only(Dialogue.slug, Dialogue.status),
+            load_only(
+                DialogueSession.dialogue_id,
+                DialogueSession.state,
+                DialogueSession.consultation_opens_at,
+                DialogueSession.consultation_closes_at,
+            ),
+            load_only(DeskKey.public_key),
+        )
+    )
+
+
+def read_destination(
+    session: Session,
+    statement: Select[Any],
+    slug: str,
+    session_id: int | None,
+    **parameters: Any,
+) -> Row[Any]:
+    """The row of ``statement`` (:func:`destination_read`) for the dialogue named ``slug`` and
+    the session numbered ``session_id`` (none for ``None``), the bind ``parameters`` of its own
+    columns given, with the errors of :func:`dialogue_by_slug` and :func:`session_by_id`."""
     fits = session_id is not None and 0 <= session_id <= LARGEST_ID
     found = session.execute(
-        _DESTINATION, {"slug": slug, "session_id": session_id if fits else None}
+        statement, {"slug": slug, "session_id": session_id if fits else None, **parameters}
     ).first()
     if found is None:
         raise UnknownDialogueError(f"there is no dialogue named {slug!r}")
-    dialogue, dialogue_session, desk_key = found
-    if session_id is not None and dialogue_session is None:
+    if session_id is not None and found[1] is None:
         raise UnknownSessionError(f"there is no session number {session_id}")
-    return dialogue, dialogue_session, desk_key
+    return found
 
 
 def session_by_id(session: Session, session_id: int) -> DialogueSession:
