@@ -17,8 +17,9 @@ here.
 
 Concurrency, so that PostgreSQL and SQLite give the same answers under load:
 
-- a bucket is *read* (:func:`bucket_level`) without a lock, fresh from the
-  database, so that a full bucket turns a flood away without making it queue for a row;
+- a bucket is *read* (:func:`bucket_level`, or as columns of a caller's own read:
+  :class:`BucketRead`) without a lock, fresh from the database, so that a full bucket turns a
+  flood away without making it queue for a row;
 - a bucket is *changed* only through :func:`locked_bucket`, which creates a missing row with an
   insert that ignores a concurrent twin (``ON CONFLICT DO NOTHING`` on both databases), then
   locks it until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
