@@ -42,13 +42,12 @@ def read_sealed_destination(
     """The destination of a submission to the dialogue named ``slug`` and the session numbered
     ``session_id`` (none for ``None``) under the form id ``public_id``, at ``now``; the errors of
     ``dialogue_sessions.read_destination``."""
-    dialogue, dialogue_session, desk_key, taken, level, updated_at = read_destination(
-        session, _READ, slug, session_id, public_id=public_id
-    )
+    found = read_destination(session, _READ, slug, session_id, public_id=public_id)
+    taken, level, updated_at = found.also
     return SealedDestination(
-        dialogue=dialogue,
-        dialogue_session=dialogue_session,
-        desk_key=desk_key,
+        dialogue=found.dialogue,
+        dialogue_session=found.dialogue_session,
+        desk_key=found.desk_key,
         public_id_taken=bool(taken),
         sign_in_gauge=SIGN_IN_GAUGE.level(level, updated_at, now),
     )

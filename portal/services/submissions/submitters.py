@@ -141,9 +141,16 @@ class NewCodename:
 
 
 def register_submitter(
-    session: Session, pepper: bytes, *, login_secret: bytes, public_key: bytes, today: dt.date
+    session: Session,
+    pepper: bytes,
+    *,
+    login_secret: bytes,
+    public_key: bytes,
+    today: dt.date,
+    attach: bool = True,
 ) -> Submitter:
-    """Register the pseudonym whose login secret and public key a browser derived."""
+    """Register the pseudonym whose login secret and public key a browser derived; ``attach``
+    as for ``portal.db.insert_unless_taken``."""
     if len(login_secret) != LOGIN_SECRET_SIZE:
         raise RegistrationRefusedError(
             translatable("a login secret must be %(size)s bytes", size=LOGIN_SECRET_SIZE)
@@ -157,7 +164,7 @@ def register_submitter(
     digest = crypto.lookup_hash(pepper, login_secret)
     submitter = Submitter(lookup_hash=digest, public_key=bytes(public_key), created_on=today)
     # The unique lookup hash is the check: one insert that stores nothing if it is taken.
-    if not insert_unless_taken(session, submitter):
+    if not insert_unless_taken(session, submitter, attach=attach):
         raise CodenameTakenError(
             translatable("this codename is already registered; sign in with it")
         )
@@ -182,12 +189,19 @@ def register_browser_submitter(
     ``SignInRefusedError``, counted, for a login secret that is already registered;
     ``RegistrationRefusedError`` for a malformed one. ``gauge`` is the failure gauge's level
     when the caller read it in this transaction along with its other reads
-    (:data:`SIGN_IN_GAUGE`); it is read here otherwise.
+    (:data:`SIGN_IN_GAUGE`); it is read here otherwise. The submitter returned is stored but not
+    in ``session`` (``portal.db.insert_unless_taken`` without ``attach``): what a browser's
+    request does next only reads the public key it was given.
     """
     challenges.require(_gauge(session, limit, now, gauge), proof, login_secret, now)
     try:
         return register_submitter(
-            session, pepper, login_secret=login_secret, public_key=public_key, today=now.date()
+            session,
+            pepper,
+            login_secret=login_secret,
+            public_key=public_key,
+            today=now.date(),
+            attach=False,
         )
     except CodenameTakenError:
         count(session, [(GLOBAL_BUCKET, limit)], now)
