@@ -40,7 +40,7 @@ def public_id_taken(public_id: Any) -> ColumnElement[bool]:
     )
 
 
-# Built once: every upload reads it.
+# Built once: every upload, and every submission sent without JavaScript, reads it.
 _TAKEN = select(public_id_taken(bindparam("public_id")))
 
 
