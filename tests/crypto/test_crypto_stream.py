@@ -58,9 +58,48 @@ def forge(header: bytes, plaintext_chunks: list[bytes], key: bytes = KEY) -> byt
     return header + b"".join(chunks)
 
 
+class ShortReads(io.RawIOBase):
+    """``data`` through ``readinto``, at most ``PIECE`` bytes a call, as from a pipe or socket."""
+
+    PIECE = 7000
+
+    def __init__(self, data: bytes) -> None:
+        self.data = memoryview(data)
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        count = min(len(buffer), self.PIECE, len(self.data) - self.position)
+        buffer[:count] = self.data[self.position : self.position + count]
+        self.position += count
+        return count
+
+
+class ReadOnly(io.RawIOBase):
+    """``data`` through ``read`` alone (its inherited ``readinto`` raises)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.source = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self.source.read(size)
+
+
+# What the file functions read from: in memory (chunks are views of it), or read into buffers.
+SOURCES = [io.BytesIO, ShortReads, ReadOnly]
+
+
 def refused(ciphertext: bytes, key: bytes = KEY) -> None:
     with pytest.raises(DecryptionError):
         decrypt(ciphertext, key)
+    for source in SOURCES:
+        with pytest.raises(DecryptionError):
+            decrypt_file(source(ciphertext), io.BytesIO(), key)
 
 
 THREE_CHUNKS = encrypt(pattern(2 * CHUNK_SIZE + 1000))
@@ -79,6 +118,10 @@ def test_vector_encrypts_byte_for_byte_and_decrypts(case):
         assert ciphertext.hex() == case["ciphertext"]
     assert len(ciphertext) == encrypted_size(len(plaintext))
     assert decrypt(ciphertext, key) == plaintext
+    for source in SOURCES:
+        decrypted = io.BytesIO()
+        assert decrypt_file(source(ciphertext), decrypted, key) == len(plaintext)
+        assert decrypted.getvalue() == plaintext
 
 
 @settings(max_examples=30, deadline=None)
@@ -114,6 +157,37 @@ def test_file_helpers_report_bytes_written():
     encrypted.seek(0)
     assert decrypt_file(encrypted, decrypted, KEY) == len(plaintext)
     assert decrypted.getvalue() == plaintext
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda source: source.__name__)
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE, 3 * CHUNK_SIZE + 17],
+)
+def test_file_helpers_agree_with_the_incremental_classes(source, size):
+    plaintext = pattern(size)
+    encrypted = io.BytesIO()
+    assert encrypt_file(source(plaintext), encrypted, KEY) == encrypted_size(size)
+    assert decrypt(encrypted.getvalue()) == plaintext
+    decrypted = io.BytesIO()
+    assert decrypt_file(source(encrypt(plaintext)), decrypted, KEY) == size
+    assert decrypted.getvalue() == plaintext
+
+
+def test_file_helpers_read_an_in_memory_file_from_its_position_to_its_end():
+    plaintext = pattern(CHUNK_SIZE + 5)
+    source = io.BytesIO(b"read before" + plaintext)
+    source.read(11)
+    encrypted = io.BytesIO(b"not ours")
+    encrypted.seek(0, io.SEEK_END)
+    encrypt_file(source, encrypted, KEY)
+    assert source.read() == b""
+    assert decrypt(encrypted.getvalue()[8:]) == plaintext
+    encrypted.seek(8)
+    decrypted = io.BytesIO()
+    assert decrypt_file(encrypted, decrypted, KEY) == len(plaintext)
+    assert decrypted.getvalue() == plaintext
+    assert encrypted.read() == b""
 
 
 class RepeatingReader(io.RawIOBase):
@@ -187,6 +261,22 @@ def test_64_mib_encrypts_and_decrypts_in_bounded_memory():
         tracemalloc.stop()
     assert decrypted.digest.hexdigest() == expected.hexdigest()
     assert peak < 4 * 1024 * 1024
+
+
+def test_an_in_memory_file_is_not_copied_whole():
+    size = 32 * 1024 * 1024
+    plaintext = bytes(size)
+    encrypted = io.BytesIO()
+    encrypt_file(io.BytesIO(plaintext), encrypted, KEY)
+    ciphertext = encrypted.getvalue()
+    tracemalloc.start()
+    try:
+        assert encrypt_file(io.BytesIO(plaintext), HashingSink(), KEY) == len(ciphertext)
+        assert decrypt_file(io.BytesIO(ciphertext), HashingSink(), KEY) == size
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
 
 
 def test_truncation_at_every_chunk_boundary_is_refused():
