@@ -210,7 +210,7 @@ def holds_sqlite_write_lock(session: Session) -> bool:
     return bool(connection.connection.dbapi_connection.in_transaction)
 
 
-def insert_unless_taken(session: Session, row: Any) -> bool:
+def insert_unless_taken(session: Session, row: Any, *, attach: bool = True) -> bool:
     """Store the new ORM object ``row`` with one INSERT and make it the session's persistent row;
     ``False``, with nothing stored, if a unique constraint already holds one of its values.
 
@@ -219,21 +219,29 @@ def insert_unless_taken(session: Session, row: Any) -> bool:
     ``INSERT .. ON CONFLICT DO NOTHING RETURNING``, built once per table and set of columns and
     run on the session's connection, past the ORM's statement handling, which a plain insert
     does not need. The columns ``row`` leaves unset are filled from what the insert returns
-    (database defaults and the new id), so that the attached object matches the stored row.
+    (database defaults and the new id), so that the object matches the stored row.
     Relationships set on ``row`` must come with their foreign key columns.
+
+    Without ``attach`` the stored ``row`` is left detached instead, and only its new id is read
+    back: for a row that nothing later in the transaction changes, loads or reads beyond what it
+    was given, which the session then neither cascades into nor tracks, at a cost greater than
+    the insert's. Its columns left unset are not loaded (reading one raises, as for any detached
+    object).
     """
     table, columns = _mapped_columns(type(row))
     state = row.__dict__
     missing = tuple((key, column) for key, column in columns if key not in state)
-    statement = _insert_returning(session.get_bind().dialect.name, table, missing)
+    returned = missing if attach else tuple(pair for pair in missing if pair[1].primary_key)
+    statement = _insert_returning(session.get_bind().dialect.name, table, returned)
     values = {column.name: state[key] for key, column in columns if key in state}
     stored = session.connection().execute(statement, values).first()
     if stored is None:
         return False
-    for (key, _column), value in zip(missing, stored, strict=True):
+    for (key, _column), value in zip(returned, stored, strict=True):
         setattr(row, key, value)
     make_transient_to_detached(row)
-    session.add(row)
+    if attach:
+        session.add(row)
     return True
 
 
@@ -245,7 +253,7 @@ def _mapped_columns(entity: type) -> tuple[Table, tuple[tuple[str, Any], ...]]:
 
 
 @cache
-def _insert_returning(dialect: str, table: Table, missing: tuple[tuple[str, Any], ...]) -> Any:
+def _insert_returning(dialect: str, table: Table, returned: tuple[tuple[str, Any], ...]) -> Any:
     """The statement of :func:`insert_unless_taken`; its values come with each execution."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(*(column for _key, column in missing))
+    return insert(table).on_conflict_do_nothing().returning(*(column for _key, column in returned))

@@ -68,14 +68,10 @@ import crypto
 from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
 from portal.i18n import refusal_text
-from portal.models import DeskKey, SubmissionKind, Submitter, utc_now
+from portal.models import SubmissionKind, Submitter, utc_now
 from portal.security import page_moves_on
 from portal.services.contexts import SubmissionAddress
-from portal.services.dialogues.dialogue_sessions import (
-    UnknownDialogueError,
-    UnknownSessionError,
-    dialogue_and_session,
-)
+from portal.services.dialogues.dialogue_sessions import UnknownDialogueError, UnknownSessionError
 from portal.services.proof_of_work import ChallengeRequiredError, Proof
 from portal.services.submissions.attachments import (
     MAX_ATTACHMENTS,
@@ -83,6 +79,7 @@ from portal.services.submissions.attachments import (
     UploadClaim,
     claim_uploads,
 )
+from portal.services.submissions.destination import SealedDestination, read_sealed_destination
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
     MAX_IDENTITIES_ENVELOPE_BYTES,
@@ -176,8 +173,8 @@ def receive_sealed_submission() -> ResponseReturnValue:
     now = utc_now()
     try:
         with unit_of_work() as database:
-            address, routing, desk_key = _address(database, sealed, now)
-            submitter = _submitter(database, sealed, now)
+            address, routing, destination = _address(database, sealed, now)
+            submitter = _submitter(database, sealed, now, destination.sign_in_gauge)
             if not isinstance(submitter, Submitter):
                 return submitter
             submission = accept_sealed_submission(
@@ -194,7 +191,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
                 routing=routing,
                 today=now.date(),
                 new_codename=sealed.public_key is not None,
-                desk_key=desk_key,
+                desk_key=destination.desk_key,
             )
             claim_uploads(database, app_storage(), submission, sealed.attachments, now)
     except SealedRefusalError as refusal:
@@ -217,12 +214,12 @@ def codename_words(language: str) -> ResponseReturnValue:
 
 def _address(
     database: Session, sealed: SealedRequest, now: dt.datetime
-) -> tuple[SubmissionAddress, RoutingMetadata, DeskKey | None]:
-    """Where the submission goes, its routing metadata and the dialogue's current desk key, or
-    ``SealedRefusalError``."""
+) -> tuple[SubmissionAddress, RoutingMetadata, SealedDestination]:
+    """Where the submission goes, its routing metadata and what else the one read before
+    storing found (``submissions.destination``), or ``SealedRefusalError``."""
     try:
-        dialogue, dialogue_session, desk_key = dialogue_and_session(
-            database, sealed.dialogue_slug, sealed.session_id
+        destination = read_sealed_destination(
+            database, sealed.dialogue_slug, sealed.session_id, sealed.public_id, now
         )
     except (UnknownDialogueError, UnknownSessionError):
         raise SealedRefusalError(gettext("There is no such dialogue or session."), 404) from None
@@ -230,12 +227,13 @@ def _address(
         routing = parse_routing_metadata(sealed.topics, urgent=sealed.urgent)
         address = submission_address(
             database,
-            dialogue=dialogue,
-            dialogue_session=dialogue_session,
+            dialogue=destination.dialogue,
+            dialogue_session=destination.dialogue_session,
             kind=sealed.kind,
             public_id=sealed.public_id,
             ids=app_submission_ids(),
             now=now,
+            id_taken=destination.public_id_taken,
         )
     except PayloadError:
         raise SealedRefusalError(gettext("The agenda themes are not on the list."), 400) from None
@@ -243,13 +241,14 @@ def _address(
         raise SealedRefusalError(refusal_text(refusal), 410) from None
     except SubmissionRefusedError as refusal:
         raise SealedRefusalError(refusal_text(refusal), 409) from None
-    return address, routing, desk_key
+    return address, routing, destination
 
 
 def _submitter(
-    database: Session, sealed: SealedRequest, now: dt.datetime
+    database: Session, sealed: SealedRequest, now: dt.datetime, gauge: float
 ) -> Submitter | ResponseReturnValue:
-    """Register the new pseudonym, or sign in the existing one, as the no-JavaScript path does.
+    """Register the new pseudonym, or sign in the existing one, as the no-JavaScript path does;
+    ``gauge`` is the failure gauge's level, read with the destination.
 
     A malformed registration raises and stores nothing. A refused sign-in, and a registration of
     a login secret already registered, get the same answer as a wrong codename on the
@@ -267,6 +266,7 @@ def _submitter(
                 now=now,
                 challenges=challenge_gate(),
                 proof=sealed.proof,
+                gauge=gauge,
             )
         return sign_in_from_browser(
             database,
@@ -276,6 +276,7 @@ def _submitter(
             now=now,
             challenges=challenge_gate(),
             proof=sealed.proof,
+            gauge=gauge,
         )
     except ChallengeRequiredError as required:
         return challenge_answer(required)

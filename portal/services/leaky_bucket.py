@@ -17,8 +17,9 @@ here.
 
 Concurrency, so that PostgreSQL and SQLite give the same answers under load:
 
-- a bucket is *read* (:func:`bucket_level`) without a lock, fresh from the
-  database, so that a full bucket turns a flood away without making it queue for a row;
+- a bucket is *read* (:func:`bucket_level`, or as columns of a caller's own read:
+  :class:`BucketRead`) without a lock, fresh from the database, so that a full bucket turns a
+  flood away without making it queue for a row;
 - a bucket is *changed* only through :func:`locked_bucket`, which creates a missing row with an
   insert that ignores a concurrent twin (``ON CONFLICT DO NOTHING`` on both databases), then
   locks it until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
@@ -40,9 +41,9 @@ A failure counts only once its transaction commits: callers commit a refusal too
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import ScalarSelect, Select, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from portal.db import dialect_insert, holds_sqlite_write_lock
@@ -70,8 +71,12 @@ class LeakyBucket:
 
     def level_at(self, row: "StoredLevel", now: dt.datetime) -> float:
         """The level of ``row`` at ``now``, after the leak since its last update."""
-        elapsed = max(0.0, (now - row.updated_at).total_seconds())
-        return max(0.0, row.level - elapsed * self.leak_per_second)
+        return self.leaked(row.level, row.updated_at, now)
+
+    def leaked(self, level: float, updated_at: dt.datetime, now: dt.datetime) -> float:
+        """What a level of ``level`` at ``updated_at`` has drained to at ``now``."""
+        elapsed = max(0.0, (now - updated_at).total_seconds())
+        return max(0.0, level - elapsed * self.leak_per_second)
 
     def fits_one_more(self, level: float) -> bool:
         """Whether one more unit (a failure, a second of work) fits into a bucket at ``level``
@@ -97,6 +102,32 @@ _THROTTLES = SignInThrottle.__table__
 _LEVEL = select(_THROTTLES.c.level, _THROTTLES.c.updated_at).where(
     _THROTTLES.c.name == bindparam("name")
 )
+
+
+@dataclass(frozen=True)
+class BucketRead:
+    """A bucket's stored level as columns, for a read that fetches it along with something else:
+    put :attr:`columns` in that read's columns and hand their values to :meth:`level`."""
+
+    limit: LeakyBucket
+    columns: tuple[ScalarSelect[Any], ScalarSelect[Any]]
+
+    @classmethod
+    def of(cls, name: str, limit: LeakyBucket) -> "BucketRead":
+        """The read of the bucket ``name``: its row's two columns, each a subquery (NULL when
+        it has no row)."""
+        level, updated_at = (
+            select(column).where(_THROTTLES.c.name == name).scalar_subquery()
+            for column in (_THROTTLES.c.level, _THROTTLES.c.updated_at)
+        )
+        return cls(limit, (level, updated_at))
+
+    def level(self, level: float | None, updated_at: dt.datetime | None, now: dt.datetime) -> float:
+        """The level at ``now`` of a bucket whose :attr:`columns` read ``level`` and
+        ``updated_at``, as :func:`bucket_level` gives it (0 when it has no row)."""
+        if level is None or updated_at is None:
+            return 0.0
+        return self.limit.leaked(level, updated_at, now)
 
 
 def bucket_level(session: Session, name: str, limit: LeakyBucket, now: dt.datetime) -> float:

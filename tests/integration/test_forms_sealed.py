@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 import crypto
 from crypto.codename import display_wordlist
@@ -261,6 +262,34 @@ def test_each_kind_is_stored_sealed_for_a_new_submitter(
         open_payload(submission, codename.private_key())
     assert submission.topic_tags == sent.payload["topics"]
     assert submission.urgent is (kind is SubmissionKind.REPRISAL_REPORT)
+
+
+def test_a_new_submitters_agenda_input_is_checked_in_one_read_and_stored_in_three_inserts(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The destination, whether the form's id is taken and the sign-in gauge come in one read;
+    then the submitter, the submission and its topic rows: each statement costs the server."""
+    kind = SubmissionKind.AGENDA_INPUT
+    sent = seal_in_browser(client, _form_url(app, kind), kind)
+    assert sent.payload["topics"]
+    statements: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]))
+
+    engine = app_database(app).engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert post_sealed(client, sent)[0] == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert [words.split()[0] for words in statements] == ["SELECT", "INSERT", "INSERT", "INSERT"]
+    assert [words.split()[-1] for words in statements[1:]] == [
+        "submitters",
+        "submissions",
+        "submission_topics",
+    ]
 
 
 def test_existing_submitter_signs_in_with_the_login_secret_only(

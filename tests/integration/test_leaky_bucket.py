@@ -11,6 +11,7 @@ from portal import schema
 from portal.db import Database
 from portal.models import SignInThrottle
 from portal.services.leaky_bucket import (
+    BucketRead,
     LeakyBucket,
     bucket_level,
     count,
@@ -70,6 +71,24 @@ def test_failures_fill_a_bucket_until_it_refuses_and_it_drains_again(database: D
         assert not LIMIT.fits_one_more(bucket_level(session, "test-fill", LIMIT, NOW))
         later = NOW + dt.timedelta(seconds=2)
         assert LIMIT.fits_one_more(bucket_level(session, "test-fill", LIMIT, later))
+
+
+def test_a_bucket_read_as_columns_of_another_read_gives_the_level_read_alone(
+    database: Database,
+) -> None:
+    with database.session() as session:
+        count(session, [("test-columns", LIMIT)], NOW, amount=2.0)
+        session.commit()
+    later = NOW + dt.timedelta(seconds=1)
+
+    with database.session() as session:
+        for name in ("test-columns", "test-nobody"):
+            read = BucketRead.of(name, LIMIT)
+            level, updated_at = session.execute(select(*read.columns)).one()
+            assert read.level(level, updated_at, later) == bucket_level(session, name, LIMIT, later)
+        assert read.level(level, updated_at, later) == 0.0
+        stored = BucketRead.of("test-columns", LIMIT)
+        assert stored.level(*session.execute(select(*stored.columns)).one(), later) == 1.5
 
 
 def test_a_bucket_never_holds_more_than_its_capacity(database: Database) -> None:

@@ -44,10 +44,13 @@ nothing half-stored.
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.models import (
     DeskKey,
@@ -156,37 +159,102 @@ def dialogue_by_slug(session: Session, slug: str) -> Dialogue:
     return dialogue
 
 
-# Built once: a sealed submission's dialogue, the session it names and the dialogue's current
-# desk key, in one read. A session id of NULL joins no session.
-_DESTINATION = (
-    select(Dialogue, DialogueSession, DeskKey)
-    .select_from(Dialogue)
-    .outerjoin(DialogueSession, DialogueSession.id == bindparam("session_id"))
-    .outerjoin(DeskKey, DeskKey.id == current_key_id(Dialogue.id))
-    .where(Dialogue.slug == bindparam("slug"))
+# What a submission's checks, address and envelopes need of its destination's rows
+# (:func:`destination_read`).
+_DIALOGUE_COLUMNS = (Dialogue.id, Dialogue.slug, Dialogue.status)
+_SESSION_COLUMNS = (
+    DialogueSession.id,
+    DialogueSession.dialogue_id,
+    DialogueSession.state,
+    DialogueSession.consultation_opens_at,
+    DialogueSession.consultation_closes_at,
 )
+_DESK_KEY_COLUMNS = (DeskKey.id, DeskKey.public_key)
+_READ_COLUMNS = len(_DIALOGUE_COLUMNS) + len(_SESSION_COLUMNS) + len(_DESK_KEY_COLUMNS)
 
 
-def dialogue_and_session(
-    session: Session, slug: str, session_id: int | None
-) -> tuple[Dialogue, DialogueSession | None, DeskKey | None]:
-    """The dialogue named ``slug``, the session numbered ``session_id`` (none for ``None``) and
-    the dialogue's current desk key (``desks.keys.current_desk_key``; ``None`` if it has none),
-    with the errors of :func:`dialogue_by_slug` and :func:`session_by_id`, read in one query.
+@dataclass(frozen=True)
+class Destination:
+    """What :func:`read_destination` found: detached copies of the rows, holding only the columns
+    a submission's checks, address and envelopes need (any other raises when read), and the
+    values of the caller's own columns."""
 
-    The session need not belong to the dialogue: whether it may receive what is sent to the
-    dialogue is the caller's rule (``intake.submission_address``).
+    dialogue: Dialogue
+    dialogue_session: DialogueSession | None
+    desk_key: DeskKey | None  # None: the dialogue has no desk key yet
+    also: tuple[Any, ...]
+
+
+def destination_read(*also: ColumnElement[Any]) -> Select[Any]:
+    """One read of what a submission sent to a dialogue (and maybe a session of it) needs: the
+    dialogue, the session and the dialogue's current desk key (``desks.keys.current_desk_key``),
+    then the columns ``also`` of the caller, which reads more in the same statement (build it
+    once; run it with :func:`read_destination`). A session id of NULL joins no session, and the
+    session need not belong to the dialogue: whether it may receive what is sent to the dialogue
+    is the caller's rule (``intake.submission_address``).
+
+    Only the columns the submission needs are read, as plain columns, not ORM entities: loading
+    those would cost more than the read itself.
+    """
+    return (
+        select(*_DIALOGUE_COLUMNS, *_SESSION_COLUMNS, *_DESK_KEY_COLUMNS, *also)
+        .select_from(Dialogue)
+        .outerjoin(DialogueSession, DialogueSession.id == bindparam("session_id"))
+        .outerjoin(DeskKey, DeskKey.id == current_key_id(Dialogue.id))
+        .where(Dialogue.slug == bindparam("slug"))
+    )
+
+
+def read_destination(
+    session: Session,
+    statement: Select[Any],
+    slug: str,
+    session_id: int | None,
+    **parameters: Any,
+) -> Destination:
+    """What ``statement`` (:func:`destination_read`) reads for the dialogue named ``slug`` and
+    the session numbered ``session_id`` (none for ``None``), the bind ``parameters`` of its own
+    columns given, with the errors of :func:`dialogue_by_slug` and :func:`session_by_id`.
+
+    The rows' copies are not in ``session``, which neither tracks nor flushes them: nothing a
+    submission does changes them. The session's copy knows its dialogue only when it is the
+    dialogue named (``intake.submission_address`` refuses any other before asking).
     """
     fits = session_id is not None and 0 <= session_id <= LARGEST_ID
-    found = session.execute(
-        _DESTINATION, {"slug": slug, "session_id": session_id if fits else None}
-    ).first()
+    found = (
+        session.connection()
+        .execute(
+            statement, {"slug": slug, "session_id": session_id if fits else None, **parameters}
+        )
+        .first()
+    )
     if found is None:
         raise UnknownDialogueError(f"there is no dialogue named {slug!r}")
-    dialogue, dialogue_session, desk_key = found
+    values = iter(found)
+    dialogue = _detached(Dialogue, _DIALOGUE_COLUMNS, values)
+    dialogue_session = _detached(DialogueSession, _SESSION_COLUMNS, values)
+    desk_key = _detached(DeskKey, _DESK_KEY_COLUMNS, values)
     if session_id is not None and dialogue_session is None:
         raise UnknownSessionError(f"there is no session number {session_id}")
-    return dialogue, dialogue_session, desk_key
+    if dialogue_session is not None and dialogue_session.dialogue_id == dialogue.id:
+        set_committed_value(dialogue_session, "dialogue", dialogue)
+    return Destination(dialogue, dialogue_session, desk_key, tuple(found[_READ_COLUMNS:]))
+
+
+def _detached(entity: Any, columns: tuple[Any, ...], values: Iterator[Any]) -> Any:
+    """A detached copy of the row of ``entity`` whose ``columns`` come next in ``values``;
+    ``None`` when its id (the first) is NULL, for a row an outer join did not find.
+
+    The values go in as loaded ones, as the ORM's own loading puts them, not through the
+    constructor, whose events for each attribute cost more than the read.
+    """
+    read = dict(zip((column.key for column in columns), values, strict=False))
+    if read[columns[0].key] is None:
+        return None
+    row = class_mapper(entity).class_manager.new_instance()
+    row.__dict__.update(read)
+    make_transient_to_detached(row)
+    return row
 
 
 def session_by_id(session: Session, session_id: int) -> DialogueSession:

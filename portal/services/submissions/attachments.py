@@ -262,7 +262,8 @@ def claim_uploads(
     claims: Sequence[UploadClaim],
     now: dt.datetime,
 ) -> list[Attachment]:
-    """Make the claimed uploads attachments of ``submission``, in the caller's transaction.
+    """Make the claimed uploads attachments of ``submission``, in the caller's transaction
+    (``submission`` need not be in the session: ``intake.accept_sealed_submission`` leaves it out).
 
     Refuses, before changing anything, an upload claimed twice, one that is unknown, expired,
     unfinished or made for another submission (all four with one message: the browser can only
@@ -306,6 +307,7 @@ def claim_uploads(
         )
         attachments.append(
             Attachment(
+                submission_id=submission.id,
                 public_id=upload.public_id,
                 storage_name=upload.storage_name,
                 ciphertext_size=upload.ciphertext_size,
@@ -328,7 +330,7 @@ def claim_uploads(
         )
     claim_unclaimed(session, sum(upload.ciphertext_size for upload in uploads.values()))
     for attachment in attachments:
-        submission.attachments.append(attachment)
+        session.add(attachment)
         storage.publish_on_commit(session, attachment.storage_name)
     session.flush()
     return attachments

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import crypto
+from portal.db import insert_unless_taken
 from portal.models import (
     DeskKey,
     Dialogue,
@@ -106,13 +107,15 @@ def submission_address(
     public_id: str,
     ids: SubmissionIds,
     now: dt.datetime,
+    id_taken: bool | None = None,
 ) -> SubmissionAddress:
     """Check that a ``kind`` submission may go to this dialogue and session at ``now``.
 
     Reprisal reports belong to the dialogue (no session) and are accepted whenever it is active;
     the other kinds belong to a session of the dialogue and are accepted only while its
     consultation is open. The public id must be one ``ids`` issued, not expired and not yet used
-    (``submission_ids.require_usable_id``); ``FormExpiredError`` says that the form needs a
+    (``submission_ids.require_usable_id``, which reads whether it is taken unless the caller
+    read it along with the rest: ``id_taken``); ``FormExpiredError`` says that the form needs a
     fresh id.
     """
     if kind is SubmissionKind.REPRISAL_REPORT:
@@ -134,7 +137,7 @@ def submission_address(
                 translatable("the consultation for this session is not open")
             )
     try:
-        require_usable_id(session, ids, public_id, now)
+        require_usable_id(session, ids, public_id, now, taken=id_taken)
     except SubmissionIdExpiredError as refusal:
         raise FormExpiredError(*refusal.args) from None
     except SubmissionIdUsedError as refusal:
@@ -175,7 +178,9 @@ def accept_sealed_submission(
     registered in the caller's transaction, which lets its first owner tag be taken at once
     (``owner_tags.add_with_next_tag``). ``desk_key`` is the dialogue's current desk key when the
     caller has read it in this transaction along with the address
-    (``dialogue_sessions.dialogue_and_session``); it is read here otherwise.
+    (``submissions.destination``); it is read here otherwise. The submission returned is stored
+    but not in ``session`` (``portal.db.insert_unless_taken`` without ``attach``): nothing later
+    in a sealed request changes it.
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError(translatable("only a reprisal report can be marked urgent"))
@@ -229,7 +234,13 @@ def accept_sealed_submission(
             signature=bytes(identities_signature or b""),
         )
     return _store(
-        session, submission, bytes(envelope), owner_tag_key, identity, new_codename=new_codename
+        session,
+        submission,
+        bytes(envelope),
+        owner_tag_key,
+        identity,
+        new_codename=new_codename,
+        attach=False,
     )
 
 
@@ -386,10 +397,18 @@ def _store(
     identity: SubmissionIdentity | None,
     *,
     new_codename: bool = False,
+    attach: bool = True,
 ) -> Submission:
+    """Store ``submission`` under the next free tag of ``owner_tag_key``, with its topic rows
+    and its names' row; ``attach`` as for ``portal.db.insert_unless_taken``."""
     submission.envelope = envelope
+
+    def store(tag: bytes) -> bool:
+        submission.owner_tag = tag
+        return insert_unless_taken(session, submission, attach=attach)
+
     try:
-        add_with_next_tag(session, submission, owner_tag_key, new_codename=new_codename)
+        add_with_next_tag(session, store, owner_tag_key, new_codename=new_codename)
     except OwnerTagTakenError:
         raise SubmissionRefusedError(
             translatable(
@@ -397,10 +416,10 @@ def _store(
                 "send this one again"
             )
         ) from None
-    add_topic_rows(session, submission)
+    add_topic_rows(session, submission.id, submission.dialogue_id, submission.topic_tags)
     # Only once the row is stored: the names' row hangs from it.
     if identity is not None:
-        identity.submission = submission
+        identity.submission_id = submission.id
         session.add(identity)
         session.flush()
     return submission

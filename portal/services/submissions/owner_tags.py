@@ -43,6 +43,7 @@ a send that finds its tag taken anyway walks again, a few times, and is then ref
 sender asked to send again.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -50,7 +51,6 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.db import insert_unless_taken
 from portal.models import DeletedSubmission, Submission, Submitter
 
 OWNER_TAG_KEY_SIZE = 32
@@ -97,12 +97,17 @@ def walk(session: Session, tag_key: bytes) -> Owned:
 
 
 def add_with_next_tag(
-    session: Session, submission: Submission, tag_key: bytes, *, new_codename: bool = False
-) -> None:
-    """Store a new submission under the first free tag of ``tag_key``.
+    session: Session,
+    store: Callable[[bytes], bool],
+    tag_key: bytes,
+    *,
+    new_codename: bool = False,
+) -> bytes:
+    """Store a new submission under the first free tag of ``tag_key``, and return the tag.
 
-    Each try is one insert that stores nothing if its tag (or any unique value) is taken
-    (``portal.db.insert_unless_taken``), and the walk is then done again. ``OwnerTagTakenError``
+    ``store(tag)`` is one insert of the submission under ``tag`` that stores nothing if its tag
+    (or any unique value) is taken, and says whether it stored the row
+    (``portal.db.insert_unless_taken``); the walk is then done again. ``OwnerTagTakenError``
     after :data:`ATTEMPTS` tries: the caller's session is still usable to answer, and its
     transaction must be rolled back, the sender asked to send again.
 
@@ -115,14 +120,14 @@ def add_with_next_tag(
     hint never changes which tag a submission gets, only how soon it is found.
     """
     if new_codename:
-        submission.owner_tag = crypto.owner_tag(tag_key, 0)
-        if insert_unless_taken(session, submission):
-            return
+        tag = crypto.owner_tag(tag_key, 0)
+        if store(tag):
+            return tag
     _lock_assignment(session)
     for _ in range(ATTEMPTS):
-        submission.owner_tag = crypto.owner_tag(tag_key, next_free_index(session, tag_key))
-        if insert_unless_taken(session, submission):
-            return
+        tag = crypto.owner_tag(tag_key, next_free_index(session, tag_key))
+        if store(tag):
+            return tag
     raise OwnerTagTakenError()
 
 

@@ -17,8 +17,9 @@ the uploads made under it may be claimed only by that submission.
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -26,17 +27,21 @@ from portal.models import DeletedSubmission, Submission
 from portal.translatable import translatable
 
 _PERIOD_SECONDS = 3600
-# Whether a stored or deleted submission has the public id: built once, run at every intake.
-_TAKEN = (
-    select(Submission.__table__.c.id)
-    .where(Submission.__table__.c.public_id == bindparam("public_id"))
-    .union_all(
-        select(DeletedSubmission.__table__.c.id).where(
-            DeletedSubmission.__table__.c.public_id == bindparam("public_id")
-        )
+
+
+def public_id_taken(public_id: Any) -> ColumnElement[bool]:
+    """Whether a stored or deleted submission has the public id ``public_id`` (a bound
+    parameter), as a column: the rule itself, for a read that fetches it along with something
+    else (``submissions.destination``)."""
+    submissions, deleted = Submission.__table__.c, DeletedSubmission.__table__.c
+    return or_(
+        exists().where(submissions.public_id == public_id),
+        exists().where(deleted.public_id == public_id),
     )
-    .limit(1)
-)
+
+
+# Built once: every upload, and every submission sent without JavaScript, reads it.
+_TAKEN = select(public_id_taken(bindparam("public_id")))
 
 
 class SubmissionIdError(ValueError):
@@ -89,13 +94,23 @@ class SubmissionIds:
 
 
 def require_usable_id(
-    session: Session, ids: SubmissionIds, public_id: str, now: dt.datetime
+    session: Session,
+    ids: SubmissionIds,
+    public_id: str,
+    now: dt.datetime,
+    *,
+    taken: bool | None = None,
 ) -> None:
-    """Refuse an id this server did not issue, one that expired and one a submission took."""
+    """Refuse an id this server did not issue, one that expired and one a submission took.
+
+    ``taken`` is :func:`public_id_taken` when the caller read it in this transaction along with
+    its other reads; it is read here otherwise.
+    """
     if not ids.is_live(public_id, now):
         raise SubmissionIdExpiredError()
-    taken = session.connection().execute(_TAKEN, {"public_id": public_id}).first()
-    if taken is not None:
+    if taken is None:
+        taken = bool(session.connection().scalar(_TAKEN, {"public_id": public_id}))
+    if taken:
         raise SubmissionIdUsedError()
 
 

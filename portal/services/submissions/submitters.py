@@ -68,6 +68,7 @@ from portal.db import insert_unless_taken
 from portal.models import Submitter
 from portal.services.leaky_bucket import (
     RESERVED_SECONDS,
+    BucketRead,
     LeakyBucket,
     bucket_level,
     count,
@@ -112,6 +113,10 @@ class SignInLimit(LeakyBucket):
     leak_per_second: float = 0.2
 
 
+# The failure gauge as columns of another read (``submissions.destination``), at its default size.
+SIGN_IN_GAUGE = BucketRead.of(GLOBAL_BUCKET, SignInLimit())
+
+
 def bucket_families(limit: SignInLimit = SignInLimit()) -> tuple[tuple[str, LeakyBucket], ...]:
     """The submitters' sign-in bucket with its size (for the periodic clean-up of drained rows)."""
     return ((GLOBAL_BUCKET, limit),)
@@ -136,9 +141,16 @@ class NewCodename:
 
 
 def register_submitter(
-    session: Session, pepper: bytes, *, login_secret: bytes, public_key: bytes, today: dt.date
+    session: Session,
+    pepper: bytes,
+    *,
+    login_secret: bytes,
+    public_key: bytes,
+    today: dt.date,
+    attach: bool = True,
 ) -> Submitter:
-    """Register the pseudonym whose login secret and public key a browser derived."""
+    """Register the pseudonym whose login secret and public key a browser derived; ``attach``
+    as for ``portal.db.insert_unless_taken``."""
     if len(login_secret) != LOGIN_SECRET_SIZE:
         raise RegistrationRefusedError(
             translatable("a login secret must be %(size)s bytes", size=LOGIN_SECRET_SIZE)
@@ -152,7 +164,7 @@ def register_submitter(
     digest = crypto.lookup_hash(pepper, login_secret)
     submitter = Submitter(lookup_hash=digest, public_key=bytes(public_key), created_on=today)
     # The unique lookup hash is the check: one insert that stores nothing if it is taken.
-    if not insert_unless_taken(session, submitter):
+    if not insert_unless_taken(session, submitter, attach=attach):
         raise CodenameTakenError(
             translatable("this codename is already registered; sign in with it")
         )
@@ -169,17 +181,27 @@ def register_browser_submitter(
     challenges: ChallengeGate,
     proof: Proof | None,
     limit: SignInLimit = SignInLimit(),
+    gauge: float | None = None,
 ) -> Submitter:
     """Register a pseudonym a browser derived, under the proof of work (module docstring).
 
     ``ChallengeRequiredError`` while one is asked and ``proof`` does not answer it;
     ``SignInRefusedError``, counted, for a login secret that is already registered;
-    ``RegistrationRefusedError`` for a malformed one.
+    ``RegistrationRefusedError`` for a malformed one. ``gauge`` is the failure gauge's level
+    when the caller read it in this transaction along with its other reads
+    (:data:`SIGN_IN_GAUGE`); it is read here otherwise. The submitter returned is stored but not
+    in ``session`` (``portal.db.insert_unless_taken`` without ``attach``): what a browser's
+    request does next only reads the public key it was given.
     """
-    challenges.require(bucket_level(session, GLOBAL_BUCKET, limit, now), proof, login_secret, now)
+    challenges.require(_gauge(session, limit, now, gauge), proof, login_secret, now)
     try:
         return register_submitter(
-            session, pepper, login_secret=login_secret, public_key=public_key, today=now.date()
+            session,
+            pepper,
+            login_secret=login_secret,
+            public_key=public_key,
+            today=now.date(),
+            attach=False,
         )
     except CodenameTakenError:
         count(session, [(GLOBAL_BUCKET, limit)], now)
@@ -236,11 +258,18 @@ def sign_in_from_browser(
     challenges: ChallengeGate,
     proof: Proof | None,
     limit: SignInLimit = SignInLimit(),
+    gauge: float | None = None,
 ) -> Submitter:
     """:func:`sign_in` with a login secret a browser derived, after the proof of work it may be
-    asked for (``ChallengeRequiredError`` with a fresh challenge until it answers one)."""
-    challenges.require(bucket_level(session, GLOBAL_BUCKET, limit, now), proof, login_secret, now)
+    asked for (``ChallengeRequiredError`` with a fresh challenge until it answers one);
+    ``gauge`` as for :func:`register_browser_submitter`."""
+    challenges.require(_gauge(session, limit, now, gauge), proof, login_secret, now)
     return sign_in(session, pepper, login_secret, owner_tag_key=owner_tag_key, now=now, limit=limit)
+
+
+def _gauge(session: Session, limit: SignInLimit, now: dt.datetime, read: float | None) -> float:
+    """The failure gauge's level: ``read`` when the caller read it, else read now."""
+    return bucket_level(session, GLOBAL_BUCKET, limit, now) if read is None else read
 
 
 def sign_in_with_codename(

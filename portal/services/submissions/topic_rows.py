@@ -21,14 +21,17 @@ def topic_tags(topics: Iterable[str]) -> list[str]:
     return sorted(set(topics))
 
 
-def add_topic_rows(session: Session, submission: Submission) -> None:
-    """Index the themes of a submission just stored (one statement, none without themes)."""
+def add_topic_rows(
+    session: Session, submission_id: int, dialogue_id: int, topics: Iterable[str]
+) -> None:
+    """Index the themes ``topics`` of the submission ``submission_id`` of ``dialogue_id`` just
+    stored (one statement, none without themes)."""
     rows = [
-        {"submission_id": submission.id, "dialogue_id": submission.dialogue_id, "topic": topic}
-        for topic in submission.topic_tags
+        {"submission_id": submission_id, "dialogue_id": dialogue_id, "topic": topic}
+        for topic in topics
     ]
     if rows:
-        session.execute(_INSERT, rows)
+        session.connection().execute(_INSERT, rows)
 
 
 def retag(session: Session, submission: Submission, topics: Iterable[str]) -> None:
@@ -36,4 +39,4 @@ def retag(session: Session, submission: Submission, topics: Iterable[str]) -> No
     submission.topic_tags = topic_tags(topics)
     session.flush()
     session.execute(delete(SubmissionTopic).where(SubmissionTopic.submission_id == submission.id))
-    add_topic_rows(session, submission)
+    add_topic_rows(session, submission.id, submission.dialogue_id, submission.topic_tags)
