@@ -131,17 +131,26 @@ class _Chunker(ABC):
         """The output of the whole chunks that ``view`` completes, in one new object."""
         chunks, rest = self._split(view)
         seal_or_open, nonce, aad = self._seal_or_open_new, self._nonce, self._aad
-        index = self._next_index
+        index = self._reserve(len(chunks))
         outputs = []
         for chunk in chunks:
-            if index >= MAX_CHUNKS:
-                raise self._too_many_chunks()
             _CHUNK_COUNTER.pack_into(nonce, NONCE_PREFIX_SIZE, index, False)
             outputs.append(seal_or_open(nonce, chunk, aad))
             index += 1
-        self._next_index = index
         self._hold(rest)
         return outputs[0] if len(outputs) == 1 else b"".join(outputs)
+
+    def _reserve(self, count: int) -> int:
+        """Number the next ``count`` chunks, none of them the final one; return the first number.
+
+        The numbers are taken before any chunk is sealed, so that no nonce is used twice even
+        if sealing or writing fails part-way and the object is used again.
+        """
+        first = self._next_index
+        if first + count > MAX_CHUNKS:
+            raise self._too_many_chunks()
+        self._next_index = first + count
+        return first
 
     def _split(self, view: memoryview) -> tuple[Sequence[memoryview], memoryview]:
         """The whole chunks that ``view`` completes, none of them the last one, and what is left
@@ -268,21 +277,22 @@ class StreamEncryptor(_Chunker):
 
         ``write`` gets a view of a buffer that the next chunk overwrites, so it must be done
         with it when it returns, as a file's ``write`` is. If ``write`` raises, the file is
-        incomplete: discard it and this encryptor.
+        incomplete: discard it; this encryptor then refuses more.
         """
         if self._finished:
             raise CryptoError("this file has already been finalised")
         chunks, rest = self._split(memoryview(data))
         seal, nonce, aad, out = self._seal_or_open, self._nonce, self._aad, self._out
-        index = self._next_index
-        for chunk in chunks:
-            if index >= MAX_CHUNKS:
-                raise self._too_many_chunks()
-            _CHUNK_COUNTER.pack_into(nonce, NONCE_PREFIX_SIZE, index, False)
-            seal(nonce, chunk, aad, out)
-            write(out)
-            index += 1
-        self._next_index = index
+        index = self._reserve(len(chunks))
+        try:
+            for chunk in chunks:
+                _CHUNK_COUNTER.pack_into(nonce, NONCE_PREFIX_SIZE, index, False)
+                seal(nonce, chunk, aad, out)
+                write(out)
+                index += 1
+        except BaseException:
+            self._finished = True  # what was held back is lost: nothing more can follow
+            raise
         self._hold(rest)
         return len(chunks) * ENCRYPTED_CHUNK_SIZE
 

@@ -162,7 +162,7 @@ def test_update_to_refuses_after_finalize_and_past_the_last_chunk_number():
         encryptor.update_to(bytes(CHUNK_SIZE), lambda out: None)
 
 
-def test_a_write_that_raises_stops_update_to():
+def test_a_write_that_raises_ends_the_encryptor_and_no_chunk_number_is_used_twice():
     encryptor = StreamEncryptor(KEY)
 
     def full(out: memoryview) -> None:
@@ -170,6 +170,11 @@ def test_a_write_that_raises_stops_update_to():
 
     with pytest.raises(OSError):
         encryptor.update_to(bytes(2 * CHUNK_SIZE), full)
+    assert encryptor._next_index == 1  # the chunk it was writing keeps its number
+    with pytest.raises(CryptoError):
+        encryptor.update_to(bytes(CHUNK_SIZE), lambda out: None)
+    with pytest.raises(CryptoError):
+        encryptor.finalize()
 
 
 def test_64_mib_of_upload_pieces_encrypt_in_bounded_memory():
