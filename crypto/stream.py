@@ -89,8 +89,9 @@ class _Chunker(ABC):
     Whole chunks are processed straight from the caller's data. The last chunk, possibly full,
     is always held back: only more data, or the end, tells whether it is the final one. What is
     held back stays where it is when the caller's data is a ``bytes`` object, which cannot
-    change (this keeps that object alive until the next call); data in a buffer the caller may
-    reuse (a ``bytearray``, a view of one) is copied into one buffer of a chunk's size made once.
+    change, of at most two chunks (which this keeps alive until the next call, so memory stays
+    bounded); a larger one, and data in a buffer the caller may reuse (a ``bytearray``, a view
+    of one), are copied into one buffer of a chunk's size made once.
     A chunk that begins in one call's data and ends in the next is put together in that buffer:
     AES-GCM seals one contiguous piece at a time, so that copy is the price of input that does
     not arrive in whole chunks.
@@ -187,7 +188,7 @@ class _Chunker(ABC):
     def _hold(self, view: memoryview) -> None:
         """Add ``view``, which completes no chunk, to what is held back."""
         held = self._held
-        if not held and type(view.obj) is bytes:
+        if not held and type(view.obj) is bytes and len(view.obj) <= 2 * self._in_size:
             self._held = view
             return
         buffer = self._buffer

@@ -196,6 +196,19 @@ def test_64_mib_of_upload_pieces_encrypt_in_bounded_memory():
     assert peak < 1024 * 1024
 
 
+def test_what_is_held_back_keeps_no_large_piece_alive():
+    encryptor = StreamEncryptor(KEY)
+    tracemalloc.start()
+    try:
+        piece = pattern(8 * CHUNK_SIZE + 1)
+        assert encryptor.update_to(piece, lambda out: None) == 8 * ENCRYPTED_CHUNK_SIZE
+        del piece
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 2 * CHUNK_SIZE
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=lambda source: source.__name__)
 @pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, 2 * CHUNK_SIZE + 1000])
 def test_decrypted_chunks_yields_each_chunk_as_it_authenticates(source, size):
