@@ -9,7 +9,6 @@ import mimetypes
 from typing import Any
 
 from flask import Flask
-from flask_wtf import CSRFProtect
 
 from portal import db, i18n, schema, security, timefmt
 from portal.blueprints import (
@@ -50,6 +49,7 @@ from portal.settings import Settings, load_settings
 from portal.text_limits import TEXT_LIMITS
 from portal.web import converters, error_answers, request_limits, routes
 from portal.web import instance as web_instance
+from portal.web.csrf_check import PortalCSRFProtect
 from portal.web.notice_headings import notice_heading, notice_heading_words
 
 TEMPLATES_DIR = shipped_folder("templates")
@@ -108,12 +108,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     web_instance.attach(app, settings, secrets)
 
     converters.init_app(app)
-    # Before CSRFProtect: its check touches the body, which must by then be under its limit.
+    # Before the CSRF check: it reads a form's body, which must by then be under its limit.
     request_limits.init_app(app, settings)
     routes.init_app(app)
     error_answers.init_app(app)
     db.init_app(app, database)
-    CSRFProtect(app)
+    PortalCSRFProtect(app)
     i18n.init_app(app)
     timefmt.init_app(app)
     security.init_app(app, settings)

@@ -15,9 +15,15 @@ request.
 """
 
 import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask, Response, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
+from portal.privacy import WSGIApp
 from portal.settings import Settings
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -81,18 +87,58 @@ def init_app(app: Flask, settings: Settings) -> None:
         # itself carries no expiry and lives only in the browser's memory.
         PERMANENT_SESSION_LIFETIME=SESSION_IDLE_LIFETIME,
     )
+    app.session_interface = SessionCookies()
     app.after_request(_restart_idle_clock)
     headers = dict(_ALWAYS)
     if settings.cookie_secure:
         headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
-
-    def add_security_headers(response: Response) -> Response:
-        response.headers.update(headers)
-        return response
-
-    app.after_request(add_security_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, headers)  # type: ignore[method-assign]
     if settings.onion_origin is not None:
         _announce_onion_service(app, settings.onion_origin)
+
+
+class SecurityHeaders:
+    """WSGI middleware giving every response ``headers``, in place of any of the same names.
+
+    The headers are added as the response leaves the application, from a list built once: an
+    ``after_request`` hook set each of them through Werkzeug's checks again on every request,
+    and did not run at all for an answer Flask makes when such a hook itself fails."""
+
+    def __init__(self, app: WSGIApp, headers: dict[str, str]) -> None:
+        self.app = app
+        self._names = frozenset(name.lower() for name in headers)
+        self._headers = list(headers.items())
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        def start_with_headers(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            kept = [(name, value) for name, value in headers if name.lower() not in self._names]
+            return start_response(status, kept + self._headers, *exc_info)
+
+        return self.app(environ, start_with_headers)
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, with its serializer built once for the application's keys.
+
+    Flask builds a new serializer each time it opens or saves a session, which is on every
+    request that carries a cookie; building one sets up its signer and serializes an empty
+    value as a trial. The serializer keeps no state between uses, so one built for the same
+    secret keys reads and signs exactly as a new one would; it is built again only if the keys
+    change. The signature is Flask's HMAC-SHA1, computed by OpenSSL's HMAC: Flask names SHA-1
+    through a Python function, which makes ``hmac`` compute it in Python around the hash."""
+
+    digest_method = staticmethod(hashlib.sha1)
+
+    def __init__(self) -> None:
+        self._built: tuple[Any, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        built = self._built  # one read: another thread may replace it meanwhile
+        if built is None or built[0] != keys:
+            built = (keys, super().get_signing_serializer(app))
+            self._built = built
+        return built[1]
 
 
 def _restart_idle_clock(response: Response) -> Response:

@@ -52,7 +52,9 @@ from portal.storage import EncryptedStorage
 from portal.web.instance import web_instance
 from portal.web.routes import ROUTE_ENVIRON_KEY
 
-ACCESS_LOG_FORMAT = f'%(t)s "%(m)s %({{{ROUTE_ENVIRON_KEY}}}e)s %(H)s" %(s)s %(B)s %(M)sms'
+# Gunicorn names an environ entry in the access log format as ``{key}e``, lowercased.
+_ROUTE_ATOM = f"{{{ROUTE_ENVIRON_KEY.lower()}}}e"
+ACCESS_LOG_FORMAT = f'%(t)s "%(m)s %({_ROUTE_ATOM})s %(H)s" %(s)s %(B)s %(M)sms'
 LOG_TIME_FORMAT = "[%Y-%m-%d %H:00 %z]"
 _ERROR_LOG_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"
 
@@ -101,6 +103,23 @@ class PrivacyLogger(Logger):
     def now(self) -> str:
         """The access log's time, to the hour."""
         return time.strftime(LOG_TIME_FORMAT)
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict:
+        """The values :data:`ACCESS_LOG_FORMAT` names, and nothing else.
+
+        Gunicorn's own gathers every request header, response header and environ entry of each
+        request (the user agent and any forwarded address among them) to fill a line that uses
+        seven values; that was half of what the access log cost per request."""
+        status = resp.status
+        return {
+            "t": self.now(),
+            "m": environ.get("REQUEST_METHOD"),
+            _ROUTE_ATOM: environ.get(ROUTE_ENVIRON_KEY, "-"),
+            "H": environ.get("SERVER_PROTOCOL"),
+            "s": status.split(None, 1)[0] if isinstance(status, str) else status,
+            "B": getattr(resp, "sent", None),
+            "M": request_time.seconds * 1000 + request_time.microseconds // 1000,
+        }
 
 
 def coarse_app_logging() -> None:

@@ -4,7 +4,8 @@ Every route takes at most ``PORTAL_MAX_REQUEST_BYTES`` (Flask's ``MAX_CONTENT_LE
 announced as larger is refused with 413 before a byte of it is read, and one sent without a
 length is cut off there. The few routes that need more say so on the view with
 :func:`accepts_body`; the allowance is applied before any other hook runs, because the CSRF check
-already touches the body's stream, which is where Werkzeug enforces the limit. The no-JavaScript
+already holds the body to it: it opens a form's body, which is where Werkzeug enforces the limit,
+and refuses any other body announced over it (:func:`refuse_announced_excess`). The no-JavaScript
 forms parse their multipart bodies themselves, files encrypted as they arrive, under the
 submission's attachment budget (``portal.forms_web.uploads``). Form fields stay within Flask's
 ``MAX_FORM_MEMORY_SIZE`` and ``MAX_FORM_PARTS`` defaults.
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, Request, current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.numbers import whole_number
 from portal.settings import Settings
@@ -42,13 +44,19 @@ def accepts_body(limit_bytes: int) -> Callable[[_View], _View]:
 
 
 class BoundedParameters(ImmutableMultiDict[str, str]):
-    """Query and form parameters whose ``get(name, type=int)`` reads :func:`whole_number`."""
+    """Query and form parameters whose ``get(name, type=int)`` reads :func:`whole_number`.
+
+    A name that is absent answers ``default`` at once: Werkzeug's ``get`` finds that out by
+    raising and catching a ``KeyError`` that is an HTTP error, built anew each time, and the
+    language parameter is looked for, and mostly absent, for every address a page builds
+    (``portal.i18n``)."""
 
     def get(self, key: str, default: Any = None, type: Any = None) -> Any:
+        if key not in self:
+            return default
         if type is not int:
             return super().get(key, default, type)
-        text = super().get(key)
-        number = None if text is None else whole_number(text)
+        number = whole_number(super().get(key))
         return default if number is None else number
 
 
@@ -66,6 +74,14 @@ def init_app(app: Flask, settings: Settings) -> None:
     provider.max_depth = settings.max_json_depth
     app.json = provider
     app.before_request(_apply_route_allowance)
+
+
+def refuse_announced_excess() -> None:
+    """413 when the request announces a body larger than it may send, without reading any of it
+    (as Werkzeug refuses it when the body is first opened)."""
+    announced, limit = request.content_length, request.max_content_length
+    if announced is not None and limit is not None and announced > limit:
+        raise RequestEntityTooLarge()
 
 
 def _apply_route_allowance() -> None:

@@ -1,5 +1,6 @@
 """`portal serve`: refuses an uninitialised instance; its logs never name the visitor."""
 
+import datetime as dt
 import logging
 import os
 import re
@@ -13,10 +14,15 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from flask.logging import default_handler
+from gunicorn.config import Config
+from gunicorn.glogging import Logger, SafeAtoms
 
-from portal.server import RedactClientDetails, coarse_app_logging
+from portal.server import ACCESS_LOG_FORMAT, PrivacyLogger, RedactClientDetails, coarse_app_logging
+from portal.web.routes import ROUTE_ENVIRON_KEY
 from tests.conftest import portal_environment, run_portal
 
 CLIENT_ADDRESS = "127.0.0.77"
@@ -189,3 +195,30 @@ def test_the_application_log_keeps_times_to_the_hour() -> None:
     line = default_handler.format(record)
     assert "Unhandled error" in line
     assert not SECOND_PRECISION.search(line), line
+
+
+@pytest.mark.parametrize("route", ["/inbox/<public_id>", None], ids=["routed", "no route"])
+def test_the_access_line_is_the_one_gunicorn_writes_from_all_its_values(route: str | None) -> None:
+    """The access log is given only the values its format names, and writes the same line."""
+    config = Config()
+    config.set("access_log_format", ACCESS_LOG_FORMAT)
+    logger = PrivacyLogger(config)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": f"/inbox/{ID_CANARY}?{QUERY}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_USER_AGENT": USER_AGENT,
+        **({} if route is None else {ROUTE_ENVIRON_KEY: route}),
+    }
+    request = SimpleNamespace(headers=[("USER-AGENT", USER_AGENT), ("X-FORWARDED-FOR", "1.2.3.4")])
+    response = SimpleNamespace(status="302 FOUND", sent=123, headers=[("Location", "/")])
+    took = dt.timedelta(seconds=1, microseconds=234_567)
+
+    ours = logger.atoms(response, request, environ, took)
+    line = ACCESS_LOG_FORMAT % SafeAtoms(ours)
+
+    assert line == ACCESS_LOG_FORMAT % SafeAtoms(
+        Logger.atoms(logger, response, request, environ, took)
+    )
+    assert line.endswith(f'"POST {route or "-"} HTTP/1.1" 302 123 1234ms')
+    assert USER_AGENT not in str(ours) and ID_CANARY not in str(ours)
