@@ -16,7 +16,7 @@ import io
 import secrets
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
@@ -86,18 +86,32 @@ def is_stream_header(header: bytes) -> bool:
 class _Chunker(ABC):
     """What encrypting and decrypting share: the chunk nonces, and cutting input into chunks.
 
-    Whole chunks are processed straight from the caller's data into the returned buffer
-    (``AESGCM.encrypt_into`` / ``decrypt_into``); only the tail that cannot be processed yet is
-    copied, into one buffer of a chunk's size made once. The last chunk, possibly full, is always
-    held back: only more data, or the end, tells whether it is the final one.
+    Whole chunks are processed straight from the caller's data. The last chunk, possibly full,
+    is always held back: only more data, or the end, tells whether it is the final one. What is
+    held back stays where it is when the caller's data is a ``bytes`` object, which cannot
+    change, of at most two chunks (which this keeps alive until the next call, so memory stays
+    bounded); a larger one, and data in a buffer the caller may reuse (a ``bytearray``, a view
+    of one), are copied into one buffer of a chunk's size made once.
+    A chunk that begins in one call's data and ends in the next is put together in that buffer:
+    AES-GCM seals one contiguous piece at a time, so that copy is the price of input that does
+    not arrive in whole chunks.
+
+    Each chunk's output goes either into a new ``bytes`` object that AES-GCM makes itself (never
+    zeroed first) or into one reused buffer handed to a ``write`` function; both cost less than
+    filling a buffer made for the purpose.
     """
 
-    def __init__(self, seal_or_open: Callable[..., object], in_size: int, out_size: int) -> None:
-        self._seal_or_open = seal_or_open  # AESGCM.encrypt_into or decrypt_into
+    def __init__(self, aead: AESGCM, encrypt: bool, in_size: int, out_size: int) -> None:
+        # Into a given buffer, or into a new bytes object.
+        self._seal_or_open = aead.encrypt_into if encrypt else aead.decrypt_into
+        self._seal_or_open_new = aead.encrypt if encrypt else aead.decrypt
         self._in_size = in_size
         self._out_size = out_size
-        self._held = bytearray(in_size)
-        self._held_size = 0
+        self._buffer = memoryview(bytearray(in_size))
+        self._out = memoryview(bytearray(out_size))
+        # The input not processed yet, at most one chunk: a view of ``_buffer`` or of the
+        # caller's ``bytes``.
+        self._nothing_held = self._held = self._buffer[:0]
         self._aad = b""  # the header once known: each chunk's associated data
         self._nonce = bytearray(NONCE_PREFIX_SIZE + _CHUNK_COUNTER.size)  # prefix, then counter
         self._next_index = 0
@@ -106,55 +120,100 @@ class _Chunker(ABC):
     def _too_many_chunks(self) -> CryptoError:
         """The error for a chunk past the 2^32nd, which no nonce can number."""
 
-    def _process(self, chunk: Buffer, out: memoryview, last: bool) -> None:
-        """Seal or open one chunk of input into ``out``; ``last`` marks the final chunk."""
+    def _next_nonce(self, last: bool) -> bytearray:
+        """The nonce of the next chunk; ``last`` marks the final chunk."""
         if self._next_index >= MAX_CHUNKS:
             raise self._too_many_chunks()
         _CHUNK_COUNTER.pack_into(self._nonce, NONCE_PREFIX_SIZE, self._next_index, last)
         self._next_index += 1
-        self._seal_or_open(self._nonce, chunk, self._aad, out)
+        return self._nonce
 
-    def _feed(self, view: memoryview) -> bytearray:
-        """Process the whole chunks that ``view`` completes; return their output."""
-        in_size, out_size = self._in_size, self._out_size
-        total = self._held_size + len(view)
-        count = (total - 1) // in_size if total else 0
-        output = bytearray(count * out_size)
-        out = memoryview(output)
-        taken = 0
-        for index in range(count):
-            target = out[index * out_size : (index + 1) * out_size]
-            if self._held_size:
-                taken = in_size - self._held_size
-                self._held[self._held_size :] = view[:taken]
-                self._held_size = 0
-                self._process(self._held, target, last=False)
-            else:
-                self._process(view[taken : taken + in_size], target, last=False)
-                taken += in_size
-        rest = len(view) - taken
-        self._held[self._held_size : self._held_size + rest] = view[taken:]
-        self._held_size += rest
-        return output
+    def _new_outputs(self, view: memoryview) -> bytes:
+        """The output of the whole chunks that ``view`` completes, in one new object."""
+        chunks, rest = self._split(view)
+        seal_or_open, nonce, aad = self._seal_or_open_new, self._nonce, self._aad
+        index = self._reserve(len(chunks))
+        outputs = []
+        for chunk in chunks:
+            _CHUNK_COUNTER.pack_into(nonce, NONCE_PREFIX_SIZE, index, False)
+            outputs.append(seal_or_open(nonce, chunk, aad))
+            index += 1
+        self._hold(rest)
+        return outputs[0] if len(outputs) == 1 else b"".join(outputs)
 
-    def _final(self) -> bytearray:
+    def _reserve(self, count: int) -> int:
+        """Number the next ``count`` chunks, none of them the final one; return the first number.
+
+        The numbers are taken before any chunk is sealed, so that no nonce is used twice even
+        if sealing or writing fails part-way and the object is used again.
+        """
+        first = self._next_index
+        if first + count > MAX_CHUNKS:
+            raise self._too_many_chunks()
+        self._next_index = first + count
+        return first
+
+    def _split(self, view: memoryview) -> tuple[Sequence[memoryview], memoryview]:
+        """The whole chunks that ``view`` completes, none of them the last one, and what is left
+        of ``view`` after them, which the caller holds back (:meth:`_hold`) once it is done with
+        the chunks: the first may have been put together in the buffer that holding copies into.
+
+        This and its callers run once per chunk of input that arrives in pieces, and what Python
+        does per chunk is a measurable share of the time AES-GCM takes for one, so they and this
+        do their work in few steps, with the common case (a piece completes one chunk) first.
+        """
+        held, in_size = self._held, self._in_size
+        count = (len(held) + len(view) - 1) // in_size
+        if count <= 0:
+            return (), view
+        if held:
+            taken = in_size - len(held)
+            if taken:
+                buffer = self._buffer
+                buffer[len(held) :] = view[:taken]
+                if held.obj is not buffer.obj:
+                    buffer[: len(held)] = held
+                held = buffer
+            self._held = self._nothing_held
+        else:
+            taken = in_size
+            held = view[:in_size]
+        if count == 1:
+            return (held,), view[taken:]
+        chunks = [held]
+        for start in range(taken, taken + (count - 1) * in_size, in_size):
+            chunks.append(view[start : start + in_size])
+        return chunks, view[taken + (count - 1) * in_size :]
+
+    def _hold(self, view: memoryview) -> None:
+        """Add ``view``, which completes no chunk, to what is held back."""
+        held = self._held
+        if not held and type(view.obj) is bytes and len(view.obj) <= 2 * self._in_size:
+            self._held = view
+            return
+        buffer = self._buffer
+        if held.obj is not buffer.obj:
+            buffer[: len(held)] = held
+        total = len(held) + len(view)
+        buffer[len(held) : total] = view
+        self._held = buffer[:total]
+
+    def _final(self) -> bytes:
         """Process what is held as the final chunk and return its output."""
-        output = bytearray(self._held_size + self._out_size - self._in_size)
-        self._process(memoryview(self._held)[: self._held_size], memoryview(output), last=True)
-        self._held_size = 0
-        return output
+        held, self._held = self._held, self._nothing_held
+        return self._seal_or_open_new(self._next_nonce(True), held, self._aad)
 
     def _process_file(self, src: BinaryIO, dst: BinaryIO) -> int:
         """Seal or open the rest of ``src`` chunk by chunk into ``dst``; return the bytes written.
 
-        Each chunk is held until the next one arrives, which tells that it is not the last; one
-        output buffer is made once and reused for every chunk. This loop runs once per 64 KiB,
-        and what Python does per chunk is a measurable share of the time AES-GCM takes for one
-        (bench/crypto_costs.py), so it does ``_process``'s work for the chunks before the last
-        itself, with the methods looked up once.
+        Each chunk is held until the next one arrives, which tells that it is not the last; the
+        output buffer is reused for every chunk. This loop runs once per 64 KiB, and what Python
+        does per chunk is a measurable share of the time AES-GCM takes for one
+        (bench/crypto_costs.py), so it does ``_next_nonce``'s work for the chunks before the
+        last itself, with the methods looked up once.
         """
         in_size, out_size = self._in_size, self._out_size
-        out = memoryview(bytearray(out_size))
+        out = self._out
         seal_or_open, nonce, aad, write = self._seal_or_open, self._nonce, self._aad, dst.write
         pack_counter = _CHUNK_COUNTER.pack_into
         first_index = index = self._next_index
@@ -172,7 +231,7 @@ class _Chunker(ABC):
         final_size = len(chunk) + out_size - in_size
         if final_size < 0:
             raise DecryptionError("encrypted file is truncated")
-        self._process(chunk, out[:final_size], last=True)
+        seal_or_open(self._next_nonce(True), chunk, aad, out[:final_size])
         write(out[:final_size])
         return (index - first_index) * out_size + final_size
 
@@ -180,11 +239,11 @@ class _Chunker(ABC):
 class StreamEncryptor(_Chunker):
     """Encrypts one file incrementally.
 
-    Write :attr:`header` first, then everything :meth:`update` returns, then what
-    :meth:`finalize` returns; together that is the whole encrypted file. A full chunk is held back
-    until more data arrives, because only then is it known not to be the last. No chunk is
-    copied on its way through but a held-back tail (``_Chunker``), so throughput is that of
-    AES-GCM itself rather than of buffer copies.
+    Write :attr:`header` first, then everything :meth:`update` returns (or :meth:`update_to`
+    writes), then what :meth:`finalize` returns; together that is the whole encrypted file. A
+    full chunk is held back until more data arrives, because only then is it known not to be the
+    last. Nothing is copied on its way through but what ``_Chunker`` says, so throughput stays
+    close to that of AES-GCM itself (bench/crypto_costs.py).
     """
 
     def __init__(self, key: bytes, *, nonce_prefix: bytes | None = None) -> None:
@@ -194,7 +253,7 @@ class StreamEncryptor(_Chunker):
             nonce_prefix = secrets.token_bytes(NONCE_PREFIX_SIZE)
         if len(nonce_prefix) != NONCE_PREFIX_SIZE:
             raise CryptoError(f"a nonce prefix is {NONCE_PREFIX_SIZE} bytes")
-        super().__init__(AESGCM(bytes(key)).encrypt_into, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE)
+        super().__init__(AESGCM(bytes(key)), True, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE)
         self._nonce[:NONCE_PREFIX_SIZE] = nonce_prefix
         self.header = MAGIC + bytes([VERSION]) + CHUNK_SIZE.to_bytes(4, "big") + bytes(nonce_prefix)
         self._aad = self.header
@@ -203,13 +262,42 @@ class StreamEncryptor(_Chunker):
     def _too_many_chunks(self) -> CryptoError:
         return CryptoError("a file may have at most 2^32 chunks")
 
-    def update(self, data: Buffer) -> bytearray:
-        """Take more plaintext; return the encrypted chunks that are now complete."""
+    def update(self, data: Buffer) -> bytes:
+        """Take more plaintext; return the encrypted chunks that are now complete.
+
+        The chunks come back joined into one object; for data of many chunks, :meth:`update_to`
+        hands them out one by one instead.
+        """
         if self._finished:
             raise CryptoError("this file has already been finalised")
-        return self._feed(memoryview(data))
+        return self._new_outputs(memoryview(data))
 
-    def finalize(self) -> bytearray:
+    def update_to(self, data: Buffer, write: Callable[[memoryview], object]) -> int:
+        """Take more plaintext; hand each encrypted chunk now complete to ``write``, and return
+        the bytes handed out.
+
+        ``write`` gets a view of a buffer that the next chunk overwrites, so it must be done
+        with it when it returns, as a file's ``write`` is. If ``write`` raises, the file is
+        incomplete: discard it; this encryptor then refuses more.
+        """
+        if self._finished:
+            raise CryptoError("this file has already been finalised")
+        chunks, rest = self._split(memoryview(data))
+        seal, nonce, aad, out = self._seal_or_open, self._nonce, self._aad, self._out
+        index = self._reserve(len(chunks))
+        try:
+            for chunk in chunks:
+                _CHUNK_COUNTER.pack_into(nonce, NONCE_PREFIX_SIZE, index, False)
+                seal(nonce, chunk, aad, out)
+                write(out)
+                index += 1
+        except BaseException:
+            self._finished = True  # what was held back is lost: nothing more can follow
+            raise
+        self._hold(rest)
+        return len(chunks) * ENCRYPTED_CHUNK_SIZE
+
+    def finalize(self) -> bytes:
         """Encrypt what is left as the final chunk and return it."""
         if self._finished:
             raise CryptoError("this file has already been finalised")
@@ -220,33 +308,29 @@ class StreamEncryptor(_Chunker):
 class StreamDecryptor(_Chunker):
     """Decrypts one file incrementally; feed it the whole encrypted file, header first.
 
-    :meth:`update` returns plaintext only of chunks that authenticated. The file is proven complete
-    and untruncated only when :meth:`finalize` returns; if it (or any update) raises
-    ``DecryptionError``, discard all plaintext received so far and this decryptor. Once finalised,
-    it accepts nothing more.
+    :meth:`update` returns plaintext only of chunks that authenticated. The file is proven
+    complete and untruncated only when :meth:`finalize` returns; if it (or any update) raises
+    ``DecryptionError``, discard all plaintext received so far and this decryptor. Once
+    finalised, it accepts nothing more. Fed the header alone and then whole encrypted chunks
+    (``ENCRYPTED_CHUNK_SIZE`` bytes) in ``bytes`` objects, as :func:`decrypted_chunks` reads a
+    file, it copies nothing.
     """
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_SIZE:
             raise DecryptionError(f"a file key is {KEY_SIZE} bytes")
-        super().__init__(AESGCM(bytes(key)).decrypt_into, ENCRYPTED_CHUNK_SIZE, CHUNK_SIZE)
+        super().__init__(AESGCM(bytes(key)), False, ENCRYPTED_CHUNK_SIZE, CHUNK_SIZE)
         self._header = bytearray()
         self._finished = False
 
     def _too_many_chunks(self) -> CryptoError:
         return DecryptionError("encrypted file has too many chunks")
 
-    def _process(self, chunk: Buffer, out: memoryview, last: bool) -> None:
-        try:
-            super()._process(chunk, out, last)
-        except InvalidTag as error:
-            raise DecryptionError("encrypted file chunk did not authenticate") from error
-
     def _process_file(self, src: BinaryIO, dst: BinaryIO) -> int:
         try:
             return super()._process_file(src, dst)
         except InvalidTag as error:
-            raise DecryptionError("encrypted file chunk did not authenticate") from error
+            raise _not_authentic() from error
 
     def _take_header(self, view: memoryview) -> memoryview:
         """Complete the header from the start of ``view``; return what follows it."""
@@ -261,18 +345,47 @@ class StreamDecryptor(_Chunker):
                 self._nonce[:NONCE_PREFIX_SIZE] = self._aad[9:HEADER_SIZE]
         return view
 
-    def update(self, data: Buffer) -> bytearray:
+    def update(self, data: Buffer) -> bytes:
         """Take more ciphertext; return plaintext of the chunks that authenticated."""
         if self._finished:
             raise DecryptionError("this file has already been finalised")
-        return self._feed(self._take_header(memoryview(data)))
+        view = memoryview(data)
+        try:
+            return self._new_outputs(view if self._aad else self._take_header(view))
+        except InvalidTag as error:
+            raise _not_authentic() from error
 
-    def finalize(self) -> bytearray:
+    def finalize(self) -> bytes:
         """Open the final chunk; raises ``DecryptionError`` if the file is incomplete."""
         self._finished = True
-        if not self._aad or self._held_size < TAG_SIZE:
+        if not self._aad or len(self._held) < TAG_SIZE:
             raise DecryptionError("encrypted file is truncated")
-        return self._final()
+        try:
+            return self._final()
+        except InvalidTag as error:
+            raise _not_authentic() from error
+
+
+def _not_authentic() -> DecryptionError:
+    return DecryptionError("encrypted file chunk did not authenticate")
+
+
+def decrypted_chunks(src: BinaryIO, key: bytes) -> Iterator[bytes]:
+    """The plaintext of the STREAM file read from ``src``, chunk by chunk as each authenticates.
+
+    Raises ``DecryptionError`` as :class:`StreamDecryptor` does; only the end of the iteration
+    proves the file complete, so whoever consumes it must discard everything received if it
+    raises. The file is read in the pieces with which the decryptor copies nothing (the header,
+    then whole encrypted chunks); a source that returns less than asked still decrypts, with
+    some copying.
+    """
+    decryptor = StreamDecryptor(key)
+    decryptor.update(src.read(HEADER_SIZE))
+    while data := src.read(ENCRYPTED_CHUNK_SIZE):
+        if plaintext := decryptor.update(data):
+            yield plaintext
+    if plaintext := decryptor.finalize():
+        yield plaintext
 
 
 def _chunks_of(src: BinaryIO, size: int) -> Iterator[Buffer]:

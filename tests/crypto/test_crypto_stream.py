@@ -19,6 +19,7 @@ from crypto.stream import (
     StreamDecryptor,
     StreamEncryptor,
     decrypt_file,
+    decrypted_chunks,
     encrypt_file,
     encrypted_size,
     is_stream_header,
@@ -100,6 +101,8 @@ def refused(ciphertext: bytes, key: bytes = KEY) -> None:
     for source in SOURCES:
         with pytest.raises(DecryptionError):
             decrypt_file(source(ciphertext), io.BytesIO(), key)
+        with pytest.raises(DecryptionError):
+            b"".join(decrypted_chunks(source(ciphertext), key))
 
 
 THREE_CHUNKS = encrypt(pattern(2 * CHUNK_SIZE + 1000))

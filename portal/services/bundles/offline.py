@@ -39,7 +39,6 @@ import shutil
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -47,7 +46,6 @@ from typing import IO, Any
 import crypto
 from crypto.file_padding import unpadded
 from crypto.keys import DESK_KEY_PREFIX, RECOVERY_KEY_PREFIX, import_desk_key
-from crypto.stream import ENCRYPTED_CHUNK_SIZE
 from portal.models import Dialogue, DialogueSession, SubmissionKind
 from portal.services.bundles.briefing_offline import open_briefing
 from portal.services.bundles.manifest import (
@@ -626,10 +624,9 @@ class _Decryption:
             source = self.archive.open(member)
         except KeyError:
             raise BundleError(f"{what}: the file {member} is missing from the bundle") from None
-        decryptor = crypto.StreamDecryptor(keys.file_key)
         try:
             with source:
-                plaintext = _transformed(source, decryptor)
+                plaintext = crypto.decrypted_chunks(source, keys.file_key)
                 for piece in unpadded(plaintext, keys.size, padded=keys.padded):
                     target.write(piece)
         except (crypto.CryptoError, zipfile.BadZipFile, OSError):
@@ -673,13 +670,6 @@ def _optional_bytes(entry: dict[str, Any], name: str, where: str) -> bytes | Non
 def _provenance_of(anchors: Anchors) -> str:
     signed = anchors.submission_key is not None
     return str(Provenance.SIGNED if signed else Provenance.BEFORE_SIGNATURES)
-
-
-def _transformed(source: IO[bytes], decryptor: crypto.StreamDecryptor) -> Iterator[bytes]:
-    """The plaintext of a STREAM file read from ``source``, as its chunks authenticate."""
-    while data := source.read(ENCRYPTED_CHUNK_SIZE):
-        yield decryptor.update(data)
-    yield decryptor.finalize()
 
 
 def _create(path: Path) -> IO[bytes]:

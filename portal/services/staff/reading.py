@@ -304,16 +304,8 @@ def decrypted_chunks(storage: EncryptedStorage, opened: OpenedAttachment) -> Ite
 
 
 def _stream_plaintext(storage: EncryptedStorage, opened: OpenedAttachment) -> Iterator[bytes]:
-    decryptor = crypto.StreamDecryptor(opened.file_key)
-    read_size = crypto.CHUNK_SIZE + 16
     with storage.open(opened.attachment.storage_name) as handle:
-        while data := handle.read(read_size):
-            piece = decryptor.update(data)
-            if piece:
-                yield piece
-    final = decryptor.finalize()
-    if final:
-        yield final
+        yield from crypto.decrypted_chunks(handle, opened.file_key)
 
 
 def _checked_attachment(

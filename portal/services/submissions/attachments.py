@@ -133,7 +133,7 @@ class EncryptingUpload:
     def write(self, data: bytes) -> int:
         self._take(len(data))
         self._plaintext_size += len(data)
-        self._store(self._encryptor.update(bytes(data)))
+        self._encryptor.update_to(data, self._store)
         return len(data)
 
     def finish(self) -> EncryptedFile:
@@ -143,12 +143,12 @@ class EncryptingUpload:
         """
         self._take(padded_file_size(self._plaintext_size) - self._plaintext_size)
         for zeros in padding_pieces(self._plaintext_size):
-            self._store(self._encryptor.update(zeros))
+            self._encryptor.update_to(zeros, self._store)
         self._store(self._encryptor.finalize())
         self._staged.handle.close()
         return EncryptedFile(self._staged, self._file_key, self._plaintext_size)
 
-    def _store(self, ciphertext: bytes) -> None:
+    def _store(self, ciphertext: bytes | memoryview) -> None:
         """Write ``ciphertext`` once the storage quota has room for it."""
         if not self._room.take(len(ciphertext)):
             self._storage.discard(self._session, self._staged)
