@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.bare_ingest import create_table
 from bench.demo_instance import demo_instance
-from bench.queue_pages import POSTGRES_VARIABLES, postgres_database
+from bench.queue_pages import POSTGRES_VARIABLES, postgres_database, postgres_server_url
 from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
 from bench.servers import Browser, RunningServer, client_cores, running_server
 from portal.settings import load_settings
@@ -86,9 +86,7 @@ def main() -> None:
     os.sched_setaffinity(0, client_cores())
     with tempfile.TemporaryDirectory() as folder:
         measure("SQLite", Path(folder), None, f"sqlite:///{Path(folder) / 'bare.db'}")
-    server_url = next(
-        (os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None
-    )
+    server_url = postgres_server_url()
     if server_url is None:
         names = " nor ".join(POSTGRES_VARIABLES)
         print(f"sealed ingest, PostgreSQL: skipped (neither {names} is set)")

@@ -15,13 +15,11 @@ Run with ``python -m bench.ingest_profile [--postgres] [--top N]``.
 import argparse
 import cProfile
 import json
-import os
 import pstats
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from bench.demo_instance import demo_instance
-from bench.queue_pages import POSTGRES_VARIABLES, postgres_database
+from bench.queue_pages import postgres_choice, scratch_instance
 from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
 from portal.app import create_app
 from portal.db import app_database
@@ -116,18 +114,8 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--top", type=int, default=30, help="how many functions to list")
     arguments = parser.parse_args()
-    server_url = None
-    if arguments.postgres:
-        server_url = next(
-            (os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None
-        )
-        if server_url is None:
-            parser.error(f"--postgres needs {' or '.join(POSTGRES_VARIABLES)}")
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        nullcontext(None) if server_url is None else postgres_database(server_url) as database_url,
-    ):
-        measure(Path(folder), database_url, arguments.top)
+    with scratch_instance(postgres_choice(parser, arguments.postgres)) as (folder, database_url):
+        measure(folder, database_url, arguments.top)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ throw-away database created and dropped on that server. Run with ``python -m ben
 ``python -m bench.queue_pages``.
 """
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -43,7 +44,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,34 @@ def _environment(instance_dir: Path, database_url: str | None) -> dict[str, str]
     if database_url is not None:
         environment["PORTAL_DATABASE_URL"] = database_url
     return environment
+
+
+def postgres_server_url() -> str | None:
+    """The PostgreSQL server the benchmarks make their databases on: the first of
+    ``POSTGRES_VARIABLES`` that is set, or ``None`` when none is."""
+    return next((os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None)
+
+
+def postgres_choice(parser: argparse.ArgumentParser, wanted: bool) -> str | None:
+    """For a benchmark's ``--postgres`` flag: the server when ``wanted`` (a usage error when no
+    variable names one), else ``None``."""
+    if not wanted:
+        return None
+    server_url = postgres_server_url()
+    if server_url is None:
+        parser.error(f"--postgres needs {' or '.join(POSTGRES_VARIABLES)}")
+    return server_url
+
+
+@contextmanager
+def scratch_instance(server_url: str | None) -> Iterator[tuple[Path, str | None]]:
+    """A temporary folder for a demo instance, and a database of its own on ``server_url``
+    (``None`` without one: the instance keeps SQLite in the folder); both gone afterwards."""
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        nullcontext(None) if server_url is None else postgres_database(server_url) as database_url,
+    ):
+        yield Path(folder), database_url
 
 
 @contextmanager
@@ -426,9 +455,7 @@ def measure(backend: str, folders: list[Path], database_urls: list[str | None]) 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         measure("SQLite", [Path(folder) / str(size) for size in SIZES], [None] * len(SIZES))
-    server_url = next(
-        (os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None
-    )
+    server_url = postgres_server_url()
     if server_url is None:
         print(f"queue pages, PostgreSQL: skipped ({POSTGRES_VARIABLES[0]} is not set)")
         return

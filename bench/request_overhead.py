@@ -17,12 +17,9 @@ the same from run to run. Run with ``python -m bench.request_overhead [--postgre
 import argparse
 import cProfile
 import json
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,7 @@ from flask.testing import FlaskClient
 
 from bench.bare_ingest import bare_app, create_table
 from bench.demo_instance import demo_instance
-from bench.queue_pages import POSTGRES_VARIABLES, postgres_database
+from bench.queue_pages import postgres_choice, scratch_instance
 from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
 from portal.app import create_app
 from portal.settings import load_settings
@@ -172,18 +169,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     arguments = parser.parse_args()
-    server_url = None
-    if arguments.postgres:
-        server_url = next(
-            (os.environ[name] for name in POSTGRES_VARIABLES if os.environ.get(name)), None
-        )
-        if server_url is None:
-            parser.error(f"--postgres needs {' or '.join(POSTGRES_VARIABLES)}")
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        nullcontext(None) if server_url is None else postgres_database(server_url) as database_url,
-    ):
-        measure(Path(folder), database_url)
+    with scratch_instance(postgres_choice(parser, arguments.postgres)) as (folder, database_url):
+        measure(folder, database_url)
 
 
 if __name__ == "__main__":
