@@ -14,7 +14,6 @@ Run with ``python -m bench.ingest_profile [--postgres] [--top N]``.
 
 import argparse
 import cProfile
-import json
 import pstats
 import sys
 import time
@@ -23,38 +22,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from bench.demo_instance import demo_instance
 from bench.queue_pages import postgres_choice, scratch_instance
-from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
+from bench.sealed_bodies import bodies_from_test_client, open_session_form, send_with_test_client
 from portal.app import create_app
 from portal.db import app_database
 from portal.settings import load_settings
 
 SUBMISSIONS = 300
 WARM_UP = 20
-
-
-def _bodies(client: FlaskClient, form_path: str, count: int) -> list[SealedBody]:
-    bodies = []
-    for _ in range(count):
-        answer = client.get(form_path)
-        if answer.status_code != 200:
-            raise RuntimeError(f"the form answered {answer.status_code}: the benchmark is broken")
-        bodies.append(sealed_body(answer.get_data(as_text=True)))
-    return bodies
-
-
-def _send(client: FlaskClient, sealed: SealedBody) -> None:
-    answer = client.post(
-        "/sealed-submissions",
-        data=json.dumps(sealed.body),
-        headers={"Content-Type": "application/json", "X-CSRFToken": sealed.csrf_token},
-    )
-    if answer.status_code != 200:
-        raise RuntimeError(f"a submission was refused ({answer.status_code}): benchmark broken")
 
 
 @contextmanager
@@ -77,28 +55,28 @@ def measure(folder: Path, database_url: str | None, top: int) -> None:
     form_path = open_session_form(settings.database_url, "agenda-input")
     app = create_app(settings)
     client = app.test_client()
-    bodies = _bodies(client, form_path, SUBMISSIONS + WARM_UP + 1)
+    bodies = bodies_from_test_client(client, form_path, SUBMISSIONS + WARM_UP + 1)
     for sealed in bodies[:WARM_UP]:
-        _send(client, sealed)
+        send_with_test_client(client, sealed)
     engine = app_database(app).engine
     with _statement_log(engine) as one_request:
-        _send(client, bodies[WARM_UP])
+        send_with_test_client(client, bodies[WARM_UP])
     measured = bodies[WARM_UP + 1 :]
     with _statement_log(engine) as all_requests:
         started = time.process_time()
         for sealed in measured:
-            _send(client, sealed)
+            send_with_test_client(client, sealed)
         cpu_ms = (time.process_time() - started) * 1000 / len(measured)
     print(f"sealed ingest in process, {engine.dialect.name}, {len(measured)} submissions:")
     print(f"  {cpu_ms:.2f} ms CPU each (test client, no HTTP)")
     print(f"  {len(all_requests) / len(measured):.1f} SQL statements each; one request's:")
     for statement in one_request:
         print("    " + " ".join(statement.split())[:150])
-    more = _bodies(client, form_path, SUBMISSIONS)
+    more = bodies_from_test_client(client, form_path, SUBMISSIONS)
     profile = cProfile.Profile(time.process_time)
     profile.enable()
     for sealed in more:
-        _send(client, sealed)
+        send_with_test_client(client, sealed)
     profile.disable()
     stats = pstats.Stats(profile, stream=sys.stdout)
     # Unlike CPU time on a shared machine, the count of calls is the same from run to run.

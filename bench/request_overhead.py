@@ -16,7 +16,6 @@ the same from run to run. Run with ``python -m bench.request_overhead [--postgre
 
 import argparse
 import cProfile
-import json
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -30,7 +29,12 @@ from flask.testing import FlaskClient
 from bench.bare_ingest import bare_app, create_table
 from bench.demo_instance import demo_instance
 from bench.queue_pages import postgres_choice, scratch_instance
-from bench.sealed_bodies import SealedBody, open_session_form, sealed_body
+from bench.sealed_bodies import (
+    SealedBody,
+    bodies_from_test_client,
+    open_session_form,
+    send_with_test_client,
+)
 from portal.app import create_app
 from portal.settings import load_settings
 from portal.slow_bodies import SlowBodyLimit
@@ -84,25 +88,9 @@ class MeteredApp:
         self.whole.cpu = self.view.cpu = 0.0
 
 
-def _bodies(client: FlaskClient, form_path: str, count: int) -> list[SealedBody]:
-    bodies = []
-    for _ in range(count):
-        answer = client.get(form_path)
-        if answer.status_code != 200:
-            raise RuntimeError(f"the form answered {answer.status_code}: the benchmark is broken")
-        bodies.append(sealed_body(answer.get_data(as_text=True)))
-    return bodies
-
-
 def _send_all(client: FlaskClient, bodies: Iterable[SealedBody]) -> None:
     for sealed in bodies:
-        answer = client.post(
-            "/sealed-submissions",
-            data=json.dumps(sealed.body),
-            headers={"Content-Type": "application/json", "X-CSRFToken": sealed.csrf_token},
-        )
-        if answer.status_code != 200:
-            raise RuntimeError(f"a submission was refused ({answer.status_code}): benchmark broken")
+        send_with_test_client(client, sealed)
 
 
 def _calls(metered: MeteredApp, client: FlaskClient, bodies: list[SealedBody]) -> tuple[int, int]:
@@ -135,7 +123,7 @@ def measure(folder: Path, database_url: str | None) -> None:
     ]
     page_client = portal_app.test_client()
     needed = WARM_UP + ROUNDS * PER_ROUND + PROFILED
-    bodies = _bodies(page_client, form_path, needed)
+    bodies = bodies_from_test_client(page_client, form_path, needed)
     # The portal answers the bodies with the session cookie they were made in; the bare app
     # reads neither, and takes the same bodies again into its own table.
     clients = {"portal": page_client, "bare": apps[1].app.test_client()}

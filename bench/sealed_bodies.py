@@ -10,11 +10,13 @@ CSRF token, the envelope and its signature) comes from the form page as served.
 
 import base64
 import html
+import json
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
@@ -105,3 +107,26 @@ def new_submitter_body(
     if attachments:
         body["attachments"] = attachments
     return body
+
+
+def bodies_from_test_client(client: FlaskClient, form_path: str, count: int) -> list[SealedBody]:
+    """``count`` sealed bodies, each for a form page ``client`` opened (one issued id each), for
+    the benchmarks that measure the portal in their own process."""
+    bodies = []
+    for _ in range(count):
+        answer = client.get(form_path)
+        if answer.status_code != 200:
+            raise RuntimeError(f"the form answered {answer.status_code}: the benchmark is broken")
+        bodies.append(sealed_body(answer.get_data(as_text=True)))
+    return bodies
+
+
+def send_with_test_client(client: FlaskClient, sealed: SealedBody) -> None:
+    """Post one sealed body as the form's script does; anything but success breaks the run."""
+    answer = client.post(
+        "/sealed-submissions",
+        data=json.dumps(sealed.body),
+        headers={"Content-Type": "application/json", "X-CSRFToken": sealed.csrf_token},
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"a submission was refused ({answer.status_code}): benchmark broken")
