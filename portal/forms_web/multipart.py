@@ -15,13 +15,13 @@ one chunk in four spans two of them. Anything else (the parts' headers, text fie
 before the first part and after the last) is decoded after every read, as Werkzeug does.
 
 Larger pieces would spare a few more copies but cost far more: the decoder copies each piece out
-of its buffer two or three times, and past about 512 KiB those copies no longer fit what the C
-allocator keeps mapped, so each piece's memory is given back to the system and faulted in
-afresh (some 700 page faults per MiB with 1 MiB pieces), which costs several times what the
-copies spared. 256 KiB stays clear of that with room to spare.
+of its buffer two or three times, and with pieces past about 512 KiB glibc's allocator hands
+that memory back to the system after each piece and faults it in afresh for the next (some 700
+page faults per MiB with 1 MiB pieces), which costs several times the CPU the spared copies
+would. 256 KiB stays clear of that with room to spare.
 
-The decoder holds at most :data:`GATHERED_FILE_BYTES` and one read at a time, so memory stays
-bounded whatever a file's size. Of everything but a file's content, no more than
+While a file arrives the decoder holds at most :data:`GATHERED_FILE_BYTES` and one read, so
+memory stays bounded whatever the file's size. Of everything else, no more than
 ``max_held_bytes`` may be held: a text field, a part's headers, or bytes the decoder cannot yet
 place (before the first part, after the last, a part's headers still arriving). Past that the
 body is refused as too large (413), as Werkzeug refuses it. A body whose framing is broken, or
