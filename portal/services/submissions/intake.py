@@ -110,8 +110,8 @@ class SubmissionDeskKey(Protocol):
 
 
 class SealedSubmission(NamedTuple):
-    """A submission a browser sealed, just stored, with what the rest of its request checks
-    what it adds against (``attachments.claim_uploads``)."""
+    """A submission a browser sealed, just stored: its row, and the address and recipients its
+    attachments' keys must be bound and sealed to (``attachments.claim_uploads``)."""
 
     row: Submission  # stored, not in the session
     address: SubmissionAddress
@@ -199,8 +199,8 @@ def accept_sealed_submission(
     (``owner_tags.add_with_next_tag``). ``desk_key`` is the dialogue's current desk key when the
     caller has read it in this transaction along with the address
     (``submissions.destination``); it is read here otherwise. The submission's row returned is
-    stored but not in ``session`` (``portal.db.insert_unless_taken`` without ``attach``): nothing
-    later in a sealed request changes it.
+    stored but not in ``session`` (``topic_rows.insert_with_topic_rows`` without ``attach``):
+    nothing later in a sealed request changes it.
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError(translatable("only a reprisal report can be marked urgent"))

@@ -59,12 +59,9 @@ def insert_with_topic_rows(session: Session, submission: Submission, *, attach: 
         return True
     state = submission.__dict__
     given = tuple(key for key, _column in _SUBMISSION_COLUMNS if key in state)
-    missing = tuple((key, column) for key, column in _SUBMISSION_COLUMNS if key not in state)
-    returned = tuple(key for key, column in missing if attach or column.primary_key)
+    statement, returned = _insert_with_topics(given, attach)
     values = {f"row_{key}": state[key] for key in given}
-    stored = connection.execute(
-        _insert_with_topics(given, returned), {**values, "topics": submission.topic_tags}
-    ).first()
+    stored = connection.execute(statement, {**values, "topics": submission.topic_tags}).first()
     if stored is None:
         return False
     for key, value in zip(returned, stored, strict=True):
@@ -76,11 +73,20 @@ def insert_with_topic_rows(session: Session, submission: Submission, *, attach: 
 
 
 @cache
-def _insert_with_topics(given: tuple[str, ...], returned: tuple[str, ...]) -> Select[Any]:
+def _insert_with_topics(
+    given: tuple[str, ...], attach: bool
+) -> tuple[Select[Any], tuple[str, ...]]:
     """The statement of :func:`insert_with_topic_rows` on PostgreSQL for a submission whose
-    attributes ``given`` are set (bound as ``row_<key>``), returning its columns ``returned``;
-    its themes are bound as ``topics``. Built once for each pair."""
+    attributes ``given`` are set (bound as ``row_<key>``; its themes as ``topics``), and the
+    attributes it returns: those left unset when the row is to be attached, as
+    ``portal.db.insert_unless_taken`` returns them, else the id alone. Built once for each
+    pair."""
     columns = dict(_SUBMISSION_COLUMNS)
+    returned = tuple(
+        key
+        for key, column in _SUBMISSION_COLUMNS
+        if key not in given and (attach or column.primary_key)
+    )
     binds = {key: bindparam(f"row_{key}", type_=columns[key].type) for key in given}
     stored = (
         postgresql.insert(_SUBMISSIONS)
@@ -98,7 +104,8 @@ def _insert_with_topics(given: tuple[str, ...], returned: tuple[str, ...]) -> Se
         ["submission_id", "dialogue_id", "topic"],
         select(stored.c.id, binds["dialogue_id"], topics.c.topic).join_from(stored, topics, true()),
     )
-    return select(*(stored.c[key] for key in returned)).add_cte(topic_rows.cte("topic_rows"))
+    statement = select(*(stored.c[key] for key in returned)).add_cte(topic_rows.cte("topic_rows"))
+    return statement, returned
 
 
 def add_topic_rows(
