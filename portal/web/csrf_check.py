@@ -8,11 +8,11 @@ scripts post JSON (and upload chunks as ``application/octet-stream``) with the t
 header, so on every such request the lookup in the form was work that could only find nothing.
 :class:`PortalCSRFProtect` goes straight to the headers for those bodies.
 
-Flask-WTF's ``validate_csrf`` then builds a new signed serializer for every token it checks,
-which sets up its signer and serializes an empty value as a trial, and signs with SHA-1 named
-through a Python function, which makes ``hmac`` compute HMAC-SHA1 in Python around the hash.
-:class:`TokenReader` is that serializer built once for the secret key, computing the same
-HMAC-SHA1 with OpenSSL; :meth:`PortalCSRFProtect.protect` checks a token with it.
+Flask-WTF's ``validate_csrf`` then builds a new signed serializer for every token it checks
+(``portal.web.signed_values`` says what that costs), and signs with SHA-1 named through a Python
+function, which makes ``hmac`` compute HMAC-SHA1 in Python around the hash.
+:meth:`PortalCSRFProtect.protect` checks a token with that serializer built once for the secret
+key, computing the same HMAC-SHA1 with OpenSSL.
 
 What the check accepts and refuses, and the reason it gives (which Flask-WTF logs and puts in
 the ``CSRFError``), are ``CSRFProtect``'s: a token signed with the secret key under Flask-WTF's
@@ -23,7 +23,6 @@ constant time). A body announced over the request's limit is refused first (413)
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Request, current_app, g, request, session
@@ -33,6 +32,7 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from wtforms import ValidationError
 
 from portal.web.request_limits import refuse_announced_excess
+from portal.web.signed_values import SignedReader
 
 # The bodies Werkzeug's form parser reads fields from; every other body has an empty form.
 FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -44,39 +44,12 @@ DEFAULT_TIME_LIMIT = 3600
 _refusals_log = logging.getLogger("flask_wtf.csrf")
 
 
-@dataclass(frozen=True)
-class TokenReader:
-    """Flask-WTF's token serializer for one secret key, built once and used for every check.
-
-    The serializer keeps no state between uses, so one built for the same key and salt reads
-    exactly as a new one would; so does its signer (a timestamp signer whose key is derived from
-    the secret key and the salt), built once beside it. The serializer has that one signer and
-    no fallback, so reading with it is what ``URLSafeTimedSerializer.loads`` does."""
-
-    secret_key: Any
-    serializer: URLSafeTimedSerializer
-    signer: Any
-
-    @classmethod
-    def for_key(cls, secret_key: Any) -> "TokenReader":
-        serializer = URLSafeTimedSerializer(
-            secret_key, salt=TOKEN_SALT, signer_kwargs={"digest_method": hashlib.sha1}
-        )
-        return cls(secret_key, serializer, serializer.make_signer(TOKEN_SALT))
-
-    def read(self, token: str, max_age: int | None) -> Any:
-        """The raw token inside ``token``; ``SignatureExpired`` or another ``BadData`` if the
-        signature is too old or is not this key's."""
-        signed, _ = self.signer.unsign(token, max_age=max_age, return_timestamp=True)
-        return self.serializer.load_payload(signed)
-
-
 class PortalCSRFProtect(CSRFProtect):
     """``CSRFProtect``, reading the token only from the headers when the body has no fields, and
-    checking it with a :class:`TokenReader` built once for the secret key."""
+    checking it with a serializer built once for the secret key."""
 
     def __init__(self, app: Any = None) -> None:
-        self._reader: TokenReader | None = None
+        self._reader: SignedReader | None = None
         super().__init__(app)
 
     def protect(self, apply_exemptions: bool = False) -> None:
@@ -88,7 +61,7 @@ class PortalCSRFProtect(CSRFProtect):
         if asked.method not in app.config["WTF_CSRF_METHODS"]:
             return
         try:
-            self._validate(app, self._get_csrf_token())
+            self._validate(app, self._token_of(app, asked))
         except ValidationError as refusal:
             _refusals_log.info(refusal.args[0])
             self._error_response(refusal.args[0])
@@ -101,7 +74,7 @@ class PortalCSRFProtect(CSRFProtect):
 
     def _validate(self, app: Flask, token: str | None) -> None:
         """Flask-WTF's ``validate_csrf`` with the application's settings, in the same order and
-        with the same reasons, reading the token with the key's :class:`TokenReader`."""
+        with the same reasons, reading the token with the key's serializer."""
         secret_key = app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key)
         if secret_key is None:
             raise RuntimeError("A secret key is required to use CSRF.")
@@ -115,7 +88,7 @@ class PortalCSRFProtect(CSRFProtect):
         if field_name not in stored:
             raise ValidationError("The CSRF session token is missing.")
         try:
-            raw_token = self._reader_for(secret_key).read(token, time_limit)
+            raw_token = self._reader_for(secret_key).loads(token, time_limit)
         except SignatureExpired as expired:
             raise ValidationError("The CSRF token has expired.") from expired
         except BadData as bad:
@@ -123,26 +96,29 @@ class PortalCSRFProtect(CSRFProtect):
         if not hmac.compare_digest(stored[field_name], raw_token):
             raise ValidationError("The CSRF tokens do not match.")
 
-    def _reader_for(self, secret_key: Any) -> TokenReader:
+    def _reader_for(self, secret_key: Any) -> SignedReader:
+        """Flask-WTF's token serializer for ``secret_key``, computing its HMAC-SHA1 with
+        OpenSSL, built again only when the key changes."""
         reader = self._reader  # one read: another thread may replace it meanwhile
-        if reader is None or reader.secret_key != secret_key:
-            reader = TokenReader.for_key(secret_key)
+        if reader is None or reader.keys != secret_key:
+            serializer = URLSafeTimedSerializer(
+                secret_key, salt=TOKEN_SALT, signer_kwargs={"digest_method": hashlib.sha1}
+            )
+            reader = SignedReader.of(secret_key, serializer)
             self._reader = reader
         return reader
 
-    def _get_csrf_token(self) -> str | None:
-        if request.mimetype in FORM_MIMETYPES:
-            return super()._get_csrf_token()
+    def _token_of(self, app: Flask, asked: Request) -> str | None:
+        """The token where ``CSRFProtect`` looks for it, but only in the headers of a body that
+        has no fields."""
+        if asked.mimetype in FORM_MIMETYPES:
+            return self._get_csrf_token()
         # Reading the form opened the body, which refuses one announced over its limit: a
         # request that is too large is still told so (413) before its token is looked at.
-        refuse_announced_excess()
-        return _token_from_headers()
-
-
-def _token_from_headers() -> str | None:
-    """The first non-empty token among ``WTF_CSRF_HEADERS``, as ``CSRFProtect`` reads them."""
-    for name in current_app.config["WTF_CSRF_HEADERS"]:
-        token = request.headers.get(name)
-        if token:
-            return token
-    return None
+        refuse_announced_excess(asked)
+        # The first non-empty token among ``WTF_CSRF_HEADERS``, as ``CSRFProtect`` reads them.
+        for name in app.config["WTF_CSRF_HEADERS"]:
+            token = asked.headers.get(name)
+            if token:
+                return token
+        return None
