@@ -6,7 +6,10 @@ at the newest schema revision, CSRF protection, translations and the security he
 """
 
 import mimetypes
+from collections.abc import Callable
+from inspect import iscoroutinefunction
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import Flask
 
@@ -61,10 +64,31 @@ mimetypes.add_type("text/javascript", ".mjs")
 
 class Portal(Flask):
     """Flask, logging what escapes every handler (an error in an ``after_request`` hook, in an
-    error handler) as ``error_answers`` logs the rest: with the route's rule, not the path."""
+    error handler) as ``error_answers`` logs the rest: with the route's rule, not the path; and
+    knowing which of its hooks and views are coroutine functions without asking each time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._coroutine_functions: WeakKeyDictionary[Callable[..., Any], bool] = WeakKeyDictionary()
 
     def log_exception(self, exc_info: Any) -> None:
         error_answers.log_unexpected(exc_info[1])
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's ``ensure_sync``, with ``inspect``'s answer remembered for each function.
+
+        Flask asks whether a function is a coroutine function each time it calls a view or a
+        hook, several times a request, and the answer never changes. It is remembered for as
+        long as the function exists; a callable that takes no weak reference is asked about
+        each time, as Flask does."""
+        try:
+            is_coroutine = self._coroutine_functions.get(func)
+        except TypeError:  # not weakly referable
+            return super().ensure_sync(func)
+        if is_coroutine is None:
+            is_coroutine = iscoroutinefunction(func)
+            self._coroutine_functions[func] = is_coroutine
+        return self.async_to_sync(func) if is_coroutine else func
 
 
 class SchemaOutOfDateError(OperatorError):

@@ -43,6 +43,9 @@ LANGUAGE_PARAMETER = "lang"
 OFFERED_LANGUAGES_CONFIG = "PORTAL_LANGUAGES"
 # Built by Flask for files, not pages: a language in their address would only split the cache.
 _ENDPOINTS_WITHOUT_LANGUAGE = frozenset({"static"})
+# Where an application keeps the addresses :func:`page_address` built, and how many it keeps.
+_PAGE_ADDRESSES = "parley.page_addresses"
+_MOST_PAGE_ADDRESSES = 256
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,12 @@ def offered_languages() -> tuple[str, ...]:
 
 
 def chosen_language() -> str | None:
-    """The language the URL names, if it names one that is offered; otherwise ``None``."""
-    if not has_request_context():
+    """The language the URL names, if it names one that is offered; otherwise ``None``.
+
+    An address without a query string names none: its parameters are not parsed to find that
+    out, which most requests (the scripts' posts, the pages reached by plain links) would do
+    only to build an address afterwards."""
+    if not has_request_context() or not request.query_string:
         return None
     value = request.args.get(LANGUAGE_PARAMETER)
     return value if value in offered_languages() else None
@@ -81,9 +88,30 @@ def select_locale() -> str:
 def _carry_language(endpoint: str, values: dict[str, Any]) -> None:
     """``url_defaults`` hook: the language chosen in this request's URL goes into every address
     built for a page, unless the caller names a language itself."""
+    if endpoint in _ENDPOINTS_WITHOUT_LANGUAGE:
+        return
     chosen = chosen_language()
-    if chosen is not None and endpoint not in _ENDPOINTS_WITHOUT_LANGUAGE:
+    if chosen is not None:
         values.setdefault(LANGUAGE_PARAMETER, chosen)
+
+
+def page_address(endpoint: str) -> str:
+    """``url_for(endpoint)`` for a page whose address takes no values, built once for each
+    prefix the application is served under and language chosen, and remembered by the
+    application: the address depends on nothing else, since the language is the only value the
+    portal adds to an address (:func:`_carry_language`), and Flask's ``url_for`` would walk
+    the whole of its address building again for an answer that is always the same."""
+    prefix = request.environ.get("SCRIPT_NAME", "")
+    key = (endpoint, prefix, chosen_language())
+    addresses: dict[tuple[str, str, str | None], str] = current_app.extensions[_PAGE_ADDRESSES]
+    address = addresses.get(key)
+    if address is None:
+        address = url_for(endpoint)
+        # The prefix is the server's, but a host may let its clients choose one: a bound on the
+        # entries kept leaves any others built each time, as before.
+        if len(addresses) < _MOST_PAGE_ADDRESSES:
+            addresses[key] = address
+    return address
 
 
 def language_links() -> list[LanguageLink]:
@@ -175,6 +203,7 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     Babel(app, locale_selector=select_locale)
     app.url_defaults(_carry_language)
+    app.extensions[_PAGE_ADDRESSES] = {}
     app.add_template_filter(listed)
     app.context_processor(
         lambda: {

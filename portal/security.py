@@ -19,12 +19,13 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, Response, g, request, session
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+from flask import Flask, Request, Response, g, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from portal.privacy import WSGIApp
 from portal.settings import Settings
+from portal.web.signed_values import SignedReader
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -118,27 +119,59 @@ class SecurityHeaders:
 
 
 class SessionCookies(SecureCookieSessionInterface):
-    """Flask's signed session cookie, with its serializer built once for the application's keys.
+    """Flask's signed session cookie, with its serializer built once for the application's keys,
+    and nothing prepared for a cookie that is not written.
 
     Flask builds a new serializer each time it opens or saves a session, which is on every
-    request that carries a cookie; building one sets up its signer and serializes an empty
-    value as a trial. The serializer keeps no state between uses, so one built for the same
-    secret keys reads and signs exactly as a new one would; it is built again only if the keys
-    change. The signature is Flask's HMAC-SHA1, computed by OpenSSL's HMAC: Flask names SHA-1
-    through a Python function, which makes ``hmac`` compute it in Python around the hash."""
+    request that carries a cookie (``portal.web.signed_values`` says what that costs); one built
+    for the same secret keys reads and signs exactly as a new one would, and is built again only
+    if the keys change. The signature is Flask's HMAC-SHA1, computed by OpenSSL's HMAC: Flask
+    names SHA-1 through a Python function, which makes ``hmac`` compute it in Python around the
+    hash. Saving a session Flask reads every cookie setting first, though most answers write no
+    cookie (:func:`page_moves_on`); here they are read only for one that is written."""
 
     digest_method = staticmethod(hashlib.sha1)
 
     def __init__(self) -> None:
-        self._built: tuple[Any, URLSafeTimedSerializer | None] | None = None
+        self._built: SignedReader | None = None
 
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+    def _reader(self, app: Flask) -> SignedReader | None:
+        if not app.secret_key:
+            return None
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         built = self._built  # one read: another thread may replace it meanwhile
-        if built is None or built[0] != keys:
-            built = (keys, super().get_signing_serializer(app))
+        if built is None or built.keys != keys:
+            serializer = super().get_signing_serializer(app)
+            assert serializer is not None  # a secret key is set
+            built = SignedReader.of(keys, serializer)
             self._built = built
-        return built[1]
+        return built
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        reader = self._reader(app)
+        return None if reader is None else reader.serializer
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Flask's ``open_session``, reading the cookie with the serializer built once."""
+        reader = self._reader(app)
+        if reader is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            return self.session_class(reader.loads(value, max_age))
+        except BadSignature:
+            return self.session_class()
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Flask's ``save_session``, which this is when the cookie is written or deleted; when it
+        is not, all Flask does is to add ``Vary: Cookie`` if the session was read."""
+        if session.modified or (session and self.should_set_cookie(app, session)):
+            super().save_session(app, session, response)
+        elif session.accessed:
+            response.vary.add("Cookie")
 
 
 def _restart_idle_clock(response: Response) -> Response:

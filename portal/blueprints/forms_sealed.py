@@ -58,7 +58,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
@@ -67,7 +67,7 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
-from portal.i18n import refusal_text
+from portal.i18n import page_address, refusal_text
 from portal.models import SubmissionKind, Submitter, utc_now
 from portal.security import page_moves_on
 from portal.services.contexts import SubmissionAddress
@@ -200,7 +200,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
         return _refusal(refusal_text(refusal), 400)
     # The page now shows the result, with links only: nothing more is posted from it.
     page_moves_on()
-    return jsonify(ok=True, next=url_for("submitter.sign_in_form"))
+    return jsonify(ok=True, next=page_address("submitter.sign_in_form"))
 
 
 @blueprint.get("/codename-words/<language>.txt")

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from flask import Flask, Request, current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.sansio.http import parse_cookie
+from werkzeug.utils import cached_property
 
 from portal.numbers import whole_number
 from portal.settings import Settings
@@ -61,9 +63,18 @@ class BoundedParameters(ImmutableMultiDict[str, str]):
 
 
 class PortalRequest(Request):
-    """Flask's request with :class:`BoundedParameters` for its query string and form."""
+    """Flask's request with :class:`BoundedParameters` for its query string and form, and its
+    cookies read from where the server put them."""
 
     parameter_storage_class = BoundedParameters
+
+    @cached_property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """Werkzeug's parse of the ``Cookie`` header, read from its one environ key: Werkzeug
+        looks for every ``Cookie`` header by going through the whole environ, on every request
+        that opens the session, and a WSGI server puts them all under ``HTTP_COOKIE``."""
+        cookies = parse_cookie(self.environ.get("HTTP_COOKIE", ""), cls=self.dict_storage_class)
+        return cookies  # type: ignore[return-value]
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -76,10 +87,10 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.before_request(_apply_route_allowance)
 
 
-def refuse_announced_excess() -> None:
-    """413 when the request announces a body larger than it may send, without reading any of it
-    (as Werkzeug refuses it when the body is first opened)."""
-    announced, limit = request.content_length, request.max_content_length
+def refuse_announced_excess(asked: Request) -> None:
+    """413 when the request ``asked`` announces a body larger than it may send, without reading
+    any of it (as Werkzeug refuses it when the body is first opened)."""
+    announced, limit = asked.content_length, asked.max_content_length
     if announced is not None and limit is not None and announced > limit:
         raise RequestEntityTooLarge()
 

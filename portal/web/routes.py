@@ -16,7 +16,8 @@ NO_ROUTE = "-"
 
 def route_rule() -> str:
     """The rule of the current request's route, or ``-`` when no route took the request."""
-    return request.url_rule.rule if request.url_rule is not None else NO_ROUTE
+    rule = request.url_rule
+    return rule.rule if rule is not None else NO_ROUTE
 
 
 def init_app(app: Flask) -> None:

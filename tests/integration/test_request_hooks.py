@@ -1,24 +1,33 @@
 """The cheaper ways around each request do what Flask's and Flask-WTF's own ways did.
 
 The CSRF check skips the form of a body that cannot have fields (``portal.web.csrf_check``), the
-session cookie's serializer is built once (``portal.security.SessionCookies``), the security
-headers are added by a WSGI middleware (``portal.security.SecurityHeaders``) and a parameter
-that is absent is answered without an exception (``portal.web.request_limits``); each is checked
-here on a bare Flask app, or alone, with only that part of the portal, so that what is asserted
-is the part alone.
+application knows which functions are coroutine functions without asking each time
+(``portal.app.Portal.ensure_sync``), the session cookie's serializer is built once and a cookie
+left alone is not prepared (``portal.security.SessionCookies``), the cookies are read from their
+environ key (``portal.web.request_limits.PortalRequest``), the security headers are added by a
+WSGI middleware (``portal.security.SecurityHeaders``) and a parameter that is absent is answered
+without an exception (``portal.web.request_limits``); each is checked here on a bare Flask app,
+or alone, with only that part of the portal, so that what is asserted is the part alone.
 """
 
+import gc
 import io
+import operator
+import re
 
 import pytest
 from flask import Flask, Response, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
+from portal import app as portal_app
+from portal.app import Portal
 from portal.security import SecurityHeaders, SessionCookies
 from portal.web.csrf_check import PortalCSRFProtect
-from portal.web.request_limits import BoundedParameters
+from portal.web.request_limits import BoundedParameters, PortalRequest
 
 SECRET = "s" * 64
 
@@ -125,6 +134,20 @@ def _session_app(interface: SecureCookieSessionInterface) -> Flask:
     def recall() -> str:
         return session.get("value", "-")
 
+    @app.post("/forget")
+    def forget() -> str:
+        session.clear()
+        return ""
+
+    @app.post("/keep")
+    def keep() -> str:
+        session.permanent = True
+        return ""
+
+    @app.get("/untouched")
+    def untouched() -> str:
+        return ""
+
     return app
 
 
@@ -158,6 +181,50 @@ def test_a_session_cookie_reads_the_same_whichever_interface_signed_it(writer: s
     assert reading_client.get("/recall").get_data(as_text=True) == "kept"
     reading_client.set_cookie("session", cookie.value[:-2] + "xx")
     assert reading_client.get("/recall").get_data(as_text=True) == "-"
+
+
+SIGNED = re.compile(r"(session=)[^;]*|(Expires=)[^;]*")
+
+
+def _answer_headers(client: FlaskClient, method: str, path: str) -> list[tuple[str, str]]:
+    """The headers of an answer, with the cookie's signed value and expiry date masked: they
+    change with the second they are made in."""
+    answer = client.open(path, method=method)
+    return [(name, SIGNED.sub(r"\1\2…", value)) for name, value in answer.headers.items()]
+
+
+@pytest.mark.parametrize("refresh", [True, False], ids=["refreshed", "not refreshed"])
+@pytest.mark.parametrize("second_key", [False, True], ids=["one key", "a fallback key"])
+def test_a_session_is_saved_as_flask_saves_it(refresh: bool, second_key: bool) -> None:
+    """The same requests, in turn, with Flask's interface and the portal's: every answer has the
+    same headers in the same order (whether the cookie is written, deleted or left, and whether
+    ``Vary: Cookie`` is added)."""
+    clients = []
+    for interface in (SecureCookieSessionInterface(), SessionCookies()):
+        app = _session_app(interface)
+        app.config["SESSION_REFRESH_EACH_REQUEST"] = refresh
+        if second_key:
+            app.config["SECRET_KEY_FALLBACKS"] = ["older" * 13]
+        clients.append(app.test_client())
+    steps = [
+        ("GET", "/untouched"),
+        ("GET", "/recall"),
+        ("POST", "/remember/kept"),
+        ("GET", "/untouched"),
+        ("GET", "/recall"),
+        ("POST", "/keep"),
+        ("GET", "/untouched"),
+        ("GET", "/recall"),
+        ("POST", "/forget"),
+        ("GET", "/recall"),
+        ("POST", "/forget"),
+    ]
+
+    for method, path in steps:
+        flask, portal = (_answer_headers(client, method, path) for client in clients)
+
+        assert portal == flask, (method, path)
+    assert [client.get("/recall").get_data() for client in clients] == [b"-", b"-"]
 
 
 def test_a_session_cookie_is_refused_after_the_key_changes() -> None:
@@ -242,3 +309,79 @@ def test_an_absent_parameter_is_answered_without_looking_it_up() -> None:
     assert parameters.get("lang") is None
     assert parameters.get("lang", 3, int) == 3
     assert parameters.get("word") == "fr"
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        None,
+        "",
+        "session=abc.def",
+        "a=1; b=2;c=3",
+        "a=1; a=2",
+        'quoted="x y; z"; escaped="\\101\\"b"',
+        "café=thé".encode().decode("latin-1"),
+        "=;;novalue; =x; y=",
+    ],
+)
+def test_cookies_are_read_as_werkzeug_reads_them(cookie: str | None) -> None:
+    headers = {} if cookie is None else {"Cookie": cookie}
+    environ = EnvironBuilder(headers=headers).get_environ()
+
+    portal = PortalRequest(environ).cookies
+    werkzeug = Request(environ).cookies
+
+    assert list(portal.items(multi=True)) == list(werkzeug.items(multi=True))
+    assert type(portal) is type(werkzeug)
+
+
+def test_a_plain_function_is_called_as_it_is_and_asked_about_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[object] = []
+
+    def counted(func: object) -> bool:
+        asked.append(func)
+        return False
+
+    monkeypatch.setattr(portal_app, "iscoroutinefunction", counted)
+    app = Portal(__name__)
+
+    def hook() -> None:
+        return None
+
+    unreferable = operator.itemgetter(0)  # a callable that takes no weak reference
+
+    assert [app.ensure_sync(hook) for _ in range(3)] == [hook] * 3
+    assert [app.ensure_sync(unreferable) for _ in range(2)] == [unreferable] * 2
+    assert asked == [hook]
+
+
+def test_a_coroutine_function_is_run_as_flask_runs_it() -> None:
+    async def coroutine() -> str:
+        return "ran"
+
+    def outcome(app: Flask) -> str:
+        try:
+            return str(app.ensure_sync(coroutine)())
+        except RuntimeError as refused:  # Flask needs its "async" extra to run one
+            return str(refused)
+
+    portal = Portal(__name__)
+
+    assert outcome(portal) == outcome(portal) == outcome(Flask(__name__))
+    assert outcome(portal) != str(coroutine)
+
+
+def test_what_is_remembered_of_a_function_goes_with_it() -> None:
+    app = Portal(__name__)
+
+    def passing() -> None:
+        return None
+
+    app.ensure_sync(passing)
+    remembered = len(app._coroutine_functions)
+    del passing
+    gc.collect()
+
+    assert (remembered, len(app._coroutine_functions)) == (1, 0)
