@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from werkzeug.formparser import parse_form_data
+from werkzeug.http import parse_options_header
 from werkzeug.test import EnvironBuilder
+from werkzeug.wsgi import get_input_stream
 
 import crypto
 import crypto.stream
+from portal.forms_web.multipart import decode_multipart
+from portal.forms_web.uploads import MAX_FORM_MEMORY_BYTES
 
 REPEATS = 15
 
@@ -246,10 +249,11 @@ def _fastest_in_turns(
 
 
 def _upload_pieces(size: int) -> list[int]:
-    """The sizes of the pieces in which the portal's form parser hands a file of ``size``
-    bytes to ``attachments.EncryptingUpload.write``: Werkzeug reads the body 64 KiB at a time
-    and holds back whatever might begin the part boundary, so the pieces are near 64 KiB but
-    seldom exactly, and never aligned with STREAM's chunks."""
+    """The sizes of the pieces in which the portal's form decoder (``portal.forms_web.multipart``)
+    hands a file of ``size`` bytes to ``attachments.EncryptingUpload.write``: it reads the body
+    64 KiB at a time but gathers 256 KiB of a file's content before handing it on, holding back
+    whatever might begin the part boundary, so the pieces are near 256 KiB but seldom exactly,
+    and never aligned with STREAM's chunks."""
     sizes: list[int] = []
 
     class Recorder:
@@ -257,12 +261,15 @@ def _upload_pieces(size: int) -> list[int]:
             sizes.append(len(data))
             return len(data)
 
-        def seek(self, offset: int, whence: int = 0) -> int:
-            return 0
-
     body = {"attachments": (io.BytesIO(secrets.token_bytes(size)), "file.bin"), "field": "x"}
     environ = EnvironBuilder(method="POST", data=body).get_environ()
-    parse_form_data(environ, stream_factory=lambda **part: Recorder(), silent=False)
+    _, options = parse_options_header(environ["CONTENT_TYPE"])
+    decode_multipart(
+        get_input_stream(environ),
+        options["boundary"].encode("ascii"),
+        lambda file_name: Recorder(),
+        max_held_bytes=MAX_FORM_MEMORY_BYTES,
+    )
     return sizes
 
 
@@ -272,12 +279,12 @@ def _stream_as_the_portal_drives_it(size_mib: int) -> None:
 
     Encryption: ``StreamEncryptor.update_to`` fed the pieces of an upload as the form parser
     hands them over (:func:`_upload_pieces`), writing each chunk out as ``EncryptingUpload``
-    does. Those pieces straddle chunks, so each chunk is put together from two of them: one
-    64 KiB copy per chunk that the file functions do not make. The parser has just written each
-    piece when it is handed over, so it is in the CPU's cache: the pieces here are views of a
-    few buffers that stay in cache ("warm"). The same run on pieces spread over the whole file
-    ("cold", each piece read from main memory, as a parser never hands them over) shows what
-    the copy costs at worst.
+    does. Those pieces straddle chunks, so the chunk at each piece's edge is put together from
+    two of them: one 64 KiB copy per piece (about one chunk in four) that the file functions
+    do not make. The decoder has just written each piece when it is handed over, so it is in the
+    CPU's cache: the pieces here are views of a few buffers that stay in cache ("warm"). The
+    same run on pieces spread over the whole file ("cold", each piece read from main memory, as
+    the decoder never hands them over) shows what the copies cost at worst.
 
     Decryption: ``StreamDecryptor.update`` fed the stored file in the pieces
     ``crypto.decrypted_chunks`` reads it in (the header, then whole encrypted chunks), as the

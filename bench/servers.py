@@ -61,15 +61,20 @@ class RunningServer:
     port: int
 
     def cpu_seconds(self) -> float:
-        """User and system CPU time used so far by the server's processes."""
-        ticks = 0
+        """CPU time used so far by the threads of the server's processes, to the nanosecond.
+
+        Read from each thread's ``schedstat`` rather than the process's ``stat``, whose clock
+        ticks (10 ms) are too coarse for a round of quick requests. A thread's time leaves the
+        sum when it exits; gunicorn's masters, workers and request threads live as long as the
+        server.
+        """
+        nanoseconds = 0
         for pid in _tree(self.process.pid):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+            with suppress(FileNotFoundError):
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    with suppress(FileNotFoundError, ProcessLookupError):
+                        nanoseconds += int((task / "schedstat").read_text().split()[0])
+        return nanoseconds / 1e9
 
     def peak_rss_mib(self) -> dict[int, float]:
         """Each of the server's processes and its peak resident memory so far."""

@@ -1,12 +1,13 @@
 """Reading a form's body so that each attached file is encrypted as it arrives.
 
-Werkzeug's form parser writes each file part into whatever its ``stream_factory`` returns, and by
-default that is a temporary file on disk once a part passes 500 KB: plaintext on disk, which
-must never happen here. :func:`read_posted_form` parses the body itself with a factory that
-returns an :class:`EncryptingSink`, so every piece of a file goes straight into
+Werkzeug's form parser writes each file part into a temporary file on disk once a part passes
+500 KB: plaintext on disk, which must never happen here. :func:`read_posted_form` decodes a
+multipart body itself (``portal.forms_web.multipart``) and writes each file part into an
+:class:`EncryptingSink`, so every piece of a file goes straight into
 ``attachments.EncryptingUpload`` (STREAM encryption into a staged file in the storage folder)
 and no plaintext outlives the piece being encrypted. Text fields stay in memory, bounded by
-:data:`MAX_FORM_MEMORY_BYTES` per field.
+:data:`MAX_FORM_MEMORY_BYTES` per field. A urlencoded body, which holds no file, is read by
+Werkzeug's parser.
 
 The parse runs in the view, not before it: the forms blueprint is exempt from ``CSRFProtect``'s
 early check (which would parse the body with the default factory) and checks the token itself
@@ -28,7 +29,10 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import parse_form_data
+from werkzeug.http import parse_options_header
+from werkzeug.wsgi import get_input_stream
 
+from portal.forms_web.multipart import decode_multipart
 from portal.services.storage_quota import StagingRoom
 from portal.services.submissions.attachments import (
     AttachmentsStorageFullError,
@@ -47,11 +51,7 @@ FORM_ALLOWANCE_BYTES = 8 * 1024 * 1024
 
 
 class EncryptingSink:
-    """The file object the form parser writes one file part into (see the module docstring).
-
-    The parser rewinds its container once a part is complete (``seek(0)``), expecting to read it
-    back later; here nothing is kept to read, so rewinding does nothing.
-    """
+    """Where the decoder writes one file part (see the module docstring)."""
 
     def __init__(self, upload: EncryptingUpload | None, *, storage_full: bool = False) -> None:
         """``upload`` is ``None`` for a part whose bytes are dropped: a file input left empty, or
@@ -67,9 +67,6 @@ class EncryptingSink:
             except AttachmentTooLargeError as refusal:
                 self._refused(refusal)
         return len(data)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
 
     def finish(self) -> EncryptedFile | None:
         """The encrypted file, or ``None`` (its partial file gone) when it was refused."""
@@ -117,8 +114,8 @@ def read_posted_form(
     """
     sinks: list[EncryptingSink] = []
 
-    def encrypting_stream_factory(**part: object) -> EncryptingSink:
-        if not part.get("filename"):
+    def open_encrypting_sink(file_name: str) -> EncryptingSink:
+        if not file_name:
             return EncryptingSink(None)
         try:
             sink = EncryptingSink(EncryptingUpload(session, storage, budget, room))
@@ -127,28 +124,34 @@ def read_posted_form(
         sinks.append(sink)
         return sink
 
+    environ = request.environ
+    max_body_bytes = budget.limit + FORM_ALLOWANCE_BYTES
+    mimetype, options = parse_options_header(environ.get("CONTENT_TYPE"))
     try:
-        _, fields, parts = parse_form_data(
-            request.environ,
-            stream_factory=encrypting_stream_factory,
-            max_form_memory_size=MAX_FORM_MEMORY_BYTES,
-            max_content_length=budget.limit + FORM_ALLOWANCE_BYTES,
-            silent=False,
+        if mimetype != "multipart/form-data":
+            _, fields, _ = parse_form_data(environ, max_content_length=max_body_bytes, silent=False)
+            return PostedForm(fields, (), over_budget=False)
+        # 413 at once for a body announced as larger, and for one that turns out larger.
+        stream = get_input_stream(environ, max_content_length=max_body_bytes)
+        decoded = decode_multipart(
+            stream,
+            options.get("boundary", "").encode("ascii"),
+            open_encrypting_sink,
+            max_held_bytes=MAX_FORM_MEMORY_BYTES,
         )
     except ValueError:
         # A multipart body without a boundary or with broken framing, or a urlencoded one that
         # is not UTF-8: the client's mistake, answered 400 (what was staged is rolled back).
         raise BadRequest() from None
     received = []
-    for name, part in parts.items(multi=True):
-        sink = part.stream
-        encrypted = sink.finish() if isinstance(sink, EncryptingSink) else None
+    for name, part in decoded.files.items(multi=True):
+        encrypted = part.sink.finish()
         if encrypted is None:
             continue
         if name == ATTACHMENTS_FIELD:
-            received.append(ReceivedFile(encrypted, part.filename or "", part.content_type or ""))
+            received.append(ReceivedFile(encrypted, part.filename, part.content_type or ""))
         else:
             storage.discard(session, encrypted.staged)
     over_budget = any(sink.over_budget for sink in sinks)
     storage_full = any(sink.storage_full for sink in sinks)
-    return PostedForm(fields, tuple(received), over_budget, storage_full)
+    return PostedForm(decoded.fields, tuple(received), over_budget, storage_full)

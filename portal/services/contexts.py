@@ -29,9 +29,10 @@ alone, and a desk key grant to its one holder.
 import enum
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 import crypto
-from portal.models import DeskKey, Dialogue, DialogueSession, Submission, SubmissionKind
+from portal.models import Submission, SubmissionKind
 
 PUBLIC_ID_BYTES = 16
 PUBLIC_ID_LENGTH = 22  # 16 random bytes in URL-safe base64, unpadded
@@ -78,12 +79,36 @@ SIGN_IN_CHALLENGE_PURPOSE = "parley sign-in challenge v1"
 STAFF_SIGN_IN_BUCKET_LABEL = b"parley staff sign-in bucket v1\x00"
 
 
+class AddressedDialogue(Protocol):
+    """What an address reads of its dialogue: the row, or a copy of its columns."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def slug(self) -> str: ...
+
+
+class AddressedSession(Protocol):
+    """What an address reads of its session: the row, or a copy of its columns."""
+
+    @property
+    def id(self) -> int: ...
+
+
+class SealingKey(Protocol):
+    """What sealing reads of a desk key: the row, or a copy of its columns."""
+
+    @property
+    def public_key(self) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class SubmissionAddress:
     """Where a submission goes: the facts its envelopes are bound to."""
 
-    dialogue: Dialogue
-    dialogue_session: DialogueSession | None
+    dialogue: AddressedDialogue
+    dialogue_session: AddressedSession | None
     kind: SubmissionKind
     public_id: str
 
@@ -126,7 +151,7 @@ def is_public_id(text: str) -> bool:
     return PUBLIC_ID_PATTERN.fullmatch(text) is not None
 
 
-def recipient_keys(desk_key: DeskKey, submission: Submission) -> tuple[bytes, bytes]:
+def recipient_keys(desk_key: SealingKey, submission: Submission) -> tuple[bytes, bytes]:
     """The public keys an envelope of ``submission`` is sealed to: ``desk_key`` and the key the
     submission names for its submitter, never the key of the submitter's codename as such."""
     return (desk_key.public_key, bytes(submission.submitter_public_key))

@@ -19,10 +19,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 import crypto
 from crypto.file_padding import padded_file_size
 from portal import create_app
+from portal.forms_web.uploads import FORM_ALLOWANCE_BYTES, MAX_FORM_MEMORY_BYTES
 from portal.services.contexts import SubmissionAddress, signed_attachment_keys_context
 from portal.services.submissions.payload import decode_payload
 from portal.storage import EncryptedStorage
@@ -241,3 +243,129 @@ def test_a_refused_form_drops_its_files_and_says_so(
     assert status == 400
     assert storage_listing(writable_demo_instance) == files_before
     assert "The files you chose were not kept. Choose them again before you send." in html
+
+
+def _multipart(
+    form: OpenedForm, fields: dict[str, str], files: list[tuple[str, str, bytes]]
+) -> bytes:
+    """A multipart body of the form's hidden fields, ``fields`` and ``files`` (field name, file
+    name, content), without its closing boundary."""
+    body = b"".join(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in {**form.hidden, **fields}.items()
+    )
+    for name, file_name, content in files:
+        body += (
+            (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{file_name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode()
+            + content
+            + b"\r\n"
+        )
+    return body
+
+
+def _post_body(client: FlaskClient, form: OpenedForm, body: bytes, **options: object) -> int:
+    response = client.post(
+        form.url,
+        data=body,
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        **options,
+    )
+    return response.status_code
+
+
+def test_empty_file_inputs_and_files_under_other_names_are_not_kept(
+    app: Flask, client: FlaskClient, writable_demo_instance: DemoInstance
+) -> None:
+    form = open_form(client, open_session_url(app, "individual-case"))
+    files_before = storage_listing(writable_demo_instance)
+    files = [
+        ("attachments", "", b""),
+        ("situation", "elsewhere.txt", b"s" * 3 * 1024 * 1024),
+        ("attachments", "kept.txt", b"kept"),
+    ]
+    body = _multipart(form, case_fields("others"), files) + f"--{BOUNDARY}--\r\n".encode()
+
+    assert _post_body(client, form, body) == 200
+
+    record, plaintext = _opened_attachment(app, writable_demo_instance, form.hidden["public_id"])
+    assert (record["name"], plaintext) == ("kept.txt", b"kept")
+    [added] = storage_listing(writable_demo_instance) - files_before
+    assert added == stored_submission(app, form.hidden["public_id"]).attachments[0].storage_name
+
+
+@pytest.mark.parametrize(
+    ("ending", "status"),
+    [
+        (b"", 400),
+        (b"\r\njunk that is no boundary", 400),
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="situation"\r\n\r\n'.encode()
+            + b"x" * (MAX_FORM_MEMORY_BYTES + 1),
+            413,
+        ),
+        (f"--{BOUNDARY}\r\nX-Padding: ".encode() + b"p" * MAX_FORM_MEMORY_BYTES, 413),
+    ],
+    ids=["no closing boundary", "junk", "text field too long", "headers too long"],
+)
+def test_a_body_refused_after_its_files_leaves_nothing_staged(
+    app: Flask,
+    client: FlaskClient,
+    writable_demo_instance: DemoInstance,
+    ending: bytes,
+    status: int,
+) -> None:
+    form = open_form(client, open_session_url(app, "individual-case"))
+    before, files_before = row_counts(app), storage_listing(writable_demo_instance)
+    files = [("attachments", f"{size}.bin", b"f" * size) for size in (700_000, 2_500_000)]
+    body = _multipart(form, case_fields("refused"), files) + ending
+
+    assert _post_body(client, form, body) == status
+
+    assert row_counts(app) == before
+    assert storage_listing(writable_demo_instance) == files_before
+
+
+def _post_announcing(app: Flask, url: str, body: io.BytesIO, announced: int) -> int:
+    """Post ``body`` under a Content-Length of ``announced`` bytes, which the test client would
+    correct to the body's real length."""
+    environ = EnvironBuilder(path=url, method="POST").get_environ()
+    environ.update(
+        {
+            "wsgi.input": body,
+            "CONTENT_LENGTH": str(announced),
+            "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}",
+        }
+    )
+    _, status, _ = run_wsgi_app(app, environ, buffered=True)
+    return int(status.split()[0])
+
+
+def test_a_body_shorter_than_announced_leaves_nothing_staged(
+    app: Flask, client: FlaskClient, writable_demo_instance: DemoInstance
+) -> None:
+    form = open_form(client, open_session_url(app, "individual-case"))
+    before, files_before = row_counts(app), storage_listing(writable_demo_instance)
+    body = _multipart(form, case_fields("short"), [("attachments", "a.bin", b"a" * 1_500_000)])
+
+    status = _post_announcing(app, form.url, io.BytesIO(body), len(body) + 10_000)
+
+    assert status == 400
+    assert row_counts(app) == before
+    assert storage_listing(writable_demo_instance) == files_before
+
+
+def test_a_body_over_the_budget_and_allowance_is_refused_unread(
+    writable_demo_instance: DemoInstance,
+) -> None:
+    settings = dataclasses.replace(writable_demo_instance.settings, max_upload_bytes=100_000)
+    small_app = create_app(settings)
+    form = open_form(small_app.test_client(), open_session_url(small_app, "individual-case"))
+    body = io.BytesIO(_multipart(form, case_fields("big"), []))
+
+    status = _post_announcing(small_app, form.url, body, 100_000 + FORM_ALLOWANCE_BYTES + 1)
+
+    assert status == 413
+    assert body.tell() == 0

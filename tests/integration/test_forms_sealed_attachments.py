@@ -35,6 +35,7 @@ from portal.services.submissions.attachments import (
     UploadClaim,
     claim_uploads,
 )
+from portal.services.submissions.intake import SealedSubmission
 from portal.services.submissions.payload import decode_payload, encode_payload
 from portal.storage import EncryptedStorage
 from tests.conftest import DemoInstance, issued_submission_id, padded_for_upload, true_content
@@ -319,7 +320,12 @@ def test_a_claim_rolled_back_leaves_the_upload_and_its_file_as_they_were(
         claim = UploadClaim(
             pending.upload, keys_envelope, crypto.sign_item(seed, context, keys_envelope)
         )
-        [attachment] = claim_uploads(session, storage, submission, [claim], utc_now())
+        sealed = SealedSubmission(
+            submission,
+            SubmissionAddress.of(submission),
+            recipient_keys(submission.desk_key, submission),
+        )
+        [attachment] = claim_uploads(session, storage, sealed, [claim], utc_now())
         assert attachment.public_id == pending.upload
         session.rollback()
 

@@ -131,7 +131,7 @@ def _send_sealed(
     identities = _identities(world, codename_key, address)
     return accept_signed(
         world, submitter, codename_key, address, envelope, new_codename=True, **identities
-    )
+    ).row
 
 
 def test_a_new_codenames_first_send_takes_tag_zero_without_a_walk(

@@ -64,6 +64,7 @@ from portal.services.submissions.inbox import (
 )
 from portal.services.submissions.intake import (
     MAX_ENVELOPE_BYTES,
+    SealedSubmission,
     SubmissionRefusedError,
     accept_plain_submission,
     accept_sealed_submission,
@@ -215,7 +216,7 @@ def accept_signed(
     address: SubmissionAddress,
     envelope: bytes,
     **more: Any,
-) -> Submission:
+) -> SealedSubmission:
     """``envelope`` sent by a browser as ``codename_key``'s submission at ``address``: sealed to
     its own key and signed with its signing key, without routing metadata."""
     return accept_sealed_submission(
@@ -267,7 +268,7 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
     envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
     routing = parse_routing_metadata(["rule_of_law"], urgent=False)
 
-    submission = accept_sealed_submission(
+    sealed = accept_sealed_submission(
         world.session,
         address=address,
         submitter=submitter,
@@ -282,6 +283,7 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
     )
     world.session.commit()
 
+    submission = world.session.get_one(Submission, sealed.row.id)
     assert (submission.state, submission.topic_tags) == (SubmissionState.RECEIVED, ["rule_of_law"])
     assert submission.session_id == world.dialogue_session.id
     assert submission.submitter_public_key == _own_key(codename_key, address)
@@ -379,7 +381,7 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
         )
         assert "wrong keys" in message
     right = _sealed(world, own, context, [new_desk_key.public_key, own])
-    stored = accept_signed(world, submitter, codename_key, address, right)
+    stored = accept_signed(world, submitter, codename_key, address, right).row
     assert stored.desk_key_id == new_desk_key.id
 
 

@@ -44,13 +44,12 @@ nothing half-stored.
 """
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Select, bindparam, select
-from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from portal.models import (
     DeskKey,
@@ -111,8 +110,50 @@ def may_manage_sessions(session: Session, user: StaffUser, dialogue: Dialogue) -
     return user.role in SESSION_MANAGER_ROLES and is_desk_member(session, user, dialogue)
 
 
+class DialogueFacts(Protocol):
+    """What the rules on submissions read of a dialogue: its row, or the copy of
+    :func:`read_destination`."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def slug(self) -> str: ...
+
+    @property
+    def status(self) -> DialogueStatus: ...
+
+
+class SessionFacts(Protocol):
+    """What the rules on submissions read of a session: its row, or the copy of
+    :func:`read_destination`."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def dialogue_id(self) -> int: ...
+
+    @property
+    def state(self) -> SessionState: ...
+
+    @property
+    def consultation_opens_at(self) -> dt.datetime | None: ...
+
+    @property
+    def consultation_closes_at(self) -> dt.datetime | None: ...
+
+
 def consultation_accepts_submissions(dialogue_session: DialogueSession, now: dt.datetime) -> bool:
-    """Whether agenda input, cases and seminar recommendations for this session are accepted.
+    """Whether agenda input, cases and seminar recommendations for this session are accepted
+    (:func:`session_accepts_submissions`, for the session's own dialogue)."""
+    return session_accepts_submissions(dialogue_session.dialogue, dialogue_session, now)
+
+
+def session_accepts_submissions(
+    dialogue: DialogueFacts, dialogue_session: SessionFacts, now: dt.datetime
+) -> bool:
+    """Whether submissions for ``dialogue_session``, a session of ``dialogue``, are accepted.
 
     The stage alone is not enough (the window is what was announced to civil society) and
     neither is the window alone (the desk may close early). The dialogue's status is checked too
@@ -122,7 +163,7 @@ def consultation_accepts_submissions(dialogue_session: DialogueSession, now: dt.
     opens = dialogue_session.consultation_opens_at
     closes = dialogue_session.consultation_closes_at
     return (
-        dialogue_session.dialogue.status is DialogueStatus.ACTIVE
+        dialogue.status is DialogueStatus.ACTIVE
         and dialogue_session.state is SessionState.CONSULTATION_OPEN
         and opens is not None
         and closes is not None
@@ -136,7 +177,7 @@ def has_been_held(dialogue_session: DialogueSession) -> bool:
     return dialogue_session.state in LATER_STAGES
 
 
-def dialogue_accepts_reprisal_reports(dialogue: Dialogue) -> bool:
+def dialogue_accepts_reprisal_reports(dialogue: DialogueFacts) -> bool:
     """Reprisal reports are accepted whenever the dialogue is active, whatever its sessions."""
     return dialogue.status is DialogueStatus.ACTIVE
 
@@ -159,8 +200,34 @@ def dialogue_by_slug(session: Session, slug: str) -> Dialogue:
     return dialogue
 
 
-# What a submission's checks, address and envelopes need of its destination's rows
-# (:func:`destination_read`).
+class DialogueRow(NamedTuple):
+    """A dialogue as :func:`read_destination` reads it (:class:`DialogueFacts`)."""
+
+    id: int
+    slug: str
+    status: DialogueStatus
+
+
+class SessionRow(NamedTuple):
+    """A session as :func:`read_destination` reads it (:class:`SessionFacts`)."""
+
+    id: int
+    dialogue_id: int
+    state: SessionState
+    consultation_opens_at: dt.datetime | None
+    consultation_closes_at: dt.datetime | None
+
+
+class DeskKeyRow(NamedTuple):
+    """A desk key as :func:`read_destination` reads it: what a submission is sealed to and
+    stored under."""
+
+    id: int
+    public_key: bytes
+
+
+# What a submission's checks, address and envelopes need of its destination's rows, in the
+# order of the rows' fields (:func:`destination_read`).
 _DIALOGUE_COLUMNS = (Dialogue.id, Dialogue.slug, Dialogue.status)
 _SESSION_COLUMNS = (
     DialogueSession.id,
@@ -170,18 +237,19 @@ _SESSION_COLUMNS = (
     DialogueSession.consultation_closes_at,
 )
 _DESK_KEY_COLUMNS = (DeskKey.id, DeskKey.public_key)
-_READ_COLUMNS = len(_DIALOGUE_COLUMNS) + len(_SESSION_COLUMNS) + len(_DESK_KEY_COLUMNS)
+_SESSION_START = len(_DIALOGUE_COLUMNS)
+_DESK_KEY_START = _SESSION_START + len(_SESSION_COLUMNS)
+_READ_COLUMNS = _DESK_KEY_START + len(_DESK_KEY_COLUMNS)
 
 
 @dataclass(frozen=True)
 class Destination:
-    """What :func:`read_destination` found: detached copies of the rows, holding only the columns
-    a submission's checks, address and envelopes need (any other raises when read), and the
-    values of the caller's own columns."""
+    """What :func:`read_destination` found: the rows' columns a submission's checks, address and
+    envelopes need, and the values of the caller's own columns."""
 
-    dialogue: Dialogue
-    dialogue_session: DialogueSession | None
-    desk_key: DeskKey | None  # None: the dialogue has no desk key yet
+    dialogue: DialogueRow
+    dialogue_session: SessionRow | None
+    desk_key: DeskKeyRow | None  # None: the dialogue has no desk key yet
     also: tuple[Any, ...]
 
 
@@ -216,9 +284,9 @@ def read_destination(
     the session numbered ``session_id`` (none for ``None``), the bind ``parameters`` of its own
     columns given, with the errors of :func:`dialogue_by_slug` and :func:`session_by_id`.
 
-    The rows' copies are not in ``session``, which neither tracks nor flushes them: nothing a
-    submission does changes them. The session's copy knows its dialogue only when it is the
-    dialogue named (``intake.submission_address`` refuses any other before asking).
+    The rows come as plain values, not ORM objects: nothing a submission does changes them, and
+    an ORM copy costs more to make than the read. A session or desk key the outer joins did not
+    find (its id NULL) is ``None``.
     """
     fits = session_id is not None and 0 <= session_id <= LARGEST_ID
     found = (
@@ -230,31 +298,18 @@ def read_destination(
     )
     if found is None:
         raise UnknownDialogueError(f"there is no dialogue named {slug!r}")
-    values = iter(found)
-    dialogue = _detached(Dialogue, _DIALOGUE_COLUMNS, values)
-    dialogue_session = _detached(DialogueSession, _SESSION_COLUMNS, values)
-    desk_key = _detached(DeskKey, _DESK_KEY_COLUMNS, values)
-    if session_id is not None and dialogue_session is None:
+    if session_id is not None and found[_SESSION_START] is None:
         raise UnknownSessionError(f"there is no session number {session_id}")
-    if dialogue_session is not None and dialogue_session.dialogue_id == dialogue.id:
-        set_committed_value(dialogue_session, "dialogue", dialogue)
-    return Destination(dialogue, dialogue_session, desk_key, tuple(found[_READ_COLUMNS:]))
-
-
-def _detached(entity: Any, columns: tuple[Any, ...], values: Iterator[Any]) -> Any:
-    """A detached copy of the row of ``entity`` whose ``columns`` come next in ``values``;
-    ``None`` when its id (the first) is NULL, for a row an outer join did not find.
-
-    The values go in as loaded ones, as the ORM's own loading puts them, not through the
-    constructor, whose events for each attribute cost more than the read.
-    """
-    read = dict(zip((column.key for column in columns), values, strict=False))
-    if read[columns[0].key] is None:
-        return None
-    row = class_mapper(entity).class_manager.new_instance()
-    row.__dict__.update(read)
-    make_transient_to_detached(row)
-    return row
+    return Destination(
+        DialogueRow._make(found[:_SESSION_START]),
+        None
+        if found[_SESSION_START] is None
+        else SessionRow._make(found[_SESSION_START:_DESK_KEY_START]),
+        None
+        if found[_DESK_KEY_START] is None
+        else DeskKeyRow._make(found[_DESK_KEY_START:_READ_COLUMNS]),
+        tuple(found[_READ_COLUMNS:]),
+    )
 
 
 def session_by_id(session: Session, session_id: int) -> DialogueSession:

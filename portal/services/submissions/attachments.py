@@ -56,6 +56,7 @@ from portal.services.contexts import (
 )
 from portal.services.storage_quota import StagingRoom, StorageFullError, claim_unclaimed
 from portal.services.submissions.intake import (
+    SealedSubmission,
     SubmissionRefusedError,
     check_envelope,
     check_signature,
@@ -258,12 +259,12 @@ class UploadClaim:
 def claim_uploads(
     session: Session,
     storage: EncryptedStorage,
-    submission: Submission,
+    submission: SealedSubmission,
     claims: Sequence[UploadClaim],
     now: dt.datetime,
 ) -> list[Attachment]:
     """Make the claimed uploads attachments of ``submission``, in the caller's transaction
-    (``submission`` need not be in the session: ``intake.accept_sealed_submission`` leaves it out).
+    (its row need not be in the session: ``intake.accept_sealed_submission`` leaves it out).
 
     Refuses, before changing anything, an upload claimed twice, one that is unknown, expired,
     unfinished or made for another submission (all four with one message: the browser can only
@@ -280,9 +281,8 @@ def claim_uploads(
         raise SubmissionRefusedError(
             translatable("the same file was attached twice; send the form again")
         )
-    uploads = _claimable_uploads(session, submission.public_id, public_ids, now)
-    address = SubmissionAddress.of(submission)
-    recipients = recipient_keys(submission.desk_key, submission)
+    row, address, recipients = submission
+    uploads = _claimable_uploads(session, row.public_id, public_ids, now)
     attachments = []
     for claim in claims:
         upload = uploads.get(claim.upload_public_id)
@@ -300,14 +300,14 @@ def claim_uploads(
             max_bytes=MAX_KEYS_ENVELOPE_BYTES,
         )
         check_signature(
-            bytes(submission.signing_public_key or b""),
+            bytes(row.signing_public_key or b""),
             context,
             claim.keys_envelope,
             claim.signature,
         )
         attachments.append(
             Attachment(
-                submission_id=submission.id,
+                submission_id=row.id,
                 public_id=upload.public_id,
                 storage_name=upload.storage_name,
                 ciphertext_size=upload.ciphertext_size,

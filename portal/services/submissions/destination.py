@@ -15,8 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
-from portal.models import DeskKey, Dialogue, DialogueSession
-from portal.services.dialogues.dialogue_sessions import destination_read, read_destination
+from portal.services.dialogues.dialogue_sessions import (
+    DeskKeyRow,
+    DialogueRow,
+    SessionRow,
+    destination_read,
+    read_destination,
+)
 from portal.services.submissions.submission_ids import public_id_taken
 from portal.services.submissions.submitters import SIGN_IN_GAUGE
 
@@ -25,9 +30,9 @@ from portal.services.submissions.submitters import SIGN_IN_GAUGE
 class SealedDestination:
     """What :func:`read_sealed_destination` found."""
 
-    dialogue: Dialogue
-    dialogue_session: DialogueSession | None
-    desk_key: DeskKey | None  # None: the dialogue has no desk key yet
+    dialogue: DialogueRow
+    dialogue_session: SessionRow | None
+    desk_key: DeskKeyRow | None  # None: the dialogue has no desk key yet
     public_id_taken: bool
     sign_in_gauge: float
 

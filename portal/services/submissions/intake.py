@@ -28,16 +28,13 @@ transaction, so a refusal or a later failure leaves nothing behind once the call
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.db import insert_unless_taken
 from portal.models import (
     DeskKey,
-    Dialogue,
-    DialogueSession,
     IdentityKey,
     Submission,
     SubmissionIdentity,
@@ -46,6 +43,7 @@ from portal.models import (
     Submitter,
 )
 from portal.services.contexts import (
+    AddressedDialogue,
     SubmissionAddress,
     recipient_keys,
     signed_identities_context,
@@ -54,8 +52,10 @@ from portal.services.contexts import (
 from portal.services.desks.identity_keys import identity_key_of
 from portal.services.desks.keys import current_desk_key
 from portal.services.dialogues.dialogue_sessions import (
-    consultation_accepts_submissions,
+    DialogueFacts,
+    SessionFacts,
     dialogue_accepts_reprisal_reports,
+    session_accepts_submissions,
 )
 from portal.services.submissions.identities import carries_identities, split_identities
 from portal.services.submissions.owner_tags import OwnerTagTakenError, add_with_next_tag
@@ -77,7 +77,7 @@ from portal.services.submissions.submitter_keys import (
     owner_tag_key_of,
     submission_keys,
 )
-from portal.services.submissions.topic_rows import add_topic_rows, topic_tags
+from portal.services.submissions.topic_rows import insert_with_topic_rows, topic_tags
 from portal.translatable import translatable
 
 # A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
@@ -98,11 +98,31 @@ class FormExpiredError(SubmissionRefusedError):
     """The form's submission id was not issued here or has expired: it needs a fresh one."""
 
 
+class SubmissionDeskKey(Protocol):
+    """What a submission reads of the desk key it is sealed to: the row, or a copy of its
+    columns (``dialogue_sessions.read_destination``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def public_key(self) -> bytes: ...
+
+
+class SealedSubmission(NamedTuple):
+    """A submission a browser sealed, just stored: its row, and the address and recipients its
+    attachments' keys must be bound and sealed to (``attachments.claim_uploads``)."""
+
+    row: Submission  # stored, not in the session
+    address: SubmissionAddress
+    recipients: tuple[bytes, bytes]
+
+
 def submission_address(
     session: Session,
     *,
-    dialogue: Dialogue,
-    dialogue_session: DialogueSession | None,
+    dialogue: DialogueFacts,
+    dialogue_session: SessionFacts | None,
     kind: SubmissionKind,
     public_id: str,
     ids: SubmissionIds,
@@ -132,7 +152,7 @@ def submission_address(
             raise SubmissionRefusedError(
                 translatable("choose a session of this dialogue to send this to")
             )
-        if not consultation_accepts_submissions(dialogue_session, now):
+        if not session_accepts_submissions(dialogue, dialogue_session, now):
             raise SubmissionRefusedError(
                 translatable("the consultation for this session is not open")
             )
@@ -160,8 +180,8 @@ def accept_sealed_submission(
     identities_envelope: bytes | None = None,
     identities_signature: bytes | None = None,
     new_codename: bool = False,
-    desk_key: DeskKey | None = None,
-) -> Submission:
+    desk_key: SubmissionDeskKey | None = None,
+) -> SealedSubmission:
     """Store an envelope a browser sealed, once it is shown to be addressed and signed as it
     must be.
 
@@ -178,9 +198,9 @@ def accept_sealed_submission(
     registered in the caller's transaction, which lets its first owner tag be taken at once
     (``owner_tags.add_with_next_tag``). ``desk_key`` is the dialogue's current desk key when the
     caller has read it in this transaction along with the address
-    (``submissions.destination``); it is read here otherwise. The submission returned is stored
-    but not in ``session`` (``portal.db.insert_unless_taken`` without ``attach``): nothing later
-    in a sealed request changes it.
+    (``submissions.destination``); it is read here otherwise. The submission's row returned is
+    stored but not in ``session`` (``topic_rows.insert_with_topic_rows`` without ``attach``):
+    nothing later in a sealed request changes it.
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError(translatable("only a reprisal report can be marked urgent"))
@@ -200,12 +220,8 @@ def accept_sealed_submission(
         desk_key = require_desk_key(session, address.dialogue)
     submission = _new_submission(address, bytes(submitter_public_key), desk_key, routing, today)
     context = signed_submission_context(address)
-    check_envelope(
-        envelope,
-        context=context,
-        recipients=recipient_keys(desk_key, submission),
-        max_bytes=MAX_ENVELOPE_BYTES,
-    )
+    recipients = recipient_keys(desk_key, submission)
+    check_envelope(envelope, context=context, recipients=recipients, max_bytes=MAX_ENVELOPE_BYTES)
     check_signature(signing_public_key, context, envelope, signature)
     submission.signing_public_key = bytes(signing_public_key)
     submission.signature = bytes(signature)
@@ -233,7 +249,7 @@ def accept_sealed_submission(
             envelope=bytes(identities_envelope),
             signature=bytes(identities_signature or b""),
         )
-    return _store(
+    stored = _store(
         session,
         submission,
         bytes(envelope),
@@ -242,6 +258,7 @@ def accept_sealed_submission(
         new_codename=new_codename,
         attach=False,
     )
+    return SealedSubmission(stored, address, recipients)
 
 
 def accept_plain_submission(
@@ -300,7 +317,7 @@ def accept_plain_submission(
     return _store(session, submission, envelope, owner_tag_key_of(submitter_key), identity)
 
 
-def require_desk_key(session: Session, dialogue: Dialogue) -> DeskKey:
+def require_desk_key(session: Session, dialogue: AddressedDialogue) -> DeskKey:
     """The desk key new envelopes for ``dialogue`` are sealed to."""
     desk_key = current_desk_key(session, dialogue)
     if desk_key is None:
@@ -355,27 +372,24 @@ def check_signature(signing_key: bytes, context: str, envelope: bytes, signature
 def _new_submission(
     address: SubmissionAddress,
     submitter_public_key: bytes,
-    desk_key: DeskKey,
+    desk_key: SubmissionDeskKey,
     routing: RoutingMetadata,
     today: dt.date,
 ) -> Submission:
     """The row of a submission, not yet in the session and without its envelope.
 
-    It is stored with one plain insert (``owner_tags.add_with_next_tag``), so each relationship
-    comes with its foreign key.
+    Its dialogue, session and desk key are given by their ids alone: the sealed path holds
+    copies of their columns, not their rows, and a row stored in the session finds them there.
     """
     dialogue_session = address.dialogue_session
     return Submission(
         public_id=address.public_id,
         dialogue_id=address.dialogue.id,
-        dialogue=address.dialogue,
         session_id=None if dialogue_session is None else dialogue_session.id,
-        session=dialogue_session,
         kind=address.kind,
         state=SubmissionState.RECEIVED,
         received_on=today,
         desk_key_id=desk_key.id,
-        desk_key=desk_key,
         submitter_public_key=submitter_public_key,
         topic_tags=topic_tags(str(topic) for topic in routing.topic_tags),
         urgent=routing.urgent,
@@ -383,7 +397,7 @@ def _new_submission(
 
 
 def identity_key_for(
-    session: Session, desk_key: DeskKey, kind: SubmissionKind
+    session: Session, desk_key: SubmissionDeskKey, kind: SubmissionKind
 ) -> IdentityKey | None:
     """The identity key a ``kind`` submission's names are sealed to, if they are sealed apart."""
     return identity_key_of(session, desk_key) if carries_identities(kind) else None
@@ -405,7 +419,7 @@ def _store(
 
     def store(tag: bytes) -> bool:
         submission.owner_tag = tag
-        return insert_unless_taken(session, submission, attach=attach)
+        return insert_with_topic_rows(session, submission, attach=attach)
 
     try:
         add_with_next_tag(session, store, owner_tag_key, new_codename=new_codename)
@@ -416,7 +430,6 @@ def _store(
                 "send this one again"
             )
         ) from None
-    add_topic_rows(session, submission.id, submission.dialogue_id, submission.topic_tags)
     # Only once the row is stored: the names' row hangs from it.
     if identity is not None:
         identity.submission_id = submission.id
