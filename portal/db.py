@@ -35,16 +35,23 @@ older snapshot SQLite holds back every new writer, and with a worker's many requ
 there nearly always is one, so writers would queue behind it until they failed as "database is
 locked". A checkpoint that finds the log in use is tried again as each connection returns to the
 pool, reader or writer, until one succeeds: the last request of a busy moment empties the log.
+Each connection notes for itself whether it replaced or removed anything
+(``_RewriteNotingConnection``), as SQLAlchemy hands it statements and rollbacks. SQLAlchemy's
+statement events could tell too, but listening to them puts every statement, commit and
+rollback of the engine through its event dispatch: some 200 Python calls a submission.
 SECURITY.md ("Data at rest on SQLite") states what remains.
 """
 
-from functools import cache
+import select
+import sqlite3
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, Table, create_engine, event, inspect, make_url
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 _EXTENSION_KEY = "parley.database"
@@ -60,9 +67,6 @@ SQLITE_PRAGMAS = {
 }
 # The write-ahead log, its shared-memory index, and the rollback journal of a file not yet in WAL.
 _SQLITE_SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
-# Set in a pooled connection's ``info`` once it has run a statement that may replace or remove
-# rows, or rolled back a write, since its last checkpoint.
-_REWROTE = "parley.rewrote"
 # The statements that can only read or add rows, or frame a transaction. An insert that may
 # update or replace on a clash is none of them.
 _ADDING_ONLY = ("SELECT", "INSERT", "BEGIN", "SAVEPOINT", "RELEASE")
@@ -76,23 +80,17 @@ class Database:
         """``connections``: how many the pool holds at most, one for each request thread of a
         ``portal serve`` worker, so that no thread waits for another's (default: SQLAlchemy's)."""
         sizing = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
-        # pre_ping: a worker that outlived a database server's restart reconnects instead of
-        # failing once; a SQLite file has no server to restart, and would pay a statement for
-        # every request. hide_parameters: a failing statement's message (and so an error log's
-        # traceback) shows the SQL without the values bound to it, which may be anything a
-        # request carried.
-        self.engine: Engine = create_engine(
-            database_url,
-            pool_pre_ping=make_url(database_url).get_backend_name() != "sqlite",
-            hide_parameters=True,
-            **sizing,
-        )
+        on_sqlite = make_url(database_url).get_backend_name() == "sqlite"
+        noting = {"connect_args": {"factory": _RewriteNotingConnection}} if on_sqlite else {}
+        # hide_parameters: a failing statement's message (and so an error log's traceback)
+        # shows the SQL without the values bound to it, which may be anything a request carried.
+        self.engine: Engine = create_engine(database_url, hide_parameters=True, **sizing, **noting)
+        if self.engine.dialect.name == "postgresql":
+            event.listen(self.engine, "checkout", _replace_if_ended_by_server)
         # Whether a checkpoint found the log in use and another is owed (SQLite only).
         self._checkpoint_owed = False
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite)
-            event.listen(self.engine, "before_cursor_execute", _note_rewrites)
-            event.listen(self.engine, "rollback", _note_rolled_back_write)
             event.listen(self.engine, "checkin", self._checkpoint_after_rewrites)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -111,39 +109,100 @@ class Database:
         """Close every pooled connection (before a process forks or exits)."""
         self.engine.dispose()
 
-    def _checkpoint_after_rewrites(self, connection: Any, record: Any) -> None:
+    def _checkpoint_after_rewrites(self, connection: Any, _record: Any) -> None:
         """Empty the log when a connection that replaced or removed rows returns to the pool, or
         when any does while a checkpoint is owed (see the module's docstring)."""
         if connection is None:  # invalidated after an error: SQLAlchemy discards it unused
             return
-        if not record.info.pop(_REWROTE, False) and not self._checkpoint_owed:
+        if not connection.rewrote and not self._checkpoint_owed:
             return
         self._checkpoint_owed = not _truncate_log(connection)
+        connection.rewrote = False
 
 
-def _note_rewrites(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-    """Mark the connection for a checkpoint when ``statement`` may replace or remove rows."""
+def _replace_if_ended_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Have the pool replace a PostgreSQL connection that the server ended while it was idle in
+    the pool, before a request uses it.
+
+    A worker outlives restarts of the database server, and a server ends sessions of its own
+    accord too (``pg_terminate_backend``, ``idle_session_timeout``, a pooler's idle timeout): a
+    request handed such a connection would fail on its first statement, and a submitter would
+    be told their submission was not received. The server sends a closing error and shuts the
+    socket, so a connection whose socket has anything to read while idle in the pool has been
+    ended; seeing that takes a poll of the socket, with no round trip to the server (the
+    ``SELECT 1`` of SQLAlchemy's ``pool_pre_ping`` cost each request a round trip and some 0.1 ms
+    of the worker's CPU). ``DisconnectionError`` makes the pool discard the connection and open
+    another. A message the server may send an idle session without ending it (a notice, a
+    setting changed by a configuration reload) costs one needless reconnection, nothing more.
+
+    Not covered: a connection cut without the server closing it (the network between them
+    failing, the server's host losing power). Its socket stays quiet until the first statement
+    fails, after TCP gives up or on the reset a rebooted host answers with: that request fails,
+    and the pool then replaces every connection it holds. (The ping waited just as long on a
+    silent cut, but then reconnected; a reset it turned into a reconnection.)
+    """
+    if dbapi_connection.closed or _socket_has_news(dbapi_connection.fileno()):
+        raise DisconnectionError("the database server ended this pooled connection")
+
+
+def _socket_has_news(socket: int) -> bool:
+    """Whether ``socket`` has something to read or has been closed, without waiting."""
+    poll = select.poll()
+    poll.register(socket, select.POLLIN)
+    return bool(poll.poll(0))
+
+
+class _RewriteNotingConnection(sqlite3.Connection):
+    """A SQLite connection that knows whether it has run a statement that may replace or remove
+    rows, or rolled back a transaction that wrote, since its last checkpoint (``rewrote``).
+
+    SQLAlchemy runs every statement on a cursor from ``cursor()``, and ends transactions with
+    ``rollback()``. A rolled-back write counts because the log may hold frames of the rows it
+    took back; a transaction is open only once something wrote or asked for the write lock.
+    """
+
+    rewrote = False
+
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:
+        return super().cursor(factory or _RewriteNotingCursor)
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self.rewrote = True
+        super().rollback()
+
+
+class _RewriteNotingCursor(sqlite3.Cursor):
+    """A cursor that marks its ``_RewriteNotingConnection`` as it runs a statement that may
+    replace or remove rows."""
+
+    connection: _RewriteNotingConnection
+
+    def execute(self, statement: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if _may_rewrite(statement):
+            self.connection.rewrote = True
+        return super().execute(statement, parameters)
+
+    def executemany(self, statement: str, parameters: Any, /) -> sqlite3.Cursor:
+        if _may_rewrite(statement):
+            self.connection.rewrote = True
+        return super().executemany(statement, parameters)
+
+
+@lru_cache(maxsize=512)
+def _may_rewrite(statement: str) -> bool:
+    """Whether ``statement`` may replace or remove rows. Remembered for the statements run most
+    (SQLAlchemy runs the same few again and again, each one string)."""
     head = statement.lstrip()[:9].upper()
-    adding_only = head.startswith(_ADDING_ONLY) and not (
+    return not head.startswith(_ADDING_ONLY) or (
         head.startswith("INSERT") and any(words in statement.upper() for words in _REWRITING_INSERT)
     )
-    if not adding_only:
-        connection.info[_REWROTE] = True
-
-
-def _note_rolled_back_write(connection: Any) -> None:
-    """Mark the connection for a checkpoint when it rolls back a transaction that wrote: the
-    log may hold frames of the rows it took back. An invalidated connection is discarded, not
-    returned to the pool, so there is nothing to mark."""
-    if connection.invalidated:
-        return
-    if connection.connection.dbapi_connection.in_transaction:
-        connection.info[_REWROTE] = True
 
 
 def _configure_sqlite(connection: Any, _record: Any) -> None:
-    """Apply ``SQLITE_PRAGMAS`` to a new connection (see the module's docstring for why)."""
-    cursor = connection.cursor()
+    """Apply ``SQLITE_PRAGMAS`` to a new connection (see the module's docstring for why), on a
+    cursor that does not count them as rewrites."""
+    cursor = connection.cursor(sqlite3.Cursor)
     for name, value in SQLITE_PRAGMAS.items():
         cursor.execute(f"PRAGMA {name} = {value}")
     cursor.close()

@@ -120,6 +120,17 @@ def test_a_connection_that_only_added_rows_leaves_the_log_as_it_is(sqlite_app: F
     assert "parley.sqlite3-wal" in _holding_once_back(database, marker)
 
 
+def test_a_new_connection_that_only_added_rows_leaves_the_log_as_it_is(sqlite_app: Flask) -> None:
+    """Setting a new connection up (its pragmas) replaces no rows either."""
+    database = app_database(sqlite_app)
+    database.dispose()
+    marker = b"NEW-CONNECTION-ADDED-3d8c"
+    with database.session() as session:
+        _stored(session, marker)
+
+    assert "parley.sqlite3-wal" in _holding_once_back(database, marker)
+
+
 def test_an_update_empties_the_log_of_the_rows_before_it(sqlite_app: Flask) -> None:
     database = app_database(sqlite_app)
     marker = b"UPDATED-ROW-e61a"
