@@ -44,6 +44,7 @@ SECURITY.md ("Data at rest on SQLite") states what remains.
 
 import select
 import sqlite3
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -294,9 +295,19 @@ def insert_unless_taken(session: Session, row: Any, *, attach: bool = True) -> b
     statement = _insert_returning(session.get_bind().dialect.name, table, returned)
     values = {column.name: state[key] for key, column in columns if key in state}
     stored = session.connection().execute(statement, values).first()
+    return adopt_inserted(session, row, [key for key, _column in returned], stored, attach=attach)
+
+
+def adopt_inserted(
+    session: Session, row: Any, returned: Sequence[str], stored: Any, *, attach: bool
+) -> bool:
+    """Make ``row`` the stored row that an ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` of it
+    answered with ``stored``, the values of its attributes ``returned``; ``False`` when it
+    answered nothing, as the insert then stored nothing. As :func:`insert_unless_taken` leaves
+    it: in ``session`` when ``attach``, else detached."""
     if stored is None:
         return False
-    for (key, _column), value in zip(returned, stored, strict=True):
+    for key, value in zip(returned, stored, strict=True):
         setattr(row, key, value)
     make_transient_to_detached(row)
     if attach:

@@ -22,9 +22,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
-from portal.db import insert_unless_taken
+from portal.db import adopt_inserted, insert_unless_taken
 from portal.models import Submission, SubmissionTopic
 
 # Built once: a plain Core insert, run at every intake with the submission's themes.
@@ -62,14 +62,7 @@ def insert_with_topic_rows(session: Session, submission: Submission, *, attach: 
     statement, returned = _insert_with_topics(given, attach)
     values = {f"row_{key}": state[key] for key in given}
     stored = connection.execute(statement, {**values, "topics": submission.topic_tags}).first()
-    if stored is None:
-        return False
-    for key, value in zip(returned, stored, strict=True):
-        setattr(submission, key, value)
-    make_transient_to_detached(submission)
-    if attach:
-        session.add(submission)
-    return True
+    return adopt_inserted(session, submission, returned, stored, attach=attach)
 
 
 @cache
