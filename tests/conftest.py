@@ -3,9 +3,10 @@
 Databases: ``database_url`` runs a test on SQLite (a file in the test's temporary folder) and on
 PostgreSQL when ``PORTAL_TEST_POSTGRES_URL`` names a server (for example
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each PostgreSQL use gets its own
-throw-away database, created on that server and dropped afterwards, so parallel runs never
-collide. With ``CI=true`` a missing server URL fails the PostgreSQL tests instead of skipping
-them: CI must not go green by testing less.
+throw-away database on that server, so parallel runs never collide. A migrated database is made
+without running every migration again (``tests.migration_shortcuts``), except for the tests
+marked ``real_migrations``. With ``CI=true`` a missing server URL fails the PostgreSQL tests
+instead of skipping them: CI must not go green by testing less.
 
 Demo instances (made with ``portal init --demo``, which costs a few seconds of Argon2) are
 session-scoped and shared by tests that only read them.
@@ -27,10 +28,9 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import crypto
@@ -86,6 +86,9 @@ from portal.settings import (
 )
 from portal.web.instance import web_instance
 from tests.intake_support import TEST_SUBMISSION_IDS
+from tests.migration_shortcuts import MigrationShortcuts
+from tests.migration_shortcuts import current as current_migration_shortcuts
+from tests.migration_shortcuts import installed as migration_shortcuts_installed
 
 POSTGRES_URL_VARIABLE = "PORTAL_TEST_POSTGRES_URL"
 RECOVERY_KEY_LINE = re.compile(r"^\s*(parley-recovery-v1:\S+)\s*$", re.MULTILINE)
@@ -95,22 +98,18 @@ BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 
 @contextmanager
 def throwaway_postgres_database() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for the duration of the block."""
-    server_url = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not server_url:
+    """A fresh, empty PostgreSQL database for the duration of the block (made and kept or
+    dropped by the run's :class:`MigrationShortcuts`)."""
+    if not os.environ.get(POSTGRES_URL_VARIABLE):
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but {POSTGRES_URL_VARIABLE} is not set")
         pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
-    name = f"parley_test_{uuid.uuid4().hex[:16]}"
-    server = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    shortcuts = current_migration_shortcuts()
+    url = shortcuts.new_postgres_database()
     try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+        shortcuts.keep_or_drop(url)
 
 
 @contextmanager
@@ -128,6 +127,31 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """An empty database on each backend in turn."""
     with database_for(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migration_shortcuts(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[MigrationShortcuts]:
+    """Installs :class:`MigrationShortcuts` as ``schema.upgrade_to_head`` for the whole run,
+    module and session fixtures included."""
+    shortcuts = MigrationShortcuts(
+        schema.upgrade_to_head,
+        lambda: tmp_path_factory.mktemp("migrated-template"),
+        os.environ.get(POSTGRES_URL_VARIABLE) or None,
+    )
+    with migration_shortcuts_installed(shortcuts):
+        yield shortcuts
+
+
+@pytest.fixture(autouse=True)
+def _real_migrations_when_marked(
+    request: pytest.FixtureRequest, migration_shortcuts: MigrationShortcuts
+) -> Iterator[None]:
+    """Tests marked ``real_migrations`` run every migration, and their databases are dropped."""
+    migration_shortcuts.enabled = request.node.get_closest_marker("real_migrations") is None
+    yield
+    migration_shortcuts.enabled = True
 
 
 def sqlite_files(database_url: str) -> list[Path]:

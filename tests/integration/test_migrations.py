@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -33,6 +34,9 @@ from portal.services.contexts import (
 from portal.services.submissions.payload import encode_payload
 from tests.conftest import create_demo_instance, run_portal, seal_as_before_per_submission_keys
 from tests.staff_sessions_support import StaffCredentials, demo_credentials, sign_in_client
+
+# These tests are about the migrations themselves: no copy of a migrated file stands in for them.
+pytestmark = pytest.mark.real_migrations
 
 
 def _table_names(database_url: str) -> set[str]:
