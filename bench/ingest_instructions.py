@@ -5,10 +5,11 @@ CPU time on a shared machine moves by tens of percent from round to round (``ben
 prints the spread); an instruction count does not, whatever else the machine runs, so a change of
 a few percent shows. Each app runs in a process of its own under callgrind, on a demo instance
 (``bench.demo_instance``, made by a subprocess that callgrind does not follow): the portal as
-``portal serve`` wraps it, the bare app as ``bench.bare_ingest`` builds it, both sent sealed
-agenda inputs from new submitters by Flask's test client. Only the :data:`COUNTED` requests after
-the warm-up are counted: callgrind zeroes its counters when the process calls ``os.getppid``
-and writes them out when it calls ``os.getpgrp``, two calls nothing else in the request makes.
+``portal serve`` wraps it (``portal.server.served_app``), the bare app as ``bench.bare_ingest``
+builds it, both sent sealed agenda inputs from new submitters by Flask's test client. Only the
+:data:`COUNTED` requests after the warm-up are counted: callgrind zeroes its counters when the
+process calls ``os.getppid`` and writes them out when it calls ``os.getpgrp``, two calls nothing
+else in the request makes.
 The test client's own work is counted for both apps, and gunicorn's for neither, so the ratio is
 not the one ``bench.ingest`` measures through ``portal serve``; it is the one to follow from
 change to change.
@@ -31,9 +32,8 @@ from bench.bare_ingest import bare_app, create_table
 from bench.demo_instance import demo_instance
 from bench.queue_pages import POSTGRES_VARIABLES, postgres_server_url, scratch_instance
 from bench.sealed_bodies import bodies_from_test_client, open_session_form, send_with_test_client
-from portal.app import create_app
+from portal.server import served_app
 from portal.settings import load_settings
-from portal.slow_bodies import SlowBodyLimit
 
 COUNTED = 50
 WARM_UP = 10
@@ -47,8 +47,7 @@ def _send_counted(app_name: str, database_url: str | None) -> None:
     with scratch_instance(database_url) as (folder, instance_url):
         settings = load_settings(demo_instance(folder, instance_url))
         form_path = open_session_form(settings.database_url, "agenda-input")
-        portal = create_app(settings)
-        portal.wsgi_app = SlowBodyLimit(portal.wsgi_app, settings.body_timeout_seconds)
+        portal = served_app(settings)
         client = portal.test_client()
         bodies = bodies_from_test_client(client, form_path, WARM_UP + COUNTED)
         if app_name == "bare":

@@ -4,7 +4,7 @@
 everything around it (the WSGI middleware, the request context and the session cookie, the
 CSRF check, the ``before_request``, ``after_request`` and teardown hooks), and sets the portal
 beside ``bench.bare_ingest.bare_app`` storing the same bodies in the same database. Both apps are
-wrapped as ``portal serve`` wraps the portal (``portal.server.PortalServer.load``) and sent
+wrapped as ``portal serve`` wraps the portal (``portal.server.served_app``) and sent
 requests by Flask's test client, whose own work (building each request) is left out: the CPU time
 counted is the time inside the application's WSGI call, and, of it, inside the view function.
 
@@ -35,9 +35,8 @@ from bench.sealed_bodies import (
     open_session_form,
     send_with_test_client,
 )
-from portal.app import create_app
+from portal.server import served_app
 from portal.settings import load_settings
-from portal.slow_bodies import SlowBodyLimit
 
 SEALED_ENDPOINT = "forms_sealed.receive_sealed_submission"
 ROUNDS = 7
@@ -114,8 +113,7 @@ def measure(folder: Path, database_url: str | None) -> None:
     environment = demo_instance(folder, database_url)
     settings = load_settings(environment)
     form_path = open_session_form(settings.database_url, "agenda-input")
-    portal_app = create_app(settings)
-    portal_app.wsgi_app = SlowBodyLimit(portal_app.wsgi_app, settings.body_timeout_seconds)
+    portal_app = served_app(settings)
     create_table(settings.database_url)
     apps = [
         MeteredApp("portal", portal_app, SEALED_ENDPOINT),

@@ -158,10 +158,17 @@ class PortalServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        app = create_app(self._settings)
-        app.wsgi_app = SlowBodyLimit(app.wsgi_app, self._settings.body_timeout_seconds)
+        app = served_app(self._settings)
         coarse_app_logging()
         return app
+
+
+def served_app(settings: Settings) -> Flask:
+    """The portal as ``portal serve`` hands it to its workers: the app, behind the deadline on
+    slow request bodies (the benchmarks measure this same app in their own process)."""
+    app = create_app(settings)
+    app.wsgi_app = SlowBodyLimit(app.wsgi_app, settings.body_timeout_seconds)
+    return app
 
 
 def start_housekeeping(worker: Any) -> None:
