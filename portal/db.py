@@ -44,7 +44,7 @@ SECURITY.md ("Data at rest on SQLite") states what remains.
 
 import select
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -270,48 +270,54 @@ def holds_sqlite_write_lock(session: Session) -> bool:
     return bool(connection.connection.dbapi_connection.in_transaction)
 
 
-def insert_unless_taken(session: Session, row: Any, *, attach: bool = True) -> bool:
+def insert_unless_taken(session: Session, row: Any) -> bool:
     """Store the new ORM object ``row`` with one INSERT and make it the session's persistent row;
     ``False``, with nothing stored, if a unique constraint already holds one of its values.
 
     The unit of work would store it with a flush, and surviving a clash would need a savepoint
     around it: three statements and the flush's bookkeeping on a hot path, where this is one
-    ``INSERT .. ON CONFLICT DO NOTHING RETURNING``, built once per table and set of columns and
-    run on the session's connection, past the ORM's statement handling, which a plain insert
-    does not need. The columns ``row`` leaves unset are filled from what the insert returns
-    (database defaults and the new id), so that the object matches the stored row.
-    Relationships set on ``row`` must come with their foreign key columns.
-
-    Without ``attach`` the stored ``row`` is left detached instead, and only its new id is read
-    back: for a row that nothing later in the transaction changes, loads or reads beyond what it
-    was given, which the session then neither cascades into nor tracks, at a cost greater than
-    the insert's. Its columns left unset are not loaded (reading one raises, as for any detached
-    object).
+    ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` (:func:`insert_values_unless_taken`). The
+    columns ``row`` leaves unset are filled from what the insert returns (database defaults and
+    the new id), so that the object matches the stored row. Relationships set on ``row`` must
+    come with their foreign key columns.
     """
     table, columns = _mapped_columns(type(row))
     state = row.__dict__
     missing = tuple((key, column) for key, column in columns if key not in state)
-    returned = missing if attach else tuple(pair for pair in missing if pair[1].primary_key)
-    statement = _insert_returning(session.get_bind().dialect.name, table, returned)
     values = {column.name: state[key] for key, column in columns if key in state}
-    stored = session.connection().execute(statement, values).first()
-    return adopt_inserted(session, row, [key for key, _column in returned], stored, attach=attach)
+    stored = insert_values_unless_taken(
+        session, table, values, tuple(column for _key, column in missing)
+    )
+    return adopt_inserted(session, row, [key for key, _column in missing], stored)
 
 
-def adopt_inserted(
-    session: Session, row: Any, returned: Sequence[str], stored: Any, *, attach: bool
-) -> bool:
-    """Make ``row`` the stored row that an ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` of it
-    answered with ``stored``, the values of its attributes ``returned``; ``False`` when it
-    answered nothing, as the insert then stored nothing. As :func:`insert_unless_taken` leaves
-    it: in ``session`` when ``attach``, else detached."""
+def insert_values_unless_taken(
+    session: Session, table: Table, values: Mapping[str, Any], returned: tuple[Any, ...]
+) -> Any:
+    """Store one row of ``table`` from ``values`` (by column name) with one
+    ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` of the columns ``returned``, built once per
+    table and set of columns and run on the session's connection, past the ORM; what it
+    returned, or ``None``, with nothing stored, if a unique constraint already holds one of the
+    values.
+
+    For a row that nothing later in the transaction changes, loads or reads beyond what it was
+    given: no ORM object is made, tracked or cascaded into, which costs more than the insert.
+    Columns left out of ``values`` take their defaults, as in any Core insert.
+    """
+    statement = _insert_returning(session.get_bind().dialect.name, table, returned)
+    return session.connection().execute(statement, values).first()
+
+
+def adopt_inserted(session: Session, row: Any, returned: Sequence[str], stored: Any) -> bool:
+    """Make ``row`` the stored row, in ``session``, that an ``INSERT .. ON CONFLICT DO NOTHING
+    RETURNING`` of it answered with ``stored``, the values of its attributes ``returned``;
+    ``False`` when it answered nothing, as the insert then stored nothing."""
     if stored is None:
         return False
     for key, value in zip(returned, stored, strict=True):
         setattr(row, key, value)
     make_transient_to_detached(row)
-    if attach:
-        session.add(row)
+    session.add(row)
     return True
 
 
@@ -323,7 +329,8 @@ def _mapped_columns(entity: type) -> tuple[Table, tuple[tuple[str, Any], ...]]:
 
 
 @cache
-def _insert_returning(dialect: str, table: Table, returned: tuple[tuple[str, Any], ...]) -> Any:
-    """The statement of :func:`insert_unless_taken`; its values come with each execution."""
+def _insert_returning(dialect: str, table: Table, returned: tuple[Any, ...]) -> Any:
+    """The statement of :func:`insert_values_unless_taken`; its values come with each
+    execution."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(*(column for _key, column in returned))
+    return insert(table).on_conflict_do_nothing().returning(*returned)

@@ -624,7 +624,7 @@ def seal_as_before_per_submission_keys(settings: Settings, sent: SentSubmission)
             ).one()
             submission.envelope = crypto.seal_envelope(
                 encode_payload(payload),
-                recipient_keys(submission.desk_key, submission),
+                recipient_keys(submission.desk_key, submission.submitter_public_key),
                 submission_context(address),
             )
             session.commit()

@@ -68,7 +68,7 @@ import crypto
 from crypto.codename import display_wordlist
 from portal.blueprints.forms import codename_refusal
 from portal.i18n import page_address, refusal_text
-from portal.models import SubmissionKind, Submitter, utc_now
+from portal.models import SubmissionKind, utc_now
 from portal.security import page_moves_on
 from portal.services.contexts import SubmissionAddress
 from portal.services.dialogues.dialogue_sessions import UnknownDialogueError, UnknownSessionError
@@ -174,13 +174,13 @@ def receive_sealed_submission() -> ResponseReturnValue:
     try:
         with unit_of_work() as database:
             address, routing, destination = _address(database, sealed, now)
-            submitter = _submitter(database, sealed, now, destination.sign_in_gauge)
-            if not isinstance(submitter, Submitter):
-                return submitter
+            codename_key = _codename_key(database, sealed, now, destination.sign_in_gauge)
+            if not isinstance(codename_key, bytes):
+                return codename_key
             submission = accept_sealed_submission(
                 database,
                 address=address,
-                submitter=submitter,
+                codename_public_key=codename_key,
                 owner_tag_key=sealed.owner_tag_key,
                 submitter_public_key=sealed.submission_key,
                 signing_public_key=sealed.signing_key,
@@ -244,10 +244,11 @@ def _address(
     return address, routing, destination
 
 
-def _submitter(
+def _codename_key(
     database: Session, sealed: SealedRequest, now: dt.datetime, gauge: float
-) -> Submitter | ResponseReturnValue:
-    """Register the new pseudonym, or sign in the existing one, as the no-JavaScript path does;
+) -> bytes | ResponseReturnValue:
+    """Register the new pseudonym, or sign in the existing one, as the no-JavaScript path does,
+    and return the codename's public key; or else the answer to send, a (JSON, status) pair.
     ``gauge`` is the failure gauge's level, read with the destination.
 
     A malformed registration raises and stores nothing. A refused sign-in, and a registration of
@@ -258,7 +259,7 @@ def _submitter(
     pepper = app_secrets().codename_pepper
     try:
         if sealed.public_key is not None:
-            return register_browser_submitter(
+            register_browser_submitter(
                 database,
                 pepper,
                 login_secret=sealed.login_secret,
@@ -268,7 +269,8 @@ def _submitter(
                 proof=sealed.proof,
                 gauge=gauge,
             )
-        return sign_in_from_browser(
+            return sealed.public_key
+        submitter = sign_in_from_browser(
             database,
             pepper,
             sealed.login_secret,
@@ -278,6 +280,7 @@ def _submitter(
             proof=sealed.proof,
             gauge=gauge,
         )
+        return bytes(submitter.public_key)
     except ChallengeRequiredError as required:
         return challenge_answer(required)
     except SignInRefusedError:

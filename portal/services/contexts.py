@@ -151,10 +151,11 @@ def is_public_id(text: str) -> bool:
     return PUBLIC_ID_PATTERN.fullmatch(text) is not None
 
 
-def recipient_keys(desk_key: SealingKey, submission: Submission) -> tuple[bytes, bytes]:
-    """The public keys an envelope of ``submission`` is sealed to: ``desk_key`` and the key the
-    submission names for its submitter, never the key of the submitter's codename as such."""
-    return (desk_key.public_key, bytes(submission.submitter_public_key))
+def recipient_keys(desk_key: SealingKey, submitter_public_key: bytes) -> tuple[bytes, bytes]:
+    """The public keys an envelope of a submission is sealed to: ``desk_key`` and the key the
+    submission names for its submitter (its ``submitter_public_key``), never the key of the
+    submitter's codename as such."""
+    return (desk_key.public_key, bytes(submitter_public_key))
 
 
 # --- envelope contexts -------------------------------------------------------------------------

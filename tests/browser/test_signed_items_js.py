@@ -110,7 +110,7 @@ def _as_hostile_server(instance: DemoInstance, public_id: str) -> None:
     """Write the forgeries: only public keys are needed, and the writer has them all."""
     with _stored(instance, public_id) as (session, submission):
         desk_key = current_desk_key(session, submission.dialogue)
-        recipients = list(recipient_keys(desk_key, submission))
+        recipients = list(recipient_keys(desk_key, submission.submitter_public_key))
         writer_seed = secrets.token_bytes(32)
         for position, signer in ((2, None), (3, writer_seed)):
             _desk_message(submission, desk_key, recipients, position, FORGED, signer)

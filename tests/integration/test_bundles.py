@@ -161,7 +161,7 @@ def _send(world: ConsultationWorld, marker: str, content: bytes) -> Submission:
     )
     envelope = crypto.seal_envelope(
         json.dumps({"text": f"message {marker}"}).encode(),
-        recipient_keys(submission.desk_key, submission),
+        recipient_keys(submission.desk_key, submission.submitter_public_key),
         context,
     )
     submission.messages.append(
@@ -660,7 +660,9 @@ def _with_attachment(
     }
     context = signed_attachment_keys_context(SubmissionAddress.of(submission), item["public_id"])
     keys_envelope = crypto.seal_envelope(
-        json.dumps(record).encode(), recipient_keys(submission.desk_key, submission), context
+        json.dumps(record).encode(),
+        recipient_keys(submission.desk_key, submission.submitter_public_key),
+        context,
     )
     codename_key = _SECRETS[submission.public_id]
     seed = crypto.derive_submission_keys(codename_key.key_seed, submission.public_id).signing_seed

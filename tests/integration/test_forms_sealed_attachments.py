@@ -313,7 +313,7 @@ def test_a_claim_rolled_back_leaves_the_upload_and_its_file_as_they_were(
         upload.submission_public_id = submission.public_id
         context = signed_attachment_keys_context(SubmissionAddress.of(submission), pending.upload)
         keys_envelope = crypto.seal_envelope(
-            b"{}", recipient_keys(submission.desk_key, submission), context
+            b"{}", recipient_keys(submission.desk_key, submission.submitter_public_key), context
         )
         secrets = crypto.derive_codename_secrets(sent.codename)
         seed = crypto.derive_submission_keys(secrets.key_seed, submission.public_id).signing_seed
@@ -323,7 +323,7 @@ def test_a_claim_rolled_back_leaves_the_upload_and_its_file_as_they_were(
         sealed = SealedSubmission(
             submission,
             SubmissionAddress.of(submission),
-            recipient_keys(submission.desk_key, submission),
+            recipient_keys(submission.desk_key, submission.submitter_public_key),
         )
         [attachment] = claim_uploads(session, storage, sealed, [claim], utc_now())
         assert attachment.public_id == pending.upload

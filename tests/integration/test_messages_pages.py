@@ -269,7 +269,7 @@ def _forge_desk_message(app: Flask, public_id: str) -> None:
         )
         envelope = crypto.seal_envelope(
             encode_payload({"format": MESSAGE_FORMAT, "text": FORGED}),
-            recipient_keys(desk_key, submission),
+            recipient_keys(desk_key, submission.submitter_public_key),
             context,
         )
         submission.messages.append(

@@ -184,7 +184,8 @@ def test_a_desk_message_and_a_reply_open_at_both_ends(thread: Thread) -> None:
         assert info.context_digest == crypto.context_digest(message_context(message))
         assert message.position == 1 and len(message.signature) == 64
         assert set(info.key_ids) == {
-            crypto.key_id(key) for key in recipient_keys(thread.world.desk_key, thread.submission)
+            crypto.key_id(key)
+            for key in recipient_keys(thread.world.desk_key, thread.submission.submitter_public_key)
         }
         assert ASKED.encode() not in message.envelope and ANSWERED.encode() not in message.envelope
 
@@ -218,7 +219,7 @@ def test_a_desk_message_and_a_reply_open_at_both_ends(thread: Thread) -> None:
 def test_a_reply_sealed_in_the_browser_is_checked_against_its_issued_id(thread: Thread) -> None:
     session = thread.world.session
     submission = thread.submission
-    recipients = recipient_keys(thread.world.desk_key, submission)
+    recipients = recipient_keys(thread.world.desk_key, submission.submitter_public_key)
     public_id = new_reply_id(session)
     plaintext = encode_payload({"format": MESSAGE_FORMAT, "text": ANSWERED})
     seed = crypto.derive_submission_keys(

@@ -238,7 +238,7 @@ def _add_unsigned_further_information(database_url: str, sent, text: str) -> Non
         payload = {"format": "parley-further-information-v1", "text": text}
         envelope = crypto.seal_envelope(
             encode_payload(payload),
-            recipient_keys(submission.desk_key, submission),
+            recipient_keys(submission.desk_key, submission.submitter_public_key),
             further_information_context(SubmissionAddress.of(submission)),
         )
         submission.further_information.append(

@@ -129,9 +129,10 @@ def _send_sealed(
     address = _address(world)
     envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
     identities = _identities(world, codename_key, address)
-    return accept_signed(
+    stored = accept_signed(
         world, submitter, codename_key, address, envelope, new_codename=True, **identities
     ).row
+    return world.session.get_one(Submission, stored.id)
 
 
 def test_a_new_codenames_first_send_takes_tag_zero_without_a_walk(

@@ -122,7 +122,7 @@ class Case:
             encode_payload(
                 {"format": "parley-consent-change-v1", "person": 0, "consent": _consent(level)}
             ),
-            recipient_keys(world.desk_key, self.submission),
+            recipient_keys(world.desk_key, self.submission.submitter_public_key),
             context,
         )
         item = model(
@@ -304,7 +304,7 @@ def _forged_desk_message(case: Case, signing_seed: bytes | None, position: int =
         encode_payload(
             {"format": "parley-desk-message-v1", "text": "Please send us your full name."}
         ),
-        recipient_keys(world.desk_key, submission),
+        recipient_keys(world.desk_key, submission.submitter_public_key),
         context,
     )
     signature = None if signing_seed is None else crypto.sign_item(signing_seed, context, envelope)
@@ -400,7 +400,7 @@ def test_a_signed_submission_made_to_look_older_is_refused(case: Case) -> None:
     )
     case.submission.envelope = crypto.seal_envelope(
         encode_payload(payload),
-        recipient_keys(world.desk_key, case.submission),
+        recipient_keys(world.desk_key, case.submission.submitter_public_key),
         submission_context(SubmissionAddress.of(case.submission)),
     )
     case.submission.signature = case.submission.signing_public_key = None
@@ -423,7 +423,9 @@ def test_before_signatures_an_unsigned_change_may_lower_consent_only(case: Case)
     del payload["signatures"]
     old_context = submission_context(SubmissionAddress.of(case.submission))
     case.submission.envelope = crypto.seal_envelope(
-        encode_payload(payload), recipient_keys(world.desk_key, case.submission), old_context
+        encode_payload(payload),
+        recipient_keys(world.desk_key, case.submission.submitter_public_key),
+        old_context,
     )
     case.submission.signature = case.submission.signing_public_key = None
     world.session.commit()

@@ -222,7 +222,7 @@ def accept_signed(
     return accept_sealed_submission(
         world.session,
         address=address,
-        submitter=submitter,
+        codename_public_key=submitter.public_key,
         owner_tag_key=_tag_key(codename_key),
         submitter_public_key=_own_key(codename_key, address),
         signing_public_key=_signing_key(codename_key, address),
@@ -271,7 +271,7 @@ def test_a_browser_sealed_submission_is_stored_and_opens_for_desk_and_submitter(
     sealed = accept_sealed_submission(
         world.session,
         address=address,
-        submitter=submitter,
+        codename_public_key=submitter.public_key,
         owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
         submitter_public_key=_own_key(codename_key, address),
         signing_public_key=_signing_key(codename_key, address),
@@ -369,7 +369,7 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
             lambda named_key=named_key, envelope=envelope: accept_sealed_submission(
                 world.session,
                 address=address,
-                submitter=submitter,
+                codename_public_key=submitter.public_key,
                 owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
                 submitter_public_key=named_key,
                 signing_public_key=_signing_key(codename_key, address),
@@ -382,7 +382,7 @@ def test_recipients_must_be_exactly_the_current_desk_key_and_the_submitter(
         assert "wrong keys" in message
     right = _sealed(world, own, context, [new_desk_key.public_key, own])
     stored = accept_signed(world, submitter, codename_key, address, right).row
-    assert stored.desk_key_id == new_desk_key.id
+    assert world.session.get_one(Submission, stored.id).desk_key_id == new_desk_key.id
 
 
 @pytest.mark.parametrize(
@@ -440,7 +440,7 @@ def test_only_a_reprisal_report_is_marked_urgent(consultation_world: Consultatio
         lambda: accept_sealed_submission(
             world.session,
             address=address,
-            submitter=submitter,
+            codename_public_key=submitter.public_key,
             owner_tag_key=crypto.owner_tag_key(codename_key.key_seed),
             submitter_public_key=_own_key(codename_key, address),
             signing_public_key=_signing_key(codename_key, address),

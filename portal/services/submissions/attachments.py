@@ -188,7 +188,9 @@ def attach_file(
     }
     context = signed_attachment_keys_context(SubmissionAddress.of(submission), public_id)
     keys_envelope = crypto.seal_envelope(
-        encode_payload(record), recipient_keys(submission.desk_key, submission), context
+        encode_payload(record),
+        recipient_keys(submission.desk_key, submission.submitter_public_key),
+        context,
     )
     signing_seed = submission_keys(submitter_key, submission.public_id).signing_seed
     attachment = Attachment(

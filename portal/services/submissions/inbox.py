@@ -334,7 +334,9 @@ def sealing_target(session: Session, submission: Submission) -> SealingTarget:
     """
     position = addition_position(submission)
     return SealingTarget(
-        recipients=recipient_keys(require_desk_key(session, submission.dialogue), submission),
+        recipients=recipient_keys(
+            require_desk_key(session, submission.dialogue), submission.submitter_public_key
+        ),
         further_information_context=addition_context(submission, FURTHER_INFORMATION, position),
         consent_change_context=addition_context(submission, CONSENT_CHANGE, position),
         signing_key=submission.signing_public_key,
@@ -590,7 +592,7 @@ def checked_addition(
     check_envelope(
         envelope,
         context=context,
-        recipients=recipient_keys(desk_key, submission),
+        recipients=recipient_keys(desk_key, submission.submitter_public_key),
         max_bytes=MAX_ENVELOPE_BYTES,
     )
     if position is not None:
@@ -630,7 +632,7 @@ def sealed_addition(
     desk_key = require_desk_key(session, submission.dialogue)
     context = addition_context(submission, kind, position)
     envelope = crypto.seal_envelope(
-        encode_payload(payload), recipient_keys(desk_key, submission), context
+        encode_payload(payload), recipient_keys(desk_key, submission.submitter_public_key), context
     )
     signature = None if position is None else crypto.sign_item(signing_seed, context, envelope)
     return Addition(desk_key, envelope, position, signature)

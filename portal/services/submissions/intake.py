@@ -27,7 +27,7 @@ transaction, so a refusal or a later failure leaves nothing behind once the call
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy.orm import Session
@@ -40,7 +40,6 @@ from portal.models import (
     SubmissionIdentity,
     SubmissionKind,
     SubmissionState,
-    Submitter,
 )
 from portal.services.contexts import (
     AddressedDialogue,
@@ -77,7 +76,11 @@ from portal.services.submissions.submitter_keys import (
     owner_tag_key_of,
     submission_keys,
 )
-from portal.services.submissions.topic_rows import insert_with_topic_rows, topic_tags
+from portal.services.submissions.topic_rows import (
+    insert_values_with_topic_rows,
+    insert_with_topic_rows,
+    topic_tags,
+)
 from portal.translatable import translatable
 
 # A submission's JSON may take up to 1 MiB less the envelope's 4-byte length prefix, so that its
@@ -109,11 +112,20 @@ class SubmissionDeskKey(Protocol):
     def public_key(self) -> bytes: ...
 
 
+class SealedRow(NamedTuple):
+    """What a sealed request reads of the submission it has just stored, whose row is not in
+    the session: ``attachments.claim_uploads`` binds and signs the attachments to these."""
+
+    id: int
+    public_id: str
+    signing_public_key: bytes
+
+
 class SealedSubmission(NamedTuple):
     """A submission a browser sealed, just stored: its row, and the address and recipients its
     attachments' keys must be bound and sealed to (``attachments.claim_uploads``)."""
 
-    row: Submission  # stored, not in the session
+    row: SealedRow
     address: SubmissionAddress
     recipients: tuple[bytes, bytes]
 
@@ -169,7 +181,7 @@ def accept_sealed_submission(
     session: Session,
     *,
     address: SubmissionAddress,
-    submitter: Submitter,
+    codename_public_key: bytes,
     owner_tag_key: bytes,
     submitter_public_key: bytes,
     signing_public_key: bytes,
@@ -188,7 +200,7 @@ def accept_sealed_submission(
     ``submitter_public_key`` and ``signing_public_key`` are the submission's own keys, which the
     browser derived from the codename and the public id. The server cannot check that
     derivation; it refuses what is not an X25519 public key, the codename's own key
-    (``submitter``'s), which would link the submission to the submitter's others, and a
+    (``codename_public_key``), which would link the submission to the submitter's others, and a
     signature that does not verify with ``signing_public_key`` under the submission's signed
     context. Readers later check that the key sealed inside the submission is this one.
     ``owner_tag_key`` is the codename's tag key, which the browser derived too; why a wrong one
@@ -198,9 +210,9 @@ def accept_sealed_submission(
     registered in the caller's transaction, which lets its first owner tag be taken at once
     (``owner_tags.add_with_next_tag``). ``desk_key`` is the dialogue's current desk key when the
     caller has read it in this transaction along with the address
-    (``submissions.destination``); it is read here otherwise. The submission's row returned is
-    stored but not in ``session`` (``topic_rows.insert_with_topic_rows`` without ``attach``):
-    nothing later in a sealed request changes it.
+    (``submissions.destination``); it is read here otherwise. The submission is stored from its
+    values, without an ORM object (``topic_rows.insert_values_with_topic_rows``): nothing later
+    in a sealed request changes it, and what it reads of it is returned as a :class:`SealedRow`.
     """
     if routing.urgent and address.kind is not SubmissionKind.REPRISAL_REPORT:
         raise SubmissionRefusedError(translatable("only a reprisal report can be marked urgent"))
@@ -210,7 +222,7 @@ def accept_sealed_submission(
         raise SubmissionRefusedError(
             translatable("the submission's key is not a key we can accept")
         ) from None
-    if bytes(submitter_public_key) == bytes(submitter.public_key):
+    if bytes(submitter_public_key) == bytes(codename_public_key):
         raise SubmissionRefusedError(
             translatable(
                 "this submission was encrypted to the wrong keys; reload the form and send it again"
@@ -218,13 +230,14 @@ def accept_sealed_submission(
         )
     if desk_key is None:
         desk_key = require_desk_key(session, address.dialogue)
-    submission = _new_submission(address, bytes(submitter_public_key), desk_key, routing, today)
+    row = _submission_values(address, bytes(submitter_public_key), desk_key, routing, today)
     context = signed_submission_context(address)
-    recipients = recipient_keys(desk_key, submission)
+    recipients = recipient_keys(desk_key, row["submitter_public_key"])
     check_envelope(envelope, context=context, recipients=recipients, max_bytes=MAX_ENVELOPE_BYTES)
     check_signature(signing_public_key, context, envelope, signature)
-    submission.signing_public_key = bytes(signing_public_key)
-    submission.signature = bytes(signature)
+    row["signing_public_key"] = bytes(signing_public_key)
+    row["signature"] = bytes(signature)
+    row["envelope"] = bytes(envelope)
     identity_key = identity_key_for(session, desk_key, address.kind)
     if (identity_key is None) != (identities_envelope is None):
         raise SubmissionRefusedError(
@@ -249,15 +262,12 @@ def accept_sealed_submission(
             envelope=bytes(identities_envelope),
             signature=bytes(identities_signature or b""),
         )
-    stored = _store(
-        session,
-        submission,
-        bytes(envelope),
-        owner_tag_key,
-        identity,
-        new_codename=new_codename,
-        attach=False,
-    )
+
+    def insert(tag: bytes) -> int | None:
+        return insert_values_with_topic_rows(session, {**row, "owner_tag": tag})
+
+    stored_id = _store(session, insert, owner_tag_key, identity, new_codename=new_codename)
+    stored = SealedRow(stored_id, address.public_id, row["signing_public_key"])
     return SealedSubmission(stored, address, recipients)
 
 
@@ -289,7 +299,7 @@ def accept_plain_submission(
     keys = submission_keys(submitter_key, address.public_id)
     submission_key = keys.public_key_bytes()
     routing = routing_metadata(payload)
-    submission = _new_submission(address, submission_key, desk_key, routing, today)
+    submission = Submission(**_submission_values(address, submission_key, desk_key, routing, today))
     identity_key = identity_key_for(session, desk_key, address.kind)
     identity = None
     if identity_key is not None:
@@ -310,11 +320,18 @@ def accept_plain_submission(
     )
     context = signed_submission_context(address)
     envelope = crypto.seal_envelope(
-        encode_payload(payload), recipient_keys(desk_key, submission), context
+        encode_payload(payload), recipient_keys(desk_key, submission_key), context
     )
     submission.signing_public_key = keys.signing_public_key()
     submission.signature = crypto.sign_item(keys.signing_seed, context, envelope)
-    return _store(session, submission, envelope, owner_tag_key_of(submitter_key), identity)
+    submission.envelope = envelope
+
+    def insert(tag: bytes) -> int | None:
+        submission.owner_tag = tag
+        return submission.id if insert_with_topic_rows(session, submission) else None
+
+    _store(session, insert, owner_tag_key_of(submitter_key), identity)
+    return submission
 
 
 def require_desk_key(session: Session, dialogue: AddressedDialogue) -> DeskKey:
@@ -369,31 +386,32 @@ def check_signature(signing_key: bytes, context: str, envelope: bytes, signature
         ) from None
 
 
-def _new_submission(
+def _submission_values(
     address: SubmissionAddress,
     submitter_public_key: bytes,
     desk_key: SubmissionDeskKey,
     routing: RoutingMetadata,
     today: dt.date,
-) -> Submission:
-    """The row of a submission, not yet in the session and without its envelope.
+) -> dict[str, Any]:
+    """The values of a new submission's row, by attribute, without its envelope, signature and
+    owner tag.
 
     Its dialogue, session and desk key are given by their ids alone: the sealed path holds
     copies of their columns, not their rows, and a row stored in the session finds them there.
     """
     dialogue_session = address.dialogue_session
-    return Submission(
-        public_id=address.public_id,
-        dialogue_id=address.dialogue.id,
-        session_id=None if dialogue_session is None else dialogue_session.id,
-        kind=address.kind,
-        state=SubmissionState.RECEIVED,
-        received_on=today,
-        desk_key_id=desk_key.id,
-        submitter_public_key=submitter_public_key,
-        topic_tags=topic_tags(str(topic) for topic in routing.topic_tags),
-        urgent=routing.urgent,
-    )
+    return {
+        "public_id": address.public_id,
+        "dialogue_id": address.dialogue.id,
+        "session_id": None if dialogue_session is None else dialogue_session.id,
+        "kind": address.kind,
+        "state": SubmissionState.RECEIVED,
+        "received_on": today,
+        "desk_key_id": desk_key.id,
+        "submitter_public_key": submitter_public_key,
+        "topic_tags": topic_tags(str(topic) for topic in routing.topic_tags),
+        "urgent": routing.urgent,
+    }
 
 
 def identity_key_for(
@@ -405,21 +423,22 @@ def identity_key_for(
 
 def _store(
     session: Session,
-    submission: Submission,
-    envelope: bytes,
+    insert: Callable[[bytes], int | None],
     owner_tag_key: bytes,
     identity: SubmissionIdentity | None,
     *,
     new_codename: bool = False,
-    attach: bool = True,
-) -> Submission:
-    """Store ``submission`` under the next free tag of ``owner_tag_key``, with its topic rows
-    and its names' row; ``attach`` as for ``portal.db.insert_unless_taken``."""
-    submission.envelope = envelope
+) -> int:
+    """Store a submission under the next free tag of ``owner_tag_key``, with its names' row, and
+    return its id. ``insert(tag)`` stores it under ``tag``, with its topic rows, and returns its
+    id, or ``None`` having stored nothing when the tag (or another unique value) is taken
+    (``topic_rows``)."""
+    stored_id: int | None = None
 
     def store(tag: bytes) -> bool:
-        submission.owner_tag = tag
-        return insert_with_topic_rows(session, submission, attach=attach)
+        nonlocal stored_id
+        stored_id = insert(tag)
+        return stored_id is not None
 
     try:
         add_with_next_tag(session, store, owner_tag_key, new_codename=new_codename)
@@ -430,9 +449,10 @@ def _store(
                 "send this one again"
             )
         ) from None
+    assert stored_id is not None  # add_with_next_tag returns only once a store succeeded
     # Only once the row is stored: the names' row hangs from it.
     if identity is not None:
-        identity.submission_id = submission.id
+        identity.submission_id = stored_id
         session.add(identity)
         session.flush()
-    return submission
+    return stored_id

@@ -59,12 +59,13 @@ sign-in (or a browser's registration) is refused, or the failure is not counted.
 import datetime as dt
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.db import insert_unless_taken
+from portal.db import insert_unless_taken, insert_values_unless_taken
 from portal.models import Submitter
 from portal.services.leaky_bucket import (
     RESERVED_SECONDS,
@@ -115,6 +116,9 @@ class SignInLimit(LeakyBucket):
 
 # The failure gauge as columns of another read (``submissions.destination``), at its default size.
 SIGN_IN_GAUGE = BucketRead.of(GLOBAL_BUCKET, SignInLimit())
+# What a browser's registration inserts into, and reads back.
+_SUBMITTERS = Submitter.__table__
+_SUBMITTER_ID = (Submitter.__table__.c.id,)
 
 
 def bucket_families(limit: SignInLimit = SignInLimit()) -> tuple[tuple[str, LeakyBucket], ...]:
@@ -141,30 +145,13 @@ class NewCodename:
 
 
 def register_submitter(
-    session: Session,
-    pepper: bytes,
-    *,
-    login_secret: bytes,
-    public_key: bytes,
-    today: dt.date,
-    attach: bool = True,
+    session: Session, pepper: bytes, *, login_secret: bytes, public_key: bytes, today: dt.date
 ) -> Submitter:
-    """Register the pseudonym whose login secret and public key a browser derived; ``attach``
-    as for ``portal.db.insert_unless_taken``."""
-    if len(login_secret) != LOGIN_SECRET_SIZE:
-        raise RegistrationRefusedError(
-            translatable("a login secret must be %(size)s bytes", size=LOGIN_SECRET_SIZE)
-        )
-    try:
-        crypto.load_public_key(public_key)
-    except crypto.CryptoError:
-        raise RegistrationRefusedError(
-            translatable("the public key is not an X25519 public key")
-        ) from None
-    digest = crypto.lookup_hash(pepper, login_secret)
-    submitter = Submitter(lookup_hash=digest, public_key=bytes(public_key), created_on=today)
+    """Register the pseudonym whose login secret and public key a browser derived, and return
+    its row, in ``session``."""
+    submitter = Submitter(**_registration(pepper, login_secret, public_key, today))
     # The unique lookup hash is the check: one insert that stores nothing if it is taken.
-    if not insert_unless_taken(session, submitter, attach=attach):
+    if not insert_unless_taken(session, submitter):
         raise CodenameTakenError(
             translatable("this codename is already registered; sign in with it")
         )
@@ -182,30 +169,44 @@ def register_browser_submitter(
     proof: Proof | None,
     limit: SignInLimit = SignInLimit(),
     gauge: float | None = None,
-) -> Submitter:
+) -> None:
     """Register a pseudonym a browser derived, under the proof of work (module docstring).
 
     ``ChallengeRequiredError`` while one is asked and ``proof`` does not answer it;
     ``SignInRefusedError``, counted, for a login secret that is already registered;
     ``RegistrationRefusedError`` for a malformed one. ``gauge`` is the failure gauge's level
     when the caller read it in this transaction along with its other reads
-    (:data:`SIGN_IN_GAUGE`); it is read here otherwise. The submitter returned is stored but not
-    in ``session`` (``portal.db.insert_unless_taken`` without ``attach``): what a browser's
-    request does next only reads the public key it was given.
+    (:data:`SIGN_IN_GAUGE`); it is read here otherwise. No row object is made
+    (``portal.db.insert_values_unless_taken``): what a browser's request does next only reads
+    the public key it sent.
     """
     challenges.require(_gauge(session, limit, now, gauge), proof, login_secret, now)
-    try:
-        return register_submitter(
-            session,
-            pepper,
-            login_secret=login_secret,
-            public_key=public_key,
-            today=now.date(),
-            attach=False,
-        )
-    except CodenameTakenError:
+    row = _registration(pepper, login_secret, public_key, now.date())
+    if insert_values_unless_taken(session, _SUBMITTERS, row, _SUBMITTER_ID) is None:
         count(session, [(GLOBAL_BUCKET, limit)], now)
-        raise SignInRefusedError() from None
+        raise SignInRefusedError()
+
+
+def _registration(
+    pepper: bytes, login_secret: bytes, public_key: bytes, today: dt.date
+) -> dict[str, Any]:
+    """The values of a new submitter's row (by column), once its login secret and public key
+    are shown to be well formed; ``RegistrationRefusedError`` otherwise."""
+    if len(login_secret) != LOGIN_SECRET_SIZE:
+        raise RegistrationRefusedError(
+            translatable("a login secret must be %(size)s bytes", size=LOGIN_SECRET_SIZE)
+        )
+    try:
+        crypto.load_public_key(public_key)
+    except crypto.CryptoError:
+        raise RegistrationRefusedError(
+            translatable("the public key is not an X25519 public key")
+        ) from None
+    return {
+        "lookup_hash": crypto.lookup_hash(pepper, login_secret),
+        "public_key": bytes(public_key),
+        "created_on": today,
+    }
 
 
 def register_new_codename(

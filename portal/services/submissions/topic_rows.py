@@ -24,17 +24,18 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from portal.db import adopt_inserted, insert_unless_taken
+from portal.db import adopt_inserted, insert_values_unless_taken
 from portal.models import Submission, SubmissionTopic
 
 # Built once: a plain Core insert, run at every intake with the submission's themes.
 _INSERT = insert(SubmissionTopic.__table__)
 _SUBMISSIONS = Submission.__table__
-# Each column attribute of a submission with its column, for the statements of
-# :func:`_insert_with_topics`.
+# Each column attribute of a submission with its column, in order and by key, for the inserts
+# built here.
 _SUBMISSION_COLUMNS = tuple(
     (attribute.key, attribute.columns[0]) for attribute in Submission.__mapper__.column_attrs
 )
+_COLUMNS = dict(_SUBMISSION_COLUMNS)
 
 
 def topic_tags(topics: Iterable[str]) -> list[str]:
@@ -42,10 +43,30 @@ def topic_tags(topics: Iterable[str]) -> list[str]:
     return sorted(set(topics))
 
 
-def insert_with_topic_rows(session: Session, submission: Submission, *, attach: bool) -> bool:
-    """Store the new ``submission`` and index its themes, as ``portal.db.insert_unless_taken``
-    stores a row: ``False``, with nothing stored, when one of its unique values is taken, and
-    ``attach`` alike.
+def insert_with_topic_rows(session: Session, submission: Submission) -> bool:
+    """Store the new ORM object ``submission`` and index its themes, as
+    ``portal.db.insert_unless_taken`` stores a row: ``False``, with nothing stored, when one of
+    its unique values is taken; else the object is the session's persistent row."""
+    state = submission.__dict__
+    values = {key: state[key] for key, _column in _SUBMISSION_COLUMNS if key in state}
+    # The id first, as :func:`_insert` wants it.
+    returned = ("id", *(key for key, _c in _SUBMISSION_COLUMNS if key != "id" and key not in state))
+    stored = _insert(session, values, returned)
+    return adopt_inserted(session, submission, returned, stored)
+
+
+def insert_values_with_topic_rows(session: Session, values: dict[str, Any]) -> int | None:
+    """Store a new submission from the values of its attributes and index its themes, without
+    an ORM object (``portal.db.insert_values_unless_taken`` says when that serves); its new id,
+    or ``None``, with nothing stored, when one of its unique values is taken."""
+    stored = _insert(session, values, ("id",))
+    return None if stored is None else stored[0]
+
+
+def _insert(session: Session, values: dict[str, Any], returned: tuple[str, ...]) -> Any:
+    """Insert the submission whose attributes have ``values``, with its topic rows; what the
+    insert returned of the attributes ``returned`` (the id first), or ``None`` if it stored
+    nothing.
 
     On PostgreSQL the submission's insert feeds the topic rows' in one statement (a
     data-modifying common table expression), which costs the server's process one statement
@@ -53,39 +74,31 @@ def insert_with_topic_rows(session: Session, submission: Submission, *, attach: 
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        if not insert_unless_taken(session, submission, attach=attach):
-            return False
-        add_topic_rows(session, submission.id, submission.dialogue_id, submission.topic_tags)
-        return True
-    state = submission.__dict__
-    given = tuple(key for key, _column in _SUBMISSION_COLUMNS if key in state)
-    statement, returned = _insert_with_topics(given, attach)
-    values = {f"row_{key}": state[key] for key in given}
-    stored = connection.execute(statement, {**values, "topics": submission.topic_tags}).first()
-    return adopt_inserted(session, submission, returned, stored, attach=attach)
+        stored = insert_values_unless_taken(
+            session,
+            _SUBMISSIONS,
+            {_COLUMNS[key].name: value for key, value in values.items()},
+            tuple(_COLUMNS[key] for key in returned),
+        )
+        if stored is not None:
+            add_topic_rows(session, stored[0], values["dialogue_id"], values["topic_tags"])
+        return stored
+    statement = _insert_with_topics(tuple(values), returned)
+    binds = {f"row_{key}": value for key, value in values.items()}
+    return connection.execute(statement, {**binds, "topics": values["topic_tags"]}).first()
 
 
 @cache
-def _insert_with_topics(
-    given: tuple[str, ...], attach: bool
-) -> tuple[Select[Any], tuple[str, ...]]:
-    """The statement of :func:`insert_with_topic_rows` on PostgreSQL for a submission whose
-    attributes ``given`` are set (bound as ``row_<key>``; its themes as ``topics``), and the
-    attributes it returns: those left unset when the row is to be attached, as
-    ``portal.db.insert_unless_taken`` returns them, else the id alone. Built once for each
-    pair."""
-    columns = dict(_SUBMISSION_COLUMNS)
-    returned = tuple(
-        key
-        for key, column in _SUBMISSION_COLUMNS
-        if key not in given and (attach or column.primary_key)
-    )
-    binds = {key: bindparam(f"row_{key}", type_=columns[key].type) for key in given}
+def _insert_with_topics(given: tuple[str, ...], returned: tuple[str, ...]) -> Select[Any]:
+    """The statement of :func:`_insert` on PostgreSQL for a submission whose attributes
+    ``given`` are set (bound as ``row_<key>``; its themes as ``topics``), returning the
+    attributes ``returned``. Built once for each pair."""
+    binds = {key: bindparam(f"row_{key}", type_=_COLUMNS[key].type) for key in given}
     stored = (
         postgresql.insert(_SUBMISSIONS)
-        .values({columns[key]: bind for key, bind in binds.items()})
+        .values({_COLUMNS[key]: bind for key, bind in binds.items()})
         .on_conflict_do_nothing()
-        .returning(*(columns[key] for key in returned))
+        .returning(*(_COLUMNS[key] for key in returned))
         .cte("stored")
     )
     topics = (
@@ -97,8 +110,7 @@ def _insert_with_topics(
         ["submission_id", "dialogue_id", "topic"],
         select(stored.c.id, binds["dialogue_id"], topics.c.topic).join_from(stored, topics, true()),
     )
-    statement = select(*(stored.c[key] for key in returned)).add_cte(topic_rows.cte("topic_rows"))
-    return statement, returned
+    return select(*(stored.c[key] for key in returned)).add_cte(topic_rows.cte("topic_rows"))
 
 
 def add_topic_rows(
