@@ -156,4 +156,4 @@ def lookup_hash(pepper: bytes, login_secret: bytes) -> bytes:
     """The keyed hash under which the server finds a submitter's account (32 bytes)."""
     if len(pepper) != PEPPER_SIZE:
         raise CryptoError(f"the codename pepper is {PEPPER_SIZE} bytes")
-    return hmac.new(pepper, login_secret, hashlib.sha256).digest()
+    return hmac.digest(pepper, login_secret, "sha256")

@@ -14,7 +14,6 @@ The derivations are specified in docs/FORMATS.md, "Per-submission keys and owner
 "Signing keys of key holders".
 """
 
-import hashlib
 import hmac
 import re
 import struct
@@ -93,7 +92,7 @@ def owner_tag(tag_key: bytes, index: int) -> bytes:
     if not 0 <= index <= MAX_OWNER_TAG_INDEX:
         raise CryptoError("an owner tag index is 0 to 2^32 - 1")
     message = _OWNER_TAG_LABEL + struct.pack(">I", index)
-    return hmac.new(bytes(tag_key), message, hashlib.sha256).digest()
+    return hmac.digest(bytes(tag_key), message, "sha256")
 
 
 def desk_signing_seed(desk_private_key: PrivateKey) -> bytes:

@@ -16,7 +16,6 @@ one purpose (:func:`issued_id_key`). docs/FORMATS.md, "Issued submission ids", s
 
 import base64
 import binascii
-import hashlib
 import hmac
 import secrets
 import struct
@@ -65,7 +64,7 @@ def _tag(key: bytes, nonce: bytes, period: int) -> bytes:
     if not 0 <= period <= _MAX_PERIOD:
         raise CryptoError("a period is a number from 0 to 2^64 - 1")
     message = _TAG_LABEL + nonce + struct.pack(">Q", period)
-    return hmac.new(bytes(key), message, hashlib.sha256).digest()[:_TAG_SIZE]
+    return hmac.digest(bytes(key), message, "sha256")[:_TAG_SIZE]
 
 
 def _encode(raw: bytes) -> str:

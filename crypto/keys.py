@@ -74,9 +74,13 @@ def load_private_key(raw: bytes) -> PrivateKey:
 
 
 def _raw_public(public: PublicKey | bytes) -> bytes:
+    """The raw 32 bytes of a public key given as a key or as its bytes. Every 32 bytes are an
+    X25519 public key, whose raw form is those same bytes: only the length needs checking."""
     if isinstance(public, X25519PublicKey):
         return public.public_bytes_raw()
-    return public_key_bytes(load_public_key(public))
+    if len(public) != KEY_SIZE:
+        raise CryptoError(f"an X25519 public key is {KEY_SIZE} bytes, not {len(public)}")
+    return bytes(public)
 
 
 def key_id(public: PublicKey | bytes) -> bytes:

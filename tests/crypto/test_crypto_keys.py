@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import secrets
 
 import pytest
 
@@ -43,6 +44,15 @@ def test_key_id_is_the_labelled_hash_and_accepts_objects_or_bytes():
     assert key_id(public) == key_id(raw) == expected
     with pytest.raises(CryptoError):
         key_id(raw[:31])
+
+
+def test_every_32_bytes_load_as_a_public_key_that_keeps_those_bytes():
+    """What key ids and fingerprints of raw bytes rely on: they check the length alone."""
+    edges = [bytes(32), b"\xff" * 32, (2**255 - 19).to_bytes(32, "little"), bytes([9]) + bytes(31)]
+    for raw in edges + [secrets.token_bytes(32) for _ in range(200)]:
+        assert public_key_bytes(load_public_key(raw)) == raw
+        assert key_id(raw) == key_id(load_public_key(raw))
+        assert fingerprint(raw) == fingerprint(load_public_key(raw))
 
 
 def test_fingerprint_format_and_value():
