@@ -12,7 +12,8 @@ process calls ``os.getppid`` and writes them out when it calls ``os.getpgrp``, t
 else in the request makes.
 The test client's own work is counted for both apps, and gunicorn's for neither, so the ratio is
 not the one ``bench.ingest`` measures through ``portal serve``; it is the one to follow from
-change to change.
+change to change. The portal's share spent verifying the submission's Ed25519 signature, which
+the bare app does not do, is printed apart (from ``callgrind_annotate``).
 
 On SQLite, and on PostgreSQL too when a server URL is given (as for ``bench.queue_pages``). The
 apps run side by side, one process each, and each takes a few minutes. Not part of
@@ -39,6 +40,9 @@ COUNTED = 50
 WARM_UP = 10
 APPS = ("portal", "bare")
 TOTALS = re.compile(r"^totals:\s+(\d+)", re.MULTILINE)
+# OpenSSL's Ed25519 verification, as the OpenSSL inside ``cryptography`` names it: the one
+# costliest single check the portal makes of every sealed submission.
+SIGNATURE_CHECK = "ossl_ed25519_verify"
 
 
 def _send_counted(app_name: str, database_url: str | None) -> None:
@@ -83,15 +87,33 @@ def _counted(folder: Path, app_name: str, server_url: str | None) -> subprocess.
     )
 
 
-def _instructions(folder: Path, app_name: str) -> int:
-    """The instructions of the counted requests: the one dump callgrind wrote at the marker."""
+def _dump(folder: Path, app_name: str) -> Path:
+    """The one dump callgrind wrote at the marker, of the counted requests."""
     dumps = list(folder.glob(f"{app_name}.*.1"))
     if len(dumps) != 1:
         raise RuntimeError(f"callgrind wrote {len(dumps)} dumps for {app_name}: benchmark broken")
-    found = TOTALS.search(dumps[0].read_text(errors="replace"))
+    return dumps[0]
+
+
+def _instructions(dump: Path) -> int:
+    """The instructions of the counted requests."""
+    found = TOTALS.search(dump.read_text(errors="replace"))
     if found is None:
-        raise RuntimeError(f"no totals in {dumps[0]}: benchmark broken")
+        raise RuntimeError(f"no totals in {dump}: benchmark broken")
     return int(found.group(1))
+
+
+def _inclusive(dump: Path, function: str) -> int | None:
+    """The instructions of the counted requests spent in ``function`` and what it called, as
+    ``callgrind_annotate`` reads them; ``None`` when the profile does not name it."""
+    command = ["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(dump)]
+    annotated = subprocess.run(  # noqa: S603 - valgrind's own tool, our own arguments
+        command, capture_output=True, text=True, check=True
+    ).stdout
+    for line in annotated.splitlines():
+        if f":{function} [" in line:
+            return int(line.split()[0].replace(",", ""))
+    return None
 
 
 def measure(backend: str, server_url: str | None) -> None:
@@ -102,11 +124,22 @@ def measure(backend: str, server_url: str | None) -> None:
             _, errors = process.communicate()
             if process.returncode != 0:
                 raise RuntimeError(f"{app_name} under callgrind failed:\n{errors.decode()[-2000:]}")
-        per_ingest = {app_name: _instructions(folder, app_name) / COUNTED for app_name in APPS}
+        dumps = {app_name: _dump(folder, app_name) for app_name in APPS}
+        per_ingest = {app_name: _instructions(dump) / COUNTED for app_name, dump in dumps.items()}
+        checking = _inclusive(dumps["portal"], SIGNATURE_CHECK)
     print(f"sealed ingest in instructions, {backend}, {COUNTED} agenda inputs after {WARM_UP}:")
     print(f"  portal           {per_ingest['portal'] / 1e6:6.2f} M instructions each")
     print(f"  bare Flask+SQLA  {per_ingest['bare'] / 1e6:6.2f} M instructions each")
     print(f"  ratio portal/bare: {per_ingest['bare'] / per_ingest['portal']:.2f}x")
+    if checking is None:
+        print(f"  the portal's signature check: {SIGNATURE_CHECK} not found in its profile")
+        return
+    checked = checking / COUNTED
+    print(
+        f"  of the portal's, its Ed25519 signature check: {checked / 1e6:.2f} M"
+        f" ({100 * checked / per_ingest['portal']:.0f}%; the bare app checks none);"
+        f" ratio of the rest: {per_ingest['bare'] / (per_ingest['portal'] - checked):.2f}x"
+    )
 
 
 def main() -> None:
