@@ -30,12 +30,9 @@ from portal.models import Submission, SubmissionTopic
 # Built once: a plain Core insert, run at every intake with the submission's themes.
 _INSERT = insert(SubmissionTopic.__table__)
 _SUBMISSIONS = Submission.__table__
-# Each column attribute of a submission with its column, in order and by key, for the inserts
+# Each column attribute of a submission by key, in order, with its column: for the inserts
 # built here.
-_SUBMISSION_COLUMNS = tuple(
-    (attribute.key, attribute.columns[0]) for attribute in Submission.__mapper__.column_attrs
-)
-_COLUMNS = dict(_SUBMISSION_COLUMNS)
+_COLUMNS = {attribute.key: attribute.columns[0] for attribute in Submission.__mapper__.column_attrs}
 
 
 def topic_tags(topics: Iterable[str]) -> list[str]:
@@ -48,9 +45,9 @@ def insert_with_topic_rows(session: Session, submission: Submission) -> bool:
     ``portal.db.insert_unless_taken`` stores a row: ``False``, with nothing stored, when one of
     its unique values is taken; else the object is the session's persistent row."""
     state = submission.__dict__
-    values = {key: state[key] for key, _column in _SUBMISSION_COLUMNS if key in state}
+    values = {key: state[key] for key in _COLUMNS if key in state}
     # The id first, as :func:`_insert` wants it.
-    returned = ("id", *(key for key, _c in _SUBMISSION_COLUMNS if key != "id" and key not in state))
+    returned = ("id", *(key for key in _COLUMNS if key != "id" and key not in state))
     stored = _insert(session, values, returned)
     return adopt_inserted(session, submission, returned, stored)
 
