@@ -47,7 +47,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, Table, create_engine, event, inspect, make_url
@@ -289,6 +289,14 @@ def insert_unless_taken(session: Session, row: Any) -> bool:
         session, table, values, tuple(column for _key, column in missing)
     )
     return adopt_inserted(session, row, [key for key, _column in missing], stored)
+
+
+class RowValues(NamedTuple):
+    """A new row of ``table`` by the ``values`` of its columns (by name), to be inserted by
+    whoever stores it along with other rows."""
+
+    table: Table
+    values: Mapping[str, Any]
 
 
 def insert_values_unless_taken(

@@ -46,7 +46,7 @@ keeps what was typed) or 429 with a proof-of-work challenge to solve first while
 fail (``portal.web.sign_in_work``). A refusal stores nothing, except that a refused codename is
 counted in the failure gauge, as on the no-JavaScript path. A new submitter whose login secret
 is already registered gets exactly the 403 a wrong codename gets, counted the same way
-(``submitters.register_browser_submitter``): the answer never says that a codename exists.
+(``submitters.BrowserRegistration``): the answer never says that a codename exists.
 
 Codename word lists are served here too (``/codename-words/<language>.txt``), so that the
 browser can draw a new codename from the same list the server would use.
@@ -95,9 +95,10 @@ from portal.services.submissions.payload import (
     parse_routing_metadata,
 )
 from portal.services.submissions.submitters import (
+    BrowserRegistration,
     SignInRefusedError,
     SubmitterError,
-    register_browser_submitter,
+    browser_registration,
     sign_in_from_browser,
 )
 from portal.web.error_answers import malformed_request_answer
@@ -156,6 +157,15 @@ class SealedRequest:
     attachments: list[UploadClaim]
 
 
+@dataclass(frozen=True)
+class Codename:
+    """Who sends: the codename's public key and, for a new pseudonym, its registration, which
+    the submission's insert stores."""
+
+    public_key: bytes
+    registration: BrowserRegistration | None
+
+
 @blueprint.errorhandler(CSRFError)
 def _csrf_refused(error: CSRFError) -> ResponseReturnValue:
     """A missing or stale token: JSON like every other answer here, so the page can say so."""
@@ -174,25 +184,28 @@ def receive_sealed_submission() -> ResponseReturnValue:
     try:
         with unit_of_work() as database:
             address, routing, destination = _address(database, sealed, now)
-            codename_key = _codename_key(database, sealed, now, destination.sign_in_gauge)
-            if not isinstance(codename_key, bytes):
-                return codename_key
-            submission = accept_sealed_submission(
-                database,
-                address=address,
-                codename_public_key=codename_key,
-                owner_tag_key=sealed.owner_tag_key,
-                submitter_public_key=sealed.submission_key,
-                signing_public_key=sealed.signing_key,
-                envelope=sealed.envelope,
-                signature=sealed.signature,
-                identities_envelope=sealed.identities_envelope,
-                identities_signature=sealed.identities_signature,
-                routing=routing,
-                today=now.date(),
-                new_codename=sealed.public_key is not None,
-                desk_key=destination.desk_key,
-            )
+            codename = _codename(database, sealed, now, destination.sign_in_gauge)
+            if not isinstance(codename, Codename):
+                return codename
+            try:
+                submission = accept_sealed_submission(
+                    database,
+                    address=address,
+                    codename_public_key=codename.public_key,
+                    owner_tag_key=sealed.owner_tag_key,
+                    submitter_public_key=sealed.submission_key,
+                    signing_public_key=sealed.signing_key,
+                    envelope=sealed.envelope,
+                    signature=sealed.signature,
+                    identities_envelope=sealed.identities_envelope,
+                    identities_signature=sealed.identities_signature,
+                    routing=routing,
+                    today=now.date(),
+                    registration=codename.registration,
+                    desk_key=destination.desk_key,
+                )
+            except SignInRefusedError:
+                return _refusal(str(codename_refusal()), 403)
             claim_uploads(database, app_storage(), submission, sealed.attachments, now)
     except SealedRefusalError as refusal:
         return _refusal(refusal.message, refusal.status)
@@ -244,22 +257,23 @@ def _address(
     return address, routing, destination
 
 
-def _codename_key(
+def _codename(
     database: Session, sealed: SealedRequest, now: dt.datetime, gauge: float
-) -> bytes | ResponseReturnValue:
-    """Register the new pseudonym, or sign in the existing one, as the no-JavaScript path does,
-    and return the codename's public key; or else the answer to send, a (JSON, status) pair.
-    ``gauge`` is the failure gauge's level, read with the destination.
+) -> Codename | ResponseReturnValue:
+    """The new pseudonym's registration, or the existing one signed in, as on the no-JavaScript
+    path; or else the answer to send, a (JSON, status) pair. ``gauge`` is the failure gauge's
+    level, read with the destination.
 
-    A malformed registration raises and stores nothing. A refused sign-in, and a registration of
-    a login secret already registered, get the same answer as a wrong codename on the
-    no-JavaScript path, from inside the unit of work, so that the failure is committed and
-    counts towards the sign-in limit: registering cannot tell which codenames exist.
+    A malformed registration raises and stores nothing; one whose login secret is taken is found
+    when its row is stored with the submission (``submitters.BrowserRegistration``). A refused
+    sign-in, and that registration, get the same answer as a wrong codename on the no-JavaScript
+    path, from inside the unit of work, so that the failure is committed and counts towards the
+    sign-in limit: registering cannot tell which codenames exist.
     """
     pepper = app_secrets().codename_pepper
     try:
         if sealed.public_key is not None:
-            register_browser_submitter(
+            registration = browser_registration(
                 database,
                 pepper,
                 login_secret=sealed.login_secret,
@@ -269,7 +283,7 @@ def _codename_key(
                 proof=sealed.proof,
                 gauge=gauge,
             )
-            return sealed.public_key
+            return Codename(sealed.public_key, registration)
         submitter = sign_in_from_browser(
             database,
             pepper,
@@ -280,7 +294,7 @@ def _codename_key(
             proof=sealed.proof,
             gauge=gauge,
         )
-        return bytes(submitter.public_key)
+        return Codename(bytes(submitter.public_key), None)
     except ChallengeRequiredError as required:
         return challenge_answer(required)
     except SignInRefusedError:

@@ -1,14 +1,18 @@
 """Owner tags: each submission and tombstone carries its codename's next tag, and nothing else
 says whose it is; rows stored before owner tags are tagged at their submitter's next sign-in."""
 
+import secrets
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import crypto
-from portal.models import DeletedSubmission, Submission, SubmissionKind, Submitter
+from portal.models import DeletedSubmission, SignInThrottle, Submission, SubmissionKind, Submitter
 from portal.services.contexts import signed_submission_context
+from portal.services.leaky_bucket import bucket_level
+from portal.services.proof_of_work import ChallengeGate
 from portal.services.submissions import owner_tags
 from portal.services.submissions.inbox import (
     SubmissionNotFoundError,
@@ -17,7 +21,15 @@ from portal.services.submissions.inbox import (
     own_submission,
 )
 from portal.services.submissions.intake import SubmissionRefusedError
-from portal.services.submissions.submitters import NewCodename, sign_in_with_codename
+from portal.services.submissions.submitters import (
+    GLOBAL_BUCKET,
+    BrowserRegistration,
+    NewCodename,
+    SignInLimit,
+    SignInRefusedError,
+    browser_registration,
+    sign_in_with_codename,
+)
 from portal.storage import EncryptedStorage
 from tests.conftest import ConsultationWorld
 from tests.integration.forms_client import (
@@ -31,7 +43,7 @@ from tests.integration.test_forms_pages import CASE_FIELDS
 from tests.integration.test_forms_sealed import post_sealed, seal_in_browser
 from tests.integration.test_submission_services import (
     _address,
-    _browser_submitter,
+    _browser_codename_key,
     _case_form,
     _codename_submitter,
     _identities,
@@ -50,6 +62,9 @@ def _send(world: ConsultationWorld, new: NewCodename) -> Submission:
 
 def _tags(new: NewCodename, count: int) -> list[bytes]:
     return _tags_of(new.secrets, count)
+
+
+BUCKETS = SignInThrottle.__tablename__
 
 
 def _tags_of(codename_key: crypto.CodenameSecrets, count: int) -> list[bytes]:
@@ -122,27 +137,64 @@ def test_a_tag_taken_at_the_same_moment_is_looked_for_again_then_refused(
     assert _row_counts(world) == before
 
 
+def _registration(world: ConsultationWorld) -> tuple[BrowserRegistration, crypto.CodenameSecrets]:
+    """A new pseudonym as a browser registers it (no proof of work asked), and what its codename
+    would derive to."""
+    codename_key = _browser_codename_key()
+    registration = browser_registration(
+        world.session,
+        world.pepper,
+        login_secret=codename_key.login_secret,
+        public_key=codename_key.public_key_bytes(),
+        now=world.now,
+        challenges=ChallengeGate(secrets.token_bytes(32)),
+        proof=None,
+        gauge=0.0,
+    )
+    return registration, codename_key
+
+
 def _send_sealed(
-    world: ConsultationWorld, submitter: Submitter, codename_key: crypto.CodenameSecrets
+    world: ConsultationWorld,
+    registration: BrowserRegistration,
+    codename_key: crypto.CodenameSecrets,
+    tag_key_from: crypto.CodenameSecrets | None = None,
 ) -> Submission:
-    """A browser-sealed case from ``submitter``, sent as from a codename registered with it."""
+    """A browser-sealed case from the new pseudonym ``registration``, under the owner tag key of
+    ``tag_key_from`` (its own by default)."""
     address = _address(world)
     envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
     identities = _identities(world, codename_key, address)
+    # Only its public key is read: a row object that is never stored.
+    unstored = Submitter(public_key=codename_key.public_key_bytes())
+    owner_tag_key = _tag_key(tag_key_from or codename_key)
     stored = accept_signed(
-        world, submitter, codename_key, address, envelope, new_codename=True, **identities
+        world,
+        unstored,
+        codename_key,
+        address,
+        envelope,
+        owner_tag_key=owner_tag_key,
+        registration=registration,
+        **identities,
     ).row
     return world.session.get_one(Submission, stored.id)
+
+
+def _registered(world: ConsultationWorld, codename_key: crypto.CodenameSecrets) -> bool:
+    hashed = crypto.lookup_hash(world.pepper, codename_key.login_secret)
+    return world.session.scalar(select(Submitter).filter_by(lookup_hash=hashed)) is not None
 
 
 def test_a_new_codenames_first_send_takes_tag_zero_without_a_walk(
     consultation_world: ConsultationWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Registered in the same transaction, a codename's first tag is taken with one insert;
-    a key that reaches stored tags all the same (a browser may send any) gets the next free
-    tag from the usual walk, so the hint never changes which tag a submission gets."""
+    """A new pseudonym is registered by its first submission's insert, which takes its first tag
+    without a walk; a key that reaches stored tags all the same (a browser may send any) gets the
+    next free tag from the usual walk, the pseudonym registered once, so the hint never changes
+    which tag a submission gets."""
     world = consultation_world
-    submitter, codename_key = _browser_submitter(world)
+    registration, codename_key = _registration(world)
     walked = []
     next_free_index = owner_tags.next_free_index
     monkeypatch.setattr(
@@ -151,15 +203,43 @@ def test_a_new_codenames_first_send_takes_tag_zero_without_a_walk(
         lambda session, key: walked.append(key) or next_free_index(session, key),
     )
 
-    first = _send_sealed(world, submitter, codename_key)
+    first = _send_sealed(world, registration, codename_key)
     assert (first.owner_tag, walked) == (_tags_of(codename_key, 1)[0], [])
+    assert _registered(world, codename_key)
 
-    second = _send_sealed(world, submitter, codename_key)
+    another, another_key = _registration(world)
+    second = _send_sealed(world, another, another_key, tag_key_from=codename_key)
     world.session.commit()
     assert second.owner_tag == _tags_of(codename_key, 2)[1]
     assert walked == [_tag_key(codename_key)]
+    assert _registered(world, another_key)
     mine = [entry.public_id for entry in list_inbox(world.session, _tag_key(codename_key))]
     assert sorted(mine) == sorted([first.public_id, second.public_id])
+
+
+def test_a_new_codename_whose_login_secret_is_taken_stores_nothing_and_is_counted(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """The taken login secret is found by the insert that would store the submission too: it is
+    refused as a wrong codename is, counted in the failure gauge, and nothing else is stored."""
+    world = consultation_world
+    registration, codename_key = _registration(world)
+    _send_sealed(world, registration, codename_key)
+    world.session.commit()
+    before = _row_counts(world)
+    level = bucket_level(world.session, GLOBAL_BUCKET, SignInLimit(), world.now)
+
+    with pytest.raises(SignInRefusedError):
+        _send_sealed(world, registration, codename_key)
+    world.session.commit()
+
+    counted = bucket_level(world.session, GLOBAL_BUCKET, SignInLimit(), world.now)
+    assert counted == pytest.approx(level + 1)
+    after = _row_counts(world)
+    # The gauge's one row may be new; nothing else is.
+    assert {name: after[name] for name in before if name != BUCKETS} == {
+        name: before[name] for name in before if name != BUCKETS
+    }
 
 
 def test_a_send_that_is_its_transactions_first_write_is_undone_with_it(

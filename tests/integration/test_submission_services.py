@@ -112,11 +112,16 @@ def _case_form(name: str = "A. Defender") -> dict:
     }
 
 
-def _browser_submitter(world: ConsultationWorld) -> tuple[Submitter, crypto.CodenameSecrets]:
-    """A submitter registered as a browser does, and what their codename would derive to."""
-    codename_key = crypto.CodenameSecrets(
+def _browser_codename_key() -> crypto.CodenameSecrets:
+    """What a codename a browser made would derive to (the codename itself is never needed)."""
+    return crypto.CodenameSecrets(
         login_secret=secrets.token_bytes(32), key_seed=secrets.token_bytes(32)
     )
+
+
+def _browser_submitter(world: ConsultationWorld) -> tuple[Submitter, crypto.CodenameSecrets]:
+    """A submitter registered as a browser does, and what their codename would derive to."""
+    codename_key = _browser_codename_key()
     submitter = register_submitter(
         world.session,
         world.pepper,
@@ -218,19 +223,19 @@ def accept_signed(
     **more: Any,
 ) -> SealedSubmission:
     """``envelope`` sent by a browser as ``codename_key``'s submission at ``address``: sealed to
-    its own key and signed with its signing key, without routing metadata."""
+    its own key and signed with its signing key, without routing metadata, under the codename's
+    owner tag key unless ``more`` gives another."""
     return accept_sealed_submission(
         world.session,
         address=address,
         codename_public_key=submitter.public_key,
-        owner_tag_key=_tag_key(codename_key),
         submitter_public_key=_own_key(codename_key, address),
         signing_public_key=_signing_key(codename_key, address),
         envelope=envelope,
         signature=_signature(codename_key, address, envelope),
         routing=_no_routing(),
         today=world.now.date(),
-        **more,
+        **{"owner_tag_key": _tag_key(codename_key), **more},
     )
 
 

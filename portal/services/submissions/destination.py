@@ -4,7 +4,7 @@ Where it goes (the dialogue, the session it names and the dialogue's current des
 its form's id is already taken and the level of the submitters' failure gauge are each the rule
 of their own service, which offers it as columns (``dialogue_sessions.destination_read``,
 ``submission_ids.public_id_taken``, ``submitters.SIGN_IN_GAUGE``) and decides on what they read
-(``intake.submission_address``, ``submitters.register_browser_submitter`` and
+(``intake.submission_address``, ``submitters.browser_registration`` and
 ``submitters.sign_in_from_browser``). Read together they cost a request one statement instead of
 three: each statement costs the server's process more than building its answer.
 """

@@ -76,7 +76,9 @@ from portal.services.submissions.submitter_keys import (
     owner_tag_key_of,
     submission_keys,
 )
+from portal.services.submissions.submitters import BrowserRegistration
 from portal.services.submissions.topic_rows import (
+    PrecedingRowTakenError,
     insert_values_with_topic_rows,
     insert_with_topic_rows,
     topic_tags,
@@ -191,7 +193,7 @@ def accept_sealed_submission(
     today: dt.date,
     identities_envelope: bytes | None = None,
     identities_signature: bytes | None = None,
-    new_codename: bool = False,
+    registration: BrowserRegistration | None = None,
     desk_key: SubmissionDeskKey | None = None,
 ) -> SealedSubmission:
     """Store an envelope a browser sealed, once it is shown to be addressed and signed as it
@@ -206,10 +208,12 @@ def accept_sealed_submission(
     ``owner_tag_key`` is the codename's tag key, which the browser derived too; why a wrong one
     harms only its sender is in ``owner_tags``. ``identities_envelope`` is required exactly when
     the submission carries one (module docstring), with ``identities_signature`` by the same
-    signing key under its signed context. ``new_codename`` says that ``submitter`` was
-    registered in the caller's transaction, which lets its first owner tag be taken at once
-    (``owner_tags.add_with_next_tag``). ``desk_key`` is the dialogue's current desk key when the
-    caller has read it in this transaction along with the address
+    signing key under its signed context. ``registration`` is the new pseudonym the submission
+    comes from, if it is one: its row is stored by the submission's first insert, which tries
+    the first owner tag at once (``owner_tags.add_with_next_tag``), and if its login secret is
+    taken it is refused as :meth:`submitters.BrowserRegistration.refuse` says, after the checks
+    above, with nothing of the submission stored. ``desk_key`` is the dialogue's current desk
+    key when the caller has read it in this transaction along with the address
     (``submissions.destination``); it is read here otherwise. The submission is stored from its
     values, without an ORM object (``topic_rows.insert_values_with_topic_rows``): nothing later
     in a sealed request changes it, and what it reads of it is returned as a :class:`SealedRow`.
@@ -263,9 +267,23 @@ def accept_sealed_submission(
             signature=bytes(identities_signature or b""),
         )
 
-    def insert(tag: bytes) -> int | None:
-        return insert_values_with_topic_rows(session, {**row, "owner_tag": tag})
+    unregistered = registration
 
+    def insert(tag: bytes) -> int | None:
+        nonlocal unregistered
+        after = None if unregistered is None else unregistered.row
+        try:
+            stored_id = insert_values_with_topic_rows(
+                session, {**row, "owner_tag": tag}, after=after
+            )
+        except PrecedingRowTakenError:
+            assert unregistered is not None  # only a registration precedes the submission
+            unregistered.refuse(session)
+        # Registered, whether or not this tag was free: a try with the next does not again.
+        unregistered = None
+        return stored_id
+
+    new_codename = registration is not None
     stored_id = _store(session, insert, owner_tag_key, identity, new_codename=new_codename)
     stored = SealedRow(stored_id, address.public_id, row["signing_public_key"])
     return SealedSubmission(stored, address, recipients)

@@ -46,7 +46,7 @@ work's difficulty. It drains at ``leak_per_second`` and never holds more than it
 
 A browser that registers a new pseudonym sends a login secret it derived, so registration is a
 guessing oracle too: someone who derives login secrets from guessed codenames could ask, through
-registration, which of them are taken. :func:`register_browser_submitter` therefore goes through
+registration, which of them are taken. :func:`browser_registration` therefore goes through
 the same proof of work as a sign-in, and a login secret that is already registered is counted as
 a failure and answered with the one refusal a wrong codename gets (``SignInRefusedError``), never
 "already registered". The no-JavaScript path, where the server makes the codename and no guess
@@ -59,13 +59,13 @@ sign-in (or a browser's registration) is refused, or the failure is not counted.
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.db import insert_unless_taken, insert_values_unless_taken
+from portal.db import RowValues, insert_unless_taken
 from portal.models import Submitter
 from portal.services.leaky_bucket import (
     RESERVED_SECONDS,
@@ -116,9 +116,8 @@ class SignInLimit(LeakyBucket):
 
 # The failure gauge as columns of another read (``submissions.destination``), at its default size.
 SIGN_IN_GAUGE = BucketRead.of(GLOBAL_BUCKET, SignInLimit())
-# What a browser's registration inserts into, and reads back.
+# What a browser's registration inserts into.
 _SUBMITTERS = Submitter.__table__
-_SUBMITTER_ID = (Submitter.__table__.c.id,)
 
 
 def bucket_families(limit: SignInLimit = SignInLimit()) -> tuple[tuple[str, LeakyBucket], ...]:
@@ -158,7 +157,25 @@ def register_submitter(
     return submitter
 
 
-def register_browser_submitter(
+@dataclass(frozen=True)
+class BrowserRegistration:
+    """A pseudonym a browser derived, let through the proof of work and well formed, whose row
+    (``row``) is stored with its first submission, by the one insert that stores them both on
+    PostgreSQL (``topic_rows.insert_values_with_topic_rows``): a request's statements cost the
+    server's process more than its checks. The submission is stored only if the row is."""
+
+    row: RowValues
+    limit: SignInLimit
+    now: dt.datetime
+
+    def refuse(self, session: Session) -> NoReturn:
+        """The login secret is already registered: count it as a failed sign-in and refuse it
+        as a wrong codename is refused (module docstring)."""
+        count(session, [(GLOBAL_BUCKET, self.limit)], self.now)
+        raise SignInRefusedError()
+
+
+def browser_registration(
     session: Session,
     pepper: bytes,
     *,
@@ -169,22 +186,20 @@ def register_browser_submitter(
     proof: Proof | None,
     limit: SignInLimit = SignInLimit(),
     gauge: float | None = None,
-) -> None:
-    """Register a pseudonym a browser derived, under the proof of work (module docstring).
+) -> BrowserRegistration:
+    """The registration of a pseudonym a browser derived, under the proof of work (module
+    docstring), for its first submission to store.
 
     ``ChallengeRequiredError`` while one is asked and ``proof`` does not answer it;
-    ``SignInRefusedError``, counted, for a login secret that is already registered;
-    ``RegistrationRefusedError`` for a malformed one. ``gauge`` is the failure gauge's level
-    when the caller read it in this transaction along with its other reads
-    (:data:`SIGN_IN_GAUGE`); it is read here otherwise. No row object is made
-    (``portal.db.insert_values_unless_taken``): what a browser's request does next only reads
-    the public key it sent.
+    ``RegistrationRefusedError`` for a malformed login secret or key. A login secret that is
+    already registered is found when the row is inserted, and refused then
+    (:meth:`BrowserRegistration.refuse`). ``gauge`` is the failure gauge's level when the caller
+    read it in this transaction along with its other reads (:data:`SIGN_IN_GAUGE`); it is read
+    here otherwise.
     """
     challenges.require(_gauge(session, limit, now, gauge), proof, login_secret, now)
     row = _registration(pepper, login_secret, public_key, now.date())
-    if insert_values_unless_taken(session, _SUBMITTERS, row, _SUBMITTER_ID) is None:
-        count(session, [(GLOBAL_BUCKET, limit)], now)
-        raise SignInRefusedError()
+    return BrowserRegistration(RowValues(_SUBMITTERS, row), limit, now)
 
 
 def _registration(
@@ -263,7 +278,7 @@ def sign_in_from_browser(
 ) -> Submitter:
     """:func:`sign_in` with a login secret a browser derived, after the proof of work it may be
     asked for (``ChallengeRequiredError`` with a fresh challenge until it answers one);
-    ``gauge`` as for :func:`register_browser_submitter`."""
+    ``gauge`` as for :func:`browser_registration`."""
     challenges.require(_gauge(session, limit, now, gauge), proof, login_secret, now)
     return sign_in(session, pepper, login_secret, owner_tag_key=owner_tag_key, now=now, limit=limit)
 
