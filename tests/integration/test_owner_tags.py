@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import crypto
 from portal.models import DeletedSubmission, SignInThrottle, Submission, SubmissionKind, Submitter
-from portal.services.contexts import signed_submission_context
+from portal.services.contexts import SubmissionAddress, signed_submission_context
 from portal.services.leaky_bucket import bucket_level
 from portal.services.proof_of_work import ChallengeGate
 from portal.services.submissions import owner_tags
@@ -159,10 +159,11 @@ def _send_sealed(
     registration: BrowserRegistration,
     codename_key: crypto.CodenameSecrets,
     tag_key_from: crypto.CodenameSecrets | None = None,
+    address: SubmissionAddress | None = None,
 ) -> Submission:
     """A browser-sealed case from the new pseudonym ``registration``, under the owner tag key of
-    ``tag_key_from`` (its own by default)."""
-    address = _address(world)
+    ``tag_key_from`` (its own by default), at ``address`` (a new one by default)."""
+    address = address or _address(world)
     envelope = _sealed(world, _own_key(codename_key, address), signed_submission_context(address))
     identities = _identities(world, codename_key, address)
     # Only its public key is read: a row object that is never stored.
@@ -215,6 +216,28 @@ def test_a_new_codenames_first_send_takes_tag_zero_without_a_walk(
     assert _registered(world, another_key)
     mine = [entry.public_id for entry in list_inbox(world.session, _tag_key(codename_key))]
     assert sorted(mine) == sorted([first.public_id, second.public_id])
+
+
+def test_a_new_codenames_send_whose_form_id_was_taken_meanwhile_leaves_nothing_stored(
+    consultation_world: ConsultationWorld,
+) -> None:
+    """Another send stored the same form id after this one's read found it free: the insert
+    that registers the pseudonym stores no submission, the walk's tries find the id taken too,
+    and the refusal leaves nothing once rolled back, the registration included."""
+    world = consultation_world
+    first, first_key = _registration(world)
+    address = _address(world)
+    _send_sealed(world, first, first_key, address=address)
+    world.session.commit()
+    before = _row_counts(world)
+
+    second, second_key = _registration(world)
+    with pytest.raises(SubmissionRefusedError, match="send this one again"):
+        _send_sealed(world, second, second_key, address=address)
+    world.session.rollback()
+
+    assert _row_counts(world) == before
+    assert not _registered(world, second_key)
 
 
 def test_a_new_codename_whose_login_secret_is_taken_stores_nothing_and_is_counted(
