@@ -283,8 +283,9 @@ def accept_sealed_submission(
         unregistered = None
         return stored_id
 
-    new_codename = registration is not None
-    stored_id = _store(session, insert, owner_tag_key, identity, new_codename=new_codename)
+    stored_id = _store(
+        session, insert, owner_tag_key, identity, new_codename=registration is not None
+    )
     stored = SealedRow(stored_id, address.public_id, row["signing_public_key"])
     return SealedSubmission(stored, address, recipients)
 
@@ -451,15 +452,8 @@ def _store(
     return its id. ``insert(tag)`` stores it under ``tag``, with its topic rows, and returns its
     id, or ``None`` having stored nothing when the tag (or another unique value) is taken
     (``topic_rows``)."""
-    stored_id: int | None = None
-
-    def store(tag: bytes) -> bool:
-        nonlocal stored_id
-        stored_id = insert(tag)
-        return stored_id is not None
-
     try:
-        add_with_next_tag(session, store, owner_tag_key, new_codename=new_codename)
+        stored_id = add_with_next_tag(session, insert, owner_tag_key, new_codename=new_codename)
     except OwnerTagTakenError:
         raise SubmissionRefusedError(
             translatable(
@@ -467,7 +461,6 @@ def _store(
                 "send this one again"
             )
         ) from None
-    assert stored_id is not None  # add_with_next_tag returns only once a store succeeded
     # Only once the row is stored: the names' row hangs from it.
     if identity is not None:
         identity.submission_id = stored_id

@@ -98,36 +98,37 @@ def walk(session: Session, tag_key: bytes) -> Owned:
 
 def add_with_next_tag(
     session: Session,
-    store: Callable[[bytes], bool],
+    store: Callable[[bytes], int | None],
     tag_key: bytes,
     *,
     new_codename: bool = False,
-) -> bytes:
-    """Store a new submission under the first free tag of ``tag_key``, and return the tag.
+) -> int:
+    """Store a new submission under the first free tag of ``tag_key``, and return its id.
 
     ``store(tag)`` is one insert of the submission under ``tag`` that stores nothing if its tag
-    (or any unique value) is taken, and says whether it stored the row
-    (``portal.db.insert_unless_taken``); the walk is then done again. ``OwnerTagTakenError``
-    after :data:`ATTEMPTS` tries: the caller's session is still usable to answer, and its
-    transaction must be rolled back, the sender asked to send again.
+    (or any unique value) is taken, and returns the new row's id, or ``None`` when it stored
+    nothing (``topic_rows``); the walk is then done again. ``OwnerTagTakenError`` after
+    :data:`ATTEMPTS` tries: the caller's session is still usable to answer, and its transaction
+    must be rolled back, the sender asked to send again.
 
-    ``new_codename`` says that the codename was registered in this transaction, so that its
-    first tag (``n`` = 0) is almost surely free: it is tried first with one insert, before any
-    lock or walk, which a new submitter's first send then never needs. The unique index alone
-    decides that try, as it decides every other: if the key reaches a tag stored already (a
-    browser may send any key, see above) or a concurrent send took it, the insert stores nothing
-    and the usual locked walk follows. Tag 0 is the first free tag whenever it is free, so the
-    hint never changes which tag a submission gets, only how soon it is found.
+    ``new_codename`` says that the codename is new, registered in this transaction (or by the
+    first insert itself), so that its first tag (``n`` = 0) is almost surely free: it is tried
+    first with one insert, before any lock or walk, which a new submitter's first send then
+    never needs. The unique index alone decides that try, as it decides every other: if the key
+    reaches a tag stored already (a browser may send any key, see above) or a concurrent send
+    took it, the insert stores nothing and the usual locked walk follows. Tag 0 is the first free
+    tag whenever it is free, so the hint never changes which tag a submission gets, only how soon
+    it is found.
     """
     if new_codename:
-        tag = crypto.owner_tag(tag_key, 0)
-        if store(tag):
-            return tag
+        stored_id = store(crypto.owner_tag(tag_key, 0))
+        if stored_id is not None:
+            return stored_id
     _lock_assignment(session)
     for _ in range(ATTEMPTS):
-        tag = crypto.owner_tag(tag_key, next_free_index(session, tag_key))
-        if store(tag):
-            return tag
+        stored_id = store(crypto.owner_tag(tag_key, next_free_index(session, tag_key)))
+        if stored_id is not None:
+            return stored_id
     raise OwnerTagTakenError()
 
 

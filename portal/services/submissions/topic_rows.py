@@ -93,8 +93,8 @@ def _insert(
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         if after is not None:
-            key = tuple(after.table.primary_key)
-            if insert_values_unless_taken(session, after.table, after.values, key) is None:
+            primary_key = tuple(after.table.primary_key)
+            if insert_values_unless_taken(session, after.table, after.values, primary_key) is None:
                 raise PrecedingRowTakenError()
         stored = insert_values_unless_taken(
             session,
