@@ -184,10 +184,10 @@ def receive_sealed_submission() -> ResponseReturnValue:
     try:
         with unit_of_work() as database:
             address, routing, destination = _address(database, sealed, now)
-            codename = _codename(database, sealed, now, destination.sign_in_gauge)
-            if not isinstance(codename, Codename):
-                return codename
             try:
+                codename = _codename(database, sealed, now, destination.sign_in_gauge)
+                if not isinstance(codename, Codename):
+                    return codename
                 submission = accept_sealed_submission(
                     database,
                     address=address,
@@ -205,6 +205,7 @@ def receive_sealed_submission() -> ResponseReturnValue:
                     desk_key=destination.desk_key,
                 )
             except SignInRefusedError:
+                # Answered from inside the unit of work, so that the counted failure commits.
                 return _refusal(str(codename_refusal()), 403)
             claim_uploads(database, app_storage(), submission, sealed.attachments, now)
     except SealedRefusalError as refusal:
@@ -261,14 +262,15 @@ def _codename(
     database: Session, sealed: SealedRequest, now: dt.datetime, gauge: float
 ) -> Codename | ResponseReturnValue:
     """The new pseudonym's registration, or the existing one signed in, as on the no-JavaScript
-    path; or else the answer to send, a (JSON, status) pair. ``gauge`` is the failure gauge's
-    level, read with the destination.
+    path; or else the answer to send, a (JSON, status) pair, while a proof of work is asked.
+    ``gauge`` is the failure gauge's level, read with the destination.
 
     A malformed registration raises and stores nothing; one whose login secret is taken is found
     when its row is stored with the submission (``submitters.BrowserRegistration``). A refused
-    sign-in, and that registration, get the same answer as a wrong codename on the no-JavaScript
-    path, from inside the unit of work, so that the failure is committed and counts towards the
-    sign-in limit: registering cannot tell which codenames exist.
+    sign-in raises ``SignInRefusedError``, counted, as that registration does then: the caller
+    answers both as a wrong codename is answered on the no-JavaScript path, from inside the unit
+    of work, so that the failure is committed and counts towards the sign-in limit: registering
+    cannot tell which codenames exist.
     """
     pepper = app_secrets().codename_pepper
     try:
@@ -297,8 +299,6 @@ def _codename(
         return Codename(bytes(submitter.public_key), None)
     except ChallengeRequiredError as required:
         return challenge_answer(required)
-    except SignInRefusedError:
-        return _refusal(str(codename_refusal()), 403)
 
 
 def _read_request(body: Any) -> SealedRequest:
